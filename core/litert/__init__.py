@@ -1,0 +1,52 @@
+"""litert: a lightweight, plugin-based neural-network inference engine.
+
+    import litert
+    model = litert.load("resnet50.onnx", devices=["cpu"], threads=2)
+    [y] = model.predict([x])
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Sequence
+
+from . import errors
+from .convert import ConversionReport, convert
+from .formats import LoadOptions
+from .hookspecs import hookimpl
+from .ir import Shape
+from .runtime import Session, TensorInfo, read_model
+
+__version__ = "0.1.0"
+
+
+def load(
+    path: str | Path,
+    devices: Sequence[str] | None = None,
+    threads: int | None = None,
+    *,
+    fmk: str | None = None,
+    input_shapes: dict[str, Shape] | None = None,
+    optimize: str = "general",
+    cpu_fallback: bool = True,
+) -> Session:
+    """Read a model file and compile it for ``devices`` (default: every available backend by priority).
+
+    :param devices: backend names in the order to try them; the CPU backend is
+        appended as the fallback unless ``cpu_fallback`` is False.
+    :param threads: intra-op threads (default 1).
+    :param fmk: the source format when the suffix does not tell (``onnx``...).
+    :param input_shapes: override declared input dimensions.
+    :param optimize: ``"general"`` (default) or ``"none"``.
+    """
+    started = time.perf_counter()
+    model = read_model(path, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
+    read_seconds = time.perf_counter() - started
+    session = Session(model, devices=devices, threads=threads, optimize_level=optimize, cpu_fallback=cpu_fallback)
+    session.timings = {"read": read_seconds, **session.timings}
+    return session
+
+
+Model = Session
+
+__all__ = ["ConversionReport", "Model", "Session", "TensorInfo", "convert", "errors", "hookimpl", "load", "read_model", "__version__"]

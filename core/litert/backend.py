@@ -1,0 +1,129 @@
+"""The contract of a hardware backend, and of its device tensors.
+
+The shape follows onnxruntime's execution providers and TFLite's
+SimpleDelegate: the scheduler asks each backend, by priority, which nodes it
+can run (:meth:`Backend.check_node`), partitions the graph into maximal
+subgraphs per backend, then asks each backend to :meth:`Backend.compile` its
+subgraphs into :class:`CompiledPartition` objects.  The CPU backend must
+accept every node; it is the fallback.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol
+
+import numpy as np
+
+from .ir import DType, Graph, Node
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Result of :meth:`Backend.probe`: whether the device can be used, and why."""
+
+    available: bool
+    reason: str = ""
+
+
+class DeviceTensor(ABC):
+    """A tensor held by a backend.  Host (numpy) arrays need no wrapper.
+
+    A backend whose memory is not the host's returns these from its
+    partitions; the scheduler's boundary copies call :meth:`to_host` and the
+    consumer backend's :meth:`Backend.from_host`.
+    """
+
+    @property
+    @abstractmethod
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    @abstractmethod
+    def dtype(self) -> DType: ...
+
+    @property
+    @abstractmethod
+    def device(self) -> str: ...
+
+    @abstractmethod
+    def to_host(self) -> np.ndarray:
+        """Copy to a numpy array."""
+
+
+class NodeHooks(Protocol):
+    """Callbacks around each node, for profiling and debugging.
+
+    A partition calls them only when hooks are passed to ``run``; the hot
+    path without hooks pays nothing.
+    """
+
+    def before_node(self, node: Node, backend: str) -> None: ...
+
+    def after_node(self, node: Node, backend: str, outputs: list[Any]) -> None: ...
+
+
+@dataclass
+class CompileContext:
+    """Everything a backend gets when compiling a subgraph.
+
+    One object, so that the contract can grow without changing signatures.
+    """
+
+    threads: int = 1
+    opsets: Mapping[str, int] = field(default_factory=dict)
+    #: kernels other plugins registered for this backend: ``(domain, op) -> kernel``
+    custom_kernels: Mapping[tuple[str, str], object] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class CompiledPartition(ABC):
+    """A subgraph compiled by a backend, ready to run many times."""
+
+    @abstractmethod
+    def run(self, inputs: Mapping[str, Any], hooks: NodeHooks | None = None) -> dict[str, Any]:
+        """Run with ``inputs`` (value name -> array or DeviceTensor) and
+        return the subgraph's outputs by name."""
+
+    def planned_bytes(self) -> int | None:
+        """Bytes of the partition's activation arena, when it plans one."""
+        return None
+
+
+class Backend(ABC):
+    """A hardware backend.  Subclass it in a plugin and register an instance."""
+
+    #: device name users pass (``devices=["ascend"]``), unique
+    name: str = ""
+    #: higher runs first when a user gives no device order; CPU is lowest
+    priority: int = 0
+    #: distribution that ships it (filled by the plugin manager when empty)
+    distribution: str = ""
+
+    @abstractmethod
+    def probe(self) -> Availability:
+        """Tell, cheaply and honestly, whether the device and its runtime exist."""
+
+    @abstractmethod
+    def supported_ops(self) -> set[tuple[str, str]]:
+        """The ``(domain, op_type)`` pairs this backend implements."""
+
+    def check_node(self, node: Node, graph: Graph) -> str | None:
+        """``None`` when this backend can run ``node``, else the reason it refuses
+        (name the op, dtype, attribute or shape at fault)."""
+        domain = "" if node.domain in ("", "ai.onnx") else node.domain
+        if (domain, node.op_type) not in self.supported_ops():
+            return f"op {node.qualified_op} not supported"
+        return None
+
+    @abstractmethod
+    def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
+        """Compile a subgraph whose nodes this backend accepted."""
+
+    def from_host(self, array: np.ndarray) -> Any:
+        """Move a host array onto this backend's device (identity for host memory)."""
+        return array
+
+    def evaluator(self) -> Callable[[Node, list[np.ndarray], Graph], list[np.ndarray]] | None:
+        """Optional: evaluate one node on host arrays (used for constant folding)."""
+        return None

@@ -1,0 +1,56 @@
+"""``litert info``."""
+from __future__ import annotations
+
+from collections import Counter
+
+
+def add_arguments(name: str, parser) -> None:
+    parser.add_argument("model", help="model file")
+    parser.add_argument("--fmk", help="source format when the suffix does not tell")
+    parser.add_argument("--json", action="store_true")
+
+
+def run(args) -> int:
+    import json
+
+    import litert
+    from litert.memory import plan
+    from litert.runtime.session import TensorInfo
+    from litert.schema.inference import infer_shapes
+
+    model = litert.read_model(args.model, args.fmk)
+    graph = model.graph
+    infer_shapes(graph)
+    histogram = Counter(n.qualified_op for n in graph.nodes)
+    memory = plan(graph)
+    info = {
+        "model": str(args.model),
+        "format": model.source_format,
+        "producer": model.producer,
+        "opsets": model.opsets,
+        "inputs": [str(TensorInfo(n, graph.values[n].shape, graph.values[n].dtype)) for n in graph.inputs],
+        "outputs": [str(TensorInfo(n, graph.values[n].shape, graph.values[n].dtype)) for n in graph.outputs],
+        "nodes": len(graph.nodes),
+        "operators": dict(histogram.most_common()),
+        "weights_bytes": graph.weight_bytes(),
+        "planned_arena_bytes": memory.peak_bytes,
+        "naive_activation_bytes": memory.naive_bytes,
+        "unknown_size_tensors": len(memory.unknown),
+        "metadata": model.metadata,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    print(f"model:    {info['model']} ({info['format']}, producer {info['producer'] or '?'})")
+    opsets = ", ".join(f"{d or 'ai.onnx'}={v}" for d, v in model.opsets.items())
+    print(f"opsets:   {opsets}")
+    for line in info["inputs"]:
+        print(f"input     {line}")
+    for line in info["outputs"]:
+        print(f"output    {line}")
+    print(f"nodes:    {info['nodes']}; weights {info['weights_bytes'] / 2**20:.2f} MiB")
+    print(f"memory:   {memory.summary()}")
+    print("operators:")
+    for op, count in histogram.most_common():
+        print(f"  {op:<28} {count}")
+    return 0

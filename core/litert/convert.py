@@ -1,0 +1,70 @@
+"""``litert.convert``: read a model, optimise it, write it in another format."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import PluginError
+from .formats import LoadOptions
+from .ir import Model, Shape
+from .passes import PassContext, PassResult, optimize
+from .plugins import host
+from .runtime.loading import read_model
+
+
+@dataclass
+class ConversionReport:
+    source: str
+    output: str
+    nodes_before: int
+    nodes_after: int
+    passes: list[PassResult] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [f"{self.source} -> {self.output}: {self.nodes_before} nodes -> {self.nodes_after}"] + [
+            f"  {p}" for p in self.passes
+        ]
+
+
+def find_serializer(path: Path, fmt: str | None = None):
+    serializers = host().serializers
+    if fmt:
+        if fmt not in serializers:
+            raise PluginError(f"no writer for format {fmt!r} (installed: {', '.join(sorted(serializers)) or 'none'})")
+        return serializers[fmt]
+    suffix = path.suffix.lower()
+    for serializer in serializers.values():
+        if suffix in serializer.extensions:
+            return serializer
+    raise PluginError(
+        f"{path}: no writer for suffix {suffix or '(none)'!r} "
+        f"(known: {', '.join(s for w in serializers.values() for s in w.extensions) or 'none'})"
+    )
+
+
+def optimize_model(model: Model, level: str = "general") -> list[PassResult]:
+    if level == "none":
+        return []
+    if level != "general":
+        raise ValueError(f"unknown optimisation level {level!r} (none, general)")
+    cpu = host().backends.get("cpu")
+    return optimize(model, PassContext(evaluator=cpu.evaluator() if cpu else None), list(host().passes.values()))
+
+
+def convert(
+    source: str | Path,
+    output: str | Path,
+    *,
+    fmk: str | None = None,
+    output_format: str | None = None,
+    input_shapes: dict[str, Shape] | None = None,
+    optimize_level: str = "general",
+) -> ConversionReport:
+    """Convert ``source`` to ``output`` (format from ``output_format`` or the suffix)."""
+    output = Path(output)
+    serializer = find_serializer(output, output_format)
+    model = read_model(source, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
+    before = len(model.graph.nodes)
+    results = optimize_model(model, optimize_level)
+    serializer.save(model, output)
+    return ConversionReport(str(source), str(output), before, len(model.graph.nodes), results)

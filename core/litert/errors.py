@@ -1,0 +1,43 @@
+"""Typed exceptions of the litert Python API.
+
+Every error a user can cause (a bad file, an unknown operator, a wrong input)
+is one of these; the CLI turns them into one readable line and a non-zero exit.
+"""
+
+
+class LitertError(Exception):
+    """Base class of every litert error."""
+
+
+class ModelLoadError(LitertError):
+    """A model file is missing, truncated, corrupt or of an unknown format."""
+
+
+class UnsupportedOperatorError(LitertError):
+    """A node uses an operator that no schema, frontend or backend knows."""
+
+    def __init__(self, message: str, *, node: str = "", op_type: str = "", domain: str = ""):
+        super().__init__(message)
+        self.node = node
+        self.op_type = op_type
+        self.domain = domain
+
+
+class InvalidModelError(LitertError):
+    """A model parses but is inconsistent (bad attribute, dangling value...)."""
+
+
+class InputError(LitertError):
+    """Inputs given to ``predict``/``resize`` do not match the model."""
+
+
+class PluginError(LitertError):
+    """A plugin failed to load, or a requested backend/format does not exist."""
+
+
+class BackendUnavailableError(PluginError):
+    """A requested backend is installed but its device or runtime is absent."""
+
+
+class ExecutionError(LitertError):
+    """A kernel failed while running; names the node."""

@@ -1,0 +1,49 @@
+"""Contracts of model readers (frontends) and writers (serialisers)."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .ir import Model, Shape
+
+
+@dataclass
+class LoadOptions:
+    """What a user may tell a frontend; ``input_shapes`` overrides declared dims."""
+
+    input_shapes: dict[str, Shape] = field(default_factory=dict)
+
+
+class Frontend(ABC):
+    """Reads one model format into the IR.
+
+    ``load`` must raise :class:`litert.errors.ModelLoadError` for a file it
+    cannot parse and :class:`litert.errors.UnsupportedOperatorError` (naming
+    node and op) for an operator it cannot map; never a bare exception.
+    The graph it returns uses the core's operator set (latest ONNX semantics).
+    """
+
+    #: short name used by ``--fmk`` and ``list-formats``
+    name: str = ""
+    #: file suffixes, lower case, with the dot
+    extensions: tuple[str, ...] = ()
+
+    def sniff(self, head: bytes) -> bool:
+        """True when the first bytes of a file look like this format."""
+        return False
+
+    @abstractmethod
+    def load(self, path: Path, options: LoadOptions) -> Model:
+        """Read ``path`` into a :class:`litert.ir.Model`."""
+
+
+class Serializer(ABC):
+    """Writes the IR to one model format."""
+
+    name: str = ""
+    extensions: tuple[str, ...] = ()
+
+    @abstractmethod
+    def save(self, model: Model, path: Path) -> None:
+        """Write ``model`` to ``path``; raise :class:`litert.errors.LitertError` subclasses on failure."""

@@ -1,0 +1,109 @@
+"""The whole plugin contract of litert, as pluggy hook specifications.
+
+A plugin is a module (or object) with functions marked ``@litert.hookimpl``
+whose names match the specifications below.  It is found through an entry
+point in one of the groups ``litert.backends``, ``litert.formats`` or
+``litert.passes`` and registered under the entry point's name.
+
+Every hook receives a ``register`` callback rather than returning a list, so
+the core keeps the tables and a hook may register any number of things.
+
+Plugin API version: :data:`PLUGIN_API_VERSION`.  A plugin may declare the
+version it was written for as ``LITERT_PLUGIN_API = 1`` at module level; a
+plugin declaring a newer version than the core's is refused at load.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import pluggy
+
+if TYPE_CHECKING:  # imported for annotations only: the spec imports nothing heavy
+    from .backend import Backend
+    from .formats import Frontend, Serializer
+    from .passes.base import Pass
+    from .schema import OpSchema
+
+PLUGIN_API_VERSION = 1
+
+hookspec = pluggy.HookspecMarker("litert")
+hookimpl = pluggy.HookimplMarker("litert")
+
+# ---------------------------------------------------------------- execution
+
+
+@hookspec
+def litert_register_backends(register: Callable[["Backend"], None]) -> None:
+    """Register hardware backends.
+
+    :param register: call with a :class:`litert.backend.Backend` instance.
+        The backend's ``name`` is what users pass as a device
+        (``devices=["ascend", "cpu"]``) and what ``litert list-backends`` shows.
+
+    .. note:: Registering must be cheap and must not touch the device:
+       availability is asked later through ``Backend.probe()``.
+
+    Since plugin API 1.
+    """
+
+
+@hookspec
+def litert_register_kernels(register: Callable[[str, str, str, object], None]) -> None:
+    """Register extra kernels (custom operators) for an existing backend.
+
+    :param register: call as ``register(backend_name, domain, op_type, kernel)``.
+        What ``kernel`` must be is defined by the backend (the CPU backend
+        takes a subclass of ``litert_cpu.Kernel``).  Pair it with a schema
+        from :func:`litert_register_schemas` for an operator ONNX lacks.
+
+    Since plugin API 1.
+    """
+
+
+# ---------------------------------------------------------------- operators
+
+
+@hookspec
+def litert_register_schemas(register: Callable[["OpSchema"], None]) -> None:
+    """Register operator schemas (fused or vendor operators).
+
+    :param register: call with a :class:`litert.schema.OpSchema`.
+
+    Since plugin API 1.
+    """
+
+
+# ---------------------------------------------------------------- formats
+
+
+@hookspec
+def litert_register_frontends(register: Callable[["Frontend"], None]) -> None:
+    """Register model readers (ONNX, ``.ms``, MindIR, ...).
+
+    :param register: call with a :class:`litert.formats.Frontend`.
+
+    Since plugin API 1.
+    """
+
+
+@hookspec
+def litert_register_serializers(register: Callable[["Serializer"], None]) -> None:
+    """Register model writers.
+
+    :param register: call with a :class:`litert.formats.Serializer`.
+
+    Since plugin API 1.
+    """
+
+
+# ---------------------------------------------------------------- optimisation
+
+
+@hookspec
+def litert_register_passes(register: Callable[["Pass"], None]) -> None:
+    """Register graph passes run by ``litert convert`` and at load time.
+
+    :param register: call with a :class:`litert.passes.base.Pass`.
+
+    Since plugin API 1.
+    """

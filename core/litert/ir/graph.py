@@ -1,0 +1,169 @@
+"""The litert intermediate representation: values, nodes, graphs, models.
+
+Values are named (as in ONNX) and owned by their graph; nodes refer to values
+by name.  Operator semantics follow the latest ONNX version of each operator
+(see :mod:`litert.schema`); frontends upgrade older forms when they import.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator, Union
+
+import numpy as np
+
+from .dtypes import DType
+
+#: A dimension: a fixed size, a symbolic name ("batch"), or None when unknown.
+Dim = Union[int, str, None]
+Shape = tuple[Dim, ...]
+
+
+class Layout(Enum):
+    """Data layout of a 4-D activation, where it matters (NCHW is ONNX's)."""
+
+    ANY = "any"
+    NCHW = "NCHW"
+    NHWC = "NHWC"
+
+
+@dataclass(frozen=True)
+class QuantParams:
+    """Affine quantisation of a value: ``real = scale * (q - zero_point)``.
+
+    Per-tensor when ``axis`` is None (scale and zero_point have one element),
+    per-channel along ``axis`` otherwise.
+    """
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int | None = None
+
+    @property
+    def per_channel(self) -> bool:
+        return self.axis is not None
+
+
+@dataclass
+class Value:
+    """A tensor flowing through a graph: graph input, constant or node output."""
+
+    name: str
+    dtype: DType | None = None
+    shape: Shape | None = None
+    const: np.ndarray | None = None
+    quant: QuantParams | None = None
+    layout: Layout = Layout.ANY
+    # Sequence/optional values (ONNX sequence and optional types) carry a kind.
+    kind: str = "tensor"
+
+    @property
+    def is_const(self) -> bool:
+        return self.const is not None
+
+    @property
+    def is_static(self) -> bool:
+        """True when every dimension is a known integer."""
+        return self.shape is not None and all(isinstance(d, int) for d in self.shape)
+
+    @property
+    def nbytes(self) -> int | None:
+        if not self.is_static or self.dtype is None or self.dtype is DType.STRING:
+            return None
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+@dataclass
+class Node:
+    """One operator application.  An empty input name is an omitted optional input."""
+
+    op_type: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    domain: str = ""
+
+    @property
+    def qualified_op(self) -> str:
+        return f"{self.domain}::{self.op_type}" if self.domain else self.op_type
+
+    def subgraphs(self) -> Iterator["Graph"]:
+        for value in self.attrs.values():
+            if isinstance(value, Graph):
+                yield value
+            elif isinstance(value, list) and value and isinstance(value[0], Graph):
+                yield from value
+
+
+@dataclass
+class Graph:
+    """A computation: nodes in topological order over named values.
+
+    A subgraph (the body of If/Loop/Scan) may read values of enclosing graphs
+    by name; those names appear in no ``values`` entry of the subgraph.
+    """
+
+    nodes: list[Node] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    values: dict[str, Value] = field(default_factory=dict)
+    name: str = "main"
+
+    def value(self, name: str) -> Value:
+        """The value called ``name``, created empty on first use."""
+        if name not in self.values:
+            self.values[name] = Value(name)
+        return self.values[name]
+
+    def constants(self) -> dict[str, Value]:
+        return {n: v for n, v in self.values.items() if v.is_const}
+
+    def producers(self) -> dict[str, Node]:
+        return {out: node for node in self.nodes for out in node.outputs if out}
+
+    def consumers(self) -> dict[str, list[Node]]:
+        users: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            for name in node.inputs:
+                if name:
+                    users.setdefault(name, []).append(node)
+            for sub in node.subgraphs():
+                for name in sub.outer_references():
+                    users.setdefault(name, []).append(node)
+        return users
+
+    def outer_references(self) -> set[str]:
+        """Names this graph (or its own subgraphs) reads but does not define."""
+        defined = set(self.inputs) | {n for n, v in self.values.items() if v.is_const}
+        defined |= {out for node in self.nodes for out in node.outputs}
+        used = set()
+        for node in self.nodes:
+            used.update(n for n in node.inputs if n)
+            for sub in node.subgraphs():
+                used |= sub.outer_references()
+        used.update(self.outputs)
+        return used - defined
+
+    def weight_bytes(self) -> int:
+        return sum(int(v.const.nbytes) for v in self.values.values() if v.is_const)
+
+    def unique_name(self, base: str) -> str:
+        name, i = base, 0
+        while name in self.values:
+            i += 1
+            name = f"{base}_{i}"
+        self.values[name] = Value(name)
+        return name
+
+
+@dataclass
+class Model:
+    """A graph plus the metadata a serialiser needs to write it back."""
+
+    graph: Graph
+    opsets: dict[str, int] = field(default_factory=dict)
+    producer: str = ""
+    source_format: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    ir_version: int | None = None

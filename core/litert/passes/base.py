@@ -1,0 +1,67 @@
+"""What a graph pass is, and the context passes run in."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..ir import Graph, Model, Node
+
+#: evaluates one node on host arrays; provided by a backend (the CPU's)
+Evaluator = Callable[[Node, list, Graph], list]
+
+
+@dataclass
+class PassContext:
+    evaluator: Evaluator | None = None
+    #: constants larger than this are not produced by folding (bytes)
+    fold_limit: int = 256 * 2**20
+
+
+@dataclass
+class PassResult:
+    name: str
+    changes: int = 0
+    details: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        extra = f" ({', '.join(self.details[:6])}{', ...' if len(self.details) > 6 else ''})" if self.details else ""
+        return f"{self.name}: {self.changes} change{'s' if self.changes != 1 else ''}{extra}"
+
+
+class Pass(ABC):
+    """A graph rewrite.  ``run`` edits ``model.graph`` in place."""
+
+    name: str = ""
+    #: "general" passes run by default (``--optimize general``)
+    level: str = "general"
+
+    @abstractmethod
+    def run(self, model: Model, ctx: PassContext) -> PassResult: ...
+
+
+def replace_uses(graph: Graph, old: str, new: str) -> None:
+    """Make every reader of ``old`` read ``new`` instead (outputs included)."""
+    for node in graph.nodes:
+        node.inputs = [new if n == old else n for n in node.inputs]
+    graph.outputs = [new if n == old else n for n in graph.outputs]
+
+
+def const_of(graph: Graph, name: str) -> np.ndarray | None:
+    value = graph.values.get(name) if name else None
+    return value.const if value is not None else None
+
+
+def single_consumer(graph: Graph, name: str, consumers: dict) -> Node | None:
+    users = consumers.get(name, [])
+    if len(users) == 1 and name not in graph.outputs:
+        return users[0]
+    return None
+
+
+def read_by_subgraph(consumers: dict, name: str) -> bool:
+    """True when a control-flow body reads ``name`` from the enclosing scope
+    (renaming it would need rewriting the body, so rewrites leave it alone)."""
+    return any(name in sub.outer_references() for user in consumers.get(name, []) for sub in user.subgraphs())

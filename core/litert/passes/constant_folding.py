@@ -1,0 +1,71 @@
+"""Constant folding: evaluate nodes whose inputs are all known at load time.
+
+Shape and Size of statically shaped values fold too, which is what turns the
+shape arithmetic of exported models (Shape -> Gather -> Concat -> Reshape)
+into plain constants.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import DType, Model, Node
+from .base import Pass, PassContext, PassResult
+from .cse import _NONDETERMINISTIC
+
+
+def _static_shape_value(node: Node, graph) -> np.ndarray | None:
+    source = graph.values.get(node.inputs[0])
+    if source is None or not source.is_static:
+        return None
+    shape = np.array(source.shape, dtype=np.int64)
+    if node.op_type == "Size":
+        return np.array(int(np.prod(shape)), dtype=np.int64)
+    rank = len(shape)
+    start = node.attrs.get("start", 0)
+    end = node.attrs.get("end", rank)
+    return shape[slice(start, end)]
+
+
+class ConstantFolding(Pass):
+    name = "constant_folding"
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        graph = model.graph
+        result = PassResult(self.name)
+        kept = []
+        for node in graph.nodes:
+            folded = self._fold(node, graph, ctx)
+            if folded is None:
+                kept.append(node)
+                continue
+            for name, array in zip(node.outputs, folded):
+                if name:
+                    value = graph.value(name)
+                    value.const = np.asarray(array) if not isinstance(array, list) else array
+                    value.dtype = DType.from_numpy(value.const.dtype)
+                    value.shape = tuple(value.const.shape)
+            result.changes += 1
+            result.details.append(node.op_type)
+        graph.nodes = kept
+        return result
+
+    def _fold(self, node: Node, graph, ctx: PassContext):
+        if node.op_type in ("Shape", "Size") and node.domain == "":
+            array = _static_shape_value(node, graph)
+            return None if array is None else [array]
+        if ctx.evaluator is None or node.op_type in _NONDETERMINISTIC or any(True for _ in node.subgraphs()):
+            return None
+        names = [n for n in node.inputs if n]
+        if not names or not all(graph.values.get(n) is not None and graph.values[n].is_const for n in names):
+            return None
+        if any(graph.values.get(o) is not None and graph.values[o].kind != "tensor" for o in node.outputs if o):
+            return None
+        try:
+            outputs = ctx.evaluator(node, [graph.values[n].const if n else None for n in node.inputs], graph)
+        except Exception:  # a node that cannot fold stays a node; running it reports the error
+            return None
+        if any(not isinstance(o, np.ndarray) for o in outputs):
+            return None
+        if sum(o.nbytes for o in outputs) > ctx.fold_limit:
+            return None
+        return outputs

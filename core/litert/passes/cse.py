@@ -1,0 +1,45 @@
+"""Common-subexpression elimination: identical nodes on identical inputs merge."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Model
+from .base import Pass, PassContext, PassResult, read_by_subgraph, replace_uses
+
+_NONDETERMINISTIC = {"RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike", "Bernoulli", "Multinomial"}
+
+
+def _freeze(value):
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+class CommonSubexpressionElimination(Pass):
+    name = "common_subexpression_elimination"
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        graph = model.graph
+        result = PassResult(self.name)
+        seen: dict[tuple, list[str]] = {}
+        consumers = graph.consumers()
+        kept = []
+        for node in graph.nodes:
+            if node.op_type in _NONDETERMINISTIC or any(True for _ in node.subgraphs()):
+                kept.append(node)
+                continue
+            key = (node.domain, node.op_type, tuple(node.inputs), len(node.outputs),
+                   tuple(sorted((k, _freeze(v)) for k, v in node.attrs.items())))
+            if key in seen and not any(o in graph.outputs or read_by_subgraph(consumers, o) for o in node.outputs):
+                for old, new in zip(node.outputs, seen[key]):
+                    if old:
+                        replace_uses(graph, old, new)
+                result.changes += 1
+                result.details.append(node.op_type)
+                continue
+            seen[key] = node.outputs
+            kept.append(node)
+        graph.nodes = kept
+        return result

@@ -1,0 +1,30 @@
+"""Dead-code elimination: drop nodes and constants nothing reads."""
+from __future__ import annotations
+
+from ..ir import Model
+from .base import Pass, PassContext, PassResult
+
+
+class DeadCodeElimination(Pass):
+    name = "dead_code_elimination"
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        graph = model.graph
+        result = PassResult(self.name)
+        live = set(graph.outputs)
+        kept = []
+        for node in reversed(graph.nodes):
+            if any(o in live for o in node.outputs if o):
+                kept.append(node)
+                live.update(n for n in node.inputs if n)
+                for sub in node.subgraphs():
+                    live.update(sub.outer_references())
+            else:
+                result.changes += 1
+                result.details.append(node.op_type)
+        kept.reverse()
+        graph.nodes = kept
+        live.update(graph.inputs)
+        for name in [n for n, v in graph.values.items() if n not in live]:
+            del graph.values[name]
+        return result

@@ -1,0 +1,130 @@
+"""Operator fusion: BatchNorm folded into Conv/Gemm, activations fused.
+
+Fused operators use onnxruntime's contrib names (``com.microsoft`` FusedConv
+and FusedGemm), so an optimised model written back to ONNX still runs in
+onnxruntime.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import DType, Model, Node, Value
+from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, single_consumer
+
+CONTRIB = "com.microsoft"
+
+#: activation op -> how its attributes become FusedConv's ``activation_params``
+_ACTIVATIONS = {
+    "Relu": lambda node, graph: [],
+    "Sigmoid": lambda node, graph: [],
+    "Tanh": lambda node, graph: [],
+    "LeakyRelu": lambda node, graph: [float(node.attrs.get("alpha", 0.01))],
+    "HardSigmoid": lambda node, graph: [float(node.attrs.get("alpha", 0.2)), float(node.attrs.get("beta", 0.5))],
+    "Clip": lambda node, graph: _clip_params(node, graph),
+}
+
+
+def _clip_params(node: Node, graph) -> list[float] | None:
+    bounds = []
+    for index, default in ((1, -np.inf), (2, np.inf)):
+        if len(node.inputs) > index and node.inputs[index]:
+            value = const_of(graph, node.inputs[index])
+            if value is None:
+                return None
+            bounds.append(float(value))
+        else:
+            bounds.append(float(np.finfo(np.float32).max) * (1 if default > 0 else -1))
+    return bounds
+
+
+class BatchNormFolding(Pass):
+    """Conv(x, W, b) -> BatchNormalization  ==>  Conv(x, W', b')."""
+
+    name = "batchnorm_folding"
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        graph = model.graph
+        result = PassResult(self.name)
+        consumers = graph.consumers()
+        removed = set()
+        for node in graph.nodes:
+            if node.op_type not in ("Conv", "Gemm") or node.domain != "" or id(node) in removed:
+                continue
+            bn = single_consumer(graph, node.outputs[0], consumers)
+            if bn is None or bn.op_type != "BatchNormalization" or bn.domain != "" or len([o for o in bn.outputs if o]) != 1:
+                continue
+            params = [const_of(graph, n) for n in bn.inputs[1:5]]
+            weight = const_of(graph, node.inputs[1])
+            if any(p is None for p in params) or weight is None or weight.dtype != np.float32:
+                continue
+            if node.op_type == "Gemm" and (node.attrs.get("transA", 0) or weight.ndim != 2):
+                continue
+            bias = const_of(graph, node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+            if len(node.inputs) > 2 and node.inputs[2] and bias is None:
+                continue
+            scale, offset, mean, var = (p.astype(np.float64) for p in params)
+            factor = scale / np.sqrt(var + bn.attrs.get("epsilon", 1e-5))
+            if node.op_type == "Conv":
+                new_w = weight * factor.reshape(-1, *([1] * (weight.ndim - 1)))
+            elif node.attrs.get("transB", 0):
+                new_w = weight * factor[:, None]
+            else:
+                new_w = weight * factor[None, :]
+            beta = node.attrs.get("beta", 1.0) if node.op_type == "Gemm" else 1.0
+            new_b = (0.0 if bias is None else bias.astype(np.float64) * beta) - mean
+            new_b = new_b * factor + offset
+            w_name = graph.unique_name(f"{node.inputs[1]}_bnfolded")
+            b_name = graph.unique_name(f"{node.name}_bias_bnfolded")
+            graph.values[w_name] = Value(w_name, DType.FLOAT32, tuple(new_w.shape), const=new_w.astype(np.float32))
+            graph.values[b_name] = Value(b_name, DType.FLOAT32, tuple(new_b.shape), const=new_b.astype(np.float32))
+            if node.op_type == "Gemm":
+                node.attrs["beta"] = 1.0  # the old beta is inside b'
+            node.inputs = [node.inputs[0], w_name, b_name]
+            node.outputs = [bn.outputs[0]]
+            removed.add(id(bn))
+            result.changes += 1
+            result.details.append(f"{bn.name} into {node.name}")
+        graph.nodes = [n for n in graph.nodes if id(n) not in removed]
+        return result
+
+
+class ActivationFusion(Pass):
+    """Conv/Gemm followed by an activation ==> com.microsoft FusedConv/FusedGemm."""
+
+    name = "activation_fusion"
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        graph = model.graph
+        result = PassResult(self.name)
+        consumers = graph.consumers()
+        removed = set()
+        for node in graph.nodes:
+            if node.domain != "" or node.op_type not in ("Conv", "Gemm"):
+                continue
+            act = single_consumer(graph, node.outputs[0], consumers)
+            if act is None or act.domain != "" or act.op_type not in _ACTIVATIONS:
+                continue
+            if read_by_subgraph(consumers, node.outputs[0]):
+                continue
+            if node.op_type == "Gemm" and act.op_type not in ("Relu", "Sigmoid", "Tanh", "LeakyRelu"):
+                continue
+            params = _ACTIVATIONS[act.op_type](act, graph)
+            if params is None:
+                continue
+            node.domain = CONTRIB
+            node.op_type = "Fused" + node.op_type
+            if node.op_type == "FusedConv":
+                node.attrs["activation"] = act.op_type
+                if params:
+                    node.attrs["activation_params"] = params
+            else:
+                node.attrs["activation"] = act.op_type
+                if params:
+                    node.attrs["activation_alpha"] = params[0]
+            node.outputs = [act.outputs[0]]
+            removed.add(id(act))
+            model.opsets.setdefault(CONTRIB, 1)
+            result.changes += 1
+            result.details.append(f"{node.name}+{act.op_type}")
+        graph.nodes = [n for n in graph.nodes if id(n) not in removed]
+        return result

@@ -1,0 +1,71 @@
+"""Shape-op simplification: remove no-op nodes and merge chains of reshapes."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Model
+from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, replace_uses
+
+#: ops that are the identity at inference time (Dropout's mask output unused)
+_IDENTITY_LIKE = {"Identity", "Dropout"}
+
+
+class ShapeSimplification(Pass):
+    name = "shape_simplification"
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        graph = model.graph
+        result = PassResult(self.name)
+        consumers = graph.consumers()
+        kept = []
+        for node in graph.nodes:
+            if (
+                self._is_noop(node, graph, consumers)
+                and node.outputs[0] not in graph.outputs
+                and not read_by_subgraph(consumers, node.outputs[0])
+            ):
+                replace_uses(graph, node.outputs[0], node.inputs[0])
+                result.changes += 1
+                result.details.append(f"{node.op_type} removed")
+                continue
+            kept.append(node)
+        graph.nodes = kept
+        result.changes += self._merge_reshapes(graph, result)
+        return result
+
+    @staticmethod
+    def _is_noop(node, graph, consumers) -> bool:
+        if node.domain != "" or not node.inputs or not node.inputs[0]:
+            return False
+        if node.op_type in _IDENTITY_LIKE:
+            extra_used = any(consumers.get(o) or o in graph.outputs for o in node.outputs[1:] if o)
+            return not extra_used and graph.values.get(node.inputs[0]) is not None and graph.values[node.inputs[0]].kind == "tensor"
+        source, target = graph.values.get(node.inputs[0]), graph.values.get(node.outputs[0])
+        if node.op_type in ("Reshape", "Squeeze", "Unsqueeze", "Flatten", "Expand") and source and target:
+            return source.is_static and target.is_static and source.shape == target.shape
+        if node.op_type == "Transpose":
+            perm = node.attrs.get("perm")
+            return perm is not None and list(perm) == list(range(len(perm)))
+        if node.op_type == "Cast" and source and source.dtype is not None:
+            return source.dtype.value == node.attrs.get("to")
+        return False
+
+    @staticmethod
+    def _merge_reshapes(graph, result) -> int:
+        """Reshape(Reshape(x, s1), s2) -> Reshape(x, s2) when s2 is constant and has no 0."""
+        producers = graph.producers()
+        consumers = graph.consumers()
+        merged = 0
+        for node in graph.nodes:
+            if node.op_type != "Reshape" or node.domain != "":
+                continue
+            first = producers.get(node.inputs[0])
+            shape = const_of(graph, node.inputs[1]) if len(node.inputs) > 1 else None
+            if first is None or first.op_type != "Reshape" or shape is None or np.any(shape == 0):
+                continue
+            if len(consumers.get(first.outputs[0], [])) != 1:
+                continue
+            node.inputs[0] = first.inputs[0]
+            merged += 1
+            result.details.append("Reshape chain merged")
+        return merged

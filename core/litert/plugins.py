@@ -1,0 +1,206 @@
+"""Plugin discovery (stevedore) and registration (pluggy).
+
+Nothing here runs at import: :func:`host` loads the plugins the first time
+something asks for a backend, a format or a pass.  Each entry point is
+loaded on its own; one that fails to import is recorded in
+:attr:`PluginHost.failures` (name, group, distribution, error) and
+everything else keeps working.
+
+Environment switches:
+
+``LITERT_DISABLE_PLUGIN_AUTOLOAD=1``
+    load no entry points at all (plugins can still be registered by hand
+    with :meth:`PluginHost.register`).
+``LITERT_PLUGINS=a,b``
+    load only the entry points whose name or distribution is listed.
+``LITERT_STRICT_PLUGINS=1``
+    re-raise a plugin's import error instead of recording it.
+"""
+from __future__ import annotations
+
+import importlib.metadata as md
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+
+log = logging.getLogger("litert.plugins")
+
+ENTRY_POINT_GROUPS = ("litert.backends", "litert.formats", "litert.passes")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A loaded plugin, for ``litert list-backends`` and friends."""
+
+    name: str
+    group: str
+    distribution: str
+    version: str
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that could not be loaded, and why."""
+
+    name: str
+    group: str
+    distribution: str
+    version: str
+    error: str
+
+
+@dataclass
+class PluginHost:
+    """The tables the core reads: filled by the plugins' ``register`` hooks."""
+
+    pm: pluggy.PluginManager = field(default_factory=lambda: _new_manager())
+    backends: dict[str, Any] = field(default_factory=dict)
+    frontends: dict[str, Any] = field(default_factory=dict)
+    serializers: dict[str, Any] = field(default_factory=dict)
+    passes: dict[str, Any] = field(default_factory=dict)
+    kernels: dict[str, dict[tuple[str, str], object]] = field(default_factory=dict)
+    loaded: list[PluginInfo] = field(default_factory=list)
+    failures: list[PluginFailure] = field(default_factory=list)
+
+    # -- registration -------------------------------------------------------
+
+    def register(self, plugin: object, name: str, info: PluginInfo | None = None) -> None:
+        """Register a plugin object and collect what its hooks provide."""
+        declared = getattr(plugin, "LITERT_PLUGIN_API", hookspecs.PLUGIN_API_VERSION)
+        if declared > hookspecs.PLUGIN_API_VERSION:
+            raise PluginError(
+                f"plugin {name!r} needs litert plugin API {declared}; this litert provides {hookspecs.PLUGIN_API_VERSION}"
+            )
+        self.pm.register(plugin, name=name)
+        self.pm.check_pending()
+        distribution = info.distribution if info else ""
+        self._collect(plugin, distribution)
+        if info:
+            self.loaded.append(info)
+
+    def unregister(self, name: str) -> None:
+        plugin = self.pm.get_plugin(name)
+        if plugin is None:
+            return
+        self.pm.unregister(plugin)
+        self._rebuild()
+
+    def _collect(self, plugin: object, distribution: str) -> None:
+        from .schema import schemas
+
+        def call(hook_name: str, register) -> None:
+            impl = getattr(plugin, hook_name, None)
+            if impl is not None:
+                impl(register=register)
+
+        def add_backend(backend) -> None:
+            if not backend.distribution:
+                backend.distribution = distribution
+            self.backends[backend.name] = backend
+
+        call("litert_register_schemas", schemas().register)
+        call("litert_register_backends", add_backend)
+        call("litert_register_frontends", lambda f: self.frontends.__setitem__(f.name, f))
+        call("litert_register_serializers", lambda s: self.serializers.__setitem__(s.name, s))
+        call("litert_register_passes", lambda p: self.passes.__setitem__(p.name, p))
+        call(
+            "litert_register_kernels",
+            lambda backend, domain, op, k: self.kernels.setdefault(backend, {}).__setitem__((domain, op), k),
+        )
+
+    def _rebuild(self) -> None:
+        for table in (self.backends, self.frontends, self.serializers, self.passes, self.kernels):
+            table.clear()
+        dist = {i.name: i.distribution for i in self.loaded}
+        for name, plugin in self.pm.list_name_plugin():
+            self._collect(plugin, dist.get(name, ""))
+
+    # -- lookup -------------------------------------------------------------
+
+    def backend(self, name: str):
+        try:
+            return self.backends[name]
+        except KeyError:
+            failed = [f for f in self.failures if f.name == name]
+            if failed:
+                raise PluginError(f"backend {name!r} failed to load: {failed[0].error}") from None
+            known = ", ".join(sorted(self.backends)) or "none"
+            raise PluginError(f"no backend named {name!r} (installed: {known})") from None
+
+
+def _new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("litert")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _allowed(ep: md.EntryPoint, allow: set[str] | None) -> bool:
+    if allow is None:
+        return True
+    dist = ep.dist.name if ep.dist else ""
+    return ep.name in allow or dist in allow or dist.replace("_", "-") in allow
+
+
+def _load_group(host: PluginHost, group: str, allow: set[str] | None) -> None:
+    from stevedore import NamedExtensionManager
+
+    points = {ep.name: ep for ep in md.entry_points(group=group) if _allowed(ep, allow)}
+    strict = _flag("LITERT_STRICT_PLUGINS")
+
+    def dist_of(ep) -> tuple[str, str]:
+        dist = getattr(ep, "dist", None) or getattr(points.get(getattr(ep, "name", "")), "dist", None)
+        return (dist.name, dist.version) if dist else ("", "")
+
+    def on_failure(_manager, ep, err) -> None:
+        if strict:
+            raise err
+        name, version = dist_of(ep)
+        host.failures.append(PluginFailure(ep.name, group, name, version, f"{type(err).__name__}: {err}"))
+        log.warning("litert plugin %r (%s) failed to load: %s", ep.name, name or "?", err)
+
+    manager = NamedExtensionManager(
+        group, names=sorted(points), on_load_failure_callback=on_failure, name_order=True
+    )
+    for ext in manager:
+        name, version = dist_of(ext.entry_point)
+        info = PluginInfo(ext.name, group, name, version)
+        try:
+            host.register(ext.plugin, ext.name, info)
+        except Exception as err:  # a plugin's own hooks failing must not take the rest down
+            if strict:
+                raise
+            host.failures.append(PluginFailure(ext.name, group, name, version, f"{type(err).__name__}: {err}"))
+            log.warning("litert plugin %r failed to register: %s", ext.name, err)
+
+
+_HOST: PluginHost | None = None
+
+
+def host() -> PluginHost:
+    """The process-wide plugin host, loading entry points on first use."""
+    global _HOST
+    if _HOST is None:
+        new = PluginHost()
+        if not _flag("LITERT_DISABLE_PLUGIN_AUTOLOAD"):
+            raw = os.environ.get("LITERT_PLUGINS")
+            allow = {p.strip() for p in raw.split(",") if p.strip()} if raw is not None else None
+            for group in ENTRY_POINT_GROUPS:
+                _load_group(new, group, allow)
+        _HOST = new
+    return _HOST
+
+
+def reset() -> None:
+    """Forget loaded plugins (the next :func:`host` call discovers again)."""
+    global _HOST
+    _HOST = None

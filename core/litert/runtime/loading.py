@@ -1,0 +1,42 @@
+"""Pick the frontend for a model file and read it into the IR."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ModelLoadError, PluginError
+from ..formats import LoadOptions
+from ..ir import Model
+from ..plugins import host
+
+
+def find_frontend(path: Path, fmk: str | None = None):
+    """The frontend named ``fmk``, else the one claiming the suffix, else the one that sniffs the file."""
+    frontends = host().frontends
+    if fmk:
+        if fmk not in frontends:
+            raise PluginError(f"no frontend for format {fmk!r} (installed: {', '.join(sorted(frontends)) or 'none'})")
+        return frontends[fmk]
+    suffix = path.suffix.lower()
+    for frontend in frontends.values():
+        if suffix in frontend.extensions:
+            return frontend
+    with open(path, "rb") as f:
+        head = f.read(64)
+    for frontend in frontends.values():
+        if frontend.sniff(head):
+            return frontend
+    raise ModelLoadError(
+        f"{path}: unknown model format (known: {', '.join(sorted(frontends)) or 'none installed'}; use --fmk)"
+    )
+
+
+def read_model(path: str | Path, fmk: str | None = None, options: LoadOptions | None = None) -> Model:
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"{path}: no such file")
+    if path.is_dir():
+        raise ModelLoadError(f"{path}: is a directory, not a model file")
+    frontend = find_frontend(path, fmk)
+    model = frontend.load(path, options or LoadOptions())
+    model.source_format = model.source_format or frontend.name
+    return model

@@ -1,0 +1,216 @@
+"""A loaded model, ready to run: the object ``litert.load`` returns."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..backend import Backend, CompileContext, NodeHooks
+from ..errors import BackendUnavailableError, InputError, PluginError
+from ..ir import DType, Model, Shape
+from ..memory import MemoryPlan, plan
+from ..passes import PassContext, PassResult, optimize
+from ..plugins import host
+from ..scheduler import NodePlacement, Schedule, schedule
+from ..schema.inference import infer_shapes
+
+log = logging.getLogger("litert")
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Name, shape (ints, symbolic names or None) and dtype of a model input or output."""
+
+    name: str
+    shape: Shape | None
+    dtype: DType | None
+
+    def __str__(self) -> str:
+        dims = "?" if self.shape is None else "x".join("?" if d is None else str(d) for d in self.shape)
+        return f"{self.name}: {self.dtype} [{dims}]"
+
+
+def resolve_backends(devices: Sequence[str] | None, cpu_fallback: bool = True) -> tuple[list[Backend], list[str]]:
+    """Backends in the order to ask them, and notes on the ones skipped."""
+    table = host().backends
+    notes: list[str] = []
+    if devices is None:
+        chosen = sorted(table.values(), key=lambda b: -b.priority)
+    else:
+        chosen = [host().backend(name) for name in devices]
+    usable = []
+    for backend in chosen:
+        status = backend.probe()
+        if status.available:
+            usable.append(backend)
+        elif devices is not None and not cpu_fallback:
+            raise BackendUnavailableError(f"backend {backend.name!r} is unavailable: {status.reason}")
+        else:
+            notes.append(f"{backend.name}: unavailable ({status.reason})")
+    if cpu_fallback and not any(b.name == "cpu" for b in usable):
+        if "cpu" not in table:
+            raise PluginError("the CPU backend (litert-cpu) is not installed or failed to load")
+        usable.append(table["cpu"])
+    if not usable:
+        raise PluginError("no usable backend")
+    return usable, notes
+
+
+class Session:
+    """A model compiled for a set of backends.  Use :func:`litert.load`."""
+
+    def __init__(
+        self,
+        model: Model,
+        devices: Sequence[str] | None = None,
+        threads: int | None = None,
+        optimize_level: str = "general",
+        cpu_fallback: bool = True,
+    ):
+        self.model = model
+        self.threads = threads or 1
+        self.timings: dict[str, float] = {}
+        self.pass_results: list[PassResult] = []
+        t0 = time.perf_counter()
+        self.backends, self.backend_notes = resolve_backends(devices, cpu_fallback)
+        if optimize_level != "none":
+            cpu = host().backends.get("cpu")
+            ctx = PassContext(evaluator=cpu.evaluator() if cpu else None)
+            self.pass_results = optimize(model, ctx, [p for p in host().passes.values()])
+        t1 = time.perf_counter()
+        self.timings["optimize"] = t1 - t0
+        self._compile()
+
+    # -- building -------------------------------------------------------------
+
+    def _compile(self) -> None:
+        t0 = time.perf_counter()
+        infer_shapes(self.model.graph)
+        t1 = time.perf_counter()
+        self.schedule: Schedule = schedule(self.model.graph, self.backends)
+        t2 = time.perf_counter()
+        by_name = {b.name: b for b in self.backends}
+        self._compiled = []
+        for part in self.schedule.partitions:
+            backend = by_name[part.backend]
+            ctx = CompileContext(
+                threads=self.threads,
+                opsets=self.model.opsets,
+                custom_kernels=host().kernels.get(backend.name, {}),
+            )
+            self._compiled.append((part, backend, backend.compile(part.graph, ctx)))
+        t3 = time.perf_counter()
+        plans = [plan(part.graph) for part in self.schedule.partitions]
+        self.memory_plan: MemoryPlan = sum(plans, MemoryPlan())
+        self.timings.update(shape_inference=t1 - t0, schedule=t2 - t1, compile=t3 - t2,
+                            memory_plan=time.perf_counter() - t3)
+        for line in self.summary_lines():
+            log.info(line)
+
+    def resize(self, shapes: Mapping[str, Sequence[int]]) -> None:
+        """Give inputs new shapes (e.g. another batch size) and re-plan."""
+        graph = self.model.graph
+        for name, shape in shapes.items():
+            if name not in graph.inputs:
+                raise InputError(f"resize: model has no input {name!r} (inputs: {', '.join(graph.inputs)})")
+            old = graph.values[name].shape
+            if old is not None and len(old) != len(shape):
+                raise InputError(f"resize: input {name!r} has rank {len(old)}, got shape {tuple(shape)}")
+            graph.values[name].shape = tuple(int(d) for d in shape)
+        for value in graph.values.values():
+            if not value.is_const and value.name not in graph.inputs:
+                value.shape = None
+        self._compile()
+
+    # -- introspection --------------------------------------------------------
+
+    @property
+    def inputs(self) -> list[TensorInfo]:
+        values = self.model.graph.values
+        return [TensorInfo(n, values[n].shape, values[n].dtype) for n in self.model.graph.inputs]
+
+    @property
+    def outputs(self) -> list[TensorInfo]:
+        values = self.model.graph.values
+        return [TensorInfo(n, values[n].shape, values[n].dtype) for n in self.model.graph.outputs]
+
+    @property
+    def placement(self) -> list[NodePlacement]:
+        return self.schedule.placements
+
+    def summary_lines(self) -> list[str]:
+        return self.backend_notes + self.schedule.summary_lines([b.name for b in self.backends])
+
+    # -- running --------------------------------------------------------------
+
+    def _check_inputs(self, inputs: Sequence[Any] | Mapping[str, Any]) -> dict[str, np.ndarray]:
+        names = self.model.graph.inputs
+        if isinstance(inputs, Mapping):
+            unknown = set(inputs) - set(names)
+            if unknown:
+                raise InputError(f"unknown input {sorted(unknown)[0]!r} (model inputs: {', '.join(names)})")
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise InputError(f"missing input {missing[0]!r} (model inputs: {', '.join(names)})")
+            given = {n: inputs[n] for n in names}
+        else:
+            inputs = list(inputs)
+            if len(inputs) != len(names):
+                raise InputError(f"model takes {len(names)} input(s) ({', '.join(names)}), got {len(inputs)}")
+            given = dict(zip(names, inputs))
+        bound: dict[str, int] = {}
+        for name, array in given.items():
+            value = self.model.graph.values[name]
+            if value.kind != "tensor":
+                continue
+            array = np.asarray(array) if not isinstance(array, np.ndarray) else array
+            given[name] = array
+            if value.dtype is not None and value.dtype is not DType.STRING and array.dtype != value.dtype.numpy:
+                raise InputError(f"input {name!r}: expected dtype {value.dtype}, got {array.dtype}")
+            if value.shape is None:
+                continue
+            if array.ndim != len(value.shape):
+                raise InputError(f"input {name!r}: expected rank {len(value.shape)} {_fmt(value.shape)}, got shape {array.shape}")
+            for axis, (want, got) in enumerate(zip(value.shape, array.shape)):
+                if isinstance(want, int) and want != got:
+                    raise InputError(f"input {name!r}: dimension {axis} must be {want}, got shape {array.shape} (use resize)")
+                if isinstance(want, str):
+                    if bound.setdefault(want, got) != got:
+                        raise InputError(f"input {name!r}: dimension {want!r} is {bound[want]} elsewhere, got {got}")
+        return given
+
+    def predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None) -> list[np.ndarray]:
+        """Run once; outputs as a list in the model's output order."""
+        env: dict[str, Any] = dict(self._check_inputs(inputs))
+        location = {name: "cpu" for name in env}
+        by_name = {b.name: b for b in self.backends}
+        for part, backend, compiled in self._compiled:
+            feed = {}
+            for name in part.graph.inputs:
+                value = env[name]
+                if location.get(name, "cpu") != backend.name:
+                    value = _to_host(value)
+                    value = backend.from_host(value) if backend.name != "cpu" else value
+                feed[name] = value
+            results = compiled.run(feed, hooks)
+            for name, value in results.items():
+                env[name] = value
+                location[name] = backend.name
+        del by_name
+        return [_to_host(env[name]) for name in self.model.graph.outputs]
+
+    def run(self, inputs, hooks: NodeHooks | None = None) -> dict[str, np.ndarray]:
+        """Like :meth:`predict`, keyed by output name."""
+        return dict(zip(self.model.graph.outputs, self.predict(inputs, hooks)))
+
+
+def _to_host(value: Any) -> Any:
+    to_host = getattr(value, "to_host", None)
+    return to_host() if to_host is not None else value
+
+
+def _fmt(shape: Shape) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"

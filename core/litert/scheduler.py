@@ -1,0 +1,178 @@
+"""Place every node on a backend and cut the graph into partitions.
+
+The algorithm is onnxruntime's: backends are asked in the user's order;
+the first that accepts a node gets it (a claimed node is never stolen), and
+the CPU backend, last, must take whatever is left.  Nodes are then grouped
+into maximal partitions per backend with a topological walk that keeps
+extending the current partition while a ready node of the same backend
+exists.  Where a value crosses from one backend to another, a device copy is
+recorded.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .backend import Backend
+from .errors import UnsupportedOperatorError
+from .ir import Graph, Node
+
+log = logging.getLogger("litert.scheduler")
+
+
+@dataclass
+class NodePlacement:
+    """Where one node runs, and why each earlier backend refused it."""
+
+    node: str
+    op_type: str
+    backend: str
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        why = "; ".join(f"{b}: {r}" for b, r in self.refused.items())
+        return f"{self.node} ({self.op_type}) -> {self.backend}" + (f"  [refused by {why}]" if why else "")
+
+
+@dataclass
+class Partition:
+    """A maximal run of nodes on one backend, as a standalone subgraph."""
+
+    backend: str
+    graph: Graph
+    index: int
+
+
+@dataclass(frozen=True)
+class DeviceCopy:
+    value: str
+    source: str
+    target: str
+
+
+@dataclass
+class Schedule:
+    placements: list[NodePlacement]
+    partitions: list[Partition]
+    copies: list[DeviceCopy]
+
+    def summary_lines(self, backend_order: list[str]) -> list[str]:
+        """One line per backend: nodes taken, partitions, ops it left to others."""
+        total = len(self.placements)
+        lines = []
+        for name in backend_order:
+            taken = [p for p in self.placements if p.backend == name]
+            parts = sum(1 for p in self.partitions if p.backend == name)
+            line = f"{name}: {len(taken)}/{total} nodes, {parts} partition{'s' if parts != 1 else ''}"
+            refused = Counter(p.op_type for p in self.placements if name in p.refused)
+            if refused:
+                line += "; fell back for " + ", ".join(f"{op} x{n}" for op, n in refused.most_common(6))
+            lines.append(line)
+        if self.copies:
+            lines.append(f"device copies: {len(self.copies)}")
+        return lines
+
+
+def place(graph: Graph, backends: list[Backend]) -> list[NodePlacement]:
+    placements = []
+    for node in graph.nodes:
+        refused: dict[str, str] = {}
+        chosen = None
+        for backend in backends:
+            reason = backend.check_node(node, graph)
+            if reason is None:
+                chosen = backend.name
+                break
+            refused[backend.name] = reason
+        if chosen is None:
+            why = "; ".join(f"{b}: {r}" for b, r in refused.items())
+            raise UnsupportedOperatorError(
+                f"node {node.name!r} ({node.qualified_op}) is supported by no backend ({why})",
+                node=node.name, op_type=node.op_type, domain=node.domain,
+            )
+        placements.append(NodePlacement(node.name, node.qualified_op, chosen, refused))
+    return placements
+
+
+def _group(graph: Graph, owner: list[str]) -> list[tuple[str, list[int]]]:
+    """Topological walk preferring the current backend: maximal partitions."""
+    producers = {out: i for i, node in enumerate(graph.nodes) for out in node.outputs if out}
+    deps: list[set[int]] = []
+    for node in graph.nodes:
+        names = [n for n in node.inputs if n] + [n for sub in node.subgraphs() for n in sub.outer_references()]
+        deps.append({producers[n] for n in names if n in producers})
+    users: dict[int, list[int]] = {i: [] for i in range(len(graph.nodes))}
+    for i, d in enumerate(deps):
+        for j in d:
+            users[j].append(i)
+    pending = [len(d) for d in deps]
+    ready = [i for i, n in enumerate(pending) if n == 0]
+    groups: list[tuple[str, list[int]]] = []
+    current: str | None = None
+    while ready:
+        same = [i for i in ready if owner[i] == current]
+        if not same:
+            current = owner[min(ready)]
+            groups.append((current, []))
+            same = [i for i in ready if owner[i] == current]
+        index = min(same)
+        ready.remove(index)
+        groups[-1][1].append(index)
+        for user in users[index]:
+            pending[user] -= 1
+            if pending[user] == 0:
+                ready.append(user)
+    return groups
+
+
+def schedule(graph: Graph, backends: list[Backend]) -> Schedule:
+    """Place, partition and connect ``graph`` over ``backends`` (in priority order)."""
+    placements = place(graph, backends)
+    owner = [p.backend for p in placements]
+    consumers: dict[str, set[int]] = {}
+    for index, node in enumerate(graph.nodes):
+        for name in [n for n in node.inputs if n] + [n for s in node.subgraphs() for n in s.outer_references()]:
+            consumers.setdefault(name, set()).add(index)
+    where: dict[str, str] = {}  # value -> backend that produces it
+    partitions: list[Partition] = []
+    copies: list[DeviceCopy] = []
+    for number, (backend, indices) in enumerate(_group(graph, owner)):
+        members = set(indices)
+        nodes = [graph.nodes[i] for i in indices]
+        produced = {o for n in nodes for o in n.outputs if o}
+        needed: list[str] = []
+        for node in nodes:
+            names = [n for n in node.inputs if n] + [n for s in node.subgraphs() for n in sorted(s.outer_references())]
+            for name in names:
+                value = graph.values.get(name)
+                if name not in produced and not (value is not None and value.is_const) and name not in needed:
+                    needed.append(name)
+        outputs = [
+            name for node in nodes for name in node.outputs
+            if name and (name in graph.outputs or consumers.get(name, set()) - members)
+        ]
+        sub = Graph(nodes=nodes, inputs=needed, outputs=outputs, name=f"{backend}_{number}")
+        for node in nodes:
+            for name in [*node.inputs, *node.outputs]:
+                if name and name in graph.values:
+                    sub.values[name] = graph.values[name]
+            for s in node.subgraphs():
+                for name in s.outer_references():
+                    if name in graph.values:
+                        sub.values[name] = graph.values[name]
+        for name in needed:
+            source = where.get(name, "host")
+            if source != backend and not (source == "host" and backend == "cpu"):
+                copies.append(DeviceCopy(name, source, backend))
+        for name in outputs:
+            where[name] = backend
+        partitions.append(Partition(backend, sub, number))
+    for name in graph.outputs:
+        if where.get(name, "cpu") != "cpu":
+            copies.append(DeviceCopy(name, where[name], "host"))
+    return Schedule(placements, partitions, copies)
+
+
+def is_fallback(node: Node, placement: NodePlacement) -> bool:
+    return bool(placement.refused)

@@ -1,0 +1,38 @@
+"""Schemas of the fused operators litert's passes emit.
+
+They carry onnxruntime's contrib names and attributes (domain
+``com.microsoft``), so an optimised model written as ONNX still runs there.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .registry import AttrSpec, OpSchema, SchemaRegistry
+
+CONTRIB = "com.microsoft"
+
+_ACTIVATION = {
+    "activation": AttrSpec("string", required=True),
+}
+
+
+def register_contrib(registry: SchemaRegistry) -> None:
+    conv = registry.latest("", "Conv")
+    registry.register(replace(
+        conv, domain=CONTRIB, op_type="FusedConv", since=1,
+        attrs={**conv.attrs, **_ACTIVATION, "activation_params": AttrSpec("floats")},
+        max_inputs=4,
+    ))
+    gemm = registry.latest("", "Gemm")
+    registry.register(replace(
+        gemm, domain=CONTRIB, op_type="FusedGemm", since=1,
+        attrs={**gemm.attrs, **_ACTIVATION, "activation_alpha": AttrSpec("float", default=0.01),
+               "activation_beta": AttrSpec("float", default=1.0), "activation_gamma": AttrSpec("float", default=0.0)},
+    ))
+    matmul = registry.latest("", "MatMul")
+    registry.register(replace(
+        matmul, domain=CONTRIB, op_type="FusedMatMul", since=1,
+        attrs={"alpha": AttrSpec("float", default=1.0), "transA": AttrSpec("int", default=0),
+               "transB": AttrSpec("int", default=0), "transBatchA": AttrSpec("int", default=0),
+               "transBatchB": AttrSpec("int", default=0)},
+    ))

@@ -1,0 +1,155 @@
+"""One registry of operator schemas: attributes, defaults, arity, inference.
+
+The ONNX operators come from ``onnx_ops.json`` (generated from the ``onnx``
+package by ``tools/gen_onnx_schemas.py``, so the core needs no ``onnx`` at run
+time).  Plugins add operators of their own (fused ops, vendor ops) through
+the ``litert_register_schemas`` hook.  Type and shape inference functions are
+attached per operator in :mod:`litert.schema.inference`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import InvalidModelError, UnsupportedOperatorError
+
+_TABLE = Path(__file__).with_name("onnx_ops.json")
+ONNX_DOMAINS = ("", "ai.onnx")
+
+
+@dataclass(frozen=True)
+class AttrSpec:
+    """One attribute: its ONNX attribute type name, whether required, default."""
+
+    type: str
+    required: bool = False
+    default: Any = None
+
+
+@dataclass
+class OpSchema:
+    """One version of one operator."""
+
+    domain: str
+    op_type: str
+    since: int
+    attrs: dict[str, AttrSpec] = field(default_factory=dict)
+    inputs: list[tuple[str, str]] = field(default_factory=list)
+    outputs: list[tuple[str, str]] = field(default_factory=list)
+    min_inputs: int = 0
+    max_inputs: int = 2**31 - 1
+    min_outputs: int = 1
+    max_outputs: int = 2**31 - 1
+    deprecated: bool = False
+    has_function: bool = False
+
+    def defaults(self) -> dict[str, Any]:
+        return {n: a.default for n, a in self.attrs.items() if a.default is not None}
+
+
+def _decode_default(value: Any) -> Any:
+    if isinstance(value, dict) and "tensor" in value:
+        from ..ir.dtypes import DType
+
+        return np.array(value["tensor"], dtype=DType(value["dtype"]).numpy).reshape(value["dims"])
+    return value
+
+
+def _from_json(domain: str, op_type: str, raw: dict) -> OpSchema:
+    return OpSchema(
+        domain=domain,
+        op_type=op_type,
+        since=raw["since"],
+        attrs={n: AttrSpec(a["type"], a["required"], _decode_default(a["default"])) for n, a in raw["attrs"].items()},
+        inputs=[tuple(p) for p in raw["inputs"]],
+        outputs=[tuple(p) for p in raw["outputs"]],
+        min_inputs=raw["min_inputs"],
+        max_inputs=raw["max_inputs"],
+        min_outputs=raw["min_outputs"],
+        max_outputs=raw["max_outputs"],
+        deprecated=raw["deprecated"],
+        has_function=raw["function"],
+    )
+
+
+class SchemaRegistry:
+    """``(domain, op_type) -> [OpSchema by ascending since version]``."""
+
+    def __init__(self) -> None:
+        self._ops: dict[tuple[str, str], list[OpSchema]] = {}
+        raw = json.loads(_TABLE.read_text())
+        self.onnx_version: str = raw["onnx_version"]
+        for domain, ops in raw["domains"].items():
+            for op_type, versions in ops.items():
+                self._ops[(domain, op_type)] = [_from_json(domain, op_type, v) for v in versions]
+        from .contrib import register_contrib
+
+        register_contrib(self)
+
+    @staticmethod
+    def _key(domain: str, op_type: str) -> tuple[str, str]:
+        return ("" if domain in ONNX_DOMAINS else domain, op_type)
+
+    def register(self, schema: OpSchema) -> None:
+        """Add a (plugin-provided) schema version."""
+        versions = self._ops.setdefault(self._key(schema.domain, schema.op_type), [])
+        versions[:] = sorted([v for v in versions if v.since != schema.since] + [schema], key=lambda s: s.since)
+
+    def has(self, domain: str, op_type: str) -> bool:
+        return self._key(domain, op_type) in self._ops
+
+    def versions(self, domain: str, op_type: str) -> list[OpSchema]:
+        return self._ops.get(self._key(domain, op_type), [])
+
+    def get(self, domain: str, op_type: str, opset: int | None = None) -> OpSchema:
+        """The schema in force at ``opset`` (the latest when ``opset`` is None)."""
+        versions = self.versions(domain, op_type)
+        if not versions:
+            raise UnsupportedOperatorError(
+                f"unknown operator {domain + '::' if domain else ''}{op_type}", op_type=op_type, domain=domain
+            )
+        if opset is None:
+            return versions[-1]
+        eligible = [v for v in versions if v.since <= opset]
+        if not eligible:
+            raise UnsupportedOperatorError(
+                f"operator {op_type} does not exist at opset {opset} (first version {versions[0].since})",
+                op_type=op_type,
+                domain=domain,
+            )
+        return eligible[-1]
+
+    def latest(self, domain: str, op_type: str) -> OpSchema:
+        return self.get(domain, op_type)
+
+    def ops(self) -> list[tuple[str, str]]:
+        return sorted(self._ops)
+
+    def complete_attrs(self, node, schema: OpSchema | None = None) -> None:
+        """Fill defaults into ``node.attrs`` and check required and unknown ones."""
+        schema = schema or self.latest(node.domain, node.op_type)
+        for name, spec in schema.attrs.items():
+            if name not in node.attrs:
+                if spec.required:
+                    raise InvalidModelError(f"node {node.name!r} ({node.op_type}): missing required attribute {name!r}")
+                if spec.default is not None:
+                    node.attrs[name] = spec.default
+        n_in = len(node.inputs)
+        if not (schema.min_inputs <= n_in <= schema.max_inputs):
+            raise InvalidModelError(
+                f"node {node.name!r} ({node.op_type}): {n_in} inputs, expected {schema.min_inputs}..{schema.max_inputs}"
+            )
+
+
+@lru_cache(maxsize=1)
+def schemas() -> SchemaRegistry:
+    """The process-wide registry (plugins' schemas are added on plugin load)."""
+    return SchemaRegistry()
+
+
+InferFn = Callable[..., Any]

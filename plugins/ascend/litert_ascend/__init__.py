@@ -1,0 +1,1 @@
+"""litert backend for Huawei Ascend NPUs (CANN / AscendCL)."""

@@ -1,0 +1,55 @@
+"""The Ascend backend: probes for CANN's AscendCL runtime and a device.
+
+Execution needs CANN's graph engine (``libascendcl.so``, ``libge_runner.so``)
+and an Ascend device; where either is missing the backend says so and never
+claims to be available, so the scheduler does not offer it any node.
+"""
+from __future__ import annotations
+
+
+from pathlib import Path
+
+from litert.backend import Availability, Backend, CompileContext, CompiledPartition
+from litert.errors import BackendUnavailableError
+from litert.ir import Graph, Node
+from litert.probe import find_library
+
+from .ops import SUPPORTED_DTYPES, SUPPORTED_OPS
+
+RUNTIME_LIBRARIES = ("libascendcl.so",)
+TOOLKIT_ENV = ("ASCEND_HOME_PATH", "ASCEND_TOOLKIT_HOME", "ASCEND_AICPU_PATH")
+DEVICE_GLOB = "davinci[0-9]*"
+
+
+class AscendBackend(Backend):
+    name = "ascend"
+    priority = 100
+
+    def probe(self) -> Availability:
+        library = find_library(RUNTIME_LIBRARIES, TOOLKIT_ENV)
+        if library is None:
+            where = ", ".join(TOOLKIT_ENV)
+            return Availability(False, f"CANN runtime libascendcl.so not found (looked in ${where}, LD_LIBRARY_PATH, ld cache)")
+        devices = sorted(Path("/dev").glob(DEVICE_GLOB))
+        if not devices:
+            return Availability(False, f"found {library} but no Ascend device (/dev/davinci*)")
+        return Availability(False, f"found {library} and {len(devices)} device(s); graph execution through CANN is not implemented in this release")
+
+    def supported_ops(self) -> set[tuple[str, str]]:
+        return {("", op) for op in SUPPORTED_OPS}
+
+    def check_node(self, node: Node, graph: Graph) -> str | None:
+        reason = super().check_node(node, graph)
+        if reason:
+            return reason
+        for name in node.inputs:
+            value = graph.values.get(name) if name else None
+            if value is not None and value.dtype is not None and str(value.dtype) not in SUPPORTED_DTYPES:
+                return f"dtype {value.dtype} of input {name!r} not supported"
+        return None
+
+    def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
+        raise BackendUnavailableError(f"ascend: {self.probe().reason}")
+
+
+

@@ -1,0 +1,1 @@
+"""litert's CPU backend: numpy + numexpr kernels for the litert core."""

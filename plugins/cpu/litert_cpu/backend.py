@@ -1,0 +1,49 @@
+"""The CPU backend: accepts every operator it has a kernel for."""
+from __future__ import annotations
+
+import platform
+
+from litert.backend import Availability, Backend, CompileContext, CompiledPartition
+from litert.ir import DType, Graph, Node
+
+from .kernels._registry import KERNELS
+
+
+class CpuBackend(Backend):
+    """numpy + numexpr kernels; the fallback every graph can land on."""
+
+    name = "cpu"
+    priority = 0
+
+    def probe(self) -> Availability:
+        from .threads import blas_info, cpu_count
+
+        blas = [f"{i.get('internal_api')} {i.get('architecture', '')}".strip() for i in blas_info() if i.get("user_api") == "blas"]
+        return Availability(True, f"{platform.machine()}, {cpu_count()} cores, BLAS: {', '.join(blas) or 'unknown'}")
+
+    def supported_ops(self) -> set[tuple[str, str]]:
+        return set(KERNELS)
+
+    def check_node(self, node: Node, graph: Graph) -> str | None:
+        reason = super().check_node(node, graph)
+        if reason and self._custom_kernel_for(node):
+            return None
+        return reason
+
+    def _custom_kernel_for(self, node: Node):
+        from litert.plugins import host
+
+        return host().kernels.get(self.name, {}).get((node.domain, node.op_type))
+
+    def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
+        from .executor import CpuPartition
+
+        return CpuPartition(subgraph, ctx)
+
+    def evaluator(self):
+        from .executor import evaluate_node
+
+        return evaluate_node
+
+
+__all__ = ["CpuBackend", "DType"]

@@ -1,0 +1,186 @@
+"""Compile a subgraph into a flat list of kernel calls, and run it.
+
+Compilation happens once per partition: every node becomes a kernel object
+(attributes parsed, weights pre-packed) and every value a slot index, so a
+run is one loop over pre-built steps with no graph walking and no dict
+lookups.  A slot is released right after its last reader, which lets numpy's
+allocator reuse the memory (liveness-based reuse).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from litert.backend import CompileContext, CompiledPartition, NodeHooks
+from litert.errors import ExecutionError, UnsupportedOperatorError
+from litert.ir import Graph, Node
+
+from . import kernels as _kernels  # noqa: F401  (fills the table)
+from .kernels._base import Kernel, KernelContext
+from .kernels._registry import KERNELS
+from .threads import limit
+
+
+@dataclass
+class _Step:
+    node: Node
+    kernel: Kernel
+    inputs: tuple[int, ...]  # slot per input, -1 for an omitted input
+    outputs: tuple[int, ...]  # slot per output, -1 for an unused output
+    release: tuple[int, ...]  # slots whose last reader is this step
+
+
+class CpuPartition(CompiledPartition):
+    """A subgraph compiled for the CPU backend."""
+
+    def __init__(self, graph: Graph, ctx: CompileContext, outer: tuple[str, ...] = ()):
+        self.graph = graph
+        self.ctx = ctx
+        self._slots: dict[str, int] = {}
+        self._template: list[Any] = []
+        self._scopes: list[list[Any]] = []  # env stack, for control-flow bodies
+        self._subgraphs: dict[int, CpuPartition] = {}
+        for name in (*graph.inputs, *outer):
+            self._slot(name)
+        for name, value in graph.values.items():
+            if value.is_const:
+                self._template[self._slot(name)] = value.const
+        self._steps = [self._compile_node(node) for node in graph.nodes]
+        self._inputs = [(self._slots[n], n) for n in graph.inputs]
+        self._outer = [(self._slots[n], n) for n in outer]
+        self._outputs = [(self._slots[n], n) for n in graph.outputs]
+        self._plan_release()
+
+    # -- compilation ----------------------------------------------------------
+
+    def _slot(self, name: str) -> int:
+        if name not in self._slots:
+            self._slots[name] = len(self._template)
+            self._template.append(None)
+        return self._slots[name]
+
+    def _compile_node(self, node: Node) -> _Step:
+        values = self.graph.values
+        consts = [values[n].const if n in values else None for n in node.inputs]
+        shapes = [values[n].shape if n in values else None for n in node.inputs]
+        dtypes = [values[n].dtype.numpy if n in values and values[n].dtype is not None else None for n in node.inputs]
+        kctx = KernelContext(
+            op_type=node.op_type,
+            domain=node.domain,
+            opset=self.ctx.opsets.get(node.domain, 0),
+            consts=consts,
+            input_shapes=shapes,
+            input_dtypes=dtypes,
+            num_outputs=len(node.outputs),
+            threads=self.ctx.threads,
+            node_name=node.name,
+            run_subgraph=self._run_subgraph,
+        )
+        cls = self.ctx.custom_kernels.get((node.domain, node.op_type)) or KERNELS.get((node.domain, node.op_type))
+        if cls is None:
+            raise UnsupportedOperatorError(
+                f"node {node.name!r}: no CPU kernel for {node.qualified_op}",
+                node=node.name, op_type=node.op_type, domain=node.domain,
+            )
+        try:
+            kernel = cls(node.attrs, kctx)
+        except Exception as err:
+            raise ExecutionError(f"node {node.name!r} ({node.qualified_op}): cannot prepare kernel: {err}") from err
+        for sub in node.subgraphs():
+            self._subgraph_partition(sub)
+        return _Step(
+            node,
+            kernel,
+            tuple(self._slot(n) if n else -1 for n in node.inputs),
+            tuple(self._slot(n) if n else -1 for n in node.outputs),
+            (),
+        )
+
+    def _plan_release(self) -> None:
+        keep = {s for s, _ in self._outputs} | {i for i, v in enumerate(self._template) if v is not None}
+        last_use: dict[int, int] = {}
+        for index, step in enumerate(self._steps):
+            for slot in step.inputs:
+                if slot >= 0:
+                    last_use[slot] = index
+            for sub in step.node.subgraphs():
+                for name in sub.outer_references():
+                    if name in self._slots:
+                        last_use[self._slots[name]] = index
+            for slot in step.outputs:  # an unread output dies where it is made
+                last_use.setdefault(slot, index)
+        by_step: dict[int, list[int]] = {}
+        for slot, index in last_use.items():
+            if slot >= 0 and slot not in keep:
+                by_step.setdefault(index, []).append(slot)
+        for index, step in enumerate(self._steps):
+            step.release = tuple(by_step.get(index, ()))
+
+    # -- control flow ---------------------------------------------------------
+
+    def _subgraph_partition(self, sub: Graph) -> "CpuPartition":
+        key = id(sub)
+        if key not in self._subgraphs:
+            outer = tuple(sorted(sub.outer_references()))
+            self._subgraphs[key] = CpuPartition(sub, self.ctx, outer)
+        return self._subgraphs[key]
+
+    def _run_subgraph(self, sub: Graph, inputs: list[Any]) -> list[Any]:
+        part = self._subgraph_partition(sub)
+        env = self._scopes[-1]
+        outer = {name: env[self._slots[name]] for _, name in part._outer}
+        return part._execute(list(inputs), outer, None)
+
+    # -- running --------------------------------------------------------------
+
+    def run(self, inputs: Mapping[str, Any], hooks: NodeHooks | None = None) -> dict[str, Any]:
+        ordered = [inputs[name] for _, name in self._inputs]
+        with limit(self.ctx.threads):
+            results = self._execute(ordered, {}, hooks)
+        return dict(zip((n for _, n in self._outputs), results))
+
+    def _execute(self, inputs: list[Any], outer: Mapping[str, Any], hooks: NodeHooks | None) -> list[Any]:
+        env = list(self._template)
+        for (slot, _), value in zip(self._inputs, inputs):
+            env[slot] = value
+        for slot, name in self._outer:
+            env[slot] = outer[name]
+        self._scopes.append(env)
+        try:
+            for step in self._steps:
+                args = [env[s] if s >= 0 else None for s in step.inputs]
+                if hooks is not None:
+                    hooks.before_node(step.node, "cpu")
+                try:
+                    results = step.kernel.run(*args)
+                except Exception as err:
+                    raise ExecutionError(
+                        f"node {step.node.name!r} ({step.node.qualified_op}) failed: {type(err).__name__}: {err}"
+                    ) from err
+                for slot, value in zip(step.outputs, results):
+                    if slot >= 0:
+                        env[slot] = value
+                if hooks is not None:
+                    hooks.after_node(step.node, "cpu", [env[s] if s >= 0 else None for s in step.outputs])
+                for slot in step.release:
+                    env[slot] = None
+        finally:
+            self._scopes.pop()
+        return [env[slot] for slot, _ in self._outputs]
+
+
+def evaluate_node(node: Node, inputs: list[np.ndarray | None], graph: Graph) -> list[np.ndarray]:
+    """Run one node on host arrays (constant folding)."""
+    sub = Graph(nodes=[node], inputs=[], outputs=[o for o in node.outputs if o], name="fold")
+    for name, array in zip(node.inputs, inputs):
+        if name:
+            value = graph.values[name]
+            sub.values[name] = type(value)(name, value.dtype, value.shape, const=array)
+    part = CpuPartition(sub, CompileContext(threads=1))
+    result = part._execute([], {}, None)
+    return result
+
+
+Evaluator = Callable[[Node, list, Graph], list]

@@ -1,0 +1,66 @@
+"""The contract between the CPU executor and one operator kernel.
+
+A kernel object is built once per graph node when a model is compiled, so the
+constructor is the place for everything that does not depend on input data:
+parsing attributes, pre-packing constant weights, choosing an algorithm.
+``run`` is then called once per inference with numpy arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+
+@dataclass
+class KernelContext:
+    """What a kernel may know about its node at compile time.
+
+    ``consts[i]`` is the value of input ``i`` when it is a constant (weights,
+    shape tensors), else ``None``.  Shapes and dtypes are ``None`` where the
+    graph does not know them statically; a shape may hold ``None`` or a string
+    for a symbolic dimension.
+    """
+
+    op_type: str
+    domain: str = ""
+    opset: int = 0
+    consts: Sequence[np.ndarray | None] = ()
+    input_shapes: Sequence[tuple | None] = ()
+    input_dtypes: Sequence[np.dtype | None] = ()
+    num_outputs: int = 1
+    threads: int = 1
+    node_name: str = ""
+    # Runs a control-flow subgraph (a litert Graph) with the given inputs;
+    # outer-scope values are resolved by the executor.  Set by the executor.
+    run_subgraph: Callable[..., list[np.ndarray]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def const(self, index: int) -> np.ndarray | None:
+        """The constant value of input ``index``, or ``None``."""
+        if index < len(self.consts):
+            return self.consts[index]
+        return None
+
+
+class Kernel:
+    """Base class of every CPU kernel.
+
+    ``attrs`` holds the node's attributes with the schema's defaults already
+    applied: ints, floats, strs, lists of those, numpy arrays for tensors, and
+    litert ``Graph`` objects for subgraphs.  An optional attribute that has no
+    default and was not given is absent.
+    """
+
+    def __init__(self, attrs: dict[str, Any], ctx: KernelContext):
+        self.attrs = attrs
+        self.ctx = ctx
+
+    def run(self, *inputs: np.ndarray | None) -> tuple[np.ndarray | None, ...]:
+        """Compute the outputs.
+
+        Receives one argument per node input, in order; an omitted optional
+        input is ``None``.  Returns a tuple with one entry per node output.
+        """
+        raise NotImplementedError

@@ -1,0 +1,164 @@
+"""Helpers shared by the math kernels: ONNX dtype codes, axes handling, erf."""
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+# ONNX TensorProto.DataType code -> numpy dtype (None where numpy has no type).
+ONNX_DTYPES: dict[int, np.dtype | None] = {
+    1: np.dtype(np.float32),
+    2: np.dtype(np.uint8),
+    3: np.dtype(np.int8),
+    4: np.dtype(np.uint16),
+    5: np.dtype(np.int16),
+    6: np.dtype(np.int32),
+    7: np.dtype(np.int64),
+    8: np.dtype(object),  # STRING
+    9: np.dtype(np.bool_),
+    10: np.dtype(np.float16),
+    11: np.dtype(np.float64),
+    12: np.dtype(np.uint32),
+    13: np.dtype(np.uint64),
+    14: np.dtype(np.complex64),
+    15: np.dtype(np.complex128),
+    16: np.dtype(ml_dtypes.bfloat16),
+    17: np.dtype(ml_dtypes.float8_e4m3fn),
+    18: np.dtype(ml_dtypes.float8_e4m3fnuz),
+    19: np.dtype(ml_dtypes.float8_e5m2),
+    20: np.dtype(ml_dtypes.float8_e5m2fnuz),
+    21: np.dtype(ml_dtypes.uint4),
+    22: np.dtype(ml_dtypes.int4),
+    23: np.dtype(ml_dtypes.float4_e2m1fn),
+    24: np.dtype(ml_dtypes.float8_e8m0fnu),
+    25: np.dtype(getattr(ml_dtypes, "uint2", np.uint8)) if hasattr(ml_dtypes, "uint2") else None,
+    26: np.dtype(getattr(ml_dtypes, "int2", np.int8)) if hasattr(ml_dtypes, "int2") else None,
+}
+
+# The float8 types whose Cast honours ``saturate``.
+FLOAT8_SATURATING = frozenset(ONNX_DTYPES[c] for c in (17, 18, 19, 20))
+# Narrow ml_dtypes integer types (numpy does not see them as np.integer).
+NARROW_INTS = frozenset(d for d in (ONNX_DTYPES[21], ONNX_DTYPES[22], ONNX_DTYPES[25], ONNX_DTYPES[26]) if d is not None)
+# ml_dtypes floating types (numpy does not see them as np.floating).
+ML_FLOATS = frozenset(ONNX_DTYPES[c] for c in (16, 17, 18, 19, 20, 23, 24))
+
+
+def onnx_dtype(code: int) -> np.dtype:
+    """The numpy dtype of an ONNX ``TensorProto.DataType`` code."""
+    dt = ONNX_DTYPES.get(int(code))
+    if dt is None:
+        raise NotImplementedError(f"ONNX data type {code} is not supported")
+    return dt
+
+
+def is_float(dtype: np.dtype) -> bool:
+    return np.issubdtype(dtype, np.floating) or dtype in ML_FLOATS
+
+
+def is_int(dtype: np.dtype) -> bool:
+    return np.issubdtype(dtype, np.integer) or dtype in NARROW_INTS
+
+
+def axes_tuple(axes, ndim: int) -> tuple[int, ...] | None:
+    """Normalise an ONNX ``axes`` value (array, list or None) to sorted non-negative ints."""
+    if axes is None:
+        return None
+    axes = np.asarray(axes).reshape(-1)
+    return tuple(sorted({int(a) + ndim if a < 0 else int(a) for a in axes}))
+
+
+def as_array(x, dtype: np.dtype | None = None) -> np.ndarray:
+    """``np.asarray`` that also turns numpy scalars into 0-d arrays."""
+    a = np.asarray(x, dtype=dtype)
+    return a
+
+
+# --- erf -----------------------------------------------------------------
+# Rational approximation used by Eigen/XLA for float32: erf(x) = x*P(x^2)/Q(x^2)
+# on [-4, 4] (erf is +-1 in float32 beyond).  Max error is a few float32 ulps
+# everywhere, including tiny |x| where erf(x) ~ 2x/sqrt(pi).
+_ERF_ALPHA = np.array(
+    [-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+     -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+     -1.60960333262415e-02],
+    dtype=np.float32,
+)
+_ERF_BETA = np.array(
+    [-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+     -7.37332916720468e-03, -1.42647390514189e-02],
+    dtype=np.float32,
+)
+
+
+def _polyval_inplace(coeffs: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    acc = np.full_like(x2, coeffs[0])
+    for c in coeffs[1:]:
+        acc *= x2
+        acc += c
+    return acc
+
+
+def erf_f32(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Vectorised float32 erf (see the coefficients' comment above)."""
+    if x.ndim == 0:
+        return erf_f32(x.reshape(1)).reshape(())
+    xc = np.clip(x, np.float32(-4.0), np.float32(4.0), dtype=np.float32)
+    x2 = xc * xc
+    p = _polyval_inplace(_ERF_ALPHA, x2)
+    q = _polyval_inplace(_ERF_BETA, x2)
+    p *= xc
+    res = np.divide(p, q, out=out if out is not None else p)
+    return res
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """erf keeping the input's floating dtype (float64 via a float64-accurate path)."""
+    if x.dtype == np.float64:
+        return _erf_f64(x)
+    if x.dtype == np.float32:
+        return erf_f32(x)
+    return erf_f32(x.astype(np.float32)).astype(x.dtype)
+
+
+def _erf_f64(x: np.ndarray) -> np.ndarray:
+    """float64 erf: W. J. Cody's rational approximations (as in Cephes ndtr.c)."""
+    x = np.asarray(x, dtype=np.float64)
+    ax = np.abs(x)
+    out = np.empty_like(x)
+    small = ax < 1.0
+    if small.any():
+        xs = x[small]
+        z = xs * xs
+        t = np.polyval(_CEPHES_T, z)
+        u = np.polyval(_CEPHES_U, z)
+        out[small] = xs * t / u
+    big = ~small
+    if big.any():
+        out[big] = np.sign(x[big]) * (1.0 - _erfc_f64(ax[big]))
+    return out
+
+
+_CEPHES_T = [9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3,
+             7.00332514112805075473e3, 5.55923013010394962768e4]
+_CEPHES_U = [1.0, 3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987e3,
+             2.26290000613890934246e4, 4.92673942608635921086e4]
+_CEPHES_P = [2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0,
+             4.86371970985681366614e1, 1.96520832956077098242e2, 5.26445194995477358631e2,
+             9.34528527171957607540e2, 1.02755188689515710272e3, 5.57535335369399327526e2]
+_CEPHES_Q = [1.0, 1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2,
+             9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3,
+             1.65666309194161350182e3, 5.57535340817727675546e2]
+_CEPHES_R = [5.64189583547755073984e-1, 1.27536670759978104416e0, 5.01905042251180477414e0,
+             6.16021097993053585195e0, 7.40974269950448939160e0, 2.97886665372100240670e0]
+_CEPHES_S = [1.0, 2.26052863220117276590e0, 9.39603524938001434673e0, 1.20489539808096656605e1,
+             1.70814450747565897222e1, 9.60896809063285878198e0, 3.36907645100081516050e0]
+
+
+def _erfc_f64(a: np.ndarray) -> np.ndarray:
+    """erfc for a >= 1 (Cephes ndtr.c erfc, positive branch)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        z = np.exp(-a * a)
+        p = np.where(a < 8.0, np.polyval(_CEPHES_P, a) / np.polyval(_CEPHES_Q, a),
+                     np.polyval(_CEPHES_R, a) / np.polyval(_CEPHES_S, a))
+        y = z * p
+    y = np.where(np.isnan(a), np.nan, y)
+    return np.where(a > 27.0, 0.0, y)

@@ -1,0 +1,7 @@
+"""misc kernels; importing this package registers them."""
+from importlib import import_module
+
+_MODULES: tuple[str, ...] = ()
+
+for _name in _MODULES:
+    import_module(f"{__name__}.{_name}")

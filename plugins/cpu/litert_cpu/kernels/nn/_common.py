@@ -1,0 +1,248 @@
+"""Helpers shared by the nn kernels: activations, window geometry, padding,
+compute dtypes and per-thread scratch buffers."""
+from __future__ import annotations
+
+import math
+import threading
+from typing import Callable, Sequence
+
+import ml_dtypes
+import numexpr as ne
+import numpy as np
+
+# ---------------------------------------------------------------- activations
+# Each entry applies the activation to a float array IN PLACE and returns it.
+# ``p`` is the list of float parameters in onnxruntime's order (FusedConv's
+# ``activation_params``, FusedGemm's activation_alpha/beta/gamma).
+
+
+def _relu(x, p):
+    return np.maximum(x, 0, out=x)
+
+
+def _tanh(x, p):
+    return np.tanh(x, out=x)
+
+
+def _sigmoid(x, p):
+    if x.dtype in (np.float32, np.float64) and x.flags.c_contiguous:
+        return ne.evaluate("1 / (1 + exp(-x))", out=x, casting="unsafe")
+    with np.errstate(over="ignore"):
+        np.negative(x, out=x)
+        np.exp(x, out=x)
+        x += 1
+        return np.reciprocal(x, out=x)
+
+
+def _leaky_relu(x, p):
+    alpha = p[0] if p else 0.01
+    if x.dtype in (np.float32, np.float64) and x.flags.c_contiguous:
+        a = x.dtype.type(alpha)
+        return ne.evaluate("where(x < 0, x * a, x)", out=x, casting="unsafe")
+    np.multiply(x, np.where(x < 0, x.dtype.type(alpha), x.dtype.type(1)), out=x)
+    return x
+
+
+def _clip(x, p):
+    lo = p[0] if len(p) > 0 else -np.inf
+    hi = p[1] if len(p) > 1 else np.inf
+    return np.clip(x, lo, hi, out=x)
+
+
+def _hard_sigmoid(x, p):
+    alpha = p[0] if len(p) > 0 else 0.2
+    beta = p[1] if len(p) > 1 else 0.5
+    x *= x.dtype.type(alpha)
+    x += x.dtype.type(beta)
+    return np.clip(x, 0, 1, out=x)
+
+
+def _elu(x, p):
+    alpha = x.dtype.type(p[0] if p else 1.0)
+    neg = x < 0
+    x[neg] = alpha * np.expm1(x[neg])
+    return x
+
+
+def _softplus(x, p):
+    with np.errstate(over="ignore"):
+        np.logaddexp(x, x.dtype.type(0), out=x)
+    return x
+
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray, Sequence[float]], np.ndarray]] = {
+    "Relu": _relu,
+    "Tanh": _tanh,
+    "Sigmoid": _sigmoid,
+    "LeakyRelu": _leaky_relu,
+    "Clip": _clip,
+    "HardSigmoid": _hard_sigmoid,
+    "Elu": _elu,
+    "Softplus": _softplus,
+}
+
+
+def activation(name: str | None, params: Sequence[float] = ()) -> Callable[[np.ndarray], np.ndarray] | None:
+    """An in-place activation function of one array, or None for no activation."""
+    if not name:
+        return None
+    fn = ACTIVATIONS[name]
+    params = list(params)
+    return lambda x: fn(x, params)
+
+
+# ---------------------------------------------------------------- dtypes
+_WIDEN = {np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)}
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype BLAS-backed work is done in: float16/bfloat16 widen to float32."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype in _WIDEN else dtype
+
+
+def lowest(dtype: np.dtype):
+    """The fill value that never wins a max."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" or dtype in _WIDEN:
+        return -np.inf
+    return np.iinfo(dtype).min
+
+
+# ---------------------------------------------------------------- geometry
+def window_geometry(
+    in_shape: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    pads: Sequence[int],
+    auto_pad: str = "NOTSET",
+    ceil_mode: bool = False,
+) -> tuple[list[int], list[int], list[int]]:
+    """Output spatial shape and the begin/end pads of a sliding-window op.
+
+    ``pads`` is ONNX-ordered ``[b1, b2, ..., e1, e2, ...]``. With ceil_mode the
+    last window must start inside the (begin-padded) input, as in PyTorch.
+    """
+    nd = len(in_shape)
+    out, pb, pe = [], [], []
+    for i in range(nd):
+        n, k, s, d = in_shape[i], kernel[i], strides[i], dilations[i]
+        ek = (k - 1) * d + 1
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            o = -(-n // s)
+            total = max(0, (o - 1) * s + ek - n)
+            small = total // 2
+            b = small if auto_pad == "SAME_UPPER" else total - small
+            out.append(o)
+            pb.append(b)
+            pe.append(total - b)
+            continue
+        if auto_pad == "VALID":
+            b = e = 0
+        else:
+            b, e = (pads[i], pads[i + nd]) if pads else (0, 0)
+        span = n + b + e - ek
+        if ceil_mode:
+            o = -(-span // s) + 1
+            if (o - 1) * s >= n + b:
+                o -= 1
+        else:
+            o = span // s + 1
+        out.append(max(o, 0))
+        pb.append(b)
+        pe.append(e)
+    return out, pb, pe
+
+
+def spatial_attrs(attrs: dict, nd: int, kernel: Sequence[int] | None = None):
+    """strides, dilations, pads lists of length nd / 2*nd with defaults."""
+    strides = list(attrs.get("strides") or [1] * nd)
+    dilations = list(attrs.get("dilations") or [1] * nd)
+    pads = list(attrs.get("pads") or [0] * (2 * nd))
+    return strides, dilations, pads
+
+
+# ---------------------------------------------------------------- scratch
+class Scratch(threading.local):
+    """Per-thread reusable buffers keyed by a name, shape and dtype.
+
+    Reusing big buffers avoids page-faulting fresh memory on every run; being
+    thread-local keeps concurrent inferences of one compiled model safe.
+    """
+
+    def __init__(self):
+        self.bufs: dict = {}
+
+    def get(self, key, shape, dtype, fill=None) -> tuple[np.ndarray, bool]:
+        """(buffer, fresh): ``fresh`` is True when it was just allocated."""
+        k = (key, tuple(shape), np.dtype(dtype))
+        buf = self.bufs.get(k)
+        if buf is not None:
+            return buf, False
+        if fill is None:
+            buf = np.empty(shape, dtype)
+        else:
+            buf = np.full(shape, fill, dtype)
+        if len(self.bufs) > 8:
+            self.bufs.clear()
+        self.bufs[k] = buf
+        return buf, True
+
+
+def pad_into(scratch: Scratch | None, x: np.ndarray, pb: Sequence[int], pe: Sequence[int], fill=0, key="pad") -> np.ndarray:
+    """``x`` padded on its trailing ``len(pb)`` axes (negative pads crop).
+
+    With a ``scratch``, the padded buffer is reused across runs: its border is
+    filled once and only the interior is copied each time.
+    """
+    nd = len(pb)
+    if not any(pb) and not any(pe):
+        return x
+    lead = x.ndim - nd
+    src = [slice(None)] * lead
+    dst = [slice(None)] * lead
+    shape = list(x.shape[:lead])
+    for i in range(nd):
+        n = x.shape[lead + i]
+        b, e = pb[i], pe[i]
+        shape.append(n + b + e)
+        src.append(slice(max(0, -b), n - max(0, -e)))
+        dst.append(slice(max(0, b), max(0, b) + n - max(0, -b) - max(0, -e)))
+    if scratch is None:
+        out = np.full(shape, fill, x.dtype)
+    else:
+        out, _ = scratch.get((key, fill, tuple(pb), tuple(pe)), shape, x.dtype, fill=fill)
+    out[tuple(dst)] = x[tuple(src)]
+    return out
+
+
+def tap_slices(out_shape: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int]):
+    """Yield ``(tap_index_tuple, slices)`` over all kernel taps: ``slices``
+    selects, in a padded input, the input element each output position sees
+    through that tap."""
+    nd = len(kernel)
+    for taps in np.ndindex(*kernel):
+        sl = tuple(
+            slice(taps[i] * dilations[i], taps[i] * dilations[i] + (out_shape[i] - 1) * strides[i] + 1, strides[i])
+            for i in range(nd)
+        )
+        yield taps, sl
+
+
+def windows(xp: np.ndarray, out_shape: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int]) -> np.ndarray:
+    """Read-only strided view ``(*lead, *out_shape, *kernel)`` of padded ``xp``."""
+    nd = len(kernel)
+    lead = xp.ndim - nd
+    st = xp.strides
+    shape = tuple(xp.shape[:lead]) + tuple(out_shape) + tuple(kernel)
+    strides_ = (
+        tuple(st[:lead])
+        + tuple(st[lead + i] * strides[i] for i in range(nd))
+        + tuple(st[lead + i] * dilations[i] for i in range(nd))
+    )
+    return np.lib.stride_tricks.as_strided(xp, shape, strides_, writeable=False)
+
+
+def prod(xs) -> int:
+    return int(math.prod(xs))

@@ -1,0 +1,200 @@
+"""MaxPool, AveragePool, LpPool, their Global forms, and MaxUnpool.
+
+Windowed pools loop over the kernel taps (not over outputs): each tap is one
+strided slice of the padded input, combined into the accumulator with a single
+ufunc call.  Average divisors are separable per spatial axis, so they are an
+outer product of 1-D window counts.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._base import Kernel
+from .._registry import kernel
+from ._common import Scratch, compute_dtype, lowest, pad_into, prod, spatial_attrs, tap_slices, window_geometry
+
+
+class _Pool(Kernel):
+    fill_max = False
+
+    def __init__(self, attrs, ctx):
+        super().__init__(attrs, ctx)
+        self.kernel = list(attrs["kernel_shape"])
+        self.auto_pad = attrs.get("auto_pad", "NOTSET")
+        self.ceil_mode = bool(attrs.get("ceil_mode", 0))
+        self.scratch = Scratch()
+        self._plans = {}
+
+    def plan(self, shape):
+        p = self._plans.get(shape)
+        if p is None:
+            nd = len(shape) - 2
+            strides, dilations, pads = spatial_attrs(self.attrs, nd)
+            out, pb, pe = window_geometry(shape[2:], self.kernel, strides, dilations, pads, self.auto_pad, self.ceil_mode)
+            # the padded extent the windows actually reach
+            reach = [(out[i] - 1) * strides[i] + (self.kernel[i] - 1) * dilations[i] + 1 for i in range(nd)]
+            pe_eff = [reach[i] - shape[2 + i] - pb[i] for i in range(nd)]
+            p = (out, pb, pe, pe_eff, strides, dilations)
+            self._plans[shape] = p
+        return p
+
+    def padded(self, x, fill):
+        out, pb, pe, pe_eff, strides, dilations = self.plan(x.shape)
+        return pad_into(self.scratch, x, pb, pe_eff, fill), out, strides, dilations
+
+    def divisor(self, shape, include_pad: bool) -> np.ndarray:
+        """Number of elements each window averages over, shaped like the output."""
+        out, pb, pe, _, strides, dilations = self.plan(shape)
+        nd = len(out)
+        div = np.ones((), np.float64)
+        for i in range(nd):
+            start = np.arange(out[i]) * strides[i]
+            pos = start[:, None] + np.arange(self.kernel[i])[None, :] * dilations[i]
+            if include_pad:
+                ok = pos < shape[2 + i] + pb[i] + pe[i]
+            else:
+                ok = (pos >= pb[i]) & (pos < pb[i] + shape[2 + i])
+            div = np.multiply.outer(div, ok.sum(1))
+        return div
+
+    def accumulate(self, xp, out, strides, dilations, op, dtype, transform=None):
+        """Reduce every window with ``op``, one spatial axis at a time (a box
+        window is separable), so the cost is sum(kernel) ufunc passes rather
+        than prod(kernel)."""
+        if transform is not None:
+            xp = transform(xp)
+        nd = len(out)
+        cur = xp
+        for i in reversed(range(nd)):
+            k, s, d = self.kernel[i], strides[i], dilations[i]
+            lead = (slice(None),) * (cur.ndim - nd + i)
+            acc = None
+            for j in range(k):
+                src = cur[lead + (slice(j * d, j * d + (out[i] - 1) * s + 1, s),)]
+                if acc is None:
+                    acc = np.array(src, dtype=dtype)
+                else:
+                    op(acc, src, out=acc)
+            cur = acc
+        return cur
+
+
+@kernel("MaxPool")
+class MaxPool(_Pool):
+    def run(self, x):
+        xp, out, strides, dilations = self.padded(x, lowest(x.dtype))
+        if self.ctx.num_outputs < 2:
+            return (self.accumulate(xp, out, strides, dilations, np.maximum, x.dtype),)
+        acc = None
+        arg = np.zeros(x.shape[:2] + tuple(out), np.int64)
+        for t, (_, sl) in enumerate(tap_slices(out, self.kernel, strides, dilations)):
+            src = xp[(Ellipsis,) + sl]
+            if acc is None:
+                acc = np.array(src)
+                continue
+            better = src > acc
+            np.copyto(acc, src, where=better)
+            np.copyto(arg, t, where=better)
+        return acc, self._indices(x.shape, arg)
+
+    def _indices(self, shape, arg):
+        """Flat input index of each window's argmax (row- or column-major)."""
+        out, pb, _, _, strides, dilations = self.plan(shape)
+        nd = len(out)
+        spatial = shape[2:]
+        taps = np.array(list(np.ndindex(*self.kernel)), np.int64).reshape(-1, nd)
+        if self.attrs.get("storage_order", 0):
+            mult = [prod(spatial[:i]) for i in range(nd)]
+        else:
+            mult = [prod(spatial[i + 1:]) for i in range(nd)]
+        n, c = shape[:2]
+        idx = (np.arange(n * c, dtype=np.int64) * prod(spatial)).reshape((n, c) + (1,) * nd)
+        idx = idx + np.zeros_like(arg)
+        for i in range(nd):
+            o = np.arange(out[i]) * strides[i] - pb[i]
+            o = o.reshape((1, 1) + tuple(out[i] if j == i else 1 for j in range(nd)))
+            idx += (o + taps[arg, i] * dilations[i]) * mult[i]
+        return idx
+
+
+@kernel("AveragePool")
+class AveragePool(_Pool):
+    def run(self, x):
+        cdt = compute_dtype(x.dtype)
+        xp, out, strides, dilations = self.padded(x, 0)
+        acc = self.accumulate(xp, out, strides, dilations, np.add, cdt)
+        acc /= self.divisor(x.shape, bool(self.attrs.get("count_include_pad", 0))).astype(cdt)
+        return (acc.astype(x.dtype, copy=False),)
+
+
+@kernel("LpPool")
+class LpPool(_Pool):
+    def run(self, x):
+        cdt = compute_dtype(x.dtype)
+        p = float(self.attrs.get("p", 2))
+        xp, out, strides, dilations = self.padded(x, 0)
+        if p == 2:
+            tr = np.square
+        elif p == 1:
+            tr = np.abs
+        else:
+            tr = lambda v: np.abs(v) ** p  # noqa: E731
+        acc = self.accumulate(xp, out, strides, dilations, np.add, cdt, tr)
+        if p == 2:
+            np.sqrt(acc, out=acc)
+        elif p != 1:
+            acc **= 1.0 / p
+        return (acc.astype(x.dtype, copy=False),)
+
+
+def _spatial_axes(x):
+    return tuple(range(2, x.ndim))
+
+
+@kernel("GlobalAveragePool")
+class GlobalAveragePool(Kernel):
+    def run(self, x):
+        y = x.mean(axis=_spatial_axes(x), keepdims=True, dtype=compute_dtype(x.dtype))
+        return (y.astype(x.dtype, copy=False),)
+
+
+@kernel("GlobalMaxPool")
+class GlobalMaxPool(Kernel):
+    def run(self, x):
+        return (x.max(axis=_spatial_axes(x), keepdims=True),)
+
+
+@kernel("GlobalLpPool")
+class GlobalLpPool(Kernel):
+    def run(self, x):
+        p = float(self.attrs.get("p", 2))
+        xf = x.astype(compute_dtype(x.dtype), copy=False)
+        if p == 2:
+            y = np.sqrt(np.square(xf).sum(axis=_spatial_axes(x), keepdims=True))
+        else:
+            y = (np.abs(xf) ** p).sum(axis=_spatial_axes(x), keepdims=True) ** (1.0 / p)
+        return (y.astype(x.dtype, copy=False),)
+
+
+@kernel("MaxUnpool")
+class MaxUnpool(Kernel):
+    """Scatter ``X`` to the flat positions ``I`` of a zero tensor of the
+    pooled-from shape, then zero-pad to ``output_shape`` if given."""
+
+    def run(self, x, indices, output_shape=None):
+        kernel_shape = list(self.attrs["kernel_shape"])
+        nd = len(kernel_shape)
+        strides, _, pads = spatial_attrs(self.attrs, nd)
+        inferred = list(x.shape[:2]) + [
+            (x.shape[2 + i] - 1) * strides[i] - pads[i] - pads[i + nd] + kernel_shape[i] for i in range(nd)
+        ]
+        y = np.zeros(prod(inferred), x.dtype)
+        y[indices.reshape(-1)] = x.reshape(-1)
+        y = y.reshape(inferred)
+        if output_shape is not None:
+            shape = [int(v) for v in output_shape]
+            if shape != inferred:
+                res = np.zeros(shape, x.dtype)
+                res[tuple(slice(0, v) for v in inferred)] = y
+                y = res
+        return (y,)

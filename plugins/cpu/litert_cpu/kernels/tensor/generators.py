@@ -1,0 +1,87 @@
+"""Operators that make tensors: Constant, ConstantOfShape, EyeLike, Range."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._base import Kernel
+from .._registry import kernel
+from ._common import int_list, onnx_dtype
+
+# Constant's typed attribute forms -> numpy dtype of the resulting tensor.
+CONSTANT_FORMS = {
+    "value_float": np.float32,
+    "value_floats": np.float32,
+    "value_int": np.int64,
+    "value_ints": np.int64,
+    "value_string": object,
+    "value_strings": object,
+}
+
+
+@kernel("Constant")
+class Constant(Kernel):
+    def __init__(self, attrs, ctx):
+        super().__init__(attrs, ctx)
+        for name in ("value", "sparse_value"):
+            if attrs.get(name) is not None:
+                self.value = dense(attrs[name])
+                break
+        else:
+            for name, dtype in CONSTANT_FORMS.items():
+                if attrs.get(name) is not None:
+                    self.value = np.array(attrs[name], dtype=dtype)
+                    break
+            else:
+                raise ValueError("Constant node has no value attribute")
+
+    def run(self):
+        return (self.value,)
+
+
+def dense(value):
+    """A TENSOR attribute as ndarray; sparse tensors (objects with values/indices/dims) densified."""
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "values") and hasattr(value, "indices") and hasattr(value, "dims"):
+        values = np.asarray(value.values)
+        out = np.zeros(tuple(value.dims), dtype=values.dtype)
+        idx = np.asarray(value.indices, dtype=np.int64)
+        if idx.ndim == 2:
+            out[tuple(idx.T)] = values
+        else:
+            out.reshape(-1)[idx] = values
+        return out
+    return np.asarray(value)
+
+
+@kernel("ConstantOfShape")
+class ConstantOfShape(Kernel):
+    def __init__(self, attrs, ctx):
+        super().__init__(attrs, ctx)
+        value = attrs.get("value")
+        self.value = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)[:1]
+
+    def run(self, shape):
+        return (np.full(tuple(int_list(shape)), self.value[0], dtype=self.value.dtype),)
+
+
+@kernel("EyeLike")
+class EyeLike(Kernel):
+    def run(self, x):
+        dtype = onnx_dtype(self.attrs.get("dtype"), x.dtype)
+        n, m = x.shape
+        return (np.eye(n, m, k=self.attrs.get("k", 0), dtype=dtype),)
+
+
+@kernel("Range")
+class Range(Kernel):
+    def run(self, start, limit, delta):
+        dtype = start.dtype
+        s, l, d = start.item(), limit.item(), delta.item()
+        n = max(int(np.ceil((l - s) / d)), 0)
+        if dtype.kind == "f":
+            # Repeated addition in the input precision, like the spec's loop.
+            step = np.float64(d) if dtype.itemsize >= 8 else np.float32(d)
+            out = (np.float32(s) if dtype.itemsize < 8 else np.float64(s)) + np.arange(n, dtype=step.dtype) * step
+            return (out.astype(dtype),)
+        return (np.arange(s, s + n * d, d, dtype=dtype)[:n],)

@@ -1,0 +1,133 @@
+"""Conv / FusedConv fast paths against a naive direct convolution."""
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import litert_cpu.kernels  # noqa: E402,F401
+from litert_cpu.kernels._base import KernelContext  # noqa: E402
+from litert_cpu.kernels._registry import KERNELS  # noqa: E402
+
+
+def naive_conv(x, w, b, strides, dilations, pb, pe, group):
+    """Direct loops over output positions, float64."""
+    x = x.astype(np.float64)
+    w = w.astype(np.float64)
+    n, c = x.shape[:2]
+    m = w.shape[0]
+    nd = x.ndim - 2
+    k = w.shape[2:]
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(pb[i], pe[i]) for i in range(nd)])
+    out = [(xp.shape[2 + i] - ((k[i] - 1) * dilations[i] + 1)) // strides[i] + 1 for i in range(nd)]
+    y = np.zeros((n, m) + tuple(out))
+    cg, mg = c // group, m // group
+    for o in itertools.product(*[range(v) for v in out]):
+        sl = tuple(
+            slice(o[i] * strides[i], o[i] * strides[i] + (k[i] - 1) * dilations[i] + 1, dilations[i]) for i in range(nd)
+        )
+        patch = xp[(slice(None), slice(None)) + sl]  # (n, c, *k)
+        for gi in range(group):
+            pg = patch[:, gi * cg:(gi + 1) * cg].reshape(n, -1)
+            wg = w[gi * mg:(gi + 1) * mg].reshape(mg, -1)
+            y[(slice(None), slice(gi * mg, (gi + 1) * mg)) + o] = pg @ wg.T
+    if b is not None:
+        y += b.reshape((1, -1) + (1,) * nd)
+    return y
+
+
+def run_conv(x, w, b, attrs, const=True, op="Conv", domain=""):
+    full = {"group": 1, "auto_pad": "NOTSET"}
+    full.update(attrs)
+    ctx = KernelContext(op, domain=domain, consts=[None, w if const else None, b if const else None])
+    return KERNELS[(domain, op)](full, ctx).run(x, w, b)[0]
+
+
+def _cases():
+    rng = np.random.default_rng(0)
+    cases = []
+    for i in range(40):
+        nd = int(rng.choice([1, 2, 2, 2, 3]))
+        kind = rng.choice(["plain", "group", "depthwise", "pointwise", "depthmult"])
+        n = int(rng.integers(1, 3))
+        group = 1
+        if kind == "plain":
+            c, m = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        elif kind == "group":
+            group = int(rng.integers(2, 4))
+            c, m = group * int(rng.integers(1, 3)), group * int(rng.integers(1, 3))
+        elif kind == "depthwise":
+            c = m = group = int(rng.integers(2, 6))
+        elif kind == "depthmult":
+            c = group = int(rng.integers(2, 4))
+            m = c * 2
+        else:
+            c, m = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        k = [1] * nd if kind == "pointwise" else [int(v) for v in rng.integers(1, 4, nd)]
+        strides = [int(v) for v in rng.integers(1, 3, nd)] if i % 3 else [1] * nd
+        dilations = [int(v) for v in rng.integers(1, 3, nd)] if i % 4 == 1 else [1] * nd
+        pads = [int(v) for v in rng.integers(0, 3, 2 * nd)] if i % 2 else [0] * (2 * nd)
+        sp = [int(v) for v in rng.integers(5, 9 if nd < 3 else 6, nd)]
+        cases.append((n, c, m, group, sp, k, strides, dilations, pads))
+    return cases
+
+
+@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("const", [True, False])
+def test_conv_random(case, const):
+    n, c, m, group, sp, k, strides, dilations, pads = case
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((n, c, *sp)).astype(np.float32)
+    w = rng.standard_normal((m, c // group, *k)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    nd = len(sp)
+    attrs = {"group": group, "strides": strides, "dilations": dilations, "pads": pads, "kernel_shape": k}
+    got = run_conv(x, w, b, attrs, const)
+    ref = naive_conv(x, w, b, strides, dilations, pads[:nd], pads[nd:], group)
+    assert got.dtype == np.float32
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+    # second run reuses the scratch buffers
+    np.testing.assert_allclose(run_conv(x, w, b, attrs, const), ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER", "VALID"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_auto_pad(auto_pad, stride):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((1, 3, 7, 8)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    got = run_conv(x, w, None, {"auto_pad": auto_pad, "strides": [stride, stride]})
+    pb, pe = [0, 0], [0, 0]
+    if auto_pad != "VALID":
+        for i, (size, kk) in enumerate(zip((7, 8), (3, 2))):
+            out = -(-size // stride)
+            total = max(0, (out - 1) * stride + kk - size)
+            lo = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+            pb[i], pe[i] = lo, total - lo
+    ref = naive_conv(x, w, None, [stride] * 2, [1, 1], pb, pe, 1)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_conv_float16_and_fused():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 4, 6, 6)).astype(np.float16)
+    w = rng.standard_normal((4, 1, 3, 3)).astype(np.float16)
+    got = run_conv(x, w, None, {"group": 4, "pads": [1, 1, 1, 1]})
+    assert got.dtype == np.float16
+    ref = naive_conv(x, w, None, [1, 1], [1, 1], [1, 1], [1, 1], 4)
+    np.testing.assert_allclose(got.astype(np.float64), ref, rtol=1e-2, atol=1e-2)
+
+    x = x.astype(np.float32)
+    w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    attrs = {"pads": [1, 1, 1, 1], "activation": "LeakyRelu", "activation_params": [0.1]}
+    got = run_conv(x, w, b, attrs, op="FusedConv", domain="com.microsoft")
+    ref = naive_conv(x, w, b, [1, 1], [1, 1], [1, 1], [1, 1], 1)
+    ref = np.where(ref < 0, 0.1 * ref, ref)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)

@@ -1,0 +1,1 @@
+"""litert model formats.  Each format lives in its own subpackage (``onnx``)."""

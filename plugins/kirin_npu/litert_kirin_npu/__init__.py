@@ -1,0 +1,1 @@
+"""litert backend for Kirin NPUs (HiAI Foundation DDK)."""

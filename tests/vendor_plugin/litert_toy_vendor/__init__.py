@@ -1,0 +1,1 @@
+"""A toy accelerator backend: what a vendor's litert plugin looks like."""
