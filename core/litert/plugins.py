@@ -168,9 +168,16 @@ def _load_group(host: PluginHost, group: str, allow: set[str] | None) -> None:
         host.failures.append(PluginFailure(ep.name, group, name, version, f"{type(err).__name__}: {err}"))
         log.warning("litert plugin %r (%s) failed to load: %s", ep.name, name or "?", err)
 
-    manager = NamedExtensionManager(
-        group, names=sorted(points), on_load_failure_callback=on_failure, name_order=True
-    )
+    # stevedore logs each failure too; litert records and reports it once
+    logging.getLogger("stevedore").setLevel(logging.CRITICAL)
+    class _Manager(NamedExtensionManager):
+        # Entry points come from importlib.metadata on every discovery, not
+        # from stevedore's on-disk cache, which goes stale when a plugin is
+        # installed into a running process.
+        def list_entry_points(self):
+            return list(points.values())
+
+    manager = _Manager(group, names=sorted(points), on_load_failure_callback=on_failure, name_order=True)
     for ext in manager:
         name, version = dist_of(ext.entry_point)
         info = PluginInfo(ext.name, group, name, version)

@@ -12,12 +12,30 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import litert_cpu.kernels  # noqa: F401
-from kernel_harness import node_attrs
 from litert_cpu.kernels._base import KernelContext
 from litert_cpu.kernels._registry import KERNELS
 
 OPSET = 21
 RNG = np.random.default_rng(0)
+
+
+def node_attrs(node, opset):
+    """The node's attributes with schema defaults filled in (as the frontend does)."""
+    schema = onnx.defs.get_schema(node.op_type, opset, node.domain)
+    attrs = {}
+    specs = [(n, a.default_value) for n, a in schema.attributes.items() if a.default_value.type]
+    for name, proto in specs + [(a.name, a) for a in node.attribute]:
+        value = helper.get_attribute_value(proto)
+        if proto.type == onnx.AttributeProto.STRING:
+            value = value.decode()
+        elif proto.type == onnx.AttributeProto.STRINGS:
+            value = [v.decode() for v in value]
+        elif proto.type == onnx.AttributeProto.TENSOR:
+            value = numpy_helper.to_array(value)
+        elif proto.type in (onnx.AttributeProto.INTS, onnx.AttributeProto.FLOATS):
+            value = list(value)
+        attrs[name] = value
+    return attrs
 
 
 def _vinfo(name, value):

@@ -42,8 +42,20 @@ NARROW_INTS = frozenset(d for d in (ONNX_DTYPES[21], ONNX_DTYPES[22], ONNX_DTYPE
 ML_FLOATS = frozenset(ONNX_DTYPES[c] for c in (16, 17, 18, 19, 20, 23, 24))
 
 
-def onnx_dtype(code: int) -> np.dtype:
-    """The numpy dtype of an ONNX ``TensorProto.DataType`` code."""
+# TensorProto.DataType names, for Cast-1..5 whose ``to`` is a string.
+ONNX_DTYPE_NAMES = {
+    "FLOAT": 1, "UINT8": 2, "INT8": 3, "UINT16": 4, "INT16": 5, "INT32": 6, "INT64": 7, "STRING": 8,
+    "BOOL": 9, "FLOAT16": 10, "DOUBLE": 11, "UINT32": 12, "UINT64": 13, "COMPLEX64": 14,
+    "COMPLEX128": 15, "BFLOAT16": 16, "FLOAT8E4M3FN": 17, "FLOAT8E4M3FNUZ": 18, "FLOAT8E5M2": 19,
+    "FLOAT8E5M2FNUZ": 20, "UINT4": 21, "INT4": 22, "FLOAT4E2M1": 23, "FLOAT8E8M0": 24, "UINT2": 25,
+    "INT2": 26,
+}
+
+
+def onnx_dtype(code: int | str) -> np.dtype:
+    """The numpy dtype of an ONNX ``TensorProto.DataType`` code (or its name)."""
+    if isinstance(code, (str, bytes)):
+        code = ONNX_DTYPE_NAMES[code.decode() if isinstance(code, bytes) else code.upper()]
     dt = ONNX_DTYPES.get(int(code))
     if dt is None:
         raise NotImplementedError(f"ONNX data type {code} is not supported")
@@ -66,10 +78,19 @@ def axes_tuple(axes, ndim: int) -> tuple[int, ...] | None:
     return tuple(sorted({int(a) + ndim if a < 0 else int(a) for a in axes}))
 
 
-def as_array(x, dtype: np.dtype | None = None) -> np.ndarray:
-    """``np.asarray`` that also turns numpy scalars into 0-d arrays."""
-    a = np.asarray(x, dtype=dtype)
-    return a
+def legacy_broadcast_axis(attrs) -> int | None:
+    """The ``axis`` of opset<7 binary ops with ``broadcast=1`` (None: numpy rules apply)."""
+    if attrs.get("broadcast", 0) and attrs.get("axis") is not None:
+        return int(attrs["axis"])
+    return None
+
+
+def align_legacy(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+    """Reshape ``b`` so that it lines up with ``a`` starting at dimension ``axis``."""
+    if axis < 0:
+        axis += a.ndim
+    trailing = a.ndim - axis - b.ndim
+    return b.reshape(b.shape + (1,) * trailing) if trailing > 0 else b
 
 
 # --- erf -----------------------------------------------------------------

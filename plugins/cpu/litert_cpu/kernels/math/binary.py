@@ -5,6 +5,7 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
+from ._common import align_legacy, legacy_broadcast_axis
 
 BINARY_UFUNCS = {
     "Add": np.add,
@@ -24,10 +25,25 @@ BINARY_UFUNCS = {
 }
 
 
-class BinaryUfunc(Kernel):
+class Binary(Kernel):
+    """Base of the binary kernels: handles the opset<7 ``broadcast``/``axis`` attributes."""
+
+    def __init__(self, attrs, ctx):
+        super().__init__(attrs, ctx)
+        self.legacy_axis = legacy_broadcast_axis(attrs)
+
+    def __call__(self, a, b):
+        if self.legacy_axis is not None:
+            b = align_legacy(a, b, self.legacy_axis)
+        return self.run(a, b)
+
+
+class BinaryUfunc(Binary):
     fn = staticmethod(np.add)
 
     def run(self, a, b):
+        if self.legacy_axis is not None:
+            b = align_legacy(a, b, self.legacy_axis)
         with np.errstate(all="ignore"):
             return (np.asarray(self.fn(a, b)),)
 

@@ -74,11 +74,11 @@ class IsInf(Kernel):
 
     def run(self, x):
         if self.neg and self.pos:
-            return (np.isinf(x),)
+            return (np.asarray(np.isinf(x)),)
         if not (self.neg or self.pos):
             return (np.zeros(x.shape, dtype=bool),)
         with np.errstate(invalid="ignore"):
-            return ((x == np.inf) if self.pos else (x == -np.inf),)
+            return (np.asarray((x == np.inf) if self.pos else (x == -np.inf)),)
 
 
 @kernel("Identity")

@@ -5,6 +5,8 @@ _MODULES: tuple[str, ...] = (
     "conv",
     "matmul",
     "pool",
+    "norm",
+    "softmax",
 )
 
 for _name in _MODULES:

@@ -22,34 +22,69 @@ def _order(rows: np.ndarray, largest: bool) -> np.ndarray:
     return (n - 1) - np.argsort(rows[:, ::-1], axis=1, kind="stable")[:, ::-1]
 
 
-def _candidates(rows: np.ndarray, k: int, largest: bool) -> np.ndarray | None:
+def _candidates(rows: np.ndarray, k: int, largest: bool) -> np.ndarray:
     """Ascending positions of the k winners per row, found by partition in O(n).
 
     Everything strictly better than the k-th value wins, plus the earliest
-    ties with it.  ``None`` when NaNs make the threshold meaningless.
+    ties with it.  Rows must be NaN-free.
     """
     n = rows.shape[1]
     kth = n - k if largest else k - 1
     v = np.partition(rows, kth, axis=1)[:, kth : kth + 1]
-    if v.dtype.kind == "f" and np.isnan(v).any():
-        return None
     better = rows > v if largest else rows < v
     tie = rows == v
     need = k - better.sum(axis=1, keepdims=True)
-    chosen = better | (tie & (np.cumsum(tie, axis=1) <= need))
+    if (tie.sum(axis=1, keepdims=True) == need).all():
+        chosen = better | tie
+    else:
+        chosen = better | (tie & (np.cumsum(tie, axis=1) <= need))
     return np.nonzero(chosen)[1].reshape(rows.shape[0], k)
+
+
+def _sampled_row(row: np.ndarray, k: int, largest: bool) -> np.ndarray | None:
+    """Winners' ascending positions in one long row via a sampled threshold.
+
+    A strided sample of ~1024 values gives a threshold that keeps a few
+    hundred candidates (always all ties of the k-th value); ``None`` when
+    the sample was unlucky and fewer than k survive.
+    """
+    n = row.shape[0]
+    sample = row[:: max(n // 1024, 1)]
+    m = sample.shape[0]
+    r = 2 * k * m // n + 8
+    if r >= m:
+        return None
+    if largest:
+        t = np.partition(sample, m - 1 - r)[m - 1 - r]
+        cand = np.flatnonzero(row >= t)
+    else:
+        t = np.partition(sample, r)[r]
+        cand = np.flatnonzero(row <= t)
+    if cand.shape[0] < k:
+        return None
+    return cand
 
 
 def topk(x: np.ndarray, k: int, axis: int, largest: bool) -> tuple[np.ndarray, np.ndarray]:
     moved = np.moveaxis(x, axis, -1)
     n = moved.shape[-1]
-    rows = moved.reshape(-1, n)
-    pos = None
-    if 0 < k < n // 4 and rows.dtype.kind in "iuf":
-        pos = _candidates(rows, k, largest)
-    if pos is None:
+    rows = moved.reshape(int(np.prod(moved.shape[:-1], dtype=np.int64)), n)
+    fast = 0 < k < n and rows.dtype.kind in "iuf"
+    nan = fast and rows.dtype.kind == "f" and bool(np.isnan(rows).any())
+    if k == 1 and fast and (largest or not nan):
+        # argmax/argmin return the first extreme (NaN first for largest), as the tie rule asks.
+        idx = (np.argmax if largest else np.argmin)(rows, axis=1)[:, None]
+    elif not fast or nan:
         idx = _order(rows, largest)[:, :k]
+    elif n >= 4096 and rows.shape[0] <= 16:
+        idx = np.empty((rows.shape[0], k), dtype=np.int64)
+        for r, row in enumerate(rows):
+            cand = _sampled_row(row, k, largest)
+            if cand is None:
+                cand = _candidates(row[None], k, largest)[0]
+            idx[r] = cand[_order(row[cand][None], largest)[0, :k]]
     else:
+        pos = _candidates(rows, k, largest)
         sub = np.take_along_axis(rows, pos, axis=1)
         idx = np.take_along_axis(pos, _order(sub, largest), axis=1)
     values = np.take_along_axis(rows, idx, axis=1)

@@ -1,0 +1,73 @@
+"""Softmax, LogSoftmax, Hardmax and Dropout (inference identity).
+
+Before opset 13 the softmax family coerced the input to 2-D at ``axis``
+(default 1) and normalised over the whole trailing block; that form is
+honoured when the node's opset says so.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._base import Kernel
+from .._registry import kernel
+from ._common import compute_dtype
+
+
+def softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """Numerically stable softmax (a fresh array; ``x`` is not modified)."""
+    y = x - x.max(axis=axis, keepdims=True)
+    np.exp(y, out=y)
+    y /= y.sum(axis=axis, keepdims=True)
+    return y
+
+
+def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    y = x - x.max(axis=axis, keepdims=True)
+    y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
+    return y
+
+
+def hardmax(x: np.ndarray, axis: int) -> np.ndarray:
+    idx = np.expand_dims(np.argmax(x, axis=axis), axis)
+    y = np.zeros_like(x)
+    np.put_along_axis(y, idx, 1, axis=axis)
+    return y
+
+
+class _AxisOp(Kernel):
+    fn = staticmethod(softmax)
+
+    def run(self, x):
+        axis = int(self.attrs.get("axis", -1))
+        cdt = compute_dtype(x.dtype)
+        xf = x.astype(cdt, copy=False)
+        if self.ctx.opset and self.ctx.opset < 13:
+            axis = axis + x.ndim if axis < 0 else axis
+            flat = xf.reshape((int(np.prod(x.shape[:axis])), -1))
+            y = self.fn(flat, 1).reshape(x.shape)
+        else:
+            y = self.fn(xf, axis)
+        return (y.astype(x.dtype, copy=False),)
+
+
+for _name, _fn in {"Softmax": softmax, "LogSoftmax": log_softmax, "Hardmax": hardmax}.items():
+    kernel(_name)(type(_name, (_AxisOp,), {"fn": staticmethod(_fn)}))
+
+
+@kernel("Dropout")
+class Dropout(Kernel):
+    """Identity with an all-true mask, unless ``training_mode`` is set: then
+    elements are dropped with ``ratio`` using a RandomState seeded by ``seed``."""
+
+    def run(self, x, ratio=None, training_mode=None):
+        training = bool(training_mode) if training_mode is not None else False
+        if ratio is None:
+            ratio = self.attrs.get("ratio", 0.5)  # attribute before opset 12
+        ratio = float(ratio)
+        want_mask = self.ctx.num_outputs > 1
+        if not training or ratio == 0:
+            return (x, np.ones(x.shape, bool)) if want_mask else (x,)
+        rng = np.random.RandomState(self.attrs.get("seed"))
+        mask = rng.uniform(0.0, 1.0, x.shape) >= ratio
+        y = (mask * x * (1.0 / (1.0 - ratio))).astype(x.dtype)
+        return (y, mask) if want_mask else (y,)

@@ -1,0 +1,170 @@
+"""ONNX ``AttributeProto`` <-> Python values of ``Node.attrs``.
+
+INT -> int, FLOAT -> float, STRING -> str (utf-8), INTS/FLOATS -> list,
+STRINGS -> list[str], TENSOR -> np.ndarray, SPARSE_TENSOR -> dense ndarray,
+GRAPH -> litert Graph (through a callback), GRAPHS -> list[Graph],
+TENSORS -> list[np.ndarray], TYPE_PROTO -> small dict (see :mod:`.types`).
+Writing back picks the attribute type from the operator schema when the
+Python value alone is ambiguous (empty list, int given for a float).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from onnx import AttributeProto, SparseTensorProto, TensorProto, numpy_helper
+
+from litert.ir import Graph
+
+from .types import type_attr_from_proto, type_attr_to_proto
+
+A = AttributeProto
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+def tensor_to_array(t: TensorProto) -> np.ndarray:
+    """``numpy_helper.to_array`` with strings as Python ``str`` (object array)."""
+    arr = numpy_helper.to_array(t)
+    if t.data_type == TensorProto.STRING:
+        arr = np.vectorize(lambda s: _text(s) if isinstance(s, bytes) else s, otypes=[object])(arr) if arr.size else arr.astype(object)
+    return arr
+
+
+def sparse_to_array(sp: SparseTensorProto) -> np.ndarray:
+    """Densify a sparse tensor (linear or coordinate indices)."""
+    values = tensor_to_array(sp.values)
+    dims = tuple(int(d) for d in sp.dims)
+    dense = np.zeros(int(np.prod(dims, dtype=np.int64)), dtype=values.dtype)
+    if values.size:
+        indices = numpy_helper.to_array(sp.indices).astype(np.int64)
+        if indices.ndim == 2:
+            indices = np.ravel_multi_index(tuple(indices.T), dims)
+        dense[indices] = values.reshape(-1)
+    return dense.reshape(dims)
+
+
+def from_proto(attr: AttributeProto, graph_fn: Callable[[Any], Graph]) -> Any:
+    t = attr.type
+    if t == A.INT:
+        return int(attr.i)
+    if t == A.FLOAT:
+        return float(attr.f)
+    if t == A.STRING:
+        return _text(attr.s)
+    if t == A.INTS:
+        return [int(v) for v in attr.ints]
+    if t == A.FLOATS:
+        return [float(v) for v in attr.floats]
+    if t == A.STRINGS:
+        return [_text(v) for v in attr.strings]
+    if t == A.TENSOR:
+        return tensor_to_array(attr.t)
+    if t == A.TENSORS:
+        return [tensor_to_array(v) for v in attr.tensors]
+    if t == A.SPARSE_TENSOR:
+        return sparse_to_array(attr.sparse_tensor)
+    if t == A.SPARSE_TENSORS:
+        return [sparse_to_array(v) for v in attr.sparse_tensors]
+    if t == A.GRAPH:
+        return graph_fn(attr.g)
+    if t == A.GRAPHS:
+        return [graph_fn(g) for g in attr.graphs]
+    if t == A.TYPE_PROTO:
+        return type_attr_from_proto(attr.tp)
+    if t == A.TYPE_PROTOS:
+        return [type_attr_from_proto(v) for v in attr.type_protos]
+    raise ValueError(f"attribute {attr.name!r} has an undefined type")
+
+
+_SCHEMA_TYPES = {
+    "int": A.INT, "float": A.FLOAT, "string": A.STRING, "ints": A.INTS, "floats": A.FLOATS,
+    "strings": A.STRINGS, "tensor": A.TENSOR, "tensors": A.TENSORS, "graph": A.GRAPH, "graphs": A.GRAPHS,
+    "sparse_tensor": A.SPARSE_TENSOR, "sparse_tensors": A.SPARSE_TENSORS, "type_proto": A.TYPE_PROTO,
+    "type_protos": A.TYPE_PROTOS,
+}
+
+
+def _array_to_tensor(arr: np.ndarray) -> TensorProto:
+    arr = np.asarray(arr)
+    if arr.dtype.kind in ("U", "S", "O"):
+        arr = arr.astype(object)
+    return numpy_helper.from_array(arr)
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _guess_type(value: Any) -> int:
+    if isinstance(value, Graph):
+        return A.GRAPH
+    if isinstance(value, np.ndarray):
+        return A.TENSOR
+    if isinstance(value, dict):
+        return A.TYPE_PROTO
+    if isinstance(value, (bool, int, np.integer)):
+        return A.INT
+    if isinstance(value, (float, np.floating)):
+        return A.FLOAT
+    if isinstance(value, (str, bytes)):
+        return A.STRING
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return A.INTS
+        first = value[0]
+        if isinstance(first, Graph):
+            return A.GRAPHS
+        if isinstance(first, np.ndarray):
+            return A.TENSORS
+        if isinstance(first, dict):
+            return A.TYPE_PROTOS
+        if isinstance(first, (str, bytes)):
+            return A.STRINGS
+        if any(isinstance(v, (float, np.floating)) for v in value):
+            return A.FLOATS
+        return A.INTS
+    raise TypeError(f"cannot store {type(value).__name__} as an ONNX attribute")
+
+
+def to_proto(name: str, value: Any, schema_type: str | None, graph_fn: Callable[[Graph], Any]) -> AttributeProto:
+    """Build the AttributeProto of ``name = value``; ``schema_type`` is the schema's type name if known."""
+    kind = _SCHEMA_TYPES.get(schema_type or "") or _guess_type(value)
+    if kind != _guess_type(value) and not (isinstance(value, (list, tuple)) and not value):
+        # Trust the value when the schema type cannot hold it (e.g. a graph where a tensor is expected).
+        guessed = _guess_type(value)
+        compatible = {(A.FLOAT, A.INT), (A.FLOATS, A.INTS), (A.INTS, A.FLOATS), (A.INT, A.FLOAT)}
+        if (kind, guessed) not in compatible:
+            kind = guessed
+    attr = AttributeProto(name=name, type=kind)
+    if kind == A.INT:
+        attr.i = int(_scalar(value))
+    elif kind == A.FLOAT:
+        attr.f = float(_scalar(value))
+    elif kind == A.STRING:
+        attr.s = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    elif kind == A.INTS:
+        attr.ints.extend(int(_scalar(v)) for v in value)
+    elif kind == A.FLOATS:
+        attr.floats.extend(float(_scalar(v)) for v in value)
+    elif kind == A.STRINGS:
+        attr.strings.extend(v if isinstance(v, bytes) else str(v).encode("utf-8") for v in value)
+    elif kind in (A.TENSOR, A.SPARSE_TENSOR):
+        attr.type = A.TENSOR
+        attr.t.CopyFrom(_array_to_tensor(value))
+    elif kind in (A.TENSORS, A.SPARSE_TENSORS):
+        attr.type = A.TENSORS
+        attr.tensors.extend(_array_to_tensor(v) for v in value)
+    elif kind == A.GRAPH:
+        attr.g.CopyFrom(graph_fn(value))
+    elif kind == A.GRAPHS:
+        attr.graphs.extend(graph_fn(g) for g in value)
+    elif kind == A.TYPE_PROTO:
+        attr.tp.CopyFrom(type_attr_to_proto(value))
+    elif kind == A.TYPE_PROTOS:
+        attr.type_protos.extend(type_attr_to_proto(v) for v in value)
+    return attr

@@ -1,0 +1,37 @@
+"""The core never imports a plugin, onnx or onnxruntime."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[1] / "core" / "litert"
+FORBIDDEN = ("litert_cpu", "litert_formats", "litert_ascend", "litert_kirin_npu", "onnx", "onnxruntime")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_source_imports_no_plugin():
+    offenders = {
+        str(path.relative_to(CORE)): sorted(_imports(path) & set(FORBIDDEN)) for path in CORE.rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_importing_core_and_cli_loads_no_plugin():
+    code = (
+        "import sys, litert, litert.cli.main; litert.cli.main.build_parser();"
+        "bad = [m for m in sys.modules if m.split('.')[0] in %r]; print(bad); sys.exit(1 if bad else 0)" % (FORBIDDEN,)
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
