@@ -14,3 +14,10 @@ OWN_PLUGINS = "litert-cpu,litert-formats,litert-ascend,litert-kirin-npu"
 def pytest_configure(config):
     os.environ["LITERT_PLUGINS"] = OWN_PLUGINS
     os.environ.pop("LITERT_DISABLE_PLUGIN_AUTOLOAD", None)
+
+
+def pytest_terminal_summary(terminalreporter):
+    from helpers.conformance import SUMMARY
+
+    for line in SUMMARY:
+        terminalreporter.write_line(line)

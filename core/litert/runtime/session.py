@@ -186,7 +186,6 @@ class Session:
         """Run once; outputs as a list in the model's output order."""
         env: dict[str, Any] = dict(self._check_inputs(inputs))
         location = {name: "cpu" for name in env}
-        by_name = {b.name: b for b in self.backends}
         for part, backend, compiled in self._compiled:
             feed = {}
             for name in part.graph.inputs:
@@ -199,8 +198,8 @@ class Session:
             for name, value in results.items():
                 env[name] = value
                 location[name] = backend.name
-        del by_name
-        return [_to_host(env[name]) for name in self.model.graph.outputs]
+        values = self.model.graph.values
+        return [_to_host(env[name]) if name in env else values[name].const for name in self.model.graph.outputs]
 
     def run(self, inputs, hooks: NodeHooks | None = None) -> dict[str, np.ndarray]:
         """Like :meth:`predict`, keyed by output name."""

@@ -1,4 +1,5 @@
 """Tensor-family fast paths vs naive references, views, and random-op contracts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ RNG = np.random.default_rng(1)
 
 
 def make(op, attrs=None, consts=(), num_outputs=1, domain="", shapes=()):
-    ctx = KernelContext(op_type=op, domain=domain, opset=21, consts=list(consts),
-                        input_shapes=list(shapes), num_outputs=num_outputs)
+    ctx = KernelContext(
+        op_type=op, domain=domain, opset=21, consts=list(consts), input_shapes=list(shapes), num_outputs=num_outputs
+    )
     return KERNELS[(domain, op)](dict(attrs or {}), ctx)
 
 
@@ -36,7 +38,7 @@ def test_topk_matches_naive(trial):
     rank = int(RNG.integers(1, 4))
     shape = tuple(int(s) for s in RNG.integers(1, 6, size=rank))
     axis = int(RNG.integers(0, rank))
-    shape = shape[:axis] + (int(RNG.integers(20, 200)),) + shape[axis + 1:]
+    shape = shape[:axis] + (int(RNG.integers(20, 200)),) + shape[axis + 1 :]
     dtype = [np.float32, np.int32, np.uint8, np.float64][trial % 4]
     x = RNG.integers(0, 6 if trial % 2 else 1000, size=shape).astype(dtype)
     k = int(RNG.integers(1, shape[axis] + 1)) if trial % 3 == 0 else int(RNG.integers(1, 6))
@@ -61,7 +63,10 @@ def test_views_share_memory():
         (make("Reshape", consts=[None, i64(4, -1)]), (x, i64(4, -1))),
         (make("Reshape"), (x, i64(0, 48))),
         (make("Transpose", {"perm": [2, 0, 1]}), (x,)),
-        (make("Slice", consts=[None, i64(1), i64(5), i64(1), i64(2)], shapes=[x.shape]), (x, i64(1), i64(5), i64(1), i64(2))),
+        (
+            make("Slice", consts=[None, i64(1), i64(5), i64(1), i64(2)], shapes=[x.shape]),
+            (x, i64(1), i64(5), i64(1), i64(2)),
+        ),
         (make("Slice"), (x, i64(-1), i64(-9), i64(2), i64(-1))),
         (make("Gather", {"axis": 1}), (x, np.array(-2, np.int64))),
         (make("Unsqueeze"), (x.transpose(1, 0, 2), i64(0, -1))),
@@ -100,15 +105,22 @@ def test_unique_unsorted_matches_first_occurrence():
     assert counts.tolist() == [x.tolist().count(v) for v in seen]
 
 
-@pytest.mark.parametrize("op,attrs,args", [
-    ("RandomUniform", {"shape": [3, 4], "dtype": 11, "low": -2.0, "high": 2.0, "seed": 5.0}, ()),
-    ("RandomNormal", {"shape": [1000], "dtype": 1, "mean": 3.0, "scale": 0.5, "seed": 1.0}, ()),
-    ("RandomUniformLike", {"seed": 2.0}, (np.zeros((2, 5), np.float16),)),
-    ("RandomNormalLike", {"dtype": 11, "seed": 3.0}, (np.zeros((4,), np.float32),)),
-    ("Bernoulli", {"seed": 0.0}, (np.full((50,), 0.3, np.float32),)),
-    ("Bernoulli", {"dtype": 6, "seed": 0.0}, (np.full((50,), 0.3, np.float64),)),
-    ("Multinomial", {"sample_size": 7, "seed": 4.0}, (np.log(np.array([[0.1, 0.0001, 0.9], [1, 1, 1]], np.float32)),)),
-])
+@pytest.mark.parametrize(
+    "op,attrs,args",
+    [
+        ("RandomUniform", {"shape": [3, 4], "dtype": 11, "low": -2.0, "high": 2.0, "seed": 5.0}, ()),
+        ("RandomNormal", {"shape": [1000], "dtype": 1, "mean": 3.0, "scale": 0.5, "seed": 1.0}, ()),
+        ("RandomUniformLike", {"seed": 2.0}, (np.zeros((2, 5), np.float16),)),
+        ("RandomNormalLike", {"dtype": 11, "seed": 3.0}, (np.zeros((4,), np.float32),)),
+        ("Bernoulli", {"seed": 0.0}, (np.full((50,), 0.3, np.float32),)),
+        ("Bernoulli", {"dtype": 6, "seed": 0.0}, (np.full((50,), 0.3, np.float64),)),
+        (
+            "Multinomial",
+            {"sample_size": 7, "seed": 4.0},
+            (np.log(np.array([[0.1, 0.0001, 0.9], [1, 1, 1]], np.float32)),),
+        ),
+    ],
+)
 def test_random_seeded(op, attrs, args):
     a = make(op, attrs).run(*args)[0]
     b = make(op, attrs).run(*args)[0]
@@ -136,8 +148,9 @@ def test_multinomial_distribution():
 
 def test_scatternd_duplicates_reduce():
     data = np.zeros(5, np.float32)
-    out = make("ScatterND", {"reduction": "add"}).run(data, np.array([[1], [1], [3]], np.int64),
-                                                      np.array([1, 2, 3], np.float32))[0]
+    out = make("ScatterND", {"reduction": "add"}).run(
+        data, np.array([[1], [1], [3]], np.int64), np.array([1, 2, 3], np.float32)
+    )[0]
     assert out.tolist() == [0, 3, 0, 3, 0] and data.sum() == 0
 
 

@@ -3,6 +3,7 @@
 Each case builds a one-node model, runs it through onnxruntime, and through
 the kernel table directly (attribute defaults filled like the harness does).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +54,9 @@ def run_both(op, inputs, attrs=None, n_out=1, const=(), domain="", opset=OPSET):
     outs = [f"o{k}" for k in range(n_out)]
     node = helper.make_node(op, names, outs, domain=domain, **attrs)
     graph_in = [_vinfo(n, v) for k, (n, v) in enumerate(zip(names, inputs)) if v is not None and k not in const]
-    inits = [numpy_helper.from_array(v, n) for k, (n, v) in enumerate(zip(names, inputs)) if v is not None and k in const]
+    inits = [
+        numpy_helper.from_array(v, n) for k, (n, v) in enumerate(zip(names, inputs)) if v is not None and k in const
+    ]
     graph = helper.make_graph([node], "g", graph_in, [helper.make_empty_tensor_value_info(o) for o in outs], inits)
     imports = [helper.make_opsetid("", opset)]
     if domain:
@@ -66,7 +69,9 @@ def run_both(op, inputs, attrs=None, n_out=1, const=(), domain="", opset=OPSET):
 
     kopset = opset if not domain else (5 if domain == "ai.onnx.ml" else 1)
     ctx = KernelContext(
-        op_type=op, domain=domain, opset=kopset,
+        op_type=op,
+        domain=domain,
+        opset=kopset,
         consts=[v if k in const else None for k, v in enumerate(inputs)],
         input_shapes=[None if v is None else v.shape for v in inputs],
         input_dtypes=[None if v is None else v.dtype for v in inputs],
@@ -109,13 +114,22 @@ X = RNG.standard_normal((3, 4, 5)).astype(np.float32)
     ],
 )
 def test_slice(starts, ends, axes, steps, const):
-    check("Slice", [X, starts, ends, axes, steps][: 5 if steps is not None else 4 if axes is not None else 3],
-          const=const)
+    check(
+        "Slice", [X, starts, ends, axes, steps][: 5 if steps is not None else 4 if axes is not None else 3], const=const
+    )
 
 
-@pytest.mark.parametrize("data,shape,allowzero", [
-    (X, i64(0, -1), 0), (X, i64(-1), 0), (X, i64(5, 4, 3), 0), (X, i64(0, 0, 5), 1),
-    (np.zeros((2, 0, 3), np.float32), i64(0, 6), 1), (np.zeros((2, 0, 3), np.float32), i64(0, 3, -1), 0)])
+@pytest.mark.parametrize(
+    "data,shape,allowzero",
+    [
+        (X, i64(0, -1), 0),
+        (X, i64(-1), 0),
+        (X, i64(5, 4, 3), 0),
+        (X, i64(0, 0, 5), 1),
+        (np.zeros((2, 0, 3), np.float32), i64(0, 6), 1),
+        (np.zeros((2, 0, 3), np.float32), i64(0, 3, -1), 0),
+    ],
+)
 def test_reshape(data, shape, allowzero):
     if allowzero and 0 in shape and data.size:
         shape = i64(*data.shape)
@@ -123,8 +137,10 @@ def test_reshape(data, shape, allowzero):
     check("Reshape", [data, shape], {"allowzero": allowzero})
 
 
-@pytest.mark.parametrize("indices,axis", [(i64(-1, 0, 2), 1), (np.array(-2, np.int64), 0), (i64(1), -1),
-                                          (np.array([[0, -1], [1, 1]], np.int32), 2)])
+@pytest.mark.parametrize(
+    "indices,axis",
+    [(i64(-1, 0, 2), 1), (np.array(-2, np.int64), 0), (i64(1), -1), (np.array([[0, -1], [1, 1]], np.int32), 2)],
+)
 def test_gather(indices, axis):
     check("Gather", [X, indices], {"axis": axis})
 
@@ -133,7 +149,7 @@ def test_gather(indices, axis):
 def test_gather_nd(batch_dims):
     data = RNG.standard_normal((2, 3, 4, 5)).astype(np.float32)
     k = 2
-    idx = np.stack([RNG.integers(-d, d, size=(2, 3, 2)) for d in data.shape[batch_dims:batch_dims + k]], -1)
+    idx = np.stack([RNG.integers(-d, d, size=(2, 3, 2)) for d in data.shape[batch_dims : batch_dims + k]], -1)
     check("GatherND", [data, idx.astype(np.int64)], {"batch_dims": batch_dims})
 
 
@@ -154,13 +170,19 @@ def test_scatter_nd(reduction):
 @pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
 def test_scatter_elements(reduction):
     data = RNG.standard_normal((3, 4)).astype(np.float32)
-    idx = np.array([[1, -1, 0], [2, 2, 3]], dtype=np.int64) if reduction != "none" else np.array([[1, -1, 0], [2, 0, 3]], dtype=np.int64)
+    idx = (
+        np.array([[1, -1, 0], [2, 2, 3]], dtype=np.int64)
+        if reduction != "none"
+        else np.array([[1, -1, 0], [2, 0, 3]], dtype=np.int64)
+    )
     upd = RNG.standard_normal(idx.shape).astype(np.float32)
     check("ScatterElements", [data, idx, upd], {"axis": 1, "reduction": reduction}, opset=18)
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "edge", "wrap"])
-@pytest.mark.parametrize("pads,axes", [(i64(1, 0, 2, 2, 1, 0), None), (i64(2, 1, 0, 2), i64(-1, 0)), (i64(0, -1, 1, 2), i64(1, 2))])
+@pytest.mark.parametrize(
+    "pads,axes", [(i64(1, 0, 2, 2, 1, 0), None), (i64(2, 1, 0, 2), i64(-1, 0)), (i64(0, -1, 1, 2), i64(1, 2))]
+)
 def test_pad(mode, pads, axes):
     if mode != "constant" and (pads < 0).any():
         pytest.skip("negative pads only specified for constant mode")
@@ -168,11 +190,18 @@ def test_pad(mode, pads, axes):
     check("Pad", inputs, {"mode": mode})
 
 
-@pytest.mark.parametrize("attrs,split", [({"num_outputs": 3}, None), ({}, i64(1, 3, 1)), ({"axis": -1, "num_outputs": 2}, None)])
+@pytest.mark.parametrize(
+    "attrs,split", [({"num_outputs": 3}, None), ({}, i64(1, 3, 1)), ({"axis": -1, "num_outputs": 2}, None)]
+)
 def test_split(attrs, split):
     n = 3 if "num_outputs" not in attrs else attrs["num_outputs"]
-    check("Split", [X] + ([split] if split is not None else []), {"axis": 2, **attrs} if "axis" not in attrs else attrs,
-          n_out=n, opset=18)
+    check(
+        "Split",
+        [X] + ([split] if split is not None else []),
+        {"axis": 2, **attrs} if "axis" not in attrs else attrs,
+        n_out=n,
+        opset=18,
+    )
 
 
 @pytest.mark.parametrize("largest", [0, 1])
@@ -224,8 +253,11 @@ def test_nms(center):
     boxes[..., 2:] = boxes[..., :2] + RNG.uniform(1, 5, size=(2, 30, 2))
     scores = RNG.uniform(size=(2, 3, 30)).astype(np.float32)
     scores[0, 0, :5] = 0.5  # ties
-    check("NonMaxSuppression", [boxes, scores, i64(6), np.array([0.3], np.float32), np.array([0.2], np.float32)],
-          {"center_point_box": center})
+    check(
+        "NonMaxSuppression",
+        [boxes, scores, i64(6), np.array([0.3], np.float32), np.array([0.2], np.float32)],
+        {"center_point_box": center},
+    )
 
 
 def test_range_and_generators():
@@ -257,19 +289,30 @@ def test_strings():
     x = np.array(["a b  c", " lead", "", "x,y"], dtype=object)
     check("StringSplit", [x], {}, n_out=2, opset=20)
     check("StringSplit", [x], {"delimiter": " ", "maxsplit": 1}, n_out=2, opset=20)
-    check("StringNormalizer", [np.array(["Monday", "the", "Apple"], dtype=object)],
-          {"case_change_action": "UPPER", "stopwords": ["THE", "monday"], "locale": "C"})
-    check("RegexFullMatch", [np.array([["ab12", "b"], ["ab", "abab"]], dtype=object)], {"pattern": r"(ab)+\d*"}, opset=20)
+    check(
+        "StringNormalizer",
+        [np.array(["Monday", "the", "Apple"], dtype=object)],
+        {"case_change_action": "UPPER", "stopwords": ["THE", "monday"], "locale": "C"},
+    )
+    check(
+        "RegexFullMatch", [np.array([["ab12", "b"], ["ab", "abab"]], dtype=object)], {"pattern": r"(ab)+\d*"}, opset=20
+    )
 
 
 def test_tree_ensemble_post_transform():
     # Two stumps on feature 0 / 1, two targets.
     attrs = dict(
-        nodes_featureids=[0, 1], nodes_modes=numpy_helper.from_array(np.array([0, 3], np.uint8)),
+        nodes_featureids=[0, 1],
+        nodes_modes=numpy_helper.from_array(np.array([0, 3], np.uint8)),
         nodes_splits=numpy_helper.from_array(np.array([0.0, 0.5], np.float32)),
-        nodes_truenodeids=[0, 2], nodes_trueleafs=[1, 1], nodes_falsenodeids=[1, 3], nodes_falseleafs=[1, 1],
-        leaf_targetids=[0, 1, 0, 1], leaf_weights=numpy_helper.from_array(np.array([1.0, -2.0, 0.5, 3.0], np.float32)),
-        tree_roots=[0, 1], n_targets=2,
+        nodes_truenodeids=[0, 2],
+        nodes_trueleafs=[1, 1],
+        nodes_falsenodeids=[1, 3],
+        nodes_falseleafs=[1, 1],
+        leaf_targetids=[0, 1, 0, 1],
+        leaf_weights=numpy_helper.from_array(np.array([1.0, -2.0, 0.5, 3.0], np.float32)),
+        tree_roots=[0, 1],
+        n_targets=2,
     )
     x = RNG.standard_normal((7, 2)).astype(np.float32)
     for agg in (0, 1, 2, 3):
@@ -279,10 +322,14 @@ def test_tree_ensemble_post_transform():
     (logistic,), (ort_logistic,) = run_both("TreeEnsemble", [x], {**attrs, "post_transform": 2}, domain="ai.onnx.ml")
     (raw,), _ = run_both("TreeEnsemble", [x], attrs, domain="ai.onnx.ml")
     np.testing.assert_allclose(logistic, 1 / (1 + np.exp(-raw)), rtol=1e-6)
-    np.testing.assert_allclose(logistic, run_both("TreeEnsemble", [x], {**attrs, "post_transform": 1},
-                                                  domain="ai.onnx.ml")[1][0], rtol=1e-6)
-    probit = {**attrs, "leaf_weights": numpy_helper.from_array(np.array([0.1, 0.2, 0.3, 0.45], np.float32)),
-              "post_transform": 4}
+    np.testing.assert_allclose(
+        logistic, run_both("TreeEnsemble", [x], {**attrs, "post_transform": 1}, domain="ai.onnx.ml")[1][0], rtol=1e-6
+    )
+    probit = {
+        **attrs,
+        "leaf_weights": numpy_helper.from_array(np.array([0.1, 0.2, 0.3, 0.45], np.float32)),
+        "post_transform": 4,
+    }
     got, expected = run_both("TreeEnsemble", [x], probit, domain="ai.onnx.ml")
     np.testing.assert_allclose(got[0], expected[0], atol=2e-3)
 
@@ -290,9 +337,16 @@ def test_tree_ensemble_post_transform():
 @pytest.mark.parametrize("mode", ["TF", "IDF", "TFIDF"])
 def test_tfidf_skipgrams(mode):
     pool = np.array([2, 3, 5, 4, 5, 6, 7, 8, 6, 7], dtype=np.int64)  # 4 unigrams, 3 bigrams
-    attrs = dict(mode=mode, min_gram_length=1, max_gram_length=2, max_skip_count=2, ngram_counts=[0, 4],
-                 ngram_indexes=[0, 1, 2, 3, 4, 5, 6], pool_int64s=pool.tolist(),
-                 weights=[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5])
+    attrs = dict(
+        mode=mode,
+        min_gram_length=1,
+        max_gram_length=2,
+        max_skip_count=2,
+        ngram_counts=[0, 4],
+        ngram_indexes=[0, 1, 2, 3, 4, 5, 6],
+        pool_int64s=pool.tolist(),
+        weights=[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5],
+    )
     x = RNG.integers(2, 9, size=(3, 12)).astype(np.int64)
     check("TfIdfVectorizer", [x], attrs, opset=9)
     strings = np.array([str(v) for v in x[0]], dtype=object)
@@ -303,8 +357,17 @@ def test_tfidf_skipgrams(mode):
 
 def test_label_encoder_numeric_and_string():
     x = np.array([1.5, np.nan, 3.0, 7.0], dtype=np.float32)
-    check("LabelEncoder", [x], {"keys_floats": [3.0, 1.5, float("nan")], "values_int64s": [30, 15, 99]}, domain="ai.onnx.ml")
+    check(
+        "LabelEncoder",
+        [x],
+        {"keys_floats": [3.0, 1.5, float("nan")], "values_int64s": [30, 15, 99]},
+        domain="ai.onnx.ml",
+    )
     s = np.array(["b", "zz", "a"], dtype=object)
     check("LabelEncoder", [s], {"keys_strings": ["a", "b"], "values_floats": [1.0, 2.0]}, domain="ai.onnx.ml")
-    check("LabelEncoder", [np.array([1, 5], np.int64)], {"keys_int64s": [5, 1], "values_strings": ["five", "one"],
-                                                         "default_string": "?"}, domain="ai.onnx.ml")
+    check(
+        "LabelEncoder",
+        [np.array([1, 5], np.int64)],
+        {"keys_int64s": [5, 1], "values_strings": ["five", "one"], "default_string": "?"},
+        domain="ai.onnx.ml",
+    )

@@ -32,18 +32,15 @@ class Binary(Kernel):
         super().__init__(attrs, ctx)
         self.legacy_axis = legacy_broadcast_axis(attrs)
 
-    def __call__(self, a, b):
-        if self.legacy_axis is not None:
-            b = align_legacy(a, b, self.legacy_axis)
-        return self.run(a, b)
+    def legacy(self, b, a):
+        return b if self.legacy_axis is None else align_legacy(a, b, self.legacy_axis)
 
 
 class BinaryUfunc(Binary):
     fn = staticmethod(np.add)
 
     def run(self, a, b):
-        if self.legacy_axis is not None:
-            b = align_legacy(a, b, self.legacy_axis)
+        b = self.legacy(b, a)
         with np.errstate(all="ignore"):
             return (np.asarray(self.fn(a, b)),)
 
@@ -64,8 +61,9 @@ def int_div_trunc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @kernel("Div")
-class Div(Kernel):
+class Div(Binary):
     def run(self, a, b):
+        b = self.legacy(b, a)
         with np.errstate(all="ignore"):
             if a.dtype.kind in "iu":
                 r = int_div_trunc(a, b)
@@ -98,7 +96,7 @@ _POW_FAST = {
 
 
 @kernel("Pow")
-class Pow(Kernel):
+class Pow(Binary):
     """base ** exponent; the output has the base's dtype whatever the exponent's."""
 
     def __init__(self, attrs, ctx):
@@ -109,6 +107,7 @@ class Pow(Kernel):
             self.fast = _POW_FAST.get(float(e))
 
     def run(self, a, b):
+        b = self.legacy(b, a)
         with np.errstate(all="ignore"):
             if self.fast is not None and a.dtype.kind == "f" and b.ndim <= a.ndim:
                 return (np.asarray(self.fast(a)),)
@@ -145,15 +144,14 @@ class BitShift(Kernel):
             bad = (s < 0) | (s >= bits) if s.dtype.kind == "i" else (s >= bits)
             s_ok = np.where(bad, 0, s).astype(x.dtype, copy=False)
             if self.left:
-                if signed:
+                if signed:  # shift the two's complement bits, no overflow trap
                     u = np.dtype(f"u{x.dtype.itemsize}")
                     r = np.left_shift(x.view(u), s_ok.astype(u, copy=False)).view(x.dtype)
                 else:
                     r = np.left_shift(x, s_ok)
-                fill = 0
             else:
                 r = np.right_shift(x, s_ok)
-                fill = np.where(x < 0, -1, 0).astype(x.dtype) if signed else 0
             if bad.any():
+                fill = np.where(x < 0, -1, 0).astype(x.dtype) if signed and not self.left else 0
                 r = np.where(bad, fill, r).astype(x.dtype, copy=False)
         return (np.asarray(r),)

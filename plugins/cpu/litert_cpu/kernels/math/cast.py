@@ -19,7 +19,7 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import FLOAT8_SATURATING, ML_FLOATS, onnx_dtype
+from ._common import FLOAT8_SATURATING, ML_FLOATS, NARROW_INTS, onnx_dtype
 
 _E8M0 = np.dtype(ml_dtypes.float8_e8m0fnu)
 _STRING = np.dtype(object)
@@ -97,20 +97,29 @@ def _parse_int(s) -> int:
 
 def _from_string(x: np.ndarray, dtype: np.dtype, saturate: bool, round_mode: str) -> np.ndarray:
     flat = x.reshape(-1)
-    if dtype.kind in "iub" or dtype in (np.dtype(ml_dtypes.int4), np.dtype(ml_dtypes.uint4)):
+    if dtype.kind in "iub" or dtype in NARROW_INTS:
         try:
             vals = flat.astype(np.str_).astype(np.int64)
         except (ValueError, OverflowError):
-            vals = np.array([_parse_int(s) for s in flat], dtype=object)
-            vals = vals.astype(np.uint64 if dtype == np.uint64 else np.int64)
+            # Two's complement wrap of arbitrary Python ints, as C++ stoll/stoull would.
+            vals = np.array([_parse_int(s) & 0xFFFFFFFFFFFFFFFF for s in flat], dtype=np.uint64)
         if dtype.kind == "b":
             return (vals != 0).reshape(x.shape)
-        return vals.astype(dtype).reshape(x.shape)
+        return _astype(vals, dtype).reshape(x.shape)
     try:
         vals = flat.astype(np.str_).astype(np.float64)
     except ValueError:
         vals = np.array([_parse_float(s) for s in flat], dtype=np.float64)
     return cast_array(vals.reshape(x.shape), dtype, saturate, round_mode)
+
+
+def _astype(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``astype``, going through float32/int64 for ml_dtypes pairs without a direct cast."""
+    try:
+        return x.astype(dtype)
+    except TypeError:
+        mid = np.int64 if x.dtype in NARROW_INTS or x.dtype.kind in "iub" else np.float32
+        return x.astype(mid).astype(dtype)
 
 
 def cast_array(x: np.ndarray, dtype: np.dtype, saturate: bool = True, round_mode: str = "up") -> np.ndarray:
@@ -129,9 +138,7 @@ def cast_array(x: np.ndarray, dtype: np.dtype, saturate: bool = True, round_mode
             return np.clip(x, float(info.min), float(info.max)).astype(dtype)
         if dtype == _E8M0:
             return to_float8e8m0(x, saturate, round_mode)
-        if x.dtype in ML_FLOATS and dtype.kind == "b":
-            return x.astype(np.float32).astype(dtype)
-        return x.astype(dtype)
+        return _astype(x, dtype)
 
 
 class _CastBase(Kernel):

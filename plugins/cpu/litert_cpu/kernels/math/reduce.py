@@ -35,9 +35,10 @@ def reduce_sum(x, axes, keepdims):
 
 
 def reduce_mean(x, axes, keepdims):
-    if x.dtype.kind in "iu":
-        return np.mean(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
-    return np.mean(x, axis=axes, keepdims=keepdims, dtype=_acc_dtype(x))
+    count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    s = np.asarray(_sum(x, axes, keepdims))
+    # In place, truncating for ints like numpy's mean; 0/0 gives NaN for floats.
+    return np.divide(s, count, out=s, casting="unsafe")
 
 
 def reduce_prod(x, axes, keepdims):

@@ -7,6 +7,15 @@ _MODULES: tuple[str, ...] = (
     "pool",
     "norm",
     "softmax",
+    "convtranspose",
+    "col2im",
+    "space",
+    "einsum",
+    "resize",
+    "grid",
+    "roi_align",
+    "deform_conv",
+    "rnn",
 )
 
 for _name in _MODULES:

@@ -246,3 +246,18 @@ def windows(xp: np.ndarray, out_shape: Sequence[int], kernel: Sequence[int], str
 
 def prod(xs) -> int:
     return int(math.prod(xs))
+
+
+def scatter_add_taps(cols: np.ndarray, out: np.ndarray, kernel, strides, dilations, offset) -> None:
+    """col2im: add ``cols`` of shape ``(*lead, *kernel, *blocks)`` into ``out``
+    (``(*lead, *spatial)``): block ``b`` seen through tap ``t`` lands at
+    ``offset + b * stride + t * dilation`` on every spatial axis."""
+    nd = len(kernel)
+    blocks = cols.shape[cols.ndim - nd:]
+    lead = (slice(None),) * (out.ndim - nd)
+    for taps in np.ndindex(*kernel):
+        sl = tuple(
+            slice(offset[i] + taps[i] * dilations[i], offset[i] + taps[i] * dilations[i] + (blocks[i] - 1) * strides[i] + 1, strides[i])
+            for i in range(nd)
+        )
+        out[lead + sl] += cols[lead + taps]

@@ -45,29 +45,28 @@ def elements_index(indices: np.ndarray, axis: int) -> tuple:
     return tuple(grids)
 
 
-def gather_nd_index(data_shape: tuple, indices: np.ndarray, batch_dims: int):
-    """Index tuple into ``data`` reshaped to ``(prod(batch), *data_shape[b:])``.
+def gather_nd_index(data_shape: tuple, indices: np.ndarray, batch_dims: int) -> tuple:
+    """Advanced-index tuple into ``data`` reshaped to ``(prod(batch), *data_shape[b:])``.
 
-    Returns ``(index_tuple, batch_shape, k)`` where indices were flattened to
-    ``(prod(batch), n, k)``.
+    The index arrays have shape ``(prod(batch), n)`` with ``n`` index tuples
+    per batch entry; negative indices are wrapped.
     """
     b = batch_dims
     k = indices.shape[-1]
-    batch_shape = data_shape[:b]
-    nb = int(np.prod(batch_shape, dtype=np.int64))
-    idx = indices.reshape(nb, -1, k)
-    dims = np.asarray(data_shape[b:b + k], dtype=np.int64)
+    nb = int(np.prod(data_shape[:b], dtype=np.int64))
+    n = indices.size // max(nb * k, 1)
+    idx = indices.reshape(nb, n, k)
     if idx.size and idx.min() < 0:
-        idx = np.where(idx < 0, idx + dims, idx)
+        idx = np.where(idx < 0, idx + np.asarray(data_shape[b:b + k], dtype=np.int64), idx)
     batch = np.arange(nb).reshape(nb, 1)
-    return (batch, *(idx[..., j] for j in range(k))), batch_shape, k
+    return (batch, *(idx[..., j] for j in range(k)))
 
 
 @kernel("GatherND")
 class GatherND(Kernel):
     def run(self, data, indices):
         b = self.attrs.get("batch_dims", 0)
-        index, batch_shape, k = gather_nd_index(data.shape, indices, b)
-        flat = data.reshape((-1,) + data.shape[b:])
-        out = flat[index]
-        return (out.reshape(indices.shape[:-1] + data.shape[b + k:]),)
+        k = indices.shape[-1]
+        index = gather_nd_index(data.shape, indices, b)
+        flat = data.reshape((index[0].shape[0],) + data.shape[b:])
+        return (flat[index].reshape(indices.shape[:-1] + data.shape[b + k:]),)

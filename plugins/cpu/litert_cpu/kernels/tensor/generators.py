@@ -75,13 +75,18 @@ class EyeLike(Kernel):
 
 @kernel("Range")
 class Range(Kernel):
+    """``start + i * delta`` for ``i < ceil((limit - start) / delta)``.
+
+    The count uses ``limit - start`` in the input type, divided in double
+    precision (as onnxruntime); float values are computed in float64 and cast.
+    """
+
     def run(self, start, limit, delta):
         dtype = start.dtype
-        s, l, d = start.item(), limit.item(), delta.item()
-        n = max(int(np.ceil((l - s) / d)), 0)
-        if dtype.kind == "f":
-            # Repeated addition in the input precision, like the spec's loop.
-            step = np.float64(d) if dtype.itemsize >= 8 else np.float32(d)
-            out = (np.float32(s) if dtype.itemsize < 8 else np.float64(s)) + np.arange(n, dtype=step.dtype) * step
+        span = (np.asarray(limit) - np.asarray(start)).astype(dtype).item()
+        n = max(int(np.ceil(span / float(delta.item()))), 0)
+        if not np.issubdtype(dtype, np.integer):  # float, float16, bfloat16
+            out = float(start.item()) + np.arange(n, dtype=np.float64) * float(delta.item())
             return (out.astype(dtype),)
+        s, d = int(start.item()), int(delta.item())
         return (np.arange(s, s + n * d, d, dtype=dtype)[:n],)

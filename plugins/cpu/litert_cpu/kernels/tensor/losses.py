@@ -51,6 +51,8 @@ def log_softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
 @kernel("SoftmaxCrossEntropyLoss")
 class SoftmaxCrossEntropyLoss(Kernel):
     def run(self, scores, labels, weights=None):
-        logp = log_softmax(scores).astype(scores.dtype, copy=False)
+        # Half-precision scores are normalised in float32, then cast back.
+        work = scores if scores.dtype.itemsize >= 4 else scores.astype(np.float32)
+        logp = log_softmax(work).astype(scores.dtype, copy=False)
         loss = nll(logp, labels, weights, self.attrs.get("ignore_index"), self.attrs.get("reduction", "mean"))
         return (loss, logp)[: max(self.ctx.num_outputs, 1)]

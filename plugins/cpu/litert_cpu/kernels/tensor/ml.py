@@ -125,7 +125,8 @@ class TreeEnsemble(Kernel):
         self.members: dict[int, np.ndarray] = {}
         mv = a.get("membership_values")
         if mv is not None:
-            groups = np.split(np.asarray(mv, dtype=np.float64).reshape(-1), np.flatnonzero(np.isnan(np.asarray(mv, dtype=np.float64).reshape(-1))) + 1)
+            flat = np.asarray(mv, dtype=np.float64).reshape(-1)
+            groups = np.split(flat, np.flatnonzero(np.isnan(flat)) + 1)
             member_nodes = np.flatnonzero(self.modes == MEMBER)
             for node, group in zip(member_nodes, groups):
                 self.members[int(node)] = group[~np.isnan(group)]

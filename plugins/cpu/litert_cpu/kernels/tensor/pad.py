@@ -22,7 +22,7 @@ def pad_widths(rank: int, pads: list[int], axes: list[int] | None) -> list[tuple
 def pad(data: np.ndarray, widths, mode: str, value) -> np.ndarray:
     # Negative pads crop: do that first as a view.
     if any(b < 0 or e < 0 for b, e in widths):
-        index = tuple(slice(-b if b < 0 else 0, data.shape[i] + e if e < 0 else None) for i, (b, e) in enumerate(widths))
+        index = tuple(slice(max(-b, 0), n + e if e < 0 else None) for n, (b, e) in zip(data.shape, widths))
         data = data[index]
         widths = [(max(b, 0), max(e, 0)) for b, e in widths]
     if not any(b or e for b, e in widths):

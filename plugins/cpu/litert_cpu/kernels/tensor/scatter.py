@@ -20,13 +20,6 @@ REDUCTIONS = {
 }
 
 
-def _bool_safe(ufunc, dtype):
-    """numpy has no add/multiply ``at`` issues for bool, but map to logical ops for clarity."""
-    if dtype == np.bool_:
-        return {np.add: np.logical_or, np.multiply: np.logical_and}.get(ufunc, ufunc)
-    return ufunc
-
-
 @kernel("ScatterElements")
 class ScatterElements(Kernel):
     def run(self, data, indices, updates):
@@ -38,8 +31,7 @@ class ScatterElements(Kernel):
         if reduction == "none":
             out[index] = updates
         else:
-            ufunc = _bool_safe(REDUCTIONS[reduction], data.dtype)
-            ufunc.at(out, index, updates)
+            REDUCTIONS[reduction].at(out, index, updates)
         return (out,)
 
 
@@ -52,14 +44,12 @@ class ScatterND(Kernel):
         reduction = self.attrs.get("reduction", "none")
         out = data.copy()
         k = indices.shape[-1]
-        index, _, _ = gather_nd_index(data.shape, indices, 0)
-        index = index[1:]  # no batch dims
-        upd = updates.reshape((-1,) + data.shape[k:])[None]
+        index = gather_nd_index(data.shape, indices, 0)[1:]  # no batch dims: drop the batch index
+        upd = updates.reshape(index[0].shape + data.shape[k:])
         if reduction == "none":
             out[index] = upd
         else:
-            ufunc = _bool_safe(REDUCTIONS[reduction], data.dtype)
-            ufunc.at(out, index, upd)
+            REDUCTIONS[reduction].at(out, index, upd)
         return (out,)
 
 

@@ -67,30 +67,43 @@ class Flatten(Kernel):
         return (data.reshape(outer, inner),)
 
 
-@kernel("Squeeze")
-class Squeeze(Kernel):
+class _AxesOp(Kernel):
+    """Squeeze / Unsqueeze: ``axes`` from the (usually constant) input or the old attribute."""
+
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
         self.axes = const_int_list(ctx, 1)
         if self.axes is None:
             self.axes = int_list(attrs.get("axes"))
+        self._norm: dict[int, tuple[int, ...]] = {}  # input rank -> normalised constant axes
+
+    def norm(self, ndim: int, axes) -> tuple[int, ...] | None:
+        if axes is not None:
+            return tuple(norm_axes(int_list(axes), self.out_rank(ndim, axes.size)))
+        if self.axes is None:
+            return None
+        cached = self._norm.get(ndim)
+        if cached is None:
+            cached = self._norm[ndim] = tuple(norm_axes(self.axes, self.out_rank(ndim, len(self.axes))))
+        return cached
+
+
+@kernel("Squeeze")
+class Squeeze(_AxesOp):
+    @staticmethod
+    def out_rank(ndim, n_axes):
+        return ndim
 
     def run(self, data, axes=None):
-        ax = self.axes if axes is None else int_list(axes)
-        if ax is None:
-            return (np.squeeze(data),)
-        return (np.squeeze(data, axis=tuple(norm_axes(ax, data.ndim))),)
+        return (np.squeeze(data, axis=self.norm(data.ndim, axes)),)
 
 
 @kernel("Unsqueeze")
-class Unsqueeze(Kernel):
-    def __init__(self, attrs, ctx):
-        super().__init__(attrs, ctx)
-        self.axes = const_int_list(ctx, 1)
-        if self.axes is None:
-            self.axes = int_list(attrs.get("axes"))
+class Unsqueeze(_AxesOp):
+    @staticmethod
+    def out_rank(ndim, n_axes):
+        return ndim + n_axes
 
     def run(self, data, axes=None):
-        ax = self.axes if axes is None else int_list(axes)
         # expand_dims is always a view, even of a non-contiguous input.
-        return (np.expand_dims(data, tuple(norm_axes(ax, data.ndim + len(ax)))),)
+        return (np.expand_dims(data, self.norm(data.ndim, axes)),)

@@ -107,11 +107,12 @@ class TopK(Kernel):
 class Unique(Kernel):
     def run(self, x):
         axis = self.attrs.get("axis")
+        flags = dict(return_index=True, return_inverse=True, return_counts=True)
         if axis is None:
-            y, first, inverse, counts = np.unique(x.reshape(-1), return_index=True, return_inverse=True, return_counts=True)
+            y, first, inverse, counts = np.unique(x.reshape(-1), **flags)
         else:
             axis = norm_axis(axis, x.ndim)
-            y, first, inverse, counts = np.unique(x, return_index=True, return_inverse=True, return_counts=True, axis=axis)
+            y, first, inverse, counts = np.unique(x, axis=axis, **flags)
         inverse = inverse.reshape(-1)
         if not self.attrs.get("sorted", 1):
             # Reorder the unique values by first occurrence.

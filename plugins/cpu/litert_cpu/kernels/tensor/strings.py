@@ -117,6 +117,11 @@ class TfIdfVectorizer(Kernel):
         pool = list(strings) if strings else [int(v) for v in attrs["pool_int64s"]]
         # Token -> dense id (ids are only needed for equality).
         self.vocab = {tok: i for i, tok in enumerate(dict.fromkeys(pool))}
+        if not strings:  # sorted integer vocabulary for searchsorted lookups
+            keys = np.array(list(self.vocab), dtype=np.int64)
+            order = np.argsort(keys)
+            self.int_keys = keys[order]
+            self.int_ids = np.array(list(self.vocab.values()), dtype=np.int64)[order]
         ids = np.array([self.vocab[t] for t in pool], dtype=np.int64)
         starts = [int(c) for c in attrs["ngram_counts"]] + [len(pool)]
         # n -> (sorted pool n-grams as void rows, their output indexes)
@@ -132,16 +137,16 @@ class TfIdfVectorizer(Kernel):
                 self.tables[n] = (keys[order], outs[order])
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
+        """Tokens -> pool ids (-1 for tokens outside the pool)."""
         if x.dtype == object or x.dtype.kind == "U":
             get = self.vocab.get
             return np.array([get(s, -1) for s in x.reshape(-1)], dtype=np.int64).reshape(x.shape)
-        lookup = np.array(list(self.vocab), dtype=np.int64)
-        ids = np.array(list(self.vocab.values()), dtype=np.int64)
-        order = np.argsort(lookup)
-        lookup, ids = lookup[order], ids[order]
+        keys, ids = self.int_keys, self.int_ids
         xs = x.astype(np.int64, copy=False)
-        pos = np.clip(np.searchsorted(lookup, xs), 0, max(len(lookup) - 1, 0))
-        return np.where(lookup[pos] == xs, ids[pos], -1) if len(lookup) else np.full(xs.shape, -1)
+        if not len(keys):
+            return np.full(xs.shape, -1, dtype=np.int64)
+        pos = np.clip(np.searchsorted(keys, xs), 0, len(keys) - 1)
+        return np.where(keys[pos] == xs, ids[pos], -1)
 
     def run(self, x):
         rows = self._encode(x)

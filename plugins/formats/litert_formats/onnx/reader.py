@@ -1,0 +1,417 @@
+"""Read an ONNX file into the litert IR (:class:`OnnxFrontend`).
+
+Steps: parse (with external data), sanity-check, inline model-local
+functions, infer shapes (on a copy without the large weights, tolerating
+failure), then convert every graph: constants (initializers, Constant
+nodes) become constant values, nodes are checked against the schema
+registry, given the defaults of the version in force and upgraded to the
+latest operator form (:mod:`.upgrade`).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import GraphProto, ModelProto, NodeProto, TensorProto, external_data_helper
+
+from litert.errors import InputError, InvalidModelError, LitertError, ModelLoadError, UnsupportedOperatorError
+from litert.formats import Frontend, LoadOptions
+from litert.ir import DType, Graph, Model, Node, Value
+from litert.schema import schemas
+
+from . import attributes
+from .builder import Builder, Names, Scope
+from .types import TypeInfo, shape_from_proto, value_info_type
+from .upgrade import LEGACY, upgrade
+
+log = logging.getLogger("litert.formats.onnx")
+
+ONNX_DOMAINS = ("", "ai.onnx")
+#: initializers above this many elements are left out of the copy given to shape inference
+_INFER_STRIP_ELEMENTS = 4096
+
+# ModelProto fields (number -> protobuf wire type) that may open a serialised model.
+_MODEL_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while pos < len(data):
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            break
+    raise ValueError("bad varint")
+
+
+def looks_like_model(head: bytes) -> bool:
+    """True when ``head`` starts like a serialised ``ModelProto``.
+
+    Walks the protobuf tags that fit in ``head``: each must be a ModelProto
+    field with its wire type, and an ``ir_version`` or ``graph`` must appear.
+    """
+    pos, seen = 0, set()
+    try:
+        while pos < len(head):
+            tag, pos = _read_varint(head, pos)
+            field, wire = tag >> 3, tag & 7
+            if _MODEL_FIELDS.get(field) != wire:
+                return False
+            seen.add(field)
+            if wire == 0:
+                value, pos = _read_varint(head, pos)
+                if field == 1 and not 1 <= value <= 64:
+                    return False
+            else:
+                length, pos = _read_varint(head, pos)
+                pos += length
+    except ValueError:
+        pass  # the head ends inside a field
+    return bool(seen & {1, 7})
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _parse(path: Path) -> ModelProto:
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    try:
+        model = onnx.load_model(str(path), load_external_data=False)
+    except Exception as err:  # protobuf DecodeError and friends
+        raise ModelLoadError(f"{path}: not a readable ONNX model ({_one_line(err)})") from None
+    _sanity(model, path)
+    try:
+        external_data_helper.load_external_data_for_model(model, str(path.parent))
+    except Exception as err:
+        raise ModelLoadError(f"{path}: cannot load external data ({_one_line(err)})") from None
+    return model
+
+
+def _sanity(model: ModelProto, path: Path) -> None:
+    """Reject bytes that happen to parse as a ModelProto but are not a model."""
+    problems = []
+    if not model.HasField("graph"):
+        problems.append("no graph")
+    elif not model.graph.output:
+        problems.append("graph has no outputs")
+    if not 1 <= model.ir_version <= 64:
+        problems.append(f"ir_version {model.ir_version}")
+    if any(not n.op_type for n in model.graph.node):
+        problems.append("node without op_type")
+    if problems:
+        raise ModelLoadError(f"{path}: not a valid ONNX model ({', '.join(problems)})")
+
+
+def _opsets(model: ModelProto) -> dict[str, int]:
+    opsets = {("" if o.domain in ONNX_DOMAINS else o.domain): int(o.version) for o in model.opset_import}
+    if not opsets:
+        opsets[""] = 1  # IR < 3 models had no opset_import: opset 1
+    return opsets
+
+
+def _apply_input_shapes(model: ModelProto, shapes: dict) -> None:
+    known = {vi.name for vi in model.graph.input}
+    unknown = sorted(set(shapes) - known)
+    if unknown:
+        raise InputError(f"input_shapes names {unknown}; the model's inputs are {sorted(known)}")
+    for vi in model.graph.input:
+        if vi.name in shapes:
+            elem = vi.type.tensor_type.elem_type if vi.HasField("type") else 0
+            if not elem:
+                init = next((t for t in model.graph.initializer if t.name == vi.name), None)
+                elem = init.data_type if init is not None else TensorProto.FLOAT
+            vi.type.CopyFrom(onnx.helper.make_tensor_type_proto(elem, list(shapes[vi.name])))
+
+
+def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
+    """The model without its large initializers (listed as typed inputs instead)."""
+    copy = ModelProto()
+    for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
+        setattr(copy, field, getattr(model, field))
+    copy.opset_import.extend(model.opset_import)
+    src, dst = model.graph, copy.graph
+    dst.name = src.name
+    dst.node.extend(src.node)
+    dst.output.extend(src.output)
+    dst.value_info.extend(src.value_info)
+    dst.sparse_initializer.extend(src.sparse_initializer)
+    inputs = {vi.name for vi in src.input}
+    dst.input.extend(vi for vi in src.input)
+    for init in src.initializer:
+        if init.name in overridden:
+            continue  # the user's shape (already on the input) wins
+        numel = int(np.prod(init.dims, dtype=np.int64)) if init.dims else 1
+        if numel <= _INFER_STRIP_ELEMENTS:
+            dst.initializer.append(init)
+        elif init.name not in inputs:
+            dst.input.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+    if copy.ir_version < 4 and len(dst.input) > len(src.input):
+        copy.ir_version = 4
+    return copy
+
+
+def _collect_types(graph: GraphProto, out: dict[str, TypeInfo]) -> None:
+    for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
+        info = value_info_type(vi)
+        if info is not None and (vi.name not in out or _richer(info, out[vi.name])):
+            out[vi.name] = info
+    for node in graph.node:
+        for attr in node.attribute:
+            for g in ([attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)):
+                _collect_types(g, out)
+
+
+def _richer(new: TypeInfo, old: TypeInfo) -> bool:
+    def score(t: TypeInfo) -> int:
+        known = sum(isinstance(d, int) for d in t.shape) if t.shape is not None else -1
+        return (t.dtype is not None) * 1000 + (t.shape is not None) * 500 + known
+
+    return score(new) > score(old)
+
+
+def _infer_types(model: ModelProto, overridden: set[str]) -> dict[str, TypeInfo]:
+    types: dict[str, TypeInfo] = {}
+    _collect_types(model.graph, types)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(
+            _inference_copy(model, overridden), check_type=False, strict_mode=False, data_prop=True
+        )
+    except Exception as err:
+        log.info("shape inference failed, using declared types only: %s", _one_line(err))
+        return types
+    _collect_types(inferred.graph, types)
+    return types
+
+
+def _all_names(graph: GraphProto, values: set[str], nodes: set[str], used: set[str]) -> None:
+    values.update(vi.name for vi in graph.input)
+    values.update(t.name for t in graph.initializer)
+    values.update(t.values.name for t in graph.sparse_initializer)
+    used.update(vi.name for vi in graph.output)
+    for node in graph.node:
+        if node.name:
+            nodes.add(node.name)
+        values.update(o for o in node.output if o)
+        used.update(i for i in node.input if i)
+        for attr in node.attribute:
+            for g in ([attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)):
+                _all_names(g, values, nodes, used)
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def _constant_array(node: NodeProto) -> np.ndarray:
+    """The value of a Constant node, whichever ``value*`` attribute holds it."""
+    for attr in node.attribute:
+        n = attr.name
+        if n == "value":
+            return attributes.tensor_to_array(attr.t)
+        if n == "sparse_value":
+            return attributes.sparse_to_array(attr.sparse_tensor)
+        if n == "value_float":
+            return np.array(attr.f, np.float32)
+        if n == "value_floats":
+            return np.array(list(attr.floats), np.float32)
+        if n == "value_int":
+            return np.array(attr.i, np.int64)
+        if n == "value_ints":
+            return np.array(list(attr.ints), np.int64)
+        if n == "value_string":
+            return np.array(attr.s.decode("utf-8", errors="replace"), dtype=object)
+        if n == "value_strings":
+            return np.array([s.decode("utf-8", errors="replace") for s in attr.strings], dtype=object)
+    raise InvalidModelError(f"Constant node {node.name!r} has no value attribute")
+
+
+def _const_value(name: str, arr: np.ndarray) -> Value:
+    return Value(name, DType.from_numpy(arr.dtype), tuple(arr.shape), const=arr)
+
+
+class _Converter:
+    def __init__(self, path: Path, model: ModelProto, options: LoadOptions) -> None:
+        self.path = path
+        self.opsets = _opsets(model)
+        self.input_shapes = {k: tuple(v) for k, v in options.input_shapes.items()}
+        self.types = _infer_types(model, set(self.input_shapes))
+        self.names = Names()
+        self.reserved_nodes: set[str] = set()
+        self.used: set[str] = set()
+        _all_names(model.graph, self.names.values, self.reserved_nodes, self.used)
+        self.counter = 0
+
+    # -- names --------------------------------------------------------------
+
+    def _node_name(self, proto: NodeProto) -> str:
+        index = self.counter
+        self.counter += 1
+        if proto.name and proto.name not in self.names.nodes:
+            self.names.nodes.add(proto.name)
+            return proto.name
+        base = proto.name or f"{proto.op_type}_{index}"
+        name = base
+        while name in self.names.nodes or (not proto.name and name in self.reserved_nodes):
+            name = f"{base}_{len(self.names.nodes)}"
+        self.names.nodes.add(name)
+        return name
+
+    def _typed(self, name: str, fallback: TypeInfo | None = None) -> Value:
+        info = self.types.get(name) or fallback or TypeInfo()
+        return Value(name, info.dtype, info.shape, kind=info.kind)
+
+    # -- graphs -------------------------------------------------------------
+
+    def graph(self, proto: GraphProto, parent: Scope | None) -> Graph:
+        main = parent is None
+        graph = Graph(name=proto.name or ("main" if main else "subgraph"))
+        scope = Scope(graph, parent)
+        for init in proto.initializer:
+            graph.values[init.name] = self._tensor_value(init.name, lambda t=init: attributes.tensor_to_array(t))
+        for sp in proto.sparse_initializer:
+            graph.values[sp.values.name] = self._tensor_value(sp.values.name, lambda s=sp: attributes.sparse_to_array(s))
+        for vi in proto.input:
+            override = self.input_shapes.get(vi.name) if main else None
+            existing = graph.values.get(vi.name)
+            if existing is not None and existing.is_const:
+                if override is None:
+                    continue  # an initializer listed as input (old IR): a constant
+                existing.const = None
+            declared = value_info_type(vi) or self.types.get(vi.name) or TypeInfo()
+            value = Value(vi.name, declared.dtype or (existing.dtype if existing else None), declared.shape, kind=declared.kind)
+            if override is not None:
+                value.shape = override
+            graph.values[vi.name] = value
+            graph.inputs.append(vi.name)
+        for proto_node in proto.node:
+            if proto_node.op_type == "Constant" and proto_node.domain in ONNX_DOMAINS:
+                name = self._node_name(proto_node)
+                arr = self._guard(name, lambda n=proto_node: _constant_array(n))
+                graph.values[proto_node.output[0]] = _const_value(proto_node.output[0], arr)
+                continue
+            graph.nodes.extend(self.node(proto_node, scope))
+        for vi in proto.output:
+            graph.outputs.append(vi.name)
+            value = graph.values.get(vi.name)
+            declared = value_info_type(vi)
+            if value is not None and declared is not None and not value.is_const:
+                if value.dtype is None:
+                    value.dtype = declared.dtype
+                if value.shape is None:
+                    value.shape = declared.shape
+        return graph
+
+    def _guard(self, what: str, fn):
+        try:
+            return fn()
+        except LitertError:
+            raise
+        except Exception as err:
+            raise ModelLoadError(f"{self.path}: cannot read {what!r} ({_one_line(err)})") from None
+
+    def _tensor_value(self, name: str, fn) -> Value:
+        return _const_value(name, self._guard(name, fn))
+
+    # -- nodes --------------------------------------------------------------
+
+    def node(self, proto: NodeProto, scope: Scope) -> list[Node]:
+        domain = "" if proto.domain in ONNX_DOMAINS else proto.domain
+        op = proto.op_type
+        name = self._node_name(proto)
+        opset = self.opsets.get(domain)
+        reg = schemas()
+        where = f"{self.path.name}: node {name!r}: operator {op} (domain {domain or 'ai.onnx'}, opset {opset})"
+        legacy = LEGACY.get(op) if domain == "" else None
+        if legacy is None and not reg.has(domain, op):
+            raise UnsupportedOperatorError(f"{where} is not supported", node=name, op_type=op, domain=domain)
+        attrs = {
+            attr.name: self._guard(f"{name}.{attr.name}", lambda at=attr: attributes.from_proto(at, lambda g: self.graph(g, scope)))
+            for attr in proto.attribute
+        }
+        node = Node(op, list(proto.input), list(proto.output), attrs, name=name, domain=domain)
+        for out in node.outputs:
+            if out:
+                scope.graph.values[out] = self._typed(out)
+        builder = Builder(self.names, scope, self.used, node)
+        try:
+            if legacy is not None:
+                nodes = legacy(builder, node)
+            else:
+                schema = reg.get(domain, op, opset)
+                for key, spec in schema.attrs.items():
+                    if key not in node.attrs and spec.default is not None:
+                        node.attrs[key] = spec.default.copy() if hasattr(spec.default, "copy") else spec.default
+                nodes = upgrade(builder, node, schema.since) if domain == "" else [node]
+            for n in nodes:
+                latest = reg.latest(n.domain, n.op_type)
+                if n.domain == "":
+                    for key in [k for k in n.attrs if k not in latest.attrs]:
+                        del n.attrs[key]
+                    reg.complete_attrs(n, latest)
+                else:
+                    reg.complete_attrs(n, reg.get(n.domain, n.op_type, opset))
+        except UnsupportedOperatorError as err:
+            raise UnsupportedOperatorError(
+                f"{where}: {err}", node=name, op_type=op, domain=domain
+            ) from None
+        except InvalidModelError as err:
+            raise InvalidModelError(f"{self.path.name}: {err}") from None
+        return nodes
+
+
+# ---------------------------------------------------------------- frontend
+
+
+def latest_default_opset() -> int:
+    reg = schemas()
+    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))
+
+
+class OnnxFrontend(Frontend):
+    """ONNX ``.onnx`` files (ModelProto), any opset the schema registry covers."""
+
+    name = "onnx"
+    extensions = (".onnx",)
+
+    def sniff(self, head: bytes) -> bool:
+        return looks_like_model(head)
+
+    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        path = Path(path)
+        options = options or LoadOptions()
+        model = _parse(path)
+        if model.functions:
+            try:
+                import onnx.inliner
+
+                model = onnx.inliner.inline_local_functions(model)
+            except Exception as err:
+                raise ModelLoadError(f"{path}: cannot inline model-local functions ({_one_line(err)})") from None
+        if options.input_shapes:
+            _apply_input_shapes(model, options.input_shapes)
+        converter = _Converter(path, model, options)
+        graph = converter.graph(model.graph, None)
+        opsets = dict(converter.opsets)
+        source_opset = opsets.get("", 1)
+        opsets[""] = max(latest_default_opset(), source_opset)
+        metadata = {p.key: p.value for p in model.metadata_props}
+        metadata["source_opset"] = str(source_opset)
+        return Model(
+            graph=graph,
+            opsets=opsets,
+            producer=model.producer_name,
+            source_format="onnx",
+            metadata=metadata,
+            ir_version=model.ir_version,
+        )
