@@ -20,6 +20,8 @@ from litert_cpu.kernels._registry import KERNELS
 from litert_cpu.kernels.math._common import erf
 
 RNG = np.random.default_rng(0)
+# Kernels must not leak numpy floating-point warnings (inf/nan results are defined).
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning:litert_cpu")
 
 
 def run_kernel(op, inputs, consts=None, num_outputs=1, **attrs):
@@ -344,3 +346,23 @@ def test_erf_accuracy():
 def test_identity_passes_objects():
     seq = [np.zeros(2), np.ones(3)]
     assert run_kernel("Identity", [seq])[0] is seq
+
+
+@pytest.mark.parametrize("op,ref", [("ReduceMax", np.max), ("ReduceMin", np.min), ("ReduceSum", np.sum),
+                                    ("ReduceSumSquare", lambda x, **k: np.sum(x * x, **k)),
+                                    ("ReduceMean", np.mean),
+                                    ("ReduceLogSumExp", lambda x, **k: np.log(np.sum(np.exp(x), **k)))])
+def test_reduce_fast_paths(op, ref):
+    """Shapes that hit the einsum / column-fold / halving paths, plus NaN propagation."""
+    for shape, axes in [((50, 3), (1,)), ((40, 7, 5), (1,)), ((4, 33, 9), (1, 2)), ((6, 5, 130), (1,)),
+                        ((2, 3, 4, 5), (1, 2)), ((2, 3, 4, 5), (0, 2)), ((9, 16), (0, 1)), ((3, 1, 4), (1,))]:
+        x = rand(shape, np.float32)
+        for keepdims in (0, 1):
+            got = run_kernel(op, [x, np.array(axes, np.int64)], keepdims=keepdims)[0]
+            exp = ref(x.astype(np.float64), axis=axes, keepdims=bool(keepdims))
+            assert got.dtype == np.float32 and got.shape == exp.shape, (op, shape, axes)
+            np.testing.assert_allclose(got, exp, rtol=1e-5, atol=1e-5)
+        x.reshape(-1)[5] = np.nan
+        got = run_kernel(op, [x, np.array(axes, np.int64)], keepdims=1)[0]
+        exp = ref(x.astype(np.float64), axis=axes, keepdims=True)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(exp))

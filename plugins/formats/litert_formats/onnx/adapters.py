@@ -322,32 +322,37 @@ def group_norm_21(b: Builder, node: Node) -> list[Node] | None:
 def softmax_13(b: Builder, node: Node) -> list[Node] | None:
     """Softmax/LogSoftmax/Hardmax < 13 coerce the input to 2-D at ``axis``.
 
-    When ``axis`` is the last dim the result is the same as the new per-axis
-    form; otherwise rewrite as Flatten(axis) -> op(axis=-1) -> Reshape(shape(x)).
+    When at most one of the dims from ``axis`` on can differ from 1 (always
+    so for the last axis) the result equals the per-axis form on that dim;
+    otherwise rewrite as Flatten(axis) -> op(axis=-1) -> Reshape(Shape(x)).
+    The shape is taken at run time so the model stays resizable.
     """
     axis = int(node.attrs.get("axis", 1))
     x = node.inputs[0]
     rank = b.rank(x)
-    if axis == -1 or (rank is not None and axis + (rank if axis < 0 else 0) == rank - 1):
-        node.attrs["axis"] = -1
+    if axis == -1:
         return None
-    if rank is not None and axis < 0:
-        axis += rank
+    if rank is not None:
+        axis = axis + rank if axis < 0 else axis
+        tail = b.shape(x)[axis:] if b.shape(x) is not None else ()
+        if axis == rank - 1:
+            node.attrs["axis"] = -1
+            return None
+        if tail and all(isinstance(d, int) for d in tail):
+            wide = [i for i, d in enumerate(tail) if d != 1]
+            if len(wide) <= 1:
+                node.attrs["axis"] = axis + (wide[0] if wide else len(tail) - 1)
+                return None
     dtype = b.dtype(x)
     y = node.outputs[0]
     flat = b.new_value("flat", dtype)
     out2d = b.new_value("2d", dtype)
-    shape = b.shape(x)
-    nodes = []
-    if shape is not None and all(isinstance(d, int) for d in shape):
-        target = b.add_const(np.array(shape, np.int64), "shape")
-    else:
-        target = b.new_value("shape", DType.INT64, (rank,) if rank is not None else None)
-        nodes.append(b.make("Shape", [x], [target]))
+    target = b.new_value("shape", DType.INT64, (rank,) if rank is not None else None)
     node.inputs[0] = flat
     node.outputs[0] = out2d
     node.attrs["axis"] = -1
-    return nodes + [b.make("Flatten", [x], [flat], axis=axis), node, b.make("Reshape", [out2d, target], [y])]
+    return [b.make("Shape", [x], [target]), b.make("Flatten", [x], [flat], axis=axis), node,
+            b.make("Reshape", [out2d, target], [y])]
 
 
 # ---------------------------------------------------------------- resize family

@@ -23,7 +23,7 @@ from litert.schema import schemas
 
 from . import attributes
 from .builder import Builder, Names, Scope
-from .types import TypeInfo, shape_from_proto, value_info_type
+from .types import TypeInfo, value_info_type
 from .upgrade import LEGACY, upgrade
 
 log = logging.getLogger("litert.formats.onnx")
@@ -133,6 +133,11 @@ def _apply_input_shapes(model: ModelProto, shapes: dict) -> None:
                 init = next((t for t in model.graph.initializer if t.name == vi.name), None)
                 elem = init.data_type if init is not None else TensorProto.FLOAT
             vi.type.CopyFrom(onnx.helper.make_tensor_type_proto(elem, list(shapes[vi.name])))
+    # Declared shapes downstream were computed for the old input shapes: let inference redo them.
+    del model.graph.value_info[:]
+    for vi in model.graph.output:
+        if vi.type.HasField("tensor_type"):
+            vi.type.tensor_type.ClearField("shape")
 
 
 def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
@@ -165,7 +170,7 @@ def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
 def _collect_types(graph: GraphProto, out: dict[str, TypeInfo]) -> None:
     for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
         info = value_info_type(vi)
-        if info is not None and (vi.name not in out or _richer(info, out[vi.name])):
+        if info is not None and (vi.name not in out or not _richer(out[vi.name], info)):
             out[vi.name] = info
     for node in graph.node:
         for attr in node.attribute:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from onnx import GraphProto, ModelProto, NodeProto, helper, numpy_helper
 
 from litert.errors import InvalidModelError, LitertError
 from litert.formats import Serializer
-from litert.ir import Graph, Model, Node, Value
+from litert.ir import DType, Graph, Model, Node, Value
 from litert.schema import schemas
 
 from . import attributes
@@ -32,13 +33,29 @@ CHECKED_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview", "ai.onnx.prev
 #: default opset of domains a node uses but the model does not declare
 DEFAULT_DOMAIN_OPSETS = {"com.microsoft": 1}
 EXTERNAL_DATA_THRESHOLD = 2**31 - 2**26  # leave room for the graph itself under protobuf's 2 GB
+#: with external data, tensors at least this large go to the data file
+EXTERNAL_TENSOR_MIN_BYTES = 1024
 
 
-def _tensor(name: str, arr: np.ndarray):
+#: numpy dtypes whose raw little-endian bytes are ONNX's raw_data as they are
+_RAW = {np.dtype(t): DType.from_numpy(t).value for t in (
+    np.float32, np.float64, np.float16, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+    np.uint32, np.uint64, np.bool_, np.complex64, np.complex128)}
+
+
+def _fill_tensor(tensor, name: str, arr: np.ndarray) -> None:
+    """Write ``arr`` into ``tensor`` (one copy for plain numeric types; onnx's helper otherwise)."""
     arr = np.asarray(arr)
-    if arr.dtype.kind in ("U", "S"):
-        arr = arr.astype(object)
-    return numpy_helper.from_array(arr, name)
+    code = _RAW.get(arr.dtype) if sys.byteorder == "little" else None
+    if code is None:
+        if arr.dtype.kind in ("U", "S"):
+            arr = arr.astype(object)
+        tensor.CopyFrom(numpy_helper.from_array(arr, name))
+        return
+    tensor.name = name
+    tensor.data_type = code
+    tensor.dims.extend(arr.shape)
+    tensor.raw_data = np.ascontiguousarray(arr).tobytes()
 
 
 class _Writer:
@@ -71,16 +88,18 @@ class _Writer:
                 return g.values[name]
         return None
 
-    def graph(self, graph: Graph, scopes: list[Graph] | None = None) -> GraphProto:
+    def graph(self, graph: Graph, scopes: list[Graph] | None = None, proto: GraphProto | None = None) -> GraphProto:
+        """``graph`` as a GraphProto (filled into ``proto`` when given, to spare a copy of the weights)."""
         scopes = (scopes or []) + [graph]
-        proto = GraphProto(name=graph.name or "graph")
+        proto = proto if proto is not None else GraphProto()
+        proto.name = graph.name or "graph"
         inputs = set(graph.inputs)
         for name in graph.inputs:
             value = graph.values.get(name) or Value(name)
             proto.input.append(value_info(value))
         for name, value in graph.values.items():
             if value.is_const:
-                proto.initializer.append(_tensor(name, value.const))
+                _fill_tensor(proto.initializer.add(), name, value.const)
         for node in graph.nodes:
             proto.node.append(self.node(node, scopes))
         outputs = set(graph.outputs)
@@ -127,8 +146,9 @@ def to_proto(model: Model) -> ModelProto:
     """The ModelProto of ``model`` (weights inline)."""
     opsets = opset_imports(model)
     opset_ids = [helper.make_opsetid(d, v) for d, v in sorted(opsets.items())]
-    graph = _Writer().graph(model.graph)
-    proto = helper.make_model(graph, opset_imports=opset_ids, producer_name=model.producer or "litert")
+    proto = ModelProto(producer_name=model.producer or "litert")
+    proto.opset_import.extend(opset_ids)
+    _Writer().graph(model.graph, proto=proto.graph)
     proto.ir_version = max(helper.find_min_ir_version_for(opset_ids, ignore_unknown=True), 4)
     for key, value in model.metadata.items():
         proto.metadata_props.append(onnx.StringStringEntryProto(key=str(key), value=str(value)))
@@ -149,23 +169,24 @@ class OnnxSerializer(Serializer):
             raise InvalidModelError(f"cannot express the model as ONNX: {type(err).__name__}: {err}") from None
         external = _const_bytes(model.graph) > EXTERNAL_DATA_THRESHOLD
         checked = _domains(model.graph, set()) <= CHECKED_DOMAINS
-        if checked and not external:
-            _check(proto, path)
-        location = path.name + ".data"
         try:
             if external:
+                location = path.name + ".data"
                 stale = path.parent / location
                 if stale.exists():
                     os.remove(stale)  # onnx appends to an existing data file
                 onnx.save_model(proto, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                                location=location, size_threshold=1024)
+                                location=location, size_threshold=EXTERNAL_TENSOR_MIN_BYTES)
+                if checked:
+                    _check(str(path), path)
             else:
-                onnx.save_model(proto, str(path))
+                data = proto.SerializeToString()
+                del proto
+                if checked:
+                    _check(data, path)
+                path.write_bytes(data)
         except OSError as err:
             raise LitertError(f"{path}: cannot write ({err})") from None
-        if checked and external:
-            _check(str(path), path)
-
 
 #: checker complaints about information the IR may simply not have (an output of unknown rank)
 _TOLERATED = ("Field 'shape' of 'type' is required but missing",)

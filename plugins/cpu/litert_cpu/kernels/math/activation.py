@@ -12,7 +12,7 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import erf, erf_f32
+from ._common import blockwise, erf, erf_f32
 
 _SQRT1_2 = 0.7071067811865476
 _SQRT_2_PI = 0.7978845608028654
@@ -110,20 +110,27 @@ def mish(x, attrs):
     return n
 
 
-def gelu(x, attrs):
-    if attrs.get("approximate", "none") == "tanh":
-        r = x * x
-        r *= 0.044715
-        r += 1
-        r *= x
-        r *= _SQRT_2_PI
-        np.tanh(r, out=r)
+def _gelu_erf(x):
+    r = x * _SQRT1_2
+    if r.dtype == np.float32:
+        erf_f32(r, out=r)
     else:
-        r = x * _SQRT1_2
-        if r.dtype == np.float32:
-            erf_f32(r, out=r)
-        else:
-            r = erf(r)
+        r = erf(r)
+    r += 1
+    r *= x
+    r *= 0.5
+    return r
+
+
+def gelu(x, attrs):
+    if attrs.get("approximate", "none") != "tanh":
+        return blockwise(_gelu_erf, x)
+    r = x * x
+    r *= 0.044715
+    r += 1
+    r *= x
+    r *= _SQRT_2_PI
+    np.tanh(r, out=r)
     r += 1
     r *= x
     r *= 0.5
@@ -131,13 +138,17 @@ def gelu(x, attrs):
 
 
 def thresholded_relu(x, attrs):
-    return np.where(x > attrs.get("alpha", 1.0), x, x.dtype.type(0))
+    r = np.zeros_like(x)
+    np.copyto(r, x, where=x > attrs.get("alpha", 1.0))
+    return r
 
 
 def shrink(x, attrs):
     lambd, bias = attrs.get("lambd", 0.5), attrs.get("bias", 0.0)
     xf = x if x.dtype.kind == "f" else x.astype(np.float64)
-    r = np.where(xf < -lambd, xf + bias, np.where(xf > lambd, xf - bias, 0))
+    r = np.zeros_like(xf)
+    np.subtract(xf, bias, out=r, where=xf > lambd)
+    np.add(xf, bias, out=r, where=xf < -lambd)
     return r.astype(x.dtype, copy=False)
 
 

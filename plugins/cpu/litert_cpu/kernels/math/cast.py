@@ -19,7 +19,7 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import FLOAT8_SATURATING, ML_FLOATS, NARROW_INTS, onnx_dtype
+from ._common import FLOAT8_SATURATING, NARROW_INTS, onnx_dtype
 
 _E8M0 = np.dtype(ml_dtypes.float8_e8m0fnu)
 _STRING = np.dtype(object)
@@ -27,7 +27,7 @@ _STRING = np.dtype(object)
 
 def to_float8e8m0(x: np.ndarray, saturate: bool, round_mode: str) -> np.ndarray:
     """Round float32 values to E8M0 (power-of-two scales), returning the E8M0 array."""
-    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    bits = np.asarray(x, dtype=np.float32, order="C").view(np.uint32)
     exponent = ((bits >> 23) & 0xFF).astype(np.uint16)
     special = exponent == 0xFF
     mantissa = bits & 0x7FFFFF
@@ -46,7 +46,7 @@ def to_float8e8m0(x: np.ndarray, saturate: bool, round_mode: str) -> np.ndarray:
         up &= exponent != 0xFE
     exponent += up.astype(np.uint16)
     out = np.minimum(exponent, 0xFF).astype(np.uint8)
-    nan = np.isnan(x) if x.dtype != np.float32 else (special & (mantissa > 0))
+    nan = special & (mantissa > 0)
     if saturate:
         out[special] = 0xFE  # +-inf -> E8M0_MAX
     out[nan] = 0xFF

@@ -9,6 +9,7 @@ _MODULES: tuple[str, ...] = (
     "sequence_map",
     "optional",
     "training",
+    "flex_attention",
 )
 
 for _name in _MODULES:

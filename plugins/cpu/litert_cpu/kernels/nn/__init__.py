@@ -16,6 +16,13 @@ _MODULES: tuple[str, ...] = (
     "roi_align",
     "deform_conv",
     "rnn",
+    "attention",
+    "rotary",
+    "swiglu",
+    "linear_attention",
+    "causal_conv",
+    "quant",
+    "qlinear",
 )
 
 for _name in _MODULES:

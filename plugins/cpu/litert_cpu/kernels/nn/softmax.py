@@ -10,7 +10,6 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import compute_dtype
 
 
 def softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -39,8 +38,9 @@ class _AxisOp(Kernel):
 
     def run(self, x):
         axis = int(self.attrs.get("axis", -1))
-        cdt = compute_dtype(x.dtype)
-        xf = x.astype(cdt, copy=False)
+        # computed in the input precision (also float16/bfloat16), as the
+        # reference does: results then round exactly like the ONNX expectations
+        xf = x
         if self.ctx.opset and self.ctx.opset < 13:
             axis = axis + x.ndim if axis < 0 else axis
             flat = xf.reshape((int(np.prod(x.shape[:axis])), -1))

@@ -1,0 +1,113 @@
+"""Integer and quantised linear ops: ConvInteger, MatMulInteger, QLinearConv,
+QLinearMatMul.
+
+Zero points are removed first; the integer products then run as float64
+BLAS GEMMs (exact for 8-bit operands) and are cast back to int32.
+Requantisation follows the reference: scale in floating point, round half to
+even, add the output zero point, saturate.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._base import Kernel
+from .._registry import kernel
+from .conv import ConvCore
+from .quant import int_range
+
+
+def _centered(x: np.ndarray, zp, axis_len_shape=None) -> np.ndarray:
+    xf = x.astype(np.float64)
+    if zp is not None:
+        xf -= np.asarray(zp, np.float64) if axis_len_shape is None else np.asarray(zp, np.float64).reshape(axis_len_shape)
+    return xf
+
+
+def _weight_centered(w: np.ndarray, zp) -> np.ndarray:
+    """Subtract a scalar or per-output-channel weight zero point."""
+    if zp is None:
+        return w.astype(np.float64)
+    zp = np.asarray(zp)
+    if zp.ndim == 1 and zp.size == w.shape[0] and zp.size > 1:
+        return _centered(w, zp, (-1,) + (1,) * (w.ndim - 1))
+    return _centered(w, zp.reshape(()) if zp.size == 1 else zp)
+
+
+class _IntConv(Kernel):
+    w_index = 1
+    wzp_index = 3
+
+    def __init__(self, attrs, ctx):
+        super().__init__(attrs, ctx)
+        w, wzp = ctx.const(self.w_index), ctx.const(self.wzp_index)
+        wc = None
+        # pre-pack only when the weight zero point is known now (constant or no input)
+        if w is not None and (wzp is not None or len(ctx.consts) <= self.wzp_index):
+            wc = _weight_centered(w, wzp)
+        self.core = ConvCore(attrs, wc, dtype=np.float64)
+
+    def conv(self, x, xzp, w, wzp):
+        xc = _centered(x, None if xzp is None else np.asarray(xzp).reshape(()))
+        wc = w if self.core._packed is not None else _weight_centered(w, wzp)
+        return self.core(xc, wc, np.dtype(np.float64))
+
+
+@kernel("ConvInteger")
+class ConvInteger(_IntConv):
+    def run(self, x, w, x_zero_point=None, w_zero_point=None):
+        return (np.rint(self.conv(x, x_zero_point, w, w_zero_point)).astype(np.int32),)
+
+
+@kernel("QLinearConv")
+class QLinearConv(_IntConv):
+    wzp_index = 5
+
+    def run(self, x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, b=None):
+        acc = self.conv(x, x_zero_point, w, w_zero_point)
+        if b is not None:
+            acc += b.astype(np.float64).reshape((1, -1) + (1,) * (acc.ndim - 2))
+        ws = np.asarray(w_scale)
+        if ws.size > 1:
+            ws = ws.reshape((1, -1) + (1,) * (acc.ndim - 2))
+        r = acc * (x_scale * ws / y_scale)
+        out_dt = y_zero_point.dtype if y_zero_point is not None else x.dtype
+        if y_zero_point is not None:
+            r += y_zero_point
+        lo, hi = int_range(out_dt)
+        return (np.round(np.clip(r, lo, hi)).astype(out_dt),)
+
+
+def _int_matmul(a, b, azp, bzp):
+    af = a.astype(np.float64)
+    if azp is not None:
+        azp = np.asarray(azp, np.float64)
+        if azp.ndim >= 1 and azp.size > 1 and a.ndim >= 2 and azp.shape[-1] == a.shape[-2]:
+            azp = azp[..., None]  # per-row zero point
+        af -= azp
+    bf = b.astype(np.float64)
+    if bzp is not None:
+        bf -= np.asarray(bzp, np.float64)
+    return np.matmul(af, bf)
+
+
+@kernel("MatMulInteger")
+class MatMulInteger(Kernel):
+    def run(self, a, b, a_zero_point=None, b_zero_point=None):
+        return (np.rint(_int_matmul(a, b, a_zero_point, b_zero_point)).astype(np.int32),)
+
+
+@kernel("QLinearMatMul")
+class QLinearMatMul(Kernel):
+    def run(self, a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point):
+        if a.dtype.kind in "iu":
+            c = _int_matmul(a, b, a_zero_point, b_zero_point)
+        else:  # float8 operands: dequantise directly
+            c = np.matmul(a.astype(np.float64), b.astype(np.float64))
+        d = c * (a_scale.astype(np.float64) * b_scale.astype(np.float64) / y_scale.astype(np.float64))
+        out_dt = y_zero_point.dtype if y_zero_point is not None else a.dtype
+        if out_dt.kind not in "iu":
+            return (d.astype(out_dt),)
+        if y_zero_point is not None:
+            d += y_zero_point
+        lo, hi = int_range(out_dt)
+        return (np.clip(np.rint(d), lo, hi).astype(out_dt),)

@@ -1,0 +1,104 @@
+"""QuantizeLinear, DequantizeLinear (per-tensor, per-axis and blocked;
+integer, int4/uint4/int2/uint2, float8/float6/float4 via ml_dtypes) and
+DynamicQuantizeLinear.  Arithmetic mirrors the ONNX reference: divide in the
+input precision, round half to even, add the zero point, saturate."""
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+from .._base import Kernel
+from .._registry import kernel
+from ._common import ONNX_DTYPES
+
+_FLOAT8 = {np.dtype(t) for t in (ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e4m3fnuz,
+                                 ml_dtypes.float8_e5m2, ml_dtypes.float8_e5m2fnuz)}
+_SMALL_FLOAT = {np.dtype(t) for t in (ml_dtypes.float4_e2m1fn, ml_dtypes.float6_e2m3fn, ml_dtypes.float6_e3m2fn)}
+_SUBBYTE_INT = {np.dtype(t) for t in (ml_dtypes.int4, ml_dtypes.uint4, ml_dtypes.int2, ml_dtypes.uint2)}
+
+
+def broadcast_param(value: np.ndarray, shape, axis: int, block_size: int = 0) -> np.ndarray:
+    """Shape a scale / zero point to broadcast against ``shape`` (per-tensor,
+    per-axis along ``axis``, or blocks of ``block_size`` along ``axis``)."""
+    if value.ndim == 0:
+        return value
+    if value.size == 1:
+        return value.reshape(())
+    axis = axis + len(shape) if axis < 0 else axis
+    if not block_size:
+        dims = [1] * len(shape)
+        dims[axis] = value.size
+        return value.reshape(dims)
+    value = np.repeat(value, block_size, axis=axis)
+    if value.shape[axis] != shape[axis]:
+        value = value.take(np.arange(shape[axis]), axis=axis)
+    return value
+
+
+def int_range(dtype: np.dtype):
+    info = ml_dtypes.iinfo(dtype) if dtype in _SUBBYTE_INT else np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+@kernel("QuantizeLinear")
+class QuantizeLinear(Kernel):
+    def run(self, x, y_scale, y_zero_point=None):
+        a = self.attrs
+        axis = int(a.get("axis", 1))
+        block = int(a.get("block_size", 0) or 0)
+        if y_zero_point is not None:
+            out_dt = y_zero_point.dtype
+        elif a.get("output_dtype"):
+            out_dt = ONNX_DTYPES[int(a["output_dtype"])]
+        else:
+            out_dt = np.dtype(np.uint8)
+        scale = broadcast_param(y_scale, x.shape, axis, block)
+        zp = None if y_zero_point is None else broadcast_param(y_zero_point, x.shape, axis, block)
+        prec = a.get("precision")
+        if prec:
+            pdt = ONNX_DTYPES[int(prec)]
+            q = x.astype(pdt) / scale.astype(pdt)
+        else:
+            q = x / scale
+        if out_dt in _FLOAT8:
+            if a.get("saturate", 1):
+                info = ml_dtypes.finfo(out_dt)
+                q = np.clip(q, float(info.min), float(info.max))
+            return (q.astype(out_dt),)
+        if out_dt in _SMALL_FLOAT:
+            if zp is not None:
+                q = q + zp.astype(np.float32)
+            return (q.astype(out_dt),)
+        qi = np.rint(q).astype(np.int32)
+        if zp is not None:
+            qi += zp.astype(np.int32)
+        lo, hi = int_range(out_dt)
+        return (np.clip(qi, lo, hi).astype(out_dt),)
+
+
+@kernel("DequantizeLinear")
+class DequantizeLinear(Kernel):
+    def run(self, x, x_scale, x_zero_point=None):
+        a = self.attrs
+        axis = int(a.get("axis", 1))
+        block = int(a.get("block_size", 0) or 0)
+        floaty = x.dtype in _FLOAT8 or x.dtype in _SMALL_FLOAT
+        dx = x.astype(np.float32)
+        if x_zero_point is not None and not floaty:
+            dx = dx - broadcast_param(x_zero_point, x.shape, axis, block).astype(np.float32)
+        y = dx * broadcast_param(x_scale, x.shape, axis, block)
+        out_dt = ONNX_DTYPES[int(a["output_dtype"])] if a.get("output_dtype") else x_scale.dtype
+        return (np.asarray(y).astype(out_dt),)
+
+
+@kernel("DynamicQuantizeLinear")
+class DynamicQuantizeLinear(Kernel):
+    """uint8 quantisation with scale/zero point from the data range (incl. 0)."""
+
+    def run(self, x):
+        maxx = np.float32(max(0.0, float(np.max(x)))) if x.size else np.float32(0)
+        minx = np.float32(min(0.0, float(np.min(x)))) if x.size else np.float32(0)
+        scale = np.float32(1.0 if maxx == minx else (maxx - minx)) / np.float32(255)
+        zp = np.rint(np.clip(np.float32(0) - minx / scale, 0, 255))
+        y = np.clip(np.rint(x / scale) + zp, 0, 255).astype(np.uint8)
+        return y, np.asarray(scale, dtype=x.dtype), np.asarray(zp, dtype=np.uint8)
