@@ -99,6 +99,26 @@ def lifetimes(graph: Graph) -> tuple[list[Interval], list[str]]:
     return intervals, unknown
 
 
+def specialize(graph: Graph, bindings: dict[str, int]) -> Graph:
+    """A copy of ``graph`` whose symbolic dims are replaced by ``bindings``
+    (nodes shared, values copied), with shapes re-inferred where missing."""
+    from dataclasses import replace
+
+    from .schema.inference import infer_shapes
+
+    values = {}
+    for name, value in graph.values.items():
+        shape = value.shape
+        if shape is not None and not value.is_const:
+            shape = tuple(bindings.get(d, d) if isinstance(d, str) else d for d in shape)
+            if any(isinstance(d, str) for d in shape) and name not in graph.inputs:
+                shape = None  # an unbound symbol inside: let inference redo it
+        values[name] = replace(value, shape=shape)
+    copy = Graph(nodes=graph.nodes, inputs=graph.inputs, outputs=graph.outputs, values=values, name=graph.name)
+    infer_shapes(copy)
+    return copy
+
+
 def plan(graph: Graph) -> MemoryPlan:
     """Pack the activations of ``graph`` into one arena."""
     intervals, unknown = lifetimes(graph)

@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import Backend, CompileContext, NodeHooks
 from ..errors import BackendUnavailableError, InputError, PluginError
 from ..ir import DType, Model, Shape
-from ..memory import MemoryPlan, plan
+from ..memory import MemoryPlan, plan, specialize
 from ..passes import PassContext, PassResult, optimize
 from ..plugins import host
 from ..scheduler import NodePlacement, Schedule, schedule
@@ -103,12 +103,20 @@ class Session:
             )
             self._compiled.append((part, backend, backend.compile(part.graph, ctx)))
         t3 = time.perf_counter()
-        plans = [plan(part.graph) for part in self.schedule.partitions]
-        self.memory_plan: MemoryPlan = sum(plans, MemoryPlan())
+        self._plans: dict[tuple, MemoryPlan] = {}
+        self.memory_plan: MemoryPlan = self._plan_for({})
         self.timings.update(shape_inference=t1 - t0, schedule=t2 - t1, compile=t3 - t2,
                             memory_plan=time.perf_counter() - t3)
         for line in self.summary_lines():
             log.info(line)
+
+    def _plan_for(self, bindings: dict[str, int]) -> MemoryPlan:
+        """The arena plan for one binding of the symbolic dims (cached)."""
+        key = tuple(sorted(bindings.items()))
+        if key not in self._plans:
+            graphs = [specialize(p.graph, bindings) if bindings else p.graph for p in self.schedule.partitions]
+            self._plans[key] = sum((plan(g) for g in graphs), MemoryPlan())
+        return self._plans[key]
 
     def resize(self, shapes: Mapping[str, Sequence[int]]) -> None:
         """Give inputs new shapes (e.g. another batch size) and re-plan."""
@@ -180,6 +188,8 @@ class Session:
                 if isinstance(want, str):
                     if bound.setdefault(want, got) != got:
                         raise InputError(f"input {name!r}: dimension {want!r} is {bound[want]} elsewhere, got {got}")
+        if bound and not self.memory_plan.complete:
+            self.memory_plan = self._plan_for(bound)  # the plan for the shapes being run
         return given
 
     def predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None) -> list[np.ndarray]:

@@ -383,6 +383,12 @@ def softmax_v11_last_axis():
 
 
 @case
+def softmax_v11_trailing_ones():
+    x = rand(2, 5, 1, 1)
+    return (*unary("Softmax", 11, {"axis": 1}, x=x), None)
+
+
+@case
 def hardmax_v11_axis_neg2():
     return (*unary("Hardmax", 11, {"axis": -2}), None)
 
@@ -524,6 +530,37 @@ def image_scaler_v7():
 
 
 @case
+def experimental_ops_v7():
+    x = X4
+    nodes = [
+        node("Affine", ["x"], ["a"], alpha=2.0, beta=0.5),
+        node("ScaledTanh", ["a"], ["b"], alpha=1.5, beta=0.5),
+        node("ParametricSoftplus", ["b"], ["c"], alpha=0.7, beta=1.3),
+        node("Scale", ["c"], ["d"], scale=3.0),
+        node("ThresholdedRelu", ["d"], ["y"], alpha=0.9),
+    ]
+    m = make_model(nodes, [("x", F, [2, 3, 4, 5])], [("y", F, None)], 7)
+    a = 2 * x + 0.5
+    b = 1.5 * np.tanh(0.5 * a)
+    c = 0.7 * np.log1p(np.exp(1.3 * b))
+    d = 3 * c
+    return m, {"x": x}, [np.where(d > 0.9, d, 0).astype(np.float32)]
+
+
+@case
+def dynamic_slice_v7():
+    inits = [init("s", np.array([1, 0], np.int64)), init("e", np.array([3, 2], np.int64)),
+             init("a", np.array([2, 3], np.int64))]
+    m, f = unary("DynamicSlice", 7, {}, extra_inits=inits, extra_inputs=["s", "e", "a"])
+    return m, f, [X4[:, :, 1:3, 0:2]]
+
+
+@case
+def thresholded_relu_v10_standard():
+    return (*unary("ThresholdedRelu", 10, {"alpha": 0.3}), None)
+
+
+@case
 def selu_v1_old_defaults():
     m, f = unary("Selu", 1, {})
     alpha, gamma = 1.6732000112533569, 1.0506999492645264
@@ -546,6 +583,14 @@ def scan_v8_batch1():
 def test_adapter_case(name, tmp_path):
     model, feeds, reference = CASES[name]()
     check_roundtrip(model, feeds, tmp_path, reference=reference, rtol=1e-4, atol=1e-5)
+
+
+def test_softmax_single_node_when_trailing_dims_are_one(tmp_path):
+    from formats_testlib import load
+
+    model, _, _ = CASES["softmax_v11_trailing_ones"]()
+    ir = load(model, tmp_path)
+    assert [(n.op_type, n.attrs["axis"]) for n in ir.graph.nodes] == [("Softmax", 1)]
 
 
 def test_written_model_is_latest_form(tmp_path):

@@ -475,3 +475,48 @@ def image_scaler(b: Builder, node: Node) -> list[Node]:
     nodes = [b.make("Mul", [x, b.add_const(np.array(scale, dtype), "scale")], [t])]
     nodes.append(b.make("Add", [t, b.add_const(bias.reshape(1, -1, 1, 1), "bias")], [y]))
     return nodes
+
+
+def _elementwise(b: Builder, node: Node, steps) -> list[Node]:
+    """Chain of unary/binary ops on the node's input; ``steps`` = [(op, constant or None)]."""
+    x, y = node.inputs[0], node.outputs[0]
+    dtype = np_dtype_of(b, x)
+    nodes, cur = [], x
+    for i, (op, const) in enumerate(steps):
+        out = y if i == len(steps) - 1 else b.new_value(op.lower(), b.dtype(x), b.shape(x))
+        inputs = [cur] if const is None else [cur, b.add_const(np.array(const, dtype), op.lower())]
+        nodes.append(b.make(op, inputs, [out]))
+        cur = out
+    return nodes
+
+
+def affine(b: Builder, node: Node) -> list[Node]:
+    """Affine (experimental): alpha * x + beta."""
+    return _elementwise(b, node, [("Mul", node.attrs.get("alpha", 1.0)), ("Add", node.attrs.get("beta", 0.0))])
+
+
+def scale(b: Builder, node: Node) -> list[Node]:
+    """Scale (experimental): scale * x."""
+    return _elementwise(b, node, [("Mul", node.attrs.get("scale", 1.0))])
+
+
+def scaled_tanh(b: Builder, node: Node) -> list[Node]:
+    """ScaledTanh (experimental): alpha * tanh(beta * x)."""
+    return _elementwise(b, node, [("Mul", node.attrs.get("beta", 1.0)), ("Tanh", None),
+                                  ("Mul", node.attrs.get("alpha", 1.0))])
+
+
+def parametric_softplus(b: Builder, node: Node) -> list[Node]:
+    """ParametricSoftplus (experimental): alpha * ln(exp(beta * x) + 1)."""
+    return _elementwise(b, node, [("Mul", node.attrs.get("beta", 1.0)), ("Softplus", None),
+                                  ("Mul", node.attrs.get("alpha", 1.0))])
+
+
+def thresholded_relu_experimental(b: Builder, node: Node) -> list[Node]:
+    """ThresholdedRelu before opset 10 (experimental, same meaning)."""
+    return [b.make("ThresholdedRelu", node.inputs, node.outputs, alpha=float(node.attrs.get("alpha", 1.0)))]
+
+
+def dynamic_slice(b: Builder, node: Node) -> list[Node]:
+    """DynamicSlice (experimental): the inputs of Slice-10."""
+    return [b.make("Slice", node.inputs, node.outputs)]

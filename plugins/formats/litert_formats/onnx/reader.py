@@ -1,7 +1,7 @@
 """Read an ONNX file into the litert IR (:class:`OnnxFrontend`).
 
-Steps: parse (with external data), sanity-check, inline model-local
-functions, infer shapes (on a copy without the large weights, tolerating
+Steps: parse, sanity-check, inline model-local functions, load external
+data, infer shapes (on a copy without the large weights, tolerating
 failure), then convert every graph: constants (initializers, Constant
 nodes) become constant values, nodes are checked against the schema
 registry, given the defaults of the version in force and upgraded to the
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.inliner
+import onnx.shape_inference
 from onnx import GraphProto, ModelProto, NodeProto, TensorProto, external_data_helper
 
 from litert.errors import InputError, InvalidModelError, LitertError, ModelLoadError, UnsupportedOperatorError
@@ -85,6 +87,8 @@ def looks_like_model(head: bytes) -> bool:
 
 
 def _parse(path: Path) -> ModelProto:
+    """Parse, sanity-check, inline local functions, then load external data (in that order:
+    the inliner serialises the model, which must stay under protobuf's 2 GB)."""
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     try:
@@ -92,6 +96,11 @@ def _parse(path: Path) -> ModelProto:
     except Exception as err:  # protobuf DecodeError and friends
         raise ModelLoadError(f"{path}: not a readable ONNX model ({_one_line(err)})") from None
     _sanity(model, path)
+    if model.functions:
+        try:
+            model = onnx.inliner.inline_local_functions(model)
+        except Exception as err:
+            raise ModelLoadError(f"{path}: cannot inline model-local functions ({_one_line(err)})") from None
     try:
         external_data_helper.load_external_data_for_model(model, str(path.parent))
     except Exception as err:
@@ -338,6 +347,8 @@ class _Converter:
         reg = schemas()
         where = f"{self.path.name}: node {name!r}: operator {op} (domain {domain or 'ai.onnx'}, opset {opset})"
         legacy = LEGACY.get(op) if domain == "" else None
+        if legacy is not None and reg.has(domain, op) and reg.versions(domain, op)[0].since <= (opset or 10**6):
+            legacy = None  # an experimental operator that later became standard, used at a standard opset
         if legacy is None and not reg.has(domain, op):
             raise UnsupportedOperatorError(f"{where} is not supported", node=name, op_type=op, domain=domain)
         attrs = {
@@ -396,13 +407,6 @@ class OnnxFrontend(Frontend):
         path = Path(path)
         options = options or LoadOptions()
         model = _parse(path)
-        if model.functions:
-            try:
-                import onnx.inliner
-
-                model = onnx.inliner.inline_local_functions(model)
-            except Exception as err:
-                raise ModelLoadError(f"{path}: cannot inline model-local functions ({_one_line(err)})") from None
         if options.input_shapes:
             _apply_input_shapes(model, options.input_shapes)
         converter = _Converter(path, model, options)

@@ -78,9 +78,15 @@ ADAPTERS: dict[tuple[str, int], Adapter] = {
     ("Scatter", 11): a.rename_op("ScatterElements"),
 }
 
-#: Operators gone from the registry that are rewritten into current ones.
+#: Experimental operators (opsets < 10) gone from the registry, rewritten into current ones.
 LEGACY: dict[str, Adapter] = {
     "ImageScaler": a.image_scaler,
+    "Affine": a.affine,
+    "Scale": a.scale,
+    "ScaledTanh": a.scaled_tanh,
+    "ParametricSoftplus": a.parametric_softplus,
+    "ThresholdedRelu": a.thresholded_relu_experimental,
+    "DynamicSlice": a.dynamic_slice,
 }
 
 

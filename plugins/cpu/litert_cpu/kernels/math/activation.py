@@ -177,9 +177,9 @@ ACTIVATIONS = {
     "Swish": swish,
 }
 
-# Ops whose formula is only meaningful in floating point (ints are not allowed
-# by ONNX for them except Relu / LeakyRelu / Shrink); exotic float types
-# (bfloat16, float8) are computed in float32 and cast back.
+# numpy's own float types compute directly; other inputs (bfloat16 and other
+# ml_dtypes floats, ints) go through float32 and are cast back, except for the
+# ops that are exact on any dtype (Relu, Shrink, ThresholdedRelu).
 _NATIVE = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
