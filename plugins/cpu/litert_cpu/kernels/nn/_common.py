@@ -168,26 +168,34 @@ class Scratch(threading.local):
     """Per-thread reusable buffers keyed by a name, shape and dtype.
 
     Reusing big buffers avoids page-faulting fresh memory on every run; being
-    thread-local keeps concurrent inferences of one compiled model safe.
+    thread-local keeps concurrent inferences safe.  One instance
+    (:data:`SCRATCH`) is shared by all nn kernels, so nodes with the same
+    geometry share buffers; the least recently used ones are dropped past
+    ``limit`` bytes.  Kernels never return a scratch buffer (or a view of one).
     """
 
-    def __init__(self):
+    def __init__(self, limit: int = 256 << 20):
         self.bufs: dict = {}
+        self.limit = limit
+        self.size = 0
 
     def get(self, key, shape, dtype, fill=None) -> tuple[np.ndarray, bool]:
         """(buffer, fresh): ``fresh`` is True when it was just allocated."""
         k = (key, tuple(shape), np.dtype(dtype))
-        buf = self.bufs.get(k)
+        buf = self.bufs.pop(k, None)
         if buf is not None:
+            self.bufs[k] = buf  # most recently used goes last
             return buf, False
-        if fill is None:
-            buf = np.empty(shape, dtype)
-        else:
-            buf = np.full(shape, fill, dtype)
-        if len(self.bufs) > 8:
-            self.bufs.clear()
+        buf = np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
         self.bufs[k] = buf
+        self.size += buf.nbytes
+        while self.size > self.limit and len(self.bufs) > 1:
+            old = next(iter(self.bufs))
+            self.size -= self.bufs.pop(old).nbytes
         return buf, True
+
+
+SCRATCH = Scratch()
 
 
 def pad_into(scratch: Scratch | None, x: np.ndarray, pb: Sequence[int], pe: Sequence[int], fill=0, key="pad") -> np.ndarray:

@@ -16,19 +16,20 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import Scratch, activation, compute_dtype, pad_into, prod, spatial_attrs, window_geometry, windows
+from ._common import SCRATCH, activation, compute_dtype, pad_into, prod, spatial_attrs, window_geometry, windows
 
 
 class ConvCore:
     """The convolution itself, shared by Conv, FusedConv, ConvInteger, QLinearConv
     and CausalConvWithState."""
 
-    def __init__(self, attrs: dict, w_const: np.ndarray | None, dtype=None):
+    def __init__(self, attrs: dict, w_const: np.ndarray | None, dtype=None, threads: int = 1):
+        self.threads = max(1, int(threads))
         self.group = int(attrs.get("group", 1))
         self.auto_pad = attrs.get("auto_pad", "NOTSET")
         self.kernel_shape = attrs.get("kernel_shape")
         self.attrs = attrs
-        self.scratch = Scratch()
+        self.scratch = SCRATCH
         self._plans: dict = {}
         self._packed = None
         if w_const is not None:
@@ -113,11 +114,15 @@ class ConvCore:
             ph = ph.reshape(n, g, 1, prod(strides), -1)
         length = out[0] * sizes[0]
         acc = np.empty((n, g, mg, length), wp.dtype)
-        tmp = np.empty_like(acc) if prod(kernel) > 1 else None
-        for i, taps in enumerate(np.ndindex(*kernel)):
-            pos = [taps[j] * dilations[j] for j in range(nd)]
+        taps = []
+        for i, tap in enumerate(np.ndindex(*kernel)):
+            pos = [tap[j] * dilations[j] for j in range(nd)]
             phase = int(np.ravel_multi_index([p % s for p, s in zip(pos, strides)], strides))
             off = sum((pos[j] // strides[j]) * sizes[j] for j in range(nd))
+            taps.append((i, phase, off))
+
+        tmp = np.empty_like(acc) if len(taps) > 1 else None
+        for i, phase, off in taps:
             src = ph[:, :, :, phase, off:off + length]
             wt = wp[:, :, i, None]
             if i == 0:
@@ -142,7 +147,7 @@ class Conv(Kernel):
 
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
-        self.core = ConvCore(attrs, ctx.const(1))
+        self.core = ConvCore(attrs, ctx.const(1), threads=ctx.threads)
         b = ctx.const(2)
         self._bias = None if b is None else b.astype(compute_dtype(b.dtype))
         self.act = activation(self.act_name, self.act_params)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import Scratch, compute_dtype, lowest, pad_into, prod, spatial_attrs, tap_slices, window_geometry
+from ._common import SCRATCH, compute_dtype, lowest, pad_into, prod, spatial_attrs, tap_slices, window_geometry
 
 
 class _Pool(Kernel):
@@ -22,7 +22,7 @@ class _Pool(Kernel):
         self.kernel = list(attrs["kernel_shape"])
         self.auto_pad = attrs.get("auto_pad", "NOTSET")
         self.ceil_mode = bool(attrs.get("ceil_mode", 0))
-        self.scratch = Scratch()
+        self.scratch = SCRATCH
         self._plans = {}
 
     def plan(self, shape):

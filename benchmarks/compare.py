@@ -1,0 +1,203 @@
+"""Side-by-side CPU latency: litert vs onnxruntime vs onnx.reference.
+
+Every engine runs every model in its own subprocess (so peak RSS is its own),
+on the same model file, the same inputs and the same thread count. Latency is
+measured over warm runs; ratios use the minimum of the warm runs, the figure
+least disturbed by a shared, noisy machine.
+
+    python benchmarks/compare.py                       # all models, 2 threads
+    python benchmarks/compare.py --models squeezenet,bert --iterations 5 --json out.json
+    python benchmarks/compare.py --smoke               # one small model, two iterations (CI)
+
+Not a test: it asserts nothing about speed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+ENGINES = ("litert", "onnxruntime", "onnx.reference")
+#: onnx.reference takes seconds per run on the big CNNs: it gets fewer runs
+REFERENCE_ITERATIONS = 1
+
+
+def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
+    """Write each model and its inputs (npz) once; returns name -> (model, inputs)."""
+    import onnx
+
+    from helpers.modelgen import LIGHT_MODELS, bert_encoder, bert_inputs, light_input, mobilenet_v2, randomized_light_model
+
+    cache.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name in names:
+        model_path, input_path = cache / f"{name}.onnx", cache / f"{name}.npz"
+        if not (model_path.exists() and input_path.exists()):
+            if name in LIGHT_MODELS:
+                model = randomized_light_model(name, seed=0)
+                feeds = light_input(model, seed=1)
+            elif name.startswith("mobilenet_v2"):
+                model = mobilenet_v2(seed=0)
+                batch = int(name.rsplit("_b", 1)[1]) if "_b" in name else 1
+                feeds = {"input": np.random.default_rng(1).standard_normal((batch, 3, 224, 224)).astype(np.float32)}
+            elif name == "bert":
+                model = bert_encoder(seed=0, layers=4, hidden=256, heads=4, seq=128)
+                feeds = bert_inputs(batch=1, seq=128, hidden=256, seed=1)
+            else:
+                raise SystemExit(f"unknown model {name!r}")
+            onnx.save(model, model_path)
+            np.savez(input_path, **feeds)
+        out[name] = (model_path, input_path)
+    return out
+
+
+# ---------------------------------------------------------------- one engine, one model (subprocess)
+
+
+def _measure(engine: str, model: str, inputs: str, threads: int, warmup: int, iterations: int) -> dict:
+    import resource
+
+    feeds = dict(np.load(inputs))
+    start = time.perf_counter()
+    if engine == "litert":
+        import litert
+
+        session = litert.load(model, devices=["cpu"], threads=threads)
+        run = lambda: session.predict(feeds)  # noqa: E731
+    elif engine == "onnxruntime":
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        run = lambda: session.run(None, feeds)  # noqa: E731
+    else:
+        from onnx.reference import ReferenceEvaluator
+        from threadpoolctl import threadpool_limits
+
+        limiter = threadpool_limits(limits=threads)  # noqa: F841 - held for the process lifetime
+        evaluator = ReferenceEvaluator(model)
+        run = lambda: evaluator.run(None, feeds)  # noqa: E731
+    load = time.perf_counter() - start
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        outputs = run()
+        times.append(time.perf_counter() - t0)
+    first = np.asarray(outputs[0], dtype=np.float64)
+    return {
+        "load_s": load,
+        "times_ms": [t * 1000 for t in times],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "output_checksum": float(np.sum(first)),
+        "output_scale": float(np.max(np.abs(first))) if first.size else 0.0,
+    }
+
+
+def measure(engine: str, model: Path, inputs: Path, threads: int, warmup: int, iterations: int, timeout: float) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    cmd = [sys.executable, __file__, "--_worker", engine, str(model), str(inputs), str(threads), str(warmup), str(iterations)]
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout:.0f} s"}
+    if result.returncode != 0:
+        return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1][:120]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- report
+
+
+def _cell(r: dict | None, key: str) -> str:
+    if not r or "error" in r:
+        return "-"
+    times = r["times_ms"]
+    return f"{(min(times) if key == 'min' else float(np.median(times))):.1f}"
+
+
+def report(results: dict, threads: int) -> tuple[list[str], dict]:
+    lines = [f"threads={threads}; latency in ms over warm runs; ratio = litert min / other min", ""]
+    header = (f"{'model':<16} {'litert med':>10} {'min':>8} {'ort med':>9} {'min':>8} {'ref min':>9} "
+              f"{'x ort':>6} {'x ref':>7} {'load lt/ort s':>14} {'rss lt/ort MB':>14}")
+    lines.append(header)
+    ratios_ort, ratios_ref = [], []
+    for name, by_engine in results.items():
+        lt, ort, ref = (by_engine.get(e) for e in ENGINES)
+        ok = lambda r: r and "error" not in r  # noqa: E731
+        x_ort = min(lt["times_ms"]) / min(ort["times_ms"]) if ok(lt) and ok(ort) else math.nan
+        x_ref = min(ref["times_ms"]) / min(lt["times_ms"]) if ok(lt) and ok(ref) else math.nan
+        if not math.isnan(x_ort):
+            ratios_ort.append(x_ort)
+        if not math.isnan(x_ref):
+            ratios_ref.append(x_ref)
+        load = f"{lt['load_s']:.2f}/{ort['load_s']:.2f}" if ok(lt) and ok(ort) else "-"
+        rss = f"{lt['peak_rss_mb']:.0f}/{ort['peak_rss_mb']:.0f}" if ok(lt) and ok(ort) else "-"
+        lines.append(f"{name:<16} {_cell(lt, 'med'):>10} {_cell(lt, 'min'):>8} {_cell(ort, 'med'):>9} {_cell(ort, 'min'):>8} "
+                     f"{_cell(ref, 'min'):>9} {x_ort:>6.2f} {x_ref:>6.0f}x {load:>14} {rss:>14}")
+        for engine, r in by_engine.items():
+            if r and "error" in r:
+                lines.append(f"  {engine}: {r['error']}")
+    geo = lambda xs: float(np.exp(np.mean(np.log(xs)))) if xs else math.nan  # noqa: E731
+    summary = {"geomean_litert_over_ort": geo(ratios_ort), "worst_litert_over_ort": max(ratios_ort, default=math.nan),
+               "geomean_reference_over_litert": geo(ratios_ref)}
+    lines.append("")
+    lines.append(f"geomean litert/onnxruntime = {summary['geomean_litert_over_ort']:.2f} (worst {summary['worst_litert_over_ort']:.2f}); "
+                 f"onnx.reference/litert = {summary['geomean_reference_over_litert']:.1f}x")
+    return lines, summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    from helpers.modelgen import LIGHT_MODELS
+
+    default_models = [*LIGHT_MODELS, "mobilenet_v2", "mobilenet_v2_b8", "bert"]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models", default=",".join(default_models))
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--json", help="write all measurements here")
+    parser.add_argument("--cache", default=str(ROOT / "benchmarks" / ".cache"))
+    parser.add_argument("--smoke", action="store_true", help="squeezenet only, 1 warm-up, 2 iterations")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.models, args.warmup, args.iterations = "squeezenet", 1, 2
+    models = build_models(Path(args.cache), args.models.split(","))
+    engines = args.engines.split(",")
+    results: dict[str, dict] = {}
+    for name, (model, inputs) in models.items():
+        results[name] = {}
+        for engine in engines:
+            iterations = min(args.iterations, REFERENCE_ITERATIONS) if engine == "onnx.reference" else args.iterations
+            warmup = 0 if engine == "onnx.reference" else args.warmup
+            results[name][engine] = measure(engine, model, inputs, args.threads, warmup, iterations, args.timeout)
+            print(f"  measured {name:<16} {engine:<15} {_cell(results[name][engine], 'min'):>8} ms", file=sys.stderr, flush=True)
+    lines, summary = report(results, args.threads)
+    print("\n".join(lines))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"threads": args.threads, "results": results, "summary": summary}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--_worker":
+        engine, model, inputs, threads, warmup, iterations = sys.argv[2:8]
+        print(json.dumps(_measure(engine, model, inputs, int(threads), int(warmup), int(iterations))))
+        sys.exit(0)
+    sys.exit(main())

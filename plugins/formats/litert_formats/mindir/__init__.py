@@ -1,0 +1,1 @@
+"""litert mindir format."""

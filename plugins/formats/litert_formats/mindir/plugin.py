@@ -1,0 +1,1 @@
+"""Entry point of the mindir format (being written: registers nothing yet)."""

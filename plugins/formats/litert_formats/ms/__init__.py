@@ -1,0 +1,1 @@
+"""litert ms format."""

@@ -1,0 +1,1 @@
+"""Entry point of the ms format (being written: registers nothing yet)."""
