@@ -13,6 +13,7 @@ from litert_formats.onnx.onnx_backend import LitertBackend
 from helpers.conformance import load_expected
 
 backend_test = onnx.backend.test.BackendTest(LitertBackend, __name__)
+backend_test.exclude(r"_cuda$")  # litert's ONNX backend API serves the CPU device only
 for _name in load_expected():
     backend_test.exclude(f"^{_name}_cpu$")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Model
+from ..ir import Graph, Model
 from .base import Pass, PassContext, PassResult, read_by_subgraph, replace_uses
 
 _NONDETERMINISTIC = {"RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike", "Bernoulli", "Multinomial"}
@@ -14,6 +14,10 @@ def _freeze(value):
         return ("array", value.dtype.str, value.shape, value.tobytes())
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, Graph):
+        return ("graph", id(value))
     return value
 
 

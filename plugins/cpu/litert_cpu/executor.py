@@ -8,6 +8,7 @@ allocator reuse the memory (liveness-based reuse).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -40,7 +41,7 @@ class CpuPartition(CompiledPartition):
         self.ctx = ctx
         self._slots: dict[str, int] = {}
         self._template: list[Any] = []
-        self._scopes: list[list[Any]] = []  # env stack, for control-flow bodies
+        self._local = threading.local()  # per-thread env stack, for control-flow bodies
         self._subgraphs: dict[int, CpuPartition] = {}
         for name in (*graph.inputs, *outer):
             self._slot(name)
@@ -129,9 +130,9 @@ class CpuPartition(CompiledPartition):
 
     def _run_subgraph(self, sub: Graph, inputs: list[Any]) -> list[Any]:
         part = self._subgraph_partition(sub)
-        env = self._scopes[-1]
+        env, hooks = self._local.scopes[-1]
         outer = {name: env[self._slots[name]] for _, name in part._outer}
-        return part._execute(list(inputs), outer, None)
+        return part._execute(list(inputs), outer, hooks)
 
     # -- running --------------------------------------------------------------
 
@@ -147,7 +148,10 @@ class CpuPartition(CompiledPartition):
             env[slot] = value
         for slot, name in self._outer:
             env[slot] = outer[name]
-        self._scopes.append(env)
+        scopes = getattr(self._local, "scopes", None)
+        if scopes is None:
+            scopes = self._local.scopes = []
+        scopes.append((env, hooks))
         try:
             for step in self._steps:
                 args = [env[s] if s >= 0 else None for s in step.inputs]
@@ -167,7 +171,7 @@ class CpuPartition(CompiledPartition):
                 for slot in step.release:
                     env[slot] = None
         finally:
-            self._scopes.pop()
+            scopes.pop()
         return [env[slot] for slot, _ in self._outputs]
 
 

@@ -114,7 +114,7 @@ def test_sequence_map_with_tensor_and_sequence_inputs(tmp_path):
 
 @pytest.mark.parametrize("optimize", [
     "none",
-    pytest.param("general", marks=pytest.mark.xfail(reason="CSE cannot hash the TYPE_PROTO (dict) attribute of Optional")),
+    "general",
 ])
 def test_optional_ops(optimize, tmp_path):
     opt_type = h.make_tensor_type_proto(F, [2])

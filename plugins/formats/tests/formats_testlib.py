@@ -27,6 +27,8 @@ from litert_formats.onnx import OnnxFrontend, OnnxSerializer  # noqa: E402
 
 _OPTS = ort.SessionOptions()
 _OPTS.log_severity_level = 3
+_OPTS.intra_op_num_threads = 1  # tiny models: thread pools only cost start-up time
+_OPTS.inter_op_num_threads = 1
 
 
 def make_model(nodes, inputs, outputs, opset, initializers=(), ir_version=None, functions=(), extra_opsets=()):

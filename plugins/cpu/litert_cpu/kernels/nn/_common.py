@@ -225,16 +225,18 @@ def pad_into(scratch: Scratch | None, x: np.ndarray, pb: Sequence[int], pe: Sequ
     return out
 
 
+def axis_slice(start: int, count: int, step: int) -> slice:
+    """``count`` elements from ``start`` every ``step`` (never wrapping)."""
+    return slice(start, start + (count - 1) * step + 1 if count > 0 else start, step)
+
+
 def tap_slices(out_shape: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int]):
     """Yield ``(tap_index_tuple, slices)`` over all kernel taps: ``slices``
     selects, in a padded input, the input element each output position sees
     through that tap."""
     nd = len(kernel)
     for taps in np.ndindex(*kernel):
-        sl = tuple(
-            slice(taps[i] * dilations[i], taps[i] * dilations[i] + (out_shape[i] - 1) * strides[i] + 1, strides[i])
-            for i in range(nd)
-        )
+        sl = tuple(axis_slice(taps[i] * dilations[i], out_shape[i], strides[i]) for i in range(nd))
         yield taps, sl
 
 
@@ -264,10 +266,7 @@ def scatter_add_taps(cols: np.ndarray, out: np.ndarray, kernel, strides, dilatio
     blocks = cols.shape[cols.ndim - nd:]
     lead = (slice(None),) * (out.ndim - nd)
     for taps in np.ndindex(*kernel):
-        sl = tuple(
-            slice(offset[i] + taps[i] * dilations[i], offset[i] + taps[i] * dilations[i] + (blocks[i] - 1) * strides[i] + 1, strides[i])
-            for i in range(nd)
-        )
+        sl = tuple(axis_slice(offset[i] + taps[i] * dilations[i], blocks[i], strides[i]) for i in range(nd))
         out[lead + sl] += cols[lead + taps]
 
 

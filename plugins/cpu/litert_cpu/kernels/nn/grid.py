@@ -65,8 +65,8 @@ class GridSample(Kernel):
             lo, hi = (0.0, size - 1.0) if align else (-0.5, size - 0.5)
             if mode == "nearest":
                 v = np.rint(v)
-            if padding == "border":
-                v = np.clip(v, 0, size - 1)
+            if padding == "border":  # only coordinates past the border box move
+                v = np.where((v < lo) | (v > hi), np.clip(v, 0, size - 1), v)
             elif padding == "reflection":
                 v = _reflect(v, lo, hi)
             coords.append(v)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import SCRATCH, compute_dtype, lowest, pad_into, prod, spatial_attrs, tap_slices, window_geometry
+from ._common import SCRATCH, axis_slice, compute_dtype, lowest, pad_into, prod, spatial_attrs, tap_slices, window_geometry
 
 
 class _Pool(Kernel):
@@ -70,7 +70,7 @@ class _Pool(Kernel):
             lead = (slice(None),) * (cur.ndim - nd + i)
             acc = None
             for j in range(k):
-                src = cur[lead + (slice(j * d, j * d + (out[i] - 1) * s + 1, s),)]
+                src = cur[lead + (axis_slice(j * d, out[i], s),)]
                 if acc is None:
                     acc = np.array(src, dtype=dtype)
                 else:

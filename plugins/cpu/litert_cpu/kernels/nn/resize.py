@@ -96,10 +96,10 @@ def interp_table(x: np.ndarray, mode: str, scale: float, antialias: bool, cubic_
 
 
 class _AxisPlan:
-    __slots__ = ("axis", "idx", "w", "extrap")
+    __slots__ = ("axis", "idx", "w", "extrap", "fill")
 
-    def __init__(self, axis, idx, w, extrap):
-        self.axis, self.idx, self.w, self.extrap = axis, idx, w, extrap
+    def __init__(self, axis, idx, w, extrap, fill=None):
+        self.axis, self.idx, self.w, self.extrap, self.fill = axis, idx, w, extrap, fill
 
 
 class ResizeCore:
@@ -122,13 +122,16 @@ class ResizeCore:
         out = list(shape)
         full_roi = [0.0] * r + [1.0] * r
         if roi is not None and len(roi):
+            # roi values stay numpy scalars of the roi dtype: the crop
+            # coordinates then round like the reference's float32 arithmetic
+            roi = np.asarray(roi)
             na = len(axes)
             if len(roi) == 2 * r and na != r:
-                full_roi = [float(v) for v in roi]
+                full_roi = list(roi)
             else:
                 for i, a in enumerate(axes):
-                    full_roi[a] = float(roi[i])
-                    full_roi[r + a] = float(roi[na + i])
+                    full_roi[a] = roi[i]
+                    full_roi[r + a] = roi[na + i]
         if sizes is not None:
             sz = [int(v) for v in sizes]
             if len(sz) == r and len(axes) != r:
@@ -172,8 +175,14 @@ class ResizeCore:
                 if not extrap.any():
                     extrap = None
             if self.mode == "nearest":
-                idx = np.clip(nearest_index(x, self.nearest_mode, s), 0, n_in - 1)
-                plan.append(_AxisPlan(a, idx, None, extrap))
+                idx = nearest_index(x, self.nearest_mode, s)
+                if self.exclude_outside:  # an excluded pick leaves no weight: 0
+                    out_of_range = (idx < 0) | (idx >= n_in)
+                    if out_of_range.any():
+                        extrap = out_of_range if extrap is None else extrap | out_of_range
+                        plan.append(_AxisPlan(a, np.clip(idx, 0, n_in - 1), None, extrap, 0.0))
+                        continue
+                plan.append(_AxisPlan(a, np.clip(idx, 0, n_in - 1), None, extrap))
                 continue
             idx, w = interp_table(x, self.mode, s, self.antialias, self.cubic_a)
             if self.exclude_outside:
@@ -207,7 +216,8 @@ class ResizeCore:
                         acc += term
                 y = acc
             if p.extrap is not None:
-                y = np.where(p.extrap.reshape(bshape), cdt.type(self.extrapolation), y)
+                fill = self.extrapolation if p.fill is None else p.fill
+                y = np.where(p.extrap.reshape(bshape), cdt.type(fill), y)
         if x.dtype.kind in "iu":
             info = np.iinfo(x.dtype)
             y = np.clip(np.rint(y), info.min, info.max)
