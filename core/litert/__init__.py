@@ -49,4 +49,8 @@ def load(
 
 Model = Session
 
-__all__ = ["ConversionReport", "Model", "Session", "TensorInfo", "convert", "errors", "hookimpl", "load", "read_model", "__version__"]
+# Imported last: the function ``benchmark`` then stands for the subpackage of the same name.
+from .benchmark import benchmark  # noqa: E402
+
+__all__ = ["ConversionReport", "Model", "Session", "TensorInfo", "benchmark", "convert", "errors", "hookimpl", "load",
+           "read_model", "__version__"]

@@ -172,7 +172,3 @@ def schedule(graph: Graph, backends: list[Backend]) -> Schedule:
         if where.get(name, "cpu") != "cpu":
             copies.append(DeviceCopy(name, where[name], "host"))
     return Schedule(placements, partitions, copies)
-
-
-def is_fallback(node: Node, placement: NodePlacement) -> bool:
-    return bool(placement.refused)

@@ -66,6 +66,21 @@ def _normalize(item):
     return item
 
 
+def assert_similar(expected, got, rtol: float, atol: float, where: str = "output") -> None:
+    """ONNX's runner comparison (shape, dtype, values; strings exactly), extended
+    to sequences of any tensors and to empty optionals (None)."""
+    if expected is None:
+        assert got is None, f"{where}: expected an empty optional, got {type(got).__name__}"
+        return
+    if isinstance(expected, (list, tuple)):
+        assert isinstance(got, (list, tuple)), f"{where}: expected a sequence, got {type(got).__name__}"
+        assert len(got) == len(expected), f"{where}: {len(got)} elements, expected {len(expected)}"
+        for i, (e, g) in enumerate(zip(expected, got)):
+            assert_similar(e, g, rtol, atol, f"{where}[{i}]")
+        return
+    Runner.assert_similar_outputs([expected], [got], rtol=rtol, atol=atol)
+
+
 def run_case(case: Case) -> str | None:
     """``None`` when litert passes the case, else a one-line reason."""
     from litert_formats.onnx.onnx_backend import LitertBackend
@@ -74,7 +89,9 @@ def run_case(case: Case) -> str | None:
         rep = LitertBackend.prepare(onnx.load_from_string(case.model))
         for inputs, expected in case.data_sets:
             outputs = rep.run([_normalize(i) for i in inputs])
-            Runner.assert_similar_outputs([_normalize(e) for e in expected], outputs, rtol=case.rtol, atol=case.atol)
+            assert len(outputs) == len(expected), f"{len(outputs)} outputs, expected {len(expected)}"
+            for index, (want, got) in enumerate(zip(expected, outputs)):
+                assert_similar(_normalize(want), got, case.rtol, case.atol, f"output {index}")
     except AssertionError as err:
         first = next((line for line in str(err).splitlines() if line.strip()), "")
         return f"mismatch: {first[:160]}"

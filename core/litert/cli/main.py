@@ -18,6 +18,8 @@ COMMANDS = {
     "convert": ("convert_cmd", "convert and optimise a model"),
     "run": ("run_cmd", "run a model on inputs from .npy/.npz files"),
     "info": ("info_cmd", "describe a model: inputs, outputs, operators, weights, memory"),
+    "benchmark": ("benchmark_cmd", "time a model: latency, per-operator profile, memory, accuracy vs reference data"),
+    "compare": ("compare_cmd", "run a model and a reference model, report where their tensors diverge"),
 }
 
 

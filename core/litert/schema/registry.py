@@ -8,6 +8,7 @@ attached per operator in :mod:`litert.schema.inference`.
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -138,7 +139,8 @@ class SchemaRegistry:
                 if spec.required:
                     raise InvalidModelError(f"node {node.name!r} ({node.op_type}): missing required attribute {name!r}")
                 if spec.default is not None:
-                    node.attrs[name] = spec.default
+                    # a copy: a kernel editing its list must not edit the registry
+                    node.attrs[name] = copy.deepcopy(spec.default)
         n_in = len(node.inputs)
         if not (schema.min_inputs <= n_in <= schema.max_inputs):
             raise InvalidModelError(

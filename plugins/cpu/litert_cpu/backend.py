@@ -4,7 +4,7 @@ from __future__ import annotations
 import platform
 
 from litert.backend import Availability, Backend, CompileContext, CompiledPartition
-from litert.ir import DType, Graph, Node
+from litert.ir import Graph, Node
 
 from .kernels._registry import KERNELS
 
@@ -46,4 +46,4 @@ class CpuBackend(Backend):
         return evaluate_node
 
 
-__all__ = ["CpuBackend", "DType"]
+__all__ = ["CpuBackend"]

@@ -147,3 +147,19 @@ def test_resize_sizes(mode, coord):
     ref = sess.run(None, {"x": x})[0]
     got = KERNELS[("", "Resize")](node_attrs(node, 19), KernelContext("Resize", opset=19)).run(x, None, None, sizes)[0]
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["linear", "cubic"])
+@pytest.mark.parametrize("antialias", [0, 1])
+def test_resize_long_axes(mode, antialias):
+    """Source axes past the dense-matrix limit take the gather path."""
+    x = rn(1, 1, 200, 260)
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], mode=mode, antialias=antialias)
+    scales = np.array([1, 1, 0.7, 1.3], np.float32)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, x.shape)],
+                              [helper.make_tensor_value_info("y", 1, None)], [numpy_helper.from_array(scales, "scales")])
+    sess = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+                                .SerializeToString(), providers=["CPUExecutionProvider"])
+    ref = sess.run(None, {"x": x})[0]
+    got = KERNELS[("", "Resize")](node_attrs(node, 19), KernelContext("Resize", opset=19)).run(x, None, scales)[0]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)

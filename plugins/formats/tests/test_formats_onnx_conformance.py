@@ -2,9 +2,9 @@
 
 Each model is read by the frontend (upgraded to the latest operator forms),
 written by the serializer, and run on onnxruntime next to the original.
-Cases onnxruntime cannot run in their original form are skipped.  Cases at
-opsets below 13 or using an operator with an upgrade adapter run by
-default; the rest are marked ``slow``.
+Cases onnxruntime cannot run in their original form are skipped.  Cases
+whose reading runs an upgrade adapter run by default; the rest (about a
+minute) are marked ``slow``.
 """
 from __future__ import annotations
 
@@ -13,14 +13,29 @@ import pytest
 from formats_testlib import roundtrip, run_ort, run_written
 from onnx.backend.test.case.node import collect_testcases
 
+from litert.schema import schemas
 from litert_formats.onnx.upgrade import ADAPTERS
 
 #: outputs that are random by definition
 _RANDOM = ("bernoulli", "dropout_default_mask_ratio", "dropout_default_ratio", "training_dropout")
-_ADAPTED = {op for op, _ in ADAPTERS}
 #: litert's Value.kind has no way to say optional(sequence(tensor)): written back as optional(tensor)
 _OPTIONAL_SEQUENCE = {"test_identity_opt", "test_if_opt", "test_loop16_seq_none",
                       "test_optional_get_element_optional_sequence", "test_optional_has_element_optional_input"}
+
+
+def _adapted(model) -> bool:
+    """True when reading the model runs at least one upgrade adapter."""
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx") or not schemas().has("", node.op_type):
+            continue
+        try:
+            since = schemas().get("", node.op_type, opset).since
+        except Exception:
+            continue
+        if any(op == node.op_type and v > since for op, v in ADAPTERS):
+            return True
+    return False
 
 
 def _cases():
@@ -28,8 +43,7 @@ def _cases():
     for case in collect_testcases():
         if case.model is None or not case.data_sets or any(r in case.name for r in _RANDOM):
             continue
-        opset = next((o.version for o in case.model.opset_import if o.domain in ("", "ai.onnx")), 0)
-        fast = opset < 13 or any(n.op_type in _ADAPTED for n in case.model.graph.node)
+        fast = _adapted(case.model)
         marks = () if fast else (pytest.mark.slow,)
         if case.name in _OPTIONAL_SEQUENCE:
             marks += (pytest.mark.xfail(reason="IR kind cannot express optional(sequence)", strict=False),)

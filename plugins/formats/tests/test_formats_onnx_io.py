@@ -88,6 +88,24 @@ def test_missing_external_data(tmp_path):
         OnnxFrontend().load(path, None)
 
 
+def test_truncated_external_data(tmp_path):
+    _, path = _external_model(tmp_path)
+    weights = tmp_path / "ext.weights"
+    weights.write_bytes(weights.read_bytes()[:10])
+    with pytest.raises(ModelLoadError, match="ext.onnx"):
+        OnnxFrontend().load(path, None)
+
+
+def test_cut_after_graph(tmp_path):
+    """A file cut at a field boundary (opset_import lost) parses but is not taken for a model."""
+    model = small_model()
+    del model.opset_import[:]
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(model.SerializeToString())
+    with pytest.raises(ModelLoadError, match="opset_import"):
+        OnnxFrontend().load(path, None)
+
+
 # ---------------------------------------------------------------- operators
 
 
@@ -208,6 +226,18 @@ def test_shapes_dtypes_and_symbolic_dims(tmp_path):
     assert g.values["w"].is_const and g.values["w"].shape == (4, 3)
 
 
+def test_weights_in_constant_nodes_and_large_initializers_keep_inference(tmp_path):
+    """Shape inference runs on a copy without large weights; intermediate shapes are still found."""
+    w1, w2 = rand(100, 64), rand(64, 80, seed=3)
+    nodes = [helper.make_node("Constant", [], ["w1"], value=numpy_helper.from_array(w1)),
+             helper.make_node("MatMul", ["x", "w1"], ["h"]), helper.make_node("MatMul", ["h", "w2"], ["y"])]
+    model = make_model(nodes, [("x", F, ["N", 100])], [("y", F, None)], 13,
+                       initializers=[numpy_helper.from_array(w2, "w2")])
+    ir, _ = check_roundtrip(model, {"x": rand(3, 100)}, tmp_path, rtol=1e-4)
+    assert ir.graph.values["h"].shape == ("N", 64) and ir.graph.values["y"].shape == ("N", 80)
+    assert ir.graph.values["w1"].is_const and ir.graph.values["w2"].is_const
+
+
 def test_input_shapes_override(tmp_path):
     ir = load(small_model(), tmp_path, input_shapes={"x": (5, 4)})
     assert ir.graph.values["x"].shape == (5, 4)
@@ -278,7 +308,8 @@ def _if_loop_model(opset):
          helper.make_tensor_value_info("scan_out", F, [2, 3])],
     )
     loop = helper.make_node("Loop", ["n", "", "x"], ["acc", "scans"], body=body)
-    inits = [numpy_helper.from_array(np.array(4, np.int64), "n"), numpy_helper.from_array(np.array(1.5, np.float32), "half")]
+    inits = [numpy_helper.from_array(np.array(4, np.int64), "n"),
+             numpy_helper.from_array(np.array(1.5, np.float32), "half")]
     return make_model([loop], [("x", F, [2, 3])], [("acc", F, [2, 3]), ("scans", F, None)], opset, initializers=inits)
 
 
@@ -326,6 +357,19 @@ def test_writer_com_microsoft_domain(tmp_path):
     assert {o.domain: o.version for o in written.opset_import} == {"": 17, "com.microsoft": 1}
     a = rand(2, 4)
     np.testing.assert_allclose(run_ort(path, {"a": a})[0], 2 * a @ g.values["b"].const, rtol=1e-5)
+
+
+def test_writer_accepts_numpy_attribute_values(tmp_path):
+    g = Graph()
+    g.values["x"] = Value("x", DType.FLOAT32, (1, 1, 4, 4))
+    g.values["y"] = Value("y", DType.FLOAT32, None)
+    g.inputs, g.outputs = ["x"], ["y"]
+    g.nodes.append(Node("MaxPool", ["x"], ["y"], {"kernel_shape": np.array([2, 2]), "strides": (2, 2),
+                                                   "ceil_mode": np.int64(0), "auto_pad": "NOTSET"}, name="mp"))
+    path = tmp_path / "pool.onnx"
+    OnnxSerializer().save(Model(g, opsets={"": 22}), path)
+    x = rand(1, 1, 4, 4)
+    np.testing.assert_array_equal(run_ort(path, {"x": x})[0], x.reshape(1, 1, 2, 2, 2, 2).max(axis=(3, 5)))
 
 
 def test_writer_external_data_when_large(tmp_path, monkeypatch):

@@ -103,7 +103,8 @@ def split_equal_v11():
 @case
 def split_equal_v13():
     n = node("Split", ["x"], ["a", "b", "c"], axis=1)
-    return make_model([n], [("x", F, [2, 3, 4, 5])], [("a", F, None), ("b", F, None), ("c", F, None)], 13), {"x": X4}, None
+    outs = [("a", F, None), ("b", F, None), ("c", F, None)]
+    return make_model([n], [("x", F, [2, 3, 4, 5])], outs, 13), {"x": X4}, None
 
 
 @case
@@ -250,6 +251,14 @@ def legacy_broadcast_compare_v1():
     n = node("Greater", ["x", "b"], ["y"], broadcast=1, axis=0)
     m = make_model([n], [("x", F, [2, 3, 4, 5]), ("b", F, [2, 3])], [("y", T.BOOL, None)], 1)
     return m, {"x": X4, "b": b}, [X4 > b[:, :, None, None]]
+
+
+@case
+def prelu_v6_per_channel():
+    x, slope = rand(2, 3, 4, 5, seed=3), rand(3, seed=4)
+    n = node("PRelu", ["x", "slope"], ["y"])
+    m = make_model([n], [("x", F, [2, 3, 4, 5])], [("y", F, None)], 6, initializers=[init("slope", slope)])
+    return m, {"x": x}, [np.where(x < 0, x * slope[None, :, None, None], x)]
 
 
 @case
@@ -435,6 +444,13 @@ def upsample_v1():
 
 
 @case
+def upsample_v10_deprecated():
+    s = init("s", np.array([1.0, 1.0, 2.0, 3.0], np.float32))
+    m, f = unary("Upsample", 10, {"mode": "nearest"}, x=X_IMG, extra_inits=[s], extra_inputs=["s"])
+    return m, f, [X_IMG.repeat(2, axis=2).repeat(3, axis=3)]
+
+
+@case
 def resize_v10_nearest_up():
     s = init("s", np.array([1.0, 1.0, 1.5, 2.5], np.float32))
     return (*unary("Resize", 10, {"mode": "nearest"}, x=X_IMG, extra_inits=[s], extra_inputs=["s"]), None)
@@ -520,6 +536,19 @@ def scatter_v9():
     n = node("Scatter", ["x", "i", "u"], ["y"], axis=0)
     m = make_model([n], [("x", F, [3, 4])], [("y", F, None)], 9, initializers=[init("i", idx), init("u", upd)])
     return m, {"x": data}, None
+
+
+@case
+def scatter_v11_deprecated():
+    data = rand(3, 4)
+    idx = np.array([[1, 0, 2, 0], [0, 2, 1, 1]], np.int64)
+    upd = rand(2, 4, seed=9)
+    n = node("Scatter", ["x", "i", "u"], ["y"], axis=0)
+    m = make_model([n], [("x", F, [3, 4])], [("y", F, None)], 11, initializers=[init("i", idx), init("u", upd)])
+    ref = data.copy()
+    for r in range(2):
+        ref[idx[r], np.arange(4)] = upd[r]
+    return m, {"x": data}, [ref]
 
 
 @case
@@ -613,7 +642,7 @@ def test_every_adapter_has_a_case():
         "Reshape": "reshape_v1", "Squeeze": "squeeze_unsqueeze_v11", "Unsqueeze": "squeeze_unsqueeze_v11",
         "Slice": "slice_v9", "Split": "split_attr_v11", "Tile": "tile_v1", "Concat": "concat_v1_default_axis",
         "Pad": "pad_v2", "Clip": "clip_v6", "TopK": "topk_v9", "ReduceSum": "reducesum_v11",
-        "Cast": "cast_v1_string", "DFT": "dft_v17", "Gemm": "gemm_v6_broadcast",
+        "Cast": "cast_v1_string", "DFT": "dft_v17", "Gemm": "gemm_v6_broadcast", "PRelu": "prelu_v6_per_channel",
         "BatchNormalization": "batchnorm_v7", "GroupNormalization": "groupnorm_v18", "Dropout": "dropout_v7_mask",
         "Softmax": "softmax_v11_axis1", "LogSoftmax": "logsoftmax_v11_axis2", "Hardmax": "hardmax_v1",
         "Upsample": "upsample_v7_nearest", "Resize": "resize_v10_linear", "GridSample": "gridsample_v16",

@@ -520,3 +520,12 @@ def thresholded_relu_experimental(b: Builder, node: Node) -> list[Node]:
 def dynamic_slice(b: Builder, node: Node) -> list[Node]:
     """DynamicSlice (experimental): the inputs of Slice-10."""
     return [b.make("Slice", node.inputs, node.outputs)]
+
+
+def prelu_7(b: Builder, node: Node) -> None:
+    """PRelu-6 applied a 1-D slope per channel (axis 1); PRelu-7 broadcasts
+    numpy-style (from the last axis), so reshape the slope to ``[C, 1, ...]``."""
+    slope, rank = b.const(node.inputs[1]), b.rank(node.inputs[0])
+    if slope is None or slope.ndim != 1 or slope.size == 1 or rank is None or rank < 3:
+        return
+    node.inputs[1] = b.add_const(slope.reshape(-1, *([1] * (rank - 2))), "slope")

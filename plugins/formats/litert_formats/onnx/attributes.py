@@ -29,7 +29,8 @@ def tensor_to_array(t: TensorProto) -> np.ndarray:
     """``numpy_helper.to_array`` with strings as Python ``str`` (object array)."""
     arr = numpy_helper.to_array(t)
     if t.data_type == TensorProto.STRING:
-        arr = np.vectorize(lambda s: _text(s) if isinstance(s, bytes) else s, otypes=[object])(arr) if arr.size else arr.astype(object)
+        flat = [_text(s) if isinstance(s, bytes) else s for s in arr.reshape(-1)]
+        arr = np.array(flat, dtype=object).reshape(arr.shape)
     return arr
 
 
@@ -134,6 +135,12 @@ def _guess_type(value: Any) -> int:
 def to_proto(name: str, value: Any, schema_type: str | None, graph_fn: Callable[[Graph], Any]) -> AttributeProto:
     """Build the AttributeProto of ``name = value``; ``schema_type`` is the schema's type name if known."""
     kind = _SCHEMA_TYPES.get(schema_type or "") or _guess_type(value)
+    if isinstance(value, np.ndarray) and kind in (A.INTS, A.FLOATS, A.STRINGS):
+        value = value.reshape(-1).tolist()  # a pass may hand a list attribute over as an array
+    elif isinstance(value, np.ndarray) and kind in (A.INT, A.FLOAT, A.STRING) and value.size == 1:
+        value = value.reshape(-1)[0].item()
+    elif isinstance(value, tuple):
+        value = list(value)
     if kind != _guess_type(value) and not (isinstance(value, (list, tuple)) and not value):
         # Trust the value when the schema type cannot hold it (e.g. a graph where a tensor is expected).
         guessed = _guess_type(value)

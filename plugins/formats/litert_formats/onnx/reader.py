@@ -117,6 +117,8 @@ def _sanity(model: ModelProto, path: Path) -> None:
         problems.append("graph has no outputs")
     if not 1 <= model.ir_version <= 64:
         problems.append(f"ir_version {model.ir_version}")
+    if model.ir_version >= 3 and not model.opset_import:
+        problems.append("no opset_import")
     if any(not n.op_type for n in model.graph.node):
         problems.append("node without op_type")
     if problems:
@@ -149,15 +151,36 @@ def _apply_input_shapes(model: ModelProto, shapes: dict) -> None:
             vi.type.tensor_type.ClearField("shape")
 
 
+def _numel(t: TensorProto) -> int:
+    return int(np.prod(t.dims, dtype=np.int64)) if t.dims else 1
+
+
+def _big_constant(node: NodeProto) -> TensorProto | None:
+    if node.op_type != "Constant" or node.domain not in ONNX_DOMAINS:
+        return None
+    value = next((a.t for a in node.attribute if a.name == "value"), None)
+    return value if value is not None and _numel(value) > _INFER_STRIP_ELEMENTS else None
+
+
 def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
-    """The model without its large initializers (listed as typed inputs instead)."""
+    """The model without its large initializers and Constant weights (typed inputs instead).
+
+    Shape inference serialises the model (protobuf's 2 GB limit) and only
+    needs the weights' types and shapes; small constants stay for data
+    propagation (Reshape targets and the like).
+    """
     copy = ModelProto()
     for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
         setattr(copy, field, getattr(model, field))
     copy.opset_import.extend(model.opset_import)
     src, dst = model.graph, copy.graph
     dst.name = src.name
-    dst.node.extend(src.node)
+    for node in src.node:
+        big = _big_constant(node)
+        if big is None:
+            dst.node.append(node)
+        else:  # weights exported as Constant nodes: a typed input instead
+            dst.input.append(onnx.helper.make_tensor_value_info(node.output[0], big.data_type, list(big.dims)))
     dst.output.extend(src.output)
     dst.value_info.extend(src.value_info)
     dst.sparse_initializer.extend(src.sparse_initializer)
@@ -166,8 +189,7 @@ def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
     for init in src.initializer:
         if init.name in overridden:
             continue  # the user's shape (already on the input) wins
-        numel = int(np.prod(init.dims, dtype=np.int64)) if init.dims else 1
-        if numel <= _INFER_STRIP_ELEMENTS:
+        if _numel(init) <= _INFER_STRIP_ELEMENTS:
             dst.initializer.append(init)
         elif init.name not in inputs:
             dst.input.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
@@ -281,8 +303,8 @@ class _Converter:
         self.names.nodes.add(name)
         return name
 
-    def _typed(self, name: str, fallback: TypeInfo | None = None) -> Value:
-        info = self.types.get(name) or fallback or TypeInfo()
+    def _typed(self, name: str) -> Value:
+        info = self.types.get(name) or TypeInfo()
         return Value(name, info.dtype, info.shape, kind=info.kind)
 
     # -- graphs -------------------------------------------------------------
@@ -293,8 +315,10 @@ class _Converter:
         scope = Scope(graph, parent)
         for init in proto.initializer:
             graph.values[init.name] = self._tensor_value(init.name, lambda t=init: attributes.tensor_to_array(t))
+            init.ClearField("raw_data")  # the array owns the weights now: halve peak memory on big models
         for sp in proto.sparse_initializer:
-            graph.values[sp.values.name] = self._tensor_value(sp.values.name, lambda s=sp: attributes.sparse_to_array(s))
+            name = sp.values.name
+            graph.values[name] = self._tensor_value(name, lambda s=sp: attributes.sparse_to_array(s))
         for vi in proto.input:
             override = self.input_shapes.get(vi.name) if main else None
             existing = graph.values.get(vi.name)
@@ -303,7 +327,8 @@ class _Converter:
                     continue  # an initializer listed as input (old IR): a constant
                 existing.const = None
             declared = value_info_type(vi) or self.types.get(vi.name) or TypeInfo()
-            value = Value(vi.name, declared.dtype or (existing.dtype if existing else None), declared.shape, kind=declared.kind)
+            dtype = declared.dtype or (existing.dtype if existing else None)
+            value = Value(vi.name, dtype, declared.shape, kind=declared.kind)
             if override is not None:
                 value.shape = override
             graph.values[vi.name] = value
@@ -351,8 +376,11 @@ class _Converter:
             legacy = None  # an experimental operator that later became standard, used at a standard opset
         if legacy is None and not reg.has(domain, op):
             raise UnsupportedOperatorError(f"{where} is not supported", node=name, op_type=op, domain=domain)
+        def subgraph(g: GraphProto) -> Graph:
+            return self.graph(g, scope)
+
         attrs = {
-            attr.name: self._guard(f"{name}.{attr.name}", lambda at=attr: attributes.from_proto(at, lambda g: self.graph(g, scope)))
+            attr.name: self._guard(f"{name}.{attr.name}", lambda at=attr: attributes.from_proto(at, subgraph))
             for attr in proto.attribute
         }
         node = Node(op, list(proto.input), list(proto.output), attrs, name=name, domain=domain)

@@ -108,7 +108,8 @@ def type_attr_from_proto(tp: TypeProto) -> dict:
     if which == "optional_type":
         return {"type": "optional", "elem": type_attr_from_proto(tp.optional_type.elem_type)}
     if which == "map_type":
-        return {"type": "map", "key_type": int(tp.map_type.key_type), "elem": type_attr_from_proto(tp.map_type.value_type)}
+        m = tp.map_type
+        return {"type": "map", "key_type": int(m.key_type), "elem": type_attr_from_proto(m.value_type)}
     return {"type": "undefined"}
 
 

@@ -51,6 +51,7 @@ ADAPTERS: dict[tuple[str, int], Adapter] = {
     # numpy broadcasting replaced broadcast/axis
     **{(op, 7): a.legacy_broadcast for op in _BROADCAST_OPS},
     ("Gemm", 7): a.drop_attrs("broadcast"),
+    ("PRelu", 7): a.prelu_7,
     # normalisation, dropout
     ("BatchNormalization", 9): a.batchnorm_9,
     ("BatchNormalization", 14): a.batchnorm_14,
@@ -98,10 +99,12 @@ def upgrade(b: Builder, node: Node, since: int) -> list[Node]:
     """Rewrite ``node`` (form of schema version ``since``) into the latest form."""
     out = [node]
     reg = schemas()
+    # A deprecated version in force (Upsample-10, Scatter-11) is renamed by the adapter of its own version.
+    first = since if reg.get(node.domain, node.op_type, since).deprecated else since + 1
     while True:
         op = node.op_type
         renamed = False
-        for version in [s.since for s in reg.versions(node.domain, op) if s.since > since]:
+        for version in [s.since for s in reg.versions(node.domain, op) if s.since >= first]:
             since = version
             adapter = ADAPTERS.get((op, version))
             if adapter is None:
@@ -113,7 +116,7 @@ def upgrade(b: Builder, node: Node, since: int) -> list[Node]:
                 if not any(n is node for n in result):
                     return out
             if node.op_type != op:
-                renamed = True
+                renamed, first = True, since + 1
                 break
         if not renamed:
             return out

@@ -155,7 +155,7 @@ def window_geometry(
     return out, pb, pe
 
 
-def spatial_attrs(attrs: dict, nd: int, kernel: Sequence[int] | None = None):
+def spatial_attrs(attrs: dict, nd: int):
     """strides, dilations, pads lists of length nd / 2*nd with defaults."""
     strides = list(attrs.get("strides") or [1] * nd)
     dilations = list(attrs.get("dilations") or [1] * nd)

@@ -5,14 +5,12 @@ softmax_precision.  Semantics follow the ONNX reference implementation.
 """
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import compute_dtype
+from ._common import ONNX_DTYPES, compute_dtype
 
-_TENSOR_DTYPES = {1: np.float32, 10: np.float16, 11: np.float64, 16: ml_dtypes.bfloat16}
 
 
 def _split_heads(x: np.ndarray, heads: int) -> np.ndarray:
@@ -103,8 +101,8 @@ class Attention(Kernel):
         if mode == 2:
             qk_out = scores
         prec = a.get("softmax_precision")
-        if prec is not None and np.dtype(_TENSOR_DTYPES[int(prec)]) != scores.dtype:
-            probs = _masked_softmax(scores.astype(_TENSOR_DTYPES[int(prec)]))
+        if prec is not None and np.dtype(ONNX_DTYPES[int(prec)]) != scores.dtype:
+            probs = _masked_softmax(scores.astype(ONNX_DTYPES[int(prec)]))
         else:
             probs = _masked_softmax(scores)
         if bias is not None:

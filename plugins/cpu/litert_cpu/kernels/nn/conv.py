@@ -19,6 +19,10 @@ from .._registry import kernel
 from ._common import SCRATCH, activation, compute_dtype, pad_into, prod, spatial_attrs, window_geometry, windows
 
 
+#: im2col column matrices larger than this are built and multiplied in blocks
+_COLS_BYTES = 2 << 20
+
+
 class ConvCore:
     """The convolution itself, shared by Conv, FusedConv, ConvInteger, QLinearConv
     and CausalConvWithState."""
@@ -75,12 +79,35 @@ class ConvCore:
             return self._depthwise_flat(x, wp, kernel, strides, dilations, out, pb, pe, zero)
         else:
             xp = pad_into(self.scratch, x, pb, pe, zero)
-            win = windows(xp, out, kernel, strides, dilations)  # (N, C, *out, *k)
-            perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
-            buf, _ = self.scratch.get("cols", (n, c) + tuple(kernel) + tuple(out), cdt)
-            np.copyto(buf, win.transpose(perm))
-            y = np.matmul(wp, buf.reshape(n, g, cg * prod(kernel), p))
+            y = self._im2col_gemm(xp, wp, kernel, strides, dilations, out, cdt)
         return y.reshape((n, g * mg) + tuple(out))
+
+    def _im2col_gemm(self, xp, wp, kernel, strides, dilations, out, cdt):
+        """im2col into a reused buffer, then one batched GEMM.  A huge column
+        matrix is built and multiplied in blocks of output rows (first
+        spatial axis) so that the buffer stays cache- and memory-friendly."""
+        n, c = xp.shape[:2]
+        g, mg, kk = wp.shape
+        nd = len(kernel)
+        win = windows(xp, out, kernel, strides, dilations)  # (N, C, *out, *k)
+        perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+        win = win.transpose(perm)  # (N, C, *k, *out)
+        row = prod(out[1:])
+        per_row = n * c * prod(kernel) * row * cdt.itemsize
+        # blocks of at least ~512 output positions keep the GEMMs efficient
+        rows = max(1, -(-512 // max(row, 1)), _COLS_BYTES // max(per_row, 1))
+        if rows >= out[0]:
+            buf, _ = self.scratch.get("cols", (n, c) + tuple(kernel) + tuple(out), cdt)
+            np.copyto(buf, win)
+            return np.matmul(wp, buf.reshape(n, g, kk, prod(out)))
+        y = np.empty((n, g, mg, out[0] * row), cdt)
+        lead = (slice(None),) * (2 + nd)
+        for r0 in range(0, out[0], rows):
+            r1 = min(out[0], r0 + rows)
+            buf, _ = self.scratch.get("cols", (n, c) + tuple(kernel) + (r1 - r0,) + tuple(out[1:]), cdt)
+            np.copyto(buf, win[lead + (slice(r0, r1),)])
+            y[..., r0 * row:r1 * row] = np.matmul(wp, buf.reshape(n, g, kk, (r1 - r0) * row))
+        return y
 
     def _depthwise_flat(self, x, wp, kernel, strides, dilations, out, pb, pe, zero):
         """Depthwise conv on flattened images: every tap is then one contiguous

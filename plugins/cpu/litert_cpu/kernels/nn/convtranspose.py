@@ -6,7 +6,7 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import compute_dtype, prod, scatter_add_taps, spatial_attrs
+from ._common import compute_dtype, scatter_add_taps, spatial_attrs
 
 
 def transpose_geometry(attrs, in_shape, kernel_shape):

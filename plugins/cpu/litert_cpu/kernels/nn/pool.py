@@ -1,9 +1,10 @@
 """MaxPool, AveragePool, LpPool, their Global forms, and MaxUnpool.
 
-Windowed pools loop over the kernel taps (not over outputs): each tap is one
-strided slice of the padded input, combined into the accumulator with a single
-ufunc call.  Average divisors are separable per spatial axis, so they are an
-outer product of 1-D window counts.
+Windowed pools never loop over outputs: a box window is separable, so each
+spatial axis is reduced in turn, one ufunc call per kernel tap on a strided
+slice (sum(kernel) passes instead of prod(kernel)).  MaxPool's Indices output
+loops over all taps to track the arg-max.  Average divisors are separable too:
+an outer product of 1-D window counts.
 """
 from __future__ import annotations
 

@@ -95,11 +95,20 @@ def interp_table(x: np.ndarray, mode: str, scale: float, antialias: bool, cubic_
     return idx, w
 
 
-class _AxisPlan:
-    __slots__ = ("axis", "idx", "w", "extrap", "fill")
+#: source axes up to this length are interpolated with a dense matrix product
+_DENSE_MAX = 192
 
-    def __init__(self, axis, idx, w, extrap, fill=None):
+
+class _AxisPlan:
+    __slots__ = ("axis", "idx", "w", "extrap", "fill", "dense")
+
+    def __init__(self, axis, idx, w, extrap, fill=None, n_in=0):
         self.axis, self.idx, self.w, self.extrap, self.fill = axis, idx, w, extrap, fill
+        self.dense = None
+        if w is not None and 0 < n_in <= _DENSE_MAX:
+            dense = np.zeros((idx.shape[0], n_in))
+            np.add.at(dense, (np.repeat(np.arange(idx.shape[0]), idx.shape[1]), idx.reshape(-1)), w.reshape(-1))
+            self.dense = dense
 
 
 class ResizeCore:
@@ -189,7 +198,7 @@ class ResizeCore:
                 w = np.where((idx < 0) | (idx >= n_in), 0.0, w)
                 tot = w.sum(axis=1, keepdims=True)
                 w = w / np.where(tot == 0, 1.0, tot)
-            plan.append(_AxisPlan(a, np.clip(idx, 0, n_in - 1), w, extrap))
+            plan.append(_AxisPlan(a, np.clip(idx, 0, n_in - 1), w, extrap, n_in=n_in))
         self._plans[key] = plan
         return plan
 
@@ -204,6 +213,11 @@ class ResizeCore:
             bshape[p.axis] = -1
             if p.w is None:
                 y = np.take(y, p.idx, axis=p.axis)
+            elif p.dense is not None and p.axis >= y.ndim - 2:
+                # small source axis: one BLAS product with the dense (out, in)
+                # interpolation matrix beats n gathers
+                a = p.dense.astype(cdt)
+                y = np.matmul(y, a.T) if p.axis == y.ndim - 1 else np.matmul(a, y)
             else:
                 acc = None
                 for j in range(p.idx.shape[1]):

@@ -1,0 +1,80 @@
+"""``litert benchmark``: latency, per-operator profile, memory and accuracy of a model."""
+from __future__ import annotations
+
+import sys
+
+
+def add_arguments(name: str, parser) -> None:
+    parser.add_argument("--model", required=True, help="model file")
+    parser.add_argument("--fmk", help="source format when the suffix does not tell")
+    parser.add_argument("--device", default=None, help="comma-separated backend order, e.g. ascend,cpu")
+    parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default 1)")
+    parser.add_argument("--loop-count", type=int, default=10, help="timed runs (default 10)")
+    parser.add_argument("--warmup-loop-count", type=int, default=3, help="untimed warm-up runs (default 3)")
+    parser.add_argument("--input-shapes", "--input-shape", dest="input_shapes",
+                        help="fix input dims: name:1,3,224,224;other:1,128 (needed for random data on symbolic dims)")
+    parser.add_argument("--in-data", nargs="+", action="extend", default=[], metavar="FILE",
+                        help="input data: .npz (by input name), .npy or raw .bin (one per input, in input order); "
+                             "default: seeded random data")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random input data (default 0)")
+    parser.add_argument("--benchmark-data", metavar="FILE",
+                        help="reference tensors (outputs and/or intermediates by name): .npz, .npy, or "
+                             "MindSpore Lite's text calibration file")
+    parser.add_argument("--accuracy-threshold", type=float, default=0.5,
+                        help="maximum mean bias per tensor, percent (default 0.5)")
+    parser.add_argument("--cosine-threshold", type=float, default=None,
+                        help="also fail a tensor whose cosine similarity is below this")
+    parser.add_argument("--optimize", choices=("general", "none"), default="general",
+                        help="'none' keeps every node's output tensor, to check intermediates fusion removes")
+    parser.add_argument("--time-profiling", action="store_true", help="per-operator and per-op-type time tables")
+    parser.add_argument("--top", type=int, default=25, help="rows of the per-operator table (0 = all; default 25)")
+    parser.add_argument("--json", metavar="FILE", help="write every figure as JSON ('-' for stdout)")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="write the per-operator profile as a chart (.html, .svg or .png); implies --time-profiling")
+
+
+def run(args) -> int:
+    import litert
+    from litert.benchmark import report
+
+    from ._args import parse_input_shapes
+
+    in_data = [p for item in args.in_data for p in item.split(",") if p]
+    result = litert.benchmark(
+        args.model,
+        devices=args.device.split(",") if args.device else None,
+        threads=args.threads,
+        loop_count=args.loop_count,
+        warmup_loop_count=args.warmup_loop_count,
+        input_shapes=parse_input_shapes(args.input_shapes),
+        inputs=in_data or None,
+        benchmark_data=args.benchmark_data,
+        accuracy_threshold=args.accuracy_threshold,
+        cosine_threshold=args.cosine_threshold,
+        time_profiling=args.time_profiling or bool(args.plot),
+        seed=args.seed,
+        optimize=args.optimize,
+        fmk=args.fmk,
+        progress=True,
+    )
+    out = sys.stderr if args.json == "-" else sys.stdout
+    lines = report.summary_lines(result)
+    if result.profile is not None:
+        lines += [""] + report.profile_lines(result.profile, args.top)
+    if result.accuracy is not None:
+        lines += [""] + report.accuracy_lines(result.accuracy)
+    print("\n".join(lines), file=out)
+    if args.plot:
+        from litert.benchmark.plot import write_plot
+
+        path = write_plot(result.profile, args.plot, f"litert profile: {result.model}")
+        print(f"wrote {path}", file=out)
+    if args.json == "-":
+        print(result.to_json())
+    elif args.json:
+        result.to_json(args.json)
+        print(f"wrote {args.json}", file=out)
+    if not result.passed:
+        print(f"litert benchmark: {report.accuracy_failure(result.accuracy)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,232 @@
+"""``litert benchmark`` / ``litert.benchmark`` on real models: figures, profile, accuracy check, bad input."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+import litert
+from helpers.modelgen import light_input, mobilenet_v2, randomized_light_model
+from helpers.oracle import ort_run
+from litert.benchmark import read_calibration_file, write_calibration_file
+from litert.benchmark.accuracy import mean_bias
+from litert.errors import InputError
+
+PERTURBED_WEIGHT = "fire5/expand3x3_w_0"  # weight of squeezenet's Conv node n29 (output r29)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "litert.cli.main", *args], capture_output=True, text=True)
+
+
+def perturbed(model: onnx.ModelProto, weight: str, factor: float = 1.2) -> onnx.ModelProto:
+    """A copy of ``model`` with one initializer scaled: a deliberately wrong conversion."""
+    bad = onnx.ModelProto()
+    bad.CopyFrom(model)
+    [init] = [i for i in bad.graph.initializer if i.name == weight]
+    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * np.float32(factor), weight))
+    return bad
+
+
+@pytest.fixture(scope="module")
+def squeezenet(tmp_path_factory):
+    """Light-zoo SqueezeNet, a perturbed copy, one input and onnxruntime's outputs for it."""
+    root = tmp_path_factory.mktemp("squeezenet")
+    model = randomized_light_model("squeezenet", seed=0)
+    good, bad = root / "squeezenet.onnx", root / "squeezenet_bad.onnx"
+    onnx.save(model, good)
+    onnx.save(perturbed(model, PERTURBED_WEIGHT), bad)
+    feeds = light_input(model, seed=1)
+    [(name, x)] = feeds.items()
+    np.save(root / "x.npy", x)
+    [y] = ort_run(good, feeds)
+    output = model.graph.output[0].name
+    np.savez(root / "expected.npz", **{output: y})
+    write_calibration_file(root / "expected.out", {output: y})
+    return {"dir": root, "good": good, "bad": bad, "x": x, "input": name, "output": output, "y": y}
+
+
+# ---------------------------------------------------------------- figures
+
+
+def test_python_api_figures_are_sane(squeezenet):
+    result = litert.benchmark(squeezenet["good"], loop_count=4, warmup_loop_count=1, time_profiling=True, threads=1)
+    lat = result.latency
+    assert lat.loops == 4 and len(lat.samples_ms) == 4
+    assert 0 < lat.min_ms <= lat.p50_ms <= lat.p90_ms <= lat.p99_ms <= lat.max_ms
+    assert lat.min_ms <= lat.mean_ms <= lat.max_ms
+    assert lat.throughput == pytest.approx(4000.0 / sum(lat.samples_ms))
+    assert result.load_ms > 0 and {"read", "optimize", "compile"} <= set(result.load_phases_ms)
+    assert result.inputs[0].shape == [1, 3, 224, 224] and result.inputs[0].source == "random (seed 0)"
+    assert result.devices[-1] == "cpu" and result.threads == 1
+    mem = result.memory
+    assert 0 < mem.planned_arena_bytes < mem.naive_activation_bytes
+    assert mem.weights_bytes > 4 * 2**20  # SqueezeNet 1.0 has ~1.2 M float32 weights
+    assert mem.peak_rss_bytes > mem.planned_arena_bytes + mem.weights_bytes
+    profile = result.profile
+    session = litert.load(squeezenet["good"])
+    compiled_nodes = sum(len(p.graph.nodes) for p in session.schedule.partitions)
+    assert len(profile.nodes) == compiled_nodes
+    assert all(t.calls == 4 and t.device == "cpu" for t in profile.nodes)
+    assert [t.total_ms for t in profile.nodes] == sorted((t.total_ms for t in profile.nodes), reverse=True)
+    assert sum(t.share for t in profile.nodes) == pytest.approx(1.0)
+    assert 0 < profile.kernel_ms <= profile.run_ms
+    assert profile.run_ms == pytest.approx(sum(lat.samples_ms))
+    assert profile.op_types[0].op_type == "com.microsoft::FusedConv"  # convolutions dominate
+    assert sum(t.nodes for t in profile.op_types) == compiled_nodes
+    data = json.loads(result.to_json())
+    assert data["latency"]["p99_ms"] == pytest.approx(lat.p99_ms) and data["passed"] is True
+    assert data["profile"]["nodes"][0]["node"] == profile.nodes[0].node
+
+
+def test_cli_generated_model_json_plot(tmp_path):
+    """A generated MobileNetV2 with a symbolic batch: --input-shapes fixes it for the random data."""
+    src = tmp_path / "mobilenet.onnx"
+    onnx.save(mobilenet_v2(width=0.35, resolution=64, classes=10), src)
+    out, plot = tmp_path / "bench.json", tmp_path / "profile.html"
+    ran = _cli("benchmark", "--model", str(src), "--loop-count", "3", "--warmup-loop-count", "1",
+               "--input-shapes", "input:2,3,64,64", "--time-profiling", "--top", "5", "--json", str(out),
+               "--plot", str(plot))
+    assert ran.returncode == 0, ran.stderr
+    text = ran.stdout
+    for figure in ("latency", "min", "p50", "p90", "p99", "throughput", "planned arena", "process peak RSS",
+                   "Per-operator time", "Per-op-type time", "AvgRunTime"):
+        assert figure in text
+    assert "input: float32 [2, 3, 64, 64] from random (seed 0)" in text
+    data = json.loads(out.read_text())
+    assert data["inputs"][0]["shape"] == [2, 3, 64, 64]
+    assert data["latency"]["loops"] == 3 and data["latency"]["mean_ms"] > 0
+    assert data["memory"]["planned_arena_bytes"] > 0 and data["memory"]["peak_rss_bytes"] > 0
+    nodes = data["profile"]["nodes"]
+    assert len(nodes) > 20 and all(n["calls"] == 3 for n in nodes)
+    page = plot.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "http" not in page.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")  # self-contained: no external resource
+    assert nodes[0]["node"] in page and "com.microsoft::FusedConv" in page
+
+
+def test_symbolic_dims_need_shapes_or_data(tmp_path):
+    src = tmp_path / "mobilenet.onnx"
+    onnx.save(mobilenet_v2(width=0.35, resolution=32, classes=10), src)
+    with pytest.raises(InputError, match=r"input 'input' has dimensions \[N,3,32,32\].*--input-shapes"):
+        litert.benchmark(src, loop_count=1)
+    x = np.zeros((3, 3, 32, 32), np.float32)
+    result = litert.benchmark(src, inputs={"input": x}, loop_count=1, warmup_loop_count=0)
+    assert result.inputs[0].shape == [3, 3, 32, 32] and result.inputs[0].source == "given"
+
+
+# ---------------------------------------------------------------- accuracy
+
+
+def test_accuracy_passes_on_correct_model_with_each_file_layout(squeezenet):
+    d = squeezenet["dir"]
+    raw = d / "x.bin"
+    squeezenet["x"].tofile(raw)  # MindSpore Lite's raw input layout
+    for data, inputs in ((d / "expected.npz", [d / "x.npy"]), (d / "expected.out", [raw])):
+        result = litert.benchmark(squeezenet["good"], inputs=inputs, benchmark_data=data, loop_count=1,
+                                  warmup_loop_count=0)
+        [tensor] = result.accuracy.tensors
+        assert tensor.name == squeezenet["output"] and tensor.is_output and tensor.passed
+        assert tensor.mean_bias_percent < 0.05 and tensor.cosine_similarity > 0.99999
+        assert tensor.max_abs_error < 1e-3 and result.passed
+
+
+def test_accuracy_fails_on_perturbed_model_cli(squeezenet):
+    d = squeezenet["dir"]
+    args = ["--in-data", str(d / "x.npy"), "--benchmark-data", str(d / "expected.out"), "--loop-count", "1",
+            "--warmup-loop-count", "0"]
+    good = _cli("benchmark", "--model", str(squeezenet["good"]), *args)
+    assert good.returncode == 0, good.stderr
+    assert "Mean bias of all tensors" in good.stdout
+    bad = _cli("benchmark", "--model", str(squeezenet["bad"]), *args)
+    assert bad.returncode == 1
+    [line] = bad.stderr.strip().splitlines()
+    assert f"'{squeezenet['output']}'" in line and "mean bias" in line and "> 0.5%" in line
+    assert "FAIL" in bad.stdout and "Traceback" not in bad.stderr
+
+
+def test_named_intermediates_locate_the_perturbation(squeezenet):
+    """With optimize='none' every node keeps its output: the perturbed Conv's output fails, its input passes."""
+    from litert.benchmark.comparison import run_onnxruntime
+
+    feeds = {squeezenet["input"]: squeezenet["x"]}
+    reference, _ = run_onnxruntime(squeezenet["good"], feeds, 1)
+    wanted = {name: reference[name] for name in ("r26", "r29", squeezenet["output"])}  # r26 -> Conv n29 -> r29
+    good = litert.benchmark(squeezenet["good"], inputs=feeds, benchmark_data=wanted, optimize="none", loop_count=1,
+                            warmup_loop_count=0)
+    assert good.passed and {t.name: t.is_output for t in good.accuracy.tensors} == {
+        "r26": False, "r29": False, squeezenet["output"]: True}
+    bad = litert.benchmark(squeezenet["bad"], inputs=feeds, benchmark_data=wanted, optimize="none", loop_count=1,
+                           warmup_loop_count=0)
+    assert not bad.passed
+    assert [t.name for t in bad.accuracy.failures] == ["r29", squeezenet["output"]]
+    # r29 is fused into a FusedConv by the optimiser: the error says how to keep it
+    with pytest.raises(InputError, match="'r29' is not an output or an intermediate.*--optimize none"):
+        litert.benchmark(squeezenet["good"], inputs=feeds, benchmark_data=wanted, loop_count=1)
+
+
+def test_mean_bias_is_mindspore_lites():
+    ref = np.array([1.0, 2.0, 0.0, 0.0, 4.0], np.float32)
+    out = np.array([1.0, 2.2, 0.5, 1e-6, 4.0], np.float32)
+    # in error: 2.0 -> 2.2 (relative 0.1) and 0.0 -> 0.5 (reference zero: absolute 0.5); 1e-6 is under 1e-5
+    assert mean_bias(out, ref) == pytest.approx((0.1 + 0.5) / 2, rel=1e-5)
+    assert mean_bias(ref, ref) == 0.0
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_bad_benchmark_data_gets_a_clear_error(squeezenet, tmp_path):
+    d, output = squeezenet["dir"], squeezenet["output"]
+    wrong_name = tmp_path / "wrong_name.npz"
+    np.savez(wrong_name, logits=squeezenet["y"])
+    wrong_shape = tmp_path / "wrong_shape.out"
+    write_calibration_file(wrong_shape, {output: squeezenet["y"].reshape(1, 1000)})
+    truncated = tmp_path / "truncated.out"
+    truncated.write_text(f"{output} 2 2 3\n1.0 2.0 3.0\n")
+    base = ["benchmark", "--model", str(squeezenet["good"]), "--in-data", str(d / "x.npy"), "--loop-count", "1"]
+    cli_cases = {  # the command line: one line on stderr, exit 1
+        wrong_name: "tensor 'logits' is not an output or an intermediate tensor of the model (outputs: r65)",
+        wrong_shape: f"tensor '{output}' has shape [1, 1000] but the model computes shape [1, 1000, 1, 1]",
+    }
+    for path, message in cli_cases.items():
+        result = _cli(*base, "--benchmark-data", str(path))
+        assert result.returncode == 1, result.stdout
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("litert benchmark: error: ") and message in line, line
+    api_cases = {
+        truncated: f"line 2: tensor '{output}' with dims [2, 3] needs 6 values, found 3",
+        tmp_path / "missing.npz": "missing.npz: no such file",
+    }
+    for path, message in api_cases.items():
+        with pytest.raises(InputError, match=re.escape(message)):
+            litert.benchmark(squeezenet["good"], inputs=[d / "x.npy"], benchmark_data=path, loop_count=1)
+
+
+def test_bad_inputs_and_options_get_clear_errors(squeezenet, tmp_path):
+    raw = tmp_path / "short.bin"
+    np.zeros(10, np.float32).tofile(raw)
+    with pytest.raises(InputError, match=r"40 bytes, but input 'data_0' \(float32 \[1, 3, 224, 224\]\) needs 602112"):
+        litert.benchmark(squeezenet["good"], inputs=[raw], loop_count=1)
+    with pytest.raises(InputError, match="loop count must be at least 1"):
+        litert.benchmark(squeezenet["good"], loop_count=0)
+    result = _cli("benchmark", "--model", str(squeezenet["good"]), "--loop-count", "1", "--plot",
+                  str(tmp_path / "p.pdf"))
+    assert result.returncode == 1 and "unknown chart format '.pdf'" in result.stderr
+
+
+def test_calibration_file_roundtrip(tmp_path):
+    tensors = {"a": np.arange(6, dtype=np.float32).reshape(2, 3) / 7, "b": np.float32([[-1.5]])}
+    path = tmp_path / "model.out"
+    write_calibration_file(path, tensors)
+    path.write_text(path.read_text() + "a 1 2\n9 9\n")  # a repeated name: the first block wins
+    back = read_calibration_file(path)
+    assert list(back) == ["a", "b"]
+    np.testing.assert_array_equal(back["a"], tensors["a"])
+    assert back["b"].shape == (1, 1)

@@ -1,0 +1,140 @@
+"""Drive the real MindSpore Lite 2.0.0 from its own Python 3.7 venv.
+
+Run with the venv's interpreter (see build_venv.sh), never imported by litert:
+
+    python msl_run.py convert MODEL.onnx OUT_PREFIX [--input-format NHWC|NCHW] [--optimize general|none]
+    python msl_run.py run MODEL.ms INPUTS.npz OUTPUTS.npz [--threads N]
+    python msl_run.py bench MODEL.ms INPUTS.npz RESULT.json [--threads N] [--warmup N] [--loops N]
+
+``convert`` writes ``OUT_PREFIX.ms`` (the converter appends ``.ms``).
+``run`` feeds the arrays of INPUTS.npz to the model's inputs in order
+(``arr_0``, ``arr_1``... or by name when the names match the model's inputs),
+and writes the outputs to OUTPUTS.npz as ``out_0``, ``out_1``... plus
+``names`` (the output tensor names) and ``input_names``.
+The MindSpore Lite process may crash at interpreter exit after writing its
+results, so callers check the result files, not only the exit code; the
+script prints ``MSL-OK`` on stdout when the work is done.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def _lite():
+    import mindspore_lite as mslite
+
+    return mslite
+
+
+def _context(mslite, threads):
+    context = mslite.Context()
+    context.target = ["cpu"]
+    context.cpu.thread_num = threads
+    return context
+
+
+def convert(args):
+    mslite = _lite()
+    converter = mslite.Converter()
+    converter.save_type = mslite.ModelType.MINDIR_LITE
+    converter.input_format = getattr(mslite.Format, args.input_format)
+    converter.optimize = args.optimize
+    converter.convert(fmk_type=mslite.FmkType.ONNX, model_file=args.model, output_file=args.output)
+    if not os.path.isfile(args.output + ".ms"):
+        sys.stderr.write("converter produced no %s.ms\n" % args.output)
+        return 1
+    return 0
+
+
+def _load(args):
+    mslite = _lite()
+    model = mslite.Model()
+    model.build_from_file(args.model, mslite.ModelType.MINDIR_LITE, _context(mslite, args.threads))
+    return mslite, model
+
+
+def _feed(model, path):
+    inputs = model.get_inputs()
+    data = np.load(path)
+    by_name = {k: data[k] for k in data.files}
+    arrays = []
+    for i, tensor in enumerate(inputs):
+        if tensor.name in by_name:
+            arr = by_name[tensor.name]
+        else:
+            arr = by_name["arr_%d" % i]
+        arrays.append(arr)
+    shapes = [list(a.shape) for a in arrays]
+    if shapes != [list(t.shape) for t in inputs]:
+        model.resize(inputs, shapes)
+        inputs = model.get_inputs()
+    for tensor, arr in zip(inputs, arrays):
+        want = tensor.get_data_to_numpy().dtype
+        tensor.set_data_from_numpy(np.ascontiguousarray(arr.astype(want)))
+    return inputs
+
+
+def run(args):
+    _, model = _load(args)
+    inputs = _feed(model, args.inputs)
+    outputs = model.predict(inputs)
+    result = {"out_%d" % i: t.get_data_to_numpy() for i, t in enumerate(outputs)}
+    result["names"] = np.array([t.name for t in outputs])
+    result["input_names"] = np.array([t.name for t in inputs])
+    np.savez(args.outputs, **result)
+    return 0
+
+
+def bench(args):
+    _, model = _load(args)
+    inputs = _feed(model, args.inputs)
+    for _ in range(args.warmup):
+        model.predict(inputs)
+    times = []
+    for _ in range(args.loops):
+        start = time.perf_counter()
+        model.predict(inputs)
+        times.append((time.perf_counter() - start) * 1000.0)
+    times.sort()
+    with open(args.result, "w") as f:
+        json.dump({"median_ms": times[len(times) // 2], "min_ms": times[0], "loops": len(times)}, f)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    p = sub.add_parser("convert")
+    p.add_argument("model")
+    p.add_argument("output")
+    p.add_argument("--input-format", default="NHWC", choices=("NHWC", "NCHW"))
+    p.add_argument("--optimize", default="general", choices=("general", "none"))
+    p.set_defaults(fn=convert)
+    for name, fn in (("run", run), ("bench", bench)):
+        p = sub.add_parser(name)
+        p.add_argument("model")
+        p.add_argument("inputs")
+        p.add_argument("outputs" if name == "run" else "result")
+        p.add_argument("--threads", type=int, default=2)
+        if name == "bench":
+            p.add_argument("--warmup", type=int, default=3)
+            p.add_argument("--loops", type=int, default=20)
+        p.set_defaults(fn=fn)
+    args = parser.parse_args(argv)
+    if not getattr(args, "fn", None):
+        parser.print_help()
+        return 2
+    code = args.fn(args)
+    sys.stdout.write("MSL-OK\n")
+    sys.stdout.flush()
+    if code == 0:
+        os._exit(0)  # skip the interpreter teardown that may crash MindSpore Lite
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
