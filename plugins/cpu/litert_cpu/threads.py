@@ -4,9 +4,6 @@ from __future__ import annotations
 import contextlib
 import os
 
-_LIMITERS: dict[int, object] = {}
-
-
 def cpu_count() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -21,15 +18,31 @@ def blas_info() -> list[dict]:
     return threadpool_info()
 
 
+_CONTROLLER = None
+
+
+def _controller():
+    """One ThreadpoolController per process: finding the libraries costs
+    milliseconds, setting their thread counts microseconds."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
 @contextlib.contextmanager
 def limit(threads: int):
     """Run the body with BLAS and numexpr limited to ``threads`` threads."""
     import numexpr
-    from threadpoolctl import threadpool_limits
 
-    previous = numexpr.set_num_threads(threads)
+    previous = numexpr.get_num_threads()
+    if previous != threads:  # setting it costs a thread-pool restart
+        numexpr.set_num_threads(threads)
     try:
-        with threadpool_limits(limits=threads):
+        with _controller().limit(limits=threads):
             yield
     finally:
-        numexpr.set_num_threads(previous)
+        if previous != threads:
+            numexpr.set_num_threads(previous)
