@@ -25,6 +25,11 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "litert.cli.main", *args], capture_output=True, text=True)
 
 
+def _error_lines(result) -> list[str]:
+    """The command's own stderr lines (a plugin being installed meanwhile may log its own)."""
+    return [line for line in result.stderr.splitlines() if line.startswith("litert benchmark:")]
+
+
 def perturbed(model: onnx.ModelProto, weight: str, factor: float = 1.2) -> onnx.ModelProto:
     """A copy of ``model`` with one initializer scaled: a deliberately wrong conversion."""
     bad = onnx.ModelProto()
@@ -111,6 +116,52 @@ def test_cli_generated_model_json_plot(tmp_path):
     assert nodes[0]["node"] in page and "com.microsoft::FusedConv" in page
 
 
+def _loop_model() -> onnx.ModelProto:
+    """y = Relu(x) iterated 3 times through a Loop body v <- v + v @ W (W read from the outer graph)."""
+    from onnx import TensorProto, helper
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"], name="body_cond"),
+         helper.make_node("MatMul", ["v_in", "W"], ["mm"], name="body_matmul"),
+         helper.make_node("Add", ["v_in", "mm"], ["v_out"], name="body_add")],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1, 64])],
+    )
+    weights = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32) * 0.05
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+         helper.make_node("Loop", ["trips", "go", "r"], ["y"], name="loop", body=body)],
+        "looped", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+        [numpy_helper.from_array(weights, "W"), numpy_helper.from_array(np.array(3, np.int64), "trips"),
+         numpy_helper.from_array(np.array(True), "go")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_profile_of_control_flow_counts_body_nodes_once(tmp_path):
+    src = tmp_path / "loop.onnx"
+    onnx.save(_loop_model(), src)
+    result = litert.benchmark(src, loop_count=4, warmup_loop_count=0, time_profiling=True, optimize="none")
+    profile = result.profile
+    nodes = {t.node: t for t in profile.nodes}
+    assert set(nodes) == {"relu", "loop", "body_cond", "body_matmul", "body_add"} and profile.nested
+    assert nodes["relu"].calls == nodes["loop"].calls == 4 and nodes["loop"].depth == 0
+    for name in ("body_cond", "body_matmul", "body_add"):
+        assert nodes[name].calls == 12 and nodes[name].depth == 1 and nodes[name].parent == "loop"
+    body = sum(nodes[n].total_ms for n in ("body_cond", "body_matmul", "body_add"))
+    assert nodes["loop"].total_ms > body
+    assert nodes["loop"].self_ms == pytest.approx(nodes["loop"].total_ms - body, rel=1e-6, abs=1e-9)
+    assert sum(t.share for t in profile.nodes) == pytest.approx(1.0)
+    assert profile.kernel_ms == pytest.approx(nodes["relu"].total_ms + nodes["loop"].total_ms, rel=1e-6)
+    assert profile.kernel_ms <= profile.run_ms
+    assert {t.op_type: t.calls for t in profile.op_types}["MatMul"] == 12
+
+
 def test_symbolic_dims_need_shapes_or_data(tmp_path):
     src = tmp_path / "mobilenet.onnx"
     onnx.save(mobilenet_v2(width=0.35, resolution=32, classes=10), src)
@@ -146,7 +197,7 @@ def test_accuracy_fails_on_perturbed_model_cli(squeezenet):
     assert "Mean bias of all tensors" in good.stdout
     bad = _cli("benchmark", "--model", str(squeezenet["bad"]), *args)
     assert bad.returncode == 1
-    [line] = bad.stderr.strip().splitlines()
+    [line] = _error_lines(bad)
     assert f"'{squeezenet['output']}'" in line and "mean bias" in line and "> 0.5%" in line
     assert "FAIL" in bad.stdout and "Traceback" not in bad.stderr
 
@@ -198,7 +249,7 @@ def test_bad_benchmark_data_gets_a_clear_error(squeezenet, tmp_path):
     for path, message in cli_cases.items():
         result = _cli(*base, "--benchmark-data", str(path))
         assert result.returncode == 1, result.stdout
-        [line] = result.stderr.strip().splitlines()
+        [line] = _error_lines(result)
         assert line.startswith("litert benchmark: error: ") and message in line, line
     api_cases = {
         truncated: f"line 2: tensor '{output}' with dims [2, 3] needs 6 values, found 3",
@@ -219,6 +270,27 @@ def test_bad_inputs_and_options_get_clear_errors(squeezenet, tmp_path):
     result = _cli("benchmark", "--model", str(squeezenet["good"]), "--loop-count", "1", "--plot",
                   str(tmp_path / "p.pdf"))
     assert result.returncode == 1 and "unknown chart format '.pdf'" in result.stderr
+
+
+def test_png_plot_needs_matplotlib(tmp_path):
+    """PNG is drawn with matplotlib when installed (not a litert dependency); otherwise a clear error."""
+    import importlib.util
+
+    from litert.benchmark.plot import write_plot
+    from litert.benchmark.result import OpTiming, OpTypeTiming, Profile
+
+    nodes = [OpTiming("conv", "Conv", "cpu", 2, 3.0, 1.5, 0.75), OpTiming("relu", "Relu", "cpu", 2, 1.0, 0.5, 0.25)]
+    types = [OpTypeTiming("Conv", 1, 2, 3.0, 1.5, 0.75), OpTypeTiming("Relu", 1, 2, 1.0, 0.5, 0.25)]
+    profile = Profile(2, nodes, types, 4.0, 4.5)
+    path = tmp_path / "profile.png"
+    if importlib.util.find_spec("matplotlib") is None:
+        with pytest.raises(InputError, match="PNG output needs matplotlib"):
+            write_plot(profile, path)
+    else:
+        write_plot(profile, path)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = write_plot(profile, tmp_path / "profile.svg").read_text()
+    assert svg.count("<rect") == 2 and "conv  Conv" in svg and "3.000 ms" in svg
 
 
 def test_calibration_file_roundtrip(tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import pytest
 
-from helpers.modelgen import mobilenet_v2
+from helpers.modelgen import light_input, mobilenet_v2, randomized_light_model
 from litert.benchmark import compare
 from litert.errors import InputError
 from test_benchmark import perturbed
@@ -17,6 +17,11 @@ from test_benchmark import perturbed
 
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "litert.cli.main", *args], capture_output=True, text=True)
+
+
+def _error_lines(result) -> list[str]:
+    """The command's own stderr lines (a plugin being installed meanwhile may log its own)."""
+    return [line for line in result.stderr.splitlines() if line.startswith("litert compare:")]
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +68,26 @@ def test_compare_agrees_with_itself_and_optimised(mobilenet):
     assert mobilenet["tensor"] not in {t.name for t in fused.tensors}  # the Conv's own output is gone
 
 
+def test_light_zoo_model_against_itself_counts_only_tensors_that_are_read(tmp_path):
+    """SqueezeNet (opset 9): litert gives the unread Dropout mask today's bool type, onnxruntime opset 9's
+    float zeros; that difference is shown but is not a divergence, and every tensor that is read agrees."""
+    src = tmp_path / "squeezenet.onnx"
+    model = randomized_light_model("squeezenet", seed=0)
+    onnx.save(model, src)
+    result = compare(src, src, inputs=light_input(model, seed=2))
+    assert result.passed and result.first_divergence is None
+    [mask] = [n.output[1] for n in model.graph.node if n.op_type == "Dropout"]
+    assert [t.name for t in result.ignored] == [mask] and "dtype bool vs reference float32" in result.ignored[0].note
+    assert len(result.tensors) == len(model.graph.node) + 1  # every node output, the Dropout's two
+    assert max(t.relative_error for t in result.tensors if not t.unused) < 1e-4
+
+
 def test_compare_cli_exit_code_dump_and_json(mobilenet, tmp_path):
     dump, report = tmp_path / "dump", tmp_path / "cmp.json"
     bad = _cli("compare", "--model", str(mobilenet["bad"]), "--reference", str(mobilenet["good"]),
                "--in-data", str(mobilenet["x"]), "--dump", str(dump), "--json", str(report))
     assert bad.returncode == 1
-    [line] = bad.stderr.strip().splitlines()
+    [line] = _error_lines(bad)
     assert f"first diverging node '{mobilenet['node']}' (Conv), tensor '{mobilenet['tensor']}'" in line
     assert f"first diverging node: {mobilenet['node']} (Conv)" in bad.stdout
     data = json.loads(report.read_text())
@@ -80,6 +99,15 @@ def test_compare_cli_exit_code_dump_and_json(mobilenet, tmp_path):
     good = _cli("compare", "--model", str(mobilenet["good"]), "--reference", str(mobilenet["good"]),
                 "--in-data", str(mobilenet["x"]))
     assert good.returncode == 0 and "no tensor diverges" in good.stdout
+
+
+def test_auto_engine_falls_back_to_litert_without_onnxruntime(mobilenet, monkeypatch):
+    from litert.benchmark import comparison
+
+    assert comparison.pick_engine("auto", mobilenet["good"]) == "onnxruntime"  # installed for the tests
+    monkeypatch.setattr(comparison, "_has_onnxruntime", lambda: False)
+    result = compare(mobilenet["bad"], mobilenet["good"], inputs=[mobilenet["x"]])
+    assert result.reference_engine == "litert" and result.first_divergence.node == mobilenet["node"]
 
 
 def test_compare_bad_input(mobilenet, tmp_path):

@@ -177,6 +177,68 @@ class DynamicBatch(nn.Cell):
         return self.fc(self.mean(self.relu(self.conv(x)), (2, 3)))
 
 
+class MiscOps(nn.Cell):
+    """Slicing, casts, concat/stack, gather, squeeze/unsqueeze, tile and elementwise ops on two inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.cast = ops.Cast()
+        self.concat = ops.Concat(axis=1)
+        self.gather = ops.Gather()
+        self.index = Tensor(np.array([0, 2], np.int32))
+
+    def construct(self, x, y):
+        a = x[:, 1:3]
+        b = self.cast(self.cast(y, ms.float16), ms.float32)
+        c = self.gather(self.concat((a, b)), self.index, 1)
+        d = ops.squeeze(ops.expand_dims(c, 1), 1)
+        e = ops.tanh(d) - ops.sqrt(ops.abs(d)) / 2.0 + ops.exp(-d) + ops.maximum(d, 0.5)
+        f = ops.sigmoid(e) * ops.stack([e, e], 0).sum(0)
+        return f, ops.tile(f, (2, 1))
+
+
+class PoolVariants(nn.Cell):
+    """Explicit asymmetric conv padding with dilation, SAME max/avg pooling, reductions, log-softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, pad_mode="pad", padding=(1, 2, 0, 1), dilation=2, has_bias=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, pad_mode="same")
+        self.avgpool = nn.AvgPool2d(kernel_size=3, stride=2, pad_mode="same")
+        self.sum = ops.ReduceSum(keep_dims=True)
+        self.max = ops.ReduceMax(keep_dims=False)
+        self.log_softmax = nn.LogSoftmax(axis=-1)
+
+    def construct(self, x):
+        y = ops.sigmoid(self.conv(x))
+        z = self.maxpool(y) + self.avgpool(y)
+        s = self.sum(z, (1,))
+        return self.log_softmax(ops.reshape(self.max(z, (2,)), (z.shape[0], -1))), s
+
+
+class InlineBlock(nn.Cell):
+    @ms.lazy_inline
+    def __init__(self, width=8):
+        super().__init__()
+        self.fc = nn.Dense(width, width)
+
+    def construct(self, x):
+        return ops.relu(self.fc(x))
+
+
+class LazyInlineMLP(nn.Cell):
+    """Two @lazy_inline blocks: MindSpore exports the block as a function graph called twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.CellList([InlineBlock() for _ in range(2)])
+
+    def construct(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
 # name -> (factory, input name -> shape with None for a dynamic dim, batch sizes to record)
 NETS = {
     "lenet5": (LeNet5, {"x": (2, 1, 32, 32)}, None),
@@ -185,6 +247,9 @@ NETS = {
     "transformer_block": (EncoderBlock, {"x": (2, 8, 32)}, None),
     "dynamic_batch": (DynamicBatch, {"x": (None, 3, 8, 8)}, (1, 3)),
     "lenet5_split": (LeNet5, {"x": (1, 1, 32, 32)}, None),
+    "misc_ops": (MiscOps, {"x": (2, 4), "y": (2, 2)}, None),
+    "pool_variants": (PoolVariants, {"x": (2, 3, 11, 13)}, None),
+    "lazy_inline_mlp": (LazyInlineMLP, {"x": (3, 8)}, None),
 }
 
 
@@ -206,6 +271,13 @@ def randomize_norms(net: nn.Cell, rng: np.random.Generator) -> None:
         else:
             continue
         param.set_data(Tensor(value.astype(np.float32)))
+
+
+def make_readable(paths: list[Path]) -> None:
+    """MindSpore writes its files read-only for the owner; fixtures are ordinary files."""
+    for path in paths:
+        for item in [path, *(path.rglob("*") if path.is_dir() else [])]:
+            item.chmod(0o755 if item.is_dir() else 0o644)
 
 
 def export_one(name: str, out: Path) -> list[Path]:
@@ -269,6 +341,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names or NETS:
         written = export_one(name, args.out)
+        make_readable(written)
         sizes = ", ".join(f"{p.name} {sum(f.stat().st_size for f in ([p] if p.is_file() else p.rglob('*')))} B"
                           for p in written)
         print(f"{name}: {sizes}")

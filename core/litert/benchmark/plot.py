@@ -48,9 +48,13 @@ def _bars_svg(rows: list[tuple[str, float, str, str]], unit: str = "ms", width: 
     return "".join(parts)
 
 
+def _short(op_type: str) -> str:
+    return op_type.rsplit("::", 1)[-1]
+
+
 def node_chart_svg(profile: Profile, top: int = TOP_NODES) -> str:
     colours = _colours(profile)
-    rows = [(t.node, t.total_ms, colours[t.op_type],
+    rows = [(f"{t.node}  {_short(t.op_type)}", t.total_ms, colours[t.op_type],
              f"{t.node} ({t.op_type} on {t.device}): {t.total_ms:.3f} ms total, {t.calls} calls, "
              f"{t.mean_ms:.4f} ms per call, {t.share:.1%} of kernel time")
             for t in profile.nodes[:top]]
@@ -104,16 +108,14 @@ td:nth-child(-n+3), th:nth-child(-n+3) {{ text-align: left; }}
 
 
 def _write_png(profile: Profile, path: Path, title: str) -> None:
-    if importlib.util.find_spec("matplotlib") is None:
-        raise InputError(f"--plot {path}: PNG output needs matplotlib, which is not installed; "
-                         "use a .html or .svg file")
     matplotlib = importlib.import_module("matplotlib")
     matplotlib.use("Agg")
     plt = importlib.import_module("matplotlib.pyplot")
     colours = _colours(profile)
     nodes = profile.nodes[:TOP_NODES][::-1]
     fig, ax = plt.subplots(figsize=(10, 0.28 * len(nodes) + 1.5))
-    ax.barh([t.node for t in nodes], [t.total_ms for t in nodes], color=[colours[t.op_type] for t in nodes])
+    ax.barh([f"{t.node}  {_short(t.op_type)}" for t in nodes], [t.total_ms for t in nodes],
+            color=[colours[t.op_type] for t in nodes])
     ax.set_xlabel("total ms over all loops")
     ax.set_title(title)
     fig.tight_layout()
@@ -121,16 +123,28 @@ def _write_png(profile: Profile, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def check_plot_path(path: str | Path) -> None:
+    """Fail before a long run when the chart could not be written afterwards."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".html", ".htm", ".svg", ".png"):
+        raise InputError(f"--plot {path}: unknown chart format {suffix or '(none)'!r}; use .html, .svg or .png")
+    if suffix == ".png" and importlib.util.find_spec("matplotlib") is None:
+        raise InputError(f"--plot {path}: PNG output needs matplotlib, which is not installed; "
+                         "use a .html or .svg file")
+    if not path.parent.is_dir():
+        raise InputError(f"--plot {path}: directory {path.parent} does not exist")
+
+
 def write_plot(profile: Profile, path: str | Path, title: str = "litert per-operator profile") -> Path:
     """Write the chart; the suffix picks the form (``.html``/``.htm``, ``.svg``, ``.png``)."""
+    check_plot_path(path)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
         path.write_text(profile_html(profile, title), encoding="utf-8")
     elif suffix == ".svg":
         path.write_text(node_chart_svg(profile), encoding="utf-8")
-    elif suffix == ".png":
-        _write_png(profile, path, title)
     else:
-        raise InputError(f"--plot {path}: unknown chart format {suffix or '(none)'!r}; use .html, .svg or .png")
+        _write_png(profile, path, title)
     return path

@@ -34,8 +34,9 @@ def summary_lines(result: BenchmarkResult) -> list[str]:
         lines.append(f"input       {spec.name}: {spec.dtype} {spec.shape} from {spec.source}")
     phases = ", ".join(f"{k} {v:.1f}" for k, v in result.load_phases_ms.items())
     lines.append(f"load        {result.load_ms:.1f} ms ({phases})")
-    lines.append(f"latency     min {lat.min_ms:.3f}  max {lat.max_ms:.3f}  mean {lat.mean_ms:.3f}  std {lat.std_ms:.3f}  "
-                 f"p50 {lat.p50_ms:.3f}  p90 {lat.p90_ms:.3f}  p99 {lat.p99_ms:.3f} ms over {lat.loops} loops")
+    lines.append(f"latency     min {lat.min_ms:.3f}  max {lat.max_ms:.3f}  mean {lat.mean_ms:.3f}  "
+                 f"std {lat.std_ms:.3f}  p50 {lat.p50_ms:.3f}  p90 {lat.p90_ms:.3f}  p99 {lat.p99_ms:.3f} ms "
+                 f"over {lat.loops} loops")
     lines.append(f"throughput  {lat.throughput:.2f} inferences/s")
     rss = _mib(mem.peak_rss_bytes)
     if mem.rss_growth_bytes is not None:
@@ -56,13 +57,19 @@ def profile_lines(profile: Profile, top: int = 25) -> list[str]:
     lines = [f"Per-operator time over {profile.loops} loops: kernels {profile.kernel_ms:.3f} ms of "
              f"{profile.run_ms:.3f} ms run time ({share:.1%})"]
     shown = profile.nodes if top <= 0 else profile.nodes[:top]
-    lines += table(["node", "op type", "device", "calls", "total ms", "mean ms", "share"],
-                   [(t.node, t.op_type, t.device, t.calls, f"{t.total_ms:.3f}", f"{t.mean_ms:.4f}", f"{t.share:.1%}")
-                    for t in shown], right=(3, 4, 5, 6))
+    if profile.nested:  # control-flow bodies: show self time and where each node ran
+        lines += table(["node", "op type", "device", "calls", "total ms", "mean ms", "self ms", "share", "inside"],
+                       [(t.node, t.op_type, t.device, t.calls, f"{t.total_ms:.3f}", f"{t.mean_ms:.4f}",
+                         f"{t.self_ms:.3f}", f"{t.share:.1%}", t.parent) for t in shown], right=(3, 4, 5, 6, 7))
+    else:
+        lines += table(["node", "op type", "device", "calls", "total ms", "mean ms", "share"],
+                       [(t.node, t.op_type, t.device, t.calls, f"{t.total_ms:.3f}", f"{t.mean_ms:.4f}",
+                         f"{t.share:.1%}") for t in shown], right=(3, 4, 5, 6))
     if len(shown) < len(profile.nodes):
         lines.append(f"... {len(profile.nodes) - len(shown)} more nodes (--top 0 lists all)")
     lines.append("")
-    lines.append("Per-op-type time")
+    lines.append("Per-op-type time" + (" (self time: a control-flow node's body counts for the body's op types)"
+                                        if profile.nested else ""))
     lines += table(["op type", "nodes", "calls", "total ms", "mean ms", "share"],
                    [(t.op_type, t.nodes, t.calls, f"{t.total_ms:.3f}", f"{t.mean_ms:.4f}", f"{t.share:.1%}")
                     for t in profile.op_types], right=(1, 2, 3, 4, 5))
@@ -98,6 +105,9 @@ def comparison_lines(comparison: Comparison, limit: int = 30) -> list[str]:
     if c.unmatched:
         lines.append(f"{len(c.unmatched)} tensors of the model have no reference counterpart "
                      f"(e.g. {', '.join(c.unmatched[:3])})")
+    if c.ignored:
+        lines.append(f"not counted: {len(c.ignored)} diverging tensor(s) that no node reads "
+                     f"({', '.join(t.name for t in c.ignored[:5])})")
     first = c.first_divergence
     if first is None:
         lines.append("no tensor diverges")
@@ -109,13 +119,13 @@ def comparison_lines(comparison: Comparison, limit: int = 30) -> list[str]:
             lines.append(f"  its inputs agree with the reference: {', '.join(c.agreeing_inputs)}")
     rows = c.tensors
     if limit > 0 and len(rows) > limit:
-        keep = {id(t) for t in rows if t.diverged or t.is_output}
+        keep = {id(t) for t in rows if t.diverged or t.is_output}  # unused diverging ones too
         rows = [t for t in rows if id(t) in keep][:limit]
     lines += table(["node", "op type", "tensor", "shape", "max abs err", "relative", "mean bias %", "cosine", ""],
                    [(t.node, t.op_type, t.name, t.shape, f"{t.max_abs_error:.4g}", f"{t.relative_error:.4g}",
                      f"{t.mean_bias_percent:.4g}", f"{t.cosine_similarity:.6f}",
                      " ".join(filter(None, ["DIVERGES" if t.diverged else "", "(output)" if t.is_output else "",
-                                            t.note])))
+                                            "(unused)" if t.unused else "", t.note])))
                     for t in rows], right=(4, 5, 6, 7))
     if len(rows) < len(c.tensors):
         lines.append(f"... {len(c.tensors) - len(rows)} more tensors (--all lists every one)")

@@ -96,7 +96,12 @@ class MemoryStats(_JsonMixin):
 
 @dataclass
 class OpTiming(_JsonMixin):
-    """Time spent in one node over the profiled loops."""
+    """Time spent in one node over the profiled loops.
+
+    A node inside a control-flow body (If/Loop/Scan) has ``depth`` > 0 and
+    names its ``parent``; the parent's ``total_ms`` includes the body's time,
+    its ``self_ms`` does not.  Shares are of self time, so they add up to 1.
+    """
 
     node: str
     op_type: str
@@ -104,12 +109,17 @@ class OpTiming(_JsonMixin):
     calls: int
     total_ms: float
     mean_ms: float
-    #: fraction of the summed kernel time (MindSpore Lite's "percent" column)
+    #: fraction of the summed kernel self time (MindSpore Lite's "percent" column)
     share: float
+    self_ms: float = 0.0
+    depth: int = 0
+    parent: str = ""
 
 
 @dataclass
 class OpTypeTiming(_JsonMixin):
+    """Self time of all nodes of one op type (a Loop's body counts for the body's op types)."""
+
     op_type: str
     nodes: int
     calls: int
@@ -125,10 +135,15 @@ class Profile(_JsonMixin):
     loops: int
     nodes: list[OpTiming]
     op_types: list[OpTypeTiming]
-    #: summed time inside nodes over all profiled loops
+    #: summed time inside nodes over all profiled loops (nested nodes counted once)
     kernel_ms: float
     #: wall time of the profiled loops (kernel time + scheduling and copies)
     run_ms: float
+
+    @property
+    def nested(self) -> bool:
+        """Whether any node ran inside a control-flow body."""
+        return any(t.depth for t in self.nodes)
 
 
 # ---------------------------------------------------------------- accuracy
@@ -236,6 +251,8 @@ class TensorDiff(_JsonMixin):
     diverged: bool
     is_output: bool = False
     note: str = ""
+    #: no node reads it and it is not a graph output (e.g. a Dropout mask): shown, never counted
+    unused: bool = False
 
 
 @dataclass
@@ -256,11 +273,17 @@ class Comparison(_JsonMixin):
 
     @property
     def diverged(self) -> list[TensorDiff]:
-        return [t for t in self.tensors if t.diverged]
+        """Diverging tensors that matter: read by a node or a graph output."""
+        return [t for t in self.tensors if t.diverged and not t.unused]
+
+    @property
+    def ignored(self) -> list[TensorDiff]:
+        """Diverging tensors nothing reads: reported, not counted."""
+        return [t for t in self.tensors if t.diverged and t.unused]
 
     @property
     def first_divergence(self) -> TensorDiff | None:
-        return next((t for t in self.tensors if t.diverged), None)
+        return next(iter(self.diverged), None)
 
     @property
     def passed(self) -> bool:

@@ -30,7 +30,8 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--top", type=int, default=25, help="rows of the per-operator table (0 = all; default 25)")
     parser.add_argument("--json", metavar="FILE", help="write every figure as JSON ('-' for stdout)")
     parser.add_argument("--plot", metavar="FILE",
-                        help="write the per-operator profile as a chart (.html, .svg or .png); implies --time-profiling")
+                        help="write the per-operator profile as a chart (.html, .svg or .png); "
+                             "implies --time-profiling")
 
 
 def run(args) -> int:
@@ -39,6 +40,10 @@ def run(args) -> int:
 
     from ._args import parse_input_shapes
 
+    if args.plot:
+        from litert.benchmark.plot import check_plot_path
+
+        check_plot_path(args.plot)
     in_data = [p for item in args.in_data for p in item.split(",") if p]
     result = litert.benchmark(
         args.model,

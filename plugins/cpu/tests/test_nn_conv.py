@@ -131,3 +131,16 @@ def test_conv_float16_and_fused():
     ref = naive_conv(x, w, b, [1, 1], [1, 1], [1, 1], [1, 1], 1)
     ref = np.where(ref < 0, 0.1 * ref, ref)
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_shared_scratch_between_geometries():
+    """Kernels share scratch buffers; inputs whose padded/phase buffers have
+    equal shapes but different extents must not see each other's data."""
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((3, 1, 3, 3)).astype(np.float32)
+    for size, pads in ((9, [1, 1, 1, 1]), (8, [1, 1, 2, 2]), (9, [2, 2, 0, 0]), (8, [1, 1, 1, 1])):
+        x = (rng.standard_normal((1, 3, size, size)) * 100).astype(np.float32)
+        attrs = {"group": 3, "strides": [2, 2], "pads": pads}
+        got = run_conv(x, w, None, attrs)
+        ref = naive_conv(x, w, None, [2, 2], [1, 1], pads[:2], pads[2:], 3)
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-3)

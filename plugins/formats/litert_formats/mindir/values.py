@@ -74,6 +74,9 @@ def decode(attr: AttributeProto, base_dir: Path | None = None, nested: bool = Fa
         return tuple(decode(v, base_dir, nested=True) for v in attr.values)
     if kind == _A.TENSOR:
         return tensors.to_numpy(attr.t, base_dir, f"constant {attr.name or ''}".strip())
+    if kind == _A.TENSORS:  # how MindSpore 2.x writes a tensor value node: one tensor in `tensors`
+        arrays = tuple(tensors.to_numpy(t, base_dir, f"constant {attr.name or ''}".strip()) for t in attr.tensors)
+        return arrays[0] if len(arrays) == 1 else arrays
     if kind == _A.NONE:
         return None
     if kind in (_A.UMONAD, _A.IOMONAD):

@@ -5,10 +5,12 @@ Weights are packed once as ``(G, M/G, C/G * prod(kernel))`` so that every path
 ends in a single (batched) ``np.matmul`` whose result is already laid out as
 ``(N, M, *out)``:
 
-* 1x1, stride 1, no pads: the input itself is the GEMM operand (no copy);
-* depthwise (one input channel per group): loop over the kernel taps,
-  accumulating shifted strided slices times a per-channel weight;
-* otherwise im2col via a strided window view copied into a reused buffer.
+* 1x1 without pads: the (strided) input itself is the GEMM operand;
+* depthwise (one input channel per group): a loop over the kernel taps on the
+  flattened padded image (polyphase-split when strided), each tap one
+  multiply-add of a contiguous shifted slice by a per-channel weight;
+* otherwise im2col: a strided window view copied into a reused buffer (in
+  blocks of output rows when large), then the GEMM.
 """
 from __future__ import annotations
 
@@ -24,11 +26,10 @@ _COLS_BYTES = 2 << 20
 
 
 class ConvCore:
-    """The convolution itself, shared by Conv, FusedConv, ConvInteger, QLinearConv
-    and CausalConvWithState."""
+    """The convolution itself, shared by Conv, FusedConv, ConvInteger and
+    QLinearConv.  ``w_const`` (if known at compile time) is packed once."""
 
-    def __init__(self, attrs: dict, w_const: np.ndarray | None, dtype=None, threads: int = 1):
-        self.threads = max(1, int(threads))
+    def __init__(self, attrs: dict, w_const: np.ndarray | None, dtype=None):
         self.group = int(attrs.get("group", 1))
         self.auto_pad = attrs.get("auto_pad", "NOTSET")
         self.kernel_shape = attrs.get("kernel_shape")
@@ -109,6 +110,30 @@ class ConvCore:
             y[..., r0 * row:r1 * row] = np.matmul(wp, buf.reshape(n, g, kk, (r1 - r0) * row))
         return y
 
+    def _depthwise_plan(self, x_shape, kernel, strides, dilations, out, pb, pe):
+        """Geometry of the flattened depthwise conv, cached per input shape:
+        phase-image sizes, extra end padding, and (phase, offset) per tap."""
+        key = ("dw", x_shape, tuple(kernel))
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        nd = len(kernel)
+        full = [x_shape[2 + i] + pb[i] + pe[i] for i in range(nd)]
+        q = [-(-full[i] // strides[i]) for i in range(nd)]
+        sizes = [prod(q[i + 1:]) for i in range(nd)]
+        reach = [(kernel[i] - 1) * dilations[i] // strides[i] for i in range(nd)]
+        slack = sum(reach[i] * sizes[i] for i in range(1, nd))
+        extra = -(-slack // sizes[0]) if nd > 1 else 0
+        taps = []
+        for tap in np.ndindex(*kernel):
+            pos = [tap[j] * dilations[j] for j in range(nd)]
+            phase = int(np.ravel_multi_index([p % s for p, s in zip(pos, strides)], strides))
+            taps.append((phase, sum((pos[j] // strides[j]) * sizes[j] for j in range(nd))))
+        crop = (Ellipsis,) + tuple(slice(0, o) for o in out[1:])
+        plan = (full, q, extra, taps, out[0] * sizes[0], crop)
+        self._plans[key] = plan
+        return plan
+
     def _depthwise_flat(self, x, wp, kernel, strides, dilations, out, pb, pe, zero):
         """Depthwise conv on flattened images: every tap is then one contiguous
         shifted slice of length ``out[0] * row``, so each multiply-add runs over
@@ -119,37 +144,22 @@ class ConvCore:
         n, g = x.shape[:2]
         mg = wp.shape[1]
         nd = len(kernel)
-        reach = [(kernel[i] - 1) * dilations[i] for i in range(nd)]
+        full, q, extra, taps, length, crop = self._depthwise_plan(x.shape, kernel, strides, dilations, out, pb, pe)
         if all(s == 1 for s in strides):
-            q = [x.shape[2 + i] + pb[i] + pe[i] for i in range(nd)]
-            sizes = [prod(q[i + 1:]) for i in range(nd)]
-            slack = sum(reach[i] * sizes[i] for i in range(1, nd))
-            extra = -(-slack // sizes[0]) if nd > 1 else 0
             xp = pad_into(self.scratch, x, pb, [pe[0] + extra] + list(pe[1:]), zero, key="dwpad")
             ph = xp.reshape(n, g, 1, 1, -1)
         else:
             xp = pad_into(self.scratch, x, pb, pe, zero)
-            full = xp.shape[2:]
-            q = [-(-full[i] // strides[i]) for i in range(nd)]
-            sizes = [prod(q[i + 1:]) for i in range(nd)]
-            slack = sum((reach[i] // strides[i]) * sizes[i] for i in range(1, nd))
-            extra = -(-slack // sizes[0]) if nd > 1 else 0
-            ph, fresh = self.scratch.get("phases", (n, g, prod(strides), q[0] + extra) + tuple(q[1:]), wp.dtype, zero)
+            nph = prod(strides)
+            # keyed by the padded extent too: unwritten phase cells stay `zero`
+            ph, _ = self.scratch.get(("phases", tuple(full)), (n, g, nph, q[0] + extra) + tuple(q[1:]), wp.dtype, zero)
             for p, phase in enumerate(np.ndindex(*strides)):
                 src = xp[(Ellipsis,) + tuple(slice(phase[i], None, strides[i]) for i in range(nd))]
                 ph[(slice(None), slice(None), p) + tuple(slice(0, src.shape[2 + i]) for i in range(nd))] = src
-            ph = ph.reshape(n, g, 1, prod(strides), -1)
-        length = out[0] * sizes[0]
+            ph = ph.reshape(n, g, 1, nph, -1)
         acc = np.empty((n, g, mg, length), wp.dtype)
-        taps = []
-        for i, tap in enumerate(np.ndindex(*kernel)):
-            pos = [tap[j] * dilations[j] for j in range(nd)]
-            phase = int(np.ravel_multi_index([p % s for p, s in zip(pos, strides)], strides))
-            off = sum((pos[j] // strides[j]) * sizes[j] for j in range(nd))
-            taps.append((i, phase, off))
-
         tmp = np.empty_like(acc) if len(taps) > 1 else None
-        for i, phase, off in taps:
+        for i, (phase, off) in enumerate(taps):
             src = ph[:, :, :, phase, off:off + length]
             wt = wp[:, :, i, None]
             if i == 0:
@@ -159,7 +169,7 @@ class ConvCore:
                 acc += tmp
         y = acc.reshape((n, g * mg, out[0]) + tuple(q[1:]))
         if nd > 1:
-            y = np.ascontiguousarray(y[(Ellipsis,) + tuple(slice(0, o) for o in out[1:])])
+            y = np.ascontiguousarray(y[crop])
         return y
 
 
@@ -174,7 +184,7 @@ class Conv(Kernel):
 
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
-        self.core = ConvCore(attrs, ctx.const(1), threads=ctx.threads)
+        self.core = ConvCore(attrs, ctx.const(1))
         b = ctx.const(2)
         self._bias = None if b is None else b.astype(compute_dtype(b.dtype))
         self.act = activation(self.act_name, self.act_params)

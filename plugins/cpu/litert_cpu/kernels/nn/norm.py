@@ -23,7 +23,15 @@ def _moments(x: np.ndarray, axes: tuple[int, ...]):
     """(x - mean, mean, variance) over ``axes`` (keepdims), population variance."""
     mean = x.mean(axis=axes, keepdims=True)
     d = x - mean
-    var = np.square(d).mean(axis=axes, keepdims=True)
+    nd = x.ndim
+    if axes == tuple(range(nd - len(axes), nd)) and d.size:
+        # trailing axes: sum of squares as a dot product, no squared temporary
+        lead = d.shape[: nd - len(axes)]
+        flat = d.reshape(lead + (-1,))
+        var = np.einsum("...i,...i->...", flat, flat).reshape(mean.shape)
+        var /= var.dtype.type(flat.shape[-1])
+    else:
+        var = np.square(d).mean(axis=axes, keepdims=True)
     return d, mean, var
 
 
@@ -87,8 +95,12 @@ def _normalize(x, axes, eps, cdt):
 class InstanceNormalization(Kernel):
     def run(self, x, scale, bias):
         cdt = compute_dtype(x.dtype)
-        y, _, _ = _normalize(x, tuple(range(2, x.ndim)), self.attrs.get("epsilon", 1e-5), cdt)
-        y *= _channel_view(scale.astype(cdt, copy=False), x.ndim)
+        xf = x.astype(cdt, copy=False)
+        y, _, var = _moments(xf, tuple(range(2, x.ndim)))
+        var += cdt.type(self.attrs.get("epsilon", 1e-5))
+        # fold the per-channel scale into the per-(n, c) inverse deviation
+        factor = _channel_view(scale.astype(cdt, copy=False), x.ndim) / np.sqrt(var)
+        y *= factor
         y += _channel_view(bias.astype(cdt, copy=False), x.ndim)
         return (y.astype(x.dtype, copy=False),)
 

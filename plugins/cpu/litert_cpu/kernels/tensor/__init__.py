@@ -19,6 +19,7 @@ _MODULES: tuple[str, ...] = (
     "ml",
     "nms",
     "random",
+    "image",
 )
 
 for _name in _MODULES:

@@ -1,0 +1,632 @@
+"""MindSpore Lite primitives -> IR operators (ONNX semantics), one function per primitive.
+
+Each function receives the :class:`~.reader.GraphBuilder` and the
+:class:`~.msfile.MsNode` and emits IR nodes through the builder.  ``.ms``
+tensors keep the layout MindSpore Lite stores them in: operators with a
+``format`` attribute (convolution, pooling) and LRN, which MindSpore Lite
+runs channels-last, are wrapped in Transposes (:func:`.transposes.wrap`),
+every other operator reads its tensors as stored, as MindSpore Lite does.
+Fused activations (``activation_type``) become a separate activation node.
+
+:data:`READERS` is the registry; a primitive absent from it is reported as
+unsupported, naming the node.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from litert.errors import UnsupportedOperatorError
+from litert.ir import Node
+
+from . import types as T
+from .transposes import NCHW_TO_NHWC, NHWC_TO_NCHW, wrap
+
+# ---------------------------------------------------------------- activations
+
+
+def _clip(lo, hi):
+    def emit(b, x, out, node, attrs):
+        b.emit("Clip", [x, b.const(np.float32(lo), "clip_min"), b.const(np.float32(hi), "clip_max")], [out], node)
+    return emit
+
+
+def _simple(op, **fixed):
+    def emit(b, x, out, node, attrs):
+        b.emit(op, [x], [out], node, **fixed)
+    return emit
+
+
+def _with_alpha(op):
+    def emit(b, x, out, node, attrs):
+        b.emit(op, [x], [out], node, alpha=float(attrs.get("alpha", 0.0)))
+    return emit
+
+
+def _hard_tanh(b, x, out, node, attrs):
+    lo, hi = float(attrs.get("min_val", -1.0)), float(attrs.get("max_val", 1.0))
+    _clip(lo, hi)(b, x, out, node, attrs)
+
+
+def _swish(b, x, out, node, attrs):
+    b.emit("Mul", [x, b.emit("Sigmoid", [x], None, node)[0]], [out], node)
+
+
+def _gelu(b, x, out, node, attrs):
+    b.emit("Gelu", [x], [out], node, approximate="tanh" if attrs.get("approximate") else "none")
+
+
+def _relu_max(b, x, out, node, attrs):
+    """RELU stored with a finite ``max_val`` (MindSpore's ReLU6 as Activation)."""
+    hi = float(attrs.get("max_val", 0.0))
+    if attrs.get("min_val", 0.0) == 0.0 and 0.0 < hi < 3.0e38:
+        _clip(0.0, hi)(b, x, out, node, attrs)
+    else:
+        b.emit("Relu", [x], [out], node)
+
+
+#: ActivationType -> emitter(builder, input, output, node, activation attrs)
+ACTIVATIONS: dict[int, Callable] = {
+    T.RELU: _relu_max,
+    T.RELU6: _clip(0.0, 6.0),
+    T.SIGMOID: _simple("Sigmoid"),
+    T.TANH: _simple("Tanh"),
+    T.ELU: _with_alpha("Elu"),
+    T.LEAKY_RELU: _with_alpha("LeakyRelu"),
+    T.ABS: _simple("Abs"),
+    T.SOFTSIGN: _simple("Softsign"),
+    T.SOFTPLUS: _simple("Softplus"),
+    T.SELU: _simple("Selu"),
+    T.HSWISH: _simple("HardSwish"),
+    T.HSIGMOID: _simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5),
+    T.HARD_TANH: _hard_tanh,
+    T.SIGN: _simple("Sign"),
+    T.SWISH: _swish,
+    T.GELU: _gelu,
+    T.LINEAR: _simple("Identity"),
+}
+
+
+def activation(b, node, act: int, x: str, out: str, attrs: dict | None = None) -> None:
+    if act not in ACTIVATIONS:
+        raise b.unsupported(node, f"activation_type {act}")
+    ACTIVATIONS[act](b, x, out, node, attrs or {})
+
+
+def with_activation(b, node, act: int) -> str:
+    """Where the op itself writes: its output, or a fresh name the activation then reads."""
+    out = b.out(node, 0)
+    if act in (T.NO_ACTIVATION,):
+        return out
+    inner = b.fresh(f"{out}_preact")
+    b.after.append(lambda: activation(b, node, act, inner, out))
+    return inner
+
+
+# ---------------------------------------------------------------- convolution and pooling
+
+
+def _pads(pad_list) -> list[int]:
+    """MindSpore [top, bottom, left, right] -> ONNX [top, left, bottom, right]."""
+    p = [int(v) for v in (pad_list if pad_list is not None else [0, 0, 0, 0])]
+    if len(p) != 4:
+        p = (p + [0, 0, 0, 0])[:4]
+    return [p[0], p[2], p[1], p[3]]
+
+
+def _window_attrs(attrs: dict, kernel_key: str, stride_key: str, pad_key: str) -> dict:
+    out = {"kernel_shape": [int(k) for k in attrs[kernel_key]]} if attrs.get(kernel_key) is not None else {}
+    if attrs.get(stride_key) is not None:
+        out["strides"] = [int(s) for s in attrs[stride_key]]
+    mode = attrs.get("pad_mode", T.PAD)
+    if mode == T.SAME:
+        out["auto_pad"] = "SAME_UPPER"
+    elif mode == T.VALID:
+        out["auto_pad"] = "VALID"
+    else:
+        out["pads"] = _pads(attrs.get(pad_key))
+    return out
+
+
+def conv2d(b, node) -> None:
+    a = node.attrs
+    nhwc = a.get("format", T.NCHW) == T.NHWC
+    attrs = _window_attrs(a, "kernel_size", "stride", "pad_list")
+    if a.get("dilation") is not None:
+        attrs["dilations"] = [int(d) for d in a["dilation"]]
+    attrs["group"] = int(a.get("group") or 1)
+    weight = b.inp(node, 1)
+    if nhwc:  # weights are O,H,W,I: the IR's Conv wants O,I,H,W
+        weight = b.permuted(weight, NHWC_TO_NCHW)
+    inputs = [b.inp(node, 0), weight] + ([b.inp(node, 2)] if b.has_input(node, 2) else [])
+    out = with_activation(b, node, a.get("activation_type", 0))
+    conv = b.node("Conv", inputs, [out], node, **attrs)
+    b.place(conv, nhwc, data_inputs=[0])
+
+
+def _pool(op_global: str, op: str, extra: dict):
+    def read(b, node) -> None:
+        a = node.attrs
+        nhwc = a.get("format", T.NCHW) == T.NHWC
+        out = with_activation(b, node, a.get("activation_type", 0))
+        if a.get("global"):
+            pool = b.node(op_global, [b.inp(node, 0)], [out], node)
+        else:
+            attrs = _window_attrs(a, "kernel_size", "strides", "pad")
+            attrs["ceil_mode"] = int(a.get("round_mode", 0) == 1)
+            pool = b.node(op, [b.inp(node, 0)], [out], node, **attrs, **extra)
+        b.place(pool, nhwc, data_inputs=[0])
+    return read
+
+
+def lrn(b, node) -> None:
+    """MindSpore Lite's LRN normalises over the last axis with alpha already divided by the window."""
+    a = node.attrs
+    radius = int(a.get("depth_radius", 5))
+    size = 2 * radius + 1
+    lrn_node = b.node("LRN", [b.inp(node, 0)], [b.out(node, 0)], node, size=size,
+                      alpha=float(a.get("alpha", 1.0)) * size, beta=float(a.get("beta", 0.5)),
+                      bias=float(a.get("bias", 1.0)))
+    b.place(lrn_node, True, data_inputs=[0])
+
+
+def scale(b, node) -> None:
+    """``x * scale + bias`` with ``scale`` laid along ``axis`` onwards."""
+    a = node.attrs
+    x = b.inp(node, 0)
+    axis = int(a.get("axis", -1))
+    out = with_activation(b, node, a.get("activation_type", 0))
+    factors = [b.inp(node, i) for i in (1, 2) if b.has_input(node, i)]
+    if axis < 0:
+        shaped = factors  # the trailing axes: numpy broadcasting lines them up
+    else:
+        rank = b.rank(x, node)
+        shaped = [b.broadcast_from(f, axis, rank) for f in factors]
+    if len(shaped) == 2:
+        b.emit("Add", [b.emit("Mul", [x, shaped[0]], None, node)[0], shaped[1]], [out], node)
+    else:
+        b.emit("Mul", [x, shaped[0]], [out], node)
+
+
+# ---------------------------------------------------------------- matrix products
+
+
+def matmul(b, node) -> None:
+    a = node.attrs
+    x, w = b.inp(node, 0), b.inp(node, 1)
+    if a.get("transpose_a"):
+        x = b.swap_last(x, node)
+    if a.get("transpose_b"):
+        w = b.swap_last(w, node)
+    out = with_activation(b, node, a.get("activation_type", 0))
+    if b.has_input(node, 2):
+        b.emit("Add", [b.emit("MatMul", [x, w], None, node)[0], b.inp(node, 2)], [out], node)
+    else:
+        b.emit("MatMul", [x, w], [out], node)
+
+
+def full_connection(b, node) -> None:
+    """``y = x' W^T + b`` with ``x'`` = ``x`` flattened at ``axis`` (``use_axis``) or to rows of W's depth."""
+    a = node.attrs
+    x, w = b.inp(node, 0), b.inp(node, 1)
+    if a.get("use_axis"):
+        rank = b.rank(x, node)
+        axis = int(a.get("axis", 1))
+        axis = axis + rank if axis < 0 else axis
+        if axis != rank - 1:
+            raise b.unsupported(node, f"FullConnection over axis {axis} of a rank-{rank} input")
+        flat = x
+    else:
+        weight = b.const_value(node, 1)
+        if weight is None:
+            raise b.unsupported(node, "FullConnection with a computed weight")
+        flat = b.emit("Reshape", [x, b.const(np.array([-1, weight.shape[1]], np.int64), "fc_shape")], None, node)[0]
+    out = with_activation(b, node, a.get("activation_type", 0))
+    product = b.emit("MatMul", [flat, b.swap_last(w, node)], None if b.has_input(node, 2) else [out], node)[0]
+    if b.has_input(node, 2):
+        b.emit("Add", [product, b.inp(node, 2)], [out], node)
+
+
+# ---------------------------------------------------------------- elementwise
+
+
+def _binary(op: str):
+    def read(b, node) -> None:
+        out = with_activation(b, node, node.attrs.get("activation_type", 0))
+        b.emit(op, [b.inp(node, 0), b.inp(node, 1)], [out], node)
+    return read
+
+
+def _unary(op: str, **fixed):
+    def read(b, node) -> None:
+        b.emit(op, [b.inp(node, 0)], [b.out(node, 0)], node, **fixed)
+    return read
+
+
+def eltwise(b, node) -> None:
+    mode = node.attrs.get("mode", T.ELTWISE_SUM)
+    op = {T.ELTWISE_PROD: "Mul", T.ELTWISE_SUM: "Add", T.ELTWISE_MAXIMUM: "Max"}.get(mode)
+    if op is None:
+        raise b.unsupported(node, f"Eltwise mode {mode}")
+    inputs = [b.inp(node, i) for i in range(len(node.inputs))]
+    if op in ("Max",) or len(inputs) == 2:
+        b.emit(op if len(inputs) == 2 or op == "Max" else op, inputs, [b.out(node, 0)], node)
+        return
+    acc = inputs[0]
+    for i, name in enumerate(inputs[1:]):
+        last = i == len(inputs) - 2
+        acc = b.emit(op, [acc, name], [b.out(node, 0)] if last else None, node)[0]
+
+
+def act_node(b, node) -> None:
+    activation(b, node, node.attrs.get("activation_type", 0), b.inp(node, 0), b.out(node, 0), node.attrs)
+
+
+def square(b, node) -> None:
+    x = b.inp(node, 0)
+    b.emit("Mul", [x, x], [b.out(node, 0)], node)
+
+
+def rsqrt(b, node) -> None:
+    b.emit("Reciprocal", [b.emit("Sqrt", [b.inp(node, 0)], None, node)[0]], [b.out(node, 0)], node)
+
+
+def _affine_input(b, node, x: str, scale_: float, shift: float) -> str:
+    if scale_ != 1.0:
+        x = b.emit("Mul", [x, b.const(np.float32(scale_), "scale")], None, node)[0]
+    if shift != 0.0:
+        x = b.emit("Add", [x, b.const(np.float32(shift), "shift")], None, node)[0]
+    return x
+
+
+def pow_fusion(b, node) -> None:
+    """``(scale * x + shift) ^ y``."""
+    a = node.attrs
+    x = _affine_input(b, node, b.inp(node, 0), float(a.get("scale", 1.0)), float(a.get("shift", 0.0)))
+    if b.has_input(node, 1):
+        y = b.inp(node, 1)
+    else:
+        raise b.unsupported(node, "PowFusion without an exponent input")
+    b.emit("Pow", [x, y], [b.out(node, 0)], node)
+
+
+def exp_fusion(b, node) -> None:
+    """``base ^ (scale * x + shift)``; base -1 means e."""
+    a = node.attrs
+    x = _affine_input(b, node, b.inp(node, 0), float(a.get("scale", 1.0)), float(a.get("shift", 0.0)))
+    base = float(a.get("base", -1.0))
+    if base != -1.0:
+        if base <= 0:
+            raise b.unsupported(node, f"ExpFusion base {base}")
+        x = b.emit("Mul", [x, b.const(np.float32(np.log(base)), "log_base")], None, node)[0]
+    b.emit("Exp", [x], [b.out(node, 0)], node)
+
+
+def prelu(b, node) -> None:
+    b.emit("PRelu", [b.inp(node, 0), b.inp(node, 1)], [b.out(node, 0)], node)
+
+
+# ---------------------------------------------------------------- normalisation and reductions
+
+
+def layer_norm(b, node) -> None:
+    a = node.attrs
+    if not b.has_input(node, 1):
+        raise b.unsupported(node, "LayerNormFusion without gamma")
+    inputs = [b.inp(node, 0), b.inp(node, 1)] + ([b.inp(node, 2)] if b.has_input(node, 2) else [])
+    outs = [b.out(node, 0)]
+    b.emit("LayerNormalization", inputs, outs, node, axis=int(a.get("begin_norm_axis", -1)),
+           epsilon=float(a.get("epsilon", 1e-5)))
+
+
+def softmax(b, node, op="Softmax") -> None:
+    axes = node.attrs.get("axis")
+    axis = int(axes[0]) if axes is not None and len(axes) else -1
+    b.emit(op, [b.inp(node, 0)], [b.out(node, 0)], node, axis=axis)
+
+
+def log_softmax(b, node) -> None:
+    b.emit("LogSoftmax", [b.inp(node, 0)], [b.out(node, 0)], node, axis=int(node.attrs.get("axis", -1)))
+
+
+_REDUCE_OPS = {0: "ReduceMean", 1: "ReduceMax", 2: "ReduceMin", 3: "ReduceProd", 4: "ReduceSum",
+               5: "ReduceSumSquare", 6: "ReduceL1", 8: "ReduceL2"}
+
+
+def reduce(b, node) -> None:
+    a = node.attrs
+    mode = int(a.get("mode", 0))
+    op = _REDUCE_OPS.get(mode)
+    if op is None:
+        raise b.unsupported(node, f"ReduceFusion mode {T.REDUCE_MODES[mode] if mode < len(T.REDUCE_MODES) else mode}")
+    x = b.inp(node, 0)
+    axes = b.const_value(node, 1) if b.has_input(node, 1) else None
+    if b.has_input(node, 1) and axes is None:
+        raise b.unsupported(node, "ReduceFusion with computed axes")
+    axes = [] if axes is None else [int(v) for v in np.ravel(axes)]
+    if a.get("reduce_to_end") and axes:
+        rank = b.rank(x, node)
+        start = axes[0] + rank if axes[0] < 0 else axes[0]
+        axes = list(range(start, rank))
+    coeff = float(a.get("coeff", 1.0))
+    out = b.out(node, 0)
+    inner = out if coeff == 1.0 else b.fresh(f"{out}_unscaled")
+    inputs = [x, b.const(np.array(axes, np.int64), "axes")] if axes else [x]
+    b.emit(op, inputs, [inner], node, keepdims=int(bool(a.get("keep_dims", False))),
+           noop_with_empty_axes=0)
+    if coeff != 1.0:
+        b.emit("Mul", [inner, b.const(np.float32(coeff), "coeff")], [out], node)
+
+
+# ---------------------------------------------------------------- shapes and data movement
+
+
+def reshape(b, node) -> None:
+    if b.has_input(node, 1):
+        shape = b.int64_input(node, 1)
+    else:
+        raise b.unsupported(node, "Reshape without a shape input")
+    b.emit("Reshape", [b.inp(node, 0), shape], [b.out(node, 0)], node)
+
+
+def transpose(b, node) -> None:
+    perm = b.const_value(node, 1)
+    if perm is None:
+        raise b.unsupported(node, "Transpose with a computed perm")
+    b.emit("Transpose", [b.inp(node, 0)], [b.out(node, 0)], node, perm=[int(p) for p in np.ravel(perm)])
+
+
+def flatten(b, node) -> None:
+    b.emit("Flatten", [b.inp(node, 0)], [b.out(node, 0)], node, axis=int(node.attrs.get("axis", 1)))
+
+
+def concat(b, node) -> None:
+    inputs = [b.inp(node, i) for i in range(len(node.inputs))]
+    b.emit("Concat", inputs, [b.out(node, 0)], node, axis=int(node.attrs.get("axis", 0)))
+
+
+def _axes_op(op: str):
+    def read(b, node) -> None:
+        axes = node.attrs.get("axis")
+        if axes is None and b.has_input(node, 1):
+            axes = b.const_value(node, 1)
+            if axes is None:
+                raise b.unsupported(node, f"{node.primitive} with computed axes")
+        inputs = [b.inp(node, 0)]
+        if axes is not None and len(np.ravel(axes)):
+            inputs.append(b.const(np.array([int(v) for v in np.ravel(axes)], np.int64), "axes"))
+        b.emit(op, inputs, [b.out(node, 0)], node)
+    return read
+
+
+def gather(b, node) -> None:
+    axis = b.const_value(node, 2) if b.has_input(node, 2) else np.array(0)
+    if axis is None:
+        raise b.unsupported(node, "Gather with a computed axis")
+    b.emit("Gather", [b.inp(node, 0), b.inp(node, 1)], [b.out(node, 0)], node, axis=int(np.ravel(axis)[0]))
+
+
+def shape(b, node) -> None:
+    """IR Shape gives int64; a ``.ms`` Shape tensor is int32 (the converter narrows int64)."""
+    out = b.out(node, 0)
+    want = b.ms_dtype(node.outputs[0])
+    if want is not None and want.name != "INT64":
+        raw = b.emit("Shape", [b.inp(node, 0)], None, node)[0]
+        b.emit("Cast", [raw], [out], node, to=want.value)
+    else:
+        b.emit("Shape", [b.inp(node, 0)], [out], node)
+
+
+def cast(b, node) -> None:
+    to = b.const_value(node, 1) if b.has_input(node, 1) else None
+    dtype = T.TYPE_IDS.get(int(np.ravel(to)[0])) if to is not None else b.ms_dtype(node.outputs[0])
+    if dtype is None:
+        raise b.unsupported(node, "Cast to an unknown type")
+    b.emit("Cast", [b.inp(node, 0)], [b.out(node, 0)], node, to=dtype.value)
+
+
+def strided_slice(b, node) -> None:
+    a = node.attrs
+    if any(int(a.get(k, 0) or 0) for k in ("ellipsis_mask", "new_axis_mask")):
+        raise b.unsupported(node, "StridedSlice with ellipsis or new-axis masks")
+    begin, end = b.const_value(node, 1), b.const_value(node, 2)
+    strides = b.const_value(node, 3) if b.has_input(node, 3) else None
+    if begin is None or end is None or (b.has_input(node, 3) and strides is None):
+        raise b.unsupported(node, "StridedSlice with computed bounds")
+    begin, end = [int(v) for v in np.ravel(begin)], [int(v) for v in np.ravel(end)]
+    steps = [int(v) for v in np.ravel(strides)] if strides is not None else [1] * len(begin)
+    big = np.iinfo(np.int64).max
+    begin_mask, end_mask, shrink = (int(a.get(k, 0) or 0) for k in ("begin_mask", "end_mask", "shrink_axis_mask"))
+    for i in range(len(begin)):
+        if begin_mask >> i & 1:
+            begin[i] = 0 if steps[i] > 0 else big
+        if end_mask >> i & 1:
+            end[i] = big if steps[i] > 0 else -big
+        if shrink >> i & 1:
+            end[i] = begin[i] + 1 if begin[i] != -1 else big
+    out = b.out(node, 0)
+    sliced = out if not shrink else b.fresh(f"{out}_unshrunk")
+    b.emit("Slice", [b.inp(node, 0), b.const(np.array(begin, np.int64), "starts"), b.const(np.array(end, np.int64), "ends"),
+                     b.const(np.arange(len(begin), dtype=np.int64), "axes"), b.const(np.array(steps, np.int64), "steps")],
+           [sliced], node)
+    if shrink:
+        axes = [i for i in range(len(begin)) if shrink >> i & 1]
+        b.emit("Squeeze", [sliced, b.const(np.array(axes, np.int64), "axes")], [out], node)
+
+
+def slice_fusion(b, node) -> None:
+    begin, size = b.const_value(node, 1), b.const_value(node, 2)
+    if begin is None or size is None:
+        raise b.unsupported(node, "SliceFusion with computed bounds")
+    begin, size = [int(v) for v in np.ravel(begin)], [int(v) for v in np.ravel(size)]
+    axes = node.attrs.get("axes")
+    axes = [int(v) for v in axes] if axes is not None and len(axes) else list(range(len(begin)))
+    big = np.iinfo(np.int64).max
+    end = [big if s < 0 else bg + s for bg, s in zip(begin, size)]
+    b.emit("Slice", [b.inp(node, 0), b.const(np.array(begin, np.int64), "starts"), b.const(np.array(end, np.int64), "ends"),
+                     b.const(np.array(axes, np.int64), "axes")], [b.out(node, 0)], node)
+
+
+def broadcast_to(b, node) -> None:
+    dims = node.attrs.get("shape")
+    if b.has_input(node, 1):
+        target = b.int64_input(node, 1)
+    elif dims is not None:
+        target = b.const(np.array([int(d) for d in dims], np.int64), "shape")
+    else:
+        raise b.unsupported(node, "BroadcastTo without a shape")
+    b.emit("Expand", [b.inp(node, 0), target], [b.out(node, 0)], node)
+
+
+def tile(b, node) -> None:
+    b.emit("Tile", [b.inp(node, 0), b.int64_input(node, 1)], [b.out(node, 0)], node)
+
+
+def pad(b, node) -> None:
+    a = node.attrs
+    paddings = b.const_value(node, 1)
+    if paddings is None:
+        raise b.unsupported(node, "PadFusion with computed paddings")
+    paddings = np.asarray(paddings, np.int64).reshape(-1, 2)
+    mode = {0: "constant", 1: "reflect", 2: "edge"}.get(int(a.get("padding_mode", 0)))
+    if mode is None:
+        raise b.unsupported(node, f"PadFusion mode {a.get('padding_mode')}")
+    pads = np.concatenate([paddings[:, 0], paddings[:, 1]])
+    inputs = [b.inp(node, 0), b.const(pads, "pads")]
+    if mode == "constant":
+        inputs.append(b.const(np.array(float(a.get("constant_value", 0.0)), b.ms_dtype(node.inputs[0]).numpy
+                                       if b.ms_dtype(node.inputs[0]) else np.float32), "pad_value"))
+    b.emit("Pad", inputs, [b.out(node, 0)], node, mode=mode)
+
+
+def split(b, node) -> None:
+    a = node.attrs
+    sizes = a.get("size_splits")
+    inputs = [b.inp(node, 0)]
+    if sizes is not None and len(sizes):
+        inputs.append(b.const(np.array([int(s) for s in sizes], np.int64), "split"))
+    outs = [b.out(node, i) for i in range(len(node.outputs))]
+    extra = {} if len(inputs) > 1 else {"num_outputs": len(outs)}
+    b.emit("Split", inputs, outs, node, axis=int(a.get("axis", 0)), **extra)
+
+
+def argmax(b, node, op="ArgMax") -> None:
+    a = node.attrs
+    if a.get("out_max_value") or int(a.get("top_k", 1) or 1) != 1:
+        raise b.unsupported(node, f"{node.primitive} with out_max_value or top_k > 1")
+    out = b.out(node, 0)
+    want = b.ms_dtype(node.outputs[0])
+    inner = out if want is None or want.name == "INT64" else b.fresh(f"{out}_i64")
+    b.emit(op, [b.inp(node, 0)], [inner], node, axis=int(a.get("axis", 0)), keepdims=int(bool(a.get("keep_dims"))))
+    if inner != out:
+        b.emit("Cast", [inner], [out], node, to=want.value)
+
+
+# ---------------------------------------------------------------- recurrent
+
+
+def lstm(b, node) -> None:
+    """converter_lite keeps ONNX's LSTM inputs (X, W, R, B, initial_h, initial_c) and gate order."""
+    a = node.attrs
+    n = len(node.inputs)
+    if n not in (4, 6):
+        raise b.unsupported(node, f"LSTM with {n} inputs (X, W, R, B[, h0, c0] expected)")
+    w = b.const_value(node, 1)
+    if w is None or w.ndim != 3:
+        raise b.unsupported(node, "LSTM whose W is not a constant [directions, 4*hidden, input]")
+    inputs = [b.inp(node, i) for i in range(4)]
+    if n == 6:
+        inputs += ["", b.inp(node, 4), b.inp(node, 5)]
+    outs = [b.out(node, i) for i in range(len(node.outputs))]
+    hidden = int(a.get("hidden_size") or w.shape[1] // 4)
+    direction = "bidirectional" if a.get("bidirectional") else "forward"
+    b.emit("LSTM", inputs, outs, node, hidden_size=hidden, direction=direction)
+
+
+# ---------------------------------------------------------------- registry
+
+
+READERS: dict[str, Callable] = {
+    "Conv2DFusion": conv2d,
+    "MaxPoolFusion": _pool("GlobalMaxPool", "MaxPool", {}),
+    "AvgPoolFusion": _pool("GlobalAveragePool", "AveragePool", {"count_include_pad": 0}),
+    "LRN": lrn,
+    "ScaleFusion": scale,
+    "MatMulFusion": matmul,
+    "FullConnection": full_connection,
+    "AddFusion": _binary("Add"),
+    "SubFusion": _binary("Sub"),
+    "MulFusion": _binary("Mul"),
+    "DivFusion": _binary("Div"),
+    "RealDiv": _binary("Div"),
+    "Maximum": _binary("Max"),
+    "Minimum": _binary("Min"),
+    "FloorMod": _binary("Mod"),
+    "Equal": _binary("Equal"),
+    "Less": _binary("Less"),
+    "LessEqual": _binary("LessOrEqual"),
+    "Greater": _binary("Greater"),
+    "GreaterEqual": _binary("GreaterOrEqual"),
+    "LogicalAnd": _binary("And"),
+    "LogicalOr": _binary("Or"),
+    "BiasAdd": _binary("Add"),
+    "SquaredDifference": lambda b, node: b.emit(
+        "Mul", [d := b.emit("Sub", [b.inp(node, 0), b.inp(node, 1)], None, node)[0], d], [b.out(node, 0)], node),
+    "Eltwise": eltwise,
+    "Activation": act_node,
+    "Abs": _unary("Abs"),
+    "Neg": _unary("Neg"),
+    "Sqrt": _unary("Sqrt"),
+    "Rsqrt": rsqrt,
+    "Square": square,
+    "Erf": _unary("Erf"),
+    "Log": _unary("Log"),
+    "Sin": _unary("Sin"),
+    "Cos": _unary("Cos"),
+    "Floor": _unary("Floor"),
+    "Ceil": _unary("Ceil"),
+    "Round": _unary("Round"),
+    "Reciprocal": _unary("Reciprocal"),
+    "LogicalNot": _unary("Not"),
+    "ExpFusion": exp_fusion,
+    "PowFusion": pow_fusion,
+    "PReLUFusion": prelu,
+    "LayerNormFusion": layer_norm,
+    "Softmax": softmax,
+    "LogSoftmax": log_softmax,
+    "ReduceFusion": reduce,
+    "Reshape": reshape,
+    "Transpose": transpose,
+    "Flatten": flatten,
+    "Concat": concat,
+    "Squeeze": _axes_op("Squeeze"),
+    "Unsqueeze": _axes_op("Unsqueeze"),
+    "ExpandDims": _axes_op("Unsqueeze"),
+    "Gather": gather,
+    "Shape": shape,
+    "Cast": cast,
+    "StridedSlice": strided_slice,
+    "SliceFusion": slice_fusion,
+    "BroadcastTo": broadcast_to,
+    "TileFusion": tile,
+    "PadFusion": pad,
+    "Split": split,
+    "ArgMaxFusion": argmax,
+    "ArgMinFusion": lambda b, node: argmax(b, node, "ArgMin"),
+    "LSTM": lstm,
+}
+
+
+def read_node(b, node) -> None:
+    if node.primitive is None:
+        raise UnsupportedOperatorError(
+            f"{b.path.name}: node {node.name!r}: primitive type #{node.tag} is not in the .ms schema litert knows",
+            node=node.name, op_type=f"PrimitiveType#{node.tag}", domain="mindspore.lite")
+    reader = READERS.get(node.primitive)
+    if reader is None:
+        raise b.unsupported(node, "this primitive")
+    reader(b, node)
+
+
+__all__ = ["READERS", "read_node", "Node"]

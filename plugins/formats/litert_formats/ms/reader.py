@@ -1,0 +1,262 @@
+"""Read a ``.ms`` file into the litert IR (:class:`MsFrontend`).
+
+Steps: :class:`.msfile.MsFile` maps and verifies the file; :class:`GraphBuilder`
+turns the main subgraph's nodes into IR nodes through
+:data:`.read_ops.READERS`; constants stay numpy views on the mapping (a
+convolution's channels-last weight becomes a transposed view, still no
+copy); the Transposes the channels-last operators were wrapped in are then
+sunk and cancelled (:mod:`.transposes`).  The model's inputs keep the layout
+the file declares: a model converted with MindSpore Lite's default takes
+NHWC images, as it does in MindSpore Lite.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from litert.errors import ModelLoadError, UnsupportedOperatorError
+from litert.formats import Frontend, LoadOptions
+from litert.ir import DType, Graph, Model, Node, Value
+from litert.schema import schemas
+from litert.schema.inference import infer_shapes
+
+from . import transposes
+from .msfile import MsFile, MsNode
+from .read_ops import read_node
+from .schema.layout import FILE_IDENTIFIER
+from .types import FORMAT_NAMES
+
+log = logging.getLogger("litert.formats.ms")
+
+
+class GraphBuilder:
+    """Names, constants and node emission for the primitive readers."""
+
+    def __init__(self, ms: MsFile, graph: Graph) -> None:
+        self.ms = ms
+        self.path = ms.path
+        self.graph = graph
+        self.names: dict[int, str] = {}
+        self.after: list = []
+        self._counter = 0
+        self._inferred_upto = -1
+        used: Counter = Counter(t.name for t in ms.tensors)
+        for t in ms.tensors:
+            name = t.name if t.name and used[t.name] == 1 else f"{t.name or 'tensor'}_{t.index}"
+            self.names[t.index] = name
+        for t in ms.tensors:  # a disambiguated name may collide with a real one: make all unique
+            if list(self.names.values()).count(self.names[t.index]) > 1:
+                self.names[t.index] = f"{self.names[t.index]}_{t.index}"
+
+    # -- values -------------------------------------------------------------------
+
+    def tensor_name(self, index: int) -> str:
+        name = self.names[index]
+        if name not in self.graph.values:
+            t = self.ms.tensors[index]
+            if t.is_const:
+                self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=t.quant)
+            else:
+                self.graph.values[name] = Value(name, t.dtype, None, quant=t.quant)
+        return name
+
+    def ms_dtype(self, index: int) -> DType | None:
+        return self.ms.tensors[index].dtype
+
+    def has_input(self, node: MsNode, i: int) -> bool:
+        return i < len(node.inputs)
+
+    def inp(self, node: MsNode, i: int) -> str:
+        if i >= len(node.inputs):
+            raise ModelLoadError(f"{self.path}: node {node.name!r} ({node.primitive}) needs input {i}, "
+                                 f"it has {len(node.inputs)}")
+        return self.tensor_name(node.inputs[i])
+
+    def out(self, node: MsNode, i: int) -> str:
+        if i >= len(node.outputs):
+            raise ModelLoadError(f"{self.path}: node {node.name!r} ({node.primitive}) needs output {i}, "
+                                 f"it has {len(node.outputs)}")
+        return self.tensor_name(node.outputs[i])
+
+    def const_value(self, node: MsNode, i: int) -> np.ndarray | None:
+        if i >= len(node.inputs):
+            return None
+        return self.ms.tensors[node.inputs[i]].data
+
+    def const(self, array, base: str) -> str:
+        array = np.asarray(array)
+        name = self.graph.unique_name(base)
+        self.graph.values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
+        return name
+
+    def fresh(self, base: str) -> str:
+        return self.graph.unique_name(base)
+
+    def int64_input(self, node: MsNode, i: int) -> str:
+        """Input ``i`` as int64 (ONNX wants int64 shapes; converter_lite narrows them to int32)."""
+        data = self.const_value(node, i)
+        if data is not None:
+            return self.const(np.asarray(data, np.int64), f"{self.inp(node, i)}_i64")
+        name = self.inp(node, i)
+        return self.emit("Cast", [name], None, node, to=DType.INT64.value)[0]
+
+    # -- nodes --------------------------------------------------------------------
+
+    def node(self, op: str, inputs: list[str], outputs: list[str] | None, ms_node: MsNode, **attrs) -> Node:
+        self._counter += 1
+        outs = outputs if outputs is not None else [self.fresh(f"{ms_node.name}_{op.lower()}")]
+        for o in outs:
+            self.graph.value(o)
+        return Node(op, list(inputs), list(outs), dict(attrs), name=f"{ms_node.name}/{op}_{self._counter}")
+
+    def emit(self, op: str, inputs: list[str], outputs: list[str] | None, ms_node: MsNode, **attrs) -> list[str]:
+        node = self.node(op, inputs, outputs, ms_node, **attrs)
+        self.graph.nodes.append(node)
+        return node.outputs
+
+    def place(self, node: Node, channels_last: bool, data_inputs: list[int]) -> None:
+        """Add ``node``; when the data is channels-last, between Transposes to and from NCHW."""
+        if channels_last:
+            self.graph.nodes.extend(transposes.wrap(self.graph, node, data_inputs, transposes.NHWC_TO_NCHW,
+                                                    transposes.NCHW_TO_NHWC))
+        else:
+            self.graph.nodes.append(node)
+
+    def permuted(self, name: str, perm) -> str:
+        """``name`` transposed: a numpy view for a constant, a Transpose node otherwise."""
+        value = self.graph.values[name]
+        if value.const is not None:
+            moved = value.const.transpose(perm)
+            new = self.fresh(f"{name}_{''.join(map(str, perm))}")
+            self.graph.values[new] = Value(new, value.dtype, tuple(moved.shape), const=moved, quant=value.quant)
+            return new
+        t = transposes.transpose_node(self.graph, name, perm)
+        self.graph.nodes.append(t)
+        return t.outputs[0]
+
+    def swap_last(self, name: str, ms_node: MsNode) -> str:
+        rank = self.rank(name, ms_node)
+        perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+        return self.permuted(name, perm)
+
+    def broadcast_from(self, name: str, axis: int, rank: int) -> str:
+        """A constant laid along ``axis..`` reshaped to broadcast against a rank-``rank`` tensor."""
+        value = self.graph.values[name]
+        if value.const is None:
+            raise UnsupportedOperatorError(f"{self.path.name}: a computed scale along axis {axis} is not supported",
+                                           node=name)
+        trailing = rank - axis - value.const.ndim
+        if trailing <= 0:
+            return name
+        return self.const(value.const.reshape(value.const.shape + (1,) * trailing), f"{name}_b")
+
+    def rank(self, name: str, ms_node: MsNode) -> int:
+        value = self.graph.values.get(name)
+        if value is None or value.shape is None:
+            infer_shapes(self.graph)
+            value = self.graph.values.get(name)
+        if value is None or value.shape is None:
+            raise self.unsupported(ms_node, f"an input ({name!r}) of unknown rank")
+        return len(value.shape)
+
+    def unsupported(self, node: MsNode, what: str) -> UnsupportedOperatorError:
+        return UnsupportedOperatorError(
+            f"{self.path.name}: node {node.name!r}: primitive {node.primitive}: {what} is not supported",
+            node=node.name, op_type=node.primitive or f"PrimitiveType#{node.tag}", domain="mindspore.lite")
+
+
+def _main_nodes(ms: MsFile) -> tuple[list[int], list[int], list[int]]:
+    """(node indices, input tensors, output tensors) of the main graph: subgraph 0 when there are subgraphs."""
+    if not ms.subgraphs:
+        return list(range(len(ms.nodes))), ms.inputs, ms.outputs
+    main = ms.subgraphs[0]
+    if len(ms.subgraphs) > 1:
+        log.info("%s: %d subgraphs; reading the main one", ms.path, len(ms.subgraphs))
+    return main.nodes, main.inputs or ms.inputs, main.outputs or ms.outputs
+
+
+def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
+    graph = Graph(name=Path(ms.path).stem)
+    b = GraphBuilder(ms, graph)
+    node_ids, inputs, outputs = _main_nodes(ms)
+    if not outputs:
+        raise ModelLoadError(f"{ms.path}: the model declares no outputs")
+    for index in inputs:
+        t = ms.tensors[index]
+        name = b.tensor_name(index)
+        if t.is_const:
+            raise ModelLoadError(f"{ms.path}: input tensor {index} ({t.name!r}) is a constant")
+        value = graph.values[name]
+        value.dtype = t.dtype
+        value.shape = tuple(d if d >= 0 else f"{name}_d{i}" for i, d in enumerate(t.dims)) if t.dims is not None else None
+        if name in options.input_shapes:
+            value.shape = tuple(options.input_shapes[name])
+        graph.inputs.append(name)
+    unknown = sorted(set(options.input_shapes) - set(graph.inputs))
+    if unknown:
+        from litert.errors import InputError
+
+        raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
+    written: set[int] = set(inputs)
+    for node_id in node_ids:
+        node = ms.nodes[node_id]
+        for i in node.inputs:
+            t = ms.tensors[i]
+            if not t.is_const and i not in written:
+                raise ModelLoadError(f"{ms.path}: node {node.name!r} reads tensor {i} ({t.name!r}), "
+                                     "which no earlier node writes")
+        read_node(b, node)
+        for fn in b.after:
+            fn()
+        b.after.clear()
+        written.update(node.outputs)
+    for index in outputs:
+        if not ms.tensors[index].is_const and index not in written:
+            raise ModelLoadError(f"{ms.path}: output tensor {index} is written by no node")
+        graph.outputs.append(b.tensor_name(index))
+    transposes.optimize(graph)
+    return graph
+
+
+def primitive_histogram(ms: MsFile) -> Counter:
+    return Counter(n.primitive or f"PrimitiveType#{n.tag}" for n in ms.nodes)
+
+
+class MsFrontend(Frontend):
+    """MindSpore Lite ``.ms`` files (FlatBuffers, identifier MSL2)."""
+
+    name = "ms"
+    extensions = (".ms",)
+
+    def sniff(self, head: bytes) -> bool:
+        return len(head) >= 8 and head[4:8] == FILE_IDENTIFIER
+
+    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        options = options or LoadOptions()
+        ms = MsFile(Path(path))
+        graph = build_graph(ms, options)
+        histogram = primitive_histogram(ms)
+        weights = sum(int(t.data.nbytes) for t in ms.tensors if t.is_const)
+        layouts = Counter(FORMAT_NAMES[ms.tensors[i].format] if 0 <= ms.tensors[i].format < len(FORMAT_NAMES)
+                          else str(ms.tensors[i].format) for i in ms.inputs)
+        metadata = {
+            "ms.version": ms.version or "(empty)",
+            "ms.fmk_type": f"{ms.fmk_type} ({ms.fmk_name})",
+            "ms.primitives": ", ".join(f"{k} {v}" for k, v in histogram.most_common()),
+            "ms.weight_bytes": str(weights),
+            "ms.tensors": str(len(ms.tensors)),
+            "ms.nodes": str(len(ms.nodes)),
+            "ms.subgraphs": str(len(ms.subgraphs)),
+            "ms.input_formats": ", ".join(f"{k} {v}" for k, v in layouts.items()),
+        }
+        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer=ms.version or "MindSpore Lite",
+                     source_format="ms", metadata=metadata)
+
+
+def _latest_onnx_opset() -> int:
+    """The IR's operators are the latest ONNX forms the schema table knows."""
+    reg = schemas()
+    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))

@@ -1,0 +1,546 @@
+"""IR operators (ONNX semantics) -> MindSpore Lite primitives, one function per operator.
+
+Each function receives the writer's :class:`~.writer.Lowering` context and
+the IR node, and emits primitives with ``ctx.emit(primitive, attrs, inputs,
+outputs)``; attribute dicts use the schema's field names (see ``ms.fbs``)
+and mirror what converter_lite 2.0.0 writes for the same ONNX operator.
+Channels-last operators arrive in the :data:`.nhwc.NHWC_DOMAIN` domain.
+:data:`WRITERS` is the registry, keyed by ``(domain, op_type)``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from . import types as T
+from .nhwc import NHWC_DOMAIN
+
+I32_MAX = np.iinfo(np.int32).max
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _pads_ms(onnx_pads) -> list[int]:
+    """ONNX [top, left, bottom, right] -> MindSpore [top, bottom, left, right]."""
+    p = [int(v) for v in (onnx_pads or [0, 0, 0, 0])]
+    return [p[0], p[2], p[1], p[3]]
+
+
+def _same_pads(ctx, node, kernel, strides, dilations, lower: bool) -> list[int] | None:
+    """Explicit ONNX pads of ``auto_pad=SAME_*`` from the static NHWC input shape, or None."""
+    shape = ctx.shape(node.inputs[0])
+    if shape is None or not all(isinstance(d, int) for d in shape[1:3]):
+        return None
+    pads_begin, pads_end = [], []
+    for size, k, s, d in zip(shape[1:3], kernel, strides, dilations):
+        out = -(-size // s)
+        total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+        small, big = total // 2, total - total // 2
+        pads_begin.append(big if lower else small)
+        pads_end.append(small if lower else big)
+    return pads_begin + pads_end
+
+
+def _window(ctx, node, kernel) -> tuple[int, list[int]]:
+    """(pad_mode, MindSpore pad list) of a conv/pool node."""
+    a = node.attrs
+    auto = a.get("auto_pad", "NOTSET")
+    if isinstance(auto, bytes):
+        auto = auto.decode()
+    if auto == "VALID":
+        return T.PAD, [0, 0, 0, 0]
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        strides = [int(s) for s in a.get("strides") or [1, 1]]
+        dilations = [int(d) for d in a.get("dilations") or [1, 1]]
+        pads = _same_pads(ctx, node, kernel, strides, dilations, auto == "SAME_LOWER")
+        if pads is None:
+            if auto == "SAME_LOWER":
+                raise ctx.unsupported(node, "auto_pad SAME_LOWER on a dynamic input")
+            return T.SAME, [0, 0, 0, 0]
+        return T.PAD, _pads_ms(pads)
+    return T.PAD, _pads_ms(a.get("pads"))
+
+
+def _act_of(node) -> int:
+    return int(node.attrs.get("ms_activation", T.NO_ACTIVATION))
+
+
+# ---------------------------------------------------------------- channels-last operators
+
+
+def conv(ctx, node) -> None:
+    a = node.attrs
+    w = ctx.const_of(node.inputs[1])
+    if w is None or w.ndim != 4:
+        raise ctx.unsupported(node, "a convolution whose weight is not a constant 4-D tensor")
+    group = int(a.get("group", 1))
+    kernel = [int(k) for k in (a.get("kernel_shape") or w.shape[2:])]
+    mode, pads = _window(ctx, node, kernel)
+    weight = ctx.const(np.ascontiguousarray(w.transpose(0, 2, 3, 1)), f"{node.inputs[1]}_ohwi",
+                       quant=ctx.value(node.inputs[1]).quant)
+    inputs = [node.inputs[0], weight] + ([node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else [])
+    ctx.emit("Conv2DFusion", {
+        "format": T.NHWC, "kernel_size": kernel, "stride": [int(s) for s in a.get("strides") or [1, 1]],
+        "dilation": [int(d) for d in a.get("dilations") or [1, 1]], "pad_mode": mode, "pad_list": pads, "mode": 0,
+        "group": group, "in_channel": int(w.shape[1]) * group, "out_channel": int(w.shape[0]),
+        "activation_type": _act_of(node),
+    }, inputs, node.outputs[:1], node)
+
+
+def _pool(primitive: str, global_: bool):
+    def write(ctx, node) -> None:
+        a = node.attrs
+        attrs = {"format": T.NHWC, "global": global_, "activation_type": _act_of(node), "round_mode": 0}
+        data = node.inputs[0]
+        if global_:
+            attrs.update({"strides": [1, 1], "pad": [0, 0, 0, 0], "pad_mode": T.PAD})
+        else:
+            kernel = [int(k) for k in a["kernel_shape"]]
+            if any(int(d) != 1 for d in a.get("dilations") or [1, 1]):
+                raise ctx.unsupported(node, "dilated pooling")
+            mode, pads = _window(ctx, node, kernel)
+            if primitive == "AvgPoolFusion" and int(a.get("count_include_pad", 0)) and any(pads):
+                # MindSpore Lite averages over the window inside the input: pad with zeros first
+                padded = ctx.fresh(f"{data}_padded")
+                ctx.emit("PadFusion", {"padding_mode": 0, "constant_value": 0.0},
+                         [data, ctx.const(np.array([[0, 0], pads[0:2], pads[2:4], [0, 0]], np.int32), "paddings")],
+                         [padded], node)
+                data, pads = padded, [0, 0, 0, 0]
+            attrs.update({"kernel_size": kernel, "strides": [int(s) for s in a.get("strides") or [1, 1]],
+                          "pad": pads, "pad_mode": mode, "round_mode": int(bool(a.get("ceil_mode", 0)))})
+        ctx.emit(primitive, attrs, [data], node.outputs[:1], node)
+    return write
+
+
+def lrn(ctx, node) -> None:
+    """ONNX divides alpha by the window size; MindSpore Lite's LRN takes it divided."""
+    a = node.attrs
+    size = int(a["size"])
+    if size % 2 == 0:
+        raise ctx.unsupported(node, "an even LRN size")
+    ctx.emit("LRN", {"depth_radius": (size - 1) // 2, "bias": float(a.get("bias", 1.0)),
+                     "alpha": float(a.get("alpha", 1e-4)) / size, "beta": float(a.get("beta", 0.75)),
+                     "norm_region": "ACROSS_CHANNELS"}, node.inputs[:1], node.outputs[:1], node)
+
+
+def batch_norm(ctx, node) -> None:
+    """Inference BatchNormalization as ScaleFusion over the channel axis (what converter_lite emits)."""
+    params = [ctx.const_of(n) for n in node.inputs[1:5]]
+    if any(p is None for p in params):
+        raise ctx.unsupported(node, "BatchNormalization with computed statistics")
+    gamma, beta, mean, var = (p.astype(np.float64) for p in params)
+    factor = gamma / np.sqrt(var + float(node.attrs.get("epsilon", 1e-5)))
+    ctx.emit("ScaleFusion", {"axis": 3, "activation_type": _act_of(node)},
+             [node.inputs[0], ctx.const(factor.astype(np.float32), f"{node.name}_scale"),
+              ctx.const((beta - mean * factor).astype(np.float32), f"{node.name}_bias")], node.outputs[:1], node)
+
+
+# ---------------------------------------------------------------- activations
+
+
+def _activation(act: int, **extra):
+    def write(ctx, node) -> None:
+        attrs = {"activation_type": act}
+        attrs.update({k: (v(node) if callable(v) else v) for k, v in extra.items()})
+        ctx.emit("Activation", attrs, node.inputs[:1], node.outputs[:1], node)
+    return write
+
+
+def clip(ctx, node) -> None:
+    lo = ctx.scalar(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else -np.inf
+    hi = ctx.scalar(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.inf
+    if lo is None or hi is None:
+        raise ctx.unsupported(node, "Clip with computed bounds")
+    if lo == 0.0 and hi == 6.0:
+        attrs = {"activation_type": T.RELU6, "min_val": 0.0, "max_val": 6.0}
+    elif lo == 0.0 and np.isinf(hi):
+        attrs = {"activation_type": T.RELU}
+    else:
+        big = float(np.finfo(np.float32).max)
+        attrs = {"activation_type": T.HARD_TANH, "min_val": float(max(lo, -big)), "max_val": float(min(hi, big))}
+    ctx.emit("Activation", attrs, node.inputs[:1], node.outputs[:1], node)
+
+
+def hard_sigmoid(ctx, node) -> None:
+    alpha, beta = float(node.attrs.get("alpha", 0.2)), float(node.attrs.get("beta", 0.5))
+    if not (np.isclose(alpha, 1.0 / 6.0) and beta == 0.5):
+        raise ctx.unsupported(node, f"HardSigmoid with alpha={alpha}, beta={beta} (MindSpore Lite's is x/6+0.5)")
+    ctx.emit("Activation", {"activation_type": T.HSIGMOID}, node.inputs[:1], node.outputs[:1], node)
+
+
+def gelu(ctx, node) -> None:
+    approximate = node.attrs.get("approximate", "none")
+    if isinstance(approximate, bytes):
+        approximate = approximate.decode()
+    ctx.emit("Activation", {"activation_type": T.GELU, "approximate": approximate == "tanh"},
+             node.inputs[:1], node.outputs[:1], node)
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+def _binary(primitive: str, fused: bool = True):
+    def write(ctx, node) -> None:
+        attrs = {"activation_type": _act_of(node)} if fused else {}
+        ctx.emit(primitive, attrs, node.inputs[:2], node.outputs[:1], node)
+    return write
+
+
+def _variadic(primitive: str, fused: bool = True):
+    def write(ctx, node) -> None:
+        inputs = [i for i in node.inputs if i]
+        if len(inputs) == 1:
+            return ctx.alias(node.outputs[0], inputs[0], node)
+        acc = inputs[0]
+        for k, name in enumerate(inputs[1:]):
+            out = node.outputs[0] if k == len(inputs) - 2 else ctx.fresh(f"{node.outputs[0]}_{k}")
+            ctx.emit(primitive, {"activation_type": 0} if fused else {}, [acc, name], [out], node)
+            acc = out
+    return write
+
+
+def _unary(primitive: str, **attrs):
+    def write(ctx, node) -> None:
+        ctx.emit(primitive, dict(attrs), node.inputs[:1], node.outputs[:1], node)
+    return write
+
+
+def power(ctx, node) -> None:
+    ctx.emit("PowFusion", {"scale": 1.0, "shift": 0.0}, node.inputs[:2], node.outputs[:1], node)
+
+
+def exp(ctx, node) -> None:
+    ctx.emit("ExpFusion", {"base": -1.0, "scale": 1.0, "shift": 0.0}, node.inputs[:1], node.outputs[:1], node)
+
+
+# ---------------------------------------------------------------- matrix products
+
+
+def matmul(ctx, node) -> None:
+    ctx.emit("MatMulFusion", {"transpose_a": False, "transpose_b": False, "activation_type": _act_of(node)},
+             node.inputs[:2], node.outputs[:1], node)
+
+
+def gemm(ctx, node) -> None:
+    """``alpha * A' B' + beta * C`` -> MatMulFusion (C as its bias when it is a vector)."""
+    a = node.attrs
+    alpha, beta = float(a.get("alpha", 1.0)), float(a.get("beta", 1.0))
+    x, w = node.inputs[0], node.inputs[1]
+    c = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    weight = ctx.const_of(w)
+    if alpha != 1.0 and weight is not None:
+        w = ctx.const((weight * np.float32(alpha)).astype(weight.dtype), f"{w}_alpha")
+    elif alpha != 1.0:
+        raise ctx.unsupported(node, "Gemm with alpha != 1 and a computed B")
+    bias_vector = None
+    if c is not None:
+        cv = ctx.const_of(c)
+        n = (weight.shape[0] if a.get("transB") else weight.shape[1]) if weight is not None else None
+        if cv is not None and (cv.ndim == 1 or cv.ndim == 2 and cv.shape[0] == 1) and cv.size == n:
+            bias_vector = ctx.const((cv.reshape(-1) * np.float32(beta)).astype(cv.dtype), f"{c}_bias")
+    product = node.outputs[0] if c is None or bias_vector is not None else ctx.fresh(f"{node.outputs[0]}_ab")
+    act = _act_of(node) if product == node.outputs[0] else 0
+    ctx.emit("MatMulFusion", {"transpose_a": bool(a.get("transA", 0)), "transpose_b": bool(a.get("transB", 0)),
+                              "activation_type": act},
+             [x, w] + ([bias_vector] if bias_vector is not None else []), [product], node)
+    if c is not None and bias_vector is None:
+        if beta != 1.0:
+            c = ctx.emit("MulFusion", {"activation_type": 0}, [c, ctx.const(np.float32(beta), "beta")], None, node)[0]
+        ctx.emit("AddFusion", {"activation_type": _act_of(node)}, [product, c], node.outputs[:1], node)
+
+
+# ---------------------------------------------------------------- normalisation, reductions
+
+
+def layer_norm(ctx, node) -> None:
+    axis = int(node.attrs.get("axis", -1))
+    if len([o for o in node.outputs if o]) > 1:
+        raise ctx.unsupported(node, "LayerNormalization's mean / inv_std_dev outputs")
+    inputs = list(node.inputs[:3])
+    if len(inputs) < 3 or not inputs[2]:
+        gamma = ctx.const_of(inputs[1])
+        if gamma is None:
+            raise ctx.unsupported(node, "LayerNormalization without B and with a computed scale")
+        inputs = inputs[:2] + [ctx.const(np.zeros_like(gamma), f"{node.name}_beta")]
+    ctx.emit("LayerNormFusion", {"begin_norm_axis": axis, "begin_params_axis": axis,
+                                 "epsilon": float(node.attrs.get("epsilon", 1e-5)), "elementwise_affine": True},
+             inputs, node.outputs[:1], node)
+
+
+def softmax(ctx, node) -> None:
+    ctx.emit("Softmax", {"axis": [int(node.attrs.get("axis", -1))]}, node.inputs[:1], node.outputs[:1], node)
+
+
+def log_softmax(ctx, node) -> None:
+    ctx.emit("LogSoftmax", {"axis": int(node.attrs.get("axis", -1))}, node.inputs[:1], node.outputs[:1], node)
+
+
+_REDUCE = {"ReduceMean": 0, "ReduceMax": 1, "ReduceMin": 2, "ReduceProd": 3, "ReduceSum": 4, "ReduceSumSquare": 5,
+           "ReduceL1": 6, "ReduceL2": 8}
+
+
+def reduce(ctx, node) -> None:
+    axes = ctx.const_of(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+    if len(node.inputs) > 1 and node.inputs[1] and axes is None:
+        raise ctx.unsupported(node, "computed reduction axes")
+    if axes is None:
+        if int(node.attrs.get("noop_with_empty_axes", 0)):
+            return ctx.alias(node.outputs[0], node.inputs[0], node)
+        rank = ctx.rank(node.inputs[0], node)
+        axes = np.arange(rank)
+    ctx.emit("ReduceFusion", {"keep_dims": bool(int(node.attrs.get("keepdims", 1))), "mode": _REDUCE[node.op_type],
+                              "reduce_to_end": False, "coeff": 1.0},
+             [node.inputs[0], ctx.const(np.asarray(axes, np.int32).reshape(-1), "axes")], node.outputs[:1], node)
+
+
+# ---------------------------------------------------------------- shapes and data movement
+
+
+def reshape(ctx, node) -> None:
+    if int(node.attrs.get("allowzero", 0)):
+        shape = ctx.const_of(node.inputs[1])
+        if shape is None or np.any(shape == 0):
+            raise ctx.unsupported(node, "Reshape with allowzero and a zero dimension")
+    ctx.emit("Reshape", {}, node.inputs[:2], node.outputs[:1], node)
+
+
+def transpose(ctx, node) -> None:
+    perm = node.attrs.get("perm")
+    if perm is None:
+        perm = list(range(ctx.rank(node.inputs[0], node)))[::-1]
+    ctx.emit("Transpose", {}, [node.inputs[0], ctx.const(np.array(perm, np.int32), "perm")], node.outputs[:1], node)
+
+
+def flatten(ctx, node) -> None:
+    axis = int(node.attrs.get("axis", 1))
+    if axis < 0:
+        axis += ctx.rank(node.inputs[0], node)
+    if axis == 1:
+        ctx.emit("Flatten", {"axis": 1}, node.inputs[:1], node.outputs[:1], node)
+        return
+    shape = ctx.shape(node.inputs[0])
+    if shape is None or not all(isinstance(d, int) for d in shape[axis:]) and not all(isinstance(d, int) for d in shape[:axis]):
+        raise ctx.unsupported(node, f"Flatten at axis {axis} of a dynamic shape")
+    if all(isinstance(d, int) for d in shape[axis:]):
+        target = [-1, int(np.prod(shape[axis:], dtype=np.int64))]
+    else:
+        target = [int(np.prod(shape[:axis], dtype=np.int64)), -1]
+    ctx.emit("Reshape", {}, [node.inputs[0], ctx.const(np.array(target, np.int32), "shape")], node.outputs[:1], node)
+
+
+def concat(ctx, node) -> None:
+    ctx.emit("Concat", {"axis": int(node.attrs.get("axis", 0))}, [i for i in node.inputs if i], node.outputs[:1], node)
+
+
+def _axes_attr(primitive: str):
+    def write(ctx, node) -> None:
+        axes = ctx.const_of(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+        if len(node.inputs) > 1 and node.inputs[1] and axes is None:
+            raise ctx.unsupported(node, "computed axes")
+        attrs = {"axis": [int(v) for v in np.ravel(axes)]} if axes is not None else {}
+        ctx.emit(primitive, attrs, node.inputs[:1], node.outputs[:1], node)
+    return write
+
+
+def gather(ctx, node) -> None:
+    ctx.emit("Gather", {}, [node.inputs[0], node.inputs[1],
+                            ctx.const(np.array([int(node.attrs.get("axis", 0))], np.int32), "axis")],
+             node.outputs[:1], node)
+
+
+def shape(ctx, node) -> None:
+    if int(node.attrs.get("start", 0)) != 0 or node.attrs.get("end") not in (None,):
+        raise ctx.unsupported(node, "Shape with start/end")
+    ctx.emit("Shape", {}, node.inputs[:1], node.outputs[:1], node)
+
+
+def cast(ctx, node) -> None:
+    from litert.ir import DType
+
+    to = DType(int(node.attrs["to"]))
+    type_id = T.TYPE_ID_OF.get(T.narrowed(to))
+    if type_id is None:
+        raise ctx.unsupported(node, f"Cast to {to}")
+    ctx.emit("Cast", {}, [node.inputs[0], ctx.const(np.array([type_id], np.int32), "to")], node.outputs[:1], node)
+
+
+def slice_(ctx, node) -> None:
+    starts, ends = ctx.const_of(node.inputs[1]), ctx.const_of(node.inputs[2])
+    axes = ctx.const_of(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+    steps = ctx.const_of(node.inputs[4]) if len(node.inputs) > 4 and node.inputs[4] else None
+    if starts is None or ends is None or (len(node.inputs) > 3 and node.inputs[3] and axes is None) \
+            or (len(node.inputs) > 4 and node.inputs[4] and steps is None):
+        raise ctx.unsupported(node, "Slice with computed bounds")
+    rank = ctx.rank(node.inputs[0], node)
+    axes = [int(a) + rank if int(a) < 0 else int(a) for a in (np.ravel(axes) if axes is not None else range(len(starts)))]
+    steps = [int(s) for s in np.ravel(steps)] if steps is not None else [1] * len(axes)
+    begin, end, stride = [0] * rank, [0] * rank, [1] * rank
+    begin_mask = end_mask = 0
+    for i in range(rank):
+        if i not in axes:
+            begin_mask |= 1 << i
+            end_mask |= 1 << i
+    for a, s, e, st in zip(axes, np.ravel(starts), np.ravel(ends), steps):
+        begin[a], end[a], stride[a] = int(np.clip(s, -I32_MAX, I32_MAX)), int(np.clip(e, -I32_MAX - 1, I32_MAX)), st
+    ctx.emit("StridedSlice", {"begin_mask": begin_mask, "end_mask": end_mask, "ellipsis_mask": 0, "new_axis_mask": 0,
+                              "shrink_axis_mask": 0},
+             [node.inputs[0], ctx.const(np.array(begin, np.int32), "begin"), ctx.const(np.array(end, np.int32), "end"),
+              ctx.const(np.array(stride, np.int32), "strides")], node.outputs[:1], node)
+
+
+def split(ctx, node) -> None:
+    outs = [o for o in node.outputs]
+    sizes = ctx.const_of(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+    attrs = {"output_num": len(outs), "axis": int(node.attrs.get("axis", 0))}
+    if sizes is not None:
+        attrs["size_splits"] = [int(s) for s in np.ravel(sizes)]
+    elif len(node.inputs) > 1 and node.inputs[1]:
+        raise ctx.unsupported(node, "Split with computed sizes")
+    ctx.emit("Split", attrs, node.inputs[:1], outs, node)
+
+
+def pad(ctx, node) -> None:
+    pads = ctx.const_of(node.inputs[1])
+    if pads is None or (len(node.inputs) > 3 and node.inputs[3]):
+        raise ctx.unsupported(node, "Pad with computed pads or axes")
+    mode = node.attrs.get("mode", "constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    padding_mode = {"constant": 0, "reflect": 1}.get(mode)
+    if padding_mode is None:
+        raise ctx.unsupported(node, f"Pad mode {mode}")
+    value = ctx.scalar(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else 0.0
+    if value is None:
+        raise ctx.unsupported(node, "Pad with a computed value")
+    half = len(pads) // 2
+    paddings = np.stack([np.ravel(pads)[:half], np.ravel(pads)[half:]], axis=1).astype(np.int32)
+    ctx.emit("PadFusion", {"padding_mode": padding_mode, "constant_value": float(value)},
+             [node.inputs[0], ctx.const(paddings, "paddings")], node.outputs[:1], node)
+
+
+def expand(ctx, node) -> None:
+    ctx.emit("BroadcastTo", {}, node.inputs[:2], node.outputs[:1], node)
+
+
+def tile(ctx, node) -> None:
+    ctx.emit("TileFusion", {}, node.inputs[:2], node.outputs[:1], node)
+
+
+def argmax(primitive: str):
+    def write(ctx, node) -> None:
+        if int(node.attrs.get("select_last_index", 0)):
+            raise ctx.unsupported(node, "select_last_index")
+        ctx.emit(primitive, {"axis": int(node.attrs.get("axis", 0)), "top_k": 1,
+                             "keep_dims": bool(int(node.attrs.get("keepdims", 1))), "out_max_value": False},
+                 node.inputs[:1], node.outputs[:1], node)
+    return write
+
+
+def identity(ctx, node) -> None:
+    ctx.alias(node.outputs[0], node.inputs[0], node)
+
+
+def lstm(ctx, node) -> None:
+    """ONNX LSTM as converter_lite 2.0.0 writes it: X, W, R, B, initial_h, initial_c in ONNX's layout."""
+    a = node.attrs
+    direction = a.get("direction", "forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    if direction == "reverse" or a.get("activations") or a.get("clip") is not None or int(a.get("input_forget", 0)) \
+            or int(a.get("layout", 0)):
+        raise ctx.unsupported(node, "LSTM other than forward/bidirectional with default activations")
+    if len(node.inputs) > 4 and node.inputs[4]:
+        raise ctx.unsupported(node, "LSTM sequence_lens")
+    if len(node.inputs) > 7 and node.inputs[7]:
+        raise ctx.unsupported(node, "LSTM peepholes")
+    w = ctx.const_of(node.inputs[1])
+    if w is None:
+        raise ctx.unsupported(node, "LSTM with computed weights")
+    dirs, hidden = w.shape[0], int(a.get("hidden_size") or w.shape[1] // 4)
+    inputs = list(node.inputs[:3])
+    inputs.append(node.inputs[3] if len(node.inputs) > 3 and node.inputs[3]
+                  else ctx.const(np.zeros((dirs, 8 * hidden), w.dtype), f"{node.name}_B"))
+    for k in (5, 6):
+        if len(node.inputs) > k and node.inputs[k]:
+            inputs.append(node.inputs[k])
+            continue
+        x_shape = ctx.shape(node.inputs[0])  # MindSpore Lite 2.0.0 needs the initial states as tensors
+        if x_shape is None or not isinstance(x_shape[1], int):
+            raise ctx.unsupported(node, "LSTM without initial states on a dynamic batch")
+        inputs.append(ctx.const(np.zeros((dirs, x_shape[1], hidden), w.dtype), f"{node.name}_init{k}"))
+    outs = list(node.outputs) + [""] * (3 - len(node.outputs))
+    outs = [o or ctx.fresh(f"{node.name}_unused{k}") for k, o in enumerate(outs)]
+    ctx.emit("LSTM", {"bidirectional": direction == "bidirectional", "has_bias": False, "hidden_size": hidden},
+             inputs, outs, node)
+
+
+# ---------------------------------------------------------------- registry
+
+WRITERS: dict[tuple[str, str], Callable] = {
+    (NHWC_DOMAIN, "Conv"): conv,
+    (NHWC_DOMAIN, "MaxPool"): _pool("MaxPoolFusion", False),
+    (NHWC_DOMAIN, "AveragePool"): _pool("AvgPoolFusion", False),
+    (NHWC_DOMAIN, "GlobalAveragePool"): _pool("AvgPoolFusion", True),
+    (NHWC_DOMAIN, "GlobalMaxPool"): _pool("MaxPoolFusion", True),
+    (NHWC_DOMAIN, "LRN"): lrn,
+    (NHWC_DOMAIN, "BatchNormalization"): batch_norm,
+    ("", "Relu"): _activation(T.RELU),
+    ("", "Sigmoid"): _activation(T.SIGMOID),
+    ("", "Tanh"): _activation(T.TANH),
+    ("", "LeakyRelu"): _activation(T.LEAKY_RELU, alpha=lambda n: float(n.attrs.get("alpha", 0.01))),
+    ("", "Elu"): _activation(T.ELU, alpha=lambda n: float(n.attrs.get("alpha", 1.0))),
+    ("", "HardSwish"): _activation(T.HSWISH),
+    ("", "HardSigmoid"): hard_sigmoid,
+    ("", "Softplus"): _activation(T.SOFTPLUS),
+    ("", "Softsign"): _activation(T.SOFTSIGN),
+    ("", "Gelu"): gelu,
+    ("", "Clip"): clip,
+    ("", "Add"): _binary("AddFusion"),
+    ("", "Sub"): _binary("SubFusion"),
+    ("", "Mul"): _binary("MulFusion"),
+    ("", "Div"): _binary("DivFusion"),
+    ("", "Max"): _variadic("Maximum", fused=False),
+    ("", "Min"): _variadic("Minimum", fused=False),
+    ("", "Sum"): _variadic("AddFusion"),
+    ("", "Pow"): power,
+    ("", "Equal"): _binary("Equal", fused=False),
+    ("", "Less"): _binary("Less", fused=False),
+    ("", "Greater"): _binary("Greater", fused=False),
+    ("", "Sqrt"): _unary("Sqrt"),
+    ("", "Exp"): exp,
+    ("", "Log"): _unary("Log"),
+    ("", "Erf"): _unary("Erf"),
+    ("", "Abs"): _unary("Abs"),
+    ("", "Neg"): _unary("Neg"),
+    ("", "Reciprocal"): _unary("Reciprocal"),
+    ("", "Floor"): _unary("Floor"),
+    ("", "Ceil"): _unary("Ceil"),
+    ("", "Sin"): _unary("Sin"),
+    ("", "Cos"): _unary("Cos"),
+    ("", "Not"): _unary("LogicalNot"),
+    ("", "MatMul"): matmul,
+    ("", "Gemm"): gemm,
+    ("", "LayerNormalization"): layer_norm,
+    ("", "Softmax"): softmax,
+    ("", "LogSoftmax"): log_softmax,
+    **{("", op): reduce for op in _REDUCE},
+    ("", "Reshape"): reshape,
+    ("", "Transpose"): transpose,
+    ("", "Flatten"): flatten,
+    ("", "Concat"): concat,
+    ("", "Squeeze"): _axes_attr("Squeeze"),
+    ("", "Unsqueeze"): _axes_attr("Unsqueeze"),
+    ("", "Gather"): gather,
+    ("", "Shape"): shape,
+    ("", "Cast"): cast,
+    ("", "Slice"): slice_,
+    ("", "Split"): split,
+    ("", "Pad"): pad,
+    ("", "Expand"): expand,
+    ("", "Tile"): tile,
+    ("", "ArgMax"): argmax("ArgMaxFusion"),
+    ("", "ArgMin"): argmax("ArgMinFusion"),
+    ("", "Identity"): identity,
+    ("", "Dropout"): identity,
+    ("", "LSTM"): lstm,
+}
