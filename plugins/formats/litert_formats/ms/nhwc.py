@@ -45,9 +45,10 @@ def to_channels_last(graph: Graph, input_format: str = "NHWC") -> None:
             for node in graph.nodes:
                 node.inputs = [internal if i == name else i for i in node.inputs]
             graph.outputs = [internal if o == name else o for o in graph.outputs]
+            graph.values[internal].dtype = value.dtype
+            graph.values[internal].shape = value.shape
             value.shape = _nhwc_shape(value.shape)
             value.layout = Layout.NHWC
-            graph.values[internal].dtype = value.dtype
             nodes.append(transposes.transpose_node(graph, name, NHWC_TO_NCHW, internal, name=f"{name}_to_nchw"))
     for node in graph.nodes:
         data = CHANNELS_LAST_OPS.get(node.op_type) if node.domain == "" else None

@@ -19,7 +19,7 @@ import numpy as np
 
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
-from litert.ir import DType, Graph, Model, Node, Value
+from litert.ir import DType, Graph, Layout, Model, Node, Value
 from litert.schema import schemas
 from litert.schema.inference import infer_shapes
 
@@ -27,7 +27,7 @@ from . import transposes
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
 from .schema.layout import FILE_IDENTIFIER
-from .types import FORMAT_NAMES
+from .types import FORMAT_NAMES, NHWC
 
 log = logging.getLogger("litert.formats.ms")
 
@@ -192,6 +192,8 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
         value = graph.values[name]
         value.dtype = t.dtype
         value.shape = tuple(d if d >= 0 else f"{name}_d{i}" for i, d in enumerate(t.dims)) if t.dims is not None else None
+        if t.format == NHWC and value.shape is not None and len(value.shape) == 4:
+            value.layout = Layout.NHWC
         if name in options.input_shapes:
             value.shape = tuple(options.input_shapes[name])
         graph.inputs.append(name)

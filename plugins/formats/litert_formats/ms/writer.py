@@ -1,10 +1,475 @@
-"""Placeholder, replaced below."""
+"""Write the litert IR as a ``.ms`` file MindSpore Lite 2.0.0 loads (:class:`MsSerializer`).
+
+Steps, on a copy of the graph: fused contrib operators are split back into
+ONNX ones; shapes are inferred; convolution, pooling, LRN and batch norm are
+rewritten channels-last (:mod:`.nhwc`), with 4-D model inputs NHWC unless
+``input_format="NCHW"``; a ReLU/ReLU6 after a convolution is fused into it
+(``activation_type``, as converter_lite does); every node is lowered to
+MindSpore Lite primitives (:data:`.write_ops.WRITERS`); the FlatBuffer is
+built with the flatc-generated builders: tensors (int64 narrowed to int32,
+as converter_lite does; constant data 16-byte aligned), nodes, one main
+subgraph, and the MetaGraph with version "MindSpore Lite 2.0.0" and file
+identifier ``MSL2``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import flatbuffers
+import numpy as np
+
+from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorError
 from litert.formats import Serializer
+from litert.ir import DType, Graph, Layout, Model, Node, QuantParams, Value
+from litert.schema.inference import infer_shapes
+
+from . import nhwc, tables
+from . import types as T
+from .schema.layout import FILE_IDENTIFIER, UNIONS
+from .write_ops import WRITERS
+
+log = logging.getLogger("litert.formats.ms")
+
+#: the key of ``Model.metadata`` that picks the layout of 4-D inputs (``litert convert --input-format``)
+INPUT_FORMAT_KEY = "ms.input_format"
+#: FlatBuffers offsets are 32-bit: leave room for the graph itself
+MAX_FLATBUFFER_BYTES = 2**31 - 2**24
+DATA_ALIGNMENT = 16
+_TAGS = {name: tag for tag, name in enumerate(UNIONS["PrimitiveType"])}
+_FMK_ONNX = 2
+
+
+@dataclass
+class MsOp:
+    primitive: str
+    attrs: dict
+    inputs: list[str]
+    outputs: list[str]
+    name: str
+
+
+@dataclass
+class Lowering:
+    """What the operator writers see: the prepared graph and an ``emit`` for primitives."""
+
+    graph: Graph
+    ops: list[MsOp] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+    _count: int = 0
+
+    # -- values -------------------------------------------------------------------
+
+    def value(self, name: str) -> Value:
+        return self.graph.values.get(name) or self.graph.value(name)
+
+    def const_of(self, name: str) -> np.ndarray | None:
+        value = self.graph.values.get(name) if name else None
+        return None if value is None else value.const
+
+    def scalar(self, name: str) -> float | None:
+        data = self.const_of(name)
+        return None if data is None or data.size != 1 else float(data.reshape(-1)[0])
+
+    def shape(self, name: str):
+        value = self.graph.values.get(name)
+        return None if value is None else value.shape
+
+    def rank(self, name: str, node: Node) -> int:
+        shape = self.shape(name)
+        if shape is None:
+            raise self.unsupported(node, f"an input ({name!r}) of unknown rank")
+        return len(shape)
+
+    def const(self, array, base: str, quant: QuantParams | None = None) -> str:
+        array = np.asarray(array)
+        name = self.graph.unique_name(base)
+        self.graph.values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array, quant=quant)
+        return name
+
+    def fresh(self, base: str) -> str:
+        return self.graph.unique_name(base)
+
+    # -- primitives ---------------------------------------------------------------
+
+    def emit(self, primitive: str, attrs: dict, inputs: list[str], outputs: list[str] | None, node: Node) -> list[str]:
+        self._count += 1
+        outputs = outputs if outputs is not None else [self.fresh(f"{node.name or primitive}_{self._count}")]
+        name = node.name if not any(op.name == node.name for op in self.ops[-3:]) else f"{node.name}_{self._count}"
+        self.ops.append(MsOp(primitive, attrs, list(inputs), list(outputs), name or f"{primitive}_{self._count}"))
+        return outputs
+
+    def alias(self, out: str, source: str, node: Node) -> None:
+        """``out`` is ``source`` (an Identity, a one-input Sum...)."""
+        self.aliases[out] = source
+
+    def unsupported(self, node: Node, what: str) -> UnsupportedOperatorError:
+        return UnsupportedOperatorError(
+            f"node {node.name!r} ({node.qualified_op}): {what} cannot be written as a MindSpore Lite primitive",
+            node=node.name, op_type=node.op_type, domain=node.domain)
+
+
+# ---------------------------------------------------------------- graph preparation
+
+
+def _copy(graph: Graph) -> Graph:
+    """A copy of nodes and values (constant arrays shared, never modified)."""
+    return Graph(
+        nodes=[dataclasses.replace(n, inputs=list(n.inputs), outputs=list(n.outputs), attrs=dict(n.attrs))
+               for n in graph.nodes],
+        inputs=list(graph.inputs), outputs=list(graph.outputs),
+        values={k: dataclasses.replace(v) for k, v in graph.values.items()}, name=graph.name)
+
+
+_FUSED_ACTIVATIONS = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "Clip"}
+
+
+def _unfuse(graph: Graph) -> None:
+    """com.microsoft FusedConv / FusedGemm / FusedMatMul (litert's own fusions) back to ONNX operators."""
+    nodes: list[Node] = []
+    for node in graph.nodes:
+        if node.domain != "com.microsoft" or node.op_type not in ("FusedConv", "FusedGemm", "FusedMatMul"):
+            nodes.append(node)
+            continue
+        base = node.op_type[len("Fused"):]
+        attrs = dict(node.attrs)
+        act = attrs.pop("activation", None)
+        act = act.decode() if isinstance(act, bytes) else act
+        params = list(attrs.pop("activation_params", []) or [])
+        alpha = attrs.pop("activation_alpha", None)
+        if base == "MatMul":
+            alpha_mm = float(attrs.pop("alpha", 1.0))
+            if attrs.pop("transA", 0) or attrs.pop("transB", 0) or attrs.pop("transBatchA", 0) \
+                    or attrs.pop("transBatchB", 0) or alpha_mm != 1.0:
+                raise UnsupportedOperatorError(f"node {node.name!r}: FusedMatMul with transposes or alpha",
+                                               node=node.name, op_type=node.op_type, domain=node.domain)
+            attrs = {}
+        if not act:
+            nodes.append(Node(base, node.inputs, node.outputs, attrs, node.name))
+            continue
+        if act not in _FUSED_ACTIVATIONS:
+            raise UnsupportedOperatorError(f"node {node.name!r}: fused activation {act}", node=node.name,
+                                           op_type=node.op_type, domain=node.domain)
+        inner = graph.unique_name(f"{node.outputs[0]}_preact")
+        nodes.append(Node(base, node.inputs, [inner], attrs, node.name))
+        act_inputs, act_attrs = [inner], {}
+        if act == "Clip":
+            lo, hi = (params + [-np.inf, np.inf])[:2] if params else (-np.inf, np.inf)
+            for bound, tag in ((lo, "min"), (hi, "max")):
+                name = graph.unique_name(f"{node.name}_{tag}")
+                graph.values[name] = Value(name, DType.FLOAT32, (), const=np.array(bound, np.float32))
+                act_inputs.append(name)
+        elif act == "LeakyRelu":
+            act_attrs["alpha"] = float(params[0] if params else alpha if alpha is not None else 0.01)
+        elif act == "HardSigmoid":
+            act_attrs.update(alpha=float(params[0]), beta=float(params[1])) if len(params) >= 2 else None
+        nodes.append(Node(act, act_inputs, [node.outputs[0]], act_attrs, f"{node.name}_{act.lower()}"))
+    graph.nodes = nodes
+
+
+def _drop_identities(graph: Graph) -> None:
+    """Identity / Dropout: MindSpore Lite has no such primitive; rename instead."""
+    producers = {o: n for n in graph.nodes for o in n.outputs if o}
+    kept = []
+    for node in graph.nodes:
+        if node.domain or node.op_type not in ("Identity", "Dropout") or len([o for o in node.outputs if o]) != 1:
+            kept.append(node)
+            continue
+        src, out = node.inputs[0], node.outputs[0]
+        if out not in graph.outputs:
+            for n in graph.nodes:
+                n.inputs = [src if i == out else i for i in n.inputs]
+            continue
+        producer = producers.get(src)
+        if producer is not None and src not in graph.outputs and src not in graph.inputs:
+            producer.outputs = [out if o == src else o for o in producer.outputs]
+            for n in graph.nodes:
+                n.inputs = [out if i == src else i for i in n.inputs]
+            producers[out] = producer
+            continue
+        kept.append(node)  # an input or constant as output: the writer reports it
+    graph.nodes = kept
+
+
+_FUSABLE = {"Conv"}
+
+
+def _fuse_activations(graph: Graph) -> None:
+    """Conv (channels-last) + Relu / Clip(0, 6) -> activation_type, as converter_lite writes it."""
+    users: dict[str, list[Node]] = {}
+    for node in graph.nodes:
+        for i in node.inputs:
+            users.setdefault(i, []).append(node)
+    dropped = set()
+    for node in graph.nodes:
+        if node.domain != nhwc.NHWC_DOMAIN or node.op_type not in _FUSABLE or node.outputs[0] in graph.outputs:
+            continue
+        consumers = users.get(node.outputs[0], [])
+        if len(consumers) != 1 or consumers[0].domain:
+            continue
+        act = consumers[0]
+        kind = None
+        if act.op_type == "Relu":
+            kind = T.RELU
+        elif act.op_type == "Clip":
+            bounds = [graph.values[n].const if len(act.inputs) > k and n and n in graph.values else None
+                      for k, n in ((1, act.inputs[1] if len(act.inputs) > 1 else ""),
+                                   (2, act.inputs[2] if len(act.inputs) > 2 else ""))]
+            if all(b is not None and b.size == 1 for b in bounds) and float(bounds[0]) == 0.0 \
+                    and float(bounds[1]) == 6.0:
+                kind = T.RELU6
+        if kind is None:
+            continue
+        node.attrs["ms_activation"] = kind
+        node.outputs = [act.outputs[0]]
+        dropped.add(id(act))
+    graph.nodes = [n for n in graph.nodes if id(n) not in dropped]
+
+
+def prepare(model: Model, input_format: str) -> Graph:
+    graph = _copy(model.graph)
+    _unfuse(graph)
+    _drop_identities(graph)
+    for value in graph.values.values():
+        if not value.is_const and value.name not in graph.inputs:
+            value.shape = None  # re-inferred: the passes may have left stale shapes
+            value.dtype = None
+    infer_shapes(graph)
+    nhwc.to_channels_last(graph, input_format)
+    infer_shapes(graph)
+    _fuse_activations(graph)
+    return graph
+
+
+def lower(graph: Graph) -> Lowering:
+    ctx = Lowering(graph)
+    for node in graph.nodes:
+        if any(True for _ in node.subgraphs()):
+            raise ctx.unsupported(node, "control flow (a subgraph attribute)")
+        writer = WRITERS.get((node.domain, node.op_type))
+        if writer is None:
+            raise ctx.unsupported(node, "this operator")
+        writer(ctx, node)
+    _resolve_aliases(ctx)
+    return ctx
+
+
+def _resolve_aliases(ctx: Lowering) -> None:
+    def root(name: str) -> str:
+        seen = set()
+        while name in ctx.aliases and name not in seen:
+            seen.add(name)
+            name = ctx.aliases[name]
+        return name
+
+    graph = ctx.graph
+    for out in list(ctx.aliases):
+        src = root(out)
+        produced = any(src in op.outputs for op in ctx.ops)
+        if out in graph.outputs and produced and src not in graph.outputs:
+            for op in ctx.ops:  # the producer writes the output name directly
+                op.outputs = [out if o == src else o for o in op.outputs]
+                op.inputs = [out if i == src else i for i in op.inputs]
+            ctx.aliases = {k: (out if v == src else v) for k, v in ctx.aliases.items() if k != out}
+        elif out in graph.outputs:
+            raise UnsupportedOperatorError(f"output {out!r} is a copy of {src!r}, which MindSpore Lite cannot express",
+                                           node=out, op_type="Identity")
+        else:
+            for op in ctx.ops:
+                op.inputs = [src if i == out else i for i in op.inputs]
+
+
+# ---------------------------------------------------------------- FlatBuffer
+
+
+def _dims(value: Value) -> list[int] | None:
+    if value.shape is None:
+        return None
+    if value.is_const:
+        return [int(d) for d in value.const.shape]
+    return [d if isinstance(d, int) else -1 for d in value.shape]
+
+
+def _const_bytes(value: Value) -> np.ndarray:
+    data = np.asarray(value.const)
+    if data.dtype == np.int64:
+        info = np.iinfo(np.int32)
+        data = np.clip(data, info.min, info.max).astype(np.int32)
+    elif data.dtype == np.uint64:
+        data = data.astype(np.uint32)
+    if data.dtype.byteorder == ">":
+        data = data.astype(data.dtype.newbyteorder("<"))
+    return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+
+
+def _aligned_bytes(builder: flatbuffers.Builder, data: np.ndarray) -> int:
+    builder.StartVector(1, data.size, DATA_ALIGNMENT)
+    builder.head -= data.size
+    builder.Bytes[builder.head:builder.head + data.size] = memoryview(data)
+    return builder.EndVector()
+
+
+def _offset_vector(builder: flatbuffers.Builder, offsets: list[int]) -> int:
+    builder.StartVector(4, len(offsets), 4)
+    for off in reversed(offsets):
+        builder.PrependUOffsetTRelative(off)
+    return builder.EndVector()
+
+
+class _Emitter:
+    def __init__(self, ctx: Lowering, name: str) -> None:
+        self.ctx = ctx
+        self.graph = ctx.graph
+        self.name = name
+        self.index: dict[str, int] = {}
+        self.order: list[str] = []
+        self.formats = nhwc.formats(self.graph)
+
+    def tensor(self, name: str) -> int:
+        if name not in self.index:
+            if name not in self.graph.values:
+                raise InvalidModelError(f"value {name!r} is read but never defined")
+            self.index[name] = len(self.order)
+            self.order.append(name)
+        return self.index[name]
+
+    def build(self) -> bytearray:
+        graph, ctx = self.graph, self.ctx
+        for name in graph.inputs:
+            self.tensor(name)
+        for op in ctx.ops:
+            for n in op.inputs + op.outputs:
+                if n:
+                    self.tensor(n)
+        for name in graph.outputs:
+            self.tensor(name)
+        data_bytes = sum(int(graph.values[n].const.nbytes) for n in self.order if graph.values[n].is_const)
+        estimate = data_bytes + 4096 + 256 * (len(self.order) + len(ctx.ops))
+        if estimate > MAX_FLATBUFFER_BYTES:
+            raise LitertError(f"the model's {data_bytes} weight bytes do not fit one .ms FlatBuffer "
+                              "(MindSpore Lite keeps such weights in external data, which litert does not write)")
+        builder = flatbuffers.Builder(estimate)
+        tensors = [self._tensor(builder, n) for n in self.order]
+        nodes = [self._node(builder, op) for op in ctx.ops]
+        inputs = [self.index[n] for n in graph.inputs]
+        outputs = [self.index[n] for n in graph.outputs]
+        all_indices = np.arange(len(self.order), dtype=np.uint32)
+        subgraph = tables.build_table(builder, "SubGraph", {
+            "name": "subgraph_0_main_graph", "inputIndices": np.array(inputs, np.uint32),
+            "outputIndices": np.array(outputs, np.uint32), "nodeIndices": np.arange(len(nodes), dtype=np.uint32),
+            "tensorIndices": all_indices})
+        name = builder.CreateString(self.name)
+        version = builder.CreateString(T.MS_VERSION)
+        in_vec = builder.CreateNumpyVector(np.array(inputs, np.uint32))
+        out_vec = builder.CreateNumpyVector(np.array(outputs, np.uint32))
+        node_vec = _offset_vector(builder, nodes)
+        tensor_vec = _offset_vector(builder, tensors)
+        sub_vec = _offset_vector(builder, [subgraph])
+        mod = tables.module("MetaGraph")
+        mod.MetaGraphStart(builder)
+        mod.MetaGraphAddName(builder, name)
+        mod.MetaGraphAddVersion(builder, version)
+        mod.MetaGraphAddFmkType(builder, _FMK_ONNX)
+        mod.MetaGraphAddInputIndex(builder, in_vec)
+        mod.MetaGraphAddOutputIndex(builder, out_vec)
+        mod.MetaGraphAddNodes(builder, node_vec)
+        mod.MetaGraphAddAllTensors(builder, tensor_vec)
+        mod.MetaGraphAddSubGraph(builder, sub_vec)
+        root = mod.MetaGraphEnd(builder)
+        builder.Finish(root, file_identifier=FILE_IDENTIFIER)
+        return builder.Output()
+
+    def _tensor(self, builder: flatbuffers.Builder, name: str) -> int:
+        value = self.graph.values[name]
+        dtype = value.dtype or (DType.from_numpy(value.const.dtype) if value.is_const else None)
+        if dtype is None:
+            raise InvalidModelError(f"value {name!r} has no known type (shape inference could not tell)")
+        type_id = T.TYPE_ID_OF.get(T.narrowed(dtype))
+        if type_id is None:
+            raise UnsupportedOperatorError(f"value {name!r} is {dtype}, which a .ms tensor cannot hold", node=name)
+        data = _aligned_bytes(builder, _const_bytes(value)) if value.is_const else None
+        dims = _dims(value)
+        dims_vec = builder.CreateNumpyVector(np.array(dims, np.int32)) if dims is not None else None
+        quant_vec = self._quant(builder, value.quant) if value.quant is not None else None
+        name_off = builder.CreateString(name)
+        mod = tables.module("Tensor")
+        mod.TensorStart(builder)
+        mod.TensorAddNodeType(builder, T.NODE_VALUE if value.is_const else T.NODE_CNODE)
+        mod.TensorAddDataType(builder, type_id)
+        if dims_vec is not None:
+            mod.TensorAddDims(builder, dims_vec)
+        mod.TensorAddFormat(builder, self.formats.get(name, T.NHWC))
+        if data is not None:
+            mod.TensorAddData(builder, data)
+        if quant_vec is not None:
+            mod.TensorAddQuantParams(builder, quant_vec)
+        mod.TensorAddName(builder, name_off)
+        return mod.TensorEnd(builder)
+
+    @staticmethod
+    def _quant(builder: flatbuffers.Builder, quant: QuantParams) -> int:
+        scales = np.ravel(quant.scale)
+        zeros = np.ravel(quant.zero_point)
+        items = [tables.build_table(builder, "QuantParam", {"scale": float(s), "zeroPoint": int(z), "inited": True})
+                 for s, z in zip(scales, np.broadcast_to(zeros, scales.shape))]
+        return _offset_vector(builder, items)
+
+    def _node(self, builder: flatbuffers.Builder, op: MsOp) -> int:
+        tag = _TAGS.get(op.primitive)
+        if tag is None:  # pragma: no cover - the writers name schema tables only
+            raise InvalidModelError(f"unknown primitive {op.primitive}")
+        value = tables.build_table(builder, op.primitive, op.attrs)
+        pmod = tables.module("Primitive")
+        pmod.PrimitiveStart(builder)
+        pmod.PrimitiveAddValueType(builder, tag)
+        pmod.PrimitiveAddValue(builder, value)
+        primitive = pmod.PrimitiveEnd(builder)
+        name = builder.CreateString(op.name)
+        ins = builder.CreateNumpyVector(np.array([self.index[i] for i in op.inputs], np.uint32))
+        outs = builder.CreateNumpyVector(np.array([self.index[o] for o in op.outputs], np.uint32))
+        mod = tables.module("CNode")
+        mod.CNodeStart(builder)
+        mod.CNodeAddName(builder, name)
+        mod.CNodeAddPrimitive(builder, primitive)
+        mod.CNodeAddInputIndex(builder, ins)
+        mod.CNodeAddOutputIndex(builder, outs)
+        mod.CNodeAddQuantType(builder, 0)
+        return mod.CNodeEnd(builder)
+
+
+def to_bytes(model: Model, input_format: str | None = None) -> bytearray:
+    """The ``.ms`` FlatBuffer of ``model``."""
+    fmt = (input_format or model.metadata.get(INPUT_FORMAT_KEY) or "NHWC").upper()
+    if fmt not in ("NHWC", "NCHW"):
+        raise InvalidModelError(f"input format {fmt!r}: NHWC or NCHW")
+    graph = prepare(model, fmt)
+    ctx = lower(graph)
+    return _Emitter(ctx, model.graph.name or "").build()
 
 
 class MsSerializer(Serializer):
+    """``.ms`` for MindSpore Lite 2.0.0; 4-D inputs NHWC by default (converter_lite's ``input_format``)."""
+
     name = "ms"
     extensions = (".ms",)
 
-    def save(self, model, path):
-        raise NotImplementedError
+    def __init__(self, input_format: str | None = None) -> None:
+        self.input_format = input_format
+
+    def save(self, model: Model, path: Path) -> None:
+        path = Path(path)
+        try:
+            data = to_bytes(model, self.input_format)
+        except LitertError:
+            raise
+        except Exception as err:  # an IR the lowering did not expect: say so, no traceback
+            raise InvalidModelError(f"cannot express the model as .ms: {type(err).__name__}: {err}") from None
+        try:
+            path.write_bytes(data)
+        except OSError as err:
+            raise LitertError(f"{path}: cannot write ({err.strerror or err})") from None
+
+
+__all__ = ["MsSerializer", "to_bytes", "INPUT_FORMAT_KEY", "Layout"]

@@ -133,12 +133,19 @@ def _opsets(model: ModelProto) -> dict[str, int]:
 
 
 def _apply_input_shapes(model: ModelProto, shapes: dict) -> None:
+    initializers = {t.name for t in model.graph.initializer}
     known = {vi.name for vi in model.graph.input}
     unknown = sorted(set(shapes) - known)
     if unknown:
-        raise InputError(f"input_shapes names {unknown}; the model's inputs are {sorted(known)}")
+        data_inputs = sorted(known - initializers)
+        raise InputError(f"input_shapes names {unknown}; the model's inputs are {data_inputs}")
     for vi in model.graph.input:
         if vi.name in shapes:
+            declared = vi.type.tensor_type.shape.dim if vi.type.HasField("tensor_type") and vi.type.tensor_type.HasField("shape") else None
+            if declared is not None and len(declared) != len(shapes[vi.name]):
+                raise InputError(
+                    f"input shape for {vi.name!r} has rank {len(shapes[vi.name])}, the model declares rank {len(declared)}"
+                )
             elem = vi.type.tensor_type.elem_type if vi.HasField("type") else 0
             if not elem:
                 init = next((t for t in model.graph.initializer if t.name == vi.name), None)
