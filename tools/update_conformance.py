@@ -30,6 +30,13 @@ CATEGORIES = (
 )
 
 
+#: model cases (simple, pytorch-*, light) not passed yet, with their category and reason
+MODEL_CASE_FAILURES = {
+    "test_gradient_of_add": "training-op: Gradient needs reverse-mode differentiation of the graph; not implemented",
+    "test_gradient_of_add_and_mul": "training-op: Gradient needs reverse-mode differentiation of the graph; not implemented",
+}
+
+
 def categorize(name: str, reason: str) -> str:
     text = f"{name}: {reason}"
     for pattern, category in CATEGORIES:
@@ -59,6 +66,7 @@ def main() -> int:
         "# categories: " + ", ".join(f"{c} {n}" for c, n in sizes.most_common()),
     ]
     lines += [f"{name} {category}: {reason}" for category, name, reason in rows]
+    lines += ["# model cases"] + [f"{name} {why}" for name, why in MODEL_CASE_FAILURES.items()]
     EXPECTED.write_text("\n".join(lines) + "\n")
     print(f"wrote {EXPECTED}")
     return 0

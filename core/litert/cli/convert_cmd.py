@@ -9,6 +9,8 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--output-format", help="writer to use when the suffix does not tell")
     parser.add_argument("--input-shape", help="fix input dims: name:1,3,224,224;other:1,128")
     parser.add_argument("--optimize", choices=("none", "general"), default="general")
+    parser.add_argument("--input-format", choices=("NHWC", "NCHW"), type=str.upper,
+                        help=".ms output: layout of 4-D inputs (default NHWC, as MindSpore Lite's converter)")
 
 
 def run(args) -> int:
@@ -16,9 +18,37 @@ def run(args) -> int:
 
     from ._args import parse_input_shapes
 
-    report = litert.convert(
-        args.model, args.output, fmk=args.fmk, output_format=args.output_format,
-        input_shapes=parse_input_shapes(args.input_shape), optimize_level=args.optimize,
-    )
+    if args.input_format:
+        report = _convert_with_input_format(args, parse_input_shapes(args.input_shape))
+    else:
+        report = litert.convert(
+            args.model, args.output, fmk=args.fmk, output_format=args.output_format,
+            input_shapes=parse_input_shapes(args.input_shape), optimize_level=args.optimize,
+        )
     print("\n".join(report.lines()))
     return 0
+
+
+#: Model.metadata key the .ms writer reads the input layout from
+INPUT_FORMAT_KEY = "ms.input_format"
+
+
+def _convert_with_input_format(args, input_shapes):
+    """``litert.convert`` with the input layout recorded for the .ms writer."""
+    from pathlib import Path
+
+    from litert.convert import ConversionReport, find_serializer, optimize_model
+    from litert.errors import InputError
+    from litert.formats import LoadOptions
+    from litert.runtime.loading import read_model
+
+    output = Path(args.output)
+    serializer = find_serializer(output, args.output_format)
+    if serializer.name != "ms":
+        raise InputError(f"--input-format applies to .ms output, not {serializer.name}")
+    model = read_model(args.model, args.fmk, LoadOptions(input_shapes=dict(input_shapes)))
+    model.metadata[INPUT_FORMAT_KEY] = args.input_format
+    before = len(model.graph.nodes)
+    results = optimize_model(model, args.optimize)
+    serializer.save(model, output)
+    return ConversionReport(str(args.model), str(output), before, len(model.graph.nodes), results)

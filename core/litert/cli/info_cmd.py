@@ -49,8 +49,25 @@ def run(args) -> int:
     for line in info["outputs"]:
         print(f"output    {line}")
     print(f"nodes:    {info['nodes']}; weights {info['weights_bytes'] / 2**20:.2f} MiB")
+    for line in _format_lines(model):
+        print(line)
     print(f"memory:   {memory.summary()}")
     print("operators:")
     for op, count in histogram.most_common():
         print(f"  {op:<28} {count}")
     return 0
+
+
+#: metadata a frontend records about its file format (key prefix = format name), in print order
+_FORMAT_FIELDS = {"ms": ("version", "fmk_type", "weight_bytes", "tensors", "subgraphs", "input_formats", "primitives")}
+
+
+def _format_lines(model) -> list[str]:
+    """Lines of format-specific facts, e.g. for a .ms: version, fmk type, weight bytes, primitive histogram."""
+    prefix = model.source_format
+    lines = []
+    for field in _FORMAT_FIELDS.get(prefix, ()):
+        value = model.metadata.get(f"{prefix}.{field}")
+        if value is not None:
+            lines.append(f"{prefix} {field.replace('_', ' ') + ':':<14} {value}")
+    return lines

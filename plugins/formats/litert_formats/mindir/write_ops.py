@@ -10,7 +10,8 @@ two matrices becomes ``MatMulExt`` (numpy broadcasting; ``BatchMatMul``
 does not broadcast on CPU); pooling with explicit or asymmetric padding or
 ``ceil_mode`` becomes ``MaxPool3D``/``AvgPool3D`` over a unit depth axis
 (2-D MaxPool/AvgPool only know SAME and VALID); LeakyRelu is written as
-``Maximum(x, alpha * x)`` (``LeakyReLUExt`` has no CPU kernel).
+``Maximum(x, alpha * x)`` (``LeakyReLUExt`` has no CPU kernel); LRN is
+written out (see :func:`lrn`).
 """
 from __future__ import annotations
 
@@ -162,13 +163,27 @@ def layer_norm(ctx: NodeWriter) -> None:
 
 
 def lrn(ctx: NodeWriter) -> None:
+    """x / (bias + alpha/size * sum of squares over the channel window) ** beta.
+
+    Written out rather than as MindSpore's LRN primitive, whose CPU kernel
+    (MindSpore 2.10) fails with "could not execute a primitive" from 16
+    channels on.  The window sum is a 3-D average pool over (C, 1, 1)
+    counting the zero padding, i.e. sum / size.
+    """
     size = int(ctx.attr("size"))
-    if size % 2 == 0:
-        raise ctx.unsupported(f"an even LRN size ({size})")
-    attrs = {"depth_radius": (size - 1) // 2, "bias": float(ctx.attr("bias", 1.0)),
-             "alpha": float(ctx.attr("alpha", 1e-4)) / size, "beta": float(ctx.attr("beta", 0.75)),
-             "norm_region": "ACROSS_CHANNELS", "input_names": ["x"], "output_names": ["y"]}
-    ctx.bind(ctx.call("LRN", [ctx.x(0)], attrs, function=False))
+    alpha, beta, bias = (float(ctx.attr(k, d)) for k, d in (("alpha", 1e-4), ("beta", 0.75), ("bias", 1.0)))
+    x = ctx.x(0)
+    if ctx.rank(0) != 4:
+        raise ctx.unsupported(f"LRN over a rank-{ctx.rank(0)} input")
+    below, above = (size - 1) // 2, size - 1 - (size - 1) // 2
+    pad = (below, above, 0, 0, 0, 0)
+    attrs = {"kernel_size": (1, 1, size, 1, 1), "strides": (1, 1, 1, 1, 1), "format": "NCDHW", "pad_mode": "PAD",
+             "pad": pad, "pad_list": pad, "ceil_mode": False, "count_include_pad": True, "divisor_override": 0,
+             "input_names": ["input"], "output_names": ["output"]}
+    squares = ctx.call("ExpandDims", [ctx.call("Mul", [x, x]), 1])
+    mean = ctx.call("Squeeze", [ctx.call("AvgPool3D", [squares], attrs, function=False), (1,)])
+    scale = ctx.call("Add", [ctx.call("Muls", [mean, alpha]), _scalar(ctx, bias)])
+    ctx.bind(ctx.call("Mul", [x, ctx.call("Pow", [scale, _scalar(ctx, -beta)])]))
 
 
 def max_pool(ctx: NodeWriter) -> None:

@@ -137,6 +137,9 @@ def conv2d(b, node) -> None:
         attrs["dilations"] = [int(d) for d in a["dilation"]]
     attrs["group"] = int(a.get("group") or 1)
     weight = b.inp(node, 1)
+    data = b.const_value(node, 1)
+    if data is not None and data.ndim != 4:
+        raise b.unsupported(node, f"a {data.ndim}-D convolution weight")
     if nhwc:  # weights are O,H,W,I: the IR's Conv wants O,I,H,W
         weight = b.permuted(weight, NHWC_TO_NCHW)
     inputs = [b.inp(node, 0), weight] + ([b.inp(node, 2)] if b.has_input(node, 2) else [])
@@ -374,7 +377,10 @@ def transpose(b, node) -> None:
     perm = b.const_value(node, 1)
     if perm is None:
         raise b.unsupported(node, "Transpose with a computed perm")
-    b.emit("Transpose", [b.inp(node, 0)], [b.out(node, 0)], node, perm=[int(p) for p in np.ravel(perm)])
+    perm = [int(p) for p in np.ravel(perm)]
+    if sorted(perm) != list(range(len(perm))):
+        raise b.unsupported(node, f"perm {perm}, which is not a permutation")
+    b.emit("Transpose", [b.inp(node, 0)], [b.out(node, 0)], node, perm=perm)
 
 
 def flatten(b, node) -> None:

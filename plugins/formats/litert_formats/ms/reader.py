@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from litert.errors import ModelLoadError, UnsupportedOperatorError
+from litert.errors import LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Layout, Model, Node, Value
 from litert.schema import schemas
@@ -30,6 +30,8 @@ from .schema.layout import FILE_IDENTIFIER
 from .types import FORMAT_NAMES, NHWC
 
 log = logging.getLogger("litert.formats.ms")
+#: what a primitive reader may raise on values no converter writes (a wrong-rank weight, a bad perm...)
+_MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
 
 
 class GraphBuilder:
@@ -210,16 +212,25 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
             if not t.is_const and i not in written:
                 raise ModelLoadError(f"{ms.path}: node {node.name!r} reads tensor {i} ({t.name!r}), "
                                      "which no earlier node writes")
-        read_node(b, node)
-        for fn in b.after:
-            fn()
+        try:
+            read_node(b, node)
+            for fn in b.after:
+                fn()
+        except LitertError:
+            raise
+        except _MALFORMED as err:  # attributes or constants no converter writes: say where, no traceback
+            raise ModelLoadError(f"{ms.path}: node {node.name!r} ({node.primitive}): malformed attributes or inputs "
+                                 f"({type(err).__name__}: {err})") from None
         b.after.clear()
         written.update(node.outputs)
     for index in outputs:
         if not ms.tensors[index].is_const and index not in written:
             raise ModelLoadError(f"{ms.path}: output tensor {index} is written by no node")
         graph.outputs.append(b.tensor_name(index))
-    transposes.optimize(graph)
+    try:
+        transposes.optimize(graph)
+    except _MALFORMED as err:
+        raise ModelLoadError(f"{ms.path}: inconsistent layout changes ({type(err).__name__}: {err})") from None
     return graph
 
 

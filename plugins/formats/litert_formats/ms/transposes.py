@@ -115,6 +115,8 @@ class _Optimizer:
         if inner is None:
             return None
         x, first = inner
+        if len(first) != len(node.attrs["perm"]):
+            return None  # ranks disagree: the model is wrong, shape inference will say where
         perm = compose(first, node.attrs["perm"])
         if is_identity(perm):
             out = node.outputs[0]

@@ -228,17 +228,33 @@ def _fuse_activations(graph: Graph) -> None:
     graph.nodes = [n for n in graph.nodes if id(n) not in dropped]
 
 
+def _infer(graph: Graph) -> None:
+    """The core's shape rules, then what they leave out: LSTM's output shapes, and the
+    element type of any other output taken from the node's first input."""
+    infer_shapes(graph)
+    for node in graph.nodes:
+        if node.op_type == "LSTM" and not node.domain:
+            x, w = graph.values.get(node.inputs[0]), graph.values.get(node.inputs[1])
+            if x is not None and x.shape is not None and w is not None and w.is_const:
+                seq, batch = x.shape[0], x.shape[1]
+                dirs, hidden = w.const.shape[0], int(node.attrs.get("hidden_size") or w.const.shape[1] // 4)
+                for k, shape in enumerate([(seq, dirs, batch, hidden), (dirs, batch, hidden), (dirs, batch, hidden)]):
+                    if k < len(node.outputs) and node.outputs[k] and graph.value(node.outputs[k]).shape is None:
+                        graph.values[node.outputs[k]].shape = shape
+        first = graph.values.get(node.inputs[0]) if node.inputs and node.inputs[0] else None
+        for out in node.outputs:
+            if out and graph.value(out).dtype is None and first is not None:
+                graph.values[out].dtype = first.dtype
+    infer_shapes(graph)
+
+
 def prepare(model: Model, input_format: str) -> Graph:
     graph = _copy(model.graph)
     _unfuse(graph)
     _drop_identities(graph)
-    for value in graph.values.values():
-        if not value.is_const and value.name not in graph.inputs:
-            value.shape = None  # re-inferred: the passes may have left stale shapes
-            value.dtype = None
-    infer_shapes(graph)
+    _infer(graph)
     nhwc.to_channels_last(graph, input_format)
-    infer_shapes(graph)
+    _infer(graph)
     _fuse_activations(graph)
     return graph
 
