@@ -7,7 +7,7 @@ from pathlib import Path
 from .errors import PluginError
 from .formats import LoadOptions
 from .ir import Model, Shape
-from .passes import PassContext, PassResult, optimize
+from .passes import PassContext, PassResult, run_pipeline
 from .plugins import host
 from .runtime.loading import read_model
 
@@ -43,12 +43,10 @@ def find_serializer(path: Path, fmt: str | None = None):
 
 
 def optimize_model(model: Model, level: str = "general") -> list[PassResult]:
-    if level == "none":
-        return []
-    if level != "general":
-        raise ValueError(f"unknown optimisation level {level!r} (none, general)")
+    """Lower and (at ``general``) optimise ``model`` in place; folding runs on the CPU backend."""
     cpu = host().backends.get("cpu")
-    return optimize(model, PassContext(evaluator=cpu.evaluator() if cpu else None), list(host().passes.values()))
+    ctx = PassContext(evaluator=cpu.evaluator() if cpu else None)
+    return run_pipeline(model, level, ctx, list(host().passes.values()))
 
 
 def convert(

@@ -7,7 +7,11 @@ from .constant_folding import ConstantFolding
 from .cse import CommonSubexpressionElimination
 from .dce import DeadCodeElimination
 from .fusion import ActivationFusion, BatchNormFolding
+from .gradient import GradientLowering
 from .simplify import ShapeSimplification
+
+#: passes that make a graph runnable at all; they run at every optimisation level
+LOWERING: tuple[type[Pass], ...] = (GradientLowering,)
 
 #: the built-in pipeline of ``--optimize general``, in order
 GENERAL: tuple[type[Pass], ...] = (
@@ -21,6 +25,21 @@ GENERAL: tuple[type[Pass], ...] = (
 )
 
 
+def run_pipeline(model: Model, level: str, ctx: PassContext, extra: list[Pass] | tuple = ()) -> list[PassResult]:
+    """Lowering always; the general pipeline and plugin passes unless ``level`` is ``"none"``."""
+    if level not in ("none", "general"):
+        raise ValueError(f"unknown optimisation level {level!r} (none, general)")
+    results = lower(model, ctx)
+    if level == "general":
+        results += optimize(model, ctx, extra)
+    return results
+
+
+def lower(model: Model, ctx: PassContext) -> list[PassResult]:
+    """Run the lowering passes (needed whatever the optimisation level)."""
+    return [cls().run(model, ctx) for cls in LOWERING]
+
+
 def optimize(model: Model, ctx: PassContext, extra: list[Pass] | tuple = ()) -> list[PassResult]:
     """Run the general pipeline, then plugin passes; return what each did."""
     results = []
@@ -29,4 +48,4 @@ def optimize(model: Model, ctx: PassContext, extra: list[Pass] | tuple = ()) -> 
     return results
 
 
-__all__ = ["Pass", "PassContext", "PassResult", "optimize", "GENERAL"]
+__all__ = ["Pass", "PassContext", "PassResult", "lower", "optimize", "run_pipeline", "GENERAL", "LOWERING"]

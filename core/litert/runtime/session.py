@@ -12,7 +12,7 @@ from ..backend import Backend, CompileContext, NodeHooks
 from ..errors import BackendUnavailableError, InputError, PluginError
 from ..ir import DType, Model, Shape
 from ..memory import MemoryPlan, plan, specialize
-from ..passes import PassContext, PassResult, optimize
+from ..passes import PassContext, PassResult, run_pipeline
 from ..plugins import host
 from ..scheduler import NodePlacement, Schedule, schedule
 from ..schema.inference import infer_shapes
@@ -76,10 +76,9 @@ class Session:
         self.pass_results: list[PassResult] = []
         t0 = time.perf_counter()
         self.backends, self.backend_notes = resolve_backends(devices, cpu_fallback)
-        if optimize_level != "none":
-            cpu = host().backends.get("cpu")
-            ctx = PassContext(evaluator=cpu.evaluator() if cpu else None)
-            self.pass_results = optimize(model, ctx, [p for p in host().passes.values()])
+        cpu = host().backends.get("cpu")
+        ctx = PassContext(evaluator=cpu.evaluator() if cpu else None)
+        self.pass_results = run_pipeline(model, optimize_level, ctx, list(host().passes.values()))
         t1 = time.perf_counter()
         self.timings["optimize"] = t1 - t0
         self._compile()
@@ -107,8 +106,10 @@ class Session:
         self.memory_plan: MemoryPlan = self._plan_for({})
         self.timings.update(shape_inference=t1 - t0, schedule=t2 - t1, compile=t3 - t2,
                             memory_plan=time.perf_counter() - t3)
+        # fallback is never silent: when a non-CPU backend left nodes to others, say so
+        fell_back = any(p.refused for p in self.schedule.placements) and len(self.backends) > 1
         for line in self.summary_lines():
-            log.info(line)
+            log.log(logging.WARNING if fell_back else logging.INFO, line)
 
     def _plan_for(self, bindings: dict[str, int]) -> MemoryPlan:
         """The arena plan for one binding of the symbolic dims (cached)."""

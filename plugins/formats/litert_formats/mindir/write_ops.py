@@ -397,14 +397,19 @@ def _const_input(ctx: NodeWriter, i: int, what: str) -> np.ndarray:
 
 def reshape(ctx: NodeWriter) -> None:
     shape = list(_ints(_const_input(ctx, 1, "a target shape")))
-    if 0 in shape and not ctx.attr("allowzero", 0):  # ONNX 0 copies the input dim
-        source = ctx.shape(0) or ()
-        for i, d in enumerate(shape):
-            if d == 0:
-                if i >= len(source) or not isinstance(source[i], int):
-                    raise ctx.unsupported("a 0 (copy) dim over a dynamic input dim")
-                shape[i] = source[i]
+    if 0 in shape and not ctx.attr("allowzero", 0):
+        shape = _resolve_copied_dims(ctx, shape)
     ctx.bind(ctx.call("Reshape", [ctx.x(0), tuple(shape)]))
+
+
+def _resolve_copied_dims(ctx: NodeWriter, shape: list[int]) -> list[int]:
+    """ONNX's 0 copies the input dim; MindSpore has no such marker: use the static dim, or -1 for
+    one dynamic dim when the shape has no -1 already."""
+    source = ctx.shape(0) or ()
+    dynamic = [i for i, d in enumerate(shape) if d == 0 and not (i < len(source) and isinstance(source[i], int))]
+    if len(dynamic) > 1 or (dynamic and -1 in shape):
+        raise ctx.unsupported(f"target shape {shape} copies several dynamic dims of {source}")
+    return [(-1 if i in dynamic else source[i]) if d == 0 else d for i, d in enumerate(shape)]
 
 
 def flatten(ctx: NodeWriter) -> None:
