@@ -33,10 +33,10 @@ class TensorInfo:
         return f"{self.name}: {self.dtype} [{dims}]"
 
 
-def resolve_backends(devices: Sequence[str] | None, cpu_fallback: bool = True) -> tuple[list[Backend], list[str]]:
-    """Backends in the order to ask them, and notes on the ones skipped."""
+def resolve_backends(devices: Sequence[str] | None, cpu_fallback: bool = True) -> tuple[list[Backend], dict[str, str]]:
+    """Backends in the order to ask them, and why each skipped one is unusable."""
     table = host().backends
-    notes: list[str] = []
+    notes: dict[str, str] = {}
     if devices is None:
         chosen = sorted(table.values(), key=lambda b: -b.priority)
     else:
@@ -49,7 +49,7 @@ def resolve_backends(devices: Sequence[str] | None, cpu_fallback: bool = True) -
         elif devices is not None and not cpu_fallback:
             raise BackendUnavailableError(f"backend {backend.name!r} is unavailable: {status.reason}")
         else:
-            notes.append(f"{backend.name}: unavailable ({status.reason})")
+            notes[backend.name] = f"unavailable: {status.reason}"
     if cpu_fallback and not any(b.name == "cpu" for b in usable):
         if "cpu" not in table:
             raise PluginError("the CPU backend (litert-cpu) is not installed or failed to load")
@@ -90,6 +90,8 @@ class Session:
         infer_shapes(self.model.graph)
         t1 = time.perf_counter()
         self.schedule: Schedule = schedule(self.model.graph, self.backends)
+        for placement in self.schedule.placements:  # every backend's word on every node
+            placement.refused = {**self.backend_notes, **placement.refused}
         t2 = time.perf_counter()
         by_name = {b.name: b for b in self.backends}
         self._compiled = []
@@ -151,7 +153,8 @@ class Session:
         return self.schedule.placements
 
     def summary_lines(self) -> list[str]:
-        return self.backend_notes + self.schedule.summary_lines([b.name for b in self.backends])
+        skipped = [f"{name}: 0/{len(self.schedule.placements)} nodes, {why}" for name, why in self.backend_notes.items()]
+        return skipped + self.schedule.summary_lines([b.name for b in self.backends])
 
     # -- running --------------------------------------------------------------
 
