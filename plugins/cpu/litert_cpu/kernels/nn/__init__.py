@@ -5,6 +5,7 @@ _MODULES: tuple[str, ...] = (
     "conv",
     "matmul",
     "pool",
+    "roi_pool",
     "norm",
     "softmax",
     "convtranspose",
