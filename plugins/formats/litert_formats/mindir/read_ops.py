@@ -124,6 +124,45 @@ def avg_pool(ctx: NodeContext) -> str:
     return _nchw_out(ctx, ctx.emit("AveragePool", [x], **attrs), fmt)
 
 
+def _pool3d(ctx: NodeContext, onnx_op: str) -> str:
+    """MaxPool3D/AvgPool3D (NCDHW): pad_list is (front, back, top, bottom, left, right)."""
+    fmt = format_name(ctx.attr("format", "NCDHW", aliases=("data_format",)))
+    if fmt != "NCDHW":
+        raise ctx.unsupported(f"format {fmt}")
+    attrs: dict[str, Any] = {"kernel_shape": _spatial(ctx.attr("kernel_size"), "NCDHW", 3),
+                             "strides": _spatial(ctx.attr("strides", 1), "NCDHW", 3),
+                             "ceil_mode": int(bool(ctx.attr("ceil_mode", 0) or 0))}
+    pad_mode = pad_mode_name(ctx.attr("pad_mode", "VALID"))
+    if pad_mode in ("PAD", "CALCULATED"):
+        pad = _ints(ctx.attr("pad_list", None) or ctx.attr("pad", 0))
+        pad = pad * 6 if len(pad) == 1 else pad
+        attrs["pads"] = [pad[0], pad[2], pad[4], pad[1], pad[3], pad[5]]
+    else:
+        attrs.update(_pool_padding(pad_mode))
+    if onnx_op == "AveragePool":
+        if int(ctx.attr("divisor_override", 0) or 0):
+            raise ctx.unsupported("divisor_override")
+        attrs["count_include_pad"] = int(bool(ctx.attr("count_include_pad", True)))
+    return ctx.emit(onnx_op, [ctx.tensor(0)], **attrs)
+
+
+def max_pool3d(ctx: NodeContext) -> str:
+    return _pool3d(ctx, "MaxPool")
+
+
+def avg_pool3d(ctx: NodeContext) -> str:
+    return _pool3d(ctx, "AveragePool")
+
+
+def lrn(ctx: NodeContext) -> str:
+    """MindSpore's alpha scales each square; ONNX's alpha is divided by the window size."""
+    if str(ctx.attr("norm_region", "ACROSS_CHANNELS")).upper() != "ACROSS_CHANNELS":
+        raise ctx.unsupported(f"norm_region {ctx.attr('norm_region')}")
+    size = 2 * int(ctx.attr("depth_radius", 5)) + 1
+    return ctx.emit("LRN", [ctx.tensor(0)], size=size, alpha=float(ctx.attr("alpha", 1.0)) * size,
+                    beta=float(ctx.attr("beta", 0.5)), bias=float(ctx.attr("bias", 1.0)))
+
+
 def bias_add(ctx: NodeContext) -> str:
     fmt = format_name(ctx.param("data_format", "NCHW", aliases=("format",)))
     x, bias = ctx.tensor(0), ctx.tensor(1)
@@ -440,6 +479,9 @@ CONVERTERS: dict[str, Callable[[NodeContext], Any]] = {
     "Conv2D": conv2d,
     "MaxPool": max_pool,
     "AvgPool": avg_pool,
+    "MaxPool3D": max_pool3d,
+    "AvgPool3D": avg_pool3d,
+    "LRN": lrn,
     "BiasAdd": bias_add,
     "BatchNorm": batch_norm,
     "LayerNorm": layer_norm,

@@ -72,6 +72,10 @@ def parse(path: Path) -> ModelProto:
         problems.append("graph has no outputs")
     if any(not n.op_type for g in [proto.graph, *proto.functions] for n in g.node):
         problems.append("node without op_type")
+    functions = sum(p.prim_type == PrimitiveProto.PRIMITIVE_FUNCTION for p in proto.primitives)
+    if functions and proto.mind_ir_version < 2:
+        # MindSpore writes mind_ir_version last: a file cut just before it still parses
+        problems.append(f"primitive functions without mind_ir_version >= 2 (it is {proto.mind_ir_version})")
     if problems:
         raise ModelLoadError(f"{path}: not a valid MindIR model ({', '.join(problems)}; truncated or corrupt?)")
     return proto
@@ -173,7 +177,27 @@ class GraphReader:
             return Abstract(DType.from_numpy(known.const.dtype), tuple(known.const.shape))
         if known is not None and known.dtype is not None and known.shape is not None:
             return Abstract(known.dtype, known.shape)
-        return self.abstracts.get(value)
+        if value in self.abstracts:
+            return self.abstracts[value]
+        return self._inferred(value)
+
+    def _inferred(self, value: str) -> Abstract | None:
+        """Type and shape from the core's inference over the graph read so far.
+
+        Files MindSpore writes declare every node's abstract; this covers files
+        that do not (costly when called often, which such files make rare).
+        """
+        from litert.schema.inference import infer_shapes
+
+        try:
+            infer_shapes(self.graph)
+        except Exception as err:  # a partial graph may not infer; the caller reports the missing rank
+            log.debug("partial shape inference failed: %s", err)
+            return None
+        known = self.graph.values.get(value)
+        if known is not None and known.dtype is not None and known.shape is not None:
+            return Abstract(known.dtype, known.shape)
+        return None
 
     # -- the walk ---------------------------------------------------------------
 
@@ -353,12 +377,23 @@ class GraphReader:
     def _output_value(self, entry: Any, index: int) -> str:
         if isinstance(entry, str):
             return entry
-        if isinstance(entry, Const) and isinstance(entry.get(), (np.ndarray, int, float, bool)):
-            return self.materialize(entry) if isinstance(entry.get(), np.ndarray) else \
-                self.add_const(np.asarray(entry.get()), f"output_{index}")
+        if isinstance(entry, Const) and isinstance(entry.get(), np.ndarray):
+            return self.materialize(entry)
+        if isinstance(entry, Const) and isinstance(entry.get(), (int, float, bool)):
+            return self.add_const(np.asarray(entry.get()), f"output_{index}")
         if isinstance(entry, Unavailable):
             raise UnsupportedOperatorError(f"{self.path}: graph output {index} is {entry.why}")
         raise ModelLoadError(f"{self.path}: graph output {index} is not a tensor ({entry!r})")
+
+
+def _infer_types(graph: Graph, path: Path) -> None:
+    """Give every value its dtype and shape, as the ONNX reader's shape inference does (writers need them)."""
+    from litert.schema.inference import infer_shapes
+
+    try:
+        infer_shapes(graph)
+    except Exception as err:  # any failure here is the file's: report it, not a traceback
+        raise ModelLoadError(f"{path}: the graph read from MindIR is inconsistent ({_one_line(err)})") from None
 
 
 def _flatten(entry: Any) -> list[Any]:
@@ -380,6 +415,7 @@ class MindirFrontend(Frontend):
         path = Path(path)
         proto = parse(path)
         graph = GraphReader(proto, path, options or LoadOptions()).read()
+        _infer_types(graph, path)
         metadata = {"mindir_version": str(proto.mind_ir_version), "mindspore_version": proto.model_version}
         metadata.update({e.key: e.value for e in proto.user_info})
         return Model(graph=graph, opsets={"": latest_default_opset()}, producer=proto.producer_name,

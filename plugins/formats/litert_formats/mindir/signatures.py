@@ -98,9 +98,6 @@ FUNCTIONS: dict[str, Signature] = {
     "Identity": _sig("input_x"),
 }
 
-#: primitive functions whose outputs are a tuple (the reader resolves TupleGetItem on them)
-MULTI_OUTPUT = {"BatchNorm": 5, "LayerNorm": 3, "Split": None}
-
 FORMATS = {0: "NCHW", 1: "NHWC"}
 PAD_MODES = {0: "PAD", 1: "SAME", 2: "VALID"}
 

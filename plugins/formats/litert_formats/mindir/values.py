@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from litert.errors import ModelLoadError
 from litert.ir import DType
 
 from . import tensors
@@ -103,11 +102,6 @@ def decode_abstract(attr: AttributeProto) -> Any:
     return None
 
 
-def describe(attr: AttributeProto) -> str:
-    kind = attr.type
-    return _A.AttributeType.Name(kind) if kind in _A.AttributeType.values() else str(kind)
-
-
 # ---------------------------------------------------------------- encoding
 
 
@@ -155,9 +149,3 @@ def encode_abstract(attr: AttributeProto, dtype: DType, shape) -> None:
     t.data_type = tensors.mindir_dtype(dtype, "abstract")
     t.dims.extend(d if isinstance(d, int) else -1 for d in shape)
 
-
-def check_decodable(attr: AttributeProto, what: str) -> None:
-    try:
-        decode(attr)
-    except UndecodableValue as err:
-        raise ModelLoadError(f"{what}: value of type {err} is not supported") from None

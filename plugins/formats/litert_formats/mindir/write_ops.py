@@ -141,7 +141,7 @@ def _conv(ctx: NodeWriter, activation, params) -> None:
         "dilation": (1, 1, *dilations), "group": group, "groups": group, "format": "NCHW",
         "input_names": ["x", "w"], "output_names": ["output"],
     }
-    y = ctx.call("Conv2D", [ctx.x(0), ctx.x(1)], attrs, function=False)
+    y = ctx.call("Conv2D", [ctx.x(0), ctx.x(1)], attrs, function=False, abstract=ctx.out_abstract())
     if ctx.has(2):
         y = ctx.call("BiasAdd", [y, ctx.x(2), NCHW])
     ctx.bind(_activation(ctx, y, activation, params))
@@ -258,7 +258,8 @@ def fused_gemm(ctx: NodeWriter) -> None:
 
 
 def _gemm(ctx: NodeWriter, activation, params) -> None:
-    y = ctx.call("MatMul", [ctx.x(0), ctx.x(1), bool(ctx.attr("transA", 0)), bool(ctx.attr("transB", 0))])
+    y = ctx.call("MatMul", [ctx.x(0), ctx.x(1), bool(ctx.attr("transA", 0)), bool(ctx.attr("transB", 0))],
+                 abstract=ctx.out_abstract())
     alpha, beta = float(ctx.attr("alpha", 1.0)), float(ctx.attr("beta", 1.0))
     if alpha != 1.0:
         y = ctx.call("Muls", [y, alpha])

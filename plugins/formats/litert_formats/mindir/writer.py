@@ -102,8 +102,20 @@ class NodeWriter:
 
     # -- writing --------------------------------------------------------------------
 
-    def call(self, op: str, args: list, attrs: dict[str, Any] | None = None, function: bool = True) -> str:
-        """A node applying primitive ``op``: ``str`` args are MindIR names, anything else a Constant."""
+    def out_abstract(self, k: int = 0) -> tuple | None:
+        """(dtype, shape) of IR output ``k`` when known: the abstract of a shape-preserving chain."""
+        value = self.w.graph.values.get(self.node.outputs[k])
+        if value is None or value.dtype is None or value.shape is None:
+            return None
+        return value.dtype, value.shape
+
+    def call(self, op: str, args: list, attrs: dict[str, Any] | None = None, function: bool = True,
+             abstract: tuple | None = None) -> str:
+        """A node applying primitive ``op``: ``str`` args are MindIR names, anything else a Constant.
+
+        ``abstract`` (dtype, shape) is written as the node's "shape" attribute; outputs bound to IR
+        values get theirs in :meth:`bind`.
+        """
         if function and op in FUNCTIONS:
             sig = FUNCTIONS[op]
             if len(args) < len(sig.args):
@@ -112,13 +124,19 @@ class NodeWriter:
                     raise InvalidModelError(f"{op}: arguments {missing} have no default")
                 args = list(args) + [sig.defaults[a] for a in missing]
         refs = [a if isinstance(a, str) else self.w.literal(a) for a in args]
-        return self.w.apply(self.w.primitive(op, attrs or {}, function), refs, self.name)
+        out = self.w.apply(self.w.primitive(op, attrs or {}, function), refs, self.name)
+        if abstract is not None:
+            self.w.set_abstract(out, *abstract)
+        return out
 
     def item(self, ref: str, index: int) -> str:
         return self.call("TupleGetItem", [ref, index], function=False)
 
     def bind(self, ref: str, k: int = 0) -> None:
         self.w.bound[self.node.outputs[k]] = ref
+        abstract = self.out_abstract(k)
+        if abstract is not None:
+            self.w.set_abstract(ref, *abstract)
 
 
 class ModelWriter:
@@ -140,6 +158,7 @@ class ModelWriter:
         self._prims: dict[tuple, str] = {}
         self._counter = 0
         self._used_names: set[str] = set()
+        self._nodes: dict[str, Any] = {}  # output name -> NodeProto
         self.external_dir = external_dir
 
     def fresh(self, base: str) -> str:
@@ -174,7 +193,15 @@ class ModelWriter:
         node = self.g.node.add(name=out, op_type=f"REF::{prim}")
         node.input.extend(refs)
         node.output.append(out)
+        self._nodes[out] = node
         return out
+
+    def set_abstract(self, ref: str, dtype: DType, shape) -> None:
+        """The "shape" attribute (output type) of the node producing ``ref``, if it has none yet."""
+        node = self._nodes.get(ref)
+        if node is None or any(a.name == "shape" for a in node.attribute) or dtype not in tensors.TO_MINDIR:
+            return
+        values.encode_abstract(node.attribute.add(), dtype, shape)
 
     def literal(self, value: Any) -> str:
         """A Constant value node (tensors as MindSpore writes them: TENSORS with one tensor)."""

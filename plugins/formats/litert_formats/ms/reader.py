@@ -265,6 +265,9 @@ class MsFrontend(Frontend):
             "ms.subgraphs": str(len(ms.subgraphs)),
             "ms.input_formats": ", ".join(f"{k} {v}" for k, v in layouts.items()),
         }
+        four_d = [ms.tensors[i] for i in ms.inputs if ms.tensors[i].dims is not None and len(ms.tensors[i].dims) == 4]
+        if four_d:  # written back, the model keeps its input layout unless told otherwise
+            metadata["ms.input_format"] = "NHWC" if any(t.format == NHWC for t in four_d) else "NCHW"
         return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer=ms.version or "MindSpore Lite",
                      source_format="ms", metadata=metadata)
 
