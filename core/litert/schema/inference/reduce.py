@@ -1,0 +1,69 @@
+"""Reductions: Reduce*, ArgMax/ArgMin, TopK, and the losses that reduce."""
+from __future__ import annotations
+
+from ...ir import DType
+from ._base import arg, dtype_of, is_omitted, ints, norm_axis, rule, shape_of
+
+REDUCE_OPS = ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+              "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")
+
+
+def reduced(shape, axes, keepdims: bool):
+    rank = len(shape)
+    axes = {norm_axis(a, rank) for a in axes}
+    return tuple(1 if i in axes else d for i, d in enumerate(shape) if keepdims or i not in axes)
+
+
+@rule(*REDUCE_OPS)
+def _reduce(node, inputs, graph):
+    x = inputs[0]
+    keep = node.attrs.get("keepdims", 1)
+    if x.shape is None:
+        return [(x.dtype, None)]
+    if is_omitted(node, 1):
+        axes = []
+    else:
+        axes = ints(inputs, 1)
+        if axes is None:  # which axes is data: with keepdims the rank is still known
+            return [(x.dtype, tuple(1 if d == 1 else None for d in x.shape) if keep else None)]
+    if not axes:
+        if node.attrs.get("noop_with_empty_axes", 0):
+            return [(x.dtype, x.shape)]
+        axes = list(range(len(x.shape)))
+    return [(x.dtype, reduced(x.shape, axes, keep))]
+
+
+@rule("ArgMax", "ArgMin")
+def _arg_reduce(node, inputs, graph):
+    x = inputs[0]
+    if x.shape is None:
+        return [(DType.INT64, None)]
+    return [(DType.INT64, reduced(x.shape, [node.attrs.get("axis", 0)], node.attrs.get("keepdims", 1)))]
+
+
+@rule("TopK")
+def _topk(node, inputs, graph):
+    x, k = inputs[0], ints(inputs, 1)
+    if x.shape is None:
+        return [(x.dtype, None), (DType.INT64, None)]
+    axis = norm_axis(node.attrs.get("axis", -1), len(x.shape))
+    shape = list(x.shape)
+    shape[axis] = k[0] if k else None
+    return [(x.dtype, tuple(shape)), (DType.INT64, tuple(shape))]
+
+
+def _loss_shape(node, target):
+    if node.attrs.get("reduction", "mean") != "none":
+        return ()
+    return shape_of(target)
+
+
+@rule("SoftmaxCrossEntropyLoss")
+def _softmax_ce(node, inputs, graph):
+    scores = inputs[0]
+    return [(scores.dtype, _loss_shape(node, inputs[1])), (scores.dtype, scores.shape)][: len(node.outputs)]
+
+
+@rule("NegativeLogLikelihoodLoss")
+def _nll(node, inputs, graph):
+    return [(dtype_of(inputs[0]), _loss_shape(node, arg(inputs, 1)))]

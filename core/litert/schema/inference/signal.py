@@ -1,0 +1,65 @@
+"""Signal processing: DFT, STFT, window functions, MelWeightMatrix."""
+from __future__ import annotations
+
+from ...ir import DType
+from ._base import arg, attr_dtype, is_omitted, norm_axis, rule, scalar
+
+
+def _half(n):
+    return n // 2 + 1 if isinstance(n, int) else None
+
+
+@rule("DFT")
+def _dft(node, inputs, graph):
+    x = inputs[0]
+    if x.shape is None:
+        return [(x.dtype, None)]
+    rank = len(x.shape)
+    axis = -2 if is_omitted(node, 2) else scalar(inputs, 2)
+    if axis is None:
+        return [(x.dtype, (None,) * rank)]
+    axis = norm_axis(axis, rank)
+    inverse, onesided = node.attrs.get("inverse", 0), node.attrs.get("onesided", 0)
+    size = x.shape[axis]
+    if is_omitted(node, 1):
+        n = (2 * (size - 1) if isinstance(size, int) else None) if onesided and inverse else size
+    else:
+        n = scalar(inputs, 1)
+    shape = list(x.shape)
+    if onesided and not inverse:
+        shape[axis], shape[-1] = _half(n), 2
+    else:
+        shape[axis], shape[-1] = n, (1 if onesided else 2)
+    return [(x.dtype, tuple(shape))]
+
+
+@rule("STFT")
+def _stft(node, inputs, graph):
+    signal, step = inputs[0], scalar(inputs, 1)
+    window = arg(inputs, 2)
+    if signal.shape is None or len(signal.shape) != 3:
+        return [(signal.dtype, None)]
+    batch, length = signal.shape[0], signal.shape[1]
+    if not is_omitted(node, 3):
+        frame = scalar(inputs, 3)
+    elif window is not None and window.shape:
+        frame = window.shape[0]
+    else:
+        frame = length
+    frames = None
+    if isinstance(length, int) and isinstance(frame, int) and step:
+        frames = (length - frame) // step + 1
+    bins = _half(frame) if node.attrs.get("onesided", 1) else frame
+    return [(signal.dtype, (batch, frames, bins, 2))]
+
+
+@rule("HannWindow", "HammingWindow", "BlackmanWindow")
+def _window(node, inputs, graph):
+    size = scalar(inputs, 0)
+    return [(attr_dtype(node, "output_datatype", DType.FLOAT32), (size,))]
+
+
+@rule("MelWeightMatrix")
+def _mel(node, inputs, graph):
+    bins, dft = scalar(inputs, 0), scalar(inputs, 1)
+    return [(attr_dtype(node, "output_datatype", DType.FLOAT32), (_half(dft), bins))]
