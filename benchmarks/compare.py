@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 ENGINES = ("litert", "onnxruntime", "onnx.reference")
+#: the seed engine itself, added where its venv exists (tools/mslite/build_venv.sh)
+MSL_ENGINE = "mindspore_lite"
 #: onnx.reference takes seconds per run on the big CNNs: it gets fewer runs
 REFERENCE_ITERATIONS = 1
 
@@ -67,6 +69,8 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
 def _measure(engine: str, model: str, inputs: str, threads: int, warmup: int, iterations: int) -> dict:
     import resource
 
+    if engine == MSL_ENGINE:
+        return _measure_mindspore_lite(model, inputs, threads, warmup, iterations)
     feeds = dict(np.load(inputs))
     start = time.perf_counter()
     if engine == "litert":
@@ -106,6 +110,40 @@ def _measure(engine: str, model: str, inputs: str, threads: int, warmup: int, it
         "output_checksum": float(np.sum(first)),
         "output_scale": float(np.max(np.abs(first))) if first.size else 0.0,
     }
+
+
+def _mslite_oracle():
+    sys.path.insert(0, str(ROOT / "tools" / "mslite"))
+    import mslite_oracle
+
+    return mslite_oracle
+
+
+def _measure_mindspore_lite(model: str, inputs: str, threads: int, warmup: int, iterations: int) -> dict:
+    """converter_lite's .ms of the model (NHWC inputs, its default), timed by MindSpore Lite 2.0.0 itself."""
+    oracle = _mslite_oracle()
+    ms_path = Path(model).with_suffix(".msl.ms")
+    if not ms_path.exists():
+        oracle.convert(model, ms_path)
+    feeds = [np.ascontiguousarray(v.transpose(0, 2, 3, 1)) if v.ndim == 4 else (v.astype(np.int32) if v.dtype == np.int64 else v)
+             for v in np.load(inputs).values()]
+    return oracle.bench(ms_path, feeds, threads=threads, warmup=warmup, loops=iterations)
+
+
+def report_mindspore_lite(results: dict) -> list[str]:
+    """The MindSpore Lite column: its own latency beside litert's (ratio = litert min / MindSpore Lite min)."""
+    rows = [(name, by.get("litert"), by.get(MSL_ENGINE)) for name, by in results.items() if MSL_ENGINE in by]
+    if not rows:
+        return []
+    lines = ["", "MindSpore Lite 2.0.0 (converter_lite .ms, NHWC input, timed in its own process)",
+             f"{'model':<16} {'msl med':>9} {'min':>8} {'litert min':>11} {'x msl':>7}"]
+    for name, lt, msl in rows:
+        ok = lambda r: r and "error" not in r  # noqa: E731
+        ratio = min(lt["times_ms"]) / min(msl["times_ms"]) if ok(lt) and ok(msl) else math.nan
+        lines.append(f"{name:<16} {_cell(msl, 'med'):>9} {_cell(msl, 'min'):>8} {_cell(lt, 'min'):>11} {ratio:>7.2f}")
+        if msl and "error" in msl:
+            lines.append(f"  {MSL_ENGINE}: {msl['error']}")
+    return lines
 
 
 def measure(engine: str, model: Path, inputs: Path, threads: int, warmup: int, iterations: int, timeout: float) -> dict:
@@ -168,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", default=",".join(default_models))
-    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--engines", help=f"default: {','.join(ENGINES)}, plus {MSL_ENGINE} where its venv exists")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=900)
@@ -179,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.models, args.warmup, args.iterations = "squeezenet", 1, 2
     models = build_models(Path(args.cache), args.models.split(","))
-    engines = args.engines.split(",")
+    engines = args.engines.split(",") if args.engines else list(ENGINES) + ([MSL_ENGINE] if _mslite_oracle().available()[0] else [])
     results: dict[str, dict] = {}
     for name, (model, inputs) in models.items():
         results[name] = {}
@@ -189,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name][engine] = measure(engine, model, inputs, args.threads, warmup, iterations, args.timeout)
             print(f"  measured {name:<16} {engine:<15} {_cell(results[name][engine], 'min'):>8} ms", file=sys.stderr, flush=True)
     lines, summary = report(results, args.threads)
+    lines += report_mindspore_lite(results)
     print("\n".join(lines))
     if args.json:
         Path(args.json).write_text(json.dumps({"threads": args.threads, "results": results, "summary": summary}, indent=2))

@@ -12,6 +12,10 @@
   sequence 8 wrongly, whoever wrote the .ms).
 * :func:`lstm_model` - an ONNX LSTM with explicit initial states (MindSpore
   Lite 2.0.0 crashes on the LSTM its converter makes without them).
+* :func:`ops_4d`, :func:`ops_3d` - one of each of the other primitives
+  converter_lite emits (StridedSlice with axes, PadFusion, Split with sizes,
+  PReLUFusion, ReduceFusion, Gather, TileFusion, BroadcastTo, ArgMaxFusion,
+  Cast, PowFusion, ExpFusion, Maximum/Minimum, unary math).
 
 Each returns ``(model, inputs)`` with inputs in ONNX's (NCHW) layout.
 """
@@ -157,6 +161,52 @@ def lstm_model(seed: int = 0, steps: int = 6, batch: int = 2, features: int = 8,
     return model, inputs
 
 
+def _typed_outputs(n: _Net, name: str, inputs, outputs: list[str]) -> onnx.ModelProto:
+    """A model whose output types come from ONNX shape inference."""
+    graph = helper.make_graph(n.nodes, name, inputs, [onnx.ValueInfoProto(name=o) for o in outputs], n.inits)
+    model = onnx.shape_inference.infer_shapes(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="litert-tests"))
+    infos = {v.name: v for v in model.graph.value_info}
+    del model.graph.output[:]
+    model.graph.output.extend(infos[o] for o in outputs)
+    onnx.checker.check_model(model)
+    return model
+
+
+def ops_4d(seed: int = 0) -> tuple[onnx.ModelProto, dict]:
+    n = _Net(seed)
+    x = "x"
+    a = n.op("Slice", [x, n.const(np.array([0, 1], np.int64)), n.const(np.array([4, 7], np.int64)),
+                       n.const(np.array([1, 2], np.int64))])
+    a = n.op("Pad", [a, n.const(np.array([0, 0, 1, 0, 0, 0, 1, 2], np.int64))], mode="constant")
+    b = n.op("Tanh", [x])
+    c = n.op("HardSigmoid", [x], alpha=1.0 / 6, beta=0.5)
+    d = n.op("Elu", [x], alpha=0.5)
+    g = n.op("Sub", [n.op("Min", [n.op("Max", [b, c]), d]), n.op("Exp", [n.op("Neg", [n.op("Abs", [x])])])])
+    h = n.op("PRelu", [g, n.const((n.rng.standard_normal((4, 1, 1)) * 0.3).astype(np.float32))])
+    n.nodes.append(helper.make_node("Split", [h, n.const(np.array([1, 3], np.int64))], ["s1", "s2"], axis=1))
+    m = n.op("ReduceMean", ["s2", n.const(np.array([1], np.int64))], keepdims=1)
+    root = n.op("Sqrt", [n.op("Add", [n.op("Mul", ["s1", "s1"]), n.const(np.float32(1.0))])])
+    out = n.op("Softplus", [n.op("Concat", ["s1", m, root], axis=1)])
+    model = _typed_outputs(n, "ops_4d", [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, 4, 8, 8])], [out, a])
+    return model, {"x": np.random.default_rng(seed + 3).standard_normal((1, 4, 8, 8)).astype(np.float32)}
+
+
+def ops_3d(seed: int = 0) -> tuple[onnx.ModelProto, dict]:
+    n = _Net(seed)
+    x = "x"
+    a = n.op("Transpose", [n.op("Gather", [x, n.const(np.array([4, 0, 2], np.int64))], axis=1)], perm=[0, 2, 1])
+    c = n.op("Tile", [n.op("ReduceSum", [a, n.const(np.array([-1], np.int64))], keepdims=0),
+                      n.const(np.array([1, 2], np.int64))])
+    e = n.op("Expand", [n.op("Unsqueeze", [c, n.const(np.array([1], np.int64))]), n.const(np.array([2, 3, 10], np.int64))])
+    f = n.op("Pow", [n.op("Abs", [e]), n.const(np.float32(1.5))])
+    h = n.op("Cast", [n.op("ArgMax", [x], axis=2, keepdims=0)], to=TensorProto.FLOAT)
+    peak = n.op("Add", [n.op("ReduceMax", [x, n.const(np.array([2], np.int64))], keepdims=1), n.const(np.float32(2.0))])
+    j = n.op("LeakyRelu", [n.op("Softmax", [n.op("Div", [n.op("Sigmoid", [x]), peak])], axis=1)], alpha=0.2)
+    model = _typed_outputs(n, "ops_3d", [helper.make_tensor_value_info(x, TensorProto.FLOAT, [2, 6, 5])], [f, h, j])
+    return model, {"x": np.random.default_rng(seed + 3).standard_normal((2, 6, 5)).astype(np.float32)}
+
+
 #: fixture name -> (builder, converter input_format)
 FIXTURES = {
     "small_cnn": (small_cnn, "NHWC"),
@@ -164,7 +214,20 @@ FIXTURES = {
     "mobilenet_v2_tiny": (mobilenet_v2_tiny, "NHWC"),
     "bert_tiny": (bert_tiny, "NHWC"),
     "lstm": (lstm_model, "NHWC"),
+    "ops_4d": (ops_4d, "NHWC"),
+    "ops_3d": (ops_3d, "NHWC"),
 }
+
+#: converter_lite's 8-bit weight quantisation (int8 weights, per-channel QuantParam, CNode quantType QUANT_WEIGHT)
+WEIGHT_QUANT_CONFIG = """[common_quant_param]
+quant_type=WEIGHT_QUANT
+bit_num=8
+min_quant_weight_size=0
+min_quant_weight_channel=0
+"""
+#: fixtures converter_lite makes with a config; MindSpore Lite 2.0.0 itself fails to run them
+#: ("Prepare kernels failed"), so they carry onnxruntime's float outputs only
+CONFIG_FIXTURES = {"small_cnn_weightquant": (small_cnn, "NHWC", WEIGHT_QUANT_CONFIG)}
 
 
 def to_layout(inputs: dict, input_format: str) -> dict:

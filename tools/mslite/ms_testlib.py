@@ -23,8 +23,9 @@ def manifest() -> dict:
     return json.loads((DATA / "manifest.json").read_text())
 
 
-def fixture_names() -> list[str]:
-    return list(manifest()["fixtures"])
+def fixture_names(mindspore_lite_runs: bool = True) -> list[str]:
+    """Fixtures with MindSpore Lite's outputs (default), or those MindSpore Lite fails to run (weight quantised)."""
+    return [n for n, f in manifest()["fixtures"].items() if f.get("mindspore_lite_runs_it", True) == mindspore_lite_runs]
 
 
 def fixture(name: str) -> tuple[Path, list[np.ndarray], list[np.ndarray], list[np.ndarray], list[str]]:
@@ -32,7 +33,8 @@ def fixture(name: str) -> tuple[Path, list[np.ndarray], list[np.ndarray], list[n
     data = np.load(DATA / f"{name}.npz")
     count = len(data["input_names"])
     outs = len(data["output_names"])
-    return (DATA / f"{name}.ms", [data[f"in_{i}"] for i in range(count)], [data[f"msl_{i}"] for i in range(outs)],
+    msl = [data[f"msl_{i}"] for i in range(outs)] if "msl_0" in data.files else []
+    return (DATA / f"{name}.ms", [data[f"in_{i}"] for i in range(count)], msl,
             [data[f"ort_{i}"] for i in range(outs)], [str(n) for n in data["output_names"]])
 
 

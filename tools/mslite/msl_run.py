@@ -2,7 +2,7 @@
 
 Run with the venv's interpreter (see build_venv.sh), never imported by litert:
 
-    python msl_run.py convert MODEL.onnx OUT_PREFIX [--input-format NHWC|NCHW] [--optimize general|none]
+    python msl_run.py convert MODEL.onnx OUT_PREFIX [--input-format NHWC|NCHW] [--optimize general|none] [--config-file F]
     python msl_run.py run MODEL.ms INPUTS.npz OUTPUTS.npz [--threads N]
     python msl_run.py bench MODEL.ms INPUTS.npz RESULT.json [--threads N] [--warmup N] [--loops N]
 
@@ -43,7 +43,8 @@ def convert(args):
     converter.save_type = mslite.ModelType.MINDIR_LITE
     converter.input_format = getattr(mslite.Format, args.input_format)
     converter.optimize = args.optimize
-    converter.convert(fmk_type=mslite.FmkType.ONNX, model_file=args.model, output_file=args.output)
+    converter.convert(fmk_type=mslite.FmkType.ONNX, model_file=args.model, output_file=args.output,
+                      config_file=args.config_file or "")
     if not os.path.isfile(args.output + ".ms"):
         sys.stderr.write("converter produced no %s.ms\n" % args.output)
         return 1
@@ -90,18 +91,28 @@ def run(args):
 
 
 def bench(args):
+    import resource
+
+    start = time.perf_counter()
     _, model = _load(args)
     inputs = _feed(model, args.inputs)
+    load = time.perf_counter() - start
     for _ in range(args.warmup):
         model.predict(inputs)
     times = []
+    outputs = None
     for _ in range(args.loops):
         start = time.perf_counter()
-        model.predict(inputs)
+        outputs = model.predict(inputs)
         times.append((time.perf_counter() - start) * 1000.0)
-    times.sort()
+    first = outputs[0].get_data_to_numpy().astype(np.float64) if outputs else np.zeros(0)
+    ordered = sorted(times)
     with open(args.result, "w") as f:
-        json.dump({"median_ms": times[len(times) // 2], "min_ms": times[0], "loops": len(times)}, f)
+        json.dump({"median_ms": ordered[len(ordered) // 2], "min_ms": ordered[0], "loops": len(times),
+                   "times_ms": times, "load_s": load,
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                   "output_checksum": float(first.sum()), "output_scale": float(np.abs(first).max()) if first.size else 0.0},
+                  f)
     return 0
 
 
@@ -113,6 +124,7 @@ def main(argv=None):
     p.add_argument("output")
     p.add_argument("--input-format", default="NHWC", choices=("NHWC", "NCHW"))
     p.add_argument("--optimize", default="general", choices=("general", "none"))
+    p.add_argument("--config-file", help="converter config (e.g. [common_quant_param] for weight quantisation)")
     p.set_defaults(fn=convert)
     for name, fn in (("run", run), ("bench", bench)):
         p = sub.add_parser(name)

@@ -61,15 +61,24 @@ def _call(args: list[str], done: Path) -> subprocess.CompletedProcess:
     return proc
 
 
-def convert(onnx_path: str | Path, ms_path: str | Path, input_format: str = "NHWC", optimize: str = "general") -> Path:
-    """converter_lite (through the Python API): ONNX -> ``ms_path`` (which must end in .ms)."""
+def convert(onnx_path: str | Path, ms_path: str | Path, input_format: str = "NHWC", optimize: str = "general",
+            config: str | None = None) -> Path:
+    """converter_lite (through the Python API): ONNX -> ``ms_path`` (which must end in .ms).
+
+    ``config`` is the text of a converter config file (e.g. a ``[common_quant_param]`` section)."""
     ms_path = Path(ms_path)
     if ms_path.suffix != ".ms":
         raise ValueError("ms_path must end in .ms")
     prefix = ms_path.with_suffix("")
     if ms_path.exists():
         ms_path.unlink()
-    _call(["convert", str(onnx_path), str(prefix), "--input-format", input_format, "--optimize", optimize], ms_path)
+    args = ["convert", str(onnx_path), str(prefix), "--input-format", input_format, "--optimize", optimize]
+    with tempfile.TemporaryDirectory() as tmp:
+        if config:
+            cfg = Path(tmp) / "converter.cfg"
+            cfg.write_text(config)
+            args += ["--config-file", str(cfg)]
+        _call(args, ms_path)
     return ms_path
 
 
@@ -85,7 +94,8 @@ def run(ms_path: str | Path, inputs: list[np.ndarray], threads: int = 2) -> tupl
 
 
 def bench(ms_path: str | Path, inputs: list[np.ndarray], threads: int = 1, warmup: int = 3, loops: int = 20) -> dict:
-    """MindSpore Lite's own latency: ``{"median_ms", "min_ms", "loops"}`` measured inside its process."""
+    """MindSpore Lite's own latency, measured inside its process: ``median_ms``, ``min_ms``, ``times_ms``,
+    ``load_s``, ``peak_rss_mb``, ``output_checksum``, ``output_scale`` (of the first output)."""
     with tempfile.TemporaryDirectory() as tmp:
         feed, result = Path(tmp) / "in.npz", Path(tmp) / "bench.json"
         np.savez(feed, *inputs)

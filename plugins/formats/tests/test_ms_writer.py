@@ -47,7 +47,7 @@ def _write(model: onnx.ModelProto, tmp_path: Path, input_format: str = "NHWC", o
 
 
 @pytest.mark.parametrize("input_format", ["NHWC", "NCHW"])
-@pytest.mark.parametrize("name", ["small_cnn", "mobilenet_v2_tiny", "bert_tiny", "lstm"])
+@pytest.mark.parametrize("name", ["small_cnn", "mobilenet_v2_tiny", "bert_tiny", "lstm", "ops_4d", "ops_3d"])
 def test_written_model_reads_back_with_onnxruntimes_outputs(tmp_path, name, input_format):
     model, inputs = fixture_models.FIXTURES[name][0]()
     reference = _ort(model, inputs)
@@ -97,7 +97,7 @@ def test_same_primitives_as_converter_lite(tmp_path):
     assert ours == theirs
 
 
-@pytest.mark.parametrize("name", ["small_cnn", "small_cnn_nchw", "bert_tiny", "lstm"])
+@pytest.mark.parametrize("name", ["small_cnn", "small_cnn_nchw", "bert_tiny", "lstm", "ops_4d", "ops_3d"])
 def test_ms_to_ms_round_trip(tmp_path, name):
     path, inputs, msl, _, _ = lib.fixture(name)
     ir = read_model(path)
@@ -172,3 +172,44 @@ def test_converter_fixture_info_lines():
                               info.stdout.split("ms primitives:")[1].splitlines()[0].strip().split(", ")))
     assert primitives["MatMulFusion"] == "16" and primitives["LayerNormFusion"] == "5"
     assert "ms version:       (empty)" in info.stdout
+
+
+def test_quant_params_are_kept_both_ways(tmp_path):
+    """Per-channel quantisation parameters travel IR -> .ms QuantParam -> IR Value.quant."""
+    from litert.ir import DType, Graph, Model, Node, QuantParams, Value
+
+    weight = np.arange(6, dtype=np.float32).reshape(2, 3)
+    quant = QuantParams(np.array([0.5, 0.25], np.float32), np.array([1, -2], np.int32), axis=0)
+    graph = Graph(nodes=[Node("MatMul", ["x", "w"], ["y"], name="mm")], inputs=["x"], outputs=["y"])
+    graph.values["x"] = Value("x", DType.FLOAT32, (4, 2))
+    graph.values["w"] = Value("w", DType.FLOAT32, (2, 3), const=weight, quant=quant)
+    graph.values["y"] = Value("y")
+    path = tmp_path / "q.ms"
+    MsSerializer().save(Model(graph=graph, opsets={"": 21}), path)
+    raw = next(t for t in MsFile(path).tensors if t.name == "w").quant_raw
+    assert [(p["scale"], p["zeroPoint"], p["inited"]) for p in raw] == [(0.5, 1, True), (0.25, -2, True)]
+    back = read_model(path).graph.values["w"].quant
+    assert back is not None and back.axis == 0
+    assert np.allclose(back.scale, [0.5, 0.25]) and back.zero_point.tolist() == [1, -2]
+    x = np.ones((4, 2), np.float32)
+    assert np.allclose(litert.load(path).predict([x])[0], x @ weight)
+
+
+def test_residual_block_fused_by_the_optimizer(tmp_path):
+    """conv -> add(residual) -> relu becomes one FusedConv with a Z input in litert's optimiser; the
+    writer must split it back into Conv2DFusion + AddFusion (+ ReLU), as in every ResNet block."""
+    n = fixture_models._Net(0)
+    y = n.op("Relu", [n.op("Add", [n.conv("x", 4, 4, 3, pads=[1, 1, 1, 1]), "x"])])
+    model = n.model("residual", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                    [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 4, 6, 6])])
+    src = tmp_path / "residual.onnx"
+    onnx.save(model, src)
+    ir = read_model(src)
+    optimize_model(ir)
+    path = tmp_path / "residual.ms"
+    MsSerializer().save(ir, path)
+    primitives = primitive_histogram(MsFile(path))
+    assert primitives["Conv2DFusion"] == 1 and primitives["AddFusion"] == 1, primitives
+    x = np.random.default_rng(0).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    got = litert.load(path, optimize="none").predict([x.transpose(0, 2, 3, 1)])[0]
+    lib.assert_matches(got, _ort(model, {"x": x})[0], "residual block")  # outputs keep the model's layout

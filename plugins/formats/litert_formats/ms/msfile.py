@@ -7,6 +7,7 @@ index, dtype and data length is checked so the graph builder can trust it.
 """
 from __future__ import annotations
 
+import math
 import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ class MsTensor:
     data: np.ndarray | None = None          # a read-only view on the mapped file, in ``dtype``
     quant: QuantParams | None = None
     quant_raw: list[dict] = field(default_factory=list)
+    compress_type: int = 0          # WeightQuantCompressType: 0 = NONE (plain integers)
+    huffman: bool = False
 
     @property
     def dtype(self) -> DType | None:
@@ -105,7 +108,8 @@ class MsFile:
     def _tensor(self, index: int, t) -> MsTensor:
         name = _text(t.Name())
         dims = None if t.DimsIsNone() else tuple(int(d) for d in t.DimsAsNumpy())
-        tensor = MsTensor(index, name, t.DataType(), dims, t.Format(), t.NodeType())
+        tensor = MsTensor(index, name, t.DataType(), dims, t.Format(), t.NodeType(),
+                          compress_type=t.WeightQuantCompressType(), huffman=bool(t.EnableHuffmanCode()))
         if t.ExternalDataLength():
             raise self.bad(f"tensor {index} ({name!r}) keeps its data in an external file, which litert does not read")
         if not t.DataIsNone() and t.DataLength() > 0:
@@ -114,7 +118,10 @@ class MsFile:
                 kind = TYPE_ID_NAMES.get(tensor.type_id, f"TypeId {tensor.type_id}")
                 raise self.bad(f"tensor {index} ({name!r}) has data of type {kind}, which litert does not read")
             raw = t.DataAsNumpy()
-            count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+            if tensor.compress_type or tensor.huffman:
+                raise self.bad(f"tensor {index} ({name!r}) holds compressed weights (WeightQuantCompressType "
+                               f"{tensor.compress_type}), which litert does not decode")
+            count = math.prod(dims) if dims else 1
             if dims and any(d < 0 for d in dims):
                 raise self.bad(f"constant tensor {index} ({name!r}) has negative dims {list(dims)}")
             if count * dtype.itemsize != raw.size:
@@ -172,8 +179,11 @@ def _text(raw) -> str:
 
 
 def _quant(params: list[dict]) -> QuantParams | None:
-    """Per-tensor (one entry) or per-channel along axis 0 (one entry per channel), when initialised."""
-    if not params or not any(p.get("inited") for p in params):
+    """Per-tensor (one entry) or per-channel along axis 0 (one entry per channel).
+
+    converter_lite's weight quantisation leaves ``inited`` false, so parameters
+    count when initialised or when they differ from the schema defaults."""
+    if not params or not any(p.get("inited") or p["scale"] != 1.0 or p["zeroPoint"] != 0 for p in params):
         return None
     scale = np.array([p["scale"] for p in params], np.float32)
     zero = np.array([p["zeroPoint"] for p in params], np.int32)

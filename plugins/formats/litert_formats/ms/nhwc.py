@@ -25,8 +25,20 @@ CHANNELS_LAST_OPS = {
     "GlobalMaxPool": [0],
     "LRN": [0],
     "BatchNormalization": [0],
-    "ConvTranspose": [0],
 }
+
+
+def _per_channel_prelu(node: Node, graph: Graph) -> bool:
+    """A PRelu whose slope runs along the channel axis (MindSpore Lite's PReLU takes NHWC channels)."""
+    slope = graph.values.get(node.inputs[1]) if len(node.inputs) > 1 else None
+    if slope is None or slope.const is None or slope.const.size <= 1:
+        return False
+    shape = slope.const.shape
+    return shape in ((slope.const.size, 1, 1), (1, slope.const.size, 1, 1))
+
+
+#: ops that are channels-last only in some forms: op -> predicate
+CONDITIONAL_OPS = {"PRelu": _per_channel_prelu}
 
 
 def _nhwc_shape(shape):
@@ -52,6 +64,8 @@ def to_channels_last(graph: Graph, input_format: str = "NHWC") -> None:
             nodes.append(transposes.transpose_node(graph, name, NHWC_TO_NCHW, internal, name=f"{name}_to_nchw"))
     for node in graph.nodes:
         data = CHANNELS_LAST_OPS.get(node.op_type) if node.domain == "" else None
+        if node.domain == "" and node.op_type in CONDITIONAL_OPS and CONDITIONAL_OPS[node.op_type](node, graph):
+            data = [0]
         rank4 = data is not None and all(_rank(graph, node.inputs[i]) == 4 for i in data)
         if not rank4:
             nodes.append(node)

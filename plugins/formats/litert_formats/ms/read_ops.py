@@ -18,10 +18,10 @@ from typing import Callable
 import numpy as np
 
 from litert.errors import UnsupportedOperatorError
-from litert.ir import Node
 
 from . import types as T
-from .transposes import NCHW_TO_NHWC, NHWC_TO_NCHW, wrap
+from . import transposes
+from .transposes import NHWC_TO_NCHW
 
 # ---------------------------------------------------------------- activations
 
@@ -97,7 +97,7 @@ def activation(b, node, act: int, x: str, out: str, attrs: dict | None = None) -
 def with_activation(b, node, act: int) -> str:
     """Where the op itself writes: its output, or a fresh name the activation then reads."""
     out = b.out(node, 0)
-    if act in (T.NO_ACTIVATION,):
+    if act == T.NO_ACTIVATION:
         return out
     inner = b.fresh(f"{out}_preact")
     b.after.append(lambda: activation(b, node, act, inner, out))
@@ -168,10 +168,19 @@ def lrn(b, node) -> None:
     a = node.attrs
     radius = int(a.get("depth_radius", 5))
     size = 2 * radius + 1
-    lrn_node = b.node("LRN", [b.inp(node, 0)], [b.out(node, 0)], node, size=size,
+    x = b.inp(node, 0)
+    lrn_node = b.node("LRN", [x], [b.out(node, 0)], node, size=size,
                       alpha=float(a.get("alpha", 1.0)) * size, beta=float(a.get("beta", 0.5)),
                       bias=float(a.get("bias", 1.0)))
-    b.place(lrn_node, True, data_inputs=[0])
+    try:
+        rank = b.rank(x, node)
+    except UnsupportedOperatorError:
+        rank = 4  # MindSpore Lite's LRN kernel takes 4-D NHWC input only
+    if rank == 4:
+        b.place(lrn_node, True, data_inputs=[0])
+        return
+    to_channels = [0, rank - 1] + list(range(1, rank - 1))  # ONNX's LRN runs over axis 1
+    b.graph.nodes.extend(transposes.wrap(b.graph, lrn_node, [0], to_channels, transposes.inverse(to_channels)))
 
 
 def scale(b, node) -> None:
@@ -181,11 +190,12 @@ def scale(b, node) -> None:
     axis = int(a.get("axis", -1))
     out = with_activation(b, node, a.get("activation_type", 0))
     factors = [b.inp(node, i) for i in (1, 2) if b.has_input(node, i)]
-    if axis < 0:
+    ndim = b.graph.values[factors[0]].const.ndim if b.graph.values[factors[0]].is_const else None
+    if axis < 0 and ndim is not None and axis + ndim == 0:
         shaped = factors  # the trailing axes: numpy broadcasting lines them up
     else:
         rank = b.rank(x, node)
-        shaped = [b.broadcast_from(f, axis, rank) for f in factors]
+        shaped = [b.broadcast_from(f, axis + rank if axis < 0 else axis, rank) for f in factors]
     if len(shaped) == 2:
         b.emit("Add", [b.emit("Mul", [x, shaped[0]], None, node)[0], shaped[1]], [out], node)
     else:
@@ -248,18 +258,24 @@ def _unary(op: str, **fixed):
 
 
 def eltwise(b, node) -> None:
+    """PROD / SUM / MAXIMUM over any number of inputs (Max is variadic in ONNX; Mul and Add are chained)."""
     mode = node.attrs.get("mode", T.ELTWISE_SUM)
     op = {T.ELTWISE_PROD: "Mul", T.ELTWISE_SUM: "Add", T.ELTWISE_MAXIMUM: "Max"}.get(mode)
     if op is None:
         raise b.unsupported(node, f"Eltwise mode {mode}")
     inputs = [b.inp(node, i) for i in range(len(node.inputs))]
-    if op in ("Max",) or len(inputs) == 2:
-        b.emit(op if len(inputs) == 2 or op == "Max" else op, inputs, [b.out(node, 0)], node)
+    if op == "Max" or len(inputs) <= 2:
+        b.emit(op, inputs, [b.out(node, 0)], node)
         return
     acc = inputs[0]
     for i, name in enumerate(inputs[1:]):
         last = i == len(inputs) - 2
         acc = b.emit(op, [acc, name], [b.out(node, 0)] if last else None, node)[0]
+
+
+def squared_difference(b, node) -> None:
+    diff = b.emit("Sub", [b.inp(node, 0), b.inp(node, 1)], None, node)[0]
+    b.emit("Mul", [diff, diff], [b.out(node, 0)], node)
 
 
 def act_node(b, node) -> None:
@@ -307,7 +323,13 @@ def exp_fusion(b, node) -> None:
 
 
 def prelu(b, node) -> None:
-    b.emit("PRelu", [b.inp(node, 0), b.inp(node, 1)], [b.out(node, 0)], node)
+    """One slope, or one per channel of the last axis whatever the slope's stored shape (converter_lite keeps
+    ONNX's [C, 1, 1] for NHWC data)."""
+    slope = b.const_value(node, 1)
+    name = b.inp(node, 1)
+    if slope is not None and slope.size > 1 and slope.ndim != 1:
+        name = b.const(slope.reshape(-1), f"{name}_per_channel")
+    b.emit("PRelu", [b.inp(node, 0), name], [b.out(node, 0)], node)
 
 
 # ---------------------------------------------------------------- normalisation and reductions
@@ -352,7 +374,8 @@ def reduce(b, node) -> None:
         rank = b.rank(x, node)
         start = axes[0] + rank if axes[0] < 0 else axes[0]
         axes = list(range(start, rank))
-    coeff = float(a.get("coeff", 1.0))
+    # converter_lite writes coeff 0 on plain reductions: MindSpore Lite scales by it only with reduce_to_end
+    coeff = float(a.get("coeff", 1.0)) if a.get("reduce_to_end") else 1.0
     out = b.out(node, 0)
     inner = out if coeff == 1.0 else b.fresh(f"{out}_unscaled")
     inputs = [x, b.const(np.array(axes, np.int64), "axes")] if axes else [x]
@@ -433,15 +456,20 @@ def cast(b, node) -> None:
 
 
 def strided_slice(b, node) -> None:
+    """Inputs (x, begin, end, strides) over the leading axes, or (x, begin, end, axes, strides) as
+    converter_lite writes an ONNX Slice (nnacl's StridedSliceInferShape tells them apart by count)."""
     a = node.attrs
     if any(int(a.get(k, 0) or 0) for k in ("ellipsis_mask", "new_axis_mask")):
         raise b.unsupported(node, "StridedSlice with ellipsis or new-axis masks")
     begin, end = b.const_value(node, 1), b.const_value(node, 2)
-    strides = b.const_value(node, 3) if b.has_input(node, 3) else None
-    if begin is None or end is None or (b.has_input(node, 3) and strides is None):
+    with_axes = len(node.inputs) == 5
+    axes = b.const_value(node, 3) if with_axes else None
+    strides = b.const_value(node, 4 if with_axes else 3) if len(node.inputs) > 3 else None
+    if begin is None or end is None or (len(node.inputs) > 3 and strides is None) or (with_axes and axes is None):
         raise b.unsupported(node, "StridedSlice with computed bounds")
     begin, end = [int(v) for v in np.ravel(begin)], [int(v) for v in np.ravel(end)]
     steps = [int(v) for v in np.ravel(strides)] if strides is not None else [1] * len(begin)
+    axes = [int(v) for v in np.ravel(axes)] if axes is not None else list(range(len(begin)))
     big = np.iinfo(np.int64).max
     begin_mask, end_mask, shrink = (int(a.get(k, 0) or 0) for k in ("begin_mask", "end_mask", "shrink_axis_mask"))
     for i in range(len(begin)):
@@ -454,11 +482,11 @@ def strided_slice(b, node) -> None:
     out = b.out(node, 0)
     sliced = out if not shrink else b.fresh(f"{out}_unshrunk")
     b.emit("Slice", [b.inp(node, 0), b.const(np.array(begin, np.int64), "starts"), b.const(np.array(end, np.int64), "ends"),
-                     b.const(np.arange(len(begin), dtype=np.int64), "axes"), b.const(np.array(steps, np.int64), "steps")],
+                     b.const(np.array(axes, np.int64), "axes"), b.const(np.array(steps, np.int64), "steps")],
            [sliced], node)
     if shrink:
-        axes = [i for i in range(len(begin)) if shrink >> i & 1]
-        b.emit("Squeeze", [sliced, b.const(np.array(axes, np.int64), "axes")], [out], node)
+        squeezed = [axes[i] for i in range(len(begin)) if shrink >> i & 1]
+        b.emit("Squeeze", [sliced, b.const(np.array(squeezed, np.int64), "axes")], [out], node)
 
 
 def slice_fusion(b, node) -> None:
@@ -507,11 +535,16 @@ def pad(b, node) -> None:
 
 
 def split(b, node) -> None:
+    """Sizes from ``size_splits`` or, as converter_lite writes an ONNX Split, from input 1."""
     a = node.attrs
     sizes = a.get("size_splits")
+    if (sizes is None or not len(sizes)) and b.has_input(node, 1):
+        sizes = b.const_value(node, 1)
+        if sizes is None:
+            raise b.unsupported(node, "Split with computed sizes")
     inputs = [b.inp(node, 0)]
-    if sizes is not None and len(sizes):
-        inputs.append(b.const(np.array([int(s) for s in sizes], np.int64), "split"))
+    if sizes is not None and len(np.ravel(sizes)):
+        inputs.append(b.const(np.array([int(s) for s in np.ravel(sizes)], np.int64), "split"))
     outs = [b.out(node, i) for i in range(len(node.outputs))]
     extra = {} if len(inputs) > 1 else {"num_outputs": len(outs)}
     b.emit("Split", inputs, outs, node, axis=int(a.get("axis", 0)), **extra)
@@ -577,8 +610,7 @@ READERS: dict[str, Callable] = {
     "LogicalAnd": _binary("And"),
     "LogicalOr": _binary("Or"),
     "BiasAdd": _binary("Add"),
-    "SquaredDifference": lambda b, node: b.emit(
-        "Mul", [d := b.emit("Sub", [b.inp(node, 0), b.inp(node, 1)], None, node)[0], d], [b.out(node, 0)], node),
+    "SquaredDifference": squared_difference,
     "Eltwise": eltwise,
     "Activation": act_node,
     "Abs": _unary("Abs"),
@@ -634,5 +666,3 @@ def read_node(b, node) -> None:
         raise b.unsupported(node, "this primitive")
     reader(b, node)
 
-
-__all__ = ["READERS", "read_node", "Node"]

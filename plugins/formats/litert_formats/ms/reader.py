@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from litert.errors import LitertError, ModelLoadError, UnsupportedOperatorError
+from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Layout, Model, Node, Value
 from litert.schema import schemas
@@ -44,26 +44,35 @@ class GraphBuilder:
         self.names: dict[int, str] = {}
         self.after: list = []
         self._counter = 0
-        self._inferred_upto = -1
-        used: Counter = Counter(t.name for t in ms.tensors)
-        for t in ms.tensors:
+        #: constant inputs of weight-quantised nodes: stored as integers, read as float
+        self.weight_quant = {i for n in ms.nodes if n.quant_type in WEIGHT_QUANT_TYPES for i in n.inputs}
+        used = Counter(t.name for t in ms.tensors)
+        taken: set[str] = set()
+        for t in ms.tensors:  # empty or repeated names get the tensor index; every name ends up unique
             name = t.name if t.name and used[t.name] == 1 else f"{t.name or 'tensor'}_{t.index}"
+            while name in taken:
+                name = f"{name}_{t.index}"
+            taken.add(name)
             self.names[t.index] = name
-        for t in ms.tensors:  # a disambiguated name may collide with a real one: make all unique
-            if list(self.names.values()).count(self.names[t.index]) > 1:
-                self.names[t.index] = f"{self.names[t.index]}_{t.index}"
+        for t in ms.tensors:
+            self._materialise(t.index)
 
     # -- values -------------------------------------------------------------------
 
-    def tensor_name(self, index: int) -> str:
+    def _materialise(self, index: int) -> None:
+        """The Value of tensor ``index``; all are made up front, so fresh names never take a tensor's."""
         name = self.names[index]
-        if name not in self.graph.values:
-            t = self.ms.tensors[index]
-            if t.is_const:
-                self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=t.quant)
-            else:
-                self.graph.values[name] = Value(name, t.dtype, None, quant=t.quant)
-        return name
+        t = self.ms.tensors[index]
+        if index in self.weight_quant and t.is_const and t.quant_raw and t.data.dtype.kind in "iu":
+            data = dequantize(t.data, t.quant_raw)
+            self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
+        elif t.is_const:
+            self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=t.quant)
+        else:
+            self.graph.values[name] = Value(name, t.dtype, None, quant=t.quant)
+
+    def tensor_name(self, index: int) -> str:
+        return self.names[index]
 
     def ms_dtype(self, index: int) -> DType | None:
         return self.ms.tensors[index].dtype
@@ -170,6 +179,25 @@ class GraphBuilder:
             node=node.name, op_type=node.primitive or f"PrimitiveType#{node.tag}", domain="mindspore.lite")
 
 
+#: CNode.quantType values whose integer weights the kernels dequantise (QUANT_WEIGHT, legacy WeightQuant)
+WEIGHT_QUANT_TYPES = (2, 4)
+
+
+def dequantize(data: np.ndarray, params: list[dict]) -> np.ndarray:
+    """``(q - zero_point) * scale``, then converter_lite's bias correction ``* varCorr + meanCorr``,
+    per tensor or per channel (along the first axis whose size is the number of parameters)."""
+    scale, zero, var, mean = (np.array([p[k] for p in params], np.float64)
+                              for k in ("scale", "zeroPoint", "varCorr", "meanCorr"))
+    if len(params) > 1:
+        axis = next((a for a, d in enumerate(data.shape) if d == len(params)), None)
+        if axis is None:
+            raise ModelLoadError(f"{len(params)} quantisation parameters fit no axis of a {list(data.shape)} weight")
+        shape = [1] * data.ndim
+        shape[axis] = len(params)
+        scale, zero, var, mean = (v.reshape(shape) for v in (scale, zero, var, mean))
+    return (((data.astype(np.float64) - zero) * scale) * var + mean).astype(np.float32)
+
+
 def _main_nodes(ms: MsFile) -> tuple[list[int], list[int], list[int]]:
     """(node indices, input tensors, output tensors) of the main graph: subgraph 0 when there are subgraphs."""
     if not ms.subgraphs:
@@ -201,8 +229,6 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
         graph.inputs.append(name)
     unknown = sorted(set(options.input_shapes) - set(graph.inputs))
     if unknown:
-        from litert.errors import InputError
-
         raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
     written: set[int] = set(inputs)
     for node_id in node_ids:

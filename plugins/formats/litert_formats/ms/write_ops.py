@@ -215,6 +215,22 @@ def exp(ctx, node) -> None:
     ctx.emit("ExpFusion", {"base": -1.0, "scale": 1.0, "shift": 0.0}, node.inputs[:1], node.outputs[:1], node)
 
 
+def prelu(ctx, node) -> None:
+    """PReLUFusion takes one slope or one per channel of the last axis (NHWC)."""
+    slope = ctx.const_of(node.inputs[1])
+    if slope is None:
+        raise ctx.unsupported(node, "PRelu with a computed slope")
+    if slope.size == 1:
+        ctx.emit("PReLUFusion", {"channel_shared": True},
+                 [node.inputs[0], ctx.const(slope.reshape(1), f"{node.inputs[1]}_1")], node.outputs[:1], node)
+        return
+    channels_first = node.domain == NHWC_DOMAIN  # an NCHW slope [C, 1, 1] over NHWC data
+    if slope.shape[-1] != slope.size and not channels_first:
+        raise ctx.unsupported(node, f"a PRelu slope of shape {list(slope.shape)} (one per last-axis channel needed)")
+    ctx.emit("PReLUFusion", {"channel_shared": False},
+             [node.inputs[0], ctx.const(slope.reshape(-1), f"{node.inputs[1]}_c")], node.outputs[:1], node)
+
+
 # ---------------------------------------------------------------- matrix products
 
 
@@ -503,6 +519,8 @@ WRITERS: dict[tuple[str, str], Callable] = {
     ("", "Min"): _variadic("Minimum", fused=False),
     ("", "Sum"): _variadic("AddFusion"),
     ("", "Pow"): power,
+    ("", "PRelu"): prelu,
+    (NHWC_DOMAIN, "PRelu"): prelu,
     ("", "Equal"): _binary("Equal", fused=False),
     ("", "Less"): _binary("Less", fused=False),
     ("", "Greater"): _binary("Greater", fused=False),

@@ -14,7 +14,6 @@ identifier ``MSL2``.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,15 +22,13 @@ import numpy as np
 
 from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorError
 from litert.formats import Serializer
-from litert.ir import DType, Graph, Layout, Model, Node, QuantParams, Value
+from litert.ir import DType, Graph, Model, Node, QuantParams, Value
 from litert.schema.inference import infer_shapes
 
 from . import nhwc, tables
 from . import types as T
 from .schema.layout import FILE_IDENTIFIER, UNIONS
 from .write_ops import WRITERS
-
-log = logging.getLogger("litert.formats.ms")
 
 #: the key of ``Model.metadata`` that picks the layout of 4-D inputs (``litert convert --input-format``)
 INPUT_FORMAT_KEY = "ms.input_format"
@@ -59,6 +56,7 @@ class Lowering:
     ops: list[MsOp] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
     _count: int = 0
+    _names: set = field(default_factory=set)
 
     # -- values -------------------------------------------------------------------
 
@@ -97,8 +95,11 @@ class Lowering:
     def emit(self, primitive: str, attrs: dict, inputs: list[str], outputs: list[str] | None, node: Node) -> list[str]:
         self._count += 1
         outputs = outputs if outputs is not None else [self.fresh(f"{node.name or primitive}_{self._count}")]
-        name = node.name if not any(op.name == node.name for op in self.ops[-3:]) else f"{node.name}_{self._count}"
-        self.ops.append(MsOp(primitive, attrs, list(inputs), list(outputs), name or f"{primitive}_{self._count}"))
+        name = node.name or primitive
+        if name in self._names:  # one IR node may become several primitives: node names stay unique
+            name = f"{name}_{self._count}"
+        self._names.add(name)
+        self.ops.append(MsOp(primitive, attrs, list(inputs), list(outputs), name))
         return outputs
 
     def alias(self, out: str, source: str, node: Node) -> None:
@@ -146,14 +147,25 @@ def _unfuse(graph: Graph) -> None:
                 raise UnsupportedOperatorError(f"node {node.name!r}: FusedMatMul with transposes or alpha",
                                                node=node.name, op_type=node.op_type, domain=node.domain)
             attrs = {}
-        if not act:
-            nodes.append(Node(base, node.inputs, node.outputs, attrs, node.name))
-            continue
-        if act not in _FUSED_ACTIVATIONS:
+        inputs = list(node.inputs)
+        residual = inputs[3] if base == "Conv" and len(inputs) > 3 and inputs[3] else None  # FusedConv's Z
+        inputs = inputs[:3] if base == "Conv" else inputs
+        while inputs and not inputs[-1]:
+            inputs.pop()
+        if act and act not in _FUSED_ACTIVATIONS:
             raise UnsupportedOperatorError(f"node {node.name!r}: fused activation {act}", node=node.name,
                                            op_type=node.op_type, domain=node.domain)
+        if not act and residual is None:
+            nodes.append(Node(base, inputs, node.outputs, attrs, node.name))
+            continue
         inner = graph.unique_name(f"{node.outputs[0]}_preact")
-        nodes.append(Node(base, node.inputs, [inner], attrs, node.name))
+        nodes.append(Node(base, inputs, [inner], attrs, node.name))
+        if residual is not None:  # act(conv(x) + b + Z)
+            summed = graph.unique_name(f"{node.outputs[0]}_sum") if act else node.outputs[0]
+            nodes.append(Node("Add", [inner, residual], [summed], {}, f"{node.name}_residual"))
+            inner = summed
+            if not act:
+                continue
         act_inputs, act_attrs = [inner], {}
         if act == "Clip":
             lo, hi = (params + [-np.inf, np.inf])[:2] if params else (-np.inf, np.inf)
@@ -163,8 +175,8 @@ def _unfuse(graph: Graph) -> None:
                 act_inputs.append(name)
         elif act == "LeakyRelu":
             act_attrs["alpha"] = float(params[0] if params else alpha if alpha is not None else 0.01)
-        elif act == "HardSigmoid":
-            act_attrs.update(alpha=float(params[0]), beta=float(params[1])) if len(params) >= 2 else None
+        elif act == "HardSigmoid" and len(params) >= 2:
+            act_attrs.update(alpha=float(params[0]), beta=float(params[1]))
         nodes.append(Node(act, act_inputs, [node.outputs[0]], act_attrs, f"{node.name}_{act.lower()}"))
     graph.nodes = nodes
 
@@ -196,6 +208,18 @@ def _drop_identities(graph: Graph) -> None:
 _FUSABLE = {"Conv"}
 
 
+def _clip_bounds(graph: Graph, clip: Node) -> tuple[float, float] | None:
+    """(min, max) of a Clip whose bounds are constant scalars."""
+    bounds = []
+    for k in (1, 2):
+        name = clip.inputs[k] if len(clip.inputs) > k else ""
+        value = graph.values.get(name) if name else None
+        if value is None or value.const is None or value.const.size != 1:
+            return None
+        bounds.append(float(value.const.reshape(-1)[0]))
+    return bounds[0], bounds[1]
+
+
 def _fuse_activations(graph: Graph) -> None:
     """Conv (channels-last) + Relu / Clip(0, 6) -> activation_type, as converter_lite writes it."""
     users: dict[str, list[Node]] = {}
@@ -213,13 +237,8 @@ def _fuse_activations(graph: Graph) -> None:
         kind = None
         if act.op_type == "Relu":
             kind = T.RELU
-        elif act.op_type == "Clip":
-            bounds = [graph.values[n].const if len(act.inputs) > k and n and n in graph.values else None
-                      for k, n in ((1, act.inputs[1] if len(act.inputs) > 1 else ""),
-                                   (2, act.inputs[2] if len(act.inputs) > 2 else ""))]
-            if all(b is not None and b.size == 1 for b in bounds) and float(bounds[0]) == 0.0 \
-                    and float(bounds[1]) == 6.0:
-                kind = T.RELU6
+        elif act.op_type == "Clip" and _clip_bounds(graph, act) == (0.0, 6.0):
+            kind = T.RELU6
         if kind is None:
             continue
         node.attrs["ms_activation"] = kind
@@ -488,4 +507,4 @@ class MsSerializer(Serializer):
             raise LitertError(f"{path}: cannot write ({err.strerror or err})") from None
 
 
-__all__ = ["MsSerializer", "to_bytes", "INPUT_FORMAT_KEY", "Layout"]
+__all__ = ["MsSerializer", "to_bytes", "INPUT_FORMAT_KEY"]
