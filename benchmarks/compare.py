@@ -66,6 +66,19 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
 # ---------------------------------------------------------------- one engine, one model (subprocess)
 
 
+def _peak_rss_mb(resource) -> float:
+    """This process's peak resident set.  Linux's VmHWM belongs to the
+    process's own address space; ``ru_maxrss`` is not reset by exec and
+    reported the parent's peak for every worker."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _measure(engine: str, model: str, inputs: str, threads: int, warmup: int, iterations: int) -> dict:
     import resource
 
@@ -106,7 +119,7 @@ def _measure(engine: str, model: str, inputs: str, threads: int, warmup: int, it
     return {
         "load_s": load,
         "times_ms": [t * 1000 for t in times],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": _peak_rss_mb(resource),
         "output_checksum": float(np.sum(first)),
         "output_scale": float(np.max(np.abs(first))) if first.size else 0.0,
     }

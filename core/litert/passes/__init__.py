@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from ..ir import Model
+from .affine import ChannelAffineFolding
 from .base import Pass, PassContext, PassResult
 from .constant_folding import ConstantFolding
 from .cse import CommonSubexpressionElimination
 from .dce import DeadCodeElimination
-from .fusion import ActivationFusion, BatchNormFolding
+from .fusion import ActivationFusion, BatchNormFolding, ResidualFusion
 from .gradient import GradientLowering
 from .simplify import ShapeSimplification
 
@@ -20,6 +21,9 @@ GENERAL: tuple[type[Pass], ...] = (
     ShapeSimplification,
     CommonSubexpressionElimination,
     BatchNormFolding,
+    ChannelAffineFolding,
+    BatchNormFolding,  # again: a BatchNormalization after a folded Mul/Add now follows the Conv
+    ResidualFusion,
     ActivationFusion,
     DeadCodeElimination,
 )

@@ -128,3 +128,64 @@ class ActivationFusion(Pass):
             result.details.append(f"{node.name}+{act.op_type}")
         graph.nodes = [n for n in graph.nodes if id(n) not in removed]
         return result
+
+
+class ResidualFusion(Pass):
+    """Conv -> Add/Sum(residual) -> activation  ==>  com.microsoft FusedConv
+    with the residual as its ``Z`` input (``act(conv(x) + b + Z)``), the
+    pattern that closes every ResNet block.  Only when the residual has the
+    conv output's exact shape (FusedConv's Z does not broadcast)."""
+
+    name = "residual_fusion"
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        from ..schema.inference import infer_shapes
+
+        graph = model.graph
+        result = PassResult(self.name)
+        infer_shapes(graph)  # the shape check below needs them; known shapes are kept
+        consumers = graph.consumers()
+        removed: set[int] = set()
+        moved: dict[int, Node] = {}
+        for node in graph.nodes:
+            if node.domain != "" or node.op_type != "Conv" or id(node) in removed:
+                continue
+            out = node.outputs[0]
+            add = single_consumer(graph, out, consumers)
+            if add is None or add.domain != "" or add.op_type not in ("Add", "Sum") or len(add.inputs) != 2:
+                continue
+            act = single_consumer(graph, add.outputs[0], consumers)
+            if act is None or act.domain != "" or act.op_type not in _ACTIVATIONS or id(add) in removed:
+                continue
+            if read_by_subgraph(consumers, out) or read_by_subgraph(consumers, add.outputs[0]):
+                continue
+            residual = add.inputs[1] if add.inputs[0] == out else add.inputs[0]
+            if residual == out or not _same_shape(graph, residual, out):
+                continue
+            params = _ACTIVATIONS[act.op_type](act, graph)
+            if params is None:
+                continue
+            node.domain = CONTRIB
+            node.op_type = "FusedConv"
+            node.attrs["activation"] = act.op_type
+            if params:
+                node.attrs["activation_params"] = params
+            inputs = list(node.inputs) + [""] * (3 - len(node.inputs))
+            node.inputs = inputs[:3] + [residual]
+            node.outputs = [act.outputs[0]]
+            removed.update((id(add), id(act)))
+            moved[id(add)] = node  # Z may be made after the conv: run it where the Add ran
+            model.opsets.setdefault(CONTRIB, 1)
+            result.changes += 1
+            result.details.append(f"{node.name}+{add.op_type}+{act.op_type}")
+        placed = {id(n) for n in moved.values()}
+        graph.nodes = [moved.get(id(n), n) for n in graph.nodes
+                       if id(n) in moved or (id(n) not in removed and id(n) not in placed)]
+        return result
+
+
+def _same_shape(graph, a: str, b: str) -> bool:
+    va, vb = graph.values.get(a), graph.values.get(b)
+    if va is None or vb is None or va.shape is None or vb.shape is None or va.dtype != vb.dtype:
+        return False
+    return tuple(va.shape) == tuple(vb.shape) and all(d is not None for d in va.shape)

@@ -5,9 +5,25 @@ Compilation happens once per partition: every node becomes a kernel object
 run is one loop over pre-built steps with no graph walking and no dict
 lookups.  A slot is released right after its last reader, which lets numpy's
 allocator reuse the memory (liveness-based reuse).
+
+Two rewrites happen at compile time, inside the partition only (the graph is
+not changed):
+
+* activation folding: an activation (Relu, Clip, ...) whose input is read by
+  nothing else and comes from an op with a freshly allocated output
+  (:data:`FRESH_OUTPUT`: BatchNormalization, Add, Concat, ...) is applied in
+  place to that output, and its step disappears;
+* input donation: a kernel that can write its result over an input (its
+  ``inplace`` positions: elementwise ops) is handed that input as ``out=``
+  when the input dies at this step and nothing else holds it: the array is
+  not a view, owns its memory, and the executor's slot is its only
+  reference (checked with ``sys.getrefcount`` at run time, so graph inputs,
+  constants, values aliased by view-returning ops and arrays a hook kept are
+  never overwritten).
 """
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -21,7 +37,41 @@ from litert.ir import Graph, Node
 from . import kernels as _kernels  # noqa: F401  (fills the table)
 from .kernels._base import Kernel, KernelContext
 from .kernels._registry import KERNELS
+from .kernels.nn._common import ACTIVATIONS
 from .threads import limit
+
+#: ops whose first output is always a new array the kernel keeps no reference
+#: to, so an activation may be applied to it in place (a result that turns out
+#: to be an input, e.g. a one-input Concat, is copied first)
+FRESH_OUTPUT = frozenset({
+    ("", "BatchNormalization"), ("", "Add"), ("", "Sub"), ("", "Mul"), ("", "Div"), ("", "Sum"),
+    ("", "Concat"), ("", "MatMul"), ("", "Gemm"), ("", "MaxPool"), ("", "AveragePool"),
+    ("", "GlobalAveragePool"), ("", "Conv"),
+})
+_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+#: activations that can be folded, with how their parameters are read (None: not foldable)
+_FOLDABLE = {
+    "Relu": lambda node, consts: [],
+    "Sigmoid": lambda node, consts: [],
+    "Tanh": lambda node, consts: [],
+    "LeakyRelu": lambda node, consts: [float(node.attrs.get("alpha", 0.01))],
+    "HardSigmoid": lambda node, consts: [float(node.attrs.get("alpha", 0.2)), float(node.attrs.get("beta", 0.5))],
+    "Clip": lambda node, consts: _clip_bounds(node, consts),
+}
+
+
+def _clip_bounds(node: Node, consts: list) -> list[float] | None:
+    bounds = []
+    for index, default in ((1, -np.inf), (2, np.inf)):
+        if index < len(node.inputs) and node.inputs[index]:
+            value = consts[index]
+            if value is None or value.size != 1:
+                return None
+            bounds.append(float(value))
+        else:
+            attr = node.attrs.get("min" if index == 1 else "max")
+            bounds.append(default if attr is None else float(attr))
+    return bounds
 
 
 @dataclass
@@ -31,6 +81,9 @@ class _Step:
     inputs: tuple[int, ...]  # slot per input, -1 for an omitted input
     outputs: tuple[int, ...]  # slot per output, -1 for an unused output
     release: tuple[int, ...]  # slots whose last reader is this step
+    donate: tuple[int, ...] = ()  # input positions offered as ``out=`` when they die here
+    post: Callable | None = None  # a folded activation, applied in place to output 0
+    folded: Node | None = None  # the activation node that ``post`` stands for
 
 
 class CpuPartition(CompiledPartition):
@@ -48,7 +101,7 @@ class CpuPartition(CompiledPartition):
         for name, value in graph.values.items():
             if value.is_const:
                 self._template[self._slot(name)] = value.const
-        self._steps = [self._compile_node(node) for node in graph.nodes]
+        self._steps = self._fold_activations([self._compile_node(node) for node in graph.nodes])
         self._inputs = [(self._slots[n], n) for n in graph.inputs]
         self._outer = [(self._slots[n], n) for n in outer]
         self._outputs = [(self._slots[n], n) for n in graph.outputs]
@@ -99,6 +152,42 @@ class CpuPartition(CompiledPartition):
             (),
         )
 
+    def _fold_activations(self, steps: list[_Step]) -> list[_Step]:
+        """Drop activation steps that can run in place on their producer's output."""
+        readers: dict[int, int] = {}
+        for step in steps:
+            for slot in set(step.inputs):
+                if slot >= 0:
+                    readers[slot] = readers.get(slot, 0) + 1
+            for sub in step.node.subgraphs():
+                for name in sub.outer_references():
+                    if name in self._slots:
+                        readers[self._slots[name]] = readers.get(self._slots[name], 0) + 2
+        producer = {s.outputs[0]: s for s in steps if s.outputs and s.outputs[0] >= 0}
+        kept_outputs = set(self.graph.outputs)
+        out: list[_Step] = []
+        for step in steps:
+            node = step.node
+            fold = _FOLDABLE.get(node.op_type) if node.domain == "" else None
+            src = step.inputs[0] if step.inputs else -1
+            prev = producer.get(src)
+            value = self.graph.values.get(node.inputs[0]) if node.inputs else None
+            is_float = value is not None and value.dtype is not None and value.dtype.numpy in _FLOATS
+            if fold is not None and is_float and prev is not None and prev.post is None and readers.get(src) == 1 \
+                    and (prev.node.domain, prev.node.op_type) in FRESH_OUTPUT \
+                    and node.inputs[0] not in kept_outputs and len(step.outputs) == 1:
+                consts = [self.graph.values[n].const if n in self.graph.values else None for n in node.inputs]
+                params = fold(node, consts)
+                if params is not None:
+                    fn = ACTIVATIONS[node.op_type]
+                    prev.post = lambda x, fn=fn, params=params: fn(x, params)
+                    prev.folded = node
+                    prev.outputs = (step.outputs[0],) + prev.outputs[1:]
+                    producer[step.outputs[0]] = prev
+                    continue
+            out.append(step)
+        return out
+
     def _plan_release(self) -> None:
         keep = {s for s, _ in self._outputs} | {i for i, v in enumerate(self._template) if v is not None}
         last_use: dict[int, int] = {}
@@ -118,6 +207,9 @@ class CpuPartition(CompiledPartition):
                 by_step.setdefault(index, []).append(slot)
         for index, step in enumerate(self._steps):
             step.release = tuple(by_step.get(index, ()))
+            dying = set(step.release)
+            step.donate = tuple(p for p in getattr(step.kernel, "inplace", ()) if p < len(step.inputs)
+                                and step.inputs[p] in dying)
 
     # -- control flow ---------------------------------------------------------
 
@@ -154,25 +246,56 @@ class CpuPartition(CompiledPartition):
         scopes.append((env, hooks))
         try:
             for step in self._steps:
+                donor = None
+                for pos in step.donate:
+                    v = env[step.inputs[pos]]
+                    # references: env, v, getrefcount's argument
+                    if type(v) is np.ndarray and v.base is None and v.flags.writeable and sys.getrefcount(v) == 3:
+                        donor = v
+                        break
+                    v = None
                 args = [env[s] if s >= 0 else None for s in step.inputs]
                 if hooks is not None:
                     hooks.before_node(step.node, "cpu")
                 try:
-                    results = step.kernel.run(*args)
+                    if donor is not None:
+                        results = step.kernel.run(*args, out=donor)
+                        donor = None
+                    else:
+                        results = step.kernel.run(*args)
                 except Exception as err:
                     raise ExecutionError(
                         f"node {step.node.name!r} ({step.node.qualified_op}) failed: {type(err).__name__}: {err}"
                     ) from err
+                if hooks is not None:
+                    hooks.after_node(step.node, "cpu", [r if o >= 0 else None for o, r in zip(step.outputs, results)])
+                if step.post is not None:
+                    if hooks is not None:
+                        hooks.before_node(step.folded, "cpu")
+                    results = (self._activate(step, results), *results[1:])
+                    if hooks is not None:
+                        hooks.after_node(step.folded, "cpu", [results[0]])
                 for slot, value in zip(step.outputs, results):
                     if slot >= 0:
                         env[slot] = value
-                if hooks is not None:
-                    hooks.after_node(step.node, "cpu", [env[s] if s >= 0 else None for s in step.outputs])
                 for slot in step.release:
                     env[slot] = None
+                results = args = value = None  # so that env holds the only reference (donation check)
         finally:
             scopes.pop()
         return [env[slot] for slot, _ in self._outputs]
+
+    @staticmethod
+    def _activate(step: _Step, results):
+        """Apply a folded activation to output 0, in place when that array
+        is nobody else's (not a view, not an input, not kept by a hook)."""
+        r = results[0]
+        # references to a private result: the results tuple, r, getrefcount's argument
+        if type(r) is not np.ndarray or r.base is not None or not r.flags.writeable or sys.getrefcount(r) > 3:
+            r = np.array(r, copy=True)
+        with np.errstate(all="ignore"):
+            step.post(r)
+        return r
 
 
 def evaluate_node(node: Node, inputs: list[np.ndarray | None], graph: Graph) -> list[np.ndarray]:

@@ -144,3 +144,66 @@ def test_shared_scratch_between_geometries():
         got = run_conv(x, w, None, attrs)
         ref = naive_conv(x, w, None, [2, 2], [1, 1], pads[:2], pads[2:], 3)
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("case", _cases()[::2])
+def test_conv_random_in_tasks(case, monkeypatch):
+    """Every path cut into the smallest tasks and run on two threads, with a
+    residual and an activation applied by the tasks' epilogues."""
+    from litert_cpu.kernels.nn import conv as conv_module
+    from litert_cpu.threads import limit
+
+    for name, value in (("PARALLEL_MACS", 0), ("_DW_PARALLEL", 0), ("_DW_BLOCK_BYTES", 64), ("_COLS_BYTES", 64), ("_GEMM_PIECE_BYTES", 64)):
+        monkeypatch.setattr(conv_module, name, value)
+    n, c, m, group, sp, k, strides, dilations, pads = case
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c, *sp)).astype(np.float32)
+    w = rng.standard_normal((m, c // group, *k)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    nd = len(sp)
+    ref = naive_conv(x, w, b, strides, dilations, pads[:nd], pads[nd:], group)
+    z = rng.standard_normal(ref.shape).astype(np.float32)
+    attrs = {"group": group, "strides": strides, "dilations": dilations, "pads": pads, "kernel_shape": k,
+             "activation": "Relu"}
+    ctx = KernelContext("FusedConv", domain="com.microsoft", consts=[None, w, b])
+    kern = KERNELS[("com.microsoft", "FusedConv")]({"auto_pad": "NOTSET", **attrs}, ctx)
+    with limit(2):
+        for _ in range(2):
+            got = kern.run(x, w, b, z)[0]
+            np.testing.assert_allclose(got, np.maximum(ref + z, 0), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("tile", [2, 4])
+@pytest.mark.parametrize("size,pads", [((9, 11), [1, 1, 1, 1]), ((8, 8), [0, 0, 0, 0]), ((10, 7), [2, 0, 1, 2])])
+def test_winograd_against_naive(tile, size, pads, monkeypatch):
+    """Both tile sizes, output sizes that are not whole tiles, asymmetric pads,
+    two images, bias + residual + activation, and blocks run as tasks."""
+    from litert_cpu.kernels.nn import winograd
+    from litert_cpu.threads import limit
+
+    monkeypatch.setattr(winograd, "_BLOCK_BYTES", 64)  # one tile row per block
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 5, *size)).astype(np.float32)
+    w = rng.standard_normal((7, 5, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(7).astype(np.float32)
+    ref = naive_conv(x, w, b, [1, 1], [1, 1], pads[:2], pads[2:], 1)
+    z = rng.standard_normal(ref.shape).astype(np.float32)
+    y = np.empty(ref.shape, np.float32)
+    with limit(2):
+        winograd.Winograd(w, tile)(x, y, pads[:2], b, z, lambda v: np.maximum(v, 0, out=v))
+    np.testing.assert_allclose(y, np.maximum(ref + z, 0), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("size,tile", [(12, 2), (28, 2), (7, None)])
+def test_conv_picks_winograd_by_shape(size, tile):
+    """Through the Conv kernel: Winograd where it pays, the same result."""
+    from litert_cpu.kernels.nn.winograd import choose_tile
+
+    assert choose_tile(1, 32, 32, (size, size)) == tile
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1, 32, size, size)).astype(np.float32)
+    w = (rng.standard_normal((32, 32, 3, 3)) / 17).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    got = run_conv(x, w, b, {"pads": [1, 1, 1, 1], "kernel_shape": [3, 3]})
+    ref = naive_conv(x, w, b, [1, 1], [1, 1], [1, 1], [1, 1], 1)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)

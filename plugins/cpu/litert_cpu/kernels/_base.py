@@ -51,7 +51,15 @@ class Kernel:
     applied: ints, floats, strs, lists of those, numpy arrays for tensors, and
     litert ``Graph`` objects for subgraphs.  An optional attribute that has no
     default and was not given is absent.
+
+    A kernel that lists input positions in ``inplace`` may be called as
+    ``run(*inputs, out=array)`` where ``array`` is one of those inputs, dead
+    after this node: it may write its first output there (and must return the
+    array it wrote), or ignore ``out`` when shape or dtype do not fit.
     """
+
+    #: input positions whose array the executor may offer as ``out=``
+    inplace: tuple[int, ...] = ()
 
     def __init__(self, attrs: dict[str, Any], ctx: KernelContext):
         self.attrs = attrs

@@ -36,17 +36,30 @@ class Binary(Kernel):
         return b if self.legacy_axis is None else align_legacy(a, b, self.legacy_axis)
 
 
+def fits(out, a, b) -> bool:
+    """True when ``out`` can hold ``a (op) b``: same dtype throughout (ONNX
+    arithmetic ops take one type T) and the broadcast shape."""
+    return (out is not None and out.dtype == a.dtype == b.dtype
+            and out.shape == np.broadcast_shapes(a.shape, b.shape))
+
+
 class BinaryUfunc(Binary):
     fn = staticmethod(np.add)
 
-    def run(self, a, b):
+    def run(self, a, b, out=None):
         b = self.legacy(b, a)
         with np.errstate(all="ignore"):
+            if fits(out, a, b):
+                return (self.fn(a, b, out=out),)
             return (np.asarray(self.fn(a, b)),)
 
 
+#: arithmetic ops may write over a dead input (see Kernel.inplace)
+_INPLACE = {"Add", "Sub", "Mul"}
+
 for _name, _fn in BINARY_UFUNCS.items():
-    kernel(_name)(type(_name, (BinaryUfunc,), {"fn": staticmethod(_fn), "__doc__": f"ONNX {_name}."}))
+    kernel(_name)(type(_name, (BinaryUfunc,), {"fn": staticmethod(_fn), "__doc__": f"ONNX {_name}.",
+                                               "inplace": (0, 1) if _name in _INPLACE else ()}))
 
 
 def int_div_trunc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -62,11 +75,15 @@ def int_div_trunc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @kernel("Div")
 class Div(Binary):
-    def run(self, a, b):
+    inplace = (0, 1)
+
+    def run(self, a, b, out=None):
         b = self.legacy(b, a)
         with np.errstate(all="ignore"):
             if a.dtype.kind in "iu":
                 r = int_div_trunc(a, b)
+            elif a.dtype.kind == "f" and fits(out, a, b):
+                r = np.divide(a, b, out=out)
             else:
                 r = np.divide(a, b)
         return (np.asarray(r).astype(a.dtype, copy=False),)

@@ -57,12 +57,16 @@ class BatchNormalization(Kernel):
         b = bias.astype(np.float64) - mean.astype(np.float64) * a
         return a.astype(cdt), b.astype(cdt)
 
-    def run(self, x, scale, bias, mean, var):
+    inplace = (0,)
+
+    def run(self, x, scale, bias, mean, var, out=None):
         cdt = compute_dtype(x.dtype)
         if self.training:
             return self._train(x, scale, bias, mean, var)
         a, b = self._ab if self._ab is not None else self._fold(scale, bias, mean, var)
-        y = np.multiply(x, _channel_view(a, x.ndim), dtype=cdt)
+        if out is not None and out.dtype != cdt:
+            out = None
+        y = np.multiply(x, _channel_view(a, x.ndim), dtype=cdt, out=out)
         y += _channel_view(b, x.ndim)
         return (y.astype(x.dtype, copy=False),)
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...threads import current_threads, parallel_for, split
 from .._base import Kernel
 from .._registry import kernel
 from ._common import SCRATCH, axis_slice, compute_dtype, lowest, pad_into, prod, spatial_attrs, tap_slices, window_geometry
+
+#: pools reading more elements than this are cut into channel blocks run as tasks
+_PARALLEL_ELEMENTS = 1 << 18
 
 
 class _Pool(Kernel):
@@ -27,7 +31,9 @@ class _Pool(Kernel):
         self._plans = {}
 
     def plan(self, shape):
-        p = self._plans.get(shape)
+        """Geometry from the spatial dims (cached; the leading two do not matter)."""
+        key = tuple(shape[2:])
+        p = self._plans.get(key)
         if p is None:
             nd = len(shape) - 2
             strides, dilations, pads = spatial_attrs(self.attrs, nd)
@@ -36,15 +42,46 @@ class _Pool(Kernel):
             reach = [(out[i] - 1) * strides[i] + (self.kernel[i] - 1) * dilations[i] + 1 for i in range(nd)]
             pe_eff = [reach[i] - shape[2 + i] - pb[i] for i in range(nd)]
             p = (out, pb, pe, pe_eff, strides, dilations)
-            self._plans[shape] = p
+            self._plans[key] = p
         return p
 
     def padded(self, x, fill):
         out, pb, pe, pe_eff, strides, dilations = self.plan(x.shape)
         return pad_into(self.scratch, x, pb, pe_eff, fill), out, strides, dilations
 
-    def divisor(self, shape, include_pad: bool) -> np.ndarray:
-        """Number of elements each window averages over, shaped like the output."""
+    def pooled(self, x, fill, op, dtype, transform=None):
+        """Pad and reduce every window of ``x`` with ``op``; big inputs are
+        cut into channel blocks (images x channels) run as parallel tasks."""
+        out = self.plan(x.shape)[0]
+        n, c = x.shape[:2]
+        threads = current_threads()
+        if threads <= 1 or x.size < _PARALLEL_ELEMENTS or n * c < 2:
+            xp, out, strides, dilations = self.padded(x, fill)
+            return self.accumulate(xp, out, strides, dilations, op, dtype, transform)
+        y = np.empty((n, c) + tuple(out), dtype)
+        blocks = [(i, a, b) for i in range(n) for a, b in split(c, -(-threads // n))] if n < threads else \
+            [(slice(a, b), 0, c) for a, b in split(n, threads)]
+
+        def task(t: int) -> None:
+            ns, c0, c1 = blocks[t]
+            xb = x[ns, c0:c1] if isinstance(ns, slice) else x[ns:ns + 1, c0:c1]
+            xp, _, strides, dilations = self.padded(xb, fill)
+            yb = y[ns, c0:c1] if isinstance(ns, slice) else y[ns:ns + 1, c0:c1]
+            yb[...] = self.accumulate(xp, out, strides, dilations, op, dtype, transform)
+
+        parallel_for(len(blocks), task)
+        return y
+
+    def divisor(self, shape, include_pad: bool, dtype=np.float64) -> np.ndarray:
+        """Number of elements each window averages over, shaped like the output
+        (cached per spatial shape and dtype)."""
+        key = ("div", tuple(shape[2:]), include_pad, np.dtype(dtype))
+        cached = self._plans.get(key)
+        if cached is None:
+            cached = self._plans[key] = self._divisor(shape, include_pad).astype(dtype)
+        return cached
+
+    def _divisor(self, shape, include_pad: bool) -> np.ndarray:
         out, pb, pe, _, strides, dilations = self.plan(shape)
         nd = len(out)
         div = np.ones((), np.float64)
@@ -83,9 +120,9 @@ class _Pool(Kernel):
 @kernel("MaxPool")
 class MaxPool(_Pool):
     def run(self, x):
-        xp, out, strides, dilations = self.padded(x, lowest(x.dtype))
         if self.ctx.num_outputs < 2:
-            return (self.accumulate(xp, out, strides, dilations, np.maximum, x.dtype),)
+            return (self.pooled(x, lowest(x.dtype), np.maximum, x.dtype),)
+        xp, out, strides, dilations = self.padded(x, lowest(x.dtype))
         acc = None
         arg = np.zeros(x.shape[:2] + tuple(out), np.int64)
         for t, (_, sl) in enumerate(tap_slices(out, self.kernel, strides, dilations)):
@@ -122,9 +159,8 @@ class MaxPool(_Pool):
 class AveragePool(_Pool):
     def run(self, x):
         cdt = compute_dtype(x.dtype)
-        xp, out, strides, dilations = self.padded(x, 0)
-        acc = self.accumulate(xp, out, strides, dilations, np.add, cdt)
-        acc /= self.divisor(x.shape, bool(self.attrs.get("count_include_pad", 0))).astype(cdt)
+        acc = self.pooled(x, 0, np.add, cdt)
+        acc /= self.divisor(x.shape, bool(self.attrs.get("count_include_pad", 0)), cdt)
         return (acc.astype(x.dtype, copy=False),)
 
 

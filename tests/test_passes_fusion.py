@@ -1,0 +1,102 @@
+"""The fusion passes: Caffe-style per-channel Mul/Add folded into Conv and
+BatchNormalization, and ResNet's Conv + Add + Relu into FusedConv with a
+residual.  Each rewritten model must compute what the original computes
+(onnxruntime on the unoptimised file is the oracle)."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+import litert
+from helpers.oracle import assert_close_to_scale, ort_run
+
+RNG = np.random.default_rng(11)
+
+
+def _const(name, array):
+    return numpy_helper.from_array(np.asarray(array, np.float32), name)
+
+
+def _save(tmp_path, nodes, inits, out_shape, name="m.onnx"):
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], initializer=inits,
+    )
+    path = tmp_path / name
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def _check(path, changes: dict[str, int]):
+    feeds = {"x": RNG.standard_normal((1, 4, 6, 6)).astype(np.float32)}
+    session = litert.load(path, devices=["cpu"])
+    done = {r.name: r.changes for r in session.pass_results}
+    for name, count in changes.items():
+        assert done.get(name) == count, (name, done)
+    [want] = ort_run(path, feeds)
+    [got] = session.predict(feeds)
+    assert_close_to_scale(got, want, tol=1e-5)
+    return session
+
+
+def test_conv_mul_add_relu_becomes_one_fused_conv(tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["c", "s"], ["m"]),
+        helper.make_node("Add", ["t", "m"], ["a"]),  # constant first: order does not matter
+        helper.make_node("Relu", ["a"], ["y"]),
+    ]
+    inits = [_const("w", RNG.standard_normal((5, 4, 3, 3))), _const("b", RNG.standard_normal(5)),
+             _const("s", RNG.uniform(0.5, 2, (5, 1, 1))), _const("t", RNG.standard_normal((1, 5, 1, 1)))]
+    session = _check(_save(tmp_path, nodes, inits, [1, 5, 6, 6]), {"channel_affine_folding": 2})
+    assert [n.op_type for n in session.model.graph.nodes] == ["FusedConv"]
+
+
+def test_batchnorm_mul_add_fold_into_the_batchnorm(tmp_path):
+    nodes = [
+        helper.make_node("BatchNormalization", ["x", "g", "beta", "mean", "var"], ["n"]),
+        helper.make_node("Mul", ["n", "s"], ["m"]),
+        helper.make_node("Add", ["m", "t"], ["y"]),
+    ]
+    inits = [_const("g", RNG.uniform(0.5, 2, 4)), _const("beta", RNG.standard_normal(4)),
+             _const("mean", RNG.standard_normal(4)), _const("var", RNG.uniform(0.5, 2, 4)),
+             _const("s", RNG.uniform(0.5, 2, (4, 1, 1))), _const("t", [0.5])]
+    session = _check(_save(tmp_path, nodes, inits, [1, 4, 6, 6]), {"channel_affine_folding": 2})
+    assert [n.op_type for n in session.model.graph.nodes] == ["BatchNormalization"]
+
+
+def test_a_non_channel_constant_is_not_folded(tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"]),
+        helper.make_node("Mul", ["c", "s"], ["y"]),  # varies along the width: not a per-channel scale
+    ]
+    inits = [_const("w", RNG.standard_normal((3, 4, 1, 1))), _const("s", RNG.standard_normal((1, 1, 1, 6)))]
+    session = _check(_save(tmp_path, nodes, inits, [1, 3, 6, 6]), {"channel_affine_folding": 0})
+    assert [n.op_type for n in session.model.graph.nodes] == ["Conv", "Mul"]
+
+
+def test_residual_add_relu_fused_even_when_the_residual_is_made_later(tmp_path):
+    """The main-branch conv comes first in the file, the shortcut conv second:
+    the fused node must run where the Add ran, after both."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["main"], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["x", "w2"], ["short"]),
+        helper.make_node("Sum", ["main", "short"], ["s"]),
+        helper.make_node("Relu", ["s"], ["y"]),
+    ]
+    inits = [_const("w1", RNG.standard_normal((6, 4, 3, 3))), _const("b1", RNG.standard_normal(6)),
+             _const("w2", RNG.standard_normal((6, 4, 1, 1)))]
+    session = _check(_save(tmp_path, nodes, inits, [1, 6, 6, 6]), {"residual_fusion": 1})
+    ops = [(n.op_type, len(n.inputs)) for n in session.model.graph.nodes]
+    assert ops == [("Conv", 2), ("FusedConv", 4)]
+
+
+def test_broadcasting_residual_is_left_alone(tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"]),
+        helper.make_node("Add", ["c", "r"], ["s"]),
+        helper.make_node("Relu", ["s"], ["y"]),
+    ]
+    inits = [_const("w", RNG.standard_normal((3, 4, 1, 1))), _const("r", RNG.standard_normal((1, 1, 6, 6)))]
+    _check(_save(tmp_path, nodes, inits, [1, 3, 6, 6]), {"residual_fusion": 0})
