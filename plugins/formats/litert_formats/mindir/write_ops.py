@@ -144,6 +144,8 @@ def _conv(ctx: NodeWriter, activation, params) -> None:
     y = ctx.call("Conv2D", [ctx.x(0), ctx.x(1)], attrs, function=False, abstract=ctx.out_abstract())
     if ctx.has(2):
         y = ctx.call("BiasAdd", [y, ctx.x(2), NCHW])
+    if ctx.has(3):  # FusedConv's residual input Z: activation(conv + bias + Z)
+        y = ctx.call("Add", [y, ctx.x(3)])
     ctx.bind(_activation(ctx, y, activation, params))
 
 
