@@ -73,13 +73,9 @@ def lifetimes(graph: Graph) -> tuple[list[Interval], list[str]]:
     for name in graph.inputs:
         first[name] = last[name] = 0
     for index, node in enumerate(graph.nodes):
-        for name in node.inputs:
+        for name in node.reads():
             if name in first:
                 last[name] = index
-        for sub in node.subgraphs():
-            for name in sub.outer_references():
-                if name in first:
-                    last[name] = index
         for name in node.outputs:
             if name:
                 first[name] = last[name] = index

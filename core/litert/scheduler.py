@@ -100,8 +100,7 @@ def _group(graph: Graph, owner: list[str]) -> list[tuple[str, list[int]]]:
     producers = {out: i for i, node in enumerate(graph.nodes) for out in node.outputs if out}
     deps: list[set[int]] = []
     for node in graph.nodes:
-        names = [n for n in node.inputs if n] + [n for sub in node.subgraphs() for n in sub.outer_references()]
-        deps.append({producers[n] for n in names if n in producers})
+        deps.append({producers[n] for n in node.reads() if n in producers})
     users: dict[int, list[int]] = {i: [] for i in range(len(graph.nodes))}
     for i, d in enumerate(deps):
         for j in d:
@@ -132,7 +131,7 @@ def schedule(graph: Graph, backends: list[Backend]) -> Schedule:
     owner = [p.backend for p in placements]
     consumers: dict[str, set[int]] = {}
     for index, node in enumerate(graph.nodes):
-        for name in [n for n in node.inputs if n] + [n for s in node.subgraphs() for n in s.outer_references()]:
+        for name in node.reads():
             consumers.setdefault(name, set()).add(index)
     where: dict[str, str] = {}  # value -> backend that produces it
     partitions: list[Partition] = []
@@ -143,8 +142,7 @@ def schedule(graph: Graph, backends: list[Backend]) -> Schedule:
         produced = {o for n in nodes for o in n.outputs if o}
         needed: list[str] = []
         for node in nodes:
-            names = [n for n in node.inputs if n] + [n for s in node.subgraphs() for n in sorted(s.outer_references())]
-            for name in names:
+            for name in node.reads():
                 value = graph.values.get(name)
                 if name not in produced and not (value is not None and value.is_const) and name not in needed:
                     needed.append(name)
@@ -154,13 +152,9 @@ def schedule(graph: Graph, backends: list[Backend]) -> Schedule:
         ]
         sub = Graph(nodes=nodes, inputs=needed, outputs=outputs, name=f"{backend}_{number}")
         for node in nodes:
-            for name in [*node.inputs, *node.outputs]:
+            for name in [*node.reads(), *node.outputs]:
                 if name and name in graph.values:
                     sub.values[name] = graph.values[name]
-            for s in node.subgraphs():
-                for name in s.outer_references():
-                    if name in graph.values:
-                        sub.values[name] = graph.values[name]
         for name in needed:
             source = where.get(name, "host")
             if source != backend and not (source == "host" and backend == "cpu"):

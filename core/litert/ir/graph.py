@@ -88,6 +88,14 @@ class Node:
     def qualified_op(self) -> str:
         return f"{self.domain}::{self.op_type}" if self.domain else self.op_type
 
+    def reads(self) -> list[str]:
+        """Every value name this node reads: its non-empty inputs, then the
+        enclosing-scope names its control-flow bodies read."""
+        names = [n for n in self.inputs if n]
+        for sub in self.subgraphs():
+            names.extend(sorted(sub.outer_references()))
+        return names
+
     def subgraphs(self) -> Iterator["Graph"]:
         for value in self.attrs.values():
             if isinstance(value, Graph):
@@ -125,12 +133,8 @@ class Graph:
     def consumers(self) -> dict[str, list[Node]]:
         users: dict[str, list[Node]] = {}
         for node in self.nodes:
-            for name in node.inputs:
-                if name:
-                    users.setdefault(name, []).append(node)
-            for sub in node.subgraphs():
-                for name in sub.outer_references():
-                    users.setdefault(name, []).append(node)
+            for name in node.reads():
+                users.setdefault(name, []).append(node)
         return users
 
     def outer_references(self) -> set[str]:

@@ -16,9 +16,7 @@ class DeadCodeElimination(Pass):
         for node in reversed(graph.nodes):
             if any(o in live for o in node.outputs if o):
                 kept.append(node)
-                live.update(n for n in node.inputs if n)
-                for sub in node.subgraphs():
-                    live.update(sub.outer_references())
+                live.update(node.reads())
             else:
                 result.changes += 1
                 result.details.append(node.op_type)
