@@ -13,11 +13,12 @@ import numpy as np
 from ...threads import current_threads, parallel_for, split
 
 #: products below this many multiply-adds per thread run as one call.  A task
-#: costs 10-50 us of wake-up and GIL hand-offs, and the next (serial) op then
-#: finds half its input in the other core's cache: measured on 2 Zen 5 cores,
-#: splitting paid 1.4x from ~30 M multiply-adds and lost below ~10 M, and whole
-#: models with only small products ran slower on two threads than on one.
-PARALLEL_MACS = 1 << 23
+#: hand-off costs two thread wake-ups (~15 us each on a 2-vCPU VM with the
+#: CPUs kept busy, see ``litert_cpu.threads``), and the next (serial) op then
+#: finds half its input in the other core's cache.  Lowered from 8 M to 2 M
+#: when the idle keepers came in: MobileNetV2 (many 4-10 M products) ran 11%
+#: faster on 2 threads, the other models within noise.
+PARALLEL_MACS = 1 << 21
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
