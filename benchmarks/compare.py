@@ -3,7 +3,9 @@
 Every engine runs every model in its own subprocess (so peak RSS is its own),
 on the same model file, the same inputs and the same thread count. Latency is
 measured over warm runs; ratios use the minimum of the warm runs, the figure
-least disturbed by a shared, noisy machine.
+least disturbed by a shared, noisy machine.  Engines take turns over
+``--rounds`` fresh processes each (default 3), so a noisy stretch of the
+machine is shared between them rather than falling on one.
 
     python benchmarks/compare.py                       # all models, 2 threads
     python benchmarks/compare.py --models squeezenet,bert --iterations 5 --json out.json
@@ -171,6 +173,17 @@ def measure(engine: str, model: Path, inputs: Path, threads: int, warmup: int, i
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _merge(old: dict | None, new: dict) -> dict:
+    """Two rounds of one engine as one: all timed runs, the fastest load,
+    the largest peak RSS; an error only when every round failed."""
+    if old is None or "error" in old:
+        return new
+    if "error" in new:
+        return old
+    return {**old, "times_ms": old["times_ms"] + new["times_ms"], "load_s": min(old["load_s"], new["load_s"]),
+            "peak_rss_mb": max(old["peak_rss_mb"], new["peak_rss_mb"])}
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -221,24 +234,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(default_models))
     parser.add_argument("--engines", help=f"default: {','.join(ENGINES)}, plus {MSL_ENGINE} where its venv exists")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=10, help="timed runs per round")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per engine, taken in turns")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--json", help="write all measurements here")
     parser.add_argument("--cache", default=str(ROOT / "benchmarks" / ".cache"))
     parser.add_argument("--smoke", action="store_true", help="squeezenet only, 1 warm-up, 2 iterations")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.models, args.warmup, args.iterations = "squeezenet", 1, 2
+        args.models, args.warmup, args.iterations, args.rounds = "squeezenet", 1, 2, 1
     models = build_models(Path(args.cache), args.models.split(","))
     engines = args.engines.split(",") if args.engines else list(ENGINES) + ([MSL_ENGINE] if _mslite_oracle().available()[0] else [])
     results: dict[str, dict] = {}
     for name, (model, inputs) in models.items():
         results[name] = {}
-        for engine in engines:
-            iterations = min(args.iterations, REFERENCE_ITERATIONS) if engine == "onnx.reference" else args.iterations
-            warmup = 0 if engine == "onnx.reference" else args.warmup
-            results[name][engine] = measure(engine, model, inputs, args.threads, warmup, iterations, args.timeout)
-            print(f"  measured {name:<16} {engine:<15} {_cell(results[name][engine], 'min'):>8} ms", file=sys.stderr, flush=True)
+        # engines take turns, round after round, so that a noisy stretch of a
+        # shared machine does not fall on one engine only
+        for round_ in range(args.rounds):
+            for engine in engines:
+                if engine == "onnx.reference" and round_ > 0:
+                    continue  # seconds per run: one round is plenty
+                iterations = min(args.iterations, REFERENCE_ITERATIONS) if engine == "onnx.reference" else args.iterations
+                warmup = 0 if engine == "onnx.reference" else args.warmup
+                result = measure(engine, model, inputs, args.threads, warmup, iterations, args.timeout)
+                results[name][engine] = _merge(results[name].get(engine), result)
+                print(f"  measured {name:<16} {engine:<15} {_cell(result, 'min'):>8} ms", file=sys.stderr, flush=True)
     lines, summary = report(results, args.threads)
     lines += report_mindspore_lite(results)
     print("\n".join(lines))
