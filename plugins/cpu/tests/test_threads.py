@@ -1,0 +1,102 @@
+"""litert_cpu.threads: the task pool and the idle keepers' life cycle."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from litert_cpu import threads  # noqa: E402
+
+keepers = pytest.mark.skipif(threads._KEEPERS is None, reason="no pthread spinlocks / SCHED_IDLE here")
+
+
+def test_parallel_for_runs_every_task_once_and_reraises():
+    seen = []
+    with threads.limit(2):
+        threads.parallel_for(7, seen.append)
+        assert sorted(seen) == list(range(7))
+
+        def boom(i):
+            if i == 3:
+                raise ValueError("task 3")
+
+        with pytest.raises(ValueError, match="task 3"):
+            threads.parallel_for(5, boom)
+
+
+@keepers
+def test_keepers_spin_only_inside_a_run():
+    k = threads._KEEPERS
+    with threads.limit(2):
+        assert k.go.is_set() and k.lock.locked()
+        with threads.limit(2):  # nested: the outer run keeps
+            assert k.go.is_set()
+        assert k.go.is_set()
+    assert not k.go.is_set() and not k.lock.locked()
+    names = {t.name for t in threading.enumerate()}
+    assert any(n.startswith("litert-idle-") for n in names)
+
+
+@keepers
+def test_concurrent_runs_share_the_keepers_without_deadlock():
+    errors = []
+
+    def run():
+        try:
+            for _ in range(50):
+                with threads.limit(2):
+                    threads.parallel_for(4, lambda i: np.dot(np.ones((64, 64)), np.ones((64, 64))))
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    workers = [threading.Thread(target=run) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert not any(w.is_alive() for w in workers), "a run hung"
+    assert not errors
+    assert not threads._KEEPERS.go.is_set() and not threads._KEEPERS.lock.locked()
+
+
+@keepers
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_child_forked_during_a_run_gets_fresh_keepers():
+    """The keepers' lock and spinlock are held while a run is in progress; a
+    child forked then (here by another thread) gets fresh keepers, not
+    copies that stay held forever."""
+    import time
+
+    result = {}
+
+    def fork_and_run():
+        pid = os.fork()
+        if pid == 0:  # child: only this thread exists
+            try:
+                with threads.limit(2):
+                    threads.parallel_for(2, lambda i: None)
+                    kept = threads._KEEPERS.go.is_set()
+                os._exit(0 if kept and not threads._KEEPERS.lock.locked() else 2)
+            except BaseException:
+                os._exit(1)
+        result["pid"] = pid
+
+    with threads.limit(2):
+        forker = threading.Thread(target=fork_and_run)
+        forker.start()
+        forker.join()
+    pid = result["pid"]
+    start = time.monotonic()
+    while time.monotonic() - start < 30:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "the child ran without keepers"
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    pytest.fail("the forked child hung in limit()")
