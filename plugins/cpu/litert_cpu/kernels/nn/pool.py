@@ -49,13 +49,51 @@ class _Pool(Kernel):
         out, pb, pe, pe_eff, strides, dilations = self.plan(x.shape)
         return pad_into(self.scratch, x, pb, pe_eff, fill), out, strides, dilations
 
+    def same3(self, shape) -> bool:
+        """A 3x3, stride-1, pad-1 window over 2-D images (inception's branch
+        pools): reduced on flattened images, see ``reduce_same3``."""
+        out, pb, pe, _, strides, dilations = self.plan(shape)
+        return (len(out) == 2 and self.kernel == [3, 3] and strides == [1, 1] and dilations == [1, 1]
+                and pb == [1, 1] and pe == [1, 1] and list(out) == list(shape[2:]) and min(shape[2:]) >= 2)
+
+    @staticmethod
+    def reduce_same3(x, op, dtype, dst) -> None:
+        """``dst`` = ``op`` over each 3x3 window of ``x`` (N, C, H, W), padding
+        ignored.  numpy pays ~50 ns per inner loop, so a row-by-row pass
+        over 14-wide maps spends its time in loop overhead; here the passes
+        run over the whole flattened block instead.  Along rows, neighbours
+        are flat neighbours, and the wrapped values at the row ends are
+        redone (one strided column each side); down columns, neighbours are
+        flat shifts by W within each image."""
+        n, c, h, w = x.shape
+        flat = x.reshape(-1)
+        size = flat.size
+        row, _ = SCRATCH.get("pool_rows", (size,), dtype)
+        op(flat[:-1], flat[1:], out=row[:-1], dtype=dtype)
+        row[-1] = flat[-1]
+        op(row[1:], flat[:-1], out=row[1:])
+        op(flat[0::w], flat[1::w], out=row[0::w], dtype=dtype)
+        op(flat[w - 1::w], flat[w - 2::w], out=row[w - 1::w], dtype=dtype)
+        rows = row.reshape(n * c, h * w)
+        y = dst.reshape(n * c, h * w) if dst.flags.c_contiguous else np.empty((n * c, h * w), dtype)
+        op(rows[:, :-w], rows[:, w:], out=y[:, :-w])
+        y[:, -w:] = rows[:, -w:]
+        op(y[:, w:], rows[:, :-w], out=y[:, w:])
+        if not dst.flags.c_contiguous:
+            dst[...] = y.reshape(dst.shape)
+
     def pooled(self, x, fill, op, dtype, transform=None):
         """Pad and reduce every window of ``x`` with ``op``; big inputs are
         cut into channel blocks (images x channels) run as parallel tasks."""
         out = self.plan(x.shape)[0]
         n, c = x.shape[:2]
         threads = current_threads()
+        same3 = transform is None and self.same3(x.shape) and x.flags.c_contiguous
         if threads <= 1 or x.size < _PARALLEL_ELEMENTS or n * c < 2:
+            if same3:
+                y = np.empty((n, c) + tuple(out), dtype)
+                self.reduce_same3(x, op, dtype, y)
+                return y
             xp, out, strides, dilations = self.padded(x, fill)
             return self.accumulate(xp, out, strides, dilations, op, dtype, transform)
         y = np.empty((n, c) + tuple(out), dtype)
@@ -65,9 +103,12 @@ class _Pool(Kernel):
         def task(t: int) -> None:
             ns, c0, c1 = blocks[t]
             xb = x[ns, c0:c1] if isinstance(ns, slice) else x[ns:ns + 1, c0:c1]
-            xp, _, strides, dilations = self.padded(xb, fill)
             yb = y[ns, c0:c1] if isinstance(ns, slice) else y[ns:ns + 1, c0:c1]
-            yb[...] = self.accumulate(xp, out, strides, dilations, op, dtype, transform)
+            if same3:
+                self.reduce_same3(xb, op, dtype, yb)
+                return
+            xp, _, strides, dilations = self.padded(xb, fill)
+            self.accumulate(xp, out, strides, dilations, op, dtype, transform, dst=yb)
 
         parallel_for(len(blocks), task)
         return y
@@ -95,10 +136,11 @@ class _Pool(Kernel):
             div = np.multiply.outer(div, ok.sum(1))
         return div
 
-    def accumulate(self, xp, out, strides, dilations, op, dtype, transform=None):
+    def accumulate(self, xp, out, strides, dilations, op, dtype, transform=None, dst=None):
         """Reduce every window with ``op``, one spatial axis at a time (a box
-        window is separable), so the cost is sum(kernel) ufunc passes rather
-        than prod(kernel)."""
+        window is separable), so the cost is sum(kernel) - nd ufunc passes
+        rather than prod(kernel).  The last pass writes into ``dst`` when
+        given."""
         if transform is not None:
             xp = transform(xp)
         nd = len(out)
@@ -106,12 +148,13 @@ class _Pool(Kernel):
         for i in reversed(range(nd)):
             k, s, d = self.kernel[i], strides[i], dilations[i]
             lead = (slice(None),) * (cur.ndim - nd + i)
-            acc = None
-            for j in range(k):
-                src = cur[lead + (axis_slice(j * d, out[i], s),)]
-                if acc is None:
-                    acc = np.array(src, dtype=dtype)
-                else:
+            srcs = [cur[lead + (axis_slice(j * d, out[i], s),)] for j in range(k)]
+            target = dst if i == 0 else None
+            if k == 1:
+                acc = np.array(srcs[0], dtype=dtype) if target is None else np.copyto(target, srcs[0]) or target
+            else:
+                acc = op(srcs[0], srcs[1], out=target, dtype=dtype)
+                for src in srcs[2:]:
                     op(acc, src, out=acc)
             cur = acc
         return cur
