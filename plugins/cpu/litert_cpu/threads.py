@@ -199,73 +199,86 @@ class _IdleKeepers:
     halted vCPU through the hypervisor: an Event round trip between two
     threads took 56 us on this 2-vCPU VM (the guest does no halt-polling),
     31 us with the CPUs kept busy.  While a multi-threaded run is in
-    progress, one keeper per CPU therefore spins in C (a pthread spinlock
-    through ctypes, without the GIL) at ``SCHED_IDLE`` priority: it runs only
-    when nothing else wants the CPU and is preempted at once by any woken
-    thread.  Measured: MobileNetV2 7% and the BERT-style encoder 2% faster on
-    2 threads, the other models unchanged.  onnxruntime's workers spin
-    between tasks for the same reason.  Between runs the keepers sleep;
-    ``LITERT_CPU_SPIN=0`` turns them off.
+    progress, one keeper per CPU therefore spins at ``SCHED_IDLE`` priority:
+    it runs only when nothing else wants the CPU and is preempted at once by
+    any woken thread.  Measured: MobileNetV2 7% and the BERT-style encoder 2%
+    faster on 2 threads, the other models unchanged, and no worse with
+    another busy process on the machine.  onnxruntime's workers spin between
+    tasks for the same reason.  ``LITERT_CPU_SPIN=0`` turns them off.
+
+    A keeper is a bare native thread (``pthread_create`` through ctypes)
+    whose whole life is one ``pthread_spin_lock`` call on its CPU's lock,
+    which the run holds: it never runs Python, so it can never hold the GIL
+    while starved at idle priority (a Python keeper could, stalling the
+    model).  ``end()`` releases the locks; each keeper takes its lock and
+    exits, leaving it held for the next run.  A keeper that has not got to
+    run since (a busy CPU) is still spinning on a now free lock; the next
+    ``start()`` then takes that lock back and the old keeper serves again.
     """
 
-    def __init__(self, api):
-        self._init, self._lock, self._unlock = api
-        self._reset()
-        if hasattr(os, "register_at_fork"):  # a child has no keeper threads, and maybe a held spinlock
-            os.register_at_fork(after_in_child=self._reset)
+    _DETACHED = 1  # PTHREAD_CREATE_DETACHED
 
-    def _reset(self) -> None:
-        self.stop = ctypes.c_int(0)
-        self._init(ctypes.byref(self.stop), 0)
-        self.go = threading.Event()
-        self.started = False
-        self.lock = threading.Lock()
+    def __init__(self, libc):
+        self.libc = libc
+        self.cpus = sorted(os.sched_getaffinity(0))
+        self.locks = (ctypes.c_int * len(self.cpus))()
+        for i in range(len(self.cpus)):
+            libc.pthread_spin_init(ctypes.byref(self.locks, 4 * i), 0)
+            libc.pthread_spin_lock(ctypes.byref(self.locks, 4 * i))  # "held by a finished keeper"
+        self.attr = ctypes.create_string_buffer(128)  # pthread_attr_t (56 bytes on x86-64 glibc)
+        libc.pthread_attr_init(self.attr)
+        libc.pthread_attr_setdetachstate(self.attr, self._DETACHED)
+        self.spin = ctypes.cast(libc.pthread_spin_lock, ctypes.c_void_p)
+        self.idle = (ctypes.c_int * 1)(0)  # struct sched_param {0}
+        self.running = threading.Lock()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        # a child has no keeper threads; its copy of `running` may be held
+        self.running = threading.Lock()
+        for i in range(len(self.cpus)):
+            self.libc.pthread_spin_trylock(ctypes.byref(self.locks, 4 * i))  # held, as if finished
 
     def start(self) -> bool:
         """Begin keeping (False when another run is already doing it)."""
-        if not self.lock.acquire(blocking=False):
+        if not self.running.acquire(blocking=False):
             return False
-        if not self.started:
-            self.started = True
-            for cpu in sorted(os.sched_getaffinity(0)):
-                threading.Thread(target=self._loop, args=(cpu, self.stop, self.go), name=f"litert-idle-{cpu}", daemon=True).start()
-        self._lock(ctypes.byref(self.stop))  # held until end()
-        self.go.set()
+        libc = self.libc
+        for i, cpu in enumerate(self.cpus):
+            lock = ctypes.byref(self.locks, 4 * i)
+            if libc.pthread_spin_trylock(lock) == 0:
+                continue  # the last keeper here never got to run: it is still spinning on it
+            thread = ctypes.c_ulong()
+            if libc.pthread_create(ctypes.byref(thread), self.attr, self.spin, lock) != 0:
+                continue
+            cpuset = (ctypes.c_ulong * 16)()  # cpu_set_t
+            cpuset[cpu // 64] = 1 << (cpu % 64)
+            libc.pthread_setaffinity_np(thread, ctypes.sizeof(cpuset), cpuset)
+            libc.pthread_setschedparam(thread, os.SCHED_IDLE, self.idle)
         return True
 
     def end(self) -> None:
-        self.go.clear()
-        self._unlock(ctypes.byref(self.stop))
-        self.lock.release()
-
-    def _loop(self, cpu: int, stop, go) -> None:
-        try:
-            os.sched_setaffinity(0, {cpu})
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        except (OSError, AttributeError):
-            return  # cannot run at idle priority: never compete with real work
-        while True:
-            # `go` is set only while a run holds `stop` (start() locks it
-            # first, end() clears `go` first), so this spins for a whole run
-            go.wait()
-            self._lock(ctypes.byref(stop))  # spins, without the GIL, until end()
-            self._unlock(ctypes.byref(stop))
+        for i in range(len(self.cpus)):
+            self.libc.pthread_spin_unlock(ctypes.byref(self.locks, 4 * i))
+        self.running.release()
 
 
-def _spin_api():
-    """pthread spinlocks through ctypes, or None where there are none.
-
-    ``lock`` goes through ``CDLL`` and so releases the GIL while it spins;
-    ``unlock`` goes through ``PyDLL`` and keeps it (it never blocks)."""
+def _libc():
+    """glibc through ctypes (calls release the GIL), or None elsewhere."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "SCHED_IDLE"):
+        return None
     try:
-        released, kept = ctypes.CDLL(None), ctypes.PyDLL(None)
-        return released.pthread_spin_init, released.pthread_spin_lock, kept.pthread_spin_unlock
+        libc = ctypes.CDLL(None)
+        for name in ("pthread_create", "pthread_spin_lock", "pthread_spin_trylock", "pthread_setschedparam",
+                     "pthread_setaffinity_np", "pthread_attr_setdetachstate"):
+            getattr(libc, name)
+        return libc
     except (OSError, AttributeError):
         return None
 
 
-_SPIN_API = _spin_api() if sys.platform.startswith("linux") and hasattr(os, "SCHED_IDLE") else None
-_KEEPERS = _IdleKeepers(_SPIN_API) if _SPIN_API is not None and os.environ.get("LITERT_CPU_SPIN", "1") != "0" else None
+_KEEPERS = _IdleKeepers(_libc()) if _libc() is not None and os.environ.get("LITERT_CPU_SPIN", "1") != "0" else None
 
 
 # ---------------------------------------------------------------- CPU placement
