@@ -231,6 +231,7 @@ class _IdleKeepers:
         self.spin = ctypes.cast(libc.pthread_spin_lock, ctypes.c_void_p)
         self.idle = (ctypes.c_int * 1)(0)  # struct sched_param {0}
         self.running = threading.Lock()
+        self.disabled = False
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
 
@@ -241,8 +242,9 @@ class _IdleKeepers:
             self.libc.pthread_spin_trylock(ctypes.byref(self.locks, 4 * i))  # held, as if finished
 
     def start(self) -> bool:
-        """Begin keeping (False when another run is already doing it)."""
-        if not self.running.acquire(blocking=False):
+        """Begin keeping (False when another run is already doing it, or
+        when idle priority turned out not to be allowed)."""
+        if self.disabled or not self.running.acquire(blocking=False):
             return False
         libc = self.libc
         for i, cpu in enumerate(self.cpus):
@@ -255,7 +257,12 @@ class _IdleKeepers:
             cpuset = (ctypes.c_ulong * 16)()  # cpu_set_t
             cpuset[cpu // 64] = 1 << (cpu % 64)
             libc.pthread_setaffinity_np(thread, ctypes.sizeof(cpuset), cpuset)
-            libc.pthread_setschedparam(thread, os.SCHED_IDLE, self.idle)
+            if libc.pthread_setschedparam(thread, os.SCHED_IDLE, self.idle) != 0:
+                # not allowed here: a keeper at normal priority would compete
+                # with the run itself, so release it and keep no more
+                libc.pthread_spin_unlock(lock)
+                self.disabled = True
+                break
         return True
 
     def end(self) -> None:

@@ -111,3 +111,29 @@ def test_child_forked_during_a_run_gets_fresh_keepers():
         time.sleep(0.05)
     os.kill(pid, 9)
     pytest.fail("the forked child hung in limit()")
+
+
+@keepers
+def test_keepers_give_up_where_idle_priority_is_refused():
+    """A keeper left at normal priority would compete with the run: where
+    SCHED_IDLE is refused the keepers release themselves and stay off."""
+    import time
+
+    real = threads._KEEPERS.libc
+
+    class Refusing:
+        def __getattr__(self, name):
+            if name == "pthread_setschedparam":
+                return lambda *args: 1  # EPERM
+            return getattr(real, name)
+
+    keepers = threads._IdleKeepers(Refusing())
+    before = len(os.listdir(f"/proc/{os.getpid()}/task"))
+    assert keepers.start()
+    assert keepers.disabled
+    keepers.end()
+    assert not keepers.start()  # stays off
+    deadline = time.monotonic() + 5
+    while len(os.listdir(f"/proc/{os.getpid()}/task")) > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(os.listdir(f"/proc/{os.getpid()}/task")) <= before, "a normal-priority keeper kept spinning"
