@@ -20,6 +20,8 @@ it just wrote, while that block is still in cache (the "epilogue").
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from ...threads import current_threads, parallel_for, split
@@ -52,6 +54,36 @@ def _epilogue(dst, src=None, bias=None, z=None, act=None) -> None:
         dst += z
     if act is not None:
         act(dst)
+
+
+@dataclass
+class _DepthwisePlan:
+    """Geometry of one depthwise conv for one input shape (see ``_depthwise``).
+
+    Every tap reads its source at a row shift: ``taps[t] = (source, shift)``.
+    ``layout`` says where the sources come from: ``"flat"`` (2-D, stride 1,
+    width kept: the image flattened with ``front`` zeros before it, rows at
+    the input width, columns outside ``valid[source]`` masked), ``"direct"``
+    (other 2-D convs: strided copies straight from x, per ``specs``) or
+    ``"padded"`` (other ranks: the padded, polyphase-split image with
+    ``extra_rows`` more rows)."""
+
+    layout: str
+    full: list            # padded spatial extent
+    q: list               # spatial extent of a source image (rows of width q[-1])
+    need: int             # flat length of a "flat" image
+    taps: list
+    sources: list         # (phase, shift within a row)
+    shifts: list          # row shifts
+    row: int | None
+    length: int           # output positions computed per channel
+    span: int             # positions of a source the row shifts read
+    crop: tuple
+    blocks: list          # (images, first channel, end channel) per task
+    front: int = 0
+    valid: list = field(default_factory=list)
+    specs: list = field(default_factory=list)
+    extra_rows: int = 0
 
 
 class ConvCore:
@@ -272,14 +304,17 @@ class ConvCore:
         length = out[0] * sizes[0]  # output positions computed per channel (row tails cropped)
         span = length + max(shifts) * (row or 0)  # positions of a source the row shifts read
         need = max(h for _, h in sources) + span  # flat length a phase image must have
-        if flat:  # (front, valid columns [lo, hi) per source)
+        layout = "flat" if flat else "direct" if nd == 2 else "padded"
+        extras: dict = {}
+        if layout == "flat":
             width = q[1]
-            extra = (pb[0] * width + pb[1], [(max(0, pb[1] - h), min(width, width + pb[1] - h)) for _, h in sources])
-            need = max(need, extra[0] + prod(q))
-        elif nd == 2:  # sources copied straight from x: the copy specs
-            extra = [_source_spec(phase, h, strides, pb, x_shape[2:], span // q[1], q[1]) for phase, h in sources]
+            extras["front"] = pb[0] * width + pb[1]
+            extras["valid"] = [(max(0, pb[1] - h), min(width, width + pb[1] - h)) for _, h in sources]
+            need = max(need, extras["front"] + prod(q))
+        elif layout == "direct":
+            extras["specs"] = [_source_spec(phase, h, strides, pb, x_shape[2:], span // q[1], q[1]) for phase, h in sources]
         else:
-            extra = max(0, -(-need // sizes[0]) - q[0])
+            extras["extra_rows"] = max(0, -(-need // sizes[0]) - q[0])
         crop = (Ellipsis,) + tuple(slice(0, o) for o in out[1:])
         # tasks: blocks of channels (of images when small) whose sources stay
         # about _DW_BLOCK_BYTES; at least one per thread
@@ -293,7 +328,8 @@ class ConvCore:
             if n * count < threads:
                 count = min(g, -(-threads // n))
         blocks = [(slice(i, min(n, i + ib)), a, b) for i in range(0, n, ib) for a, b in split(g, count)]
-        plan = (flat, full, q, extra, need, taps, list(sources), list(shifts), row, length, span, crop, blocks)
+        plan = _DepthwisePlan(layout, full, q, need, taps, list(sources), list(shifts), row, length, span, crop,
+                              blocks, **extras)
         self._plans[key] = plan
         return plan
 
@@ -310,74 +346,78 @@ class ConvCore:
     def _depthwise(self, x, wp, y, kernel, strides, dilations, out, pb, pe, zero, post) -> None:
         """Depthwise conv on flattened images, three numpy steps per block:
 
-        1. sources: the padded image (polyphase-split when strided), flattened,
-           copied once per distinct shift ``h`` within a row (3 copies for
-           a 3x3 kernel);
+        1. sources: the image, flattened, once per distinct shift ``h``
+           within a row (3 copies for a 3x3 kernel; see ``_DepthwisePlan``
+           for where they come from);
         2. one small GEMM per channel, ``(mg * row shifts) x sources`` times
            ``sources x positions``: every row shift's weighted sum at once;
-        3. the row-shifted partial sums added up (2 adds for 3x3), cropped
-           to the output width by the epilogue.
+        3. the row-shifted partial sums added up (2 adds for 3x3), straight
+           into the output for the "flat" layout, else cropped to the output
+           width by the epilogue.
 
         Against a copy per tap and a ``1 x taps`` GEMM this moves about half
-        the memory (measured 0.69 vs 1.06 ms for 144 channels of 56x56).
-        Strided convs are first split into ``prod(strides)`` phase images, in
-        which every tap is a stride-1 shift again."""
+        the memory (144 channels of 56x56: 0.81 against 1.29 ms).  Strided
+        convs read polyphase sources, in which every tap is a stride-1 shift
+        again."""
         b4, z4, act = post
         mg = wp.shape[1]
         nd = len(kernel)
-        flat, full, q, extra, need, taps, sources, shifts, row, length, span, crop, blocks = self._depthwise_plan(
-            x.shape, mg, wp.dtype.itemsize, kernel, strides, dilations, out, pb, pe)
-        nsrc, nshift = len(sources), len(shifts)
+        plan = self._depthwise_plan(x.shape, mg, wp.dtype.itemsize, kernel, strides, dilations, out, pb, pe)
+        q, row, length, span, shifts = plan.q, plan.row, plan.length, plan.span, plan.shifts
+        nsrc, nshift = len(plan.sources), len(shifts)
         wkey = ("dw_weights", tuple(kernel), tuple(strides), tuple(dilations), tuple(q))
         wt = self._plans.get(wkey) if self._packed is not None else None
         if wt is None:
-            wt = self._depthwise_weights(wp, taps, nsrc, nshift)
+            wt = self._depthwise_weights(wp, plan.taps, nsrc, nshift)
             if self._packed is not None:
                 self._plans[wkey] = wt
-        stride1 = all(s == 1 for s in strides)
         y5 = y.reshape((y.shape[0], wp.shape[0], mg) + tuple(out))
         z5 = None if z4 is None else z4.reshape(y5.shape)
         b5 = None if b4 is None else b4.reshape((1, wp.shape[0], mg) + (1,) * nd)
         scratch = self.scratch
+        flat = plan.layout == "flat"
 
-        def task(t: int) -> None:
-            ns, g0, g1 = blocks[t]
-            xb = x[ns, g0:g1]
+        def sources(xb, srcs) -> None:
             nb, gb = xb.shape[:2]
+            if plan.layout == "direct":
+                _copy_sources(xb, srcs.reshape(nb, gb, nsrc, span // q[1], q[1]), plan.specs, strides, zero)
+                return
             if flat:
-                front, valid = extra
                 # a work buffer (warm in cache) whose short borders are zeroed every time
-                ph, _ = scratch.get("dwflat", (nb, gb, 1, need), wp.dtype)
-                inner = q[0] * q[1]
+                ph, _ = scratch.get("dwflat", (nb, gb, 1, plan.need), wp.dtype)
+                front, inner = plan.front, q[0] * q[1]
                 ph[:, :, 0, :front] = zero
                 ph[:, :, 0, front:front + inner] = xb.reshape(nb, gb, inner)
                 ph[:, :, 0, front + inner:] = zero
-            elif nd == 2:
-                ph = None
-            elif stride1:
-                xp = pad_into(scratch, xb, pb, [pe[0] + extra] + list(pe[1:]), zero, key="dwpad")
+            elif all(s == 1 for s in strides):
+                xp = pad_into(scratch, xb, pb, [pe[0] + plan.extra_rows] + list(pe[1:]), zero, key="dwpad")
                 ph = xp.reshape(nb, gb, 1, -1)
             else:
                 xp = pad_into(scratch, xb, pb, pe, zero)
                 nph = prod(strides)
                 # keyed by the padded extent too: unwritten phase cells stay `zero`
-                ph, _ = scratch.get(("phases", tuple(full), zero), (nb, gb, nph, q[0] + extra) + tuple(q[1:]), wp.dtype, zero)
+                ph, _ = scratch.get(("phases", tuple(plan.full), zero), (nb, gb, nph, q[0] + plan.extra_rows) + tuple(q[1:]),
+                                    wp.dtype, zero)
                 for p, phase in enumerate(np.ndindex(*strides)):
                     src = xp[(Ellipsis,) + tuple(slice(phase[i], None, strides[i]) for i in range(nd))]
                     ph[(slice(None), slice(None), p) + tuple(slice(0, src.shape[2 + i]) for i in range(nd))] = src
                 ph = ph.reshape(nb, gb, nph, -1)
-            srcs, _ = scratch.get("dwsrc", (nb, gb, nsrc, span), wp.dtype)
-            if ph is None:
-                _copy_sources(xb, srcs.reshape(nb, gb, nsrc, span // q[1], q[1]), extra, strides, zero)
-            for i, (phase, h) in enumerate(sources if ph is not None else ()):
+            for i, (phase, h) in enumerate(plan.sources):
                 srcs[:, :, i] = ph[:, :, phase, h:h + span]
                 if flat:
-                    lo, hi = valid[i]
+                    lo, hi = plan.valid[i]
                     grid = srcs[:, :, i].reshape(nb, gb, span // row, row)
                     if lo > 0:
                         grid[..., :lo] = zero
                     if hi < row:
                         grid[..., hi:] = zero
+
+        def task(t: int) -> None:
+            ns, g0, g1 = plan.blocks[t]
+            xb = x[ns, g0:g1]
+            nb, gb = xb.shape[:2]
+            srcs, _ = scratch.get("dwsrc", (nb, gb, nsrc, span), wp.dtype)
+            sources(xb, srcs)
             part, _ = scratch.get("dwpart", (nb, gb, mg * nshift, span), wp.dtype)
             np.matmul(wt[g0:g1], srcs, out=part)
             part = part.reshape(nb, gb, mg, nshift, span)
@@ -402,9 +442,9 @@ class ConvCore:
             if flat:
                 _epilogue(dst, None, bias, z, act)
             else:
-                _epilogue(dst, acc.reshape((nb, gb, mg, out[0]) + tuple(q[1:]))[crop], bias, z, act)
+                _epilogue(dst, acc.reshape((nb, gb, mg, out[0]) + tuple(q[1:]))[plan.crop], bias, z, act)
 
-        parallel_for(len(blocks), task)
+        parallel_for(len(plan.blocks), task)
 
 
 def _source_spec(phase: int, h: int, strides, pb, in_hw, rows: int, cols: int):
