@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import itertools
 import os
 import queue
@@ -187,6 +188,20 @@ def split(total: int, parts: int, align: int = 1) -> list[tuple[int, int]]:
     return [(a, min(total, a + step)) for a in range(0, total, step)]
 
 
+# ---------------------------------------------------------------- glibc
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    """glibc through ctypes (its calls release the GIL), or None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
 # ---------------------------------------------------------------- idle keepers
 
 
@@ -201,10 +216,9 @@ class _IdleKeepers:
     31 us with the CPUs kept busy.  While a multi-threaded run is in
     progress, one keeper per CPU therefore spins at ``SCHED_IDLE`` priority:
     it runs only when nothing else wants the CPU and is preempted at once by
-    any woken thread.  Measured: MobileNetV2 7% and the BERT-style encoder 2%
-    faster on 2 threads, the other models unchanged, and no worse with
-    another busy process on the machine.  onnxruntime's workers spin between
-    tasks for the same reason.  ``LITERT_CPU_SPIN=0`` turns them off.
+    any woken thread.  Measured: MobileNetV2 10% and the BERT-style encoder
+    3% faster on 2 threads, the other models within noise.  onnxruntime's
+    workers spin between tasks for the same reason.  ``LITERT_CPU_SPIN=0`` turns them off.
 
     A keeper is a bare native thread (``pthread_create`` through ctypes)
     whose whole life is one ``pthread_spin_lock`` call on its CPU's lock,
@@ -271,38 +285,36 @@ class _IdleKeepers:
         self.running.release()
 
 
-def _libc():
-    """glibc through ctypes (calls release the GIL), or None elsewhere."""
-    if not sys.platform.startswith("linux") or not hasattr(os, "SCHED_IDLE"):
+_KEEPER_CALLS = ("pthread_create", "pthread_spin_lock", "pthread_spin_trylock", "pthread_setschedparam",
+                 "pthread_setaffinity_np", "pthread_attr_setdetachstate")
+
+
+def _keepers() -> _IdleKeepers | None:
+    """The keepers, where glibc has what they need and they are not turned off."""
+    libc = _libc()
+    if libc is None or not hasattr(os, "SCHED_IDLE") or os.environ.get("LITERT_CPU_SPIN", "1") == "0":
         return None
     try:
-        libc = ctypes.CDLL(None)
-        for name in ("pthread_create", "pthread_spin_lock", "pthread_spin_trylock", "pthread_setschedparam",
-                     "pthread_setaffinity_np", "pthread_attr_setdetachstate"):
+        for name in _KEEPER_CALLS:
             getattr(libc, name)
-        return libc
-    except (OSError, AttributeError):
+    except AttributeError:
         return None
+    return _IdleKeepers(libc)
 
 
-_KEEPERS = _IdleKeepers(_libc()) if _libc() is not None and os.environ.get("LITERT_CPU_SPIN", "1") != "0" else None
+_KEEPERS = _keepers()
 
 
 # ---------------------------------------------------------------- CPU placement
 
-_LIBC = None
-
-
 def _current_cpu() -> int | None:
     """The CPU this thread runs on (glibc's sched_getcpu), None if unknown."""
-    global _LIBC
+    libc = _libc()
     try:
-        if _LIBC is None:
-            _LIBC = ctypes.CDLL(None, use_errno=True)
-        cpu = int(_LIBC.sched_getcpu())
-        return cpu if cpu >= 0 else None
-    except (OSError, AttributeError):
+        cpu = int(libc.sched_getcpu()) if libc is not None else -1
+    except AttributeError:
         return None
+    return cpu if cpu >= 0 else None
 
 
 def _set_affinity(cpus) -> None:

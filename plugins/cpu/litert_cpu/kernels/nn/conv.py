@@ -203,7 +203,7 @@ class ConvCore:
             pieces = [(full, full, full, full)]
         elif n >= threads:
             pieces = [(slice(a, b), full, full, full) for a, b in split(n, threads)]
-        elif g >= threads and g * n >= threads:
+        elif g >= threads:
             pieces = [(slice(i, i + 1), slice(a, b), full, full) for i in range(n) for a, b in split(g, threads)]
         elif mg >= 8 * threads:
             per = -(-threads // n)

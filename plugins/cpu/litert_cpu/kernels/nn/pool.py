@@ -151,7 +151,9 @@ class _Pool(Kernel):
             srcs = [cur[lead + (axis_slice(j * d, out[i], s),)] for j in range(k)]
             target = dst if i == 0 else None
             if k == 1:
-                acc = np.array(srcs[0], dtype=dtype) if target is None else np.copyto(target, srcs[0]) or target
+                acc = np.array(srcs[0], dtype=dtype) if target is None else target
+                if target is not None:
+                    np.copyto(target, srcs[0])
             else:
                 acc = op(srcs[0], srcs[1], out=target, dtype=dtype)
                 for src in srcs[2:]:
