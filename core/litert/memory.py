@@ -115,9 +115,10 @@ def specialize(graph: Graph, bindings: dict[str, int]) -> Graph:
     return copy
 
 
-def plan(graph: Graph) -> MemoryPlan:
-    """Pack the activations of ``graph`` into one arena."""
-    intervals, unknown = lifetimes(graph)
+def pack(intervals: list[Interval]) -> int:
+    """Give every interval an offset so that no two alive at the same step
+    overlap (largest first, lowest gap that fits); returns the arena size.
+    Sizes must already be aligned (``align``)."""
     placed: list[Interval] = []
     for item in sorted(intervals, key=lambda i: (-i.size, i.first)):
         overlapping = sorted(
@@ -130,10 +131,21 @@ def plan(graph: Graph) -> MemoryPlan:
             offset = max(offset, other.offset + other.size)
         item.offset = offset
         placed.append(item)
-    peak = max((i.offset + i.size for i in placed), default=0)
+    return max((i.offset + i.size for i in placed), default=0)
+
+
+def align(n: int) -> int:
+    """``n`` rounded up to the arena alignment."""
+    return _align(n)
+
+
+def plan(graph: Graph) -> MemoryPlan:
+    """Pack the activations of ``graph`` into one arena."""
+    intervals, unknown = lifetimes(graph)
+    peak = pack(intervals)
     return MemoryPlan(
         peak_bytes=peak,
-        naive_bytes=sum(i.size for i in placed),
-        offsets={i.name: (i.offset, i.size) for i in placed},
+        naive_bytes=sum(i.size for i in intervals),
+        offsets={i.name: (i.offset, i.size) for i in intervals},
         unknown=unknown,
     )

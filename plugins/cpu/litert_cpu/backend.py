@@ -10,16 +10,19 @@ from .kernels._registry import KERNELS
 
 
 class CpuBackend(Backend):
-    """numpy + numexpr kernels; the fallback every graph can land on."""
+    """The compiled kernel library for the hot path, numpy kernels for the
+    rest; the fallback every graph can land on."""
 
     name = "cpu"
     priority = 0
 
     def probe(self) -> Availability:
+        from .native import status
         from .threads import blas_info, cpu_count
 
         blas = [f"{i.get('internal_api')} {i.get('architecture', '')}".strip() for i in blas_info() if i.get("user_api") == "blas"]
-        return Availability(True, f"{platform.machine()}, {cpu_count()} cores, BLAS: {', '.join(blas) or 'unknown'}")
+        return Availability(True, f"{platform.machine()}, {cpu_count()} cores, {status().detail}; "
+                                  f"numpy BLAS: {', '.join(blas) or 'unknown'}")
 
     def supported_ops(self) -> set[tuple[str, str]]:
         return set(KERNELS)

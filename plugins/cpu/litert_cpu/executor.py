@@ -1,6 +1,9 @@
 """Compile a subgraph into a flat list of kernel calls, and run it.
 
-Compilation happens once per partition: every node becomes a kernel object
+Compilation happens once per partition.  First, runs of consecutive nodes
+that the compiled kernel library covers become native segments
+(:mod:`litert_cpu.native`): one static program each, run in one call with the
+GIL released.  Every other node becomes a kernel object
 (attributes parsed, weights pre-packed) and every value a slot index, so a
 run is one loop over pre-built steps with no graph walking and no dict
 lookups.  A slot is released right after its last reader, which lets numpy's
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -33,11 +37,15 @@ import numpy as np
 from litert.backend import CompileContext, CompiledPartition, NodeHooks
 from litert.errors import ExecutionError, UnsupportedOperatorError
 from litert.ir import Graph, Node
+from litert.memory import specialize
 
 from . import kernels as _kernels  # noqa: F401  (fills the table)
 from .kernels._base import Kernel, KernelContext
 from .kernels._registry import KERNELS
 from .kernels.nn._common import ACTIVATIONS
+from .native import module as native_module
+from .native.plan import plan_partition
+from .native.segment import NativeSegment
 from .threads import limit
 
 #: ops whose first output is always a new array the kernel keeps no reference
@@ -84,14 +92,30 @@ class _Step:
     donate: tuple[int, ...] = ()  # input positions offered as ``out=`` when they die here
     post: Callable | None = None  # a folded activation, applied in place to output 0
     folded: Node | None = None  # the activation node that ``post`` stands for
+    segment: NativeSegment | None = None  # a native segment (``kernel`` is None then)
 
 
 class CpuPartition(CompiledPartition):
     """A subgraph compiled for the CPU backend."""
 
-    def __init__(self, graph: Graph, ctx: CompileContext, outer: tuple[str, ...] = ()):
+    def __init__(self, graph: Graph, ctx: CompileContext, outer: tuple[str, ...] = (), native: bool = True,
+                 fuse: bool = True):
         self.graph = graph
         self.ctx = ctx
+        self._outer_names = outer
+        self._fuse = fuse
+        #: the same partition without fused activations, built when node hooks first ask
+        self._observable: CpuPartition | None = None
+        #: per node left to numpy, why the native kernels declined it
+        self.native_declined: dict[str, str] = {}
+        #: symbolic input dims: the native kernels need static shapes, so each
+        #: binding of the symbols gets a partition of its own, compiled on first use
+        self._symbolic = native and native_module() is not None and not outer and any(
+            isinstance(d, str) for n in graph.inputs if graph.values[n].shape is not None for d in graph.values[n].shape)
+        self._specialized: "OrderedDict[tuple, CpuPartition]" = OrderedDict()
+        self._specialized_lock = threading.Lock()
+        if self._symbolic:
+            native = False  # this partition runs what no binding covers
         self._slots: dict[str, int] = {}
         self._template: list[Any] = []
         self._local = threading.local()  # per-thread env stack, for control-flow bodies
@@ -101,7 +125,7 @@ class CpuPartition(CompiledPartition):
         for name, value in graph.values.items():
             if value.is_const:
                 self._template[self._slot(name)] = value.const
-        self._steps = self._fold_activations([self._compile_node(node) for node in graph.nodes])
+        self._steps = self._fold_activations(self._compile_items(native, outer))
         self._inputs = [(self._slots[n], n) for n in graph.inputs]
         self._outer = [(self._slots[n], n) for n in outer]
         self._outputs = [(self._slots[n], n) for n in graph.outputs]
@@ -114,6 +138,24 @@ class CpuPartition(CompiledPartition):
             self._slots[name] = len(self._template)
             self._template.append(None)
         return self._slots[name]
+
+    def _compile_items(self, native: bool, outer: tuple[str, ...]) -> list[_Step]:
+        if not native or native_module() is None:
+            return [self._compile_node(node) for node in self.graph.nodes]
+        items, self.native_declined = plan_partition(self.graph, self.ctx.opsets, self.ctx.threads, outer, self._fuse)
+        return [self._compile_segment(item) if isinstance(item, NativeSegment) else self._compile_node(item)
+                for item in items]
+
+    def _compile_segment(self, segment: NativeSegment) -> _Step:
+        first, last = segment.nodes[0], segment.nodes[-1]
+        node = Node("NativeSegment", list(segment.input_names), list(segment.output_names),
+                    name=f"native[{first.name}..{last.name}]", domain="litert")
+        return _Step(node, None, tuple(self._slot(n) for n in segment.input_names),
+                     tuple(self._slot(n) for n in segment.output_names), (), segment=segment)
+
+    @property
+    def native_segments(self) -> list[NativeSegment]:
+        return [s.segment for s in self._steps if s.segment is not None]
 
     def _compile_node(self, node: Node) -> _Step:
         values = self.graph.values
@@ -173,7 +215,8 @@ class CpuPartition(CompiledPartition):
             prev = producer.get(src)
             value = self.graph.values.get(node.inputs[0]) if node.inputs else None
             is_float = value is not None and value.dtype is not None and value.dtype.numpy in _FLOATS
-            if fold is not None and is_float and prev is not None and prev.post is None and readers.get(src) == 1 \
+            if fold is not None and is_float and prev is not None and prev.segment is None and prev.post is None \
+                    and readers.get(src) == 1 \
                     and (prev.node.domain, prev.node.op_type) in FRESH_OUTPUT \
                     and node.inputs[0] not in kept_outputs and len(step.outputs) == 1:
                 consts = [self.graph.values[n].const if n in self.graph.values else None for n in node.inputs]
@@ -228,10 +271,50 @@ class CpuPartition(CompiledPartition):
 
     # -- running --------------------------------------------------------------
 
+    #: shape bindings kept compiled per partition (least recently used dropped)
+    SPECIALIZED_CACHE = 4
+
+    def _for_binding(self, inputs: Mapping[str, Any]) -> "CpuPartition | None":
+        """The partition compiled for these inputs' values of the symbolic dims."""
+        bindings: dict[str, int] = {}
+        for name in self.graph.inputs:
+            shape = self.graph.values[name].shape
+            array = inputs[name]
+            if shape is None or not hasattr(array, "shape") or len(array.shape) != len(shape):
+                return None
+            for want, got in zip(shape, array.shape):
+                if isinstance(want, str) and bindings.setdefault(want, int(got)) != int(got):
+                    return None
+        key = tuple(sorted(bindings.items()))
+        with self._specialized_lock:
+            part = self._specialized.get(key)
+            if part is not None:
+                self._specialized.move_to_end(key)
+                return part
+        part = CpuPartition(specialize(self.graph, bindings), self.ctx)  # compiled outside the lock
+        with self._specialized_lock:
+            self._specialized[key] = part
+            while len(self._specialized) > self.SPECIALIZED_CACHE:
+                self._specialized.popitem(last=False)
+        return part
+
     def run(self, inputs: Mapping[str, Any], hooks: NodeHooks | None = None) -> dict[str, Any]:
+        if self._symbolic:
+            part = self._for_binding(inputs)
+            if part is not None:
+                return part.run(inputs, hooks)
+        if hooks is not None and any(s.hides_values for s in self.native_segments):
+            # node hooks see every node's own output: run the variant without fused activations
+            if self._observable is None:
+                self._observable = CpuPartition(self.graph, self.ctx, self._outer_names, fuse=False)
+            return self._observable.run(inputs, hooks)
         ordered = [inputs[name] for _, name in self._inputs]
-        with limit(self.ctx.threads):
+        if all(step.segment is not None for step in self._steps):
+            # all native: the library's pool does the threading, numpy and BLAS are not involved
             results = self._execute(ordered, {}, hooks)
+        else:
+            with limit(self.ctx.threads, keepers=not self.native_segments):
+                results = self._execute(ordered, {}, hooks)
         return dict(zip((n for _, n in self._outputs), results))
 
     def _execute(self, inputs: list[Any], outer: Mapping[str, Any], hooks: NodeHooks | None) -> list[Any]:
@@ -255,6 +338,14 @@ class CpuPartition(CompiledPartition):
                         break
                     v = None
                 args = [env[s] if s >= 0 else None for s in step.inputs]
+                if step.segment is not None:
+                    results = step.segment.run(args, hooks)
+                    for slot, value in zip(step.outputs, results):
+                        env[slot] = value
+                    for slot in step.release:
+                        env[slot] = None
+                    results = args = value = None
+                    continue
                 if hooks is not None:
                     hooks.before_node(step.node, "cpu")
                 try:
@@ -305,7 +396,7 @@ def evaluate_node(node: Node, inputs: list[np.ndarray | None], graph: Graph) -> 
         if name:
             value = graph.values[name]
             sub.values[name] = type(value)(name, value.dtype, value.shape, const=array)
-    part = CpuPartition(sub, CompileContext(threads=1))
+    part = CpuPartition(sub, CompileContext(threads=1), native=False)  # folding keeps numpy's exact semantics
     result = part._execute([], {}, None)
     return result
 

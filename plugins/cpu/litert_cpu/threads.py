@@ -342,12 +342,14 @@ def _place_workers(threads: int) -> None:
 
 
 @contextlib.contextmanager
-def limit(threads: int):
+def limit(threads: int, keepers: bool = True):
     """Run a model with a budget of ``threads`` threads for litert's own
-    tasks; BLAS is held to one thread meanwhile."""
+    tasks; BLAS is held to one thread meanwhile.  ``keepers=False`` when the
+    native kernels run too: their pool keeps its own workers warm, and idle
+    spinners would only compete with it."""
     previous = getattr(_state, "threads", None)
     _state.threads = max(1, int(threads))
-    keeping = (_state.threads > 1 and _KEEPERS is not None and previous is None
+    keeping = (keepers and _state.threads > 1 and _KEEPERS is not None and previous is None
                and not getattr(_state, "worker", False) and _KEEPERS.start())
     try:
         _place_workers(_state.threads)

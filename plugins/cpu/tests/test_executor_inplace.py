@@ -10,6 +10,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 import litert
 
+# these cases are about the numpy executor's activation folding and input donation
+pytestmark = pytest.mark.usefixtures("numpy_kernels_only")
+
 
 def _model(nodes, inputs, outputs, inits=(), opset=17):
     graph = helper.make_graph(

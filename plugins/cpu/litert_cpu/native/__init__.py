@@ -1,0 +1,91 @@
+"""The compiled kernel library, as the CPU backend sees it.
+
+``litert_cpu._native`` is built from ``plugins/cpu/native`` when litert-cpu is
+installed (see ``setup.py``).  This module says whether it is active and why
+not, registers OpenBLAS's ``cblas_sgemm`` (from the ``scipy-openblas32`` wheel)
+as the library's GEMM, and hands out one thread pool per thread count.
+
+``LITERT_CPU_NATIVE=0`` turns the native kernels off: every node then runs its
+numpy kernel (the tests keep both paths covered).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+
+ENV_SWITCH = "LITERT_CPU_NATIVE"
+
+
+@dataclass(frozen=True)
+class NativeStatus:
+    """Whether the native kernels run, and a line saying what they run on or why not."""
+
+    active: bool
+    detail: str
+
+
+def _load_blas(native: ModuleType) -> str:
+    """Registers OpenBLAS's sgemm with the library; returns what was registered."""
+    try:
+        import scipy_openblas32
+    except ImportError:
+        return "own GEMM (scipy-openblas32 not installed)"
+    path = os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True))
+    try:
+        lib = ctypes.CDLL(path)
+        sgemm = lib.scipy_cblas_sgemm
+        # litert's pool splits the work; each call runs on the thread that makes it
+        lib.scipy_openblas_set_num_threads(1)
+        corename = lib.scipy_openblas_get_corename
+        corename.restype = ctypes.c_char_p
+        core = corename().decode(errors="replace")
+    except (OSError, AttributeError) as err:
+        return f"own GEMM (OpenBLAS unusable: {err})"
+    native.set_blas_sgemm(ctypes.cast(sgemm, ctypes.c_void_p).value)
+    _keep.append(lib)
+    return f"OpenBLAS {core}"
+
+
+_keep: list = []  # the loaded BLAS stays mapped while its address is registered
+
+
+@lru_cache(maxsize=1)
+def _load() -> tuple[ModuleType | None, NativeStatus]:
+    if os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "off", "false", "no"):
+        return None, NativeStatus(False, f"native kernels off ({ENV_SWITCH}=0): numpy kernels only")
+    try:
+        from .. import _native
+    except ImportError as err:
+        return None, NativeStatus(False, f"native kernels not built ({err}); numpy kernels only (reinstall litert-cpu with a C compiler)")
+    gemm = _load_blas(_native)
+    return _native, NativeStatus(True, f"native kernels {_native.isa()}, GEMM: {gemm}")
+
+
+def module() -> ModuleType | None:
+    """The extension module, or None when the native kernels are not active."""
+    return _load()[0]
+
+
+def status() -> NativeStatus:
+    return _load()[1]
+
+
+_pools: dict[tuple[int, int], object] = {}
+_pools_lock = threading.Lock()
+
+
+def pool(threads: int):
+    """The library's thread pool for ``threads`` threads (one per process and count)."""
+    native = module()
+    if native is None or threads <= 1:
+        return None
+    key = (os.getpid(), threads)  # a forked child starts its own workers
+    with _pools_lock:
+        found = _pools.get(key)
+        if found is None:
+            found = _pools[key] = native.Pool(threads)
+        return found

@@ -1,0 +1,709 @@
+"""Which nodes the compiled kernel library runs, and as which steps.
+
+:data:`LOWERINGS` is the table: ``(domain, op_type) -> lowering function``.
+A lowering looks at one node of a partition with static shapes and returns
+the library steps that compute it (a :class:`Lowered`), or a string saying why
+it declines (dynamic shape, dtype other than float32, an attribute form the
+library does not cover); a declined node runs its numpy kernel.
+
+Every shape, stride and offset a step carries is computed here from the
+graph's static shapes and checked again by the library against the slot sizes
+before the program runs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from litert.ir import Graph, Node
+
+from ..kernels.nn._common import spatial_attrs, window_geometry
+from . import module
+
+F32 = np.dtype(np.float32)
+
+
+@dataclass
+class Step:
+    """One library call: ``operands`` are value names per slot position
+    (``None`` for an absent optional operand); ``output`` is the value it writes."""
+
+    kind: int
+    operands: tuple[str | None, ...]
+    ints: tuple[int, ...]
+    floats: tuple[float, ...]
+    output: str
+
+
+@dataclass
+class Lowered:
+    steps: list[Step] = field(default_factory=list)
+    #: output name -> input name it is a reinterpretation of (Reshape & co.)
+    alias: tuple[str, str] | None = None
+    #: constants the steps need that the graph does not hold (e.g. folded BatchNorm)
+    consts: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class LowerContext:
+    """What a lowering may ask about the partition's values."""
+
+    def __init__(self, graph: Graph, opsets: dict[str, int]):
+        self.graph = graph
+        self.opsets = opsets
+        self.native = module()
+
+    def shape(self, name: str) -> tuple[int, ...] | None:
+        value = self.graph.values.get(name)
+        if value is None or value.kind != "tensor" or not value.is_static:
+            return None  # unknown, dynamic, or a sequence/optional value
+        return tuple(int(d) for d in value.shape)
+
+    def dtype(self, name: str):
+        value = self.graph.values.get(name)
+        if value is None:
+            return None
+        if value.is_const:
+            return value.const.dtype
+        return value.dtype.numpy if value.dtype is not None else None
+
+    def const(self, name: str) -> np.ndarray | None:
+        value = self.graph.values.get(name)
+        return value.const if value is not None and value.is_const else None
+
+    def mismatch(self, name: str, expected) -> str | None:
+        """None when ``name``'s static shape is ``expected``, else why not (the
+        graph's declared shape disagrees with the op, e.g. a wrong declared
+        output: the numpy kernel, which does not trust it, runs instead)."""
+        got = self.shape(name)
+        if got is None or tuple(got) != tuple(int(d) for d in expected):
+            return f"{name!r} is declared {got}, the op makes {tuple(expected)}"
+        return None
+
+    def float_tensors(self, node: Node, names) -> str | None:
+        """None when every named tensor is float32 with a static shape, else why not."""
+        for name in names:
+            if not name:
+                continue
+            if self.dtype(name) != F32:
+                return f"{name!r} is {self.dtype(name)}, native kernels are float32"
+            if self.shape(name) is None:
+                return f"{name!r} has no static shape"
+        return None
+
+
+Lowering = Callable[[Node, LowerContext], "Lowered | str"]
+LOWERINGS: dict[tuple[str, str], Lowering] = {}
+
+
+def lowering(*op_types: str, domain: str = ""):
+    def register(fn: Lowering) -> Lowering:
+        for op in op_types:
+            LOWERINGS[(domain, op)] = fn
+        return fn
+
+    return register
+
+
+def lower(node: Node, ctx: LowerContext) -> "Lowered | str":
+    fn = LOWERINGS.get((node.domain, node.op_type))
+    if fn is None:
+        return f"no native kernel for {node.qualified_op}"
+    if any(True for _ in node.subgraphs()):
+        return "control flow"
+    return fn(node, ctx)
+
+
+# ---------------------------------------------------------------- activations
+
+def activation(ctx: LowerContext, op_type: str, params) -> tuple[int, float, float] | None:
+    """(kind, p0, p1) of an activation by ONNX name and parameters, or None."""
+    n = ctx.native
+    p = [float(v) for v in (params or [])]
+    table = {
+        "Relu": (n.ACT_RELU, 0.0, 0.0),
+        "Sigmoid": (n.ACT_SIGMOID, 0.0, 0.0),
+        "Tanh": (n.ACT_TANH, 0.0, 0.0),
+        "LeakyRelu": (n.ACT_LEAKY_RELU, p[0] if p else 0.01, 0.0),
+        "HardSigmoid": (n.ACT_HARD_SIGMOID, p[0] if p else 0.2, p[1] if len(p) > 1 else 0.5),
+        "Clip": (n.ACT_CLIP, p[0] if p else -math.inf, p[1] if len(p) > 1 else math.inf),
+    }
+    return table.get(op_type)
+
+
+NO_ACT = (0, 0.0, 0.0)
+
+
+# ---------------------------------------------------------------- convolution
+
+def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
+    x, w = node.inputs[0], node.inputs[1]
+    b = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    z = node.inputs[3] if len(node.inputs) > 3 and node.inputs[3] else None
+    y = node.outputs[0]
+    why = ctx.float_tensors(node, [x, w, b, z, y])
+    if why:
+        return why
+    xs, ws, ys = ctx.shape(x), ctx.shape(w), ctx.shape(y)
+    if len(xs) not in (3, 4) or len(ws) != len(xs):
+        return "native conv is 1-D/2-D"
+    if z is not None and ctx.shape(z) != ys:
+        return "residual shape differs from the output"
+    one_d = len(xs) == 3
+    nd = len(xs) - 2
+    kernel = list(node.attrs.get("kernel_shape") or ws[2:])
+    strides, dilations, pads = spatial_attrs(node.attrs, nd)
+    out, pb, _pe = window_geometry(xs[2:], kernel, strides, dilations, pads, node.attrs.get("auto_pad", "NOTSET"))
+    if min(pb) < 0 or min(_pe) < 0 or min(out) < 1:
+        return "window geometry"
+    why = ctx.mismatch(y, (xs[0], ws[0], *out))
+    if why:
+        return why
+    group = int(node.attrs.get("group", 1))
+    n, c = xs[0], xs[1]
+    m = ws[0]
+    if ws[1] * group != c or m % group:
+        return "weight shape does not match the groups"
+    if one_d:
+        h, wd, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl = 1, xs[2], 1, out[0], 1, kernel[0], 1, strides[0], 1, dilations[0], 0, pb[0]
+    else:
+        h, wd = xs[2], xs[3]
+        oh, ow = out
+        kh, kw = kernel
+        sh, sw = strides
+        dh, dw = dilations
+        pt, pl = pb
+    depthwise = group == c and m == c and c > 1
+    ints = (n, c, h, wd, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, group, act[0])
+    weights = ctx.const(w)
+    if depthwise:
+        return Lowered([Step(ctx.native.STEP_DWCONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])
+    if weights is not None and ctx.native.conv_packed_available():
+        # the library's own GEMM over weights packed once, here
+        packed_name = f"{node.name}/packed_weights"
+        k = (c // group) * kh * kw
+        packed = np.frombuffer(ctx.native.pack_conv_weights(np.ascontiguousarray(weights, np.float32), m, k, group),
+                               np.float32)
+        return Lowered([Step(ctx.native.STEP_CONV2D_PACKED, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)],
+                       consts={packed_name: packed})
+    return Lowered([Step(ctx.native.STEP_CONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])
+
+
+@lowering("Conv")
+def _conv(node: Node, ctx: LowerContext):
+    return _conv_steps(node, ctx, NO_ACT)
+
+
+@lowering("FusedConv", domain="com.microsoft")
+def _fused_conv(node: Node, ctx: LowerContext):
+    name = node.attrs.get("activation")
+    act = NO_ACT if not name else activation(ctx, name, node.attrs.get("activation_params"))
+    if act is None:
+        return f"activation {name!r}"
+    return _conv_steps(node, ctx, act)
+
+
+# ---------------------------------------------------------------- pooling
+
+@lowering("MaxPool", "AveragePool")
+def _pool(node: Node, ctx: LowerContext):
+    if len([o for o in node.outputs if o]) != 1 or (len(node.outputs) > 1 and node.outputs[1]):
+        return "MaxPool indices output"
+    x, y = node.inputs[0], node.outputs[0]
+    why = ctx.float_tensors(node, [x, y])
+    if why:
+        return why
+    xs, ys = ctx.shape(x), ctx.shape(y)
+    if len(xs) != 4:
+        return "native pooling is 2-D"
+    kernel = list(node.attrs["kernel_shape"])
+    strides, dilations, pads = spatial_attrs(node.attrs, 2)
+    out, pb, pe = window_geometry(xs[2:], kernel, strides, dilations, pads, node.attrs.get("auto_pad", "NOTSET"),
+                                  bool(node.attrs.get("ceil_mode", 0)))
+    why = ctx.mismatch(y, (xs[0], xs[1], *out))
+    if why or min(out) < 1:
+        return why or "window geometry"
+    n = ctx.native
+    if node.op_type == "MaxPool":
+        kind = n.POOL_MAX
+    else:
+        kind = n.POOL_AVG_INCLUDE_PAD if node.attrs.get("count_include_pad", 0) else n.POOL_AVG
+    ints = (xs[0], xs[1], xs[2], xs[3], out[0], out[1], kernel[0], kernel[1], strides[0], strides[1],
+            dilations[0], dilations[1], pb[0], pb[1], max(pe[0], 0), max(pe[1], 0), kind)
+    return Lowered([Step(n.STEP_POOL2D, (x, y), ints, (), y)])
+
+
+@lowering("GlobalAveragePool", "GlobalMaxPool")
+def _global_pool(node: Node, ctx: LowerContext):
+    x, y = node.inputs[0], node.outputs[0]
+    why = ctx.float_tensors(node, [x, y])
+    if why:
+        return why
+    xs = ctx.shape(x)
+    if len(xs) < 3:
+        return "rank below 3"
+    why = ctx.mismatch(y, (xs[0], xs[1]) + (1,) * (len(xs) - 2))
+    if why:
+        return why
+    n = ctx.native
+    kind = n.POOL_MAX if node.op_type == "GlobalMaxPool" else n.POOL_AVG
+    return Lowered([Step(n.STEP_GLOBAL_POOL, (x, y), (xs[0] * xs[1], math.prod(xs[2:]), kind), (), y)])
+
+
+# ---------------------------------------------------------------- normalisation
+
+@lowering("BatchNormalization")
+def _batchnorm(node: Node, ctx: LowerContext):
+    if len([o for o in node.outputs if o]) != 1:
+        return "training-mode outputs"
+    x, y = node.inputs[0], node.outputs[0]
+    why = ctx.float_tensors(node, [x, y])
+    if why:
+        return why
+    params = [ctx.const(name) for name in node.inputs[1:5]]
+    if any(p is None for p in params):
+        return "scale/bias/mean/var are not constants"
+    scale, bias, mean, var = (p.astype(np.float64) for p in params)
+    eps = float(node.attrs.get("epsilon", 1e-5))
+    mul = scale / np.sqrt(var + eps)
+    add = bias - mean * mul
+    xs = ctx.shape(x)
+    why = ctx.mismatch(y, xs)
+    if why or len(xs) < 2:
+        return why or "rank below 2"
+    c = xs[1]
+    if mul.size != c:
+        return "parameter size differs from the channels"
+    mul_name, add_name = f"{node.name}/native_scale", f"{node.name}/native_shift"
+    n = ctx.native
+    step = Step(n.STEP_AFFINE, (x, mul_name, add_name, y), (xs[0], c, math.prod(xs[2:]), 0), (0.0, 0.0), y)
+    return Lowered([step], consts={mul_name: mul.astype(np.float32), add_name: add.astype(np.float32)})
+
+
+@lowering("Softmax", "LogSoftmax")
+def _softmax(node: Node, ctx: LowerContext):
+    x, y = node.inputs[0], node.outputs[0]
+    why = ctx.float_tensors(node, [x, y])
+    if why:
+        return why
+    xs = ctx.shape(x)
+    rank = len(xs)
+    if rank == 0 or ctx.mismatch(y, xs):
+        return ctx.mismatch(y, xs) or "scalar"
+    opset = ctx.opsets.get("", 13)
+    axis = int(node.attrs.get("axis", -1 if opset >= 13 else 1))
+    axis = axis + rank if axis < 0 else axis
+    if opset >= 13:
+        outer, length, inner = math.prod(xs[:axis]), xs[axis], math.prod(xs[axis + 1:])
+    else:  # coerced to 2-D: [prod(:axis), prod(axis:)]
+        outer, length, inner = math.prod(xs[:axis]), math.prod(xs[axis:]), 1
+    if length == 0 or inner == 0:
+        return "empty axis"
+    n = ctx.native
+    return Lowered([Step(n.STEP_SOFTMAX, (x, y), (outer, length, inner, int(node.op_type == "LogSoftmax")), (), y)])
+
+
+@lowering("LayerNormalization")
+def _layernorm(node: Node, ctx: LowerContext):
+    if len([o for o in node.outputs if o]) != 1:
+        return "mean/inv-std outputs"
+    x, gamma, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    beta = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    why = ctx.float_tensors(node, [x, gamma, beta, y])
+    if why:
+        return why
+    xs = ctx.shape(x)
+    if ctx.mismatch(y, xs):
+        return ctx.mismatch(y, xs)
+    axis = int(node.attrs.get("axis", -1))
+    axis = axis + len(xs) if axis < 0 else axis
+    size = math.prod(xs[axis:])
+    if ctx.shape(gamma) is None or math.prod(ctx.shape(gamma)) != size or (beta and math.prod(ctx.shape(beta)) != size):
+        return "scale/bias do not cover the normalised axes (broadcast)"
+    if int(node.attrs.get("stash_type", 1)) != 1:
+        return "stash_type"
+    n = ctx.native
+    step = Step(n.STEP_LAYERNORM, (x, gamma, beta, y), (math.prod(xs[:axis]), size),
+                (float(node.attrs.get("epsilon", 1e-5)),), y)
+    return Lowered([step])
+
+
+@lowering("InstanceNormalization")
+def _instancenorm(node: Node, ctx: LowerContext):
+    x, gamma, beta, y = node.inputs[0], node.inputs[1], node.inputs[2], node.outputs[0]
+    why = ctx.float_tensors(node, [x, gamma, beta, y])
+    if why:
+        return why
+    xs = ctx.shape(x)
+    if len(xs) < 3 or ctx.mismatch(y, xs):
+        return ctx.mismatch(y, xs) or "rank below 3"
+    if ctx.shape(gamma) != (xs[1],) or ctx.shape(beta) != (xs[1],):
+        return "scale/bias shape"
+    n = ctx.native
+    step = Step(n.STEP_INSTANCENORM, (x, gamma, beta, y), (xs[0], xs[1], math.prod(xs[2:])),
+                (float(node.attrs.get("epsilon", 1e-5)),), y)
+    return Lowered([step])
+
+
+# ---------------------------------------------------------------- elementwise
+
+def _broadcast(shape_a, shape_b, out_shape) -> tuple[list[int], list[int], list[int]] | None:
+    """Output shape and element strides of a and b (0 where broadcast), with
+    adjacent dims merged where both operands stay contiguous; None if the
+    innermost dim would be strided."""
+    rank = len(out_shape)
+    a = [1] * (rank - len(shape_a)) + list(shape_a)
+    b = [1] * (rank - len(shape_b)) + list(shape_b)
+
+    def strides(dims):
+        out, s = [0] * rank, 1
+        for d in range(rank - 1, -1, -1):
+            out[d] = s if dims[d] != 1 else 0
+            s *= dims[d]
+        return out
+
+    sa, sb = strides(a), strides(b)
+    shape = list(out_shape)
+    # merge dims d-1 and d when both operands step through them contiguously
+    ms, ma, mb = [shape[-1] if rank else 1], [sa[-1] if rank else 0], [sb[-1] if rank else 0]
+    for d in range(rank - 2, -1, -1):
+        def mergeable(st, inner_st, inner_len):
+            return (st == 0 and inner_st == 0) or (st != 0 and inner_st != 0 and st == inner_st * inner_len)
+        if mergeable(sa[d], ma[0], ms[0]) and mergeable(sb[d], mb[0], ms[0]):
+            ms[0] *= shape[d]
+        elif shape[d] == 1:
+            continue
+        else:
+            ms.insert(0, shape[d])
+            ma.insert(0, sa[d])
+            mb.insert(0, sb[d])
+    if not rank:
+        return [1], [0], [0]
+    if ma[-1] not in (0, 1) or mb[-1] not in (0, 1):
+        return None
+    return ms, ma, mb
+
+
+_BINARY = {"Add": "BIN_ADD", "Sub": "BIN_SUB", "Mul": "BIN_MUL", "Div": "BIN_DIV", "Max": "BIN_MAX",
+           "Min": "BIN_MIN", "Pow": "BIN_POW", "Sum": "BIN_ADD"}
+
+
+@lowering(*_BINARY)
+def _binary(node: Node, ctx: LowerContext):
+    if len(node.inputs) != 2:
+        return "not two inputs"
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    why = ctx.float_tensors(node, [a, b, y])
+    if why:
+        return why
+    try:
+        out_shape = np.broadcast_shapes(ctx.shape(a), ctx.shape(b))
+    except ValueError:
+        return "shapes do not broadcast"
+    if ctx.mismatch(y, out_shape) or 0 in out_shape:
+        return ctx.mismatch(y, out_shape) or "empty"
+    merged = _broadcast(ctx.shape(a), ctx.shape(b), out_shape)
+    if merged is None:
+        return "broadcast pattern"
+    shape, sa, sb = merged
+    if len(shape) > ctx.native.MAX_DIMS:
+        return "rank"
+    ints = [getattr(ctx.native, _BINARY[node.op_type]), 0, len(shape)]
+    for d in range(len(shape)):
+        ints += [shape[d], sa[d], sb[d]]
+    return Lowered([Step(ctx.native.STEP_BINARY, (a, b, y), tuple(ints), (0.0, 0.0), y)])
+
+
+_UNARY = {"Relu": "ACT_RELU", "Sigmoid": "ACT_SIGMOID", "Tanh": "ACT_TANH", "HardSwish": "ACT_HARD_SWISH",
+          "Erf": "ACT_ERF", "Exp": "ACT_EXP", "Neg": "ACT_NEG", "Abs": "ACT_ABS", "Sqrt": "ACT_SQRT",
+          "Reciprocal": "ACT_RECIPROCAL", "Softplus": "ACT_SOFTPLUS", "LeakyRelu": "ACT_LEAKY_RELU",
+          "HardSigmoid": "ACT_HARD_SIGMOID", "Elu": "ACT_ELU", "Gelu": "ACT_GELU", "Clip": "ACT_CLIP"}
+
+
+def _unary_params(node: Node, ctx: LowerContext) -> tuple[float, float] | str:
+    op = node.op_type
+    if op == "LeakyRelu":
+        return float(node.attrs.get("alpha", 0.01)), 0.0
+    if op == "HardSigmoid":
+        return float(node.attrs.get("alpha", 0.2)), float(node.attrs.get("beta", 0.5))
+    if op == "Elu":
+        return float(node.attrs.get("alpha", 1.0)), 0.0
+    if op == "Clip":
+        bounds = []
+        for index, key, default in ((1, "min", -math.inf), (2, "max", math.inf)):
+            if index < len(node.inputs) and node.inputs[index]:
+                value = ctx.const(node.inputs[index])
+                if value is None or value.size != 1:
+                    return "Clip bounds are not constants"
+                bounds.append(float(value.reshape(())))
+            else:
+                bounds.append(float(node.attrs.get(key, default)))
+        return bounds[0], bounds[1]
+    return 0.0, 0.0
+
+
+@lowering(*_UNARY)
+def _unary(node: Node, ctx: LowerContext):
+    x, y = node.inputs[0], node.outputs[0]
+    why = ctx.float_tensors(node, [x, y])
+    if why:
+        return why
+    kind = getattr(ctx.native, _UNARY[node.op_type])
+    if node.op_type == "Gelu" and node.attrs.get("approximate", "none") == "tanh":
+        kind = ctx.native.ACT_GELU_TANH
+    params = _unary_params(node, ctx)
+    if isinstance(params, str):
+        return params
+    if ctx.mismatch(y, ctx.shape(x)):
+        return ctx.mismatch(y, ctx.shape(x))
+    n = math.prod(ctx.shape(x))
+    return Lowered([Step(ctx.native.STEP_UNARY, (x, y), (kind, n), params, y)])
+
+
+# ---------------------------------------------------------------- matmul
+
+@lowering("MatMul")
+def _matmul(node: Node, ctx: LowerContext):
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    why = ctx.float_tensors(node, [a, b, y])
+    if why:
+        return why
+    sa, sb, sy = ctx.shape(a), ctx.shape(b), ctx.shape(y)
+    if len(sa) < 2 or len(sb) < 2:
+        return "1-D operand"
+    m, k = sa[-2], sa[-1]
+    k2, n = sb[-2], sb[-1]
+    if k != k2:
+        return "inner dims differ"
+    try:
+        batch_shape = np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        return "batch dims do not broadcast"
+    if ctx.mismatch(y, (*batch_shape, m, n)):
+        return ctx.mismatch(y, (*batch_shape, m, n))
+    batch_a, batch_b = math.prod(sa[:-2]), math.prod(sb[:-2])
+    batch = math.prod(batch_shape)
+    if batch_b == 1:
+        # B shared: A's batch folds into its rows, one GEMM
+        ints = (1, batch_a * m, n, k, 0, 0, 0, 0, 0)
+    elif batch_a == batch and batch_b == batch and tuple(sa[:-2]) == tuple(sb[:-2]):
+        ints = (batch, m, n, k, m * k, k * n, 0, 0, 0)
+    elif batch_a == 1 and batch_b == batch:
+        ints = (batch, m, n, k, 0, k * n, 0, 0, 0)
+    else:
+        return "batch broadcast pattern"
+    return Lowered([Step(ctx.native.STEP_MATMUL, (a, b, None, y), ints, (1.0, 1.0, 0.0, 0.0), y)])
+
+
+def _gemm_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    c = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    why = ctx.float_tensors(node, [a, b, c, y])
+    if why:
+        return why
+    if int(node.attrs.get("transA", 0)):
+        return "transA"
+    sa, sb, sy = ctx.shape(a), ctx.shape(b), ctx.shape(y)
+    if len(sa) != 2 or len(sb) != 2:
+        return "rank"
+    m, k = sa
+    trans_b = int(node.attrs.get("transB", 0))
+    n = sb[0] if trans_b else sb[1]
+    if (sb[1] if trans_b else sb[0]) != k or ctx.mismatch(y, (m, n)):
+        return ctx.mismatch(y, (m, n)) or "inner dims differ"
+    bias_kind = 0
+    if c is not None:
+        sc = ctx.shape(c)
+        if math.prod(sc) == 1:
+            bias_kind = 3
+        elif tuple(sc) in ((n,), (1, n)):
+            bias_kind = 1
+        elif tuple(sc) == (m, n):
+            bias_kind = 2
+        else:
+            return "bias broadcast pattern"
+    floats = (float(node.attrs.get("alpha", 1.0)), float(node.attrs.get("beta", 1.0)), act[1], act[2])
+    ints = (1, m, n, k, 0, 0, trans_b, bias_kind, act[0])
+    return Lowered([Step(ctx.native.STEP_MATMUL, (a, b, c, y), ints, floats, y)])
+
+
+@lowering("Gemm")
+def _gemm(node: Node, ctx: LowerContext):
+    return _gemm_steps(node, ctx, NO_ACT)
+
+
+@lowering("FusedGemm", domain="com.microsoft")
+def _fused_gemm(node: Node, ctx: LowerContext):
+    name = node.attrs.get("activation")
+    params = [node.attrs[k] for k in ("activation_alpha", "activation_beta") if k in node.attrs]
+    act = NO_ACT if not name else activation(ctx, name, params)
+    if act is None:
+        return f"activation {name!r}"
+    return _gemm_steps(node, ctx, act)
+
+
+# ---------------------------------------------------------------- data movement
+
+@lowering("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout")
+def _alias(node: Node, ctx: LowerContext):
+    if len([o for o in node.outputs if o]) != 1:
+        return "mask output"
+    x, y = node.inputs[0], node.outputs[0]
+    if ctx.shape(x) is None or ctx.shape(y) is None or ctx.dtype(x) != ctx.dtype(y) or ctx.dtype(x) is None:
+        return "dynamic shape"
+    if math.prod(ctx.shape(x)) != math.prod(ctx.shape(y)):
+        return "size changes"
+    if node.op_type == "Dropout" and len(node.inputs) > 2 and node.inputs[2]:
+        training = ctx.const(node.inputs[2])
+        if training is None or bool(training):
+            return "training mode"
+    return Lowered(alias=(y, x))
+
+
+@lowering("Transpose")
+def _transpose(node: Node, ctx: LowerContext):
+    x, y = node.inputs[0], node.outputs[0]
+    xs = ctx.shape(x)
+    if xs is None or ctx.dtype(x) is None or ctx.dtype(x).itemsize not in (1, 2, 4, 8):
+        return "dynamic shape or dtype"
+    perm = list(node.attrs.get("perm") or reversed(range(len(xs))))
+    if sorted(perm) != list(range(len(xs))) or ctx.mismatch(y, [xs[p] for p in perm]):
+        return ctx.mismatch(y, [xs[p] for p in perm]) if sorted(perm) == list(range(len(xs))) else "perm"
+    # drop unit dims, which do not move data
+    keep = [d for d in range(len(xs)) if xs[d] != 1]
+    if not keep:
+        keep = [0]
+    rank_map = {d: i for i, d in enumerate(keep)}
+    shape = [xs[d] for d in keep]
+    perm2 = [rank_map[p] for p in perm if p in rank_map]
+    if len(shape) > ctx.native.MAX_DIMS:
+        return "rank"
+    ints = (ctx.dtype(x).itemsize, len(shape), *shape, *perm2)
+    return Lowered([Step(ctx.native.STEP_TRANSPOSE, (x, y), ints, (), y)])
+
+
+@lowering("Concat")
+def _concat(node: Node, ctx: LowerContext):
+    y = node.outputs[0]
+    ys = ctx.shape(y)
+    dt = ctx.dtype(y)
+    if ys is None or dt is None or any(ctx.shape(i) is None or ctx.dtype(i) != dt for i in node.inputs if i):
+        return "dynamic shape or mixed dtypes"
+    axis = int(node.attrs["axis"])
+    axis = axis + len(ys) if axis < 0 else axis
+    parts = [ctx.shape(i) for i in node.inputs if i]
+    if not parts or any(len(p) != len(ys) or p[:axis] != ys[:axis] or p[axis + 1:] != ys[axis + 1:] for p in parts) \
+            or sum(p[axis] for p in parts) != ys[axis]:
+        return "input shapes do not make the declared output"
+    outer = math.prod(ys[:axis])
+    row = math.prod(ys[axis:]) * dt.itemsize
+    steps, offset = [], 0
+    for name in node.inputs:
+        if not name:
+            continue
+        s = ctx.shape(name)
+        part = math.prod(s[axis:]) * dt.itemsize
+        if part:
+            steps.append(Step(ctx.native.STEP_COPY, (name, y), (outer, part, 0, part, offset, row), (), y))
+        offset += part
+    return Lowered(steps)
+
+
+@lowering("Split")
+def _split(node: Node, ctx: LowerContext):
+    x = node.inputs[0]
+    xs, dt = ctx.shape(x), ctx.dtype(x)
+    if xs is None or dt is None or any(ctx.shape(o) is None for o in node.outputs if o):
+        return "dynamic shape"
+    axis = int(node.attrs.get("axis", 0))
+    axis = axis + len(xs) if axis < 0 else axis
+    for name in node.outputs:
+        s = ctx.shape(name) if name else None
+        if s is None or len(s) != len(xs) or s[:axis] != xs[:axis] or s[axis + 1:] != xs[axis + 1:]:
+            return "output shapes do not split the input"
+    outer = math.prod(xs[:axis])
+    row = math.prod(xs[axis:]) * dt.itemsize
+    steps, offset = [], 0
+    for name in node.outputs:
+        if not name:
+            return "omitted output"
+        part = math.prod(ctx.shape(name)[axis:]) * dt.itemsize
+        steps.append(Step(ctx.native.STEP_COPY, (x, name), (outer, part, offset, row, 0, part), (), name))
+        offset += part
+    if offset != row:
+        return "split sizes do not cover the axis"
+    return Lowered(steps)
+
+
+@lowering("Slice")
+def _slice(node: Node, ctx: LowerContext):
+    x, y = node.inputs[0], node.outputs[0]
+    xs, ys, dt = ctx.shape(x), ctx.shape(y), ctx.dtype(x)
+    if xs is None or ys is None or dt is None:
+        return "dynamic shape"
+    if len(xs) != len(ys) or ctx.dtype(y) != dt:
+        return "rank or dtype changes"
+    changed = [d for d in range(len(xs)) if xs[d] != ys[d]]
+    if len(changed) > 1:
+        return "slices more than one axis"
+    if not changed:
+        return Lowered(alias=(y, x))
+    axis = changed[0]
+    consts = [ctx.const(n) if i < len(node.inputs) and n else None for i, n in enumerate(node.inputs[1:5], 1)]
+    starts, ends = consts[0], consts[1]
+    axes = consts[2] if len(consts) > 2 else None
+    steps = consts[3] if len(consts) > 3 else None
+    if starts is None or ends is None or (len(node.inputs) > 3 and node.inputs[3] and axes is None) or \
+            (len(node.inputs) > 4 and node.inputs[4] and steps is None):
+        return "non-constant slice parameters"
+    axes_l = [int(a) + len(xs) if int(a) < 0 else int(a) for a in (axes if axes is not None else range(len(starts)))]
+    if steps is not None and any(int(s) != 1 for s in steps):
+        return "step other than 1"
+    if axis not in axes_l:
+        return "slice geometry"
+    i = axes_l.index(axis)
+    start = int(starts[i])
+    start = max(0, min(xs[axis], start + xs[axis] if start < 0 else start))
+    if start + ys[axis] > xs[axis]:
+        return "slice geometry"
+    inner = math.prod(xs[axis + 1:]) * dt.itemsize
+    outer = math.prod(xs[:axis])
+    return Lowered([Step(ctx.native.STEP_COPY, (x, y),
+                         (outer, ys[axis] * inner, start * inner, xs[axis] * inner, 0, ys[axis] * inner), (), y)])
+
+
+# ---------------------------------------------------------------- activation folding
+
+def act_fields(ctx: LowerContext) -> dict[int, tuple[int, int]]:
+    """Step kinds with a fused activation: where its kind sits in ``ints`` and its
+    two parameters in ``floats``."""
+    n = ctx.native
+    return {n.STEP_CONV2D: (16, 0), n.STEP_DWCONV2D: (16, 0), n.STEP_AFFINE: (3, 0), n.STEP_BINARY: (1, 0),
+            n.STEP_MATMUL: (8, 2)}
+
+
+def fold_activation(producer: Step, node: Node, ctx: LowerContext) -> bool:
+    """Fuse activation ``node`` into ``producer`` (which writes its input) when
+    the producer has a fused-activation field that is still empty."""
+    fields = act_fields(ctx).get(producer.kind)
+    if fields is None or node.op_type not in _UNARY or node.domain:
+        return False
+    lowered = _unary(node, ctx)
+    if isinstance(lowered, str):
+        return False
+    kind, params = lowered.steps[0].ints[0], lowered.steps[0].floats
+    if kind not in (ctx.native.ACT_RELU, ctx.native.ACT_CLIP, ctx.native.ACT_SIGMOID, ctx.native.ACT_TANH,
+                    ctx.native.ACT_LEAKY_RELU, ctx.native.ACT_HARD_SIGMOID, ctx.native.ACT_HARD_SWISH,
+                    ctx.native.ACT_GELU, ctx.native.ACT_GELU_TANH, ctx.native.ACT_SILU):
+        return False
+    at, pf = fields
+    if producer.ints[at] != ctx.native.ACT_NONE:
+        return False
+    ints = list(producer.ints)
+    ints[at] = kind
+    floats = list(producer.floats)
+    floats[pf:pf + 2] = params
+    producer.ints, producer.floats = tuple(ints), tuple(floats)
+    return True

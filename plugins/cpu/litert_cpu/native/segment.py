@@ -1,0 +1,233 @@
+"""A run of consecutive nodes compiled into one native program.
+
+The program's slots are the segment's tensors: constants (bound once),
+the segment's inputs and outputs (bound per run: inputs as given, outputs as
+fresh arrays the caller keeps) and everything else at fixed offsets in one
+activation arena, laid out by litert's memory planner
+(:func:`litert.memory.pack`) over the steps' live intervals.  Reshape-like
+nodes cost nothing: their output is the same slot as their input (a copy
+only when the result leaves the segment, so a returned array never aliases
+another).
+
+A run binds the buffers and makes one call into the library, which runs
+every step with the GIL released on the library's thread pool.  Arenas come
+from a free list, so concurrent runs of one model each get their own.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from litert.errors import ExecutionError
+from litert.ir import Graph, Node
+from litert.memory import Interval, align, pack
+
+from . import module, pool
+from .lowering import Lowered, Step
+
+ALIGN = 64
+
+
+@dataclass
+class _Tensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+class NativeSegment:
+    def __init__(self, nodes: list[Node], lowered: list[Lowered], graph: Graph, live_after: set[str], threads: int,
+                 hidden: frozenset[str] = frozenset()):
+        native = module()
+        #: values whose storage holds a later value (an activation fused into their producer): hooks get None
+        self._hidden = hidden
+        self.nodes = nodes
+        self.threads = threads
+        values = graph.values
+        consts: dict[str, np.ndarray] = {}
+        for low in lowered:
+            consts.update(low.consts)
+
+        def const(name: str) -> np.ndarray | None:
+            if name in consts:
+                return consts[name]
+            value = values.get(name)
+            return value.const if value is not None and value.is_const else None
+
+        def meta(name: str) -> tuple[tuple[int, ...], np.dtype]:
+            c = const(name)
+            if c is not None:
+                return tuple(c.shape), c.dtype
+            v = values[name]
+            return tuple(int(d) for d in v.shape), v.dtype.numpy
+
+        def nbytes(name: str) -> int:
+            shape, dtype = meta(name)
+            return math.prod(shape) * dtype.itemsize
+
+        # which name each name is a view of (Reshape & co.), and what the segment makes
+        produced: list[str] = []
+        for low in lowered:
+            produced += [low.alias[0]] if low.alias else [st.output for st in low.steps]
+        outputs = [n for n in dict.fromkeys(produced) if n in live_after]
+        root: dict[str, str] = {}
+        steps: list[tuple[int, Step]] = []  # (node index, step), in run order
+        for index, low in enumerate(lowered):
+            if low.alias is not None:
+                y, x = low.alias
+                base = root.get(x, x)
+                if y in live_after:  # leaves the segment: a copy of its own, never a view
+                    size = nbytes(y)
+                    steps.append((index, Step(native.STEP_COPY, (base, y), (1, size, 0, size, 0, size), (), y)))
+                else:
+                    root[y] = base
+            steps += [(index, st) for st in low.steps]
+        produced_set = set(produced)
+        reads = [root.get(n, n) for _, st in steps for n in st.operands if n and n != st.output]
+        inputs = [n for n in dict.fromkeys(reads) if n not in produced_set and const(n) is None]
+
+        # slots: one per distinct storage
+        slot_of: dict[str, int] = {}
+        slot_bytes: list[int] = []
+        binds: list[tuple] = []
+
+        def new_slot(name: str, size: int, bind: tuple) -> None:
+            slot_of[name] = len(slot_bytes)
+            slot_bytes.append(size)
+            binds.append(bind)
+
+        self._inputs = [_Tensor(name, *meta(name)) for name in inputs]
+        self._outputs = [_Tensor(name, *meta(name)) for name in outputs]
+        for i, t in enumerate(self._inputs):
+            new_slot(t.name, nbytes(t.name), ("extern", i, False))
+        for j, t in enumerate(self._outputs):
+            new_slot(t.name, nbytes(t.name), ("extern", len(inputs) + j, True))
+        for name in dict.fromkeys(reads):
+            if name not in slot_of and const(name) is not None:
+                array = np.ascontiguousarray(const(name))
+                new_slot(name, array.nbytes, ("const", array))
+        # internal values: arena, live from their first write to their last read (views included)
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for position, (_, st) in enumerate(steps):
+            for name in st.operands:
+                if name:
+                    base = root.get(name, name)
+                    if name == st.output:
+                        first.setdefault(base, position)
+                    last[base] = position
+        intervals = [Interval(name, align(nbytes(name)), first.get(name, last[name]), last[name])
+                     for name in last if name not in slot_of]
+        self.arena_bytes = pack(intervals)
+        for item in intervals:
+            new_slot(item.name, nbytes(item.name), ("arena", item.offset))
+        for name, base in root.items():
+            slot_of[name] = slot_of[base]
+
+        self.program = native.Program(slot_bytes)
+        for slot, bind in enumerate(binds):
+            if bind[0] == "extern":
+                self.program.bind_extern(slot, bind[1], bind[2])
+            elif bind[0] == "const":
+                self.program.bind_const(slot, bind[1])
+            else:
+                self.program.bind_arena(slot, bind[1])
+        self._step_nodes: list[int] = []
+        node_steps: list[list[int]] = [[] for _ in nodes]
+        for index, st in steps:
+            slots = tuple(slot_of[n] if n else -1 for n in st.operands)
+            try:
+                position = self.program.add(st.kind, slots, tuple(int(v) for v in st.ints),
+                                            tuple(float(v) for v in st.floats))
+            except (ValueError, IndexError, OverflowError) as err:  # a lowering bug: say which node
+                sizes = [slot_bytes[i] if i >= 0 else None for i in slots]
+                raise ExecutionError(f"node {nodes[index].name!r} ({nodes[index].qualified_op}): native step "
+                                     f"{st.kind} {st.ints} over slots of {sizes} bytes refused: {err}") from None
+            node_steps[index].append(position)
+            self._step_nodes.append(index)
+        #: per node, its range of steps (empty for a pure view)
+        self._node_steps = [(min(p), max(p) + 1) if p else (0, 0) for p in node_steps]
+        self._views = {name: (slot_of[name], *meta(name)) for name in produced if name in slot_of}
+        self._binds = binds
+        self.input_names = inputs
+        self.output_names = outputs
+        self._free: list[np.ndarray] = []
+        self._pool = pool(threads)
+
+    # -- running --------------------------------------------------------------
+
+    def _arena(self) -> np.ndarray:
+        try:
+            return self._free.pop()
+        except IndexError:
+            raw = np.empty(self.arena_bytes + ALIGN, np.uint8)
+            start = (-raw.ctypes.data) % ALIGN
+            return raw[start:start + self.arena_bytes]
+
+    def _bind(self, args) -> list[np.ndarray]:
+        externs = []
+        for spec, array in zip(self._inputs, args):
+            if type(array) is not np.ndarray or array.dtype != spec.dtype or array.shape != spec.shape:
+                array = np.asarray(array)
+                if array.shape != spec.shape or array.dtype != spec.dtype:
+                    raise ExecutionError(
+                        f"native segment starting at node {self.nodes[0].name!r}: input {spec.name!r} is "
+                        f"{array.dtype}{list(array.shape)}, the compiled plan expects {spec.dtype}{list(spec.shape)}")
+            if not array.flags.c_contiguous:
+                array = np.ascontiguousarray(array)
+            externs.append(array)
+        for spec in self._outputs:
+            externs.append(np.empty(spec.shape, spec.dtype))
+        return externs
+
+    @property
+    def hides_values(self) -> bool:
+        """Whether some node outputs are not observable (fused away)."""
+        return bool(self._hidden)
+
+    def run(self, args, hooks=None) -> tuple[np.ndarray, ...]:
+        """Outputs in :attr:`output_names` order."""
+        externs = self._bind(args)
+        arena = self._arena()
+        try:
+            if hooks is None:
+                self._call(arena, externs, 0, -1)
+            else:
+                self._run_hooked(arena, externs, hooks)
+        finally:
+            self._free.append(arena)
+        return tuple(externs[len(self._inputs):])
+
+    def _call(self, arena, externs, first: int, last: int) -> None:
+        native = module()
+        try:
+            self.program.run(self._pool, arena, externs, first, last)
+        except native.KernelError as err:
+            what, step = err.args if len(err.args) == 2 else (str(err), -1)
+            node = self.nodes[self._step_nodes[step]] if 0 <= step < len(self._step_nodes) else self.nodes[0]
+            raise ExecutionError(f"node {node.name!r} ({node.qualified_op}) failed in the native kernels: {what}") from None
+
+    def _run_hooked(self, arena, externs, hooks) -> None:
+        """Node by node, so that hooks see every node and its outputs (profiling, compare)."""
+        for index, node in enumerate(self.nodes):
+            hooks.before_node(node, "cpu")
+            first, last = self._node_steps[index]
+            if last > first:
+                self._call(arena, externs, first, last)
+            hooks.after_node(node, "cpu", [self._view(name, arena, externs) if name else None for name in node.outputs])
+
+    def _view(self, name: str, arena: np.ndarray, externs: list) -> np.ndarray | None:
+        found = self._views.get(name)
+        if found is None or name in self._hidden:
+            return None
+        slot, shape, dtype = found
+        bind = self._binds[slot]
+        # views, valid until the next node runs: hooks that keep tensors copy them (see NodeHooks)
+        if bind[0] == "extern":
+            return externs[bind[1]].reshape(shape)
+        if bind[0] == "arena":
+            size = math.prod(shape) * dtype.itemsize
+            return np.frombuffer(arena, np.uint8, size, bind[1]).view(dtype).reshape(shape)
+        return bind[1].reshape(shape)

@@ -1,0 +1,672 @@
+/*
+ * litert_cpu._native - the thin CPython binding of the kernel library.
+ *
+ * It exposes three things: the run-time facts (isa, BLAS registration), a
+ * thread pool object, and Program, a static plan of kernel steps.  Steps are
+ * described from Python as (kind, slots, ints, floats); STEP_PARSERS below
+ * says, per kind, which integer and float fields those tuples hold, in order
+ * (litert_cpu/native/steps.py is the one Python writer of those tuples).
+ * Every step is validated against the slot sizes by lk_program_add, and every
+ * buffer bound at run time against its slot size, before any kernel runs;
+ * kernels then run with the GIL released.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#include "litert_kernels.h"
+#include "litert_program.h"
+
+static PyObject *KernelError;
+
+/* ------------------------------------------------------------------ Pool */
+
+typedef struct {
+    PyObject_HEAD
+    lk_pool *pool;
+} PoolObject;
+
+static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw) {
+    int threads = 1;
+    static char *names[] = {"threads", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "i", names, &threads)) return -1;
+    if (threads < 1 || threads > 1024) {
+        PyErr_SetString(PyExc_ValueError, "threads must be in [1, 1024]");
+        return -1;
+    }
+    if (self->pool) lk_pool_destroy(self->pool);
+    Py_BEGIN_ALLOW_THREADS
+    self->pool = lk_pool_create(threads);
+    Py_END_ALLOW_THREADS
+    if (!self->pool) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void Pool_dealloc(PoolObject *self) {
+    if (self->pool) {
+        lk_pool *pool = self->pool;
+        self->pool = NULL;
+        Py_BEGIN_ALLOW_THREADS
+        lk_pool_destroy(pool);
+        Py_END_ALLOW_THREADS
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Pool_threads(PoolObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromLong(lk_pool_threads(self->pool));
+}
+
+static PyGetSetDef Pool_getset[] = {
+    {"threads", (getter)Pool_threads, NULL, "threads the pool runs tasks on (caller included)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject PoolType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "litert_cpu._native.Pool",
+    .tp_basicsize = sizeof(PoolObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Pool_init,
+    .tp_dealloc = (destructor)Pool_dealloc,
+    .tp_getset = Pool_getset,
+    .tp_doc = "Pool(threads): the kernel library's thread pool",
+};
+
+/* --------------------------------------------------------------- Program */
+
+enum slot_kind { SLOT_UNBOUND = 0, SLOT_CONST, SLOT_ARENA, SLOT_EXTERN };
+
+typedef struct {
+    int kind;
+    int64_t offset;     /* SLOT_ARENA */
+    int index;          /* SLOT_EXTERN: position in run()'s externs */
+    int writable;       /* SLOT_EXTERN */
+    Py_buffer view;     /* SLOT_CONST: held for the program's life */
+} slot_info;
+
+typedef struct {
+    PyObject_HEAD
+    lk_program *program;
+    int slot_count;
+    int64_t *slot_bytes;
+    slot_info *slots;
+    int extern_count;
+} ProgramObject;
+
+static int Program_init(ProgramObject *self, PyObject *args, PyObject *kw) {
+    PyObject *sizes;
+    static char *names[] = {"slot_bytes", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O", names, &sizes)) return -1;
+    PyObject *seq = PySequence_Fast(sizes, "slot_bytes must be a sequence of ints");
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > 1 << 24) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "too many slots");
+        return -1;
+    }
+    self->slot_count = (int)n;
+    self->slot_bytes = PyMem_Calloc((size_t)(n ? n : 1), sizeof(int64_t));
+    self->slots = PyMem_Calloc((size_t)(n ? n : 1), sizeof(slot_info));
+    if (!self->slot_bytes || !self->slots) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long long v = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(seq, i));
+        if (v == -1 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (v < 0) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_ValueError, "slot sizes must be >= 0");
+            return -1;
+        }
+        self->slot_bytes[i] = v;
+    }
+    Py_DECREF(seq);
+    self->program = lk_program_create(self->slot_count, self->slot_bytes);
+    if (!self->program) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void Program_dealloc(ProgramObject *self) {
+    if (self->slots)
+        for (int i = 0; i < self->slot_count; i++)
+            if (self->slots[i].kind == SLOT_CONST) PyBuffer_Release(&self->slots[i].view);
+    PyMem_Free(self->slots);
+    PyMem_Free(self->slot_bytes);
+    lk_program_destroy(self->program);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int check_slot(ProgramObject *self, int slot) {
+    if (slot < 0 || slot >= self->slot_count) {
+        PyErr_Format(PyExc_IndexError, "slot %d out of range", slot);
+        return 0;
+    }
+    if (self->slots[slot].kind != SLOT_UNBOUND) {
+        PyErr_Format(PyExc_ValueError, "slot %d is already bound", slot);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *Program_bind_const(ProgramObject *self, PyObject *args) {
+    int slot;
+    PyObject *obj;
+    if (!PyArg_ParseTuple(args, "iO", &slot, &obj) || !check_slot(self, slot)) return NULL;
+    slot_info *s = &self->slots[slot];
+    if (PyObject_GetBuffer(obj, &s->view, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    if (s->view.len < self->slot_bytes[slot]) {
+        PyErr_Format(PyExc_ValueError, "constant for slot %d has %zd bytes, needs %lld", slot, s->view.len,
+                     (long long)self->slot_bytes[slot]);
+        PyBuffer_Release(&s->view);
+        return NULL;
+    }
+    s->kind = SLOT_CONST;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Program_bind_arena(ProgramObject *self, PyObject *args) {
+    int slot;
+    long long offset;
+    if (!PyArg_ParseTuple(args, "iL", &slot, &offset) || !check_slot(self, slot)) return NULL;
+    if (offset < 0 || offset % 64) {
+        PyErr_SetString(PyExc_ValueError, "arena offsets must be >= 0 and 64-byte aligned");
+        return NULL;
+    }
+    self->slots[slot].kind = SLOT_ARENA;
+    self->slots[slot].offset = offset;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Program_bind_extern(ProgramObject *self, PyObject *args) {
+    int slot, index, writable;
+    if (!PyArg_ParseTuple(args, "iip", &slot, &index, &writable) || !check_slot(self, slot)) return NULL;
+    if (index < 0 || index > 1 << 20) {
+        PyErr_SetString(PyExc_ValueError, "bad extern index");
+        return NULL;
+    }
+    self->slots[slot].kind = SLOT_EXTERN;
+    self->slots[slot].index = index;
+    self->slots[slot].writable = writable;
+    if (index + 1 > self->extern_count) self->extern_count = index + 1;
+    Py_RETURN_NONE;
+}
+
+/* ---- step parsing: per kind, the int and float fields in tuple order ---- */
+
+static int read_ints(PyObject *t, long long *out, Py_ssize_t n) {
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != n) {
+        PyErr_Format(PyExc_ValueError, "expected a tuple of %zd ints", n);
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        out[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(t, i));
+        if (out[i] == -1 && PyErr_Occurred()) return 0;
+        if (out[i] < INT32_MIN || out[i] > INT64_MAX / 2) {
+            PyErr_SetString(PyExc_OverflowError, "step parameter out of range");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int read_floats(PyObject *t, float *out, Py_ssize_t n) {
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != n) {
+        PyErr_Format(PyExc_ValueError, "expected a tuple of %zd floats", n);
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v = PyFloat_AsDouble(PyTuple_GET_ITEM(t, i));
+        if (v == -1.0 && PyErr_Occurred()) return 0;
+        out[i] = (float)v;
+    }
+    return 1;
+}
+
+/* an int parameter that must fit the kernel's int fields */
+#define I(k) ((int)(v[k] > INT32_MAX ? -1 : v[k]))
+
+static int parse_conv(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[17];
+    float f[2];
+    if (!read_ints(ints, v, 17) || !read_floats(floats, f, 2)) return 0;
+    lk_conv2d *p = &s->u.conv;
+    p->n = I(0), p->c = I(1), p->h = I(2), p->w = I(3), p->m = I(4), p->oh = I(5), p->ow = I(6);
+    p->kh = I(7), p->kw = I(8), p->sh = I(9), p->sw = I(10), p->dh = I(11), p->dw = I(12);
+    p->pad_top = I(13), p->pad_left = I(14), p->groups = I(15), p->act.kind = I(16);
+    p->act.p0 = f[0], p->act.p1 = f[1];
+    return 1;
+}
+
+static int parse_pool(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[17];
+    if (!read_ints(ints, v, 17) || !read_floats(floats, NULL, 0)) return 0;
+    lk_pool2d *p = &s->u.pool;
+    p->n = I(0), p->c = I(1), p->h = I(2), p->w = I(3), p->oh = I(4), p->ow = I(5), p->kh = I(6), p->kw = I(7);
+    p->sh = I(8), p->sw = I(9), p->dh = I(10), p->dw = I(11), p->pad_top = I(12), p->pad_left = I(13);
+    p->pad_bottom = I(14), p->pad_right = I(15), p->kind = I(16);
+    return 1;
+}
+
+static int parse_gpool(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[3];
+    if (!read_ints(ints, v, 3) || !read_floats(floats, NULL, 0)) return 0;
+    s->u.gpool.rows = I(0), s->u.gpool.inner = I(1), s->u.gpool.kind = I(2);
+    return 1;
+}
+
+static int parse_binary(lk_step *s, PyObject *ints, PyObject *floats) {
+    /* op, act, rank, then rank x (shape, a_stride, b_stride) */
+    long long head[3];
+    float f[2];
+    if (!PyTuple_Check(ints) || PyTuple_GET_SIZE(ints) < 3) {
+        PyErr_SetString(PyExc_ValueError, "binary: expected (op, act, rank, dims...)");
+        return 0;
+    }
+    PyObject *h = PyTuple_GetSlice(ints, 0, 3);
+    int ok = h && read_ints(h, head, 3);
+    Py_XDECREF(h);
+    if (!ok || !read_floats(floats, f, 2)) return 0;
+    if (head[2] < 1 || head[2] > LK_MAX_DIMS) {
+        PyErr_SetString(PyExc_ValueError, "binary: rank out of range");
+        return 0;
+    }
+    int rank = (int)head[2];
+    long long v[3 + 3 * LK_MAX_DIMS];
+    if (!read_ints(ints, v, 3 + 3 * rank)) return 0;
+    s->u.binary.op = I(0), s->u.binary.act.kind = I(1), s->u.binary.bc.rank = rank;
+    s->u.binary.act.p0 = f[0], s->u.binary.act.p1 = f[1];
+    for (int d = 0; d < rank; d++) {
+        s->u.binary.bc.shape[d] = v[3 + 3 * d];
+        s->u.binary.bc.a_strides[d] = v[4 + 3 * d];
+        s->u.binary.bc.b_strides[d] = v[5 + 3 * d];
+    }
+    return 1;
+}
+
+static int parse_unary(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[2];
+    float f[2];
+    if (!read_ints(ints, v, 2) || !read_floats(floats, f, 2)) return 0;
+    s->u.unary.act.kind = I(0), s->u.unary.n = v[1], s->u.unary.act.p0 = f[0], s->u.unary.act.p1 = f[1];
+    return 1;
+}
+
+static int parse_affine(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[4];
+    float f[2];
+    if (!read_ints(ints, v, 4) || !read_floats(floats, f, 2)) return 0;
+    s->u.affine.outer = I(0), s->u.affine.channels = I(1), s->u.affine.inner = I(2), s->u.affine.act.kind = I(3);
+    s->u.affine.act.p0 = f[0], s->u.affine.act.p1 = f[1];
+    return 1;
+}
+
+static int parse_softmax(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[4];
+    if (!read_ints(ints, v, 4) || !read_floats(floats, NULL, 0)) return 0;
+    s->u.softmax.outer = I(0), s->u.softmax.axis = I(1), s->u.softmax.inner = I(2), s->u.softmax.log = I(3);
+    return 1;
+}
+
+static int parse_layernorm(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[2];
+    float f[1];
+    if (!read_ints(ints, v, 2) || !read_floats(floats, f, 1)) return 0;
+    s->u.layernorm.rows = I(0), s->u.layernorm.size = I(1), s->u.layernorm.epsilon = f[0];
+    return 1;
+}
+
+static int parse_instancenorm(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[3];
+    float f[1];
+    if (!read_ints(ints, v, 3) || !read_floats(floats, f, 1)) return 0;
+    s->u.instancenorm.n = I(0), s->u.instancenorm.c = I(1), s->u.instancenorm.inner = I(2);
+    s->u.instancenorm.epsilon = f[0];
+    return 1;
+}
+
+static int parse_matmul(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[9];
+    float f[4];
+    if (!read_ints(ints, v, 9) || !read_floats(floats, f, 4)) return 0;
+    lk_matmul *p = &s->u.matmul;
+    p->batch = I(0), p->m = I(1), p->n = I(2), p->k = I(3), p->a_bs = v[4], p->b_bs = v[5];
+    p->trans_b = I(6), p->bias_kind = I(7), p->act.kind = I(8), p->trans_a = 0;
+    p->alpha = f[0], p->beta = f[1], p->act.p0 = f[2], p->act.p1 = f[3];
+    return 1;
+}
+
+static int parse_transpose(lk_step *s, PyObject *ints, PyObject *floats) {
+    /* elem, rank, shape..., perm... */
+    if (!PyTuple_Check(ints) || PyTuple_GET_SIZE(ints) < 2 || !read_floats(floats, NULL, 0)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "transpose: expected (elem, rank, shape, perm)");
+        return 0;
+    }
+    long long rank = PyLong_AsLongLong(PyTuple_GET_ITEM(ints, 1));
+    if (rank < 1 || rank > LK_MAX_DIMS) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "transpose: rank out of range");
+        return 0;
+    }
+    long long v[2 + 2 * LK_MAX_DIMS];
+    if (!read_ints(ints, v, 2 + 2 * rank)) return 0;
+    s->u.transpose.elem = v[0];
+    s->u.transpose.rank = (int)rank;
+    for (int d = 0; d < rank; d++) {
+        s->u.transpose.shape[d] = v[2 + d];
+        s->u.transpose.perm[d] = I(2 + rank + d);
+    }
+    return 1;
+}
+
+static int parse_copy(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[6];
+    if (!read_ints(ints, v, 6) || !read_floats(floats, NULL, 0)) return 0;
+    s->u.copy.rows = v[0], s->u.copy.bytes = v[1], s->u.copy.src_offset = v[2];
+    s->u.copy.src_stride = v[3], s->u.copy.dst_offset = v[4], s->u.copy.dst_stride = v[5];
+    return 1;
+}
+
+static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyObject *) = {
+    [LK_STEP_CONV2D] = parse_conv,        [LK_STEP_DWCONV2D] = parse_conv,
+    [LK_STEP_POOL2D] = parse_pool,        [LK_STEP_GLOBAL_POOL] = parse_gpool,
+    [LK_STEP_BINARY] = parse_binary,      [LK_STEP_UNARY] = parse_unary,
+    [LK_STEP_AFFINE] = parse_affine,      [LK_STEP_SOFTMAX] = parse_softmax,
+    [LK_STEP_LAYERNORM] = parse_layernorm, [LK_STEP_INSTANCENORM] = parse_instancenorm,
+    [LK_STEP_MATMUL] = parse_matmul,      [LK_STEP_TRANSPOSE] = parse_transpose,
+    [LK_STEP_COPY] = parse_copy,          [LK_STEP_CONV2D_PACKED] = parse_conv,
+};
+
+static PyObject *Program_add(ProgramObject *self, PyObject *args) {
+    int kind;
+    PyObject *slots, *ints, *floats;
+    if (!PyArg_ParseTuple(args, "iO!O!O!", &kind, &PyTuple_Type, &slots, &PyTuple_Type, &ints, &PyTuple_Type, &floats))
+        return NULL;
+    if (kind < 0 || kind >= LK_STEP_KIND_COUNT) {
+        PyErr_Format(PyExc_ValueError, "unknown step kind %d", kind);
+        return NULL;
+    }
+    lk_step step;
+    memset(&step, 0, sizeof step);
+    step.kind = kind;
+    Py_ssize_t n = PyTuple_GET_SIZE(slots);
+    if (n > LK_STEP_SLOTS) {
+        PyErr_SetString(PyExc_ValueError, "too many slots for a step");
+        return NULL;
+    }
+    for (int i = 0; i < LK_STEP_SLOTS; i++) {
+        long v = -1;
+        if (i < n) {
+            v = PyLong_AsLong(PyTuple_GET_ITEM(slots, i));
+            if (v == -1 && PyErr_Occurred()) return NULL;
+        }
+        if (v < -1 || v >= self->slot_count) {
+            PyErr_Format(PyExc_IndexError, "slot %ld out of range", v);
+            return NULL;
+        }
+        step.slots[i] = (int)v;
+    }
+    if (!STEP_PARSERS[kind](&step, ints, floats)) return NULL;
+    int status = lk_program_add(self->program, &step);
+    if (status != LK_OK) {
+        PyErr_Format(PyExc_ValueError, "step of kind %d refused by the kernel library (shape or size check, code %d)",
+                     kind, status);
+        return NULL;
+    }
+    return PyLong_FromLong(lk_program_steps(self->program) - 1);
+}
+
+static PyObject *Program_run(ProgramObject *self, PyObject *args) {
+    PyObject *pool_obj, *arena_obj, *externs;
+    int first = 0, last = -1;
+    if (!PyArg_ParseTuple(args, "OOO|ii", &pool_obj, &arena_obj, &externs, &first, &last)) return NULL;
+    lk_pool *pool = NULL;
+    if (pool_obj != Py_None) {
+        if (!PyObject_TypeCheck(pool_obj, &PoolType)) {
+            PyErr_SetString(PyExc_TypeError, "pool must be a Pool or None");
+            return NULL;
+        }
+        pool = ((PoolObject *)pool_obj)->pool;
+    }
+    int steps = lk_program_steps(self->program);
+    if (last < 0) last = steps;
+    if (first < 0 || first > last || last > steps) {
+        PyErr_SetString(PyExc_IndexError, "step range out of bounds");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(externs, "externs must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t ne = PySequence_Fast_GET_SIZE(seq);
+    if (ne < self->extern_count) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "program needs %d extern buffers, got %zd", self->extern_count, ne);
+        return NULL;
+    }
+    Py_buffer arena = {0};
+    int have_arena = 0;
+    if (arena_obj != Py_None) {
+        if (PyObject_GetBuffer(arena_obj, &arena, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+            Py_DECREF(seq);
+            return NULL;
+        }
+        have_arena = 1;
+    }
+    Py_buffer *views = PyMem_Calloc((size_t)(ne ? ne : 1), sizeof(Py_buffer));
+    char *held = PyMem_Calloc((size_t)(ne ? ne : 1), 1);
+    void **ptrs = PyMem_Calloc((size_t)(self->slot_count ? self->slot_count : 1), sizeof(void *));
+    PyObject *result = NULL;
+    if (!views || !held || !ptrs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int i = 0; i < self->slot_count; i++) {
+        slot_info *s = &self->slots[i];
+        int64_t need = self->slot_bytes[i];
+        switch (s->kind) {
+        case SLOT_CONST:
+            ptrs[i] = s->view.buf;
+            break;
+        case SLOT_ARENA:
+            if (!have_arena || s->offset + need > (int64_t)arena.len) {
+                PyErr_Format(PyExc_ValueError, "slot %d lies outside the arena (%zd bytes)", i,
+                             have_arena ? arena.len : (Py_ssize_t)0);
+                goto done;
+            }
+            ptrs[i] = (char *)arena.buf + s->offset;
+            break;
+        case SLOT_EXTERN: {
+            Py_buffer *v = &views[s->index];
+            if (!held[s->index]) {
+                PyObject *obj = PySequence_Fast_GET_ITEM(seq, s->index);
+                int flags = PyBUF_C_CONTIGUOUS | (s->writable ? PyBUF_WRITABLE : 0);
+                if (PyObject_GetBuffer(obj, v, flags) < 0) goto done;
+                held[s->index] = 1 + (s->writable ? 1 : 0);
+            } else if (s->writable && held[s->index] == 1) {
+                PyErr_Format(PyExc_ValueError, "extern %d is bound read-only and writable", s->index);
+                goto done;
+            }
+            if ((int64_t)v->len < need) {
+                PyErr_Format(PyExc_ValueError, "extern %d has %zd bytes, slot %d needs %lld", s->index, v->len, i,
+                             (long long)need);
+                goto done;
+            }
+            ptrs[i] = v->buf;
+            break;
+        }
+        default:
+            ptrs[i] = NULL;  /* unbound: a step reading it is refused by lk_program_run */
+        }
+    }
+    {
+        int failed = -1, status;
+        Py_BEGIN_ALLOW_THREADS
+        status = lk_program_run(self->program, ptrs, first, last, pool, &failed);
+        Py_END_ALLOW_THREADS
+        if (status != LK_OK) {
+            PyObject *err = Py_BuildValue("(si)", status == LK_E_NOMEM ? "out of memory" : "invalid arguments", failed);
+            if (err) {
+                PyErr_SetObject(KernelError, err);
+                Py_DECREF(err);
+            }
+            goto done;
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    if (views)
+        for (Py_ssize_t i = 0; i < ne; i++)
+            if (held && held[i]) PyBuffer_Release(&views[i]);
+    PyMem_Free(views);
+    PyMem_Free(held);
+    PyMem_Free(ptrs);
+    if (have_arena) PyBuffer_Release(&arena);
+    Py_DECREF(seq);
+    return result;
+}
+
+static PyObject *Program_len(ProgramObject *self, PyObject *unused) {
+    (void)unused;
+    return PyLong_FromLong(lk_program_steps(self->program));
+}
+
+static PyMethodDef Program_methods[] = {
+    {"bind_const", (PyCFunction)Program_bind_const, METH_VARARGS, "bind_const(slot, buffer): a constant, held"},
+    {"bind_arena", (PyCFunction)Program_bind_arena, METH_VARARGS, "bind_arena(slot, offset): at arena + offset"},
+    {"bind_extern", (PyCFunction)Program_bind_extern, METH_VARARGS,
+     "bind_extern(slot, index, writable): run()'s externs[index]"},
+    {"add", (PyCFunction)Program_add, METH_VARARGS, "add(kind, slots, ints, floats) -> step index"},
+    {"run", (PyCFunction)Program_run, METH_VARARGS,
+     "run(pool, arena, externs, first=0, last=-1): run steps [first, last) without the GIL"},
+    {"steps", (PyCFunction)Program_len, METH_NOARGS, "number of steps"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ProgramType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "litert_cpu._native.Program",
+    .tp_basicsize = sizeof(ProgramObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Program_init,
+    .tp_dealloc = (destructor)Program_dealloc,
+    .tp_methods = Program_methods,
+    .tp_doc = "Program(slot_bytes): a static plan of kernel steps over sized slots",
+};
+
+/* ---------------------------------------------------------------- module */
+
+static PyObject *mod_isa(PyObject *m, PyObject *unused) {
+    (void)m, (void)unused;
+    return PyUnicode_FromString(lk_isa_name(lk_cpu_isa()));
+}
+
+static PyObject *mod_set_blas_sgemm(PyObject *m, PyObject *arg) {
+    (void)m;
+    if (arg == Py_None) {
+        lk_set_blas_sgemm(NULL);
+        Py_RETURN_NONE;
+    }
+    void *address = PyLong_AsVoidPtr(arg);
+    if (!address && PyErr_Occurred()) return NULL;
+    lk_set_blas_sgemm((lk_cblas_sgemm_fn)address);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_has_blas(PyObject *m, PyObject *unused) {
+    (void)m, (void)unused;
+    return PyBool_FromLong(lk_has_blas());
+}
+
+static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *obj;
+    int rows, k, groups;
+    if (!PyArg_ParseTuple(args, "Oiii", &obj, &rows, &k, &groups)) return NULL;
+    size_t floats = lk_conv_packed_floats(rows, k, groups);
+    if (floats == 0) {
+        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (!view.format || strcmp(view.format, "f") != 0 || view.len != (Py_ssize_t)rows * k * (Py_ssize_t)sizeof(float)) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "weights must be a contiguous float32 buffer of rows*k values");
+        return NULL;
+    }
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(floats * sizeof(float)));
+    if (out) lk_conv_pack_weights(view.buf, rows, k, groups, (float *)PyByteArray_AS_STRING(out));
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyObject *mod_conv_packed_available(PyObject *m, PyObject *unused) {
+    (void)m, (void)unused;
+    return PyBool_FromLong(lk_conv_packed_available());
+}
+
+static PyMethodDef module_methods[] = {
+    {"pack_conv_weights", mod_pack_conv_weights, METH_VARARGS,
+     "pack_conv_weights(w, m, k, groups) -> bytearray: weights in the packed-conv layout"},
+    {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
+    {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
+    {"set_blas_sgemm", mod_set_blas_sgemm, METH_O, "register a cblas_sgemm address (int) or None"},
+    {"has_blas", mod_has_blas, METH_NOARGS, "whether an external BLAS is registered"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "litert_cpu._native", "litert's compiled CPU kernels", -1, module_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+/* The C enums, exported so that Python never restates their values. */
+static const struct { const char *name; int value; } CONSTANTS[] = {
+    {"STEP_CONV2D", LK_STEP_CONV2D}, {"STEP_DWCONV2D", LK_STEP_DWCONV2D}, {"STEP_POOL2D", LK_STEP_POOL2D},
+    {"STEP_GLOBAL_POOL", LK_STEP_GLOBAL_POOL}, {"STEP_BINARY", LK_STEP_BINARY}, {"STEP_UNARY", LK_STEP_UNARY},
+    {"STEP_AFFINE", LK_STEP_AFFINE}, {"STEP_SOFTMAX", LK_STEP_SOFTMAX}, {"STEP_LAYERNORM", LK_STEP_LAYERNORM},
+    {"STEP_INSTANCENORM", LK_STEP_INSTANCENORM}, {"STEP_MATMUL", LK_STEP_MATMUL},
+    {"STEP_TRANSPOSE", LK_STEP_TRANSPOSE}, {"STEP_COPY", LK_STEP_COPY},
+    {"STEP_CONV2D_PACKED", LK_STEP_CONV2D_PACKED},
+    {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
+    {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
+    {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},
+    {"ACT_GELU_TANH", LK_ACT_GELU_TANH}, {"ACT_SILU", LK_ACT_SILU}, {"ACT_ERF", LK_ACT_ERF},
+    {"ACT_EXP", LK_ACT_EXP}, {"ACT_NEG", LK_ACT_NEG}, {"ACT_ABS", LK_ACT_ABS}, {"ACT_SQRT", LK_ACT_SQRT},
+    {"ACT_RECIPROCAL", LK_ACT_RECIPROCAL}, {"ACT_ELU", LK_ACT_ELU}, {"ACT_SOFTPLUS", LK_ACT_SOFTPLUS},
+    {"BIN_ADD", LK_ADD}, {"BIN_SUB", LK_SUB}, {"BIN_MUL", LK_MUL}, {"BIN_DIV", LK_DIV}, {"BIN_MAX", LK_MAX},
+    {"BIN_MIN", LK_MIN}, {"BIN_POW", LK_POW},
+    {"POOL_MAX", LK_POOL_MAX}, {"POOL_AVG", LK_POOL_AVG}, {"POOL_AVG_INCLUDE_PAD", LK_POOL_AVG_INCLUDE_PAD},
+    {"MAX_DIMS", LK_MAX_DIMS},
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&PoolType) < 0 || PyType_Ready(&ProgramType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module_def);
+    if (!m) return NULL;
+    KernelError = PyErr_NewException("litert_cpu._native.KernelError", PyExc_RuntimeError, NULL);
+    if (!KernelError || PyModule_AddObjectRef(m, "KernelError", KernelError) < 0 ||
+        PyModule_AddObjectRef(m, "Pool", (PyObject *)&PoolType) < 0 ||
+        PyModule_AddObjectRef(m, "Program", (PyObject *)&ProgramType) < 0 ||
+        PyModule_AddIntConstant(m, "API_VERSION", LK_API_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof CONSTANTS / sizeof CONSTANTS[0]; i++)
+        if (PyModule_AddIntConstant(m, CONSTANTS[i].name, CONSTANTS[i].value) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+    return m;
+}

@@ -1,0 +1,42 @@
+/* Per-thread scratch memory and CPU feature reporting. */
+#define _POSIX_C_SOURCE 200112L
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_internal.h"
+
+#define LK_SCRATCH_SLOTS 4
+
+static _Thread_local struct {
+    void *ptr;
+    size_t size;
+} scratch[LK_SCRATCH_SLOTS];
+
+void *lk_scratch(int slot, size_t bytes) {
+    if (slot < 0 || slot >= LK_SCRATCH_SLOTS) return NULL;
+    if (scratch[slot].size >= bytes && scratch[slot].ptr) return scratch[slot].ptr;
+    size_t size = (bytes + 63) & ~(size_t)63;
+    if (size < bytes) return NULL;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, size ? size : 64) != 0) return NULL;
+    free(scratch[slot].ptr);
+    scratch[slot].ptr = p;
+    scratch[slot].size = size;
+    return p;
+}
+
+enum lk_isa lk_cpu_isa(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return LK_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return LK_ISA_AVX2;
+#endif
+    return LK_ISA_BASELINE;
+}
+
+const char *lk_isa_name(enum lk_isa isa) {
+    static const char *names[] = {"baseline", "avx2", "avx512"};
+    return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : "unknown";
+}

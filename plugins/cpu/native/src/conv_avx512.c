@@ -1,0 +1,276 @@
+/*
+ * Convolution as a GEMM with pre-packed weights, AVX-512 micro-kernel.
+ *
+ * C[m, p] = sum_k W[m, k] * X[k, p] per (image, group): m output channels,
+ * p output positions, k = (input channel, tap).  The weights are packed once
+ * (lk_conv_pack_weights) into panels of MR = 12 rows laid out [k][12]; the
+ * input is packed per task into panels of NR = 32 positions laid out [k][32]
+ * straight from the image (im2col fused into packing, so the column matrix
+ * never exists in full).  The 12 x 32 micro-kernel keeps its tile in 24 zmm
+ * registers across a KC-long slice of k, broadcasting weights and loading
+ * input rows (the BLIS/MLAS scheme).  Bias, residual and activation run on
+ * each finished tile while it is in L1.
+ *
+ * Built only for x86-64 with GCC/Clang; lk_conv_packed_available() says
+ * whether this CPU runs it (AVX-512F), else lk_conv2d_f32 uses im2col + GEMM.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "lk_internal.h"
+
+#define MR 12
+#define NR 32
+#define KC 384
+#define TILE_PANELS 8 /* B panels packed per task: 256 output positions */
+
+size_t lk_conv_packed_floats(int m, int k, int groups) {
+    if (m <= 0 || k <= 0 || groups <= 0 || m % groups) return 0;
+    size_t mg = (size_t)(m / groups);
+    size_t panels = (mg + MR - 1) / MR;
+    return (size_t)groups * panels * MR * (size_t)k;
+}
+
+void lk_conv_pack_weights(const float *w, int m, int k, int groups, float *out) {
+    int mg = m / groups;
+    int panels = (mg + MR - 1) / MR;
+    for (int g = 0; g < groups; g++)
+        for (int pnl = 0; pnl < panels; pnl++) {
+            float *dst = out + ((size_t)g * panels + pnl) * MR * k;
+            for (int kk = 0; kk < k; kk++)
+                for (int r = 0; r < MR; r++) {
+                    int row = pnl * MR + r;
+                    dst[(size_t)kk * MR + r] = row < mg ? w[((size_t)g * mg + row) * k + kk] : 0.0f;
+                }
+        }
+}
+
+/* What the micro-kernel applies to a finished tile: per-row bias, a residual
+ * tile, and a clamp (ReLU, ReLU6, Clip; -inf/inf when none). */
+typedef struct tile_epilogue {
+    const float *bias; /* 12 values or NULL */
+    const float *z;    /* residual tile (row stride ldz) or NULL */
+    size_t ldz;
+    float lo, hi;
+    int final;         /* last k slice: apply the above */
+} tile_epilogue;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+int lk_conv_packed_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+
+/* c[12][32] (row stride ldc) = (accumulate ? c : 0) + a[kc][12] x b[kc][32],
+ * then the epilogue when e->final */
+__attribute__((target("avx512f"))) static void kernel_12x32(int kc, const float *a, const float *b, float *c,
+                                                              size_t ldc, int accumulate, const tile_epilogue *e) {
+    __m512 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    __m512 c60, c61, c70, c71, c80, c81, c90, c91, ca0, ca1, cb0, cb1;
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm512_setzero_ps();
+    c60 = c61 = c70 = c71 = c80 = c81 = c90 = c91 = ca0 = ca1 = cb0 = cb1 = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        __m512 av;
+#define LK_ROW(i, x0, x1)                 \
+    av = _mm512_set1_ps(a[i]);            \
+    x0 = _mm512_fmadd_ps(av, b0, x0);     \
+    x1 = _mm512_fmadd_ps(av, b1, x1);
+        LK_ROW(0, c00, c01) LK_ROW(1, c10, c11) LK_ROW(2, c20, c21) LK_ROW(3, c30, c31)
+        LK_ROW(4, c40, c41) LK_ROW(5, c50, c51) LK_ROW(6, c60, c61) LK_ROW(7, c70, c71)
+        LK_ROW(8, c80, c81) LK_ROW(9, c90, c91) LK_ROW(10, ca0, ca1) LK_ROW(11, cb0, cb1)
+#undef LK_ROW
+        a += MR;
+        b += NR;
+    }
+    const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+#define LK_STORE(i, x0, x1)                                                              \
+    if (accumulate) {                                                                    \
+        x0 = _mm512_add_ps(x0, _mm512_loadu_ps(c + (i) * ldc));                          \
+        x1 = _mm512_add_ps(x1, _mm512_loadu_ps(c + (i) * ldc + 16));                     \
+    }                                                                                    \
+    if (e->final) {                                                                      \
+        if (e->bias) {                                                                   \
+            __m512 bv = _mm512_set1_ps(e->bias[i]);                                      \
+            x0 = _mm512_add_ps(x0, bv);                                                  \
+            x1 = _mm512_add_ps(x1, bv);                                                  \
+        }                                                                                \
+        if (e->z) {                                                                      \
+            x0 = _mm512_add_ps(x0, _mm512_loadu_ps(e->z + (i) * e->ldz));                \
+            x1 = _mm512_add_ps(x1, _mm512_loadu_ps(e->z + (i) * e->ldz + 16));           \
+        }                                                                                \
+        x0 = _mm512_min_ps(_mm512_max_ps(x0, lo), hi);                                   \
+        x1 = _mm512_min_ps(_mm512_max_ps(x1, lo), hi);                                   \
+    }                                                                                    \
+    _mm512_storeu_ps(c + (i) * ldc, x0);                                                 \
+    _mm512_storeu_ps(c + (i) * ldc + 16, x1);
+    LK_STORE(0, c00, c01) LK_STORE(1, c10, c11) LK_STORE(2, c20, c21) LK_STORE(3, c30, c31)
+    LK_STORE(4, c40, c41) LK_STORE(5, c50, c51) LK_STORE(6, c60, c61) LK_STORE(7, c70, c71)
+    LK_STORE(8, c80, c81) LK_STORE(9, c90, c91) LK_STORE(10, ca0, ca1) LK_STORE(11, cb0, cb1)
+#undef LK_STORE
+}
+#else
+int lk_conv_packed_available(void) { return 0; }
+static void kernel_12x32(int kc, const float *a, const float *b, float *c, size_t ldc, int accumulate,
+                         const tile_epilogue *e) {
+    (void)kc, (void)a, (void)b, (void)c, (void)ldc, (void)accumulate, (void)e;
+}
+#endif
+
+/* packs input positions [first, first + count) of one group into NR-wide
+ * panels [k][NR] (zero beyond count) */
+static void pack_input(const lk_conv2d *p, const float *x, int first, int count, float *out) {
+    int cg = p->c / p->groups;
+    int k = cg * p->kh * p->kw;
+    for (int base = 0; base < count; base += NR) {
+        int n = LK_MIN(NR, count - base);
+        float *panel = out + (size_t)(base / NR) * k * NR;
+        int oy0 = (first + base) / p->ow, ox0 = (first + base) % p->ow;
+        for (int ci = 0; ci < cg; ci++) {
+            const float *plane = x + (size_t)ci * p->h * p->w;
+            for (int ki = 0; ki < p->kh; ki++)
+                for (int kj = 0; kj < p->kw; kj++) {
+                    float *dst = panel + (size_t)((ci * p->kh + ki) * p->kw + kj) * NR;
+                    int oy = oy0, ox = ox0, j = 0;
+                    while (j < n) {
+                        int run = LK_MIN(p->ow - ox, n - j);
+                        int iy = oy * p->sh - p->pad_top + ki * p->dh;
+                        if (iy < 0 || iy >= p->h) {
+                            memset(dst + j, 0, (size_t)run * sizeof(float));
+                        } else {
+                            const float *src = plane + (size_t)iy * p->w;
+                            int ix0 = ox * p->sw - p->pad_left + kj * p->dw;
+                            if (p->sw == 1 && ix0 >= 0 && ix0 + run <= p->w) {
+                                memcpy(dst + j, src + ix0, (size_t)run * sizeof(float));
+                            } else {
+                                /* taps inside the row: t in [t0, t1) */
+                                int t0 = ix0 >= 0 ? 0 : (-ix0 + p->sw - 1) / p->sw;
+                                int t1 = ix0 >= p->w ? 0 : (p->w - ix0 + p->sw - 1) / p->sw;
+                                if (t0 > run) t0 = run;
+                                if (t1 > run) t1 = run;
+                                if (t1 < t0) t1 = t0;
+                                for (int t = 0; t < t0; t++) dst[j + t] = 0.0f;
+                                const float *s = src + ix0;
+                                for (int t = t0; t < t1; t++) dst[j + t] = s[(ptrdiff_t)t * p->sw];
+                                for (int t = t1; t < run; t++) dst[j + t] = 0.0f;
+                            }
+                        }
+                        j += run;
+                        ox = 0;
+                        oy++;
+                    }
+                    for (; j < NR; j++) dst[j] = 0.0f;
+                }
+        }
+    }
+}
+
+typedef struct {
+    const lk_conv2d *p;
+    const float *x, *w_packed, *bias, *z;
+    float *y;
+    int k, mg, panels_m, tile, tiles;
+    float lo, hi;          /* the activation when it is a clamp */
+    lk_activation after;   /* else applied after the tile is stored */
+    int status;
+} pconv_job;
+
+static void pconv_task(void *arg, size_t t) {
+    pconv_job *j = arg;
+    const lk_conv2d *p = j->p;
+    int positions = p->oh * p->ow;
+    size_t per_image = (size_t)p->groups * j->tiles;
+    int b = (int)(t / per_image);
+    int g = (int)(t % per_image / j->tiles), tile = (int)(t % j->tiles);
+    int first = tile * j->tile, count = LK_MIN(j->tile, positions - first);
+    int panels_n = (count + NR - 1) / NR;
+    int cg = p->c / p->groups;
+    float *packed = lk_scratch(0, (size_t)panels_n * j->k * NR * sizeof(float));
+    float *edge = lk_scratch(1, (size_t)MR * NR * sizeof(float));
+    if (!packed || !edge) {
+        j->status = LK_E_NOMEM;
+        return;
+    }
+    pack_input(p, j->x + ((size_t)b * p->c + (size_t)g * cg) * p->h * p->w, first, count, packed);
+    const float *wg = j->w_packed + (size_t)g * j->panels_m * MR * j->k;
+    for (int pm = 0; pm < j->panels_m; pm++) {
+        int m0 = pm * MR, rows = LK_MIN(MR, j->mg - m0);
+        int oc = g * j->mg + m0;
+        const float *bias_rows = NULL;
+        const float *a = wg + (size_t)pm * MR * j->k;
+        for (int pn = 0; pn < panels_n; pn++) {
+            int c0 = pn * NR, cols = LK_MIN(NR, count - c0);
+            float *y = j->y + ((size_t)b * p->m + oc) * positions + first + c0;
+            int full = rows == MR && cols == NR;
+            float *dst = full ? y : edge;
+            size_t ldc = full ? (size_t)positions : NR;
+            const float *zt = j->z ? j->z + ((size_t)b * p->m + oc) * positions + first + c0 : NULL;
+            /* edge tiles: bias/residual/activation after the copy below */
+            tile_epilogue e = {full ? bias_rows : NULL, full ? zt : NULL, (size_t)positions,
+                               full ? j->lo : -INFINITY, full ? j->hi : INFINITY, 0};
+            if (full && bias_rows == NULL && j->bias) {
+                e.bias = j->bias + oc;
+            }
+            for (int k0 = 0; k0 < j->k; k0 += KC) {
+                int kc = LK_MIN(KC, j->k - k0);
+                e.final = k0 + kc >= j->k;
+                kernel_12x32(kc, a + (size_t)k0 * MR, packed + ((size_t)pn * j->k + k0) * NR, dst, ldc, k0 > 0, &e);
+            }
+            if (full) {
+                if (j->after.kind != LK_ACT_NONE)
+                    for (int r = 0; r < rows; r++) lk_activate(y + (size_t)r * positions, (size_t)cols, &j->after);
+                continue;
+            }
+            for (int r = 0; r < rows; r++) {
+                float *row = y + (size_t)r * positions;
+                const float *er = edge + (size_t)r * NR;
+                float bv = j->bias ? j->bias[oc + r] : 0.0f;
+                const float *zr = zt ? zt + (size_t)r * positions : NULL;
+                for (int c = 0; c < cols; c++) row[c] = er[c] + bv + (zr ? zr[c] : 0.0f);
+                if (p->act.kind != LK_ACT_NONE) lk_activate(row, (size_t)cols, &p->act);
+            }
+        }
+    }
+}
+
+int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias,
+                         const float *z, float *y, lk_pool *pool) {
+    if (!lk_conv_packed_available()) return LK_E_ARG;
+    if (!p || p->groups < 1 || p->c % p->groups || p->m % p->groups) return LK_E_ARG;
+    int positions = p->oh * p->ow;
+    if (p->n == 0 || positions == 0) return LK_OK;
+    pconv_job j = {0};
+    j.p = p;
+    j.x = x;
+    j.w_packed = w_packed;
+    j.bias = bias;
+    j.z = z;
+    j.y = y;
+    j.k = p->c / p->groups * p->kh * p->kw;
+    j.mg = p->m / p->groups;
+    j.panels_m = (j.mg + MR - 1) / MR;
+    j.lo = -INFINITY;
+    j.hi = INFINITY;
+    j.after.kind = LK_ACT_NONE;
+    if (p->act.kind == LK_ACT_RELU) {
+        j.lo = 0.0f;
+    } else if (p->act.kind == LK_ACT_CLIP) {
+        j.lo = p->act.p0;
+        j.hi = p->act.p1;
+    } else {
+        j.after = p->act;
+    }
+    int threads = lk_pool_threads(pool);
+    /* tiles of whole panels; enough tiles for every thread when the image is small */
+    int tile = TILE_PANELS * NR;
+    size_t images = (size_t)p->n * p->groups;
+    while (tile > NR && threads > 1 && images * (size_t)((positions + tile - 1) / tile) < (size_t)threads * 3) tile /= 2;
+    if (tile > positions) tile = (positions + NR - 1) / NR * NR;
+    j.tile = tile;
+    j.tiles = (positions + tile - 1) / tile;
+    lk_parallel_for(pool, images * j.tiles, pconv_task, &j);
+    return j.status;
+}

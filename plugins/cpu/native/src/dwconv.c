@@ -1,0 +1,163 @@
+/*
+ * Depthwise 2-D convolution, NCHW (one input channel per group, one output
+ * channel per input channel).
+ *
+ * Each task takes a block of (image, channel) planes.  A plane is first
+ * copied into a zero-bordered scratch plane, so the inner loops have no
+ * bounds checks: every output row is a sum over the kh*kw taps of a weight
+ * times a (strided) row of the padded plane, which vectorises along the
+ * output width for stride 1.  Bias, residual and activation follow on the
+ * same rows.
+ */
+#include <string.h>
+
+#include "lk_internal.h"
+
+typedef struct {
+    const lk_conv2d *p;
+    const float *x, *w, *bias, *z;
+    float *y;
+    int ph, pw;            /* padded plane size */
+    size_t planes, per_task;
+    int status;
+} dw_job;
+
+/* 3x3, stride 1, dilation 1: one pass per output row, nine taps in registers */
+LK_HOT static void dw3x3_s1(const lk_conv2d *p, const float *padded, int pw, const float *w, float bias,
+                            const float *z, float *y) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    const int ow = p->ow;
+    for (int oy = 0; oy < p->oh; oy++) {
+        const float *r0 = padded + (size_t)oy * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+        float *restrict out = y + (size_t)oy * ow;
+        for (int ox = 0; ox < ow; ox++)
+            out[ox] = bias + w0 * r0[ox] + w1 * r0[ox + 1] + w2 * r0[ox + 2] + w3 * r1[ox] + w4 * r1[ox + 1] +
+                      w5 * r1[ox + 2] + w6 * r2[ox] + w7 * r2[ox + 1] + w8 * r2[ox + 2];
+        if (z) {
+            const float *restrict zr = z + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++) out[ox] += zr[ox];
+        }
+        if (p->act.kind != LK_ACT_NONE) lk_activate(out, (size_t)p->ow, &p->act);
+    }
+}
+
+/* 3x3, stride 2, dilation 1, over a padded plane split into even and odd
+ * columns (ev[i] = row[2i], od[i] = row[2i+1]), so every tap is a
+ * contiguous load: taps 0, 1, 2 of an output column ox read ev[ox], od[ox], ev[ox + 1] */
+LK_HOT static void dw3x3_s2(const lk_conv2d *p, const float *even, const float *odd, int half, const float *w,
+                            float bias, const float *z, float *y) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    const int ow = p->ow;
+    for (int oy = 0; oy < p->oh; oy++) {
+        size_t r = (size_t)(2 * oy) * half;
+        const float *e0 = even + r, *e1 = e0 + half, *e2 = e1 + half;
+        const float *o0 = odd + r, *o1 = o0 + half, *o2 = o1 + half;
+        float *restrict out = y + (size_t)oy * ow;
+        for (int ox = 0; ox < ow; ox++)
+            out[ox] = bias + w0 * e0[ox] + w1 * o0[ox] + w2 * e0[ox + 1] + w3 * e1[ox] + w4 * o1[ox] +
+                      w5 * e1[ox + 1] + w6 * e2[ox] + w7 * o2[ox] + w8 * e2[ox + 1];
+        if (z) {
+            const float *restrict zr = z + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++) out[ox] += zr[ox];
+        }
+        if (p->act.kind != LK_ACT_NONE) lk_activate(out, (size_t)p->ow, &p->act);
+    }
+}
+
+LK_HOT static void dw_plane(const lk_conv2d *p, const float *padded, int pw, const float *w, float bias,
+                            const float *z, float *y) {
+    for (int oy = 0; oy < p->oh; oy++) {
+        float *out = y + (size_t)oy * p->ow;
+        for (int ox = 0; ox < p->ow; ox++) out[ox] = bias;
+        for (int ki = 0; ki < p->kh; ki++) {
+            const float *row = padded + (size_t)(oy * p->sh + ki * p->dh) * pw;
+            for (int kj = 0; kj < p->kw; kj++) {
+                float wv = w[ki * p->kw + kj];
+                const float *src = row + kj * p->dw;
+                if (p->sw == 1) {
+                    for (int ox = 0; ox < p->ow; ox++) out[ox] += wv * src[ox];
+                } else if (p->sw == 2) {
+                    for (int ox = 0; ox < p->ow; ox++) out[ox] += wv * src[2 * ox];
+                } else {
+                    for (int ox = 0; ox < p->ow; ox++) out[ox] += wv * src[(size_t)ox * p->sw];
+                }
+            }
+        }
+        if (z) {
+            const float *zr = z + (size_t)oy * p->ow;
+            for (int ox = 0; ox < p->ow; ox++) out[ox] += zr[ox];
+        }
+        if (p->act.kind != LK_ACT_NONE) lk_activate(out, (size_t)p->ow, &p->act);
+    }
+}
+
+static int is_3x3(const lk_conv2d *p, int stride) {
+    return p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && p->sh == stride && p->sw == stride;
+}
+
+static void dw_task(void *arg, size_t t) {
+    dw_job *j = arg;
+    const lk_conv2d *p = j->p;
+    float *padded = lk_scratch(0, (size_t)j->ph * (2 * (size_t)j->pw + 4) * sizeof(float));
+    if (!padded) {
+        j->status = LK_E_NOMEM;
+        return;
+    }
+    size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->planes);
+    size_t hw = (size_t)p->h * p->w, ohw = (size_t)p->oh * p->ow;
+    /* the border stays zero across planes: clear it once per task */
+    memset(padded, 0, (size_t)j->ph * j->pw * sizeof(float));
+    for (size_t plane = first; plane < last; plane++) {
+        int c = (int)(plane % (size_t)p->c);
+        const float *src = j->x + plane * hw;
+        for (int i = 0; i < p->h; i++)
+            memcpy(padded + (size_t)(i + p->pad_top) * j->pw + p->pad_left, src + (size_t)i * p->w,
+                   (size_t)p->w * sizeof(float));
+        const float *w = j->w + (size_t)c * p->kh * p->kw;
+        float bias = j->bias ? j->bias[c] : 0.0f;
+        const float *z = j->z ? j->z + plane * ohw : NULL;
+        if (is_3x3(p, 1)) {
+            dw3x3_s1(p, padded, j->pw, w, bias, z, j->y + plane * ohw);
+        } else if (is_3x3(p, 2)) {
+            /* de-interleave the padded plane's columns (after it, in the same scratch) */
+            int half = (j->pw + 1) / 2 + 1;
+            float *even = padded + (size_t)j->ph * j->pw, *odd = even + (size_t)j->ph * half;
+            for (int r = 0; r < j->ph; r++) {
+                const float *row = padded + (size_t)r * j->pw;
+                float *er = even + (size_t)r * half, *orow = odd + (size_t)r * half;
+                for (int i = 0; i < half; i++) {
+                    er[i] = 2 * i < j->pw ? row[2 * i] : 0.0f;
+                    orow[i] = 2 * i + 1 < j->pw ? row[2 * i + 1] : 0.0f;
+                }
+            }
+            dw3x3_s2(p, even, odd, half, w, bias, z, j->y + plane * ohw);
+        } else {
+            dw_plane(p, padded, j->pw, w, bias, z, j->y + plane * ohw);
+        }
+    }
+}
+
+int lk_dwconv2d_f32(const lk_conv2d *p, const float *x, const float *w, const float *bias, const float *z,
+                    float *y, lk_pool *pool) {
+    if (!p || p->groups != p->c || p->m != p->c || p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1 ||
+        p->dh < 1 || p->dw < 1 || p->pad_top < 0 || p->pad_left < 0)
+        return LK_E_ARG;
+    size_t planes = (size_t)p->n * p->c;
+    if (planes == 0 || p->oh == 0 || p->ow == 0) return LK_OK;
+    dw_job j = {0};
+    j.p = p;
+    j.x = x;
+    j.w = w;
+    j.bias = bias;
+    j.z = z;
+    j.y = y;
+    /* rows/columns the taps read, at least the image plus its top/left pad */
+    j.ph = LK_MAX((p->oh - 1) * p->sh + (p->kh - 1) * p->dh + 1, p->pad_top + p->h);
+    j.pw = LK_MAX((p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1, p->pad_left + p->w);
+    j.planes = planes;
+    size_t tasks = lk_task_count(pool, planes * (size_t)p->oh * p->ow * p->kh * p->kw, 1 << 16);
+    if (tasks > planes) tasks = planes;
+    j.per_task = (planes + tasks - 1) / tasks;
+    lk_parallel_for(pool, (planes + j.per_task - 1) / j.per_task, dw_task, &j);
+    return j.status;
+}

@@ -1,0 +1,59 @@
+/* Internal helpers shared by the kernel files (not part of the public API). */
+#ifndef LK_INTERNAL_H
+#define LK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "litert_kernels.h"
+
+/* Hot loops are compiled for several targets and picked at load time by the
+ * dynamic loader (GCC/Clang function multi-versioning on x86-64 ELF). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LK_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
+#define LK_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LK_HOT
+#endif
+
+#define LK_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define LK_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* A per-thread scratch buffer of at least `bytes` bytes, 64-byte aligned,
+ * reused across calls (grown as needed).  `slot` picks one of a few
+ * independent buffers.  NULL when the allocation fails. */
+void *lk_scratch(int slot, size_t bytes);
+
+/* exp(x) for float32 in straight-line arithmetic so loops calling it
+ * vectorise: Cody-Waite reduction x = n ln2 + r, a degree-6 polynomial for
+ * e^r on |r| <= ln2/2, and 2^n built in the exponent bits.  Max relative
+ * error about 2 ulp; inputs are clamped to the finite range (x < -87.3 gives
+ * a tiny normal instead of a denormal/0, within 1e-38 absolute). */
+static inline float lk_expf(float x) {
+    x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+    float t = x * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    float r = x - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union { float f; int32_t i; } scale;
+    int32_t ni = (int32_t)n;
+    /* 2^n for n in [-126, 127]; 88.7/ln2 < 128 and -87.3/ln2 > -126 */
+    scale.i = (ni + 127) << 23;
+    return p * scale.f;
+}
+
+/* Applies the activation to x[0:n] in place; the per-element cases are
+ * inlined in the loops of every kernel epilogue. */
+void lk_activate_inplace(float *x, size_t n, const lk_activation *act);
+
+/* Number of tasks to cut `work` units into so that each task has at least
+ * `min_work` units and every thread gets a few tasks. */
+size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task);
+
+#endif

@@ -1,0 +1,72 @@
+/* Batched MatMul / Gemm with a fused epilogue (alpha, bias, activation). */
+#include <string.h>
+
+#include "lk_internal.h"
+
+typedef struct {
+    const lk_matmul *p;
+    const float *a, *b, *bias;
+    float *c;
+    int m_block, m_blocks, n_block, n_blocks;
+} mm_job;
+
+LK_HOT static void mm_epilogue(const lk_matmul *p, float *c, int rows, int cols, int m0, int n0,
+                               const float *bias) {
+    for (int r = 0; r < rows; r++) {
+        float *row = c + (size_t)r * p->n;
+        if (p->alpha != 1.0f)
+            for (int j = 0; j < cols; j++) row[j] *= p->alpha;
+        if (p->bias_kind == 1) {
+            const float *bv = bias + n0;
+            for (int j = 0; j < cols; j++) row[j] += p->beta * bv[j];
+        } else if (p->bias_kind == 2) {
+            const float *bv = bias + (size_t)(m0 + r) * p->n + n0;
+            for (int j = 0; j < cols; j++) row[j] += p->beta * bv[j];
+        } else if (p->bias_kind == 3) {
+            float bv = p->beta * bias[0];
+            for (int j = 0; j < cols; j++) row[j] += bv;
+        }
+        if (p->act.kind != LK_ACT_NONE) lk_activate(row, (size_t)cols, &p->act);
+    }
+}
+
+static void mm_task(void *arg, size_t t) {
+    const mm_job *j = arg;
+    const lk_matmul *p = j->p;
+    size_t per_batch = (size_t)j->m_blocks * j->n_blocks;
+    int bi = (int)(t / per_batch);
+    int mb = (int)(t % per_batch / j->n_blocks), nb = (int)(t % j->n_blocks);
+    int m0 = mb * j->m_block, rows = LK_MIN(j->m_block, p->m - m0);
+    int n0 = nb * j->n_block, cols = LK_MIN(j->n_block, p->n - n0);
+    const float *a = j->a + bi * p->a_bs + (size_t)m0 * p->k;
+    const float *b = j->b + bi * p->b_bs + (p->trans_b ? (size_t)n0 * p->k : (size_t)n0);
+    float *c = j->c + (size_t)bi * p->m * p->n + (size_t)m0 * p->n + n0;
+    lk_sgemm(rows, cols, p->k, a, p->k, b, p->trans_b ? p->k : p->n, p->trans_b, c, p->n, 0);
+    mm_epilogue(p, c, rows, cols, m0, n0, j->bias);
+}
+
+int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const float *bias, float *c,
+                  lk_pool *pool) {
+    if (!p || p->batch < 0 || p->m < 0 || p->n < 0 || p->k < 0 || p->trans_a || p->a_bs < 0 || p->b_bs < 0 ||
+        p->bias_kind < 0 || p->bias_kind > 3 || (p->bias_kind && !bias))
+        return LK_E_ARG;
+    if (p->batch == 0 || p->m == 0 || p->n == 0) return LK_OK;
+    mm_job j = {p, a, b, bias, c, p->m, 1, p->n, 1};
+    int threads = lk_pool_threads(pool);
+    double flops = 2.0 * p->m * p->n * (double)p->k;
+    if (threads > 1 && (size_t)p->batch < (size_t)threads * 2 && flops * p->batch > 2e5) {
+        /* cut rows (and columns for wide outputs) into blocks for the threads */
+        int want = (threads * 2 + p->batch - 1) / p->batch;
+        if (p->m >= 16 * want) {
+            j.m_block = ((p->m + want - 1) / want + 7) & ~7;
+        } else if (p->n >= 64 * want) {
+            j.n_block = ((p->n + want - 1) / want + 15) & ~15;
+        } else if (p->m >= 16) {
+            j.m_block = ((p->m + 1) / 2 + 7) & ~7;
+        }
+        j.m_blocks = (p->m + j.m_block - 1) / j.m_block;
+        j.n_blocks = (p->n + j.n_block - 1) / j.n_block;
+    }
+    lk_parallel_for(pool, (size_t)p->batch * j.m_blocks * j.n_blocks, mm_task, &j);
+    return LK_OK;
+}

@@ -1,0 +1,93 @@
+/* Data movement: transpose and block copies (Concat, Split, Slice). */
+#include <string.h>
+
+#include "lk_internal.h"
+
+typedef struct {
+    int rank;
+    int64_t shape[LK_MAX_DIMS];      /* output shape */
+    int64_t in_strides[LK_MAX_DIMS]; /* input stride (elements) of each output dim */
+    size_t elem, rows, row_len, per_task;
+    const char *x;
+    char *out;
+} tr_job;
+
+static void tr_task(void *arg, size_t t) {
+    const tr_job *j = arg;
+    size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->rows);
+    int r = j->rank;
+    int64_t inner_stride = j->in_strides[r - 1];
+    for (size_t row = first; row < last; row++) {
+        size_t rest = row;
+        int64_t off = 0;
+        for (int d = r - 2; d >= 0; d--) {
+            off += (int64_t)(rest % (size_t)j->shape[d]) * j->in_strides[d];
+            rest /= (size_t)j->shape[d];
+        }
+        char *o = j->out + row * j->row_len * j->elem;
+        if (j->elem == 4) {
+            const float *src = (const float *)j->x + off;
+            float *dst = (float *)o;
+            for (size_t i = 0; i < j->row_len; i++) dst[i] = src[(int64_t)i * inner_stride];
+        } else {
+            for (size_t i = 0; i < j->row_len; i++)
+                memcpy(o + i * j->elem, j->x + (off + (int64_t)i * inner_stride) * (int64_t)j->elem, j->elem);
+        }
+    }
+}
+
+int lk_transpose(int rank, const int64_t *shape, const int *perm, size_t elem_size, const void *x, void *out,
+                 lk_pool *pool) {
+    if (rank < 1 || rank > LK_MAX_DIMS || elem_size == 0) return LK_E_ARG;
+    int64_t in_strides[LK_MAX_DIMS];
+    int64_t s = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        if (shape[d] < 0) return LK_E_ARG;
+        in_strides[d] = s;
+        s *= shape[d];
+    }
+    tr_job j;
+    memset(&j, 0, sizeof j);
+    j.rank = rank;
+    int seen = 0;
+    for (int d = 0; d < rank; d++) {
+        if (perm[d] < 0 || perm[d] >= rank || (seen >> perm[d]) & 1) return LK_E_ARG;
+        seen |= 1 << perm[d];
+        j.shape[d] = shape[perm[d]];
+        j.in_strides[d] = in_strides[perm[d]];
+    }
+    j.elem = elem_size;
+    j.row_len = (size_t)j.shape[rank - 1];
+    j.rows = 1;
+    for (int d = 0; d < rank - 1; d++) j.rows *= (size_t)j.shape[d];
+    if (j.rows == 0 || j.row_len == 0) return LK_OK;
+    j.x = x;
+    j.out = out;
+    size_t tasks = lk_task_count(pool, j.rows * j.row_len, 16384);
+    if (tasks > j.rows) tasks = j.rows;
+    j.per_task = (j.rows + tasks - 1) / tasks;
+    lk_parallel_for(pool, (j.rows + j.per_task - 1) / j.per_task, tr_task, &j);
+    return LK_OK;
+}
+
+typedef struct {
+    size_t rows, bytes, src_stride, dst_stride, per_task;
+    const char *src;
+    char *dst;
+} copy_job;
+
+static void copy_task(void *arg, size_t t) {
+    const copy_job *j = arg;
+    size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->rows);
+    for (size_t r = first; r < last; r++) memcpy(j->dst + r * j->dst_stride, j->src + r * j->src_stride, j->bytes);
+}
+
+int lk_copy_blocks(size_t rows, size_t bytes, const void *src, size_t src_stride, void *dst, size_t dst_stride,
+                   lk_pool *pool) {
+    if (rows == 0 || bytes == 0) return LK_OK;
+    size_t tasks = lk_task_count(pool, rows * bytes, 1 << 17);
+    if (tasks > rows) tasks = rows;
+    copy_job j = {rows, bytes, src_stride, dst_stride, (rows + tasks - 1) / tasks, src, dst};
+    lk_parallel_for(pool, (rows + j.per_task - 1) / j.per_task, copy_task, &j);
+    return LK_OK;
+}

@@ -1,0 +1,161 @@
+/* Softmax / LogSoftmax, LayerNormalization and InstanceNormalization. */
+#include <math.h>
+#include <string.h>
+
+#include "lk_internal.h"
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+
+/* sum of x[0:n] with 16 partial sums (vectorises; more accurate than one) */
+LK_HOT static double sum16(const float *x, int n) {
+    v16 acc = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16 v;
+        memcpy(&v, x + i, sizeof v);
+        acc += v;
+    }
+    double s = 0.0;
+    for (int l = 0; l < 16; l++) s += acc[l];
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+LK_HOT static double sqdiff16(const float *x, int n, float mean) {
+    v16 acc = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16 v;
+        memcpy(&v, x + i, sizeof v);
+        v -= mean;
+        acc += v * v;
+    }
+    double s = 0.0;
+    for (int l = 0; l < 16; l++) s += acc[l];
+    for (; i < n; i++) s += (double)(x[i] - mean) * (x[i] - mean);
+    return s;
+}
+
+typedef struct {
+    int outer, axis, inner, log;
+    const float *x;
+    float *y;
+    size_t units, per_task;
+} softmax_job;
+
+LK_HOT static void softmax_row(int n, int log, const float *x, float *y) {
+    float m = -INFINITY;
+    for (int i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    if (m == -INFINITY || m != m) m = 0.0f;
+    for (int i = 0; i < n; i++) y[i] = lk_expf(x[i] - m);
+    double s = sum16(y, n);
+    if (log) {
+        float ls = (float)logf((float)s);
+        for (int i = 0; i < n; i++) y[i] = x[i] - m - ls;
+    } else {
+        float inv = (float)(1.0 / s);
+        for (int i = 0; i < n; i++) y[i] *= inv;
+    }
+}
+
+/* softmax over a strided axis: `inner` independent columns processed together */
+LK_HOT static void softmax_cols(int n, int inner, int log, const float *x, float *y) {
+    float *m = lk_scratch(1, (size_t)inner * 2 * sizeof(float));
+    if (!m) return;
+    float *s = m + inner;
+    for (int j = 0; j < inner; j++) m[j] = -INFINITY, s[j] = 0.0f;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < inner; j++) {
+            float v = x[(size_t)i * inner + j];
+            m[j] = v > m[j] ? v : m[j];
+        }
+    for (int j = 0; j < inner; j++)
+        if (m[j] == -INFINITY || m[j] != m[j]) m[j] = 0.0f;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < inner; j++) {
+            float e = lk_expf(x[(size_t)i * inner + j] - m[j]);
+            y[(size_t)i * inner + j] = e;
+            s[j] += e;
+        }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < inner; j++) {
+            size_t o = (size_t)i * inner + j;
+            y[o] = log ? x[o] - m[j] - logf(s[j]) : y[o] / s[j];
+        }
+}
+
+static void softmax_task(void *arg, size_t t) {
+    const softmax_job *j = arg;
+    size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->units);
+    size_t block = (size_t)j->axis * j->inner;
+    for (size_t o = first; o < last; o++) {
+        if (j->inner == 1)
+            softmax_row(j->axis, j->log, j->x + o * block, j->y + o * block);
+        else
+            softmax_cols(j->axis, j->inner, j->log, j->x + o * block, j->y + o * block);
+    }
+}
+
+int lk_softmax_f32(int outer, int axis, int inner, int log, const float *x, float *y, lk_pool *pool) {
+    if (outer < 0 || axis < 1 || inner < 1) return LK_E_ARG;
+    if (outer == 0) return LK_OK;
+    if (inner > 1 && !lk_scratch(1, (size_t)inner * 2 * sizeof(float))) return LK_E_NOMEM;
+    size_t tasks = lk_task_count(pool, (size_t)outer * axis * inner, 8192);
+    if (tasks > (size_t)outer) tasks = (size_t)outer;
+    softmax_job j = {outer, axis, inner, log, x, y, (size_t)outer, ((size_t)outer + tasks - 1) / tasks};
+    lk_parallel_for(pool, ((size_t)outer + j.per_task - 1) / j.per_task, softmax_task, &j);
+    return LK_OK;
+}
+
+typedef struct {
+    int rows, size;
+    float eps;
+    const float *x, *gamma, *beta;
+    float *y;
+    int channels;   /* instance norm: gamma/beta index = row % channels; 0 for layer norm */
+    size_t per_task;
+} norm_job;
+
+LK_HOT static void norm_task(void *arg, size_t t) {
+    const norm_job *j = arg;
+    size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, (size_t)j->rows);
+    for (size_t r = first; r < last; r++) {
+        const float *x = j->x + r * (size_t)j->size;
+        float *y = j->y + r * (size_t)j->size;
+        float mean = (float)(sum16(x, j->size) / j->size);
+        float var = (float)(sqdiff16(x, j->size, mean) / j->size);
+        float inv = 1.0f / sqrtf(var + j->eps);
+        if (j->channels) {
+            int c = (int)(r % (size_t)j->channels);
+            float s = j->gamma[c] * inv, b = (j->beta ? j->beta[c] : 0.0f) - mean * s;
+            for (int i = 0; i < j->size; i++) y[i] = x[i] * s + b;
+        } else if (j->beta) {
+            for (int i = 0; i < j->size; i++) y[i] = (x[i] - mean) * inv * j->gamma[i] + j->beta[i];
+        } else {
+            for (int i = 0; i < j->size; i++) y[i] = (x[i] - mean) * inv * j->gamma[i];
+        }
+    }
+}
+
+static int run_norm(norm_job *j, lk_pool *pool) {
+    if (j->rows < 0 || j->size < 1) return LK_E_ARG;
+    if (j->rows == 0) return LK_OK;
+    size_t tasks = lk_task_count(pool, (size_t)j->rows * j->size, 8192);
+    if (tasks > (size_t)j->rows) tasks = (size_t)j->rows;
+    j->per_task = ((size_t)j->rows + tasks - 1) / tasks;
+    lk_parallel_for(pool, ((size_t)j->rows + j->per_task - 1) / j->per_task, norm_task, j);
+    return LK_OK;
+}
+
+int lk_layernorm_f32(int rows, int size, float epsilon, const float *x, const float *gamma, const float *beta,
+                     float *y, lk_pool *pool) {
+    norm_job j = {rows, size, epsilon, x, gamma, beta, y, 0, 0};
+    return run_norm(&j, pool);
+}
+
+int lk_instancenorm_f32(int n, int c, int inner, float epsilon, const float *x, const float *gamma,
+                        const float *beta, float *y, lk_pool *pool) {
+    if (c < 1) return LK_E_ARG;
+    norm_job j = {n * c, inner, epsilon, x, gamma, beta, y, c, 0};
+    return run_norm(&j, pool);
+}

@@ -1,0 +1,193 @@
+/*
+ * The thread pool behind lk_parallel_for.
+ *
+ * A job is n tasks claimed one at a time by the caller and the workers
+ * through one 64-bit atomic word holding (generation << 32 | next task), so a
+ * worker that wakes late can never claim a task of a job that has moved on:
+ * its compare-and-swap fails on the generation.  The caller does not wait for
+ * workers to notice a job, only for its tasks to complete; on a busy machine a
+ * descheduled worker therefore costs nothing (the caller does its share).
+ *
+ * Idle workers spin for a short while (so the back-to-back kernels of one
+ * inference hand off without a wake-up) and then sleep on a condition
+ * variable: a library must not burn a core when nobody runs a model.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lk_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LK_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define LK_PAUSE() __asm__ __volatile__("yield")
+#else
+#define LK_PAUSE() ((void)0)
+#endif
+
+/* how long an idle worker spins before sleeping, and a waiting caller before blocking */
+#define LK_SPIN_NS 200000L
+
+struct lk_pool {
+    int threads;
+    pthread_t *workers;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;      /* workers: a new generation or stop */
+    pthread_cond_t finished;  /* caller: all tasks done */
+    atomic_flag busy;         /* a caller is running a job */
+    atomic_uint_fast64_t claim;  /* generation << 32 | next task */
+    atomic_uint generation;
+    atomic_size_t done;
+    atomic_int stop;
+    /* the current job; written before its generation is published */
+    lk_task_fn fn;
+    void *ctx;
+    size_t n;
+};
+
+static long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Claims and runs tasks of generation `gen` until none is left. */
+static void work(lk_pool *pool, uint32_t gen, lk_task_fn fn, void *ctx, size_t n) {
+    for (;;) {
+        uint64_t word = atomic_load(&pool->claim);
+        for (;;) {
+            if ((uint32_t)(word >> 32) != gen || (word & 0xffffffffu) >= n) return;
+            if (atomic_compare_exchange_weak(&pool->claim, &word, word + 1)) break;
+        }
+        fn(ctx, (size_t)(word & 0xffffffffu));
+        if (atomic_fetch_add(&pool->done, 1) + 1 == n) {
+            pthread_mutex_lock(&pool->mutex);
+            pthread_cond_broadcast(&pool->finished);
+            pthread_mutex_unlock(&pool->mutex);
+        }
+    }
+}
+
+static void *worker_main(void *arg) {
+    lk_pool *pool = arg;
+    unsigned seen = atomic_load(&pool->generation);
+    for (;;) {
+        long start = now_ns();
+        unsigned gen;
+        int spins = 0;
+        while ((gen = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop)) {
+            LK_PAUSE();
+            if (++spins % 64 == 0 && now_ns() - start > LK_SPIN_NS) {
+                pthread_mutex_lock(&pool->mutex);
+                while ((gen = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop))
+                    pthread_cond_wait(&pool->wake, &pool->mutex);
+                pthread_mutex_unlock(&pool->mutex);
+                break;
+            }
+        }
+        if (atomic_load(&pool->stop)) return NULL;
+        /* The job's fields and its generation are read together under the
+         * mutex the caller writes them under; if that job is already over,
+         * the claim word's generation check makes work() return at once. */
+        pthread_mutex_lock(&pool->mutex);
+        seen = (unsigned)(atomic_load(&pool->claim) >> 32);
+        lk_task_fn fn = pool->fn;
+        void *ctx = pool->ctx;
+        size_t n = pool->n;
+        pthread_mutex_unlock(&pool->mutex);
+        (void)gen;
+        work(pool, (uint32_t)seen, fn, ctx, n);
+    }
+}
+
+lk_pool *lk_pool_create(int threads) {
+    if (threads < 1) threads = 1;
+    lk_pool *pool = calloc(1, sizeof *pool);
+    if (!pool) return NULL;
+    pool->threads = threads;
+    pthread_mutex_init(&pool->mutex, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    pthread_cond_init(&pool->finished, NULL);
+    atomic_flag_clear(&pool->busy);
+    atomic_init(&pool->claim, 0);
+    atomic_init(&pool->generation, 0);
+    atomic_init(&pool->done, 0);
+    atomic_init(&pool->stop, 0);
+    if (threads > 1) {
+        pool->workers = calloc((size_t)threads - 1, sizeof(pthread_t));
+        if (!pool->workers) {
+            free(pool);
+            return NULL;
+        }
+        for (int i = 0; i < threads - 1; i++) {
+            if (pthread_create(&pool->workers[i], NULL, worker_main, pool) != 0) {
+                pool->threads = i + 1; /* run with the workers we got */
+                break;
+            }
+        }
+    }
+    return pool;
+}
+
+void lk_pool_destroy(lk_pool *pool) {
+    if (!pool) return;
+    pthread_mutex_lock(&pool->mutex);
+    atomic_store(&pool->stop, 1);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mutex);
+    for (int i = 0; i < pool->threads - 1; i++) pthread_join(pool->workers[i], NULL);
+    free(pool->workers);
+    pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->finished);
+    pthread_mutex_destroy(&pool->mutex);
+    free(pool);
+}
+
+int lk_pool_threads(const lk_pool *pool) { return pool ? pool->threads : 1; }
+
+size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task) {
+    int threads = lk_pool_threads(pool);
+    if (threads <= 1 || units == 0) return 1;
+    if (min_units_per_task == 0) min_units_per_task = 1;
+    size_t by_size = units / min_units_per_task;
+    size_t wanted = (size_t)threads * 4;
+    size_t tasks = LK_MIN(by_size, wanted);
+    return tasks < 1 ? 1 : tasks;
+}
+
+void lk_parallel_for(lk_pool *pool, size_t n, lk_task_fn fn, void *ctx) {
+    if (n == 0) return;
+    if (!pool || pool->threads <= 1 || n == 1 || n > 0xffffffffu || atomic_flag_test_and_set(&pool->busy)) {
+        for (size_t i = 0; i < n; i++) fn(ctx, i);
+        return;
+    }
+    pthread_mutex_lock(&pool->mutex);
+    pool->fn = fn;
+    pool->ctx = ctx;
+    pool->n = n;
+    atomic_store(&pool->done, 0);
+    unsigned gen = atomic_load(&pool->generation) + 1;
+    atomic_store(&pool->claim, (uint64_t)gen << 32);
+    atomic_store(&pool->generation, gen);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mutex);
+
+    work(pool, (uint32_t)gen, fn, ctx, n);
+
+    long start = now_ns();
+    int spins = 0;
+    while (atomic_load(&pool->done) < n) {
+        LK_PAUSE();
+        if (++spins % 64 == 0 && now_ns() - start > LK_SPIN_NS) {
+            pthread_mutex_lock(&pool->mutex);
+            while (atomic_load(&pool->done) < n) pthread_cond_wait(&pool->finished, &pool->mutex);
+            pthread_mutex_unlock(&pool->mutex);
+        }
+    }
+    atomic_flag_clear(&pool->busy);
+}

@@ -1,0 +1,309 @@
+"""The compiled kernels against the numpy ones, on random odd shapes.
+
+Each case builds a one-node (or few-node) graph, compiles it twice (native
+segments on and off) and compares.  Every case also asserts that the native
+path really ran the node (a lowering that silently declined would make the
+comparison meaningless).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from litert.backend import CompileContext
+from litert.ir import DType, Graph, Node, Value
+from litert_cpu.executor import CpuPartition
+from litert_cpu.native import module, status
+
+pytestmark = pytest.mark.skipif(module() is None, reason=f"native kernels inactive: {status().detail}")
+
+RNG_SEED = 20261204
+
+
+def build(nodes: list[Node], inputs: dict[str, np.ndarray], consts: dict[str, np.ndarray],
+          outputs: dict[str, tuple[int, ...]]) -> Graph:
+    values = {}
+    for name, array in inputs.items():
+        values[name] = Value(name, DType.FLOAT32, tuple(array.shape))
+    for name, array in consts.items():
+        values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
+    for name, shape in outputs.items():
+        values[name] = Value(name, DType.FLOAT32, tuple(shape))
+    return Graph(nodes=nodes, inputs=list(inputs), outputs=list(outputs), values=values, name="case")
+
+
+def run_both(graph: Graph, inputs: dict[str, np.ndarray], threads: int = 2, opset: int = 21):
+    ctx = CompileContext(threads=threads, opsets={"": opset, "com.microsoft": 1})
+    native = CpuPartition(graph, ctx, native=True)
+    covered = {n.name for seg in native.native_segments for n in seg.nodes}
+    missing = [n.name for n in graph.nodes if n.name not in covered]
+    assert not missing, f"native path declined {missing}: {native.native_declined}"
+    reference = CpuPartition(graph, ctx, native=False)
+    got = native.run(inputs)
+    want = reference.run(inputs)
+    return got, want
+
+
+def assert_close(got: dict, want: dict, rtol=1e-5, atol=1e-5):
+    for name in want:
+        w = np.asarray(want[name])
+        g = np.asarray(got[name])
+        assert g.shape == w.shape, name
+        scale = max(1.0, float(np.abs(w).max())) if w.size else 1.0
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * scale, err_msg=name)
+
+
+def conv_out(n, k, s, d, pb, pe):
+    return (n + pb + pe - (k - 1) * d - 1) // s + 1
+
+
+@pytest.mark.parametrize("case", range(24))
+def test_conv_matches_numpy(case):
+    rng = np.random.default_rng(RNG_SEED + case)
+    group = [1, 1, 2, 3, "dw"][case % 5]
+    c = int(rng.integers(1, 9)) * (3 if group == 3 else 2 if group == 2 else 1)
+    if group == "dw":
+        c = int(rng.integers(2, 13))
+        group = c
+        m = c
+    else:
+        m = int(rng.integers(1, 9)) * group
+    h, w = int(rng.integers(1, 20)), int(rng.integers(1, 23))
+    kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    if case % 7 == 0:
+        kh = kw = 1
+    sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 4))
+    dh, dw = int(rng.integers(1, 3)), 1
+    pads = [int(v) for v in rng.integers(0, 3, size=4)]
+    oh = conv_out(h, kh, sh, dh, pads[0], pads[2])
+    ow = conv_out(w, kw, sw, dw, pads[1], pads[3])
+    if oh < 1 or ow < 1:
+        pads = [kh, kw, kh, kw]
+        oh, ow = conv_out(h, kh, sh, dh, kh, kh), conv_out(w, kw, sw, dw, kw, kw)
+    n = int(rng.integers(1, 3))
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((m, c // group, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    inputs = {"x": x}
+    consts = {"w": wt, "b": b}
+    attrs = {"group": group, "strides": [sh, sw], "dilations": [dh, dw], "pads": pads, "kernel_shape": [kh, kw]}
+    node_inputs = ["x", "w", "b"]
+    if case % 3 == 0:  # FusedConv with residual and activation
+        z = rng.standard_normal((n, m, oh, ow)).astype(np.float32)
+        inputs["z"] = z
+        act = ["Relu", "Clip", "Sigmoid", "LeakyRelu"][case % 4]
+        params = {"Clip": [-0.5, 0.75], "LeakyRelu": [0.1]}.get(act, [])
+        node = Node("FusedConv", node_inputs + ["z"], ["y"], {**attrs, "activation": act, "activation_params": params},
+                    name="conv", domain="com.microsoft")
+    else:
+        node = Node("Conv", node_inputs, ["y"], attrs, name="conv")
+    graph = build([node], inputs, consts, {"y": (n, m, oh, ow)})
+    got, want = run_both(graph, inputs, threads=1 + case % 2)
+    assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", range(16))
+def test_pool_matches_numpy(case):
+    rng = np.random.default_rng(RNG_SEED + 100 + case)
+    op = ["MaxPool", "AveragePool"][case % 2]
+    n, c, h, w = 1 + case % 2, int(rng.integers(1, 6)), int(rng.integers(2, 19)), int(rng.integers(2, 21))
+    kh, kw = int(rng.integers(1, min(h, 4) + 1)), int(rng.integers(1, min(w, 4) + 1))
+    sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    pads = [int(rng.integers(0, kh)), int(rng.integers(0, kw)), int(rng.integers(0, kh)), int(rng.integers(0, kw))]
+    attrs = {"kernel_shape": [kh, kw], "strides": [sh, sw], "pads": pads, "ceil_mode": case % 4 >= 2}
+    if op == "AveragePool":
+        attrs["count_include_pad"] = case % 3 == 0
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    reference = CpuPartition(build([Node(op, ["x"], ["y"], attrs, name="pool")], {"x": x}, {}, {"y": (1,)}),
+                             CompileContext(threads=1), native=False)
+    shape = reference.run({"x": x})["y"].shape
+    graph = build([Node(op, ["x"], ["y"], attrs, name="pool")], {"x": x}, {}, {"y": shape})
+    got, want = run_both(graph, {"x": x})
+    assert_close(got, want)
+
+
+@pytest.mark.parametrize("shapes", [
+    ((3, 5, 7), (3, 5, 7)), ((3, 5, 7), (7,)), ((3, 5, 7), (5, 1)), ((1, 5, 1), (4, 1, 6)),
+    ((2, 3, 4, 5), (1, 3, 1, 1)), ((17,), ()), ((), (9, 2)), ((2, 1, 3), (2, 4, 1)),
+])
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div", "Max", "Min"])
+def test_binary_broadcast_matches_numpy(op, shapes):
+    rng = np.random.default_rng(RNG_SEED + 200)
+    a = rng.standard_normal(shapes[0]).astype(np.float32)
+    b = (rng.standard_normal(shapes[1]) + (3.0 if op == "Div" else 0.0)).astype(np.float32)
+    out = np.broadcast_shapes(a.shape, b.shape)
+    graph = build([Node(op, ["a", "b"], ["y"], {}, name="bin")], {"a": a, "b": b}, {}, {"y": out})
+    got, want = run_both(graph, {"a": a, "b": b})
+    assert_close(got, want, rtol=1e-6, atol=1e-6)
+
+
+UNARY = [("Relu", {}), ("Sigmoid", {}), ("Tanh", {}), ("HardSwish", {}), ("Erf", {}), ("Exp", {}), ("Neg", {}),
+         ("Abs", {}), ("Softplus", {}), ("LeakyRelu", {"alpha": 0.2}), ("HardSigmoid", {"alpha": 0.3, "beta": 0.4}),
+         ("Elu", {"alpha": 0.7}), ("Gelu", {}), ("Gelu", {"approximate": "tanh"})]
+
+
+@pytest.mark.parametrize("op,attrs", UNARY, ids=[f"{o}{'-' + str(a) if a else ''}" for o, a in UNARY])
+def test_unary_matches_numpy(op, attrs):
+    rng = np.random.default_rng(RNG_SEED + 300)
+    x = (rng.standard_normal((3, 1031)) * 4).astype(np.float32)
+    x[0, :8] = [0.0, -0.0, 1e-6, -1e-6, 30.0, -30.0, 85.0, -100.0]
+    graph = build([Node(op, ["x"], ["y"], attrs, name="u")], {"x": x}, {}, {"y": x.shape})
+    got, want = run_both(graph, {"x": x}, opset=21)
+    assert_close(got, want, rtol=2e-6, atol=2e-6)
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_softmax_layernorm_matches_numpy(case):
+    rng = np.random.default_rng(RNG_SEED + 400 + case)
+    shape = tuple(int(v) for v in rng.integers(1, 40, size=2 + case % 3))
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    axis = int(rng.integers(-len(shape), len(shape)))
+    op = ["Softmax", "LogSoftmax"][case % 2]
+    graph = build([Node(op, ["x"], ["y"], {"axis": axis}, name="sm")], {"x": x}, {}, {"y": shape})
+    got, want = run_both(graph, {"x": x})
+    assert_close(got, want, rtol=1e-5, atol=1e-6)
+    size = shape[-1]
+    gamma = rng.standard_normal(size).astype(np.float32)
+    beta = rng.standard_normal(size).astype(np.float32)
+    graph = build([Node("LayerNormalization", ["x", "g", "b"], ["y"], {"axis": -1, "epsilon": 1e-5}, name="ln")],
+                  {"x": x}, {"g": gamma, "b": beta}, {"y": shape})
+    got, want = run_both(graph, {"x": x})
+    assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_matmul_gemm_matches_numpy(case):
+    rng = np.random.default_rng(RNG_SEED + 500 + case)
+    m, k, n = (int(v) for v in rng.integers(1, 70, size=3))
+    layouts = [((m, k), (k, n)), ((3, m, k), (k, n)), ((2, 3, m, k), (2, 3, k, n)), ((m, k), (4, k, n)),
+               ((5, m, k), (5, k, n))]
+    sa, sb = layouts[case % len(layouts)]
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    out = (*np.broadcast_shapes(sa[:-2], sb[:-2]), m, n)
+    graph = build([Node("MatMul", ["a", "b"], ["y"], {}, name="mm")], {"a": a}, {"b": b}, {"y": out})
+    got, want = run_both(graph, {"a": a})
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+    trans_b = case % 2
+    wt = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    bias = rng.standard_normal([(n,), (1, n), (m, n), (1,)][case % 4]).astype(np.float32)
+    a2 = rng.standard_normal((m, k)).astype(np.float32)
+    attrs = {"transB": trans_b, "alpha": 0.5 + case, "beta": 1.5}
+    graph = build([Node("Gemm", ["a", "w", "c"], ["y"], attrs, name="gemm")], {"a": a2}, {"w": wt, "c": bias},
+                  {"y": (m, n)})
+    got, want = run_both(graph, {"a": a2})
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_movement_matches_numpy(case):
+    rng = np.random.default_rng(RNG_SEED + 600 + case)
+    shape = tuple(int(v) for v in rng.integers(1, 9, size=3 + case % 3))
+    x = rng.standard_normal(shape).astype(np.float32)
+    perm = [int(p) for p in rng.permutation(len(shape))]
+    tshape = tuple(shape[p] for p in perm)
+    axis = case % len(shape)
+    other = list(shape)
+    other[axis] = 3
+    y2 = rng.standard_normal(other).astype(np.float32)
+    cshape = list(shape)
+    cshape[axis] += 3
+    nodes = [
+        Node("Transpose", ["x"], ["t"], {"perm": perm}, name="tr"),
+        Node("Concat", ["x", "y2"], ["c"], {"axis": axis}, name="cat"),
+        Node("Split", ["c", "parts"], ["s1", "s2"], {"axis": axis}, name="split"),
+        Node("Reshape", ["s1", "shape"], ["r"], {}, name="reshape"),
+        Node("Relu", ["r"], ["out"], {}, name="relu"),
+    ]
+    half = cshape[axis] // 2 + cshape[axis] % 2
+    s1 = list(cshape)
+    s1[axis] = half
+    s2 = list(cshape)
+    s2[axis] = cshape[axis] - half
+    if s2[axis] == 0:
+        pytest.skip("odd split leaves an empty part")
+    graph = build(nodes, {"x": x, "y2": y2}, {"shape": np.array([-1], np.int64),
+                                               "parts": np.array([s1[axis], s2[axis]], np.int64)},
+                  {"t": tshape, "s2": tuple(s2), "out": (int(np.prod(s1)),)})
+    graph.values["c"] = Value("c", DType.FLOAT32, tuple(cshape))
+    graph.values["s1"] = Value("s1", DType.FLOAT32, tuple(s1))
+    graph.values["r"] = Value("r", DType.FLOAT32, (int(np.prod(s1)),))
+    got, want = run_both(graph, {"x": x, "y2": y2}, opset=13)
+    assert_close(got, want, rtol=0, atol=0)
+
+
+def test_segment_outputs_do_not_alias_inputs():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    graph = build([Node("Reshape", ["x", "shape"], ["y"], {}, name="reshape")], {"x": x},
+                  {"shape": np.array([4, 3], np.int64)}, {"y": (4, 3)})
+    part = CpuPartition(graph, CompileContext(threads=1, opsets={"": 13}), native=True)
+    y = part.run({"x": x})["y"]
+    assert not np.shares_memory(x, y)
+    np.testing.assert_array_equal(y, x.reshape(4, 3))
+
+
+def test_wrong_input_shape_is_an_execution_error():
+    from litert.errors import ExecutionError
+
+    x = np.ones((2, 3), np.float32)
+    graph = build([Node("Relu", ["x"], ["y"], {}, name="relu")], {"x": x}, {}, {"y": (2, 3)})
+    part = CpuPartition(graph, CompileContext(threads=1), native=True)
+    with pytest.raises(ExecutionError, match="expects float32"):
+        part.run({"x": np.ones((3, 2), np.float32)})
+
+
+def test_program_refuses_out_of_bounds_steps():
+    native = module()
+    program = native.Program([16, 16])
+    with pytest.raises(ValueError, match="refused"):
+        # 5 floats do not fit 16 bytes
+        program.add(native.STEP_UNARY, (0, 1), (native.ACT_RELU, 5), (0.0, 0.0))
+    with pytest.raises(ValueError, match="refused"):
+        program.add(native.STEP_COPY, (0, 1), (2, 8, 8, 8, 0, 8), ())  # reads bytes 8..24 of 16
+    with pytest.raises(IndexError):
+        program.add(native.STEP_UNARY, (0, 7), (native.ACT_RELU, 1), (0.0, 0.0))
+    program.bind_arena(0, 0)
+    program.bind_arena(1, 64)
+    program.add(native.STEP_UNARY, (0, 1), (native.ACT_RELU, 4), (0.0, 0.0))
+    with pytest.raises(ValueError, match="outside the arena"):
+        program.run(None, np.zeros(64, np.uint8), [])
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("pad", [0, 1])
+@pytest.mark.parametrize("size", [(5, 7), (9, 4), (16, 17)])
+def test_depthwise_3x3_matches_numpy(stride, pad, size):
+    rng = np.random.default_rng(RNG_SEED + 700 + stride * 10 + pad)
+    c, (h, w) = 5, size
+    x = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    attrs = {"group": c, "strides": [stride, stride], "pads": [pad] * 4, "kernel_shape": [3, 3],
+             "activation": "Clip", "activation_params": [0.0, 6.0]}
+    oh, ow = conv_out(h, 3, stride, 1, pad, pad), conv_out(w, 3, stride, 1, pad, pad)
+    node = Node("FusedConv", ["x", "w", "b"], ["y"], attrs, name="dw", domain="com.microsoft")
+    graph = build([node], {"x": x}, {"w": wt, "b": b}, {"y": (2, c, oh, ow)})
+    got, want = run_both(graph, {"x": x})
+    assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_model_same_on_both_paths(tmp_path, monkeypatch):
+    """A whole MobileNetV2 (symbolic batch: specialised per binding) on the
+    native segments and on the numpy kernels."""
+    import onnx
+    from helpers.modelgen import mobilenet_v2  # tests/ is on pytest's pythonpath
+
+    import litert
+    import litert_cpu.executor
+
+    path = tmp_path / "m.onnx"
+    onnx.save(mobilenet_v2(seed=0, width=0.5, resolution=96, classes=50), path)
+    x = np.random.default_rng(0).standard_normal((2, 3, 96, 96)).astype(np.float32)
+    native = litert.load(path, threads=2)
+    [got] = native.predict([x])
+    [(_, _, part)] = native._compiled
+    specialised = list(part._specialized.values())
+    assert specialised and specialised[0].native_segments and not specialised[0].native_declined
+    monkeypatch.setattr(litert_cpu.executor, "native_module", lambda: None)
+    [want] = litert.load(path, threads=2).predict([x])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
