@@ -307,3 +307,13 @@ def test_model_same_on_both_paths(tmp_path, monkeypatch):
     monkeypatch.setattr(litert_cpu.executor, "native_module", lambda: None)
     [want] = litert.load(path, threads=2).predict([x])
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
+
+
+@pytest.mark.parametrize("size,beta", [(5, 0.75), (3, 0.5), (4, 0.75), (1, 1.0)])
+def test_lrn_matches_numpy(size, beta):
+    rng = np.random.default_rng(RNG_SEED + 800 + size)
+    x = rng.standard_normal((2, 7, 5, 9)).astype(np.float32)
+    attrs = {"size": size, "alpha": 1e-3, "beta": beta, "bias": 1.5}
+    graph = build([Node("LRN", ["x"], ["y"], attrs, name="lrn")], {"x": x}, {}, {"y": x.shape})
+    got, want = run_both(graph, {"x": x})
+    assert_close(got, want, rtol=1e-5, atol=1e-6)

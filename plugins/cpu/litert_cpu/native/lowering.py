@@ -707,3 +707,17 @@ def fold_activation(producer: Step, node: Node, ctx: LowerContext) -> bool:
     floats[pf:pf + 2] = params
     producer.ints, producer.floats = tuple(ints), tuple(floats)
     return True
+
+
+@lowering("LRN")
+def _lrn(node: Node, ctx: LowerContext):
+    x, y = node.inputs[0], node.outputs[0]
+    why = ctx.float_tensors(node, [x, y])
+    if why:
+        return why
+    xs = ctx.shape(x)
+    if len(xs) < 3 or ctx.mismatch(y, xs):
+        return ctx.mismatch(y, xs) or "rank below 3"
+    ints = (xs[0], xs[1], math.prod(xs[2:]), int(node.attrs["size"]))
+    floats = (float(node.attrs.get("alpha", 1e-4)), float(node.attrs.get("beta", 0.75)), float(node.attrs.get("bias", 1.0)))
+    return Lowered([Step(ctx.native.STEP_LRN, (x, y), ints, floats, y)])

@@ -188,6 +188,10 @@ int lk_layernorm_f32(int rows, int size, float epsilon, const float *x, const fl
 int lk_instancenorm_f32(int n, int c, int inner, float epsilon, const float *x, const float *gamma,
                         const float *beta, float *y, lk_pool *pool);
 
+/* LRN across channels of [n, c, inner] (ONNX LRN) */
+int lk_lrn_f32(int n, int c, int inner, int size, float alpha, float beta, float bias, const float *x, float *y,
+               lk_pool *pool);
+
 /* ------------------------------------------------------------- matmul */
 
 /* Batched C[b] = A[b] x B[b] (+ bias[n]) then act.  A is [batch, m, k] with

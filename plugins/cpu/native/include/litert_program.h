@@ -33,6 +33,7 @@ enum lk_step_kind {
     LK_STEP_TRANSPOSE,      /* slots: x, y */
     LK_STEP_COPY,           /* slots: x, y (strided block copy with byte offsets) */
     LK_STEP_CONV2D_PACKED,  /* slots: x, packed w, bias?, z?, y (lk_conv2d_packed_f32) */
+    LK_STEP_LRN,            /* slots: x, y */
     LK_STEP_KIND_COUNT
 };
 
@@ -51,6 +52,7 @@ typedef struct lk_step {
         struct { int outer, axis, inner, log; } softmax;
         struct { int rows, size; float epsilon; } layernorm;
         struct { int n, c, inner; float epsilon; } instancenorm;
+        struct { int n, c, inner, size; float alpha, beta, bias; } lrn;
         lk_matmul matmul;
         struct { int rank; int64_t shape[LK_MAX_DIMS]; int perm[LK_MAX_DIMS]; int64_t elem; } transpose;
         struct { int64_t rows, bytes, src_offset, src_stride, dst_offset, dst_stride; } copy;

@@ -159,3 +159,52 @@ int lk_instancenorm_f32(int n, int c, int inner, float epsilon, const float *x, 
     norm_job j = {n * c, inner, epsilon, x, gamma, beta, y, c, 0};
     return run_norm(&j, pool);
 }
+
+typedef struct {
+    int n, c, inner, size;
+    float alpha, beta, bias;
+    const float *x;
+    float *y;
+    int tile, tiles;
+} lrn_job;
+
+/* y = x / (bias + alpha/size * sum of x^2 over the channel window)^beta */
+LK_HOT static void lrn_task(void *arg, size_t t) {
+    const lrn_job *j = arg;
+    int b = (int)(t / (size_t)j->tiles), tile = (int)(t % (size_t)j->tiles);
+    int first = tile * j->tile, count = LK_MIN(j->tile, j->inner - first);
+    int lo = (j->size - 1) / 2, hi = j->size - 1 - lo;
+    float scale = j->alpha / (float)j->size;
+    int quarter = j->beta == 0.75f;
+    for (int c = 0; c < j->c; c++) {
+        float *restrict y = j->y + ((size_t)b * j->c + c) * j->inner + first;
+        const float *restrict x = j->x + ((size_t)b * j->c + c) * j->inner + first;
+        for (int i = 0; i < count; i++) y[i] = 0.0f;
+        for (int cc = LK_MAX(0, c - lo); cc <= LK_MIN(j->c - 1, c + hi); cc++) {
+            const float *restrict xs = j->x + ((size_t)b * j->c + cc) * j->inner + first;
+            for (int i = 0; i < count; i++) y[i] += xs[i] * xs[i];
+        }
+        if (quarter) {
+            for (int i = 0; i < count; i++) {
+                float v = j->bias + scale * y[i];
+                float r = sqrtf(v);
+                y[i] = x[i] / (r * sqrtf(r));  /* v^0.75 */
+            }
+        } else {
+            for (int i = 0; i < count; i++) y[i] = x[i] * powf(j->bias + scale * y[i], -j->beta);
+        }
+    }
+}
+
+int lk_lrn_f32(int n, int c, int inner, int size, float alpha, float beta, float bias, const float *x, float *y,
+               lk_pool *pool) {
+    if (n < 0 || c < 1 || inner < 1 || size < 1) return LK_E_ARG;
+    if (n == 0) return LK_OK;
+    lrn_job j = {n, c, inner, size, alpha, beta, bias, x, y, 0, 0};
+    j.tile = LK_MIN(inner, 1024);
+    size_t want = lk_task_count(pool, (size_t)n * c * inner, 1 << 14);
+    while ((size_t)n * ((inner + j.tile - 1) / j.tile) < want && j.tile > 64) j.tile /= 2;
+    j.tiles = (inner + j.tile - 1) / j.tile;
+    lk_parallel_for(pool, (size_t)n * j.tiles, lrn_task, &j);
+    return LK_OK;
+}

@@ -145,6 +145,12 @@ static int check_instancenorm(const lk_program *pr, const lk_step *s) {
            need(pr, s->slots[2], f32(s->u.instancenorm.c), 0) && need(pr, s->slots[3], f32(n), 0);
 }
 
+static int check_lrn(const lk_program *pr, const lk_step *s) {
+    int64_t n = prod3(s->u.lrn.n, s->u.lrn.c, s->u.lrn.inner);
+    return s->u.lrn.c >= 1 && s->u.lrn.inner >= 1 && s->u.lrn.size >= 1 && need(pr, s->slots[0], f32(n), 0) &&
+           need(pr, s->slots[1], f32(n), 0);
+}
+
 static int check_matmul(const lk_program *pr, const lk_step *s) {
     const lk_matmul *p = &s->u.matmul;
     if (p->batch < 0 || p->m < 0 || p->n < 0 || p->k < 0 || p->trans_a || p->a_bs < 0 || p->b_bs < 0 ||
@@ -229,6 +235,10 @@ static int run_instancenorm(const lk_step *s, void *const *slots, lk_pool *pool)
     return lk_instancenorm_f32(s->u.instancenorm.n, s->u.instancenorm.c, s->u.instancenorm.inner,
                                s->u.instancenorm.epsilon, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
 }
+static int run_lrn(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_lrn_f32(s->u.lrn.n, s->u.lrn.c, s->u.lrn.inner, s->u.lrn.size, s->u.lrn.alpha, s->u.lrn.beta,
+                      s->u.lrn.bias, SLOT(0), SLOT(1), pool);
+}
 static int run_matmul(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_matmul_f32(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
 }
@@ -262,6 +272,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_TRANSPOSE] = {check_transpose, run_transpose},
     [LK_STEP_COPY] = {check_copy, run_copy},
     [LK_STEP_CONV2D_PACKED] = {check_conv, run_conv_packed},
+    [LK_STEP_LRN] = {check_lrn, run_lrn},
 };
 
 /* ------------------------------------------------------------- programs */
