@@ -40,3 +40,16 @@ const char *lk_isa_name(enum lk_isa isa) {
     static const char *names[] = {"baseline", "avx2", "avx512"};
     return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : "unknown";
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+unsigned lk_flush_denormals(void) {
+    unsigned state = _mm_getcsr();
+    _mm_setcsr(state | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
+    return state;
+}
+void lk_restore_denormals(unsigned state) { _mm_setcsr(state); }
+#else
+unsigned lk_flush_denormals(void) { return 0; }
+void lk_restore_denormals(unsigned state) { (void)state; }
+#endif

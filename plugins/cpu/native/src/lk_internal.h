@@ -26,9 +26,12 @@ void *lk_scratch(int slot, size_t bytes);
 /* exp(x) for float32 in straight-line arithmetic so loops calling it
  * vectorise: Cody-Waite reduction x = n ln2 + r, a degree-6 polynomial for
  * e^r on |r| <= ln2/2, and 2^n built in the exponent bits.  Max relative
- * error about 2 ulp; inputs are clamped to the finite range (x < -87.3 gives
- * a tiny normal instead of a denormal/0, within 1e-38 absolute). */
+ * error about 2 ulp; x > 88.7 gives FLT_MAX-ish, x < -87.3 gives 0 (the
+ * true value is below FLT_MIN there: returning it as a denormal would make
+ * every later multiply by it take a slow microcode assist, e.g. masked
+ * attention scores through softmax into the next MatMul). */
 static inline float lk_expf(float x) {
+    float zero = x < -87.3f ? 0.0f : 1.0f;
     x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
     float t = x * 1.44269504088896341f + 12582912.0f;
     float n = t - 12582912.0f;
@@ -45,8 +48,15 @@ static inline float lk_expf(float x) {
     int32_t ni = (int32_t)n;
     /* 2^n for n in [-126, 127]; 88.7/ln2 < 128 and -87.3/ln2 > -126 */
     scale.i = (ni + 127) << 23;
-    return p * scale.f;
+    return p * scale.f * zero;
 }
+
+/* Flush-to-zero and denormals-are-zero for the calling thread (x86 MXCSR):
+ * returns the previous state for lk_restore_denormals.  Kernels run with
+ * them on, as most inference engines do: a denormal operand costs an FMA a
+ * ~100-cycle assist, and values below FLT_MIN do not matter to a network. */
+unsigned lk_flush_denormals(void);
+void lk_restore_denormals(unsigned state);
 
 /* Applies the activation to x[0:n] in place; the per-element cases are
  * inlined in the loops of every kernel epilogue. */

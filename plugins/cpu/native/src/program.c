@@ -318,18 +318,19 @@ int lk_program_steps(const lk_program *pr) { return pr ? pr->count : 0; }
 
 int lk_program_run(const lk_program *pr, void *const *slots, int first, int last, lk_pool *pool, int *failed_step) {
     if (!pr || first < 0 || last > pr->count || first > last) return LK_E_ARG;
-    for (int i = first; i < last; i++) {
+    unsigned fp_state = lk_flush_denormals();
+    int result = LK_OK;
+    for (int i = first; i < last && result == LK_OK; i++) {
         const lk_step *s = &pr->steps[i];
+        int status = LK_OK;
         for (int k = 0; k < LK_STEP_SLOTS; k++)
-            if (s->slots[k] >= 0 && !slots[s->slots[k]] && pr->slot_bytes[s->slots[k]] > 0) {
-                if (failed_step) *failed_step = i;
-                return LK_E_ARG;
-            }
-        int status = KINDS[s->kind].run(s, slots, pool);
+            if (s->slots[k] >= 0 && !slots[s->slots[k]] && pr->slot_bytes[s->slots[k]] > 0) status = LK_E_ARG;
+        if (status == LK_OK) status = KINDS[s->kind].run(s, slots, pool);
         if (status != LK_OK) {
             if (failed_step) *failed_step = i;
-            return status;
+            result = status;
         }
     }
-    return LK_OK;
+    lk_restore_denormals(fp_state);
+    return result;
 }

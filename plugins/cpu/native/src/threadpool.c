@@ -75,6 +75,7 @@ static void work(lk_pool *pool, uint32_t gen, lk_task_fn fn, void *ctx, size_t n
 
 static void *worker_main(void *arg) {
     lk_pool *pool = arg;
+    lk_flush_denormals(); /* the pool's own threads run kernels only */
     unsigned seen = atomic_load(&pool->generation);
     for (;;) {
         long start = now_ns();
