@@ -54,13 +54,14 @@ int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const floa
     mm_job j = {p, a, b, bias, c, p->m, 1, p->n, 1};
     int threads = lk_pool_threads(pool);
     double flops = 2.0 * p->m * p->n * (double)p->k;
-    if (threads > 1 && (size_t)p->batch < (size_t)threads * 2 && flops * p->batch > 2e5) {
+    if (threads > 1 && (size_t)p->batch < (size_t)threads && flops * p->batch > 2e5) {
         /* cut rows (and columns for wide outputs) into blocks for the threads */
-        int want = (threads * 2 + p->batch - 1) / p->batch;
-        if (p->m >= 16 * want) {
-            j.m_block = ((p->m + want - 1) / want + 7) & ~7;
-        } else if (p->n >= 64 * want) {
+        int want = (threads + p->batch - 1) / p->batch;
+        /* columns first: each task then packs only its slice of B (usually the weights) */
+        if (p->n >= 64 * want) {
             j.n_block = ((p->n + want - 1) / want + 15) & ~15;
+        } else if (p->m >= 16 * want) {
+            j.m_block = ((p->m + want - 1) / want + 7) & ~7;
         } else if (p->m >= 16) {
             j.m_block = ((p->m + 1) / 2 + 7) & ~7;
         }
