@@ -572,14 +572,22 @@ def _transpose(node: Node, ctx: LowerContext):
     if sorted(perm) != list(range(len(xs))) or ctx.mismatch(y, [xs[p] for p in perm]):
         return ctx.mismatch(y, [xs[p] for p in perm]) if sorted(perm) == list(range(len(xs))) else "perm"
     # drop unit dims, which do not move data
-    keep = [d for d in range(len(xs)) if xs[d] != 1]
-    if not keep:
-        keep = [0]
+    keep = [d for d in range(len(xs)) if xs[d] != 1] or [0]
     rank_map = {d: i for i, d in enumerate(keep)}
     shape = [xs[d] for d in keep]
     perm2 = [rank_map[p] for p in perm if p in rank_map]
-    if len(shape) > ctx.native.MAX_DIMS:
-        return "rank"
+    # merge output dims that stay adjacent and in order in the input (one longer run each)
+    groups: list[list[int]] = []
+    for p in perm2:
+        if groups and groups[-1][-1] + 1 == p:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    order = sorted(range(len(groups)), key=lambda i: groups[i][0])  # groups in input order
+    merged_shape = [math.prod(shape[d] for d in groups[i]) for i in order]
+    position = {g: k for k, g in enumerate(order)}
+    perm2 = [position[i] for i in range(len(groups))]
+    shape = merged_shape
     ints = (ctx.dtype(x).itemsize, len(shape), *shape, *perm2)
     return Lowered([Step(ctx.native.STEP_TRANSPOSE, (x, y), ints, (), y)])
 

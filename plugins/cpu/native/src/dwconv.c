@@ -22,22 +22,31 @@ typedef struct {
     int status;
 } dw_job;
 
-/* 3x3, stride 1, dilation 1: one pass per output row, nine taps in registers */
+/* 3x3, stride 1, dilation 1, over the padded plane read as one flat row:
+ * flat[i] = sum of the nine taps at i, i + 1, i + 2, i + pw, ..., i + 2pw + 2
+ * for every i up to the last output, so the loop is long even when the
+ * image is small (a 14-wide row would run in the scalar tail); the pw - ow
+ * columns between rows are computed and dropped. */
 LK_HOT static void dw3x3_s1(const lk_conv2d *p, const float *padded, int pw, const float *w, float bias,
-                            const float *z, float *y) {
+                            const float *z, float *y, float *flat) {
     const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
     const int ow = p->ow;
+    const size_t n = (size_t)(p->oh - 1) * pw + ow;
+    const float *restrict r0 = padded, *restrict r1 = padded + pw, *restrict r2 = padded + 2 * (size_t)pw;
+    float *restrict out = flat;
+    for (size_t i = 0; i < n; i++)
+        out[i] = bias + w0 * r0[i] + w1 * r0[i + 1] + w2 * r0[i + 2] + w3 * r1[i] + w4 * r1[i + 1] + w5 * r1[i + 2] +
+                 w6 * r2[i] + w7 * r2[i + 1] + w8 * r2[i + 2];
     for (int oy = 0; oy < p->oh; oy++) {
-        const float *r0 = padded + (size_t)oy * pw, *r1 = r0 + pw, *r2 = r1 + pw;
-        float *restrict out = y + (size_t)oy * ow;
-        for (int ox = 0; ox < ow; ox++)
-            out[ox] = bias + w0 * r0[ox] + w1 * r0[ox + 1] + w2 * r0[ox + 2] + w3 * r1[ox] + w4 * r1[ox + 1] +
-                      w5 * r1[ox + 2] + w6 * r2[ox] + w7 * r2[ox + 1] + w8 * r2[ox + 2];
+        float *restrict row = y + (size_t)oy * ow;
+        const float *restrict src = flat + (size_t)oy * pw;
         if (z) {
             const float *restrict zr = z + (size_t)oy * ow;
-            for (int ox = 0; ox < ow; ox++) out[ox] += zr[ox];
+            for (int ox = 0; ox < ow; ox++) row[ox] = src[ox] + zr[ox];
+        } else {
+            memcpy(row, src, (size_t)ow * sizeof(float));
         }
-        if (p->act.kind != LK_ACT_NONE) lk_activate(out, (size_t)p->ow, &p->act);
+        if (p->act.kind != LK_ACT_NONE) lk_activate(row, (size_t)ow, &p->act);
     }
 }
 
@@ -105,35 +114,45 @@ static void dw_task(void *arg, size_t t) {
     }
     size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->planes);
     size_t hw = (size_t)p->h * p->w, ohw = (size_t)p->oh * p->ow;
-    /* the border stays zero across planes: clear it once per task */
-    memset(padded, 0, (size_t)j->ph * j->pw * sizeof(float));
+    float *flat = lk_scratch(2, (size_t)p->oh * j->pw * sizeof(float));
+    if (!flat) {
+        j->status = LK_E_NOMEM;
+        return;
+    }
+    int half = (j->pw + 1) / 2 + 1;
+    float *even = padded + (size_t)j->ph * j->pw, *odd = even + (size_t)j->ph * half;
+    int split = is_3x3(p, 2);
+    /* the borders stay zero across planes: clear them once per task */
+    if (split)
+        memset(even, 0, 2 * (size_t)j->ph * half * sizeof(float));
+    else
+        memset(padded, 0, (size_t)j->ph * j->pw * sizeof(float));
     for (size_t plane = first; plane < last; plane++) {
         int c = (int)(plane % (size_t)p->c);
         const float *src = j->x + plane * hw;
-        for (int i = 0; i < p->h; i++)
-            memcpy(padded + (size_t)(i + p->pad_top) * j->pw + p->pad_left, src + (size_t)i * p->w,
-                   (size_t)p->w * sizeof(float));
         const float *w = j->w + (size_t)c * p->kh * p->kw;
         float bias = j->bias ? j->bias[c] : 0.0f;
         const float *z = j->z ? j->z + plane * ohw : NULL;
-        if (is_3x3(p, 1)) {
-            dw3x3_s1(p, padded, j->pw, w, bias, z, j->y + plane * ohw);
-        } else if (is_3x3(p, 2)) {
-            /* de-interleave the padded plane's columns (after it, in the same scratch) */
-            int half = (j->pw + 1) / 2 + 1;
-            float *even = padded + (size_t)j->ph * j->pw, *odd = even + (size_t)j->ph * half;
-            for (int r = 0; r < j->ph; r++) {
-                const float *row = padded + (size_t)r * j->pw;
-                float *er = even + (size_t)r * half, *orow = odd + (size_t)r * half;
-                for (int i = 0; i < half; i++) {
-                    er[i] = 2 * i < j->pw ? row[2 * i] : 0.0f;
-                    orow[i] = 2 * i + 1 < j->pw ? row[2 * i + 1] : 0.0f;
-                }
+        if (split) {
+            /* stride 2: the image goes straight into even and odd padded columns */
+            int e0 = p->pad_left & 1;  /* first image column landing on an even padded column */
+            for (int i = 0; i < p->h; i++) {
+                const float *row = src + (size_t)i * p->w;
+                float *er = even + (size_t)(i + p->pad_top) * half, *orow = odd + (size_t)(i + p->pad_top) * half;
+                int ev = (p->pad_left + e0) / 2, od = (p->pad_left + 1 - e0) / 2;
+                for (int ix = e0, t = 0; ix < p->w; ix += 2, t++) er[ev + t] = row[ix];
+                for (int ix = 1 - e0, t = 0; ix < p->w; ix += 2, t++) orow[od + t] = row[ix];
             }
             dw3x3_s2(p, even, odd, half, w, bias, z, j->y + plane * ohw);
-        } else {
-            dw_plane(p, padded, j->pw, w, bias, z, j->y + plane * ohw);
+            continue;
         }
+        for (int i = 0; i < p->h; i++)
+            memcpy(padded + (size_t)(i + p->pad_top) * j->pw + p->pad_left, src + (size_t)i * p->w,
+                   (size_t)p->w * sizeof(float));
+        if (is_3x3(p, 1))
+            dw3x3_s1(p, padded, j->pw, w, bias, z, j->y + plane * ohw, flat);
+        else
+            dw_plane(p, padded, j->pw, w, bias, z, j->y + plane * ohw);
     }
 }
 

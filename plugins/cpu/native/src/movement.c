@@ -25,7 +25,9 @@ static void tr_task(void *arg, size_t t) {
             rest /= (size_t)j->shape[d];
         }
         char *o = j->out + row * j->row_len * j->elem;
-        if (j->elem == 4) {
+        if (inner_stride == 1) {
+            memcpy(o, j->x + off * (int64_t)j->elem, j->row_len * j->elem);
+        } else if (j->elem == 4) {
             const float *src = (const float *)j->x + off;
             float *dst = (float *)o;
             for (size_t i = 0; i < j->row_len; i++) dst[i] = src[(int64_t)i * inner_stride];

@@ -33,7 +33,8 @@ static int overlap(int start, int extent, int dil, int lo, int hi) {
  * holds it de-interleaved instead (stride-2 columns, no dilation): even
  * columns then odd columns, `half` floats a row each, so that every tap is a
  * contiguous load (tap kj of column ox is (kj odd ? odd : even)[ox + kj/2]). */
-LK_HOT static void pool_plane(const lk_pool2d *p, const float *padded, int pw, int half, int ph, float *y) {
+LK_HOT static void pool_plane(const lk_pool2d *p, const float *padded, int pw, int half, int ph, float *y,
+                              const int *cols) {
     int is_max = p->kind == LK_POOL_MAX;
     const int ow = p->ow;
     for (int oy = 0; oy < p->oh; oy++) {
@@ -69,12 +70,9 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *padded, int pw, i
         if (!is_max) {
             int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
             int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
-            int lo_x = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_left : 0;
-            int hi_x = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->w + p->pad_right : p->w;
             int rows = overlap(oy * p->sh - p->pad_top, p->kh, p->dh, lo_y, hi_y);
-            for (int ox = 0; ox < p->ow; ox++) {
-                int cols = overlap(ox * p->sw - p->pad_left, p->kw, p->dw, lo_x, hi_x);
-                int count = rows * cols;
+            for (int ox = 0; ox < ow; ox++) {
+                int count = rows * cols[ox];
                 out[ox] = count > 0 ? out[ox] / (float)count : NAN;
             }
         }
@@ -90,30 +88,44 @@ static void pool_task(void *arg, size_t t) {
         j->status = LK_E_NOMEM;
         return;
     }
+    /* average: the window's overlap with the image (or declared pads) per output column */
+    int *cols = lk_scratch(2, (size_t)p->ow * sizeof(int));
+    if (!cols) {
+        j->status = LK_E_NOMEM;
+        return;
+    }
+    if (p->kind != LK_POOL_MAX) {
+        int lo_x = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_left : 0;
+        int hi_x = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->w + p->pad_right : p->w;
+        for (int ox = 0; ox < p->ow; ox++) cols[ox] = overlap(ox * p->sw - p->pad_left, p->kw, p->dw, lo_x, hi_x);
+    }
     float fill = p->kind == LK_POOL_MAX ? -INFINITY : 0.0f;
-    size_t total = (size_t)j->ph * j->pw;
-    for (size_t i = 0; i < total; i++) padded[i] = fill;
+    float *even = padded + (size_t)j->ph * j->pw, *odd = even + (size_t)j->ph * half;
+    /* borders keep their fill across planes: write it once per task */
+    size_t total = half ? 2 * (size_t)j->ph * half : (size_t)j->ph * j->pw;
+    float *base = half ? even : padded;
+    for (size_t i = 0; i < total; i++) base[i] = fill;
     size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->planes);
     size_t hw = (size_t)p->h * p->w, ohw = (size_t)p->oh * p->ow;
     for (size_t plane = first; plane < last; plane++) {
         const float *src = j->x + plane * hw;
+        if (half) {
+            /* stride 2: the image goes straight into even and odd padded columns */
+            int e0 = p->pad_left & 1;
+            for (int i = 0; i < p->h; i++) {
+                const float *row = src + (size_t)i * p->w;
+                float *er = even + (size_t)(i + p->pad_top) * half, *orow = odd + (size_t)(i + p->pad_top) * half;
+                int ev = (p->pad_left + e0) / 2, od = (p->pad_left + 1 - e0) / 2;
+                for (int ix = e0, k = 0; ix < p->w; ix += 2, k++) er[ev + k] = row[ix];
+                for (int ix = 1 - e0, k = 0; ix < p->w; ix += 2, k++) orow[od + k] = row[ix];
+            }
+            pool_plane(p, even, j->pw, half, j->ph, j->y + plane * ohw, cols);
+            continue;
+        }
         for (int i = 0; i < p->h; i++)
             memcpy(padded + (size_t)(i + p->pad_top) * j->pw + p->pad_left, src + (size_t)i * p->w,
                    (size_t)p->w * sizeof(float));
-        if (half) {
-            float fill_v = fill, *even = padded + (size_t)j->ph * j->pw, *odd = even + (size_t)j->ph * half;
-            for (int r = 0; r < j->ph; r++) {
-                const float *row = padded + (size_t)r * j->pw;
-                float *er = even + (size_t)r * half, *orow = odd + (size_t)r * half;
-                for (int i = 0; i < half; i++) {
-                    er[i] = 2 * i < j->pw ? row[2 * i] : fill_v;
-                    orow[i] = 2 * i + 1 < j->pw ? row[2 * i + 1] : fill_v;
-                }
-            }
-            pool_plane(p, even, j->pw, half, j->ph, j->y + plane * ohw);
-        } else {
-            pool_plane(p, padded, j->pw, 0, j->ph, j->y + plane * ohw);
-        }
+        pool_plane(p, padded, j->pw, 0, j->ph, j->y + plane * ohw, cols);
     }
 }
 
