@@ -317,3 +317,41 @@ def test_lrn_matches_numpy(size, beta):
     graph = build([Node("LRN", ["x"], ["y"], attrs, name="lrn")], {"x": x}, {}, {"y": x.shape})
     got, want = run_both(graph, {"x": x})
     assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_concurrent_predicts_give_the_serial_results(tmp_path):
+    """One loaded model, predict from several Python threads at once: each run
+    gets its own arena, and a busy pool runs the other caller's tasks inline."""
+    import threading
+
+    import onnx
+    from helpers.modelgen import mobilenet_v2
+
+    import litert
+
+    path = tmp_path / "m.onnx"
+    onnx.save(mobilenet_v2(seed=1, width=0.35, resolution=64, classes=10), path)
+    model = litert.load(path, threads=2)
+    rng = np.random.default_rng(5)
+    inputs = [rng.standard_normal((1 + i % 2, 3, 64, 64)).astype(np.float32) for i in range(6)]
+    serial = [model.predict([x])[0] for x in inputs]
+    results: dict[int, list] = {i: [] for i in range(len(inputs))}
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            for _ in range(5):
+                results[i].append(model.predict([inputs[i]])[0])
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i, outs in results.items():
+        assert len(outs) == 5
+        for out in outs:
+            np.testing.assert_array_equal(out, serial[i])
