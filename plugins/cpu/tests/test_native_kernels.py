@@ -355,3 +355,30 @@ def test_concurrent_predicts_give_the_serial_results(tmp_path):
         assert len(outs) == 5
         for out in outs:
             np.testing.assert_array_equal(out, serial[i])
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("variant", ["full", "bare", "last_only"])
+def test_lstm_matches_numpy(direction, variant):
+    rng = np.random.default_rng(RNG_SEED + 900 + len(direction) + len(variant))
+    seq, batch, inp, hid = 7, 3, 5, 9
+    dirs = 2 if direction == "bidirectional" else 1
+    x = rng.standard_normal((seq, batch, inp)).astype(np.float32)
+    consts = {"w": (rng.standard_normal((dirs, 4 * hid, inp)) * 0.5).astype(np.float32),
+              "r": (rng.standard_normal((dirs, 4 * hid, hid)) * 0.5).astype(np.float32)}
+    names = ["x", "w", "r"]
+    inputs = {"x": x}
+    if variant == "full":
+        consts["b"] = rng.standard_normal((dirs, 8 * hid)).astype(np.float32)
+        inputs["h0"] = rng.standard_normal((dirs, batch, hid)).astype(np.float32)
+        inputs["c0"] = rng.standard_normal((dirs, batch, hid)).astype(np.float32)
+        names += ["b", "", "h0", "c0"]
+    outputs = {"y": (seq, dirs, batch, hid), "yh": (dirs, batch, hid), "yc": (dirs, batch, hid)}
+    out_names = ["y", "yh", "yc"]
+    if variant == "last_only":
+        outputs.pop("y")
+        out_names[0] = ""
+    node = Node("LSTM", names, out_names, {"hidden_size": hid, "direction": direction}, name="lstm")
+    graph = build([node], inputs, consts, outputs)
+    got, want = run_both(graph, inputs)
+    assert_close(got, want, rtol=2e-5, atol=2e-5)

@@ -29,13 +29,19 @@ F32 = np.dtype(np.float32)
 @dataclass
 class Step:
     """One library call: ``operands`` are value names per slot position
-    (``None`` for an absent optional operand); ``output`` is the value it writes."""
+    (``None`` for an absent optional operand); ``output`` is the value it
+    writes, ``also_writes`` any others (LSTM's Y_h, Y_c)."""
 
     kind: int
     operands: tuple[str | None, ...]
     ints: tuple[int, ...]
     floats: tuple[float, ...]
     output: str
+    also_writes: tuple[str, ...] = ()
+
+    @property
+    def writes(self) -> tuple[str, ...]:
+        return (self.output, *self.also_writes)
 
 
 @dataclass
@@ -729,3 +735,46 @@ def _lrn(node: Node, ctx: LowerContext):
     ints = (xs[0], xs[1], math.prod(xs[2:]), int(node.attrs["size"]))
     floats = (float(node.attrs.get("alpha", 1e-4)), float(node.attrs.get("beta", 0.75)), float(node.attrs.get("bias", 1.0)))
     return Lowered([Step(ctx.native.STEP_LRN, (x, y), ints, floats, y)])
+
+
+@lowering("LSTM")
+def _lstm(node: Node, ctx: LowerContext):
+    a = node.attrs
+    inputs = list(node.inputs) + [""] * (8 - len(node.inputs))
+    x, w, r, b, seq_lens, h0, c0, peep = inputs[:8]
+    outputs = list(node.outputs) + [""] * (3 - len(node.outputs))
+    if int(a.get("layout", 0)) or int(a.get("input_forget", 0)) or a.get("clip") is not None or peep:
+        return "layout, input_forget, clip or peepholes"
+    acts = [s.lower() for s in (a.get("activations") or [])]
+    direction = a.get("direction", "forward")
+    dirs = 2 if direction == "bidirectional" else 1
+    if acts and acts != ["sigmoid", "tanh", "tanh"] * dirs:
+        return "activations other than sigmoid/tanh/tanh"
+    why = ctx.float_tensors(node, [x, w, r, b, h0, c0, *outputs])
+    if why:
+        return why
+    xs, ws, rs = ctx.shape(x), ctx.shape(w), ctx.shape(r)
+    if len(xs) != 3:
+        return "rank"
+    seq, batch, inp = xs
+    hid = int(a.get("hidden_size") or rs[-1])
+    if ws != (dirs, 4 * hid, inp) or rs != (dirs, 4 * hid, hid) or (b and ctx.shape(b) != (dirs, 8 * hid)):
+        return "weight shapes"
+    if seq_lens:
+        lens = ctx.const(seq_lens)
+        if lens is None or np.any(lens != seq):
+            return "sequence_lens shorter than the sequence"
+    state = (dirs, batch, hid)
+    for name in (h0, c0):
+        if name and ctx.shape(name) != state:
+            return "initial state shape"
+    expected = [(seq, dirs, batch, hid), state, state]
+    for name, shape in zip(outputs, expected):
+        if name and ctx.mismatch(name, shape):
+            return ctx.mismatch(name, shape)
+    written = [o for o in outputs if o]
+    if not written:
+        return "no outputs"
+    ints = (seq, batch, inp, hid, {"forward": 0, "reverse": 1, "bidirectional": 2}[direction])
+    operands = (x, w, r, b or None, h0 or None, c0 or None, *(o or None for o in outputs))
+    return Lowered([Step(ctx.native.STEP_LSTM, operands, ints, (), written[0], tuple(written[1:]))])

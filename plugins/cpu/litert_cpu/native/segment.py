@@ -70,7 +70,7 @@ class NativeSegment:
         # which name each name is a view of (Reshape & co.), and what the segment makes
         produced: list[str] = []
         for low in lowered:
-            produced += [low.alias[0]] if low.alias else [st.output for st in low.steps]
+            produced += [low.alias[0]] if low.alias else [name for st in low.steps for name in st.writes]
         outputs = [n for n in dict.fromkeys(produced) if n in live_after]
         root: dict[str, str] = {}
         steps: list[tuple[int, Step]] = []  # (node index, step), in run order
@@ -85,7 +85,7 @@ class NativeSegment:
                     root[y] = base
             steps += [(index, st) for st in low.steps]
         produced_set = set(produced)
-        reads = [root.get(n, n) for _, st in steps for n in st.operands if n and n != st.output]
+        reads = [root.get(n, n) for _, st in steps for n in st.operands if n and n not in st.writes]
         inputs = [n for n in dict.fromkeys(reads) if n not in produced_set and const(n) is None]
 
         # slots: one per distinct storage
@@ -115,7 +115,7 @@ class NativeSegment:
             for name in st.operands:
                 if name:
                     base = root.get(name, name)
-                    if name == st.output:
+                    if name in st.writes:
                         first.setdefault(base, position)
                     last[base] = position
         intervals = [Interval(name, align(nbytes(name)), first.get(name, last[name]), last[name])

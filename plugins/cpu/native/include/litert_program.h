@@ -34,10 +34,11 @@ enum lk_step_kind {
     LK_STEP_COPY,           /* slots: x, y (strided block copy with byte offsets) */
     LK_STEP_CONV2D_PACKED,  /* slots: x, packed w, bias?, z?, y (lk_conv2d_packed_f32) */
     LK_STEP_LRN,            /* slots: x, y */
+    LK_STEP_LSTM,           /* slots: x, w, r, b?, h0?, c0?, y?, yh?, yc? */
     LK_STEP_KIND_COUNT
 };
 
-#define LK_STEP_SLOTS 5
+#define LK_STEP_SLOTS 9
 
 typedef struct lk_step {
     int kind;
@@ -53,6 +54,7 @@ typedef struct lk_step {
         struct { int rows, size; float epsilon; } layernorm;
         struct { int n, c, inner; float epsilon; } instancenorm;
         struct { int n, c, inner, size; float alpha, beta, bias; } lrn;
+        lk_lstm lstm;
         lk_matmul matmul;
         struct { int rank; int64_t shape[LK_MAX_DIMS]; int perm[LK_MAX_DIMS]; int64_t elem; } transpose;
         struct { int64_t rows, bytes, src_offset, src_stride, dst_offset, dst_stride; } copy;

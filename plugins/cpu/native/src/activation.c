@@ -16,17 +16,8 @@ static inline float erf_approx(float x) {
     return x < 0 ? -y : y;
 }
 
-static inline float sigmoid(float x) { return 1.0f / (1.0f + lk_expf(-x)); }
-
-static inline float tanh_approx(float x) {
-    /* tanh(x) = 1 - 2 / (exp(2x) + 1); exact enough away from 0, and near 0
-     * (|x| < 0.004) the odd series keeps the relative error small */
-    float e = lk_expf(2.0f * x);
-    float t = 1.0f - 2.0f / (e + 1.0f);
-    float x2 = x * x;
-    float small = x * (1.0f - x2 * (1.0f / 3.0f));
-    return (x < 0.004f && x > -0.004f) ? small : t;
-}
+#define sigmoid lk_sigmoidf
+#define tanh_approx lk_tanhf
 
 LK_HOT void lk_activate_to(const float *x, float *y, size_t n, const lk_activation *act) {
     int kind = act ? act->kind : LK_ACT_NONE;

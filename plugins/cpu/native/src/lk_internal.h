@@ -51,6 +51,17 @@ static inline float lk_expf(float x) {
     return p * scale.f * zero;
 }
 
+static inline float lk_sigmoidf(float x) { return 1.0f / (1.0f + lk_expf(-x)); }
+
+/* tanh(x) = 1 - 2 / (exp(2x) + 1); near 0 (|x| < 0.004) the odd series keeps
+ * the relative error small */
+static inline float lk_tanhf(float x) {
+    float e = lk_expf(2.0f * x);
+    float t = 1.0f - 2.0f / (e + 1.0f);
+    float small = x * (1.0f - x * x * (1.0f / 3.0f));
+    return (x < 0.004f && x > -0.004f) ? small : t;
+}
+
 /* Flush-to-zero and denormals-are-zero for the calling thread (x86 MXCSR):
  * returns the previous state for lk_restore_denormals.  Kernels run with
  * them on, as most inference engines do: a denormal operand costs an FMA a

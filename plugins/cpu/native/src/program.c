@@ -151,6 +151,22 @@ static int check_lrn(const lk_program *pr, const lk_step *s) {
            need(pr, s->slots[1], f32(n), 0);
 }
 
+static int check_lstm(const lk_program *pr, const lk_step *s) {
+    const lk_lstm *p = &s->u.lstm;
+    if (p->seq < 0 || p->batch < 0 || p->input < 1 || p->hidden < 1 || p->direction < 0 || p->direction > 2 ||
+        prod2(p->hidden, 4) > (1 << 28))
+        return 0;
+    int64_t dirs = p->direction == 2 ? 2 : 1, g4 = 4 * (int64_t)p->hidden;
+    int64_t state = prod3(dirs, p->batch, p->hidden);
+    if (s->slots[6] < 0 && s->slots[7] < 0 && s->slots[8] < 0) return 0;  /* writes nothing */
+    return need(pr, s->slots[0], f32(prod3(p->seq, p->batch, p->input)), 0) &&
+           need(pr, s->slots[1], f32(prod3(dirs, g4, p->input)), 0) &&
+           need(pr, s->slots[2], f32(prod3(dirs, g4, p->hidden)), 0) && need(pr, s->slots[3], f32(prod3(dirs, 2, g4)), 1) &&
+           need(pr, s->slots[4], f32(state), 1) && need(pr, s->slots[5], f32(state), 1) &&
+           need(pr, s->slots[6], f32(prod2(p->seq, state)), 1) && need(pr, s->slots[7], f32(state), 1) &&
+           need(pr, s->slots[8], f32(state), 1);
+}
+
 static int check_matmul(const lk_program *pr, const lk_step *s) {
     const lk_matmul *p = &s->u.matmul;
     if (p->batch < 0 || p->m < 0 || p->n < 0 || p->k < 0 || p->trans_a || p->a_bs < 0 || p->b_bs < 0 ||
@@ -239,6 +255,10 @@ static int run_lrn(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_lrn_f32(s->u.lrn.n, s->u.lrn.c, s->u.lrn.inner, s->u.lrn.size, s->u.lrn.alpha, s->u.lrn.beta,
                       s->u.lrn.bias, SLOT(0), SLOT(1), pool);
 }
+static int run_lstm(const lk_step *s, void *const *slots, lk_pool *pool) {
+    (void)pool;
+    return lk_lstm_f32(&s->u.lstm, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), SLOT(5), SLOT(6), SLOT(7), SLOT(8));
+}
 static int run_matmul(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_matmul_f32(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
 }
@@ -273,6 +293,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_COPY] = {check_copy, run_copy},
     [LK_STEP_CONV2D_PACKED] = {check_conv, run_conv_packed},
     [LK_STEP_LRN] = {check_lrn, run_lrn},
+    [LK_STEP_LSTM] = {check_lstm, run_lstm},
 };
 
 /* ------------------------------------------------------------- programs */
