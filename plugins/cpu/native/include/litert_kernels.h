@@ -214,14 +214,14 @@ int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const floa
 
 /* ONNX LSTM, layout 0, default activations (sigmoid, tanh, tanh), no
  * peepholes, full-length sequences: x [seq, batch, input], w [dirs, 4h, input],
- * r [dirs, 4h, h], b [dirs, 8h] or NULL, h0/c0 [dirs, batch, h] or NULL;
+ * r_t [dirs, h, 4h] (ONNX's R transposed per direction), b [dirs, 8h] or NULL, h0/c0 [dirs, batch, h] or NULL;
  * outputs y [seq, dirs, batch, h], yh/yc [dirs, batch, h], each may be NULL.
  * direction: 0 forward, 1 reverse, 2 bidirectional. */
 typedef struct lk_lstm {
     int seq, batch, input, hidden, direction;
 } lk_lstm;
 
-int lk_lstm_f32(const lk_lstm *p, const float *x, const float *w, const float *r, const float *b, const float *h0,
+int lk_lstm_f32(const lk_lstm *p, const float *x, const float *w, const float *r_t, const float *b, const float *h0,
                 const float *c0, float *y, float *yh, float *yc);
 
 /* ---------------------------------------------------------- data movement */

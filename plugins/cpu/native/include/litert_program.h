@@ -34,7 +34,7 @@ enum lk_step_kind {
     LK_STEP_COPY,           /* slots: x, y (strided block copy with byte offsets) */
     LK_STEP_CONV2D_PACKED,  /* slots: x, packed w, bias?, z?, y (lk_conv2d_packed_f32) */
     LK_STEP_LRN,            /* slots: x, y */
-    LK_STEP_LSTM,           /* slots: x, w, r, b?, h0?, c0?, y?, yh?, yc? */
+    LK_STEP_LSTM,           /* slots: x, w, r_t, b?, h0?, c0?, y?, yh?, yc? */
     LK_STEP_KIND_COUNT
 };
 
