@@ -382,3 +382,46 @@ def test_lstm_matches_numpy(direction, variant):
     graph = build([node], inputs, consts, outputs)
     got, want = run_both(graph, inputs)
     assert_close(got, want, rtol=2e-5, atol=2e-5)
+
+
+RESIZES = [
+    {"mode": "nearest"}, {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"},
+    {"mode": "linear"}, {"mode": "linear", "coordinate_transformation_mode": "align_corners"},
+    {"mode": "cubic"}, {"mode": "linear", "coordinate_transformation_mode": "pytorch_half_pixel"},
+]
+
+
+@pytest.mark.parametrize("attrs", RESIZES, ids=lambda a: "-".join(str(v) for v in a.values()))
+@pytest.mark.parametrize("scale", [(2.0, 2.0), (0.5, 1.5), (1.0, 3.0)])
+def test_resize_matches_numpy(attrs, scale):
+    rng = np.random.default_rng(RNG_SEED + 1000)
+    x = rng.standard_normal((2, 3, 6, 9)).astype(np.float32)
+    scales = np.array([1.0, 1.0, *scale], np.float32)
+    out = (2, 3, int(6 * scale[0]), int(9 * scale[1]))
+    node = Node("Resize", ["x", "", "scales"], ["y"], attrs, name="resize")
+    graph = build([node], {"x": x}, {"scales": scales}, {"y": out})
+    got, want = run_both(graph, {"x": x})
+    assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_conv_transpose_matches_numpy(case):
+    rng = np.random.default_rng(RNG_SEED + 1100 + case)
+    group = 1 + case % 2
+    c, mg = 2 * group, int(rng.integers(1, 5))
+    h, w = int(rng.integers(2, 9)), int(rng.integers(2, 9))
+    k, s = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+    pads = [int(v) for v in rng.integers(0, k, size=4)]
+    attrs = {"group": group, "strides": [s, s], "pads": pads, "kernel_shape": [k, k]}
+    if case % 4 == 3:
+        attrs["output_padding"] = [s - 1, 0]
+    x = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((c, mg, k, k)).astype(np.float32)
+    b = rng.standard_normal(mg * group).astype(np.float32)
+    from litert_cpu.kernels.nn.convtranspose import transpose_geometry
+
+    out, _, _, _ = transpose_geometry(attrs, x.shape[2:], [k, k])
+    node = Node("ConvTranspose", ["x", "w", "b"], ["y"], attrs, name="ct")
+    graph = build([node], {"x": x}, {"w": wt, "b": b}, {"y": (2, mg * group, *out)})
+    got, want = run_both(graph, {"x": x})
+    assert_close(got, want, rtol=1e-4, atol=1e-5)

@@ -783,3 +783,77 @@ def _lstm(node: Node, ctx: LowerContext):
     operands = (x, w, r_t, b or None, h0 or None, c0 or None, *(o or None for o in outputs))
     step = Step(ctx.native.STEP_LSTM, operands, ints, (), written[0], tuple(written[1:]))
     return Lowered([step], consts={r_t: np.ascontiguousarray(r_const.astype(np.float32).transpose(0, 2, 1))})
+
+
+@lowering("ConvTranspose")
+def _conv_transpose(node: Node, ctx: LowerContext):
+    from ..kernels.nn.convtranspose import transpose_geometry  # the numpy kernel owns the geometry
+
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    b = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    why = ctx.float_tensors(node, [x, w, b, y])
+    if why:
+        return why
+    xs, ws = ctx.shape(x), ctx.shape(w)
+    if len(xs) != 4 or len(ws) != 4:
+        return "native ConvTranspose is 2-D"
+    group = int(node.attrs.get("group", 1))
+    kernel = list(node.attrs.get("kernel_shape") or ws[2:])
+    if ws[0] != xs[1] or xs[1] % group or list(ws[2:]) != kernel:
+        return "weight shape does not match the input"
+    out, pb, strides, dilations = transpose_geometry(node.attrs, xs[2:], kernel)
+    m = ws[1] * group
+    why = ctx.mismatch(y, (xs[0], m, *out))
+    if why or min(out) < 1:
+        return why or "empty output"
+    ints = (xs[0], xs[1], xs[2], xs[3], m, out[0], out[1], kernel[0], kernel[1], strides[0], strides[1],
+            dilations[0], dilations[1], pb[0], pb[1], group, ctx.native.ACT_NONE)
+    return Lowered([Step(ctx.native.STEP_CONVTRANSPOSE2D, (x, w, b, y), ints, (0.0, 0.0), y)])
+
+
+@lowering("Resize")
+def _resize(node: Node, ctx: LowerContext):
+    from ..kernels.nn.resize import ResizeCore  # the numpy kernel owns the coordinate rules
+
+    x, y = node.inputs[0], node.outputs[0]
+    why = ctx.float_tensors(node, [x, y])
+    if why:
+        return why
+    xs = ctx.shape(x)
+    if len(xs) != 4:
+        return "native Resize is over the last two axes of a 4-D tensor"
+    params = [ctx.const(n) if n else None for n in (list(node.inputs[1:4]) + [""] * 3)[:3]]
+    if any(n and p is None for n, p in zip(node.inputs[1:4], params)):
+        return "roi/scales/sizes are not constants"
+    roi, scales, sizes = params
+    if scales is not None and scales.size == 0:
+        scales = None
+    if sizes is not None and sizes.size == 0:
+        sizes = None
+    core = ResizeCore(node.attrs)
+    if core.antialias or core.mode not in ("nearest", "linear", "cubic"):
+        return "antialiasing"
+    try:
+        plan = core.plan(tuple(xs), roi, scales, sizes)
+    except (ValueError, TypeError, IndexError) as err:
+        return f"resize geometry: {err}"
+    tables = {2: None, 3: None}
+    for axis_plan in plan:
+        if axis_plan.axis not in tables or axis_plan.extrap is not None:
+            return "resizes a batch/channel axis or extrapolates"
+        idx = np.asarray(axis_plan.idx).reshape(len(axis_plan.idx), -1).astype(np.int32)
+        w = np.ones(idx.shape, np.float32) if axis_plan.w is None else np.asarray(axis_plan.w, np.float32).reshape(idx.shape)
+        tables[axis_plan.axis] = (idx, w)
+    for axis in (2, 3):
+        if tables[axis] is None:  # axis kept: identity taps
+            tables[axis] = (np.arange(xs[axis], dtype=np.int32)[:, None], np.ones((xs[axis], 1), np.float32))
+    (iy, wy), (ix, wx) = tables[2], tables[3]
+    oh, ow = iy.shape[0], ix.shape[0]
+    why = ctx.mismatch(y, (xs[0], xs[1], oh, ow))
+    if why:
+        return why
+    names = [f"{node.name}/native_{k}" for k in ("iy", "wy", "ix", "wx")]
+    consts = dict(zip(names, (np.ascontiguousarray(iy), np.ascontiguousarray(wy), np.ascontiguousarray(ix),
+                              np.ascontiguousarray(wx))))
+    ints = (xs[0] * xs[1], xs[2], xs[3], oh, ow, iy.shape[1], ix.shape[1])
+    return Lowered([Step(ctx.native.STEP_RESIZE2D, (x, *names, y), ints, (), y)], consts=consts)

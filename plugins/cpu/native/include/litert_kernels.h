@@ -138,6 +138,12 @@ int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_pack
 int lk_dwconv2d_f32(const lk_conv2d *p, const float *x, const float *w, const float *bias,
                     const float *z, float *y, lk_pool *pool);
 
+/* Transposed convolution: x [n, c, h, w], w [c, m/groups, kh, kw], bias [m]
+ * or NULL, y [n, m, oh, ow]; pad_top/pad_left are the begin pads (may be
+ * negative: output_shape asking for more than the full result). */
+int lk_convtranspose2d_f32(const lk_conv2d *p, const float *x, const float *w, const float *bias, float *y,
+                           lk_pool *pool);
+
 /* ----------------------------------------------------------------- pooling */
 
 enum lk_pool_kind { LK_POOL_MAX = 0, LK_POOL_AVG = 1, LK_POOL_AVG_INCLUDE_PAD = 2 };
@@ -209,6 +215,18 @@ typedef struct lk_matmul {
 
 int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const float *bias, float *c,
                   lk_pool *pool);
+
+/* ---------------------------------------------------------------- resize */
+
+/* y[plane, oy, ox] = sum_ty sum_tx wy[oy, ty] wx[ox, tx] x[plane, iy[oy, ty], ix[ox, tx]]:
+ * separable resampling with per-row and per-column tap tables (indices are
+ * clamped to the image) */
+typedef struct lk_resize2d {
+    int planes, h, w, oh, ow, ty, tx;
+} lk_resize2d;
+
+int lk_resize2d_f32(const lk_resize2d *p, const float *x, const int32_t *iy, const float *wy, const int32_t *ix,
+                    const float *wx, float *y, lk_pool *pool);
 
 /* --------------------------------------------------------------- recurrent */
 

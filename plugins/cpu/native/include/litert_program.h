@@ -35,6 +35,8 @@ enum lk_step_kind {
     LK_STEP_CONV2D_PACKED,  /* slots: x, packed w, bias?, z?, y (lk_conv2d_packed_f32) */
     LK_STEP_LRN,            /* slots: x, y */
     LK_STEP_LSTM,           /* slots: x, w, r_t, b?, h0?, c0?, y?, yh?, yc? */
+    LK_STEP_RESIZE2D,       /* slots: x, iy (int32), wy, ix (int32), wx, y */
+    LK_STEP_CONVTRANSPOSE2D, /* slots: x, w, bias?, y */
     LK_STEP_KIND_COUNT
 };
 
@@ -55,6 +57,7 @@ typedef struct lk_step {
         struct { int n, c, inner; float epsilon; } instancenorm;
         struct { int n, c, inner, size; float alpha, beta, bias; } lrn;
         lk_lstm lstm;
+        lk_resize2d resize;
         lk_matmul matmul;
         struct { int rank; int64_t shape[LK_MAX_DIMS]; int perm[LK_MAX_DIMS]; int64_t elem; } transpose;
         struct { int64_t rows, bytes, src_offset, src_stride, dst_offset, dst_stride; } copy;

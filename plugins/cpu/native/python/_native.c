@@ -355,6 +355,14 @@ static int parse_lstm(lk_step *s, PyObject *ints, PyObject *floats) {
     return 1;
 }
 
+static int parse_resize(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[7];
+    if (!read_ints(ints, v, 7) || !read_floats(floats, NULL, 0)) return 0;
+    lk_resize2d *p = &s->u.resize;
+    p->planes = I(0), p->h = I(1), p->w = I(2), p->oh = I(3), p->ow = I(4), p->ty = I(5), p->tx = I(6);
+    return 1;
+}
+
 static int parse_matmul(lk_step *s, PyObject *ints, PyObject *floats) {
     long long v[9];
     float f[4];
@@ -405,6 +413,7 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_MATMUL] = parse_matmul,      [LK_STEP_TRANSPOSE] = parse_transpose,
     [LK_STEP_COPY] = parse_copy,          [LK_STEP_CONV2D_PACKED] = parse_conv,
     [LK_STEP_LRN] = parse_lrn,            [LK_STEP_LSTM] = parse_lstm,
+    [LK_STEP_RESIZE2D] = parse_resize,    [LK_STEP_CONVTRANSPOSE2D] = parse_conv,
 };
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
@@ -657,7 +666,8 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_INSTANCENORM", LK_STEP_INSTANCENORM}, {"STEP_MATMUL", LK_STEP_MATMUL},
     {"STEP_TRANSPOSE", LK_STEP_TRANSPOSE}, {"STEP_COPY", LK_STEP_COPY},
     {"STEP_CONV2D_PACKED", LK_STEP_CONV2D_PACKED}, {"STEP_LRN", LK_STEP_LRN},
-    {"STEP_LSTM", LK_STEP_LSTM},
+    {"STEP_LSTM", LK_STEP_LSTM}, {"STEP_RESIZE2D", LK_STEP_RESIZE2D},
+    {"STEP_CONVTRANSPOSE2D", LK_STEP_CONVTRANSPOSE2D},
     {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
     {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
     {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},

@@ -167,6 +167,28 @@ static int check_lstm(const lk_program *pr, const lk_step *s) {
            need(pr, s->slots[8], f32(state), 1);
 }
 
+static int check_resize(const lk_program *pr, const lk_step *s) {
+    const lk_resize2d *p = &s->u.resize;
+    if (p->planes < 0 || p->h < 1 || p->w < 1 || p->oh < 0 || p->ow < 0 || p->ty < 1 || p->tx < 1 || p->ty > 64 ||
+        p->tx > 64)
+        return 0;
+    int64_t ty = prod2(p->oh, p->ty), tx = prod2(p->ow, p->tx);
+    return need(pr, s->slots[0], f32(prod3(p->planes, p->h, p->w)), 0) && need(pr, s->slots[1], f32(ty), 0) &&
+           need(pr, s->slots[2], f32(ty), 0) && need(pr, s->slots[3], f32(tx), 0) && need(pr, s->slots[4], f32(tx), 0) &&
+           need(pr, s->slots[5], f32(prod3(p->planes, p->oh, p->ow)), 0);
+}
+
+static int check_convtranspose(const lk_program *pr, const lk_step *s) {
+    const lk_conv2d *p = &s->u.conv;
+    if (p->n < 0 || p->c < 1 || p->h < 1 || p->w < 1 || p->m < 1 || p->oh < 0 || p->ow < 0 || p->kh < 1 ||
+        p->kw < 1 || p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1 || p->groups < 1 || p->c % p->groups ||
+        p->m % p->groups || !valid_act(&p->act) || prod3(p->m / p->groups, p->kh, p->kw) > (1 << 24))
+        return 0;
+    return need(pr, s->slots[0], f32(prod4(p->n, p->c, p->h, p->w)), 0) &&
+           need(pr, s->slots[1], f32(prod4(p->c, p->m / p->groups, p->kh, p->kw)), 0) &&
+           need(pr, s->slots[2], f32(p->m), 1) && need(pr, s->slots[3], f32(prod4(p->n, p->m, p->oh, p->ow)), 0);
+}
+
 static int check_matmul(const lk_program *pr, const lk_step *s) {
     const lk_matmul *p = &s->u.matmul;
     if (p->batch < 0 || p->m < 0 || p->n < 0 || p->k < 0 || p->trans_a || p->a_bs < 0 || p->b_bs < 0 ||
@@ -259,6 +281,12 @@ static int run_lstm(const lk_step *s, void *const *slots, lk_pool *pool) {
     (void)pool;
     return lk_lstm_f32(&s->u.lstm, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), SLOT(5), SLOT(6), SLOT(7), SLOT(8));
 }
+static int run_resize(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_resize2d_f32(&s->u.resize, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), SLOT(5), pool);
+}
+static int run_convtranspose(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_convtranspose2d_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
+}
 static int run_matmul(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_matmul_f32(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
 }
@@ -294,6 +322,8 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_CONV2D_PACKED] = {check_conv, run_conv_packed},
     [LK_STEP_LRN] = {check_lrn, run_lrn},
     [LK_STEP_LSTM] = {check_lstm, run_lstm},
+    [LK_STEP_RESIZE2D] = {check_resize, run_resize},
+    [LK_STEP_CONVTRANSPOSE2D] = {check_convtranspose, run_convtranspose},
 };
 
 /* ------------------------------------------------------------- programs */
