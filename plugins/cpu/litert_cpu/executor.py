@@ -313,7 +313,7 @@ class CpuPartition(CompiledPartition):
             # all native: the library's pool does the threading, numpy and BLAS are not involved
             results = self._execute(ordered, {}, hooks)
         else:
-            with limit(self.ctx.threads, keepers=not self.native_segments):
+            with limit(self.ctx.threads):
                 results = self._execute(ordered, {}, hooks)
         return dict(zip((n for _, n in self._outputs), results))
 

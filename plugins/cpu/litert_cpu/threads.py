@@ -1,4 +1,7 @@
-"""Thread control for the CPU kernels: who runs in parallel, and how.
+"""Thread control for the numpy kernels: who runs in parallel, and how.
+
+(The compiled kernels have a pool of their own, in C, with no GIL involved:
+``plugins/cpu/native/src/threadpool.c``.)
 
 Intra-op parallelism is litert's own: a kernel splits its work into tasks
 (blocks of output channels, rows, images) and :func:`parallel_for` runs them
@@ -23,7 +26,8 @@ SqueezeNet 48-150 ms instead of 12-17 ms.  With tasks claimed dynamically the
 caller simply does the work a late worker has not started, so the worst case
 is single-threaded speed (onnxruntime's thread pool behaves the same way).
 
-Measured again with the idle keepers below (2 vCPUs, quiet machine): letting
+Measured again (2 vCPUs, quiet machine, with spinning "idle keeper" threads
+that litert ran before its compiled kernels existed): letting
 OpenBLAS thread every product (its workers spin, no GIL) and running all
 other work serially was 5-20% faster on batch-1 models (BERT-style encoder
 9.8 vs 12.5 ms, SqueezeNet 9.2 vs 10.2 ms) but 4% slower on DenseNet and 36%
@@ -202,109 +206,6 @@ def _libc():
         return None
 
 
-# ---------------------------------------------------------------- idle keepers
-
-
-class _IdleKeepers:
-    """Keep the CPUs of a run from going idle, so thread wake-ups stay cheap.
-
-    Every hand-off between litert's threads (a task posted to a worker, the
-    caller woken when the tasks are done, a thread waiting for the GIL) is a
-    futex wake-up.  Waking a thread on an *idle* CPU of a VM means waking a
-    halted vCPU through the hypervisor: an Event round trip between two
-    threads took 56 us on this 2-vCPU VM (the guest does no halt-polling),
-    31 us with the CPUs kept busy.  While a multi-threaded run is in
-    progress, one keeper per CPU therefore spins at ``SCHED_IDLE`` priority:
-    it runs only when nothing else wants the CPU and is preempted at once by
-    any woken thread.  Measured: MobileNetV2 10% and the BERT-style encoder
-    3% faster on 2 threads, the other models within noise.  onnxruntime's
-    workers spin between tasks for the same reason.  ``LITERT_CPU_SPIN=0`` turns them off.
-
-    A keeper is a bare native thread (``pthread_create`` through ctypes)
-    whose whole life is one ``pthread_spin_lock`` call on its CPU's lock,
-    which the run holds: it never runs Python, so it can never hold the GIL
-    while starved at idle priority (a Python keeper could, stalling the
-    model).  ``end()`` releases the locks; each keeper takes its lock and
-    exits, leaving it held for the next run.  A keeper that has not got to
-    run since (a busy CPU) is still spinning on a now free lock; the next
-    ``start()`` then takes that lock back and the old keeper serves again.
-    """
-
-    _DETACHED = 1  # PTHREAD_CREATE_DETACHED
-
-    def __init__(self, libc):
-        self.libc = libc
-        self.cpus = sorted(os.sched_getaffinity(0))
-        self.locks = (ctypes.c_int * len(self.cpus))()
-        for i in range(len(self.cpus)):
-            libc.pthread_spin_init(ctypes.byref(self.locks, 4 * i), 0)
-            libc.pthread_spin_lock(ctypes.byref(self.locks, 4 * i))  # "held by a finished keeper"
-        self.attr = ctypes.create_string_buffer(128)  # pthread_attr_t (56 bytes on x86-64 glibc)
-        libc.pthread_attr_init(self.attr)
-        libc.pthread_attr_setdetachstate(self.attr, self._DETACHED)
-        self.spin = ctypes.cast(libc.pthread_spin_lock, ctypes.c_void_p)
-        self.idle = (ctypes.c_int * 1)(0)  # struct sched_param {0}
-        self.running = threading.Lock()
-        self.disabled = False
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._after_fork)
-
-    def _after_fork(self) -> None:
-        # a child has no keeper threads; its copy of `running` may be held
-        self.running = threading.Lock()
-        for i in range(len(self.cpus)):
-            self.libc.pthread_spin_trylock(ctypes.byref(self.locks, 4 * i))  # held, as if finished
-
-    def start(self) -> bool:
-        """Begin keeping (False when another run is already doing it, or
-        when idle priority turned out not to be allowed)."""
-        if self.disabled or not self.running.acquire(blocking=False):
-            return False
-        libc = self.libc
-        for i, cpu in enumerate(self.cpus):
-            lock = ctypes.byref(self.locks, 4 * i)
-            if libc.pthread_spin_trylock(lock) == 0:
-                continue  # the last keeper here never got to run: it is still spinning on it
-            thread = ctypes.c_ulong()
-            if libc.pthread_create(ctypes.byref(thread), self.attr, self.spin, lock) != 0:
-                continue
-            cpuset = (ctypes.c_ulong * 16)()  # cpu_set_t
-            cpuset[cpu // 64] = 1 << (cpu % 64)
-            libc.pthread_setaffinity_np(thread, ctypes.sizeof(cpuset), cpuset)
-            if libc.pthread_setschedparam(thread, os.SCHED_IDLE, self.idle) != 0:
-                # not allowed here: a keeper at normal priority would compete
-                # with the run itself, so release it and keep no more
-                libc.pthread_spin_unlock(lock)
-                self.disabled = True
-                break
-        return True
-
-    def end(self) -> None:
-        for i in range(len(self.cpus)):
-            self.libc.pthread_spin_unlock(ctypes.byref(self.locks, 4 * i))
-        self.running.release()
-
-
-_KEEPER_CALLS = ("pthread_create", "pthread_spin_lock", "pthread_spin_trylock", "pthread_setschedparam",
-                 "pthread_setaffinity_np", "pthread_attr_setdetachstate")
-
-
-def _keepers() -> _IdleKeepers | None:
-    """The keepers, where glibc has what they need and they are not turned off."""
-    libc = _libc()
-    if libc is None or not hasattr(os, "SCHED_IDLE") or os.environ.get("LITERT_CPU_SPIN", "1") == "0":
-        return None
-    try:
-        for name in _KEEPER_CALLS:
-            getattr(libc, name)
-    except AttributeError:
-        return None
-    return _IdleKeepers(libc)
-
-
-_KEEPERS = _keepers()
-
-
 # ---------------------------------------------------------------- CPU placement
 
 def _current_cpu() -> int | None:
@@ -342,22 +243,16 @@ def _place_workers(threads: int) -> None:
 
 
 @contextlib.contextmanager
-def limit(threads: int, keepers: bool = True):
-    """Run a model with a budget of ``threads`` threads for litert's own
-    tasks; BLAS is held to one thread meanwhile.  ``keepers=False`` when the
-    native kernels run too: their pool keeps its own workers warm, and idle
-    spinners would only compete with it."""
+def limit(threads: int):
+    """Run a model's numpy kernels with a budget of ``threads`` threads for
+    litert's own tasks; BLAS is held to one thread meanwhile."""
     previous = getattr(_state, "threads", None)
     _state.threads = max(1, int(threads))
-    keeping = (keepers and _state.threads > 1 and _KEEPERS is not None and previous is None
-               and not getattr(_state, "worker", False) and _KEEPERS.start())
     try:
         _place_workers(_state.threads)
         with _controller().limit(limits=1):
             yield
     finally:
-        if keeping:
-            _KEEPERS.end()
         if previous is None:
             del _state.threads
         else:
