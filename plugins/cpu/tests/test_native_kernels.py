@@ -425,3 +425,21 @@ def test_conv_transpose_matches_numpy(case):
     graph = build([node], {"x": x}, {"w": wt, "b": b}, {"y": (2, mg * group, *out)})
     got, want = run_both(graph, {"x": x})
     assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("m", [4, 8, 12, 16, 20, 24, 28])
+@pytest.mark.parametrize("kernel,pad", [(1, 0), (3, 1)])
+def test_conv_row_panels_match_numpy(m, kernel, pad):
+    """Every remainder of the 12-row weight panels (4-, 8-, 12-row kernels and the edge path), with
+    positions that leave a partial 32-wide input panel, bias, residual and a clamp."""
+    rng = np.random.default_rng(RNG_SEED + 1200 + m + kernel)
+    c, h, w = 40, 9, 11
+    x = rng.standard_normal((1, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((m, c, kernel, kernel)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    z = rng.standard_normal((1, m, h, w)).astype(np.float32)
+    attrs = {"pads": [pad] * 4, "kernel_shape": [kernel, kernel], "activation": "Clip", "activation_params": [-1.0, 1.5]}
+    node = Node("FusedConv", ["x", "w", "b", "z"], ["y"], attrs, name="c", domain="com.microsoft")
+    graph = build([node], {"x": x, "z": z}, {"w": wt, "b": b}, {"y": (1, m, h, w)})
+    got, want = run_both(graph, {"x": x, "z": z})
+    assert_close(got, want, rtol=1e-4, atol=1e-5)
