@@ -162,7 +162,11 @@ def report_mindspore_lite(results: dict) -> list[str]:
 
 
 def measure(engine: str, model: Path, inputs: Path, threads: int, warmup: int, iterations: int, timeout: float) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    # bytecode caching on, as in a user's installed environment: with
+    # PYTHONDONTWRITEBYTECODE (set on these machines) every worker would
+    # recompile litert's Python sources and the load column would measure that
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["OMP_NUM_THREADS"] = str(threads)
     cmd = [sys.executable, __file__, "--_worker", engine, str(model), str(inputs), str(threads), str(warmup), str(iterations)]
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
