@@ -142,6 +142,13 @@ def activation(ctx: LowerContext, op_type: str, params) -> tuple[int, float, flo
 NO_ACT = (0, 0.0, 0.0)
 
 
+def fused_activation(node: Node, ctx: LowerContext, params) -> "tuple[int, float, float] | str":
+    """The activation of a com.microsoft fused node (FusedConv, FusedGemm), or why not."""
+    name = node.attrs.get("activation")
+    act = NO_ACT if not name else activation(ctx, name, params)
+    return f"activation {name!r}" if act is None else act
+
+
 # ---------------------------------------------------------------- convolution
 
 def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
@@ -204,11 +211,8 @@ def _conv(node: Node, ctx: LowerContext):
 
 @lowering("FusedConv", domain="com.microsoft")
 def _fused_conv(node: Node, ctx: LowerContext):
-    name = node.attrs.get("activation")
-    act = NO_ACT if not name else activation(ctx, name, node.attrs.get("activation_params"))
-    if act is None:
-        return f"activation {name!r}"
-    return _conv_steps(node, ctx, act)
+    act = fused_activation(node, ctx, node.attrs.get("activation_params"))
+    return act if isinstance(act, str) else _conv_steps(node, ctx, act)
 
 
 # ---------------------------------------------------------------- pooling
@@ -542,12 +546,8 @@ def _gemm(node: Node, ctx: LowerContext):
 
 @lowering("FusedGemm", domain="com.microsoft")
 def _fused_gemm(node: Node, ctx: LowerContext):
-    name = node.attrs.get("activation")
-    params = [node.attrs[k] for k in ("activation_alpha", "activation_beta") if k in node.attrs]
-    act = NO_ACT if not name else activation(ctx, name, params)
-    if act is None:
-        return f"activation {name!r}"
-    return _gemm_steps(node, ctx, act)
+    act = fused_activation(node, ctx, [node.attrs[k] for k in ("activation_alpha", "activation_beta") if k in node.attrs])
+    return act if isinstance(act, str) else _gemm_steps(node, ctx, act)
 
 
 # ---------------------------------------------------------------- data movement

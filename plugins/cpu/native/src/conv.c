@@ -24,42 +24,6 @@ typedef struct {
     int status;
 } conv_job;
 
-/* col[kk, j] = x value read by kernel tap kk at output position first + j */
-static void im2col(const lk_conv2d *p, const float *x, int first, int count, float *col) {
-    int cg = p->c / p->groups;
-    for (int ci = 0; ci < cg; ci++) {
-        const float *plane = x + (size_t)ci * p->h * p->w;
-        for (int ki = 0; ki < p->kh; ki++) {
-            for (int kj = 0; kj < p->kw; kj++) {
-                float *dst = col + ((size_t)(ci * p->kh + ki) * p->kw + kj) * count;
-                int oy = first / p->ow, ox = first % p->ow;
-                int j = 0;
-                while (j < count) {
-                    int run = LK_MIN(p->ow - ox, count - j);
-                    int iy = oy * p->sh - p->pad_top + ki * p->dh;
-                    if (iy < 0 || iy >= p->h) {
-                        memset(dst + j, 0, (size_t)run * sizeof(float));
-                    } else {
-                        const float *src = plane + (size_t)iy * p->w;
-                        int ix0 = ox * p->sw - p->pad_left + kj * p->dw;
-                        if (p->sw == 1 && ix0 >= 0 && ix0 + run <= p->w) {
-                            memcpy(dst + j, src + ix0, (size_t)run * sizeof(float));
-                        } else {
-                            for (int t = 0; t < run; t++) {
-                                int ix = ix0 + t * p->sw;
-                                dst[j + t] = (ix >= 0 && ix < p->w) ? src[ix] : 0.0f;
-                            }
-                        }
-                    }
-                    j += run;
-                    ox = 0;
-                    oy++;
-                }
-            }
-        }
-    }
-}
-
 LK_HOT static void epilogue_rows(float *y, size_t ldy, int rows, int count, const float *bias,
                                  const float *z, const lk_activation *act) {
     for (int r = 0; r < rows; r++) {
@@ -102,7 +66,7 @@ static void conv_task(void *arg, size_t t) {
             j->status = LK_E_NOMEM;
             return;
         }
-        im2col(p, x, first, count, col);
+        lk_im2col(p, x, first, count, col, (size_t)count);
         operand = col;
         ldb = count;
     }

@@ -134,48 +134,13 @@ static void kernel_12x32(int kc, const float *a, const float *b, size_t ldb, flo
 /* packs input positions [first, first + count) of one group into NR-wide
  * panels [k][NR] (zero beyond count) */
 static void pack_input(const lk_conv2d *p, const float *x, int first, int count, float *out) {
-    int cg = p->c / p->groups;
-    int k = cg * p->kh * p->kw;
+    int k = p->c / p->groups * p->kh * p->kw;
     for (int base = 0; base < count; base += NR) {
         int n = LK_MIN(NR, count - base);
         float *panel = out + (size_t)(base / NR) * k * NR;
-        int oy0 = (first + base) / p->ow, ox0 = (first + base) % p->ow;
-        for (int ci = 0; ci < cg; ci++) {
-            const float *plane = x + (size_t)ci * p->h * p->w;
-            for (int ki = 0; ki < p->kh; ki++)
-                for (int kj = 0; kj < p->kw; kj++) {
-                    float *dst = panel + (size_t)((ci * p->kh + ki) * p->kw + kj) * NR;
-                    int oy = oy0, ox = ox0, j = 0;
-                    while (j < n) {
-                        int run = LK_MIN(p->ow - ox, n - j);
-                        int iy = oy * p->sh - p->pad_top + ki * p->dh;
-                        if (iy < 0 || iy >= p->h) {
-                            memset(dst + j, 0, (size_t)run * sizeof(float));
-                        } else {
-                            const float *src = plane + (size_t)iy * p->w;
-                            int ix0 = ox * p->sw - p->pad_left + kj * p->dw;
-                            if (p->sw == 1 && ix0 >= 0 && ix0 + run <= p->w) {
-                                memcpy(dst + j, src + ix0, (size_t)run * sizeof(float));
-                            } else {
-                                /* taps inside the row: t in [t0, t1) */
-                                int t0 = ix0 >= 0 ? 0 : (-ix0 + p->sw - 1) / p->sw;
-                                int t1 = ix0 >= p->w ? 0 : (p->w - ix0 + p->sw - 1) / p->sw;
-                                if (t0 > run) t0 = run;
-                                if (t1 > run) t1 = run;
-                                if (t1 < t0) t1 = t0;
-                                for (int t = 0; t < t0; t++) dst[j + t] = 0.0f;
-                                const float *s = src + ix0;
-                                for (int t = t0; t < t1; t++) dst[j + t] = s[(ptrdiff_t)t * p->sw];
-                                for (int t = t1; t < run; t++) dst[j + t] = 0.0f;
-                            }
-                        }
-                        j += run;
-                        ox = 0;
-                        oy++;
-                    }
-                    for (; j < NR; j++) dst[j] = 0.0f;
-                }
-        }
+        lk_im2col(p, x, first + base, n, panel, NR);
+        if (n < NR)
+            for (int kk = 0; kk < k; kk++) memset(panel + (size_t)kk * NR + n, 0, (size_t)(NR - n) * sizeof(float));
     }
 }
 

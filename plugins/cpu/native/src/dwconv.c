@@ -135,14 +135,7 @@ static void dw_task(void *arg, size_t t) {
         const float *z = j->z ? j->z + plane * ohw : NULL;
         if (split) {
             /* stride 2: the image goes straight into even and odd padded columns */
-            int e0 = p->pad_left & 1;  /* first image column landing on an even padded column */
-            for (int i = 0; i < p->h; i++) {
-                const float *row = src + (size_t)i * p->w;
-                float *er = even + (size_t)(i + p->pad_top) * half, *orow = odd + (size_t)(i + p->pad_top) * half;
-                int ev = (p->pad_left + e0) / 2, od = (p->pad_left + 1 - e0) / 2;
-                for (int ix = e0, t = 0; ix < p->w; ix += 2, t++) er[ev + t] = row[ix];
-                for (int ix = 1 - e0, t = 0; ix < p->w; ix += 2, t++) orow[od + t] = row[ix];
-            }
+            lk_split_columns(src, p->h, p->w, p->pad_top, p->pad_left, half, even, odd);
             dw3x3_s2(p, even, odd, half, w, bias, z, j->y + plane * ohw);
             continue;
         }

@@ -73,6 +73,16 @@ void lk_restore_denormals(unsigned state);
  * inlined in the loops of every kernel epilogue. */
 void lk_activate_inplace(float *x, size_t n, const lk_activation *act);
 
+/* im2col of output positions [first, first + count) of one group of a conv:
+ * dst[kk * ld + j] is the input value kernel tap kk = (channel, ki, kj) reads
+ * for position first + j (0 in the padding). */
+void lk_im2col(const lk_conv2d *p, const float *x, int first, int count, float *dst, size_t ld);
+
+/* Writes an h x w image into a padded plane split into its even and odd
+ * columns (`half` floats a row each), so that stride-2 windows read
+ * contiguous memory; the borders are left as they are. */
+void lk_split_columns(const float *src, int h, int w, int pad_top, int pad_left, int half, float *even, float *odd);
+
 /* Number of tasks to cut `work` units into so that each task has at least
  * `min_work` units and every thread gets a few tasks. */
 size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task);

@@ -79,6 +79,41 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *padded, int pw, i
     }
 }
 
+/* Stride 1, no dilation: the padded plane read as one flat row, each tap a
+ * pass over (oh - 1) * pw + ow values (long loops even for 7x7 images; the
+ * pw - ow values between rows are computed and dropped), then the rows are
+ * compacted into y (averages divided by their counts). */
+LK_HOT static void pool_plane_flat(const lk_pool2d *p, const float *padded, int pw, float *y, const int *cols,
+                                   float *flat) {
+    int is_max = p->kind == LK_POOL_MAX;
+    const size_t n = (size_t)(p->oh - 1) * pw + p->ow;
+    for (size_t i = 0; i < n; i++) flat[i] = is_max ? -INFINITY : 0.0f;
+    for (int ki = 0; ki < p->kh; ki++)
+        for (int kj = 0; kj < p->kw; kj++) {
+            const float *restrict src = padded + (size_t)ki * pw + kj;
+            float *restrict out = flat;
+            if (is_max)
+                for (size_t i = 0; i < n; i++) out[i] = src[i] > out[i] ? src[i] : out[i];
+            else
+                for (size_t i = 0; i < n; i++) out[i] += src[i];
+        }
+    int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
+    int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
+    for (int oy = 0; oy < p->oh; oy++) {
+        const float *restrict src = flat + (size_t)oy * pw;
+        float *restrict out = y + (size_t)oy * p->ow;
+        if (is_max) {
+            memcpy(out, src, (size_t)p->ow * sizeof(float));
+            continue;
+        }
+        int rows = overlap(oy - p->pad_top, p->kh, 1, lo_y, hi_y);
+        for (int ox = 0; ox < p->ow; ox++) {
+            int count = rows * cols[ox];
+            out[ox] = count > 0 ? src[ox] / (float)count : NAN;
+        }
+    }
+}
+
 static void pool_task(void *arg, size_t t) {
     pool_job *j = arg;
     const lk_pool2d *p = j->p;
@@ -99,6 +134,14 @@ static void pool_task(void *arg, size_t t) {
         int hi_x = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->w + p->pad_right : p->w;
         for (int ox = 0; ox < p->ow; ox++) cols[ox] = overlap(ox * p->sw - p->pad_left, p->kw, p->dw, lo_x, hi_x);
     }
+    float *flat = NULL;
+    if (p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1) {
+        flat = lk_scratch(3, (size_t)p->oh * j->pw * sizeof(float));
+        if (!flat) {
+            j->status = LK_E_NOMEM;
+            return;
+        }
+    }
     float fill = p->kind == LK_POOL_MAX ? -INFINITY : 0.0f;
     float *even = padded + (size_t)j->ph * j->pw, *odd = even + (size_t)j->ph * half;
     /* borders keep their fill across planes: write it once per task */
@@ -111,21 +154,17 @@ static void pool_task(void *arg, size_t t) {
         const float *src = j->x + plane * hw;
         if (half) {
             /* stride 2: the image goes straight into even and odd padded columns */
-            int e0 = p->pad_left & 1;
-            for (int i = 0; i < p->h; i++) {
-                const float *row = src + (size_t)i * p->w;
-                float *er = even + (size_t)(i + p->pad_top) * half, *orow = odd + (size_t)(i + p->pad_top) * half;
-                int ev = (p->pad_left + e0) / 2, od = (p->pad_left + 1 - e0) / 2;
-                for (int ix = e0, k = 0; ix < p->w; ix += 2, k++) er[ev + k] = row[ix];
-                for (int ix = 1 - e0, k = 0; ix < p->w; ix += 2, k++) orow[od + k] = row[ix];
-            }
+            lk_split_columns(src, p->h, p->w, p->pad_top, p->pad_left, half, even, odd);
             pool_plane(p, even, j->pw, half, j->ph, j->y + plane * ohw, cols);
             continue;
         }
         for (int i = 0; i < p->h; i++)
             memcpy(padded + (size_t)(i + p->pad_top) * j->pw + p->pad_left, src + (size_t)i * p->w,
                    (size_t)p->w * sizeof(float));
-        pool_plane(p, padded, j->pw, 0, j->ph, j->y + plane * ohw, cols);
+        if (flat)
+            pool_plane_flat(p, padded, j->pw, j->y + plane * ohw, cols, flat);
+        else
+            pool_plane(p, padded, j->pw, 0, j->ph, j->y + plane * ohw, cols);
     }
 }
 
