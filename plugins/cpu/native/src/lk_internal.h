@@ -83,6 +83,17 @@ void lk_im2col(const lk_conv2d *p, const float *x, int first, int count, float *
  * contiguous memory; the borders are left as they are. */
 void lk_split_columns(const float *src, int h, int w, int pad_top, int pad_left, int half, float *even, float *odd);
 
+/* Copies a rows x cols block between pitched buffers (a plane into its
+ * padded copy, a padded result back): inlined loops, no per-row call. */
+static inline void lk_copy_rows(float *restrict dst, size_t dst_pitch, const float *restrict src, size_t src_pitch,
+                                int rows, int cols) {
+    for (int r = 0; r < rows; r++) {
+        float *restrict d = dst + (size_t)r * dst_pitch;
+        const float *restrict s = src + (size_t)r * src_pitch;
+        for (int c = 0; c < cols; c++) d[c] = s[c];
+    }
+}
+
 /* Number of tasks to cut `work` units into so that each task has at least
  * `min_work` units and every thread gets a few tasks. */
 size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task);

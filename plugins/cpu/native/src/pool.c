@@ -103,7 +103,7 @@ LK_HOT static void pool_plane_flat(const lk_pool2d *p, const float *padded, int 
         const float *restrict src = flat + (size_t)oy * pw;
         float *restrict out = y + (size_t)oy * p->ow;
         if (is_max) {
-            memcpy(out, src, (size_t)p->ow * sizeof(float));
+            for (int ox = 0; ox < p->ow; ox++) out[ox] = src[ox];
             continue;
         }
         int rows = overlap(oy - p->pad_top, p->kh, 1, lo_y, hi_y);
@@ -158,9 +158,7 @@ static void pool_task(void *arg, size_t t) {
             pool_plane(p, even, j->pw, half, j->ph, j->y + plane * ohw, cols);
             continue;
         }
-        for (int i = 0; i < p->h; i++)
-            memcpy(padded + (size_t)(i + p->pad_top) * j->pw + p->pad_left, src + (size_t)i * p->w,
-                   (size_t)p->w * sizeof(float));
+        lk_copy_rows(padded + (size_t)p->pad_top * j->pw + p->pad_left, (size_t)j->pw, src, (size_t)p->w, p->h, p->w);
         if (flat)
             pool_plane_flat(p, padded, j->pw, j->y + plane * ohw, cols, flat);
         else
