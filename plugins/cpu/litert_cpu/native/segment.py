@@ -135,6 +135,8 @@ class NativeSegment:
             else:
                 self.program.bind_arena(slot, bind[1])
         self._step_nodes: list[int] = []
+        #: the library step kind of every step, in run order (for tests and tools)
+        self.step_kinds: list[int] = [st.kind for _, st in steps]
         node_steps: list[list[int]] = [[] for _ in nodes]
         for index, st in steps:
             slots = tuple(slot_of[n] if n else -1 for n in st.operands)
@@ -171,10 +173,12 @@ class NativeSegment:
         for spec, array in zip(self._inputs, args):
             if type(array) is not np.ndarray or array.dtype != spec.dtype or array.shape != spec.shape:
                 array = np.asarray(array)
-                if array.shape != spec.shape or array.dtype != spec.dtype:
+                if array.shape != spec.shape or array.dtype.kind != spec.dtype.kind:
                     raise ExecutionError(
                         f"native segment starting at node {self.nodes[0].name!r}: input {spec.name!r} is "
                         f"{array.dtype}{list(array.shape)}, the compiled plan expects {spec.dtype}{list(spec.shape)}")
+                # a float of another width from a numpy kernel: the graph's declared type
+                array = array.astype(spec.dtype)
             if not array.flags.c_contiguous:
                 array = np.ascontiguousarray(array)
             externs.append(array)
