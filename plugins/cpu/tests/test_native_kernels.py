@@ -443,3 +443,29 @@ def test_conv_row_panels_match_numpy(m, kernel, pad):
     graph = build([node], {"x": x, "z": z}, {"w": wt, "b": b}, {"y": (1, m, h, w)})
     got, want = run_both(graph, {"x": x, "z": z})
     assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_winograd_conv_matches_numpy(case):
+    """3x3 stride-1 convs wide enough for F(2x2, 3x3): odd sizes (partial tiles), pads 0-2 (also
+    asymmetric), residual, ReLU/Clip/none, two images."""
+    rng = np.random.default_rng(RNG_SEED + 1300 + case)
+    c, m = [32, 45, 64, 33][case % 4], [32, 50, 40, 96][(case + 1) % 4]
+    h, w = int(rng.integers(14, 30)), int(rng.integers(14, 30))
+    pads = [[1, 1, 1, 1], [0, 0, 0, 0], [2, 2, 2, 2], [1, 0, 2, 1]][case % 4]
+    oh, ow = conv_out(h, 3, 1, 1, pads[0], pads[2]), conv_out(w, 3, 1, 1, pads[1], pads[3])
+    x = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    wt = (rng.standard_normal((m, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    z = rng.standard_normal((2, m, oh, ow)).astype(np.float32)
+    act = [("Relu", []), ("Clip", [-0.5, 0.8]), ("", [])][case % 3]
+    attrs = {"pads": pads, "kernel_shape": [3, 3], "activation_params": act[1]}
+    if act[0]:
+        attrs["activation"] = act[0]
+    inputs = {"x": x, "z": z} if case % 2 else {"x": x}
+    node = Node("FusedConv", ["x", "w", "b", "z" if case % 2 else ""], ["y"], attrs, name="c", domain="com.microsoft")
+    graph = build([node], inputs, {"w": wt, "b": b}, {"y": (2, m, oh, ow)})
+    part = CpuPartition(graph, CompileContext(threads=2, opsets={"": 21, "com.microsoft": 1}), native=True)
+    assert module().STEP_CONV2D_WINOGRAD in part.native_segments[0].step_kinds
+    got, want = run_both(graph, inputs)
+    assert_close(got, want, rtol=1e-4, atol=1e-5)

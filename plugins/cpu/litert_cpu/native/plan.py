@@ -19,7 +19,7 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
     segments; and, per declined node, why (for ``placement`` notes).
     ``fuse=False`` keeps every activation a step of its own, so that node
     hooks see each node's own output (``litert compare``)."""
-    ctx = LowerContext(graph, opsets)
+    ctx = LowerContext(graph, opsets, threads)
     nodes = graph.nodes
     readers: dict[str, int] = {}
     last_read: dict[str, int] = {}

@@ -134,6 +134,15 @@ void lk_conv_pack_weights(const float *w, int m, int k, int groups, float *out);
 int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias,
                          const float *z, float *y, lk_pool *pool);
 
+/* 3x3 stride-1 ungrouped convs by Winograd F(2x2, 3x3), weights transformed
+ * and packed by lk_winograd_pack_weights into lk_winograd_packed_floats(m, c)
+ * floats; activation none, ReLU or Clip; where lk_winograd_available(p). */
+int lk_winograd_available(const lk_conv2d *p);
+size_t lk_winograd_packed_floats(int m, int c);
+void lk_winograd_pack_weights(const float *w, int m, int c, float *out);
+int lk_conv2d_winograd_f32(const lk_conv2d *p, const float *x, const float *u, const float *bias, const float *z,
+                           float *y, lk_pool *pool);
+
 /* Depthwise (groups == c == m): any stride, dilation and padding. */
 int lk_dwconv2d_f32(const lk_conv2d *p, const float *x, const float *w, const float *bias,
                     const float *z, float *y, lk_pool *pool);

@@ -414,6 +414,7 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_COPY] = parse_copy,          [LK_STEP_CONV2D_PACKED] = parse_conv,
     [LK_STEP_LRN] = parse_lrn,            [LK_STEP_LSTM] = parse_lstm,
     [LK_STEP_RESIZE2D] = parse_resize,    [LK_STEP_CONVTRANSPOSE2D] = parse_conv,
+    [LK_STEP_CONV2D_WINOGRAD] = parse_conv,
 };
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
@@ -638,6 +639,30 @@ static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
     return out;
 }
 
+static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *obj;
+    int rows, channels;
+    if (!PyArg_ParseTuple(args, "Oii", &obj, &rows, &channels)) return NULL;
+    size_t floats = lk_winograd_packed_floats(rows, channels);
+    if (floats == 0) {
+        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (!view.format || strcmp(view.format, "f") != 0 ||
+        view.len != (Py_ssize_t)rows * channels * 9 * (Py_ssize_t)sizeof(float)) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "weights must be a contiguous float32 buffer of m*c*3*3 values");
+        return NULL;
+    }
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(floats * sizeof(float)));
+    if (out) lk_winograd_pack_weights(view.buf, rows, channels, (float *)PyByteArray_AS_STRING(out));
+    PyBuffer_Release(&view);
+    return out;
+}
+
 static PyObject *mod_conv_packed_available(PyObject *m, PyObject *unused) {
     (void)m, (void)unused;
     return PyBool_FromLong(lk_conv_packed_available());
@@ -647,6 +672,8 @@ static PyMethodDef module_methods[] = {
     {"pack_conv_weights", mod_pack_conv_weights, METH_VARARGS,
      "pack_conv_weights(w, m, k, groups) -> bytearray: weights in the packed-conv layout"},
     {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
+    {"pack_winograd_weights", mod_pack_winograd_weights, METH_VARARGS,
+     "pack_winograd_weights(w, m, c) -> bytearray: 3x3 weights transformed and packed for F(2x2, 3x3)"},
     {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
     {"set_blas_sgemm", mod_set_blas_sgemm, METH_O, "register a cblas_sgemm address (int) or None"},
     {"has_blas", mod_has_blas, METH_NOARGS, "whether an external BLAS is registered"},
@@ -667,7 +694,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_TRANSPOSE", LK_STEP_TRANSPOSE}, {"STEP_COPY", LK_STEP_COPY},
     {"STEP_CONV2D_PACKED", LK_STEP_CONV2D_PACKED}, {"STEP_LRN", LK_STEP_LRN},
     {"STEP_LSTM", LK_STEP_LSTM}, {"STEP_RESIZE2D", LK_STEP_RESIZE2D},
-    {"STEP_CONVTRANSPOSE2D", LK_STEP_CONVTRANSPOSE2D},
+    {"STEP_CONVTRANSPOSE2D", LK_STEP_CONVTRANSPOSE2D}, {"STEP_CONV2D_WINOGRAD", LK_STEP_CONV2D_WINOGRAD},
     {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
     {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
     {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},

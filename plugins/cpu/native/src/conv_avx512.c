@@ -131,6 +131,15 @@ static void kernel_12x32(int kc, const float *a, const float *b, size_t ldb, flo
 #define kernel_4x32 kernel_12x32
 #endif
 
+void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc) {
+    tile_epilogue e = {NULL, NULL, 0, -INFINITY, INFINITY, 0};
+    for (int k0 = 0; k0 < k; k0 += KC) {
+        int kc = LK_MIN(KC, k - k0);
+        e.final = k0 + kc >= k;
+        kernel_12x32(kc, a + (size_t)k0 * MR, b + (size_t)k0 * ldb, ldb, c, ldc, k0 > 0, &e);
+    }
+}
+
 /* packs input positions [first, first + count) of one group into NR-wide
  * panels [k][NR] (zero beyond count) */
 static void pack_input(const lk_conv2d *p, const float *x, int first, int count, float *out) {

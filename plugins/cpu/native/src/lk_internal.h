@@ -94,6 +94,11 @@ static inline void lk_copy_rows(float *restrict dst, size_t dst_pitch, const flo
     }
 }
 
+/* C[12][32] = A x B over all of k: A is a weight panel laid out [k][12]
+ * (lk_conv_pack_weights), B has row stride ldb; the library's AVX-512 tile,
+ * only where lk_conv_packed_available(). */
+void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc);
+
 /* Number of tasks to cut `work` units into so that each task has at least
  * `min_work` units and every thread gets a few tasks. */
 size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task);

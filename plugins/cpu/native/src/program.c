@@ -52,6 +52,7 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
         return 0;
     if (s->kind == LK_STEP_DWCONV2D && (p->groups != p->c || p->m != p->c)) return 0;
     if (s->kind == LK_STEP_CONV2D_PACKED && !lk_conv_packed_available()) return 0;
+    if (s->kind == LK_STEP_CONV2D_WINOGRAD && !lk_winograd_available(p)) return 0;
     /* padded extents fit in int */
     if ((int64_t)(p->oh - 1) * p->sh + (int64_t)(p->kh - 1) * p->dh + 1 > 1 << 30 ||
         (int64_t)(p->ow - 1) * p->sw + (int64_t)(p->kw - 1) * p->dw + 1 > 1 << 30 ||
@@ -62,7 +63,8 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
            need(pr, s->slots[1],
                 s->kind == LK_STEP_CONV2D_PACKED
                     ? f32((int64_t)lk_conv_packed_floats(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
-                    : f32(prod4(p->m, p->c / p->groups, p->kh, p->kw)),
+                : s->kind == LK_STEP_CONV2D_WINOGRAD ? f32((int64_t)lk_winograd_packed_floats(p->m, p->c))
+                                                     : f32(prod4(p->m, p->c / p->groups, p->kh, p->kw)),
                 0) &&
            need(pr, s->slots[2], f32(p->m), 1) && need(pr, s->slots[3], out, 1) && need(pr, s->slots[4], out, 0);
 }
@@ -242,6 +244,9 @@ static int run_conv(const lk_step *s, void *const *slots, lk_pool *pool) {
 static int run_conv_packed(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_conv2d_packed_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
 }
+static int run_conv_winograd(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_conv2d_winograd_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
+}
 static int run_dwconv(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_dwconv2d_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
 }
@@ -324,6 +329,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_LSTM] = {check_lstm, run_lstm},
     [LK_STEP_RESIZE2D] = {check_resize, run_resize},
     [LK_STEP_CONVTRANSPOSE2D] = {check_convtranspose, run_convtranspose},
+    [LK_STEP_CONV2D_WINOGRAD] = {check_conv, run_conv_winograd},
 };
 
 /* ------------------------------------------------------------- programs */
