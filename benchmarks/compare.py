@@ -40,7 +40,16 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
     """Write each model and its inputs (npz) once; returns name -> (model, inputs)."""
     import onnx
 
-    from helpers.modelgen import LIGHT_MODELS, bert_encoder, bert_inputs, light_input, mobilenet_v2, randomized_light_model
+    from helpers.modelgen import (LIGHT_MODELS, bert_encoder, bert_inputs, detection_head, light_input, mobilenet_v2,
+                                  randomized_light_model, small_lstm, unet, vit)
+
+    #: the generated model classes beyond the light zoo: name -> (builder, input shape)
+    generated = {
+        "vit": (vit, (1, 3, 224, 224)),
+        "unet": (unet, (1, 3, 128, 128)),
+        "lstm": (small_lstm, (16, 1, 64)),
+        "det_head": (detection_head, (1, 3, 256, 256)),
+    }
 
     cache.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -57,6 +66,10 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
             elif name == "bert":
                 model = bert_encoder(seed=0, layers=4, hidden=256, heads=4, seq=128)
                 feeds = bert_inputs(batch=1, seq=128, hidden=256, seed=1)
+            elif name in generated:
+                build, shape = generated[name]
+                model = build(seed=0)
+                feeds = {model.graph.input[0].name: np.random.default_rng(1).standard_normal(shape).astype(np.float32)}
             else:
                 raise SystemExit(f"unknown model {name!r}")
             onnx.save(model, model_path)
@@ -232,7 +245,7 @@ def report(results: dict, threads: int) -> tuple[list[str], dict]:
 def main(argv: list[str] | None = None) -> int:
     from helpers.modelgen import LIGHT_MODELS
 
-    default_models = [*LIGHT_MODELS, "mobilenet_v2", "mobilenet_v2_b8", "bert"]
+    default_models = [*LIGHT_MODELS, "mobilenet_v2", "mobilenet_v2_b8", "bert", "vit", "unet", "lstm", "det_head"]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", default=",".join(default_models))

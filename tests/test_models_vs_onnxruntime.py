@@ -12,7 +12,8 @@ import onnx
 import pytest
 
 import litert
-from helpers.modelgen import LIGHT_MODELS, bert_encoder, bert_inputs, light_input, mobilenet_v2, randomized_light_model
+from helpers.modelgen import (LIGHT_MODELS, bert_encoder, bert_inputs, detection_head, light_input, mobilenet_v2,
+                              randomized_light_model, small_lstm, unet, vit)
 from helpers.oracle import assert_close_to_scale, ort_run
 
 
@@ -69,3 +70,24 @@ def test_optimized_model_written_back_runs_in_onnxruntime(tmp_path):
     assert report.nodes_after <= report.nodes_before
     feeds = light_input(model, seed=9)
     assert_close_to_scale(ort_run(out, feeds)[0], ort_run(src, feeds)[0], tol=1e-4)
+
+
+GENERATED = {  # small variants of the benchmark's other model classes (benchmarks/compare.py builds the full ones)
+    "vit": (lambda: vit(seed=8, image=64, patch=16, hidden=64, layers=2, heads=2, classes=10), (2, 3, 64, 64)),
+    "unet": (lambda: unet(seed=9, size=32, base=8, levels=3), (2, 3, 32, 32)),
+    "lstm": (lambda: small_lstm(seed=10, steps=6, features=12, hidden=20), (6, 1, 12)),
+    "det_head": (lambda: detection_head(seed=11, size=64, classes=5), (2, 3, 64, 64)),
+}
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_model_classes(name, tmp_path):
+    build, shape = GENERATED[name]
+    model = build()
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, path)
+    feeds = {model.graph.input[0].name: np.random.default_rng(12).standard_normal(shape).astype(np.float32)}
+    [want] = ort_run(path, feeds)
+    [got] = litert.load(path, threads=2).predict(feeds)
+    assert_close_to_scale(got, want)
+    assert np.std(want) > 0

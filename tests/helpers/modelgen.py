@@ -219,3 +219,145 @@ def bert_inputs(batch: int = 1, seq: int = 128, hidden: int = 256, seed: int = 0
     mask = np.ones((batch, seq), np.float32)
     mask[:, seq * 3 // 4:] = 0.0  # padded tail
     return {"embeddings": rng.standard_normal((batch, seq, hidden)).astype(np.float32), "attention_mask": mask}
+
+
+# ---------------------------------------------------------------- more model classes for the benchmark
+
+
+def _dense(b: _Builder, x: str, fan_in: int, fan_out: int) -> str:
+    w = (b.rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)).astype(np.float32)
+    return b.op("Add", [b.op("MatMul", [x, b.const(w)]), b.const((b.rng.standard_normal(fan_out) * 0.02).astype(np.float32), "b")])
+
+
+def vit(seed: int = 0, image: int = 224, patch: int = 16, hidden: int = 192, layers: int = 6, heads: int = 3,
+        classes: int = 1000) -> onnx.ModelProto:
+    """A ViT-style transformer: 16x16/16 patch-embedding conv, class token,
+    position embeddings, pre-norm encoder blocks (LayerNormalization,
+    MatMul-Softmax-MatMul attention, Erf GELU), classifier on the class token."""
+    b = _Builder(seed)
+    tokens = (image // patch) ** 2
+    head_dim = hidden // heads
+    w = (b.rng.standard_normal((hidden, 3, patch, patch)) * np.sqrt(2.0 / (3 * patch * patch))).astype(np.float32)
+    x = b.op("Conv", ["image", b.const(w)], kernel_shape=[patch, patch], strides=[patch, patch])
+    x = b.op("Transpose", [b.op("Reshape", [x, b.const(np.array([0, hidden, tokens], np.int64), "shape")])], perm=[0, 2, 1])
+    cls = b.op("Expand", [b.const((b.rng.standard_normal((1, 1, hidden)) * 0.02).astype(np.float32), "cls"),
+                          b.op("Concat", [b.op("Slice", [b.op("Shape", ["image"]), b.const(np.array([0], np.int64), "s"),
+                                                           b.const(np.array([1], np.int64), "e")]),
+                                          b.const(np.array([1, hidden], np.int64), "dims")], axis=0)])
+    x = b.op("Add", [b.op("Concat", [cls, x], axis=1),
+                     b.const((b.rng.standard_normal((1, tokens + 1, hidden)) * 0.02).astype(np.float32), "pos")])
+
+    def norm(v):
+        return b.op("LayerNormalization", [v, b.const(b.rng.uniform(0.9, 1.1, hidden).astype(np.float32), "g"),
+                                           b.const((b.rng.standard_normal(hidden) * 0.02).astype(np.float32), "beta")],
+                    axis=-1, epsilon=1e-6)
+
+    split_heads = b.const(np.array([0, 0, heads, head_dim], np.int64), "shape")
+    merge_heads = b.const(np.array([0, 0, hidden], np.int64), "shape")
+    for _ in range(layers):
+        h = norm(x)
+        q, k, v = (b.op("Transpose", [b.op("Reshape", [_dense(b, h, hidden, hidden), split_heads])], perm=perm)
+                   for perm in ([0, 2, 1, 3], [0, 2, 3, 1], [0, 2, 1, 3]))
+        scores = b.op("Mul", [b.op("MatMul", [q, k]), b.const(np.float32(1 / np.sqrt(head_dim)), "scale")])
+        att = b.op("MatMul", [b.op("Softmax", [scores], axis=-1), v])
+        att = b.op("Reshape", [b.op("Transpose", [att], perm=[0, 2, 1, 3]), merge_heads])
+        x = b.op("Add", [x, _dense(b, att, hidden, hidden)])
+        h = _dense(b, norm(x), hidden, 4 * hidden)
+        gelu = b.op("Mul", [b.op("Mul", [h, b.op("Add", [b.op("Erf", [b.op("Div", [h, b.const(np.float32(np.sqrt(2.0)), "sqrt2")])]),
+                                                         b.const(np.float32(1.0), "one")])]), b.const(np.float32(0.5), "half")])
+        x = b.op("Add", [x, _dense(b, gelu, 4 * hidden, hidden)])
+    cls_out = b.op("Gather", [norm(x), b.const(np.array(0, np.int64), "index")], axis=1)
+    logits = _dense(b, cls_out, hidden, classes)
+    graph = helper.make_graph(
+        b.nodes, "vit",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, image, image])],
+        [helper.make_tensor_value_info(logits, TensorProto.FLOAT, ["N", classes])], b.inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+
+
+def unet(seed: int = 0, size: int = 128, base: int = 16, levels: int = 3, classes: int = 2) -> onnx.ModelProto:
+    """A U-Net-style encoder-decoder: Conv+BN+ReLU blocks, MaxPool down,
+    ConvTranspose (odd levels) or Resize (even levels) up, Concat skips."""
+    b = _Builder(seed)
+
+    def block(x, cin, cout):
+        for c_in in (cin, cout):
+            x = b.conv_bn(x, c_in, cout, 3, relu6=False)
+            x = b.op("Relu", [x])
+        return x
+
+    x, c, skips = "image", 3, []
+    for level in range(levels):
+        x = block(x, c, base << level)
+        c = base << level
+        skips.append((x, c))
+        x = b.op("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
+    x = block(x, c, base << levels)
+    c = base << levels
+    for level in reversed(range(levels)):
+        skip, cs = skips[level]
+        if level % 2:
+            w = (b.rng.standard_normal((c, cs, 2, 2)) * np.sqrt(2.0 / (c * 4))).astype(np.float32)
+            x = b.op("ConvTranspose", [x, b.const(w), b.const(np.zeros(cs, np.float32), "b")], kernel_shape=[2, 2],
+                     strides=[2, 2])
+        else:
+            x = b.op("Resize", [x, "", b.const(np.array([1, 1, 2, 2], np.float32), "scales")], mode="linear")
+            x = b.conv_bn(x, c, cs, 1, relu6=False)
+        x = block(b.op("Concat", [x, skip], axis=1), 2 * cs, cs)
+        c = cs
+    w = (b.rng.standard_normal((classes, c, 1, 1)) * np.sqrt(1.0 / c)).astype(np.float32)
+    x = b.op("Conv", [x, b.const(w)], kernel_shape=[1, 1])
+    graph = helper.make_graph(
+        b.nodes, "unet",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, size, size])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", classes, size, size])], b.inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+
+
+def small_lstm(seed: int = 0, steps: int = 16, features: int = 64, hidden: int = 128, classes: int = 10) -> onnx.ModelProto:
+    """A small streaming LSTM (batch 1, a few steps): its latency is per-step work."""
+    b = _Builder(seed)
+    scale = 1 / np.sqrt(hidden)
+    w = b.const((b.rng.standard_normal((1, 4 * hidden, features)) * scale).astype(np.float32))
+    r = b.const((b.rng.standard_normal((1, 4 * hidden, hidden)) * scale).astype(np.float32))
+    bias = b.const((b.rng.standard_normal((1, 8 * hidden)) * 0.1).astype(np.float32), "b")
+    _, h = b.op("LSTM", ["frames", w, r, bias], n_out=2, hidden_size=hidden)
+    h = b.op("Squeeze", [h, b.const(np.array([0], np.int64), "axes")])
+    logits = _dense(b, h, hidden, classes)
+    graph = helper.make_graph(
+        b.nodes, "small_lstm",
+        [helper.make_tensor_value_info("frames", TensorProto.FLOAT, [steps, 1, features])],
+        [helper.make_tensor_value_info(logits, TensorProto.FLOAT, [1, classes])], b.inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+
+
+def detection_head(seed: int = 0, size: int = 256, classes: int = 20, anchors: int = 3) -> onnx.ModelProto:
+    """A small detection head: a conv backbone with three strides (8, 16, 32),
+    per-scale box/class convs, sigmoid scores, reshaped and transposed to
+    [N, boxes, 4 + classes] and concatenated (NMS-free)."""
+    b = _Builder(seed)
+    x, c, feats = "image", 3, []
+    for stage, cout in enumerate((16, 32, 64, 96, 128)):
+        x = b.conv_bn(x, c, cout, 3, stride=2, relu6=True)
+        x = b.conv_bn(x, cout, cout, 3, relu6=True)
+        c = cout
+        if stage >= 2:
+            feats.append((x, c))
+    outs = []
+    for x, c in feats:
+        h = b.conv_bn(x, c, 64, 3, relu6=True)
+        wb = (b.rng.standard_normal((anchors * 4, 64, 1, 1)) * 0.1).astype(np.float32)
+        wc = (b.rng.standard_normal((anchors * classes, 64, 1, 1)) * 0.1).astype(np.float32)
+        boxes = b.op("Conv", [h, b.const(wb), b.const(np.zeros(anchors * 4, np.float32), "b")], kernel_shape=[1, 1])
+        scores = b.op("Sigmoid", [b.op("Conv", [h, b.const(wc), b.const(np.zeros(anchors * classes, np.float32), "b")],
+                                       kernel_shape=[1, 1])])
+        y = b.op("Concat", [b.op("Reshape", [boxes, b.const(np.array([0, anchors, 4, -1], np.int64), "shape")]),
+                            b.op("Reshape", [scores, b.const(np.array([0, anchors, classes, -1], np.int64), "shape")])], axis=2)
+        y = b.op("Transpose", [y], perm=[0, 1, 3, 2])  # [N, anchors, cells, 4 + classes]
+        outs.append(b.op("Reshape", [y, b.const(np.array([0, -1, 4 + classes], np.int64), "shape")]))
+    out = b.op("Concat", outs, axis=1)
+    graph = helper.make_graph(
+        b.nodes, "detection_head",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, size, size])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["N", "boxes", 4 + classes])], b.inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")

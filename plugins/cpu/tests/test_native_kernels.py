@@ -469,3 +469,13 @@ def test_winograd_conv_matches_numpy(case):
     assert module().STEP_CONV2D_WINOGRAD in part.native_segments[0].step_kinds
     got, want = run_both(graph, inputs)
     assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("axis,index", [(0, 2), (1, -1), (2, 0), (1, np.array([3]))])
+def test_gather_one_index_matches_numpy(axis, index):
+    x = np.random.default_rng(RNG_SEED + 1400).standard_normal((3, 5, 7)).astype(np.float32)
+    idx = np.array(index, np.int64)
+    out = np.take(x, idx, axis=axis).shape
+    graph = build([Node("Gather", ["x", "i"], ["y"], {"axis": axis}, name="g")], {"x": x}, {"i": idx}, {"y": out})
+    got, want = run_both(graph, {"x": x})
+    assert_close(got, want, rtol=0, atol=0)

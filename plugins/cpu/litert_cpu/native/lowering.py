@@ -877,3 +877,24 @@ def _resize(node: Node, ctx: LowerContext):
                               np.ascontiguousarray(wx))))
     ints = (xs[0] * xs[1], xs[2], xs[3], oh, ow, iy.shape[1], ix.shape[1])
     return Lowered([Step(ctx.native.STEP_RESIZE2D, (x, *names, y), ints, (), y)], consts=consts)
+
+
+@lowering("Gather")
+def _gather(node: Node, ctx: LowerContext):
+    """Gather of one constant index (a token, a row): a strided block copy."""
+    x, idx, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    xs, dt, index = ctx.shape(x), ctx.dtype(x), ctx.const(idx)
+    if xs is None or dt is None or index is None or index.size != 1 or index.dtype.kind not in "iu":
+        return "dynamic shape or a non-constant/multiple index"
+    axis = int(node.attrs.get("axis", 0))
+    axis = axis + len(xs) if axis < 0 else axis
+    i = int(index.reshape(()))
+    i = i + xs[axis] if i < 0 else i
+    if not 0 <= i < xs[axis]:
+        return "index out of range"  # the numpy kernel raises the error
+    expected = xs[:axis] + tuple(index.shape) + xs[axis + 1:]
+    if ctx.mismatch(y, expected) or ctx.dtype(y) != dt:
+        return ctx.mismatch(y, expected) or "dtype"
+    inner = math.prod(xs[axis + 1:]) * dt.itemsize
+    rows = math.prod(xs[:axis])
+    return Lowered([Step(ctx.native.STEP_COPY, (x, y), (rows, inner, i * inner, xs[axis] * inner, 0, inner), (), y)])
