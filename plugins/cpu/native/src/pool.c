@@ -114,6 +114,42 @@ LK_HOT static void pool_plane_flat(const lk_pool2d *p, const float *padded, int 
     }
 }
 
+/* Stride 2 (no dilation) over the even/odd column split: output row oy reads
+ * input rows 2 oy + ki, at flat offset 2 oy half, so flat[i] over i < (oh - 1)
+ * 2 half + ow with taps at ki half + kj / 2 in the even or odd plane covers
+ * every output (and, in between, values for odd rows that are dropped:
+ * twice the work, but long vector loops instead of 55-wide rows). */
+LK_HOT static void pool_plane_flat_s2(const lk_pool2d *p, const float *even, const float *odd, int half, float *y,
+                                      const int *cols, float *flat) {
+    int is_max = p->kind == LK_POOL_MAX;
+    const size_t pitch = 2 * (size_t)half, n = (size_t)(p->oh - 1) * pitch + p->ow;
+    for (size_t i = 0; i < n; i++) flat[i] = is_max ? -INFINITY : 0.0f;
+    for (int ki = 0; ki < p->kh; ki++)
+        for (int kj = 0; kj < p->kw; kj++) {
+            const float *restrict src = ((kj & 1) ? odd : even) + (size_t)ki * half + kj / 2;
+            float *restrict out = flat;
+            if (is_max)
+                for (size_t i = 0; i < n; i++) out[i] = src[i] > out[i] ? src[i] : out[i];
+            else
+                for (size_t i = 0; i < n; i++) out[i] += src[i];
+        }
+    int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
+    int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
+    for (int oy = 0; oy < p->oh; oy++) {
+        const float *restrict src = flat + (size_t)oy * pitch;
+        float *restrict out = y + (size_t)oy * p->ow;
+        if (is_max) {
+            for (int ox = 0; ox < p->ow; ox++) out[ox] = src[ox];
+            continue;
+        }
+        int rows = overlap(2 * oy - p->pad_top, p->kh, 1, lo_y, hi_y);
+        for (int ox = 0; ox < p->ow; ox++) {
+            int count = rows * cols[ox];
+            out[ox] = count > 0 ? src[ox] / (float)count : NAN;
+        }
+    }
+}
+
 static void pool_task(void *arg, size_t t) {
     pool_job *j = arg;
     const lk_pool2d *p = j->p;
@@ -135,8 +171,9 @@ static void pool_task(void *arg, size_t t) {
         for (int ox = 0; ox < p->ow; ox++) cols[ox] = overlap(ox * p->sw - p->pad_left, p->kw, p->dw, lo_x, hi_x);
     }
     float *flat = NULL;
-    if (p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1) {
-        flat = lk_scratch(3, (size_t)p->oh * j->pw * sizeof(float));
+    int flat_s2 = half && p->sh == 2 && p->dh == 1;
+    if ((p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1) || flat_s2) {
+        flat = lk_scratch(3, (size_t)p->oh * (flat_s2 ? 2 * (size_t)half : (size_t)j->pw) * sizeof(float));
         if (!flat) {
             j->status = LK_E_NOMEM;
             return;
@@ -155,7 +192,10 @@ static void pool_task(void *arg, size_t t) {
         if (half) {
             /* stride 2: the image goes straight into even and odd padded columns */
             lk_split_columns(src, p->h, p->w, p->pad_top, p->pad_left, half, even, odd);
-            pool_plane(p, even, j->pw, half, j->ph, j->y + plane * ohw, cols);
+            if (flat_s2)
+                pool_plane_flat_s2(p, even, odd, half, j->y + plane * ohw, cols, flat);
+            else
+                pool_plane(p, even, j->pw, half, j->ph, j->y + plane * ohw, cols);
             continue;
         }
         lk_copy_rows(padded + (size_t)p->pad_top * j->pw + p->pad_left, (size_t)j->pw, src, (size_t)p->w, p->h, p->w);
