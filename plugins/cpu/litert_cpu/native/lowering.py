@@ -89,6 +89,13 @@ class LowerContext:
             return f"{name!r} is declared {got}, the op makes {tuple(expected)}"
         return None
 
+    def float_io(self, node: Node) -> "tuple[str, str, tuple[int, ...]] | str":
+        """(input 0, output 0, input 0's shape) of a float32 node with static
+        shapes, or why not."""
+        x, y = node.inputs[0], node.outputs[0]
+        why = self.float_tensors(node, [x, y])
+        return why if why else (x, y, self.shape(x))
+
     def float_tensors(self, node: Node, names) -> str | None:
         """None when every named tensor is float32 with a static shape, else why not."""
         for name in names:
@@ -267,11 +274,10 @@ def _pool(node: Node, ctx: LowerContext):
 
 @lowering("GlobalAveragePool", "GlobalMaxPool")
 def _global_pool(node: Node, ctx: LowerContext):
-    x, y = node.inputs[0], node.outputs[0]
-    why = ctx.float_tensors(node, [x, y])
-    if why:
-        return why
-    xs = ctx.shape(x)
+    io = ctx.float_io(node)
+    if isinstance(io, str):
+        return io
+    x, y, xs = io
     if len(xs) < 3:
         return "rank below 3"
     why = ctx.mismatch(y, (xs[0], xs[1]) + (1,) * (len(xs) - 2))
@@ -314,11 +320,10 @@ def _batchnorm(node: Node, ctx: LowerContext):
 
 @lowering("Softmax", "LogSoftmax")
 def _softmax(node: Node, ctx: LowerContext):
-    x, y = node.inputs[0], node.outputs[0]
-    why = ctx.float_tensors(node, [x, y])
-    if why:
-        return why
-    xs = ctx.shape(x)
+    io = ctx.float_io(node)
+    if isinstance(io, str):
+        return io
+    x, y, xs = io
     rank = len(xs)
     if rank == 0 or ctx.mismatch(y, xs):
         return ctx.mismatch(y, xs) or "scalar"
@@ -745,11 +750,10 @@ def fold_activation(producer: Step, node: Node, ctx: LowerContext) -> bool:
 
 @lowering("LRN")
 def _lrn(node: Node, ctx: LowerContext):
-    x, y = node.inputs[0], node.outputs[0]
-    why = ctx.float_tensors(node, [x, y])
-    if why:
-        return why
-    xs = ctx.shape(x)
+    io = ctx.float_io(node)
+    if isinstance(io, str):
+        return io
+    x, y, xs = io
     if len(xs) < 3 or ctx.mismatch(y, xs):
         return ctx.mismatch(y, xs) or "rank below 3"
     ints = (xs[0], xs[1], math.prod(xs[2:]), int(node.attrs["size"]))
@@ -835,11 +839,10 @@ def _conv_transpose(node: Node, ctx: LowerContext):
 def _resize(node: Node, ctx: LowerContext):
     from ..kernels.nn.resize import ResizeCore  # the numpy kernel owns the coordinate rules
 
-    x, y = node.inputs[0], node.outputs[0]
-    why = ctx.float_tensors(node, [x, y])
-    if why:
-        return why
-    xs = ctx.shape(x)
+    io = ctx.float_io(node)
+    if isinstance(io, str):
+        return io
+    x, y, xs = io
     if len(xs) != 4:
         return "native Resize is over the last two axes of a 4-D tensor"
     params = [ctx.const(n) if n else None for n in (list(node.inputs[1:4]) + [""] * 3)[:3]]

@@ -82,13 +82,7 @@ int lk_conv2d_f32(const lk_conv2d *p, const float *x, const float *w, const floa
         return LK_E_ARG;
     int positions = p->oh * p->ow;
     if (p->n == 0 || positions == 0 || p->m == 0) return LK_OK;
-    conv_job j = {0};
-    j.p = p;
-    j.x = x;
-    j.w = w;
-    j.bias = bias;
-    j.z = z;
-    j.y = y;
+    conv_job j = {.p = p, .x = x, .w = w, .bias = bias, .z = z, .y = y};
     j.mg = p->m / p->groups;
     j.k = p->c / p->groups * p->kh * p->kw;
     j.pointwise = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&

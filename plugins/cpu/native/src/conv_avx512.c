@@ -246,13 +246,7 @@ int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_pack
     if (!p || p->groups < 1 || p->c % p->groups || p->m % p->groups) return LK_E_ARG;
     int positions = p->oh * p->ow;
     if (p->n == 0 || positions == 0) return LK_OK;
-    pconv_job j = {0};
-    j.p = p;
-    j.x = x;
-    j.w_packed = w_packed;
-    j.bias = bias;
-    j.z = z;
-    j.y = y;
+    pconv_job j = {.p = p, .x = x, .w_packed = w_packed, .bias = bias, .z = z, .y = y};
     j.k = p->c / p->groups * p->kh * p->kw;
     j.mg = p->m / p->groups;
     j.panels_m = (j.mg + MR - 1) / MR;

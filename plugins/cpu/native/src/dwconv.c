@@ -197,20 +197,10 @@ int lk_dwconv2d_f32(const lk_conv2d *p, const float *x, const float *w, const fl
         return LK_E_ARG;
     size_t planes = (size_t)p->n * p->c;
     if (planes == 0 || p->oh == 0 || p->ow == 0) return LK_OK;
-    dw_job j = {0};
-    j.p = p;
-    j.x = x;
-    j.w = w;
-    j.bias = bias;
-    j.z = z;
-    j.y = y;
-    /* rows/columns the taps read, at least the image plus its top/left pad */
-    j.ph = LK_MAX((p->oh - 1) * p->sh + (p->kh - 1) * p->dh + 1, p->pad_top + p->h);
-    j.pw = LK_MAX((p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1, p->pad_left + p->w);
-    j.planes = planes;
-    size_t tasks = lk_task_count(pool, planes * (size_t)p->oh * p->ow * p->kh * p->kw, 1 << 16);
-    if (tasks > planes) tasks = planes;
-    j.per_task = (planes + tasks - 1) / tasks;
+    dw_job j = {.p = p, .x = x, .w = w, .bias = bias, .z = z, .y = y, .planes = planes};
+    j.ph = lk_padded_extent(p->oh, p->sh, p->kh, p->dh, p->pad_top, p->h);
+    j.pw = lk_padded_extent(p->ow, p->sw, p->kw, p->dw, p->pad_left, p->w);
+    j.per_task = lk_items_per_task(pool, planes, (size_t)p->oh * p->ow * p->kh * p->kw, 1 << 16);
     lk_parallel_for(pool, (planes + j.per_task - 1) / j.per_task, dw_task, &j);
     return j.status;
 }

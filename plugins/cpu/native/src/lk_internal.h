@@ -103,4 +103,20 @@ void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, 
  * `min_work` units and every thread gets a few tasks. */
 size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task);
 
+/* Rows (or columns) of a zero/fill-bordered copy of an image that the
+ * windows of a sliding-window op read: at least the image plus its begin pad. */
+static inline int lk_padded_extent(int out, int stride, int kernel, int dilation, int pad_begin, int in) {
+    return LK_MAX((out - 1) * stride + (kernel - 1) * dilation + 1, pad_begin + in);
+}
+
+/* Items per task when `items` units of `work_per_item` each are cut for the
+ * pool (at least `min_work` per task, never more tasks than items); the task
+ * count is (items + per_task - 1) / per_task. */
+static inline size_t lk_items_per_task(const lk_pool *pool, size_t items, size_t work_per_item, size_t min_work) {
+    size_t tasks = lk_task_count(pool, items * work_per_item, min_work);
+    if (tasks > items) tasks = items;
+    return (items + tasks - 1) / tasks;
+}
+
+
 #endif

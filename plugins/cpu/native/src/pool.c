@@ -79,54 +79,23 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *padded, int pw, i
     }
 }
 
-/* Stride 1, no dilation: the padded plane read as one flat row, each tap a
- * pass over (oh - 1) * pw + ow values (long loops even for 7x7 images; the
- * pw - ow values between rows are computed and dropped), then the rows are
- * compacted into y (averages divided by their counts). */
-LK_HOT static void pool_plane_flat(const lk_pool2d *p, const float *padded, int pw, float *y, const int *cols,
-                                   float *flat) {
+/* Flat-row pooling: the plane (or its even/odd split) read as one long row,
+ * each tap a pass over n values at its own offset, so the loops are long
+ * even for 7x7 images; output row oy sits at flat offset oy * pitch, and
+ * the values computed between rows are dropped.
+ *   stride 1: taps at ki * pw + kj of the padded plane, pitch pw;
+ *   stride 2: taps at ki * half + kj / 2 of the even (kj even) or odd plane,
+ *             pitch 2 * half (input rows 2 oy + ki; twice the work, since
+ *             the odd rows in between are computed too). */
+LK_HOT static void pool_plane_flat(const lk_pool2d *p, const float *even, const float *odd, size_t row, size_t pitch,
+                                   int stride2, float *y, const int *cols, float *flat) {
     int is_max = p->kind == LK_POOL_MAX;
-    const size_t n = (size_t)(p->oh - 1) * pw + p->ow;
+    const size_t n = (size_t)(p->oh - 1) * pitch + p->ow;
     for (size_t i = 0; i < n; i++) flat[i] = is_max ? -INFINITY : 0.0f;
     for (int ki = 0; ki < p->kh; ki++)
         for (int kj = 0; kj < p->kw; kj++) {
-            const float *restrict src = padded + (size_t)ki * pw + kj;
-            float *restrict out = flat;
-            if (is_max)
-                for (size_t i = 0; i < n; i++) out[i] = src[i] > out[i] ? src[i] : out[i];
-            else
-                for (size_t i = 0; i < n; i++) out[i] += src[i];
-        }
-    int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
-    int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
-    for (int oy = 0; oy < p->oh; oy++) {
-        const float *restrict src = flat + (size_t)oy * pw;
-        float *restrict out = y + (size_t)oy * p->ow;
-        if (is_max) {
-            for (int ox = 0; ox < p->ow; ox++) out[ox] = src[ox];
-            continue;
-        }
-        int rows = overlap(oy - p->pad_top, p->kh, 1, lo_y, hi_y);
-        for (int ox = 0; ox < p->ow; ox++) {
-            int count = rows * cols[ox];
-            out[ox] = count > 0 ? src[ox] / (float)count : NAN;
-        }
-    }
-}
-
-/* Stride 2 (no dilation) over the even/odd column split: output row oy reads
- * input rows 2 oy + ki, at flat offset 2 oy half, so flat[i] over i < (oh - 1)
- * 2 half + ow with taps at ki half + kj / 2 in the even or odd plane covers
- * every output (and, in between, values for odd rows that are dropped:
- * twice the work, but long vector loops instead of 55-wide rows). */
-LK_HOT static void pool_plane_flat_s2(const lk_pool2d *p, const float *even, const float *odd, int half, float *y,
-                                      const int *cols, float *flat) {
-    int is_max = p->kind == LK_POOL_MAX;
-    const size_t pitch = 2 * (size_t)half, n = (size_t)(p->oh - 1) * pitch + p->ow;
-    for (size_t i = 0; i < n; i++) flat[i] = is_max ? -INFINITY : 0.0f;
-    for (int ki = 0; ki < p->kh; ki++)
-        for (int kj = 0; kj < p->kw; kj++) {
-            const float *restrict src = ((kj & 1) ? odd : even) + (size_t)ki * half + kj / 2;
+            const float *restrict src = stride2 ? ((kj & 1) ? odd : even) + (size_t)ki * row + kj / 2
+                                                : even + (size_t)ki * row + kj;
             float *restrict out = flat;
             if (is_max)
                 for (size_t i = 0; i < n; i++) out[i] = src[i] > out[i] ? src[i] : out[i];
@@ -142,7 +111,7 @@ LK_HOT static void pool_plane_flat_s2(const lk_pool2d *p, const float *even, con
             for (int ox = 0; ox < p->ow; ox++) out[ox] = src[ox];
             continue;
         }
-        int rows = overlap(2 * oy - p->pad_top, p->kh, 1, lo_y, hi_y);
+        int rows = overlap(oy * p->sh - p->pad_top, p->kh, 1, lo_y, hi_y);
         for (int ox = 0; ox < p->ow; ox++) {
             int count = rows * cols[ox];
             out[ox] = count > 0 ? src[ox] / (float)count : NAN;
@@ -193,14 +162,14 @@ static void pool_task(void *arg, size_t t) {
             /* stride 2: the image goes straight into even and odd padded columns */
             lk_split_columns(src, p->h, p->w, p->pad_top, p->pad_left, half, even, odd);
             if (flat_s2)
-                pool_plane_flat_s2(p, even, odd, half, j->y + plane * ohw, cols, flat);
+                pool_plane_flat(p, even, odd, (size_t)half, 2 * (size_t)half, 1, j->y + plane * ohw, cols, flat);
             else
                 pool_plane(p, even, j->pw, half, j->ph, j->y + plane * ohw, cols);
             continue;
         }
         lk_copy_rows(padded + (size_t)p->pad_top * j->pw + p->pad_left, (size_t)j->pw, src, (size_t)p->w, p->h, p->w);
         if (flat)
-            pool_plane_flat(p, padded, j->pw, j->y + plane * ohw, cols, flat);
+            pool_plane_flat(p, padded, NULL, (size_t)j->pw, (size_t)j->pw, 0, j->y + plane * ohw, cols, flat);
         else
             pool_plane(p, padded, j->pw, 0, j->ph, j->y + plane * ohw, cols);
     }
@@ -212,16 +181,10 @@ int lk_pool2d_f32(const lk_pool2d *p, const float *x, float *y, lk_pool *pool) {
         return LK_E_ARG;
     size_t planes = (size_t)p->n * p->c;
     if (planes == 0 || p->oh == 0 || p->ow == 0) return LK_OK;
-    pool_job j = {0};
-    j.p = p;
-    j.x = x;
-    j.y = y;
-    j.ph = LK_MAX((p->oh - 1) * p->sh + (p->kh - 1) * p->dh + 1, p->pad_top + p->h);
-    j.pw = LK_MAX((p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1, p->pad_left + p->w);
-    j.planes = planes;
-    size_t tasks = lk_task_count(pool, planes * (size_t)p->oh * p->ow * p->kh * p->kw, 1 << 16);
-    if (tasks > planes) tasks = planes;
-    j.per_task = (planes + tasks - 1) / tasks;
+    pool_job j = {.p = p, .x = x, .y = y, .planes = planes};
+    j.ph = lk_padded_extent(p->oh, p->sh, p->kh, p->dh, p->pad_top, p->h);
+    j.pw = lk_padded_extent(p->ow, p->sw, p->kw, p->dw, p->pad_left, p->w);
+    j.per_task = lk_items_per_task(pool, planes, (size_t)p->oh * p->ow * p->kh * p->kw, 1 << 16);
     lk_parallel_for(pool, (planes + j.per_task - 1) / j.per_task, pool_task, &j);
     return j.status;
 }
