@@ -23,3 +23,27 @@ def test_compare_smoke(tmp_path):
     assert len(litert_run["times_ms"]) == 2 and litert_run["peak_rss_mb"] > 0
     # same model, same inputs: the engines agree on the output
     assert abs(litert_run["output_checksum"] - ort_run["output_checksum"]) <= 1e-3 * ort_run["output_scale"] * 1000
+
+
+def test_op_breakdown_smoke(tmp_path):
+    """benchmarks/op_breakdown.py: both engines' per-op-type rows for one model (structure, not speed)."""
+    import numpy as np
+    import onnx
+
+    from helpers.modelgen import small_lstm
+
+    model, inputs = tmp_path / "lstm.onnx", tmp_path / "lstm.npz"
+    onnx.save(small_lstm(seed=0, steps=4, features=8, hidden=16), model)
+    np.savez(inputs, frames=np.random.default_rng(0).standard_normal((4, 1, 8)).astype(np.float32))
+    out = tmp_path / "ops.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "op_breakdown.py"), "--model", str(model), "--inputs", str(inputs),
+         "--threads", "1", "--loops", "3", "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    ops = {row["op_type"]: row for row in data["rows"]}
+    assert {"LSTM", "MatMul"} <= set(ops)
+    assert ops["LSTM"]["litert_ms"] > 0 and ops["LSTM"]["onnxruntime_ms"] > 0
+    assert "LSTM" in result.stdout and result.stdout.splitlines()[-1].startswith("total")
