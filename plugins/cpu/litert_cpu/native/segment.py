@@ -57,7 +57,6 @@ class NativeSegment:
         #: values whose storage holds a later value (an activation fused into their producer): hooks get None
         self._hidden = hidden
         self.nodes = nodes
-        self.threads = threads
         values = graph.values
         consts: dict[str, np.ndarray] = {}
         for low in lowered:

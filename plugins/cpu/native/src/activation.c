@@ -110,4 +110,3 @@ void lk_activate(float *x, size_t n, const lk_activation *act) {
     if (act && act->kind != LK_ACT_NONE) lk_activate_to(x, x, n, act);
 }
 
-void lk_activate_inplace(float *x, size_t n, const lk_activation *act) { lk_activate(x, n, act); }

@@ -69,10 +69,6 @@ static inline float lk_tanhf(float x) {
 unsigned lk_flush_denormals(void);
 void lk_restore_denormals(unsigned state);
 
-/* Applies the activation to x[0:n] in place; the per-element cases are
- * inlined in the loops of every kernel epilogue. */
-void lk_activate_inplace(float *x, size_t n, const lk_activation *act);
-
 /* im2col of output positions [first, first + count) of one group of a conv:
  * dst[kk * ld + j] is the input value kernel tap kk = (channel, ki, kj) reads
  * for position first + j (0 in the padding). */
