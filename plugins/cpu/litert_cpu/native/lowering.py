@@ -22,6 +22,7 @@ from litert.ir import Graph, Node
 
 from ..kernels.nn._common import spatial_attrs, window_geometry
 from . import module
+from .buffers import aligned_empty
 
 F32 = np.dtype(np.float32)
 
@@ -203,16 +204,16 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
         return Lowered([Step(ctx.native.STEP_DWCONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])
     if weights is not None and _winograd_pays(ints, act, ctx):
         packed_name = f"{node.name}/winograd_weights"
-        packed = np.frombuffer(ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c),
-                               np.float32)
+        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c) // 4)
+        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed)
         return Lowered([Step(ctx.native.STEP_CONV2D_WINOGRAD, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)],
                        consts={packed_name: packed})
     if weights is not None and ctx.native.conv_packed_available():
         # the library's own GEMM over weights packed once, here
         packed_name = f"{node.name}/packed_weights"
         k = (c // group) * kh * kw
-        packed = np.frombuffer(ctx.native.pack_conv_weights(np.ascontiguousarray(weights, np.float32), m, k, group),
-                               np.float32)
+        packed = aligned_empty(ctx.native.conv_packed_bytes(m, k, group) // 4)
+        ctx.native.pack_conv_weights(np.ascontiguousarray(weights, np.float32), m, k, group, packed)
         return Lowered([Step(ctx.native.STEP_CONV2D_PACKED, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)],
                        consts={packed_name: packed})
     return Lowered([Step(ctx.native.STEP_CONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])

@@ -25,23 +25,8 @@ from litert.ir import Graph, Node
 from litert.memory import Interval, align, pack
 
 from . import module, pool
+from .buffers import aligned, aligned_empty
 from .lowering import Lowered, Step
-
-ALIGN = 64
-
-
-def _aligned(array: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy starting on a 64-byte boundary: the kernels' vector
-    loads of weights then never split a cache line (measured: the LSTM's
-    recurrent weights at a 16-byte offset ran 1.9x slower, in whichever
-    process the allocator placed them so)."""
-    array = np.asarray(array)
-    raw = np.empty(array.nbytes + ALIGN, np.uint8)
-    start = (-raw.ctypes.data) % ALIGN
-    out = raw[start:start + array.nbytes].view(array.dtype).reshape(array.shape)
-    out[...] = array
-    return out
-
 
 @dataclass
 class _Tensor:
@@ -118,7 +103,7 @@ class NativeSegment:
             new_slot(t.name, nbytes(t.name), ("extern", len(inputs) + j, True))
         for name in dict.fromkeys(reads):
             if name not in slot_of and const(name) is not None:
-                array = _aligned(const(name))
+                array = aligned(const(name))
                 new_slot(name, array.nbytes, ("const", array))
         # internal values: arena, live from their first write to their last read (views included)
         first: dict[str, int] = {}
@@ -176,9 +161,7 @@ class NativeSegment:
         try:
             return self._free.pop()
         except IndexError:
-            raw = np.empty(self.arena_bytes + ALIGN, np.uint8)
-            start = (-raw.ctypes.data) % ALIGN
-            return raw[start:start + self.arena_bytes]
+            return aligned_empty(self.arena_bytes, np.uint8)
 
     def _bind(self, args) -> list[np.ndarray]:
         externs = []

@@ -616,51 +616,94 @@ static PyObject *mod_has_blas(PyObject *m, PyObject *unused) {
     return PyBool_FromLong(lk_has_blas());
 }
 
-static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
+/* The packers write into a caller-owned buffer (the plugin allocates it 64-byte aligned), checked to hold
+   exactly the packed layout's size: the packed weights are never copied again. */
+static int packed_output(PyObject *out, size_t floats, Py_buffer *view) {
+    if (PyObject_GetBuffer(out, view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) return -1;
+    if (view->len != (Py_ssize_t)(floats * sizeof(float))) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "packed weights need an output of %zu bytes", floats * sizeof(float));
+        return -1;
+    }
+    return 0;
+}
+
+static int float_weights(PyObject *obj, Py_ssize_t values, Py_buffer *view) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    if (!view->format || strcmp(view->format, "f") != 0 || view->len != values * (Py_ssize_t)sizeof(float)) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "weights must be a contiguous float32 buffer of %zd values", values);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *mod_conv_packed_bytes(PyObject *m, PyObject *args) {
     (void)m;
-    PyObject *obj;
     int rows, k, groups;
-    if (!PyArg_ParseTuple(args, "Oiii", &obj, &rows, &k, &groups)) return NULL;
+    if (!PyArg_ParseTuple(args, "iii", &rows, &k, &groups)) return NULL;
     size_t floats = lk_conv_packed_floats(rows, k, groups);
     if (floats == 0) {
         PyErr_SetString(PyExc_ValueError, "bad weight geometry");
         return NULL;
     }
-    Py_buffer view;
-    if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
-    if (!view.format || strcmp(view.format, "f") != 0 || view.len != (Py_ssize_t)rows * k * (Py_ssize_t)sizeof(float)) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "weights must be a contiguous float32 buffer of rows*k values");
-        return NULL;
-    }
-    PyObject *out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(floats * sizeof(float)));
-    if (out) lk_conv_pack_weights(view.buf, rows, k, groups, (float *)PyByteArray_AS_STRING(out));
-    PyBuffer_Release(&view);
-    return out;
+    return PyLong_FromSize_t(floats * sizeof(float));
 }
 
-static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
+static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
     (void)m;
-    PyObject *obj;
+    PyObject *obj, *out;
+    int rows, k, groups;
+    if (!PyArg_ParseTuple(args, "OiiiO", &obj, &rows, &k, &groups, &out)) return NULL;
+    size_t floats = lk_conv_packed_floats(rows, k, groups);
+    if (floats == 0) {
+        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
+        return NULL;
+    }
+    Py_buffer view, dest;
+    if (float_weights(obj, (Py_ssize_t)rows * k, &view) < 0) return NULL;
+    if (packed_output(out, floats, &dest) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    lk_conv_pack_weights(view.buf, rows, k, groups, (float *)dest.buf);
+    PyBuffer_Release(&dest);
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_winograd_packed_bytes(PyObject *m, PyObject *args) {
+    (void)m;
     int rows, channels;
-    if (!PyArg_ParseTuple(args, "Oii", &obj, &rows, &channels)) return NULL;
+    if (!PyArg_ParseTuple(args, "ii", &rows, &channels)) return NULL;
     size_t floats = lk_winograd_packed_floats(rows, channels);
     if (floats == 0) {
         PyErr_SetString(PyExc_ValueError, "bad weight geometry");
         return NULL;
     }
-    Py_buffer view;
-    if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
-    if (!view.format || strcmp(view.format, "f") != 0 ||
-        view.len != (Py_ssize_t)rows * channels * 9 * (Py_ssize_t)sizeof(float)) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "weights must be a contiguous float32 buffer of m*c*3*3 values");
+    return PyLong_FromSize_t(floats * sizeof(float));
+}
+
+static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *obj, *out;
+    int rows, channels;
+    if (!PyArg_ParseTuple(args, "OiiO", &obj, &rows, &channels, &out)) return NULL;
+    size_t floats = lk_winograd_packed_floats(rows, channels);
+    if (floats == 0) {
+        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
         return NULL;
     }
-    PyObject *out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(floats * sizeof(float)));
-    if (out) lk_winograd_pack_weights(view.buf, rows, channels, (float *)PyByteArray_AS_STRING(out));
+    Py_buffer view, dest;
+    if (float_weights(obj, (Py_ssize_t)rows * channels * 9, &view) < 0) return NULL;
+    if (packed_output(out, floats, &dest) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    lk_winograd_pack_weights(view.buf, rows, channels, (float *)dest.buf);
+    PyBuffer_Release(&dest);
     PyBuffer_Release(&view);
-    return out;
+    Py_RETURN_NONE;
 }
 
 static PyObject *mod_conv_packed_available(PyObject *m, PyObject *unused) {
@@ -669,11 +712,15 @@ static PyObject *mod_conv_packed_available(PyObject *m, PyObject *unused) {
 }
 
 static PyMethodDef module_methods[] = {
+    {"conv_packed_bytes", mod_conv_packed_bytes, METH_VARARGS,
+     "conv_packed_bytes(m, k, groups) -> int: size of the packed-conv weight layout"},
     {"pack_conv_weights", mod_pack_conv_weights, METH_VARARGS,
-     "pack_conv_weights(w, m, k, groups) -> bytearray: weights in the packed-conv layout"},
+     "pack_conv_weights(w, m, k, groups, out): weights into the packed-conv layout, in out"},
+    {"winograd_packed_bytes", mod_winograd_packed_bytes, METH_VARARGS,
+     "winograd_packed_bytes(m, c) -> int: size of the packed Winograd weight layout"},
     {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
     {"pack_winograd_weights", mod_pack_winograd_weights, METH_VARARGS,
-     "pack_winograd_weights(w, m, c) -> bytearray: 3x3 weights transformed and packed for F(2x2, 3x3)"},
+     "pack_winograd_weights(w, m, c, out): 3x3 weights transformed and packed for F(2x2, 3x3), in out"},
     {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
     {"set_blas_sgemm", mod_set_blas_sgemm, METH_O, "register a cblas_sgemm address (int) or None"},
     {"has_blas", mod_has_blas, METH_NOARGS, "whether an external BLAS is registered"},
