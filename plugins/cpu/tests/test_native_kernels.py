@@ -445,12 +445,45 @@ def test_conv_row_panels_match_numpy(m, kernel, pad):
     assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("case", range(12))
+def test_flat_rows_conv_matches_numpy(case):
+    """Stride-1 convs wide enough for the flat-rows path (no im2col; the dropped columns past each row's end
+    under a quarter of the padded width): 3x3, 5x5 dilated, 1x7 and 7x1, asymmetric pads, groups, batch 2,
+    channel counts that need two k slices (k > 384) and partial weight panels, residual and activations."""
+    rng = np.random.default_rng(RNG_SEED + 1400 + case)
+    (kh, kw), (dh, dw) = [((3, 3), (1, 1)), ((5, 5), (2, 1)), ((1, 7), (1, 1)), ((7, 1), (1, 1))][case % 4]
+    group = [1, 2, 1][case % 3]
+    c = [48, 6, 20][case % 3] * group
+    m = int(rng.integers(1, 30)) * group
+    n = 1 + case % 2
+    h, w = int(rng.integers(5, 30)), int(rng.integers(3 * (kw - 1) * dw + 4, 60))
+    pads = [int(rng.integers(0, kh)), int(rng.integers(0, kw)), int(rng.integers(0, kh)), int(rng.integers(0, kw))]
+    oh, ow = conv_out(h, kh, 1, dh, pads[0], pads[2]), conv_out(w, kw, 1, dw, pads[1], pads[3])
+    assert 4 * (kw - 1) * dw <= ow + (kw - 1) * dw  # the flat-rows path takes it
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((m, c // group, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    attrs = {"group": group, "dilations": [dh, dw], "pads": pads, "kernel_shape": [kh, kw]}
+    inputs = {"x": x}
+    if case % 2:
+        inputs["z"] = rng.standard_normal((n, m, oh, ow)).astype(np.float32)
+        act = ["Relu", "Clip", "Sigmoid", "HardSigmoid"][case % 4]
+        params = {"Clip": [-0.5, 0.75], "HardSigmoid": [0.2, 0.5]}.get(act, [])
+        node = Node("FusedConv", ["x", "w", "b", "z"], ["y"], {**attrs, "activation": act, "activation_params": params},
+                    name="conv", domain="com.microsoft")
+    else:
+        node = Node("Conv", ["x", "w", "b"], ["y"], attrs, name="conv")
+    graph = build([node], inputs, {"w": wt, "b": b}, {"y": (n, m, oh, ow)})
+    got, want = run_both(graph, inputs, threads=1 + case % 2)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("case", range(8))
 def test_winograd_conv_matches_numpy(case):
     """3x3 stride-1 convs wide enough for F(2x2, 3x3): odd sizes (partial tiles), pads 0-2 (also
     asymmetric), residual, ReLU/Clip/none, two images."""
     rng = np.random.default_rng(RNG_SEED + 1300 + case)
-    c, m = [32, 45, 64, 33][case % 4], [32, 50, 40, 96][(case + 1) % 4]
+    c, m = [64, 65, 96, 70][case % 4], [64, 80, 72, 96][(case + 1) % 4]
     h, w = int(rng.integers(14, 30)), int(rng.integers(14, 30))
     pads = [[1, 1, 1, 1], [0, 0, 0, 0], [2, 2, 2, 2], [1, 0, 2, 1]][case % 4]
     oh, ow = conv_out(h, 3, 1, 1, pads[0], pads[2]), conv_out(w, 3, 1, 1, pads[1], pads[3])

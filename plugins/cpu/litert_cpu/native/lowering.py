@@ -220,15 +220,16 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
 
 
 def _winograd_pays(ints, act, ctx: LowerContext) -> bool:
-    """Winograd F(2x2, 3x3) for 3x3 stride-1 ungrouped convs with at least 32
-    channels in and out and 36 tiles of 2x2 per thread (measured on Ice Lake:
-    1.4-1.7x the packed direct GEMM from 56x56 down to 14x14 at one thread;
-    0.6x on 7x7, whose 16 tiles fill half an input panel), with an activation
-    its epilogue applies (none, ReLU, Clip)."""
+    """Winograd F(2x2, 3x3) for 3x3 stride-1 ungrouped convs with at least 64
+    channels in and out and 36 tiles of 2x2 per thread (measured on Ice Lake
+    at one thread against the flat-rows direct conv: 1.15-1.2x from 56x56
+    down to 14x14 at 64-256 channels, 0.9x at 32 channels; 7x7's 16 tiles
+    fill half an input panel), with an activation its epilogue applies (none,
+    ReLU, Clip)."""
     n, c, h, w, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, group, _ = ints
     tiles = n * ((oh + 1) // 2) * ((ow + 1) // 2)
     return (ctx.native.conv_packed_available() and (kh, kw, sh, sw, dh, dw, group) == (3, 3, 1, 1, 1, 1, 1)
-            and 0 <= pt <= 2 and 0 <= pl <= 2 and min(c, m) >= 32 and tiles >= 36 * max(1, ctx.threads)
+            and 0 <= pt <= 2 and 0 <= pl <= 2 and min(c, m) >= 64 and tiles >= 36 * max(1, ctx.threads)
             and act[0] in (ctx.native.ACT_NONE, ctx.native.ACT_RELU, ctx.native.ACT_CLIP))
 
 

@@ -69,13 +69,15 @@ int lk_conv_packed_available(void) {
  * e->final.  `rows` is a compile-time constant in each caller below, so the
  * loops unroll and the 2*rows accumulators live in zmm registers. */
 __attribute__((target("avx512f"), always_inline)) static inline void kernel_rows(
-    const int rows, int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int accumulate,
-    const tile_epilogue *e) {
+    const int rows, int kc, const float *a, const float *b, size_t ldb, const int *off, float *c, size_t ldc,
+    int accumulate, const tile_epilogue *e) {
     __m512 acc0[MR], acc1[MR];
 #pragma GCC unroll 12
     for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        /* row p of the B operand: every ldb floats, or at its own offset (flat-rows convolution) */
+        const float *bp = off ? b + off[p] : b;
+        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < rows; i++) {
             __m512 av = _mm512_set1_ps(a[i]);
@@ -83,7 +85,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel_rows
             acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
         }
         a += MR;
-        b += ldb;
+        if (!off) b += ldb;
     }
     const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
 #pragma GCC unroll 12
@@ -115,7 +117,12 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel_rows
     __attribute__((target("avx512f"))) static void kernel_##ROWS##x32(int kc, const float *a, const float *b,  \
                                                                      size_t ldb, float *c, size_t ldc,         \
                                                                      int accumulate, const tile_epilogue *e) { \
-        kernel_rows(ROWS, kc, a, b, ldb, c, ldc, accumulate, e);                                               \
+        kernel_rows(ROWS, kc, a, b, ldb, NULL, c, ldc, accumulate, e);                                         \
+    }                                                                                                          \
+    __attribute__((target("avx512f"))) static void kernel_##ROWS##x32_rows_at(                                 \
+        int kc, const float *a, const float *b, const int *off, float *c, int accumulate) {                    \
+        static const tile_epilogue none = {NULL, NULL, 0, -INFINITY, INFINITY, 0};                             \
+        kernel_rows(ROWS, kc, a, b, 0, off, c, NR, accumulate, &none);                                         \
     }
 LK_KERNEL(12)
 LK_KERNEL(8)
@@ -129,6 +136,11 @@ static void kernel_12x32(int kc, const float *a, const float *b, size_t ldb, flo
 }
 #define kernel_8x32 kernel_12x32
 #define kernel_4x32 kernel_12x32
+static void kernel_12x32_rows_at(int kc, const float *a, const float *b, const int *off, float *c, int accumulate) {
+    (void)kc, (void)a, (void)b, (void)off, (void)c, (void)accumulate;
+}
+#define kernel_8x32_rows_at kernel_12x32_rows_at
+#define kernel_4x32_rows_at kernel_12x32_rows_at
 #endif
 
 void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc) {
@@ -240,12 +252,176 @@ static void pconv_task(void *arg, size_t t) {
     }
 }
 
+/* ------------------------------------------------------------------------
+ * Stride-1 convolutions without im2col ("flat rows").  A task copies the
+ * input rows its output rows read into a private zero-bordered buffer of
+ * padded width wp = ow + (kw-1)*dw, one plane of `plane` floats per input
+ * channel.  Output (oy, ox) is flat position q = oy*wp + ox, and GEMM row
+ * k = (ci, ki, kj) at q is buffer[off[k] + q - oy0*wp] with
+ * off[k] = ci*plane + ki*dh*wp + kj*dw: contiguous along q, so the
+ * micro-kernel reads its B rows through the offset table instead of a packed
+ * panel (a 3x3 conv copies its input once instead of nine times).  The
+ * wp - ow columns past each row's end are computed and dropped.
+ */
+typedef struct {
+    const lk_conv2d *p;
+    const float *x, *w_packed, *bias, *z;
+    float *y;
+    const int *off;
+    int k, mg, panels_m, wp, rows_max, plane, tile, tiles;
+    float lo, hi;
+    lk_activation after;
+    int status;
+} flat_job;
+
+static void flat_fill(const flat_job *j, const float *xg, int oy0, float *buf) {
+    const lk_conv2d *p = j->p;
+    int cg = p->c / p->groups;
+    for (int ci = 0; ci < cg; ci++) {
+        const float *src = xg + (size_t)ci * p->h * p->w;
+        float *dst = buf + (size_t)ci * j->plane;
+        for (int r = 0; r < j->rows_max; r++) {
+            float *row = dst + (size_t)r * j->wp;
+            int iy = oy0 + r - p->pad_top;
+            if (iy < 0 || iy >= p->h) {
+                memset(row, 0, (size_t)j->wp * sizeof(float));
+                continue;
+            }
+            int lead = LK_MIN(p->pad_left, j->wp);
+            int n = LK_MAX(0, LK_MIN(p->w, j->wp - p->pad_left));
+            memset(row, 0, (size_t)lead * sizeof(float));
+            memcpy(row + lead, src + (size_t)iy * p->w, (size_t)n * sizeof(float));
+            memset(row + lead + n, 0, (size_t)(j->wp - lead - n) * sizeof(float));
+        }
+        memset(dst + (size_t)j->rows_max * j->wp, 0, (size_t)(j->plane - j->rows_max * j->wp) * sizeof(float));
+    }
+}
+
+/* the valid columns of a finished 32-wide tile (flat positions q0..q0+cols)
+ * to their output rows: + bias + residual, then the activation */
+static void flat_store(const flat_job *j, const float *tile, int rows, int oc, int b, int q0, int cols) {
+    const lk_conv2d *p = j->p;
+    size_t positions = (size_t)p->oh * p->ow;
+    for (int c = 0; c < cols;) {
+        int q = q0 + c, oy = q / j->wp, ox = q % j->wp;
+        int run = LK_MIN(cols - c, j->wp - ox);
+        int valid = LK_MAX(0, LK_MIN(run, p->ow - ox));
+        for (int r = 0; r < rows && valid; r++) {
+            size_t at = ((size_t)b * p->m + oc + r) * positions + (size_t)oy * p->ow + ox;
+            float *out = j->y + at;
+            const float *acc = tile + (size_t)r * NR + c;
+            float bv = j->bias ? j->bias[oc + r] : 0.0f;
+            if (j->z) {
+                const float *zr = j->z + at;
+                for (int t = 0; t < valid; t++) out[t] = LK_MIN(LK_MAX(acc[t] + bv + zr[t], j->lo), j->hi);
+            } else {
+                for (int t = 0; t < valid; t++) out[t] = LK_MIN(LK_MAX(acc[t] + bv, j->lo), j->hi);
+            }
+            if (j->after.kind != LK_ACT_NONE) lk_activate(out, (size_t)valid, &j->after);
+        }
+        c += run;
+    }
+}
+
+static void flat_task(void *arg, size_t t) {
+    flat_job *j = arg;
+    const lk_conv2d *p = j->p;
+    int flat_positions = p->oh * j->wp;
+    size_t per_image = (size_t)p->groups * j->tiles;
+    int b = (int)(t / per_image);
+    int g = (int)(t % per_image / j->tiles), tile = (int)(t % j->tiles);
+    int q0 = tile * j->tile, count = LK_MIN(j->tile, flat_positions - q0);
+    int cg = p->c / p->groups, oy0 = q0 / j->wp;
+    float *buf = lk_scratch(0, (size_t)cg * j->plane * sizeof(float));
+    float *edge = lk_scratch(1, (size_t)MR * NR * sizeof(float));
+    if (!buf || !edge) {
+        j->status = LK_E_NOMEM;
+        return;
+    }
+    flat_fill(j, j->x + ((size_t)b * p->c + (size_t)g * cg) * p->h * p->w, oy0, buf);
+    const float *base = buf + (q0 - oy0 * j->wp);
+    const float *wg = j->w_packed + (size_t)g * j->panels_m * MR * j->k;
+    for (int pm = 0; pm < j->panels_m; pm++) {
+        int m0 = pm * MR, rows = LK_MIN(MR, j->mg - m0);
+        const float *a = wg + (size_t)pm * MR * j->k;
+        for (int c0 = 0; c0 < count; c0 += NR) {
+            for (int k0 = 0; k0 < j->k; k0 += KC) {
+                int kc = LK_MIN(KC, j->k - k0);
+                const float *ak = a + (size_t)k0 * MR;
+                if (rows == 4)
+                    kernel_4x32_rows_at(kc, ak, base + c0, j->off + k0, edge, k0 > 0);
+                else if (rows == 8)
+                    kernel_8x32_rows_at(kc, ak, base + c0, j->off + k0, edge, k0 > 0);
+                else
+                    kernel_12x32_rows_at(kc, ak, base + c0, j->off + k0, edge, k0 > 0);
+            }
+            flat_store(j, edge, rows, g * j->mg + m0, b, q0 + c0, LK_MIN(NR, count - c0));
+        }
+    }
+}
+
+/* tiles of whole 32-wide panels over `positions` per image and group;
+ * enough tiles for every thread when the image is small */
+static int conv_tile(int positions, size_t images, int threads) {
+    int tile = TILE_PANELS * NR;
+    while (tile > NR && threads > 1 && images * (size_t)((positions + tile - 1) / tile) < (size_t)threads * 3) tile /= 2;
+    if (tile > positions) tile = (positions + NR - 1) / NR * NR;
+    return tile;
+}
+
+/* the dropped columns cost (wp - ow) / wp of the work: worth it while under a
+ * quarter (im2col copies the input kh*kw times instead) */
+static int flat_pays(const lk_conv2d *p) {
+    int wp = p->ow + (p->kw - 1) * p->dw;
+    return 4 * (wp - p->ow) <= wp;
+}
+
+static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias, const float *z,
+                     float *y, lk_pool *pool) {
+    flat_job j = {.p = p, .x = x, .w_packed = w_packed, .bias = bias, .z = z, .y = y};
+    int cg = p->c / p->groups;
+    j.k = cg * p->kh * p->kw;
+    j.mg = p->m / p->groups;
+    j.panels_m = (j.mg + MR - 1) / MR;
+    j.wp = p->ow + (p->kw - 1) * p->dw;
+    size_t images = (size_t)p->n * p->groups;
+    j.tile = conv_tile(p->oh * j.wp, images, lk_pool_threads(pool));
+    j.tiles = (p->oh * j.wp + j.tile - 1) / j.tile;
+    /* rows a tile's panels touch (a tile may start mid-row; its last panel
+     * runs up to NR - 1 positions past it), then the kernel's rows below */
+    j.rows_max = (j.tile + NR + j.wp - 2) / j.wp + 1 + (p->kh - 1) * p->dh;
+    j.plane = (j.rows_max * j.wp + (p->kw - 1) * p->dw + NR + 15) / 16 * 16;
+    if ((int64_t)cg * j.plane > (int64_t)1 << 30) return LK_E_ARG;
+    int *off = lk_scratch(3, (size_t)j.k * sizeof(int));
+    if (!off) return LK_E_NOMEM;
+    for (int ci = 0, kk = 0; ci < cg; ci++)
+        for (int ki = 0; ki < p->kh; ki++)
+            for (int kj = 0; kj < p->kw; kj++) off[kk++] = ci * j.plane + ki * p->dh * j.wp + kj * p->dw;
+    j.off = off;
+    j.lo = -INFINITY;
+    j.hi = INFINITY;
+    j.after.kind = LK_ACT_NONE;
+    if (p->act.kind == LK_ACT_RELU) {
+        j.lo = 0.0f;
+    } else if (p->act.kind == LK_ACT_CLIP) {
+        j.lo = p->act.p0;
+        j.hi = p->act.p1;
+    } else {
+        j.after = p->act;
+    }
+    lk_parallel_for(pool, images * j.tiles, flat_task, &j);
+    return j.status;
+}
+
 int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias,
                          const float *z, float *y, lk_pool *pool) {
     if (!lk_conv_packed_available()) return LK_E_ARG;
     if (!p || p->groups < 1 || p->c % p->groups || p->m % p->groups) return LK_E_ARG;
     int positions = p->oh * p->ow;
     if (p->n == 0 || positions == 0) return LK_OK;
+    if (p->sh == 1 && p->sw == 1 && !(p->kh == 1 && p->kw == 1 && p->pad_top == 0 && p->pad_left == 0) &&
+        flat_pays(p))
+        return conv_flat(p, x, w_packed, bias, z, y, pool);
     pconv_job j = {.p = p, .x = x, .w_packed = w_packed, .bias = bias, .z = z, .y = y};
     j.k = p->c / p->groups * p->kh * p->kw;
     j.mg = p->m / p->groups;
@@ -267,14 +443,9 @@ int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_pack
     } else {
         j.after = p->act;
     }
-    int threads = lk_pool_threads(pool);
-    /* tiles of whole panels; enough tiles for every thread when the image is small */
-    int tile = TILE_PANELS * NR;
     size_t images = (size_t)p->n * p->groups;
-    while (tile > NR && threads > 1 && images * (size_t)((positions + tile - 1) / tile) < (size_t)threads * 3) tile /= 2;
-    if (tile > positions) tile = (positions + NR - 1) / NR * NR;
-    j.tile = tile;
-    j.tiles = (positions + tile - 1) / tile;
+    j.tile = conv_tile(positions, images, lk_pool_threads(pool));
+    j.tiles = (positions + j.tile - 1) / j.tile;
     lk_parallel_for(pool, images * j.tiles, pconv_task, &j);
     return j.status;
 }
