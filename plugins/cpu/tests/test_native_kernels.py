@@ -445,25 +445,30 @@ def test_conv_row_panels_match_numpy(m, kernel, pad):
     assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("case", range(12))
+@pytest.mark.parametrize("case", range(18))
 def test_flat_rows_conv_matches_numpy(case):
-    """Stride-1 convs wide enough for the flat-rows path (no im2col; the dropped columns past each row's end
-    under a quarter of the padded width): 3x3, 5x5 dilated, 1x7 and 7x1, asymmetric pads, groups, batch 2,
-    channel counts that need two k slices (k > 384) and partial weight panels, residual and activations."""
+    """Convs the flat-rows path takes (no im2col; the dropped columns past each row's end under a quarter of
+    the plane width): 3x3, 5x5 dilated, 1x7, 7x1 and 1x1, strides 1-3 (phase planes), asymmetric pads, groups,
+    batch 2, channel counts that need two k slices (k > 384) and partial weight panels, residual, activations."""
     rng = np.random.default_rng(RNG_SEED + 1400 + case)
-    (kh, kw), (dh, dw) = [((3, 3), (1, 1)), ((5, 5), (2, 1)), ((1, 7), (1, 1)), ((7, 1), (1, 1))][case % 4]
+    (kh, kw), (dh, dw) = [((3, 3), (1, 1)), ((5, 5), (2, 1)), ((1, 7), (1, 1)), ((7, 1), (1, 1)),
+                          ((3, 3), (1, 2)), ((1, 1), (1, 1))][case % 6]
+    sh, sw = [(1, 1), (2, 2), (2, 1), (1, 2), (3, 2), (2, 3)][case % 6 if case < 6 else (case // 6 + case) % 6]
+    if (kh, kw, sh, sw) == (1, 1, 1, 1):
+        sh = sw = 2
     group = [1, 2, 1][case % 3]
     c = [48, 6, 20][case % 3] * group
     m = int(rng.integers(1, 30)) * group
     n = 1 + case % 2
-    h, w = int(rng.integers(5, 30)), int(rng.integers(3 * (kw - 1) * dw + 4, 60))
+    h, w = int(rng.integers(5, 30)), int(rng.integers(4 * (kw - 1) * dw + 8, 70))
     pads = [int(rng.integers(0, kh)), int(rng.integers(0, kw)), int(rng.integers(0, kh)), int(rng.integers(0, kw))]
-    oh, ow = conv_out(h, kh, 1, dh, pads[0], pads[2]), conv_out(w, kw, 1, dw, pads[1], pads[3])
-    assert 4 * (kw - 1) * dw <= ow + (kw - 1) * dw  # the flat-rows path takes it
+    oh, ow = conv_out(h, kh, sh, dh, pads[0], pads[2]), conv_out(w, kw, sw, dw, pads[1], pads[3])
+    wq = ow + (kw - 1) * dw // sw
+    assert oh >= 1 and 4 * (wq - ow) <= wq  # the flat-rows path takes it
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
     wt = rng.standard_normal((m, c // group, kh, kw)).astype(np.float32)
     b = rng.standard_normal(m).astype(np.float32)
-    attrs = {"group": group, "dilations": [dh, dw], "pads": pads, "kernel_shape": [kh, kw]}
+    attrs = {"group": group, "strides": [sh, sw], "dilations": [dh, dw], "pads": pads, "kernel_shape": [kh, kw]}
     inputs = {"x": x}
     if case % 2:
         inputs["z"] = rng.standard_normal((n, m, oh, ow)).astype(np.float32)

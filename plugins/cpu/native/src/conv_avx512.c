@@ -120,9 +120,9 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel_rows
         kernel_rows(ROWS, kc, a, b, ldb, NULL, c, ldc, accumulate, e);                                         \
     }                                                                                                          \
     __attribute__((target("avx512f"))) static void kernel_##ROWS##x32_rows_at(                                 \
-        int kc, const float *a, const float *b, const int *off, float *c, int accumulate) {                    \
+        int kc, const float *a, const float *b, const int *off, float *c, size_t ldc, int accumulate) {        \
         static const tile_epilogue none = {NULL, NULL, 0, -INFINITY, INFINITY, 0};                             \
-        kernel_rows(ROWS, kc, a, b, 0, off, c, NR, accumulate, &none);                                         \
+        kernel_rows(ROWS, kc, a, b, 0, off, c, ldc, accumulate, &none);                                        \
     }
 LK_KERNEL(12)
 LK_KERNEL(8)
@@ -136,8 +136,9 @@ static void kernel_12x32(int kc, const float *a, const float *b, size_t ldb, flo
 }
 #define kernel_8x32 kernel_12x32
 #define kernel_4x32 kernel_12x32
-static void kernel_12x32_rows_at(int kc, const float *a, const float *b, const int *off, float *c, int accumulate) {
-    (void)kc, (void)a, (void)b, (void)off, (void)c, (void)accumulate;
+static void kernel_12x32_rows_at(int kc, const float *a, const float *b, const int *off, float *c, size_t ldc,
+                                 int accumulate) {
+    (void)kc, (void)a, (void)b, (void)off, (void)c, (void)ldc, (void)accumulate;
 }
 #define kernel_8x32_rows_at kernel_12x32_rows_at
 #define kernel_4x32_rows_at kernel_12x32_rows_at
@@ -253,22 +254,26 @@ static void pconv_task(void *arg, size_t t) {
 }
 
 /* ------------------------------------------------------------------------
- * Stride-1 convolutions without im2col ("flat rows").  A task copies the
- * input rows its output rows read into a private zero-bordered buffer of
- * padded width wp = ow + (kw-1)*dw, one plane of `plane` floats per input
- * channel.  Output (oy, ox) is flat position q = oy*wp + ox, and GEMM row
- * k = (ci, ki, kj) at q is buffer[off[k] + q - oy0*wp] with
- * off[k] = ci*plane + ki*dh*wp + kj*dw: contiguous along q, so the
- * micro-kernel reads its B rows through the offset table instead of a packed
- * panel (a 3x3 conv copies its input once instead of nine times).  The
- * wp - ow columns past each row's end are computed and dropped.
+ * Convolutions without im2col ("flat rows").  The zero-padded input is seen
+ * as sh*sw phase planes, phase (a, b) holding padded rows sh*i + a and
+ * columns sw*j + b; tap (ki, kj) then reads phase (ki*dh % sh, kj*dw % sw)
+ * at row oy + ki*dh/sh and column ox + kj*dw/sw: stride 1 within the plane.
+ * A task copies the plane rows its output rows read into a private buffer of
+ * width wq = ow + (kw-1)*dw/sw, one plane of `plane` floats per (channel,
+ * phase).  Output (oy, ox) is flat position q = oy*wq + ox, and GEMM row
+ * k = (ci, ki, kj) at q is buffer[off[k] + q - oy0*wq]: contiguous along q,
+ * so the micro-kernel reads its B rows through the offset table instead of
+ * a packed panel (a 3x3 conv copies its input once instead of nine times;
+ * stride 2, once instead of 2.25 times, with no per-tap gathers).  The
+ * wq - ow columns past each row's end are computed and dropped.
  */
 typedef struct {
     const lk_conv2d *p;
     const float *x, *w_packed, *bias, *z;
     float *y;
     const int *off;
-    int k, mg, panels_m, wp, rows_max, plane, tile, tiles;
+    int k, mg, panels_m, wq, rows_max, plane, tile, tiles;
+    unsigned phases_read; /* bit a*sw + b: some tap reads phase (a, b) */
     float lo, hi;
     lk_activation after;
     int status;
@@ -276,40 +281,46 @@ typedef struct {
 
 static void flat_fill(const flat_job *j, const float *xg, int oy0, float *buf) {
     const lk_conv2d *p = j->p;
-    int cg = p->c / p->groups;
+    int cg = p->c / p->groups, phases = p->sh * p->sw;
     for (int ci = 0; ci < cg; ci++) {
         const float *src = xg + (size_t)ci * p->h * p->w;
-        float *dst = buf + (size_t)ci * j->plane;
-        for (int r = 0; r < j->rows_max; r++) {
-            float *row = dst + (size_t)r * j->wp;
-            int iy = oy0 + r - p->pad_top;
-            if (iy < 0 || iy >= p->h) {
-                memset(row, 0, (size_t)j->wp * sizeof(float));
-                continue;
+        for (int a = 0; a < p->sh; a++)
+            for (int b = 0; b < p->sw; b++) {
+                if (!(j->phases_read >> (a * p->sw + b) & 1u)) continue;
+                float *dst = buf + ((size_t)ci * phases + (size_t)a * p->sw + b) * j->plane;
+                /* plane columns jq in [j0, j1) hold image columns sw*jq + b - pad_left */
+                int j0 = LK_MIN(j->wq, LK_MAX(0, (p->pad_left - b + p->sw - 1) / p->sw));
+                int j1 = LK_MAX(j0, LK_MIN(j->wq, (p->w + p->pad_left - b + p->sw - 1) / p->sw));
+                for (int r = 0; r < j->rows_max; r++) {
+                    float *row = dst + (size_t)r * j->wq;
+                    int iy = p->sh * (oy0 + r) + a - p->pad_top;
+                    if (iy < 0 || iy >= p->h || j1 == j0) {
+                        memset(row, 0, (size_t)j->wq * sizeof(float));
+                        continue;
+                    }
+                    memset(row, 0, (size_t)j0 * sizeof(float));
+                    lk_gather(row + j0, src + (size_t)iy * p->w + (p->sw * j0 + b - p->pad_left), j1 - j0, p->sw);
+                    memset(row + j1, 0, (size_t)(j->wq - j1) * sizeof(float));
+                }
+                memset(dst + (size_t)j->rows_max * j->wq, 0,
+                       (size_t)(j->plane - j->rows_max * j->wq) * sizeof(float));
             }
-            int lead = LK_MIN(p->pad_left, j->wp);
-            int n = LK_MAX(0, LK_MIN(p->w, j->wp - p->pad_left));
-            memset(row, 0, (size_t)lead * sizeof(float));
-            memcpy(row + lead, src + (size_t)iy * p->w, (size_t)n * sizeof(float));
-            memset(row + lead + n, 0, (size_t)(j->wp - lead - n) * sizeof(float));
-        }
-        memset(dst + (size_t)j->rows_max * j->wp, 0, (size_t)(j->plane - j->rows_max * j->wp) * sizeof(float));
     }
 }
 
 /* the valid columns of a finished 32-wide tile (flat positions q0..q0+cols)
  * to their output rows: + bias + residual, then the activation */
-static void flat_store(const flat_job *j, const float *tile, int rows, int oc, int b, int q0, int cols) {
+static void flat_store(const flat_job *j, const float *tile, size_t ld, int rows, int oc, int b, int q0, int cols) {
     const lk_conv2d *p = j->p;
     size_t positions = (size_t)p->oh * p->ow;
     for (int c = 0; c < cols;) {
-        int q = q0 + c, oy = q / j->wp, ox = q % j->wp;
-        int run = LK_MIN(cols - c, j->wp - ox);
+        int q = q0 + c, oy = q / j->wq, ox = q % j->wq;
+        int run = LK_MIN(cols - c, j->wq - ox);
         int valid = LK_MAX(0, LK_MIN(run, p->ow - ox));
         for (int r = 0; r < rows && valid; r++) {
             size_t at = ((size_t)b * p->m + oc + r) * positions + (size_t)oy * p->ow + ox;
             float *out = j->y + at;
-            const float *acc = tile + (size_t)r * NR + c;
+            const float *acc = tile + (size_t)r * ld + c;
             float bv = j->bias ? j->bias[oc + r] : 0.0f;
             if (j->z) {
                 const float *zr = j->z + at;
@@ -326,36 +337,41 @@ static void flat_store(const flat_job *j, const float *tile, int rows, int oc, i
 static void flat_task(void *arg, size_t t) {
     flat_job *j = arg;
     const lk_conv2d *p = j->p;
-    int flat_positions = p->oh * j->wp;
+    int flat_positions = p->oh * j->wq;
     size_t per_image = (size_t)p->groups * j->tiles;
     int b = (int)(t / per_image);
     int g = (int)(t % per_image / j->tiles), tile = (int)(t % j->tiles);
     int q0 = tile * j->tile, count = LK_MIN(j->tile, flat_positions - q0);
-    int cg = p->c / p->groups, oy0 = q0 / j->wp;
-    float *buf = lk_scratch(0, (size_t)cg * j->plane * sizeof(float));
-    float *edge = lk_scratch(1, (size_t)MR * NR * sizeof(float));
-    if (!buf || !edge) {
+    int cg = p->c / p->groups, oy0 = q0 / j->wq;
+    /* one k slice: each 12x32 tile is finished in an L1 buffer and stored;
+     * several: the slices go outermost, so a slice's B rows stay in L2
+     * across all weight panels, and the tiles accumulate in a task-sized C */
+    int slices = (j->k + KC - 1) / KC;
+    size_t ldc = slices > 1 ? (size_t)(count + NR - 1) / NR * NR : NR;
+    float *buf = lk_scratch(0, (size_t)cg * p->sh * p->sw * j->plane * sizeof(float));
+    float *cbuf = lk_scratch(1, (slices > 1 ? (size_t)j->panels_m * MR * ldc : (size_t)MR * NR) * sizeof(float));
+    if (!buf || !cbuf) {
         j->status = LK_E_NOMEM;
         return;
     }
     flat_fill(j, j->x + ((size_t)b * p->c + (size_t)g * cg) * p->h * p->w, oy0, buf);
-    const float *base = buf + (q0 - oy0 * j->wp);
+    const float *base = buf + (q0 - oy0 * j->wq);
     const float *wg = j->w_packed + (size_t)g * j->panels_m * MR * j->k;
-    for (int pm = 0; pm < j->panels_m; pm++) {
-        int m0 = pm * MR, rows = LK_MIN(MR, j->mg - m0);
-        const float *a = wg + (size_t)pm * MR * j->k;
-        for (int c0 = 0; c0 < count; c0 += NR) {
-            for (int k0 = 0; k0 < j->k; k0 += KC) {
-                int kc = LK_MIN(KC, j->k - k0);
-                const float *ak = a + (size_t)k0 * MR;
+    for (int k0 = 0; k0 < j->k; k0 += KC) {
+        int kc = LK_MIN(KC, j->k - k0), last = k0 + kc >= j->k;
+        for (int pm = 0; pm < j->panels_m; pm++) {
+            int m0 = pm * MR, rows = LK_MIN(MR, j->mg - m0);
+            const float *ak = wg + (size_t)pm * MR * j->k + (size_t)k0 * MR;
+            for (int c0 = 0; c0 < count; c0 += NR) {
+                float *c = slices > 1 ? cbuf + (size_t)m0 * ldc + c0 : cbuf;
                 if (rows == 4)
-                    kernel_4x32_rows_at(kc, ak, base + c0, j->off + k0, edge, k0 > 0);
+                    kernel_4x32_rows_at(kc, ak, base + c0, j->off + k0, c, ldc, k0 > 0);
                 else if (rows == 8)
-                    kernel_8x32_rows_at(kc, ak, base + c0, j->off + k0, edge, k0 > 0);
+                    kernel_8x32_rows_at(kc, ak, base + c0, j->off + k0, c, ldc, k0 > 0);
                 else
-                    kernel_12x32_rows_at(kc, ak, base + c0, j->off + k0, edge, k0 > 0);
+                    kernel_12x32_rows_at(kc, ak, base + c0, j->off + k0, c, ldc, k0 > 0);
+                if (last) flat_store(j, c, ldc, rows, g * j->mg + m0, b, q0 + c0, LK_MIN(NR, count - c0));
             }
-            flat_store(j, edge, rows, g * j->mg + m0, b, q0 + c0, LK_MIN(NR, count - c0));
         }
     }
 }
@@ -369,34 +385,39 @@ static int conv_tile(int positions, size_t images, int threads) {
     return tile;
 }
 
-/* the dropped columns cost (wp - ow) / wp of the work: worth it while under a
- * quarter (im2col copies the input kh*kw times instead) */
+/* the dropped columns cost (wq - ow) / wq of the work: worth it while under a
+ * quarter (im2col copies the input kh*kw/(sh*sw) times instead); phases a
+ * 1x1 kernel skips are not copied */
 static int flat_pays(const lk_conv2d *p) {
-    int wp = p->ow + (p->kw - 1) * p->dw;
-    return 4 * (wp - p->ow) <= wp;
+    int wq = p->ow + (p->kw - 1) * p->dw / p->sw;
+    return p->sh <= 4 && p->sw <= 4 && 4 * (wq - p->ow) <= wq;
 }
 
 static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias, const float *z,
                      float *y, lk_pool *pool) {
     flat_job j = {.p = p, .x = x, .w_packed = w_packed, .bias = bias, .z = z, .y = y};
-    int cg = p->c / p->groups;
+    int cg = p->c / p->groups, phases = p->sh * p->sw;
     j.k = cg * p->kh * p->kw;
     j.mg = p->m / p->groups;
     j.panels_m = (j.mg + MR - 1) / MR;
-    j.wp = p->ow + (p->kw - 1) * p->dw;
+    j.wq = p->ow + (p->kw - 1) * p->dw / p->sw;
     size_t images = (size_t)p->n * p->groups;
-    j.tile = conv_tile(p->oh * j.wp, images, lk_pool_threads(pool));
-    j.tiles = (p->oh * j.wp + j.tile - 1) / j.tile;
+    j.tile = conv_tile(p->oh * j.wq, images, lk_pool_threads(pool));
+    j.tiles = (p->oh * j.wq + j.tile - 1) / j.tile;
     /* rows a tile's panels touch (a tile may start mid-row; its last panel
      * runs up to NR - 1 positions past it), then the kernel's rows below */
-    j.rows_max = (j.tile + NR + j.wp - 2) / j.wp + 1 + (p->kh - 1) * p->dh;
-    j.plane = (j.rows_max * j.wp + (p->kw - 1) * p->dw + NR + 15) / 16 * 16;
-    if ((int64_t)cg * j.plane > (int64_t)1 << 30) return LK_E_ARG;
+    j.rows_max = (j.tile + NR + j.wq - 2) / j.wq + 1 + (p->kh - 1) * p->dh / p->sh;
+    j.plane = (j.rows_max * j.wq + (p->kw - 1) * p->dw / p->sw + NR + 15) / 16 * 16;
+    if ((int64_t)cg * phases * j.plane > (int64_t)1 << 30) return LK_E_ARG;
     int *off = lk_scratch(3, (size_t)j.k * sizeof(int));
     if (!off) return LK_E_NOMEM;
     for (int ci = 0, kk = 0; ci < cg; ci++)
         for (int ki = 0; ki < p->kh; ki++)
-            for (int kj = 0; kj < p->kw; kj++) off[kk++] = ci * j.plane + ki * p->dh * j.wp + kj * p->dw;
+            for (int kj = 0; kj < p->kw; kj++) {
+                int phase = (ki * p->dh % p->sh) * p->sw + kj * p->dw % p->sw;
+                j.phases_read |= 1u << phase;
+                off[kk++] = (ci * phases + phase) * j.plane + ki * p->dh / p->sh * j.wq + kj * p->dw / p->sw;
+            }
     j.off = off;
     j.lo = -INFINITY;
     j.hi = INFINITY;
@@ -419,7 +440,7 @@ int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_pack
     if (!p || p->groups < 1 || p->c % p->groups || p->m % p->groups) return LK_E_ARG;
     int positions = p->oh * p->ow;
     if (p->n == 0 || positions == 0) return LK_OK;
-    if (p->sh == 1 && p->sw == 1 && !(p->kh == 1 && p->kw == 1 && p->pad_top == 0 && p->pad_left == 0) &&
+    if (!(p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 && p->pad_left == 0) &&
         flat_pays(p))
         return conv_flat(p, x, w_packed, bias, z, y, pool);
     pconv_job j = {.p = p, .x = x, .w_packed = w_packed, .bias = bias, .z = z, .y = y};

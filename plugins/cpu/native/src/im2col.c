@@ -4,10 +4,10 @@
 
 #include "lk_internal.h"
 
-/* dst[t] = src[t * stride]; stride 2 (the common strided conv) as its own
- * loop, which GCC vectorises with permutes */
-LK_HOT static void gather(float *restrict dst, const float *restrict src, int n, int stride) {
-    if (stride == 2)
+LK_HOT void lk_gather(float *restrict dst, const float *restrict src, int n, int stride) {
+    if (stride == 1)
+        memcpy(dst, src, (size_t)n * sizeof(float));
+    else if (stride == 2)
         for (int t = 0; t < n; t++) dst[t] = src[2 * t];
     else
         for (int t = 0; t < n; t++) dst[t] = src[(ptrdiff_t)t * stride];
@@ -15,6 +15,13 @@ LK_HOT static void gather(float *restrict dst, const float *restrict src, int n,
 
 void lk_im2col(const lk_conv2d *p, const float *x, int first, int count, float *dst, size_t ld) {
     int cg = p->c / p->groups;
+    if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+        p->oh == p->h && p->ow == p->w) {
+        /* 1x1 over the whole image: row ci is input channel ci itself */
+        for (int ci = 0; ci < cg; ci++)
+            memcpy(dst + (size_t)ci * ld, x + (size_t)ci * p->h * p->w + first, (size_t)count * sizeof(float));
+        return;
+    }
     for (int ci = 0; ci < cg; ci++) {
         const float *plane = x + (size_t)ci * p->h * p->w;
         for (int ki = 0; ki < p->kh; ki++) {
@@ -40,7 +47,7 @@ void lk_im2col(const lk_conv2d *p, const float *x, int first, int count, float *
                             if (t1 > run) t1 = run;
                             if (t1 < t0) t1 = t0;
                             for (int t = 0; t < t0; t++) row[j + t] = 0.0f;
-                            gather(row + j + t0, src + ix0 + (ptrdiff_t)t0 * p->sw, t1 - t0, p->sw);
+                            lk_gather(row + j + t0, src + ix0 + (ptrdiff_t)t0 * p->sw, t1 - t0, p->sw);
                             for (int t = t1; t < run; t++) row[j + t] = 0.0f;
                         }
                     }
@@ -60,7 +67,7 @@ void lk_split_columns(const float *src, int h, int w, int pad_top, int pad_left,
     for (int i = 0; i < h; i++) {
         const float *row = src + (size_t)i * w;
         /* stride-2 reads as gather(), which GCC vectorises with permutes */
-        gather(even + (size_t)(i + pad_top) * half + ev, row + e0, n_even, 2);
-        gather(odd + (size_t)(i + pad_top) * half + od, row + 1 - e0, n_odd, 2);
+        lk_gather(even + (size_t)(i + pad_top) * half + ev, row + e0, n_even, 2);
+        lk_gather(odd + (size_t)(i + pad_top) * half + od, row + 1 - e0, n_odd, 2);
     }
 }

@@ -23,6 +23,10 @@
  * independent buffers.  NULL when the allocation fails. */
 void *lk_scratch(int slot, size_t bytes);
 
+/* dst[t] = src[t * stride] for t < n; stride 1 and 2 (the common strided
+ * conv) as loops of their own, which GCC vectorises */
+void lk_gather(float *restrict dst, const float *restrict src, int n, int stride);
+
 /* exp(x) for float32 in straight-line arithmetic so loops calling it
  * vectorise: Cody-Waite reduction x = n ln2 + r, a degree-6 polynomial for
  * e^r on |r| <= ln2/2, and 2^n built in the exponent bits.  Max relative
