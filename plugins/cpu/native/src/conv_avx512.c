@@ -186,9 +186,14 @@ static void pconv_task(void *arg, size_t t) {
     int first = tile * j->tile, count = LK_MIN(j->tile, positions - first);
     int panels_n = (count + NR - 1) / NR;
     int cg = p->c / p->groups;
+    /* several k slices go outermost (a slice's B panels stay in L2 across all
+     * weight panels); the tiles that are not written in place then keep one
+     * edge buffer each until the last slice */
+    int slices = (j->k + KC - 1) / KC;
+    size_t edges = slices > 1 ? (size_t)j->panels_m * panels_n : 1;
     float *packed = lk_scratch(0, (size_t)panels_n * j->k * NR * sizeof(float));
-    float *edge = lk_scratch(1, (size_t)MR * NR * sizeof(float));
-    if (!packed || !edge) {
+    float *edge_all = lk_scratch(1, edges * MR * NR * sizeof(float));
+    if (!packed || !edge_all) {
         j->status = LK_E_NOMEM;
         return;
     }
@@ -203,51 +208,48 @@ static void pconv_task(void *arg, size_t t) {
             pack_input(p, xg, first, count, packed);
     }
     const float *wg = j->w_packed + (size_t)g * j->panels_m * MR * j->k;
-    for (int pm = 0; pm < j->panels_m; pm++) {
-        int m0 = pm * MR, rows = LK_MIN(MR, j->mg - m0);
-        int oc = g * j->mg + m0;
-        const float *bias_rows = NULL;
-        const float *a = wg + (size_t)pm * MR * j->k;
-        for (int pn = 0; pn < panels_n; pn++) {
-            int c0 = pn * NR, cols = LK_MIN(NR, count - c0);
-            float *y = j->y + ((size_t)b * p->m + oc) * positions + first + c0;
-            /* a panel of 4, 8 or 12 valid rows and 32 columns is written in place */
-            int full = (rows == MR || rows == 8 || rows == 4) && cols == NR;
-            float *dst = full ? y : edge;
-            size_t ldc = full ? (size_t)positions : NR;
-            const float *zt = j->z ? j->z + ((size_t)b * p->m + oc) * positions + first + c0 : NULL;
-            /* edge tiles: bias/residual/activation after the copy below */
-            tile_epilogue e = {full ? bias_rows : NULL, full ? zt : NULL, (size_t)positions,
-                               full ? j->lo : -INFINITY, full ? j->hi : INFINITY, 0};
-            if (full && bias_rows == NULL && j->bias) {
-                e.bias = j->bias + oc;
-            }
-            for (int k0 = 0; k0 < j->k; k0 += KC) {
-                int kc = LK_MIN(KC, j->k - k0);
-                e.final = k0 + kc >= j->k;
+    for (int k0 = 0; k0 < j->k; k0 += KC) {
+        int kc = LK_MIN(KC, j->k - k0), final = k0 + kc >= j->k;
+        for (int pm = 0; pm < j->panels_m; pm++) {
+            int m0 = pm * MR, rows = LK_MIN(MR, j->mg - m0);
+            int oc = g * j->mg + m0;
+            const float *a = wg + (size_t)pm * MR * j->k + (size_t)k0 * MR;
+            for (int pn = 0; pn < panels_n; pn++) {
+                int c0 = pn * NR, cols = LK_MIN(NR, count - c0);
+                float *y = j->y + ((size_t)b * p->m + oc) * positions + first + c0;
+                float *edge = edge_all + (slices > 1 ? ((size_t)pm * panels_n + pn) * MR * NR : 0);
+                /* a panel of 4, 8 or 12 valid rows and 32 columns is written in place */
+                int full = (rows == MR || rows == 8 || rows == 4) && cols == NR;
+                float *dst = full ? y : edge;
+                size_t ldc = full ? (size_t)positions : NR;
+                const float *zt = j->z ? j->z + ((size_t)b * p->m + oc) * positions + first + c0 : NULL;
+                /* edge tiles: bias/residual/activation after the copy below */
+                tile_epilogue e = {full && j->bias ? j->bias + oc : NULL, full ? zt : NULL, (size_t)positions,
+                                   full ? j->lo : -INFINITY, full ? j->hi : INFINITY, final};
                 const float *bp = pn < direct ? xg + (size_t)k0 * positions + first + c0
                                               : packed + ((size_t)pn * j->k + k0) * NR;
                 size_t ldb = pn < direct ? (size_t)positions : NR;
                 int kernel_rows_needed = full ? rows : MR;
                 if (kernel_rows_needed == 4)
-                    kernel_4x32(kc, a + (size_t)k0 * MR, bp, ldb, dst, ldc, k0 > 0, &e);
+                    kernel_4x32(kc, a, bp, ldb, dst, ldc, k0 > 0, &e);
                 else if (kernel_rows_needed == 8)
-                    kernel_8x32(kc, a + (size_t)k0 * MR, bp, ldb, dst, ldc, k0 > 0, &e);
+                    kernel_8x32(kc, a, bp, ldb, dst, ldc, k0 > 0, &e);
                 else
-                    kernel_12x32(kc, a + (size_t)k0 * MR, bp, ldb, dst, ldc, k0 > 0, &e);
-            }
-            if (full) {
-                if (j->after.kind != LK_ACT_NONE)
-                    for (int r = 0; r < rows; r++) lk_activate(y + (size_t)r * positions, (size_t)cols, &j->after);
-                continue;
-            }
-            for (int r = 0; r < rows; r++) {
-                float *row = y + (size_t)r * positions;
-                const float *er = edge + (size_t)r * NR;
-                float bv = j->bias ? j->bias[oc + r] : 0.0f;
-                const float *zr = zt ? zt + (size_t)r * positions : NULL;
-                for (int c = 0; c < cols; c++) row[c] = er[c] + bv + (zr ? zr[c] : 0.0f);
-                if (p->act.kind != LK_ACT_NONE) lk_activate(row, (size_t)cols, &p->act);
+                    kernel_12x32(kc, a, bp, ldb, dst, ldc, k0 > 0, &e);
+                if (!final) continue;
+                if (full) {
+                    if (j->after.kind != LK_ACT_NONE)
+                        for (int r = 0; r < rows; r++) lk_activate(y + (size_t)r * positions, (size_t)cols, &j->after);
+                    continue;
+                }
+                for (int r = 0; r < rows; r++) {
+                    float *row = y + (size_t)r * positions;
+                    const float *er = edge + (size_t)r * NR;
+                    float bv = j->bias ? j->bias[oc + r] : 0.0f;
+                    const float *zr = zt ? zt + (size_t)r * positions : NULL;
+                    for (int c = 0; c < cols; c++) row[c] = er[c] + bv + (zr ? zr[c] : 0.0f);
+                    if (p->act.kind != LK_ACT_NONE) lk_activate(row, (size_t)cols, &p->act);
+                }
             }
         }
     }
