@@ -221,6 +221,21 @@ def test_known_types_are_kept():
     assert g.values["y"].shape == (8, 3)
 
 
+def test_declared_graph_output_contradicting_its_op_gives_way():
+    """onnxruntime's lenient merge: a graph output declared with another rank or another static size than
+    its op makes takes the op's shape (the light zoo declares some outputs rank 0); a declaration that only
+    refines a symbolic dim is kept."""
+    g = _graph([Node("Relu", ["x"], ["h"]), Node("Flatten", ["h"], ["y"], {"axis": 1}), Node("Relu", ["x"], ["r"]),
+                Node("Relu", ["x"], ["s"])], {"x": (F32, ("N", 3, 2))}, outputs=["y", "r", "s"])
+    g.values["y"] = Value("y", F32, ())
+    g.values["r"] = Value("r", F32, (4, 3, 5))
+    g.values["s"] = Value("s", F32, (8, 3, 2))
+    infer_shapes(g, strict=True)
+    assert g.values["y"].shape == ("N", 6)
+    assert g.values["r"].shape == ("N", 3, 2)
+    assert g.values["s"].shape == (8, 3, 2)
+
+
 def test_sequences_and_dtype_rules():
     g = _graph([
         Node("SequenceConstruct", ["a", "b"], ["seq"]),

@@ -49,13 +49,17 @@ def infer_shapes(graph: Graph, strict: bool = False) -> None:
 
 
 def _infer(graph: Graph, scope: _Scope) -> None:
+    graph_outputs = set(graph.outputs)
     for node in graph.nodes:
         inputs = [_input(name, scope) if name else None for name in node.inputs]
         outputs = [graph.value(n) if n else None for n in node.outputs]
-        if not all(v is None or (v.dtype is not None and v.shape is not None) for v in outputs):
+        declares_output = any(n in graph_outputs for n in node.outputs)
+        if declares_output or not all(v is None or (v.dtype is not None and v.shape is not None) for v in outputs):
             infos = _apply(node, inputs, graph, scope)
             for value, info in zip(outputs, infos or []):
                 if value is not None and info is not None:
+                    if value.name in graph_outputs:
+                        _overrule_declared(value, info)
                     _fill(value, info)
         data_fn = DATA_RULES.get((node.domain, node.op_type))
         if data_fn is not None:
@@ -93,6 +97,18 @@ def _input(name: str, scope: _Scope) -> Value:
     if isinstance(data, np.ndarray):
         return replace(value, const=data)
     return Known(value.name, value.dtype, value.shape, value.const, value.quant, value.layout, value.kind, data=data)
+
+
+def _overrule_declared(value: Value, info: Info) -> None:
+    """A graph output's declared shape that contradicts its op (another rank, or
+    another static size) gives way to the op's, as onnxruntime's lenient merge
+    does: the declaration is a claim about the model, the op is what runs."""
+    shape = info[1]
+    if value.shape is None or shape is None:
+        return
+    if len(value.shape) != len(shape) or any(
+            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(value.shape, shape)):
+        value.shape = tuple(shape)
 
 
 def _fill(value: Value, info: Info) -> None:
