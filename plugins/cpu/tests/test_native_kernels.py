@@ -483,6 +483,20 @@ def test_flat_rows_conv_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("m,c", [(40, 64), (100, 48), (12, 8)])
+def test_small_image_conv_splits_weight_panels_among_threads(m, c):
+    """7x7 images have one or two position tiles: with two threads the weight panels are split among tasks
+    too (each task copies the rows it reads); 48 channels x 9 taps also take two k slices."""
+    rng = np.random.default_rng(RNG_SEED + 1500 + m)
+    x = rng.standard_normal((1, c, 7, 7)).astype(np.float32)
+    wt = rng.standard_normal((m, c, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    node = Node("Conv", ["x", "w", "b"], ["y"], {"pads": [1, 1, 1, 1], "kernel_shape": [3, 3]}, name="c")
+    graph = build([node], {"x": x}, {"w": wt, "b": b}, {"y": (1, m, 7, 7)})
+    got, want = run_both(graph, {"x": x}, threads=2)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("case", range(8))
 def test_winograd_conv_matches_numpy(case):
     """3x3 stride-1 convs wide enough for F(2x2, 3x3): odd sizes (partial tiles), pads 0-2 (also

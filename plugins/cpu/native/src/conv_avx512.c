@@ -275,6 +275,7 @@ typedef struct {
     float *y;
     const int *off;
     int k, mg, panels_m, wq, rows_max, plane, tile, tiles;
+    int chunk_panels, chunks; /* weight panels per task, tasks per tile (few positions, several threads) */
     unsigned phases_read; /* bit a*sw + b: some tap reads phase (a, b) */
     float lo, hi;
     lk_activation after;
@@ -312,7 +313,7 @@ static void flat_fill(const flat_job *j, const float *xg, int oy0, float *buf) {
 
 /* the valid columns of a finished 32-wide tile (flat positions q0..q0+cols)
  * to their output rows: + bias + residual, then the activation */
-static void flat_store(const flat_job *j, const float *tile, size_t ld, int rows, int oc, int b, int q0, int cols) {
+LK_HOT static void flat_store(const flat_job *j, const float *tile, size_t ld, int rows, int oc, int b, int q0, int cols) {
     const lk_conv2d *p = j->p;
     size_t positions = (size_t)p->oh * p->ow;
     for (int c = 0; c < cols;) {
@@ -340,6 +341,9 @@ static void flat_task(void *arg, size_t t) {
     flat_job *j = arg;
     const lk_conv2d *p = j->p;
     int flat_positions = p->oh * j->wq;
+    int pm_first = (int)(t % (size_t)j->chunks) * j->chunk_panels;
+    int pm_last = LK_MIN(j->panels_m, pm_first + j->chunk_panels);
+    t /= (size_t)j->chunks;
     size_t per_image = (size_t)p->groups * j->tiles;
     int b = (int)(t / per_image);
     int g = (int)(t % per_image / j->tiles), tile = (int)(t % j->tiles);
@@ -351,7 +355,7 @@ static void flat_task(void *arg, size_t t) {
     int slices = (j->k + KC - 1) / KC;
     size_t ldc = slices > 1 ? (size_t)(count + NR - 1) / NR * NR : NR;
     float *buf = lk_scratch(0, (size_t)cg * p->sh * p->sw * j->plane * sizeof(float));
-    float *cbuf = lk_scratch(1, (slices > 1 ? (size_t)j->panels_m * MR * ldc : (size_t)MR * NR) * sizeof(float));
+    float *cbuf = lk_scratch(1, (slices > 1 ? (size_t)j->chunk_panels * MR * ldc : (size_t)MR * NR) * sizeof(float));
     if (!buf || !cbuf) {
         j->status = LK_E_NOMEM;
         return;
@@ -361,11 +365,11 @@ static void flat_task(void *arg, size_t t) {
     const float *wg = j->w_packed + (size_t)g * j->panels_m * MR * j->k;
     for (int k0 = 0; k0 < j->k; k0 += KC) {
         int kc = LK_MIN(KC, j->k - k0), last = k0 + kc >= j->k;
-        for (int pm = 0; pm < j->panels_m; pm++) {
+        for (int pm = pm_first; pm < pm_last; pm++) {
             int m0 = pm * MR, rows = LK_MIN(MR, j->mg - m0);
             const float *ak = wg + (size_t)pm * MR * j->k + (size_t)k0 * MR;
             for (int c0 = 0; c0 < count; c0 += NR) {
-                float *c = slices > 1 ? cbuf + (size_t)m0 * ldc + c0 : cbuf;
+                float *c = slices > 1 ? cbuf + (size_t)(pm - pm_first) * MR * ldc + c0 : cbuf;
                 if (rows == 4)
                     kernel_4x32_rows_at(kc, ak, base + c0, j->off + k0, c, ldc, k0 > 0);
                 else if (rows == 8)
@@ -406,6 +410,15 @@ static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, 
     size_t images = (size_t)p->n * p->groups;
     j.tile = conv_tile(p->oh * j.wq, images, lk_pool_threads(pool));
     j.tiles = (p->oh * j.wq + j.tile - 1) / j.tile;
+    /* too few tiles for every thread (a 7x7 image is one or two): the
+     * weight panels are split among tasks too, each copying the rows itself */
+    int threads = lk_pool_threads(pool);
+    size_t tile_tasks = images * (size_t)j.tiles;
+    j.chunks = 1;
+    if (threads > 1 && tile_tasks < (size_t)threads * 3)
+        j.chunks = (int)LK_MIN((size_t)j.panels_m, ((size_t)threads * 3 + tile_tasks - 1) / tile_tasks);
+    j.chunk_panels = (j.panels_m + j.chunks - 1) / j.chunks;
+    j.chunks = (j.panels_m + j.chunk_panels - 1) / j.chunk_panels;
     /* rows a tile's panels touch (a tile may start mid-row; its last panel
      * runs up to NR - 1 positions past it), then the kernel's rows below */
     j.rows_max = (j.tile + NR + j.wq - 2) / j.wq + 1 + (p->kh - 1) * p->dh / p->sh;
@@ -432,7 +445,7 @@ static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, 
     } else {
         j.after = p->act;
     }
-    lk_parallel_for(pool, images * j.tiles, flat_task, &j);
+    lk_parallel_for(pool, images * j.tiles * (size_t)j.chunks, flat_task, &j);
     return j.status;
 }
 
