@@ -1,6 +1,7 @@
 """Ray Data batch inference with ``litert.ray.Predictor`` (``examples/ray_batch_inference.py``).
 
-Marked slow (a local Ray instance starts; ~1 minute).  2,000 images through
+The Ray run is marked slow (a local Ray instance starts; ~1 minute); the
+predictor itself is also tested without Ray in the default run.  2,000 images through
 ``map_batches`` with 1 and then 2 actors must give exactly the outputs of
 single-process litert; the rows/s of both runs are printed and written to
 ``$LITERT_RAY_REPORT`` (default ``/tmp/litert_ray_batch.json``).
@@ -19,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-pytestmark = pytest.mark.slow
 IMAGES = 2000
 RESOLUTION = 64
 REPORT = Path(os.environ.get("LITERT_RAY_REPORT", "/tmp/litert_ray_batch.json"))
@@ -52,6 +52,30 @@ def model(tmp_path_factory):
     return str(tmp / "mnv2.ms")
 
 
+def test_predictor_without_ray():
+    """The callable class alone (default run): layout, row-by-row runs, kept columns, a clear error."""
+    from litert.errors import InputError
+    from litert.ray import Predictor
+
+    import litert
+
+    nhwc = ROOT / "tests" / "data" / "ms" / "small_cnn.ms"
+    nchw = ROOT / "tests" / "data" / "ms" / "small_cnn_nchw.ms"
+    images = np.random.default_rng(1).random((5, 32, 32, 3), dtype=np.float32)
+    want = np.concatenate([litert.load(nhwc).predict([images[i:i + 1]])[1] for i in range(5)])
+    for path in (nhwc, nchw):  # NHWC images go into an NCHW model transposed
+        predictor = Predictor(path, keep_columns=["id"])
+        out = predictor({"image": images, "id": np.arange(5)})
+        assert sorted(out) == ["gemm_54", "id", "softmax_56"]
+        np.testing.assert_allclose(out["softmax_56"], want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(out["id"], np.arange(5))
+    with pytest.raises(InputError, match="no column 'pixels'"):
+        Predictor(nhwc, input_column="pixels")({"image": images})
+    with pytest.raises(InputError, match="one input"):
+        Predictor(ROOT / "tests" / "data" / "ms" / "bert_tiny.ms")
+
+
+@pytest.mark.slow
 def test_map_batches_matches_single_process_litert(ray_cluster, model):
     import ray_batch_inference as example
 
