@@ -72,7 +72,7 @@ def convert(
     if input_format is not None:
         input_format = input_format.upper()
         if serializer.name != "ms":
-            raise InputError(f"--input-format applies to .ms output, not {serializer.name}")
+            raise InputError(f"input format (--input-format) applies to .ms output, not {serializer.name}")
         if input_format not in ("NHWC", "NCHW"):
             raise InputError(f"input format {input_format!r}: NHWC or NCHW")
     model = read_model(source, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
