@@ -129,7 +129,7 @@ class _Ascend:
 
     def __init__(self) -> None:
         self._device_id = 0
-        self._precision_mode = "enforce_fp16"
+        self._precision_mode = ""  # MindSpore Lite leaves it unset (the ACL default applies)
 
     def __str__(self) -> str:
         return (f"device_type: DeviceType.kAscend,\nprecision_mode: {self.precision_mode},\n"
