@@ -61,6 +61,7 @@ EXPECTED_ERRORS = {
     "build_from_file(path, MINDIR)": "RuntimeError",
     "build_from_file(path, context='cpu')": "TypeError",
     "build_from_file(not a model)": "RuntimeError",
+    "build_from_file(a directory)": "RuntimeError",
     "set_data_from_numpy(list)": "TypeError",
     "set_data_from_numpy(float64)": "RuntimeError",
     "set_data_from_numpy(wrong size)": "RuntimeError",

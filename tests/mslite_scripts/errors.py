@@ -53,6 +53,8 @@ def main(argv=None):
         "build_from_file(path, context='cpu')": lambda: mslite.Model().build_from_file(
             model_path, mslite.ModelType.MINDIR_LITE, "cpu"),
         "build_from_file(not a model)": lambda: mslite.Model().build_from_file(__file__, mslite.ModelType.MINDIR_LITE),
+        "build_from_file(a directory)": lambda: mslite.Model().build_from_file(
+            os.path.dirname(os.path.abspath(__file__)), mslite.ModelType.MINDIR_LITE),
         "set_data_from_numpy(list)": lambda: tensor.set_data_from_numpy([1.0, 2.0]),
         "set_data_from_numpy(float64)": lambda: tensor.set_data_from_numpy(np.zeros(tensor.shape, np.float64)),
         "set_data_from_numpy(wrong size)": lambda: tensor.set_data_from_numpy(np.zeros(3, np.float32)),

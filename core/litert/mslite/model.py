@@ -49,6 +49,8 @@ def load_session(model_path, model_type, context: Context | None, what: str):
         raise
     except LitertError as err:
         raise MSLiteRuntimeError(f"{what} failed! {err}") from err
+    except OSError as err:  # a directory, an unreadable file
+        raise MSLiteRuntimeError(f"{what} failed! {model_path}: {err.strerror or err}") from err
 
 
 def read_config(config_path: str, config_dict: dict | None, what: str) -> None:
