@@ -4,12 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import PluginError
+from .errors import InputError, PluginError
 from .formats import LoadOptions
 from .ir import Model, Shape
 from .passes import PassContext, PassResult, run_pipeline
 from .plugins import host
 from .runtime.loading import read_model
+
+#: ``Model.metadata`` key the ``.ms`` reader fills and the ``.ms`` writer reads: the layout of 4-D inputs
+INPUT_FORMAT_KEY = "ms.input_format"
 
 
 @dataclass
@@ -57,11 +60,24 @@ def convert(
     output_format: str | None = None,
     input_shapes: dict[str, Shape] | None = None,
     optimize_level: str = "general",
+    input_format: str | None = None,
 ) -> ConversionReport:
-    """Convert ``source`` to ``output`` (format from ``output_format`` or the suffix)."""
+    """Convert ``source`` to ``output`` (format from ``output_format`` or the suffix).
+
+    :param input_format: ``"NHWC"`` or ``"NCHW"``, the layout of 4-D inputs in
+        a ``.ms`` output (default NHWC, as MindSpore Lite's converter).
+    """
     output = Path(output)
     serializer = find_serializer(output, output_format)
+    if input_format is not None:
+        input_format = input_format.upper()
+        if serializer.name != "ms":
+            raise InputError(f"input format (--input-format) applies to .ms output, not {serializer.name}")
+        if input_format not in ("NHWC", "NCHW"):
+            raise InputError(f"input format {input_format!r}: NHWC or NCHW")
     model = read_model(source, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
+    if input_format is not None:
+        model.metadata[INPUT_FORMAT_KEY] = input_format
     before = len(model.graph.nodes)
     results = optimize_model(model, optimize_level)
     serializer.save(model, output)

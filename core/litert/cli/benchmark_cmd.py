@@ -1,13 +1,22 @@
-"""``litert benchmark``: latency, per-operator profile, memory and accuracy of a model."""
+"""``litert benchmark``: latency, per-operator profile, memory and accuracy of a model.
+
+It also takes MindSpore Lite's benchmark flags verbatim (``--modelFile=m.ms
+--inDataFile=in.bin --benchmarkDataFile=m.out --numThreads=2 ...``, see
+:mod:`litert.cli.mslite_flags`); with any of them it prints MindSpore Lite's
+header lines too.
+"""
 from __future__ import annotations
 
 import sys
 
 
 def add_arguments(name: str, parser) -> None:
-    parser.add_argument("--model", required=True, help="model file")
+    from .mslite_flags import add_flags, benchmark_flags
+
+    parser.add_argument("--model", help="model file (or --modelFile=...)")
     parser.add_argument("--fmk", help="source format when the suffix does not tell")
-    parser.add_argument("--device", default=None, help="comma-separated backend order, e.g. ascend,cpu")
+    parser.add_argument("--device", default=None, help="comma-separated backend order, e.g. ascend,cpu; or "
+                        "MindSpore Lite's CPU, NPU, Ascend, Auto")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default 1)")
     parser.add_argument("--loop-count", type=int, default=10, help="timed runs (default 10)")
     parser.add_argument("--warmup-loop-count", type=int, default=3, help="untimed warm-up runs (default 3)")
@@ -32,6 +41,9 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--plot", metavar="FILE",
                         help="write the per-operator profile as a chart (.html, .svg or .png); "
                              "implies --time-profiling")
+    parser.set_defaults(time_profiling=False, msl_model_type=None, msl_positional_shapes=None)
+    add_flags(parser, [f for f in benchmark_flags() if f.name != "device"],
+              "MindSpore Lite benchmark flags (--name=value; --device also takes its values)")
 
 
 def run(args) -> int:
@@ -40,6 +52,7 @@ def run(args) -> int:
 
     from ._args import parse_input_shapes
 
+    mindspore_lite = _translate_mindspore_lite_flags(args)
     if args.plot:
         from litert.benchmark.plot import check_plot_path
 
@@ -63,7 +76,8 @@ def run(args) -> int:
         progress=True,
     )
     out = sys.stderr if args.json == "-" else sys.stdout
-    lines = report.summary_lines(result)
+    lines = _mindspore_lite_header(args, result) if mindspore_lite else []
+    lines += report.summary_lines(result)
     if result.profile is not None:
         lines += [""] + report.profile_lines(result.profile, args.top)
     if result.accuracy is not None:
@@ -83,3 +97,62 @@ def run(args) -> int:
         print(f"litert benchmark: {report.accuracy_failure(result.accuracy)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _translate_mindspore_lite_flags(args) -> bool:
+    """Apply MindSpore Lite's flags to ``args``; True when any was given."""
+    from litert.errors import InputError
+
+    from .mslite_flags import apply_flags, benchmark_flags
+
+    model = args.model
+    args.model = None
+    given = apply_flags(args, [f for f in benchmark_flags() if f.name != "device"], args)
+    if model and args.model and model != args.model:
+        raise InputError(f"--model {model} and --modelFile={args.model} name different models")
+    args.model = args.model or model
+    if not args.model:
+        raise InputError("--model (or --modelFile=...) is required")
+    if args.device is not None:
+        device = next(f for f in benchmark_flags() if f.name == "device")
+        device.apply(args.device, args)
+    if args.msl_model_type or args.msl_positional_shapes:
+        _check_model_type_and_shapes(args)
+    return given
+
+
+def _check_model_type_and_shapes(args) -> None:
+    """``--modelType`` against the file's format; ``--inputShapes`` (by position) as names."""
+    from pathlib import Path
+
+    from litert.errors import InputError
+    from litert.runtime.loading import find_frontend, read_model
+
+    if args.msl_model_type:
+        found = find_frontend(Path(args.model), args.fmk).name
+        if found != args.msl_model_type:
+            raise InputError(f"--modelType names a {args.msl_model_type} model but {args.model} is {found}")
+    if args.msl_positional_shapes:
+        names = read_model(args.model, args.fmk).graph.inputs
+        if len(names) != len(args.msl_positional_shapes):
+            raise InputError(f"--inputShapes gives {len(args.msl_positional_shapes)} shape(s), the model has "
+                             f"{len(names)} input(s) ({', '.join(names)})")
+        args.input_shapes = ";".join(f"{n}:{','.join(map(str, s))}" for n, s in zip(names, args.msl_positional_shapes))
+
+
+def _mindspore_lite_header(args, result) -> list[str]:
+    """MindSpore Lite's benchmark header lines (the values litert used)."""
+    return [
+        f"ModelPath = {args.model}",
+        f"ModelType = {'MindIR_Lite' if result.format == 'ms' else 'MindIR'}",
+        f"InDataPath = {' '.join(args.in_data)}",
+        f"LoopCount = {result.latency.loops}",
+        f"DeviceType = {','.join(result.devices)}",
+        f"AccuracyThreshold = {args.accuracy_threshold:g}",
+        f"CosineDistanceThreshold = {-1.1 if args.cosine_threshold is None else args.cosine_threshold:g}",
+        f"WarmUpLoopCount = {result.warmup_loops}",
+        f"NumThreads = {result.threads}",
+        "Fp16Priority = 0",
+        f"calibDataPath = {args.benchmark_data or ''}",
+        "cpuBindMode = NO_BIND",
+    ]

@@ -18,37 +18,10 @@ def run(args) -> int:
 
     from ._args import parse_input_shapes
 
-    if args.input_format:
-        report = _convert_with_input_format(args, parse_input_shapes(args.input_shape))
-    else:
-        report = litert.convert(
-            args.model, args.output, fmk=args.fmk, output_format=args.output_format,
-            input_shapes=parse_input_shapes(args.input_shape), optimize_level=args.optimize,
-        )
+    report = litert.convert(
+        args.model, args.output, fmk=args.fmk, output_format=args.output_format,
+        input_shapes=parse_input_shapes(args.input_shape), optimize_level=args.optimize,
+        input_format=args.input_format,
+    )
     print("\n".join(report.lines()))
     return 0
-
-
-#: Model.metadata key the .ms writer reads the input layout from
-INPUT_FORMAT_KEY = "ms.input_format"
-
-
-def _convert_with_input_format(args, input_shapes):
-    """``litert.convert`` with the input layout recorded for the .ms writer."""
-    from pathlib import Path
-
-    from litert.convert import ConversionReport, find_serializer, optimize_model
-    from litert.errors import InputError
-    from litert.formats import LoadOptions
-    from litert.runtime.loading import read_model
-
-    output = Path(args.output)
-    serializer = find_serializer(output, args.output_format)
-    if serializer.name != "ms":
-        raise InputError(f"--input-format applies to .ms output, not {serializer.name}")
-    model = read_model(args.model, args.fmk, LoadOptions(input_shapes=dict(input_shapes)))
-    model.metadata[INPUT_FORMAT_KEY] = args.input_format
-    before = len(model.graph.nodes)
-    results = optimize_model(model, args.optimize)
-    serializer.save(model, output)
-    return ConversionReport(str(args.model), str(output), before, len(model.graph.nodes), results)

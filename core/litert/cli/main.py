@@ -20,6 +20,8 @@ COMMANDS = {
     "info": ("info_cmd", "describe a model: inputs, outputs, operators, weights, memory"),
     "benchmark": ("benchmark_cmd", "time a model: latency, per-operator profile, memory, accuracy vs reference data"),
     "compare": ("compare_cmd", "run a model and a reference model, report where their tensors diverge"),
+    "converter_lite": ("converter_lite_cmd", "convert with MindSpore Lite converter_lite's flags (--fmk=ONNX "
+                       "--modelFile=m.onnx --outputFile=m)"),
 }
 
 
@@ -60,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"litert {args.command}: error: {err}", file=sys.stderr)
         return 1
+
+
+def converter_lite() -> int:
+    """The ``converter_lite`` console script: ``litert converter_lite`` under MindSpore Lite's tool name."""
+    return main(["converter_lite", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,76 @@
+"""Argument checks with MindSpore Lite's exception types, and those types as litert errors.
+
+MindSpore Lite raises ``TypeError`` for a wrong argument type, ``ValueError``
+for a value out of range and ``RuntimeError`` when building, resizing or
+running fails.  The classes below are those built-in types *and*
+:class:`litert.errors.LitertError`, so ``except RuntimeError`` in a script
+written for MindSpore Lite and ``except LitertError`` both catch them.
+"""
+from __future__ import annotations
+
+from ..errors import LitertError
+
+
+class MSLiteTypeError(LitertError, TypeError):
+    """An argument of the wrong type (MindSpore Lite raises TypeError)."""
+
+
+class MSLiteValueError(LitertError, ValueError):
+    """An argument out of range (MindSpore Lite raises ValueError)."""
+
+
+class MSLiteRuntimeError(LitertError, RuntimeError):
+    """Building, resizing, converting or predicting failed (MindSpore Lite raises RuntimeError)."""
+
+
+def _type_name(classes) -> str:
+    if isinstance(classes, tuple):
+        return " or ".join(c.__name__ for c in classes)
+    return classes.__name__
+
+
+def check_type(name: str, value, classes, allow_none: bool = False):
+    """``value`` when it is an instance of ``classes`` (bool is not an int here), else MSLiteTypeError."""
+    if allow_none and value is None:
+        return value
+    wanted = classes if isinstance(classes, tuple) else (classes,)
+    if not isinstance(value, wanted) or (isinstance(value, bool) and bool not in wanted and int in wanted):
+        raise MSLiteTypeError(f"{name} must be {_type_name(classes)}, but got {type(value).__name__}.")
+    return value
+
+
+def check_list_of(name: str, value, element, allow_none: bool = False):
+    """A list whose elements are all ``element`` instances."""
+    if allow_none and value is None:
+        return value
+    if not isinstance(value, list):
+        raise MSLiteTypeError(f"{name} must be list, but got {type(value).__name__}.")
+    for index, item in enumerate(value):
+        check_type(f"{name} element at index {index}", item, element)
+    return value
+
+
+def check_non_negative(name: str, value) -> int:
+    check_type(name, value, int)
+    if value < 0:
+        raise MSLiteValueError(f"{name} must be a non-negative int, but got {value}.")
+    return value
+
+
+def check_choice(name: str, value, choices) -> str:
+    check_type(name, value, str)
+    if value not in choices:
+        raise MSLiteValueError(f"{name} must be one of {list(choices)}, but got {value!r}.")
+    return value
+
+
+def check_config_dict(name: str, value) -> dict:
+    """``{section: {key: value}}`` with str everywhere."""
+    check_type(name, value, dict)
+    for section, items in value.items():
+        check_type(f"{name} key", section, str)
+        check_type(f"{name}[{section!r}]", items, dict)
+        for key, item in items.items():
+            check_type(f"{name}[{section!r}] key", key, str)
+            check_type(f"{name}[{section!r}][{key!r}]", item, str)
+    return value
