@@ -41,3 +41,7 @@ class BackendUnavailableError(PluginError):
 
 class ExecutionError(LitertError):
     """A kernel failed while running; names the node."""
+
+
+class ResourceLimitError(LitertError):
+    """A model asks for more memory or time than the configured limits allow."""

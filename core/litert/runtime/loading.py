@@ -6,6 +6,7 @@ from pathlib import Path
 from ..errors import ModelLoadError, PluginError
 from ..formats import LoadOptions
 from ..ir import Model
+from ..ir.validate import validate_graph
 from ..plugins import host
 
 
@@ -39,4 +40,5 @@ def read_model(path: str | Path, fmk: str | None = None, options: LoadOptions | 
     frontend = find_frontend(path, fmk)
     model = frontend.load(path, options or LoadOptions())
     model.source_format = model.source_format or frontend.name
+    validate_graph(model.graph, str(path))
     return model

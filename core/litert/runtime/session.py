@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -11,6 +12,7 @@ import numpy as np
 from ..backend import Backend, CompileContext, NodeHooks
 from ..errors import BackendUnavailableError, InputError, PluginError
 from ..ir import DType, Model, Shape
+from ..limits import check_bytes
 from ..memory import MemoryPlan, plan, specialize
 from ..passes import PassContext, PassResult, run_pipeline
 from ..plugins import host
@@ -72,6 +74,8 @@ class Session:
     ):
         self.model = model
         self.threads = threads or 1
+        #: serialises predict/resize: a resize rebuilds what a running predict reads
+        self._lock = threading.RLock()
         self.timings: dict[str, float] = {}
         self.pass_results: list[PassResult] = []
         t0 = time.perf_counter()
@@ -118,11 +122,20 @@ class Session:
         key = tuple(sorted(bindings.items()))
         if key not in self._plans:
             graphs = [specialize(p.graph, bindings) if bindings else p.graph for p in self.schedule.partitions]
-            self._plans[key] = sum((plan(g) for g in graphs), MemoryPlan())
+            planned = sum((plan(g) for g in graphs), MemoryPlan())
+            shapes = ", ".join(f"{k}={v}" for k, v in key)
+            check_bytes(planned.peak_bytes, "the activation arena" + (f" for {shapes}" if shapes else ""))
+            self._plans[key] = planned
         return self._plans[key]
 
     def resize(self, shapes: Mapping[str, Sequence[int]]) -> None:
-        """Give inputs new shapes (e.g. another batch size) and re-plan."""
+        """Give inputs new shapes (e.g. another batch size) and re-plan.
+
+        Thread-safe: waits for running ``predict`` calls and blocks new ones until done."""
+        with self._lock:
+            self._resize(shapes)
+
+    def _resize(self, shapes: Mapping[str, Sequence[int]]) -> None:
         graph = self.model.graph
         for name, shape in shapes.items():
             if name not in graph.inputs:
@@ -197,7 +210,13 @@ class Session:
         return given
 
     def predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None) -> list[np.ndarray]:
-        """Run once; outputs as a list in the model's output order."""
+        """Run once; outputs as a list in the model's output order.
+
+        Calls on one session from several threads run one at a time."""
+        with self._lock:
+            return self._predict(inputs, hooks)
+
+    def _predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None) -> list[np.ndarray]:
         env: dict[str, Any] = dict(self._check_inputs(inputs))
         location = {name: "cpu" for name in env}
         for part, backend, compiled in self._compiled:
