@@ -10,12 +10,19 @@ arithmetic, no wrap-around) and every allocation it plans through
 The limit is half the physical memory by default; set
 ``LITERT_MEMORY_LIMIT`` (bytes, or with a ``K``/``M``/``G``/``T`` suffix)
 to change it, or call :func:`set_memory_limit`.
+
+Time: ``Session.predict(..., timeout=)`` sets a deadline for the run
+(:func:`time_limit`); kernels that may loop for as long as a file says
+(Loop) call :func:`check_deadline`.
 """
 from __future__ import annotations
 
 import math
 import os
-from typing import Iterable
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterable, Iterator
 
 from .errors import ResourceLimitError
 
@@ -76,3 +83,34 @@ def _human(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+# ---------------------------------------------------------------- time
+
+#: the monotonic time a run must end by (``predict(timeout=)``), for the thread running it
+_DEADLINE: ContextVar[float | None] = ContextVar("litert_deadline", default=None)
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Within the block, :func:`check_deadline` raises once ``seconds`` have passed (None: no limit)."""
+    if seconds is None:
+        yield
+        return
+    if seconds <= 0:
+        raise ValueError(f"timeout must be positive, got {seconds}")
+    token = _DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def check_deadline(what: str) -> None:
+    """Raise :class:`ResourceLimitError` naming ``what`` when the current run is past its deadline.
+
+    Long-running kernels (Loop) call this once per iteration; a run without a
+    timeout pays one context-variable read."""
+    deadline = _DEADLINE.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise ResourceLimitError(f"{what}: the run exceeded its timeout")

@@ -12,7 +12,7 @@ import numpy as np
 from ..backend import Backend, CompileContext, NodeHooks
 from ..errors import BackendUnavailableError, InputError, PluginError
 from ..ir import DType, Model, Shape
-from ..limits import check_bytes
+from ..limits import check_bytes, check_deadline, time_limit
 from ..memory import MemoryPlan, plan, specialize
 from ..passes import PassContext, PassResult, run_pipeline
 from ..plugins import host
@@ -209,11 +209,15 @@ class Session:
             self.memory_plan = self._plan_for(bound)  # the plan for the shapes being run
         return given
 
-    def predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None) -> list[np.ndarray]:
+    def predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None,
+                timeout: float | None = None) -> list[np.ndarray]:
         """Run once; outputs as a list in the model's output order.
 
+        :param timeout: seconds; a run still going after that (a Loop the file
+            says to repeat 2^56 times) stops with :class:`~litert.errors.ResourceLimitError`
+            (or an :class:`~litert.errors.ExecutionError` naming the node).
         Calls on one session from several threads run one at a time."""
-        with self._lock:
+        with self._lock, time_limit(timeout):
             return self._predict(inputs, hooks)
 
     def _predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None) -> list[np.ndarray]:
@@ -227,6 +231,7 @@ class Session:
                     value = _to_host(value)
                     value = backend.from_host(value) if backend.name != "cpu" else value
                 feed[name] = value
+            check_deadline(f"partition {part.index} ({backend.name})")
             results = compiled.run(feed, hooks)
             for name, value in results.items():
                 env[name] = value
@@ -234,9 +239,9 @@ class Session:
         values = self.model.graph.values
         return [_to_host(env[name]) if name in env else values[name].const for name in self.model.graph.outputs]
 
-    def run(self, inputs, hooks: NodeHooks | None = None) -> dict[str, np.ndarray]:
+    def run(self, inputs, hooks: NodeHooks | None = None, timeout: float | None = None) -> dict[str, np.ndarray]:
         """Like :meth:`predict`, keyed by output name."""
-        return dict(zip(self.model.graph.outputs, self.predict(inputs, hooks)))
+        return dict(zip(self.model.graph.outputs, self.predict(inputs, hooks, timeout)))
 
 
 def _to_host(value: Any) -> Any:
