@@ -10,7 +10,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..backend import Backend, CompileContext, NodeHooks
-from ..errors import BackendUnavailableError, InputError, PluginError
+from ..errors import (BackendUnavailableError, ExecutionError, InputError, InvalidModelError, PluginError,
+                      typed_errors)
 from ..ir import DType, Model, Shape
 from ..limits import check_bytes, check_deadline, time_limit
 from ..memory import MemoryPlan, plan, specialize
@@ -82,10 +83,12 @@ class Session:
         self.backends, self.backend_notes = resolve_backends(devices, cpu_fallback)
         cpu = host().backends.get("cpu")
         ctx = PassContext(evaluator=cpu.evaluator() if cpu else None)
-        self.pass_results = run_pipeline(model, optimize_level, ctx, list(host().passes.values()))
+        with typed_errors(InvalidModelError, "optimising the model failed"):
+            self.pass_results = run_pipeline(model, optimize_level, ctx, list(host().passes.values()))
         t1 = time.perf_counter()
         self.timings["optimize"] = t1 - t0
-        self._compile()
+        with typed_errors(InvalidModelError, "compiling the model failed"):
+            self._compile()
 
     # -- building -------------------------------------------------------------
 
@@ -106,7 +109,8 @@ class Session:
                 opsets=self.model.opsets,
                 custom_kernels=host().kernels.get(backend.name, {}),
             )
-            self._compiled.append((part, backend, backend.compile(part.graph, ctx)))
+            with typed_errors(InvalidModelError, f"backend {backend.name!r} cannot compile partition {part.index}"):
+                self._compiled.append((part, backend, backend.compile(part.graph, ctx)))
         t3 = time.perf_counter()
         self._plans: dict[tuple, MemoryPlan] = {}
         self.memory_plan: MemoryPlan = self._plan_for({})
@@ -147,7 +151,8 @@ class Session:
         for value in graph.values.values():
             if not value.is_const and value.name not in graph.inputs:
                 value.shape = None
-        self._compile()
+        with typed_errors(InvalidModelError, "compiling the model for the new shapes failed"):
+            self._compile()
 
     # -- introspection --------------------------------------------------------
 
@@ -217,7 +222,7 @@ class Session:
             says to repeat 2^56 times) stops with :class:`~litert.errors.ResourceLimitError`
             (or an :class:`~litert.errors.ExecutionError` naming the node).
         Calls on one session from several threads run one at a time."""
-        with self._lock, time_limit(timeout):
+        with self._lock, time_limit(timeout), typed_errors(ExecutionError, "the run failed"):
             return self._predict(inputs, hooks)
 
     def _predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None) -> list[np.ndarray]:
