@@ -46,6 +46,7 @@ def run(args) -> int:
     import numpy as np
 
     import litert
+    from litert.benchmark.accuracy import write_npz
 
     from ._args import parse_input_shapes
 
@@ -70,6 +71,7 @@ def run(args) -> int:
         print(f"{name}: {value.dtype} {list(value.shape)}{stats}")
     print(f"latency {elapsed * 1000:.2f} ms")
     if args.output:
-        np.savez(args.output, **{k: np.asarray(v) for k, v in outputs.items()})
-        print(f"wrote {args.output}")
+        output = args.output if args.output.endswith(".npz") else args.output + ".npz"  # as np.savez names it
+        write_npz(output, outputs)
+        print(f"wrote {output}")
     return 0
