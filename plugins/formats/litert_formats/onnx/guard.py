@@ -18,6 +18,7 @@ from typing import Iterator
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto, TypeProto
 
 from litert.errors import ModelLoadError
+from litert.limits import numel
 
 from ..text_fields import first_bad_text
 
@@ -59,6 +60,28 @@ def check_model(model: ModelProto, path: Path) -> None:
         for tensor in _tensors(graph):
             if any(d < 0 for d in tensor.dims):
                 raise ModelLoadError(f"{path}: tensor {tensor.name!r} has negative dimensions {list(tensor.dims)}")
+            _check_data_size(tensor, path)
+
+
+_TYPED_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
+
+
+def _check_data_size(tensor: TensorProto, path: Path) -> None:
+    """Refuse a tensor whose dims promise far more elements than its data holds.
+
+    Converting one (``numpy_helper.to_array``) would allocate what the dims
+    say before noticing, gigabytes for a few bytes of file.  An entry holds
+    at most two elements (4-bit types pack two per byte or per int32), so
+    more than twice the entries is impossible.  Tensors in external files
+    are checked when their data is read."""
+    if tensor.data_location == TensorProto.EXTERNAL:
+        return
+    elements = numel(tensor.dims)
+    entries = len(tensor.raw_data) if tensor.HasField("raw_data") else \
+        max(len(getattr(tensor, f)) for f in _TYPED_FIELDS)
+    if elements > 2 * entries:
+        raise ModelLoadError(f"{path}: tensor {tensor.name!r} declares dims {list(tensor.dims)} "
+                             f"({elements} elements) but holds data for at most {2 * entries}")
 
 
 def _types(tp: TypeProto) -> Iterator:
