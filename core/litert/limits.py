@@ -114,3 +114,10 @@ def check_deadline(what: str) -> None:
     deadline = _DEADLINE.get()
     if deadline is not None and time.monotonic() > deadline:
         raise ResourceLimitError(f"{what}: the run exceeded its timeout")
+
+
+def check_shape(shape: Iterable[int], itemsize: int, what: str) -> tuple[int, ...]:
+    """``shape`` as ints when a tensor of it (``itemsize`` bytes per element) fits the memory limit."""
+    dims = tuple(int(d) for d in shape)
+    check_bytes(numel(dims) * max(itemsize, 1), f"{what} of shape {list(dims)}")
+    return dims

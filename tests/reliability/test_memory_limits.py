@@ -58,3 +58,18 @@ def test_dim_products_do_not_wrap():
     from litert.ir import DType, Value
 
     assert Value("v", DType.FLOAT32, (2**32, 2**32)).nbytes == 2**66
+
+
+@pytest.mark.parametrize("op", ["Tile", "ConstantOfShape", "Expand"])
+def test_run_time_allocations_are_checked(tmp_path, op):
+    """Sizes that come from input data (not foldable at load) are checked when the kernel runs."""
+    inputs = {"x": (F, [1, 1]), "n": (TensorProto.INT64, [2])}
+    node = {"Tile": helper.make_node("Tile", ["x", "n"], ["y"], name="grow"),
+            "ConstantOfShape": helper.make_node("ConstantOfShape", ["n"], ["y"], name="grow"),
+            "Expand": helper.make_node("Expand", ["x", "n"], ["y"], name="grow")}[op]
+    path = save(onnx_model([node], inputs, {"y": (F, None)}), tmp_path / f"{op}.onnx")
+    session = litert.load(path)
+    with pytest.raises(LitertError, match="memory limit"):
+        session.predict([np.ones((1, 1), np.float32), np.array([10**6, 10**6], np.int64)])
+    [y] = session.predict([np.ones((1, 1), np.float32), np.array([2, 3], np.int64)])
+    assert y.shape == (2, 3)
