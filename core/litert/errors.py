@@ -3,6 +3,10 @@
 Every error a user can cause (a bad file, an unknown operator, a wrong input)
 is one of these; the CLI turns them into one readable line and a non-zero exit.
 """
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
 
 
 class LitertError(Exception):
@@ -41,3 +45,25 @@ class BackendUnavailableError(PluginError):
 
 class ExecutionError(LitertError):
     """A kernel failed while running; names the node."""
+
+
+class ResourceLimitError(LitertError):
+    """A model asks for more memory or time than the configured limits allow."""
+
+
+@contextmanager
+def typed_errors(cls: type[LitertError], what: str) -> Iterator[None]:
+    """Turn any exception other than a :class:`LitertError` raised in the block into ``cls``.
+
+    Used at the API's boundaries (reading a file, compiling, running): what a
+    hostile or broken model makes a reader, pass or kernel raise reaches the
+    user as a typed error naming ``what`` and the original exception type,
+    which stays chained for debugging."""
+    try:
+        yield
+    except LitertError:
+        raise
+    except Exception as err:
+        lines = str(err).strip().splitlines()
+        detail = f"{type(err).__name__}: {lines[0][:300]}" if lines else type(err).__name__
+        raise cls(f"{what} ({detail})") from err

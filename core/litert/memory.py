@@ -115,23 +115,98 @@ def specialize(graph: Graph, bindings: dict[str, int]) -> Graph:
     return copy
 
 
+class _TimeIndex:
+    """The placed intervals, indexed by time (node steps) in a segment tree.
+
+    An interval is stored at the O(log T) tree nodes that exactly cover its
+    steps; a node is flagged once anything is stored in its subtree.  The
+    intervals overlapping a query are then found by walking only flagged
+    nodes that intersect it: O((k + 1) log T) for k results, instead of a
+    scan of everything placed so far.
+    """
+
+    def __init__(self, steps: int) -> None:
+        self.size = 1 << max(steps - 1, 1).bit_length()
+        self.here: list[list[int] | None] = [None] * (2 * self.size)
+        self.used = bytearray(2 * self.size)
+        #: the highest tree level (0: leaves) holding an interval
+        self.top = 0
+
+    def add(self, key: int, first: int, last: int) -> None:
+        lo, hi = first + self.size, last + self.size + 1
+        while lo < hi:
+            if lo & 1:
+                self._store(lo, key)
+                lo += 1
+            if hi & 1:
+                hi -= 1
+                self._store(hi, key)
+            lo >>= 1
+            hi >>= 1
+
+    def _store(self, node: int, key: int) -> None:
+        bucket = self.here[node]
+        if bucket is None:
+            self.here[node] = bucket = []
+            self.top = max(self.top, self.size.bit_length() - node.bit_length())
+        bucket.append(key)
+        while node and not self.used[node]:  # flag the ancestors (each node once over all inserts)
+            self.used[node] = 1
+            node >>= 1
+
+    def overlapping(self, first: int, last: int) -> set[int]:
+        found: set[int] = set()
+        if last - first < 8:  # short-lived (most activations): up from its steps' leaves, as high as anything is stored
+            here, seen, levels = self.here, set(), self.top + 1
+            for node in range(first + self.size, last + self.size + 1):
+                for _ in range(levels):
+                    if node in seen:
+                        break
+                    seen.add(node)
+                    bucket = here[node]
+                    if bucket:
+                        found.update(bucket)
+                    node >>= 1
+            return found
+        stack = [(1, 0, self.size - 1)]
+        while stack:
+            node, lo, hi = stack.pop()
+            if not self.used[node] or hi < first or last < lo:
+                continue
+            bucket = self.here[node]
+            if bucket:
+                found.update(bucket)
+            if lo != hi:
+                mid = (lo + hi) >> 1
+                stack.append((2 * node, lo, mid))
+                stack.append((2 * node + 1, mid + 1, hi))
+        return found
+
+
 def pack(intervals: list[Interval]) -> int:
     """Give every interval an offset so that no two alive at the same step
     overlap (largest first, lowest gap that fits); returns the arena size.
-    Sizes must already be aligned (``align``)."""
-    placed: list[Interval] = []
-    for item in sorted(intervals, key=lambda i: (-i.size, i.first)):
-        overlapping = sorted(
-            (p for p in placed if p.first <= item.last and item.first <= p.last), key=lambda p: p.offset
-        )
+    Sizes must already be aligned (``align``).
+
+    The intervals alive alongside the one being placed come from a time
+    index (:class:`_TimeIndex`), so the cost grows as O((n + k) log n) for
+    n intervals and k overlapping pairs, not n^2."""
+    if not intervals:
+        return 0
+    order = sorted(intervals, key=lambda i: (-i.size, i.first))
+    index = _TimeIndex(max(max(i.last for i in order), max(i.first for i in order)) + 1)
+    arena = 0
+    for key, item in enumerate(order):
+        overlapping = sorted((order[k] for k in index.overlapping(item.first, item.last)), key=lambda p: p.offset)
         offset = 0
         for other in overlapping:
             if offset + item.size <= other.offset:
                 break
             offset = max(offset, other.offset + other.size)
         item.offset = offset
-        placed.append(item)
-    return max((i.offset + i.size for i in placed), default=0)
+        arena = max(arena, offset + item.size)
+        index.add(key, item.first, item.last)
+    return arena
 
 
 def align(n: int) -> int:

@@ -1,28 +1,79 @@
-"""Helpers for vendor backends' availability probes: find native libraries."""
+"""Helpers for vendor backends' availability probes: find native libraries.
+
+Probes run on every default ``litert.load`` (every backend is asked whether
+it is available), so finding a library must be cheap: no subprocess (the
+standard ``ctypes.util.find_library`` runs ``ldconfig``, ``gcc`` and ``ld``),
+a few ``stat`` calls, and the dynamic loader's cache read once per process.
+Results are cached per process for the same environment.
+"""
 from __future__ import annotations
 
-import ctypes.util
 import os
+import sysconfig
+from functools import lru_cache
 from pathlib import Path
 
+LD_CACHE = Path("/etc/ld.so.cache")
 
-def find_library(names: tuple[str, ...], env_dirs: tuple[str, ...] = (), subdirs: tuple[str, ...] = ("lib64", "lib")) -> Path | None:
-    """First existing file among ``names`` in the directories named by the
-    environment variables ``env_dirs`` (and their ``subdirs``), in
-    ``LD_LIBRARY_PATH``, then where the dynamic loader finds it."""
+
+def _standard_dirs() -> tuple[Path, ...]:
+    arch = sysconfig.get_config_var("MULTIARCH") or ""
+    roots = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib")
+    dirs = [Path(r) / arch for r in roots if arch] + [Path(r) for r in roots]
+    return tuple(dirs)
+
+
+@lru_cache(maxsize=1)
+def _ld_cache() -> bytes:
+    """The dynamic loader's cache (paths of every library ``ldconfig`` indexed), read once."""
+    try:
+        return LD_CACHE.read_bytes()
+    except OSError:
+        return b""
+
+
+def _in_ld_cache(name: str) -> Path | None:
+    """A path the loader cache lists for ``name`` (or a versioned ``name.N``) that exists."""
+    cache, needle = _ld_cache(), b"/" + name.encode()
+    start = cache.find(needle)
+    while start >= 0:
+        begin = cache.rfind(b"\x00", 0, start) + 1
+        end = cache.find(b"\x00", start)
+        entry = cache[begin:end if end >= 0 else len(cache)]
+        tail = entry[entry.rfind(b"/") + 1 :]
+        if tail == needle[1:] or (tail.startswith(needle[1:] + b".") and tail[len(needle):][:1].isdigit()):
+            path = Path(entry.decode(errors="replace"))
+            if path.is_absolute() and path.is_file():
+                return path
+        start = cache.find(needle, start + 1)
+    return None
+
+
+@lru_cache(maxsize=64)
+def _find(names: tuple[str, ...], env_roots: tuple[str, ...], subdirs: tuple[str, ...], ld_path: str) -> Path | None:
     candidates: list[Path] = []
-    for var in env_dirs:
-        root = os.environ.get(var)
-        if root:
-            candidates += [Path(root)] + [Path(root) / s for s in subdirs]
-    candidates += [Path(p) for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p]
+    for root in env_roots:
+        candidates += [Path(root)] + [Path(root) / s for s in subdirs]
+    candidates += [Path(p) for p in ld_path.split(os.pathsep) if p]
     for directory in candidates:
         for name in names:
             if (directory / name).is_file():
                 return directory / name
     for name in names:
-        stem = name.removeprefix("lib").split(".so")[0]
-        found = ctypes.util.find_library(stem)
-        if found:
-            return Path(found)
+        found = _in_ld_cache(name)
+        if found is not None:
+            return found
+    for directory in _standard_dirs():
+        for name in names:
+            if (directory / name).is_file():
+                return directory / name
     return None
+
+
+def find_library(names: tuple[str, ...], env_dirs: tuple[str, ...] = (), subdirs: tuple[str, ...] = ("lib64", "lib")) -> Path | None:
+    """First existing file among ``names`` in the directories named by the
+    environment variables ``env_dirs`` (and their ``subdirs``), in
+    ``LD_LIBRARY_PATH``, in the dynamic loader's cache, then in the standard
+    library directories.  Cached per process for the same environment."""
+    env_roots = tuple(os.environ[v] for v in env_dirs if os.environ.get(v))
+    return _find(tuple(names), env_roots, tuple(subdirs), os.environ.get("LD_LIBRARY_PATH", ""))

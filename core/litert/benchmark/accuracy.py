@@ -25,6 +25,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..errors import InputError
 from .result import AccuracyReport, TensorAccuracy
 
@@ -198,7 +199,7 @@ def _parse_dims(path: Path, line: int, header: list[str]) -> list[int]:
 
 def write_calibration_file(path: str | Path, tensors: Mapping[str, np.ndarray]) -> None:
     """Write tensors in MindSpore Lite's calibration layout (what its ``mslite_gold.py`` makes)."""
-    with open(path, "w") as f:
+    with atomic_write(path, "w") as f:
         for name, array in tensors.items():
             if any(c.isspace() for c in name):
                 raise InputError(f"calibration files cannot hold tensor names with spaces: {name!r}")
@@ -209,7 +210,7 @@ def write_calibration_file(path: str | Path, tensors: Mapping[str, np.ndarray]) 
 
 def write_npz(path: str | Path, tensors: Mapping[str, np.ndarray]) -> None:
     """``np.savez`` for any tensor names (``np.savez(**tensors)`` breaks on a tensor called ``file``)."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+    with atomic_write(path) as out, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, array in tensors.items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)

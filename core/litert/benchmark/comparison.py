@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..atomic import write_text
 from ..errors import InputError, PluginError
 from .accuracy import cosine_similarity, max_abs_error, mean_bias, write_npz
 from .capture import TensorCapture, to_host
@@ -218,4 +219,4 @@ def write_dump(directory: Path, ours: Mapping[str, np.ndarray], theirs: Mapping[
     directory.mkdir(parents=True, exist_ok=True)
     write_npz(directory / "model.npz", ours)
     write_npz(directory / "reference.npz", theirs)
-    (directory / "comparison.json").write_text(json.dumps(comparison.to_dict(), indent=2) + "\n")
+    write_text(directory / "comparison.json", json.dumps(comparison.to_dict(), indent=2) + "\n")

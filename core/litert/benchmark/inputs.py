@@ -14,6 +14,7 @@ Files (``--in-data``), taken in the order given:
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -25,6 +26,23 @@ from .result import InputSpec
 
 _NPZ_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
+
+
+#: what numpy raises on a corrupt, truncated or pickled .npy/.npz
+_UNREADABLE = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile)
+
+
+def read_array_file(path: Path) -> np.ndarray | dict[str, np.ndarray]:
+    """A ``.npy`` array or every array of a ``.npz``, read completely now (``.npz`` members are
+    lazy in numpy); a corrupt, truncated or pickled file is an :class:`InputError`."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            return data
+        with data:
+            return {k: data[k] for k in data.files}
+    except _UNREADABLE as err:
+        raise InputError(f"input file {path}: not a readable .npy/.npz ({type(err).__name__}: {err})") from None
 
 
 def concrete_shape(info) -> tuple[int, ...]:
@@ -78,17 +96,17 @@ def load_input_files(paths: Sequence[str | Path], session) -> tuple[dict[str, np
             head = f.read(8)
         try:
             if head.startswith(_NPZ_MAGIC):
-                with np.load(path, allow_pickle=False) as data:
-                    unknown = [k for k in data.files if k not in infos]
-                    if unknown:
-                        raise InputError(f"input file {path}: {unknown[0]!r} is not a model input "
-                                         f"(inputs: {', '.join(order)})")
-                    feeds.update({k: data[k] for k in data.files})
-                    sources.update({k: str(path) for k in data.files})
+                arrays = read_array_file(path)
+                unknown = [k for k in arrays if k not in infos]
+                if unknown:
+                    raise InputError(f"input file {path}: {unknown[0]!r} is not a model input "
+                                     f"(inputs: {', '.join(order)})")
+                feeds.update(arrays)
+                sources.update({k: str(path) for k in arrays})
             else:
                 name = next_input(path)
                 is_npy = head.startswith(_NPY_MAGIC)
-                feeds[name] = np.load(path, allow_pickle=False) if is_npy else _read_raw(path, infos[name])
+                feeds[name] = read_array_file(path) if is_npy else _read_raw(path, infos[name])
                 sources[name] = str(path)
         except (ValueError, OSError) as err:
             raise InputError(f"input file {path}: not readable ({err})") from None

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 from pathlib import Path
 
+from ..atomic import atomic_write, write_text
 from ..errors import InputError
 from .result import Profile
 
@@ -119,7 +120,8 @@ def _write_png(profile: Profile, path: Path, title: str) -> None:
     ax.set_xlabel("total ms over all loops")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=100, format="png")
     plt.close(fig)
 
 
@@ -142,9 +144,9 @@ def write_plot(profile: Profile, path: str | Path, title: str = "litert per-oper
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        path.write_text(profile_html(profile, title), encoding="utf-8")
+        write_text(path, profile_html(profile, title))
     elif suffix == ".svg":
-        path.write_text(node_chart_svg(profile), encoding="utf-8")
+        write_text(path, node_chart_svg(profile))
     else:
         _write_png(profile, path, title)
     return path

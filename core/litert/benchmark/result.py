@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..atomic import write_text
+
 
 class _JsonMixin:
     def to_dict(self) -> dict[str, Any]:
@@ -23,7 +25,7 @@ class _JsonMixin:
         """The result as JSON text; also written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            Path(path).write_text(text + "\n")
+            write_text(path, text + "\n")
         return text
 
 

@@ -14,12 +14,14 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--input-shape", help="fix input dims: name:1,3,224,224;other:1,128")
     parser.add_argument("--output", help="write outputs to this .npz")
+    parser.add_argument("--timeout", type=float, default=None, help="stop a run still going after this many seconds")
     parser.add_argument("--verbose", "-v", action="store_true", help="load time per phase and placement summary")
 
 
 def load_inputs(paths: list[str], session) -> dict:
     import numpy as np
 
+    from litert.benchmark.inputs import read_array_file
     from litert.errors import InputError
 
     names = [i.name for i in session.inputs]
@@ -29,17 +31,14 @@ def load_inputs(paths: list[str], session) -> dict:
         path = Path(raw)
         if not path.exists():
             raise InputError(f"input file {path} does not exist")
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as err:
-            raise InputError(f"input file {path}: not a readable .npy/.npz ({err})") from None
+        data = read_array_file(path)
         if isinstance(data, np.ndarray):
             if npy_index >= len(names):
                 raise InputError(f"more .npy inputs than model inputs ({', '.join(names)})")
             feeds[names[npy_index]] = data
             npy_index += 1
         else:
-            feeds.update({k: data[k] for k in data.files})
+            feeds.update(data)
     return feeds
 
 
@@ -47,6 +46,7 @@ def run(args) -> int:
     import numpy as np
 
     import litert
+    from litert.benchmark.accuracy import write_npz
 
     from ._args import parse_input_shapes
 
@@ -61,7 +61,7 @@ def run(args) -> int:
         print(session.memory_plan.summary())
     feeds = load_inputs(args.input, session)
     start = time.perf_counter()
-    outputs = session.run(feeds)
+    outputs = session.run(feeds, timeout=args.timeout)
     elapsed = time.perf_counter() - start
     for name, value in outputs.items():
         value = np.asarray(value)
@@ -71,6 +71,7 @@ def run(args) -> int:
         print(f"{name}: {value.dtype} {list(value.shape)}{stats}")
     print(f"latency {elapsed * 1000:.2f} ms")
     if args.output:
-        np.savez(args.output, **{k: np.asarray(v) for k, v in outputs.items()})
-        print(f"wrote {args.output}")
+        output = args.output if args.output.endswith(".npz") else args.output + ".npz"  # as np.savez names it
+        write_npz(output, outputs)
+        print(f"wrote {output}")
     return 0

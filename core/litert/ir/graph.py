@@ -6,6 +6,7 @@ by name.  Operator semantics follow the latest ONNX version of each operator
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterator, Union
@@ -70,7 +71,7 @@ class Value:
     def nbytes(self) -> int | None:
         if not self.is_static or self.dtype is None or self.dtype is DType.STRING:
             return None
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize  # exact: int64 would wrap on hostile dims
 
 
 @dataclass

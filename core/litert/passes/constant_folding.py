@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import DType, Model, Node
+from ..limits import numel
+from ..schema.inference import RULES
+from ..schema.inference._engine import _RULE_ERRORS
 from .base import Pass, PassContext, PassResult
 from .cse import _NONDETERMINISTIC
 
@@ -24,6 +27,30 @@ def _static_shape_value(node: Node, graph) -> np.ndarray | None:
     start = node.attrs.get("start", 0)
     end = node.attrs.get("end", rank)
     return shape[slice(start, end)]
+
+
+def _small_enough(node: Node, graph, limit: int) -> bool:
+    """True when inference proves the outputs of ``node`` fit in ``limit`` bytes.
+
+    Checked *before* evaluating: a few hundred bytes of Tile, Expand or
+    ConstantOfShape can ask for gigabytes.  A node whose output size
+    inference cannot tell is not folded (it runs, under the run-time checks).
+    """
+    fn = RULES.get((node.domain, node.op_type))
+    if fn is None:
+        return False
+    try:
+        infos = fn(node, [graph.values.get(n) if n else None for n in node.inputs], graph)
+    except _RULE_ERRORS:
+        return False
+    total = 0
+    for name, info in zip(node.outputs, infos or []):
+        if not name:
+            continue
+        if info is None or info[0] is None or info[1] is None or not all(isinstance(d, int) for d in info[1]):
+            return False
+        total += numel(info[1]) * max(info[0].itemsize, 1)
+    return len(infos or []) >= len([n for n in node.outputs if n]) and total <= limit
 
 
 class ConstantFolding(Pass):
@@ -59,6 +86,8 @@ class ConstantFolding(Pass):
         if not names or not all(graph.values.get(n) is not None and graph.values[n].is_const for n in names):
             return None
         if any(graph.values.get(o) is not None and graph.values[o].kind != "tensor" for o in node.outputs if o):
+            return None
+        if not _small_enough(node, graph, ctx.fold_limit):
             return None
         try:
             outputs = ctx.evaluator(node, [graph.values[n].const if n else None for n in node.inputs], graph)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ModelLoadError, PluginError
+from ..errors import ModelLoadError, PluginError, typed_errors
 from ..formats import LoadOptions
 from ..ir import Model
+from ..ir.validate import validate_graph
 from ..plugins import host
 
 
@@ -37,6 +38,8 @@ def read_model(path: str | Path, fmk: str | None = None, options: LoadOptions | 
     if path.is_dir():
         raise ModelLoadError(f"{path}: is a directory, not a model file")
     frontend = find_frontend(path, fmk)
-    model = frontend.load(path, options or LoadOptions())
+    with typed_errors(ModelLoadError, f"{path}: cannot read the model"):
+        model = frontend.load(path, options or LoadOptions())
     model.source_format = model.source_format or frontend.name
+    validate_graph(model.graph, str(path))
     return model

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -9,8 +10,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..backend import Backend, CompileContext, NodeHooks
-from ..errors import BackendUnavailableError, InputError, PluginError
+from ..errors import (BackendUnavailableError, ExecutionError, InputError, InvalidModelError, PluginError,
+                      typed_errors)
 from ..ir import DType, Model, Shape
+from ..limits import check_bytes, check_deadline, time_limit
 from ..memory import MemoryPlan, plan, specialize
 from ..passes import PassContext, PassResult, run_pipeline
 from ..plugins import host
@@ -72,16 +75,20 @@ class Session:
     ):
         self.model = model
         self.threads = threads or 1
+        #: serialises predict/resize: a resize rebuilds what a running predict reads
+        self._lock = threading.RLock()
         self.timings: dict[str, float] = {}
         self.pass_results: list[PassResult] = []
         t0 = time.perf_counter()
         self.backends, self.backend_notes = resolve_backends(devices, cpu_fallback)
         cpu = host().backends.get("cpu")
         ctx = PassContext(evaluator=cpu.evaluator() if cpu else None)
-        self.pass_results = run_pipeline(model, optimize_level, ctx, list(host().passes.values()))
+        with typed_errors(InvalidModelError, "optimising the model failed"):
+            self.pass_results = run_pipeline(model, optimize_level, ctx, list(host().passes.values()))
         t1 = time.perf_counter()
         self.timings["optimize"] = t1 - t0
-        self._compile()
+        with typed_errors(InvalidModelError, "compiling the model failed"):
+            self._compile()
 
     # -- building -------------------------------------------------------------
 
@@ -102,7 +109,8 @@ class Session:
                 opsets=self.model.opsets,
                 custom_kernels=host().kernels.get(backend.name, {}),
             )
-            self._compiled.append((part, backend, backend.compile(part.graph, ctx)))
+            with typed_errors(InvalidModelError, f"backend {backend.name!r} cannot compile partition {part.index}"):
+                self._compiled.append((part, backend, backend.compile(part.graph, ctx)))
         t3 = time.perf_counter()
         self._plans: dict[tuple, MemoryPlan] = {}
         self.memory_plan: MemoryPlan = self._plan_for({})
@@ -118,11 +126,20 @@ class Session:
         key = tuple(sorted(bindings.items()))
         if key not in self._plans:
             graphs = [specialize(p.graph, bindings) if bindings else p.graph for p in self.schedule.partitions]
-            self._plans[key] = sum((plan(g) for g in graphs), MemoryPlan())
+            planned = sum((plan(g) for g in graphs), MemoryPlan())
+            shapes = ", ".join(f"{k}={v}" for k, v in key)
+            check_bytes(planned.peak_bytes, "the activation arena" + (f" for {shapes}" if shapes else ""))
+            self._plans[key] = planned
         return self._plans[key]
 
     def resize(self, shapes: Mapping[str, Sequence[int]]) -> None:
-        """Give inputs new shapes (e.g. another batch size) and re-plan."""
+        """Give inputs new shapes (e.g. another batch size) and re-plan.
+
+        Thread-safe: waits for running ``predict`` calls and blocks new ones until done."""
+        with self._lock:
+            self._resize(shapes)
+
+    def _resize(self, shapes: Mapping[str, Sequence[int]]) -> None:
         graph = self.model.graph
         for name, shape in shapes.items():
             if name not in graph.inputs:
@@ -134,7 +151,8 @@ class Session:
         for value in graph.values.values():
             if not value.is_const and value.name not in graph.inputs:
                 value.shape = None
-        self._compile()
+        with typed_errors(InvalidModelError, "compiling the model for the new shapes failed"):
+            self._compile()
 
     # -- introspection --------------------------------------------------------
 
@@ -196,8 +214,18 @@ class Session:
             self.memory_plan = self._plan_for(bound)  # the plan for the shapes being run
         return given
 
-    def predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None) -> list[np.ndarray]:
-        """Run once; outputs as a list in the model's output order."""
+    def predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None,
+                timeout: float | None = None) -> list[np.ndarray]:
+        """Run once; outputs as a list in the model's output order.
+
+        :param timeout: seconds; a run still going after that (a Loop the file
+            says to repeat 2^56 times) stops with :class:`~litert.errors.ResourceLimitError`
+            (or an :class:`~litert.errors.ExecutionError` naming the node).
+        Calls on one session from several threads run one at a time."""
+        with self._lock, time_limit(timeout), typed_errors(ExecutionError, "the run failed"):
+            return self._predict(inputs, hooks)
+
+    def _predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None) -> list[np.ndarray]:
         env: dict[str, Any] = dict(self._check_inputs(inputs))
         location = {name: "cpu" for name in env}
         for part, backend, compiled in self._compiled:
@@ -208,6 +236,7 @@ class Session:
                     value = _to_host(value)
                     value = backend.from_host(value) if backend.name != "cpu" else value
                 feed[name] = value
+            check_deadline(f"partition {part.index} ({backend.name})")
             results = compiled.run(feed, hooks)
             for name, value in results.items():
                 env[name] = value
@@ -215,9 +244,9 @@ class Session:
         values = self.model.graph.values
         return [_to_host(env[name]) if name in env else values[name].const for name in self.model.graph.outputs]
 
-    def run(self, inputs, hooks: NodeHooks | None = None) -> dict[str, np.ndarray]:
+    def run(self, inputs, hooks: NodeHooks | None = None, timeout: float | None = None) -> dict[str, np.ndarray]:
         """Like :meth:`predict`, keyed by output name."""
-        return dict(zip(self.model.graph.outputs, self.predict(inputs, hooks)))
+        return dict(zip(self.model.graph.outputs, self.predict(inputs, hooks, timeout)))
 
 
 def _to_host(value: Any) -> Any:

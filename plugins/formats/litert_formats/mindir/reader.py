@@ -26,6 +26,7 @@ from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
 from litert.schema import schemas
 
+from ..text_fields import first_bad_text
 from . import tensors
 from .context import Const, NodeContext, Unavailable
 from .mind_ir_pb2 import GraphProto, ModelProto, NodeProto, PrimitiveProto
@@ -65,6 +66,9 @@ def parse(path: Path) -> ModelProto:
         proto.ParseFromString(data)
     except (DecodeError, ValueError, RuntimeError) as err:
         raise ModelLoadError(f"{path}: not a readable MindIR model ({_one_line(err)})") from None
+    bad = first_bad_text(proto)
+    if bad:
+        raise ModelLoadError(f"{path}: {bad} is not valid UTF-8 text")
     problems = []
     if not proto.HasField("graph"):
         problems.append("no graph")

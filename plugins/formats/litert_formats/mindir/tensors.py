@@ -13,6 +13,7 @@ import numpy as np
 
 from litert.errors import InvalidModelError, ModelLoadError
 from litert.ir import DType
+from litert.limits import check_bytes, numel
 
 from .mind_ir_pb2 import TensorProto
 
@@ -56,12 +57,13 @@ def to_numpy(tensor: TensorProto, base_dir: Path | None, what: str) -> np.ndarra
     shape = tuple(int(d) for d in tensor.dims)
     if any(d < 0 for d in shape):
         raise ModelLoadError(f"{what}: constant tensor with dynamic dims {list(shape)}")
-    count = int(np.prod(shape, dtype=np.int64))
+    count = numel(shape)
+    check_bytes(count * max(dtype.itemsize, 1), what)
     if tensor.compression_type not in (0, _T.NO_COMPRESSION):
         raise ModelLoadError(f"{what}: compressed tensors ({_T.CompressionType.Name(tensor.compression_type)}) "
                              "are not supported")
     if tensor.HasField("external_data"):
-        data = _read_external(tensor, base_dir, what)
+        data = _read_external(tensor, base_dir, what, count * dtype.itemsize)
     elif tensor.HasField("raw_data") or count == 0:
         data = tensor.raw_data
     else:
@@ -88,8 +90,11 @@ def _typed_field(tensor: TensorProto, dtype: DType, shape: tuple, count: int, wh
     return np.asarray(values).astype(dtype.numpy).reshape(shape)
 
 
-def _read_external(tensor: TensorProto, base_dir: Path | None, what: str) -> bytes:
+def _read_external(tensor: TensorProto, base_dir: Path | None, what: str, expected: int) -> bytes:
     ext = tensor.external_data
+    if ext.offset < 0 or ext.length != expected:
+        raise ModelLoadError(f"{what}: external data at offset {ext.offset} of length {ext.length} "
+                             f"for a tensor of {expected} bytes")
     if base_dir is None:
         raise ModelLoadError(f"{what}: external data without a model directory")
     location = Path(ext.location)
@@ -98,6 +103,10 @@ def _read_external(tensor: TensorProto, base_dir: Path | None, what: str) -> byt
         raise ModelLoadError(f"{what}: external data location {ext.location!r} leaves the model's directory")
     if not path.is_file():
         raise ModelLoadError(f"{what}: external data file {ext.location!r} not found next to the model")
+    size = path.stat().st_size
+    if ext.offset + ext.length > size:
+        raise ModelLoadError(f"{what}: external data file {ext.location!r} is truncated "
+                             f"({size} bytes, {ext.length} wanted at offset {ext.offset})")
     with open(path, "rb") as f:
         f.seek(ext.offset)
         data = f.read(ext.length)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from litert.atomic import atomic_write, write_bytes
 from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorError
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, Value
@@ -284,7 +285,7 @@ class ModelWriter:
         variables = folder / f"{stem}_variables"
         variables.mkdir(parents=True, exist_ok=True)
         location = f"{stem}_variables/data_0"
-        with open(folder / location, "wb") as f:
+        with atomic_write(folder / location) as f:
             header = bytes([1]) + bytes(_ALIGN - 1)  # byte 0: written little-endian
             f.write(header)
             offset = _ALIGN
@@ -320,6 +321,6 @@ class MindirSerializer(Serializer):
             external = (path.parent, path.stem)
         proto = ModelWriter(model, external).build()
         try:
-            path.write_bytes(proto.SerializeToString())
+            write_bytes(path, proto.SerializeToString())
         except OSError as err:
             raise InvalidModelError(f"{path}: cannot write ({err})") from None

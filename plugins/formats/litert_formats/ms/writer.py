@@ -20,6 +20,7 @@ from pathlib import Path
 import flatbuffers
 import numpy as np
 
+from litert.atomic import write_bytes
 from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorError
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, QuantParams, Value
@@ -502,7 +503,7 @@ class MsSerializer(Serializer):
         except Exception as err:  # an IR the lowering did not expect: say so, no traceback
             raise InvalidModelError(f"cannot express the model as .ms: {type(err).__name__}: {err}") from None
         try:
-            path.write_bytes(data)
+            write_bytes(path, data)
         except OSError as err:
             raise LitertError(f"{path}: cannot write ({err.strerror or err})") from None
 

@@ -15,6 +15,7 @@ import numpy as np
 from onnx import AttributeProto, SparseTensorProto, TensorProto, numpy_helper
 
 from litert.ir import Graph
+from litert.limits import check_bytes, numel
 
 from .types import type_attr_from_proto, type_attr_to_proto
 
@@ -38,7 +39,11 @@ def sparse_to_array(sp: SparseTensorProto) -> np.ndarray:
     """Densify a sparse tensor (linear or coordinate indices)."""
     values = tensor_to_array(sp.values)
     dims = tuple(int(d) for d in sp.dims)
-    dense = np.zeros(int(np.prod(dims, dtype=np.int64)), dtype=values.dtype)
+    if any(d < 0 for d in dims):
+        raise ValueError(f"sparse tensor with negative dims {list(dims)}")
+    count = numel(dims)
+    check_bytes(count * values.dtype.itemsize, f"sparse tensor {sp.values.name!r} {list(dims)}")
+    dense = np.zeros(count, dtype=values.dtype)
     if values.size:
         indices = numpy_helper.to_array(sp.indices).astype(np.int64)
         if indices.ndim == 2:

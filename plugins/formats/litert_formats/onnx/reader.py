@@ -23,7 +23,7 @@ from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
 from litert.schema import schemas
 
-from . import attributes
+from . import attributes, guard
 from .builder import Builder, Names, Scope
 from .types import TypeInfo, value_info_type
 from .upgrade import LEGACY, upgrade
@@ -96,6 +96,8 @@ def _parse(path: Path) -> ModelProto:
     except Exception as err:  # protobuf DecodeError and friends
         raise ModelLoadError(f"{path}: not a readable ONNX model ({_one_line(err)})") from None
     _sanity(model, path)
+    guard.check_model(model, path)  # before any onnx C++ helper sees the model: they may abort
+    guard.clear_negative_dims(model)
     if model.functions:
         try:
             model = onnx.inliner.inline_local_functions(model)
@@ -401,6 +403,8 @@ class _Converter:
             else:
                 schema = reg.get(domain, op, opset)
                 for key, spec in schema.attrs.items():
+                    if key not in node.attrs and spec.required:
+                        raise InvalidModelError(f"node {name!r} ({op}-{schema.since}): missing required attribute {key!r}")
                     if key not in node.attrs and spec.default is not None:
                         node.attrs[key] = spec.default.copy() if hasattr(spec.default, "copy") else spec.default
                 nodes = upgrade(builder, node, schema.since) if domain == "" else [node]
@@ -418,6 +422,11 @@ class _Converter:
             ) from None
         except InvalidModelError as err:
             raise InvalidModelError(f"{self.path.name}: {err}") from None
+        except LitertError:
+            raise
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as err:
+            # an adapter met a form its opset does not allow (missing input or attribute, wrong type)
+            raise ModelLoadError(f"{where}: malformed node ({_one_line(err)})") from None
         return nodes
 
 

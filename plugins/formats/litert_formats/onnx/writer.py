@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import GraphProto, ModelProto, NodeProto, helper, numpy_helper
+from onnx import GraphProto, ModelProto, NodeProto, external_data_helper, helper, numpy_helper
 
+from litert.atomic import write_bytes
 from litert.errors import InvalidModelError, LitertError
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, Value
@@ -171,12 +174,7 @@ class OnnxSerializer(Serializer):
         checked = _domains(model.graph, set()) <= CHECKED_DOMAINS
         try:
             if external:
-                location = path.name + ".data"
-                stale = path.parent / location
-                if stale.exists():
-                    os.remove(stale)  # onnx appends to an existing data file
-                onnx.save_model(proto, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                                location=location, size_threshold=EXTERNAL_TENSOR_MIN_BYTES)
+                _save_external(proto, path)
                 if checked:
                     _check(str(path), path)
             else:
@@ -184,9 +182,23 @@ class OnnxSerializer(Serializer):
                 del proto
                 if checked:
                     _check(data, path)
-                path.write_bytes(data)
+                write_bytes(path, data)
         except OSError as err:
             raise LitertError(f"{path}: cannot write ({err})") from None
+
+def _save_external(proto: ModelProto, path: Path) -> None:
+    """``path`` plus its weights in ``<name>.data``, each written completely before it replaces an old file."""
+    location = path.name + ".data"
+    external_data_helper.convert_model_to_external_data(
+        proto, all_tensors_to_one_file=True, location=location, size_threshold=EXTERNAL_TENSOR_MIN_BYTES)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        external_data_helper.write_external_data_tensors(proto, str(scratch))  # onnx writes (appends) here
+        os.replace(scratch / location, path.parent / location)
+        write_bytes(path, proto.SerializeToString())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
 
 #: checker complaints about information the IR may simply not have (an output of unknown rank)
 _TOLERATED = ("Field 'shape' of 'type' is required but missing",)

@@ -8,11 +8,15 @@ Rules (ONNX Cast-25 spec, matched against onnxruntime where the spec is loose):
   NaN or inf as the table in the spec says).
 * FLOAT8E8M0: exponent-only encoding with ``round_mode`` up/down/nearest.
 * numbers -> string: ``%.8g`` with ``NaN``/``INF``/``-INF`` (as onnxruntime).
-* string -> numbers: decimal or scientific literals, case-insensitive
-  ``NaN``/``INF``/``+INF``/``-INF``; to integers a fractional literal truncates.
+* string -> numbers: as onnxruntime (C++ ``std::stod`` / ``std::stoll``): the
+  longest numeric prefix counts (``"1a"`` -> 1, ``"0x10"`` -> 16.0 as a float,
+  ``"2.7"`` -> 2 as an integer), a string with no numeric prefix (``"a"``) or a
+  float literal out of range is an error, never a made-up number.
 * everything else is ``ndarray.astype`` (integers wrap, bool is ``!= 0``).
 """
 from __future__ import annotations
+
+import re
 
 import ml_dtypes
 import numpy as np
@@ -73,26 +77,38 @@ def _to_string(x: np.ndarray) -> np.ndarray:
     return _format_floats(x)
 
 
+# The longest prefix C++ std::stod / std::stoll accept (onnxruntime's string -> number Cast).
+_STOD = re.compile(
+    r"\s*[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?"
+    r"|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan(?:\([0-9a-zA-Z_]*\))?)",
+    re.IGNORECASE,
+)
+_STOLL = re.compile(r"\s*[+-]?[0-9]+")
+
+
 def _parse_float(s) -> float:
-    s = str(s).strip()
-    try:
-        return float(s)
-    except ValueError:
-        try:
-            return float.fromhex(s)
-        except ValueError:
-            return float(int(s, 0))
+    """``std::stod``: the longest numeric prefix (decimal, hex float, inf, nan); none or overflow is an error."""
+    text = str(s)
+    match = _STOD.match(text)
+    if match is None:
+        raise ValueError(f"Cast: cannot convert string {text[:40]!r} to a number")
+    literal = match.group().strip()
+    value = float.fromhex(literal) if "x" in literal.lower() else float(literal.split("(")[0])
+    if value in (float("inf"), float("-inf")) and "inf" not in literal.lower():
+        raise ValueError(f"Cast: {text[:40]!r} is out of the range of a double")
+    return value
 
 
 def _parse_int(s) -> int:
-    s = str(s).strip()
-    try:
-        return int(s, 10)
-    except ValueError:
-        low = s.lower()
-        if low in ("true", "false"):
-            return int(low == "true")
-        return int(_parse_float(s))
+    """``std::stoll`` base 10: the longest integer prefix; ``true``/``false`` as 1/0."""
+    text = str(s)
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return int(low == "true")
+    match = _STOLL.match(text)
+    if match is None:
+        raise ValueError(f"Cast: cannot convert string {text[:40]!r} to an integer")
+    return int(match.group())
 
 
 def _from_string(x: np.ndarray, dtype: np.dtype, saturate: bool, round_mode: str) -> np.ndarray:
@@ -108,6 +124,8 @@ def _from_string(x: np.ndarray, dtype: np.dtype, saturate: bool, round_mode: str
         return _astype(vals, dtype).reshape(x.shape)
     try:
         vals = flat.astype(np.str_).astype(np.float64)
+        if np.isinf(vals).any():  # "1e999" overflows (an error for stod), "inf" does not
+            raise ValueError
     except ValueError:
         vals = np.array([_parse_float(s) for s in flat], dtype=np.float64)
     return cast_array(vals.reshape(x.shape), dtype, saturate, round_mode)

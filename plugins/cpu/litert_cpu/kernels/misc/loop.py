@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from litert.limits import check_deadline
+
 from .._base import Kernel
 from .._registry import kernel
 from ._common import empty_stack, scalar_bool, scalar_int
@@ -34,6 +36,7 @@ class Loop(Kernel):
         n = self.n_carried
         i = 0
         while keep_going and (limit is None or i < limit):
+            check_deadline("Loop")  # a file may ask for 2^63 iterations: predict(timeout=) bounds them
             outs = run(self.body, [np.array(i, dtype=np.int64), np.array(keep_going), *carried])
             if use_cond:
                 keep_going = scalar_bool(outs[0])

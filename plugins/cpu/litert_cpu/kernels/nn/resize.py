@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from litert.limits import check_shape
+
 from .._base import Kernel
 from .._registry import kernel
 from ._common import compute_dtype
@@ -171,6 +173,7 @@ class ResizeCore:
         if plan is not None:
             return plan
         axes, scales_, out, roi_ = self._geometry(shape, roi, scales, sizes)
+        check_shape(out, 4, "Resize output")
         r = len(shape)
         plan = []
         for a in axes:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from litert.limits import check_shape
+
 from .._base import Kernel
 from .._registry import kernel
 from ._common import int_list, onnx_dtype
@@ -62,7 +64,8 @@ class ConstantOfShape(Kernel):
         self.value = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)[:1]
 
     def run(self, shape):
-        return (np.full(tuple(int_list(shape)), self.value[0], dtype=self.value.dtype),)
+        dims = check_shape(int_list(shape), self.value.dtype.itemsize, "ConstantOfShape output")
+        return (np.full(dims, self.value[0], dtype=self.value.dtype),)
 
 
 @kernel("EyeLike")
@@ -85,6 +88,7 @@ class Range(Kernel):
         dtype = start.dtype
         span = (np.asarray(limit) - np.asarray(start)).astype(dtype).item()
         n = max(int(np.ceil(span / float(delta.item()))), 0)
+        check_shape([n], max(dtype.itemsize, 8), "Range output")
         if not np.issubdtype(dtype, np.integer):  # float, float16, bfloat16
             out = float(start.item()) + np.arange(n, dtype=np.float64) * float(delta.item())
             return (out.astype(dtype),)

@@ -1,0 +1,110 @@
+"""What the ``onnx`` C++ helpers must never see.
+
+``onnx.shape_inference`` and the inliner are C++ code that asserts on some
+malformed inputs: an assertion failure aborts the whole process (SIGABRT),
+which no ``try`` catches.  A Slice over an input declared with a negative
+dimension is enough.  So before any of them runs, :func:`check_model`
+refuses what no valid model contains (negative tensor dims, node names and
+value names that are not text) with a :class:`ModelLoadError`, and
+:func:`clear_negative_dims` turns negative declared dims of value types
+into unknown dims (some old exporters wrote ``-1`` for "dynamic"; onnx
+itself never produces them).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from onnx import AttributeProto, GraphProto, ModelProto, TensorProto, TypeProto
+
+from litert.errors import ModelLoadError
+from litert.limits import numel
+
+from ..text_fields import first_bad_text
+
+
+A = AttributeProto
+
+
+def subgraphs(graph: GraphProto) -> Iterator[GraphProto]:
+    """Every graph held by a node attribute of ``graph``, recursively."""
+    for node in graph.node:
+        for attr in node.attribute:
+            for sub in ([attr.g] if attr.type == A.GRAPH else list(attr.graphs)):
+                yield sub
+                yield from subgraphs(sub)
+
+
+def _tensors(graph: GraphProto) -> Iterator[TensorProto]:
+    yield from graph.initializer
+    for sp in graph.sparse_initializer:
+        yield sp.values
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == A.TENSOR:
+                yield attr.t
+            elif attr.type == A.TENSORS:
+                yield from attr.tensors
+            elif attr.type == A.SPARSE_TENSOR:
+                yield attr.sparse_tensor.values
+            elif attr.type == A.SPARSE_TENSORS:
+                yield from (s.values for s in attr.sparse_tensors)
+
+
+def check_model(model: ModelProto, path: Path) -> None:
+    """Refuse tensors with negative dims and names that are not valid text, anywhere in the model."""
+    bad = first_bad_text(model)
+    if bad:
+        raise ModelLoadError(f"{path}: {bad} is not valid UTF-8 text")
+    for graph in [model.graph, *subgraphs(model.graph)]:
+        for tensor in _tensors(graph):
+            if any(d < 0 for d in tensor.dims):
+                raise ModelLoadError(f"{path}: tensor {tensor.name!r} has negative dimensions {list(tensor.dims)}")
+            _check_data_size(tensor, path)
+
+
+_TYPED_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
+
+
+def _check_data_size(tensor: TensorProto, path: Path) -> None:
+    """Refuse a tensor whose dims promise far more elements than its data holds.
+
+    Converting one (``numpy_helper.to_array``) would allocate what the dims
+    say before noticing, gigabytes for a few bytes of file.  An entry holds
+    at most two elements (4-bit types pack two per byte or per int32), so
+    more than twice the entries is impossible.  Tensors in external files
+    are checked when their data is read."""
+    if tensor.data_location == TensorProto.EXTERNAL:
+        return
+    elements = numel(tensor.dims)
+    entries = len(tensor.raw_data) if tensor.HasField("raw_data") else \
+        max(len(getattr(tensor, f)) for f in _TYPED_FIELDS)
+    if elements > 2 * entries:
+        raise ModelLoadError(f"{path}: tensor {tensor.name!r} declares dims {list(tensor.dims)} "
+                             f"({elements} elements) but holds data for at most {2 * entries}")
+
+
+def _types(tp: TypeProto) -> Iterator:
+    which = tp.WhichOneof("value")
+    if which in ("tensor_type", "sparse_tensor_type"):
+        yield getattr(tp, which)
+    elif which == "sequence_type":
+        yield from _types(tp.sequence_type.elem_type)
+    elif which == "optional_type":
+        yield from _types(tp.optional_type.elem_type)
+    elif which == "map_type":
+        yield from _types(tp.map_type.value_type)
+
+
+def clear_negative_dims(model: ModelProto) -> None:
+    """Make every negative declared dim (inputs, outputs, value_info, type attributes) unknown, in place."""
+    for graph in [model.graph, *subgraphs(model.graph)]:
+        types = [vi.type for vi in [*graph.input, *graph.output, *graph.value_info]]
+        for node in graph.node:
+            for attr in node.attribute:
+                types += [attr.tp] if attr.type == A.TYPE_PROTO else list(attr.type_protos)
+        for tp in types:
+            for tensor_type in _types(tp):
+                for dim in tensor_type.shape.dim:
+                    if dim.WhichOneof("value") == "dim_value" and dim.dim_value < 0:
+                        dim.ClearField("dim_value")

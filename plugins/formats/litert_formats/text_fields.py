@@ -1,0 +1,49 @@
+"""Find string fields of a parsed protobuf message that are not valid text.
+
+ONNX and MindIR are proto2 schemas: their ``string`` fields are not checked
+for UTF-8 when parsed, and the Python runtime then hands back ``bytes``
+instead of ``str`` (or a ``str`` with lone surrogates).  Readers call
+:func:`first_bad_text` once, right after parsing, and refuse the file with
+a typed error instead of meeting a ``TypeError`` deep inside.
+"""
+from __future__ import annotations
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+_STRING = FieldDescriptor.TYPE_STRING
+_MESSAGE = (FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_GROUP)
+
+
+def _repeated(field: FieldDescriptor) -> bool:
+    flag = getattr(field, "is_repeated", None)  # protobuf >= 6; ``label`` before (removed in 7)
+    return bool(flag) if flag is not None else field.label == FieldDescriptor.LABEL_REPEATED
+
+
+def _bad(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def first_bad_text(message: Message, path: str = "") -> str | None:
+    """The dotted path of the first string field of ``message`` that is not valid UTF-8, else None."""
+    for field, value in message.ListFields():
+        where = f"{path}.{field.name}" if path else field.name
+        repeated = _repeated(field)
+        if field.type == _STRING:
+            for index, item in enumerate(value if repeated else [value]):
+                if _bad(item):
+                    return f"{where}[{index}]" if repeated else where
+        elif field.type in _MESSAGE:
+            if field.message_type.GetOptions().map_entry:
+                continue
+            for index, item in enumerate(value if repeated else [value]):
+                found = first_bad_text(item, f"{where}[{index}]" if repeated else where)
+                if found:
+                    return found
+    return None

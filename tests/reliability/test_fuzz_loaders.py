@@ -1,0 +1,39 @@
+"""The loaders' fuzzers, for a short budget in every test run; the committed findings, every time.
+
+The budget per loader (seconds) is ``LITERT_FUZZ_SECONDS`` (default 10);
+long local runs: see docs/security.md.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HARNESS = Path(__file__).resolve().parents[1] / "fuzz" / "harness.py"
+REGRESSIONS = HARNESS.parent / "regressions"
+SECONDS = int(os.environ.get("LITERT_FUZZ_SECONDS", "10"))
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "mindir", "ms"])
+def test_fuzz_loader_for_a_short_budget(tmp_path, fmt):
+    command = [sys.executable, str(HARNESS), fmt, f"-max_total_time={SECONDS}", "-timeout=30",
+               "-rss_limit_mb=3072", f"-artifact_prefix={tmp_path}/", "-print_final_stats=1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS + 240, cwd=tmp_path)
+    output = result.stdout + result.stderr
+    runs = [line for line in output.splitlines() if "number_of_executed_units" in line]
+    assert result.returncode == 0, f"fuzzer finding for .{fmt} (artifact in {tmp_path}):\n{output[-6000:]}"
+    assert runs and int(runs[-1].split(":")[-1]) > 0, output[-3000:]
+
+
+@pytest.mark.parametrize("case", sorted(REGRESSIONS.glob("*/*")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fuzzer_findings_stay_fixed(tmp_path, case):
+    """Each file under tests/fuzz/regressions/<format>/ is a mutant that once crashed or raised an untyped error."""
+    sys.path.insert(0, str(HARNESS.parent))
+    try:
+        from harness import Target
+    finally:
+        sys.path.remove(str(HARNESS.parent))
+    Target(case.parent.name, tmp_path).check(case.read_bytes())
