@@ -41,3 +41,14 @@ class BackendUnavailableError(PluginError):
 
 class ExecutionError(LitertError):
     """A kernel failed while running; names the node."""
+
+
+class QuantConfigError(LitertError):
+    """A quantisation config file (MindSpore Lite's ``--configFile`` INI) has an unknown key or a bad value.
+
+    The message names the file, line, section and key.
+    """
+
+
+class CalibrationError(LitertError):
+    """The calibration data of a full quantisation is missing, empty or does not fit the model's inputs."""
