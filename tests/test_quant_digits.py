@@ -97,7 +97,7 @@ def _quantise(digits, name, config):
     return out
 
 
-def _ort_static(digits):
+def _ort_static(digits, fmt="QDQ"):
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
@@ -107,8 +107,8 @@ def _ort_static(digits):
         def get_next(self):
             return next(self.samples, None)
 
-    out = digits["folder"] / "ort_static.onnx"
-    quantize_static(str(digits["model"]), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    out = digits["folder"] / f"ort_static_{fmt}.onnx"
+    quantize_static(str(digits["model"]), str(out), Reader(), quant_format=QuantFormat[fmt], per_channel=True,
                     activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
     return out
 
@@ -148,6 +148,15 @@ def test_quantised_accuracy_against_float_and_onnxruntime(digits):
         np.testing.assert_allclose(ours, theirs, atol=0.05 * np.abs(theirs).max())
     # int8 weights: the file is several times smaller than the float one
     assert digits["model"].stat().st_size / full.stat().st_size >= 2.5
+
+
+def test_onnxruntime_qoperator_model_runs_as_in_onnxruntime(digits):
+    """QLinearConv and com.microsoft QGemm from onnxruntime's QOperator quantiser: litert's integer kernels."""
+    path = _ort_static(digits, "QOperator")
+    x = digits["test_x"]
+    ours, theirs = _litert_logits(path, x), _ort_logits(path, x)
+    assert (ours.argmax(1) == theirs.argmax(1)).mean() >= 0.995
+    np.testing.assert_allclose(ours, theirs, atol=0.02 * np.abs(theirs).max())
 
 
 def test_weight_quant_stores_narrow_range_ints(digits):

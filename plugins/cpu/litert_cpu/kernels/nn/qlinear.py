@@ -60,6 +60,7 @@ class ConvInteger(_IntConv):
 
 @kernel("QLinearConv")
 class QLinearConv(_IntConv):
+    w_index = 3
     wzp_index = 5
 
     def run(self, x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, b=None):
