@@ -150,6 +150,21 @@ def test_quantised_accuracy_against_float_and_onnxruntime(digits):
     assert digits["model"].stat().st_size / full.stat().st_size >= 2.5
 
 
+@pytest.mark.parametrize("source", ["litert", "onnxruntime"])
+def test_full_quant_qdq_runs_on_integer_kernels_with_int8_weights(digits, source):
+    """The QDQ groups fold into QLinearConv/QGemm: int8 weights stay int8 in memory; outputs as onnxruntime's."""
+    path = _quantise(digits, "full", _full_config(digits)) if source == "litert" else _ort_static(digits)
+    x = digits["test_x"]
+    session = litert.load(path, input_shapes={"image": x.shape})
+    ops = [node.op_type for node in session.model.graph.nodes]
+    assert ops.count("QLinearConv") == 2 and "QGemm" in ops and "Conv" not in ops and "FusedConv" not in ops
+    float_bytes = litert.load(digits["model"]).model.graph.weight_bytes()
+    assert session.model.graph.weight_bytes() < 0.4 * float_bytes
+    ours, theirs = session.predict([x])[0], _ort_logits(path, x)
+    assert (ours.argmax(1) == theirs.argmax(1)).mean() >= 0.995
+    np.testing.assert_allclose(ours, theirs, atol=1e-3 * np.abs(theirs).max())
+
+
 def test_onnxruntime_qoperator_model_runs_as_in_onnxruntime(digits):
     """QLinearConv and com.microsoft QGemm from onnxruntime's QOperator quantiser: litert's integer kernels."""
     path = _ort_static(digits, "QOperator")
