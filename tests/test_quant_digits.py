@@ -266,3 +266,35 @@ def test_calibration_errors_are_one_line_and_write_nothing(digits, tmp_path, mak
         litert.quantize(digits["model"], out, _calibration_config(tmp_path, folder, input_type), progress=False)
     assert expected in str(caught.value) and "\n" not in str(caught.value)
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.suffix == ".onnx"]
+
+
+def test_weight_quant_ms_is_written_as_converter_lite_does(digits):
+    """int8 weights with one QuantParam per output channel under QUANT_WEIGHT nodes (the layout of
+    converter_lite's weight-quantised fixture, see plugins/formats/tests/test_ms_reader.py); litert reads
+    it back and predicts as from the weight-quantised ONNX."""
+    pytest.importorskip("litert_formats")
+    from litert_formats.ms.msfile import MsFile
+
+    config = _config(digits["folder"], "weight", WEIGHT)
+    out = digits["folder"] / "weight.ms"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        litert.quantize(digits["model"], out, config, progress=False)
+    ms = MsFile(str(out))
+    quantised = [t for t in ms.tensors if t.is_const and t.data.dtype == np.int8]
+    assert len(quantised) == 4 and all(len(t.quant_raw) == t.dims[0] for t in quantised)
+    assert sum(n.quant_type == 4 for n in ms.nodes) == 4
+    x = digits["test_x"]
+    session = litert.load(out)
+    session.resize({session.inputs[0].name: (len(x), 8, 8, 1)})
+    from_ms = session.predict([np.ascontiguousarray(x.transpose(0, 2, 3, 1))])[0]
+    from_onnx = _litert_logits(_quantise(digits, "weight", config), x)
+    np.testing.assert_allclose(from_ms, from_onnx, rtol=1e-4, atol=1e-4)
+
+
+def test_full_quant_ms_output_is_refused_before_any_work(digits, tmp_path):
+    from litert.errors import QuantConfigError
+
+    with pytest.raises(QuantConfigError, match="FULL_QUANT output as .ms is not implemented"):
+        litert.quantize(digits["model"], tmp_path / "full.ms", _full_config(digits), progress=False)
+    assert not list(tmp_path.iterdir())

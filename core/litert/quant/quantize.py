@@ -30,6 +30,9 @@ class QuantConfigWarning(UserWarning):
     """A config key or section that litert accepts but that changes nothing here."""
 
 
+#: writers that express weight quantisation only (quantised constants, no activation quantisation)
+_WEIGHT_QUANT_ONLY = ("ms",)
+
 #: passes that write contrib (com.microsoft) ops; quantisation runs before them so its output is plain ONNX
 _FUSIONS = (ActivationFusion, ResidualFusion)
 
@@ -175,6 +178,12 @@ def quantize(
     """
     config = config if isinstance(config, QuantConfig) else load_config(config)
     output = Path(output)
+    from ..convert import find_serializer
+
+    if find_serializer(output, output_format).name in _WEIGHT_QUANT_ONLY and config.quant_type != "WEIGHT_QUANT":
+        raise QuantConfigError(f"{config.source}: [common_quant_param] quant_type: {config.quant_type} output "
+                               f"as {output.suffix or output_format} is not implemented (WEIGHT_QUANT is; "
+                               "write .onnx for full or dynamic quantisation)")
     model = read_model(source, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
     report = quantize_model(model, config, progress)
     for line in report.no_effect:
