@@ -20,6 +20,7 @@ COMMANDS = {
     "info": ("info_cmd", "describe a model: inputs, outputs, operators, weights, memory"),
     "benchmark": ("benchmark_cmd", "time a model: latency, per-operator profile, memory, accuracy vs reference data"),
     "compare": ("compare_cmd", "run a model and a reference model, report where their tensors diverge"),
+    "quant-report": ("quant_report_cmd", "rank layers by quantisation loss (cosine, SQNR) and propose skip_quant_node"),
 }
 
 

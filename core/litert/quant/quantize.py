@@ -47,6 +47,8 @@ class QuantReport:
     no_effect: list[str] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
     samples: int = 0
+    #: (node label, op type, float output tensor, its int8 tensor or None) per quantised layer
+    layers: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
         head = f"{self.source} -> {self.output}: {self.quant_type}, {self.quantised_nodes} node(s) quantised"
@@ -92,7 +94,7 @@ def quantize_model(model: Model, config: QuantConfig, progress: bool | None = No
     _set_qdq_opset(model)
     quantised = len({row["NodeName"] for row in report.rows if row["Kind"] == "Weight"})
     return QuantReport("", "", config.quant_type, quantised, report.skipped, list(config.no_effect), report.rows,
-                       samples)
+                       samples, report.layers)
 
 
 def calibrate(model: Model, calibration: CalibrationSet, watched: set[str], histograms: bool,

@@ -44,6 +44,17 @@ class RewriteReport:
 
     rows: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: quantised layers: (node label, op type, float output tensor, how to read it in the quantised graph)
+    layers: list[tuple[str, str, str, "QuantisedTensor | None"]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QuantisedTensor:
+    """An int8 tensor of the quantised graph and how it dequantises (full quantisation's layer outputs)."""
+
+    name: str
+    scale: float
+    zero_point: int
 
 
 def node_label(node: Node) -> str:
@@ -131,6 +142,8 @@ class Rewriter:
         self.after: dict[int, list[Node]] = {}
         #: float tensor -> its fake-quantised (Q then DQ) copy
         self.qdq: dict[str, str] = {}
+        #: float tensor -> its int8 tensor
+        self.quantised: dict[str, QuantisedTensor] = {}
 
     def const(self, base: str, array: np.ndarray) -> str:
         name = self.graph.unique_name(base)
@@ -178,6 +191,7 @@ class Rewriter:
             else:
                 self.add(anchor, node)
         self.qdq[tensor] = dq_name
+        self.quantised[tensor] = QuantisedTensor(q_name, float(scale), int(zero_point))
         self.report.rows.append(_row(owner, "Activation", tensor, None, np.array([scale]), np.array([zero_point]),
                                      shape))
         return dq_name
@@ -213,6 +227,7 @@ def quantize_weights(graph: Graph, plans: list[Plan], bits: int, per_channel: bo
         axis = plan.weight_axis if per_channel else None
         q, scale = weight_quant_params(weight, axis, bits)
         plan.node.inputs[1] = rewriter.dequantized_const(plan.node, plan.weight, q, scale, axis, plan.node, "Weight")
+        report.layers.append((node_label(plan.node), plan.node.op_type, plan.output, None))
     rewriter.finish()
 
 
@@ -242,6 +257,7 @@ def quantize_full(graph: Graph, plans: list[Plan], ranges: dict[str, tuple[float
         tail = producers[plan.output]
         dq = rewriter.fake_quant(node, plan.output, y_scale, y_zero, node, after=tail)
         _redirect(graph, plan.output, dq, skip_names={f"{plan.output}_QuantizeLinear"})
+        report.layers.append((node_label(node), node.op_type, plan.output, rewriter.quantised[plan.output]))
     rewriter.finish()
 
 
@@ -286,4 +302,5 @@ def quantize_dynamic(graph: Graph, plans: list[Plan], report: RewriteReport) -> 
         if has_bias:
             new.append(Node("Add", [out, node.inputs[2]], [node.outputs[0]], name=f"{node_label(node)}_Bias"))
         replaced[id(node)] = new
+        report.layers.append((node_label(node), node.op_type, node.outputs[0], None))
     graph.nodes = [n for node in graph.nodes for n in replaced.get(id(node), [node])]

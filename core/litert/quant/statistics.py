@@ -93,6 +93,9 @@ def range_kl(stats: TensorStats) -> tuple[float, float]:
         return range_max_min(stats)
     half = HISTOGRAM_BINS // 2
     magnitudes = counts[half:].astype(np.float64) + counts[:half][::-1]
+    # the spike of exact zeros (ReLU outputs) is represented exactly at any threshold; left in, its smearing
+    # over the first quantised level dominates the divergence and drives the threshold far too low
+    magnitudes[0] = 0.0
     nonnegative = stats.minimum >= 0
     target = 2 * KL_TARGET_BINS if nonnegative else KL_TARGET_BINS
     best_bins, best_divergence = half, np.inf
