@@ -78,7 +78,40 @@ class QLinearConv(_IntConv):
         return (np.round(np.clip(r, lo, hi)).astype(out_dt),)
 
 
+def _native_int_matmul(a, b, azp, bzp) -> np.ndarray | None:
+    """2-D uint8/int8 x int8 on the native int8 GEMM (AVX512-VNNI or its C fallback); None when it does not apply.
+
+    int8 activations become uint8 with the zero point moved by 128: ``(a + 128) - (azp + 128) == a - azp``."""
+    from ...native import module
+
+    lib = module()
+    if lib is None or not hasattr(lib, "qgemm_u8s8") or a.ndim != 2 or b.ndim != 2 or b.dtype != np.int8 \
+            or a.dtype not in (np.uint8, np.int8):
+        return None
+    azp = 0 if azp is None else np.asarray(azp)
+    if np.ndim(azp) != 0 and np.size(azp) != 1:
+        return None  # per-row activation zero points
+    zero = int(np.asarray(azp).reshape(()))
+    if a.dtype == np.int8:
+        a, zero = a.view(np.uint8) ^ np.uint8(0x80), zero + 128
+    m, k = a.shape
+    n = b.shape[1]
+    b_zero = None
+    if bzp is not None:
+        bzp = np.asarray(bzp)
+        if bzp.size not in (1, n):
+            return None
+        if np.any(bzp != 0):
+            b_zero = np.ascontiguousarray(np.broadcast_to(bzp.reshape(-1), (n,)), dtype=np.int32)
+    c = np.empty((m, n), np.int32)
+    lib.qgemm_u8s8(np.ascontiguousarray(a), np.ascontiguousarray(b), c, m, n, k, zero, b_zero, False)
+    return c
+
+
 def _int_matmul(a, b, azp, bzp):
+    native = _native_int_matmul(a, b, azp, bzp)
+    if native is not None:
+        return native.astype(np.float64)
     af = a.astype(np.float64)
     if azp is not None:
         azp = np.asarray(azp, np.float64)
