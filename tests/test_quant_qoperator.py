@@ -81,3 +81,32 @@ def test_qgemm_matches_onnxruntime(tmp_path, quantised_output):
         assert np.abs(got.astype(np.int32) - expected.astype(np.int32)).max() <= 1
     else:
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("x_type", [np.uint8, np.int8])
+@pytest.mark.parametrize("shape, kernel, attrs", [
+    ((1, 3, 7, 9), (5, 3, 3, 3), {"pads": [1, 1, 1, 1]}),
+    ((2, 4, 11, 6), (7, 4, 3, 2), {"strides": [2, 1], "pads": [0, 1, 2, 0]}),
+    ((1, 2, 9, 9), (3, 2, 3, 3), {"dilations": [2, 2]}),
+    ((1, 4, 6, 6), (4, 2, 3, 3), {"group": 2, "pads": [1, 1, 1, 1]}),   # grouped: the numpy path
+])
+def test_qlinearconv_matches_onnxruntime(tmp_path, x_type, shape, kernel, attrs):
+    """QLinearConv with a constant per-channel int8 weight (native im2col + int8 GEMM when ungrouped)."""
+    info = np.iinfo(x_type)
+    x = RNG.integers(info.min, info.max + 1, shape).astype(x_type)
+    w = RNG.integers(-127, 128, kernel).astype(np.int8)
+    m = kernel[0]
+    x_onnx = TensorProto.UINT8 if x_type == np.uint8 else TensorProto.INT8
+    inits = [numpy_helper.from_array(np.array(0.02, np.float32), "xs"),
+             numpy_helper.from_array(np.array(info.min + 100, x_type), "xz"),
+             numpy_helper.from_array(w, "w"),
+             numpy_helper.from_array(RNG.uniform(0.001, 0.01, m).astype(np.float32), "ws"),
+             numpy_helper.from_array(np.zeros(m, np.int8), "wz"),
+             numpy_helper.from_array(np.array(0.3, np.float32), "ys"),
+             numpy_helper.from_array(np.array(info.min + 10, x_type), "yz"),
+             numpy_helper.from_array(RNG.integers(-2000, 2000, m).astype(np.int32), "b")]
+    node = helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["y"], **attrs)
+    got, expected = _run_both(tmp_path, node, [helper.make_tensor_value_info("x", x_onnx, shape)], {"x": x},
+                              x_onnx, inits)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.abs(got.astype(np.int32) - expected.astype(np.int32)).max() <= 1

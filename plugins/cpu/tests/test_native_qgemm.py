@@ -59,3 +59,19 @@ def test_int_matmul_uses_native_and_matches_numpy(a_dtype):
     expected = _reference(a, int(a_zero), b, b_zero.astype(np.int64))
     np.testing.assert_array_equal(native, expected)
     np.testing.assert_array_equal(_int_matmul(a, b, a_zero, b_zero), expected.astype(np.float64))
+
+
+@pytest.mark.parametrize("attrs", [{"pads": [1, 2, 0, 1]}, {"strides": [2, 3], "dilations": [1, 2]}])
+def test_native_conv_matches_the_float64_path(attrs):
+    from litert_cpu.kernels._base import KernelContext
+    from litert_cpu.kernels.nn.qlinear import ConvInteger, _native_conv2d
+
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 256, (2, 3, 8, 13)).astype(np.uint8)
+    w = rng.integers(-128, 128, (5, 3, 3, 2)).astype(np.int8)
+    x_zero, w_zero = np.array(17, np.uint8), np.array([1, -2, 0, 3, 4], np.int8)
+    native = _native_conv2d(x, x_zero, w, w_zero, attrs)
+    assert native is not None
+    full = {"group": 1, "auto_pad": "NOTSET", "kernel_shape": [3, 2], **attrs}
+    reference = ConvInteger(full, KernelContext("ConvInteger")).run(x, w, x_zero, w_zero)[0]
+    np.testing.assert_array_equal(native, reference)
