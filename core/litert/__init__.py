@@ -15,6 +15,7 @@ from .convert import ConversionReport, convert
 from .formats import LoadOptions
 from .hookspecs import hookimpl
 from .ir import Shape
+from .quant import quantize
 from .runtime import Session, TensorInfo, read_model
 
 __version__ = "0.1.0"
@@ -53,4 +54,4 @@ Model = Session
 from .benchmark import benchmark  # noqa: E402
 
 __all__ = ["ConversionReport", "Model", "Session", "TensorInfo", "benchmark", "convert", "errors", "hookimpl", "load",
-           "read_model", "__version__"]
+           "quantize", "read_model", "__version__"]

@@ -67,3 +67,14 @@ def typed_errors(cls: type[LitertError], what: str) -> Iterator[None]:
         lines = str(err).strip().splitlines()
         detail = f"{type(err).__name__}: {lines[0][:300]}" if lines else type(err).__name__
         raise cls(f"{what} ({detail})") from err
+
+
+class QuantConfigError(LitertError):
+    """A quantisation config file (MindSpore Lite's ``--configFile`` INI) has an unknown key or a bad value.
+
+    The message names the file, line, section and key.
+    """
+
+
+class CalibrationError(LitertError):
+    """The calibration data of a full quantisation is missing, empty or does not fit the model's inputs."""

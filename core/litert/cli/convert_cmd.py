@@ -11,6 +11,8 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--optimize", choices=("none", "general"), default="general")
     parser.add_argument("--input-format", choices=("NHWC", "NCHW"), type=str.upper,
                         help=".ms output: layout of 4-D inputs (default NHWC, as MindSpore Lite's converter)")
+    parser.add_argument("--config-file", "--configFile", dest="config_file",
+                        help="MindSpore Lite post-training quantisation config (INI: [common_quant_param] ...)")
 
 
 def run(args) -> int:
@@ -18,10 +20,35 @@ def run(args) -> int:
 
     from ._args import parse_input_shapes
 
+    if args.config_file:
+        return _quantize(args, parse_input_shapes(args.input_shape))
     report = litert.convert(
         args.model, args.output, fmk=args.fmk, output_format=args.output_format,
         input_shapes=parse_input_shapes(args.input_shape), optimize_level=args.optimize,
         input_format=args.input_format,
     )
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _quantize(args, input_shapes) -> int:
+    """``--config-file``: post-training quantisation; keys without effect here are printed, not dropped."""
+    import sys
+    import warnings
+
+    from litert.errors import InputError
+    from litert.quant import QuantConfigWarning, load_config, quantize
+
+    if args.input_format:
+        raise InputError("--input-format cannot be combined with --config-file yet")
+    if args.optimize != "general":
+        raise InputError("--optimize none cannot be combined with --config-file (quantisation folds BatchNorm)")
+    config = load_config(args.config_file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QuantConfigWarning)
+        report = quantize(args.model, args.output, config, fmk=args.fmk, output_format=args.output_format,
+                          input_shapes=input_shapes)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     print("\n".join(report.lines()))
     return 0

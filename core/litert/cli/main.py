@@ -22,6 +22,7 @@ COMMANDS = {
     "compare": ("compare_cmd", "run a model and a reference model, report where their tensors diverge"),
     "converter_lite": ("converter_lite_cmd", "convert with MindSpore Lite converter_lite's flags (--fmk=ONNX "
                        "--modelFile=m.onnx --outputFile=m)"),
+    "quant-report": ("quant_report_cmd", "rank layers by quantisation loss (cosine, SQNR) and propose skip_quant_node"),
 }
 
 

@@ -9,10 +9,11 @@ from .cse import CommonSubexpressionElimination
 from .dce import DeadCodeElimination
 from .fusion import ActivationFusion, BatchNormFolding, ResidualFusion
 from .gradient import GradientLowering
+from .qdq import QdqFolding
 from .simplify import ShapeSimplification
 
 #: passes that make a graph runnable at all; they run at every optimisation level
-LOWERING: tuple[type[Pass], ...] = (GradientLowering,)
+LOWERING: tuple[type[Pass], ...] = (GradientLowering, QdqFolding)
 
 #: the built-in pipeline of ``--optimize general``, in order
 GENERAL: tuple[type[Pass], ...] = (

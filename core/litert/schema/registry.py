@@ -89,8 +89,10 @@ class SchemaRegistry:
             for op_type, versions in ops.items():
                 self._ops[(domain, op_type)] = [_from_json(domain, op_type, v) for v in versions]
         from .contrib import register_contrib
+        from .contrib_quant import register_quant_contrib
 
         register_contrib(self)
+        register_quant_contrib(self)
 
     @staticmethod
     def _key(domain: str, op_type: str) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  (each module registers its rules)
     attention,
+    contrib_quant,
     control_flow,
     elementwise,
     image,

@@ -754,6 +754,8 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"MAX_DIMS", LK_MAX_DIMS},
 };
 
+static int add_quantised_kernels(PyObject *m); /* the int8 block at the end of this file */
+
 PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&PoolType) < 0 || PyType_Ready(&ProgramType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module_def);
@@ -771,5 +773,73 @@ PyMODINIT_FUNC PyInit__native(void) {
             Py_DECREF(m);
             return NULL;
         }
+    if (add_quantised_kernels(m) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     return m;
 }
+
+/* ---------------------------------------------------------------- int8 kernels (litert_qkernels.h)
+ * qgemm_u8s8(a, b, c, m, n, k, a_zero, b_zero, portable): c (int32, m x n, writable buffer) =
+ * (a - a_zero) x (b - b_zero); a uint8 m x k, b int8 k x n, b_zero None or n int32 values, all C-contiguous
+ * buffers.  portable=True forces the C loop (to test the VNNI path against it). */
+#include "litert_qkernels.h"
+
+static int q_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t bytes, const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0) return -1;
+    if (view->len != bytes) {
+        PyErr_Format(PyExc_ValueError, "qgemm_u8s8: %s has %zd bytes, expected %zd", what, view->len, bytes);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *mod_qgemm_u8s8(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *a_obj, *b_obj, *c_obj, *zero_obj;
+    int m, n, k, a_zero, portable;
+    if (!PyArg_ParseTuple(args, "OOOiiiiOp", &a_obj, &b_obj, &c_obj, &m, &n, &k, &a_zero, &zero_obj, &portable))
+        return NULL;
+    if (m < 0 || n < 0 || k < 0) return PyErr_Format(PyExc_ValueError, "qgemm_u8s8: negative size");
+    Py_buffer a, b, c, z = {0};
+    if (q_buffer(a_obj, &a, 0, (Py_ssize_t)m * k, "a") < 0) return NULL;
+    if (q_buffer(b_obj, &b, 0, (Py_ssize_t)k * n, "b") < 0) goto release_a;
+    if (q_buffer(c_obj, &c, 1, (Py_ssize_t)m * n * 4, "c") < 0) goto release_b;
+    if (zero_obj != Py_None && q_buffer(zero_obj, &z, 0, (Py_ssize_t)n * 4, "b_zero") < 0) goto release_c;
+    int status = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (portable)
+        lk_qgemm_u8s8_portable(m, n, k, a.buf, a_zero, b.buf, zero_obj != Py_None ? z.buf : NULL, c.buf);
+    else
+        status = lk_qgemm_u8s8(m, n, k, a.buf, a_zero, b.buf, zero_obj != Py_None ? z.buf : NULL, c.buf);
+    Py_END_ALLOW_THREADS
+    if (zero_obj != Py_None) PyBuffer_Release(&z);
+    PyBuffer_Release(&c);
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&a);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+release_c:
+    PyBuffer_Release(&c);
+release_b:
+    PyBuffer_Release(&b);
+release_a:
+    PyBuffer_Release(&a);
+    return NULL;
+}
+
+static PyObject *mod_qgemm_vnni_available(PyObject *mod, PyObject *unused) {
+    (void)mod, (void)unused;
+    return PyBool_FromLong(lk_qgemm_vnni_available());
+}
+
+static PyMethodDef QUANTISED_METHODS[] = {
+    {"qgemm_u8s8", mod_qgemm_u8s8, METH_VARARGS,
+     "qgemm_u8s8(a, b, c, m, n, k, a_zero, b_zero, portable): int32 c = (a - a_zero) x (b - b_zero)"},
+    {"qgemm_vnni_available", mod_qgemm_vnni_available, METH_NOARGS, "whether this CPU runs the VNNI int8 GEMM"},
+    {NULL, NULL, 0, NULL},
+};
+
+static int add_quantised_kernels(PyObject *m) { return PyModule_AddFunctions(m, QUANTISED_METHODS); }

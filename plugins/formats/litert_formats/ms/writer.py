@@ -268,8 +268,30 @@ def _infer(graph: Graph) -> None:
     infer_shapes(graph)
 
 
+def _quantised_constants(graph: Graph) -> None:
+    """``DequantizeLinear`` of a constant integer weight -> the integer tensor with its QuantParam, as
+    converter_lite stores weight quantisation (the reading node is then marked QUANT_WEIGHT)."""
+    kept = []
+    for node in graph.nodes:
+        q, scale, zero = (graph.values.get(n) if n else None for n in (node.inputs + ["", "", ""])[:3])
+        if (node.op_type != "DequantizeLinear" or node.domain or q is None or not q.is_const
+                or q.const.dtype.kind not in "iu" or scale is None or not scale.is_const
+                or (zero is not None and not zero.is_const) or node.outputs[0] in graph.outputs
+                or node.attrs.get("block_size")):
+            kept.append(node)
+            continue
+        scales = np.ravel(scale.const).astype(np.float32)
+        zeros = np.zeros(scales.shape, np.int32) if zero is None else np.ravel(zero.const).astype(np.int32)
+        axis = int(node.attrs.get("axis", 1)) % q.const.ndim if scales.size > 1 else None
+        out = node.outputs[0]
+        graph.values[out] = Value(out, DType.from_numpy(q.const.dtype), tuple(q.const.shape), const=q.const,
+                                  quant=QuantParams(scales, zeros, axis))
+    graph.nodes = kept
+
+
 def prepare(model: Model, input_format: str) -> Graph:
     graph = _copy(model.graph)
+    _quantised_constants(graph)
     _unfuse(graph)
     _drop_identities(graph)
     _infer(graph)
@@ -452,6 +474,14 @@ class _Emitter:
                  for s, z in zip(scales, np.broadcast_to(zeros, scales.shape))]
         return _offset_vector(builder, items)
 
+    def _reads_quantised(self, op: MsOp) -> bool:
+        """A node with an integer constant input that carries quantisation parameters (weight quantisation)."""
+        for name in op.inputs:
+            value = self.graph.values.get(name)
+            if value is not None and value.is_const and value.quant is not None and value.const.dtype.kind in "iu":
+                return True
+        return False
+
     def _node(self, builder: flatbuffers.Builder, op: MsOp) -> int:
         tag = _TAGS.get(op.primitive)
         if tag is None:  # pragma: no cover - the writers name schema tables only
@@ -471,7 +501,7 @@ class _Emitter:
         mod.CNodeAddPrimitive(builder, primitive)
         mod.CNodeAddInputIndex(builder, ins)
         mod.CNodeAddOutputIndex(builder, outs)
-        mod.CNodeAddQuantType(builder, 0)
+        mod.CNodeAddQuantType(builder, T.QUANT_TYPES.index("QUANT_WEIGHT") if self._reads_quantised(op) else 0)
         return mod.CNodeEnd(builder)
 
 

@@ -24,6 +24,7 @@ _MODULES: tuple[str, ...] = (
     "causal_conv",
     "quant",
     "qlinear",
+    "qlinear_contrib",
 )
 
 for _name in _MODULES:

@@ -58,12 +58,49 @@ class ConvInteger(_IntConv):
         return (np.rint(self.conv(x, x_zero_point, w, w_zero_point)).astype(np.int32),)
 
 
+def _native_conv2d(x: np.ndarray, xzp, w: np.ndarray, wzp, attrs) -> np.ndarray | None:
+    """A 2-D, ungrouped integer convolution as im2col (padding with the input zero point, so padded taps
+    contribute nothing) + the native int8 GEMM; None when it does not apply."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    if x.ndim != 4 or w.ndim != 4 or w.dtype != np.int8 or x.dtype not in (np.uint8, np.int8) \
+            or attrs.get("group", 1) != 1 or attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        return None
+    if xzp is not None and np.size(xzp) != 1:
+        return None
+    n, c, _, _ = x.shape
+    m, cw, kh, kw = w.shape
+    if cw != c:
+        return None
+    pads = [0, 0, 0, 0] if attrs.get("auto_pad") == "VALID" else list(attrs.get("pads") or [0, 0, 0, 0])
+    sh, sw = attrs.get("strides") or [1, 1]
+    dh, dw = attrs.get("dilations") or [1, 1]
+    zero = 0 if xzp is None else np.asarray(xzp).reshape(())
+    padded = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])), constant_values=zero)
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    if padded.shape[2] < span_h or padded.shape[3] < span_w:
+        return None
+    windows = sliding_window_view(padded, (span_h, span_w), axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+    oh, ow = windows.shape[2], windows.shape[3]
+    cols = np.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5)).reshape(n, oh * ow, c * kh * kw)
+    weights = np.ascontiguousarray(w.reshape(m, -1).T)
+    out = np.empty((n, m, oh, ow), np.int32)
+    for image in range(n):
+        product = _native_int_matmul(cols[image], weights, xzp, wzp)
+        if product is None:
+            return None
+        out[image] = product.T.reshape(m, oh, ow)
+    return out
+
+
 @kernel("QLinearConv")
 class QLinearConv(_IntConv):
+    w_index = 3
     wzp_index = 5
 
     def run(self, x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, b=None):
-        acc = self.conv(x, x_zero_point, w, w_zero_point)
+        native = _native_conv2d(x, x_zero_point, w, w_zero_point, self.attrs)
+        acc = native.astype(np.float64) if native is not None else self.conv(x, x_zero_point, w, w_zero_point)
         if b is not None:
             acc += b.astype(np.float64).reshape((1, -1) + (1,) * (acc.ndim - 2))
         ws = np.asarray(w_scale)
@@ -77,7 +114,40 @@ class QLinearConv(_IntConv):
         return (np.round(np.clip(r, lo, hi)).astype(out_dt),)
 
 
+def _native_int_matmul(a, b, azp, bzp) -> np.ndarray | None:
+    """2-D uint8/int8 x int8 on the native int8 GEMM (AVX512-VNNI or its C fallback); None when it does not apply.
+
+    int8 activations become uint8 with the zero point moved by 128: ``(a + 128) - (azp + 128) == a - azp``."""
+    from ...native import module
+
+    lib = module()
+    if lib is None or not hasattr(lib, "qgemm_u8s8") or a.ndim != 2 or b.ndim != 2 or b.dtype != np.int8 \
+            or a.dtype not in (np.uint8, np.int8):
+        return None
+    azp = 0 if azp is None else np.asarray(azp)
+    if np.ndim(azp) != 0 and np.size(azp) != 1:
+        return None  # per-row activation zero points
+    zero = int(np.asarray(azp).reshape(()))
+    if a.dtype == np.int8:
+        a, zero = a.view(np.uint8) ^ np.uint8(0x80), zero + 128
+    m, k = a.shape
+    n = b.shape[1]
+    b_zero = None
+    if bzp is not None:
+        bzp = np.asarray(bzp)
+        if bzp.size not in (1, n):
+            return None
+        if np.any(bzp != 0):
+            b_zero = np.ascontiguousarray(np.broadcast_to(bzp.reshape(-1), (n,)), dtype=np.int32)
+    c = np.empty((m, n), np.int32)
+    lib.qgemm_u8s8(np.ascontiguousarray(a), np.ascontiguousarray(b), c, m, n, k, zero, b_zero, False)
+    return c
+
+
 def _int_matmul(a, b, azp, bzp):
+    native = _native_int_matmul(a, b, azp, bzp)
+    if native is not None:
+        return native.astype(np.float64)
     af = a.astype(np.float64)
     if azp is not None:
         azp = np.asarray(azp, np.float64)

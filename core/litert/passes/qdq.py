@@ -1,0 +1,180 @@
+"""QDQ folding: ``DequantizeLinear -> Conv/Gemm/MatMul [-> Relu] -> QuantizeLinear`` groups become one
+integer operator (QLinearConv, com.microsoft QGemm, QLinearMatMul), as onnxruntime does with QDQ models.
+
+The quantised weight then stays int8 in memory (constant folding would otherwise turn its
+DequantizeLinear into a float32 constant) and the product runs on integer kernels.  It runs as a lowering
+pass, before folding.  A group folds only when the result is the same computation:
+
+- the activation, weight and output are read through per-tensor (weight: per output channel, on the
+  channel axis) DequantizeLinear/QuantizeLinear with constant parameters;
+- a bias is an int32 DequantizeLinear with zero point 0 and scale ``x_scale * w_scale`` (what quantisers
+  write), or absent;
+- a Relu between the product and its QuantizeLinear is absorbed only when the output zero point is the
+  lowest integer, where saturation does exactly what Relu does;
+- the intermediate float tensors have no other reader and are no graph outputs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Model, Node
+from .base import Pass, PassContext, PassResult, const_of
+
+CONTRIB = "com.microsoft"
+
+
+def _dequantize_const_params(graph: Graph, node: Node | None):
+    """(q input, scale, zero point, axis) of a DequantizeLinear with constant scale and zero point."""
+    if node is None or node.op_type != "DequantizeLinear" or node.domain or node.attrs.get("block_size"):
+        return None
+    if len(node.inputs) < 3 or not node.inputs[2]:
+        return None
+    scale, zero = const_of(graph, node.inputs[1]), const_of(graph, node.inputs[2])
+    if scale is None or zero is None or node.attrs.get("output_dtype") not in (None, 0, 1):
+        return None
+    if scale.dtype != np.float32:
+        return None
+    return node.inputs[0], scale, zero, int(node.attrs.get("axis", 1))
+
+
+class QdqFolding(Pass):
+    name = "qdq_folding"
+    level = "lowering"
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        graph = model.graph
+        result = PassResult(self.name)
+        producers = graph.producers()
+        consumers = graph.consumers()
+        removed: set[int] = set()
+        replacements: dict[int, Node] = {}
+        for node in graph.nodes:
+            if node.domain or node.op_type not in _FOLDERS or id(node) in removed:
+                continue
+            folded = _fold(graph, node, producers, consumers)
+            if folded is None:
+                continue
+            new_node, dropped = folded
+            replacements[id(node)] = new_node
+            removed.update(id(n) for n in dropped)
+            result.changes += 1
+            result.details.append(f"{node.op_type}->{new_node.op_type}")
+        if not result.changes:
+            return result
+        kept_outputs = {o for new in replacements.values() for o in new.outputs}
+        for old in graph.nodes:
+            if id(old) in removed or id(old) in replacements:
+                for name in old.outputs:
+                    if name not in kept_outputs:
+                        graph.values.pop(name, None)
+        graph.nodes = [replacements.get(id(n), n) for n in graph.nodes if id(n) not in removed]
+        _drop_unread_dequantize(graph)
+        return result
+
+
+def _fold(graph: Graph, node: Node, producers, consumers):
+    op = node.op_type
+    if len(node.inputs) < 2 or any(node.outputs[0] == o for o in graph.outputs):
+        return None
+    x = _dequantize_const_params(graph, producers.get(node.inputs[0]))
+    w_dq = producers.get(node.inputs[1])
+    w = _dequantize_const_params(graph, w_dq)
+    if x is None or w is None or x[1].size != 1 or x[2].size != 1:
+        return None
+    if const_of(graph, w[0]) is None or w[0] in graph.inputs:
+        return None
+    x_q, x_scale, x_zero, _ = x
+    w_q, w_scale, w_zero, w_axis = w
+    weight = const_of(graph, w_q)
+    if w_scale.size > 1 and _normal_axis(w_axis, weight.ndim) != _channel_axis(node, weight.ndim):
+        return None
+    if np.any(w_zero != 0) and w_scale.size > 1:
+        return None
+    # the output: [Relu ->] QuantizeLinear, each the single reader
+    tail, dropped = node.outputs[0], []
+    reader = _only_reader(graph, consumers, tail)
+    relu = None
+    if reader is not None and reader.op_type == "Relu" and not reader.domain:
+        relu, tail = reader, reader.outputs[0]
+        reader = _only_reader(graph, consumers, tail)
+    if reader is None or reader.op_type != "QuantizeLinear" or reader.domain or len(reader.inputs) < 3:
+        return None
+    y_scale, y_zero = const_of(graph, reader.inputs[1]), const_of(graph, reader.inputs[2])
+    if y_scale is None or y_zero is None or y_scale.size != 1 or y_zero.size != 1:
+        return None
+    if reader.attrs.get("output_dtype") or reader.attrs.get("precision") or reader.attrs.get("saturate", 1) != 1:
+        return None
+    if relu is not None and int(y_zero.reshape(())) != np.iinfo(y_zero.dtype).min:
+        return None
+    bias = None
+    if len(node.inputs) > 2 and node.inputs[2]:
+        bias = _int32_bias(graph, producers.get(node.inputs[2]), x_scale, w_scale)
+        if bias is None:
+            return None
+    dropped += [n for n in (relu, reader) if n is not None]
+    attrs = {k: v for k, v in node.attrs.items()}
+    y_s, y_z = reader.inputs[1], reader.inputs[2]
+    x_s, x_z = producers[node.inputs[0]].inputs[1], producers[node.inputs[0]].inputs[2]
+    w_s, w_z = w_dq.inputs[1], w_dq.inputs[2]
+    name = node.name or reader.name
+    if op == "Conv":
+        inputs = [x_q, x_s, x_z, w_q, w_s, w_z, y_s, y_z] + ([bias] if bias else [])
+        return Node("QLinearConv", inputs, [reader.outputs[0]], attrs, name=name), dropped
+    if op == "MatMul":
+        if bias is not None or weight.ndim != 2:
+            return None
+        return Node("QLinearMatMul", [x_q, x_s, x_z, w_q, w_s, w_z, y_s, y_z], [reader.outputs[0]], name=name), dropped
+    # Gemm: plain (alpha = beta = 1, A not transposed), the bias a vector
+    if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
+        return None
+    inputs = [x_q, x_s, x_z, w_q, w_s, w_z, bias or "", y_s, y_z]
+    gemm_attrs = {"transB": int(attrs.get("transB", 0))}
+    return Node("QGemm", inputs, [reader.outputs[0]], gemm_attrs, name=name, domain=CONTRIB), dropped
+
+
+def _normal_axis(axis: int, rank: int) -> int:
+    return axis + rank if axis < 0 else axis
+
+
+def _channel_axis(node: Node, rank: int) -> int:
+    if node.op_type == "Conv":
+        return 0
+    if node.op_type == "Gemm":
+        return 0 if node.attrs.get("transB", 0) else 1
+    return rank - 1
+
+
+def _only_reader(graph: Graph, consumers, name: str) -> Node | None:
+    users = consumers.get(name, [])
+    return users[0] if len(users) == 1 and name not in graph.outputs else None
+
+
+def _int32_bias(graph: Graph, node: Node | None, x_scale: np.ndarray, w_scale: np.ndarray) -> str | None:
+    params = _dequantize_const_params(graph, node)
+    if params is None:
+        return None
+    q, scale, zero, _ = params
+    values = const_of(graph, q)
+    if values is None or values.dtype != np.int32 or values.ndim != 1 or np.any(zero != 0):
+        return None
+    expected = np.float32(x_scale.reshape(())) * w_scale.astype(np.float32).reshape(-1)
+    if not np.allclose(np.broadcast_to(scale.reshape(-1), expected.shape), expected, rtol=1e-5, atol=0):
+        return None
+    return q
+
+
+def _drop_unread_dequantize(graph: Graph) -> None:
+    """DequantizeLinear nodes of folded groups that nothing reads any more (their int inputs stay)."""
+    while True:
+        read = {name for node in graph.nodes for name in node.reads()} | set(graph.outputs)
+        dead = [n for n in graph.nodes if n.op_type == "DequantizeLinear" and not n.domain
+                and n.outputs[0] not in read]
+        if not dead:
+            return
+        dead_ids = {id(n) for n in dead}
+        for node in dead:
+            graph.values.pop(node.outputs[0], None)
+        graph.nodes = [n for n in graph.nodes if id(n) not in dead_ids]
+
+
+_FOLDERS = ("Conv", "Gemm", "MatMul")
