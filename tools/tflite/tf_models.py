@@ -36,19 +36,24 @@ def small_cnn():
     return tf.keras.Model(x, y)
 
 
+# The applications end in logits (no softmax): random weights make a softmax one-hot, which would hide errors.
+
+
 def mobilenet_v2():
     tf = _tf()
-    return tf.keras.applications.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35, weights=None, classes=10)
+    return tf.keras.applications.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35, weights=None, classes=10,
+                                             classifier_activation=None)
 
 
 def resnet50():
     tf = _tf()
-    return tf.keras.applications.ResNet50(input_shape=(64, 64, 3), weights=None, classes=10)
+    return tf.keras.applications.ResNet50(input_shape=(64, 64, 3), weights=None, classes=10, classifier_activation=None)
 
 
 def efficientnet_b0():
     tf = _tf()
-    return tf.keras.applications.EfficientNetB0(input_shape=(64, 64, 3), weights=None, classes=10)
+    return tf.keras.applications.EfficientNetB0(input_shape=(64, 64, 3), weights=None, classes=10,
+                                                classifier_activation=None)
 
 
 def lstm():

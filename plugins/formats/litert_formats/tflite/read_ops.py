@@ -308,8 +308,14 @@ def add_n(b, op) -> None:
 
 
 def identity(b, op) -> None:
-    """QUANTIZE and DEQUANTIZE: the builder's (de)quantisation of inputs and outputs does the work."""
+    """QUANTIZE and DEQUANTIZE: the builder's (de)quantisation of inputs and outputs does the work.
+
+    A DEQUANTIZE of a constant (float16 or int8 weights stored for size) is folded: its output is the
+    float32 constant, so the convolution reading it sees a constant filter, as TFLite's does."""
     x = b.inp(op, 0)
+    if op.op_name == "DEQUANTIZE" and b.graph.values[x].is_const:
+        b.fold(op, np.asarray(b.graph.values[x].const, np.float32))
+        return
     if b.graph.values[x].dtype is DType.FLOAT16:
         b.emit("Cast", [x], [b.out(op)], op, to=DType.FLOAT32.value)
     else:

@@ -64,6 +64,9 @@ class GraphBuilder:
         self.after_quant: list = []
         self._dequantized: dict[str, str] = {}
         self._counter = 0
+        #: resource variables (:mod:`.variables`): handle tensor -> variable, variable -> current value
+        self.variable_of: dict[int, str] = {}
+        self.variables: dict[str, np.ndarray | str] = {}
         used = Counter(t.name for t in sub.tensors)
         taken: set[str] = set()
         for t in sub.tensors:  # empty or repeated names get the tensor index; every name ends up unique
@@ -140,6 +143,11 @@ class GraphBuilder:
         self.after_quant.append(quantize)
         return inner
 
+    def fold(self, op: TflOperator, data: np.ndarray) -> None:
+        """Make output 0 of ``op`` the constant ``data`` (computed at load) instead of emitting a node."""
+        value = self.graph.values[self.names[self.out_tensor(op).index]]
+        value.const, value.dtype, value.shape, value.quant = data, DType.from_numpy(data.dtype), data.shape, None
+
     def shape(self, op: TflOperator, i: int) -> tuple[int, ...]:
         """The stored shape of input ``i`` (TFLite files carry every tensor's shape)."""
         return self.tensor(op, i).shape
@@ -200,6 +208,13 @@ class GraphBuilder:
             node=f"op{op.index}", op_type=op.op_name, domain="tflite")
 
 
+def all_readers() -> dict:
+    """Every operator litert reads: :data:`.read_ops.READERS` and the resource-variable ones."""
+    from .variables import READERS as VARIABLE_READERS
+
+    return {**READERS, **VARIABLE_READERS}
+
+
 def main_subgraph(tfl: TflFile) -> TflSubGraph:
     """The serving signature's subgraph when there is exactly one signature, else subgraph 0 (as TFLite runs)."""
     if len(tfl.signatures) == 1:
@@ -239,7 +254,7 @@ def build_graph(tfl: TflFile, options: LoadOptions) -> Graph:
             if t is not None and not t.is_const and not t.is_variable and i not in written:
                 raise ModelLoadError(f"{tfl.path}: operator {op.index} ({op.op_name}) reads tensor {i} ({t.name!r}), "
                                      "which no earlier operator writes")
-        reader = READERS.get(op.op_name)
+        reader = all_readers().get(op.op_name)
         if reader is None:
             what = (f"custom operator {op.custom_code!r}" if op.op_name.startswith("CUSTOM")
                     else f"builtin operator {op.op_name}")

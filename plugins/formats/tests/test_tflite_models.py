@@ -1,0 +1,109 @@
+"""TFLite frontend against Google's LiteRT interpreter (``ai-edge-litert``) on TensorFlow-made and real models.
+
+The TensorFlow models (``tools/tflite/tf_models.py``: Keras applications with
+random weights, an LSTM, a transformer encoder, a U-Net, a detection head...)
+are converted once per session by ``tf.lite.TFLiteConverter`` into a
+temporary folder; int8 versions are post-training quantised.  Float outputs
+must agree within 1e-4 of each output's scale, int8 outputs within one
+quantisation step.  The real models are microWakeWord's trained int8
+streaming models shipped in the ``pymicro-wakeword`` wheel.
+"""
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+
+import numpy as np
+import pytest
+
+from tflite_testlib import max_error, run_litert, tf_models
+
+pytest.importorskip("ai_edge_litert")
+
+FLOAT_TOLERANCE = 1e-4
+INT8_TOLERANCE = 1  # quantisation steps
+
+FAST = ["small_cnn", "mobilenet_v2", "lstm", "transformer_encoder", "unet", "detection_head", "mlp_resize",
+        "small_cnn_int8", "unet_int8"]
+SLOW = ["resnet50", "efficientnet_b0", "mobilenet_v2_int8"]
+
+
+@pytest.fixture(scope="session")
+def tf_model_dir(tmp_path_factory):
+    pytest.importorskip("tensorflow")
+    return tmp_path_factory.mktemp("tflite_models")
+
+
+def _model(folder, name):
+    path = folder / f"{name}.tflite"
+    if not path.exists():
+        base, int8 = (name[:-5], True) if name.endswith("_int8") else (name, False)
+        tf_models.make(base, folder, int8=int8)
+    return path
+
+
+def _check(path, seeds=(0, 1)):
+    errors = []
+    for seed in seeds:
+        feeds = tf_models.random_inputs(path, seed)
+        ref = tf_models.litert_interpreter_run(path, feeds)
+        got = run_litert(path, feeds)
+        assert len(ref) == len(got)
+        for r, g in zip(ref, got):
+            errors.append(max_error(r, g))
+            tolerance = FLOAT_TOLERANCE if r.dtype.kind == "f" else INT8_TOLERANCE
+            assert errors[-1] <= tolerance, f"{path.name}: error {errors[-1]} over {tolerance}"
+            if r.dtype.kind != "f":  # not a saturated, trivially equal output
+                assert len(np.unique(r)) > 1
+    print(f"{path.name}: max error {max(errors):.3g}")
+    return max(errors)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_tensorflow_made_model(tf_model_dir, name):
+    _check(_model(tf_model_dir, name))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SLOW)
+def test_tensorflow_made_model_large(tf_model_dir, name):
+    _check(_model(tf_model_dir, name))
+
+
+def _wake_word_models():
+    if importlib.util.find_spec("pymicro_wakeword") is None:
+        return []
+    return sorted(p for p in (importlib.resources.files("pymicro_wakeword") / "models").iterdir()
+                  if p.name.endswith(".tflite"))
+
+
+@pytest.mark.parametrize("path", _wake_word_models(), ids=lambda p: p.name)
+def test_real_wake_word_model(path):
+    """microWakeWord's int8 streaming models (resource variables, CALL_ONCE, SPLIT_V, depthwise convs...):
+    the output probability saturates for random features, so the logit before it is compared as well."""
+    from ai_edge_litert.interpreter import Interpreter
+    from litert_formats.tflite.tflfile import TflFile
+
+    sub = TflFile(path).subgraphs[0]
+    logistic = next(op for op in sub.operators if op.op_name == "LOGISTIC")
+    logit = sub.tensors[logistic.inputs[0]]
+    spread = set()
+    rng = np.random.default_rng(0)
+    for level in (20, 60, 120):  # quiet to loud: spectrogram features sit near the int8 minimum
+        feeds = [rng.integers(-128, -128 + level, (1, 3, 40)).astype(np.int8)]
+        interp = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True)
+        interp.allocate_tensors()
+        interp.set_tensor(interp.get_input_details()[0]["index"], feeds[0])
+        interp.invoke()
+        ref = [interp.get_tensor(d["index"]) for d in interp.get_output_details()] + [interp.get_tensor(logit.index)]
+        got = run_litert(path, feeds, extra_outputs=(logit.name,))
+        for r, g in zip(ref, got):
+            assert max_error(r, g) <= INT8_TOLERANCE
+        spread.add(int(ref[-1].ravel()[0]))
+    assert len(spread) > 1, "the logit did not depend on the input"
+
+
+def test_wake_word_models_are_present():
+    """The real-model tests above must not silently vanish."""
+    pytest.importorskip("ai_edge_litert")
+    assert len(_wake_word_models()) >= 3, "install the test extra: pymicro-wakeword ships the models"
