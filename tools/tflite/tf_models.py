@@ -137,7 +137,7 @@ INT8 = ("small_cnn", "mobilenet_v2", "unet")
 
 def _representative(model, count: int = 8):
     rng = np.random.default_rng(1)
-    shapes = [tuple(t.shape) for t in model.inputs]
+    shapes = [tuple(1 if d is None else d for d in t.shape) for t in model.inputs]
 
     def data():
         for _ in range(count):
