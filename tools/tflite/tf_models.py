@@ -126,13 +126,94 @@ def mlp_resize():
     return tf.keras.Model(x, k.Multiply()([m, a]) - k.Maximum()([m, a]))
 
 
+def _op_zoo_functions(tf):
+    """tf.functions each exercising a group of builtin operators (one model per group)."""
+    spec4 = tf.TensorSpec((1, 4, 6, 8), tf.float32)
+    spec2 = tf.TensorSpec((3, 8), tf.float32)
+
+    def unary(x):
+        a = tf.abs(x) + 0.5
+        outs = [tf.exp(x * 0.1), tf.math.log(a), tf.sqrt(a), tf.math.rsqrt(a), tf.negative(x), tf.floor(x * 3),
+                tf.math.ceil(x * 3), tf.round(x * 3), tf.sin(x), tf.cos(x), tf.sign(x), tf.square(x),
+                tf.nn.elu(x), tf.nn.leaky_relu(x, 0.3), tf.nn.relu6(x * 4), tf.clip_by_value(x, -1.0, 1.0),
+                tf.nn.sigmoid(x), tf.nn.tanh(x), tf.nn.gelu(x, approximate=True), x * tf.nn.relu6(x + 3) / 6]
+        return tf.add_n(outs[:3]) + tf.concat(outs, axis=-1)[..., :8]
+
+    def binary(x, y):
+        z = tf.abs(y) + 1.0
+        mask = tf.logical_and(x > y, tf.logical_not(tf.equal(x, 0.0)))
+        mask = tf.logical_or(mask, tf.less_equal(x, -1.0))
+        picked = tf.where(mask, x, y) + tf.where(tf.not_equal(x, y), 1.0, 0.0)
+        return [tf.maximum(x, y) - tf.minimum(x, y), tf.pow(z, 0.7), tf.math.floordiv(x * 5, z),
+                tf.math.floormod(x * 5, z), tf.math.squared_difference(x, y), picked,
+                tf.cast(tf.greater_equal(x, y), tf.float32) + tf.cast(tf.less(x, y), tf.float32) * 2]
+
+    def shapes(x):
+        a, b = tf.split(x, 2, axis=-1)
+        c, d, e = tf.split(x, [2, 5, -1], axis=-1)
+        parts = tf.unstack(x, axis=1)
+        stacked = tf.stack(parts[::-1], axis=1)
+        t = tf.transpose(x, [0, 2, 1, 3])
+        s = tf.strided_slice(x, [0, 1, 0, 0], [1, 4, 6, 8], [1, 2, 1, 3], shrink_axis_mask=1)
+        g = tf.gather(x, [3, 0, 2], axis=2)
+        gn = tf.gather_nd(x[0], [[0, 1], [3, 5]])
+        tiled = tf.tile(x[:, :1], [1, 2, 1, 1])
+        return [a * b, tf.concat([c, d, e], -1), stacked - x, tf.reshape(t, (1, 6, 4, 8)), s,
+                tf.reduce_sum(g, axis=[1, 2], keepdims=True), gn, tiled,
+                tf.expand_dims(tf.squeeze(x[:, :1], axis=1), 0), tf.slice(x, [0, 1, 2, 3], [-1, 2, 3, -1]),
+                tf.broadcast_to(x[:, :, :1, :], (1, 4, 6, 8)), tf.reverse(x, [2]) * 0 + tf.zeros_like(x)]
+
+    def reductions(x):
+        return [tf.reduce_max(x, axis=[1, 2]), tf.reduce_min(x, axis=-1), tf.reduce_prod(x[..., :3], axis=-1),
+                tf.reduce_mean(x, axis=1, keepdims=True), tf.argmax(x, axis=-1), tf.argmin(x, axis=2),
+                tf.nn.softmax(x * 2.0), tf.nn.log_softmax(x), tf.math.l2_normalize(x, axis=-1),
+                tf.cast(tf.shape(x), tf.float32) + tf.fill([4], 2.0)]
+
+    def images(x):
+        return [tf.nn.space_to_depth(x[:, :, :, :2], 2), tf.nn.depth_to_space(x, 2),
+                tf.nn.local_response_normalization(x, depth_radius=2, bias=1.5, alpha=0.2, beta=0.6),
+                tf.pad(x, [[0, 0], [1, 2], [0, 1], [0, 0]], mode="REFLECT"),
+                tf.pad(x, [[0, 0], [1, 0], [2, 1], [0, 0]], constant_values=0.5),
+                tf.image.resize(x, (7, 9), method="nearest"), tf.compat.v1.image.resize_bilinear(x, (8, 5),
+                                                                                              align_corners=True),
+                tf.nn.avg_pool2d(x, 3, 2, "SAME"), tf.nn.max_pool2d(x, 2, 1, "VALID")]
+
+    def matmuls(x, y):
+        w = tf.constant(np.linspace(-1, 1, 8 * 5, dtype=np.float32).reshape(8, 5))
+        return [tf.matmul(x, w), tf.matmul(x, y, transpose_b=True), tf.matmul(tf.transpose(x), tf.transpose(y), transpose_a=True)]
+
+    def misc(x, y):
+        a = tf.abs(x)
+        prelu = tf.maximum(x, 0.0) + tf.constant(np.linspace(0.1, 0.8, 8, dtype=np.float32)) * tf.minimum(x, 0.0)
+        flags = tf.logical_not(tf.equal(tf.round(x), tf.round(y)))
+        return [tf.math.divide(x, a + 1.0), tf.cast(flags, tf.float32), tf.nn.relu(a - 0.5), tf.nn.relu6(a * 9),
+                tf.clip_by_value(a, 0.0, 1.0), prelu, tf.squeeze(tf.expand_dims(x, 1), [1])]
+
+    return {"op_zoo_misc": (misc, [spec4, spec4]), "op_zoo_unary": (unary, [spec4]), "op_zoo_binary": (binary, [spec4, spec4]),
+            "op_zoo_shapes": (shapes, [spec4]), "op_zoo_reductions": (reductions, [spec4]),
+            "op_zoo_images": (images, [spec4]), "op_zoo_matmul": (matmuls, [spec2, spec2])}
+
+
+def make_op_zoo(name: str, folder: Path) -> Path:
+    """Convert one group of :func:`_op_zoo_functions` to ``<folder>/<name>.tflite``."""
+    tf = _tf()
+    fn, specs = _op_zoo_functions(tf)[name]
+    concrete = tf.function(fn, input_signature=specs).get_concrete_function()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
+    path = Path(folder) / f"{name}.tflite"
+    path.write_bytes(converter.convert())
+    return path
+
+
+OP_ZOO = ("op_zoo_misc", "op_zoo_unary", "op_zoo_binary", "op_zoo_shapes", "op_zoo_reductions", "op_zoo_images", "op_zoo_matmul")
+
 BUILDERS = {
     "small_cnn": small_cnn, "mobilenet_v2": mobilenet_v2, "resnet50": resnet50,
     "efficientnet_b0": efficientnet_b0, "lstm": lstm, "transformer_encoder": transformer_encoder,
     "unet": unet, "detection_head": detection_head, "mlp_resize": mlp_resize,
 }
 #: the models also converted with int8 post-training quantisation
-INT8 = ("small_cnn", "mobilenet_v2", "unet")
+INT8 = ("small_cnn", "unet", "detection_head")
 
 
 def _representative(model, count: int = 8):

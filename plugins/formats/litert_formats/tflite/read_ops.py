@@ -183,10 +183,10 @@ def _resize(mode: str):
             attrs["coordinate_transformation_mode"] = "align_corners"
             if mode == "nearest":
                 attrs["nearest_mode"] = "round_prefer_ceil"
-        elif o.get("half_pixel_centers"):
-            attrs["coordinate_transformation_mode"] = "tf_half_pixel_for_nn" if mode == "nearest" else "half_pixel"
+        elif o.get("half_pixel_centers"):  # nearest: floor((x + 0.5) * scale) = round_prefer_ceil of half_pixel
+            attrs["coordinate_transformation_mode"] = "half_pixel"
             if mode == "nearest":
-                attrs["nearest_mode"] = "floor"
+                attrs["nearest_mode"] = "round_prefer_ceil"
         else:
             attrs["coordinate_transformation_mode"] = "asymmetric"
             if mode == "nearest":
@@ -488,6 +488,15 @@ def gather_nd(b, op) -> None:
     b.emit("GatherND", [b.inp(op, 0), b.int64_input(op, 1)], [b.out(op)], op)
 
 
+def reverse_v2(b, op) -> None:
+    axes = b.const_value(op, 1)
+    if axes is None:
+        raise b.unsupported(op, "computed axes")
+    n = len(axes)
+    b.emit("Slice", [b.inp(op, 0), b.int64([-1] * n, "rev_starts"), b.int64([-INT64_MAX] * n, "rev_ends"),
+                     b.int64(axes, "rev_axes"), b.int64([-1] * n, "rev_steps")], [b.out(op)], op)
+
+
 def tile(b, op) -> None:
     b.emit("Tile", [b.inp(op, 0), b.int64_input(op, 1)], [b.out(op)], op)
 
@@ -509,6 +518,20 @@ def zeros_like(b, op) -> None:
     x = b.inp(op, 0)
     b.emit("Sub", [x, x], [b.out(op)], op)
 
+
+#: what a read operator still refuses (UnsupportedOperatorError), for the coverage table
+LIMITS = {
+    "CONV_2D": "constant 4-D filter", "DEPTHWISE_CONV_2D": "constant [1,H,W,C] filter",
+    "TRANSPOSE_CONV": "constant output shape and filter", "STRIDED_SLICE": "constant begin/end/strides; "
+    "no ellipsis, new-axis or offset masks", "SLICE": "constant begin and size", "PAD": "constant paddings",
+    "PADV2": "constant paddings", "MIRROR_PAD": "REFLECT only", "GATHER": "batch_dims 0",
+    "RESIZE_BILINEAR": "constant size", "RESIZE_NEAREST_NEIGHBOR": "constant size", "SPLIT": "constant axis",
+    "SPLIT_V": "constant sizes and axis", "ARG_MAX": "constant axis", "ARG_MIN": "constant axis",
+    "TRANSPOSE": "constant permutation", "REVERSE_V2": "constant axes",
+    "READ_VARIABLE": "first-invocation semantics: state is not carried across runs",
+    "ASSIGN_VARIABLE": "first-invocation semantics: state is not carried across runs",
+    "CALL_ONCE": "the init subgraph may only assign constants",
+}
 
 #: BuiltinOperator name -> reader
 READERS = {
@@ -539,7 +562,7 @@ READERS = {
     "RESHAPE": reshape, "SQUEEZE": squeeze, "EXPAND_DIMS": expand_dims, "CONCATENATION": concatenation,
     "PACK": pack, "UNPACK": unpack, "SPLIT": split, "SPLIT_V": split_v, "STRIDED_SLICE": strided_slice,
     "SLICE": slice_, "PAD": _pad("constant"), "PADV2": _pad("constant"), "MIRROR_PAD": _pad("reflect"),
-    "TRANSPOSE": transpose, "GATHER": gather, "GATHER_ND": gather_nd, "TILE": tile, "BROADCAST_TO": broadcast_to,
+    "TRANSPOSE": transpose, "REVERSE_V2": reverse_v2, "GATHER": gather, "GATHER_ND": gather_nd, "TILE": tile, "BROADCAST_TO": broadcast_to,
     "FILL": fill, "SHAPE": shape, "ZEROS_LIKE": zeros_like, "CAST": cast,
     "QUANTIZE": identity, "DEQUANTIZE": identity,
 }
