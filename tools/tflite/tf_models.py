@@ -66,6 +66,15 @@ def lstm():
     return tf.keras.Model(x, y)
 
 
+def lstm_while():
+    """A Keras LSTM as TensorFlow converts it by default: a WHILE over cond and body subgraphs."""
+    tf = _tf()
+    k = tf.keras.layers
+    x = k.Input((6, 5), batch_size=2)
+    y = k.LSTM(7, return_sequences=True)(x)
+    return tf.keras.Model(x, k.GRU(4)(y))
+
+
 def transformer_encoder():
     tf = _tf()
     k = tf.keras.layers
@@ -189,7 +198,13 @@ def _op_zoo_functions(tf):
         return [tf.math.divide(x, a + 1.0), tf.cast(flags, tf.float32), tf.nn.relu(a - 0.5), tf.nn.relu6(a * 9),
                 tf.clip_by_value(a, 0.0, 1.0), prelu, tf.squeeze(tf.expand_dims(x, 1), [1])]
 
-    return {"op_zoo_misc": (misc, [spec4, spec4]), "op_zoo_unary": (unary, [spec4]), "op_zoo_binary": (binary, [spec4, spec4]),
+    def control(x, y):
+        branch = tf.cond(tf.reduce_sum(y) > 0.0, lambda: tf.nn.relu(x) * 2.0, lambda: tf.tanh(x) - 1.0)
+        _, looped = tf.while_loop(lambda i, acc: i < 3, lambda i, acc: (i + 1, acc * 0.5 + tf.sin(acc)),
+                                  (tf.constant(0), x))
+        return [branch, looped]
+
+    return {"op_zoo_control": (control, [spec2, spec2]), "op_zoo_misc": (misc, [spec4, spec4]), "op_zoo_unary": (unary, [spec4]), "op_zoo_binary": (binary, [spec4, spec4]),
             "op_zoo_shapes": (shapes, [spec4]), "op_zoo_reductions": (reductions, [spec4]),
             "op_zoo_images": (images, [spec4]), "op_zoo_matmul": (matmuls, [spec2, spec2])}
 
@@ -205,11 +220,11 @@ def make_op_zoo(name: str, folder: Path) -> Path:
     return path
 
 
-OP_ZOO = ("op_zoo_misc", "op_zoo_unary", "op_zoo_binary", "op_zoo_shapes", "op_zoo_reductions", "op_zoo_images", "op_zoo_matmul")
+OP_ZOO = ("op_zoo_control", "op_zoo_misc", "op_zoo_unary", "op_zoo_binary", "op_zoo_shapes", "op_zoo_reductions", "op_zoo_images", "op_zoo_matmul")
 
 BUILDERS = {
     "small_cnn": small_cnn, "mobilenet_v2": mobilenet_v2, "resnet50": resnet50,
-    "efficientnet_b0": efficientnet_b0, "lstm": lstm, "transformer_encoder": transformer_encoder,
+    "efficientnet_b0": efficientnet_b0, "lstm": lstm, "lstm_while": lstm_while, "transformer_encoder": transformer_encoder,
     "unet": unet, "detection_head": detection_head, "mlp_resize": mlp_resize,
 }
 #: the models also converted with int8 post-training quantisation

@@ -23,7 +23,7 @@ pytest.importorskip("ai_edge_litert")
 FLOAT_TOLERANCE = 1e-4
 INT8_TOLERANCE = 1  # quantisation steps
 
-FAST = ["small_cnn", "mobilenet_v2", "lstm", "transformer_encoder", "unet", "detection_head", "mlp_resize",
+FAST = ["small_cnn", "mobilenet_v2", "lstm", "lstm_while", "transformer_encoder", "unet", "detection_head", "mlp_resize",
         "small_cnn_int8", "unet_int8", "detection_head_int8"]
 SLOW = ["resnet50", "efficientnet_b0"]
 
@@ -71,6 +71,18 @@ def test_operator_groups(tf_model_dir, name):
     if not path.exists():
         tf_models.make_op_zoo(name, tf_model_dir)
     _check(path, seeds=(0,))
+
+
+def test_if_takes_both_branches(tf_model_dir):
+    """op_zoo_control: an IF on the sign of sum(y) and a WHILE; y and -y take the two branches."""
+    path = tf_model_dir / "op_zoo_control.tflite"
+    if not path.exists():
+        tf_models.make_op_zoo("op_zoo_control", tf_model_dir)
+    x, y = tf_models.random_inputs(path, 5)
+    for flip in (1.0, -1.0):
+        feeds = [x, (np.abs(y) * flip).astype(np.float32)]
+        for r, g in zip(tf_models.litert_interpreter_run(path, feeds), run_litert(path, feeds)):
+            assert max_error(r, g) <= FLOAT_TOLERANCE
 
 
 @pytest.mark.slow

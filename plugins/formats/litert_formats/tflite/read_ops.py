@@ -449,11 +449,18 @@ def strided_slice(b, op) -> None:
 
 
 def slice_(b, op) -> None:
+    """``x[begin : begin + size]`` per axis, size -1 meaning to the end; begin and size may be computed
+    (a WHILE body slicing at its step)."""
     begin, size = b.const_value(op, 1), b.const_value(op, 2)
-    if begin is None or size is None:
-        raise b.unsupported(op, "computed begin or size")
-    ends = [INT64_MAX if int(n) == -1 else int(s) + int(n) for s, n in zip(begin, size)]
-    b.emit("Slice", [b.inp(op, 0), b.int64(begin, "slice_starts"), b.int64(ends, "slice_ends")], [b.out(op)], op)
+    if begin is not None and size is not None:
+        ends = [INT64_MAX if int(n) == -1 else int(s) + int(n) for s, n in zip(begin, size)]
+        b.emit("Slice", [b.inp(op, 0), b.int64(begin, "slice_starts"), b.int64(ends, "slice_ends")], [b.out(op)], op)
+        return
+    starts, sizes = b.int64_input(op, 1), b.int64_input(op, 2)
+    to_end = b.emit("Equal", [sizes, b.int64(-1, "slice_to_end")], None, op)[0]
+    summed = b.emit("Add", [starts, sizes], None, op)[0]
+    ends = b.emit("Where", [to_end, b.int64(INT64_MAX, "slice_max"), summed], None, op)[0]
+    b.emit("Slice", [b.inp(op, 0), starts, ends], [b.out(op)], op)
 
 
 def _pad(mode: str):
@@ -523,7 +530,7 @@ def zeros_like(b, op) -> None:
 LIMITS = {
     "CONV_2D": "constant 4-D filter", "DEPTHWISE_CONV_2D": "constant [1,H,W,C] filter",
     "TRANSPOSE_CONV": "constant output shape and filter", "STRIDED_SLICE": "constant begin/end/strides; "
-    "no ellipsis, new-axis or offset masks", "SLICE": "constant begin and size", "PAD": "constant paddings",
+    "no ellipsis, new-axis or offset masks", "PAD": "constant paddings",
     "PADV2": "constant paddings", "MIRROR_PAD": "REFLECT only", "GATHER": "batch_dims 0",
     "RESIZE_BILINEAR": "constant size", "RESIZE_NEAREST_NEIGHBOR": "constant size", "SPLIT": "constant axis",
     "SPLIT_V": "constant sizes and axis", "ARG_MAX": "constant axis", "ARG_MIN": "constant axis",

@@ -54,11 +54,16 @@ def dequantize(data: np.ndarray, quant) -> np.ndarray:
 class GraphBuilder:
     """Names, constants, quantisation and node emission for the operator readers."""
 
-    def __init__(self, tfl: TflFile, sub: TflSubGraph, graph: Graph) -> None:
+    def __init__(self, tfl: TflFile, sub: TflSubGraph, graph: Graph, prefix: str = "",
+                 bound: dict[int, str] | None = None, depth: int = 0) -> None:
+        """``prefix`` goes before every name (a control-flow body's values must not shadow outer ones);
+        ``bound`` gives tensors (a body's inputs) the names of values that already exist."""
         self.tfl = tfl
         self.sub = sub
         self.path = tfl.path
         self.graph = graph
+        self.prefix = prefix
+        self.depth = depth
         self.names: dict[int, str] = {}
         self.after_act: list = []
         self.after_quant: list = []
@@ -70,13 +75,15 @@ class GraphBuilder:
         used = Counter(t.name for t in sub.tensors)
         taken: set[str] = set()
         for t in sub.tensors:  # empty or repeated names get the tensor index; every name ends up unique
-            name = t.name if t.name and used[t.name] == 1 else f"{t.name or 'tensor'}_{t.index}"
+            name = prefix + (t.name if t.name and used[t.name] == 1 else f"{t.name or 'tensor'}_{t.index}")
             while name in taken:
                 name = f"{name}_{t.index}"
             taken.add(name)
             self.names[t.index] = name
+        self.names.update(bound or {})
         for t in sub.tensors:
-            self._materialise(t)
+            if t.index not in (bound or {}):
+                self._materialise(t)
 
     # -- values -------------------------------------------------------------------
 
@@ -109,8 +116,8 @@ class GraphBuilder:
         """Input ``i`` as the operator computes on it: float for a quantised computed tensor."""
         t = self.tensor(op, i)
         name = self.names[t.index]
-        value = self.graph.values[name]
-        if value.quant is None or value.is_const:
+        value = self.graph.values.get(name)  # None: a branch reading the enclosing graph's value
+        if value is None or value.quant is None or value.is_const:
             return name
         if name not in self._dequantized:
             q = value.quant
@@ -123,8 +130,8 @@ class GraphBuilder:
     def const_value(self, op: TflOperator, i: int) -> np.ndarray | None:
         if not self.has_input(op, i):
             return None
-        value = self.graph.values[self.names[op.inputs[i]]]
-        return value.const
+        value = self.graph.values.get(self.names[op.inputs[i]])
+        return None if value is None else value.const
 
     def out(self, op: TflOperator, i: int = 0) -> str:
         """Where the operator writes output ``i``: the tensor, or a float name quantised into it."""
@@ -154,7 +161,7 @@ class GraphBuilder:
 
     def const(self, array, base: str) -> str:
         array = np.asarray(array)
-        name = self.graph.unique_name(base)
+        name = self.fresh(base)
         self.graph.values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
         return name
 
@@ -169,7 +176,7 @@ class GraphBuilder:
         return self.emit("Cast", [self.inp(op, i)], None, op, to=DType.INT64.value)[0]
 
     def fresh(self, base: str) -> str:
-        return self.graph.unique_name(base)
+        return self.graph.unique_name(base if base.startswith(self.prefix) else self.prefix + base)
 
     # -- nodes --------------------------------------------------------------------
 
@@ -210,9 +217,10 @@ class GraphBuilder:
 
 def all_readers() -> dict:
     """Every operator litert reads: :data:`.read_ops.READERS` and the resource-variable ones."""
+    from .control_flow import READERS as CONTROL_FLOW_READERS
     from .variables import READERS as VARIABLE_READERS
 
-    return {**READERS, **VARIABLE_READERS}
+    return {**READERS, **VARIABLE_READERS, **CONTROL_FLOW_READERS}
 
 
 def main_subgraph(tfl: TflFile) -> TflSubGraph:
@@ -247,6 +255,19 @@ def build_graph(tfl: TflFile, options: LoadOptions) -> Graph:
     unknown = sorted(set(options.input_shapes) - set(graph.inputs))
     if unknown:
         raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
+    emit_operators(b)
+    for index in sub.outputs:
+        graph.outputs.append(b.names[index])
+    try:
+        transposes.optimize(graph)
+    except _MALFORMED as err:
+        raise ModelLoadError(f"{tfl.path}: inconsistent layout changes ({type(err).__name__}: {err})") from None
+    return graph
+
+
+def emit_operators(b: GraphBuilder) -> None:
+    """Every operator of ``b.sub`` into ``b.graph``, in file order, checking that each reads written tensors."""
+    tfl, sub = b.tfl, b.sub
     written: set[int] = set(sub.inputs)
     for op in sub.operators:
         for i in op.inputs:
@@ -274,13 +295,7 @@ def build_graph(tfl: TflFile, options: LoadOptions) -> Graph:
         written.update(op.outputs)
     for index in sub.outputs:
         if not sub.tensors[index].is_const and index not in written:
-            raise ModelLoadError(f"{tfl.path}: output tensor {index} is written by no operator")
-        graph.outputs.append(b.names[index])
-    try:
-        transposes.optimize(graph)
-    except _MALFORMED as err:
-        raise ModelLoadError(f"{tfl.path}: inconsistent layout changes ({type(err).__name__}: {err})") from None
-    return graph
+            raise ModelLoadError(f"{tfl.path}: subgraph {sub.index} output tensor {index} is written by no operator")
 
 
 def operator_histogram(sub: TflSubGraph) -> Counter:
