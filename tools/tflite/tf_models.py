@@ -241,18 +241,22 @@ def _representative(model, count: int = 8):
     return data
 
 
-def make(name: str, folder: Path, int8: bool = False) -> Path:
-    """Build model ``name``, convert it, write ``<folder>/<name>[_int8].tflite``; its path."""
+def make(name: str, folder: Path, int8: bool = False, int16: bool = False) -> Path:
+    """Build model ``name``, convert it, write ``<folder>/<name>[_int8|_int16].tflite``; its path.
+
+    ``int8``: full int8 post-training quantisation; ``int16``: int16 activations with int8 weights
+    (TFLite's 16x8 mode); both with integer input and output."""
     tf = _tf()
     model = BUILDERS[name]()
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if int8:
+    if int8 or int16:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = _representative(model)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    path = Path(folder) / f"{name}{'_int8' if int8 else ''}.tflite"
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 if int16
+            else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = tf.int16 if int16 else tf.int8
+    path = Path(folder) / f"{name}{'_int16' if int16 else '_int8' if int8 else ''}.tflite"
     path.write_bytes(converter.convert())
     return path
 
