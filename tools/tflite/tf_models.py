@@ -297,3 +297,37 @@ if __name__ == "__main__":
         print(make(n, target))
     for n in INT8:
         print(make(n, target, int8=True))
+
+
+def make_frozen_graph(name: str, folder: Path) -> Path:
+    """Model ``name`` as a frozen TensorFlow GraphDef (``<folder>/<name>.pb``, variables folded into Consts)."""
+    tf = _tf()
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    model = BUILDERS[name]() if name in BUILDERS else None
+    if model is not None:
+        specs = [tf.TensorSpec(tuple(1 if d is None else d for d in t.shape), tf.float32) for t in model.inputs]
+        fn = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False))
+        concrete = fn.get_concrete_function(*specs)
+    else:
+        body, specs = _op_zoo_functions(tf)[name]
+        concrete = tf.function(body, input_signature=specs).get_concrete_function()
+    frozen = convert_variables_to_constants_v2(concrete)
+    path = Path(folder) / f"{name}.pb"
+    path.write_bytes(frozen.graph.as_graph_def().SerializeToString())
+    return path
+
+
+def tensorflow_run(path: Path, feeds: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """TensorFlow itself on a frozen GraphDef: inputs are its Placeholders in file order; the outputs (by node
+    name) are the ``Identity`` nodes the freezing wrote for the function's results."""
+    tf = _tf()
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(Path(path).read_bytes())
+    inputs = [n.name + ":0" for n in graph_def.node if n.op == "Placeholder"]
+    outputs = sorted((n.name for n in graph_def.node if n.op == "Identity" and n.name.startswith("Identity")),
+                     key=lambda s: (len(s), s))
+    fn = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
+    pruned = fn.prune([fn.graph.get_tensor_by_name(i) for i in inputs],
+                      [fn.graph.get_tensor_by_name(o + ":0") for o in outputs])
+    return {name: t.numpy() for name, t in zip(outputs, pruned(*[tf.constant(f) for f in feeds]))}
