@@ -2,7 +2,7 @@
 
 Run with the venv's interpreter (see build_venv.sh), never imported by litert:
 
-    python msl_run.py convert MODEL.onnx OUT_PREFIX [--input-format NHWC|NCHW] [--optimize general|none] [--config-file F]
+    python msl_run.py convert MODEL.onnx OUT_PREFIX [--input-format NHWC|NCHW] [--optimize general|none] [--config-file F] [--fmk ONNX|TFLITE]
     python msl_run.py run MODEL.ms INPUTS.npz OUTPUTS.npz [--threads N]
     python msl_run.py bench MODEL.ms INPUTS.npz RESULT.json [--threads N] [--warmup N] [--loops N]
 
@@ -43,7 +43,7 @@ def convert(args):
     converter.save_type = mslite.ModelType.MINDIR_LITE
     converter.input_format = getattr(mslite.Format, args.input_format)
     converter.optimize = args.optimize
-    converter.convert(fmk_type=mslite.FmkType.ONNX, model_file=args.model, output_file=args.output,
+    converter.convert(fmk_type=getattr(mslite.FmkType, args.fmk), model_file=args.model, output_file=args.output,
                       config_file=args.config_file or "")
     if not os.path.isfile(args.output + ".ms"):
         sys.stderr.write("converter produced no %s.ms\n" % args.output)
@@ -125,6 +125,7 @@ def main(argv=None):
     p.add_argument("--input-format", default="NHWC", choices=("NHWC", "NCHW"))
     p.add_argument("--optimize", default="general", choices=("general", "none"))
     p.add_argument("--config-file", help="converter config (e.g. [common_quant_param] for weight quantisation)")
+    p.add_argument("--fmk", default="ONNX", choices=("ONNX", "TFLITE"), help="source framework")
     p.set_defaults(fn=convert)
     for name, fn in (("run", run), ("bench", bench)):
         p = sub.add_parser(name)

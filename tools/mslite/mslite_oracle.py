@@ -62,8 +62,9 @@ def _call(args: list[str], done: Path) -> subprocess.CompletedProcess:
 
 
 def convert(onnx_path: str | Path, ms_path: str | Path, input_format: str = "NHWC", optimize: str = "general",
-            config: str | None = None) -> Path:
-    """converter_lite (through the Python API): ONNX -> ``ms_path`` (which must end in .ms).
+            config: str | None = None, fmk: str = "ONNX") -> Path:
+    """converter_lite (through the Python API): ONNX (or ``fmk="TFLITE"``: a .tflite) -> ``ms_path`` (which must
+    end in .ms).
 
     ``config`` is the text of a converter config file (e.g. a ``[common_quant_param]`` section)."""
     ms_path = Path(ms_path)
@@ -72,7 +73,8 @@ def convert(onnx_path: str | Path, ms_path: str | Path, input_format: str = "NHW
     prefix = ms_path.with_suffix("")
     if ms_path.exists():
         ms_path.unlink()
-    args = ["convert", str(onnx_path), str(prefix), "--input-format", input_format, "--optimize", optimize]
+    args = ["convert", str(onnx_path), str(prefix), "--input-format", input_format, "--optimize", optimize,
+            "--fmk", fmk]
     with tempfile.TemporaryDirectory() as tmp:
         if config:
             cfg = Path(tmp) / "converter.cfg"

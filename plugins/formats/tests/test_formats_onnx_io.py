@@ -425,3 +425,29 @@ def test_plugin_host_registration():
     host = PluginHost()
     host.register(plugin, "onnx")
     assert "onnx" in host.frontends and "onnx" in host.serializers
+
+
+@pytest.mark.parametrize("declared", [[-1, 3], [-7, 3], [0, 3]])
+def test_negative_and_zero_declared_dims_behave_as_in_onnxruntime(tmp_path, declared):
+    """A negative dim_value is dynamic (Paddle exports a literal -1 batch); 0 is a static zero size."""
+    import onnxruntime as ort
+
+    import litert
+
+    x = helper.make_tensor_value_info("x", T.FLOAT, declared)
+    y = helper.make_tensor_value_info("y", T.FLOAT, None)
+    model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "dims.onnx"
+    onnx.save(model, path)
+    ours = litert.load(path)
+    theirs = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for batch in (0, 2, 5):
+        data = np.linspace(-1, 1, batch * 3, dtype=np.float32).reshape(batch, 3)
+        try:
+            want = theirs.run(None, {"x": data})[0]
+        except Exception:  # onnxruntime refuses this batch: so must litert, with a typed error
+            with pytest.raises(InputError):
+                ours.run({"x": data})
+            continue
+        np.testing.assert_array_equal(ours.run({"x": data})["y"], want)

@@ -213,3 +213,19 @@ def test_residual_block_fused_by_the_optimizer(tmp_path):
     x = np.random.default_rng(0).standard_normal((1, 4, 6, 6)).astype(np.float32)
     got = litert.load(path, optimize="none").predict([x.transpose(0, 2, 3, 1)])[0]
     lib.assert_matches(got, _ort(model, {"x": x})[0], "residual block")  # outputs keep the model's layout
+
+
+def test_where_is_written_and_read_back(tmp_path):
+    """BERT-style attention masks: ONNX Where -> MindSpore Lite's three-input Where primitive -> Where again."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])
+    mask = helper.make_tensor_value_info("mask", TensorProto.BOOL, [2, 5])
+    fill = onnx.numpy_helper.from_array(np.array(-1e4, np.float32), "fill")
+    graph = helper.make_graph([helper.make_node("Where", ["mask", "x", "fill"], ["y"])], "g", [mask, x],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])], [fill])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = _write(model, tmp_path)
+    assert primitive_histogram(MsFile(path))["Where"] == 1
+    rng = np.random.default_rng(0)
+    inputs = {"mask": rng.random((2, 5)) > 0.5, "x": rng.standard_normal((2, 5)).astype(np.float32)}
+    got = litert.load(path).predict([inputs["mask"], inputs["x"]])[0]
+    np.testing.assert_array_equal(got, _ort(model, inputs)[0])

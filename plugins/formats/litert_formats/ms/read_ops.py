@@ -583,6 +583,13 @@ def lstm(b, node) -> None:
     b.emit("LSTM", inputs, outs, node, hidden_size=hidden, direction=direction)
 
 
+def where(b, node) -> None:
+    """Three inputs: ``cond ? x : y`` (BERT-style masks); the one-input form (indices of true elements) is not read."""
+    if len(node.inputs) != 3:
+        raise b.unsupported(node, f"Where with {len(node.inputs)} input(s)")
+    b.emit("Where", [b.inp(node, 0), b.inp(node, 1), b.inp(node, 2)], [b.out(node, 0)], node)
+
+
 # ---------------------------------------------------------------- registry
 
 
@@ -653,6 +660,8 @@ READERS: dict[str, Callable] = {
     "ArgMaxFusion": argmax,
     "ArgMinFusion": lambda b, node: argmax(b, node, "ArgMin"),
     "LSTM": lstm,
+    "Where": where,
+    "Select": where,
 }
 
 

@@ -31,8 +31,9 @@ def camel(field: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def module(table: str):
-    return importlib.import_module(f"{_PACKAGE}.{table}")
+def module(table: str, package: str = _PACKAGE):
+    """The flatc-generated module of ``table`` (in the ``.ms`` schema package unless told otherwise)."""
+    return importlib.import_module(f"{package}.{table}")
 
 
 def wrap(table: str, buf, pos: int):
@@ -43,14 +44,20 @@ def wrap(table: str, buf, pos: int):
 
 
 def union_member(union: str, tag: int) -> str | None:
-    members = UNIONS[union]
+    return union_member_of(UNIONS, union, tag)
+
+
+def union_member_of(unions: dict, union: str, tag: int) -> str | None:
+    """The member table of ``union`` for ``tag`` in a schema's ``UNIONS``; None for NONE or an unknown tag."""
+    members = unions[union]
     return members[tag] if 0 < tag < len(members) else None
 
 
-def read_table(obj, table: str) -> dict:
-    """Every non-deprecated field of ``obj`` (a generated reader object) that the buffer holds or defaults."""
+def read_table(obj, table: str, layout_tables: dict = TABLES) -> dict:
+    """Every non-deprecated field of ``obj`` (a generated reader object) that the buffer holds or defaults
+    (``layout_tables``: the ``TABLES`` of the schema ``obj`` belongs to, the ``.ms`` one by default)."""
     out: dict = {}
-    for field, kind, deprecated in TABLES[table]:
+    for field, kind, deprecated in layout_tables[table]:
         if deprecated or kind[0] == "union":
             continue
         name = camel(field)
@@ -61,7 +68,7 @@ def read_table(obj, table: str) -> dict:
             out[field] = raw.decode("utf-8", errors="replace") if raw is not None else None
         elif kind[0] == "table":
             sub = getattr(obj, name)()
-            out[field] = read_table(sub, kind[1]) if sub is not None else None
+            out[field] = read_table(sub, kind[1], layout_tables) if sub is not None else None
         elif kind[0] == "vector":
             if getattr(obj, name + "IsNone")():
                 out[field] = None
@@ -69,7 +76,7 @@ def read_table(obj, table: str) -> dict:
                 out[field] = getattr(obj, name + "AsNumpy")()
             elif kind[1][0] == "table":
                 n = getattr(obj, name + "Length")()
-                out[field] = [read_table(getattr(obj, name)(j), kind[1][1]) for j in range(n)]
+                out[field] = [read_table(getattr(obj, name)(j), kind[1][1], layout_tables) for j in range(n)]
             else:  # vector of strings
                 n = getattr(obj, name + "Length")()
                 out[field] = [getattr(obj, name)(j).decode("utf-8", errors="replace") for j in range(n)]

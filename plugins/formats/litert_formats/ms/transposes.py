@@ -25,6 +25,8 @@ UNARY = {"Relu", "Sigmoid", "Tanh", "Clip", "LeakyRelu", "Elu", "Selu", "HardSig
 #: elementwise operators that broadcast all their inputs (numpy rules)
 BROADCAST = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Mod", "Sum", "Mean", "Equal", "Less", "Greater",
              "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Where", "PRelu", "BitShift"}
+#: elementwise when per tensor (a scalar scale): quantised graphs keep their Transposes cancellable
+QUANTIZE_OPS = {"QuantizeLinear", "DequantizeLinear"}
 #: operators with one ``axis`` attribute over an input of the output's rank
 AXIS_ATTR = {"Concat", "Softmax", "LogSoftmax", "Hardmax"}
 
@@ -88,7 +90,7 @@ class _Optimizer:
             if not node.domain and not any(True for _ in node.subgraphs()):
                 if node.op_type == "Transpose":
                     new = self.merge(node, producers)
-                elif node.op_type in UNARY:
+                elif node.op_type in UNARY or (node.op_type in QUANTIZE_OPS and self._per_tensor(node)):
                     new = self.sink(node, producers, [0])
                 elif node.op_type in BROADCAST:
                     new = self.sink(node, producers, list(range(len(node.inputs))))
@@ -103,6 +105,10 @@ class _Optimizer:
                 producers.update((o, n) for o in n.outputs if o)
         self.graph.nodes = result
         return changed
+
+    def _per_tensor(self, node: Node) -> bool:
+        scale = self.graph.values.get(node.inputs[1]) if len(node.inputs) > 1 else None
+        return scale is not None and scale.const is not None and np.asarray(scale.const).size == 1
 
     def _transpose_of(self, name: str, producers) -> tuple | None:
         node = producers.get(name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 
-from .schema.layout import FILE_IDENTIFIER, ROOT, TABLES, UNIONS
+from .schema import layout as ms_layout
 
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
@@ -33,9 +33,13 @@ class VerifyError(ValueError):
 
 
 class Verifier:
-    def __init__(self, buf) -> None:
+    """Walks one FlatBuffers file against ``layout``: a generated layout module (``ROOT``,
+    ``FILE_IDENTIFIER``, ``TABLES``, ``UNIONS``); the ``.ms`` one by default, TFLite's reuses it."""
+
+    def __init__(self, buf, layout=ms_layout) -> None:
         self.buf = buf
         self.size = len(buf)
+        self.layout = layout
         self.seen: set[tuple[int, str]] = set()
         #: (table position, union tag) of union members past the schema
         self.unknown_union_members: list[tuple[int, int]] = []
@@ -63,10 +67,10 @@ class Verifier:
         if self.size < 8:
             raise VerifyError(f"{self.size} bytes is too short for a FlatBuffer")
         ident = bytes(self.buf[4:8])
-        if ident != FILE_IDENTIFIER:
-            raise VerifyError(f"file identifier is {ident!r}, not {FILE_IDENTIFIER!r}")
+        if ident != self.layout.FILE_IDENTIFIER:
+            raise VerifyError(f"file identifier is {ident!r}, not {self.layout.FILE_IDENTIFIER!r}")
         pos = self._deref(0, "root offset")
-        self.table(pos, ROOT, 0)
+        self.table(pos, self.layout.ROOT, 0)
         return pos
 
     def table(self, pos: int, name: str, depth: int) -> None:
@@ -88,7 +92,7 @@ class Verifier:
         if obj_size < 4:
             raise VerifyError(f"{name} table at byte {pos} has a bad size {obj_size}")
         self._need(pos, obj_size, f"{name} table")
-        fields = TABLES[name]
+        fields = self.layout.TABLES[name]
         for slot, (field, kind, _) in enumerate(fields):
             voffset = self._slot(vtable, vt_size, slot)
             if voffset == 0:
@@ -116,7 +120,7 @@ class Verifier:
             length = self.u32(target, where)
             self._need(target + 4, length + 1, f"{where} (string of {length} bytes)")
         elif kind[0] == "union":
-            members = UNIONS[kind[1]]
+            members = self.layout.UNIONS[kind[1]]
             if union_tag == 0:
                 raise VerifyError(f"{where}: union value without a type tag")
             if union_tag >= len(members):
@@ -136,8 +140,9 @@ class Verifier:
             raise VerifyError(f"{where}: unknown field kind {kind}")
 
 
-def verify(buf) -> Verifier:
-    """Check ``buf`` (bytes, mmap, memoryview) as a ``.ms`` MetaGraph; raise :class:`VerifyError`."""
-    verifier = Verifier(buf)
+def verify(buf, layout=ms_layout) -> Verifier:
+    """Check ``buf`` (bytes, mmap, memoryview) as a ``.ms`` MetaGraph (or the root of ``layout``);
+    raise :class:`VerifyError`."""
+    verifier = Verifier(buf, layout)
     verifier.root()
     return verifier

@@ -453,6 +453,11 @@ def argmax(primitive: str):
     return write
 
 
+def where(ctx, node) -> None:
+    """``cond ? x : y`` as MindSpore Lite's three-input Where (what converter_lite 2.0 writes for ONNX's Where)."""
+    ctx.emit("Where", {}, node.inputs[:3], node.outputs[:1], node)
+
+
 def identity(ctx, node) -> None:
     ctx.alias(node.outputs[0], node.inputs[0], node)
 
@@ -561,4 +566,5 @@ WRITERS: dict[tuple[str, str], Callable] = {
     ("", "Identity"): identity,
     ("", "Dropout"): identity,
     ("", "LSTM"): lstm,
+    ("", "Where"): where,
 }

@@ -33,10 +33,15 @@ def dtype_from_code(code: int) -> DType | None:
 
 
 def shape_from_proto(shape_proto) -> Shape:
+    """A negative ``dim_value`` (Paddle's exporter writes a literal -1 batch) is unknown, as onnxruntime
+    reads it; 0 stays a static zero size, as there too."""
     dims = []
     for d in shape_proto.dim:
         which = d.WhichOneof("value")
-        dims.append(d.dim_value if which == "dim_value" else d.dim_param if which == "dim_param" else None)
+        if which == "dim_value":
+            dims.append(d.dim_value if d.dim_value >= 0 else None)
+        else:
+            dims.append(d.dim_param if which == "dim_param" else None)
     return tuple(dims)
 
 

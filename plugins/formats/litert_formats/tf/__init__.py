@@ -1,0 +1,1 @@
+"""TensorFlow frozen GraphDef (``.pb``) reader; no TensorFlow import at run time (own ``graph.proto``)."""

@@ -1,0 +1,1 @@
+"""TensorFlow Lite ``.tflite`` reader (FlatBuffers, identifier ``TFL3``)."""

@@ -1,0 +1,337 @@
+"""Read a ``.tflite`` file into the litert IR (:class:`TfliteFrontend`).
+
+Steps: :class:`.tflfile.TflFile` maps and verifies the file;
+:class:`GraphBuilder` turns the main subgraph's operators into IR nodes
+through :data:`.read_ops.READERS`.  Tensors keep TFLite's layout (NHWC):
+convolution, pooling and the other channels-first IR operators are wrapped
+in Transposes, which the ``.ms`` frontend's pass then sinks and cancels
+(:mod:`litert_formats.ms.transposes`).  Constants stay numpy views on the
+mapping (a convolution's OHWI weight becomes a transposed view, no copy).
+
+Quantised tensors: constant ones (int8/uint8 weights, per tensor or per
+channel; int32 biases) are dequantised to float32 at load, keeping their
+quantisation parameters on the value; computed ones keep their integer type
+and parameters, and each operator reads them through a ``DequantizeLinear``
+and writes them through a ``QuantizeLinear``, so every operator computes in
+float and rounds its output to the file's grid, as TFLite's int8 kernels do
+within one quantisation step.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
+from litert.formats import Frontend, LoadOptions
+from litert.ir import DType, Graph, Layout, Model, Node, Value
+from litert.schema import schemas
+
+from ..ms import transposes
+from .read_ops import READERS
+from .schema.layout import FILE_IDENTIFIER
+from .tflfile import TflFile, TflOperator, TflSubGraph, TflTensor
+
+log = logging.getLogger("litert.formats.tflite")
+#: what an operator reader may raise on values no converter writes (a wrong-rank weight, a bad perm...)
+_MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
+#: dtypes a computed tensor may carry quantisation on (float tensors' min/max stats are ignored)
+_QUANTISED = {DType.INT8, DType.UINT8, DType.INT16}
+
+
+def dequantize(data: np.ndarray, quant) -> np.ndarray:
+    """``(q - zero_point) * scale`` per tensor or along ``quant.axis``."""
+    scale, zero = quant.scale.astype(np.float64), quant.zero_point.astype(np.float64)
+    if quant.axis is not None:
+        shape = [1] * data.ndim
+        shape[quant.axis] = scale.size
+        scale, zero = scale.reshape(shape), zero.reshape(shape)
+    return ((data.astype(np.float64) - zero) * scale).astype(np.float32)
+
+
+class GraphBuilder:
+    """Names, constants, quantisation and node emission for the operator readers."""
+
+    def __init__(self, tfl: TflFile, sub: TflSubGraph, graph: Graph, prefix: str = "",
+                 bound: dict[int, str] | None = None, depth: int = 0) -> None:
+        """``prefix`` goes before every name (a control-flow body's values must not shadow outer ones);
+        ``bound`` gives tensors (a body's inputs) the names of values that already exist."""
+        self.tfl = tfl
+        self.sub = sub
+        self.path = tfl.path
+        self.graph = graph
+        self.prefix = prefix
+        self.depth = depth
+        self.names: dict[int, str] = {}
+        self.after_act: list = []
+        self.after_quant: list = []
+        self._dequantized: dict[str, str] = {}
+        self._counter = 0
+        #: resource variables (:mod:`.variables`): handle tensor -> variable, variable -> current value
+        self.variable_of: dict[int, str] = {}
+        self.variables: dict[str, np.ndarray | str] = {}
+        used = Counter(t.name for t in sub.tensors)
+        taken: set[str] = set()
+        for t in sub.tensors:  # empty or repeated names get the tensor index; every name ends up unique
+            name = prefix + (t.name if t.name and used[t.name] == 1 else f"{t.name or 'tensor'}_{t.index}")
+            while name in taken:
+                name = f"{name}_{t.index}"
+            taken.add(name)
+            self.names[t.index] = name
+        self.names.update(bound or {})
+        for t in sub.tensors:
+            if t.index not in (bound or {}):
+                self._materialise(t)
+
+    # -- values -------------------------------------------------------------------
+
+    def _materialise(self, t: TflTensor) -> None:
+        name = self.names[t.index]
+        if t.is_const and t.quant is not None and t.data.dtype.kind in "iu":
+            data = dequantize(t.data, t.quant)
+            self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
+        elif t.is_const:
+            self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data)
+        else:
+            quant = t.quant if t.dtype in _QUANTISED else None
+            self.graph.values[name] = Value(name, t.dtype, None, quant=quant)
+
+    def tensor(self, op: TflOperator, i: int) -> TflTensor:
+        if i >= len(op.inputs) or op.inputs[i] < 0:
+            raise ModelLoadError(f"{self.path}: operator {op.index} ({op.op_name}) needs input {i}")
+        return self.sub.tensors[op.inputs[i]]
+
+    def out_tensor(self, op: TflOperator, i: int = 0) -> TflTensor:
+        if i >= len(op.outputs):
+            raise ModelLoadError(f"{self.path}: operator {op.index} ({op.op_name}) needs output {i}, "
+                                 f"it has {len(op.outputs)}")
+        return self.sub.tensors[op.outputs[i]]
+
+    def has_input(self, op: TflOperator, i: int) -> bool:
+        return i < len(op.inputs) and op.inputs[i] >= 0
+
+    def inp(self, op: TflOperator, i: int) -> str:
+        """Input ``i`` as the operator computes on it: float for a quantised computed tensor."""
+        t = self.tensor(op, i)
+        name = self.names[t.index]
+        value = self.graph.values.get(name)  # None: a branch reading the enclosing graph's value
+        if value is None or value.quant is None or value.is_const:
+            return name
+        if name not in self._dequantized:
+            q = value.quant
+            self._dequantized[name] = self.emit(
+                "DequantizeLinear", [name, self.const(q.scale.reshape(()), f"{name}_scale"),
+                                     self.const(q.zero_point.reshape(()).astype(value.dtype.numpy), f"{name}_zp")],
+                None, op)[0]
+        return self._dequantized[name]
+
+    def const_value(self, op: TflOperator, i: int) -> np.ndarray | None:
+        if not self.has_input(op, i):
+            return None
+        value = self.graph.values.get(self.names[op.inputs[i]])
+        return None if value is None else value.const
+
+    def out(self, op: TflOperator, i: int = 0) -> str:
+        """Where the operator writes output ``i``: the tensor, or a float name quantised into it."""
+        t = self.out_tensor(op, i)
+        name = self.names[t.index]
+        value = self.graph.values[name]
+        if value.quant is None:
+            return name
+        inner = self.fresh(f"{name}_float")
+        q = value.quant
+
+        def quantize():
+            self.emit("QuantizeLinear", [inner, self.const(q.scale.reshape(()), f"{name}_scale"),
+                                         self.const(q.zero_point.reshape(()).astype(value.dtype.numpy), f"{name}_zp")],
+                      [name], op)
+        self.after_quant.append(quantize)
+        return inner
+
+    def fold(self, op: TflOperator, data: np.ndarray) -> None:
+        """Make output 0 of ``op`` the constant ``data`` (computed at load) instead of emitting a node."""
+        value = self.graph.values[self.names[self.out_tensor(op).index]]
+        value.const, value.dtype, value.shape, value.quant = data, DType.from_numpy(data.dtype), data.shape, None
+
+    def shape(self, op: TflOperator, i: int) -> tuple[int, ...]:
+        """The stored shape of input ``i`` (TFLite files carry every tensor's shape)."""
+        return self.tensor(op, i).shape
+
+    def const(self, array, base: str) -> str:
+        array = np.asarray(array)
+        name = self.fresh(base)
+        self.graph.values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
+        return name
+
+    def int64(self, values, base: str) -> str:
+        return self.const(np.asarray(values, np.int64), base)
+
+    def int64_input(self, op: TflOperator, i: int) -> str:
+        """Input ``i`` as int64 (ONNX wants int64 shapes, axes and sizes; TFLite stores int32)."""
+        data = self.const_value(op, i)
+        if data is not None:
+            return self.int64(data, f"{self.names[op.inputs[i]]}_i64")
+        return self.emit("Cast", [self.inp(op, i)], None, op, to=DType.INT64.value)[0]
+
+    def fresh(self, base: str) -> str:
+        return self.graph.unique_name(base if base.startswith(self.prefix) else self.prefix + base)
+
+    # -- nodes --------------------------------------------------------------------
+
+    def node(self, op_type: str, inputs: list[str], outputs: list[str] | None, op: TflOperator, **attrs) -> Node:
+        self._counter += 1
+        outs = outputs if outputs is not None else [self.fresh(f"op{op.index}_{op_type.lower()}")]
+        for o in outs:
+            self.graph.value(o)
+        return Node(op_type, list(inputs), list(outs), dict(attrs), name=f"op{op.index}/{op_type}_{self._counter}")
+
+    def emit(self, op_type: str, inputs: list[str], outputs: list[str] | None, op: TflOperator, **attrs) -> list[str]:
+        node = self.node(op_type, inputs, outputs, op, **attrs)
+        self.graph.nodes.append(node)
+        return node.outputs
+
+    def channels_first(self, node: Node, data_inputs: list[int] = (0,)) -> None:
+        """Add ``node`` (an IR operator on NCHW data) between Transposes from and to NHWC."""
+        self.graph.nodes.extend(transposes.wrap(self.graph, node, list(data_inputs), transposes.NHWC_TO_NCHW,
+                                                transposes.NCHW_TO_NHWC))
+
+    def permuted(self, name: str, perm) -> str:
+        """``name`` transposed: a numpy view for a constant, a Transpose node otherwise."""
+        value = self.graph.values[name]
+        if value.const is not None:
+            moved = value.const.transpose(perm)
+            new = self.fresh(f"{name}_{''.join(map(str, perm))}")
+            self.graph.values[new] = Value(new, value.dtype, tuple(moved.shape), const=moved, quant=value.quant)
+            return new
+        t = transposes.transpose_node(self.graph, name, perm)
+        self.graph.nodes.append(t)
+        return t.outputs[0]
+
+    def unsupported(self, op: TflOperator, what: str) -> UnsupportedOperatorError:
+        return UnsupportedOperatorError(
+            f"{self.path.name}: operator {op.index} ({op.op_name}): {what} is not supported",
+            node=f"op{op.index}", op_type=op.op_name, domain="tflite")
+
+
+def all_readers() -> dict:
+    """Every operator litert reads: :data:`.read_ops.READERS` and the resource-variable ones."""
+    from .control_flow import READERS as CONTROL_FLOW_READERS
+    from .variables import READERS as VARIABLE_READERS
+
+    return {**READERS, **VARIABLE_READERS, **CONTROL_FLOW_READERS}
+
+
+def main_subgraph(tfl: TflFile) -> TflSubGraph:
+    """The serving signature's subgraph when there is exactly one signature, else subgraph 0 (as TFLite runs)."""
+    if len(tfl.signatures) == 1:
+        return tfl.subgraphs[tfl.signatures[0]["subgraph"]]
+    return tfl.subgraphs[0]
+
+
+def build_graph(tfl: TflFile, options: LoadOptions) -> Graph:
+    sub = main_subgraph(tfl)
+    graph = Graph(name=Path(tfl.path).stem)
+    b = GraphBuilder(tfl, sub, graph)
+    if not sub.outputs:
+        raise ModelLoadError(f"{tfl.path}: the model declares no outputs")
+    for index in sub.inputs:
+        t = sub.tensors[index]
+        name = b.names[index]
+        if t.is_const:
+            raise ModelLoadError(f"{tfl.path}: input tensor {index} ({t.name!r}) is a constant")
+        value = graph.values[name]
+        if t.dtype is None:
+            raise UnsupportedOperatorError(f"{tfl.path.name}: input {t.name!r} has TensorType {t.type_id}, "
+                                           "which litert does not read", node=name, op_type="input", domain="tflite")
+        dims = t.signature if t.signature is not None else t.shape
+        value.shape = tuple(d if d >= 0 else f"{name}_d{i}" for i, d in enumerate(dims))
+        if len(value.shape) == 4:
+            value.layout = Layout.NHWC
+        if name in options.input_shapes:
+            value.shape = tuple(options.input_shapes[name])
+        graph.inputs.append(name)
+    unknown = sorted(set(options.input_shapes) - set(graph.inputs))
+    if unknown:
+        raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
+    emit_operators(b)
+    for index in sub.outputs:
+        graph.outputs.append(b.names[index])
+    try:
+        transposes.optimize(graph)
+    except _MALFORMED as err:
+        raise ModelLoadError(f"{tfl.path}: inconsistent layout changes ({type(err).__name__}: {err})") from None
+    return graph
+
+
+def emit_operators(b: GraphBuilder) -> None:
+    """Every operator of ``b.sub`` into ``b.graph``, in file order, checking that each reads written tensors."""
+    tfl, sub = b.tfl, b.sub
+    written: set[int] = set(sub.inputs)
+    for op in sub.operators:
+        for i in op.inputs:
+            t = sub.tensors[i] if i >= 0 else None
+            if t is not None and not t.is_const and not t.is_variable and i not in written:
+                raise ModelLoadError(f"{tfl.path}: operator {op.index} ({op.op_name}) reads tensor {i} ({t.name!r}), "
+                                     "which no earlier operator writes")
+        reader = all_readers().get(op.op_name)
+        if reader is None:
+            what = (f"custom operator {op.custom_code!r}" if op.op_name.startswith("CUSTOM")
+                    else f"builtin operator {op.op_name}")
+            raise UnsupportedOperatorError(f"{tfl.path.name}: operator {op.index}: {what} is not supported by litert",
+                                           node=f"op{op.index}", op_type=op.op_name, domain="tflite")
+        try:
+            reader(b, op)
+            for fn in b.after_act + b.after_quant:
+                fn()
+        except LitertError:
+            raise
+        except _MALFORMED as err:
+            raise ModelLoadError(f"{tfl.path}: operator {op.index} ({op.op_name}): malformed options or inputs "
+                                 f"({type(err).__name__}: {err})") from None
+        b.after_act.clear()
+        b.after_quant.clear()
+        written.update(op.outputs)
+    for index in sub.outputs:
+        if not sub.tensors[index].is_const and index not in written:
+            raise ModelLoadError(f"{tfl.path}: subgraph {sub.index} output tensor {index} is written by no operator")
+
+
+def operator_histogram(sub: TflSubGraph) -> Counter:
+    return Counter(op.op_name for op in sub.operators)
+
+
+class TfliteFrontend(Frontend):
+    """TensorFlow Lite ``.tflite`` files (FlatBuffers, identifier TFL3)."""
+
+    name = "tflite"
+    extensions = (".tflite",)
+
+    def sniff(self, head: bytes) -> bool:
+        return len(head) >= 8 and head[4:8] == FILE_IDENTIFIER
+
+    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        options = options or LoadOptions()
+        tfl = TflFile(Path(path))
+        graph = build_graph(tfl, options)
+        sub = main_subgraph(tfl)
+        weights = sum(int(t.data.nbytes) for s in tfl.subgraphs for t in s.tensors if t.is_const)
+        quantised = sum(1 for t in sub.tensors if t.quant is not None)
+        metadata = {
+            "tflite.version": str(tfl.version),
+            "tflite.description": tfl.description or "(empty)",
+            "tflite.operators": ", ".join(f"{k} {v}" for k, v in operator_histogram(sub).most_common()),
+            "tflite.subgraphs": str(len(tfl.subgraphs)),
+            "tflite.tensors": str(len(sub.tensors)),
+            "tflite.quantised_tensors": str(quantised),
+            "tflite.weight_bytes": str(weights),
+        }
+        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer=tfl.description or "TensorFlow Lite",
+                     source_format="tflite", metadata=metadata)
+
+
+def _latest_onnx_opset() -> int:
+    """The IR's operators are the latest ONNX forms the schema table knows."""
+    reg = schemas()
+    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))
