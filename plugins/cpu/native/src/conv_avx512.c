@@ -382,6 +382,22 @@ static void flat_task(void *arg, size_t t) {
     }
 }
 
+/* a clamp activation (ReLU, Clip) as the bounds the tile epilogue applies,
+ * any other as the activation run after the tile is stored */
+static void split_activation(const lk_activation *act, float *lo, float *hi, lk_activation *after) {
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    after->kind = LK_ACT_NONE;
+    if (act->kind == LK_ACT_RELU) {
+        *lo = 0.0f;
+    } else if (act->kind == LK_ACT_CLIP) {
+        *lo = act->p0;
+        *hi = act->p1;
+    } else {
+        *after = *act;
+    }
+}
+
 /* tiles of whole 32-wide panels over `positions` per image and group;
  * enough tiles for every thread when the image is small */
 static int conv_tile(int positions, size_t images, int threads) {
@@ -434,17 +450,7 @@ static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, 
                 off[kk++] = (ci * phases + phase) * j.plane + ki * p->dh / p->sh * j.wq + kj * p->dw / p->sw;
             }
     j.off = off;
-    j.lo = -INFINITY;
-    j.hi = INFINITY;
-    j.after.kind = LK_ACT_NONE;
-    if (p->act.kind == LK_ACT_RELU) {
-        j.lo = 0.0f;
-    } else if (p->act.kind == LK_ACT_CLIP) {
-        j.lo = p->act.p0;
-        j.hi = p->act.p1;
-    } else {
-        j.after = p->act;
-    }
+    split_activation(&p->act, &j.lo, &j.hi, &j.after);
     lk_parallel_for(pool, images * j.tiles * (size_t)j.chunks, flat_task, &j);
     return j.status;
 }
@@ -468,17 +474,7 @@ int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_pack
      * image's rows are a plane apart) */
     j.pointwise = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
                   p->oh == p->h && p->ow == p->w && j.panels_m <= 8;
-    j.lo = -INFINITY;
-    j.hi = INFINITY;
-    j.after.kind = LK_ACT_NONE;
-    if (p->act.kind == LK_ACT_RELU) {
-        j.lo = 0.0f;
-    } else if (p->act.kind == LK_ACT_CLIP) {
-        j.lo = p->act.p0;
-        j.hi = p->act.p1;
-    } else {
-        j.after = p->act;
-    }
+    split_activation(&p->act, &j.lo, &j.hi, &j.after);
     size_t images = (size_t)p->n * p->groups;
     j.tile = conv_tile(positions, images, lk_pool_threads(pool));
     j.tiles = (positions + j.tile - 1) / j.tile;
