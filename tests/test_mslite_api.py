@@ -251,8 +251,8 @@ def test_converter_refuses_what_litert_cannot_write(tmp_path):
     with pytest.raises(RuntimeError, match=r"\[common_quant_param\]"):
         converter.convert(mslite.FmkType.ONNX, str(source), str(tmp_path / "q"))
     converter = mslite.Converter()
-    with pytest.raises(RuntimeError, match="no tf reader"):
-        converter.convert(mslite.FmkType.TF, str(source), str(tmp_path / "tf"))
+    with pytest.raises(RuntimeError, match="no caffe reader"):
+        converter.convert(mslite.FmkType.CAFFE, str(source), str(tmp_path / "tf"))
     converter.infer = True  # the default save type, MINDIR, gets the .mindir suffix
     converter.convert(mslite.FmkType.ONNX, str(source), str(tmp_path / "out"))
     assert litert.load(tmp_path / "out.mindir").outputs
