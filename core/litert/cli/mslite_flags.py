@@ -138,8 +138,8 @@ def _converter_table() -> list[Flag]:
         target.converter.input_shape = {k: list(v) for k, v in parse_input_shapes(value).items()}
 
     return [
-        _row("fmk", "(mandatory)", PARTLY, "ONNX and MINDIR (litert's readers); TF, TFLITE, CAFFE, PYTORCH when a "
-             "plugin adds the reader, else refused naming it; MSLITE and OM refused", fmk),
+        _row("fmk", "(mandatory)", PARTLY, "ONNX, MINDIR, TFLITE and TF (frozen GraphDef) (litert's readers); CAFFE, "
+             "PYTORCH when a plugin adds the reader, else refused naming it; MSLITE and OM refused", fmk),
         _row("modelFile", '""', ACCEPTED, "the model to convert", _set("model_file")),
         _row("outputFile", '""', ACCEPTED, "output path; .ms (or .mindir) is appended", _set("output_file")),
         _row("weightFile", '""', REFUSED, "for Caffe models, which litert does not read", _set("weight_file")),
