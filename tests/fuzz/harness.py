@@ -253,6 +253,7 @@ class Target:
         self.fmt = fmt
         self.seeds = seeds(fmt)
         self.dir = Path(workdir or tempfile.mkdtemp(prefix=f"litert-fuzz-{fmt}-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
         if fmt == "mindir":  # external data of the split-weights fixture sits next to the graph
             shutil.copytree(DATA / "mindir" / "lenet5_split_variables", self.dir / "lenet5_split_variables",
                             dirs_exist_ok=True)

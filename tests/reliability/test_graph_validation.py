@@ -97,3 +97,20 @@ def test_old_opset_node_missing_required_parts_is_typed(tmp_path, op, opset, inp
     path = save(model, tmp_path / "old.onnx")
     with pytest.raises(litert.errors.LitertError):
         litert.load(path)
+
+
+def test_negative_dims_inside_a_model_local_function_are_refused_before_inlining(tmp_path):
+    from onnx import onnx_pb
+
+    bad = helper.make_tensor("c", TensorProto.FLOAT, [2], [1.0, 2.0])
+    bad.dims[0] = -2
+    function = helper.make_function("local", "AddC", ["a"], ["b"],
+                                    [helper.make_node("Constant", [], ["c"], value=bad),
+                                     helper.make_node("Add", ["a", "c"], ["b"])],
+                                    [helper.make_opsetid("", 17)])
+    model = onnx_model([helper.make_node("AddC", ["x"], ["y"], name="f", domain="local")],
+                       {"x": (F, [2])}, {"y": (F, [2])})
+    model.opset_import.append(helper.make_opsetid("local", 1))
+    model.functions.append(function)
+    assert isinstance(model, onnx_pb.ModelProto)
+    _refused(tmp_path, model, "negative dimensions")

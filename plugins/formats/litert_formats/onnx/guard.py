@@ -26,7 +26,7 @@ from ..text_fields import first_bad_text
 A = AttributeProto
 
 
-def subgraphs(graph: GraphProto) -> Iterator[GraphProto]:
+def subgraphs(graph) -> Iterator[GraphProto]:
     """Every graph held by a node attribute of ``graph``, recursively."""
     for node in graph.node:
         for attr in node.attribute:
@@ -35,9 +35,16 @@ def subgraphs(graph: GraphProto) -> Iterator[GraphProto]:
                 yield from subgraphs(sub)
 
 
-def _tensors(graph: GraphProto) -> Iterator[TensorProto]:
-    yield from graph.initializer
-    for sp in graph.sparse_initializer:
+def bodies(model: ModelProto) -> Iterator:
+    """The main graph, model-local functions, and every subgraph inside them (anything with nodes)."""
+    for body in [model.graph, *model.functions]:
+        yield body
+        yield from subgraphs(body)
+
+
+def _tensors(graph) -> Iterator[TensorProto]:
+    yield from getattr(graph, "initializer", ())
+    for sp in getattr(graph, "sparse_initializer", ()):
         yield sp.values
     for node in graph.node:
         for attr in node.attribute:
@@ -56,7 +63,7 @@ def check_model(model: ModelProto, path: Path) -> None:
     bad = first_bad_text(model)
     if bad:
         raise ModelLoadError(f"{path}: {bad} is not valid UTF-8 text")
-    for graph in [model.graph, *subgraphs(model.graph)]:
+    for graph in bodies(model):
         for tensor in _tensors(graph):
             if any(d < 0 for d in tensor.dims):
                 raise ModelLoadError(f"{path}: tensor {tensor.name!r} has negative dimensions {list(tensor.dims)}")
@@ -98,8 +105,9 @@ def _types(tp: TypeProto) -> Iterator:
 
 def clear_negative_dims(model: ModelProto) -> None:
     """Make every negative declared dim (inputs, outputs, value_info, type attributes) unknown, in place."""
-    for graph in [model.graph, *subgraphs(model.graph)]:
-        types = [vi.type for vi in [*graph.input, *graph.output, *graph.value_info]]
+    for graph in bodies(model):
+        infos = [vi for field in ("input", "output", "value_info") for vi in getattr(graph, field, ())]
+        types = [vi.type for vi in infos if not isinstance(vi, str)]  # a FunctionProto's inputs are names
         for node in graph.node:
             for attr in node.attribute:
                 types += [attr.tp] if attr.type == A.TYPE_PROTO else list(attr.type_protos)
