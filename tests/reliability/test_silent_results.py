@@ -66,3 +66,32 @@ def test_predict_racing_resize_gives_serial_results(tmp_path):
         stop.set()
         thread.join()
     assert not problems, problems[:5]
+
+
+def test_predicts_on_one_session_run_at_the_same_time(tmp_path):
+    """Runs share the session (a resize alone takes it exclusively): two predicts overlap, which is what
+    lets ModelParallelRunner's threads use several cores on one loaded model. Each run waits inside a
+    node for the other to arrive; run one at a time, the barrier would break."""
+    nodes = [helper.make_node("Relu", ["x"], ["h"], name="relu"), helper.make_node("Neg", ["h"], ["y"], name="neg")]
+    session = litert.load(save(onnx_model(nodes, {"x": (F, [2, 8])}, {"y": (F, [2, 8])}), tmp_path / "m.onnx"))
+    barrier = threading.Barrier(2, timeout=10)
+
+    class MeetInside:
+        def before_node(self, node, backend):
+            if node.name == "neg":
+                barrier.wait()
+
+        def after_node(self, node, backend, outputs):
+            pass
+
+    x = np.arange(16, dtype=np.float32).reshape(2, 8) - 8
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(session.predict([x], hooks=MeetInside())[0]))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not barrier.broken and len(results) == 2
+    for y in results:
+        np.testing.assert_array_equal(y, -np.maximum(x, 0))

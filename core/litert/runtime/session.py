@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -14,6 +13,7 @@ from ..errors import (BackendUnavailableError, ExecutionError, InputError, Inval
                       typed_errors)
 from ..ir import DType, Model, Shape
 from ..limits import check_bytes, check_deadline, time_limit
+from .locks import SharedExclusiveLock
 from ..memory import MemoryPlan, plan, specialize
 from ..passes import PassContext, PassResult, run_pipeline
 from ..plugins import host
@@ -75,8 +75,8 @@ class Session:
     ):
         self.model = model
         self.threads = threads or 1
-        #: serialises predict/resize: a resize rebuilds what a running predict reads
-        self._lock = threading.RLock()
+        #: runs share it, a resize takes it alone: a resize rebuilds what a running predict reads
+        self._lock = SharedExclusiveLock()
         self.timings: dict[str, float] = {}
         self.pass_results: list[PassResult] = []
         t0 = time.perf_counter()
@@ -136,7 +136,7 @@ class Session:
         """Give inputs new shapes (e.g. another batch size) and re-plan.
 
         Thread-safe: waits for running ``predict`` calls and blocks new ones until done."""
-        with self._lock:
+        with self._lock.exclusive():
             self._resize(shapes)
 
     def _resize(self, shapes: Mapping[str, Sequence[int]]) -> None:
@@ -221,8 +221,9 @@ class Session:
         :param timeout: seconds; a run still going after that (a Loop the file
             says to repeat 2^56 times) stops with :class:`~litert.errors.ResourceLimitError`
             (or an :class:`~litert.errors.ExecutionError` naming the node).
-        Calls on one session from several threads run one at a time."""
-        with self._lock, time_limit(timeout), typed_errors(ExecutionError, "the run failed"):
+        Calls on one session from several threads run at the same time (each on its own
+        buffers); a :meth:`resize` waits for them."""
+        with self._lock.shared(), time_limit(timeout), typed_errors(ExecutionError, "the run failed"):
             return self._predict(inputs, hooks)
 
     def _predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None) -> list[np.ndarray]:

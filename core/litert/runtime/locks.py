@@ -1,0 +1,53 @@
+"""A lock with a shared and an exclusive side, for a session's runs and resizes.
+
+Runs of one session may overlap (each takes its own arena; the CPU backend's
+compiled segments run without the GIL, which is what lets a ModelParallelRunner
+or a web server's threads use several cores on one loaded model), but a
+resize rebuilds what runs read: it waits for the runs in flight and holds new
+ones back until it is done. A waiting resize is served before new runs start,
+so a stream of runs cannot starve it.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+
+class SharedExclusiveLock:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._exclusive_waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive or self._exclusive_waiting:
+                self._cond.wait()
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                if self._shared == 0:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._exclusive_waiting += 1
+            try:
+                while self._exclusive or self._shared:
+                    self._cond.wait()
+            finally:
+                self._exclusive_waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
