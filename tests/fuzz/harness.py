@@ -24,6 +24,7 @@ See ``docs/security.md`` for the long-run command and the recorded counts.
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import struct
@@ -290,7 +291,7 @@ def _zeros(session) -> list | None:
     for info in session.inputs:
         if info.shape is None or info.dtype is None or not all(isinstance(d, int) for d in info.shape):
             return None
-        count = int(np.prod(info.shape, dtype=np.int64)) if info.shape else 1
+        count = math.prod(info.shape)  # exact: an int64 product of hostile dims wraps
         total += count
         if total > 1 << 16 or info.dtype.numpy is None:
             return None

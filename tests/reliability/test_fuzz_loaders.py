@@ -28,12 +28,23 @@ def test_fuzz_loader_for_a_short_budget(tmp_path, fmt):
     assert runs and int(runs[-1].split(":")[-1]) > 0, output[-3000:]
 
 
+_REPLAY = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))  # a regression must fail, not take the machine down
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from harness import Target
+case = Path(sys.argv[2])
+Target(case.parent.name, Path(sys.argv[3])).check(case.read_bytes())
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print("ok" if peak < 1024 else f"peak memory {peak} MiB")
+"""
+
+
 @pytest.mark.parametrize("case", sorted(REGRESSIONS.glob("*/*")), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fuzzer_findings_stay_fixed(tmp_path, case):
-    """Each file under tests/fuzz/regressions/<format>/ is a mutant that once crashed or raised an untyped error."""
-    sys.path.insert(0, str(HARNESS.parent))
-    try:
-        from harness import Target
-    finally:
-        sys.path.remove(str(HARNESS.parent))
-    Target(case.parent.name, tmp_path).check(case.read_bytes())
+    """Each file under tests/fuzz/regressions/<format>/ is a mutant that once crashed, raised an untyped
+    error or blew up memory; replayed in a child process under a 3 GiB address-space limit."""
+    result = subprocess.run([sys.executable, "-c", _REPLAY, str(HARNESS.parent), str(case), str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stdout[-500:] + result.stderr[-4000:]

@@ -116,3 +116,21 @@ def clear_negative_dims(model: ModelProto) -> None:
                 for dim in tensor_type.shape.dim:
                     if dim.WhichOneof("value") == "dim_value" and dim.dim_value < 0:
                         dim.ClearField("dim_value")
+
+
+#: data propagation in onnx's shape inference materialises 1-D tensors as lists of dims: a declared
+#: dim above this (no real shape tensor is that long) would make it allocate gigabytes
+DATA_PROPAGATION_MAX_DIM = 1 << 24
+
+
+def data_propagation_is_safe(model: ModelProto) -> bool:
+    """True when no declared dim of ``model`` is too large for onnx's data propagation."""
+    for graph in bodies(model):
+        infos = [vi for field in ("input", "output", "value_info") for vi in getattr(graph, field, ())]
+        for vi in infos:
+            if isinstance(vi, str):
+                continue
+            for tensor_type in _types(vi.type):
+                if any(d.dim_value > DATA_PROPAGATION_MAX_DIM for d in tensor_type.shape.dim):
+                    return False
+    return True

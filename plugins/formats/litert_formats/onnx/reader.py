@@ -230,8 +230,9 @@ def _infer_types(model: ModelProto, overridden: set[str]) -> dict[str, TypeInfo]
     types: dict[str, TypeInfo] = {}
     _collect_types(model.graph, types)
     try:
+        copy = _inference_copy(model, overridden)
         inferred = onnx.shape_inference.infer_shapes(
-            _inference_copy(model, overridden), check_type=False, strict_mode=False, data_prop=True
+            copy, check_type=False, strict_mode=False, data_prop=guard.data_propagation_is_safe(copy)
         )
     except Exception as err:
         log.info("shape inference failed, using declared types only: %s", _one_line(err))
