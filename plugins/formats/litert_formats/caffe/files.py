@@ -7,6 +7,7 @@ lists of a ``.caffemodel`` are read.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from . import caffe_pb2
 
 #: text-format parsing failures (protobuf raises ParseError; a hostile file may trip its tokenizer otherwise)
 _TEXT_ERRORS = (text_format.ParseError, ValueError, UnicodeDecodeError, RecursionError, IndexError)
+#: a V1 net's layer list (``layers { ... }`` at the top level), read only from old ``.caffemodel`` files
+_V1_LAYERS = re.compile(rb"^layers\s*\{", re.MULTILINE)
 #: binary parsing failures
 _BINARY_ERRORS = (DecodeError, RuntimeError, ValueError, RecursionError)
 
@@ -30,14 +33,14 @@ def read_net(path: Path) -> caffe_pb2.NetParameter:
     data = path.read_bytes()
     if not data.strip():
         raise ModelLoadError(f"{path}: empty file")
+    if _V1_LAYERS.search(data):
+        raise ModelLoadError(f"{path}: a V1 Caffe net ('layers' entries); upgrade it to 'layer' entries with "
+                             "Caffe's upgrade_net_proto_text first")
     net = caffe_pb2.NetParameter()
     try:
         text_format.Parse(data.decode("utf-8"), net, allow_unknown_field=True)
     except _TEXT_ERRORS as err:
         raise ModelLoadError(f"{path}: not a Caffe prototxt ({_one_line(err)})") from None
-    if net.layers:
-        raise ModelLoadError(f"{path}: a V1 Caffe net ('layers' entries); upgrade it to 'layer' entries with "
-                             "Caffe's upgrade_net_proto_text first")
     if not net.layer:
         raise ModelLoadError(f"{path}: not a Caffe prototxt (no layers)")
     return net

@@ -415,6 +415,5 @@ LIMITS = {
     "Dropout": "identity at inference",
     "Split": "identity to each top",
     "Permute": "SSD Caffe's layer",
-    "Input": "graph input (input_param shape)",
-    "Data": "graph input; shape from --input-shape (input_shapes=); label tops left out",
+    "Data": "shape from --input-shape (input_shapes=); label tops left out",
 }

@@ -26,7 +26,7 @@ from .files import read_net, read_weights, weight_file_for
 
 _MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
 #: layers that feed data from a database or memory: their first top is a graph input (shape from input_shapes)
-DATA_LAYERS = frozenset({"Data", "ImageData", "HDF5Data", "WindowData", "MemoryData", "DummyData", "Python"})
+DATA_LAYERS = frozenset({"Data", "ImageData", "HDF5Data", "WindowData", "MemoryData", "DummyData"})
 #: layers with no effect on inference outputs (losses, metrics, Silence): left out
 SKIPPED_LAYERS = frozenset({"Accuracy", "Silence", "SoftmaxWithLoss", "EuclideanLoss", "SigmoidCrossEntropyLoss",
                             "HingeLoss", "InfogainLoss", "MultinomialLogisticLoss", "ContrastiveLoss"})
