@@ -321,21 +321,26 @@ def _topological(path: Path, graph_def) -> list:
 
 
 class TfFrontend(Frontend):
-    """TensorFlow frozen GraphDef ``.pb`` files (read without TensorFlow)."""
+    """TensorFlow frozen GraphDef ``.pb`` files and SavedModels' ``saved_model.pb`` (read without TensorFlow)."""
 
     name = "tf"
     extensions = (".pb",)
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        from .saved_model import flatten, is_saved_model
+
         path = Path(path)
         options = options or LoadOptions()
-        graph_def = read_graph_def(path)
+        saved_model = path.is_file() and is_saved_model(path, path.open("rb").read(1))
+        graph_def = flatten(path) if saved_model else read_graph_def(path)
         graph = build_graph(path, graph_def, options)
         ops: dict[str, int] = {}
         for n in graph_def.node:
             ops[n.op] = ops.get(n.op, 0) + 1
         metadata = {"tf.producer": str(graph_def.versions.producer),
                     "tf.ops": ", ".join(f"{k} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))}
+        if saved_model:
+            metadata["tf.saved_model"] = "serving signature, calls inlined, variables from variables/"
         return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer="TensorFlow", source_format="tf",
                      metadata=metadata)
 
