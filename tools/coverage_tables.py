@@ -95,7 +95,8 @@ def tf_table() -> str:
     structural = {"Placeholder": "graph input", "Const": "constant (folded)", "NoOp": "ignored",
                   "IdentityN": "forwarded", **{op: "forwarded" for op in PASS_THROUGH},
                   **{op: "SavedModel: inlined" for op in CALL_OPS}, "ReadVariableOp": "SavedModel: the variable",
-                  "ResourceGather": "SavedModel: GatherV2 of the variable", "VarHandleOp": "SavedModel: checkpoint value"}
+                  "ResourceGather": "SavedModel: GatherV2 of the variable", "VarHandleOp": "SavedModel: checkpoint value",
+                  "Switch": "v1 tf.cond: forwards into a branch", "Merge": "v1 tf.cond: Where(pred, then, else)"}
     rows = [f"| {op} | read | {structural[op]} |" for op in sorted(structural)]
     rows += [f"| {op} | read |  |" for op in sorted(READERS)]
     return "\n".join([
@@ -112,8 +113,9 @@ def tf_table() -> str:
         "the signature captures are read from the `variables/` TensorBundle checkpoint (uncompressed tables,",
         "unpartitioned variables) and become constants, `ReadVariableOp` an identity and `ResourceGather` a",
         "`GatherV2`; inputs and outputs are named by the signature's keys. TF1 SavedModels (no object graph)",
-        "are not read. Not read either: v1 control flow (`Switch`/`Merge`/`Enter`/`Exit`, what frozen",
-        "`tf.cond`/`tf.while_loop` become), `While`/`If` and TensorList ops (Keras' default RNN loop).",
+        "are not read. A frozen `tf.cond` (`Switch`/`Merge`) is read as a select: both branches are computed",
+        "and `Merge` picks the taken one. Not read: v1 loops (`Enter`/`Exit`/`NextIteration`/`LoopCond`, what a",
+        "frozen `tf.while_loop` becomes), `While`/`If` and TensorList ops (Keras' default RNN loop).",
         "",
         "| op | status | note |",
         "|---|---|---|",

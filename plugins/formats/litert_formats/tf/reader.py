@@ -11,7 +11,9 @@ TensorFlow lays it out; convolutions and pooling are wrapped in Transposes
 that the ``.ms`` frontend's pass cancels, as for TFLite.
 
 Inputs are the ``Placeholder`` nodes; outputs are the nodes no other node
-reads (``NoOp`` and constants aside), in file order.
+reads, by data or control edge (``NoOp`` and constants aside), in file order.
+A frozen ``tf.cond`` (``Switch``/``Merge``) becomes a select of both branches
+(:class:`BranchTags`).
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ DTYPES = {1: DType.FLOAT32, 2: DType.FLOAT64, 3: DType.INT32, 4: DType.UINT8, 5:
           9: DType.INT64, 10: DType.BOOL, 17: DType.UINT16, 19: DType.FLOAT16, 22: DType.UINT32, 23: DType.UINT64}
 #: ops that carry no computation in an inference graph
 PASS_THROUGH = {"Identity", "StopGradient", "Snapshot", "PreventGradient"}
+#: v1 while-loop ops (frames), which litert does not read
+LOOP_OPS = frozenset({"Enter", "RefEnter", "Exit", "RefExit", "NextIteration", "RefNextIteration", "LoopCond"})
 #: the TensorProto repeated field of each dtype, for constants not stored in tensor_content
 _VALUE_FIELDS = {DType.FLOAT32: "float_val", DType.FLOAT64: "double_val", DType.INT32: "int_val",
                  DType.UINT8: "int_val", DType.INT16: "int_val", DType.INT8: "int_val", DType.UINT16: "int_val",
@@ -222,16 +226,26 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
         raise ModelLoadError(f"{path}: node names repeat")
     alias: dict[str, str] = {}   # pass-through node outputs -> the value they forward
     consumed: set[str] = set()
+    branches = BranchTags(path)
+    for n in graph_def.node:  # before sorting: a loop's NextIteration -> Merge edge is a cycle
+        if n.op in LOOP_OPS:
+            raise UnsupportedOperatorError(f"{path.name}: node {n.name!r}: TensorFlow op {n.op} (a v1 while loop, "
+                                           "what a frozen tf.while_loop becomes) is not supported by litert",
+                                           node=n.name, op_type=n.op, domain="tensorflow")
     ordered = _topological(path, graph_def)
     for n in ordered:
         data_inputs = [i for i in n.input if not i.startswith("^")]
-        consumed.update(i.split(":")[0] for i in data_inputs)
+        consumed.update(i.lstrip("^").split(":")[0] for i in n.input)  # a control edge's source is no output
         refs = []
         for ref in data_inputs:
             if ref.split(":")[0] not in names:
                 raise ModelLoadError(f"{path}: node {n.name!r} reads {ref!r}, which no node writes")
             refs.append(alias.get(_value_name(ref), _value_name(ref)))
         op = TfOp(n.name, n.op, refs, {k: attr_value(v) for k, v in n.attr.items()})
+        if n.op in ("Switch", "Merge"):
+            branches.read(b, op, n, alias)
+            continue
+        branches.inherit(n)
         if n.op == "Placeholder":
             dtype = DTYPES.get(op.options.get("dtype"))
             if dtype is None:
@@ -281,6 +295,60 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
     except _MALFORMED as err:
         raise ModelLoadError(f"{path}: inconsistent layout changes ({type(err).__name__}: {err})") from None
     return graph
+
+
+class BranchTags:
+    """v1 ``tf.cond`` (``Switch``/``Merge``, what a frozen ``tf.cond`` is lowered to) as a select of both branches.
+
+    Every node output gets the stack of branches it is computed in:
+    ``Switch(data, pred)`` forwards ``data`` on output 0 into the branch
+    ``(pred, False)`` and on output 1 into ``(pred, True)``; any other node is
+    in the innermost branch of its inputs, control inputs included (a branch's
+    constants hang on its pivot by a control edge).  ``Merge`` of the two
+    branches of one predicate becomes ``Where(pred, then, else)``.  Both
+    branches are computed (they have no side effects in an inference graph);
+    loops (``Enter``/``Exit``/``NextIteration``) are not read.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tags: dict[str, tuple] = {}   # node name or "node:port" -> ((pred value, taken), ...)
+
+    def of(self, ref: str) -> tuple:
+        name, _, port = ref.lstrip("^").partition(":")
+        return self.tags.get(f"{name}:{port}" if port not in ("", "0") else name, self.tags.get(name, ()))
+
+    def context(self, n) -> tuple:
+        tags = [self.of(ref) for ref in n.input]
+        return max(tags, key=len, default=())
+
+    def inherit(self, n) -> None:
+        context = self.context(n)
+        if context:
+            self.tags[n.name] = context
+
+    def read(self, b: TfBuilder, op: TfOp, n, alias: dict[str, str]) -> None:
+        if len(op.inputs) != 2:
+            raise ModelLoadError(f"{self.path}: {n.op} node {n.name!r} has {len(op.inputs)} data inputs, not 2")
+        context = self.context(n)
+        if n.op == "Switch":
+            data, pred = op.inputs
+            alias[n.name] = alias[f"{n.name}:1"] = data
+            self.tags[n.name] = (*context, (pred, False))
+            self.tags[f"{n.name}:1"] = (*context, (pred, True))
+            return
+        refs = [i for i in n.input if not i.startswith("^")]
+        first, second = self.of(refs[0]), self.of(refs[1])
+        if (len(first) != len(second) or not first or first[:-1] != second[:-1] or first[-1][0] != second[-1][0]
+                or first[-1][1] == second[-1][1]):
+            raise UnsupportedOperatorError(f"{self.path.name}: node {n.name!r} (Merge): a merge of other than the two "
+                                           "branches of one tf.cond (loops are not read)", node=n.name,
+                                           op_type="Merge", domain="tensorflow")
+        pred = first[-1][0]
+        taken, other = (op.inputs[0], op.inputs[1]) if first[-1][1] else (op.inputs[1], op.inputs[0])
+        b.emit("Where", [pred, taken, other], [n.name], op)
+        if first[:-1]:
+            self.tags[n.name] = first[:-1]
 
 
 def _output(graph: Graph, name: str, source: str) -> str:
