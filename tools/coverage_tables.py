@@ -95,7 +95,8 @@ def tf_table() -> str:
     structural = {"Placeholder": "graph input", "Const": "constant (folded)", "NoOp": "ignored",
                   "IdentityN": "forwarded", **{op: "forwarded" for op in PASS_THROUGH},
                   **{op: "SavedModel: inlined" for op in CALL_OPS}, "ReadVariableOp": "SavedModel: the variable",
-                  "ResourceGather": "SavedModel: GatherV2 of the variable", "VarHandleOp": "SavedModel: checkpoint value",
+                  "ResourceGather": "SavedModel: GatherV2 of the variable",
+                  "VarHandleOp": "SavedModel: checkpoint value",
                   "Switch": "v1 tf.cond: forwards into a branch", "Merge": "v1 tf.cond: Where(pred, then, else)"}
     rows = [f"| {op} | read | {structural[op]} |" for op in sorted(structural)]
     rows += [f"| {op} | read |  |" for op in sorted(READERS)]

@@ -15,6 +15,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from litert.errors import ModelLoadError
+from litert.limits import numel
 
 from . import caffe_pb2
 
@@ -74,7 +75,7 @@ def blob_array(blob: caffe_pb2.BlobProto, where: str) -> np.ndarray:
         dims = [int(blob.num), int(blob.channels), int(blob.height), int(blob.width)]
     if any(d < 0 for d in dims):
         raise ModelLoadError(f"{where}: negative dims {dims}")
-    count = int(np.prod(dims, dtype=np.int64))
+    count = numel(dims)
     if len(blob.data):
         values = np.asarray(blob.data, np.float32)
     else:

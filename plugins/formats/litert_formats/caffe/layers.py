@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from litert.limits import numel
+
 from . import caffe_pb2
 
 P = caffe_pb2
@@ -141,7 +143,7 @@ def inner_product(b, layer) -> None:
     axis = p.axis + len(shape) if p.axis < 0 else p.axis
     if not 0 <= axis < len(shape):
         raise b.unsupported(layer, f"axis {p.axis} of a rank-{len(shape)} input")
-    k, n = int(np.prod(shape[axis:], dtype=np.int64)), int(p.num_output)
+    k, n = numel(shape[axis:]), int(p.num_output)
     weight = b.blob(layer, 0, (k, n) if p.transpose else (n, k))
     inputs = [b.emit("Flatten", [x], None, layer, axis=axis)[0], b.const(weight, f"{layer.name}/weight")]
     if p.bias_term:
@@ -285,7 +287,7 @@ def flatten(b, layer) -> None:
     end = p.end_axis + rank if p.end_axis < 0 else p.end_axis
     if not 0 <= start <= end < rank:
         raise b.unsupported(layer, f"axis {p.axis} to {p.end_axis} of a rank-{rank} input")
-    target = [*shape[:start], int(np.prod(shape[start:end + 1], dtype=np.int64)), *shape[end + 1:]]
+    target = [*shape[:start], numel(shape[start:end + 1]), *shape[end + 1:]]
     b.emit("Reshape", [x, b.int64(target, f"{layer.name}/shape")], [b.top(layer)], layer)
 
 
@@ -304,13 +306,13 @@ def reshape(b, layer) -> None:
     if any(d == 0 for d in dims[end - start:]) or any(d < -1 for d in middle) or middle.count(-1) > 1:
         raise b.unsupported(layer, f"reshape dims {dims}")
     target = [*shape[:start], *middle, *shape[end:]]
-    total = int(np.prod(shape, dtype=np.int64))
+    total = numel(shape)
     if -1 in target:
-        known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
+        known = numel([d for d in target if d != -1])
         if known == 0 or total % known:
             raise b.unsupported(layer, f"reshape dims {dims} of a {list(shape)} input")
         target[target.index(-1)] = total // known
-    if int(np.prod(target, dtype=np.int64)) != total:
+    if numel(target) != total:
         raise b.unsupported(layer, f"reshape dims {dims} of a {list(shape)} input")
     b.emit("Reshape", [x, b.int64(target, f"{layer.name}/shape")], [b.top(layer)], layer)
 

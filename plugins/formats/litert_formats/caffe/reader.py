@@ -19,6 +19,7 @@ import numpy as np
 from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
+from litert.limits import numel
 from litert.schema import schemas
 
 from . import caffe_pb2
@@ -85,7 +86,7 @@ class CaffeBuilder:
                                  f"the weight file, needs blob {i}")
         array = blobs[i]
         shape = tuple(int(d) for d in shape)
-        if array.size != int(np.prod(shape, dtype=np.int64)):
+        if array.size != numel(shape):
             raise ModelLoadError(f"{self.path}: layer {layer.name!r} ({layer.type}) weight blob {i} has shape "
                                  f"{list(array.shape)}, expected {list(shape)}")
         return array.reshape(shape)
@@ -180,7 +181,7 @@ def build_graph(path: Path, net, weights: dict[str, list[np.ndarray]], options: 
     unknown = sorted(set(options.input_shapes) - set(graph.inputs))
     if unknown:
         raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
-    for blob, name in b.blobs.items():
+    for name in b.blobs.values():
         if name not in b.read and name not in graph.inputs and name not in graph.outputs:
             graph.outputs.append(name)
     if not graph.outputs:

@@ -18,6 +18,7 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from litert.errors import ModelLoadError
+from litert.limits import numel
 
 from . import saved_model_pb2
 from .reader import DTYPES
@@ -161,7 +162,7 @@ class Checkpoint:
         dims = tuple(int(d.size) for d in entry.shape.dim)
         if any(d < 0 for d in dims):
             raise ModelLoadError(f"{self.index_path}: {key!r} has dims {list(dims)}")
-        count = int(np.prod(dims, dtype=np.int64))
+        count = numel(dims)
         if len(raw) != count * dtype.itemsize:
             raise ModelLoadError(f"{self.index_path}: {key!r} holds {len(raw)} bytes for a {list(dims)} {dtype}")
         return np.frombuffer(raw, dtype.numpy).reshape(dims)
