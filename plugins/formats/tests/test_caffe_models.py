@@ -138,3 +138,52 @@ def test_data_layer_takes_its_shape_from_input_shapes(tmp_path):
         litert.load(prototxt)
     session = litert.load(prototxt, input_shapes={"data": (2, 3, 8, 8)})
     assert session.inputs[0].shape == (2, 3, 8, 8)
+
+
+P = ct.caffe_pb2
+#: one-layer nets over a (2, 3, 6, 7) input, OpenCV as the oracle
+SMALL_NETS = {
+    "crop": lambda n: n.add("Crop", "out", ["data", n.pool("ref", "data", ct.MAX, 2, 2)],
+                            crop_param={"axis": 2, "offset": [1, 2]}),
+    "exp": lambda n: n.add("Exp", "out", "data", exp_param={"base": 2.0, "scale": 0.5, "shift": 0.1}),
+    "log": lambda n: n.add("Log", "out", n.add("AbsVal", "abs", "data")),
+    "mvn": lambda n: n.add("MVN", "out", "data", mvn_param={"eps": 1e-5}),
+    "mvn_mean_only": lambda n: n.add("MVN", "out", "data", mvn_param={"across_channels": True,
+                                                                       "normalize_variance": False}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_NETS))
+def test_small_layer_matches_opencv(cv2, tmp_path, name):
+    net = ct.NetBuilder(name, (2, 3, 6, 7), seed=11)
+    SMALL_NETS[name](net)
+    assert _compare(net, tmp_path) <= TOLERANCE
+
+
+def _numpy_cases(x):
+    """Layers OpenCV does not import (Threshold, Reduction, ArgMax), imports differently (Tile) or imports
+    without their parameters (Log's base/scale/shift), with Caffe's definition in numpy."""
+    return {
+        "threshold": ({"type_": "Threshold", "threshold_param": {"threshold": 0.3}}, (x > 0.3).astype(np.float32)),
+        "tile": ({"type_": "Tile", "tile_param": {"axis": 2, "tiles": 3}}, np.tile(x, (1, 1, 3, 1))),
+        "reduction": ({"type_": "Reduction", "reduction_param": {"operation": P.ReductionParameter.SUMSQ, "axis": 2,
+                                                                 "coeff": 0.5}}, 0.5 * (x ** 2).sum(axis=(2, 3))),
+        "argmax_axis": ({"type_": "ArgMax", "argmax_param": {"axis": 1}},
+                        x.argmax(axis=1)[:, None].astype(np.float32)),
+        "argmax_flat": ({"type_": "ArgMax", "argmax_param": {}},
+                        x.reshape(2, -1).argmax(axis=1).reshape(2, 1, 1).astype(np.float32)),
+        "log_base": ({"type_": "Log", "log_param": {"base": 10.0, "scale": 2.0, "shift": 8.0}},
+                     np.log10(8.0 + 2.0 * x)),
+    }
+
+
+@pytest.mark.parametrize("name", ["threshold", "tile", "reduction", "argmax_axis", "argmax_flat", "log_base"])
+def test_small_layer_matches_numpy(tmp_path, name):
+    x = np.random.default_rng(3).standard_normal((2, 3, 6, 7)).astype(np.float32)
+    params, want = _numpy_cases(x)[name]
+    net = ct.NetBuilder(name, x.shape)
+    net.add(params.pop("type_"), "out", "data", **params)
+    prototxt, _ = net.save(tmp_path)
+    got = litert.load(prototxt).run({"data": x})["out"]
+    assert np.isfinite(want).all()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -388,6 +388,139 @@ def elu(b, layer) -> None:
     b.emit("Elu", [b.bottom(layer)], [b.top(layer)], layer, alpha=float(layer.elu_param.alpha))
 
 
+def crop(b, layer) -> None:
+    """Bottom 0 cut to bottom 1's dims from ``axis`` on, starting at ``offset`` (one for all axes, or one each)."""
+    p = layer.crop_param
+    x, reference = b.bottom(layer, 0), b.bottom(layer, 1)
+    shape, target = b.shape(layer, x), b.shape(layer, reference)
+    axis = p.axis + len(shape) if p.axis < 0 else p.axis
+    axes = list(range(axis, len(shape)))
+    if len(target) != len(shape) or not axes:
+        raise b.unsupported(layer, f"axis {p.axis} of rank-{len(shape)} and rank-{len(target)} bottoms")
+    offsets = [int(v) for v in p.offset] or [0]
+    if len(offsets) == 1:
+        offsets *= len(axes)
+    if len(offsets) != len(axes) or any(o + target[a] > shape[a] for o, a in zip(offsets, axes)):
+        raise b.unsupported(layer, f"offsets {list(p.offset)} of a {list(shape)} bottom cut to {list(target)}")
+    ends = [o + target[a] for o, a in zip(offsets, axes)]
+    b.emit("Slice", [x, b.int64(offsets, f"{layer.name}/starts"), b.int64(ends, f"{layer.name}/ends"),
+                     b.int64(axes, f"{layer.name}/axes")], [b.top(layer)], layer)
+
+
+def _affine(b, layer, x: str, scale_: float, shift: float) -> str:
+    """``shift + scale * x`` (steps that change nothing left out)."""
+    if scale_ != 1:
+        x = b.emit("Mul", [x, b.const(np.float32(scale_), f"{layer.name}/scale")], None, layer)[0]
+    if shift != 0:
+        x = b.emit("Add", [x, b.const(np.float32(shift), f"{layer.name}/shift")], None, layer)[0]
+    return x
+
+
+def exp(b, layer) -> None:
+    """``base ^ (shift + scale * x)``; base -1 is e."""
+    p = layer.exp_param
+    if p.base != -1 and p.base <= 0:
+        raise b.unsupported(layer, f"base {p.base}")
+    factor = 1.0 if p.base == -1 else math.log(p.base)
+    inner = _affine(b, layer, b.bottom(layer), p.scale * factor, p.shift * factor)
+    b.emit("Exp", [inner], [b.top(layer)], layer)
+
+
+def log(b, layer) -> None:
+    """``log_base(shift + scale * x)``; base -1 is e."""
+    p = layer.log_param
+    if p.base != -1 and (p.base <= 0 or p.base == 1):
+        raise b.unsupported(layer, f"base {p.base}")
+    inner = _affine(b, layer, b.bottom(layer), p.scale, p.shift)
+    if p.base == -1:
+        b.emit("Log", [inner], [b.top(layer)], layer)
+        return
+    natural = b.emit("Log", [inner], None, layer)[0]
+    b.emit("Mul", [natural, b.const(np.float32(1.0 / math.log(p.base)), f"{layer.name}/base")], [b.top(layer)], layer)
+
+
+def threshold(b, layer) -> None:
+    """1 where ``x > threshold``, else 0."""
+    above = b.emit("Greater", [b.bottom(layer), b.const(np.float32(layer.threshold_param.threshold),
+                                                         f"{layer.name}/threshold")], None, layer)[0]
+    b.emit("Cast", [above], [b.top(layer)], layer, to=1)
+
+
+def tile(b, layer) -> None:
+    p = layer.tile_param
+    x = b.bottom(layer)
+    rank = len(b.shape(layer, x))
+    axis = p.axis + rank if p.axis < 0 else p.axis
+    if not 0 <= axis < rank or p.tiles < 1:
+        raise b.unsupported(layer, f"axis {p.axis} and tiles {p.tiles} of a rank-{rank} input")
+    repeats = [1] * rank
+    repeats[axis] = int(p.tiles)
+    b.emit("Tile", [x, b.int64(repeats, f"{layer.name}/repeats")], [b.top(layer)], layer)
+
+
+_REDUCTIONS = {P.ReductionParameter.SUM: "ReduceSum", P.ReductionParameter.ASUM: "ReduceL1",
+               P.ReductionParameter.SUMSQ: "ReduceSumSquare", P.ReductionParameter.MEAN: "ReduceMean"}
+
+
+def reduction(b, layer) -> None:
+    """Every axis from ``axis`` on reduced away (SUM, ASUM, SUMSQ, MEAN), times ``coeff``."""
+    p = layer.reduction_param
+    x = b.bottom(layer)
+    rank = len(b.shape(layer, x))
+    axis = p.axis + rank if p.axis < 0 else p.axis
+    if not 0 <= axis < rank:
+        raise b.unsupported(layer, f"axis {p.axis} of a rank-{rank} input")
+    axes = b.int64(list(range(axis, rank)), f"{layer.name}/axes")
+    if p.coeff == 1:
+        b.emit(_REDUCTIONS[p.operation], [x, axes], [b.top(layer)], layer, keepdims=0)
+        return
+    reduced = b.emit(_REDUCTIONS[p.operation], [x, axes], None, layer, keepdims=0)[0]
+    b.emit("Mul", [reduced, b.const(np.float32(p.coeff), f"{layer.name}/coeff")], [b.top(layer)], layer)
+
+
+def mvn(b, layer) -> None:
+    """``(x - mean) / (std + eps)`` over H, W (and C with ``across_channels``); without variance, ``x - mean``."""
+    p = layer.mvn_param
+    x = b.bottom(layer)
+    rank = len(b.shape(layer, x))
+    if rank < 2:
+        raise b.unsupported(layer, f"a rank-{rank} input")
+    axes = b.int64(list(range(1 if p.across_channels else 2, rank)), f"{layer.name}/axes")
+    mean = b.emit("ReduceMean", [x, axes], None, layer, keepdims=1)[0]
+    if not p.normalize_variance:
+        b.emit("Sub", [x, mean], [b.top(layer)], layer)
+        return
+    centred = b.emit("Sub", [x, mean], None, layer)[0]
+    variance = b.emit("ReduceMean", [b.emit("Mul", [centred, centred], None, layer)[0], axes], None, layer,
+                      keepdims=1)[0]
+    std = b.emit("Add", [b.emit("Sqrt", [variance], None, layer)[0], b.const(np.float32(p.eps), f"{layer.name}/eps")],
+                 None, layer)[0]
+    b.emit("Div", [centred, std], [b.top(layer)], layer)
+
+
+def argmax(b, layer) -> None:
+    """``top_k`` 1: the index (as float, as Caffe) along ``axis``, or over each sample's flattened values."""
+    p = layer.argmax_param
+    if p.top_k != 1:
+        raise b.unsupported(layer, f"top_k {p.top_k}")
+    x = b.bottom(layer)
+    shape = b.shape(layer, x)
+    if p.HasField("axis"):
+        axis = p.axis + len(shape) if p.axis < 0 else p.axis
+        if p.out_max_val:
+            b.emit("ReduceMax", [x, b.int64([axis], f"{layer.name}/axes")], [b.top(layer)], layer, keepdims=1)
+            return
+        index = b.emit("ArgMax", [x], None, layer, axis=axis, keepdims=1)[0]
+        b.emit("Cast", [index], [b.top(layer)], layer, to=1)
+        return
+    if p.out_max_val:
+        raise b.unsupported(layer, "out_max_val without an axis")
+    flat = b.emit("Flatten", [x], None, layer, axis=1)[0]
+    index = b.emit("ArgMax", [flat], None, layer, axis=1, keepdims=1)[0]
+    shaped = b.emit("Reshape", [index, b.int64([shape[0], 1, 1], f"{layer.name}/shape")], None, layer)[0]
+    b.emit("Cast", [shaped], [b.top(layer)], layer, to=1)
+
+
 def _unary(op_type: str):
     def read(b, layer) -> None:
         b.emit(op_type, [b.bottom(layer)], [b.top(layer)], layer)
@@ -401,7 +534,8 @@ LAYERS = {
     "Softmax": softmax, "LRN": lrn, "Dropout": passthrough, "Split": passthrough, "Flatten": flatten,
     "Reshape": reshape, "Slice": slice_, "Permute": permute, "Power": power,
     "ReLU": relu, "PReLU": prelu, "ELU": elu, "Sigmoid": _unary("Sigmoid"), "TanH": _unary("Tanh"),
-    "AbsVal": _unary("Abs"), "BNLL": _unary("Softplus"),
+    "AbsVal": _unary("Abs"), "BNLL": _unary("Softplus"), "Crop": crop, "Exp": exp, "Log": log,
+    "Threshold": threshold, "Tile": tile, "Reduction": reduction, "MVN": mvn, "ArgMax": argmax,
 }
 
 #: what a layer type does not read (the coverage table's notes)
@@ -417,5 +551,8 @@ LIMITS = {
     "Dropout": "identity at inference",
     "Split": "identity to each top",
     "Permute": "SSD Caffe's layer",
+    "ArgMax": "top_k 1; out_max_val with an axis only",
+    "Crop": "offsets one for all or one per cropped axis",
+    "Reduction": "SUM, ASUM, SUMSQ, MEAN over the axes from axis on",
     "Data": "shape from --input-shape (input_shapes=); label tops left out",
 }
