@@ -121,3 +121,35 @@ def test_missing_variables_and_signature(saved_dir, tmp_path):
     (copy / "saved_model.pb").write_bytes(saved.SerializeToString())
     with pytest.raises(ModelLoadError, match="no 'serving_default' signature"):
         read_model(copy / "saved_model.pb")
+
+
+def test_functional_cond_in_a_saved_model(tmp_path):
+    """``tf.cond`` stays a StatelessIf over two library functions in a SavedModel: read as a select."""
+    tf = pytest.importorskip("tensorflow")
+
+    class Module(tf.Module):
+        def __init__(self):
+            self.w = tf.Variable(np.linspace(-1, 1, 8, dtype=np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec((2, 8), tf.float32), tf.TensorSpec((), tf.float32)])
+        def __call__(self, x, t):
+            y = tf.cond(t > 0.0, lambda: tf.nn.relu(x * self.w), lambda: tf.tanh(x) - self.w)
+            z = tf.cond(tf.reduce_sum(x) > t, lambda: y * 2.0, lambda: y)
+            return {"y": y, "z": z}
+
+    module = Module()
+    tf.saved_model.save(module, str(tmp_path / "m"), signatures=module.__call__.get_concrete_function())
+    pb = tmp_path / "m" / "saved_model.pb"
+    from litert_formats.tf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString(pb.read_bytes())
+    ops = {n.op for f in saved.meta_graphs[0].graph_def.library.function for n in f.node_def}
+    assert ops & {"If", "StatelessIf"}, ops
+    session = litert.load(pb)
+    x = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+    for t in (-1.0, 0.5, 100.0):  # else/then of the first cond, both sides of the second
+        want = sl.tensorflow_run(pb, {"x": x, "t": np.float32(t)})
+        got = session.run({"x": x, "t": np.float32(t)})
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-6, atol=1e-6)

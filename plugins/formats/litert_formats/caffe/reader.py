@@ -48,6 +48,10 @@ class CaffeBuilder:
 
     # -- blobs ----------------------------------------------------------------
 
+    def begin(self, index: int) -> None:
+        """The layer at ``index`` (of the included layers) is read next: its tops are named by it."""
+        self._layer_index = index
+
     def bottom(self, layer, i: int = 0) -> str:
         if i >= len(layer.bottom):
             raise ModelLoadError(f"{self.path}: layer {layer.name!r} ({layer.type}) needs bottom {i}")
@@ -162,7 +166,7 @@ def build_graph(path: Path, net, weights: dict[str, list[np.ndarray]], options: 
     b = CaffeBuilder(path, graph, weights, last_writer)
     _net_inputs(b, net, options)
     for index, layer in enumerate(layers):
-        b._layer_index = index
+        b.begin(index)
         if layer.type == "Input" or layer.type in DATA_LAYERS:
             _input_layer(b, layer, options)
             continue

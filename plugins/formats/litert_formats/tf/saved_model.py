@@ -15,6 +15,10 @@ what the frozen-GraphDef reader takes:
   ``bound_inputs`` (SavedModel object ids), and the checkpoint's object
   graph names the checkpoint key of each; ``ReadVariableOp`` becomes an
   ``Identity`` and ``ResourceGather`` a ``GatherV2`` of that constant;
+* ``If``/``StatelessIf`` inline both branches and select each output with
+  ``SelectV2`` on the condition (both are computed: inference graphs have no
+  side effects); functional loops (``While``) are left to the GraphDef
+  reader, which refuses them;
 * nodes the outputs do not need are dropped.
 """
 from __future__ import annotations
@@ -32,6 +36,8 @@ from .bundle import Checkpoint
 
 SIGNATURE = "serving_default"
 CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
+#: functional conditionals, read as a select of both inlined branches
+IF_OPS = frozenset({"If", "StatelessIf"})
 #: output argument names of the builtin ops with more than one (a function body names outputs ``node:arg:i``)
 OUTPUT_ARGS = {
     "FusedBatchNorm": ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"),
@@ -237,6 +243,8 @@ class Flattener:
         function = node.attr["f"].func.name if node.op in CALL_OPS else (node.op if node.op in self.functions else "")
         if function:
             scope.outputs[node.name] = self._inline(name, function, inputs)
+        elif node.op in IF_OPS:
+            scope.outputs[node.name] = self._select(name, node, inputs)
         elif node.op == "ReadVariableOp":
             scope.outputs[node.name] = [self._add(name, "Identity", inputs[:1]).name]
         elif node.op == "ResourceGather":
@@ -277,6 +285,22 @@ class Flattener:
             results.append(self._ref(scope, body.ret[out.name]))
         self._depth -= 1
         return results
+
+    def _select(self, name: str, node, inputs: list[str]) -> list[str]:
+        """``If``/``StatelessIf``: both branch functions inlined, each output a ``SelectV2`` on the condition."""
+        if not inputs:
+            raise ModelLoadError(f"{self.path}: {node.op} node {name!r} has no condition")
+        condition = inputs[0]
+        if node.attr["Tcond"].type not in (0, 10):  # a number or string: TensorFlow takes non-zero/non-empty as true
+            cast = self._add(f"{name}/cond", "Cast", [condition])
+            cast.attr["DstT"].type = 10
+            condition = cast.name
+        then = self._inline(f"{name}/then", node.attr["then_branch"].func.name, inputs[1:])
+        other = self._inline(f"{name}/else", node.attr["else_branch"].func.name, inputs[1:])
+        if len(then) != len(other):
+            raise ModelLoadError(f"{self.path}: the branches of {name!r} return {len(then)} and {len(other)} values")
+        return [self._add(f"{name}/select_{i}", "SelectV2", [condition, t, e]).name
+                for i, (t, e) in enumerate(zip(then, other))]
 
     def _prune(self, outputs: list[str]) -> None:
         """Keep the nodes the outputs need, and every Placeholder (the signature inputs)."""
