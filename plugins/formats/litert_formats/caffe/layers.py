@@ -129,7 +129,7 @@ def pooling(b, layer) -> None:
         shape = (*shape[:2], shape[2] + 2 * pads[0], shape[3] + 2 * pads[1])
         pads = [0, 0]
     ends = [max(0, (outs[i] - 1) * strides[i] + kernel[i] - shape[2 + i] - pads[i]) for i in range(2)]
-    attrs = {"kernel_shape": kernel, "strides": strides, "pads": [*pads, *ends]}
+    attrs: dict[str, object] = {"kernel_shape": kernel, "strides": strides, "pads": [*pads, *ends]}
     if op == "AveragePool":
         attrs["count_include_pad"] = 0
     b.emit(op, [x], [b.top(layer)], layer, **attrs)

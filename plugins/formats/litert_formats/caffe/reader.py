@@ -127,9 +127,9 @@ class CaffeBuilder:
         if value is None or not value.is_static:
             infer_shapes(self.graph)
             value = self.graph.values.get(name)
-        if value is None or not value.is_static:
+        if value is None or value.shape is None or not value.is_static:
             raise self.unsupported(layer, "an input of unknown or dynamic shape")
-        return tuple(value.shape)
+        return tuple(d for d in value.shape if isinstance(d, int))  # all of them: the value is static
 
     def unsupported(self, layer, what: str) -> UnsupportedOperatorError:
         return UnsupportedOperatorError(f"{self.path.name}: layer {layer.name!r} ({layer.type}): {what} is not "

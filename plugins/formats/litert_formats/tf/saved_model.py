@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -73,7 +74,7 @@ class _Scope:
 
     prefix: str
     args: dict[str, str] = field(default_factory=dict)      # input arg name -> flat ref
-    nodes: dict[str, object] = field(default_factory=dict)  # node name -> NodeDef (function bodies)
+    nodes: dict[str, Any] = field(default_factory=dict)  # node name -> NodeDef
     outputs: dict[str, list[str]] = field(default_factory=dict)  # node name -> flat refs of its outputs
 
 
@@ -104,11 +105,15 @@ class Flattener:
             node.attr[key].CopyFrom(value)
         return node
 
-    def _checkpoint_key(self, node_id: int) -> str:
+    def _require_checkpoint(self) -> Checkpoint:
         if self.checkpoint is None:
             raise ModelLoadError(f"{self.path}: the model captures variables but has no variables/ checkpoint")
+        return self.checkpoint
+
+    def _checkpoint_key(self, node_id: int) -> str:
+        checkpoint = self._require_checkpoint()
         if self._object_keys is None:
-            graph = self.checkpoint.object_graph()
+            graph = checkpoint.object_graph()
             self._object_keys = {i: a.checkpoint_key for i, n in enumerate(graph.nodes) for a in n.attributes
                                  if a.name == "VARIABLE_VALUE"}
         if node_id not in self._object_keys:
@@ -120,7 +125,7 @@ class Flattener:
         name = f"variables/{key.split('/.ATTRIBUTES')[0]}"
         if name in self._names:
             return name
-        value = self.checkpoint.tensor(key)
+        value = self._require_checkpoint().tensor(key)
         node = self._add(name, "Const")
         node.attr["dtype"].type = _tf_dtype(value)
         tensor = node.attr["value"].tensor
@@ -181,7 +186,9 @@ class Flattener:
 
     def _needed(self, scope: _Scope, refs: list[str]) -> list[str]:
         """Main-graph nodes the refs depend on (data inputs only), inputs before their readers."""
-        order, state, stack = [], {}, [(_node_of(r), False) for r in reversed(refs)]
+        order: list[str] = []
+        state: dict[str, int] = {}
+        stack = [(_node_of(r), False) for r in reversed(refs)]
         while stack:
             name, done = stack.pop()
             if done:
