@@ -99,8 +99,9 @@ def pooling(b, layer) -> None:
     """MAX and AVE; Caffe's ceil rounding becomes explicit end padding.
 
     AVE divides by the window clipped to the padded input (the padding
-    counts, the extra ceil area does not): the padding is made explicit with
-    a zero ``Pad`` and the pooling then excludes the rest (``count_include_pad=0``).
+    counts, the extra ceil area does not): when the last windows reach past
+    the padding, the padding is made explicit with a zero ``Pad`` and the
+    pooling then excludes the rest (``count_include_pad=0``).
     """
     p = layer.pooling_param
     if p.pool not in (P.PoolingParameter.MAX, P.PoolingParameter.AVE):
@@ -123,14 +124,17 @@ def pooling(b, layer) -> None:
     outs = [_pooled(shape[2 + i], kernel[i], pads[i], strides[i], ceil) for i in range(2)]
     if min(outs) < 1:
         raise b.unsupported(layer, f"a {kernel} window larger than the padded {list(shape[2:])} input")
-    if op == "AveragePool" and any(pads):
-        x = b.emit("Pad", [x, b.int64([0, 0, *pads, 0, 0, *pads], f"{layer.name}/pads")], None, layer,
-                   mode="constant")[0]
-        shape = (*shape[:2], shape[2] + 2 * pads[0], shape[3] + 2 * pads[1])
-        pads = [0, 0]
     ends = [max(0, (outs[i] - 1) * strides[i] + kernel[i] - shape[2 + i] - pads[i]) for i in range(2)]
     attrs: dict[str, object] = {"kernel_shape": kernel, "strides": strides, "pads": [*pads, *ends]}
-    if op == "AveragePool":
+    if op == "AveragePool" and any(pads):
+        if all(end <= pad for end, pad in zip(ends, pads)):  # every window inside the padding: count it all
+            attrs["count_include_pad"] = 1
+        else:  # the last windows reach past the padding: pad explicitly, count only up to its end
+            x = b.emit("Pad", [x, b.int64([0, 0, *pads, 0, 0, *pads], f"{layer.name}/pads")], None, layer,
+                       mode="constant")[0]
+            ends = [max(0, end - pad) for end, pad in zip(ends, pads)]
+            attrs.update(pads=[0, 0, *ends], count_include_pad=0)
+    elif op == "AveragePool":
         attrs["count_include_pad"] = 0
     b.emit(op, [x], [b.top(layer)], layer, **attrs)
 
