@@ -6,15 +6,17 @@ onnxruntime.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from ..ir import DType, Model, Node, Value
+from ..ir import DType, Graph, Model, Node, Value
 from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, single_consumer
 
 CONTRIB = "com.microsoft"
 
 #: activation op -> how its attributes become FusedConv's ``activation_params``
-_ACTIVATIONS = {
+_ACTIVATIONS: dict[str, Callable[[Node, Graph], list[float] | None]] = {
     "Relu": lambda node, graph: [],
     "Sigmoid": lambda node, graph: [],
     "Tanh": lambda node, graph: [],
@@ -24,7 +26,7 @@ _ACTIVATIONS = {
 }
 
 
-def _clip_params(node: Node, graph) -> list[float] | None:
+def _clip_params(node: Node, graph: Graph) -> list[float] | None:
     bounds = []
     for index, default in ((1, -np.inf), (2, np.inf)):
         if len(node.inputs) > index and node.inputs[index]:
@@ -53,9 +55,9 @@ class BatchNormFolding(Pass):
             bn = single_consumer(graph, node.outputs[0], consumers)
             if bn is None or bn.op_type != "BatchNormalization" or bn.domain != "" or len([o for o in bn.outputs if o]) != 1:
                 continue
-            params = [const_of(graph, n) for n in bn.inputs[1:5]]
+            params = [p for p in (const_of(graph, n) for n in bn.inputs[1:5]) if p is not None]
             weight = const_of(graph, node.inputs[1])
-            if any(p is None for p in params) or weight is None or weight.dtype != np.float32:
+            if len(params) != 4 or weight is None or weight.dtype != np.float32:
                 continue
             if node.op_type == "Gemm" and (node.attrs.get("transA", 0) or weight.ndim != 2):
                 continue
@@ -187,7 +189,7 @@ class ResidualFusion(Pass):
         return result
 
 
-def _same_shape(graph, a: str, b: str) -> bool:
+def _same_shape(graph: Graph, a: str, b: str) -> bool:
     va, vb = graph.values.get(a), graph.values.get(b)
     if va is None or vb is None or va.shape is None or vb.shape is None or va.dtype != vb.dtype:
         return False

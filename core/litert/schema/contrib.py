@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .registry import AttrSpec, OpSchema, SchemaRegistry
+from .registry import AttrSpec, SchemaRegistry
 
 CONTRIB = "com.microsoft"
 

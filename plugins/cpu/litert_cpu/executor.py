@@ -29,8 +29,9 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ _FOLDABLE = {
 }
 
 
-def _clip_bounds(node: Node, consts: list) -> list[float] | None:
+def _clip_bounds(node: Node, consts: list[Any]) -> list[float] | None:
     bounds = []
     for index, default in ((1, -np.inf), (2, np.inf)):
         if index < len(node.inputs) and node.inputs[index]:
@@ -85,7 +86,7 @@ def _clip_bounds(node: Node, consts: list) -> list[float] | None:
 @dataclass
 class _Step:
     node: Node
-    kernel: Kernel
+    kernel: Kernel | None  # None for a native segment
     inputs: tuple[int, ...]  # slot per input, -1 for an omitted input
     outputs: tuple[int, ...]  # slot per output, -1 for an unused output
     release: tuple[int, ...]  # slots whose last reader is this step
@@ -111,8 +112,8 @@ class CpuPartition(CompiledPartition):
         #: symbolic input dims: the native kernels need static shapes, so each
         #: binding of the symbols gets a partition of its own, compiled on first use
         self._symbolic = native and native_module() is not None and not outer and any(
-            isinstance(d, str) for n in graph.inputs if graph.values[n].shape is not None for d in graph.values[n].shape)
-        self._specialized: "OrderedDict[tuple, CpuPartition]" = OrderedDict()
+            isinstance(d, str) for n in graph.inputs for d in graph.values[n].shape or ())
+        self._specialized: OrderedDict[tuple, CpuPartition] = OrderedDict()
         self._specialized_lock = threading.Lock()
         if self._symbolic:
             native = False  # this partition runs what no binding covers
@@ -142,7 +143,7 @@ class CpuPartition(CompiledPartition):
     def _compile_items(self, native: bool, outer: tuple[str, ...]) -> list[_Step]:
         if not native or native_module() is None:
             return [self._compile_node(node) for node in self.graph.nodes]
-        items, self.native_declined = plan_partition(self.graph, self.ctx.opsets, self.ctx.threads, outer, self._fuse)
+        items, self.native_declined = plan_partition(self.graph, dict(self.ctx.opsets), self.ctx.threads, outer, self._fuse)
         return [self._compile_segment(item) if isinstance(item, NativeSegment) else self._compile_node(item)
                 for item in items]
 
@@ -161,7 +162,7 @@ class CpuPartition(CompiledPartition):
         values = self.graph.values
         consts = [values[n].const if n in values else None for n in node.inputs]
         shapes = [values[n].shape if n in values else None for n in node.inputs]
-        dtypes = [values[n].dtype.numpy if n in values and values[n].dtype is not None else None for n in node.inputs]
+        dtypes = [v.dtype.numpy if (v := values.get(n)) is not None and v.dtype is not None else None for n in node.inputs]
         kctx = KernelContext(
             op_type=node.op_type,
             domain=node.domain,
@@ -174,7 +175,7 @@ class CpuPartition(CompiledPartition):
             node_name=node.name,
             run_subgraph=self._run_subgraph,
         )
-        cls = self.ctx.custom_kernels.get((node.domain, node.op_type)) or KERNELS.get((node.domain, node.op_type))
+        cls: Any = self.ctx.custom_kernels.get((node.domain, node.op_type)) or KERNELS.get((node.domain, node.op_type))
         if cls is None:
             raise UnsupportedOperatorError(
                 f"node {node.name!r}: no CPU kernel for {node.qualified_op}",
@@ -256,7 +257,7 @@ class CpuPartition(CompiledPartition):
 
     # -- control flow ---------------------------------------------------------
 
-    def _subgraph_partition(self, sub: Graph) -> "CpuPartition":
+    def _subgraph_partition(self, sub: Graph) -> CpuPartition:
         key = id(sub)
         if key not in self._subgraphs:
             outer = tuple(sorted(sub.outer_references()))
@@ -274,7 +275,7 @@ class CpuPartition(CompiledPartition):
     #: shape bindings kept compiled per partition (least recently used dropped)
     SPECIALIZED_CACHE = 4
 
-    def _for_binding(self, inputs: Mapping[str, Any]) -> "CpuPartition | None":
+    def _for_binding(self, inputs: Mapping[str, Any]) -> CpuPartition | None:
         """The partition compiled for these inputs' values of the symbolic dims."""
         bindings: dict[str, int] = {}
         for name in self.graph.inputs:
@@ -328,6 +329,8 @@ class CpuPartition(CompiledPartition):
             scopes = self._local.scopes = []
         scopes.append((env, hooks))
         try:
+            results: Any
+            args: Any
             for step in self._steps:
                 donor = None
                 for pos in step.donate:
@@ -346,14 +349,16 @@ class CpuPartition(CompiledPartition):
                         env[slot] = None
                     results = args = value = None
                     continue
+                kernel = step.kernel
+                assert kernel is not None  # only native segments have none
                 if hooks is not None:
                     hooks.before_node(step.node, "cpu")
                 try:
                     if donor is not None:
-                        results = step.kernel.run(*args, out=donor)
+                        results = kernel.run(*args, out=donor)  # type: ignore[call-arg]  # donating kernels take out=
                         donor = None
                     else:
-                        results = step.kernel.run(*args)
+                        results = kernel.run(*args)
                 except Exception as err:
                     raise ExecutionError(
                         f"node {step.node.name!r} ({step.node.qualified_op}) failed: {type(err).__name__}: {err}"
@@ -361,10 +366,10 @@ class CpuPartition(CompiledPartition):
                 if hooks is not None:
                     hooks.after_node(step.node, "cpu", [r if o >= 0 else None for o, r in zip(step.outputs, results)])
                 if step.post is not None:
-                    if hooks is not None:
+                    if hooks is not None and step.folded is not None:
                         hooks.before_node(step.folded, "cpu")
                     results = (self._activate(step, results), *results[1:])
-                    if hooks is not None:
+                    if hooks is not None and step.folded is not None:
                         hooks.after_node(step.folded, "cpu", [results[0]])
                 for slot, value in zip(step.outputs, results):
                     if slot >= 0:
@@ -384,8 +389,9 @@ class CpuPartition(CompiledPartition):
         # references to a private result: the results tuple, r, getrefcount's argument
         if type(r) is not np.ndarray or r.base is not None or not r.flags.writeable or sys.getrefcount(r) > 3:
             r = np.array(r, copy=True)
-        with np.errstate(all="ignore"):
-            step.post(r)
+        if step.post is not None:
+            with np.errstate(all="ignore"):
+                step.post(r)
         return r
 
 

@@ -16,7 +16,8 @@ written out (see :func:`lrn`).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -321,14 +322,13 @@ def _variadic(op: str) -> Callable[[NodeWriter], None]:
 
 
 def clip(ctx: NodeWriter) -> None:
-    bounds = []
+    bounds: list[float | None] = []
     for i in (1, 2):
         const = ctx.const(i) if ctx.has(i) else None
         if ctx.has(i) and const is None:
-            bounds = None
             break
         bounds.append(None if const is None else float(const))
-    if bounds is None:  # bounds computed at run time
+    if len(bounds) < 2:  # bounds computed at run time
         args = [ctx.x(0)] + [ctx.x(i) if ctx.has(i) else None for i in (1, 2)]
         ctx.bind(ctx.call("ClampTensor", args))
     else:
@@ -374,10 +374,10 @@ def identity(ctx: NodeWriter) -> None:
 def _reduce(op: str) -> Callable[[NodeWriter], None]:
     def emit(ctx: NodeWriter) -> None:
         if ctx.has(1):
-            axes = ctx.const(1)
-            if axes is None:
+            given = ctx.const(1)
+            if given is None:
                 raise ctx.unsupported("axes computed at run time")
-            axes = _ints(axes)
+            axes = _ints(given)
         else:
             axes = tuple(int(a) for a in ctx.attr("axes") or ())
         if not axes and ctx.attr("noop_with_empty_axes", 0):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import ml_dtypes
 import numpy as np
@@ -197,7 +197,7 @@ class Scratch(threading.local):
             count = math.prod(shape)
             flat = self.work.get((key, dtype))
             fresh = flat is None or flat.size < count
-            if fresh:
+            if flat is None or fresh:
                 flat = self.work[(key, dtype)] = np.empty(count, dtype)
             return flat[:count].reshape(shape), fresh
         k = (key, tuple(shape), dtype)
@@ -246,7 +246,6 @@ class _Recycler:
                 if arr.shape == shape and arr.dtype == dtype and sys.getrefcount(arr) == 3:
                     self.pool.append(self.pool.pop(i))  # most recently used last
                     return arr
-            arr = None
             arr = np.empty(shape, dtype)
             self.pool.append(arr)
             while sum(a.nbytes for a in self.pool) > self.limit and len(self.pool) > 1:
@@ -300,7 +299,9 @@ def tap_slices(out_shape: Sequence[int], kernel: Sequence[int], strides: Sequenc
         yield taps, sl
 
 
-def windows(xp: np.ndarray, out_shape: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int]) -> np.ndarray:
+def windows(
+    xp: np.ndarray, out_shape: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int]
+) -> np.ndarray:
     """Read-only strided view ``(*lead, *out_shape, *kernel)`` of padded ``xp``."""
     nd = len(kernel)
     lead = xp.ndim - nd

@@ -77,9 +77,13 @@ class _AxesOp(Kernel):
             self.axes = int_list(attrs.get("axes"))
         self._norm: dict[int, tuple[int, ...]] = {}  # input rank -> normalised constant axes
 
+    @staticmethod
+    def out_rank(ndim: int, n_axes: int) -> int:
+        raise NotImplementedError
+
     def norm(self, ndim: int, axes) -> tuple[int, ...] | None:
         if axes is not None:
-            return tuple(norm_axes(int_list(axes), self.out_rank(ndim, axes.size)))
+            return tuple(norm_axes(int_list(axes) or [], self.out_rank(ndim, axes.size)))
         if self.axes is None:
             return None
         cached = self._norm.get(ndim)
