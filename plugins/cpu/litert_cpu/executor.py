@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from litert.activations import fusable
 from litert.backend import CompileContext, CompiledPartition, NodeHooks
 from litert.errors import ExecutionError, UnsupportedOperatorError
 from litert.ir import Graph, Node
@@ -58,31 +59,6 @@ FRESH_OUTPUT = frozenset({
     ("", "GlobalAveragePool"), ("", "Conv"),
 })
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
-#: activations that can be folded, with how their parameters are read (None: not foldable)
-_FOLDABLE = {
-    "Relu": lambda node, consts: [],
-    "Sigmoid": lambda node, consts: [],
-    "Tanh": lambda node, consts: [],
-    "LeakyRelu": lambda node, consts: [float(node.attrs.get("alpha", 0.01))],
-    "HardSigmoid": lambda node, consts: [float(node.attrs.get("alpha", 0.2)), float(node.attrs.get("beta", 0.5))],
-    "Clip": lambda node, consts: _clip_bounds(node, consts),
-}
-
-
-def _clip_bounds(node: Node, consts: list[Any]) -> list[float] | None:
-    bounds = []
-    for index, default in ((1, -np.inf), (2, np.inf)):
-        if index < len(node.inputs) and node.inputs[index]:
-            value = consts[index]
-            if value is None or value.size != 1:
-                return None
-            bounds.append(float(value))
-        else:
-            attr = node.attrs.get("min" if index == 1 else "max")
-            bounds.append(default if attr is None else float(attr))
-    return bounds
-
-
 @dataclass
 class _Step:
     node: Node
@@ -211,7 +187,7 @@ class CpuPartition(CompiledPartition):
         out: list[_Step] = []
         for step in steps:
             node = step.node
-            fold = _FOLDABLE.get(node.op_type) if node.domain == "" else None
+            fold = fusable(node)
             src = step.inputs[0] if step.inputs else -1
             prev = producer.get(src)
             value = self.graph.values.get(node.inputs[0]) if node.inputs else None
@@ -220,8 +196,7 @@ class CpuPartition(CompiledPartition):
                     and readers.get(src) == 1 \
                     and (prev.node.domain, prev.node.op_type) in FRESH_OUTPUT \
                     and node.inputs[0] not in kept_outputs and len(step.outputs) == 1:
-                consts = [self.graph.values[n].const if n in self.graph.values else None for n in node.inputs]
-                params = fold(node, consts)
+                params = fold.params_of(node, self._constant)
                 if params is not None:
                     fn = ACTIVATIONS[node.op_type]
                     prev.post = lambda x, fn=fn, params=params: fn(x, params)
@@ -231,6 +206,10 @@ class CpuPartition(CompiledPartition):
                     continue
             out.append(step)
         return out
+
+    def _constant(self, name: str) -> np.ndarray | None:
+        value = self.graph.values.get(name)
+        return value.const if value is not None else None
 
     def _plan_release(self) -> None:
         keep = {s for s, _ in self._outputs} | {i for i, v in enumerate(self._template) if v is not None}

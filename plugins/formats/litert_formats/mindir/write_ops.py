@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from litert.activations import ACTIVATIONS
 from litert.ir import DType
 
 from .signatures import TYPE_ID_OF
@@ -77,17 +78,20 @@ def _activation(ctx: NodeWriter, ref: str, name: str | None, params: list[float]
     """Apply a fused activation (FusedConv / FusedGemm ``activation``)."""
     if not name:
         return ref
-    params = list(params or [])
+    spec = ACTIVATIONS.get(name)
+    if spec is None:
+        raise ctx.unsupported(f"fused activation {name}")
+    p = spec.complete(params)  # every parameter, in the table's order
     if name == "Relu":
         return ctx.call("ReLU", [ref])
     if name in ("Sigmoid", "Tanh"):
         return ctx.call(name, [ref])
     if name == "LeakyRelu":
-        return _leaky(ctx, ref, params[0] if params else 0.01)
+        return _leaky(ctx, ref, p[0])
     if name == "Clip":
-        return _clip(ctx, ref, *(params + [None, None])[:2])
+        return _clip(ctx, ref, *(None if math.isinf(v) else v for v in p))
     if name == "HardSigmoid":
-        return _hard_sigmoid(ctx, ref, *(params + [0.2, 0.5])[:2])
+        return _hard_sigmoid(ctx, ref, p[0], p[1])
     raise ctx.unsupported(f"fused activation {name}")
 
 

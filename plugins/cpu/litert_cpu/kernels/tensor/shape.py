@@ -68,13 +68,12 @@ class Flatten(Kernel):
 
 
 class _AxesOp(Kernel):
-    """Squeeze / Unsqueeze: ``axes`` from the (usually constant) input or the old attribute."""
+    """Squeeze / Unsqueeze: ``axes`` from the (usually constant) input (opset 13; the
+    ONNX frontend turns the older attribute into it)."""
 
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
         self.axes = const_int_list(ctx, 1)
-        if self.axes is None:
-            self.axes = int_list(attrs.get("axes"))
         self._norm: dict[int, tuple[int, ...]] = {}  # input rank -> normalised constant axes
 
     @staticmethod
