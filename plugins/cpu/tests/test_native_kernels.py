@@ -231,6 +231,29 @@ def test_packed_weight_gemm_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("bias_first", [False, True])
+def test_matmul_bias_add_and_activation_fold_into_one_step(bias_first):
+    """MatMul, then Add of a constant row (either operand order), then Relu:
+    one library step with the bias and the activation in its epilogue."""
+    rng = np.random.default_rng(RNG_SEED + 570 + bias_first)
+    a = rng.standard_normal((2, 19, 40)).astype(np.float32)
+    b = rng.standard_normal((40, 45)).astype(np.float32)
+    bias = rng.standard_normal(45).astype(np.float32)
+    add_inputs = ["bias", "mm"] if bias_first else ["mm", "bias"]
+    nodes = [Node("MatMul", ["a", "b"], ["mm"], {}, name="mm"), Node("Add", add_inputs, ["s"], {}, name="add"),
+             Node("Relu", ["s"], ["y"], {}, name="relu")]
+    graph = build(nodes, {"a": a}, {"b": b, "bias": bias}, {"y": (2, 19, 45)})
+    for name in ("mm", "s"):  # intermediates, not graph outputs
+        graph.values[name] = Value(name, DType.FLOAT32, (2, 19, 45))
+    got, want = run_both(graph, {"a": a})
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+    partition = CpuPartition(graph, CompileContext(threads=1), native=True)
+    lib = module()
+    (kinds,) = [seg.step_kinds for seg in partition.native_segments]
+    assert kinds[0] in (lib.STEP_MATMUL, lib.STEP_MATMUL_PACKED)
+    assert lib.STEP_BINARY not in kinds and lib.STEP_UNARY not in kinds, kinds
+
+
 @pytest.mark.parametrize("case", range(6))
 def test_movement_matches_numpy(case):
     rng = np.random.default_rng(RNG_SEED + 600 + case)

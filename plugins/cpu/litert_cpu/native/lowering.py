@@ -746,7 +746,32 @@ def act_fields(ctx: LowerContext) -> dict[int, tuple[int, int]]:
     two parameters in ``floats``."""
     n = ctx.native
     return {n.STEP_CONV2D: (16, 0), n.STEP_DWCONV2D: (16, 0), n.STEP_AFFINE: (3, 0), n.STEP_BINARY: (1, 0),
-            n.STEP_MATMUL: (8, 2)}
+            n.STEP_MATMUL: (8, 2), n.STEP_MATMUL_PACKED: (8, 2)}
+
+
+def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
+    """Fuse ``node``, an Add of a constant row [n] to the output of MatMul
+    step ``producer`` (a transformer's projections are MatMul + Add), into
+    that step's per-column bias, when it has no bias or activation yet."""
+    n = ctx.native
+    if producer.kind not in (n.STEP_MATMUL, n.STEP_MATMUL_PACKED) or node.op_type != "Add" or node.domain \
+            or len(node.inputs) != 2 or producer.operands[2] is not None or producer.ints[7] != 0 \
+            or producer.ints[8] != n.ACT_NONE:
+        return False
+    others = [name for name in node.inputs if name != producer.output]
+    if len(others) != 1:
+        return False
+    bias = ctx.const(others[0])
+    cols = producer.ints[2]
+    if bias is None or bias.dtype != np.float32 or bias.size != cols or bias.shape[-1] != cols \
+            or ctx.shape(node.outputs[0]) != ctx.shape(producer.output):
+        return False
+    operands = list(producer.operands)
+    operands[2] = others[0]
+    ints = list(producer.ints)
+    ints[7] = 1
+    producer.operands, producer.ints = tuple(operands), tuple(ints)
+    return True
 
 
 def fold_activation(producer: Step, node: Node, ctx: LowerContext) -> bool:
