@@ -248,7 +248,7 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
             continue
         branches.inherit(n)
         if n.op == "Placeholder":
-            dtype = DTYPES.get(op.options.get("dtype"))
+            dtype = DTYPES.get(op.options.get("dtype", 0))
             if dtype is None:
                 raise UnsupportedOperatorError(f"{path.name}: input {n.name!r} of TensorFlow DataType "
                                                f"{op.options.get('dtype')}", node=n.name, op_type="Placeholder",
