@@ -89,7 +89,6 @@ def ms_table() -> str:
 def tf_table() -> str:
     from litert_formats.tf.read_ops import READERS
     from litert_formats.tf.reader import PASS_THROUGH
-
     from litert_formats.tf.saved_model import CALL_OPS, IF_OPS
 
     structural = {"Placeholder": "graph input", "Const": "constant (folded)", "NoOp": "ignored",

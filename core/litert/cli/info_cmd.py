@@ -19,15 +19,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    from pathlib import Path
 
     import litert
+    from litert.formats import LoadOptions
     from litert.memory import plan
     from litert.runtime.session import TensorInfo
     from litert.schema.inference import infer_shapes
-
-    from pathlib import Path
-
-    from litert.formats import LoadOptions
 
     model = litert.read_model(args.model, args.fmk,
                               LoadOptions(weight_file=Path(args.weight_file) if args.weight_file else None))

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-
 from tflite_testlib import tf_models
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

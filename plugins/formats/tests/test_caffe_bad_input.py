@@ -5,10 +5,9 @@ caffemodel bytes), plus the semantic faults a parser cannot see.
 """
 from __future__ import annotations
 
+import caffe_testlib as ct
 import numpy as np
 import pytest
-
-import caffe_testlib as ct
 
 from litert.errors import LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions

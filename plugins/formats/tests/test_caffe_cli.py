@@ -4,10 +4,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import caffe_testlib as ct
 import numpy as np
 import pytest
-
-import caffe_testlib as ct
 from tflite_testlib import max_error
 
 import litert

@@ -6,10 +6,9 @@ litert's outputs must agree with OpenCV's within 1e-4 of each output's scale.
 """
 from __future__ import annotations
 
+import caffe_testlib as ct
 import numpy as np
 import pytest
-
-import caffe_testlib as ct
 from tflite_testlib import max_error
 
 import litert

@@ -12,7 +12,6 @@ import shutil
 
 import numpy as np
 import pytest
-
 import saved_model_testlib as sl
 from tflite_testlib import max_error
 
