@@ -128,6 +128,8 @@ def _qlinear_conv(node: Node, ctx: LowerContext):
     depthwise = group == c == m and c > 1
     if group != 1 and not depthwise:
         return "grouped int8 convolution"
+    if depthwise and kernel[0] * kernel[1] > 512:
+        return "depthwise kernel over 512 taps (its float32 accumulation would not be exact)"
     params = _requantisation(ctx, x, x_scale, x_zp, weights, w_scale, w_zp, y_scale, y_zp, y, bias or None)
     if isinstance(params, str):
         return params

@@ -59,7 +59,8 @@ int lk_qconv_valid(const lk_qconv2d *p);
  * LK_E_ARG (parameters lk_qconv_valid refuses) or LK_E_NOMEM. */
 int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, const int32_t *bias,
                     const float *scale, void *y, lk_pool *pool);
-/* Depthwise (groups == c == m) on plain int8 weights [c][kh][kw], NCHW only. */
+/* Depthwise (groups == c == m, NCHW, at most 512 taps) on plain int8 weights [c][kh][kw]. */
+int lk_qdwconv_valid(const lk_qconv2d *p);
 int lk_qdwconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *w, const int32_t *bias,
                       const float *scale, void *y, lk_pool *pool);
 /* Test hook: 1 makes lk_qconv2d_u8s8 take its portable path even where VNNI exists. */

@@ -237,9 +237,8 @@ static int check_copy(const lk_program *pr, const lk_step *s) {
 /* int8 steps: one byte per element of x and y */
 static int check_qconv(const lk_program *pr, const lk_step *s) {
     const lk_qconv2d *p = &s->u.qconv;
-    if (!lk_qconv_valid(p)) return 0;
     int depthwise = s->kind == LK_STEP_QDWCONV2D;
-    if (depthwise ? (p->groups != p->c || p->m != p->c || p->channels_last) : p->groups != 1) return 0;
+    if (depthwise ? !lk_qdwconv_valid(p) : !lk_qconv_valid(p) || p->groups != 1) return 0;
     int64_t weights = depthwise ? prod3(p->c, p->kh, p->kw) : (int64_t)lk_qconv_packed_bytes(p->m, p->c, p->kh, p->kw);
     return need(pr, s->slots[0], prod4(p->n, p->c, p->h, p->w), 0) && need(pr, s->slots[1], weights, 0) &&
            need(pr, s->slots[2], f32(p->m), 0) && need(pr, s->slots[3], f32(p->m), 0) &&

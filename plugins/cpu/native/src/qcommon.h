@@ -19,4 +19,7 @@ static inline int64_t lk_qconv_span(int out, int stride, int k, int dilation) {
     return (int64_t)(out - 1) * stride + (int64_t)(k - 1) * dilation + 1;
 }
 
+/* whether lk_qconv_force_portable(1) is in effect (the int8 kernels then all take their C paths) */
+int lk_qconv_portable_forced(void);
+
 #endif

@@ -24,6 +24,8 @@ static int force_portable;
 
 void lk_qconv_force_portable(int on) { force_portable = on; }
 
+int lk_qconv_portable_forced(void) { return force_portable; }
+
 static int round4(int c) { return (c + 3) & ~3; }
 
 size_t lk_qconv_packed_bytes(int m, int c, int kh, int kw) {
@@ -207,6 +209,65 @@ static int vnni_available(void) {
 DEFINE_VNNI_TILE(1)
 DEFINE_VNNI_TILE(2)
 
+/* 16 x 16 bytes transposed in registers: four rounds of interleaving row i with row i + 8 */
+VNNI_TARGET static void transpose16(__m128i r[16]) {
+    for (int round = 0; round < 4; round++) {
+        __m128i t[16];
+        for (int i = 0; i < 8; i++) {
+            t[2 * i] = _mm_unpacklo_epi8(r[i], r[i + 8]);
+            t[2 * i + 1] = _mm_unpackhi_epi8(r[i], r[i + 8]);
+        }
+        for (int i = 0; i < 16; i++) r[i] = t[i];
+    }
+}
+
+/* pad_row for NCHW input: 16 channels x 16 columns at a time, transposed in registers */
+VNNI_TARGET static void vnni_pad_row(void *ctx, size_t row) {
+    const qconv_job *j = ctx;
+    const lk_qconv2d *p = j->p;
+    int iy = (int)row - p->pad_top;
+    if (p->channels_last || iy < 0 || iy >= p->h || p->c < 16) {
+        pad_row(ctx, row);
+        return;
+    }
+    uint8_t *dst = j->xp + (size_t)row * j->wp * j->c4;
+    memset(dst, p->x_zero, (size_t)j->wp * j->c4);
+    __m128i flip = _mm_set1_epi8(p->x_signed ? (char)0x80 : 0);
+    size_t plane = (size_t)p->h * p->w;
+    int cols = LK_MIN(p->w, j->wp - p->pad_left);
+    for (int ix0 = 0; ix0 < cols; ix0 += 16) {
+        int n = LK_MIN(16, cols - ix0);
+        __mmask16 in_mask = (__mmask16)((1u << n) - 1u);
+        for (int c0 = 0; c0 < p->c; c0 += 16) {
+            int k = LK_MIN(16, p->c - c0);
+            __m128i r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < k ? _mm_xor_si128(_mm_maskz_loadu_epi8(in_mask, j->x + (size_t)(c0 + i) * plane +
+                                                                                (size_t)iy * p->w + ix0), flip)
+                             : _mm_setzero_si128();
+            transpose16(r);
+            __mmask16 out_mask = (__mmask16)((1u << k) - 1u);
+            for (int i = 0; i < n; i++)
+                _mm_mask_storeu_epi8(dst + (size_t)(ix0 + i + p->pad_left) * j->c4 + c0, out_mask, r[i]);
+        }
+    }
+}
+
+/* NCHW store of a tile: each 16-channel half transposed, then `rows` bytes per channel in one masked store */
+VNNI_TARGET static void vnni_store_nchw(const qconv_job *j, int first, int rows, int m0, int cols, const uint8_t *tile) {
+    size_t plane = (size_t)j->p->oh * j->p->ow;
+    __mmask16 mask = (__mmask16)((1u << rows) - 1u);
+    for (int half = 0; half * 16 < cols; half++) {
+        __m128i r[16];
+        for (int i = 0; i < 16; i++)
+            r[i] = i < QR ? _mm_loadu_si128((const __m128i *)(tile + i * 32 + half * 16)) : _mm_setzero_si128();
+        transpose16(r);
+        int n = LK_MIN(16, cols - half * 16);
+        for (int col = 0; col < n; col++)
+            _mm_mask_storeu_epi8(j->y + (size_t)(m0 + half * 16 + col) * plane + first, mask, r[col]);
+    }
+}
+
 static void vnni_task(void *ctx, size_t index) {
     const qconv_job *j = ctx;
     const lk_qconv2d *p = j->p;
@@ -215,20 +276,31 @@ static void vnni_task(void *ctx, size_t index) {
     int first = chunk * QCHUNK * QR, last = LK_MIN(first + QCHUNK * QR, j->positions);
     uint8_t tile[QR * 32];
     size_t offsets[QR];
+    int oy = first / p->ow, ox = first % p->ow;
+    size_t row_step = (size_t)p->sh * j->wp * j->c4, col_step = (size_t)p->sw * j->c4;
     for (int t0 = first; t0 < last; t0 += QR) {
         int rows = LK_MIN(QR, last - t0);
         /* past the last position the tile recomputes that position (never stored) */
-        for (int r = 0; r < QR; r++) offsets[r] = position_offset(j, t0 + LK_MIN(r, rows - 1));
+        for (int r = 0; r < QR; r++) {
+            offsets[r] = (size_t)oy * row_step + (size_t)ox * col_step;
+            if (r < rows - 1 || (r == rows - 1 && rows == QR)) {
+                if (++ox == p->ow) ox = 0, oy++;
+            }
+        }
         if (cols > 16)
             vnni_tile_2(j, offsets, m0, tile);
         else
             vnni_tile_1(j, offsets, m0, tile);
-        store_tile(j, t0, rows, m0, cols, tile, 32);
+        if (p->channels_last)
+            store_tile(j, t0, rows, m0, cols, tile, 32);
+        else
+            vnni_store_nchw(j, t0, rows, m0, cols, tile);
     }
 }
 #else
 static int vnni_available(void) { return 0; }
 static void vnni_task(void *ctx, size_t index) { portable_task(ctx, index); }
+static void vnni_pad_row(void *ctx, size_t row) { pad_row(ctx, row); }
 #endif
 
 int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, const int32_t *bias,
@@ -255,7 +327,7 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
             j.xp = (uint8_t *)j.x;
         } else {
             j.xp = padded;
-            lk_parallel_for(pool, (size_t)j.hp, pad_row, &j);
+            lk_parallel_for(pool, (size_t)j.hp, task == portable_task ? pad_row : vnni_pad_row, &j);
         }
         lk_parallel_for(pool, (size_t)j.chunks * j.mblocks, task, &j);
     }
