@@ -79,12 +79,58 @@ AVX512_TARGET static void run_avx512(const float *base, const ptrdiff_t *taps, c
         _mm_mask_storeu_epi8(dst + i, mask, _mm512_cvtepi32_epi8(q));
     }
 }
+/* dst[0, n) = v */
+AVX512_TARGET static void fill_avx512(float *dst, int n, float v) {
+    __m512 value = _mm512_set1_ps(v);
+    for (int i = 0; i < n; i += 16)
+        _mm512_mask_storeu_ps(dst + i, (__mmask16)(n - i >= 16 ? 0xffffu : (1u << (n - i)) - 1u), value);
+}
+
+/* One input row into the float phase rows (phase q row at phase_rows + q * phase): padded column
+ * px = ix + pad_left goes to phase px % sw, column px / sw; the rest of each row is the zero point.
+ * sw 1 and 2 only (the strides depthwise layers use). */
+AVX512_TARGET static void phase_row_avx512(const qdw_job *j, const uint8_t *src, float *phase_rows, size_t phase) {
+    const lk_qconv2d *p = j->p;
+    int cols = LK_MIN(p->w, j->wp - p->pad_left);
+    for (int q = 0; q < p->sw; q++) fill_avx512(phase_rows + q * phase, j->wq, (float)p->x_zero);
+    __m512i flip = _mm512_set1_epi32(p->x_signed ? 0x80 : 0);
+    if (p->sw == 1) {
+        float *dst = phase_rows + p->pad_left;
+        for (int i = 0; i < cols; i += 16) {
+            __mmask16 mask = (__mmask16)(cols - i >= 16 ? 0xffffu : (1u << (cols - i)) - 1u);
+            __m512i v = _mm512_xor_si512(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, src + i)), flip);
+            _mm512_mask_storeu_ps(dst + i, mask, _mm512_cvtepi32_ps(v));
+        }
+        return;
+    }
+    /* sw == 2: source pairs (2i, 2i + 1) as 16-bit lanes, split into the even and odd byte */
+    int pl = p->pad_left;
+    float *even = phase_rows + (size_t)(pl % 2) * phase + pl / 2;
+    float *odd = phase_rows + (size_t)((pl + 1) % 2) * phase + (pl + 1) / 2;
+    int evens = (cols + 1) / 2, odds = cols / 2;
+    for (int i = 0; i < evens; i += 16) {
+        int bytes = LK_MIN(32, cols - 2 * i);
+        __mmask32 load = (__mmask32)(bytes >= 32 ? 0xffffffffu : (1u << bytes) - 1u);
+        __m512i pairs = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi8(load, src + 2 * i));
+        __m512i e = _mm512_xor_si512(_mm512_and_si512(pairs, _mm512_set1_epi32(0xff)), flip);
+        __m512i o = _mm512_xor_si512(_mm512_srli_epi32(pairs, 8), flip);
+        int ne = LK_MIN(16, evens - i), no = LK_MIN(16, odds - i);
+        _mm512_mask_storeu_ps(even + i, (__mmask16)(ne >= 16 ? 0xffffu : (1u << ne) - 1u), _mm512_cvtepi32_ps(e));
+        if (no > 0)
+            _mm512_mask_storeu_ps(odd + i, (__mmask16)(no >= 16 ? 0xffffu : (1u << no) - 1u), _mm512_cvtepi32_ps(o));
+    }
+}
+
 #else
 static int avx512_available(void) { return 0; }
 static void run_avx512(const float *base, const ptrdiff_t *taps, const float *w, int tap_count, int n, int32_t bias,
                        float scale, int zero, int lo, int hi, uint8_t *dst) {
     (void)base, (void)taps, (void)w, (void)tap_count, (void)n, (void)bias, (void)scale, (void)zero, (void)lo, (void)hi,
         (void)dst;
+}
+static void fill_avx512(float *dst, int n, float v) { (void)dst, (void)n, (void)v; }
+static void phase_row_avx512(const qdw_job *j, const uint8_t *src, float *phase_rows, size_t phase) {
+    (void)j, (void)src, (void)phase_rows, (void)phase;
 }
 #endif
 
@@ -129,27 +175,11 @@ static void compute_plane(const qdw_job *j, const float *phases, const ptrdiff_t
         run_outputs(j, phases + (size_t)oy * p->sh * j->wq, taps, w, p->ow, ch, acc, out + (size_t)oy * p->ow);
 }
 
-static void plane_task(void *ctx, size_t index) {
-    qdw_job *j = ctx;
+/* the portable copy: zero-point-padded bytes (int8 flipped), then widened into the column phases */
+static void pad_plane(const qdw_job *j, const uint8_t *src, uint8_t *padded, float *phases, size_t phase) {
     const lk_qconv2d *p = j->p;
-    int ch = (int)(index % (size_t)p->c);
-    size_t image = index / (size_t)p->c;
-    int flat = p->sh == 1;
-    /* the padded plane as bytes, then as float32 split into sw column phases of hp + 1 rows (a flat run
-     * reads past the last row), the accumulators, and (flat) the requantised wide rows */
-    size_t padded_bytes = ((size_t)j->hp * j->wp + 63) & ~(size_t)63;
-    size_t phase = (size_t)(j->hp + 1) * j->wq, phases_n = ((size_t)p->sw * phase + 15) & ~(size_t)15;
-    size_t accs = QDW_CHUNK, taps = (size_t)p->kh * p->kw;
-    size_t wide = flat ? (size_t)p->oh * j->wq : 0;
-    uint8_t *padded = lk_scratch(0, padded_bytes + (phases_n + accs + taps) * sizeof(float) + taps * sizeof(ptrdiff_t) +
-                                        wide + 8);
-    if (!padded) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
-    float *phases = (float *)(padded + padded_bytes), *acc = phases + phases_n;
+    size_t padded_bytes = (size_t)j->hp * j->wp;
     memset(padded, p->x_zero, padded_bytes);
-    const uint8_t *src = j->x + (image * p->c + ch) * (size_t)p->h * p->w;
     int cols = LK_MIN(p->w, j->wp - p->pad_left);
     for (int iy = 0; iy < p->h && iy + p->pad_top < j->hp; iy++) {
         uint8_t *d = padded + (size_t)(iy + p->pad_top) * j->wp + p->pad_left;
@@ -174,6 +204,39 @@ static void plane_task(void *ctx, size_t index) {
             }
             for (int k = 0; k < j->wq; k++) dst[(size_t)j->hp * j->wq + k] = (float)p->x_zero;
         }
+    }
+}
+
+static void plane_task(void *ctx, size_t index) {
+    qdw_job *j = ctx;
+    const lk_qconv2d *p = j->p;
+    int ch = (int)(index % (size_t)p->c);
+    size_t image = index / (size_t)p->c;
+    int flat = p->sh == 1;
+    /* the padded plane as bytes, then as float32 split into sw column phases of hp + 1 rows (a flat run
+     * reads past the last row), the accumulators, and (flat) the requantised wide rows */
+    size_t padded_bytes = ((size_t)j->hp * j->wp + 63) & ~(size_t)63;
+    size_t phase = (size_t)(j->hp + 1) * j->wq, phases_n = ((size_t)p->sw * phase + 15) & ~(size_t)15;
+    size_t accs = QDW_CHUNK, taps = (size_t)p->kh * p->kw;
+    size_t wide = flat ? (size_t)p->oh * j->wq : 0;
+    uint8_t *padded = lk_scratch(0, padded_bytes + (phases_n + accs + taps) * sizeof(float) + taps * sizeof(ptrdiff_t) +
+                                        wide + 8);
+    if (!padded) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    float *phases = (float *)(padded + padded_bytes), *acc = phases + phases_n;
+    const uint8_t *src = j->x + (image * p->c + ch) * (size_t)p->h * p->w;
+    if (j->avx512 && p->sw <= 2) {
+        for (int py = 0; py <= j->hp; py++) {  /* rows of the padding (and the spare row): the zero point */
+            int iy = py - p->pad_top;
+            if (iy >= 0 && iy < p->h && py < j->hp)
+                phase_row_avx512(j, src + (size_t)iy * p->w, phases + (size_t)py * j->wq, phase);
+            else
+                for (int q = 0; q < p->sw; q++) fill_avx512(phases + q * phase + (size_t)py * j->wq, j->wq, (float)p->x_zero);
+        }
+    } else {
+        pad_plane(j, src, padded, phases, phase);
     }
     float *w = acc + accs;
     ptrdiff_t *offsets = (ptrdiff_t *)(((uintptr_t)(w + taps) + 7) & ~(uintptr_t)7);
