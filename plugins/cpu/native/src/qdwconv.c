@@ -92,9 +92,10 @@ AVX512_TARGET static void fill_avx512(float *dst, int n, float v) {
 AVX512_TARGET static void phase_row_avx512(const qdw_job *j, const uint8_t *src, float *phase_rows, size_t phase) {
     const lk_qconv2d *p = j->p;
     int cols = LK_MIN(p->w, j->wp - p->pad_left);
-    for (int q = 0; q < p->sw; q++) fill_avx512(phase_rows + q * phase, j->wq, (float)p->x_zero);
     __m512i flip = _mm512_set1_epi32(p->x_signed ? 0x80 : 0);
-    if (p->sw == 1) {
+    if (p->sw == 1) {  /* the padding columns only, then the row */
+        fill_avx512(phase_rows, p->pad_left, (float)p->x_zero);
+        fill_avx512(phase_rows + p->pad_left + cols, j->wq - p->pad_left - cols, (float)p->x_zero);
         float *dst = phase_rows + p->pad_left;
         for (int i = 0; i < cols; i += 16) {
             __mmask16 mask = (__mmask16)(cols - i >= 16 ? 0xffffu : (1u << (cols - i)) - 1u);
@@ -104,6 +105,7 @@ AVX512_TARGET static void phase_row_avx512(const qdw_job *j, const uint8_t *src,
         return;
     }
     /* sw == 2: source pairs (2i, 2i + 1) as 16-bit lanes, split into the even and odd byte */
+    for (int q = 0; q < p->sw; q++) fill_avx512(phase_rows + q * phase, j->wq, (float)p->x_zero);
     int pl = p->pad_left;
     float *even = phase_rows + (size_t)(pl % 2) * phase + pl / 2;
     float *odd = phase_rows + (size_t)((pl + 1) % 2) * phase + (pl + 1) / 2;
