@@ -10,6 +10,10 @@ machine is shared between them rather than falling on one.
     python benchmarks/compare.py                       # all models, 2 threads
     python benchmarks/compare.py --models squeezenet,bert --iterations 5 --json out.json
     python benchmarks/compare.py --smoke               # one small model, two iterations (CI)
+    python benchmarks/compare.py --models resnet18,resnet18_int8,mobilenet_v2,mobilenet_v2_int8 --engines litert,onnxruntime
+
+``<model>_int8`` is ``<model>`` quantised by onnxruntime's own ``quantize_static`` (QDQ): both engines run
+that same file, and the int8 table sets each beside its float model.
 
 Not a test: it asserts nothing about speed.
 """
@@ -41,7 +45,7 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
     import onnx
 
     from helpers.modelgen import (LIGHT_MODELS, bert_encoder, bert_inputs, detection_head, light_input, mobilenet_v2,
-                                  randomized_light_model, small_lstm, unet, vit)
+                                  randomized_light_model, resnet18, small_lstm, unet, vit)
 
     #: the generated model classes beyond the light zoo: name -> (builder, input shape)
     generated = {
@@ -49,6 +53,7 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
         "unet": (unet, (1, 3, 128, 128)),
         "lstm": (small_lstm, (16, 1, 64)),
         "det_head": (detection_head, (1, 3, 256, 256)),
+        "resnet18": (resnet18, (1, 3, 224, 224)),
     }
 
     cache.mkdir(parents=True, exist_ok=True)
@@ -56,6 +61,12 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
     for name in names:
         model_path, input_path = cache / f"{name}.onnx", cache / f"{name}.npz"
         if not (model_path.exists() and input_path.exists()):
+            if name.endswith(INT8_SUFFIX):
+                base_model, base_inputs = build_models(cache, [name[:-len(INT8_SUFFIX)]])[name[:-len(INT8_SUFFIX)]]
+                quantize_qdq(base_model, base_inputs, model_path)
+                input_path.write_bytes(base_inputs.read_bytes())
+                out[name] = (model_path, input_path)
+                continue
             if name in LIGHT_MODELS:
                 model = randomized_light_model(name, seed=0)
                 feeds = light_input(model, seed=1)
@@ -76,6 +87,34 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
             np.savez(input_path, **feeds)
         out[name] = (model_path, input_path)
     return out
+
+
+#: "<model>_int8": the model quantised by onnxruntime (QDQ), one file both engines run
+INT8_SUFFIX = "_int8"
+INT8_CALIBRATION_SAMPLES = 8
+
+
+def quantize_qdq(model: Path, inputs: Path, output: Path) -> None:
+    """onnxruntime's own static quantisation of ``model``: QDQ, uint8 activations, int8 weights per channel,
+    calibrated (MinMax) on random normal inputs of the benchmark input's shape (speed, not accuracy)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    feeds = dict(np.load(inputs))
+    rng = np.random.default_rng(2)
+    samples = [{k: rng.standard_normal(v.shape).astype(v.dtype) for k, v in feeds.items()}
+               for _ in range(INT8_CALIBRATION_SAMPLES)]
+
+    class Samples(CalibrationDataReader):
+        def __init__(self):
+            self.queue = iter(samples)
+
+        def get_next(self):
+            return next(self.queue, None)
+
+    tmp = output.with_name(output.name + ".tmp")
+    quantize_static(str(model), str(tmp), Samples(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    tmp.replace(output)
 
 
 # ---------------------------------------------------------------- one engine, one model (subprocess)
@@ -242,10 +281,34 @@ def report(results: dict, threads: int) -> tuple[list[str], dict]:
     return lines, summary
 
 
+def report_int8(results: dict) -> list[str]:
+    """int8 rows: each "<model>_int8" (onnxruntime's QDQ file) beside its float model, per engine."""
+    ok = lambda r: r and "error" not in r  # noqa: E731
+    rows = [(name, by, results.get(name[:-len(INT8_SUFFIX)], {})) for name, by in results.items()
+            if name.endswith(INT8_SUFFIX)]
+    if not rows:
+        return []
+    lines = ["", "int8: onnxruntime's static QDQ quantisation (uint8 activations, int8 weights per channel), the same "
+             "file for both engines; speed-up = float min / int8 min",
+             f"{'model':<20} {'litert int8':>11} {'float':>8} {'speed-up':>9} {'ort int8':>9} {'float':>8} "
+             f"{'speed-up':>9} {'x ort':>6}"]
+    for name, q, f in rows:
+        def speedup(engine):
+            return min(f[engine]["times_ms"]) / min(q[engine]["times_ms"]) if ok(f.get(engine)) and ok(q.get(engine)) \
+                else math.nan
+        lt, ort = q.get("litert"), q.get("onnxruntime")
+        x_ort = min(lt["times_ms"]) / min(ort["times_ms"]) if ok(lt) and ok(ort) else math.nan
+        lines.append(f"{name:<20} {_cell(lt, 'min'):>11} {_cell(f.get('litert'), 'min'):>8} {speedup('litert'):>8.2f}x "
+                     f"{_cell(ort, 'min'):>9} {_cell(f.get('onnxruntime'), 'min'):>8} {speedup('onnxruntime'):>8.2f}x "
+                     f"{x_ort:>6.2f}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     from helpers.modelgen import LIGHT_MODELS
 
-    default_models = [*LIGHT_MODELS, "mobilenet_v2", "mobilenet_v2_b8", "bert", "vit", "unet", "lstm", "det_head"]
+    default_models = [*LIGHT_MODELS, "mobilenet_v2", "mobilenet_v2_b8", "bert", "vit", "unet", "lstm", "det_head",
+                      "resnet18", "resnet18_int8", "mobilenet_v2_int8"]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", default=",".join(default_models))
@@ -277,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name][engine] = _merge(results[name].get(engine), result)
                 print(f"  measured {name:<16} {engine:<15} {_cell(result, 'min'):>8} ms", file=sys.stderr, flush=True)
     lines, summary = report(results, args.threads)
+    lines += report_int8(results)
     lines += report_mindspore_lite(results)
     print("\n".join(lines))
     if args.json:
