@@ -202,3 +202,12 @@ def test_program_refuses_out_of_range_int8_steps():
         program.add(native.STEP_QDWCONV2D, (0, 1, 2, 3, 4), good, ())
     with pytest.raises(ValueError):  # a quantisation scale must be positive
         program.add(native.STEP_QUANTIZE, (0, 4), (8, 0, 0, 255, 0), (0.0,))
+
+
+def test_weight_packing_checks_buffer_sizes():
+    native = module()
+    weights = np.zeros((8, 4, 3, 3), np.int8)
+    with pytest.raises(ValueError, match="pack_qconv_weights: out has 10 bytes"):
+        native.pack_qconv_weights(weights, 8, 4, 3, 3, np.empty(10, np.int8))
+    with pytest.raises(ValueError, match="pack_qconv_weights: w has"):
+        native.pack_qconv_weights(weights, 9, 4, 3, 3, np.empty(native.qconv_packed_bytes(9, 4, 3, 3), np.int8))

@@ -816,7 +816,7 @@ PyMODINIT_FUNC PyInit__native(void) {
 static int q_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t bytes, const char *what) {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0) return -1;
     if (view->len != bytes) {
-        PyErr_Format(PyExc_ValueError, "qgemm_u8s8: %s has %zd bytes, expected %zd", what, view->len, bytes);
+        PyErr_Format(PyExc_ValueError, "%s has %zd bytes, expected %zd", what, view->len, bytes);
         PyBuffer_Release(view);
         return -1;
     }
@@ -831,10 +831,10 @@ static PyObject *mod_qgemm_u8s8(PyObject *mod, PyObject *args) {
         return NULL;
     if (m < 0 || n < 0 || k < 0) return PyErr_Format(PyExc_ValueError, "qgemm_u8s8: negative size");
     Py_buffer a, b, c, z = {0};
-    if (q_buffer(a_obj, &a, 0, (Py_ssize_t)m * k, "a") < 0) return NULL;
-    if (q_buffer(b_obj, &b, 0, (Py_ssize_t)k * n, "b") < 0) goto release_a;
-    if (q_buffer(c_obj, &c, 1, (Py_ssize_t)m * n * 4, "c") < 0) goto release_b;
-    if (zero_obj != Py_None && q_buffer(zero_obj, &z, 0, (Py_ssize_t)n * 4, "b_zero") < 0) goto release_c;
+    if (q_buffer(a_obj, &a, 0, (Py_ssize_t)m * k, "qgemm_u8s8: a") < 0) return NULL;
+    if (q_buffer(b_obj, &b, 0, (Py_ssize_t)k * n, "qgemm_u8s8: b") < 0) goto release_a;
+    if (q_buffer(c_obj, &c, 1, (Py_ssize_t)m * n * 4, "qgemm_u8s8: c") < 0) goto release_b;
+    if (zero_obj != Py_None && q_buffer(zero_obj, &z, 0, (Py_ssize_t)n * 4, "qgemm_u8s8: b_zero") < 0) goto release_c;
     int status = 0;
     Py_BEGIN_ALLOW_THREADS
     if (portable)
@@ -879,8 +879,8 @@ static PyObject *mod_pack_qconv_weights(PyObject *mod, PyObject *args) {
     if (m < 1 || c < 1 || kh < 1 || kw < 1 || (long long)m * c * kh * kw > (1LL << 40))
         return PyErr_Format(PyExc_ValueError, "pack_qconv_weights: sizes out of range");
     Py_buffer w, out;
-    if (q_buffer(w_obj, &w, 0, (Py_ssize_t)m * c * kh * kw, "w") < 0) return NULL;
-    if (q_buffer(out_obj, &out, 1, (Py_ssize_t)lk_qconv_packed_bytes(m, c, kh, kw), "out") < 0) {
+    if (q_buffer(w_obj, &w, 0, (Py_ssize_t)m * c * kh * kw, "pack_qconv_weights: w") < 0) return NULL;
+    if (q_buffer(out_obj, &out, 1, (Py_ssize_t)lk_qconv_packed_bytes(m, c, kh, kw), "pack_qconv_weights: out") < 0) {
         PyBuffer_Release(&w);
         return NULL;
     }
