@@ -39,6 +39,7 @@ enum lk_step_kind {
     LK_STEP_RESIZE2D,       /* slots: x, iy (int32), wy, ix (int32), wx, y */
     LK_STEP_CONVTRANSPOSE2D, /* slots: x, w, bias?, y */
     LK_STEP_CONV2D_WINOGRAD, /* slots: x, transformed w, bias?, z?, y (lk_conv2d_winograd_f32) */
+    LK_STEP_MATMUL_PACKED,  /* slots: a, packed b, bias?, y (lk_matmul_packed_f32) */
     /* int8 steps (litert_qkernels.h) */
     LK_STEP_QCONV2D,        /* slots: x (u8/s8), packed w, bias (int32), scale (f32), y (u8/s8) */
     LK_STEP_QDWCONV2D,      /* slots: x (u8/s8), w (s8 [c][kh][kw]), bias (int32), scale (f32), y (u8/s8) */

@@ -171,6 +171,76 @@ void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, 
     }
 }
 
+/* ------------------------------------------------------------------------
+ * MatMul / Gemm with a constant B (the weights), packed once into NR-wide
+ * column panels [k][NR] so that the micro-kernel's vector operand is the
+ * weights (contiguous, aligned) and its broadcast operand the activations,
+ * packed per call into MR-row panels [k][MR] (rows x k floats: 1/(2n) of
+ * the arithmetic).  The same 12 x 32 kernel as the convolutions. */
+size_t lk_gemm_packed_b_floats(int k, int n) {
+    if (k < 1 || n < 1) return 0;
+    return (size_t)((n + NR - 1) / NR) * (size_t)k * NR;
+}
+
+void lk_gemm_pack_b(const float *b, int k, int n, int trans_b, float *out) {
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        float *panel = out + (size_t)(j0 / NR) * k * NR;
+        int nr = LK_MIN(NR, n - j0);
+        for (int p = 0; p < k; p++) {
+            float *dst = panel + (size_t)p * NR;
+            for (int j = 0; j < nr; j++) dst[j] = trans_b ? b[(size_t)(j0 + j) * k + p] : b[(size_t)p * n + j0 + j];
+            for (int j = nr; j < NR; j++) dst[j] = 0.0f;
+        }
+    }
+}
+
+int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed, float *c,
+                          size_t ldc) {
+    if (rows <= 0 || cols <= 0) return LK_OK;
+    static const tile_epilogue none = {NULL, NULL, 0, -INFINITY, INFINITY, 0};
+    int panels_m = (rows + MR - 1) / MR;
+    float *ap = lk_scratch(0, (size_t)panels_m * k * MR * sizeof(float));
+    float *tile = lk_scratch(1, (size_t)MR * NR * sizeof(float));
+    if (!ap || !tile) return LK_E_NOMEM;
+    for (int pm = 0; pm < panels_m; pm++) {
+        float *panel = ap + (size_t)pm * k * MR;
+        int mr = LK_MIN(MR, rows - pm * MR);
+        const float *src = a + (size_t)pm * MR * lda;
+        /* k outer: the panel is written front to back, the rows read side by side */
+        for (int p = 0; p < k; p++) {
+            float *dst = panel + (size_t)p * MR;
+            for (int r = 0; r < mr; r++) dst[r] = src[(size_t)r * lda + p];
+            for (int r = mr; r < MR; r++) dst[r] = 0.0f;
+        }
+    }
+    for (int pm = 0; pm < panels_m; pm++) {
+        int m0 = pm * MR, mr = LK_MIN(MR, rows - m0);
+        const float *panel = ap + (size_t)pm * k * MR;
+        for (int n0 = 0; n0 < cols; n0 += NR) {
+            int nc = LK_MIN(NR, cols - n0);
+            const float *bp = b_packed + (size_t)(n0 / NR) * k * NR;
+            float *dst = c + (size_t)m0 * ldc + n0;
+            if (nc == NR && mr == MR)
+                kernel_12x32(k, panel, bp, NR, dst, ldc, 0, &none);
+            else if (nc == NR && mr == 8)
+                kernel_8x32(k, panel, bp, NR, dst, ldc, 0, &none);
+            else if (nc == NR && mr == 4)
+                kernel_4x32(k, panel, bp, NR, dst, ldc, 0, &none);
+            else {
+                /* a partial panel: the smallest kernel covering its rows, into a tile */
+                if (mr <= 4)
+                    kernel_4x32(k, panel, bp, NR, tile, NR, 0, &none);
+                else if (mr <= 8)
+                    kernel_8x32(k, panel, bp, NR, tile, NR, 0, &none);
+                else
+                    kernel_12x32(k, panel, bp, NR, tile, NR, 0, &none);
+                for (int r = 0; r < mr; r++) memcpy(dst + (size_t)r * ldc, tile + (size_t)r * NR, (size_t)nc * sizeof(float));
+            }
+        }
+    }
+    return LK_OK;
+}
+
 /* packs input positions [first, first + count) of one group into NR-wide
  * panels [k][NR] (zero beyond count) */
 static void pack_input(const lk_conv2d *p, const float *x, int first, int count, float *out) {
