@@ -308,14 +308,16 @@ def report_int8(results: dict) -> list[str]:
              "file for both engines; speed-up = float min / int8 min",
              f"{'model':<20} {'litert int8':>11} {'float':>8} {'speed-up':>9} {'ort int8':>9} {'float':>8} "
              f"{'speed-up':>9} {'x ort':>6}"]
+
+    def speedup(float_runs: dict, int8_runs: dict, engine: str) -> float:
+        f, q = float_runs.get(engine), int8_runs.get(engine)
+        return min(f["times_ms"]) / min(q["times_ms"]) if ok(f) and ok(q) else math.nan
+
     for name, q, f in rows:
-        def speedup(engine):
-            return min(f[engine]["times_ms"]) / min(q[engine]["times_ms"]) if ok(f.get(engine)) and ok(q.get(engine)) \
-                else math.nan
         lt, ort = q.get("litert"), q.get("onnxruntime")
         x_ort = min(lt["times_ms"]) / min(ort["times_ms"]) if ok(lt) and ok(ort) else math.nan
-        lines.append(f"{name:<20} {_cell(lt, 'min'):>11} {_cell(f.get('litert'), 'min'):>8} {speedup('litert'):>8.2f}x "
-                     f"{_cell(ort, 'min'):>9} {_cell(f.get('onnxruntime'), 'min'):>8} {speedup('onnxruntime'):>8.2f}x "
+        lines.append(f"{name:<20} {_cell(lt, 'min'):>11} {_cell(f.get('litert'), 'min'):>8} {speedup(f, q, 'litert'):>8.2f}x "
+                     f"{_cell(ort, 'min'):>9} {_cell(f.get('onnxruntime'), 'min'):>8} {speedup(f, q, 'onnxruntime'):>8.2f}x "
                      f"{x_ort:>6.2f}")
     return lines
 
