@@ -31,7 +31,7 @@ def split_devices(text: str | None) -> tuple[list[str] | None, bool]:
     return devices, "cpu" in devices
 
 
-def load_for_devices(load, command: str, model, device_text: str | None, **options):
+def load_for_devices(load, model, device_text: str | None, **options):
     """``load(model, devices=..., cpu_fallback=...)`` for ``--device``; an absent device names the way to allow
     the fallback."""
     from litert.errors import BackendUnavailableError

@@ -37,14 +37,7 @@ def run(args) -> int:
 
     from ._args import load_for_devices, parse_input_shapes
 
-    if args.random == bool(args.input):
-        raise InputError("give the input data (--input FILE, repeated in input order) or --random, not "
-                         + ("both" if args.random else "neither"))
-    raw = [p for p in args.input if args.input_layout and Path(p).is_file() and is_raw_buffer(p)]
-    if raw:
-        raise InputError(f"--input-layout applies to .npy/.npz data; {raw[0]} is a raw buffer, read in the "
-                         "model's own layout and shape")
-    session = load_for_devices(litert.load, "run", args.model, args.device, threads=args.threads, fmk=args.fmk,
+    session = load_for_devices(litert.load, args.model, args.device, threads=args.threads, fmk=args.fmk,
                                input_shapes=parse_input_shapes(args.input_shape))
     if args.verbose:
         phases = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in session.timings.items())
@@ -52,6 +45,13 @@ def run(args) -> int:
         for line in session.summary_lines():
             print(line)
         print(session.memory_plan.summary())
+    if args.random == bool(args.input):
+        raise InputError("give the input data (--input FILE, repeated in input order) or --random, not "
+                         + ("both" if args.random else "neither"))
+    raw = [p for p in args.input if args.input_layout and Path(p).is_file() and is_raw_buffer(p)]
+    if raw:
+        raise InputError(f"--input-layout applies to .npy/.npz data; {raw[0]} is a raw buffer, read in the "
+                         "model's own layout and shape")
     feeds, specs = resolve_inputs(session, None if args.random else args.input, args.seed)
     if args.random:
         for spec in specs:
