@@ -152,7 +152,8 @@ def test_run_takes_raw_bin_and_random_inputs(cnn, tmp_path):
         np.testing.assert_array_equal(got[key], value)
     neither = _cli("run", "--model", str(cnn["ms"]))
     assert neither.returncode == 1 and "--random" in neither.stderr
-    raw_nchw = _cli("run", "--model", str(cnn["ms"]), "--input", str(cnn["dir"] / "x_nhwc.bin"), "--input-layout", "NCHW")
+    raw_nchw = _cli("run", "--model", str(cnn["ms"]), "--input", str(cnn["dir"] / "x_nhwc.bin"),
+                    "--input-layout", "NCHW")
     assert raw_nchw.returncode == 1 and "raw buffer" in raw_nchw.stderr
 
 

@@ -202,9 +202,12 @@ def compare(
                 continue
             seen.add(name)
             ref_name = name if name in theirs else aliases.get(name)
-            actual, layout_note = (None, "") if ref_name is None else in_reference_layout(ours[name], theirs[ref_name])
-            if ref_name is None or (ref_name != name and name not in outputs and actual.shape != theirs[ref_name].shape):
-                unmatched.append(name)  # matched through a node, yet another shape: not its counterpart
+            if ref_name is None:
+                unmatched.append(name)
+                continue
+            actual, layout_note = in_reference_layout(ours[name], theirs[ref_name])
+            if ref_name != name and name not in outputs and actual.shape != theirs[ref_name].shape:
+                unmatched.append(name)  # paired through a node that reads it, yet of another shape: not its match
                 continue
             diff = diff_tensor(name, actual, theirs[ref_name], rtol, atol, record.node, record.op_type,
                                name in outputs)

@@ -12,8 +12,8 @@ from ..backend import Backend, CompileContext, NodeHooks
 from ..errors import (BackendUnavailableError, ExecutionError, InputError, InvalidModelError, PluginError,
                       typed_errors)
 from ..ir import DType, Model, Shape
-from .layouts import check_layout, layout_mismatch, to_input_layout
 from ..limits import check_bytes, check_deadline, time_limit
+from .layouts import check_layout, layout_mismatch, to_input_layout
 from .locks import SharedExclusiveLock
 from ..memory import MemoryPlan, plan, specialize
 from ..passes import PassContext, PassResult, run_pipeline
@@ -152,8 +152,9 @@ class Session:
             old = graph.values[name].shape
             if old is not None and len(old) != len(shape):
                 raise InputError(f"resize: input {name!r} has rank {len(old)}, got shape {tuple(shape)}")
-            if old is not None and layout_mismatch(name, old, graph.values[name].layout, tuple(shape)):
-                raise InputError("resize: " + layout_mismatch(name, old, graph.values[name].layout, tuple(shape)))
+            mismatch = None if old is None else layout_mismatch(name, old, graph.values[name].layout, tuple(shape))
+            if mismatch:
+                raise InputError(f"resize: {mismatch}")
             graph.values[name].shape = tuple(int(d) for d in shape)
         for value in graph.values.values():
             if not value.is_const and value.name not in graph.inputs:
@@ -183,7 +184,8 @@ class Session:
 
     # -- running --------------------------------------------------------------
 
-    def _check_inputs(self, inputs: Sequence[Any] | Mapping[str, Any], layout: str | None = None) -> dict[str, np.ndarray]:
+    def _check_inputs(self, inputs: Sequence[Any] | Mapping[str, Any],
+                      layout: str | None = None) -> dict[str, np.ndarray]:
         names = self.model.graph.inputs
         if isinstance(inputs, Mapping):
             unknown = set(inputs) - set(names)
@@ -216,7 +218,8 @@ class Session:
             for axis, (want, got) in enumerate(zip(value.shape, array.shape)):
                 if isinstance(want, int) and want != got:
                     raise InputError(layout_mismatch(name, value.shape, value.layout, array.shape) or
-                                     f"input {name!r}: dimension {axis} must be {want}, got shape {array.shape} (use resize)")
+                                     f"input {name!r}: dimension {axis} must be {want}, got shape {array.shape} "
+                                     "(use resize)")
                 if isinstance(want, str):
                     if bound.setdefault(want, got) != got:
                         raise InputError(f"input {name!r}: dimension {want!r} is {bound[want]} elsewhere, got {got}")
