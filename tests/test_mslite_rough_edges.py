@@ -60,6 +60,9 @@ def test_compare_nhwc_ms_with_its_onnx_source_matches_the_intermediate_nodes(cnn
     # Conv_3 is a Conv+BatchNorm+ReLU fused by converter_lite: compared where the ONNX ReLU ends
     [conv3] = [t for t in inner if origin(t.node) == "Conv_3"]
     assert "reference tensor 'relu_10'" in conv3.note
+    # and the other way round: the ONNX model checked against the .ms (run by litert, NHWC data for it)
+    back = compare(cnn["onnx"], cnn["ms"], inputs=[str(cnn["dir"] / "x_nchw.npy")])
+    assert back.reference_engine == "litert" and back.passed and sum(not t.is_output for t in back.tensors) >= 12
 
 
 def test_compare_names_the_first_diverging_node_across_the_conversion(cnn, tmp_path):

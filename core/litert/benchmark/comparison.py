@@ -31,12 +31,11 @@ import numpy as np
 
 from ..atomic import write_text
 from ..errors import InputError, PluginError
-from ..ir import Layout
 from ..runtime.loading import read_model
 from .accuracy import cosine_similarity, max_abs_error, mean_bias, write_npz
 from .capture import TensorCapture, to_host
 from .inputs import resolve_inputs
-from .matching import counterparts, in_reference_layout, reference_feeds
+from .matching import counterparts, has_nhwc_inputs, in_reference_layout, reference_feeds
 from .result import Comparison, TensorDiff
 
 #: A reference engine: (model path, feeds by the model's input names, threads) ->
@@ -182,7 +181,7 @@ def compare(
     ours.update({k: np.asarray(to_host(v)) for k, v in results.items()})
     graph = session.model.graph
     ref_graph = None
-    if any(graph.values[n].layout is Layout.NHWC for n in graph.inputs):  # a .ms taking NHWC images
+    if has_nhwc_inputs(graph) or reference.suffix.lower() == ".ms":  # a .ms taking NHWC images on one side
         ref_graph = read_model(reference).graph
         feeds = reference_feeds(graph, feeds, ref_graph)
     theirs, ref_outputs = REFERENCE_ENGINES[engine](reference, feeds, session.threads)

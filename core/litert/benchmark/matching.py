@@ -17,8 +17,9 @@ a converter made different:
   disagrees (an operator whose inputs the converter reordered) is dropped.
 * **Layouts.**  A ``.ms`` made with converter_lite's defaults takes NHWC
   images where the ONNX original takes NCHW: the reference gets the
-  transposed data (:func:`reference_feeds`), and a 4-D tensor that differs
-  from its counterpart exactly by NHWC vs NCHW is compared transposed
+  transposed data (:func:`reference_feeds`; the other way round when the
+  reference is the ``.ms``), and a 4-D tensor that differs from its
+  counterpart exactly by NHWC vs NCHW is compared transposed
   (:func:`in_reference_layout`).
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 from ..ir import Graph, Layout
 
 NHWC_TO_NCHW = (0, 3, 1, 2)
+NCHW_TO_NHWC = (0, 2, 3, 1)
 
 
 def origin(node_name: str) -> str:
@@ -59,13 +61,14 @@ def counterparts(model: Graph, reference: Graph, available: Mapping[str, object]
 
 
 def in_reference_layout(actual: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, str]:
-    """``actual`` transposed NHWC -> NCHW when that, and only that, gives the reference's shape; and a note."""
+    """``actual`` transposed between NHWC and NCHW when that gives the reference's shape; and a note saying so."""
     if actual.shape == expected.shape or actual.ndim != 4 or expected.ndim != 4:
         return actual, ""
-    moved = actual.transpose(NHWC_TO_NCHW)
-    if moved.shape != expected.shape:
-        return actual, ""
-    return moved, f"model tensor NHWC {list(actual.shape)}, compared transposed to the reference's NCHW"
+    for axes, ours, theirs in ((NHWC_TO_NCHW, "NHWC", "NCHW"), (NCHW_TO_NHWC, "NCHW", "NHWC")):
+        moved = actual.transpose(axes)
+        if moved.shape == expected.shape:
+            return moved, f"model tensor {ours} {list(actual.shape)}, compared transposed to the reference's {theirs}"
+    return actual, ""
 
 
 def _fits(shape: Sequence[int], declared) -> bool:
@@ -73,11 +76,15 @@ def _fits(shape: Sequence[int], declared) -> bool:
         not isinstance(d, int) or d == s for s, d in zip(shape, declared))
 
 
+def has_nhwc_inputs(graph: Graph) -> bool:
+    return any(graph.values[n].layout is Layout.NHWC for n in graph.inputs if n in graph.values)
+
+
 def reference_feeds(model: Graph, feeds: Mapping[str, np.ndarray], reference: Graph) -> dict[str, np.ndarray]:
     """``feeds`` (the model's inputs, in the model's layouts) as the reference takes them.
 
-    An input the model declares NHWC is transposed to NCHW when the reference's input (same name, or same
-    position) takes that shape and not the NHWC one."""
+    A 4-D input that one side declares NHWC and the other does not is transposed when the reference's input
+    (same name, or same position) takes the transposed shape and not the given one."""
     ref_values = [reference.values.get(n) for n in reference.inputs]
     result = {}
     for index, (name, array) in enumerate(feeds.items()):
@@ -85,9 +92,10 @@ def reference_feeds(model: Graph, feeds: Mapping[str, np.ndarray], reference: Gr
         ref = reference.values.get(name) if name in reference.inputs else (
             ref_values[index] if index < len(ref_values) else None)
         array = np.asarray(array)
-        if (value is not None and value.layout is Layout.NHWC and array.ndim == 4 and ref is not None
-                and ref.layout is not Layout.NHWC and not _fits(array.shape, ref.shape)
-                and _fits(array.transpose(NHWC_TO_NCHW).shape, ref.shape)):
-            array = np.ascontiguousarray(array.transpose(NHWC_TO_NCHW))
+        if value is not None and ref is not None and array.ndim == 4 and \
+                (value.layout is Layout.NHWC) != (ref.layout is Layout.NHWC):
+            moved = array.transpose(NHWC_TO_NCHW if value.layout is Layout.NHWC else NCHW_TO_NHWC)
+            if not _fits(array.shape, ref.shape) and _fits(moved.shape, ref.shape):
+                array = np.ascontiguousarray(moved)
         result[name] = array
     return result
