@@ -40,18 +40,24 @@ def to_input_layout(array: np.ndarray, data_layout: str, input_layout: Layout) -
     return np.ascontiguousarray(array.transpose(axes))
 
 
-def layout_mismatch(name: str, want: Sequence, layout: Layout, got: Sequence[int]) -> str | None:
+def layout_mismatch(name: str, want: Sequence, layout: Layout, got: Sequence[int], *,
+                    resizing: bool = False) -> str | None:
     """The one-line explanation when ``got`` is ``want`` in the other layout, else None.
 
-    ``want`` is the shape of an input the model declares NHWC (or NCHW); ``got`` the shape given."""
+    ``want`` is the shape of an input the model declares NHWC (or NCHW); ``got`` the shape given (as data,
+    or to ``resize`` when ``resizing``)."""
     for (data, model), axes in TRANSPOSES.items():
         if model is not layout or len(want) != 4 or len(got) != 4:
             continue
         moved = tuple(got[a] for a in axes)
-        if tuple(got) != tuple(want) and all(not isinstance(w, int) or w == m for w, m in zip(want, moved)):
-            return (f"input {name!r} is {model.value} {_dims(want)} but got {data.value} data {_dims(got)}: "
-                    f"transpose it (x.transpose{axes}), or let litert do it: predict(..., layout=\"{data.value}\"), "
-                    f"--input-layout {data.value}")
+        if tuple(got) == tuple(want) or not all(not isinstance(w, int) or w == m for w, m in zip(want, moved)):
+            continue
+        if resizing:
+            return (f"input {name!r} is {model.value} {_dims(want)}; {_dims(got)} is that shape in {data.value}: "
+                    f"give the new shape in {model.value} order")
+        return (f"input {name!r} is {model.value} {_dims(want)} but got {data.value} data {_dims(got)}: "
+                f"transpose it (x.transpose{axes}), or let litert do it: predict(..., layout=\"{data.value}\"), "
+                f"--input-layout {data.value}")
     return None
 
 

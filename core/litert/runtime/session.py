@@ -152,7 +152,8 @@ class Session:
             old = graph.values[name].shape
             if old is not None and len(old) != len(shape):
                 raise InputError(f"resize: input {name!r} has rank {len(old)}, got shape {tuple(shape)}")
-            mismatch = None if old is None else layout_mismatch(name, old, graph.values[name].layout, tuple(shape))
+            mismatch = None if old is None else layout_mismatch(name, old, graph.values[name].layout, tuple(shape),
+                                                                 resizing=True)
             if mismatch:
                 raise InputError(f"resize: {mismatch}")
             graph.values[name].shape = tuple(int(d) for d in shape)
