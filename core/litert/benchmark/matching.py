@@ -24,7 +24,7 @@ a converter made different:
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -71,7 +71,7 @@ def in_reference_layout(actual: np.ndarray, expected: np.ndarray) -> tuple[np.nd
     return actual, ""
 
 
-def _fits(shape: Sequence[int], declared) -> bool:
+def _fits(shape: Sequence[int], declared: Sequence[object] | None) -> bool:
     return declared is not None and len(shape) == len(declared) and all(
         not isinstance(d, int) or d == s for s, d in zip(shape, declared))
 

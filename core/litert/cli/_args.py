@@ -1,7 +1,13 @@
 """Argument parsing shared by several commands."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from litert.errors import InputError
+
+if TYPE_CHECKING:
+    from litert.runtime.session import Session
 
 
 def parse_input_shapes(text: str | None) -> dict[str, tuple[int, ...]]:
@@ -31,7 +37,7 @@ def split_devices(text: str | None) -> tuple[list[str] | None, bool]:
     return devices, "cpu" in devices
 
 
-def load_for_devices(load, model, device_text: str | None, **options):
+def load_for_devices(load: Callable[..., Session], model: str, device_text: str | None, **options: Any) -> Session:
     """``load(model, devices=..., cpu_fallback=...)`` for ``--device``; an absent device names the way to allow
     the fallback."""
     from litert.errors import BackendUnavailableError

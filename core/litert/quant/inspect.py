@@ -43,7 +43,7 @@ class QuantisedWeight:
     bits: int | None
     per_channel: bool
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 

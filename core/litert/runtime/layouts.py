@@ -8,7 +8,7 @@ layout="NCHW")`` (``--input-layout NCHW``) asks for the transpose instead.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def to_input_layout(array: np.ndarray, data_layout: str, input_layout: Layout) -
     return np.ascontiguousarray(array.transpose(axes))
 
 
-def layout_mismatch(name: str, want: Sequence, layout: Layout, got: Sequence[int], *,
+def layout_mismatch(name: str, want: Sequence[object], layout: Layout, got: Sequence[int], *,
                     resizing: bool = False) -> str | None:
     """The one-line explanation when ``got`` is ``want`` in the other layout, else None.
 
@@ -61,5 +61,5 @@ def layout_mismatch(name: str, want: Sequence, layout: Layout, got: Sequence[int
     return None
 
 
-def _dims(shape: Sequence) -> str:
+def _dims(shape: Sequence[object]) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
