@@ -78,6 +78,9 @@ def test_compare_names_the_first_diverging_node_across_the_conversion(cnn, tmp_p
     assert first is not None and origin(first.node) == "Conv_31"
     index = result.tensors.index(first)
     assert index >= 6 and not any(t.diverged for t in result.tensors[:index])
+    # what the source Conv_31 reads (not the pre-activation inside the fused node) agrees: the ONNX concat_26
+    [agreeing] = [t for t in result.tensors if t.name in result.agreeing_inputs]
+    assert "reference tensor 'concat_26'" in agreeing.note
     cli = _cli("compare", "--model", str(cnn["ms"]), "--reference", str(tmp_path / "bad.onnx"))
     assert cli.returncode == 1 and "first diverging node 'Conv_31/" in cli.stderr
 

@@ -35,7 +35,7 @@ from ..runtime.loading import read_model
 from .accuracy import cosine_similarity, max_abs_error, mean_bias, write_npz
 from .capture import TensorCapture, to_host
 from .inputs import resolve_inputs
-from .matching import counterparts, has_nhwc_inputs, in_reference_layout, reference_feeds
+from .matching import counterparts, has_nhwc_inputs, in_reference_layout, origin_inputs, reference_feeds
 from .result import Comparison, TensorDiff
 
 #: A reference engine: (model path, feeds by the model's input names, threads) ->
@@ -223,7 +223,7 @@ def compare(
     first = comparison.first_divergence
     if first is not None and first.name in capture.producer:
         by_name = {t.name: t for t in diffs}
-        comparison.agreeing_inputs = [n for n in capture.producer[first.name].inputs
+        comparison.agreeing_inputs = [n for n in origin_inputs(first.name, capture.producer)
                                       if n in by_name and not by_name[n].diverged]
     if dump is not None:
         write_dump(Path(dump), ours, theirs, comparison)

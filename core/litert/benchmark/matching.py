@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..ir import Graph, Layout
+from .capture import NodeRecord
 
 NHWC_TO_NCHW = (0, 3, 1, 2)
 NCHW_TO_NHWC = (0, 2, 3, 1)
@@ -57,6 +58,29 @@ def counterparts(model: Graph, reference: Graph, available: Mapping[str, object]
             if not ours or ours in found or made_by.get(ours, here) == here or ref not in available:
                 continue
             found[ours] = ref
+    return found
+
+
+def origin_inputs(name: str, producer: Mapping[str, NodeRecord]) -> list[str]:
+    """What the source node that made ``name`` reads: inputs of its IR nodes that come from outside it.
+
+    For ``Conv_31_nt`` of a ``.ms`` (``Conv_31/Conv_9`` then ``Conv_31/Clip_10``) that is the Conv's input, not
+    the pre-activation between the two; for a node of its own (ONNX), just its inputs."""
+    group = origin(producer[name].node)
+    found: list[str] = []
+    seen: set[str] = set()
+
+    def walk(tensor: str) -> None:
+        for source in producer[tensor].inputs:
+            if source in seen:
+                continue
+            seen.add(source)
+            if source in producer and origin(producer[source].node) == group:
+                walk(source)
+            else:
+                found.append(source)
+
+    walk(name)
     return found
 
 
