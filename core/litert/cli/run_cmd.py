@@ -1,11 +1,12 @@
 """``litert run``."""
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
 
-def add_arguments(name: str, parser) -> None:
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--fmk", help="source format when the suffix does not tell")
     parser.add_argument("--input", action="append", default=[],
@@ -27,7 +28,7 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="load time per phase and placement summary")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     import litert
