@@ -5,10 +5,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, PluginError
+from .errors import InputError, PluginError, UnsupportedOperatorError
 from .formats import LoadOptions, Serializer
 from .ir import Model, Shape
+from .limits import fold_limit, human_bytes
 from .passes import PassContext, PassResult, run_pipeline
+from .passes.constant_folding import left_unfolded_by_limit
 from .plugins import host
 from .runtime.loading import read_model
 
@@ -53,6 +55,28 @@ def optimize_model(model: Model, level: str = "general") -> list[PassResult]:
     return run_pipeline(model, level, ctx, list(host().passes.values()))
 
 
+def _name_the_fold_limit(err: UnsupportedOperatorError, model: Model) -> UnsupportedOperatorError:
+    """``err`` for a node that only the constant-folding limit kept from becoming a constant, with that said."""
+    node = next((n for n in model.graph.nodes if err.node and n.name == err.node), None)
+    size = None if node is None else left_unfolded_by_limit(node, model.graph, fold_limit())
+    if size is None:
+        return err
+    return UnsupportedOperatorError(
+        f"{err}; it has only constant inputs but was not folded into a constant because its output "
+        f"({human_bytes(size)}) is over the constant-folding limit of {human_bytes(fold_limit())}: "
+        f"raise the limit with LITERT_FOLD_LIMIT (e.g. LITERT_FOLD_LIMIT={_suggest(size)})",
+        node=err.node, op_type=err.op_type, domain=err.domain)
+
+
+def _suggest(size: int) -> str:
+    """A ``LITERT_FOLD_LIMIT`` value that covers ``size`` bytes: the next power of two, with a unit."""
+    power = max(size - 1, 1).bit_length()
+    for unit, shift in (("G", 30), ("M", 20), ("K", 10)):
+        if power >= shift:
+            return f"{2 ** (power - shift)}{unit}"
+    return str(2 ** power)
+
+
 def convert(
     source: str | Path,
     output: str | Path,
@@ -84,5 +108,8 @@ def convert(
         model.metadata[INPUT_FORMAT_KEY] = input_format
     before = len(model.graph.nodes)
     results = optimize_model(model, optimize_level)
-    serializer.save(model, output)
+    try:
+        serializer.save(model, output)
+    except UnsupportedOperatorError as err:
+        raise _name_the_fold_limit(err, model) from None
     return ConversionReport(str(source), str(output), before, len(model.graph.nodes), results)

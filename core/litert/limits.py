@@ -9,7 +9,8 @@ arithmetic, no wrap-around) and every allocation it plans through
 
 The limit is half the physical memory by default; set
 ``LITERT_MEMORY_LIMIT`` (bytes, or with a ``K``/``M``/``G``/``T`` suffix)
-to change it, or call :func:`set_memory_limit`.
+to change it, or call :func:`set_memory_limit`.  Constant folding has its
+own, smaller limit (:func:`fold_limit`, ``LITERT_FOLD_LIMIT``, 256 MiB).
 
 Time: ``Session.predict(..., timeout=)`` sets a deadline for the run
 (:func:`time_limit`); kernels that may loop for as long as a file says
@@ -60,6 +61,29 @@ def set_memory_limit(nbytes: int | None) -> None:
     """Set the limit for this process (None: back to the default)."""
     global _override
     _override = None if nbytes is None else int(nbytes)
+
+
+#: the default of :func:`fold_limit`: constant folding makes no constant larger than this
+DEFAULT_FOLD_LIMIT = 256 * 2**20
+
+
+def fold_limit() -> int:
+    """The largest constant (bytes) constant folding may make; ``LITERT_FOLD_LIMIT`` (e.g. ``1G``) raises it.
+
+    Larger results stay nodes computed at run time, which a format writer may not be able to express
+    (a 1 GiB ConstantOfShape in a .ms file): the error then names this limit."""
+    env = os.environ.get("LITERT_FOLD_LIMIT")
+    if not env:
+        return DEFAULT_FOLD_LIMIT
+    try:
+        return _parse(env)
+    except (ValueError, IndexError):
+        raise ResourceLimitError(f"LITERT_FOLD_LIMIT={env!r} is not a size (e.g. 1G)") from None
+
+
+def human_bytes(n: int) -> str:
+    """``268435456`` -> ``256.0 MiB``."""
+    return _human(n)
 
 
 def numel(shape: Iterable[int]) -> int:

@@ -31,9 +31,11 @@ import numpy as np
 
 from ..atomic import write_text
 from ..errors import InputError, PluginError
+from ..runtime.loading import read_model
 from .accuracy import cosine_similarity, max_abs_error, mean_bias, write_npz
 from .capture import TensorCapture, to_host
 from .inputs import resolve_inputs
+from .matching import counterparts, has_nhwc_inputs, in_reference_layout, origin_inputs, reference_feeds
 from .result import Comparison, TensorDiff
 
 #: (model path, feeds by the model's input names, threads) -> (every tensor it computed by name, its output names)
@@ -162,11 +164,19 @@ def compare(
     outputs = list(results)
     ours = dict(capture.tensors)
     ours.update({k: np.asarray(to_host(v)) for k, v in results.items()})
+    graph = session.model.graph
+    ref_graph = None
+    if has_nhwc_inputs(graph) or reference.suffix.lower() == ".ms":  # a .ms taking NHWC images on one side
+        ref_graph = read_model(reference).graph
+        feeds = reference_feeds(graph, feeds, ref_graph)
     theirs, ref_outputs = reference_engines()[engine].run(reference, feeds, session.threads)
 
-    read = set(session.model.graph.consumers()) | set(outputs)
-    # Graph outputs a converter renamed are matched by position.
+    read = set(graph.consumers()) | set(outputs)
+    # Graph outputs a converter renamed are matched by position, intermediates through the nodes reading them.
     aliases = {o: r for o, r in zip(outputs, ref_outputs) if o not in theirs and r in theirs}
+    if any(name not in theirs and name not in aliases for name in ours):
+        ref_graph = ref_graph or read_model(reference).graph
+        aliases = {**counterparts(graph, ref_graph, theirs), **aliases}
     diffs: list[TensorDiff] = []
     unmatched: list[str] = []
     seen: set[str] = set()
@@ -179,19 +189,26 @@ def compare(
             if ref_name is None:
                 unmatched.append(name)
                 continue
-            diff = diff_tensor(name, ours[name], theirs[ref_name], rtol, atol, record.node, record.op_type,
+            actual, layout_note = in_reference_layout(ours[name], theirs[ref_name])
+            if ref_name != name and name not in outputs and actual.shape != theirs[ref_name].shape:
+                unmatched.append(name)  # paired through a node that reads it, yet of another shape: not its match
+                continue
+            diff = diff_tensor(name, actual, theirs[ref_name], rtol, atol, record.node, record.op_type,
                                name in outputs)
+            diff.note = "; ".join(filter(None, [f"reference tensor {ref_name!r}" if ref_name != name else "",
+                                                layout_note, diff.note]))
             diff.unused = name not in read
             diffs.append(diff)
     for name in outputs:  # outputs no node produced in this run (a constant, a pass-through input)
         if name not in seen and (name in theirs or name in aliases):
-            diffs.append(diff_tensor(name, ours[name], theirs[aliases.get(name, name)], rtol, atol,
+            expected = theirs[aliases.get(name, name)]
+            diffs.append(diff_tensor(name, in_reference_layout(ours[name], expected)[0], expected, rtol, atol,
                                      "(graph output)", "", True))
     comparison = Comparison(str(model), str(reference), engine, optimize, rtol, atol, diffs, unmatched)
     first = comparison.first_divergence
     if first is not None and first.name in capture.producer:
         by_name = {t.name: t for t in diffs}
-        comparison.agreeing_inputs = [n for n in capture.producer[first.name].inputs
+        comparison.agreeing_inputs = [n for n in origin_inputs(first.name, capture.producer)
                                       if n in by_name and not by_name[n].diverged]
     if dump is not None:
         write_dump(Path(dump), ours, theirs, comparison)

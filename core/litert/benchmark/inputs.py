@@ -49,6 +49,13 @@ def read_array_file(path: Path) -> np.ndarray | dict[str, np.ndarray]:
         raise InputError(f"input file {path}: not a readable .npy/.npz ({type(err).__name__}: {err})") from None
 
 
+def is_raw_buffer(path: str | Path) -> bool:
+    """True for a file that is neither ``.npy`` nor ``.npz`` (read as a raw buffer in the model's own shape)."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    return not (head.startswith(_NPZ_MAGIC) or head.startswith(_NPY_MAGIC))
+
+
 def _single_array(path: Path) -> np.ndarray:
     """The array of a ``.npy`` file (an archive here is an :class:`InputError`)."""
     data = read_array_file(path)

@@ -1,7 +1,13 @@
 """Argument parsing shared by several commands."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from litert.errors import InputError
+
+if TYPE_CHECKING:
+    from litert.runtime.session import Session
 
 
 def parse_input_shapes(text: str | None) -> dict[str, tuple[int, ...]]:
@@ -18,3 +24,27 @@ def parse_input_shapes(text: str | None) -> dict[str, tuple[int, ...]]:
         except ValueError:
             raise InputError(f"--input-shape: dimensions of {name!r} must be integers, got {dims!r}") from None
     return shapes
+
+
+def split_devices(text: str | None) -> tuple[list[str] | None, bool]:
+    """``--device ascend,cpu`` -> (backend order, whether falling back to the CPU is allowed).
+
+    The CPU fallback is allowed when no device is named or ``cpu`` is in the list: ``--device ascend``
+    on a machine without Ascend is an error, ``--device ascend,cpu`` runs on the CPU and says so."""
+    if not text:
+        return None, True
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    return devices, "cpu" in devices
+
+
+def load_for_devices(load: Callable[..., Session], model: str, device_text: str | None, **options: Any) -> Session:
+    """``load(model, devices=..., cpu_fallback=...)`` for ``--device``; an absent device names the way to allow
+    the fallback."""
+    from litert.errors import BackendUnavailableError
+
+    devices, fallback = split_devices(device_text)
+    try:
+        return load(model, devices=devices, cpu_fallback=fallback, **options)
+    except BackendUnavailableError as err:
+        raise BackendUnavailableError(f"{err} (to run on the CPU instead, allow the fallback: "
+                                      f"--device {','.join(devices or [])},cpu)") from None

@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     import litert
     from litert.formats import LoadOptions
     from litert.memory import plan
+    from litert.quant.inspect import quantised_weights, summary
     from litert.runtime.session import TensorInfo
     from litert.schema.inference import infer_shapes
 
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     infer_shapes(graph)
     histogram = Counter(n.qualified_op for n in graph.nodes)
     memory = plan(graph)
+    quantised = quantised_weights(graph)
     info: dict[str, Any] = {
         "model": str(args.model),
         "format": model.source_format,
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         "nodes": len(graph.nodes),
         "operators": dict(histogram.most_common()),
         "weights_bytes": graph.weight_bytes(),
+        "quantization": summary(quantised),
+        "quantized_weights": [w.to_dict() for w in quantised],
         "planned_arena_bytes": memory.peak_bytes,
         "naive_activation_bytes": memory.naive_bytes,
         "unknown_size_tensors": len(memory.unknown),
@@ -59,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     for line in info["outputs"]:
         print(f"output    {line}")
     print(f"nodes:    {info['nodes']}; weights {info['weights_bytes'] / 2**20:.2f} MiB")
+    print(f"quant:    {info['quantization']}")
     for line in _format_lines(model):
         print(line)
     print(f"memory:   {memory.summary()}")
@@ -69,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 #: metadata a frontend records about its file format (key prefix = format name), in print order
-_FORMAT_FIELDS = {"ms": ("version", "fmk_type", "weight_bytes", "tensors", "subgraphs", "input_formats", "primitives")}
+_FORMAT_FIELDS = {"ms": ("version", "fmk_type", "weight_bytes", "weight_quant", "tensors", "subgraphs", "input_formats",
+                         "primitives")}
 
 
 def _format_lines(model: Model) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 #: command name -> (module under litert.cli, one-line help)
@@ -53,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
     module = importlib.import_module(f"litert.cli.{COMMANDS[args.command][0]}")
     try:
-        return int(module.run(args) or 0)
+        status = int(module.run(args) or 0)
+        sys.stdout.flush()  # a reader that left early (`litert info m.ms | head -1`) shows up here at the latest
+        return status
+    except BrokenPipeError:
+        return _reader_went_away()
     except LitertError as err:
         print(f"litert {args.command}: error: {err}", file=sys.stderr)
         return 1
@@ -63,6 +68,24 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"litert {args.command}: error: {err}", file=sys.stderr)
         return 1
+
+
+#: exit status when the reader of stdout went away: 128 + SIGPIPE, what ``cat`` or ``grep`` report then
+EXIT_BROKEN_PIPE = 141
+
+
+def _reader_went_away() -> int:
+    """Stop quietly when stdout's reader closed the pipe, as Unix tools do: no traceback, no "Broken pipe".
+
+    stdout is pointed at /dev/null so the interpreter's final flush of what is still buffered cannot fail again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file descriptor (captured in-process): nothing to redirect
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def converter_lite() -> int:

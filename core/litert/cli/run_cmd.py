@@ -4,10 +4,6 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from litert.runtime.session import Session
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
@@ -16,8 +12,17 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-file", "--weightFile", dest="weight_file",
                         help="Caffe: the .caffemodel of the .prototxt (default: the one beside it)")
     parser.add_argument("--input", action="append", default=[],
-                        help=".npy (one input; repeat in input order) or .npz (keyed by input name)")
-    parser.add_argument("--device", default=None, help="comma-separated backend order, e.g. ascend,cpu")
+                        help=".npy or raw .bin (MindSpore Lite's headerless buffer, shape and dtype from the model): "
+                             "one input each, repeat in input order; .npz: inputs by name")
+    parser.add_argument("--random", action="store_true",
+                        help="run on seeded random data of each input's dtype and shape instead of --input files")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --random (default 0)")
+    parser.add_argument("--input-layout", choices=("NCHW", "NHWC"), type=str.upper, default=None,
+                        help="layout of 4-D input data when it is not the model's (e.g. NCHW images for an NHWC .ms): "
+                             "litert transposes them")
+    parser.add_argument("--device", default=None,
+                        help="comma-separated backend order, e.g. ascend,cpu; a device that is absent is an error "
+                             "unless cpu is in the list (then the fallback is reported on stderr)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--input-shape", help="fix input dims: name:1,3,224,224;other:1,128")
     parser.add_argument("--output", help="write outputs to this .npz")
@@ -25,50 +30,37 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="load time per phase and placement summary")
 
 
-def load_inputs(paths: list[str], session: Session) -> dict[str, Any]:
-    import numpy as np
-
-    from litert.benchmark.inputs import read_array_file
-    from litert.errors import InputError
-
-    names = [i.name for i in session.inputs]
-    feeds: dict[str, Any] = {}
-    npy_index = 0
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise InputError(f"input file {path} does not exist")
-        data = read_array_file(path)
-        if isinstance(data, np.ndarray):
-            if npy_index >= len(names):
-                raise InputError(f"more .npy inputs than model inputs ({', '.join(names)})")
-            feeds[names[npy_index]] = data
-            npy_index += 1
-        else:
-            feeds.update(data)
-    return feeds
-
-
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     import litert
     from litert.benchmark.accuracy import write_npz
+    from litert.benchmark.inputs import is_raw_buffer, resolve_inputs
+    from litert.errors import InputError
 
-    from ._args import parse_input_shapes
+    from ._args import load_for_devices, parse_input_shapes
 
-    devices = args.device.split(",") if args.device else None
-    session = litert.load(args.model, devices=devices, threads=args.threads, fmk=args.fmk,
-                          input_shapes=parse_input_shapes(args.input_shape), weight_file=args.weight_file)
+    session = load_for_devices(litert.load, args.model, args.device, threads=args.threads, fmk=args.fmk,
+                               input_shapes=parse_input_shapes(args.input_shape), weight_file=args.weight_file)
     if args.verbose:
         phases = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in session.timings.items())
         print(f"loaded in {sum(session.timings.values()) * 1000:.1f} ms ({phases})")
         for line in session.summary_lines():
             print(line)
         print(session.memory_plan.summary())
-    feeds = load_inputs(args.input, session)
+    if args.random == bool(args.input):
+        raise InputError("give the input data (--input FILE, repeated in input order) or --random, not "
+                         + ("both" if args.random else "neither"))
+    raw = [p for p in args.input if args.input_layout and Path(p).is_file() and is_raw_buffer(p)]
+    if raw:
+        raise InputError(f"--input-layout applies to .npy/.npz data; {raw[0]} is a raw buffer, read in the "
+                         "model's own layout and shape")
+    feeds, specs = resolve_inputs(session, None if args.random else args.input, args.seed)
+    if args.random:
+        for spec in specs:
+            print(f"input {spec.name}: {spec.dtype} {spec.shape} from {spec.source}")
     start = time.perf_counter()
-    outputs = session.run(feeds, timeout=args.timeout)
+    outputs = session.run(feeds, timeout=args.timeout, layout=args.input_layout)
     elapsed = time.perf_counter() - start
     for name, value in outputs.items():
         value = np.asarray(value)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import Graph, Model, Node
+from ..limits import fold_limit
 
 #: evaluates one node on host arrays; provided by a backend (the CPU's)
 Evaluator = Callable[[Node, list[Any], Graph], list[Any]]
@@ -17,8 +18,8 @@ Evaluator = Callable[[Node, list[Any], Graph], list[Any]]
 @dataclass
 class PassContext:
     evaluator: Evaluator | None = None
-    #: constants larger than this are not produced by folding (bytes)
-    fold_limit: int = 256 * 2**20
+    #: constants larger than this are not produced by folding (bytes; ``LITERT_FOLD_LIMIT``)
+    fold_limit: int = field(default_factory=fold_limit)
 
 
 @dataclass

@@ -31,6 +31,25 @@ def _static_shape_value(node: Node, graph: Graph) -> np.ndarray | None:
     return shape[slice(start, end)]
 
 
+def output_bytes(node: Node, graph: Graph) -> int | None:
+    """The bytes of the outputs of ``node`` as shape inference tells them before running it (None: unknown)."""
+    fn = RULES.get((node.domain, node.op_type))
+    if fn is None:
+        return None
+    try:
+        infos = fn(node, [graph.values.get(n) if n else None for n in node.inputs], graph)
+    except _RULE_ERRORS:
+        return None
+    total = 0
+    for name, info in zip(node.outputs, infos or []):
+        if not name:
+            continue
+        if info is None or info[0] is None or info[1] is None or not all(isinstance(d, int) for d in info[1]):
+            return None
+        total += numel(info[1]) * max(info[0].itemsize, 1)
+    return total if len(infos or []) >= len([n for n in node.outputs if n]) else None
+
+
 def _small_enough(node: Node, graph: Graph, limit: int) -> bool:
     """True when inference proves the outputs of ``node`` fit in ``limit`` bytes.
 
@@ -38,21 +57,18 @@ def _small_enough(node: Node, graph: Graph, limit: int) -> bool:
     ConstantOfShape can ask for gigabytes.  A node whose output size
     inference cannot tell is not folded (it runs, under the run-time checks).
     """
-    fn = RULES.get((node.domain, node.op_type))
-    if fn is None:
-        return False
-    try:
-        infos = fn(node, [graph.values.get(n) if n else None for n in node.inputs], graph)
-    except _RULE_ERRORS:
-        return False
-    total = 0
-    for name, info in zip(node.outputs, infos or []):
-        if not name:
-            continue
-        if info is None or info[0] is None or info[1] is None or not all(isinstance(d, int) for d in info[1]):
-            return False
-        total += numel(info[1]) * max(info[0].itemsize, 1)
-    return len(infos or []) >= len([n for n in node.outputs if n]) and total <= limit
+    total = output_bytes(node, graph)
+    return total is not None and total <= limit
+
+
+def left_unfolded_by_limit(node: Node, graph: Graph, limit: int) -> int | None:
+    """The output bytes of ``node`` when it has only constant inputs and folding left it for being over
+    ``limit``; None otherwise.  Lets a writer that cannot express the node say which limit to raise."""
+    names = [n for n in node.inputs if n]
+    if not names or not all(graph.values.get(n) is not None and graph.values[n].is_const for n in names):
+        return None
+    total = output_bytes(node, graph)
+    return total if total is not None and total > limit else None
 
 
 class ConstantFolding(Pass):

@@ -18,6 +18,7 @@ from ..passes import PassResult
 from ..plugins import host
 from ..scheduler import NodePlacement, Partition, Schedule, schedule
 from ..schema.inference import infer_shapes
+from .layouts import check_layout, layout_mismatch, to_input_layout
 from .locks import SharedExclusiveLock
 
 log = logging.getLogger("litert")
@@ -81,6 +82,10 @@ class Session:
         self.pass_results: list[PassResult] = []
         t0 = time.perf_counter()
         self.backends, self.backend_notes = resolve_backends(devices, cpu_fallback)
+        if devices is not None:  # fallback is never silent: a device asked for by name and absent is a warning
+            for name, why in self.backend_notes.items():
+                log.warning("litert: backend %r was requested but is %s; falling back to %s", name, why,
+                            ", ".join(b.name for b in self.backends))
         from ..convert import optimize_model  # convert reads models through this package
 
         with typed_errors(InvalidModelError, "optimising the model failed"):
@@ -164,6 +169,10 @@ class Session:
             old = graph.values[name].shape
             if old is not None and len(old) != len(shape):
                 raise InputError(f"resize: input {name!r} has rank {len(old)}, got shape {tuple(shape)}")
+            mismatch = None if old is None else layout_mismatch(name, old, graph.values[name].layout, tuple(shape),
+                                                                 resizing=True)
+            if mismatch:
+                raise InputError(f"resize: {mismatch}")
             graph.values[name].shape = tuple(int(d) for d in shape)
         for value in graph.values.values():
             if not value.is_const and value.name not in graph.inputs:
@@ -193,7 +202,8 @@ class Session:
 
     # -- running --------------------------------------------------------------
 
-    def _check_inputs(self, inputs: Sequence[Any] | Mapping[str, Any]) -> dict[str, np.ndarray]:
+    def _check_inputs(self, inputs: Sequence[Any] | Mapping[str, Any],
+                      layout: str | None = None) -> dict[str, np.ndarray]:
         names = self.model.graph.inputs
         if isinstance(inputs, Mapping):
             unknown = set(inputs) - set(names)
@@ -214,6 +224,8 @@ class Session:
             if value.kind != "tensor":
                 continue
             array = np.asarray(array) if not isinstance(array, np.ndarray) else array
+            if layout is not None:
+                array = to_input_layout(array, layout, value.layout)
             given[name] = array
             if value.dtype is not None and value.dtype is not DType.STRING and array.dtype != value.dtype.numpy:
                 raise InputError(f"input {name!r}: expected dtype {value.dtype}, got {array.dtype}")
@@ -223,7 +235,9 @@ class Session:
                 raise InputError(f"input {name!r}: expected rank {len(value.shape)} {_fmt(value.shape)}, got shape {array.shape}")
             for axis, (want, got) in enumerate(zip(value.shape, array.shape)):
                 if isinstance(want, int) and want != got:
-                    raise InputError(f"input {name!r}: dimension {axis} must be {want}, got shape {array.shape} (use resize)")
+                    raise InputError(layout_mismatch(name, value.shape, value.layout, array.shape) or
+                                     f"input {name!r}: dimension {axis} must be {want}, got shape {array.shape} "
+                                     "(use resize)")
                 if isinstance(want, str) and bound.setdefault(want, got) != got:
                     raise InputError(f"input {name!r}: dimension {want!r} is {bound[want]} elsewhere, got {got}")
         if bound and not self.memory_plan.complete:
@@ -231,19 +245,25 @@ class Session:
         return given
 
     def predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None,
-                timeout: float | None = None) -> list[np.ndarray]:
+                timeout: float | None = None, layout: str | None = None) -> list[np.ndarray]:
         """Run once; outputs as a list in the model's output order.
 
         :param timeout: seconds; a run still going after that (a Loop the file
             says to repeat 2^56 times) stops with :class:`~litert.errors.ResourceLimitError`
             (or an :class:`~litert.errors.ExecutionError` naming the node).
+        :param layout: ``"NCHW"`` or ``"NHWC"``, the layout of the 4-D arrays given, when it is not
+            the model's: a ``.ms`` converted with MindSpore Lite's defaults takes NHWC images, and
+            ``layout="NCHW"`` transposes NCHW ones for it (see :func:`to_input_layout`).
         Calls on one session from several threads run at the same time (each on its own
         buffers); a :meth:`resize` waits for them."""
+        if layout is not None:
+            layout = check_layout(layout)
         with self._lock.shared(), time_limit(timeout), typed_errors(ExecutionError, "the run failed"):
-            return self._predict(inputs, hooks)
+            return self._predict(inputs, hooks, layout)
 
-    def _predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None) -> list[np.ndarray]:
-        env: dict[str, Any] = dict(self._check_inputs(inputs))
+    def _predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None,
+                 layout: str | None = None) -> list[np.ndarray]:
+        env: dict[str, Any] = dict(self._check_inputs(inputs, layout))
         for part, backend, compiled in self._compiled:
             feed = {}
             copy_in = self._copy_in[part.index]
@@ -259,9 +279,9 @@ class Session:
         return [_to_host(env[name]) if name in env else values[name].array for name in self.model.graph.outputs]
 
     def run(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None,
-            timeout: float | None = None) -> dict[str, np.ndarray]:
+            timeout: float | None = None, layout: str | None = None) -> dict[str, np.ndarray]:
         """Like :meth:`predict`, keyed by output name."""
-        return dict(zip(self.model.graph.outputs, self.predict(inputs, hooks, timeout)))
+        return dict(zip(self.model.graph.outputs, self.predict(inputs, hooks, timeout, layout)))
 
 
 def _to_host(value: Any) -> Any:

@@ -27,7 +27,7 @@ from litert.ir import DType, Graph, Model, Node, Value
 from litert.schema import schemas
 
 from ..text_fields import first_bad_text
-from . import tensors
+from . import output_names, tensors
 from .context import Const, NodeContext, Unavailable
 from .mind_ir_pb2 import GraphProto, ModelProto, NodeProto, PrimitiveProto
 from .read_ops import CONVERTERS
@@ -418,6 +418,7 @@ class MindirFrontend(Frontend):
         path = Path(path)
         proto = parse(path)
         graph = GraphReader(proto, path, options or LoadOptions()).read()
+        output_names.restore(graph, {e.key: e.value for e in proto.user_info})
         _infer_types(graph, path)
         metadata = {"mindir_version": str(proto.mind_ir_version), "mindspore_version": proto.model_version}
         metadata.update({e.key: e.value for e in proto.user_info})

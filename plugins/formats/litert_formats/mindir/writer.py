@@ -26,7 +26,7 @@ from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorErr
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, Value
 
-from . import tensors, values
+from . import output_names, tensors, values
 from .mind_ir_pb2 import AttributeProto, ModelProto, PrimitiveProto
 from .signatures import FUNCTIONS
 
@@ -249,6 +249,7 @@ class ModelWriter:
         else:  # as mindspore.export: one output, the MakeTuple of all
             tup = self.apply(self.primitive("MakeTuple", {}, False), refs, "outputs")
             self.g.output.add(name=tup)
+        output_names.record(self.proto.user_info, self.graph)
         if self.external_dir is not None:
             self._externalize()
         return self.proto

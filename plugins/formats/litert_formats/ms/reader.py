@@ -260,6 +260,14 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
     return graph
 
 
+def _weight_quant(ms: MsFile) -> str:
+    """``litert info``'s line on quantised weights as stored: ``4 tensors int8 8-bit per-channel`` or ``none``."""
+    kinds = Counter((str(t.data.dtype), t.quant_raw[0].get("numBits"), "per-channel" if len(t.quant_raw) > 1
+                     else "per-tensor") for t in ms.tensors if t.is_const and t.quant_raw and t.data.dtype.kind in "iu")
+    return ", ".join(f"{n} tensor{'s' if n != 1 else ''} {dtype} {bits}-bit {scheme}"
+                     for (dtype, bits, scheme), n in kinds.most_common()) or "none"
+
+
 def primitive_histogram(ms: MsFile) -> Counter:
     return Counter(n.primitive or f"PrimitiveType#{n.tag}" for n in ms.nodes)
 
@@ -290,6 +298,7 @@ class MsFrontend(Frontend):
             "ms.nodes": str(len(ms.nodes)),
             "ms.subgraphs": str(len(ms.subgraphs)),
             "ms.input_formats": ", ".join(f"{k} {v}" for k, v in layouts.items()),
+            "ms.weight_quant": _weight_quant(ms),
         }
         four_d = [ms.tensors[i] for i in ms.inputs if ms.tensors[i].dims is not None and len(ms.tensors[i].dims) == 4]
         if four_d:  # written back, the model keeps its input layout unless told otherwise

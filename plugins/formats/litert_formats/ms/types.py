@@ -1,10 +1,13 @@
 """MindSpore's enumerations as the ``.ms`` file stores them, and their IR counterparts."""
 from __future__ import annotations
 
+from litert import __version__
 from litert.ir import DType
 
-#: version string MindSpore Lite 2.0.0's converter writes and its runtime accepts
-MS_VERSION = "MindSpore Lite 2.0.0"
+#: the ``MetaGraph.version`` litert writes: who made the file.  MindSpore Lite 2.0.0 does not check it (its
+#: own converter leaves it empty; files that say "litert ..." load and run the same, tested live), so litert
+#: does not claim to be MindSpore Lite's converter.
+MS_VERSION = f"litert {__version__}"
 
 #: MindSpore ``TypeId`` (include/mindapi/base/type_id.h) -> IR dtype
 TYPE_IDS: dict[int, DType] = {

@@ -8,8 +8,8 @@ rewritten channels-last (:mod:`.nhwc`), with 4-D model inputs NHWC unless
 MindSpore Lite primitives (:data:`.write_ops.WRITERS`); the FlatBuffer is
 built with the flatc-generated builders: tensors (int64 narrowed to int32,
 as converter_lite does; constant data 16-byte aligned), nodes, one main
-subgraph, and the MetaGraph with version "MindSpore Lite 2.0.0" and file
-identifier ``MSL2``.
+subgraph, and the MetaGraph with version "litert <version>" (the producer;
+MindSpore Lite does not read it) and file identifier ``MSL2``.
 """
 from __future__ import annotations
 
