@@ -1,18 +1,16 @@
 """Entry point ``litert.formats: mindir``: registers the MindSpore MindIR reader and writer."""
 from litert.hookspecs import hookimpl
 
+from ..lazy import LazyFrontend, LazySerializer
+
 LITERT_PLUGIN_API = 1
 
 
 @hookimpl
 def litert_register_frontends(register):
-    from .reader import MindirFrontend
-
-    register(MindirFrontend())
+    register(LazyFrontend('mindir', ('.mindir',), "litert_formats.mindir.reader:MindirFrontend"))
 
 
 @hookimpl
 def litert_register_serializers(register):
-    from .writer import MindirSerializer
-
-    register(MindirSerializer())
+    register(LazySerializer('mindir', ('.mindir',), "litert_formats.mindir.writer:MindirSerializer"))

@@ -2,21 +2,19 @@
 as ``litert compare``'s reference engine for ONNX files."""
 from litert.hookspecs import hookimpl
 
+from ..lazy import LazyFrontend, LazySerializer
+
 LITERT_PLUGIN_API = 2
 
 
 @hookimpl
 def litert_register_frontends(register):
-    from .reader import OnnxFrontend
-
-    register(OnnxFrontend())
+    register(LazyFrontend('onnx', ('.onnx',), "litert_formats.onnx.reader:OnnxFrontend"))
 
 
 @hookimpl
 def litert_register_serializers(register):
-    from .writer import OnnxSerializer
-
-    register(OnnxSerializer())
+    register(LazySerializer('onnx', ('.onnx',), "litert_formats.onnx.writer:OnnxSerializer"))
 
 
 @hookimpl

@@ -1,0 +1,68 @@
+"""Readers and writers registered by name and suffix, imported on first use.
+
+Registering the formats must stay cheap: ``litert.load("m.onnx")`` asks the
+plugin host for every frontend to find the one for ``.onnx``, and importing
+every reader for that (MindIR's protobuf module, the ``.ms`` and TFLite
+schema layers, TensorFlow's GraphDef, Caffe) was most of a small model's
+load time.  An entry here knows its name, its file suffixes and where its
+class lives; the module is imported the first time the entry sniffs, loads
+or saves.  ``tests`` check that every entry's name and suffixes are those
+of the class it stands for, so the class stays their one owner.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from litert.formats import Frontend, LoadOptions, Serializer
+from litert.ir import Model
+
+
+def _instantiate(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)()
+
+
+class LazyFrontend(Frontend):
+    def __init__(self, name: str, extensions: tuple[str, ...], target: str) -> None:
+        self.name, self.extensions, self.target = name, extensions, target
+        self._real: Frontend | None = None
+
+    def real(self) -> Frontend:
+        """The reader itself (its module imported now if not yet)."""
+        if self._real is None:
+            self._real = _instantiate(self.target)
+        return self._real
+
+    def sniff(self, head: bytes) -> bool:
+        return self.real().sniff(head)
+
+    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        return self.real().load(path, options)  # type: ignore[arg-type]  # readers default a missing options
+
+    def __getattr__(self, attr: str) -> Any:
+        # anything else a reader offers (only reached for names this class lacks)
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return getattr(self.real(), attr)
+
+
+class LazySerializer(Serializer):
+    def __init__(self, name: str, extensions: tuple[str, ...], target: str) -> None:
+        self.name, self.extensions, self.target = name, extensions, target
+        self._real: Serializer | None = None
+
+    def real(self) -> Serializer:
+        """The writer itself (its module imported now if not yet)."""
+        if self._real is None:
+            self._real = _instantiate(self.target)
+        return self._real
+
+    def save(self, model: Model, path: Path) -> None:
+        self.real().save(model, path)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return getattr(self.real(), attr)
