@@ -17,6 +17,7 @@ from .hookspecs import hookimpl
 from .ir import Shape
 from .quant import quantize
 from .runtime import Session, TensorInfo, read_model
+from .runtime.gc_pause import collector_paused
 
 __version__ = "0.1.0"
 
@@ -41,9 +42,10 @@ def load(
     :param optimize: ``"general"`` (default) or ``"none"``.
     """
     started = time.perf_counter()
-    model = read_model(path, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
-    read_seconds = time.perf_counter() - started
-    session = Session(model, devices=devices, threads=threads, optimize_level=optimize, cpu_fallback=cpu_fallback)
+    with collector_paused():
+        model = read_model(path, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
+        read_seconds = time.perf_counter() - started
+        session = Session(model, devices=devices, threads=threads, optimize_level=optimize, cpu_fallback=cpu_fallback)
     session.timings = {"read": read_seconds, **session.timings}
     return session
 

@@ -62,20 +62,33 @@ class LowerContext:
         self.opsets = opsets
         self.threads = threads
         self.native = module()
+        # asked several times per node (~9 for an elementwise op) and fixed while a partition is planned: memoised
+        self._shapes: dict[str, tuple[int, ...] | None] = {}
+        self._dtypes: dict[str, np.dtype | None] = {}
 
     def shape(self, name: str) -> tuple[int, ...] | None:
+        if name in self._shapes:
+            return self._shapes[name]
         value = self.graph.values.get(name)
         if value is None or value.kind != "tensor" or not value.is_static:
-            return None  # unknown, dynamic, or a sequence/optional value
-        return tuple(int(d) for d in value.shape)
+            shape = None  # unknown, dynamic, or a sequence/optional value
+        else:
+            shape = tuple(int(d) for d in value.shape)
+        self._shapes[name] = shape
+        return shape
 
     def dtype(self, name: str):
+        if name in self._dtypes:
+            return self._dtypes[name]
         value = self.graph.values.get(name)
         if value is None:
-            return None
-        if value.is_const:
-            return value.const.dtype
-        return value.dtype.numpy if value.dtype is not None else None
+            dtype = None
+        elif value.is_const:
+            dtype = value.const.dtype
+        else:
+            dtype = value.dtype.numpy if value.dtype is not None else None
+        self._dtypes[name] = dtype
+        return dtype
 
     def const(self, name: str) -> np.ndarray | None:
         value = self.graph.values.get(name)
