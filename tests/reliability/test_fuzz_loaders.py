@@ -15,6 +15,7 @@ import pytest
 HARNESS = Path(__file__).resolve().parents[1] / "fuzz" / "harness.py"
 sys.path.insert(0, str(HARNESS.parent))
 from harness import FORMATS  # noqa: E402
+
 REGRESSIONS = HARNESS.parent / "regressions"
 SECONDS = int(os.environ.get("LITERT_FUZZ_SECONDS", "10"))
 

@@ -12,10 +12,10 @@ import time
 import numpy as np
 import onnxruntime
 import pytest
+from helpers.hostile import F, onnx_model, save
 from onnx import TensorProto, helper, numpy_helper
 
 import litert
-from helpers.hostile import F, onnx_model, save
 from litert.errors import LitertError
 
 X_SHAPE = [1, 2, 10, 10]

@@ -27,7 +27,7 @@ def validate_graph(graph: Graph, where: str = "") -> None:
     _check(graph, frozenset(), where)
 
 
-def _text(name, what: str, where: str) -> str:
+def _text(name: object, what: str, where: str) -> str:
     if not isinstance(name, str):
         raise ModelLoadError(f"{where}{what} is not a text name ({type(name).__name__})")
     try:
@@ -37,8 +37,9 @@ def _text(name, what: str, where: str) -> str:
     return name
 
 
-def _all_text(names: list) -> bool:
-    """True when every one of ``names`` is valid text (one join and one encode: this runs per node)."""
+def _all_text(names: list[str]) -> bool:
+    """True when every one of ``names`` is valid text, even when a reader let bytes through (one join and one
+    encode: this runs per node)."""
     try:
         "".join(names).encode("utf-8")
     except (TypeError, UnicodeEncodeError):

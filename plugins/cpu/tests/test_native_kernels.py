@@ -102,15 +102,22 @@ def test_conv_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("case", range(16))
+@pytest.mark.parametrize("case", range(24))
 def test_pool_matches_numpy(case):
+    """Odd shapes on both native schemes: narrow images (planes along the
+    vector, 16 at a time, so channel counts around 16 and 32) and wide ones
+    (separable row passes), strides 1-3, dilation on the MaxPools."""
     rng = np.random.default_rng(RNG_SEED + 100 + case)
     op = ["MaxPool", "AveragePool"][case % 2]
-    n, c, h, w = 1 + case % 2, int(rng.integers(1, 6)), int(rng.integers(2, 19)), int(rng.integers(2, 21))
+    wide = case % 3 == 1
+    n, c = 1 + case % 2, int(rng.integers(1, 6)) if case < 8 else int(rng.integers(14, 40))
+    h, w = int(rng.integers(2, 19)), int(rng.integers(30, 70)) if wide else int(rng.integers(2, 21))
     kh, kw = int(rng.integers(1, min(h, 4) + 1)), int(rng.integers(1, min(w, 4) + 1))
-    sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     pads = [int(rng.integers(0, kh)), int(rng.integers(0, kw)), int(rng.integers(0, kh)), int(rng.integers(0, kw))]
     attrs = {"kernel_shape": [kh, kw], "strides": [sh, sw], "pads": pads, "ceil_mode": case % 4 >= 2}
+    if op == "MaxPool" and case % 5 == 0:
+        attrs["dilations"] = [1 + case % 2, 2]
     if op == "AveragePool":
         attrs["count_include_pad"] = case % 3 == 0
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
@@ -193,6 +200,58 @@ def test_matmul_gemm_matches_numpy(case):
                   {"y": (m, n)})
     got, want = run_both(graph, {"a": a2})
     assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_packed_weight_gemm_matches_numpy(case):
+    """Constant-B MatMul/Gemm run on weights packed at load into 32-column
+    panels: rows off the 12-row panels, columns off the 32-column ones, long
+    k, every bias form and a fused activation, one and two threads (rows and
+    column panels split among tasks)."""
+    rng = np.random.default_rng(RNG_SEED + 550 + case)
+    m, k, n = [(1, 37, 70), (197, 192, 77), (13, 301, 32), (50, 64, 200), (3, 768, 33), (25, 5, 1000)][case]
+    batch = (2,) if case % 2 else ()
+    a = rng.standard_normal((*batch, m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    graph = build([Node("MatMul", ["a", "b"], ["y"], {}, name="mm")], {"a": a}, {"b": b}, {"y": (*batch, m, n)})
+    got, want = run_both(graph, {"a": a}, threads=1 + case % 2)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+    lib = module()
+    if lib.conv_packed_available():
+        partition = CpuPartition(graph, CompileContext(threads=1), native=True)
+        assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_MATMUL_PACKED]]
+    trans_b = case % 2
+    wt = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    bias = rng.standard_normal([(n,), (1, n), (m, n), (1,)][case % 4]).astype(np.float32)
+    a2 = rng.standard_normal((m, k)).astype(np.float32)
+    attrs = {"transB": trans_b, "alpha": 0.75, "beta": 1.25, "activation": "Relu"}
+    graph = build([Node("FusedGemm", ["a", "w", "c"], ["y"], attrs, name="gemm", domain="com.microsoft")],
+                  {"a": a2}, {"w": wt, "c": bias}, {"y": (m, n)})
+    got, want = run_both(graph, {"a": a2}, threads=2 - case % 2)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("bias_first", [False, True])
+def test_matmul_bias_add_and_activation_fold_into_one_step(bias_first):
+    """MatMul, then Add of a constant row (either operand order), then Relu:
+    one library step with the bias and the activation in its epilogue."""
+    rng = np.random.default_rng(RNG_SEED + 570 + bias_first)
+    a = rng.standard_normal((2, 19, 40)).astype(np.float32)
+    b = rng.standard_normal((40, 45)).astype(np.float32)
+    bias = rng.standard_normal(45).astype(np.float32)
+    add_inputs = ["bias", "mm"] if bias_first else ["mm", "bias"]
+    nodes = [Node("MatMul", ["a", "b"], ["mm"], {}, name="mm"), Node("Add", add_inputs, ["s"], {}, name="add"),
+             Node("Relu", ["s"], ["y"], {}, name="relu")]
+    graph = build(nodes, {"a": a}, {"b": b, "bias": bias}, {"y": (2, 19, 45)})
+    for name in ("mm", "s"):  # intermediates, not graph outputs
+        graph.values[name] = Value(name, DType.FLOAT32, (2, 19, 45))
+    got, want = run_both(graph, {"a": a})
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+    partition = CpuPartition(graph, CompileContext(threads=1), native=True)
+    lib = module()
+    (kinds,) = [seg.step_kinds for seg in partition.native_segments]
+    assert kinds[0] in (lib.STEP_MATMUL, lib.STEP_MATMUL_PACKED)
+    assert lib.STEP_BINARY not in kinds and lib.STEP_UNARY not in kinds, kinds
 
 
 @pytest.mark.parametrize("case", range(6))

@@ -13,7 +13,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from tflite_testlib import DATA
 
 import litert

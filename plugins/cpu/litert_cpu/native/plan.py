@@ -2,14 +2,15 @@
 
 Consecutive nodes that all lower (:mod:`.lowering`) form one
 :class:`~.segment.NativeSegment`; a node that declines runs its numpy kernel
-between segments.  Inside a segment, an activation whose input is made by
-the step just before it and read by nothing else is fused into that step.
+between segments.  Inside a segment, an activation (or a MatMul's bias Add)
+whose input is made by the step just before it and read by nothing else is
+fused into that step.
 """
 from __future__ import annotations
 
 from litert.ir import Graph, Node
 
-from .lowering import LowerContext, Lowered, fold_activation, lower
+from .lowering import LowerContext, Lowered, fold_activation, fold_bias, lower
 from .segment import NativeSegment
 
 
@@ -36,6 +37,7 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
     run_nodes: list[Node] = []
     run_lowered: list[Lowered] = []
     hidden: set[str] = set()
+    folded: dict[str, str] = {}  # output of a folded node -> the step output it aliases
 
     def close(end: int) -> None:
         if run_nodes:
@@ -53,13 +55,19 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
             declined[node.name] = result
             items.append(node)
             continue
-        # fuse an activation into the step that makes its input
-        if fuse and run_lowered and run_lowered[-1].steps and len(node.inputs) >= 1 and node.inputs[0]:
-            producer = run_lowered[-1].steps[-1]
+        # fuse an activation (or a bias Add) into the step that makes its input:
+        # the last node's step, or the step an earlier fold left it an alias of
+        maker = next((lw for lw in reversed(run_lowered) if lw.steps), None)
+        if fuse and maker is not None and len(maker.steps) == 1 and len(node.inputs) >= 1 and node.inputs[0]:
+            producer = maker.steps[0]
             x = node.inputs[0]
-            if producer.output == x and readers.get(x) == 1 and x not in graph.outputs \
-                    and len(run_lowered[-1].steps) == 1 and fold_activation(producer, node, ctx):
+            if node.op_type == "Add" and folded.get(node.inputs[-1], node.inputs[-1]) == producer.output:
+                x = node.inputs[-1]  # a bias Add may name the MatMul's output second
+            if folded.get(x, x) == producer.output and (x == producer.output or run_lowered[-1].alias) \
+                    and readers.get(x) == 1 and x not in graph.outputs \
+                    and (fold_activation(producer, node, ctx) or fold_bias(producer, node, ctx)):
                 result = Lowered(alias=(node.outputs[0], x))
+                folded[node.outputs[0]] = producer.output
                 hidden.add(x)
         run_nodes.append(node)
         run_lowered.append(result)
