@@ -251,8 +251,10 @@ def test_converter_refuses_what_litert_cannot_write(tmp_path):
     with pytest.raises(RuntimeError, match=r"\[common_quant_param\]"):
         converter.convert(mslite.FmkType.ONNX, str(source), str(tmp_path / "q"))
     converter = mslite.Converter()
-    with pytest.raises(RuntimeError, match="no caffe reader"):
-        converter.convert(mslite.FmkType.CAFFE, str(source), str(tmp_path / "tf"))
+    with pytest.raises(RuntimeError, match="no pytorch reader"):
+        converter.convert(mslite.FmkType.PYTORCH, str(source), str(tmp_path / "pt"))
+    with pytest.raises(RuntimeError, match="weight_file is for Caffe models"):
+        converter.convert(mslite.FmkType.ONNX, str(source), str(tmp_path / "w"), weight_file=str(source))
     converter.infer = True  # the default save type, MINDIR, gets the .mindir suffix
     converter.convert(mslite.FmkType.ONNX, str(source), str(tmp_path / "out"))
     assert litert.load(tmp_path / "out.mindir").outputs

@@ -31,6 +31,7 @@ def load(
     input_shapes: Mapping[str, Shape] | None = None,
     optimize: str = "general",
     cpu_fallback: bool = True,
+    weight_file: str | Path | None = None,
 ) -> Session:
     """Read a model file and compile it for ``devices`` (default: every available backend by priority).
 
@@ -40,10 +41,12 @@ def load(
     :param fmk: the source format when the suffix does not tell (``onnx``...).
     :param input_shapes: override declared input dimensions.
     :param optimize: ``"general"`` (default) or ``"none"``.
+    :param weight_file: the weights of a Caffe net (default: the ``.caffemodel`` beside it).
     """
     started = time.perf_counter()
     with collector_paused():
-        model = read_model(path, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
+        model = read_model(path, fmk, LoadOptions(input_shapes=dict(input_shapes or {}),
+                                                  weight_file=Path(weight_file) if weight_file else None))
         read_seconds = time.perf_counter() - started
         session = Session(model, devices=devices, threads=threads, optimize_level=optimize, cpu_fallback=cpu_fallback)
     session.timings = {"read": read_seconds, **session.timings}

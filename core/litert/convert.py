@@ -62,11 +62,13 @@ def convert(
     input_shapes: Mapping[str, Shape] | None = None,
     optimize_level: str = "general",
     input_format: str | None = None,
+    weight_file: str | Path | None = None,
 ) -> ConversionReport:
     """Convert ``source`` to ``output`` (format from ``output_format`` or the suffix).
 
     :param input_format: ``"NHWC"`` or ``"NCHW"``, the layout of 4-D inputs in
         a ``.ms`` output (default NHWC, as MindSpore Lite's converter).
+    :param weight_file: the weights of a Caffe net (default: the ``.caffemodel`` beside it).
     """
     output = Path(output)
     serializer = find_serializer(output, output_format)
@@ -76,7 +78,8 @@ def convert(
             raise InputError(f"input format (--input-format) applies to .ms output, not {serializer.name}")
         if input_format not in ("NHWC", "NCHW"):
             raise InputError(f"input format {input_format!r}: NHWC or NCHW")
-    model = read_model(source, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
+    model = read_model(source, fmk, LoadOptions(input_shapes=dict(input_shapes or {}),
+                                               weight_file=Path(weight_file) if weight_file else None))
     if input_format is not None:
         model.metadata[INPUT_FORMAT_KEY] = input_format
     before = len(model.graph.nodes)

@@ -10,9 +10,14 @@ from .ir import Model, Shape
 
 @dataclass
 class LoadOptions:
-    """What a user may tell a frontend; ``input_shapes`` overrides declared dims."""
+    """What a user may tell a frontend; ``input_shapes`` overrides declared dims.
+
+    ``weight_file`` is the weights of a format that keeps them apart from the
+    net (Caffe's ``.caffemodel``, MindSpore Lite's ``--weightFile``).
+    """
 
     input_shapes: dict[str, Shape] = field(default_factory=dict)
+    weight_file: Path | None = None
 
 
 class Frontend(ABC):

@@ -7,6 +7,8 @@ import argparse
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fmk", help="source format (onnx, ...); default: from the file")
     parser.add_argument("--model", required=True, help="model file to convert")
+    parser.add_argument("--weight-file", "--weightFile", dest="weight_file",
+                        help="Caffe: the .caffemodel of the .prototxt (default: the one beside it)")
     parser.add_argument("--output", required=True, help="file to write; its suffix picks the format")
     parser.add_argument("--output-format", help="writer to use when the suffix does not tell")
     parser.add_argument("--input-shape", help="fix input dims: name:1,3,224,224;other:1,128")
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     report = litert.convert(
         args.model, args.output, fmk=args.fmk, output_format=args.output_format,
         input_shapes=parse_input_shapes(args.input_shape), optimize_level=args.optimize,
-        input_format=args.input_format,
+        input_format=args.input_format, weight_file=args.weight_file,
     )
     print("\n".join(report.lines()))
     return 0

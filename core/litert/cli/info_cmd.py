@@ -12,18 +12,23 @@ if TYPE_CHECKING:
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model file")
     parser.add_argument("--fmk", help="source format when the suffix does not tell")
+    parser.add_argument("--weight-file", "--weightFile", dest="weight_file",
+                        help="Caffe: the .caffemodel of the .prototxt (default: the one beside it)")
     parser.add_argument("--json", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
     import json
+    from pathlib import Path
 
     import litert
+    from litert.formats import LoadOptions
     from litert.memory import plan
     from litert.runtime.session import TensorInfo
     from litert.schema.inference import infer_shapes
 
-    model = litert.read_model(args.model, args.fmk)
+    model = litert.read_model(args.model, args.fmk,
+                              LoadOptions(weight_file=Path(args.weight_file) if args.weight_file else None))
     graph = model.graph
     infer_shapes(graph)
     histogram = Counter(n.qualified_op for n in graph.nodes)

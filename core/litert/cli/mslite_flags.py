@@ -144,11 +144,12 @@ def _converter_table() -> list[Flag]:
         target.converter.input_shape = {k: list(v) for k, v in parse_input_shapes(value).items()}
 
     return [
-        _row("fmk", "(mandatory)", PARTLY, "ONNX, MINDIR, TFLITE and TF (frozen GraphDef) (litert's readers); CAFFE, "
-             "PYTORCH when a plugin adds the reader, else refused naming it; MSLITE and OM refused", fmk),
+        _row("fmk", "(mandatory)", PARTLY, "ONNX, MINDIR, TFLITE, TF (frozen GraphDef) and CAFFE (litert's "
+             "readers); PYTORCH when a plugin adds the reader, else refused naming it; MSLITE and OM refused", fmk),
         _row("modelFile", '""', ACCEPTED, "the model to convert", _set("model_file")),
         _row("outputFile", '""', ACCEPTED, "output path; .ms (or .mindir) is appended", _set("output_file")),
-        _row("weightFile", '""', REFUSED, "for Caffe models, which litert does not read", _set("weight_file")),
+        _row("weightFile", '""', PARTLY, "the .caffemodel of a Caffe net (--fmk=CAFFE); refused with other formats",
+             _set("weight_file")),
         _row("configFile", '""', REFUSED, "quantisation, Micro and plugin sections are not applied by litert's "
              "converter", _set("config_file")),
         _row("fp16", "off", REFUSED, "litert's writers store float32 constants",

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--fmk", help="source format when the suffix does not tell")
+    parser.add_argument("--weight-file", "--weightFile", dest="weight_file",
+                        help="Caffe: the .caffemodel of the .prototxt (default: the one beside it)")
     parser.add_argument("--input", action="append", default=[],
                         help=".npy (one input; repeat in input order) or .npz (keyed by input name)")
     parser.add_argument("--device", default=None, help="comma-separated backend order, e.g. ascend,cpu")
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     devices = args.device.split(",") if args.device else None
     session = litert.load(args.model, devices=devices, threads=args.threads, fmk=args.fmk,
-                          input_shapes=parse_input_shapes(args.input_shape))
+                          input_shapes=parse_input_shapes(args.input_shape), weight_file=args.weight_file)
     if args.verbose:
         phases = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in session.timings.items())
         print(f"loaded in {sum(session.timings.values()) * 1000:.1f} ms ({phases})")

@@ -200,7 +200,8 @@ class Converter:
         try:
             output = convert_file(model_file, output_file + suffix, fmk=FRONTEND_OF_FMK[fmk_type], writer=writer,
                                   input_shapes=self._input_shape, optimize=self._optimize,
-                                  input_format=self._input_format.name if writer == "ms" else None)
+                                  input_format=self._input_format.name if writer == "ms" else None,
+                                  weight_file=weight_file or None)
             if self._infer:
                 _pre_infer(output)
         except LitertError as err:
@@ -214,8 +215,8 @@ class Converter:
         if FRONTEND_OF_FMK[fmk_type] not in host().frontends:
             reasons.append(f"fmk_type {fmk_type}: litert has no {FRONTEND_OF_FMK[fmk_type]} reader installed "
                            f"(its readers: {', '.join(sorted(host().frontends))})")
-        if weight_file:
-            reasons.append("weight_file is for Caffe models, which litert does not read")
+        if weight_file and fmk_type is not FmkType.CAFFE:
+            reasons.append(f"weight_file is for Caffe models, not fmk_type {fmk_type}")
         if self._weight_fp16:
             reasons.append("weight_fp16=True: litert's writers store float32 constants")
         if self._input_data_type not in FLOAT_IO_TYPES or self._output_data_type not in FLOAT_IO_TYPES:
@@ -258,13 +259,14 @@ def _config_sections(path: str) -> list[str]:
 
 
 def convert_file(model_file: str, output: str, *, fmk: str | None, writer: str,
-                 input_shapes: dict[str, list[int]], optimize: str, input_format: str | None) -> Path:
+                 input_shapes: dict[str, list[int]], optimize: str, input_format: str | None,
+                 weight_file: str | None = None) -> Path:
     """The conversion converter_lite (CLI and Python) performs: read, optimise, write (atomically)."""
     import litert
 
     litert.convert(model_file, output, fmk=fmk, output_format=writer,
                    input_shapes={k: tuple(v) for k, v in input_shapes.items()},
-                   optimize_level=optimize, input_format=input_format)
+                   optimize_level=optimize, input_format=input_format, weight_file=weight_file)
     return Path(output)
 
 

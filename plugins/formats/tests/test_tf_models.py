@@ -17,7 +17,8 @@ import litert
 TOLERANCE = 1e-4
 FAST = ["small_cnn", "mobilenet_v2", "lstm", "transformer_encoder", "unet", "detection_head"]
 SLOW = ["resnet50", "efficientnet_b0"]
-#: op_zoo_control is left out: frozen tf.cond/tf.while_loop become Switch/Merge/Enter/Exit, which litert does not read
+#: op_zoo_control is left out: a frozen tf.while_loop becomes Enter/Exit/NextIteration, which litert does not read
+#: (a frozen tf.cond, Switch/Merge, is read: test_tf_control_flow.py)
 OP_GROUPS = [n for n in tf_models.OP_ZOO if n != "op_zoo_control"]
 
 

@@ -11,7 +11,9 @@ TensorFlow lays it out; convolutions and pooling are wrapped in Transposes
 that the ``.ms`` frontend's pass cancels, as for TFLite.
 
 Inputs are the ``Placeholder`` nodes; outputs are the nodes no other node
-reads (``NoOp`` and constants aside), in file order.
+reads, by data or control edge (``NoOp`` and constants aside), in file order.
+A frozen ``tf.cond`` (``Switch``/``Merge``) becomes a select of both branches
+(:class:`BranchTags`).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from litert.schema import schemas
 
 from ..ms import transposes
 from . import graph_pb2
+from .cond import BranchTags
 
 _MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
 #: TensorFlow DataType -> IR dtype (the others are refused)
@@ -35,6 +38,8 @@ DTYPES = {1: DType.FLOAT32, 2: DType.FLOAT64, 3: DType.INT32, 4: DType.UINT8, 5:
           9: DType.INT64, 10: DType.BOOL, 17: DType.UINT16, 19: DType.FLOAT16, 22: DType.UINT32, 23: DType.UINT64}
 #: ops that carry no computation in an inference graph
 PASS_THROUGH = {"Identity", "StopGradient", "Snapshot", "PreventGradient"}
+#: v1 while-loop ops (frames), which litert does not read
+LOOP_OPS = frozenset({"Enter", "RefEnter", "Exit", "RefExit", "NextIteration", "RefNextIteration", "LoopCond"})
 #: the TensorProto repeated field of each dtype, for constants not stored in tensor_content
 _VALUE_FIELDS = {DType.FLOAT32: "float_val", DType.FLOAT64: "double_val", DType.INT32: "int_val",
                  DType.UINT8: "int_val", DType.INT16: "int_val", DType.INT8: "int_val", DType.UINT16: "int_val",
@@ -222,16 +227,26 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
         raise ModelLoadError(f"{path}: node names repeat")
     alias: dict[str, str] = {}   # pass-through node outputs -> the value they forward
     consumed: set[str] = set()
+    branches = BranchTags(path)
+    for n in graph_def.node:  # before sorting: a loop's NextIteration -> Merge edge is a cycle
+        if n.op in LOOP_OPS:
+            raise UnsupportedOperatorError(f"{path.name}: node {n.name!r}: TensorFlow op {n.op} (a v1 while loop, "
+                                           "what a frozen tf.while_loop becomes) is not supported by litert",
+                                           node=n.name, op_type=n.op, domain="tensorflow")
     ordered = _topological(path, graph_def)
     for n in ordered:
         data_inputs = [i for i in n.input if not i.startswith("^")]
-        consumed.update(i.split(":")[0] for i in data_inputs)
+        consumed.update(i.lstrip("^").split(":")[0] for i in n.input)  # a control edge's source is no output
         refs = []
         for ref in data_inputs:
             if ref.split(":")[0] not in names:
                 raise ModelLoadError(f"{path}: node {n.name!r} reads {ref!r}, which no node writes")
             refs.append(alias.get(_value_name(ref), _value_name(ref)))
         op = TfOp(n.name, n.op, refs, {k: attr_value(v) for k, v in n.attr.items()})
+        if n.op in ("Switch", "Merge"):
+            branches.read(b, op, n, alias)
+            continue
+        branches.inherit(n)
         if n.op == "Placeholder":
             dtype = DTYPES.get(op.options.get("dtype", 0))
             if dtype is None:
@@ -321,25 +336,29 @@ def _topological(path: Path, graph_def) -> list:
 
 
 class TfFrontend(Frontend):
-    """TensorFlow frozen GraphDef ``.pb`` files (read without TensorFlow)."""
+    """TensorFlow frozen GraphDef ``.pb`` files and SavedModels' ``saved_model.pb`` (read without TensorFlow)."""
 
     name = "tf"
     extensions = (".pb",)
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        from .saved_model import flatten, is_saved_model
+
         path = Path(path)
         options = options or LoadOptions()
-        graph_def = read_graph_def(path)
+        saved_model = path.is_file() and is_saved_model(path, path.open("rb").read(1))
+        graph_def = flatten(path) if saved_model else read_graph_def(path)
         graph = build_graph(path, graph_def, options)
         ops: dict[str, int] = {}
         for n in graph_def.node:
             ops[n.op] = ops.get(n.op, 0) + 1
         metadata = {"tf.producer": str(graph_def.versions.producer),
                     "tf.ops": ", ".join(f"{k} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))}
+        if saved_model:
+            metadata["tf.saved_model"] = "serving signature, calls inlined, variables from variables/"
         return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer="TensorFlow", source_format="tf",
                      metadata=metadata)
 
 
 def _latest_onnx_opset() -> int:
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))
+    return schemas().latest_opset()

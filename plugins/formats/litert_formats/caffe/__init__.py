@@ -1,0 +1,1 @@
+"""Caffe ``.prototxt`` + ``.caffemodel`` reader; no Caffe import (own ``caffe.proto``)."""
