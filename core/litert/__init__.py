@@ -17,6 +17,7 @@ from .hookspecs import hookimpl
 from .ir import Shape
 from .quant import quantize
 from .runtime import Session, TensorInfo, read_model
+from .runtime.gc_pause import collector_paused
 
 __version__ = "0.1.0"
 
@@ -43,10 +44,11 @@ def load(
     :param weight_file: the weights of a Caffe net (default: the ``.caffemodel`` beside it).
     """
     started = time.perf_counter()
-    model = read_model(path, fmk, LoadOptions(input_shapes=dict(input_shapes or {}),
-                                              weight_file=Path(weight_file) if weight_file else None))
-    read_seconds = time.perf_counter() - started
-    session = Session(model, devices=devices, threads=threads, optimize_level=optimize, cpu_fallback=cpu_fallback)
+    with collector_paused():
+        model = read_model(path, fmk, LoadOptions(input_shapes=dict(input_shapes or {}),
+                                                  weight_file=Path(weight_file) if weight_file else None))
+        read_seconds = time.perf_counter() - started
+        session = Session(model, devices=devices, threads=threads, optimize_level=optimize, cpu_fallback=cpu_fallback)
     session.timings = {"read": read_seconds, **session.timings}
     return session
 

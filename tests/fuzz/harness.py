@@ -1,4 +1,5 @@
-"""Fuzz harnesses of litert's model loaders (``.onnx``, ``.mindir``, ``.ms``), driven by atheris.
+"""Fuzz harnesses of litert's model loaders (``.onnx``, ``.mindir``, ``.ms``, ``.tflite``, TensorFlow ``.pb``),
+driven by atheris.
 
 Each execution takes one seed model (the project's fixtures and a few
 hand-made ONNX graphs), mutates it and hands the result to ``litert.load``;
@@ -8,13 +9,13 @@ from :mod:`litert.errors`.  Anything else is a finding: another exception
 type (atheris reports it with its traceback), a crash or abort of the
 process, a run longer than ``-timeout``, or memory beyond ``-rss_limit_mb``.
 
-Mutations are *structural* for the protobuf formats (ONNX, MindIR): most
+Mutations are *structural* for the protobuf formats (ONNX, MindIR, GraphDef): most
 byte-level mutants never get past the protobuf parser, so a fuzzed-data
 provider picks fields of the parsed model (dims, names, attribute values,
-edges, node order, repeated entries) and rewrites them, optionally
-followed by a byte flip or a truncation.  ``.ms`` (FlatBuffers, no parser
-gate) gets byte mutations: flips, overwrites with interesting integers,
-truncation.
+edges, node order, repeated entries, the values of message maps such as a
+GraphDef node's attributes) and rewrites them, optionally followed by a byte
+flip or a truncation.  ``.ms`` and ``.tflite`` (FlatBuffers, no parser gate)
+get byte mutations: flips, overwrites with interesting integers, truncation.
 
 Run one loader (libFuzzer flags after the loader name)::
 
@@ -36,7 +37,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-FORMATS = ("onnx", "mindir", "ms")
+FORMATS = ("onnx", "mindir", "ms", "tflite", "tf")
+#: the file name extension litert dispatches each loader on
+EXTENSIONS = {"onnx": "onnx", "mindir": "mindir", "ms": "ms", "tflite": "tflite", "tf": "pb"}
+#: formats mutated byte-wise (FlatBuffers); the others structurally (protobuf)
+BYTE_FORMATS = ("ms", "tflite")
 
 INTERESTING_INTS = (0, 1, -1, 2, 3, -2, 7, 255, 2**15, 2**31 - 1, -(2**31), 2**32, 2**32 + 1, 2**56, 2**62,
                     2**63 - 1, -(2**63), 10**6, 10**12)
@@ -101,10 +106,72 @@ def _onnx_seeds() -> list[bytes]:
     return seeds
 
 
+def _tf_seeds() -> list[bytes]:
+    """Hand-made frozen GraphDefs (tests/data has no ``.pb`` fixture): conv net, pooling, shape ops."""
+    from litert_formats.tf import graph_pb2
+
+    def graph(shape):
+        g = graph_pb2.GraphDef()
+        x = g.node.add(name="x", op="Placeholder")
+        x.attr["dtype"].type = 1
+        x.attr["shape"].shape.dim.extend([graph_pb2.TensorShapeProto.Dim(size=d) for d in shape])
+        return g
+
+    def const(g, name, array, dtype=1):
+        node = g.node.add(name=name, op="Const")
+        node.attr["dtype"].type = dtype
+        node.attr["value"].tensor.dtype = dtype
+        node.attr["value"].tensor.tensor_shape.dim.extend([graph_pb2.TensorShapeProto.Dim(size=d) for d in array.shape])
+        node.attr["value"].tensor.tensor_content = array.tobytes()
+
+    def window(node, key, values):
+        node.attr[key].list.i.extend(values)
+
+    conv = graph((1, 6, 6, 3))
+    const(conv, "w", np.full((3, 3, 3, 4), 0.1, np.float32))
+    const(conv, "b", np.arange(4, dtype=np.float32))
+    node = conv.node.add(name="conv", op="Conv2D", input=["x", "w"])
+    window(node, "strides", [1, 1, 1, 1])
+    node.attr["padding"].s = b"SAME"
+    conv.node.add(name="bias", op="BiasAdd", input=["conv", "b"])
+    conv.node.add(name="relu", op="Relu6", input=["bias"])
+    node = conv.node.add(name="pool", op="MaxPool", input=["relu"])
+    window(node, "ksize", [1, 2, 2, 1]), window(node, "strides", [1, 2, 2, 1])
+    node.attr["padding"].s = b"VALID"
+    const(conv, "shape", np.array([1, 36], np.int32), dtype=3)
+    conv.node.add(name="flat", op="Reshape", input=["pool", "shape"])
+    const(conv, "fc", np.full((36, 5), 0.01, np.float32))
+    conv.node.add(name="mm", op="MatMul", input=["flat", "fc"])
+    conv.node.add(name="y", op="Softmax", input=["mm"])
+
+    shapes = graph((2, 4, 3))
+    const(shapes, "axis", np.array(1, np.int32), dtype=3)
+    shapes.node.add(name="cat", op="ConcatV2", input=["x", "x", "axis"]).attr["N"].i = 2
+    const(shapes, "perm", np.array([0, 2, 1], np.int32), dtype=3)
+    shapes.node.add(name="t", op="Transpose", input=["cat", "perm"])
+    const(shapes, "mean_axes", np.array([2], np.int32), dtype=3)
+    shapes.node.add(name="mean", op="Mean", input=["t", "mean_axes"]).attr["keep_dims"].b = True
+    shapes.node.add(name="sub", op="Sub", input=["t", "mean"])
+    const(shapes, "split_dim", np.array(1, np.int32), dtype=3)
+    shapes.node.add(name="y", op="Split", input=["split_dim", "sub"]).attr["num_split"].i = 3
+
+    pooled = graph((1, 5, 5, 2))
+    node = pooled.node.add(name="avg", op="AvgPool", input=["x"])
+    window(node, "ksize", [1, 3, 3, 1]), window(node, "strides", [1, 1, 1, 1])
+    node.attr["padding"].s = b"SAME"
+    const(pooled, "pads", np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32), dtype=3)
+    pooled.node.add(name="pad", op="Pad", input=["avg", "pads"])
+    const(pooled, "size", np.array([8, 8], np.int32), dtype=3)
+    pooled.node.add(name="y", op="ResizeBilinear", input=["pad", "size"])
+    return [g.SerializeToString() for g in (conv, shapes, pooled)]
+
+
 def seeds(fmt: str) -> list[bytes]:
     if fmt == "onnx":
         return _onnx_seeds()
-    paths = sorted((DATA / fmt).glob(f"*.{fmt}"), key=lambda p: p.stat().st_size)
+    if fmt == "tf":
+        return _tf_seeds()
+    paths = sorted((DATA / fmt).glob(f"*.{EXTENSIONS[fmt]}"), key=lambda p: p.stat().st_size)
     return [p.read_bytes() for p in paths if p.stat().st_size < 300_000]
 
 
@@ -114,6 +181,10 @@ def seeds(fmt: str) -> list[bytes]:
 def _proto_class(fmt: str):
     if fmt == "onnx":
         from onnx import ModelProto
+    elif fmt == "tf":
+        from litert_formats.tf.graph_pb2 import GraphDef
+
+        return GraphDef
     else:
         from litert_formats.mindir.mind_ir_pb2 import ModelProto
     return ModelProto
@@ -125,7 +196,10 @@ def _slots(message, out: list, strings: list) -> None:
         repeated = getattr(field, "is_repeated", None)
         repeated = field.label == field.LABEL_REPEATED if repeated is None else repeated
         if field.message_type is not None:
-            if field.message_type.GetOptions().map_entry:
+            if field.message_type.GetOptions().map_entry:  # map<key, message>: mutate the values
+                if field.message_type.fields_by_name["value"].message_type is not None:
+                    for item in list(value.values())[:16]:
+                        _slots(item, out, strings)
                 continue
             if repeated:
                 out.append(("list", message, field))
@@ -258,7 +332,7 @@ class Target:
         if fmt == "mindir":  # external data of the split-weights fixture sits next to the graph
             shutil.copytree(DATA / "mindir" / "lenet5_split_variables", self.dir / "lenet5_split_variables",
                             dirs_exist_ok=True)
-        self.path = self.dir / f"case.{fmt}"
+        self.path = self.dir / f"case.{EXTENSIONS[fmt]}"
         set_memory_limit(512 * 2**20)  # hostile sizes must be refused, not attempted
 
     def mutant(self, data: bytes) -> bytes:
@@ -266,7 +340,7 @@ class Target:
 
         fdp = atheris.FuzzedDataProvider(data)
         seed = self.seeds[fdp.ConsumeIntInRange(0, len(self.seeds) - 1)]
-        if self.fmt == "ms":
+        if self.fmt in BYTE_FORMATS:
             return mutate_bytes(seed, fdp)
         return mutate_proto(self.fmt, seed, fdp)
 
@@ -314,7 +388,10 @@ def main(argv: list[str]) -> None:
         import litert  # noqa: F401
         import litert_cpu  # noqa: F401
         import litert_formats  # noqa: F401
-    target = Target(fmt)
+
+        target = Target(fmt)
+        for seed in target.seeds:  # the readers and kernels are imported on first use: instrument them too
+            target.check(seed)
     atheris.Setup([argv[0], *argv[2:]], target)
     atheris.Fuzz()
 

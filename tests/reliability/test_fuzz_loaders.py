@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 
 HARNESS = Path(__file__).resolve().parents[1] / "fuzz" / "harness.py"
+sys.path.insert(0, str(HARNESS.parent))
+from harness import FORMATS  # noqa: E402
+
 REGRESSIONS = HARNESS.parent / "regressions"
 SECONDS = int(os.environ.get("LITERT_FUZZ_SECONDS", "10"))
 
 
-@pytest.mark.parametrize("fmt", ["onnx", "mindir", "ms"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_fuzz_loader_for_a_short_budget(tmp_path, fmt):
     command = [sys.executable, str(HARNESS), fmt, f"-max_total_time={SECONDS}", "-timeout=30",
                "-rss_limit_mb=3072", f"-artifact_prefix={tmp_path}/", "-print_final_stats=1"]

@@ -102,8 +102,9 @@ class Node:
         """Every value name this node reads: its non-empty inputs, then the
         enclosing-scope names its control-flow bodies read."""
         names = [n for n in self.inputs if n]
-        for sub in self.subgraphs():
-            names.extend(sorted(sub.outer_references()))
+        if self.attrs:  # most nodes have no attributes, hence no bodies (called per node by every pass)
+            for sub in self.subgraphs():
+                names.extend(sorted(sub.outer_references()))
         return names
 
     def subgraphs(self) -> Iterator[Graph]:
@@ -143,8 +144,9 @@ class Graph:
     def consumers(self) -> dict[str, list[Node]]:
         users: dict[str, list[Node]] = {}
         for node in self.nodes:
-            for name in node.reads():
-                users.setdefault(name, []).append(node)
+            for name in node.reads() if node.attrs else node.inputs:
+                if name:
+                    users.setdefault(name, []).append(node)
         return users
 
     def outer_references(self) -> set[str]:

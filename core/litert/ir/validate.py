@@ -37,6 +37,16 @@ def _text(name: object, what: str, where: str) -> str:
     return name
 
 
+def _all_text(names: list[str]) -> bool:
+    """True when every one of ``names`` is valid text, even when a reader let bytes through (one join and one
+    encode: this runs per node)."""
+    try:
+        "".join(names).encode("utf-8")
+    except (TypeError, UnicodeEncodeError):
+        return False
+    return True
+
+
 def _label(node: Node) -> str:
     return f"node {node.name!r} ({node.op_type})"
 
@@ -56,13 +66,16 @@ def _check(graph: Graph, outer: frozenset[str], where: str) -> None:
             defined.add(_text(name, "constant name", prefix))
     producers: dict[str, int] = {}
     for index, node in enumerate(graph.nodes):
-        _text(node.name, "node name", prefix)
-        _text(node.op_type, f"op type of node {node.name!r}", prefix)
-        outputs = [_text(n, f"output name of {_label(node)}", prefix) for n in node.outputs]
+        if not _all_text([node.name, node.op_type, *node.inputs, *node.outputs]):  # find which, for the message
+            _text(node.name, "node name", prefix)
+            _text(node.op_type, f"op type of node {node.name!r}", prefix)
+            for name in node.outputs:
+                _text(name, f"output name of {_label(node)}", prefix)
+            for name in node.inputs:
+                _text(name, f"input name of {_label(node)}", prefix)
+        outputs = node.outputs
         if not any(outputs):
             raise ModelLoadError(f"{prefix}{_label(node)} has no outputs")
-        for name in node.inputs:
-            _text(name, f"input name of {_label(node)}", prefix)
         for name in outputs:
             if not name:
                 continue

@@ -30,20 +30,38 @@ def _bad(value) -> bool:
     return False
 
 
+def _all_text(values) -> bool:
+    """True when every item is valid text: one join and one encode (this runs on every string of a model)."""
+    try:
+        "".join(values).encode("utf-8")
+    except (TypeError, UnicodeEncodeError):
+        return False
+    return True
+
+
 def first_bad_text(message: Message, path: str = "") -> str | None:
     """The dotted path of the first string field of ``message`` that is not valid UTF-8, else None."""
-    for field, value in message.ListFields():
-        where = f"{path}.{field.name}" if path else field.name
+    found = _first_bad(message)
+    return None if found is None else (f"{path}.{found}" if path else found)
+
+
+def _first_bad(message: Message) -> str | None:
+    """The path inside ``message`` of its first bad string (paths are built only on the way out of a find:
+    this runs over every node of a model)."""
+    fields = message.ListFields()
+    for field, value in fields:
         repeated = _repeated(field)
         if field.type == _STRING:
+            if _all_text(list(value) if repeated else [value]):
+                continue
             for index, item in enumerate(value if repeated else [value]):
                 if _bad(item):
-                    return f"{where}[{index}]" if repeated else where
+                    return f"{field.name}[{index}]" if repeated else field.name
         elif field.type in _MESSAGE:
             if field.message_type.GetOptions().map_entry:
                 continue
             for index, item in enumerate(value if repeated else [value]):
-                found = first_bad_text(item, f"{where}[{index}]" if repeated else where)
+                found = _first_bad(item)
                 if found:
-                    return found
+                    return f"{field.name}[{index}].{found}" if repeated else f"{field.name}.{found}"
     return None

@@ -22,7 +22,7 @@ from litert.activations import ACTIVATIONS as FUSED_ACTIVATIONS
 from litert.activations import fusable
 from litert.ir import Graph, Node
 
-from ..kernels.nn._common import spatial_attrs, window_geometry
+from ..kernels.nn._common import reaching_taps, spatial_attrs, window_geometry
 from . import module
 from .buffers import aligned_empty
 
@@ -64,20 +64,33 @@ class LowerContext:
         self.opsets = opsets
         self.threads = threads
         self.native = module()
+        # asked several times per node (~9 for an elementwise op) and fixed while a partition is planned: memoised
+        self._shapes: dict[str, tuple[int, ...] | None] = {}
+        self._dtypes: dict[str, np.dtype | None] = {}
 
     def shape(self, name: str) -> tuple[int, ...] | None:
+        if name in self._shapes:
+            return self._shapes[name]
         value = self.graph.values.get(name)
         if value is None or value.kind != "tensor" or not value.is_static:
-            return None  # unknown, dynamic, or a sequence/optional value
-        return tuple(int(d) for d in value.shape)
+            shape = None  # unknown, dynamic, or a sequence/optional value
+        else:
+            shape = tuple(int(d) for d in value.shape)
+        self._shapes[name] = shape
+        return shape
 
     def dtype(self, name: str):
+        if name in self._dtypes:
+            return self._dtypes[name]
         value = self.graph.values.get(name)
         if value is None:
-            return None
-        if value.is_const:
-            return value.const.dtype
-        return value.dtype.numpy if value.dtype is not None else None
+            dtype = None
+        elif value.is_const:
+            dtype = value.const.dtype
+        else:
+            dtype = value.dtype.numpy if value.dtype is not None else None
+        self._dtypes[name] = dtype
+        return dtype
 
     def const(self, name: str) -> np.ndarray | None:
         value = self.graph.values.get(name)
@@ -182,6 +195,10 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
     out, pb, _pe = window_geometry(xs[2:], kernel, strides, dilations, pads, node.attrs.get("auto_pad", "NOTSET"))
     if min(pb) < 0 or min(_pe) < 0 or min(out) < 1:
         return "window geometry"
+    if any(max(pb[i], _pe[i]) > (kernel[i] - 1) * dilations[i] + 1 + xs[2 + i] + 64 for i in range(nd)):
+        # pads wider than window and input: no model does that, a hostile file does, and the native kernels' work
+        # then grows faster than the output (a fuzzed 5x5 conv with a 10^6 pad ran for minutes); numpy's is linear
+        return "pads far wider than the window and the input"
     why = ctx.mismatch(y, (xs[0], ws[0], *out))
     if why:
         return why
@@ -271,6 +288,16 @@ def _pool(node: Node, ctx: LowerContext):
         kind = n.POOL_MAX
     else:
         kind = n.POOL_AVG_INCLUDE_PAD if node.attrs.get("count_include_pad", 0) else n.POOL_AVG
+    # only the taps that can reach the input (the work and the padded plane stay bounded by the output and the
+    # input, whatever window a file declares); the include-pad divisor counts the declared window
+    reaching = [reaching_taps(xs[2 + i], kernel[i], strides[i], dilations[i], pb[i], out[i]) for i in range(2)]
+    if kind == n.POOL_AVG_INCLUDE_PAD and [c for _, c in reaching] != kernel:
+        return "count_include_pad window reaching past the input"
+    kernel = [count for _, count in reaching]
+    pb = [pb[i] - reaching[i][0] * dilations[i] for i in range(2)]
+    padded = [(out[i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 + max(pb[i], 0) for i in range(2)]
+    if padded[0] * padded[1] > 16 * (xs[2] * xs[3] + out[0] * out[1]) + (1 << 16):
+        return "padded plane far beyond the input and output (strides or pads)"
     ints = (xs[0], xs[1], xs[2], xs[3], out[0], out[1], kernel[0], kernel[1], strides[0], strides[1],
             dilations[0], dilations[1], pb[0], pb[1], max(pe[0], 0), max(pe[1], 0), kind)
     return Lowered([Step(n.STEP_POOL2D, (x, y), ints, (), y)])

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from litert.errors import ModelLoadError
 from litert.ir import DType
 
 from ..tflite import read_ops as tfl
@@ -171,17 +172,29 @@ def squeeze(b, op) -> None:
     b.emit("Squeeze", [b.inp(op, 0), *axes], [b.out(op)], op)
 
 
+#: most parts a Split/Unpack may declare: a GraphDef states the count as a bare integer (a fuzzed file said 2^62
+#: and the reader spun naming the outputs); no model splits an axis into more
+MAX_PARTS = 1 << 16
+
+
+def _part_count(b, op, key: str) -> int:
+    n = int(op.options.get(key, 1))
+    if not 1 <= n <= MAX_PARTS:
+        raise ModelLoadError(f"node {op.index!r} ({op.op_name}): {key} = {n}, litert reads 1 to {MAX_PARTS} parts")
+    return n
+
+
 def split(b, op) -> None:
     axis = b.const_value(op, 0)
     if axis is None:
         raise b.unsupported(op, "a computed axis")
-    n = int(op.options.get("num_split", 1))
+    n = _part_count(b, op, "num_split")
     outs = [b.out(op, i) for i in range(n)]
     b.emit("Split", [b.inp(op, 1)], outs, op, axis=int(np.asarray(axis).reshape(-1)[0]), num_outputs=n)
 
 
 def unpack(b, op) -> None:
-    axis, n = int(op.options.get("axis", 0)), int(op.options.get("num", 1))
+    axis, n = int(op.options.get("axis", 0)), _part_count(b, op, "num")
     parts = b.emit("Split", [b.inp(op, 0), b.int64([1] * n, "unpack_split")],
                    [b.fresh(f"{op.index}_part") for _ in range(n)], op, axis=axis)
     axes = b.int64([axis], "unpack_axis")

@@ -140,6 +140,25 @@ def window_geometry(
     return out, pb, pe
 
 
+def reaching_taps(n: int, k: int, s: int, d: int, pb: int, out: int) -> tuple[int, int]:
+    """First tap and tap count of the part of a ``k``-tap window (stride ``s``, dilation ``d``, begin pad ``pb``)
+    that can touch an input of extent ``n`` in any of the ``out`` windows.
+
+    Tap ``t`` of window ``o`` reads position ``o*s - pb + t*d``.  Taps that lie in the padding for every window
+    add nothing to a max (fill -inf), a sum or an Lp norm (fill 0), so the pools drop them: a file's 3 x 32768
+    window over a 10 x 10 map then costs its 3 x 20 reaching taps, not 98,304 per output.  Kept windows start
+    at begin pad ``pb - first * d``, which stays >= 0 (``first`` rounds down).
+    """
+    if out <= 0 or k <= 0:
+        return 0, min(max(k, 0), 1)
+    first = max(0, (pb - (out - 1) * s) // d)
+    last = min(k - 1, (n - 1 + pb) // d)
+    if last < first:  # no tap ever reaches the input: one tap of padding per window
+        first = min(first, k - 1)
+        return first, 1
+    return first, last - first + 1
+
+
 def spatial_attrs(attrs: dict, nd: int):
     """strides, dilations, pads lists of length nd / 2*nd with defaults."""
     strides = list(attrs.get("strides") or [1] * nd)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from litert.limits import check_shape
+
 from ...threads import current_threads, parallel_for, split
 from .._base import Kernel
 from .._registry import kernel
-from ._common import SCRATCH, axis_slice, compute_dtype, lowest, pad_into, prod, spatial_attrs, tap_slices, window_geometry
+from ._common import SCRATCH, axis_slice, compute_dtype, lowest, pad_into, prod, reaching_taps, spatial_attrs, tap_slices, window_geometry
 
 #: pools reading more elements than this are cut into channel blocks run as tasks
 _PARALLEL_ELEMENTS = 1 << 18
@@ -31,29 +33,39 @@ class _Pool(Kernel):
         self._plans = {}
 
     def plan(self, shape):
-        """Geometry from the spatial dims (cached; the leading two do not matter)."""
+        """Geometry from the spatial dims (cached; the leading two do not matter):
+        ``(out, pb, pe, pe_eff, strides, dilations, taps)`` where ``taps`` is the
+        window cut to the taps that can reach the input and ``pb`` its begin
+        pad (see ``reaching_taps``); ``pe`` is the declared end pad."""
         key = tuple(shape[2:])
         p = self._plans.get(key)
         if p is None:
             nd = len(shape) - 2
             strides, dilations, pads = spatial_attrs(self.attrs, nd)
             out, pb, pe = window_geometry(shape[2:], self.kernel, strides, dilations, pads, self.auto_pad, self.ceil_mode)
-            # the padded extent the windows actually reach
-            reach = [(out[i] - 1) * strides[i] + (self.kernel[i] - 1) * dilations[i] + 1 for i in range(nd)]
+            reaching = [reaching_taps(shape[2 + i], self.kernel[i], strides[i], dilations[i], pb[i], out[i])
+                        for i in range(nd)]
+            taps = [count for _, count in reaching]
+            pb = [pb[i] - reaching[i][0] * dilations[i] for i in range(nd)]
+            # the padded extent the windows actually reach (never below an empty axis)
+            reach = [max((out[i] - 1) * strides[i] + (taps[i] - 1) * dilations[i] + 1, 0) for i in range(nd)]
             pe_eff = [reach[i] - shape[2 + i] - pb[i] for i in range(nd)]
-            p = (out, pb, pe, pe_eff, strides, dilations)
+            p = (out, pb, pe, pe_eff, strides, dilations, taps)
             self._plans[key] = p
         return p
 
     def padded(self, x, fill):
-        out, pb, pe, pe_eff, strides, dilations = self.plan(x.shape)
-        return pad_into(self.scratch, x, pb, pe_eff, fill), out, strides, dilations
+        out, pb, pe, pe_eff, strides, dilations, taps = self.plan(x.shape)
+        if any(pb) or any(pe_eff):  # huge strides or pads from a file: refused before the padded copy is made
+            check_shape([*x.shape[:2], *(x.shape[2 + i] + pb[i] + pe_eff[i] for i in range(len(pb)))],
+                        x.dtype.itemsize, f"{type(self).__name__}'s padded input")
+        return pad_into(self.scratch, x, pb, pe_eff, fill), out, strides, dilations, taps
 
     def same3(self, shape) -> bool:
         """A 3x3, stride-1, pad-1 window over 2-D images (inception's branch
         pools): reduced on flattened images, see ``reduce_same3``."""
-        out, pb, pe, _, strides, dilations = self.plan(shape)
-        return (len(out) == 2 and self.kernel == [3, 3] and strides == [1, 1] and dilations == [1, 1]
+        out, pb, pe, _, strides, dilations, taps = self.plan(shape)
+        return (len(out) == 2 and taps == [3, 3] and strides == [1, 1] and dilations == [1, 1]
                 and pb == [1, 1] and pe == [1, 1] and list(out) == list(shape[2:]) and min(shape[2:]) >= 2)
 
     @staticmethod
@@ -94,8 +106,8 @@ class _Pool(Kernel):
                 y = np.empty((n, c) + tuple(out), dtype)
                 self.reduce_same3(x, op, dtype, y)
                 return y
-            xp, out, strides, dilations = self.padded(x, fill)
-            return self.accumulate(xp, out, strides, dilations, op, dtype, transform)
+            xp, out, strides, dilations, taps = self.padded(x, fill)
+            return self.accumulate(xp, out, strides, dilations, taps, op, dtype, transform)
         y = np.empty((n, c) + tuple(out), dtype)
         blocks = [(i, a, b) for i in range(n) for a, b in split(c, -(-threads // n))] if n < threads else \
             [(slice(a, b), 0, c) for a, b in split(n, threads)]
@@ -107,8 +119,8 @@ class _Pool(Kernel):
             if same3:
                 self.reduce_same3(xb, op, dtype, yb)
                 return
-            xp, _, strides, dilations = self.padded(xb, fill)
-            self.accumulate(xp, out, strides, dilations, op, dtype, transform, dst=yb)
+            xp, _, strides, dilations, taps = self.padded(xb, fill)
+            self.accumulate(xp, out, strides, dilations, taps, op, dtype, transform, dst=yb)
 
         parallel_for(len(blocks), task)
         return y
@@ -123,20 +135,21 @@ class _Pool(Kernel):
         return cached
 
     def _divisor(self, shape, include_pad: bool) -> np.ndarray:
-        out, pb, pe, _, strides, dilations = self.plan(shape)
-        nd = len(out)
+        """Per axis, the count of the declared window's taps inside the input
+        (or inside input and declared pads), in closed form: O(outputs), however
+        long the window."""
+        strides, dilations, pads = spatial_attrs(self.attrs, len(shape) - 2)
+        out, pb, pe = window_geometry(shape[2:], self.kernel, strides, dilations, pads, self.auto_pad, self.ceil_mode)
         div = np.ones((), np.float64)
-        for i in range(nd):
-            start = np.arange(out[i]) * strides[i]
-            pos = start[:, None] + np.arange(self.kernel[i])[None, :] * dilations[i]
-            if include_pad:
-                ok = pos < shape[2 + i] + pb[i] + pe[i]
-            else:
-                ok = (pos >= pb[i]) & (pos < pb[i] + shape[2 + i])
-            div = np.multiply.outer(div, ok.sum(1))
+        for i in range(len(out)):
+            k, s, d, n = self.kernel[i], strides[i], dilations[i], shape[2 + i]
+            lo, hi = (0, n + pb[i] + pe[i]) if include_pad else (pb[i], pb[i] + n)
+            # taps t < k of the window at padded position o*s with lo <= o*s + t*d < hi
+            counts = [max(0, min(k, -((o * s - hi) // d)) - max(0, -((o * s - lo) // d))) for o in range(out[i])]
+            div = np.multiply.outer(div, np.array(counts, np.float64))
         return div
 
-    def accumulate(self, xp, out, strides, dilations, op, dtype, transform=None, dst=None):
+    def accumulate(self, xp, out, strides, dilations, taps, op, dtype, transform=None, dst=None):
         """Reduce every window with ``op``, one spatial axis at a time (a box
         window is separable), so the cost is sum(kernel) - nd ufunc passes
         rather than prod(kernel).  The last pass writes into ``dst`` when
@@ -146,7 +159,7 @@ class _Pool(Kernel):
         nd = len(out)
         cur = xp
         for i in reversed(range(nd)):
-            k, s, d = self.kernel[i], strides[i], dilations[i]
+            k, s, d = taps[i], strides[i], dilations[i]
             lead = (slice(None),) * (cur.ndim - nd + i)
             srcs = [cur[lead + (axis_slice(j * d, out[i], s),)] for j in range(k)]
             target = dst if i == 0 else None
@@ -167,10 +180,10 @@ class MaxPool(_Pool):
     def run(self, x):
         if self.ctx.num_outputs < 2:
             return (self.pooled(x, lowest(x.dtype), np.maximum, x.dtype),)
-        xp, out, strides, dilations = self.padded(x, lowest(x.dtype))
+        xp, out, strides, dilations, taps = self.padded(x, lowest(x.dtype))
         acc = None
         arg = np.zeros(x.shape[:2] + tuple(out), np.int64)
-        for t, (_, sl) in enumerate(tap_slices(out, self.kernel, strides, dilations)):
+        for t, (_, sl) in enumerate(tap_slices(out, taps, strides, dilations)):
             src = xp[(Ellipsis,) + sl]
             if acc is None:
                 acc = np.array(src)
@@ -182,10 +195,10 @@ class MaxPool(_Pool):
 
     def _indices(self, shape, arg):
         """Flat input index of each window's argmax (row- or column-major)."""
-        out, pb, _, _, strides, dilations = self.plan(shape)
+        out, pb, _, _, strides, dilations, kept = self.plan(shape)
         nd = len(out)
         spatial = shape[2:]
-        taps = np.array(list(np.ndindex(*self.kernel)), np.int64).reshape(-1, nd)
+        taps = np.array(list(np.ndindex(*kept)), np.int64).reshape(-1, nd)
         if self.attrs.get("storage_order", 0):
             mult = [prod(spatial[:i]) for i in range(nd)]
         else:
@@ -214,14 +227,14 @@ class LpPool(_Pool):
     def run(self, x):
         cdt = compute_dtype(x.dtype)
         p = float(self.attrs.get("p", 2))
-        xp, out, strides, dilations = self.padded(x, 0)
+        xp, out, strides, dilations, taps = self.padded(x, 0)
         if p == 2:
             tr = np.square
         elif p == 1:
             tr = np.abs
         else:
             tr = lambda v: np.abs(v) ** p  # noqa: E731
-        acc = self.accumulate(xp, out, strides, dilations, np.add, cdt, tr)
+        acc = self.accumulate(xp, out, strides, dilations, taps, np.add, cdt, tr)
         if p == 2:
             np.sqrt(acc, out=acc)
         elif p != 1:
