@@ -124,5 +124,6 @@ def test_a_long_chain_loads_in_linear_time(tmp_path):
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     t_small, t_large = map(float, result.stdout.split())
-    assert t_large / t_small < 7, f"4k nodes {t_small:.2f} s, 20k nodes {t_large:.2f} s of CPU"
+    # 5.6 measured on a loaded Ice Lake, 8.3 before the fix: 7.5 leaves room for a noisy CI machine
+    assert t_large / t_small < 7.5, f"4k nodes {t_small:.2f} s, 20k nodes {t_large:.2f} s of CPU"
     assert t_large < 10, f"a 20k-node chain took {t_large:.1f} s of CPU to load"
