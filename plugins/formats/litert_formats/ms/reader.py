@@ -26,8 +26,8 @@ from litert.schema.inference import infer_shapes
 from . import transposes
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
-from .schema.layout import FILE_IDENTIFIER
-from .types import FORMAT_NAMES, NHWC
+from .schema import SCHEMA
+from .types import Format, QuantType, enum_name
 
 log = logging.getLogger("litert.formats.ms")
 #: what a primitive reader may raise on values no converter writes (a wrong-rank weight, a bad perm...)
@@ -179,8 +179,8 @@ class GraphBuilder:
             node=node.name, op_type=node.primitive or f"PrimitiveType#{node.tag}", domain="mindspore.lite")
 
 
-#: CNode.quantType values whose integer weights the kernels dequantise (QUANT_WEIGHT, legacy WeightQuant)
-WEIGHT_QUANT_TYPES = (2, 4)
+#: CNode.quantType values whose integer weights the kernels dequantise
+WEIGHT_QUANT_TYPES = (QuantType.QUANT_WEIGHT, QuantType.WeightQuant)
 
 
 def dequantize(data: np.ndarray, params: list[dict]) -> np.ndarray:
@@ -222,7 +222,7 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
         value = graph.values[name]
         value.dtype = t.dtype
         value.shape = tuple(d if d >= 0 else f"{name}_d{i}" for i, d in enumerate(t.dims)) if t.dims is not None else None
-        if t.format == NHWC and value.shape is not None and len(value.shape) == 4:
+        if t.format == Format.NHWC and value.shape is not None and len(value.shape) == 4:
             value.layout = Layout.NHWC
         if name in options.input_shapes:
             value.shape = tuple(options.input_shapes[name])
@@ -271,7 +271,7 @@ class MsFrontend(Frontend):
     extensions = (".ms",)
 
     def sniff(self, head: bytes) -> bool:
-        return len(head) >= 8 and head[4:8] == FILE_IDENTIFIER
+        return len(head) >= 8 and head[4:8] == SCHEMA.file_identifier
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
         options = options or LoadOptions()
@@ -279,8 +279,7 @@ class MsFrontend(Frontend):
         graph = build_graph(ms, options)
         histogram = primitive_histogram(ms)
         weights = sum(int(t.data.nbytes) for t in ms.tensors if t.is_const)
-        layouts = Counter(FORMAT_NAMES[ms.tensors[i].format] if 0 <= ms.tensors[i].format < len(FORMAT_NAMES)
-                          else str(ms.tensors[i].format) for i in ms.inputs)
+        layouts = Counter(enum_name(Format, ms.tensors[i].format) for i in ms.inputs)
         metadata = {
             "ms.version": ms.version or "(empty)",
             "ms.fmk_type": f"{ms.fmk_type} ({ms.fmk_name})",
@@ -293,7 +292,7 @@ class MsFrontend(Frontend):
         }
         four_d = [ms.tensors[i] for i in ms.inputs if ms.tensors[i].dims is not None and len(ms.tensors[i].dims) == 4]
         if four_d:  # written back, the model keeps its input layout unless told otherwise
-            metadata["ms.input_format"] = "NHWC" if any(t.format == NHWC for t in four_d) else "NCHW"
+            metadata["ms.input_format"] = "NHWC" if any(t.format == Format.NHWC for t in four_d) else "NCHW"
         return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer=ms.version or "MindSpore Lite",
                      source_format="ms", metadata=metadata)
 

@@ -31,7 +31,7 @@ from litert.schema import schemas
 
 from ..ms import transposes
 from .read_ops import READERS
-from .schema.layout import FILE_IDENTIFIER
+from .schema import SCHEMA
 from .tflfile import TflFile, TflOperator, TflSubGraph, TflTensor
 
 log = logging.getLogger("litert.formats.tflite")
@@ -309,7 +309,7 @@ class TfliteFrontend(Frontend):
     extensions = (".tflite",)
 
     def sniff(self, head: bytes) -> bool:
-        return len(head) >= 8 and head[4:8] == FILE_IDENTIFIER
+        return len(head) >= 8 and head[4:8] == SCHEMA.file_identifier
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
         options = options or LoadOptions()
