@@ -271,7 +271,8 @@ def test_random_corruption_never_escapes_as_a_bare_exception(tmp_path, case, sou
 def test_cli_prints_one_line(tmp_path, case):
     path = tmp_path / f"trunc{case.suffix}"
     path.write_bytes(case.source.read_bytes()[:100])
-    result = subprocess.run([sys.executable, "-m", "litert.cli.main", "info", str(path)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "litert.cli.main", "info", str(path)], capture_output=True,
+                            text=True)
     assert result.returncode == 1
     lines = [line for line in result.stderr.strip().splitlines() if "plugin" not in line]
     assert len(lines) == 1 and f"not a valid {case.suffix} file" in lines[0] and "Traceback" not in result.stderr

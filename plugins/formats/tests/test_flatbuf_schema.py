@@ -176,8 +176,8 @@ def test_slot_tables_match_flatc(tmp_path, fmt, schema):
                 continue
             is_tag = f.name.endswith("_type") and f.slot + 1 < len(fields) and fields[f.slot + 1].kind == "union"
             method = _camel(f.name[:-5]) + "Type" if is_tag else _camel(f.name)
-            m = re.search(rf"def {re.escape(method)}\(self[^)]*\):\n\s+o = [^\n]*Offset\((\d+)\)\)?\n(.*?)(?=\n    def |\ndef |\Z)",
-                          src, re.S)
+            accessor = rf"def {re.escape(method)}\(self[^)]*\):\n\s+o = [^\n]*Offset\((\d+)\)\)?\n"
+            m = re.search(accessor + r"(.*?)(?=\n    def |\ndef |\Z)", src, re.S)
             assert m and int(m.group(1)) == f.voffset, f"{table}.{f.name}"
             if f.kind == "scalar":
                 default = ast.literal_eval(re.findall(r"^        return (.+)$", m.group(2), re.M)[-1])

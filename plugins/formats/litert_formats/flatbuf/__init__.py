@@ -7,5 +7,6 @@ union members by tag and the enums.  With it, :mod:`.verify` bounds-checks a
 whole file, :func:`.read.read_table` turns a verified table into a ``dict``
 and :func:`.build.build_table` writes one, all through the ``flatbuffers``
 package's ``Table`` and ``Builder`` primitives rather than one generated
-class per table.
+class per table.  :mod:`.model_file` opens a model file with them (map,
+verify, read the root) and checks a constant's bytes against its dims.
 """

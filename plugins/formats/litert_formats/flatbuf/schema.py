@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 KINDS = ("scalar", "string", "table", "union", "scalars", "strings", "tables", "deprecated")
 #: struct format -> Python type of the value
 PYTHON_TYPES = {"?": bool, "f": float, "d": float}
+#: struct format -> bytes of the little-endian value
+SCALAR_WIDTHS = {fmt: struct.calcsize("<" + fmt) for fmt in "?bBhHiIqQfd"}
 
 
 class Field(NamedTuple):
@@ -36,7 +38,7 @@ class Field(NamedTuple):
     @property
     def width(self) -> int:
         """Bytes the field takes inside its table: the scalar, or a 32-bit offset."""
-        return struct.calcsize("<" + self.arg) if self.kind == "scalar" else 4
+        return SCALAR_WIDTHS[self.arg] if self.kind == "scalar" else 4
 
 
 class Schema:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 
-from .schema import Field, Schema
+from .schema import SCALAR_WIDTHS, Field, Schema
 
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
@@ -127,7 +127,7 @@ class Verifier:
             self.table(target, member, depth + 1)
         else:  # a vector
             length = self.u32(target, where)
-            width = struct.calcsize("<" + field.arg) if kind == "scalars" else 4
+            width = SCALAR_WIDTHS[field.arg] if kind == "scalars" else 4
             self._need(target + 4, length * width, f"{where} (vector of {length} x {width} bytes)")
             for i in range(length if kind != "scalars" else 0):
                 item = self._deref(target + 4 + 4 * i, f"{where}[{i}]")

@@ -7,7 +7,6 @@ index, dtype and data length is checked so the graph builder can trust it.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +15,7 @@ import numpy as np
 from litert.errors import ModelLoadError
 from litert.ir import DType, QuantParams
 
-from ..flatbuf.mapping import map_file
-from ..flatbuf.read import read_table
-from ..flatbuf.verify import VerifyError, verify
+from ..flatbuf.model_file import constant_view, open_model
 from .schema import SCHEMA
 from .types import FMK_TYPES, TYPE_ID_NAMES, TYPE_IDS
 
@@ -72,12 +69,7 @@ class MsFile:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._map = map_file(self.path)
-        try:
-            root = verify(self._map, SCHEMA).root()
-        except VerifyError as err:
-            raise ModelLoadError(f"{self.path}: not a valid .ms file ({err})") from None
-        meta = read_table(SCHEMA, self._map, root, "MetaGraph")
+        self._map, meta = open_model(self.path, SCHEMA, ".ms")
         self.name = meta["name"] or ""
         self.version = meta["version"] or ""
         self.fmk_type = meta["fmkType"]
@@ -121,13 +113,7 @@ class MsFile:
             if tensor.compress_type or tensor.huffman:
                 raise self.bad(f"tensor {index} ({name!r}) holds compressed weights (WeightQuantCompressType "
                                f"{tensor.compress_type}), which litert does not decode")
-            count = math.prod(dims) if dims else 1
-            if dims and any(d < 0 for d in dims):
-                raise self.bad(f"constant tensor {index} ({name!r}) has negative dims {list(dims)}")
-            if count * dtype.itemsize != raw.size:
-                raise self.bad(f"tensor {index} ({name!r}): {raw.size} data bytes for dims {list(dims or ())} "
-                               f"of {dtype} ({count * dtype.itemsize} expected)")
-            tensor.data = raw.view(dtype.numpy).reshape(dims or ())
+            tensor.data = constant_view(raw, dtype, dims or (), f"{self.path}: tensor {index} ({name!r})", "dims")
         tensor.quant_raw = t["quantParams"] or []
         tensor.quant = _quant(tensor.quant_raw)
         return tensor

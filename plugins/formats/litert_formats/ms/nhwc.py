@@ -95,8 +95,8 @@ def formats(graph: Graph) -> dict[str, int]:
     fmt: dict[str, int] = {}
     for name in graph.inputs:
         value = graph.values[name]
-        fmt[name] = (Format.NCHW if value.shape is not None and len(value.shape) == 4 and value.layout is not Layout.NHWC
-                     else Format.NHWC)
+        channels_first = value.shape is not None and len(value.shape) == 4 and value.layout is not Layout.NHWC
+        fmt[name] = Format.NCHW if channels_first else Format.NHWC
     for node in graph.nodes:
         if node.domain == NHWC_DOMAIN:
             kind = Format.NHWC

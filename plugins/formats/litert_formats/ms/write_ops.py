@@ -111,7 +111,8 @@ def _pool(primitive: str, global_: bool):
                          [padded], node)
                 data, pads = padded, [0, 0, 0, 0]
             attrs.update({"kernel_size": kernel, "strides": [int(s) for s in a.get("strides") or [1, 1]],
-                          "pad": pads, "pad_mode": mode, "round_mode": RoundMode.CEIL if a.get("ceil_mode") else RoundMode.FLOOR})
+                          "pad": pads, "pad_mode": mode,
+                          "round_mode": RoundMode.CEIL if a.get("ceil_mode") else RoundMode.FLOOR})
         ctx.emit(primitive, attrs, [data], node.outputs[:1], node)
     return write
 

@@ -10,7 +10,6 @@ data length is checked here, so the graph builder can trust them.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +18,7 @@ import numpy as np
 from litert.errors import ModelLoadError
 from litert.ir import DType, QuantParams
 
-from ..flatbuf.mapping import map_file
-from ..flatbuf.read import read_table
-from ..flatbuf.verify import VerifyError, verify
+from ..flatbuf.model_file import constant_view, open_model
 from .schema import SCHEMA
 from .types import CUSTOM, OPERATOR_NAMES, PLACEHOLDER_FOR_GREATER_OP_CODES, TENSOR_TYPE_NAMES, TENSOR_TYPES
 
@@ -77,12 +74,7 @@ class TflFile:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._map = map_file(self.path)
-        try:
-            root = verify(self._map, SCHEMA).root()
-        except VerifyError as err:
-            raise ModelLoadError(f"{self.path}: not a valid .tflite file ({err})") from None
-        model = read_table(SCHEMA, self._map, root, "Model")
+        self._map, model = open_model(self.path, SCHEMA, ".tflite")
         self.version = model["version"]
         if self.version != 3:
             raise self.bad(f"schema version {self.version}; litert reads version 3 (TFL3) files")
@@ -144,13 +136,7 @@ class TflFile:
             if dtype is None:
                 kind = TENSOR_TYPE_NAMES.get(tensor.type_id, f"TensorType {tensor.type_id}")
                 raise self.bad(f"{where} tensor {index} ({name!r}) has data of type {kind}, which litert does not read")
-            if any(d < 0 for d in shape):
-                raise self.bad(f"{where} constant tensor {index} ({name!r}) has negative dims {list(shape)}")
-            count = math.prod(shape)
-            if count * dtype.itemsize != raw.size:
-                raise self.bad(f"{where} tensor {index} ({name!r}): {raw.size} data bytes for shape {list(shape)} "
-                               f"of {dtype} ({count * dtype.itemsize} expected)")
-            tensor.data = raw.view(dtype.numpy).reshape(shape)
+            tensor.data = constant_view(raw, dtype, shape, f"{self.path}: {where} tensor {index} ({name!r})", "shape")
         tensor.quant = self._quant(t["quantization"], tensor, where)
         return tensor
 
