@@ -17,6 +17,7 @@ reject what they do not handle.
 from __future__ import annotations
 
 import argparse
+import pprint
 import re
 import sys
 from pathlib import Path
@@ -120,6 +121,13 @@ def slot_tables(schema: dict) -> dict[str, tuple]:
     return out
 
 
+def _wrapped(name: str, members) -> str:
+    """One union or enum entry, its members wrapped at 120 columns (a table stays one line: one record)."""
+    prefix = f"    {name!r}: "
+    text = pprint.pformat(members, width=120 - len(prefix), compact=True, sort_dicts=False)
+    return prefix + text.replace("\n", "\n" + " " * len(prefix)) + ","
+
+
 def render(fbs: Path, generator: str) -> str:
     """The text of the generated module for the schema in ``fbs``."""
     schema = parse(fbs.read_text())
@@ -135,10 +143,10 @@ def render(fbs: Path, generator: str) -> str:
         *(f"    {name!r}: {fields!r}," for name, fields in slot_tables(schema).items()),
         "}",
         "UNIONS = {",
-        *(f"    {name!r}: {members!r}," for name, members in schema["unions"].items()),
+        *(_wrapped(name, members) for name, members in schema["unions"].items()),
         "}",
         "ENUMS = {",
-        *(f"    {name!r}: {members!r}," for name, (_, members) in schema["enums"].items()),
+        *(_wrapped(name, members) for name, (_, members) in schema["enums"].items()),
         "}",
         f"SCHEMA = Schema({schema['root']!r}, {schema['file_identifier']!r}, TABLES, UNIONS, ENUMS)",
         "",

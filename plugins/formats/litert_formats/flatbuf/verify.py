@@ -56,7 +56,8 @@ class Verifier:
         """The target of the uoffset stored at ``pos``."""
         target = pos + self.u32(pos, what)
         if target >= self.size:
-            raise VerifyError(f"{what}: offset at byte {pos} points to {target}, past the end of the {self.size}-byte file")
+            raise VerifyError(f"{what}: offset at byte {pos} points to {target}, "
+                              f"past the end of the {self.size}-byte file")
         return target
 
     # -- structure --------------------------------------------------------------

@@ -29,7 +29,8 @@ from litert.schema.inference import infer_shapes
 from ..flatbuf.build import Ref, build_table
 from . import nhwc
 from .schema import SCHEMA
-from .types import MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, ActivationType, Format, QuantType, narrowed
+from .types import (FMK_TYPES, MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, ActivationType, Format, QuantType,
+                    narrowed)
 from .write_ops import WRITERS
 
 #: the key of ``Model.metadata`` that picks the layout of 4-D inputs (``litert convert --input-format``)
@@ -38,7 +39,7 @@ INPUT_FORMAT_KEY = "ms.input_format"
 MAX_FLATBUFFER_BYTES = 2**31 - 2**24
 DATA_ALIGNMENT = 16
 _TAGS = {name: tag for tag, name in enumerate(SCHEMA.unions["PrimitiveType"])}
-_FMK_ONNX = 2
+_FMK_ONNX = next(code for code, name in FMK_TYPES.items() if name == "ONNX")
 
 
 @dataclass
