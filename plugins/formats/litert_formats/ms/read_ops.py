@@ -19,10 +19,10 @@ import numpy as np
 
 from litert.errors import UnsupportedOperatorError
 
-from .types import (ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_IDS, ActivationType, EltwiseMode, Format, PadMode,
-                    PaddingMode, ReduceMode, RoundMode, enum_name)
 from . import transposes
 from .transposes import NHWC_TO_NCHW
+from .types import (ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_IDS, ActivationType, EltwiseMode, Format, PadMode,
+                    PaddingMode, ReduceMode, RoundMode, enum_name)
 
 # ---------------------------------------------------------------- activations
 

@@ -13,9 +13,9 @@ from typing import Callable
 
 import numpy as np
 
+from .nhwc import NHWC_DOMAIN
 from .types import (ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_ID_OF, ActivationType, Format, PadMode, PaddingMode,
                     RoundMode, narrowed)
-from .nhwc import NHWC_DOMAIN
 
 I32_MAX = np.iinfo(np.int32).max
 
