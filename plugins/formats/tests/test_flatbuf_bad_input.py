@@ -350,21 +350,13 @@ def _code_positions(p: Patcher, op_name: str) -> tuple[int, int]:
     return code.field_pos("deprecated_builtin_code"), code.field_pos("builtin_code")
 
 
-def test_tflite_builtin_operator_litert_does_not_map(tmp_path):
+@pytest.mark.parametrize(("replacement", "message"), [("LSH_PROJECTION", "LSH_PROJECTION"),
+                                                     ("CUSTOM", "custom operator")])
+def test_tflite_operator_litert_does_not_map_is_named(tmp_path, replacement, message):
     p = Patcher(TFLITE_CASE)
     small, large = _code_positions(p, "SOFTMAX")
-    p.buf[small] = _code("LSH_PROJECTION")
-    p.put_u32(large, _code("LSH_PROJECTION"))
-    with pytest.raises(UnsupportedOperatorError, match="LSH_PROJECTION") as err:
+    p.buf[small] = _code(replacement)
+    p.put_u32(large, _code(replacement))
+    with pytest.raises(UnsupportedOperatorError, match=message) as err:
         read_model(p.save(tmp_path))
-    assert err.value.op_type == "LSH_PROJECTION" and err.value.node.startswith("op")
-
-
-def test_tflite_custom_operator_is_named(tmp_path):
-    p = Patcher(TFLITE_CASE)
-    small, large = _code_positions(p, "SOFTMAX")
-    p.buf[small] = _code("CUSTOM")
-    p.put_u32(large, _code("CUSTOM"))
-    with pytest.raises(UnsupportedOperatorError, match="custom operator") as err:
-        read_model(p.save(tmp_path))
-    assert err.value.op_type.startswith("CUSTOM")
+    assert err.value.op_type.startswith(replacement) and err.value.node.startswith("op")
