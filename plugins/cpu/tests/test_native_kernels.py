@@ -102,15 +102,22 @@ def test_conv_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("case", range(16))
+@pytest.mark.parametrize("case", range(24))
 def test_pool_matches_numpy(case):
+    """Odd shapes on both native schemes: narrow images (planes along the
+    vector, 16 at a time, so channel counts around 16 and 32) and wide ones
+    (separable row passes), strides 1-3, dilation on the MaxPools."""
     rng = np.random.default_rng(RNG_SEED + 100 + case)
     op = ["MaxPool", "AveragePool"][case % 2]
-    n, c, h, w = 1 + case % 2, int(rng.integers(1, 6)), int(rng.integers(2, 19)), int(rng.integers(2, 21))
+    wide = case % 3 == 1
+    n, c = 1 + case % 2, int(rng.integers(1, 6)) if case < 8 else int(rng.integers(14, 40))
+    h, w = int(rng.integers(2, 19)), int(rng.integers(30, 70)) if wide else int(rng.integers(2, 21))
     kh, kw = int(rng.integers(1, min(h, 4) + 1)), int(rng.integers(1, min(w, 4) + 1))
-    sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     pads = [int(rng.integers(0, kh)), int(rng.integers(0, kw)), int(rng.integers(0, kh)), int(rng.integers(0, kw))]
     attrs = {"kernel_shape": [kh, kw], "strides": [sh, sw], "pads": pads, "ceil_mode": case % 4 >= 2}
+    if op == "MaxPool" and case % 5 == 0:
+        attrs["dilations"] = [1 + case % 2, 2]
     if op == "AveragePool":
         attrs["count_include_pad"] = case % 3 == 0
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)

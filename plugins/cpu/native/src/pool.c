@@ -1,9 +1,9 @@
 /*
- * 2-D max/average pooling and global pooling, NCHW.  Same scheme as the
- * depthwise conv: each plane is copied into a bordered scratch plane (-inf
- * for max, 0 for average) so the window loops carry no bounds checks; the
- * average divisor is computed per output position from the window's overlap
- * with the image (or with the declared pads, count_include_pad).
+ * 2-D max/average pooling and global pooling, NCHW.  Windows are reduced
+ * separably (rows, then columns: see pool_plane), planes split among the
+ * pool's threads; the average divisor is computed per output position from
+ * the window's overlap with the image (or with the declared pads,
+ * count_include_pad).
  */
 #include <math.h>
 #include <string.h>
@@ -14,8 +14,8 @@ typedef struct {
     const lk_pool2d *p;
     const float *x;
     float *y;
-    int ph, pw;
     size_t planes, per_task;
+    int lanes; /* pool_lanes: planes side by side, POOL_LANES at a time */
     int status;
 } pool_job;
 
@@ -29,48 +29,70 @@ static int overlap(int start, int extent, int dil, int lo, int hi) {
     return count;
 }
 
-/* `padded` holds the bordered plane, pw floats a row.  With `half` > 0 it
- * holds it de-interleaved instead (stride-2 columns, no dilation): even
- * columns then odd columns, `half` floats a row each, so that every tap is a
- * contiguous load (tap kj of column ox is (kj odd ? odd : even)[ox + kj/2]). */
-LK_HOT static void pool_plane(const lk_pool2d *p, const float *padded, int pw, int half, int ph, float *y,
-                              const int *cols) {
-    int is_max = p->kind == LK_POOL_MAX;
-    const int ow = p->ow;
+/* Separable pooling: a window's max (or sum) is the max over its rows of
+ * each row's max over its columns.  Per output row, the kh input rows are
+ * reduced into one row of w values (contiguous passes), then each output
+ * column reduces kw values of that row (contiguous for stride 1, a stride-2
+ * gather GCC vectorises with permutes, strided otherwise).  Padding needs no
+ * bordered copy: rows outside the image are skipped, and each column tap
+ * only visits the output columns whose tap lands inside the image, so a
+ * degenerate window (say 3x32768 over 10x10) costs a loop over its taps, not
+ * its area.  Work per plane: oh*kh*w + oh*ow*kw, against oh*ow*kh*kw. */
+LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, float *row, const int *cols) {
+    const int is_max = p->kind == LK_POOL_MAX, w = p->w, ow = p->ow;
+    const float fill = is_max ? -INFINITY : 0.0f;
+    const int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
+    const int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
     for (int oy = 0; oy < p->oh; oy++) {
-        float *restrict out = y + (size_t)oy * ow;
-        for (int ox = 0; ox < ow; ox++) out[ox] = is_max ? -INFINITY : 0.0f;
+        int y0 = oy * p->sh - p->pad_top, taken = 0;
         for (int ki = 0; ki < p->kh; ki++) {
-            size_t r = (size_t)(oy * p->sh + ki * p->dh);
+            int r = y0 + ki * p->dh;
+            if (r < 0 || r >= p->h) continue;
+            const float *restrict src = x + (size_t)r * w;
+            float *restrict v = row;
+            if (!taken)
+                for (int i = 0; i < w; i++) v[i] = src[i];
+            else if (is_max)
+                for (int i = 0; i < w; i++) v[i] = src[i] > v[i] ? src[i] : v[i];
+            else
+                for (int i = 0; i < w; i++) v[i] += src[i];
+            taken = 1;
+        }
+        float *restrict out = y + (size_t)oy * ow;
+        for (int ox = 0; ox < ow; ox++) out[ox] = fill;
+        if (taken)
             for (int kj = 0; kj < p->kw; kj++) {
-                const float *restrict src;
-                int step = 1;
-                if (half)
-                    src = padded + ((kj & 1) ? (size_t)ph * half : 0) + r * half + kj / 2;
-                else {
-                    src = padded + r * pw + kj * p->dw;
-                    step = p->sw;
-                }
+                /* tap kj of output column ox reads image column ox * sw + c */
+                long c = (long)kj * p->dw - p->pad_left;
+                long first = c >= 0 ? 0 : (-c + p->sw - 1) / p->sw;
+                long last = c >= w ? 0 : (w - 1 - c) / p->sw + 1;
+                if (last > ow) last = ow;
+                if (first >= last) continue;
+                /* the row's first visited value: in bounds, as c + first * sw >= 0 */
+                const float *restrict v = row + (c + first * p->sw);
+                float *restrict o = out + first;
+                const long n = last - first;
                 if (is_max) {
-                    if (step == 1)
-                        for (int ox = 0; ox < ow; ox++) out[ox] = src[ox] > out[ox] ? src[ox] : out[ox];
+                    if (p->sw == 1)
+                        for (long i = 0; i < n; i++) o[i] = v[i] > o[i] ? v[i] : o[i];
+                    else if (p->sw == 2)
+                        for (long i = 0; i < n; i++) o[i] = v[2 * i] > o[i] ? v[2 * i] : o[i];
                     else
-                        for (int ox = 0; ox < ow; ox++) {
-                            float v = src[(size_t)ox * step];
-                            out[ox] = v > out[ox] ? v : out[ox];
+                        for (long i = 0; i < n; i++) {
+                            float s = v[i * p->sw];
+                            o[i] = s > o[i] ? s : o[i];
                         }
                 } else {
-                    if (step == 1)
-                        for (int ox = 0; ox < ow; ox++) out[ox] += src[ox];
+                    if (p->sw == 1)
+                        for (long i = 0; i < n; i++) o[i] += v[i];
+                    else if (p->sw == 2)
+                        for (long i = 0; i < n; i++) o[i] += v[2 * i];
                     else
-                        for (int ox = 0; ox < ow; ox++) out[ox] += src[(size_t)ox * step];
+                        for (long i = 0; i < n; i++) o[i] += v[i * p->sw];
                 }
             }
-        }
         if (!is_max) {
-            int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
-            int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
-            int rows = overlap(oy * p->sh - p->pad_top, p->kh, p->dh, lo_y, hi_y);
+            int rows = overlap(y0, p->kh, p->dh, lo_y, hi_y);
             for (int ox = 0; ox < ow; ox++) {
                 int count = rows * cols[ox];
                 out[ox] = count > 0 ? out[ox] / (float)count : NAN;
@@ -79,58 +101,87 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *padded, int pw, i
     }
 }
 
-/* Flat-row pooling: the plane (or its even/odd split) read as one long row,
- * each tap a pass over n values at its own offset, so the loops are long
- * even for 7x7 images; output row oy sits at flat offset oy * pitch, and
- * the values computed between rows are dropped.
- *   stride 1: taps at ki * pw + kj of the padded plane, pitch pw;
- *   stride 2: taps at ki * half + kj / 2 of the even (kj even) or odd plane,
- *             pitch 2 * half (input rows 2 oy + ki; twice the work, since
- *             the odd rows in between are computed too). */
-LK_HOT static void pool_plane_flat(const lk_pool2d *p, const float *even, const float *odd, size_t row, size_t pitch,
-                                   int stride2, float *y, const int *cols, float *flat) {
-    int is_max = p->kind == LK_POOL_MAX;
-    const size_t n = (size_t)(p->oh - 1) * pitch + p->ow;
-    for (size_t i = 0; i < n; i++) flat[i] = is_max ? -INFINITY : 0.0f;
-    for (int ki = 0; ki < p->kh; ki++)
-        for (int kj = 0; kj < p->kw; kj++) {
-            const float *restrict src = stride2 ? ((kj & 1) ? odd : even) + (size_t)ki * row + kj / 2
-                                                : even + (size_t)ki * row + kj;
-            float *restrict out = flat;
-            if (is_max)
-                for (size_t i = 0; i < n; i++) out[i] = src[i] > out[i] ? src[i] : out[i];
-            else
-                for (size_t i = 0; i < n; i++) out[i] += src[i];
-        }
-    int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
-    int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
+/* Taps [first, last) of a window starting at `start` (stride `dil`) that
+ * land inside [0, extent). */
+static void tap_range(int start, int taps, int dil, int extent, int *first, int *last) {
+    int f = start >= 0 ? 0 : (-start + dil - 1) / dil;
+    int l = start >= extent ? 0 : (extent - 1 - start) / dil + 1;
+    *first = f;
+    *last = l < taps ? l : taps;
+}
+
+#define POOL_LANES 16
+
+/* GCC vector types: one 16-wide max or add per tap on every target the
+ * clones build for (AVX-512, AVX2 pairs, SSE quadruples) */
+typedef float lanes __attribute__((vector_size(POOL_LANES * sizeof(float))));
+typedef int lanes_mask __attribute__((vector_size(POOL_LANES * sizeof(int))));
+#ifndef POOL_LANES_BELOW_WIDTH
+#define POOL_LANES_BELOW_WIDTH 20
+#endif
+
+/* Small images: POOL_LANES planes at a time, transposed so that the planes
+ * lie along the vector ([h*w][16] scratch), every tap of every window one
+ * 16-wide max or add however narrow the image (the rows of a 7x7 plane are
+ * too short for pool_plane's row passes).  `count` <= POOL_LANES planes. */
+LK_HOT static void pool_lanes(const lk_pool2d *p, const float *x, float *y, size_t count, float *t, float *u,
+                              const int *cols) {
+    const size_t hw = (size_t)p->h * p->w, ohw = (size_t)p->oh * p->ow;
+    const int is_max = p->kind == LK_POOL_MAX;
+    const float fill = is_max ? -INFINITY : 0.0f;
+    const lanes fill_lanes = (lanes){0} + fill;
+    const int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
+    const int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
+    for (size_t l = 0; l < POOL_LANES; l++) {
+        if (l < count) {
+            const float *s = x + l * hw;
+            for (size_t i = 0; i < hw; i++) t[i * POOL_LANES + l] = s[i];
+        } else
+            for (size_t i = 0; i < hw; i++) t[i * POOL_LANES + l] = 0.0f;
+    }
     for (int oy = 0; oy < p->oh; oy++) {
-        const float *restrict src = flat + (size_t)oy * pitch;
-        float *restrict out = y + (size_t)oy * p->ow;
-        if (is_max) {
-            for (int ox = 0; ox < p->ow; ox++) out[ox] = src[ox];
-            continue;
-        }
-        int rows = overlap(oy * p->sh - p->pad_top, p->kh, 1, lo_y, hi_y);
+        int iy0 = oy * p->sh - p->pad_top, ki0, ki1;
+        tap_range(iy0, p->kh, p->dh, p->h, &ki0, &ki1);
+        int rows = is_max ? 0 : overlap(iy0, p->kh, p->dh, lo_y, hi_y);
         for (int ox = 0; ox < p->ow; ox++) {
-            int count = rows * cols[ox];
-            out[ox] = count > 0 ? src[ox] / (float)count : NAN;
+            int ix0 = ox * p->sw - p->pad_left, kj0, kj1;
+            tap_range(ix0, p->kw, p->dw, p->w, &kj0, &kj1);
+            lanes a = fill_lanes;
+            for (int ki = ki0; ki < ki1; ki++) {
+                const float *row = t + (size_t)(iy0 + ki * p->dh) * p->w * POOL_LANES;
+                for (int kj = kj0; kj < kj1; kj++) {
+                    lanes v;
+                    memcpy(&v, row + (size_t)(ix0 + kj * p->dw) * POOL_LANES, sizeof v);
+                    if (is_max) {
+                        lanes_mask take = v > a;
+                        a = (lanes)(((lanes_mask)v & take) | ((lanes_mask)a & ~take));
+                    } else
+                        a += v;
+                }
+            }
+            if (!is_max) {
+                int n = rows * cols[ox];
+                if (n > 0)
+                    a /= (float)n;
+                else
+                    a = (lanes){0} + NAN;
+            }
+            memcpy(u + ((size_t)oy * p->ow + ox) * POOL_LANES, &a, sizeof a);
         }
+    }
+    for (size_t l = 0; l < count; l++) {
+        float *d = y + l * ohw;
+        for (size_t i = 0; i < ohw; i++) d[i] = u[i * POOL_LANES + l];
     }
 }
 
 static void pool_task(void *arg, size_t t) {
     pool_job *j = arg;
     const lk_pool2d *p = j->p;
-    int half = (p->sw == 2 && p->dw == 1) ? (j->pw + 1) / 2 + 1 : 0;
-    float *padded = lk_scratch(1, ((size_t)j->ph * j->pw + 2 * (size_t)j->ph * half) * sizeof(float));
-    if (!padded) {
-        j->status = LK_E_NOMEM;
-        return;
-    }
+    float *row = lk_scratch(1, (size_t)p->w * sizeof(float));
     /* average: the window's overlap with the image (or declared pads) per output column */
     int *cols = lk_scratch(2, (size_t)p->ow * sizeof(int));
-    if (!cols) {
+    if (!row || !cols) {
         j->status = LK_E_NOMEM;
         return;
     }
@@ -139,40 +190,20 @@ static void pool_task(void *arg, size_t t) {
         int hi_x = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->w + p->pad_right : p->w;
         for (int ox = 0; ox < p->ow; ox++) cols[ox] = overlap(ox * p->sw - p->pad_left, p->kw, p->dw, lo_x, hi_x);
     }
-    float *flat = NULL;
-    int flat_s2 = half && p->sh == 2 && p->dh == 1;
-    if ((p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1) || flat_s2) {
-        flat = lk_scratch(3, (size_t)p->oh * (flat_s2 ? 2 * (size_t)half : (size_t)j->pw) * sizeof(float));
-        if (!flat) {
+    size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->planes);
+    size_t hw = (size_t)p->h * p->w, ohw = (size_t)p->oh * p->ow;
+    if (j->lanes) {
+        float *tr = lk_scratch(3, (hw + ohw) * POOL_LANES * sizeof(float));
+        if (!tr) {
             j->status = LK_E_NOMEM;
             return;
         }
+        for (size_t plane = first; plane < last; plane += POOL_LANES)
+            pool_lanes(p, j->x + plane * hw, j->y + plane * ohw, LK_MIN((size_t)POOL_LANES, last - plane), tr,
+                       tr + hw * POOL_LANES, cols);
+        return;
     }
-    float fill = p->kind == LK_POOL_MAX ? -INFINITY : 0.0f;
-    float *even = padded + (size_t)j->ph * j->pw, *odd = even + (size_t)j->ph * half;
-    /* borders keep their fill across planes: write it once per task */
-    size_t total = half ? 2 * (size_t)j->ph * half : (size_t)j->ph * j->pw;
-    float *base = half ? even : padded;
-    for (size_t i = 0; i < total; i++) base[i] = fill;
-    size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->planes);
-    size_t hw = (size_t)p->h * p->w, ohw = (size_t)p->oh * p->ow;
-    for (size_t plane = first; plane < last; plane++) {
-        const float *src = j->x + plane * hw;
-        if (half) {
-            /* stride 2: the image goes straight into even and odd padded columns */
-            lk_split_columns(src, p->h, p->w, p->pad_top, p->pad_left, half, even, odd);
-            if (flat_s2)
-                pool_plane_flat(p, even, odd, (size_t)half, 2 * (size_t)half, 1, j->y + plane * ohw, cols, flat);
-            else
-                pool_plane(p, even, j->pw, half, j->ph, j->y + plane * ohw, cols);
-            continue;
-        }
-        lk_copy_rows(padded + (size_t)p->pad_top * j->pw + p->pad_left, (size_t)j->pw, src, (size_t)p->w, p->h, p->w);
-        if (flat)
-            pool_plane_flat(p, padded, NULL, (size_t)j->pw, (size_t)j->pw, 0, j->y + plane * ohw, cols, flat);
-        else
-            pool_plane(p, padded, j->pw, 0, j->ph, j->y + plane * ohw, cols);
-    }
+    for (size_t plane = first; plane < last; plane++) pool_plane(p, j->x + plane * hw, j->y + plane * ohw, row, cols);
 }
 
 int lk_pool2d_f32(const lk_pool2d *p, const float *x, float *y, lk_pool *pool) {
@@ -182,9 +213,12 @@ int lk_pool2d_f32(const lk_pool2d *p, const float *x, float *y, lk_pool *pool) {
     size_t planes = (size_t)p->n * p->c;
     if (planes == 0 || p->oh == 0 || p->ow == 0) return LK_OK;
     pool_job j = {.p = p, .x = x, .y = y, .planes = planes};
-    j.ph = lk_padded_extent(p->oh, p->sh, p->kh, p->dh, p->pad_top, p->h);
-    j.pw = lk_padded_extent(p->ow, p->sw, p->kw, p->dw, p->pad_left, p->w);
-    j.per_task = lk_items_per_task(pool, planes, (size_t)p->oh * p->ow * p->kh * p->kw, 1 << 16);
+    size_t work = (size_t)p->oh * ((size_t)p->kh * p->w + (size_t)p->ow * p->kw);
+    /* narrow images: rows too short for row passes (and few enough values
+     * per plane for the transposed copies to stay in cache) */
+    j.lanes = p->w < POOL_LANES_BELOW_WIDTH && (size_t)p->h * p->w <= 4096;
+    j.per_task = lk_items_per_task(pool, planes, work, 1 << 16);
+    if (j.lanes) j.per_task = (j.per_task + POOL_LANES - 1) / POOL_LANES * POOL_LANES;
     lk_parallel_for(pool, (planes + j.per_task - 1) / j.per_task, pool_task, &j);
     return j.status;
 }
