@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import flatbuffers
-import numpy as np
 import pytest
 
 from litert_formats.flatbuf.build import Ref, build_table

@@ -17,8 +17,8 @@ import struct
 from typing import Any, NamedTuple
 
 KINDS = ("scalar", "string", "table", "union", "scalars", "strings", "tables", "deprecated")
-#: struct format -> Python type of the value
-PYTHON_TYPES = {"?": bool, "f": float, "d": float}
+#: struct format -> Python type of the value (int when not listed)
+PYTHON_TYPES: dict[str, type] = {"?": bool, "f": float, "d": float}
 #: struct format -> bytes of the little-endian value
 SCALAR_WIDTHS = {fmt: struct.calcsize("<" + fmt) for fmt in "?bBhHiIqQfd"}
 
@@ -27,7 +27,7 @@ class Field(NamedTuple):
     slot: int
     name: str
     kind: str
-    arg: str | None = None
+    arg: str = ""
     default: Any = 0
 
     @property

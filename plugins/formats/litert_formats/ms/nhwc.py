@@ -50,7 +50,7 @@ def to_channels_last(graph: Graph, input_format: str = "NHWC") -> None:
     """Rewrite ``graph`` in place (shapes must have been inferred)."""
     nodes: list[Node] = []
     if input_format == "NHWC":
-        for index, name in enumerate(graph.inputs):
+        for name in graph.inputs:
             value = graph.values[name]
             if value.shape is None or len(value.shape) != 4 or value.layout is Layout.NHWC:
                 continue
@@ -74,7 +74,7 @@ def to_channels_last(graph: Graph, input_format: str = "NHWC") -> None:
         old_shapes = [graph.values[o].shape if o in graph.values else None for o in node.outputs]
         marker = Node(node.op_type, list(node.inputs), list(node.outputs), dict(node.attrs), name=node.name,
                       domain=NHWC_DOMAIN)
-        wrapped = transposes.wrap(graph, marker, data, NCHW_TO_NHWC, NHWC_TO_NCHW, outputs=[0])
+        wrapped = transposes.wrap(graph, marker, data or [], NCHW_TO_NHWC, NHWC_TO_NCHW, outputs=[0])
         for out, shape in zip(marker.outputs[:1], old_shapes[:1]):
             graph.values[out].shape = _nhwc_shape(shape)
             graph.values[out].dtype = graph.values[node.inputs[0]].dtype

@@ -13,7 +13,7 @@ unsupported, naming the node.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,8 +21,19 @@ from litert.errors import UnsupportedOperatorError
 
 from . import transposes
 from .transposes import NHWC_TO_NCHW
-from .types import (ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_IDS, ActivationType, EltwiseMode, Format, PadMode,
-                    PaddingMode, ReduceMode, RoundMode, enum_name)
+from .types import (
+    ONNX_PAD_MODES,
+    ONNX_REDUCTIONS,
+    TYPE_IDS,
+    ActivationType,
+    EltwiseMode,
+    Format,
+    PaddingMode,
+    PadMode,
+    ReduceMode,
+    RoundMode,
+    enum_name,
+)
 
 # ---------------------------------------------------------------- activations
 
@@ -117,7 +128,7 @@ def _pads(pad_list) -> list[int]:
 
 
 def _window_attrs(attrs: dict, kernel_key: str, stride_key: str, pad_key: str) -> dict:
-    out = {"kernel_shape": [int(k) for k in attrs[kernel_key]]} if attrs.get(kernel_key) is not None else {}
+    out: dict = {"kernel_shape": [int(k) for k in attrs[kernel_key]]} if attrs.get(kernel_key) is not None else {}
     if attrs.get(stride_key) is not None:
         out["strides"] = [int(s) for s in attrs[stride_key]]
     mode = attrs.get("pad_mode", PadMode.PAD)

@@ -63,10 +63,10 @@ class GraphBuilder:
         """The Value of tensor ``index``; all are made up front, so fresh names never take a tensor's."""
         name = self.names[index]
         t = self.ms.tensors[index]
-        if index in self.weight_quant and t.is_const and t.quant_raw and t.data.dtype.kind in "iu":
+        if index in self.weight_quant and t.data is not None and t.quant_raw and t.data.dtype.kind in "iu":
             data = dequantize(t.data, t.quant_raw)
             self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
-        elif t.is_const:
+        elif t.data is not None:
             self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=t.quant)
         else:
             self.graph.values[name] = Value(name, t.dtype, None, quant=t.quant)
@@ -278,7 +278,7 @@ class MsFrontend(Frontend):
         ms = MsFile(Path(path))
         graph = build_graph(ms, options)
         histogram = primitive_histogram(ms)
-        weights = sum(int(t.data.nbytes) for t in ms.tensors if t.is_const)
+        weights = sum(t.data.nbytes for t in ms.tensors if t.data is not None)
         layouts = Counter(enum_name(Format, ms.tensors[i].format) for i in ms.inputs)
         metadata = {
             "ms.version": ms.version or "(empty)",
@@ -290,7 +290,7 @@ class MsFrontend(Frontend):
             "ms.subgraphs": str(len(ms.subgraphs)),
             "ms.input_formats": ", ".join(f"{k} {v}" for k, v in layouts.items()),
         }
-        four_d = [ms.tensors[i] for i in ms.inputs if ms.tensors[i].dims is not None and len(ms.tensors[i].dims) == 4]
+        four_d = [t for t in (ms.tensors[i] for i in ms.inputs) if t.dims is not None and len(t.dims) == 4]
         if four_d:  # written back, the model keeps its input layout unless told otherwise
             metadata["ms.input_format"] = "NHWC" if any(t.format == Format.NHWC for t in four_d) else "NCHW"
         return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer=ms.version or "MindSpore Lite",

@@ -9,13 +9,12 @@ Channels-last operators arrive in the :data:`.nhwc.NHWC_DOMAIN` domain.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from .nhwc import NHWC_DOMAIN
-from .types import (ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_ID_OF, ActivationType, Format, PadMode, PaddingMode,
-                    RoundMode, narrowed)
+from .types import ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_ID_OF, ActivationType, Format, PaddingMode, PadMode, RoundMode, narrowed
 
 I32_MAX = np.iinfo(np.int32).max
 
@@ -411,7 +410,7 @@ def slice_(ctx, node) -> None:
 def split(ctx, node) -> None:
     outs = [o for o in node.outputs]
     sizes = ctx.const_of(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
-    attrs = {"output_num": len(outs), "axis": int(node.attrs.get("axis", 0))}
+    attrs: dict = {"output_num": len(outs), "axis": int(node.attrs.get("axis", 0))}
     if sizes is not None:
         attrs["size_splits"] = [int(s) for s in np.ravel(sizes)]
     elif len(node.inputs) > 1 and node.inputs[1]:

@@ -29,8 +29,7 @@ from litert.schema.inference import infer_shapes
 from ..flatbuf.build import Ref, build_table
 from . import nhwc
 from .schema import SCHEMA
-from .types import (FMK_TYPES, MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, ActivationType, Format, QuantType,
-                    narrowed)
+from .types import FMK_TYPES, MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, ActivationType, Format, QuantType, narrowed
 from .write_ops import WRITERS
 
 #: the key of ``Model.metadata`` that picks the layout of 4-D inputs (``litert convert --input-format``)
@@ -257,7 +256,7 @@ def _infer(graph: Graph) -> None:
     for node in graph.nodes:
         if node.op_type == "LSTM" and not node.domain:
             x, w = graph.values.get(node.inputs[0]), graph.values.get(node.inputs[1])
-            if x is not None and x.shape is not None and w is not None and w.is_const:
+            if x is not None and x.shape is not None and w is not None and w.const is not None:
                 seq, batch = x.shape[0], x.shape[1]
                 dirs, hidden = w.const.shape[0], int(node.attrs.get("hidden_size") or w.const.shape[1] // 4)
                 for k, shape in enumerate([(seq, dirs, batch, hidden), (dirs, batch, hidden), (dirs, batch, hidden)]):
@@ -276,14 +275,14 @@ def _quantised_constants(graph: Graph) -> None:
     kept = []
     for node in graph.nodes:
         q, scale, zero = (graph.values.get(n) if n else None for n in (node.inputs + ["", "", ""])[:3])
-        if (node.op_type != "DequantizeLinear" or node.domain or q is None or not q.is_const
-                or q.const.dtype.kind not in "iu" or scale is None or not scale.is_const
-                or (zero is not None and not zero.is_const) or node.outputs[0] in graph.outputs
+        if (node.op_type != "DequantizeLinear" or node.domain or q is None or q.const is None
+                or q.const.dtype.kind not in "iu" or scale is None or scale.const is None
+                or (zero is not None and zero.const is None) or node.outputs[0] in graph.outputs
                 or node.attrs.get("block_size")):
             kept.append(node)
             continue
         scales = np.ravel(scale.const).astype(np.float32)
-        zeros = np.zeros(scales.shape, np.int32) if zero is None else np.ravel(zero.const).astype(np.int32)
+        zeros = np.zeros(scales.shape, np.int32) if zero is None or zero.const is None else np.ravel(zero.const).astype(np.int32)
         axis = int(node.attrs.get("axis", 1)) % q.const.ndim if scales.size > 1 else None
         out = node.outputs[0]
         graph.values[out] = Value(out, DType.from_numpy(q.const.dtype), tuple(q.const.shape), const=q.const,
@@ -347,7 +346,7 @@ def _resolve_aliases(ctx: Lowering) -> None:
 def _dims(value: Value) -> list[int] | None:
     if value.shape is None:
         return None
-    if value.is_const:
+    if value.const is not None:
         return [int(d) for d in value.const.shape]
     return [d if isinstance(d, int) else -1 for d in value.shape]
 
@@ -367,7 +366,7 @@ def _const_bytes(value: Value) -> np.ndarray:
 def _aligned_bytes(builder: flatbuffers.Builder, data: np.ndarray) -> Ref:
     builder.StartVector(1, data.size, DATA_ALIGNMENT)
     builder.head -= data.size
-    builder.Bytes[builder.head:builder.head + data.size] = memoryview(data)
+    builder.Bytes[builder.head:builder.head + data.size] = data.data
     return Ref(builder.EndVector())
 
 
@@ -398,7 +397,7 @@ class _Emitter:
                     self.tensor(n)
         for name in graph.outputs:
             self.tensor(name)
-        data_bytes = sum(int(graph.values[n].const.nbytes) for n in self.order if graph.values[n].is_const)
+        data_bytes = sum(c.nbytes for c in (graph.values[n].const for n in self.order) if c is not None)
         estimate = data_bytes + 4096 + 256 * (len(self.order) + len(ctx.ops))
         if estimate > MAX_FLATBUFFER_BYTES:
             raise LitertError(f"the model's {data_bytes} weight bytes do not fit one .ms FlatBuffer "
@@ -420,7 +419,7 @@ class _Emitter:
 
     def _tensor(self, builder: flatbuffers.Builder, name: str) -> Ref:
         value = self.graph.values[name]
-        dtype = value.dtype or (DType.from_numpy(value.const.dtype) if value.is_const else None)
+        dtype = value.dtype or (DType.from_numpy(value.const.dtype) if value.const is not None else None)
         if dtype is None:
             raise InvalidModelError(f"value {name!r} has no known type (shape inference could not tell)")
         type_id = TYPE_ID_OF.get(narrowed(dtype))
@@ -444,7 +443,7 @@ class _Emitter:
         """A node with an integer constant input that carries quantisation parameters (weight quantisation)."""
         for name in op.inputs:
             value = self.graph.values.get(name)
-            if value is not None and value.is_const and value.quant is not None and value.const.dtype.kind in "iu":
+            if value is not None and value.const is not None and value.quant is not None and value.const.dtype.kind in "iu":
                 return True
         return False
 
@@ -488,7 +487,7 @@ class MsSerializer(Serializer):
         except Exception as err:  # an IR the lowering did not expect: say so, no traceback
             raise InvalidModelError(f"cannot express the model as .ms: {type(err).__name__}: {err}") from None
         try:
-            write_bytes(path, data)
+            write_bytes(path, data)  # type: ignore[arg-type]  # a bytearray: written as it is, no copy
         except OSError as err:
             raise LitertError(f"{path}: cannot write ({err.strerror or err})") from None
 

@@ -77,7 +77,7 @@ def _same_pads(in_size: int, kernel: int, stride: int, dilation: int) -> tuple[i
 def _window(b, op, kernel_hw, dilation_hw=(1, 1)) -> dict:
     o = op.options
     strides = [int(o.get("stride_h", 1)), int(o.get("stride_w", 1))]
-    attrs = {"kernel_shape": [int(k) for k in kernel_hw], "strides": strides}
+    attrs: dict = {"kernel_shape": [int(k) for k in kernel_hw], "strides": strides}
     if int(o.get("padding", 0)) == PADDING["SAME"]:
         shape = b.shape(op, 0)
         if len(shape) != 4 or min(shape[1:3]) <= 0:
@@ -163,7 +163,7 @@ def local_response_normalization(b, op) -> None:
 
 def _depth_space(op_type: str):
     def read(b, op) -> None:
-        attrs = {"blocksize": int(op.options.get("block_size", 1))}
+        attrs: dict = {"blocksize": int(op.options.get("block_size", 1))}
         if op_type == "DepthToSpace":
             attrs["mode"] = "DCR"
         b.channels_first(b.node(op_type, [b.inp(op, 0)], [b.out(op)], op, **attrs))
@@ -438,7 +438,10 @@ def strided_slice(b, op) -> None:
             squeeze_axes.append(axis)
         elif end_mask >> axis & 1:
             e = INT64_MAX if st > 0 else -INT64_MAX
-        starts.append(s), ends.append(e), steps.append(st), axes.append(axis)
+        starts.append(s)
+        ends.append(e)
+        steps.append(st)
+        axes.append(axis)
     out = b.out(op)
     sliced = b.emit("Slice", [b.inp(op, 0), b.int64(starts, "ss_starts"), b.int64(ends, "ss_ends"),
                               b.int64(axes, "ss_axes"), b.int64(steps, "ss_steps")],

@@ -22,6 +22,7 @@ from ..flatbuf.model_file import constant_view, open_model
 from .schema import SCHEMA
 from .types import CUSTOM, OPERATOR_NAMES, PLACEHOLDER_FOR_GREATER_OP_CODES, TENSOR_TYPE_NAMES, TENSOR_TYPES
 
+
 @dataclass
 class TflTensor:
     index: int
