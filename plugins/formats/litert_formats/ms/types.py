@@ -17,18 +17,8 @@ MS_VERSION = "MindSpore Lite 2.0.0"
 
 #: MindSpore ``TypeId`` (include/mindapi/base/type_id.h) -> IR dtype
 TYPE_IDS: dict[int, DType] = {
-    30: DType.BOOL,
-    32: DType.INT8,
-    33: DType.INT16,
-    34: DType.INT32,
-    35: DType.INT64,
-    37: DType.UINT8,
-    38: DType.UINT16,
-    39: DType.UINT32,
-    40: DType.UINT64,
-    42: DType.FLOAT16,
-    43: DType.FLOAT32,
-    44: DType.FLOAT64,
+    30: DType.BOOL, 32: DType.INT8, 33: DType.INT16, 34: DType.INT32, 35: DType.INT64, 37: DType.UINT8, 38: DType.UINT16,
+    39: DType.UINT32, 40: DType.UINT64, 42: DType.FLOAT16, 43: DType.FLOAT32, 44: DType.FLOAT64,
 }
 TYPE_ID_OF: dict[DType, int] = {v: k for k, v in TYPE_IDS.items()}
 TYPE_ID_NAMES = {30: "Bool", 32: "Int8", 33: "Int16", 34: "Int32", 35: "Int64", 37: "UInt8", 38: "UInt16",
