@@ -203,6 +203,35 @@ def test_matmul_gemm_matches_numpy(case):
 
 
 @pytest.mark.parametrize("case", range(6))
+def test_packed_weight_gemm_matches_numpy(case):
+    """Constant-B MatMul/Gemm run on weights packed at load into 32-column
+    panels: rows off the 12-row panels, columns off the 32-column ones, long
+    k, every bias form and a fused activation, one and two threads (rows and
+    column panels split among tasks)."""
+    rng = np.random.default_rng(RNG_SEED + 550 + case)
+    m, k, n = [(1, 37, 70), (197, 192, 77), (13, 301, 32), (50, 64, 200), (3, 768, 33), (25, 5, 1000)][case]
+    batch = (2,) if case % 2 else ()
+    a = rng.standard_normal((*batch, m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    graph = build([Node("MatMul", ["a", "b"], ["y"], {}, name="mm")], {"a": a}, {"b": b}, {"y": (*batch, m, n)})
+    got, want = run_both(graph, {"a": a}, threads=1 + case % 2)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+    lib = module()
+    if lib.conv_packed_available():
+        partition = CpuPartition(graph, CompileContext(threads=1), native=True)
+        assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_MATMUL_PACKED]]
+    trans_b = case % 2
+    wt = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    bias = rng.standard_normal([(n,), (1, n), (m, n), (1,)][case % 4]).astype(np.float32)
+    a2 = rng.standard_normal((m, k)).astype(np.float32)
+    attrs = {"transB": trans_b, "alpha": 0.75, "beta": 1.25, "activation": "Relu"}
+    graph = build([Node("FusedGemm", ["a", "w", "c"], ["y"], attrs, name="gemm", domain="com.microsoft")],
+                  {"a": a2}, {"w": wt, "c": bias}, {"y": (m, n)})
+    got, want = run_both(graph, {"a": a2}, threads=2 - case % 2)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", range(6))
 def test_movement_matches_numpy(case):
     rng = np.random.default_rng(RNG_SEED + 600 + case)
     shape = tuple(int(v) for v in rng.integers(1, 9, size=3 + case % 3))

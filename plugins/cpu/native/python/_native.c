@@ -414,7 +414,7 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_COPY] = parse_copy,          [LK_STEP_CONV2D_PACKED] = parse_conv,
     [LK_STEP_LRN] = parse_lrn,            [LK_STEP_LSTM] = parse_lstm,
     [LK_STEP_RESIZE2D] = parse_resize,    [LK_STEP_CONVTRANSPOSE2D] = parse_conv,
-    [LK_STEP_CONV2D_WINOGRAD] = parse_conv,
+    [LK_STEP_CONV2D_WINOGRAD] = parse_conv, [LK_STEP_MATMUL_PACKED] = parse_matmul,
 };
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
@@ -706,6 +706,40 @@ static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *mod_gemm_packed_b_bytes(PyObject *m, PyObject *args) {
+    (void)m;
+    int k, n;
+    if (!PyArg_ParseTuple(args, "ii", &k, &n)) return NULL;
+    size_t floats = lk_gemm_packed_b_floats(k, n);
+    if (floats == 0) {
+        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
+        return NULL;
+    }
+    return PyLong_FromSize_t(floats * sizeof(float));
+}
+
+static PyObject *mod_pack_gemm_b(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *obj, *out;
+    int k, n, trans_b;
+    if (!PyArg_ParseTuple(args, "OiipO", &obj, &k, &n, &trans_b, &out)) return NULL;
+    size_t floats = lk_gemm_packed_b_floats(k, n);
+    if (floats == 0) {
+        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
+        return NULL;
+    }
+    Py_buffer view, dest;
+    if (float_weights(obj, (Py_ssize_t)k * n, &view) < 0) return NULL;
+    if (packed_output(out, floats, &dest) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    lk_gemm_pack_b(view.buf, k, n, trans_b, (float *)dest.buf);
+    PyBuffer_Release(&dest);
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mod_conv_packed_available(PyObject *m, PyObject *unused) {
     (void)m, (void)unused;
     return PyBool_FromLong(lk_conv_packed_available());
@@ -719,6 +753,10 @@ static PyMethodDef module_methods[] = {
     {"winograd_packed_bytes", mod_winograd_packed_bytes, METH_VARARGS,
      "winograd_packed_bytes(m, c) -> int: size of the packed Winograd weight layout"},
     {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
+    {"gemm_packed_b_bytes", mod_gemm_packed_b_bytes, METH_VARARGS,
+     "gemm_packed_b_bytes(k, n) -> int: size of a MatMul/Gemm constant B in the packed layout"},
+    {"pack_gemm_b", mod_pack_gemm_b, METH_VARARGS,
+     "pack_gemm_b(b, k, n, trans_b, out): a constant B ([k, n], or [n, k] when trans_b) packed into out"},
     {"pack_winograd_weights", mod_pack_winograd_weights, METH_VARARGS,
      "pack_winograd_weights(w, m, c, out): 3x3 weights transformed and packed for F(2x2, 3x3), in out"},
     {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
@@ -742,6 +780,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_CONV2D_PACKED", LK_STEP_CONV2D_PACKED}, {"STEP_LRN", LK_STEP_LRN},
     {"STEP_LSTM", LK_STEP_LSTM}, {"STEP_RESIZE2D", LK_STEP_RESIZE2D},
     {"STEP_CONVTRANSPOSE2D", LK_STEP_CONVTRANSPOSE2D}, {"STEP_CONV2D_WINOGRAD", LK_STEP_CONV2D_WINOGRAD},
+    {"STEP_MATMUL_PACKED", LK_STEP_MATMUL_PACKED},
     {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
     {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
     {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},

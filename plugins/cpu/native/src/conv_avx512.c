@@ -128,6 +128,21 @@ LK_KERNEL(12)
 LK_KERNEL(8)
 LK_KERNEL(4)
 #undef LK_KERNEL
+
+/* out[0:n] = min(max(acc[0:n] + bias + z[0:n], lo), hi) (z may be NULL), n
+ * any length: the epilogue of a tile whose columns are not a whole, in-place
+ * 32-wide panel (flat-rows runs, edge tiles), in masked 16-wide steps so a
+ * run of 27 costs two vector steps instead of 16 + 11 scalar ones. */
+__attribute__((target("avx512f"))) static void store_run(float *out, const float *acc, int n, float bias,
+                                                         const float *z, float lo, float hi) {
+    const __m512 b = _mm512_set1_ps(bias), l = _mm512_set1_ps(lo), h = _mm512_set1_ps(hi);
+    for (int t = 0; t < n; t += 16) {
+        __mmask16 m = n - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - t)) - 1u);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, acc + t), b);
+        if (z) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, z + t));
+        _mm512_mask_storeu_ps(out + t, m, _mm512_min_ps(_mm512_max_ps(v, l), h));
+    }
+}
 #else
 int lk_conv_packed_available(void) { return 0; }
 static void kernel_12x32(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int accumulate,
@@ -142,6 +157,9 @@ static void kernel_12x32_rows_at(int kc, const float *a, const float *b, const i
 }
 #define kernel_8x32_rows_at kernel_12x32_rows_at
 #define kernel_4x32_rows_at kernel_12x32_rows_at
+static void store_run(float *out, const float *acc, int n, float bias, const float *z, float lo, float hi) {
+    (void)out, (void)acc, (void)n, (void)bias, (void)z, (void)lo, (void)hi;
+}
 #endif
 
 void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc) {
@@ -151,6 +169,76 @@ void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, 
         e.final = k0 + kc >= k;
         kernel_12x32(kc, a + (size_t)k0 * MR, b + (size_t)k0 * ldb, ldb, c, ldc, k0 > 0, &e);
     }
+}
+
+/* ------------------------------------------------------------------------
+ * MatMul / Gemm with a constant B (the weights), packed once into NR-wide
+ * column panels [k][NR] so that the micro-kernel's vector operand is the
+ * weights (contiguous, aligned) and its broadcast operand the activations,
+ * packed per call into MR-row panels [k][MR] (rows x k floats: 1/(2n) of
+ * the arithmetic).  The same 12 x 32 kernel as the convolutions. */
+size_t lk_gemm_packed_b_floats(int k, int n) {
+    if (k < 1 || n < 1) return 0;
+    return (size_t)((n + NR - 1) / NR) * (size_t)k * NR;
+}
+
+void lk_gemm_pack_b(const float *b, int k, int n, int trans_b, float *out) {
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        float *panel = out + (size_t)(j0 / NR) * k * NR;
+        int nr = LK_MIN(NR, n - j0);
+        for (int p = 0; p < k; p++) {
+            float *dst = panel + (size_t)p * NR;
+            for (int j = 0; j < nr; j++) dst[j] = trans_b ? b[(size_t)(j0 + j) * k + p] : b[(size_t)p * n + j0 + j];
+            for (int j = nr; j < NR; j++) dst[j] = 0.0f;
+        }
+    }
+}
+
+int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed, float *c,
+                          size_t ldc) {
+    if (rows <= 0 || cols <= 0) return LK_OK;
+    static const tile_epilogue none = {NULL, NULL, 0, -INFINITY, INFINITY, 0};
+    int panels_m = (rows + MR - 1) / MR;
+    float *ap = lk_scratch(0, (size_t)panels_m * k * MR * sizeof(float));
+    float *tile = lk_scratch(1, (size_t)MR * NR * sizeof(float));
+    if (!ap || !tile) return LK_E_NOMEM;
+    for (int pm = 0; pm < panels_m; pm++) {
+        float *panel = ap + (size_t)pm * k * MR;
+        int mr = LK_MIN(MR, rows - pm * MR);
+        const float *src = a + (size_t)pm * MR * lda;
+        /* k outer: the panel is written front to back, the rows read side by side */
+        for (int p = 0; p < k; p++) {
+            float *dst = panel + (size_t)p * MR;
+            for (int r = 0; r < mr; r++) dst[r] = src[(size_t)r * lda + p];
+            for (int r = mr; r < MR; r++) dst[r] = 0.0f;
+        }
+    }
+    for (int pm = 0; pm < panels_m; pm++) {
+        int m0 = pm * MR, mr = LK_MIN(MR, rows - m0);
+        const float *panel = ap + (size_t)pm * k * MR;
+        for (int n0 = 0; n0 < cols; n0 += NR) {
+            int nc = LK_MIN(NR, cols - n0);
+            const float *bp = b_packed + (size_t)(n0 / NR) * k * NR;
+            float *dst = c + (size_t)m0 * ldc + n0;
+            if (nc == NR && mr == MR)
+                kernel_12x32(k, panel, bp, NR, dst, ldc, 0, &none);
+            else if (nc == NR && mr == 8)
+                kernel_8x32(k, panel, bp, NR, dst, ldc, 0, &none);
+            else if (nc == NR && mr == 4)
+                kernel_4x32(k, panel, bp, NR, dst, ldc, 0, &none);
+            else {
+                /* a partial panel: the smallest kernel covering its rows, into a tile */
+                if (mr <= 4)
+                    kernel_4x32(k, panel, bp, NR, tile, NR, 0, &none);
+                else if (mr <= 8)
+                    kernel_8x32(k, panel, bp, NR, tile, NR, 0, &none);
+                else
+                    kernel_12x32(k, panel, bp, NR, tile, NR, 0, &none);
+                for (int r = 0; r < mr; r++) memcpy(dst + (size_t)r * ldc, tile + (size_t)r * NR, (size_t)nc * sizeof(float));
+            }
+        }
+    }
+    return LK_OK;
 }
 
 /* packs input positions [first, first + count) of one group into NR-wide
@@ -244,11 +332,9 @@ static void pconv_task(void *arg, size_t t) {
                 }
                 for (int r = 0; r < rows; r++) {
                     float *row = y + (size_t)r * positions;
-                    const float *er = edge + (size_t)r * NR;
-                    float bv = j->bias ? j->bias[oc + r] : 0.0f;
-                    const float *zr = zt ? zt + (size_t)r * positions : NULL;
-                    for (int c = 0; c < cols; c++) row[c] = er[c] + bv + (zr ? zr[c] : 0.0f);
-                    if (p->act.kind != LK_ACT_NONE) lk_activate(row, (size_t)cols, &p->act);
+                    store_run(row, edge + (size_t)r * NR, cols, j->bias ? j->bias[oc + r] : 0.0f,
+                              zt ? zt + (size_t)r * positions : NULL, j->lo, j->hi);
+                    if (j->after.kind != LK_ACT_NONE) lk_activate(row, (size_t)cols, &j->after);
                 }
             }
         }
@@ -313,7 +399,7 @@ static void flat_fill(const flat_job *j, const float *xg, int oy0, float *buf) {
 
 /* the valid columns of a finished 32-wide tile (flat positions q0..q0+cols)
  * to their output rows: + bias + residual, then the activation */
-LK_HOT static void flat_store(const flat_job *j, const float *tile, size_t ld, int rows, int oc, int b, int q0, int cols) {
+static void flat_store(const flat_job *j, const float *tile, size_t ld, int rows, int oc, int b, int q0, int cols) {
     const lk_conv2d *p = j->p;
     size_t positions = (size_t)p->oh * p->ow;
     for (int c = 0; c < cols;) {
@@ -322,16 +408,9 @@ LK_HOT static void flat_store(const flat_job *j, const float *tile, size_t ld, i
         int valid = LK_MAX(0, LK_MIN(run, p->ow - ox));
         for (int r = 0; r < rows && valid; r++) {
             size_t at = ((size_t)b * p->m + oc + r) * positions + (size_t)oy * p->ow + ox;
-            float *out = j->y + at;
-            const float *acc = tile + (size_t)r * ld + c;
-            float bv = j->bias ? j->bias[oc + r] : 0.0f;
-            if (j->z) {
-                const float *zr = j->z + at;
-                for (int t = 0; t < valid; t++) out[t] = LK_MIN(LK_MAX(acc[t] + bv + zr[t], j->lo), j->hi);
-            } else {
-                for (int t = 0; t < valid; t++) out[t] = LK_MIN(LK_MAX(acc[t] + bv, j->lo), j->hi);
-            }
-            if (j->after.kind != LK_ACT_NONE) lk_activate(out, (size_t)valid, &j->after);
+            store_run(j->y + at, tile + (size_t)r * ld + c, valid, j->bias ? j->bias[oc + r] : 0.0f,
+                      j->z ? j->z + at : NULL, j->lo, j->hi);
+            if (j->after.kind != LK_ACT_NONE) lk_activate(j->y + at, (size_t)valid, &j->after);
         }
         c += run;
     }

@@ -99,6 +99,12 @@ static inline void lk_copy_rows(float *restrict dst, size_t dst_pitch, const flo
  * only where lk_conv_packed_available(). */
 void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc);
 
+/* C[rows][cols] (row stride ldc) = A[rows][k] (row stride lda) x B[k][cols],
+ * B packed by lk_gemm_pack_b and b_packed at its first panel; only where
+ * lk_conv_packed_available().  LK_E_NOMEM when scratch is short. */
+int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed, float *c,
+                          size_t ldc);
+
 /* Number of tasks to cut `work` units into so that each task has at least
  * `min_work` units and every thread gets a few tasks. */
 size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task);

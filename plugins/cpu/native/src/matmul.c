@@ -71,3 +71,51 @@ int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const floa
     lk_parallel_for(pool, (size_t)p->batch * j.m_blocks * j.n_blocks, mm_task, &j);
     return LK_OK;
 }
+
+typedef struct {
+    const lk_matmul *p;
+    const float *a, *b_packed, *bias;
+    float *c;
+    int m_block, n_block, n_blocks;
+    int status;
+} mm_packed_job;
+
+static void mm_packed_task(void *arg, size_t t) {
+    mm_packed_job *j = arg;
+    const lk_matmul *p = j->p;
+    int m0 = (int)(t / (size_t)j->n_blocks) * j->m_block, n0 = (int)(t % (size_t)j->n_blocks) * j->n_block;
+    int rows = LK_MIN(j->m_block, p->m - m0), cols = LK_MIN(j->n_block, p->n - n0);
+    float *c = j->c + (size_t)m0 * p->n + n0;
+    /* n_block is a multiple of the 32-column panels the packing made */
+    int status = lk_gemm_packed_b_rows(rows, cols, p->k, j->a + (size_t)m0 * p->k, (size_t)p->k,
+                                       j->b_packed + (size_t)n0 * p->k, c, (size_t)p->n);
+    if (status != LK_OK) {
+        j->status = status;
+        return;
+    }
+    mm_epilogue(p, c, rows, cols, m0, n0, j->bias);
+}
+
+int lk_matmul_packed_f32(const lk_matmul *p, const float *a, const float *b_packed, const float *bias, float *c,
+                         lk_pool *pool) {
+    if (!lk_conv_packed_available() || !p || p->batch != 1 || p->m < 0 || p->n < 0 || p->k < 1 || p->trans_a ||
+        p->trans_b || p->bias_kind < 0 || p->bias_kind > 3 || (p->bias_kind && !bias))
+        return LK_E_ARG;
+    if (p->m == 0 || p->n == 0) return LK_OK;
+    const int panel = 32, rows_panel = 12;
+    mm_packed_job j = {p, a, b_packed, bias, c, p->m, p->n, 1, LK_OK};
+    int threads = lk_pool_threads(pool);
+    if (threads > 1 && 2.0 * p->m * p->n * (double)p->k > 2e5) {
+        /* about two tasks a thread: column panels first (each task then reads
+         * only its slice of the weights), then rows in whole 12-row panels */
+        int panels_n = (p->n + panel - 1) / panel, want = 2 * threads;
+        int n_blocks = LK_MIN(panels_n, want);
+        j.n_block = (panels_n + n_blocks - 1) / n_blocks * panel;
+        int m_blocks = LK_MIN((want + n_blocks - 1) / n_blocks, (p->m + rows_panel - 1) / rows_panel);
+        j.m_block = ((p->m + m_blocks - 1) / m_blocks + rows_panel - 1) / rows_panel * rows_panel;
+    }
+    j.n_blocks = (p->n + j.n_block - 1) / j.n_block;
+    int m_blocks = (p->m + j.m_block - 1) / j.m_block;
+    lk_parallel_for(pool, (size_t)m_blocks * j.n_blocks, mm_packed_task, &j);
+    return j.status;
+}

@@ -43,9 +43,27 @@ typedef struct {
     size_t units, per_task;
 } softmax_job;
 
-LK_HOT static void softmax_row(int n, int log, const float *x, float *y) {
+typedef int v16i __attribute__((vector_size(64), aligned(4)));
+
+/* max of x[0:n] (NaNs skipped, as the scalar compare does) with 16 lanes:
+ * a float max reduction does not vectorise by itself without -ffast-math */
+LK_HOT static float max16(const float *x, int n) {
+    v16 acc = (v16){0} - INFINITY;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16 v;
+        memcpy(&v, x + i, sizeof v);
+        v16i take = v > acc;
+        acc = (v16)(((v16i)v & take) | ((v16i)acc & ~take));
+    }
     float m = -INFINITY;
-    for (int i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (int l = 0; l < 16; l++) m = acc[l] > m ? acc[l] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+LK_HOT static void softmax_row(int n, int log, const float *x, float *y) {
+    float m = max16(x, n);
     if (m == -INFINITY || m != m) m = 0.0f;
     for (int i = 0; i < n; i++) y[i] = lk_expf(x[i] - m);
     double s = sum16(y, n);

@@ -207,6 +207,18 @@ static int check_matmul(const lk_program *pr, const lk_step *s) {
            need(pr, s->slots[3], f32(prod3(p->batch, p->m, p->n)), 0);
 }
 
+static int check_matmul_packed(const lk_program *pr, const lk_step *s) {
+    const lk_matmul *p = &s->u.matmul;
+    if (!lk_conv_packed_available() || p->batch != 1 || p->m < 0 || p->n < 1 || p->k < 1 || p->trans_a ||
+        p->trans_b || p->a_bs || p->b_bs || p->bias_kind < 0 || p->bias_kind > 3 || !valid_act(&p->act))
+        return 0;
+    int64_t bias = p->bias_kind == 1 ? p->n : p->bias_kind == 2 ? prod2(p->m, p->n) : 1;
+    return need(pr, s->slots[0], f32(prod2(p->m, p->k)), 0) &&
+           need(pr, s->slots[1], f32((int64_t)lk_gemm_packed_b_floats(p->k, p->n)), 0) &&
+           (p->bias_kind == 0 ? s->slots[2] < 0 : need(pr, s->slots[2], f32(bias), 0)) &&
+           need(pr, s->slots[3], f32(prod2(p->m, p->n)), 0);
+}
+
 static int check_transpose(const lk_program *pr, const lk_step *s) {
     int r = s->u.transpose.rank;
     if (r < 1 || r > LK_MAX_DIMS || s->u.transpose.elem < 1 || s->u.transpose.elem > 16) return 0;
@@ -295,6 +307,9 @@ static int run_convtranspose(const lk_step *s, void *const *slots, lk_pool *pool
 static int run_matmul(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_matmul_f32(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
 }
+static int run_matmul_packed(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_matmul_packed_f32(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
+}
 static int run_transpose(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_transpose(s->u.transpose.rank, s->u.transpose.shape, s->u.transpose.perm, (size_t)s->u.transpose.elem,
                         SLOT(0), SLOT(1), pool);
@@ -330,6 +345,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_RESIZE2D] = {check_resize, run_resize},
     [LK_STEP_CONVTRANSPOSE2D] = {check_convtranspose, run_convtranspose},
     [LK_STEP_CONV2D_WINOGRAD] = {check_conv, run_conv_winograd},
+    [LK_STEP_MATMUL_PACKED] = {check_matmul_packed, run_matmul_packed},
 };
 
 /* ------------------------------------------------------------- programs */
