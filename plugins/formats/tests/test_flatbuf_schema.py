@@ -159,7 +159,7 @@ def _camel(field: str) -> str:
 def test_slot_tables_match_flatc(tmp_path, fmt, schema):
     """Slots, scalar defaults, slot counts, union tags and enums agree with ``flatc --python``'s code."""
     if shutil.which("flatc") is None:
-        pytest.fail("flatc is not installed")
+        pytest.skip("flatc is not installed (Debian: flatbuffers-compiler)")
     subprocess.run(["flatc", "--python", "-o", str(tmp_path), str(FORMATS / fmt / f"{fmt}.fbs")], check=True)
     package = tmp_path / "litert_formats" / fmt / "schema"
 
