@@ -39,9 +39,18 @@ REFERENCE_ITERATIONS = 1
 def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
     """Write each model and its inputs (npz) once; returns name -> (model, inputs)."""
     import onnx
-
-    from helpers.modelgen import (LIGHT_MODELS, bert_encoder, bert_inputs, detection_head, light_input, mobilenet_v2,
-                                  randomized_light_model, small_lstm, unet, vit)
+    from helpers.modelgen import (
+        LIGHT_MODELS,
+        bert_encoder,
+        bert_inputs,
+        detection_head,
+        light_input,
+        mobilenet_v2,
+        randomized_light_model,
+        small_lstm,
+        unet,
+        vit,
+    )
 
     #: the generated model classes beyond the light zoo: name -> (builder, input shape)
     generated = {

@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import onnx
 import pytest
+from helpers.modelgen import light_input, mobilenet_v2, randomized_light_model
+from helpers.oracle import ort_run
 from onnx import numpy_helper
 
 import litert
-from helpers.modelgen import light_input, mobilenet_v2, randomized_light_model
-from helpers.oracle import ort_run
 from litert.benchmark import read_calibration_file, write_calibration_file
 from litert.benchmark.accuracy import mean_bias
 from litert.errors import InputError

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import onnx
-
 from helpers.modelgen import light_input, randomized_light_model
 
 

@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import onnx
 import pytest
-
 from helpers.modelgen import light_input, mobilenet_v2, randomized_light_model
+from test_benchmark import perturbed
+
 from litert.benchmark import compare
 from litert.errors import InputError
-from test_benchmark import perturbed
 
 
 def _cli(*args):

@@ -29,7 +29,6 @@ def test_op_breakdown_smoke(tmp_path):
     """benchmarks/op_breakdown.py: both engines' per-op-type rows for one model (structure, not speed)."""
     import numpy as np
     import onnx
-
     from helpers.modelgen import small_lstm
 
     model, inputs = tmp_path / "lstm.onnx", tmp_path / "lstm.npz"

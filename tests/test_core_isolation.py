@@ -31,7 +31,7 @@ def test_core_source_imports_no_plugin():
 def test_importing_core_and_cli_loads_no_plugin():
     code = (
         "import sys, litert, litert.cli.main; litert.cli.main.build_parser();"
-        "bad = [m for m in sys.modules if m.split('.')[0] in %r]; print(bad); sys.exit(1 if bad else 0)" % (FORBIDDEN,)
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}]; print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import onnx
 import pytest
-
-import litert
 from helpers.modelgen import light_input, randomized_light_model
 from helpers.oracle import assert_close_to_scale, ort_run
+
+import litert
 
 
 @pytest.fixture(scope="module")

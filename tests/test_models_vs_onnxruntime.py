@@ -10,11 +10,21 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+from helpers.modelgen import (
+    LIGHT_MODELS,
+    bert_encoder,
+    bert_inputs,
+    detection_head,
+    light_input,
+    mobilenet_v2,
+    randomized_light_model,
+    small_lstm,
+    unet,
+    vit,
+)
+from helpers.oracle import assert_close_to_scale, ort_run
 
 import litert
-from helpers.modelgen import (LIGHT_MODELS, bert_encoder, bert_inputs, detection_head, light_input, mobilenet_v2,
-                              randomized_light_model, small_lstm, unet, vit)
-from helpers.oracle import assert_close_to_scale, ort_run
 
 
 @pytest.mark.parametrize("name", LIGHT_MODELS)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+from helpers.oracle import assert_close_to_scale, ort_run
 from onnx import TensorProto, helper, numpy_helper
 
 import litert
-from helpers.oracle import assert_close_to_scale, ort_run
 
 RNG = np.random.default_rng(11)
 

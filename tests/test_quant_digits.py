@@ -15,8 +15,9 @@ import pytest
 pytest.importorskip("sklearn")
 ort = pytest.importorskip("onnxruntime")
 
-import litert  # noqa: E402
 from helpers import digits_cnn  # noqa: E402
+
+import litert  # noqa: E402
 from litert.errors import CalibrationError  # noqa: E402
 
 CALIBRATION_SAMPLES = 100

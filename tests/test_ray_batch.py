@@ -54,10 +54,9 @@ def model(tmp_path_factory):
 
 def test_predictor_without_ray():
     """The callable class alone (default run): layout, row-by-row runs, kept columns, a clear error."""
+    import litert
     from litert.errors import InputError
     from litert.ray import Predictor
-
-    import litert
 
     nhwc = ROOT / "tests" / "data" / "ms" / "small_cnn.ms"
     nchw = ROOT / "tests" / "data" / "ms" / "small_cnn_nchw.ms"

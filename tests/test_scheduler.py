@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.graphs import make_model, mixed_model, reference_mixed
 
 from litert.backend import Availability, Backend
 from litert.ir import Node
@@ -10,8 +11,6 @@ from litert.memory import plan
 from litert.plugins import host
 from litert.runtime import Session
 from litert.scheduler import schedule
-
-from helpers.graphs import make_model, mixed_model, reference_mixed
 
 
 class OnlyAdd(Backend):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers.conformance import SUMMARY, _normalize, node_cases
+
 from litert.ir import DType, Graph, Node, Value
 from litert.runtime import read_model
 from litert.schema import schemas

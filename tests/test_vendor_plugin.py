@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.graphs import mixed_model, reference_mixed
 
 import litert.plugins
 from litert.runtime import Session
-
-from helpers.graphs import mixed_model, reference_mixed
 
 VENDOR = Path(__file__).parent / "vendor_plugin"
 ALLOW = "litert-cpu,litert-formats,litert-ascend,litert-kirin-npu,litert-toy-vendor"

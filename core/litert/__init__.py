@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import errors
 from .convert import ConversionReport, convert
@@ -27,7 +27,7 @@ def load(
     threads: int | None = None,
     *,
     fmk: str | None = None,
-    input_shapes: dict[str, Shape] | None = None,
+    input_shapes: Mapping[str, Shape] | None = None,
     optimize: str = "general",
     cpu_fallback: bool = True,
 ) -> Session:

@@ -1,11 +1,12 @@
 """``litert.convert``: read a model, optimise it, write it in another format."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, PluginError
-from .formats import LoadOptions
+from .formats import LoadOptions, Serializer
 from .ir import Model, Shape
 from .passes import PassContext, PassResult, run_pipeline
 from .plugins import host
@@ -29,7 +30,7 @@ class ConversionReport:
         ]
 
 
-def find_serializer(path: Path, fmt: str | None = None):
+def find_serializer(path: Path, fmt: str | None = None) -> Serializer:
     serializers = host().serializers
     if fmt:
         if fmt not in serializers:
@@ -58,7 +59,7 @@ def convert(
     *,
     fmk: str | None = None,
     output_format: str | None = None,
-    input_shapes: dict[str, Shape] | None = None,
+    input_shapes: Mapping[str, Shape] | None = None,
     optimize_level: str = "general",
     input_format: str | None = None,
 ) -> ConversionReport:

@@ -5,8 +5,8 @@ is one of these; the CLI turns them into one readable line and a non-zero exit.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class LitertError(Exception):

@@ -14,7 +14,8 @@ plugin declaring a newer version than the core's is refused at load.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -33,7 +34,7 @@ hookimpl = pluggy.HookimplMarker("litert")
 
 
 @hookspec
-def litert_register_backends(register: Callable[["Backend"], None]) -> None:
+def litert_register_backends(register: Callable[[Backend], None]) -> None:
     """Register hardware backends.
 
     :param register: call with a :class:`litert.backend.Backend` instance.
@@ -64,7 +65,7 @@ def litert_register_kernels(register: Callable[[str, str, str, object], None]) -
 
 
 @hookspec
-def litert_register_schemas(register: Callable[["OpSchema"], None]) -> None:
+def litert_register_schemas(register: Callable[[OpSchema], None]) -> None:
     """Register operator schemas (fused or vendor operators).
 
     :param register: call with a :class:`litert.schema.OpSchema`.
@@ -77,7 +78,7 @@ def litert_register_schemas(register: Callable[["OpSchema"], None]) -> None:
 
 
 @hookspec
-def litert_register_frontends(register: Callable[["Frontend"], None]) -> None:
+def litert_register_frontends(register: Callable[[Frontend], None]) -> None:
     """Register model readers (ONNX, ``.ms``, MindIR, ...).
 
     :param register: call with a :class:`litert.formats.Frontend`.
@@ -87,7 +88,7 @@ def litert_register_frontends(register: Callable[["Frontend"], None]) -> None:
 
 
 @hookspec
-def litert_register_serializers(register: Callable[["Serializer"], None]) -> None:
+def litert_register_serializers(register: Callable[[Serializer], None]) -> None:
     """Register model writers.
 
     :param register: call with a :class:`litert.formats.Serializer`.
@@ -100,7 +101,7 @@ def litert_register_serializers(register: Callable[["Serializer"], None]) -> Non
 
 
 @hookspec
-def litert_register_passes(register: Callable[["Pass"], None]) -> None:
+def litert_register_passes(register: Callable[[Pass], None]) -> None:
     """Register graph passes run by ``litert convert`` and at load time.
 
     :param register: call with a :class:`litert.passes.base.Pass`.

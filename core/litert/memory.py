@@ -43,7 +43,7 @@ class MemoryPlan:
     def saving(self) -> float:
         return 1.0 - self.peak_bytes / self.naive_bytes if self.naive_bytes else 0.0
 
-    def __add__(self, other: "MemoryPlan") -> "MemoryPlan":
+    def __add__(self, other: MemoryPlan) -> MemoryPlan:
         return MemoryPlan(
             self.peak_bytes + other.peak_bytes,
             self.naive_bytes + other.naive_bytes,

@@ -1,4 +1,4 @@
-"""Plugin discovery (stevedore) and registration (pluggy).
+"""Plugin discovery (``importlib.metadata`` entry points) and registration (pluggy).
 
 Nothing here runs at import: :func:`host` loads the plugins the first time
 something asks for a backend, a format or a pass.  Each entry point is
@@ -22,12 +22,17 @@ import importlib.metadata as md
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .formats import Frontend, Serializer
+    from .passes.base import Pass
 
 log = logging.getLogger("litert.plugins")
 
@@ -60,10 +65,10 @@ class PluginHost:
     """The tables the core reads: filled by the plugins' ``register`` hooks."""
 
     pm: pluggy.PluginManager = field(default_factory=lambda: _new_manager())
-    backends: dict[str, Any] = field(default_factory=dict)
-    frontends: dict[str, Any] = field(default_factory=dict)
-    serializers: dict[str, Any] = field(default_factory=dict)
-    passes: dict[str, Any] = field(default_factory=dict)
+    backends: dict[str, Backend] = field(default_factory=dict)
+    frontends: dict[str, Frontend] = field(default_factory=dict)
+    serializers: dict[str, Serializer] = field(default_factory=dict)
+    passes: dict[str, Pass] = field(default_factory=dict)
     kernels: dict[str, dict[tuple[str, str], object]] = field(default_factory=dict)
     loaded: list[PluginInfo] = field(default_factory=list)
     failures: list[PluginFailure] = field(default_factory=list)
@@ -94,25 +99,24 @@ class PluginHost:
     def _collect(self, plugin: object, distribution: str) -> None:
         from .schema import schemas
 
-        def call(hook_name: str, register) -> None:
-            impl = getattr(plugin, hook_name, None)
-            if impl is not None:
-                impl(register=register)
+        # pluggy's hook caller restricted to this one plugin, so what it registers is attributed to its distribution
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        hook = self.pm.subset_hook_caller
 
-        def add_backend(backend) -> None:
+        def add_backend(backend: Backend) -> None:
             if not backend.distribution:
                 backend.distribution = distribution
             self.backends[backend.name] = backend
 
-        call("litert_register_schemas", schemas().register)
-        call("litert_register_backends", add_backend)
-        call("litert_register_frontends", lambda f: self.frontends.__setitem__(f.name, f))
-        call("litert_register_serializers", lambda s: self.serializers.__setitem__(s.name, s))
-        call("litert_register_passes", lambda p: self.passes.__setitem__(p.name, p))
-        call(
-            "litert_register_kernels",
-            lambda backend, domain, op, k: self.kernels.setdefault(backend, {}).__setitem__((domain, op), k),
-        )
+        def add_kernel(backend: str, domain: str, op: str, kernel: object) -> None:
+            self.kernels.setdefault(backend, {})[(domain, op)] = kernel
+
+        hook("litert_register_schemas", others)(register=schemas().register)
+        hook("litert_register_backends", others)(register=add_backend)
+        hook("litert_register_frontends", others)(register=lambda f: self.frontends.__setitem__(f.name, f))
+        hook("litert_register_serializers", others)(register=lambda s: self.serializers.__setitem__(s.name, s))
+        hook("litert_register_passes", others)(register=lambda p: self.passes.__setitem__(p.name, p))
+        hook("litert_register_kernels", others)(register=add_kernel)
 
     def _rebuild(self) -> None:
         for table in (self.backends, self.frontends, self.serializers, self.passes, self.kernels):
@@ -123,7 +127,7 @@ class PluginHost:
 
     # -- lookup -------------------------------------------------------------
 
-    def backend(self, name: str):
+    def backend(self, name: str) -> Backend:
         try:
             return self.backends[name]
         except KeyError:
@@ -152,42 +156,24 @@ def _allowed(ep: md.EntryPoint, allow: set[str] | None) -> bool:
 
 
 def _load_group(host: PluginHost, group: str, allow: set[str] | None) -> None:
-    from stevedore import NamedExtensionManager
+    """Load and register each entry point of ``group`` on its own, in name order.
 
+    pluggy's ``load_setuptools_entrypoints`` stops at the first plugin that
+    fails to import; here a failing one is recorded in ``host.failures`` and
+    logged once, and the others still load.
+    """
     points = {ep.name: ep for ep in md.entry_points(group=group) if _allowed(ep, allow)}
     strict = _flag("LITERT_STRICT_PLUGINS")
-
-    def dist_of(ep) -> tuple[str, str]:
-        dist = getattr(ep, "dist", None) or getattr(points.get(getattr(ep, "name", "")), "dist", None)
-        return (dist.name, dist.version) if dist else ("", "")
-
-    def on_failure(_manager, ep, err) -> None:
-        if strict:
-            raise err
-        name, version = dist_of(ep)
-        host.failures.append(PluginFailure(ep.name, group, name, version, f"{type(err).__name__}: {err}"))
-        log.warning("litert plugin %r (%s) failed to load: %s", ep.name, name or "?", err)
-
-    # stevedore logs each failure too; litert records and reports it once
-    logging.getLogger("stevedore").setLevel(logging.CRITICAL)
-    class _Manager(NamedExtensionManager):
-        # Entry points come from importlib.metadata on every discovery, not
-        # from stevedore's on-disk cache, which goes stale when a plugin is
-        # installed into a running process.
-        def list_entry_points(self):
-            return list(points.values())
-
-    manager = _Manager(group, names=sorted(points), on_load_failure_callback=on_failure, name_order=True)
-    for ext in manager:
-        name, version = dist_of(ext.entry_point)
-        info = PluginInfo(ext.name, group, name, version)
+    for name in sorted(points):
+        ep = points[name]
+        dist, version = (ep.dist.name, ep.dist.version) if ep.dist else ("", "")
         try:
-            host.register(ext.plugin, ext.name, info)
-        except Exception as err:  # a plugin's own hooks failing must not take the rest down
+            host.register(ep.load(), name, PluginInfo(name, group, dist, version))
+        except Exception as err:  # one plugin failing to import or register must not take the rest down
             if strict:
                 raise
-            host.failures.append(PluginFailure(ext.name, group, name, version, f"{type(err).__name__}: {err}"))
-            log.warning("litert plugin %r failed to register: %s", ext.name, err)
+            host.failures.append(PluginFailure(name, group, dist, version, f"{type(err).__name__}: {err}"))
+            log.warning("litert plugin %r (%s) failed to load: %s", name, dist or "?", err)
 
 
 _HOST: PluginHost | None = None

@@ -22,10 +22,12 @@ loaded model and the native kernels run them in parallel.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
+
+from .ir import Shape
 
 #: Ray Data's default column for images (``read_images``)
 IMAGE_COLUMN = "image"
@@ -61,7 +63,7 @@ class Predictor:
         self.input_column = input_column
         self.keep_columns = tuple(keep_columns)
         self.transpose = _transpose_for(layout, self.input.shape, self.session.model.metadata)
-        self.dtype = np.dtype(dtype) if dtype else self.input.dtype.numpy
+        self.dtype = np.dtype(dtype) if dtype or self.input.dtype is None else self.input.dtype.numpy
         shape = self.input.shape or ()
         self.row_by_row = bool(shape) and shape[0] == 1
         self.output_names = [o.name for o in self.session.outputs]
@@ -86,7 +88,7 @@ class Predictor:
         return result
 
 
-def _transpose_for(layout: str, shape, metadata: Mapping[str, str]) -> tuple[int, ...] | None:
+def _transpose_for(layout: str, shape: Shape | None, metadata: Mapping[str, str]) -> tuple[int, ...] | None:
     """The axes permutation from the column's layout to the model's, for 4-D inputs."""
     from litert.convert import INPUT_FORMAT_KEY
     from litert.errors import InputError

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .backend import Backend
 from .errors import UnsupportedOperatorError
-from .ir import Graph, Node
+from .ir import Graph
 
 log = logging.getLogger("litert.scheduler")
 

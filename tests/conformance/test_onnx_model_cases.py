@@ -7,10 +7,9 @@
 from __future__ import annotations
 
 import onnx.backend.test
+from helpers.conformance import load_expected
 
 from litert_formats.onnx.onnx_backend import LitertBackend
-
-from helpers.conformance import load_expected
 
 backend_test = onnx.backend.test.BackendTest(LitertBackend, __name__)
 for _name in load_expected():

@@ -11,9 +11,8 @@ import json
 import os
 import sys
 
-import numpy as np
-
 import mindspore_lite as mslite
+import numpy as np
 
 
 def outcome(call):

@@ -19,9 +19,8 @@ import os
 import sys
 import threading
 
-import numpy as np
-
 import mindspore_lite as mslite
+import numpy as np
 
 
 def build(model_path, threads):
@@ -55,7 +54,7 @@ def predict_once(model, arrays, result):
     outputs = model.predict(inputs)
     result["names"] = np.array([t.name for t in outputs])
     for i, output in enumerate(outputs):
-        result["out_%d" % i] = output.get_data_to_numpy().copy()
+        result[f"out_{i}"] = output.get_data_to_numpy().copy()
 
 
 def scaled(arrays, factor):
@@ -68,7 +67,7 @@ def predict_batch(model, arrays, batch, result):
     stacked = [np.concatenate([row[i] for row in rows]) for i in range(len(arrays))]
     inputs = fill(model, model.get_inputs(), stacked)
     for i, output in enumerate(model.predict(inputs)):
-        result["batch_%d" % i] = output.get_data_to_numpy().copy()
+        result[f"batch_{i}"] = output.get_data_to_numpy().copy()
 
 
 def serve(model_path, arrays, workers, result, requests=4):
@@ -93,7 +92,7 @@ def serve(model_path, arrays, workers, result, requests=4):
         thread.join()
     for index in range(requests):
         for i, array in enumerate(answers[index]):
-            result["runner_%d_%d" % (index, i)] = array
+            result[f"runner_{index}_{i}"] = array
 
 
 def main(argv=None):
@@ -106,7 +105,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     data = np.load(args.inputs)
-    arrays = [data["in_%d" % i] for i in range(len([k for k in data.files if k.startswith("in_")]))]
+    arrays = [data[f"in_{i}"] for i in range(len([k for k in data.files if k.startswith("in_")]))]
     result = {}
     model = build(args.model, args.threads)
     predict_once(model, arrays, result)

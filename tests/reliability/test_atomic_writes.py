@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
+from helpers.hostile import F, onnx_model, save
 from onnx import helper
 
 import litert
-from helpers.hostile import F, onnx_model, save
 from litert.atomic import write_bytes
 
 

@@ -6,9 +6,8 @@ import sys
 
 import numpy as np
 import pytest
-from onnx import helper
-
 from helpers.hostile import F, onnx_model, save
+from onnx import helper
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import sys
 
 import numpy as np
 import pytest
+from helpers.hostile import F, onnx_model, relu_chain, save
 from onnx import TensorProto, helper
 
 import litert
-from helpers.hostile import F, onnx_model, relu_chain, save
 from litert.errors import ModelLoadError
 
 

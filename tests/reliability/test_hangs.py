@@ -6,12 +6,11 @@ import sys
 import time
 
 import numpy as np
-import onnx
 import pytest
+from helpers.hostile import F, onnx_model, save
 from onnx import TensorProto, helper
 
 import litert
-from helpers.hostile import F, onnx_model, save
 from litert.errors import LitertError
 
 

@@ -6,9 +6,8 @@ import json
 import subprocess
 import sys
 
+from helpers.hostile import F, onnx_model, save
 from onnx import helper
-
-from helpers.hostile import F, onnx_model, relu_chain, save
 
 _NO_SUBPROCESS = '''
 import os, subprocess, sys, time, json

@@ -6,10 +6,10 @@ import sys
 
 import numpy as np
 import pytest
+from helpers.hostile import F, onnx_model, save
 from onnx import TensorProto, helper
 
 import litert
-from helpers.hostile import F, onnx_model, save
 from litert.errors import LitertError, ResourceLimitError
 from litert.limits import check_bytes, numel, set_memory_limit
 

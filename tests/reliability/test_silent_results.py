@@ -6,10 +6,10 @@ import threading
 import numpy as np
 import onnxruntime as ort
 import pytest
+from helpers.hostile import F, onnx_model, save
 from onnx import TensorProto, helper
 
 import litert
-from helpers.hostile import F, onnx_model, save
 from litert.errors import LitertError
 
 STRINGS = ["a", "0x10", "1e3", "inf", " 3", "1a", "", "2.7", "nan", "-INF", "1e999", "abc", "010", "-7"]

@@ -26,8 +26,8 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 import mindspore as ms
+import numpy as np
 from mindspore import Tensor, nn, ops
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,8 @@
 
 Run with the venv's interpreter (see build_venv.sh), never imported by litert:
 
-    python msl_run.py convert MODEL.onnx OUT_PREFIX [--input-format NHWC|NCHW] [--optimize general|none] [--config-file F] [--fmk ONNX|TFLITE]
+    python msl_run.py convert MODEL.onnx OUT_PREFIX [--input-format NHWC|NCHW] [--optimize general|none]
+        [--config-file F] [--fmk ONNX|TFLITE]
     python msl_run.py run MODEL.ms INPUTS.npz OUTPUTS.npz [--threads N]
     python msl_run.py bench MODEL.ms INPUTS.npz RESULT.json [--threads N] [--warmup N] [--loops N]
 
@@ -46,7 +47,7 @@ def convert(args):
     converter.convert(fmk_type=getattr(mslite.FmkType, args.fmk), model_file=args.model, output_file=args.output,
                       config_file=args.config_file or "")
     if not os.path.isfile(args.output + ".ms"):
-        sys.stderr.write("converter produced no %s.ms\n" % args.output)
+        sys.stderr.write(f"converter produced no {args.output}.ms\n")
         return 1
     return 0
 
@@ -67,7 +68,7 @@ def _feed(model, path):
         if tensor.name in by_name:
             arr = by_name[tensor.name]
         else:
-            arr = by_name["arr_%d" % i]
+            arr = by_name[f"arr_{i}"]
         arrays.append(arr)
     shapes = [list(a.shape) for a in arrays]
     if shapes != [list(t.shape) for t in inputs]:
@@ -83,7 +84,7 @@ def run(args):
     _, model = _load(args)
     inputs = _feed(model, args.inputs)
     outputs = model.predict(inputs)
-    result = {"out_%d" % i: t.get_data_to_numpy() for i, t in enumerate(outputs)}
+    result = {f"out_{i}": t.get_data_to_numpy() for i, t in enumerate(outputs)}
     result["names"] = np.array([t.name for t in outputs])
     result["input_names"] = np.array([t.name for t in inputs])
     np.savez(args.outputs, **result)

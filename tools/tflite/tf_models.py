@@ -204,7 +204,8 @@ def _op_zoo_functions(tf):
                                   (tf.constant(0), x))
         return [branch, looped]
 
-    return {"op_zoo_control": (control, [spec2, spec2]), "op_zoo_misc": (misc, [spec4, spec4]), "op_zoo_unary": (unary, [spec4]), "op_zoo_binary": (binary, [spec4, spec4]),
+    return {"op_zoo_control": (control, [spec2, spec2]), "op_zoo_misc": (misc, [spec4, spec4]), "op_zoo_unary": (unary, [spec4]),
+            "op_zoo_binary": (binary, [spec4, spec4]),
             "op_zoo_shapes": (shapes, [spec4]), "op_zoo_reductions": (reductions, [spec4]),
             "op_zoo_images": (images, [spec4]), "op_zoo_matmul": (matmuls, [spec2, spec2])}
 
@@ -220,7 +221,8 @@ def make_op_zoo(name: str, folder: Path) -> Path:
     return path
 
 
-OP_ZOO = ("op_zoo_control", "op_zoo_misc", "op_zoo_unary", "op_zoo_binary", "op_zoo_shapes", "op_zoo_reductions", "op_zoo_images", "op_zoo_matmul")
+OP_ZOO = ("op_zoo_control", "op_zoo_misc", "op_zoo_unary", "op_zoo_binary", "op_zoo_shapes", "op_zoo_reductions", "op_zoo_images",
+          "op_zoo_matmul")
 
 BUILDERS = {
     "small_cnn": small_cnn, "mobilenet_v2": mobilenet_v2, "resnet50": resnet50,

@@ -18,8 +18,18 @@ function, which hides this subpackage's attribute; import the modules with
 """
 from .accuracy import read_calibration_file, read_reference, write_calibration_file, write_npz
 from .comparison import compare
-from .result import (AccuracyReport, BenchmarkResult, Comparison, LatencyStats, MemoryStats, OpTiming,
-                     OpTypeTiming, Profile, TensorAccuracy, TensorDiff)
+from .result import (
+                     AccuracyReport,
+                     BenchmarkResult,
+                     Comparison,
+                     LatencyStats,
+                     MemoryStats,
+                     OpTiming,
+                     OpTypeTiming,
+                     Profile,
+                     TensorAccuracy,
+                     TensorDiff,
+)
 from .runner import benchmark
 
 __all__ = [

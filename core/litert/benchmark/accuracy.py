@@ -20,8 +20,8 @@ numbers; when a name appears twice the first block wins.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def _match_feeds(feeds: Mapping[str, np.ndarray], names: Sequence[str]) -> dict[
     return dict(zip(names, feeds.values()))
 
 
-def run_onnxruntime(path: Path, feeds: Mapping[str, np.ndarray], threads: int):
+def run_onnxruntime(path: Path, feeds: Mapping[str, np.ndarray], threads: int) -> tuple[dict[str, np.ndarray], list[str]]:
     """Every node output of an ONNX model, through onnxruntime with graph optimisations off."""
     onnx = importlib.import_module("onnx")
     ort = importlib.import_module("onnxruntime")
@@ -84,7 +85,7 @@ def run_onnxruntime(path: Path, feeds: Mapping[str, np.ndarray], threads: int):
     return tensors, outputs
 
 
-def run_litert(path: Path, feeds: Mapping[str, np.ndarray], threads: int):
+def run_litert(path: Path, feeds: Mapping[str, np.ndarray], threads: int) -> tuple[dict[str, np.ndarray], list[str]]:
     """Every node output of a model, through litert's own reader and CPU backend, unoptimised."""
     from .. import load
 

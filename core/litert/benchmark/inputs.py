@@ -15,14 +15,18 @@ Files (``--in-data``), taken in the order given:
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
 from ..ir import DType
 from .result import InputSpec
+
+if TYPE_CHECKING:
+    from ..runtime.session import Session, TensorInfo
 
 _NPZ_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -45,7 +49,15 @@ def read_array_file(path: Path) -> np.ndarray | dict[str, np.ndarray]:
         raise InputError(f"input file {path}: not a readable .npy/.npz ({type(err).__name__}: {err})") from None
 
 
-def concrete_shape(info) -> tuple[int, ...]:
+def _single_array(path: Path) -> np.ndarray:
+    """The array of a ``.npy`` file (an archive here is an :class:`InputError`)."""
+    data = read_array_file(path)
+    if isinstance(data, dict):
+        raise InputError(f"input file {path}: expected one array (.npy), got an archive")
+    return data
+
+
+def concrete_shape(info: TensorInfo) -> tuple[int, ...]:
     """The static shape of a ``TensorInfo``, or an error telling how to fix its symbolic dims."""
     if info.shape is None or any(not isinstance(d, int) for d in info.shape):
         dims = "?" if info.shape is None else ",".join(str(d) for d in info.shape)
@@ -53,10 +65,10 @@ def concrete_shape(info) -> tuple[int, ...]:
             f"input {info.name!r} has dimensions [{dims}] that are not all known; give them with "
             f"--input-shapes {info.name}:d0,d1,... (input_shapes= in Python) or pass input data"
         )
-    return tuple(info.shape)
+    return tuple(d for d in info.shape if isinstance(d, int))
 
 
-def random_inputs(session, seed: int = 0) -> dict[str, np.ndarray]:
+def random_inputs(session: Session, seed: int = 0) -> dict[str, np.ndarray]:
     """Seeded random tensors of the dtype and shape of each model input."""
     rng = np.random.default_rng(seed)
     feeds = {}
@@ -75,7 +87,7 @@ def random_inputs(session, seed: int = 0) -> dict[str, np.ndarray]:
     return feeds
 
 
-def load_input_files(paths: Sequence[str | Path], session) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def load_input_files(paths: Sequence[str | Path], session: Session) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Feeds from ``.npz``/``.npy``/raw ``.bin`` files (see the module docstring), and the file of each."""
     infos = {i.name: i for i in session.inputs}
     order = list(infos)
@@ -86,7 +98,7 @@ def load_input_files(paths: Sequence[str | Path], session) -> tuple[dict[str, np
         pending = [n for n in order if n not in feeds]
         if not pending:
             raise InputError(f"input file {path}: the model's {len(order)} input(s) ({', '.join(order)}) are all given")
-        return pending[0]
+        return str(pending[0])
 
     for raw in paths:
         path = Path(raw)
@@ -106,7 +118,7 @@ def load_input_files(paths: Sequence[str | Path], session) -> tuple[dict[str, np
             else:
                 name = next_input(path)
                 is_npy = head.startswith(_NPY_MAGIC)
-                feeds[name] = read_array_file(path) if is_npy else _read_raw(path, infos[name])
+                feeds[name] = _single_array(path) if is_npy else _read_raw(path, infos[name])
                 sources[name] = str(path)
         except (ValueError, OSError) as err:
             raise InputError(f"input file {path}: not readable ({err})") from None
@@ -116,7 +128,7 @@ def load_input_files(paths: Sequence[str | Path], session) -> tuple[dict[str, np
     return feeds, sources
 
 
-def _read_raw(path: Path, info) -> np.ndarray:
+def _read_raw(path: Path, info: TensorInfo) -> np.ndarray:
     dtype = (info.dtype or DType.FLOAT32).numpy
     shape = concrete_shape(info)
     data = np.fromfile(path, dtype=np.uint8)
@@ -129,7 +141,7 @@ def _read_raw(path: Path, info) -> np.ndarray:
     return data.view(dtype).reshape(shape)
 
 
-def resolve_inputs(session, inputs: Any, seed: int) -> tuple[dict[str, np.ndarray], list[InputSpec]]:
+def resolve_inputs(session: Session, inputs: Any, seed: int) -> tuple[dict[str, np.ndarray], list[InputSpec]]:
     """Feeds for ``session`` from ``inputs`` (None, arrays or file paths) and how each was made."""
     if inputs is None:
         feeds = random_inputs(session, seed)

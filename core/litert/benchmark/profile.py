@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from typing import Any
 
 from ..ir import Node
 from .capture import node_label
@@ -27,13 +28,13 @@ class OpProfiler:
         self._stack: list[list[float]] = []
         self._labels: list[str] = []
         #: id(node) -> [label, op type, device, calls, total s, self s, depth, parent]
-        self._stats: dict[int, list] = {}
+        self._stats: dict[int, list[Any]] = {}
 
     def before_node(self, node: Node, backend: str) -> None:
         self._stack.append([time.perf_counter(), 0.0])
         self._labels.append(node_label(node))
 
-    def after_node(self, node: Node, backend: str, outputs: list) -> None:
+    def after_node(self, node: Node, backend: str, outputs: list[Any]) -> None:
         start, inner = self._stack.pop()
         label = self._labels.pop()
         elapsed = time.perf_counter() - start
@@ -57,7 +58,7 @@ class OpProfiler:
             for label, op, device, calls, total, own, depth, parent in self._stats.values()
         ]
         nodes.sort(key=lambda t: -t.total_ms)
-        by_type: dict[str, list] = defaultdict(lambda: [0, 0, 0.0])
+        by_type: dict[str, list[Any]] = defaultdict(lambda: [0, 0, 0.0])
         for _, op, _, calls, _, own, _, _ in self._stats.values():
             entry = by_type[op]
             entry[0] += 1

@@ -1,7 +1,7 @@
 """Text renderings of benchmark and comparison results (what the CLI prints)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .result import AccuracyReport, BenchmarkResult, Comparison, Profile
 

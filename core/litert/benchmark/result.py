@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,10 @@ from ..atomic import write_text
 
 class _JsonMixin:
     def to_dict(self) -> dict[str, Any]:
-        return _clean(asdict(self))  # type: ignore[arg-type]
+        if not is_dataclass(self):
+            raise TypeError(f"{type(self).__name__} is not a dataclass")
+        cleaned: dict[str, Any] = _clean(asdict(self))
+        return cleaned
 
     def to_json(self, path: str | Path | None = None, indent: int = 2) -> str:
         """The result as JSON text; also written to ``path`` when given."""
@@ -62,7 +66,7 @@ class LatencyStats(_JsonMixin):
     samples_ms: list[float] = field(default_factory=list)
 
     @classmethod
-    def from_seconds(cls, seconds: Sequence[float]) -> "LatencyStats":
+    def from_seconds(cls, seconds: Sequence[float]) -> LatencyStats:
         ms = np.asarray(seconds, dtype=np.float64) * 1000.0
         p50, p90, p99 = np.percentile(ms, [50, 90, 99])
         total = float(ms.sum())

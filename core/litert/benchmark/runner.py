@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from .capture import TensorCapture, to_host
 from .inputs import resolve_inputs
 from .profile import OpProfiler
 from .result import AccuracyReport, BenchmarkResult, LatencyStats, MemoryStats
+
+if TYPE_CHECKING:
+    from ..runtime.session import Session
 
 
 def benchmark(
@@ -115,7 +119,8 @@ def benchmark(
     )
 
 
-def _load(model, devices, threads, input_shapes, optimize, fmk):
+def _load(model: str | Path | Session, devices: Sequence[str] | None, threads: int | None,
+          input_shapes: Mapping[str, Sequence[int]] | None, optimize: str, fmk: str | None) -> tuple[Session, str, float]:
     """A session, the model's name for the report, and the load time in seconds."""
     if not isinstance(model, (str, Path)):  # an already loaded session
         return model, model.model.graph.name or "<session>", sum(model.timings.values())
@@ -127,13 +132,14 @@ def _load(model, devices, threads, input_shapes, optimize, fmk):
     return session, str(model), time.perf_counter() - started
 
 
-def available_tensors(session) -> tuple[list[str], set[str]]:
+def available_tensors(session: Session) -> tuple[list[str], set[str]]:
     """The model's outputs, and every tensor a node of the compiled graph produces."""
     produced = {o for part in session.schedule.partitions for node in part.graph.nodes for o in node.outputs if o}
     return list(session.model.graph.outputs), produced
 
 
-def _check(session, feeds, benchmark_data, threshold, cosine_threshold, optimize) -> AccuracyReport:
+def _check(session: Session, feeds: Mapping[str, np.ndarray], benchmark_data: str | Path | Mapping[str, np.ndarray],
+           threshold: float, cosine_threshold: float | None, optimize: str) -> AccuracyReport:
     outputs, produced = available_tensors(session)
     if isinstance(benchmark_data, (str, Path)):
         reference_name = str(benchmark_data)
@@ -178,7 +184,7 @@ class _NoBar:
         pass
 
 
-def _progress_bar(total: int, model: str, enabled: bool):
+def _progress_bar(total: int, model: str, enabled: bool) -> Any:
     """tqdm on stderr when asked and stderr is a terminal; it appears only on runs longer than a second."""
     if not enabled or not sys.stderr.isatty():
         return _NoBar()

@@ -7,10 +7,15 @@ header lines too.
 """
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from litert.benchmark.result import BenchmarkResult
 
 
-def add_arguments(name: str, parser) -> None:
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     from .mslite_flags import add_flags, benchmark_flags
 
     parser.add_argument("--model", help="model file (or --modelFile=...)")
@@ -46,7 +51,7 @@ def add_arguments(name: str, parser) -> None:
               "MindSpore Lite benchmark flags (--name=value; --device also takes its values)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import litert
     from litert.benchmark import report
 
@@ -83,7 +88,7 @@ def run(args) -> int:
     if result.accuracy is not None:
         lines += [""] + report.accuracy_lines(result.accuracy)
     print("\n".join(lines), file=out)
-    if args.plot:
+    if args.plot and result.profile is not None:
         from litert.benchmark.plot import write_plot
 
         path = write_plot(result.profile, args.plot, f"litert profile: {result.model}")
@@ -93,13 +98,13 @@ def run(args) -> int:
     elif args.json:
         result.to_json(args.json)
         print(f"wrote {args.json}", file=out)
-    if not result.passed:
+    if not result.passed and result.accuracy is not None:
         print(f"litert benchmark: {report.accuracy_failure(result.accuracy)}", file=sys.stderr)
         return 1
     return 0
 
 
-def _translate_mindspore_lite_flags(args) -> bool:
+def _translate_mindspore_lite_flags(args: argparse.Namespace) -> bool:
     """Apply MindSpore Lite's flags to ``args``; True when any was given."""
     from litert.errors import InputError
 
@@ -121,7 +126,7 @@ def _translate_mindspore_lite_flags(args) -> bool:
     return given
 
 
-def _check_model_type_and_shapes(args) -> None:
+def _check_model_type_and_shapes(args: argparse.Namespace) -> None:
     """``--modelType`` against the file's format; ``--inputShapes`` (by position) as names."""
     from pathlib import Path
 
@@ -140,7 +145,7 @@ def _check_model_type_and_shapes(args) -> None:
         args.input_shapes = ";".join(f"{n}:{','.join(map(str, s))}" for n, s in zip(names, args.msl_positional_shapes))
 
 
-def _mindspore_lite_header(args, result) -> list[str]:
+def _mindspore_lite_header(args: argparse.Namespace, result: BenchmarkResult) -> list[str]:
     """MindSpore Lite's benchmark header lines (the values litert used)."""
     return [
         f"ModelPath = {args.model}",

@@ -1,10 +1,11 @@
 """``litert compare``: where a converted model's tensors diverge from the original's."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 
-def add_arguments(name: str, parser) -> None:
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="the model under test (e.g. the converted one)")
     parser.add_argument("--reference", required=True, help="the original model")
     parser.add_argument("--fmk", help="source format of --model when the suffix does not tell")
@@ -27,7 +28,7 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write the comparison as JSON ('-' for stdout)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from litert.benchmark import compare, report
 
     from ._args import parse_input_shapes

@@ -1,8 +1,10 @@
 """``litert convert``."""
 from __future__ import annotations
 
+import argparse
 
-def add_arguments(name: str, parser) -> None:
+
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fmk", help="source format (onnx, ...); default: from the file")
     parser.add_argument("--model", required=True, help="model file to convert")
     parser.add_argument("--output", required=True, help="file to write; its suffix picks the format")
@@ -15,7 +17,7 @@ def add_arguments(name: str, parser) -> None:
                         help="MindSpore Lite post-training quantisation config (INI: [common_quant_param] ...)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import litert
 
     from ._args import parse_input_shapes
@@ -31,7 +33,7 @@ def run(args) -> int:
     return 0
 
 
-def _quantize(args, input_shapes) -> int:
+def _quantize(args: argparse.Namespace, input_shapes: dict[str, tuple[int, ...]]) -> int:
     """``--config-file``: post-training quantisation; keys without effect here are printed, not dropped."""
     import sys
     import warnings

@@ -9,16 +9,17 @@ conversion itself is :class:`litert.mslite.Converter`'s.
 """
 from __future__ import annotations
 
+import argparse
 from types import SimpleNamespace
 
 
-def add_arguments(name: str, parser) -> None:
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     from .mslite_flags import add_flags, converter_flags
 
     add_flags(parser, converter_flags(), "MindSpore Lite converter_lite flags (--name=value)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from litert.errors import InputError, LitertError
     from litert.mslite import Converter, ModelType
 

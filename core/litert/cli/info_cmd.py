@@ -1,16 +1,21 @@
 """``litert info``."""
 from __future__ import annotations
 
+import argparse
 from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from litert.ir import Model
 
 
-def add_arguments(name: str, parser) -> None:
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model file")
     parser.add_argument("--fmk", help="source format when the suffix does not tell")
     parser.add_argument("--json", action="store_true")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import json
 
     import litert
@@ -23,7 +28,7 @@ def run(args) -> int:
     infer_shapes(graph)
     histogram = Counter(n.qualified_op for n in graph.nodes)
     memory = plan(graph)
-    info = {
+    info: dict[str, Any] = {
         "model": str(args.model),
         "format": model.source_format,
         "producer": model.producer,
@@ -62,7 +67,7 @@ def run(args) -> int:
 _FORMAT_FIELDS = {"ms": ("version", "fmk_type", "weight_bytes", "tensors", "subgraphs", "input_formats", "primitives")}
 
 
-def _format_lines(model) -> list[str]:
+def _format_lines(model: Model) -> list[str]:
     """Lines of format-specific facts, e.g. for a .ms: version, fmk type, weight bytes, primitive histogram."""
     prefix = model.source_format
     lines = []

@@ -1,14 +1,16 @@
 """``litert list-backends``, ``list-frontends``, ``list-formats``."""
 from __future__ import annotations
 
+import argparse
 import json
+from typing import Any
 
 
-def add_arguments(name: str, parser) -> None:
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _backends() -> list[dict]:
+def _backends() -> list[dict[str, Any]]:
     from litert.plugins import host
 
     rows = []
@@ -46,7 +48,7 @@ def _dist_version(dist: str) -> str:
         return ""
 
 
-def _formats(kind: str) -> list[dict]:
+def _formats(kind: str) -> list[dict[str, Any]]:
     from litert.plugins import host
 
     rows = []
@@ -61,7 +63,7 @@ def _formats(kind: str) -> list[dict]:
     return rows
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.command == "list-backends":
         rows = _backends()
         if args.json:

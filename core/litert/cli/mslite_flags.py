@@ -14,10 +14,12 @@ Flags are spelled as MindSpore Lite spells them (``--modelFile=m.onnx``;
 """
 from __future__ import annotations
 
+import argparse
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, TypeVar
 
 from litert.errors import InputError
 
@@ -28,6 +30,10 @@ IGNORED = "accepted, no effect"
 REFUSED = "refused"
 PARTLY = "some values refused"
 
+#: a row's translation: ``apply(value, target)``; ``target`` is the tool's namespace of litert arguments
+Apply = Callable[[str, Any], None]
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
 class Flag:
@@ -35,7 +41,7 @@ class Flag:
     default: str
     status: str
     reason: str
-    apply: Callable[[str, object], None]
+    apply: Apply
 
     @property
     def option(self) -> str:
@@ -59,7 +65,7 @@ def _note(flag: str, value: str, reason: str) -> None:
     print(f"litert: --{flag}={value} has no effect: {reason}", file=sys.stderr)
 
 
-def _choice(flag: str, value: str, allowed: dict[str, object]) -> object:
+def _choice(flag: str, value: str, allowed: dict[str, _T]) -> _T:
     """The mapped value of ``value`` (case-insensitive), or InputError listing the choices."""
     for key, mapped in allowed.items():
         if key.lower() == value.strip().lower():
@@ -67,29 +73,29 @@ def _choice(flag: str, value: str, allowed: dict[str, object]) -> object:
     raise InputError(f"--{flag}={value}: expected one of {', '.join(allowed)}")
 
 
-def _set(dest: str, parse: Callable[[str], object] = str):
-    def apply(value: str, target) -> None:
+def _set(dest: str, parse: Callable[[str], object] = str) -> Apply:
+    def apply(value: str, target: Any) -> None:
         setattr(target, dest, parse(value))
     return apply
 
 
-def _refuse_unless(flag: str, defaults: tuple[str, ...], reason: str):
+def _refuse_unless(flag: str, defaults: tuple[str, ...], reason: str) -> Apply:
     """Accept the values that change nothing, refuse the rest."""
-    def apply(value: str, target) -> None:
+    def apply(value: str, target: Any) -> None:
         if value.strip().lower() not in defaults:
             _refuse(flag, value, reason)
     return apply
 
 
-def _ignore_unless(flag: str, defaults: tuple[str, ...], reason: str):
+def _ignore_unless(flag: str, defaults: tuple[str, ...], reason: str) -> Apply:
     """Accept every value; one that would change something in MindSpore Lite gets a note on stderr."""
-    def apply(value: str, target) -> None:
+    def apply(value: str, target: Any) -> None:
         if value.strip().lower() not in defaults:
             _note(flag, value, reason)
     return apply
 
 
-def _row(name: str, default: str, status: str, reason: str, apply=None) -> Flag:
+def _row(name: str, default: str, status: str, reason: str, apply: Apply | None = None) -> Flag:
     """A table row; without ``apply``, the default value passes and others are refused or noted by ``status``."""
     if apply is None:
         defaults = ("", '""') if default == '""' else (default.lower(),)
@@ -103,13 +109,13 @@ def _row(name: str, default: str, status: str, reason: str, apply=None) -> Flag:
 def _converter_table() -> list[Flag]:
     from litert.mslite import DataType, FmkType, Format, ModelType
 
-    def attr(name: str, parse: Callable[[str], object]):
+    def attr(name: str, parse: Callable[[str], object]) -> Apply:
         return lambda value, target: setattr(target.converter, name, parse(value))
 
     fmks = {"TF": FmkType.TF, "TFLITE": FmkType.TFLITE, "CAFFE": FmkType.CAFFE, "MINDIR": FmkType.MINDIR,
             "ONNX": FmkType.ONNX, "PYTORCH": FmkType.PYTORCH}
 
-    def fmk(value: str, target) -> None:
+    def fmk(value: str, target: Any) -> None:
         if value.strip().upper() in ("MSLITE", "OM"):
             _refuse("fmk", value, "MSLITE input is for Micro code generation and OM for Ascend; litert has neither")
         target.fmk = _choice("fmk", value, fmks)
@@ -117,22 +123,22 @@ def _converter_table() -> list[Flag]:
     data_types = {"DEFAULT": DataType.UNKNOWN, "FLOAT": DataType.FLOAT32, "FLOAT16": DataType.FLOAT16,
                   "INT8": DataType.INT8, "UINT8": DataType.UINT8, "INT32": DataType.INT32, "INT64": DataType.INT64}
 
-    def io_type(flag: str, attribute: str):
-        def apply(value: str, target) -> None:
+    def io_type(flag: str, attribute: str) -> Apply:
+        def apply(value: str, target: Any) -> None:
             chosen = _choice(flag, value, data_types)
             if chosen not in (DataType.UNKNOWN, DataType.FLOAT32):
                 _refuse(flag, value, "quantised input/output types need a quantised model; litert writes float models")
             setattr(target.converter, attribute, chosen)
         return apply
 
-    def optimize(value: str, target) -> None:
+    def optimize(value: str, target: Any) -> None:
         level = _choice("optimize", value, {"none": "none", "general": "general", "gpu_oriented": "gpu_oriented",
                                             "ascend_oriented": "ascend_oriented"})
         if level in ("gpu_oriented", "ascend_oriented"):
             _refuse("optimize", value, "GPU- and Ascend-specific passes need those back ends; use general or none")
         target.converter.optimize = level
 
-    def input_shape(value: str, target) -> None:
+    def input_shape(value: str, target: Any) -> None:
         from ._args import parse_input_shapes
 
         target.converter.input_shape = {k: list(v) for k, v in parse_input_shapes(value).items()}
@@ -180,7 +186,7 @@ DEVICES = {"CPU": ["cpu"], "NPU": ["kirin_npu"], "Ascend": ["ascend"], "Ascend31
 
 
 def _benchmark_table() -> list[Flag]:
-    def device(value: str, target) -> None:
+    def device(value: str, target: Any) -> None:
         """MindSpore Lite's device names, else litert's own backend order (``ascend,cpu``)."""
         if value.strip().upper() == "GPU":
             _refuse("device", value, "litert has no GPU back end")
@@ -190,25 +196,25 @@ def _benchmark_table() -> list[Flag]:
                 return
         target.device = value
 
-    def in_data(value: str, target) -> None:
+    def in_data(value: str, target: Any) -> None:
         target.in_data = [p for p in re.split(r"[\s,]+", value) if p]
 
-    def model_type(value: str, target) -> None:
+    def model_type(value: str, target: Any) -> None:
         target.msl_model_type = _choice("modelType", value, {"MindIR": "mindir", "MindIR_Lite": "ms"})
 
-    def input_shapes_old(value: str, target) -> None:
+    def input_shapes_old(value: str, target: Any) -> None:
         target.msl_positional_shapes = [tuple(int(d) for d in part.split(",") if d) for part in value.split(":") if part]
 
-    def cosine(value: str, target) -> None:
+    def cosine(value: str, target: Any) -> None:
         threshold = float(value)
         target.cosine_threshold = threshold if threshold > -1 else None
 
-    def bench_type(value: str, target) -> None:
+    def bench_type(value: str, target: Any) -> None:
         _choice("benchmarkDataType", value, {"FLOAT": 0, "INT32": 0, "INT8": 0, "UINT8": 0})
 
     no_bind = "litert does not bind threads to cores"
 
-    def bind_mode(value: str, target) -> None:
+    def bind_mode(value: str, target: Any) -> None:
         if _choice("cpuBindMode", value, {"0": 0, "1": 1, "2": 2}):
             _note("cpuBindMode", value, no_bind)
     return [
@@ -275,7 +281,7 @@ def benchmark_flags() -> list[Flag]:
     return BENCHMARK_FLAGS
 
 
-def add_flags(parser, flags: list[Flag], title: str) -> None:
+def add_flags(parser: argparse.ArgumentParser, flags: list[Flag], title: str) -> None:
     """Each flag as an option taking one value (kept as text: ``apply`` parses it)."""
     group = parser.add_argument_group(title)
     for flag in flags:
@@ -283,7 +289,7 @@ def add_flags(parser, flags: list[Flag], title: str) -> None:
                            help=f"{flag.status}: {flag.reason} (MindSpore Lite default {flag.default})")
 
 
-def apply_flags(args, flags: list[Flag], target) -> bool:
+def apply_flags(args: argparse.Namespace, flags: list[Flag], target: Any) -> bool:
     """Translate every MindSpore Lite flag given on the command line; True when any was."""
     given = False
     for flag in flags:

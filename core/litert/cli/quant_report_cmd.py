@@ -1,8 +1,10 @@
 """``litert quant-report``: per-layer quantisation loss, worst first, and a skip_quant_node proposal."""
 from __future__ import annotations
 
+import argparse
 
-def add_arguments(name: str, parser) -> None:
+
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="the float model")
     parser.add_argument("--config-file", "--configFile", dest="config_file", required=True,
                         help="MindSpore Lite quantisation config; its [data_preprocess_param] gives the samples")
@@ -13,7 +15,7 @@ def add_arguments(name: str, parser) -> None:
                         help="propose only layers below this SQNR in dB (30)")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import sys
     import warnings
 

@@ -1,11 +1,16 @@
 """``litert run``."""
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from litert.runtime.session import Session
 
 
-def add_arguments(name: str, parser) -> None:
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--fmk", help="source format when the suffix does not tell")
     parser.add_argument("--input", action="append", default=[],
@@ -18,14 +23,14 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="load time per phase and placement summary")
 
 
-def load_inputs(paths: list[str], session) -> dict:
+def load_inputs(paths: list[str], session: Session) -> dict[str, Any]:
     import numpy as np
 
     from litert.benchmark.inputs import read_array_file
     from litert.errors import InputError
 
     names = [i.name for i in session.inputs]
-    feeds: dict = {}
+    feeds: dict[str, Any] = {}
     npy_index = 0
     for raw in paths:
         path = Path(raw)
@@ -42,7 +47,7 @@ def load_inputs(paths: list[str], session) -> dict:
     return feeds
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     import litert

@@ -7,9 +7,11 @@ also the vocabulary of the ``.ms`` and MindIR mappings.  Extension types
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 import ml_dtypes
 import numpy as np
+import numpy.typing as npt
 
 
 class DType(Enum):
@@ -55,7 +57,7 @@ class DType(Enum):
         return self in _FLOATS
 
     @classmethod
-    def from_numpy(cls, dtype) -> "DType":
+    def from_numpy(cls, dtype: npt.DTypeLike) -> DType:
         dtype = np.dtype(dtype)
         if dtype.kind in ("O", "U", "S"):
             return cls.STRING
@@ -68,7 +70,7 @@ class DType(Enum):
         return self.name.lower()
 
 
-def _optional(name: str):
+def _optional(name: str) -> np.dtype[Any] | None:
     return np.dtype(getattr(ml_dtypes, name)) if hasattr(ml_dtypes, name) else None
 
 
@@ -98,8 +100,9 @@ _TO_NUMPY: dict[DType, np.dtype] = {
 }
 for _dt, _name in ((DType.FLOAT4E2M1, "float4_e2m1fn"), (DType.FLOAT8E8M0, "float8_e8m0fnu"),
                    (DType.UINT2, "uint2"), (DType.INT2, "int2")):
-    if _optional(_name) is not None:
-        _TO_NUMPY[_dt] = _optional(_name)
+    _found = _optional(_name)
+    if _found is not None:
+        _TO_NUMPY[_dt] = _found
 
 _FROM_NUMPY = {v: k for k, v in _TO_NUMPY.items() if k is not DType.STRING}
 _FLOATS = {DType.FLOAT32, DType.FLOAT16, DType.FLOAT64, DType.BFLOAT16, DType.FLOAT8E4M3FN,

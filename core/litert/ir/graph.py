@@ -7,16 +7,17 @@ by name.  Operator semantics follow the latest ONNX version of each operator
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator, Union
+from typing import Any
 
 import numpy as np
 
 from .dtypes import DType
 
 #: A dimension: a fixed size, a symbolic name ("batch"), or None when unknown.
-Dim = Union[int, str, None]
+Dim = int | str | None
 Shape = tuple[Dim, ...]
 
 
@@ -63,15 +64,23 @@ class Value:
         return self.const is not None
 
     @property
+    def array(self) -> np.ndarray:
+        """The constant's contents, for code that already checked :attr:`is_const` (ValueError otherwise)."""
+        if self.const is None:
+            raise ValueError(f"value {self.name!r} is not a constant")
+        return self.const
+
+    @property
     def is_static(self) -> bool:
         """True when every dimension is a known integer."""
         return self.shape is not None and all(isinstance(d, int) for d in self.shape)
 
     @property
     def nbytes(self) -> int | None:
-        if not self.is_static or self.dtype is None or self.dtype is DType.STRING:
+        dims = [d for d in self.shape or () if isinstance(d, int)]
+        if self.shape is None or len(dims) != len(self.shape) or self.dtype is None or self.dtype is DType.STRING:
             return None
-        return math.prod(self.shape) * self.dtype.itemsize  # exact: int64 would wrap on hostile dims
+        return math.prod(dims) * self.dtype.itemsize  # exact: int64 would wrap on hostile dims
 
 
 @dataclass
@@ -97,7 +106,7 @@ class Node:
             names.extend(sorted(sub.outer_references()))
         return names
 
-    def subgraphs(self) -> Iterator["Graph"]:
+    def subgraphs(self) -> Iterator[Graph]:
         for value in self.attrs.values():
             if isinstance(value, Graph):
                 yield value
@@ -142,7 +151,7 @@ class Graph:
         """Names this graph (or its own subgraphs) reads but does not define."""
         defined = set(self.inputs) | {n for n, v in self.values.items() if v.is_const}
         defined |= {out for node in self.nodes for out in node.outputs}
-        used = set()
+        used: set[str] = set()
         for node in self.nodes:
             used.update(n for n in node.inputs if n)
             for sub in node.subgraphs():
@@ -151,7 +160,7 @@ class Graph:
         return used - defined
 
     def weight_bytes(self) -> int:
-        return sum(int(v.const.nbytes) for v in self.values.values() if v.is_const)
+        return sum(int(v.const.nbytes) for v in self.values.values() if v.const is not None)
 
     def unique_name(self, base: str) -> str:
         name, i = base, 0

@@ -27,7 +27,7 @@ def validate_graph(graph: Graph, where: str = "") -> None:
     _check(graph, frozenset(), where)
 
 
-def _text(name, what: str, where: str) -> str:
+def _text(name: object, what: str, where: str) -> str:
     if not isinstance(name, str):
         raise ModelLoadError(f"{where}{what} is not a text name ({type(name).__name__})")
     try:

@@ -17,15 +17,14 @@ as the behavioural oracle (``tests/test_mslite_api.py``); what differs and
 which options litert refuses or ignores (with a warning) is in
 ``docs/mindspore-lite-compat.md``.
 """
+from .. import __version__  # noqa: E402  (litert's version; MindSpore Lite scripts print it)
+from ._checks import MSLiteRuntimeError, MSLiteTypeError, MSLiteValueError
 from .context import Context, OptionIgnoredWarning
 from .converter import Converter
 from .enums import DataType, FmkType, Format, ModelType
 from .model import Model
 from .parallel import ModelParallelRunner
 from .tensor import Tensor
-from ._checks import MSLiteRuntimeError, MSLiteTypeError, MSLiteValueError
-
-from .. import __version__  # noqa: E402  (litert's version; MindSpore Lite scripts print it)
 
 __all__ = ["Context", "Converter", "DataType", "FmkType", "Format", "MSLiteRuntimeError", "MSLiteTypeError",
            "MSLiteValueError", "Model", "ModelParallelRunner", "ModelType", "OptionIgnoredWarning", "Tensor",

@@ -8,6 +8,9 @@ written for MindSpore Lite and ``except LitertError`` both catch them.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any, cast
+
 from ..errors import LitertError
 
 
@@ -23,13 +26,17 @@ class MSLiteRuntimeError(LitertError, RuntimeError):
     """Building, resizing, converting or predicting failed (MindSpore Lite raises RuntimeError)."""
 
 
-def _type_name(classes) -> str:
+#: what check_type accepts, as isinstance does
+Classes = type | tuple[type, ...]
+
+
+def _type_name(classes: Classes) -> str:
     if isinstance(classes, tuple):
         return " or ".join(c.__name__ for c in classes)
     return classes.__name__
 
 
-def check_type(name: str, value, classes, allow_none: bool = False):
+def check_type(name: str, value: Any, classes: Classes, allow_none: bool = False) -> Any:
     """``value`` when it is an instance of ``classes`` (bool is not an int here), else MSLiteTypeError."""
     if allow_none and value is None:
         return value
@@ -39,7 +46,7 @@ def check_type(name: str, value, classes, allow_none: bool = False):
     return value
 
 
-def check_list_of(name: str, value, element, allow_none: bool = False):
+def check_list_of(name: str, value: Any, element: Classes, allow_none: bool = False) -> Any:
     """A list whose elements are all ``element`` instances."""
     if allow_none and value is None:
         return value
@@ -50,21 +57,21 @@ def check_list_of(name: str, value, element, allow_none: bool = False):
     return value
 
 
-def check_non_negative(name: str, value) -> int:
+def check_non_negative(name: str, value: Any) -> int:
     check_type(name, value, int)
     if value < 0:
         raise MSLiteValueError(f"{name} must be a non-negative int, but got {value}.")
-    return value
+    return int(value)
 
 
-def check_choice(name: str, value, choices) -> str:
+def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
     check_type(name, value, str)
     if value not in choices:
         raise MSLiteValueError(f"{name} must be one of {list(choices)}, but got {value!r}.")
-    return value
+    return str(value)
 
 
-def check_config_dict(name: str, value) -> dict:
+def check_config_dict(name: str, value: Any) -> dict[str, dict[str, str]]:
     """``{section: {key: value}}`` with str everywhere."""
     check_type(name, value, dict)
     for section, items in value.items():
@@ -73,4 +80,4 @@ def check_config_dict(name: str, value) -> dict:
         for key, item in items.items():
             check_type(f"{name}[{section!r}] key", key, str)
             check_type(f"{name}[{section!r}][{key!r}]", item, str)
-    return value
+    return cast("dict[str, dict[str, str]]", value)

@@ -13,8 +13,15 @@ import os
 import warnings
 from dataclasses import dataclass
 
-from ._checks import (MSLiteRuntimeError, check_choice, check_config_dict, check_list_of, check_non_negative,
-                      check_type, MSLiteValueError)
+from ._checks import (
+    MSLiteRuntimeError,
+    MSLiteValueError,
+    check_choice,
+    check_config_dict,
+    check_list_of,
+    check_non_negative,
+    check_type,
+)
 
 TARGETS = ("cpu", "gpu", "ascend")
 CPU_PRECISION_MODES = ("enforce_fp32", "preferred_fp16")
@@ -235,7 +242,7 @@ class Context:
 
     @target.setter
     def target(self, value: list[str]) -> None:
-        value = ["cpu"] if not value else value
+        value = value if value else ["cpu"]
         check_list_of("target", value, str)
         for item in value:
             if item.lower() not in TARGETS:

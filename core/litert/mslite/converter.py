@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ..errors import LitertError
-from ._checks import (MSLiteRuntimeError, MSLiteValueError, check_choice, check_config_dict, check_type)
+from ._checks import MSLiteRuntimeError, MSLiteValueError, check_choice, check_config_dict, check_type
 from .enums import FRONTEND_OF_FMK, WRITER_OF_MODEL_TYPE, DataType, FmkType, Format, ModelType
 
 OPTIMIZE_LEVELS = ("none", "general", "ascend_oriented")
@@ -170,7 +170,7 @@ class Converter:
     def device(self, value: str) -> None:
         self._device = check_choice("device", value, ("Ascend",))
 
-    def set_config_info(self, section: str = "", config_info: dict | None = None) -> None:
+    def set_config_info(self, section: str = "", config_info: dict[str, str] | None = None) -> None:
         check_type("section", section, str)
         config_info = {} if config_info is None else config_info
         check_config_dict("config_info", {section: config_info})
@@ -277,7 +277,8 @@ def _pre_infer(path: Path) -> None:
     session = litert.load(path)
     feeds = []
     for info in session.inputs:
-        if info.shape is None or any(not isinstance(d, int) for d in info.shape):
+        dims = [d for d in info.shape or () if isinstance(d, int)]
+        if info.shape is None or len(dims) != len(info.shape) or info.dtype is None:
             raise MSLiteRuntimeError(f"infer: input {info.name!r} has dynamic dims {info.shape}; set input_shape")
-        feeds.append(np.zeros(info.shape, info.dtype.numpy))
+        feeds.append(np.zeros(dims, info.dtype.numpy))
     session.predict(feeds)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import configparser
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,16 +20,20 @@ from ..convert import INPUT_FORMAT_KEY
 from ..errors import LitertError
 from ._checks import MSLiteRuntimeError, MSLiteTypeError, MSLiteValueError, check_config_dict, check_type
 from .context import Context, OptionIgnoredWarning
-from .enums import FRONTEND_OF_MODEL_TYPE, DATA_TYPE_OF_NUMPY, DataType, Format, ModelType, data_type_of
+from .enums import DATA_TYPE_OF_NUMPY, FRONTEND_OF_MODEL_TYPE, DataType, Format, ModelType, data_type_of
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from ..runtime.session import Session
 
 #: input layouts litert's .ms reader records
 _FORMAT_OF_LAYOUT = {"NHWC": Format.NHWC, "NCHW": Format.NCHW}
 
 
-def load_session(model_path, model_type, context: Context | None, what: str):
+def load_session(model_path: Any, model_type: Any, context: Context | None, what: str) -> Session:
     """The litert Session for a model file; argument and file checks as MindSpore Lite makes them."""
     import litert
+
     from ..runtime.loading import find_frontend
 
     check_type("model_path", model_path, str)
@@ -53,7 +58,7 @@ def load_session(model_path, model_type, context: Context | None, what: str):
         raise MSLiteRuntimeError(f"{what} failed! {model_path}: {err.strerror or err}") from err
 
 
-def read_config(config_path: str, config_dict: dict | None, what: str) -> None:
+def read_config(config_path: str, config_dict: dict[str, dict[str, str]] | None, what: str) -> None:
     """Check a runtime config file and dict; each section litert does not apply gives a warning."""
     check_type("config_path", config_path, str)
     sections: list[str] = []
@@ -73,7 +78,7 @@ def read_config(config_path: str, config_dict: dict | None, what: str) -> None:
                       OptionIgnoredWarning, stacklevel=3)
 
 
-def input_tensors(session) -> list[Tensor]:
+def input_tensors(session: Session) -> list[Tensor]:
     """Fresh input tensors of a session (zero data), in input order; a dynamic dim shows as -1."""
     layout = _FORMAT_OF_LAYOUT.get(session.model.metadata.get(INPUT_FORMAT_KEY, ""), Format.NCHW)
     tensors = []
@@ -84,7 +89,7 @@ def input_tensors(session) -> list[Tensor]:
     return tensors
 
 
-def declared_outputs(session) -> list[Tensor]:
+def declared_outputs(session: Session) -> list[Tensor]:
     """Output tensors without data: names, dtypes and shapes as the model declares them (-1 where unknown)."""
     tensors = []
     for info in session.outputs:
@@ -93,7 +98,7 @@ def declared_outputs(session) -> list[Tensor]:
     return tensors
 
 
-def feed_of(inputs, session) -> list[np.ndarray]:
+def feed_of(inputs: Any, session: Session) -> list[np.ndarray]:
     """The arrays to run, from a list of Tensors (or numpy arrays, as MindSpore Lite 2.1+ accepts)."""
     if not isinstance(inputs, (list, tuple)):
         raise MSLiteTypeError(f"inputs must be list or tuple, but got {type(inputs).__name__}.")
@@ -119,7 +124,7 @@ def feed_of(inputs, session) -> list[np.ndarray]:
     return arrays
 
 
-def output_tensors(session, arrays: Sequence[np.ndarray], outputs=None) -> list[Tensor]:
+def output_tensors(session: Session, arrays: Sequence[np.ndarray], outputs: Any = None) -> list[Tensor]:
     """Output Tensors holding ``arrays``; filled into the caller's ``outputs`` tensors when given."""
     names = [info.name for info in session.outputs]
     if outputs is None:
@@ -138,7 +143,7 @@ def output_tensors(session, arrays: Sequence[np.ndarray], outputs=None) -> list[
         tensor._name, tensor._shape = name, [int(d) for d in array.shape]
         tensor._dtype = DATA_TYPE_OF_NUMPY.get(array.dtype, DataType.UNKNOWN)
         tensor._format, tensor._data = Format.DEFAULT, array
-    return outputs
+    return list(outputs)
 
 
 class Model:
@@ -146,7 +151,7 @@ class Model:
 
     def __init__(self) -> None:
         self.model_path_ = ""
-        self._session = None
+        self._session: Session | None = None
         self._inputs: list[Tensor] = []
         self._outputs: list[Tensor] = []
 
@@ -154,7 +159,7 @@ class Model:
         return f"model_path: {self.model_path_}."
 
     def build_from_file(self, model_path: str, model_type: ModelType, context: Context | None = None,
-                        config_path: str = "", config_dict: dict | None = None, dec_key: bytes | None = None,
+                        config_path: str = "", config_dict: dict[str, dict[str, str]] | None = None, dec_key: bytes | None = None,
                         dec_mode: str = "AES-GCM", dec_num_parallel: int = 0) -> None:
         """Load and compile ``model_path`` (``.ms`` for MINDIR_LITE, ``.mindir`` for MINDIR)."""
         check_type("model_path", model_path, str)
@@ -176,11 +181,11 @@ class Model:
         self._outputs = []
 
     @property
-    def session(self):
+    def session(self) -> Session:
         """The underlying :class:`litert.Session` (a litert extension)."""
         return self._built()
 
-    def _built(self):
+    def _built(self) -> Session:
         if self._session is None:
             raise MSLiteRuntimeError("the model is not built: call build_from_file first")
         return self._session
@@ -195,7 +200,7 @@ class Model:
             return []
         return list(self._outputs) if self._outputs else declared_outputs(self._session)
 
-    def predict(self, inputs, outputs=None) -> list[Tensor]:
+    def predict(self, inputs: Any, outputs: Any = None) -> list[Tensor]:
         """Run on ``inputs`` (the model's input Tensors, in order); a new list of output Tensors."""
         session = self._built()
         arrays = feed_of(inputs, session)
@@ -206,7 +211,7 @@ class Model:
         self._outputs = output_tensors(session, results, outputs)
         return list(self._outputs)
 
-    def resize(self, inputs, dims) -> None:
+    def resize(self, inputs: Any, dims: Any) -> None:
         """Give ``inputs`` the shapes ``dims`` (a list of int lists, in the same order)."""
         if not isinstance(inputs, list):
             raise MSLiteTypeError(f"inputs must be list, but got {type(inputs).__name__}.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LitertError
 from ._checks import MSLiteRuntimeError, check_type
@@ -19,13 +20,16 @@ from .context import Context, usable_cores
 from .model import declared_outputs, feed_of, input_tensors, load_session, output_tensors, read_config
 from .tensor import Tensor
 
+if TYPE_CHECKING:
+    from ..runtime.session import Session
+
 
 class ModelParallelRunner:
     """A pool of workers sharing one loaded model."""
 
     def __init__(self) -> None:
         self.model_path_ = ""
-        self._session = None
+        self._session: Session | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -49,8 +53,8 @@ class ModelParallelRunner:
             self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="litert-mslite-worker")
             self.workers_num = workers
 
-    def _built(self):
-        if self._session is None:
+    def _built(self) -> tuple[Session, ThreadPoolExecutor]:
+        if self._session is None or self._pool is None:
             raise MSLiteRuntimeError("the ModelParallelRunner is not built: call build_from_file first")
         return self._session, self._pool
 
@@ -62,7 +66,7 @@ class ModelParallelRunner:
         """Output tensors with names, dtypes and shapes (-1 where unknown); no data."""
         return declared_outputs(self._session) if self._session is not None else []
 
-    def predict(self, inputs, outputs=None) -> list[Tensor]:
+    def predict(self, inputs: Any, outputs: Any = None) -> list[Tensor]:
         """Queue one request and wait for a worker to run it; safe to call from many threads."""
         session, pool = self._built()
         arrays = feed_of(inputs, session)

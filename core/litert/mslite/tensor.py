@@ -9,6 +9,7 @@ copies the data.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class Tensor:
             self._data = np.array(tensor, copy=True, order="C")
 
     @classmethod
-    def _of(cls, name: str, shape, dtype: DataType, fmt: Format, data: np.ndarray | None = None) -> "Tensor":
+    def _of(cls, name: str, shape: Sequence[int], dtype: DataType, fmt: Format, data: np.ndarray | None = None) -> Tensor:
         tensor = cls()
         tensor._name, tensor._shape, tensor._dtype, tensor._format = name, [int(d) for d in shape], dtype, fmt
         tensor._data = data

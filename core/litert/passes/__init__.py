@@ -1,6 +1,8 @@
 """Graph passes and the pipeline that runs them in order."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..ir import Model
 from .affine import ChannelAffineFolding
 from .base import Pass, PassContext, PassResult
@@ -30,7 +32,7 @@ GENERAL: tuple[type[Pass], ...] = (
 )
 
 
-def run_pipeline(model: Model, level: str, ctx: PassContext, extra: list[Pass] | tuple = ()) -> list[PassResult]:
+def run_pipeline(model: Model, level: str, ctx: PassContext, extra: Sequence[Pass] = ()) -> list[PassResult]:
     """Lowering always; the general pipeline and plugin passes unless ``level`` is ``"none"``."""
     if level not in ("none", "general"):
         raise ValueError(f"unknown optimisation level {level!r} (none, general)")
@@ -45,7 +47,7 @@ def lower(model: Model, ctx: PassContext) -> list[PassResult]:
     return [cls().run(model, ctx) for cls in LOWERING]
 
 
-def optimize(model: Model, ctx: PassContext, extra: list[Pass] | tuple = ()) -> list[PassResult]:
+def optimize(model: Model, ctx: PassContext, extra: Sequence[Pass] = ()) -> list[PassResult]:
     """Run the general pipeline, then plugin passes; return what each did."""
     results = []
     for p in [cls() for cls in GENERAL] + list(extra):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import DType, Model, Node, Value
+from ..ir import DType, Graph, Model, Node, Value
 from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, single_consumer
 
 
@@ -64,7 +64,7 @@ class ChannelAffineFolding(Pass):
         return result
 
     @staticmethod
-    def _fold(graph, node: Node, op: str, k: np.ndarray) -> bool:
+    def _fold(graph: Graph, node: Node, op: str, k: np.ndarray) -> bool:
         """Rewrite ``node``'s constants so that it also applies ``* k`` or ``+ k``."""
         if node.op_type == "Conv":
             w = const_of(graph, node.inputs[1])
@@ -105,7 +105,7 @@ class ChannelAffineFolding(Pass):
         return True
 
 
-def _set_const(graph, node: Node, index: int, value: np.ndarray, tag: str) -> None:
+def _set_const(graph: Graph, node: Node, index: int, value: np.ndarray, tag: str) -> None:
     """Give ``node`` input ``index`` a new float32 constant (the old one may be shared)."""
     base = node.inputs[index] if index < len(node.inputs) and node.inputs[index] else f"{node.name}_in{index}"
     name = graph.unique_name(f"{base}_{tag}")

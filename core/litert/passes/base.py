@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
 from ..ir import Graph, Model, Node
 
 #: evaluates one node on host arrays; provided by a backend (the CPU's)
-Evaluator = Callable[[Node, list, Graph], list]
+Evaluator = Callable[[Node, list[Any], Graph], list[Any]]
 
 
 @dataclass
@@ -54,14 +55,14 @@ def const_of(graph: Graph, name: str) -> np.ndarray | None:
     return value.const if value is not None else None
 
 
-def single_consumer(graph: Graph, name: str, consumers: dict) -> Node | None:
+def single_consumer(graph: Graph, name: str, consumers: dict[str, list[Node]]) -> Node | None:
     users = consumers.get(name, [])
     if len(users) == 1 and name not in graph.outputs:
         return users[0]
     return None
 
 
-def read_by_subgraph(consumers: dict, name: str) -> bool:
+def read_by_subgraph(consumers: dict[str, list[Node]], name: str) -> bool:
     """True when a control-flow body reads ``name`` from the enclosing scope
     (renaming it would need rewriting the body, so rewrites leave it alone)."""
     return any(name in sub.outer_references() for user in consumers.get(name, []) for sub in user.subgraphs())

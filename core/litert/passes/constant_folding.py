@@ -6,9 +6,11 @@ into plain constants.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ..ir import DType, Model, Node
+from ..ir import DType, Graph, Model, Node
 from ..limits import numel
 from ..schema.inference import RULES
 from ..schema.inference._engine import _RULE_ERRORS
@@ -16,7 +18,7 @@ from .base import Pass, PassContext, PassResult
 from .cse import _NONDETERMINISTIC
 
 
-def _static_shape_value(node: Node, graph) -> np.ndarray | None:
+def _static_shape_value(node: Node, graph: Graph) -> np.ndarray | None:
     source = graph.values.get(node.inputs[0])
     if source is None or not source.is_static:
         return None
@@ -29,7 +31,7 @@ def _static_shape_value(node: Node, graph) -> np.ndarray | None:
     return shape[slice(start, end)]
 
 
-def _small_enough(node: Node, graph, limit: int) -> bool:
+def _small_enough(node: Node, graph: Graph, limit: int) -> bool:
     """True when inference proves the outputs of ``node`` fit in ``limit`` bytes.
 
     Checked *before* evaluating: a few hundred bytes of Tile, Expand or
@@ -68,15 +70,16 @@ class ConstantFolding(Pass):
             for name, array in zip(node.outputs, folded):
                 if name:
                     value = graph.value(name)
-                    value.const = np.asarray(array) if not isinstance(array, list) else array
-                    value.dtype = DType.from_numpy(value.const.dtype)
-                    value.shape = tuple(value.const.shape)
+                    const: Any = np.asarray(array) if not isinstance(array, list) else array
+                    value.const = const
+                    value.dtype = DType.from_numpy(const.dtype)
+                    value.shape = tuple(const.shape)
             result.changes += 1
             result.details.append(node.op_type)
         graph.nodes = kept
         return result
 
-    def _fold(self, node: Node, graph, ctx: PassContext):
+    def _fold(self, node: Node, graph: Graph, ctx: PassContext) -> list[Any] | None:
         if node.op_type in ("Shape", "Size") and node.domain == "":
             array = _static_shape_value(node, graph)
             return None if array is None else [array]

@@ -1,6 +1,8 @@
 """Common-subexpression elimination: identical nodes on identical inputs merge."""
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 
 from ..ir import Graph, Model
@@ -9,7 +11,7 @@ from .base import Pass, PassContext, PassResult, read_by_subgraph, replace_uses
 _NONDETERMINISTIC = {"RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike", "Bernoulli", "Multinomial"}
 
 
-def _freeze(value):
+def _freeze(value: object) -> Hashable:
     if isinstance(value, np.ndarray):
         return ("array", value.dtype.str, value.shape, value.tobytes())
     if isinstance(value, list):
@@ -27,7 +29,7 @@ class CommonSubexpressionElimination(Pass):
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph
         result = PassResult(self.name)
-        seen: dict[tuple, list[str]] = {}
+        seen: dict[tuple[Hashable, ...], list[str]] = {}
         consumers = graph.consumers()
         kept = []
         for node in graph.nodes:

@@ -8,34 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import DType, Model, Node, Value
+from ..activations import fusable
+from ..ir import DType, Graph, Model, Node, Value
 from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, single_consumer
 
 CONTRIB = "com.microsoft"
-
-#: activation op -> how its attributes become FusedConv's ``activation_params``
-_ACTIVATIONS = {
-    "Relu": lambda node, graph: [],
-    "Sigmoid": lambda node, graph: [],
-    "Tanh": lambda node, graph: [],
-    "LeakyRelu": lambda node, graph: [float(node.attrs.get("alpha", 0.01))],
-    "HardSigmoid": lambda node, graph: [float(node.attrs.get("alpha", 0.2)), float(node.attrs.get("beta", 0.5))],
-    "Clip": lambda node, graph: _clip_params(node, graph),
-}
-
-
-def _clip_params(node: Node, graph) -> list[float] | None:
-    bounds = []
-    for index, default in ((1, -np.inf), (2, np.inf)):
-        if len(node.inputs) > index and node.inputs[index]:
-            value = const_of(graph, node.inputs[index])
-            if value is None:
-                return None
-            bounds.append(float(value))
-        else:
-            bounds.append(float(np.finfo(np.float32).max) * (1 if default > 0 else -1))
-    return bounds
-
 
 class BatchNormFolding(Pass):
     """Conv(x, W, b) -> BatchNormalization  ==>  Conv(x, W', b')."""
@@ -53,9 +30,9 @@ class BatchNormFolding(Pass):
             bn = single_consumer(graph, node.outputs[0], consumers)
             if bn is None or bn.op_type != "BatchNormalization" or bn.domain != "" or len([o for o in bn.outputs if o]) != 1:
                 continue
-            params = [const_of(graph, n) for n in bn.inputs[1:5]]
+            params = [p for p in (const_of(graph, n) for n in bn.inputs[1:5]) if p is not None]
             weight = const_of(graph, node.inputs[1])
-            if any(p is None for p in params) or weight is None or weight.dtype != np.float32:
+            if len(params) != 4 or weight is None or weight.dtype != np.float32:
                 continue
             if node.op_type == "Gemm" and (node.attrs.get("transA", 0) or weight.ndim != 2):
                 continue
@@ -105,13 +82,12 @@ class ActivationFusion(Pass):
             if node.domain != "" or node.op_type not in ("Conv", "Gemm"):
                 continue
             act = single_consumer(graph, node.outputs[0], consumers)
-            if act is None or act.domain != "" or act.op_type not in _ACTIVATIONS:
+            spec = fusable(act) if act is not None else None
+            if act is None or spec is None or read_by_subgraph(consumers, node.outputs[0]):
                 continue
-            if read_by_subgraph(consumers, node.outputs[0]):
-                continue
-            if node.op_type == "Gemm" and act.op_type not in ("Relu", "Sigmoid", "Tanh", "LeakyRelu"):
-                continue
-            params = _ACTIVATIONS[act.op_type](act, graph)
+            if node.op_type == "Gemm" and len(spec.params) > 1:
+                continue  # FusedGemm carries one parameter (activation_alpha) here
+            params = spec.params_of(act, lambda name: const_of(graph, name))
             if params is None:
                 continue
             node.domain = CONTRIB
@@ -158,14 +134,15 @@ class ResidualFusion(Pass):
             if add is None or add.domain != "" or add.op_type not in ("Add", "Sum") or len(add.inputs) != 2:
                 continue
             act = single_consumer(graph, add.outputs[0], consumers)
-            if act is None or act.domain != "" or act.op_type not in _ACTIVATIONS or id(add) in removed:
+            spec = fusable(act) if act is not None else None
+            if act is None or spec is None or id(add) in removed:
                 continue
             if read_by_subgraph(consumers, out) or read_by_subgraph(consumers, add.outputs[0]):
                 continue
             residual = add.inputs[1] if add.inputs[0] == out else add.inputs[0]
             if residual == out or not _same_shape(graph, residual, out):
                 continue
-            params = _ACTIVATIONS[act.op_type](act, graph)
+            params = spec.params_of(act, lambda name: const_of(graph, name))
             if params is None:
                 continue
             node.domain = CONTRIB
@@ -187,7 +164,7 @@ class ResidualFusion(Pass):
         return result
 
 
-def _same_shape(graph, a: str, b: str) -> bool:
+def _same_shape(graph: Graph, a: str, b: str) -> bool:
     va, vb = graph.values.get(a), graph.values.get(b)
     if va is None or vb is None or va.shape is None or vb.shape is None or va.dtype != vb.dtype:
         return False

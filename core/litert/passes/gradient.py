@@ -7,9 +7,11 @@ Gradient node by those nodes.  Operators without a rule are reported by name.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import UnsupportedOperatorError
 from ..ir import Graph, Model, Node, Value
@@ -25,7 +27,7 @@ class _Emitter:
         self.graph = graph
         self.nodes: list[Node] = []
 
-    def op(self, op_type: str, *inputs: str, **attrs) -> str:
+    def op(self, op_type: str, *inputs: str, **attrs: Any) -> str:
         out = self.graph.unique_name(f"grad_{op_type.lower()}")
         self.nodes.append(Node(op_type, list(inputs), [out], attrs, name=out))
         return out
@@ -38,7 +40,7 @@ class _Emitter:
         self.graph.values[name].dtype = DType.from_numpy(array.dtype)
         return name
 
-    def filled_like(self, name: str, fill: float, dtype) -> str:
+    def filled_like(self, name: str, fill: float, dtype: npt.DTypeLike) -> str:
         return self.op("ConstantOfShape", self.op("Shape", name), value=np.array([fill], dtype=dtype))
 
 
@@ -59,7 +61,9 @@ RULES: dict[str, Rule] = {
         e.op("Div", g, n.inputs[1]),
         e.op("Neg", e.op("Div", e.op("Mul", g, n.outputs[0]), n.inputs[1])),
     ],
-    "Relu": _unary(lambda e, n, g: e.op("Mul", g, e.op("CastLike", e.op("Greater", n.inputs[0], e.op("Sub", n.inputs[0], n.inputs[0])), g))),
+    "Relu": _unary(
+        lambda e, n, g: e.op("Mul", g, e.op("CastLike", e.op("Greater", n.inputs[0], e.op("Sub", n.inputs[0], n.inputs[0])), g))
+    ),
     "Exp": _unary(lambda e, n, g: e.op("Mul", g, n.outputs[0])),
     "Log": _unary(lambda e, n, g: e.op("Div", g, n.inputs[0])),
     "Sigmoid": _unary(lambda e, n, g: e.op("Mul", g, e.op("Sub", n.outputs[0], e.op("Mul", n.outputs[0], n.outputs[0])))),
@@ -73,7 +77,9 @@ RULES: dict[str, Rule] = {
 
 def _unbroadcast(e: _Emitter, grad: str, target: Value | None, source: Value | None) -> str:
     """Sum a gradient over the axes broadcasting added to ``target``'s shape."""
-    if target is None or source is None or not target.is_static or not source.is_static or target.shape == source.shape:
+    if target is None or source is None or target.shape is None or source.shape is None or target.shape == source.shape:
+        return grad
+    if not target.is_static or not source.is_static:
         return grad
     out_rank, in_shape = len(source.shape), (1,) * (len(source.shape) - len(target.shape)) + tuple(target.shape)
     axes = [i for i in range(out_rank) if in_shape[i] == 1 and source.shape[i] != 1] + list(
@@ -101,7 +107,8 @@ def _backward(graph: Graph, gradient: Node) -> list[Node]:
 
     visit(y)
     e = _Emitter(graph)
-    dtype = graph.values[y].dtype.numpy if graph.values.get(y) and graph.values[y].dtype else np.float32
+    y_dtype = graph.values[y].dtype if y in graph.values else None
+    dtype = y_dtype.numpy if y_dtype is not None else np.float32
     grads: dict[str, str] = {y: e.filled_like(y, 1.0, dtype)}
     for node in reversed(order):
         g = grads.get(node.outputs[0])

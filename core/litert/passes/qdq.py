@@ -23,7 +23,11 @@ from .base import Pass, PassContext, PassResult, const_of
 CONTRIB = "com.microsoft"
 
 
-def _dequantize_const_params(graph: Graph, node: Node | None):
+#: (q input, scale, zero point, axis) of a constant-parameter DequantizeLinear
+DequantizeParams = tuple[str, np.ndarray, np.ndarray, int]
+
+
+def _dequantize_const_params(graph: Graph, node: Node | None) -> DequantizeParams | None:
     """(q input, scale, zero point, axis) of a DequantizeLinear with constant scale and zero point."""
     if node is None or node.op_type != "DequantizeLinear" or node.domain or node.attrs.get("block_size"):
         return None
@@ -72,7 +76,8 @@ class QdqFolding(Pass):
         return result
 
 
-def _fold(graph: Graph, node: Node, producers, consumers):
+def _fold(graph: Graph, node: Node, producers: dict[str, Node], consumers: dict[str, list[Node]]
+          ) -> tuple[Node, list[Node]] | None:
     op = node.op_type
     if len(node.inputs) < 2 or any(node.outputs[0] == o for o in graph.outputs):
         return None
@@ -86,12 +91,14 @@ def _fold(graph: Graph, node: Node, producers, consumers):
     x_q, x_scale, x_zero, _ = x
     w_q, w_scale, w_zero, w_axis = w
     weight = const_of(graph, w_q)
+    if weight is None or w_dq is None:
+        return None
     if w_scale.size > 1 and _normal_axis(w_axis, weight.ndim) != _channel_axis(node, weight.ndim):
         return None
     if np.any(w_zero != 0) and w_scale.size > 1:
         return None
     # the output: [Relu ->] QuantizeLinear, each the single reader
-    tail, dropped = node.outputs[0], []
+    tail, dropped = node.outputs[0], list[Node]()
     reader = _only_reader(graph, consumers, tail)
     relu = None
     if reader is not None and reader.op_type == "Relu" and not reader.domain:
@@ -144,7 +151,7 @@ def _channel_axis(node: Node, rank: int) -> int:
     return rank - 1
 
 
-def _only_reader(graph: Graph, consumers, name: str) -> Node | None:
+def _only_reader(graph: Graph, consumers: dict[str, list[Node]], name: str) -> Node | None:
     users = consumers.get(name, [])
     return users[0] if len(users) == 1 and name not in graph.outputs else None
 

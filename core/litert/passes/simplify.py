@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Model
+from ..ir import Graph, Model, Node
 from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, replace_uses
 
 #: ops that are the identity at inference time (Dropout's mask output unused)
@@ -34,7 +34,7 @@ class ShapeSimplification(Pass):
         return result
 
     @staticmethod
-    def _is_noop(node, graph, consumers) -> bool:
+    def _is_noop(node: Node, graph: Graph, consumers: dict[str, list[Node]]) -> bool:
         if node.domain != "" or not node.inputs or not node.inputs[0]:
             return False
         if node.op_type in _IDENTITY_LIKE:
@@ -42,16 +42,16 @@ class ShapeSimplification(Pass):
             return not extra_used and graph.values.get(node.inputs[0]) is not None and graph.values[node.inputs[0]].kind == "tensor"
         source, target = graph.values.get(node.inputs[0]), graph.values.get(node.outputs[0])
         if node.op_type in ("Reshape", "Squeeze", "Unsqueeze", "Flatten", "Expand") and source and target:
-            return source.is_static and target.is_static and source.shape == target.shape
+            return bool(source.is_static and target.is_static and source.shape == target.shape)
         if node.op_type == "Transpose":
             perm = node.attrs.get("perm")
             return perm is not None and list(perm) == list(range(len(perm)))
         if node.op_type == "Cast" and source and source.dtype is not None:
-            return source.dtype.value == node.attrs.get("to")
+            return bool(source.dtype.value == node.attrs.get("to"))
         return False
 
     @staticmethod
-    def _merge_reshapes(graph, result) -> int:
+    def _merge_reshapes(graph: Graph, result: PassResult) -> int:
         """Reshape(Reshape(x, s1), s2) -> Reshape(x, s2) when s2 is constant and has no 0."""
         producers = graph.producers()
         consumers = graph.consumers()

@@ -9,14 +9,15 @@ problem (a missing or empty folder, an image of the wrong size, a BIN file of th
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from ..errors import CalibrationError
-from ..ir import DType
+from ..ir import DType, Graph, Shape
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,15 @@ class InputSpec:
 
     name: str
     dtype: np.dtype
-    shape: tuple[int, ...]
+    shape: Shape
+
+    def static_shape(self) -> tuple[int, ...]:
+        """The shape, which calibration needs fully known (CalibrationError otherwise)."""
+        dims = tuple(d for d in self.shape if isinstance(d, int))
+        if len(dims) != len(self.shape):
+            raise CalibrationError(f"input {self.name} has a dynamic shape {list(self.shape)}; fix it with "
+                                   "--input-shape for calibration")
+        return dims
 
 
 def _files(folder: str, input_name: str) -> list[Path]:
@@ -57,9 +66,7 @@ class CalibrationSet:
         #: samples used: calibrate_size, or fewer when a folder has fewer files
         self.size = min(counts)
         for spec in inputs:
-            if any(not isinstance(d, int) for d in spec.shape):
-                raise CalibrationError(f"input {spec.name} has a dynamic shape {list(spec.shape)}; fix it with "
-                                       "--input-shape for calibration")
+            spec.static_shape()
 
     def __len__(self) -> int:
         return self.size
@@ -75,12 +82,13 @@ class CalibrationSet:
 
 
 def read_bin(path: Path, spec: InputSpec) -> np.ndarray:
-    expected = int(np.prod(spec.shape, dtype=np.int64)) * spec.dtype.itemsize
+    shape = spec.static_shape()
+    expected = int(np.prod(shape, dtype=np.int64)) * spec.dtype.itemsize
     size = path.stat().st_size
     if size != expected:
         raise CalibrationError(f"{path}: {size} bytes, but input {spec.name} {list(spec.shape)} of "
                                f"{spec.dtype.name} takes {expected}")
-    return np.fromfile(path, dtype=spec.dtype.newbyteorder("<")).astype(spec.dtype).reshape(spec.shape)
+    return np.fromfile(path, dtype=spec.dtype.newbyteorder("<")).astype(spec.dtype).reshape(shape)
 
 
 _RESAMPLING = {"LINEAR": "BILINEAR", "NEAREST": "NEAREST", "CUBIC": "BICUBIC"}
@@ -92,8 +100,9 @@ def read_image(path: Path, spec: InputSpec, preprocess: dict[str, Any]) -> np.nd
     except ImportError:
         raise CalibrationError("input_type=IMAGE needs Pillow (pip install Pillow)") from None
     try:
-        image = Image.open(path)
-        image.load()
+        opened = Image.open(path)
+        opened.load()
+        image: Image.Image = opened
     except Exception as err:  # Pillow raises several types for unreadable files
         raise CalibrationError(f"{path}: not a readable image ({err})") from None
     fmt = preprocess["image_to_format"] or "RGB"
@@ -137,7 +146,7 @@ def _layout(pixels: np.ndarray, spec: InputSpec, path: Path) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=spec.dtype)
 
 
-def input_specs(graph) -> list[InputSpec]:
+def input_specs(graph: Graph) -> list[InputSpec]:
     """The calibration shape of each graph input: a symbolic batch (first) dimension counts as 1."""
     specs = []
     for name in graph.inputs:

@@ -11,9 +11,10 @@ file, line, section and key.  A key litert accepts but does not act on (``target
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import QuantConfigError
 
@@ -188,11 +189,11 @@ class QuantConfig:
 
     @property
     def quant_type(self) -> str:
-        return self.values["common_quant_param"]["quant_type"]
+        return str(self.values["common_quant_param"]["quant_type"])
 
     @property
     def bit_num(self) -> int:
-        return self.values["common_quant_param"]["bit_num"]
+        return int(self.values["common_quant_param"]["bit_num"])
 
     @property
     def skip_nodes(self) -> frozenset[str]:
@@ -200,16 +201,17 @@ class QuantConfig:
 
     @property
     def activation_method(self) -> str:
-        return self.values["full_quant_param"]["activation_quant_method"]
+        return str(self.values["full_quant_param"]["activation_quant_method"])
 
     @property
     def per_channel(self) -> bool:
         section = "weight_quant_param" if self.quant_type == "WEIGHT_QUANT" else "full_quant_param"
-        return self.values[section]["per_channel"]
+        return bool(self.values[section]["per_channel"])
 
     @property
     def debug_dir(self) -> str | None:
-        return self.values["common_quant_param"]["debug_info_save_path"]
+        path = self.values["common_quant_param"]["debug_info_save_path"]
+        return None if path is None else str(path)
 
     @property
     def preprocess(self) -> dict[str, Any]:

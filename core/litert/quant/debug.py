@@ -12,6 +12,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..errors import LitertError
 
@@ -19,7 +20,7 @@ COLUMNS = ("NodeName", "NodeType", "TensorName", "ElementsNum", "Dims", "Scale",
            "CorrectionVar", "CorrectionMean")
 
 
-def quant_param_csv(rows: list[dict]) -> str:
+def quant_param_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -30,7 +31,7 @@ def quant_param_csv(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def write_debug_csvs(folder: Path, rows: list[dict]) -> None:
+def write_debug_csvs(folder: Path, rows: list[dict[str, Any]]) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".quant_param.", suffix=".csv", dir=folder)

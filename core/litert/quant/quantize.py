@@ -9,8 +9,10 @@ import copy
 import os
 import tempfile
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import LitertError, QuantConfigError
 from ..formats import LoadOptions
@@ -23,7 +25,7 @@ from ..runtime.loading import read_model
 from .calibration import CalibrationSet, input_specs
 from .config import QuantConfig, load_config
 from .rewrite import RewriteReport, plan_nodes, quantize_dynamic, quantize_full, quantize_weights
-from .statistics import RANGE_METHODS, StatisticsHook
+from .statistics import RANGE_METHODS, StatisticsHook, TensorStats
 
 
 class QuantConfigWarning(UserWarning):
@@ -45,10 +47,10 @@ class QuantReport:
     quantised_nodes: int
     skipped: list[str] = field(default_factory=list)
     no_effect: list[str] = field(default_factory=list)
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
     samples: int = 0
     #: (node label, op type, float output tensor, its int8 tensor or None) per quantised layer
-    layers: list = field(default_factory=list)
+    layers: list[Any] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         head = f"{self.source} -> {self.output}: {self.quant_type}, {self.quantised_nodes} node(s) quantised"
@@ -98,10 +100,11 @@ def quantize_model(model: Model, config: QuantConfig, progress: bool | None = No
 
 
 def calibrate(model: Model, calibration: CalibrationSet, watched: set[str], histograms: bool,
-              progress: bool | None = None):
+              progress: bool | None = None) -> dict[str, TensorStats]:
     """Run the float model over the calibration set (twice with histograms); return per-tensor statistics."""
-    from ..runtime import Session
     from tqdm import tqdm
+
+    from ..runtime import Session
 
     session = Session(copy.deepcopy(model), devices=["cpu"], optimize_level="none")
     hook = StatisticsHook(watched)
@@ -138,9 +141,10 @@ def _set_qdq_opset(model: Model) -> None:
         model.opsets[""] = max(current, 13)
         return
     for node in model.graph.nodes:
-        if node.domain in ("", "ai.onnx") and node.op_type not in _TYPES_ONLY_AFTER_QDQ_OPSET:
-            if registry.get("", node.op_type, current).since > QDQ_OPSET:
-                return
+        if node.domain not in ("", "ai.onnx") or node.op_type in _TYPES_ONLY_AFTER_QDQ_OPSET:
+            continue
+        if registry.get("", node.op_type, current).since > QDQ_OPSET:
+            return
     model.opsets[""] = QDQ_OPSET
 
 
@@ -170,7 +174,7 @@ def quantize(
     *,
     fmk: str | None = None,
     output_format: str | None = None,
-    input_shapes: dict[str, Shape] | None = None,
+    input_shapes: Mapping[str, Shape] | None = None,
     progress: bool | None = None,
 ) -> QuantReport:
     """Quantise the model in ``source`` as MindSpore Lite's config file ``config`` says; write ``output``.

@@ -9,6 +9,7 @@ layers as a ``skip_quant_node`` line.  Nothing is written.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class LayerLoss:
 
 
 class _Accumulator:
-    def __init__(self):
+    def __init__(self) -> None:
         self.dot = self.ref = self.got = self.noise = 0.0
 
     def add(self, reference: np.ndarray, got: np.ndarray) -> None:
@@ -51,11 +52,11 @@ class _Accumulator:
     def sqnr(self) -> float:
         if self.noise == 0:
             return float("inf")
-        return 10.0 * np.log10(max(self.ref, 1e-30) / self.noise)
+        return float(10.0 * np.log10(max(self.ref, 1e-30) / self.noise))
 
 
 def layer_losses(source: str | Path, config: QuantConfig, *, fmk: str | None = None,
-                 input_shapes: dict[str, Shape] | None = None, progress: bool | None = None) -> list[LayerLoss]:
+                 input_shapes: Mapping[str, Shape] | None = None, progress: bool | None = None) -> list[LayerLoss]:
     """Per quantised layer, over the config's calibration samples, worst (lowest SQNR) first."""
     from ..runtime import Session
 

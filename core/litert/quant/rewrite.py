@@ -14,11 +14,14 @@ the same with its own.
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from ..ir import DType, Graph, Node, Value
+from ..ir import Dim, DType, Graph, Node, Value
 
 #: ops whose weight (input index) can be quantised, with the axis of its output channels
 QUANTISABLE = ("Conv", "Gemm", "MatMul")
@@ -42,10 +45,10 @@ class Plan:
 class RewriteReport:
     """Per-tensor quantisation parameters written (what ``quant_param.csv`` lists)."""
 
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     #: quantised layers: (node label, op type, float output tensor, how to read it in the quantised graph)
-    layers: list[tuple[str, str, str, "QuantisedTensor | None"]] = field(default_factory=list)
+    layers: list[tuple[str, str, str, QuantisedTensor | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def plan_nodes(graph: Graph, skip: frozenset[str]) -> list[Plan]:
         if node.domain or node.op_type not in QUANTISABLE or node.name in skip or len(node.inputs) < 2:
             continue
         weight = graph.values.get(node.inputs[1])
-        if weight is None or not weight.is_const or weight.const.dtype != np.float32:
+        if weight is None or weight.const is None or weight.const.dtype != np.float32:
             continue
         axis = _weight_axis(node, weight.const)
         bias = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
@@ -95,12 +98,12 @@ def _weight_axis(node: Node, weight: np.ndarray) -> int | None:
 def _bias_fits(node: Node, graph: Graph, bias: str, weight: np.ndarray, axis: int | None) -> bool:
     """A bias can become int32 when it is a constant vector over the output channels (and Gemm is plain)."""
     value = graph.values.get(bias)
-    if value is None or not value.is_const or value.const.ndim != 1 or axis is None:
+    if value is None or value.const is None or value.const.ndim != 1 or axis is None:
         return False
     if node.op_type == "Gemm" and (node.attrs.get("alpha", 1.0) != 1.0 or node.attrs.get("beta", 1.0) != 1.0
                                    or node.attrs.get("transA", 0)):
         return False
-    return value.const.size == weight.shape[axis]
+    return bool(value.const.size == weight.shape[axis])
 
 
 def weight_quant_params(weight: np.ndarray, axis: int | None, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +168,7 @@ class Rewriter:
         out = self.graph.unique_name(f"{name}_dequantized")
         self.graph.values[out].dtype = DType.FLOAT32
         self.graph.values[out].shape = tuple(q.shape)
-        attrs = {"axis": int(axis)} if per_channel else {}
+        attrs = {"axis": int(axis)} if axis is not None and per_channel else {}
         self.add(anchor, Node("DequantizeLinear", [q_name, s_name, z_name], [out], attrs, name=f"{name}_DequantizeLinear"))
         self.report.rows.append(_row(owner, kind, name, q, scale, zero))
         return out
@@ -205,10 +208,11 @@ class Rewriter:
         self.graph.nodes = ordered
 
 
-def _row(node: Node, kind: str, tensor: str, q, scale, zero, shape=None) -> dict:
+def _row(node: Node, kind: str, tensor: str, q: np.ndarray | None, scale: np.ndarray, zero: np.ndarray,
+         shape: Sequence[Dim] | None = None) -> dict[str, Any]:
     dims = list(q.shape) if q is not None else list(shape or ())
     return {"NodeName": node_label(node), "NodeType": node.op_type, "TensorName": tensor, "Kind": kind,
-            "ElementsNum": int(np.prod(dims)) if dims and all(isinstance(d, int) for d in dims) else 0,
+            "ElementsNum": math.prod(d for d in dims if isinstance(d, int)) if dims and all(isinstance(d, int) for d in dims) else 0,
             "Dims": dims, "Scale": [float(s) for s in np.ravel(scale)],
             "ZeroPoint": [int(z) for z in np.ravel(zero)], "Bits": 8 if q is None else int(q.dtype.itemsize * 8)}
 
@@ -218,7 +222,7 @@ def quantize_weights(graph: Graph, plans: list[Plan], bits: int, per_channel: bo
     """WEIGHT_QUANT: int weights read through DequantizeLinear; activations stay float."""
     rewriter = Rewriter(graph, report)
     for plan in plans:
-        weight = graph.values[plan.weight].const
+        weight = graph.values[plan.weight].array
         channels = weight.shape[plan.weight_axis] if plan.weight_axis is not None else 1
         if weight.size <= min_size or channels <= min_channels:
             report.skipped.append(f"{node_label(plan.node)}: weight {list(weight.shape)} is under "
@@ -242,13 +246,13 @@ def quantize_full(graph: Graph, plans: list[Plan], ranges: dict[str, tuple[float
             report.skipped.append(f"{node_label(node)}: no calibration statistics for its input or output")
             continue
         x_scale, x_zero = activation_quant_params(*ranges[plan.activation])
-        weight = graph.values[plan.weight].const
+        weight = graph.values[plan.weight].array
         axis = plan.weight_axis if per_channel else None
         q, w_scale = weight_quant_params(weight, axis, 8)
         node.inputs[0] = rewriter.fake_quant(node, plan.activation, x_scale, x_zero, node)
         node.inputs[1] = rewriter.dequantized_const(node, plan.weight, q, w_scale, axis, node, "Weight")
         if plan.bias is not None:
-            bias = graph.values[plan.bias].const.astype(np.float64)
+            bias = graph.values[plan.bias].array.astype(np.float64)
             b_scale = (np.float64(x_scale) * w_scale.astype(np.float64)) * np.ones(bias.shape)
             b_q = np.clip(np.rint(bias / b_scale), -2**31, 2**31 - 1).astype(np.int32)
             node.inputs[2] = rewriter.dequantized_const(node, plan.bias, b_q, b_scale.astype(np.float32), 0, node,
@@ -280,7 +284,7 @@ def quantize_dynamic(graph: Graph, plans: list[Plan], report: RewriteReport) -> 
                 or node.attrs.get("beta", 1.0) != 1.0)) or plan.weight_axis is None:
             report.skipped.append(f"{node_label(node)}: dynamic quantisation covers MatMul and plain Gemm only")
             continue
-        weight = graph.values[plan.weight].const
+        weight = graph.values[plan.weight].array
         if node.op_type == "Gemm" and node.attrs.get("transB", 0):
             weight = np.ascontiguousarray(weight.T)
         q, w_scale = weight_quant_params(weight, 1, 8)

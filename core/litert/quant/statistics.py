@@ -7,10 +7,13 @@ REMOVAL_OUTLIER) a fixed-size histogram over ``[-absmax, absmax]``.  Memory is b
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+
+from ..ir import Node
 
 #: bins of the symmetric activation histogram (even: bin HISTOGRAM_BINS/2 starts at 0)
 HISTOGRAM_BINS = 4096
@@ -39,10 +42,10 @@ class StatisticsHook:
     with_histograms: bool = False
     stats: dict[str, TensorStats] = field(default_factory=dict)
 
-    def before_node(self, node, backend: str) -> None:
+    def before_node(self, node: Node, backend: str) -> None:
         pass
 
-    def after_node(self, node, backend: str, outputs: list[Any]) -> None:
+    def after_node(self, node: Node, backend: str, outputs: list[Any]) -> None:
         for name, value in zip(node.outputs, outputs):
             if name in self.watched and value is not None:
                 self.observe(name, _host(value))

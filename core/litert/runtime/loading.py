@@ -4,13 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelLoadError, PluginError, typed_errors
-from ..formats import LoadOptions
+from ..formats import Frontend, LoadOptions
 from ..ir import Model
 from ..ir.validate import validate_graph
 from ..plugins import host
 
 
-def find_frontend(path: Path, fmk: str | None = None):
+def find_frontend(path: Path, fmk: str | None = None) -> Frontend:
     """The frontend named ``fmk``, else the one claiming the suffix, else the one that sniffs the file."""
     frontends = host().frontends
     if fmk:
@@ -39,7 +39,7 @@ def read_model(path: str | Path, fmk: str | None = None, options: LoadOptions | 
         raise ModelLoadError(f"{path}: is a directory, not a model file")
     frontend = find_frontend(path, fmk)
     with typed_errors(ModelLoadError, f"{path}: cannot read the model"):
-        model = frontend.load(path, options or LoadOptions())
+        model: Model = frontend.load(path, options or LoadOptions())
     model.source_format = model.source_format or frontend.name
     validate_graph(model.graph, str(path))
     return model

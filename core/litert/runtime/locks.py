@@ -10,8 +10,8 @@ so a stream of runs cannot starve it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class SharedExclusiveLock:

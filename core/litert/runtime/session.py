@@ -3,22 +3,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..backend import Backend, CompileContext, NodeHooks
-from ..errors import (BackendUnavailableError, ExecutionError, InputError, InvalidModelError, PluginError,
-                      typed_errors)
+from ..errors import BackendUnavailableError, ExecutionError, InputError, InvalidModelError, PluginError, typed_errors
 from ..ir import DType, Model, Shape
 from ..limits import check_bytes, check_deadline, time_limit
-from .locks import SharedExclusiveLock
 from ..memory import MemoryPlan, plan, specialize
 from ..passes import PassContext, PassResult, run_pipeline
 from ..plugins import host
 from ..scheduler import NodePlacement, Schedule, schedule
 from ..schema.inference import infer_shapes
+from .locks import SharedExclusiveLock
 
 log = logging.getLogger("litert")
 
@@ -112,7 +112,7 @@ class Session:
             with typed_errors(InvalidModelError, f"backend {backend.name!r} cannot compile partition {part.index}"):
                 self._compiled.append((part, backend, backend.compile(part.graph, ctx)))
         t3 = time.perf_counter()
-        self._plans: dict[tuple, MemoryPlan] = {}
+        self._plans: dict[tuple[Any, ...], MemoryPlan] = {}
         self.memory_plan: MemoryPlan = self._plan_for({})
         self.timings.update(shape_inference=t1 - t0, schedule=t2 - t1, compile=t3 - t2,
                             memory_plan=time.perf_counter() - t3)
@@ -207,9 +207,8 @@ class Session:
             for axis, (want, got) in enumerate(zip(value.shape, array.shape)):
                 if isinstance(want, int) and want != got:
                     raise InputError(f"input {name!r}: dimension {axis} must be {want}, got shape {array.shape} (use resize)")
-                if isinstance(want, str):
-                    if bound.setdefault(want, got) != got:
-                        raise InputError(f"input {name!r}: dimension {want!r} is {bound[want]} elsewhere, got {got}")
+                if isinstance(want, str) and bound.setdefault(want, got) != got:
+                    raise InputError(f"input {name!r}: dimension {want!r} is {bound[want]} elsewhere, got {got}")
         if bound and not self.memory_plan.complete:
             self.memory_plan = self._plan_for(bound)  # the plan for the shapes being run
         return given
@@ -243,9 +242,10 @@ class Session:
                 env[name] = value
                 location[name] = backend.name
         values = self.model.graph.values
-        return [_to_host(env[name]) if name in env else values[name].const for name in self.model.graph.outputs]
+        return [_to_host(env[name]) if name in env else values[name].array for name in self.model.graph.outputs]
 
-    def run(self, inputs, hooks: NodeHooks | None = None, timeout: float | None = None) -> dict[str, np.ndarray]:
+    def run(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None = None,
+            timeout: float | None = None) -> dict[str, np.ndarray]:
         """Like :meth:`predict`, keyed by output name."""
         return dict(zip(self.model.graph.outputs, self.predict(inputs, hooks, timeout)))
 

@@ -7,26 +7,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .registry import AttrSpec, OpSchema, SchemaRegistry
+from ..activations import ACTIVATION_ATTR, FUSED_CONV_ATTRS
+from .registry import AttrSpec, SchemaRegistry
 
 CONTRIB = "com.microsoft"
-
-_ACTIVATION = {
-    "activation": AttrSpec("string", required=True),
-}
 
 
 def register_contrib(registry: SchemaRegistry) -> None:
     conv = registry.latest("", "Conv")
     registry.register(replace(
         conv, domain=CONTRIB, op_type="FusedConv", since=1,
-        attrs={**conv.attrs, **_ACTIVATION, "activation_params": AttrSpec("floats")},
+        attrs={**conv.attrs, **FUSED_CONV_ATTRS},
         max_inputs=4,
     ))
     gemm = registry.latest("", "Gemm")
     registry.register(replace(
         gemm, domain=CONTRIB, op_type="FusedGemm", since=1,
-        attrs={**gemm.attrs, **_ACTIVATION, "activation_alpha": AttrSpec("float", default=0.01),
+        attrs={**gemm.attrs, **ACTIVATION_ATTR, "activation_alpha": AttrSpec("float", default=0.01),
                "activation_beta": AttrSpec("float", default=1.0), "activation_gamma": AttrSpec("float", default=0.0)},
     ))
     matmul = registry.latest("", "MatMul")

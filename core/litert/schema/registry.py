@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InvalidModelError, UnsupportedOperatorError
+
+if TYPE_CHECKING:
+    from ..ir import Node
 
 _TABLE = Path(__file__).with_name("onnx_ops.json")
 ONNX_DOMAINS = ("", "ai.onnx")
@@ -61,7 +65,7 @@ def _decode_default(value: Any) -> Any:
     return value
 
 
-def _from_json(domain: str, op_type: str, raw: dict) -> OpSchema:
+def _from_json(domain: str, op_type: str, raw: dict[str, Any]) -> OpSchema:
     return OpSchema(
         domain=domain,
         op_type=op_type,
@@ -133,7 +137,7 @@ class SchemaRegistry:
     def ops(self) -> list[tuple[str, str]]:
         return sorted(self._ops)
 
-    def complete_attrs(self, node, schema: OpSchema | None = None) -> None:
+    def complete_attrs(self, node: Node, schema: OpSchema | None = None) -> None:
         """Fill defaults into ``node.attrs`` and check required and unknown ones."""
         schema = schema or self.latest(node.domain, node.op_type)
         for name, spec in schema.attrs.items():

@@ -6,7 +6,6 @@ claims to be available, so the scheduler does not offer it any node.
 """
 from __future__ import annotations
 
-
 from pathlib import Path
 
 from litert.backend import Availability, Backend, CompileContext, CompiledPartition
@@ -33,7 +32,9 @@ class AscendBackend(Backend):
         devices = sorted(Path("/dev").glob(DEVICE_GLOB))
         if not devices:
             return Availability(False, f"found {library} but no Ascend device (/dev/davinci*)")
-        return Availability(False, f"found {library} and {len(devices)} device(s); graph execution through CANN is not implemented in this release")
+        return Availability(
+            False, f"found {library} and {len(devices)} device(s); graph execution through CANN is not implemented in this release"
+        )
 
     def supported_ops(self) -> set[tuple[str, str]]:
         return {("", op) for op in SUPPORTED_OPS}

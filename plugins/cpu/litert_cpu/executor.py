@@ -29,11 +29,13 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
+from litert.activations import fusable
 from litert.backend import CompileContext, CompiledPartition, NodeHooks
 from litert.errors import ExecutionError, UnsupportedOperatorError
 from litert.ir import Graph, Node
@@ -57,35 +59,10 @@ FRESH_OUTPUT = frozenset({
     ("", "GlobalAveragePool"), ("", "Conv"),
 })
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
-#: activations that can be folded, with how their parameters are read (None: not foldable)
-_FOLDABLE = {
-    "Relu": lambda node, consts: [],
-    "Sigmoid": lambda node, consts: [],
-    "Tanh": lambda node, consts: [],
-    "LeakyRelu": lambda node, consts: [float(node.attrs.get("alpha", 0.01))],
-    "HardSigmoid": lambda node, consts: [float(node.attrs.get("alpha", 0.2)), float(node.attrs.get("beta", 0.5))],
-    "Clip": lambda node, consts: _clip_bounds(node, consts),
-}
-
-
-def _clip_bounds(node: Node, consts: list) -> list[float] | None:
-    bounds = []
-    for index, default in ((1, -np.inf), (2, np.inf)):
-        if index < len(node.inputs) and node.inputs[index]:
-            value = consts[index]
-            if value is None or value.size != 1:
-                return None
-            bounds.append(float(value))
-        else:
-            attr = node.attrs.get("min" if index == 1 else "max")
-            bounds.append(default if attr is None else float(attr))
-    return bounds
-
-
 @dataclass
 class _Step:
     node: Node
-    kernel: Kernel
+    kernel: Kernel | None  # None for a native segment
     inputs: tuple[int, ...]  # slot per input, -1 for an omitted input
     outputs: tuple[int, ...]  # slot per output, -1 for an unused output
     release: tuple[int, ...]  # slots whose last reader is this step
@@ -111,8 +88,8 @@ class CpuPartition(CompiledPartition):
         #: symbolic input dims: the native kernels need static shapes, so each
         #: binding of the symbols gets a partition of its own, compiled on first use
         self._symbolic = native and native_module() is not None and not outer and any(
-            isinstance(d, str) for n in graph.inputs if graph.values[n].shape is not None for d in graph.values[n].shape)
-        self._specialized: "OrderedDict[tuple, CpuPartition]" = OrderedDict()
+            isinstance(d, str) for n in graph.inputs for d in graph.values[n].shape or ())
+        self._specialized: OrderedDict[tuple, CpuPartition] = OrderedDict()
         self._specialized_lock = threading.Lock()
         if self._symbolic:
             native = False  # this partition runs what no binding covers
@@ -142,7 +119,7 @@ class CpuPartition(CompiledPartition):
     def _compile_items(self, native: bool, outer: tuple[str, ...]) -> list[_Step]:
         if not native or native_module() is None:
             return [self._compile_node(node) for node in self.graph.nodes]
-        items, self.native_declined = plan_partition(self.graph, self.ctx.opsets, self.ctx.threads, outer, self._fuse)
+        items, self.native_declined = plan_partition(self.graph, dict(self.ctx.opsets), self.ctx.threads, outer, self._fuse)
         return [self._compile_segment(item) if isinstance(item, NativeSegment) else self._compile_node(item)
                 for item in items]
 
@@ -161,7 +138,7 @@ class CpuPartition(CompiledPartition):
         values = self.graph.values
         consts = [values[n].const if n in values else None for n in node.inputs]
         shapes = [values[n].shape if n in values else None for n in node.inputs]
-        dtypes = [values[n].dtype.numpy if n in values and values[n].dtype is not None else None for n in node.inputs]
+        dtypes = [v.dtype.numpy if (v := values.get(n)) is not None and v.dtype is not None else None for n in node.inputs]
         kctx = KernelContext(
             op_type=node.op_type,
             domain=node.domain,
@@ -174,7 +151,7 @@ class CpuPartition(CompiledPartition):
             node_name=node.name,
             run_subgraph=self._run_subgraph,
         )
-        cls = self.ctx.custom_kernels.get((node.domain, node.op_type)) or KERNELS.get((node.domain, node.op_type))
+        cls: Any = self.ctx.custom_kernels.get((node.domain, node.op_type)) or KERNELS.get((node.domain, node.op_type))
         if cls is None:
             raise UnsupportedOperatorError(
                 f"node {node.name!r}: no CPU kernel for {node.qualified_op}",
@@ -210,7 +187,7 @@ class CpuPartition(CompiledPartition):
         out: list[_Step] = []
         for step in steps:
             node = step.node
-            fold = _FOLDABLE.get(node.op_type) if node.domain == "" else None
+            fold = fusable(node)
             src = step.inputs[0] if step.inputs else -1
             prev = producer.get(src)
             value = self.graph.values.get(node.inputs[0]) if node.inputs else None
@@ -219,8 +196,7 @@ class CpuPartition(CompiledPartition):
                     and readers.get(src) == 1 \
                     and (prev.node.domain, prev.node.op_type) in FRESH_OUTPUT \
                     and node.inputs[0] not in kept_outputs and len(step.outputs) == 1:
-                consts = [self.graph.values[n].const if n in self.graph.values else None for n in node.inputs]
-                params = fold(node, consts)
+                params = fold.params_of(node, self._constant)
                 if params is not None:
                     fn = ACTIVATIONS[node.op_type]
                     prev.post = lambda x, fn=fn, params=params: fn(x, params)
@@ -230,6 +206,10 @@ class CpuPartition(CompiledPartition):
                     continue
             out.append(step)
         return out
+
+    def _constant(self, name: str) -> np.ndarray | None:
+        value = self.graph.values.get(name)
+        return value.const if value is not None else None
 
     def _plan_release(self) -> None:
         keep = {s for s, _ in self._outputs} | {i for i, v in enumerate(self._template) if v is not None}
@@ -256,7 +236,7 @@ class CpuPartition(CompiledPartition):
 
     # -- control flow ---------------------------------------------------------
 
-    def _subgraph_partition(self, sub: Graph) -> "CpuPartition":
+    def _subgraph_partition(self, sub: Graph) -> CpuPartition:
         key = id(sub)
         if key not in self._subgraphs:
             outer = tuple(sorted(sub.outer_references()))
@@ -274,7 +254,7 @@ class CpuPartition(CompiledPartition):
     #: shape bindings kept compiled per partition (least recently used dropped)
     SPECIALIZED_CACHE = 4
 
-    def _for_binding(self, inputs: Mapping[str, Any]) -> "CpuPartition | None":
+    def _for_binding(self, inputs: Mapping[str, Any]) -> CpuPartition | None:
         """The partition compiled for these inputs' values of the symbolic dims."""
         bindings: dict[str, int] = {}
         for name in self.graph.inputs:
@@ -328,6 +308,8 @@ class CpuPartition(CompiledPartition):
             scopes = self._local.scopes = []
         scopes.append((env, hooks))
         try:
+            results: Any
+            args: Any
             for step in self._steps:
                 donor = None
                 for pos in step.donate:
@@ -346,14 +328,16 @@ class CpuPartition(CompiledPartition):
                         env[slot] = None
                     results = args = value = None
                     continue
+                kernel = step.kernel
+                assert kernel is not None  # only native segments have none
                 if hooks is not None:
                     hooks.before_node(step.node, "cpu")
                 try:
                     if donor is not None:
-                        results = step.kernel.run(*args, out=donor)
+                        results = kernel.run(*args, out=donor)  # type: ignore[call-arg]  # donating kernels take out=
                         donor = None
                     else:
-                        results = step.kernel.run(*args)
+                        results = kernel.run(*args)
                 except Exception as err:
                     raise ExecutionError(
                         f"node {step.node.name!r} ({step.node.qualified_op}) failed: {type(err).__name__}: {err}"
@@ -361,10 +345,10 @@ class CpuPartition(CompiledPartition):
                 if hooks is not None:
                     hooks.after_node(step.node, "cpu", [r if o >= 0 else None for o, r in zip(step.outputs, results)])
                 if step.post is not None:
-                    if hooks is not None:
+                    if hooks is not None and step.folded is not None:
                         hooks.before_node(step.folded, "cpu")
                     results = (self._activate(step, results), *results[1:])
-                    if hooks is not None:
+                    if hooks is not None and step.folded is not None:
                         hooks.after_node(step.folded, "cpu", [results[0]])
                 for slot, value in zip(step.outputs, results):
                     if slot >= 0:
@@ -384,8 +368,9 @@ class CpuPartition(CompiledPartition):
         # references to a private result: the results tuple, r, getrefcount's argument
         if type(r) is not np.ndarray or r.base is not None or not r.flags.writeable or sys.getrefcount(r) > 3:
             r = np.array(r, copy=True)
-        with np.errstate(all="ignore"):
-            step.post(r)
+        if step.post is not None:
+            with np.errstate(all="ignore"):
+                step.post(r)
         return r
 
 

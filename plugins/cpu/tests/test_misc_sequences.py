@@ -49,8 +49,8 @@ def _check_vs_ort(nodes, inputs, outputs, feeds, tmp_path, inits=(), opset=21, o
 
 @pytest.mark.parametrize(
     "split,axis,keepdims",
-    [(None, 0, 1), (None, 1, 0), (None, -1, 1), (np.array(2, np.int64), 1, 1), (np.array(4, np.int64), 1, 1), (np.array(4, np.int64), -1, 1),
-     (np.array([1, 3, 1], np.int64), 1, 1), (np.array([2, 0, 1], np.int64), 0, 1)],
+    [(None, 0, 1), (None, 1, 0), (None, -1, 1), (np.array(2, np.int64), 1, 1), (np.array(4, np.int64), 1, 1),
+     (np.array(4, np.int64), -1, 1), (np.array([1, 3, 1], np.int64), 1, 1), (np.array([2, 0, 1], np.int64), 0, 1)],
 )
 def test_split_to_sequence_and_back(split, axis, keepdims, tmp_path):
     x = RNG.standard_normal((3, 5, 2)).astype(np.float32)
@@ -186,4 +186,5 @@ def test_flex_attention_gqa_vs_repeat(dtype):
     p = np.exp(s - s.max(-1, keepdims=True))
     want = (p / p.sum(-1, keepdims=True)) @ vr
     assert got.dtype == dtype and got.shape == (2, 6, 5, 4)
-    np.testing.assert_allclose(got.astype(np.float64), want, rtol=2e-2 if dtype == np.float16 else 1e-5, atol=1e-2 if dtype == np.float16 else 1e-6)
+    half = dtype == np.float16
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=2e-2 if half else 1e-5, atol=1e-2 if half else 1e-6)

@@ -7,6 +7,8 @@ comparison meaningless).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -229,6 +231,63 @@ def test_packed_weight_gemm_matches_numpy(case):
                   {"a": a2}, {"w": wt, "c": bias}, {"y": (m, n)})
     got, want = run_both(graph, {"a": a2}, threads=2 - case % 2)
     assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("bias_first", [False, True])
+def test_matmul_bias_add_and_activation_fold_into_one_step(bias_first):
+    """MatMul, then Add of a constant row (either operand order), then Relu:
+    one library step with the bias and the activation in its epilogue."""
+    rng = np.random.default_rng(RNG_SEED + 570 + bias_first)
+    a = rng.standard_normal((2, 19, 40)).astype(np.float32)
+    b = rng.standard_normal((40, 45)).astype(np.float32)
+    bias = rng.standard_normal(45).astype(np.float32)
+    add_inputs = ["bias", "mm"] if bias_first else ["mm", "bias"]
+    nodes = [Node("MatMul", ["a", "b"], ["mm"], {}, name="mm"), Node("Add", add_inputs, ["s"], {}, name="add"),
+             Node("Relu", ["s"], ["y"], {}, name="relu")]
+    graph = build(nodes, {"a": a}, {"b": b, "bias": bias}, {"y": (2, 19, 45)})
+    for name in ("mm", "s"):  # intermediates, not graph outputs
+        graph.values[name] = Value(name, DType.FLOAT32, (2, 19, 45))
+    got, want = run_both(graph, {"a": a})
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+    partition = CpuPartition(graph, CompileContext(threads=1), native=True)
+    lib = module()
+    (kinds,) = [seg.step_kinds for seg in partition.native_segments]
+    assert kinds[0] in (lib.STEP_MATMUL, lib.STEP_MATMUL_PACKED)
+    assert lib.STEP_BINARY not in kinds and lib.STEP_UNARY not in kinds, kinds
+
+
+@pytest.mark.parametrize("form", ["div", "mul", "kept"])
+def test_written_out_gelu_after_matmul_folds_into_its_epilogue(form):
+    """MatMul + bias, then GELU as exporters write it before opset 20
+    (x / sqrt2 or x * 1/sqrt2, Erf, + 1, * x, * 0.5): one library step.
+    "kept": the Erf's output is also a graph output, so nothing folds and
+    every node runs as written."""
+    rng = np.random.default_rng(RNG_SEED + 580)
+    a = rng.standard_normal((1, 17, 24)).astype(np.float32)
+    consts = {"b": rng.standard_normal((24, 40)).astype(np.float32),
+              "bias": rng.standard_normal(40).astype(np.float32), "one": np.array(1.0, np.float32),
+              "half": np.array(0.5, np.float32),
+              "k": np.array(np.sqrt(2.0) if form != "mul" else 1 / np.sqrt(2.0), np.float32)}
+    scale = Node("Div" if form != "mul" else "Mul", ["h", "k"], ["d"], {}, name="scale")
+    nodes = [Node("MatMul", ["a", "b"], ["mm"], {}, name="mm"), Node("Add", ["mm", "bias"], ["h"], {}, name="add"),
+             scale, Node("Erf", ["d"], ["e"], {}, name="erf"), Node("Add", ["e", "one"], ["e1"], {}, name="plus1"),
+             Node("Mul", ["h", "e1"], ["m"], {}, name="mul"), Node("Mul", ["m", "half"], ["y"], {}, name="half")]
+    outputs = {"y": (1, 17, 40), "e": (1, 17, 40)} if form == "kept" else {"y": (1, 17, 40)}
+    graph = build(nodes, {"a": a}, consts, outputs)
+    for name in ("mm", "h", "d", "e", "e1", "m"):
+        graph.values.setdefault(name, Value(name, DType.FLOAT32, (1, 17, 40)))
+    got, want = run_both(graph, {"a": a})
+    assert_close(got, want, rtol=1e-4, atol=1e-5)
+    x = a.reshape(17, 24) @ consts["b"] + consts["bias"]
+    gelu = 0.5 * x * (1 + np.vectorize(math.erf)(x / np.sqrt(2.0)))
+    np.testing.assert_allclose(got["y"].reshape(17, 40), gelu, rtol=1e-4, atol=1e-5)
+    lib = module()
+    (kinds,) = [seg.step_kinds for seg in CpuPartition(graph, CompileContext(threads=1), native=True).native_segments]
+    if form == "kept":
+        assert lib.STEP_UNARY in kinds  # the Erf runs on its own
+    else:
+        assert kinds[0] in (lib.STEP_MATMUL, lib.STEP_MATMUL_PACKED)
+        assert lib.STEP_BINARY not in kinds and lib.STEP_UNARY not in kinds, kinds
 
 
 @pytest.mark.parametrize("case", range(6))

@@ -2,6 +2,8 @@
 random odd shapes, zero points and both activation types; the quantised kernels that use it stay exact."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,8 @@ def test_native_qgemm_is_exact(m, n, k, zeros):
 
 
 def test_vnni_is_reported_on_this_cpu():
-    flags = open("/proc/cpuinfo").read() if __import__("os").path.exists("/proc/cpuinfo") else ""
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text() if cpuinfo.exists() else ""
     assert lib.qgemm_vnni_available() == (" avx512_vnni" in flags and " avx512bw" in flags)
 
 

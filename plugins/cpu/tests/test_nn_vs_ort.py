@@ -13,10 +13,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
 ort = pytest.importorskip("onnxruntime")
+from kernel_harness import node_attrs  # noqa: E402
 from onnx import helper, numpy_helper  # noqa: E402
 
 import litert_cpu.kernels  # noqa: E402,F401
-from kernel_harness import node_attrs  # noqa: E402
 from litert_cpu.kernels._base import KernelContext  # noqa: E402
 from litert_cpu.kernels._registry import KERNELS  # noqa: E402
 

@@ -125,7 +125,7 @@ def test_random_seeded(op, attrs, args):
     a = make(op, attrs).run(*args)[0]
     b = make(op, attrs).run(*args)[0]
     np.testing.assert_array_equal(a, b)
-    expected_dtype = {11: np.float64, 1: np.float32, 6: np.int32}.get(attrs.get("dtype"), None)
+    expected_dtype = {11: np.float64, 1: np.float32, 6: np.int32}.get(attrs.get("dtype"))
     if expected_dtype is None:
         expected_dtype = np.int32 if op == "Multinomial" else args[0].dtype
     assert a.dtype == expected_dtype

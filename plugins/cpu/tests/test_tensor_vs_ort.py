@@ -194,7 +194,7 @@ def test_pad(mode, pads, axes):
     "attrs,split", [({"num_outputs": 3}, None), ({}, i64(1, 3, 1)), ({"axis": -1, "num_outputs": 2}, None)]
 )
 def test_split(attrs, split):
-    n = 3 if "num_outputs" not in attrs else attrs["num_outputs"]
+    n = attrs.get("num_outputs", 3)
     check(
         "Split",
         [X] + ([split] if split is not None else []),

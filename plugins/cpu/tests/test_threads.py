@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from litert_cpu import threads  # noqa: E402
+
 
 def test_parallel_for_runs_every_task_once_and_reraises():
     seen = []

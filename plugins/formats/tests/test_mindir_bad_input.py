@@ -5,9 +5,8 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 import mindir_testlib as lib
+import pytest
 
 import litert  # noqa: E402
 from litert.errors import InputError, ModelLoadError, UnsupportedOperatorError  # noqa: E402

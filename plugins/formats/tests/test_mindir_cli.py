@@ -4,12 +4,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import mindir_cases
+import mindir_testlib as lib
 import numpy as np
 import onnx
 import pytest
-
-import mindir_cases
-import mindir_testlib as lib
 
 
 def _cli(*args):

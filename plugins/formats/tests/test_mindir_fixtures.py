@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+import mindir_testlib as lib
 import numpy as np
 import pytest
-
-import mindir_testlib as lib
 
 import litert  # noqa: E402
 from litert.plugins import host  # noqa: E402

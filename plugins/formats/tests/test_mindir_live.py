@@ -13,20 +13,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import mindir_cases
+import mindir_testlib as lib
 import numpy as np
 import onnx
 import pytest
-
-import mindir_cases
-import mindir_testlib as lib
 
 import litert  # noqa: E402
 from litert.runtime.loading import read_model  # noqa: E402
 from litert_formats.mindir.writer import MindirSerializer  # noqa: E402
 
 sys.path.insert(0, str(lib.ROOT / "tests"))
-from helpers.modelgen import (LIGHT_MODELS, bert_encoder, bert_inputs, light_input,  # noqa: E402
-                              mobilenet_v2, randomized_light_model)
+from helpers.modelgen import LIGHT_MODELS, bert_encoder, bert_inputs, light_input, mobilenet_v2, randomized_light_model  # noqa: E402
 from helpers.oracle import assert_close_to_scale  # noqa: E402
 
 pytestmark = [

@@ -5,12 +5,11 @@ test_mindir_live.py (marker ``live``).
 """
 from __future__ import annotations
 
+import mindir_cases
+import mindir_testlib as lib
 import numpy as np
 import onnx
 import pytest
-
-import mindir_cases
-import mindir_testlib as lib
 
 import litert  # noqa: E402
 from litert.errors import UnsupportedOperatorError  # noqa: E402

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tflite_testlib import max_error, tf_models
 
 import litert

@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from tflite_testlib import DATA, max_error, run_litert, tf_models
 
 pytest.importorskip("ai_edge_litert")

@@ -13,10 +13,8 @@ investigated yet).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
-
 from tflite_testlib import ROOT, max_error, tf_models
 
 sys.path.insert(0, str(ROOT / "tools" / "mslite"))

@@ -15,7 +15,6 @@ import importlib.util
 
 import numpy as np
 import pytest
-
 from tflite_testlib import max_error, run_litert, tf_models
 
 pytest.importorskip("ai_edge_litert")
@@ -106,6 +105,7 @@ def test_real_wake_word_model(path):
     """microWakeWord's int8 streaming models (resource variables, CALL_ONCE, SPLIT_V, depthwise convs...):
     the output probability saturates for random features, so the logit before it is compared as well."""
     from ai_edge_litert.interpreter import Interpreter
+
     from litert_formats.tflite.tflfile import TflFile
 
     sub = TflFile(path).subgraphs[0]

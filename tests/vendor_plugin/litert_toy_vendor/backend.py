@@ -6,7 +6,8 @@ it ran so tests can see the partition and the copies.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

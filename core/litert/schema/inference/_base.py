@@ -15,15 +15,18 @@ never a guess.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ...ir import Dim, DType, Graph, Node, Shape, Value
 
-Info = tuple  # (DType | None, Shape | None) or (DType | None, Shape | None, kind)
-Rule = Callable[[Node, "list[Value | None]", Graph], "list[Info]"]
+Info = tuple[Any, ...]  # (DType | None, Shape | None) or (DType | None, Shape | None, kind)
+#: a rule's view of a node's inputs: None for an omitted optional one
+Inputs = list["Value | None"]
+Rule = Callable[[Node, Inputs, Graph], "list[Info]"]
 
 #: (domain, op_type) -> rule; the ONNX default domain is "".
 RULES: dict[tuple[str, str], Rule] = {}
@@ -84,7 +87,7 @@ def ints(inputs: Sequence[Value | None], index: int) -> list[int] | None:
     return [int(x) for x in np.asarray(c).reshape(-1)]
 
 
-def scalar(inputs: Sequence[Value | None], index: int):
+def scalar(inputs: Sequence[Value | None], index: int) -> int | float | None:
     """A known one-element input as a Python number."""
     c = const(inputs, index)
     if c is None or c.size != 1 or c.dtype.kind not in "iufb":
@@ -145,12 +148,13 @@ def broadcast(*shapes: Shape | None) -> Shape | None:
     """Numpy (multidirectional) broadcasting of shapes, as ONNX infers it:
     a known dim > 1 wins, all-1 gives 1, one symbol (with 1s) stays that
     symbol, anything else is unknown."""
-    if not shapes or any(s is None for s in shapes):
+    known = [s for s in shapes if s is not None]
+    if not known or len(known) != len(shapes):
         return None
-    rank = max(len(s) for s in shapes)
+    rank = max(len(s) for s in known)
     out: list[Dim] = []
     for axis in range(rank):
-        dims = [s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0]
+        dims = [s[axis - rank + len(s)] for s in known if axis - rank + len(s) >= 0]
         fixed = {d for d in dims if isinstance(d, int) and d != 1}
         if len(fixed) > 1:
             raise ValueError(f"shapes {shapes} do not broadcast")

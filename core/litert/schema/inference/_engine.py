@@ -14,9 +14,9 @@ being inferred: names a body reads from enclosing graphs resolve there.
 from __future__ import annotations
 
 from collections import ChainMap
+from collections.abc import Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Mapping, MutableMapping, Sequence
 
 import numpy as np
 
@@ -143,7 +143,7 @@ def infer_subgraph(body: Graph, input_infos: Sequence[Info | None] = ()) -> list
     for name, info in zip(body.inputs, input_infos):
         if info is not None:
             _override(body.values.setdefault(name, Value(name)), info)
-    scope = _Scope(ChainMap(body.values, outer.values), ChainMap({}, outer.data), outer.strict)
+    scope = _Scope(ChainMap(body.values, dict(outer.values)), ChainMap({}, outer.data), outer.strict)
     _infer(body, scope)
     result = []
     for name in body.outputs:
@@ -157,8 +157,9 @@ def _override(value: Value, info: Info) -> None:
         value.dtype = info[0]
     if info[1] is not None:
         value.shape = tuple(info[1])
-    if kind_of(info) is not None:
-        value.kind = kind_of(info)
+    kind = kind_of(info)
+    if kind is not None:
+        value.kind = kind
 
 
 def _scratch(graph: Graph) -> Graph:

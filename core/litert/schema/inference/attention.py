@@ -2,15 +2,15 @@
 FlexAttention.  RotaryEmbedding and SwiGLU keep their input's shape."""
 from __future__ import annotations
 
-from ...ir import Dim
-from ._base import arg, dtype_of, rule
+from ...ir import Dim, Graph, Node, Shape, Value
+from ._base import Info, Inputs, arg, dtype_of, rule
 
 
-def _div(a: Dim, b) -> Dim:
+def _div(a: Dim, b: Dim) -> Dim:
     return a // b if isinstance(a, int) and isinstance(b, int) and b else None
 
 
-def _mul(a: Dim, b) -> Dim:
+def _mul(a: Dim, b: Dim) -> Dim:
     return a * b if isinstance(a, int) and isinstance(b, int) else None
 
 
@@ -18,7 +18,7 @@ def _add(a: Dim, b: Dim) -> Dim:
     return a + b if isinstance(a, int) and isinstance(b, int) else None
 
 
-def _heads(v, heads_attr) -> tuple[Dim, Dim, Dim, Dim] | None:
+def _heads(v: Value | None, heads_attr: Dim) -> tuple[Dim, ...] | None:
     """(batch, heads, sequence, head size) of a 4-D or packed 3-D operand."""
     if v is None or v.shape is None:
         return None
@@ -31,11 +31,12 @@ def _heads(v, heads_attr) -> tuple[Dim, Dim, Dim, Dim] | None:
 
 
 @rule("Attention")
-def _attention(node, inputs, graph):
+def _attention(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     q, k, v = inputs[0], inputs[1], inputs[2]
     q_heads, kv_heads = node.attrs.get("q_num_heads"), node.attrs.get("kv_num_heads")
     qs, ks, vs = _heads(q, q_heads), _heads(k, kv_heads), _heads(v, kv_heads)
     past_key = arg(inputs, 4)
+    past: Dim
     if past_key is None:
         past = 0
     else:
@@ -43,6 +44,7 @@ def _attention(node, inputs, graph):
     batch = qs[0] if qs else None
     total = _add(past, ks[2]) if ks else None
     v_size = vs[3] if vs else None
+    y: Shape | None
     if q.shape is not None and len(q.shape) == 3:
         y = (q.shape[0], q.shape[1], _mul(q_heads, v_size))
     elif qs:
@@ -57,7 +59,7 @@ def _attention(node, inputs, graph):
 
 
 @rule("LinearAttention")
-def _linear_attention(node, inputs, graph):
+def _linear_attention(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     q, k, v = inputs[0], inputs[1], inputs[2]
     q_heads, kv_heads = node.attrs.get("q_num_heads"), node.attrs.get("kv_num_heads")
     d_k = _div(k.shape[2], kv_heads) if k.shape is not None and len(k.shape) == 3 else None
@@ -69,7 +71,7 @@ def _linear_attention(node, inputs, graph):
 
 
 @rule("FlexAttention", domain="ai.onnx.preview")
-def _flex_attention(node, inputs, graph):
+def _flex_attention(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     q, v = inputs[0], inputs[2]
     if q.shape is None or len(q.shape) != 4:
         return [(q.dtype, None)]

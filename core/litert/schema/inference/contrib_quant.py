@@ -2,8 +2,8 @@
 QLinear pools and activations.  Each reuses the rule of its float counterpart on the data inputs."""
 from __future__ import annotations
 
-from ...ir import DType
-from ._base import arg, broadcast, dtype_of, rule
+from ...ir import DType, Graph, Node
+from ._base import Info, Inputs, arg, broadcast, dtype_of, rule
 from .linalg import _gemm
 from .nn import _global_pool, _pool
 from .shape_ops import _concat
@@ -12,7 +12,7 @@ _MS = "com.microsoft"
 
 
 @rule("QGemm", domain=_MS)
-def _qgemm(node, inputs, graph):
+def _qgemm(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     [(_, shape)] = _gemm(node, [inputs[0], inputs[3]], graph)
     # a float output when no y_scale is given
     dtype = dtype_of(arg(inputs, 8)) or (DType.FLOAT32 if arg(inputs, 7) is None else dtype_of(inputs[0]))
@@ -20,17 +20,17 @@ def _qgemm(node, inputs, graph):
 
 
 @rule("QLinearAdd", "QLinearMul", domain=_MS)
-def _qlinear_binary(node, inputs, graph):
+def _qlinear_binary(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(dtype_of(inputs[0]), broadcast(inputs[0].shape, inputs[3].shape))]
 
 
 @rule("QLinearSigmoid", "QLinearLeakyRelu", domain=_MS)
-def _qlinear_unary(node, inputs, graph):
+def _qlinear_unary(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(dtype_of(inputs[0]), inputs[0].shape)]
 
 
 @rule("QLinearGlobalAveragePool", "QLinearAveragePool", domain=_MS)
-def _qlinear_pool(node, inputs, graph):
+def _qlinear_pool(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if node.attrs.get("channels_last", 0):
         return [(dtype_of(x), None)]
@@ -39,6 +39,6 @@ def _qlinear_pool(node, inputs, graph):
 
 
 @rule("QLinearConcat", domain=_MS)
-def _qlinear_concat(node, inputs, graph):
+def _qlinear_concat(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     [(_, shape)] = _concat(node, list(inputs[2::3]), graph)
     return [(dtype_of(arg(inputs, 1)) or dtype_of(arg(inputs, 2)), shape)]

@@ -8,8 +8,10 @@ change become unknown).
 """
 from __future__ import annotations
 
-from ...ir import DType, Graph
-from ._base import Info, is_omitted, kind_of, merge_info, merge_shape, norm_axis, rule, same, scalar
+from collections.abc import Sequence
+
+from ...ir import Dim, DType, Graph, Node
+from ._base import Info, Inputs, is_omitted, kind_of, merge_info, merge_shape, norm_axis, rule, same, scalar
 from ._engine import infer_subgraph
 
 _SCALAR_INT = (DType.INT64, ())
@@ -18,7 +20,7 @@ _MAX_TRIALS = 4
 
 
 @rule("If")
-def _if(node, inputs, graph):
+def _if(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     then_infos = infer_subgraph(node.attrs["then_branch"])
     else_infos = infer_subgraph(node.attrs["else_branch"])
     cond = scalar(inputs, 0)
@@ -28,7 +30,7 @@ def _if(node, inputs, graph):
 
 
 def _settle(body: Graph, prefix: list[Info], state: list[Info], offset: int,
-            suffix: list[Info] = ()) -> tuple[list[Info], list[Info]]:
+            suffix: Sequence[Info] = ()) -> tuple[list[Info], list[Info]]:
     """State types stable across iterations, and the body's output types for
     them: body outputs ``offset..`` feed the state inputs (between ``prefix``
     and ``suffix``) of the next iteration."""
@@ -54,7 +56,7 @@ def _passes_through(body: Graph, output: str, source: str) -> bool:
     return True
 
 
-def _trip_count(node, inputs, body: Graph):
+def _trip_count(node: Node, inputs: Inputs, body: Graph) -> int | float | None:
     if is_omitted(node, 0):
         return None
     trips = scalar(inputs, 0)
@@ -72,13 +74,13 @@ def _trip_count(node, inputs, body: Graph):
 
 
 @rule("Loop")
-def _loop(node, inputs, graph):
+def _loop(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     body: Graph = node.attrs["body"]
     state = [same(v) for v in inputs[2:]]
     prefix = [_SCALAR_INT, _SCALAR_BOOL]
     state, outputs = _settle(body, prefix, state, 1)
     trips = _trip_count(node, inputs, body)
-    scans = []
+    scans: list[Info] = []
     for info in outputs[1 + len(state):]:
         shape = None if info[1] is None else (trips, *info[1])
         scans.append((info[0], shape))
@@ -86,12 +88,13 @@ def _loop(node, inputs, graph):
 
 
 @rule("Scan")
-def _scan(node, inputs, graph):
+def _scan(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     body: Graph = node.attrs["body"]
     n_scan = node.attrs["num_scan_inputs"]
     n_state = len(inputs) - n_scan
     in_axes = node.attrs.get("scan_input_axes") or [0] * n_scan
-    slices, lengths = [], []
+    slices: list[Info] = []
+    lengths: list[Dim] = []
     for v, axis in zip(inputs[n_state:], in_axes):
         if v.shape is None:
             slices.append((v.dtype, None))
@@ -103,7 +106,7 @@ def _scan(node, inputs, graph):
     state, outputs = _settle(body, [], [same(v) for v in inputs[:n_state]], 0, slices)
     n_out = len(outputs) - n_state
     out_axes = node.attrs.get("scan_output_axes") or [0] * n_out
-    scans = []
+    scans: list[Info] = []
     for info, axis in zip(outputs[n_state:], out_axes):
         if info[1] is None:
             scans.append((info[0], None))
@@ -115,7 +118,7 @@ def _scan(node, inputs, graph):
 
 
 @rule("SequenceMap")
-def _sequence_map(node, inputs, graph):
+def _sequence_map(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     body: Graph = node.attrs["body"]
     elements = [(v.dtype, v.shape, "tensor") if v.kind == "sequence" else same(v) for v in inputs]
     outputs = infer_subgraph(body, elements)

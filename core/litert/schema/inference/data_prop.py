@@ -13,7 +13,7 @@ inferred).
 from __future__ import annotations
 
 import operator
-from typing import Callable, Union
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -21,8 +21,9 @@ from ...ir import Dim, DType, Node, Value
 from ._base import arg, ints
 from .shape_ops import constant_value
 
-Data = Union[np.ndarray, tuple]
-DataRule = Callable[[Node, list, list], list]
+Data = np.ndarray | tuple[Dim, ...]
+#: ``fn(node, input values, output values) -> one Data (or None) per output``
+DataRule = Callable[[Node, "list[Value | None]", "list[Value | None]"], "list[Data | None]"]
 DATA_RULES: dict[tuple[str, str], DataRule] = {}
 
 #: larger contents are not tracked (they are not shapes)
@@ -51,7 +52,14 @@ def content(v: Value | None) -> tuple[Dim, ...] | None:
     return getattr(v, "data", None)
 
 
-def _pack(dims, out: Value | None, dtype: DType | None = None) -> Data | None:
+def _all_known(dims: Sequence[Dim] | None) -> list[int] | None:
+    """``dims`` as ints when every entry is a known int, else None."""
+    if dims is None or not all(isinstance(d, (int, np.integer)) for d in dims):
+        return None
+    return [int(d) for d in dims if d is not None and not isinstance(d, str)]
+
+
+def _pack(dims: Sequence[Dim] | None, out: Value | None, dtype: DType | None = None) -> Data | None:
     """Content in its stored form: an array when every entry is known."""
     if dims is None or out is None or out.shape is None or len(out.shape) > 1 or len(dims) > MAX_ELEMENTS:
         return None
@@ -59,15 +67,15 @@ def _pack(dims, out: Value | None, dtype: DType | None = None) -> Data | None:
         return None
     if not out.shape and len(dims) != 1:
         return None
-    dims = tuple(dims)
-    if all(isinstance(d, (int, np.integer)) for d in dims):
+    known = _all_known(dims)
+    if known is not None:
         np_type = (dtype or out.dtype or DType.INT64).numpy
-        return np.array([int(d) for d in dims], dtype=np_type).reshape(out.shape if out.shape else ())
-    return dims
+        return np.array(known, dtype=np_type).reshape(out.shape if out.shape else ())
+    return tuple(dims)
 
 
 @data_rule("Shape")
-def _shape(node, inputs, outputs):
+def _shape(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     x = inputs[0]
     if x is None or x.shape is None:
         return [None]
@@ -78,21 +86,22 @@ def _shape(node, inputs, outputs):
 
 
 @data_rule("Size")
-def _size(node, inputs, outputs):
+def _size(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     x = inputs[0]
-    if x is None or x.shape is None or not all(isinstance(d, int) for d in x.shape):
+    dims = _all_known(x.shape) if x is not None else None
+    if dims is None:
         return [None]
-    return [np.array(int(np.prod(x.shape, dtype=np.int64)), dtype=np.int64)]
+    return [np.array(int(np.prod(dims, dtype=np.int64)), dtype=np.int64)]
 
 
 @data_rule("Identity", "Squeeze", "Unsqueeze", "Reshape", "Flatten")
-def _same_content(node, inputs, outputs):
+def _same_content(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     # rank 0 <-> 1 only changes the packing of the flat content
     return [_pack(content(inputs[0]), outputs[0])]
 
 
 @data_rule("Cast")
-def _cast(node, inputs, outputs):
+def _cast(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     to = node.attrs.get("to")
     if not to or DType(to) not in _INT_TYPES:
         return [None]
@@ -100,15 +109,18 @@ def _cast(node, inputs, outputs):
 
 
 @data_rule("Concat")
-def _concat(node, inputs, outputs):
+def _concat(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     parts = [content(v) for v in inputs if v is not None]
-    if not parts or any(p is None for p in parts):
-        return [None]
-    return [_pack(sum(parts, ()), outputs[0])]
+    joined: list[Dim] = []
+    for part in parts:
+        if part is None:
+            return [None]
+        joined.extend(part)
+    return [_pack(joined if parts else None, outputs[0])]
 
 
 @data_rule("Gather")
-def _gather(node, inputs, outputs):
+def _gather(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     data, idx = content(inputs[0]), ints(inputs, 1)
     if data is None or idx is None or node.attrs.get("axis", 0) not in (0, -1):
         return [None]
@@ -118,7 +130,7 @@ def _gather(node, inputs, outputs):
 
 
 @data_rule("Slice")
-def _slice(node, inputs, outputs):
+def _slice(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     data = content(inputs[0])
     starts, ends = ints(inputs, 1), ints(inputs, 2)
     axes = ints(inputs, 3) if arg(inputs, 3) is not None else [0]
@@ -142,7 +154,7 @@ def _int_div(a: int, b: int) -> int | None:
 
 
 #: op -> (function on known ints, identity element that keeps a symbolic dim)
-_ARITH: dict[str, tuple[Callable[[int, int], int], int | None]] = {
+_ARITH: dict[str, tuple[Callable[[int, int], int | None], int | None]] = {
     "Add": (operator.add, 0),
     "Sub": (operator.sub, 0),
     "Mul": (operator.mul, 1),
@@ -152,7 +164,7 @@ _ARITH: dict[str, tuple[Callable[[int, int], int], int | None]] = {
 }
 
 
-def _binary(node, inputs, outputs):
+def _binary(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     fn, neutral = _ARITH[node.op_type]
     if len(inputs) != 2:
         return [None]
@@ -161,7 +173,7 @@ def _binary(node, inputs, outputs):
         return [None]
     n = max(len(a), len(b))
     a, b = (a * n if len(a) == 1 else a), (b * n if len(b) == 1 else b)
-    out = []
+    out: list[Dim] = []
     for x, y in zip(a, b):
         if isinstance(x, int) and isinstance(y, int):
             out.append(fn(x, y))
@@ -179,7 +191,7 @@ for _op in _ARITH:
 
 
 @data_rule("Neg")
-def _neg(node, inputs, outputs):
+def _neg(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     a = content(inputs[0])
     if a is None:
         return [None]
@@ -187,9 +199,9 @@ def _neg(node, inputs, outputs):
 
 
 @data_rule("ReduceProd", "ReduceSum")
-def _reduce(node, inputs, outputs):
-    a = content(inputs[0])
-    if a is None or not all(isinstance(x, int) for x in a) or outputs[0] is None:
+def _reduce(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
+    a = _all_known(content(inputs[0]))
+    if a is None or outputs[0] is None:
         return [None]
     given = arg(inputs, 1)
     axes = content(given) if given is not None else ()
@@ -202,7 +214,7 @@ def _reduce(node, inputs, outputs):
 
 
 @data_rule("Constant")
-def _constant(node, inputs, outputs):
+def _constant(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
     value = constant_value(node)
     if value is None or value.dtype.kind not in "iu" or value.ndim > 1 or value.size > MAX_ELEMENTS:
         return [None]
@@ -210,11 +222,11 @@ def _constant(node, inputs, outputs):
 
 
 @data_rule("ConstantOfShape")
-def _constant_of_shape(node, inputs, outputs):
-    dims = content(inputs[0])
+def _constant_of_shape(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
+    dims = _all_known(content(inputs[0]))
     value = node.attrs.get("value")
     fill = np.asarray(value).reshape(-1) if value is not None else np.zeros(1, np.float32)
-    if dims is None or len(dims) > 1 or not all(isinstance(d, int) for d in dims) or fill.dtype.kind not in "iu":
+    if dims is None or len(dims) > 1 or fill.dtype.kind not in "iu":
         return [None]
     if int(np.prod(dims, dtype=np.int64)) > MAX_ELEMENTS:
         return [None]
@@ -222,9 +234,9 @@ def _constant_of_shape(node, inputs, outputs):
 
 
 @data_rule("Range")
-def _range(node, inputs, outputs):
-    start, limit, delta = (content(v) for v in inputs[:3])
-    if not all(c is not None and len(c) == 1 and isinstance(c[0], int) for c in (start, limit, delta)):
+def _range(node: Node, inputs: list[Value | None], outputs: list[Value | None]) -> list[Data | None]:
+    start, limit, delta = (_all_known(content(v)) or [] for v in inputs[:3])
+    if not len(start) == len(limit) == len(delta) == 1:
         return [None]
     values = np.arange(start[0], limit[0], delta[0]) if delta[0] else None
     if values is None or values.size > MAX_ELEMENTS:

@@ -3,8 +3,10 @@ logic, casts, and the activations and normalisations that keep their input's
 type and shape."""
 from __future__ import annotations
 
-from ...ir import DType
+from ...ir import DType, Graph, Node, Shape
 from ._base import (
+    Info,
+    Inputs,
     arg,
     attr_dtype,
     broadcast,
@@ -33,68 +35,68 @@ BROADCAST_COMPARE = "Equal Greater GreaterOrEqual Less LessOrEqual And Or Xor".s
 
 
 @rule(*SAME_AS_INPUT)
-def _same_as_input(node, inputs, graph):
+def _same_as_input(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(inputs[0])]
 
 
 @rule("Identity")
-def _identity(node, inputs, graph):
+def _identity(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [same(inputs[0])]  # also sequences and optionals
 
 
-def _shapes(inputs):
+def _shapes(inputs: Inputs) -> list[Shape | None]:
     return [v.shape if v is not None else None for v in inputs]
 
 
 @rule(*BROADCAST_ARITH)
-def _arith(node, inputs, graph):
+def _arith(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(dtype_of(inputs[0]), broadcast(*_shapes(inputs)))]
 
 
 @rule(*BROADCAST_COMPARE)
-def _compare(node, inputs, graph):
+def _compare(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(DType.BOOL, broadcast(*_shapes(inputs)))]
 
 
 @rule("IsNaN", "IsInf", "RegexFullMatch")
-def _predicate(node, inputs, graph):
+def _predicate(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(inputs[0], DType.BOOL)]
 
 
 @rule("Where")
-def _where(node, inputs, graph):
+def _where(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(dtype_of(inputs[1]), broadcast(*_shapes(inputs)))]
 
 
 @rule("StringConcat")
-def _string_concat(node, inputs, graph):
+def _string_concat(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(DType.STRING, broadcast(*_shapes(inputs)))]
 
 
 @rule("Cast", "BitCast")
-def _cast(node, inputs, graph):
+def _cast(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(inputs[0], attr_dtype(node, "to"))]
 
 
 @rule("CastLike")
-def _cast_like(node, inputs, graph):
+def _cast_like(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(dtype_of(inputs[1]), shape_of(inputs[0]))]
 
 
 @rule("Dropout")
-def _dropout(node, inputs, graph):
+def _dropout(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(inputs[0]), like(inputs[0], DType.BOOL)][: len(node.outputs)]
 
 
 @rule("BatchNormalization")
-def _batch_norm(node, inputs, graph):
+def _batch_norm(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     # training mode also returns the running statistics, typed like input_mean
     stats = like(arg(inputs, 3))
     return [like(inputs[0]), stats, stats][: len(node.outputs)]
 
 
 @rule("LayerNormalization")
-def _layer_norm(node, inputs, graph):
+def _layer_norm(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     stash = attr_dtype(node, "stash_type", DType.FLOAT32)
     if x is None or x.shape is None:
@@ -106,25 +108,25 @@ def _layer_norm(node, inputs, graph):
 
 
 @rule("RMSNormalization")
-def _rms_norm(node, inputs, graph):
+def _rms_norm(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(dtype_of(inputs[1]), shape_of(inputs[0]))]
 
 
 @rule("EyeLike")
-def _eye_like(node, inputs, graph):
+def _eye_like(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(inputs[0], attr_dtype(node, "dtype"))]
 
 
 @rule("Bernoulli", "RandomNormalLike", "RandomUniformLike")
-def _random_like(node, inputs, graph):
+def _random_like(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(inputs[0], attr_dtype(node, "dtype"))]
 
 
 @rule("Binarizer", "Imputer", domain="ai.onnx.ml")
-def _ml_same(node, inputs, graph):
+def _ml_same(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(inputs[0])]
 
 
 @rule("Scaler", "Normalizer", domain="ai.onnx.ml")
-def _ml_float(node, inputs, graph):
+def _ml_float(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(inputs[0], DType.FLOAT32)]

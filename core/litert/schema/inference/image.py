@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
-from ._base import arg, const, dtype_of, ints, is_omitted, like, norm_axis, product, rule, shape_of
+from ...ir import Dim, Graph, Node
+from ._base import Info, Inputs, arg, const, dtype_of, ints, is_omitted, like, norm_axis, product, rule, shape_of
 
 
-def _scaled(size, scale: float):
+def _scaled(size: Dim, scale: float) -> Dim:
     """``floor(size * scale)`` in double precision, as ONNX's reference computes it."""
     if isinstance(size, int):
         return int(math.floor(size * float(scale)))
@@ -15,7 +16,7 @@ def _scaled(size, scale: float):
 
 
 @rule("Resize")
-def _resize(node, inputs, graph):
+def _resize(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         return [like(x)]
@@ -46,7 +47,7 @@ def _resize(node, inputs, graph):
 
 
 @rule("Upsample")
-def _upsample(node, inputs, graph):
+def _upsample(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, scales = inputs[0], const(inputs, 1)
     if x.shape is None:
         return [like(x)]
@@ -55,16 +56,16 @@ def _upsample(node, inputs, graph):
     return [(x.dtype, tuple(_scaled(d, s) for d, s in zip(x.shape, scales.reshape(-1))))]
 
 
-def _div(d, b):
+def _div(d: Dim, b: int) -> Dim:
     return d // b if isinstance(d, int) else None
 
 
-def _mul(d, b):
+def _mul(d: Dim, b: int) -> Dim:
     return d * b if isinstance(d, int) else None
 
 
 @rule("DepthToSpace")
-def _depth_to_space(node, inputs, graph):
+def _depth_to_space(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, b = inputs[0], node.attrs["blocksize"]
     if x.shape is None or len(x.shape) != 4:
         return [like(x)]
@@ -73,7 +74,7 @@ def _depth_to_space(node, inputs, graph):
 
 
 @rule("SpaceToDepth")
-def _space_to_depth(node, inputs, graph):
+def _space_to_depth(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, b = inputs[0], node.attrs["blocksize"]
     if x.shape is None or len(x.shape) != 4:
         return [like(x)]
@@ -82,7 +83,7 @@ def _space_to_depth(node, inputs, graph):
 
 
 @rule("CenterCropPad")
-def _center_crop_pad(node, inputs, graph):
+def _center_crop_pad(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, target = inputs[0], ints(inputs, 1)
     if x.shape is None:
         return [like(x)]
@@ -95,7 +96,7 @@ def _center_crop_pad(node, inputs, graph):
 
 
 @rule("GridSample")
-def _grid_sample(node, inputs, graph):
+def _grid_sample(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, grid = inputs[0], inputs[1]
     if x.shape is None or grid.shape is None:
         return [(x.dtype, None if x.shape is None else (None,) * len(x.shape))]
@@ -103,7 +104,7 @@ def _grid_sample(node, inputs, graph):
 
 
 @rule("AffineGrid")
-def _affine_grid(node, inputs, graph):
+def _affine_grid(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     theta, size = inputs[0], ints(inputs, 1)
     if size is None:
         n = shape_of(arg(inputs, 1))
@@ -115,7 +116,7 @@ def _affine_grid(node, inputs, graph):
 
 
 @rule("Col2Im")
-def _col2im(node, inputs, graph):
+def _col2im(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, image, block = inputs[0], ints(inputs, 1), ints(inputs, 2)
     if x.shape is None or image is None:
         return [(x.dtype, None)]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import DType
-from ._base import arg, const, dtype_of, like, norm_axis, product, rule, scalar, shape_of
+from ...ir import Dim, DType, Graph, Node, Shape
+from ._base import Info, Inputs, arg, const, dtype_of, like, norm_axis, product, rule, scalar, shape_of
 
 
 @rule("Gather")
-def _gather(node, inputs, graph):
+def _gather(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, idx = inputs[0], inputs[1]
     if x.shape is None or idx.shape is None:
         return [(x.dtype, None)]
@@ -19,12 +19,12 @@ def _gather(node, inputs, graph):
 
 
 @rule("GatherElements")
-def _gather_elements(node, inputs, graph):
+def _gather_elements(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(dtype_of(inputs[0]), shape_of(inputs[1]))]
 
 
 @rule("GatherND")
-def _gather_nd(node, inputs, graph):
+def _gather_nd(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, idx = inputs[0], inputs[1]
     if x.shape is None or idx.shape is None or not idx.shape or not isinstance(idx.shape[-1], int):
         return [(x.dtype, None)]
@@ -33,12 +33,12 @@ def _gather_nd(node, inputs, graph):
 
 
 @rule("Scatter", "ScatterElements", "ScatterND", "TensorScatter")
-def _scatter(node, inputs, graph):
+def _scatter(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(inputs[0])]
 
 
 @rule("OneHot")
-def _one_hot(node, inputs, graph):
+def _one_hot(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     idx, depth = inputs[0], scalar(inputs, 1)
     dtype = dtype_of(arg(inputs, 2))
     if idx.shape is None:
@@ -51,7 +51,7 @@ def _one_hot(node, inputs, graph):
 
 
 @rule("Compress")
-def _compress(node, inputs, graph):
+def _compress(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, cond = inputs[0], const(inputs, 1)
     axis = node.attrs.get("axis")
     if axis is None:
@@ -65,7 +65,7 @@ def _compress(node, inputs, graph):
     return [(x.dtype, tuple(shape))]
 
 
-def _selected(cond: np.ndarray | None, length):
+def _selected(cond: np.ndarray | None, length: Dim) -> Dim:
     """How many entries a known condition keeps (it may be shorter than the axis)."""
     if cond is None or not isinstance(length, int):
         return None
@@ -73,15 +73,17 @@ def _selected(cond: np.ndarray | None, length):
 
 
 @rule("NonZero")
-def _nonzero(node, inputs, graph):
+def _nonzero(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     return [(DType.INT64, (len(x.shape) if x.shape is not None else None, None))]
 
 
 @rule("Unique")
-def _unique(node, inputs, graph):
+def _unique(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     axis = node.attrs.get("axis")
+    y: Shape | None
+    inverse: Shape
     if x.shape is None:
         y, inverse = (None if axis is not None else (None,)), (None,)
     elif axis is None:
@@ -95,12 +97,12 @@ def _unique(node, inputs, graph):
 
 
 @rule("NonMaxSuppression")
-def _nms(node, inputs, graph):
+def _nms(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(DType.INT64, (None, 3))]
 
 
 @rule("ArrayFeatureExtractor", domain="ai.onnx.ml")
-def _array_feature_extractor(node, inputs, graph):
+def _array_feature_extractor(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, idx = inputs[0], inputs[1]
     if x.shape is None or idx.shape is None:
         return [(x.dtype, None)]

@@ -2,8 +2,8 @@
 Gemm, Einsum, Det."""
 from __future__ import annotations
 
-from ...ir import Dim, DType, Shape
-from ._base import arg, broadcast, dtype_of, rule
+from ...ir import Dim, DType, Graph, Node, Shape
+from ._base import Info, Inputs, arg, broadcast, dtype_of, rule
 
 
 def matmul_shape(a: Shape | None, b: Shape | None) -> Shape | None:
@@ -21,24 +21,24 @@ def matmul_shape(a: Shape | None, b: Shape | None) -> Shape | None:
 
 
 @rule("MatMul")
-def _matmul(node, inputs, graph):
+def _matmul(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(dtype_of(inputs[0]), matmul_shape(inputs[0].shape, inputs[1].shape))]
 
 
 @rule("MatMulInteger")
-def _matmul_integer(node, inputs, graph):
+def _matmul_integer(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(DType.INT32, matmul_shape(inputs[0].shape, inputs[1].shape))]
 
 
 @rule("QLinearMatMul")
-def _qlinear_matmul(node, inputs, graph):
+def _qlinear_matmul(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     # a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
     dtype = dtype_of(arg(inputs, 7)) or dtype_of(inputs[0])
     return [(dtype, matmul_shape(inputs[0].shape, inputs[3].shape))]
 
 
 @rule("FusedMatMul", domain="com.microsoft")
-def _fused_matmul(node, inputs, graph):
+def _fused_matmul(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     a, b = inputs[0].shape, inputs[1].shape
     if node.attrs.get("transBatchA") or node.attrs.get("transBatchB"):
         return [(dtype_of(inputs[0]), None)]
@@ -51,7 +51,7 @@ def _fused_matmul(node, inputs, graph):
 
 @rule("Gemm")
 @rule("FusedGemm", domain="com.microsoft")
-def _gemm(node, inputs, graph):
+def _gemm(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     a, b = inputs[0], inputs[1]
     if a.shape is None or b.shape is None:
         m = None if a.shape is None else a.shape[1 if node.attrs.get("transA", 0) else 0]
@@ -63,16 +63,16 @@ def _gemm(node, inputs, graph):
 
 
 @rule("Det")
-def _det(node, inputs, graph):
+def _det(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     return [(x.dtype, None if x.shape is None else tuple(x.shape[:-2]))]
 
 
 @rule("Einsum")
-def _einsum(node, inputs, graph):
+def _einsum(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     dtype = dtype_of(inputs[0])
-    shapes = [v.shape if v is not None else None for v in inputs]
-    if any(s is None for s in shapes):
+    shapes = [v.shape for v in inputs if v is not None and v.shape is not None]
+    if len(shapes) != len(inputs):
         return [(dtype, None)]
     equation = node.attrs["equation"].replace(" ", "")
     lhs, arrow, rhs = equation.partition("->")

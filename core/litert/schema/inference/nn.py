@@ -3,13 +3,13 @@ transposed and fused forms), Max/Average/Lp pooling, global pooling,
 MaxUnpool, RoI pooling, CausalConvWithState."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from ...ir import Dim, DType, Shape
-from ._base import arg, dtype_of, is_omitted, ints, rule
+from ...ir import Dim, DType, Graph, Node, Shape, Value
+from ._base import Info, Inputs, arg, dtype_of, ints, is_omitted, rule
 
 
-def window(node, spatial: Sequence[Dim], kernel: Sequence[Dim]) -> list[Dim]:
+def window(node: Node, spatial: Sequence[Dim], kernel: Sequence[Dim]) -> list[Dim]:
     """Output sizes of a sliding window (conv/pool) over ``spatial`` dims,
     following ``strides``, ``dilations``, ``pads``, ``auto_pad``, ``ceil_mode``."""
     rank = len(spatial)
@@ -44,7 +44,7 @@ def window(node, spatial: Sequence[Dim], kernel: Sequence[Dim]) -> list[Dim]:
     return out
 
 
-def _conv(node, x, w, dtype) -> list:
+def _conv(node: Node, x: Value | None, w: Value | None, dtype: DType | None) -> list[Info]:
     if x is None or x.shape is None:
         return [(dtype, None)]
     if w is None or w.shape is None:
@@ -55,23 +55,23 @@ def _conv(node, x, w, dtype) -> list:
 
 @rule("Conv", "DeformConv")
 @rule("FusedConv", domain="com.microsoft")
-def _conv_rule(node, inputs, graph):
+def _conv_rule(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return _conv(node, inputs[0], inputs[1], dtype_of(inputs[0]))
 
 
 @rule("ConvInteger")
-def _conv_integer(node, inputs, graph):
+def _conv_integer(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return _conv(node, inputs[0], inputs[1], DType.INT32)
 
 
 @rule("QLinearConv")
-def _qlinear_conv(node, inputs, graph):
+def _qlinear_conv(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     # x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B
     return _conv(node, inputs[0], inputs[3], dtype_of(arg(inputs, 7)) or dtype_of(inputs[0]))
 
 
 @rule("ConvTranspose")
-def _conv_transpose(node, inputs, graph):
+def _conv_transpose(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, w = inputs[0], inputs[1]
     if x.shape is None:
         return [(x.dtype, None)]
@@ -102,7 +102,7 @@ def _conv_transpose(node, inputs, graph):
 
 
 @rule("MaxPool", "AveragePool", "LpPool")
-def _pool(node, inputs, graph):
+def _pool(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         shape: Shape | None = None
@@ -112,7 +112,7 @@ def _pool(node, inputs, graph):
 
 
 @rule("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool")
-def _global_pool(node, inputs, graph):
+def _global_pool(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         return [(x.dtype, None)]
@@ -120,7 +120,7 @@ def _global_pool(node, inputs, graph):
 
 
 @rule("MaxUnpool")
-def _max_unpool(node, inputs, graph):
+def _max_unpool(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if not is_omitted(node, 2):
         target = ints(inputs, 2)
@@ -138,19 +138,19 @@ def _max_unpool(node, inputs, graph):
     return [(x.dtype, (x.shape[0], x.shape[1], *out))]
 
 
-def _rois(rois) -> Dim:
+def _rois(rois: Value | None) -> Dim:
     return rois.shape[0] if rois is not None and rois.shape else None
 
 
 @rule("MaxRoiPool")
-def _max_roi_pool(node, inputs, graph):
+def _max_roi_pool(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, rois = inputs[0], inputs[1]
     channels = x.shape[1] if x.shape is not None else None
     return [(x.dtype, (_rois(rois), channels, *node.attrs["pooled_shape"]))]
 
 
 @rule("RoiAlign")
-def _roi_align(node, inputs, graph):
+def _roi_align(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, rois = inputs[0], inputs[1]
     channels = x.shape[1] if x.shape is not None else None
     count = _rois(rois) or _rois(arg(inputs, 2))
@@ -158,7 +158,7 @@ def _roi_align(node, inputs, graph):
 
 
 @rule("CausalConvWithState")
-def _causal_conv(node, inputs, graph):
+def _causal_conv(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, w = inputs[0], inputs[1]
     state = None
     if x.shape is not None and len(x.shape) == 3:

@@ -1,11 +1,12 @@
 """Recurrent layers: RNN, GRU, LSTM (outputs Y, Y_h and, for LSTM, Y_c)."""
 from __future__ import annotations
 
-from ._base import rule
+from ...ir import Graph, Node, Shape
+from ._base import Info, Inputs, rule
 
 
 @rule("RNN", "GRU", "LSTM")
-def _recurrent(node, inputs, graph):
+def _recurrent(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, r = inputs[0], inputs[2]
     dtype = x.dtype
     directions = 2 if node.attrs.get("direction", "forward") == "bidirectional" else 1
@@ -18,6 +19,8 @@ def _recurrent(node, inputs, graph):
         batch, seq = x.shape[0], x.shape[1]
     else:
         seq, batch = x.shape[0], x.shape[1]
+    y: Shape
+    state: Shape
     if node.attrs.get("layout", 0):
         y = (batch, seq, directions, hidden)
         state = (batch, directions, hidden)

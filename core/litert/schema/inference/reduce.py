@@ -1,28 +1,29 @@
 """Reductions: Reduce*, ArgMax/ArgMin, TopK, and the losses that reduce."""
 from __future__ import annotations
 
-from ...ir import DType
-from ._base import arg, dtype_of, is_omitted, ints, norm_axis, rule, shape_of
+from collections.abc import Iterable
+
+from ...ir import DType, Graph, Node, Shape, Value
+from ._base import Info, Inputs, arg, dtype_of, ints, is_omitted, norm_axis, rule, shape_of
 
 REDUCE_OPS = ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
               "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")
 
 
-def reduced(shape, axes, keepdims: bool):
+def reduced(shape: Shape, axes: Iterable[int], keepdims: bool) -> Shape:
     rank = len(shape)
-    axes = {norm_axis(a, rank) for a in axes}
-    return tuple(1 if i in axes else d for i, d in enumerate(shape) if keepdims or i not in axes)
+    chosen = {norm_axis(a, rank) for a in axes}
+    return tuple(1 if i in chosen else d for i, d in enumerate(shape) if keepdims or i not in chosen)
 
 
 @rule(*REDUCE_OPS)
-def _reduce(node, inputs, graph):
+def _reduce(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     keep = node.attrs.get("keepdims", 1)
     if x.shape is None:
         return [(x.dtype, None)]
-    if is_omitted(node, 1):
-        axes = []
-    else:
+    axes: list[int] | None = []
+    if not is_omitted(node, 1):
         axes = ints(inputs, 1)
         if axes is None:  # which axes is data: with keepdims the rank is still known
             return [(x.dtype, tuple(1 if d == 1 else None for d in x.shape) if keep else None)]
@@ -34,7 +35,7 @@ def _reduce(node, inputs, graph):
 
 
 @rule("ArgMax", "ArgMin")
-def _arg_reduce(node, inputs, graph):
+def _arg_reduce(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         return [(DType.INT64, None)]
@@ -42,7 +43,7 @@ def _arg_reduce(node, inputs, graph):
 
 
 @rule("TopK")
-def _topk(node, inputs, graph):
+def _topk(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, k = inputs[0], ints(inputs, 1)
     if x.shape is None:
         return [(x.dtype, None), (DType.INT64, None)]
@@ -52,18 +53,18 @@ def _topk(node, inputs, graph):
     return [(x.dtype, tuple(shape)), (DType.INT64, tuple(shape))]
 
 
-def _loss_shape(node, target):
+def _loss_shape(node: Node, target: Value | None) -> Shape | None:
     if node.attrs.get("reduction", "mean") != "none":
         return ()
     return shape_of(target)
 
 
 @rule("SoftmaxCrossEntropyLoss")
-def _softmax_ce(node, inputs, graph):
+def _softmax_ce(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     scores = inputs[0]
     return [(scores.dtype, _loss_shape(node, inputs[1])), (scores.dtype, scores.shape)][: len(node.outputs)]
 
 
 @rule("NegativeLogLikelihoodLoss")
-def _nll(node, inputs, graph):
+def _nll(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(dtype_of(inputs[0]), _loss_shape(node, arg(inputs, 1)))]

@@ -4,19 +4,19 @@ element shape merges the shapes of all elements (dims that differ are
 unknown).  How many elements a sequence holds is not part of its type."""
 from __future__ import annotations
 
-from ...ir import DType, Graph
-from ._base import UNKNOWN, arg, attr_dtype, const, is_omitted, merge_shape, norm_axis, rule
+from ...ir import DType, Graph, Node
+from ._base import UNKNOWN, Info, Inputs, arg, attr_dtype, const, is_omitted, merge_shape, norm_axis, rule
 
 SEQ, OPT = "sequence", "optional"
 
 
 @rule("SequenceEmpty")
-def _empty(node, inputs, graph):
+def _empty(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(attr_dtype(node, "dtype", DType.FLOAT32), None, SEQ)]
 
 
 @rule("SequenceConstruct")
-def _construct(node, inputs, graph):
+def _construct(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     shape = inputs[0].shape
     for v in inputs[1:]:
         shape = merge_shape(shape, v.shape)
@@ -24,7 +24,7 @@ def _construct(node, inputs, graph):
 
 
 @rule("SequenceInsert")
-def _insert(node, inputs, graph):
+def _insert(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     seq, tensor = inputs[0], inputs[1]
     if _empty_sequence(node.inputs[0], graph):
         shape = tensor.shape  # the first element decides
@@ -39,22 +39,22 @@ def _empty_sequence(name: str, graph: Graph) -> bool:
 
 
 @rule("SequenceErase")
-def _erase(node, inputs, graph):
+def _erase(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(inputs[0].dtype, inputs[0].shape, SEQ)]
 
 
 @rule("SequenceAt")
-def _at(node, inputs, graph):
+def _at(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(inputs[0].dtype, inputs[0].shape, "tensor")]
 
 
 @rule("SequenceLength")
-def _length(node, inputs, graph):
+def _length(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(DType.INT64, ())]
 
 
 @rule("SplitToSequence")
-def _split_to_sequence(node, inputs, graph):
+def _split_to_sequence(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         return [(x.dtype, None, SEQ)]
@@ -77,7 +77,7 @@ def _split_to_sequence(node, inputs, graph):
 
 
 @rule("ConcatFromSequence")
-def _concat_from_sequence(node, inputs, graph):
+def _concat_from_sequence(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     seq = inputs[0]
     if seq.shape is None:
         return [(seq.dtype, None)]
@@ -90,7 +90,7 @@ def _concat_from_sequence(node, inputs, graph):
 
 
 @rule("Optional")
-def _optional(node, inputs, graph):
+def _optional(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     v = arg(inputs, 0)
     if v is not None:
         return [(v.dtype, v.shape, OPT)]
@@ -104,12 +104,12 @@ def _optional(node, inputs, graph):
 
 
 @rule("OptionalHasElement")
-def _has_element(node, inputs, graph):
+def _has_element(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(DType.BOOL, ())]
 
 
 @rule("OptionalGetElement")
-def _get_element(node, inputs, graph):
+def _get_element(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     v = inputs[0]
     if v.kind != OPT:
         return [(v.dtype, v.shape, v.kind)]  # a tensor or sequence passes through
@@ -127,4 +127,4 @@ def _element_kind(name: str, graph: Graph) -> str | None:
         element = graph.values.get(producer.inputs[0])
         return element.kind if element is not None and element.dtype is not None and element.kind != OPT else None
     described = producer.attrs.get("type") or {}
-    return {"tensor": "tensor", SEQ: SEQ}.get(described.get("type"))
+    return {"tensor": "tensor", SEQ: SEQ}.get(str(described.get("type")))

@@ -4,17 +4,19 @@ Size, Constant, ConstantOfShape, Range."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from ...ir import Dim, DType, Node, Shape
+from ...ir import Dim, DType, Graph, Node, Shape
 from ._base import (
+    Info,
+    Inputs,
     arg,
     broadcast,
     dtype_of,
-    is_omitted,
     ints,
+    is_omitted,
     norm_axis,
     product,
     rank_of,
@@ -42,7 +44,7 @@ def _fold(dims: Sequence[Dim]) -> Dim:
 
 
 @rule("Reshape")
-def _reshape(node, inputs, graph):
+def _reshape(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     target = shape_data(inputs, 1)
     if target is None:
@@ -78,7 +80,7 @@ def _infer_minus_one(source: Shape | None, others: list[Dim]) -> Dim:
 
 
 @rule("Flatten")
-def _flatten(node, inputs, graph):
+def _flatten(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         return [(x.dtype, (None, None))]
@@ -91,7 +93,7 @@ def _flatten(node, inputs, graph):
 
 
 @rule("Transpose")
-def _transpose(node, inputs, graph):
+def _transpose(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         perm = node.attrs.get("perm")
@@ -101,7 +103,7 @@ def _transpose(node, inputs, graph):
 
 
 @rule("Squeeze")
-def _squeeze(node, inputs, graph):
+def _squeeze(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         return [(x.dtype, None)]
@@ -119,7 +121,7 @@ def _squeeze(node, inputs, graph):
 
 
 @rule("Unsqueeze")
-def _unsqueeze(node, inputs, graph):
+def _unsqueeze(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, axes = inputs[0], ints(inputs, 1)
     if x.shape is None or axes is None:
         n = shape_of(arg(inputs, 1))
@@ -133,7 +135,7 @@ def _unsqueeze(node, inputs, graph):
 
 
 @rule("Concat")
-def _concat(node, inputs, graph):
+def _concat(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     present = [v for v in inputs if v is not None]
     dtype = next((v.dtype for v in present if v.dtype is not None), None)
     shapes = [v.shape for v in present if v.shape is not None]
@@ -145,7 +147,8 @@ def _concat(node, inputs, graph):
     for i in range(rank):
         dims = [s[i] for s in shapes]
         if i == axis:
-            out.append(sum(dims) if len(shapes) == len(present) and all(isinstance(d, int) for d in dims) else None)
+            sizes = [d for d in dims if isinstance(d, int)]
+            out.append(sum(sizes) if len(shapes) == len(present) and len(sizes) == len(dims) else None)
         else:
             fixed = [d for d in dims if isinstance(d, int)]
             symbols = {d for d in dims if d is not None}
@@ -154,7 +157,7 @@ def _concat(node, inputs, graph):
 
 
 @rule("Split")
-def _split(node, inputs, graph):
+def _split(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     n = len(node.outputs)
     if x.shape is None:
@@ -165,16 +168,17 @@ def _split(node, inputs, graph):
         count = node.attrs.get("num_outputs") or n
         if isinstance(size, int):
             chunk = -(-size // count)
-            sizes: list[Dim] = [chunk] * (count - 1) + [size - chunk * (count - 1)]
+            sizes: list[Dim] = [*[chunk] * (count - 1), size - chunk * (count - 1)]
         else:
             sizes = [None] * n
     else:
-        sizes = ints(inputs, 1) or [None] * n
+        given = ints(inputs, 1)
+        sizes = list(given) if given else [None] * n
     return [(x.dtype, (*x.shape[:axis], s, *x.shape[axis + 1:])) for s in sizes]
 
 
 @rule("Slice")
-def _slice(node, inputs, graph):
+def _slice(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         return [(x.dtype, None)]
@@ -203,7 +207,7 @@ def _slice(node, inputs, graph):
 
 
 @rule("Pad")
-def _pad(node, inputs, graph):
+def _pad(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, pads = inputs[0], ints(inputs, 1)
     if x.shape is None:
         return [(x.dtype, None)]
@@ -220,7 +224,7 @@ def _pad(node, inputs, graph):
 
 
 @rule("Expand")
-def _expand(node, inputs, graph):
+def _expand(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, target = inputs[0], shape_data(inputs, 1)
     if target is None:
         n = shape_of(arg(inputs, 1))
@@ -231,7 +235,7 @@ def _expand(node, inputs, graph):
 
 
 @rule("Tile")
-def _tile(node, inputs, graph):
+def _tile(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x, repeats = inputs[0], ints(inputs, 1)
     if x.shape is None:
         return [(x.dtype, None)]
@@ -242,7 +246,7 @@ def _tile(node, inputs, graph):
 
 
 @rule("Shape")
-def _shape(node, inputs, graph):
+def _shape(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     rank = rank_of(inputs[0])
     if rank is None:
         return [(DType.INT64, (None,))]
@@ -251,7 +255,7 @@ def _shape(node, inputs, graph):
 
 
 @rule("Size")
-def _size(node, inputs, graph):
+def _size(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(DType.INT64, ())]
 
 
@@ -272,7 +276,7 @@ def constant_value(node: Node) -> np.ndarray | None:
 
 
 @rule("Constant")
-def _constant(node, inputs, graph):
+def _constant(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     value = constant_value(node)
     if value is None:
         return [(None, None)]
@@ -280,7 +284,7 @@ def _constant(node, inputs, graph):
 
 
 @rule("ConstantOfShape")
-def _constant_of_shape(node, inputs, graph):
+def _constant_of_shape(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     value = node.attrs.get("value")
     dtype = DType.from_numpy(np.asarray(value).dtype) if value is not None else DType.FLOAT32
     target = shape_data(inputs, 0)
@@ -291,7 +295,7 @@ def _constant_of_shape(node, inputs, graph):
 
 
 @rule("Range")
-def _range(node, inputs, graph):
+def _range(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     start, limit, delta = scalar(inputs, 0), scalar(inputs, 1), scalar(inputs, 2)
     dtype = dtype_of(inputs[0])
     if start is None or limit is None or not delta:

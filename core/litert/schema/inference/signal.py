@@ -1,24 +1,24 @@
 """Signal processing: DFT, STFT, window functions, MelWeightMatrix."""
 from __future__ import annotations
 
-from ...ir import DType
-from ._base import arg, attr_dtype, is_omitted, norm_axis, rule, scalar
+from ...ir import Dim, DType, Graph, Node
+from ._base import Info, Inputs, arg, attr_dtype, is_omitted, norm_axis, rule, scalar
 
 
-def _half(n):
+def _half(n: Dim | float) -> Dim:
     return n // 2 + 1 if isinstance(n, int) else None
 
 
 @rule("DFT")
-def _dft(node, inputs, graph):
+def _dft(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         return [(x.dtype, None)]
     rank = len(x.shape)
-    axis = -2 if is_omitted(node, 2) else scalar(inputs, 2)
-    if axis is None:
+    given = -2 if is_omitted(node, 2) else scalar(inputs, 2)
+    if not isinstance(given, int):
         return [(x.dtype, (None,) * rank)]
-    axis = norm_axis(axis, rank)
+    axis = norm_axis(given, rank)
     inverse, onesided = node.attrs.get("inverse", 0), node.attrs.get("onesided", 0)
     size = x.shape[axis]
     if is_omitted(node, 1):
@@ -34,12 +34,13 @@ def _dft(node, inputs, graph):
 
 
 @rule("STFT")
-def _stft(node, inputs, graph):
+def _stft(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     signal, step = inputs[0], scalar(inputs, 1)
     window = arg(inputs, 2)
     if signal.shape is None or len(signal.shape) != 3:
         return [(signal.dtype, None)]
     batch, length = signal.shape[0], signal.shape[1]
+    frame: Dim | float
     if not is_omitted(node, 3):
         frame = scalar(inputs, 3)
     elif window is not None and window.shape:
@@ -54,12 +55,12 @@ def _stft(node, inputs, graph):
 
 
 @rule("HannWindow", "HammingWindow", "BlackmanWindow")
-def _window(node, inputs, graph):
+def _window(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     size = scalar(inputs, 0)
     return [(attr_dtype(node, "output_datatype", DType.FLOAT32), (size,))]
 
 
 @rule("MelWeightMatrix")
-def _mel(node, inputs, graph):
+def _mel(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     bins, dft = scalar(inputs, 0), scalar(inputs, 1)
     return [(attr_dtype(node, "output_datatype", DType.FLOAT32), (_half(dft), bins))]

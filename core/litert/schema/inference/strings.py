@@ -2,12 +2,12 @@
 removal) are unknown."""
 from __future__ import annotations
 
-from ...ir import DType
-from ._base import rule
+from ...ir import DType, Graph, Node
+from ._base import Info, Inputs, rule
 
 
 @rule("StringNormalizer")
-def _normalizer(node, inputs, graph):
+def _normalizer(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     if x.shape is None:
         return [(DType.STRING, None)]
@@ -16,13 +16,13 @@ def _normalizer(node, inputs, graph):
 
 
 @rule("StringSplit")
-def _split(node, inputs, graph):
+def _split(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     return [(DType.STRING, None if x.shape is None else (*x.shape, None)), (DType.INT64, x.shape)]
 
 
 @rule("TfIdfVectorizer")
-def _tfidf(node, inputs, graph):
+def _tfidf(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     x = inputs[0]
     width = max(node.attrs["ngram_indexes"]) + 1
     if x.shape is None:
@@ -31,6 +31,6 @@ def _tfidf(node, inputs, graph):
 
 
 @rule("ImageDecoder")
-def _image_decoder(node, inputs, graph):
+def _image_decoder(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     channels = 1 if node.attrs.get("pixel_format", "RGB") == "Grayscale" else 3
     return [(DType.UINT8, (None, None, channels))]

@@ -2,16 +2,17 @@
 like the ones they update; Gradient returns one gradient per ``xs`` input."""
 from __future__ import annotations
 
-from ._base import like, rule
+from ...ir import Graph, Node
+from ._base import Info, Inputs, Rule, like, rule
 
 TRAINING = "ai.onnx.preview.training"
 
 
-def _optimizer(groups: int, outputs_from: tuple[int, ...]):
+def _optimizer(groups: int, outputs_from: tuple[int, ...]) -> Rule:
     """Inputs R, T, then ``groups`` equal groups (X, G, V, H...); output group
     ``k`` is typed like input group ``outputs_from[k]``."""
 
-    def infer(node, inputs, graph):
+    def infer(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
         n = (len(inputs) - 2) // groups
         return [like(inputs[2 + g * n + i]) for g in outputs_from for i in range(n)]
 
@@ -24,5 +25,5 @@ rule("Adam", domain=TRAINING)(_optimizer(4, (0, 2, 3)))   # X, G, V, H -> X_new,
 
 
 @rule("Gradient", domain=TRAINING)
-def _gradient(node, inputs, graph):
+def _gradient(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [like(v) for v in inputs[: len(node.attrs.get("xs", []))]]

@@ -1,7 +1,7 @@
 """The explicit table of CPU kernels: ``(domain, op_type) -> Kernel class``."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ._base import Kernel
 

@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from litert.activations import ACTIVATIONS as FUSED_ACTIVATIONS
+from litert.activations import fusable
 from litert.ir import Graph, Node
 
 from ..kernels.nn._common import spatial_attrs, window_geometry
@@ -133,19 +135,19 @@ def lower(node: Node, ctx: LowerContext) -> "Lowered | str":
 
 # ---------------------------------------------------------------- activations
 
+#: the kernel library's code for each activation of :data:`litert.activations.ACTIVATIONS`
+#: (parameters, their order and defaults come from that table)
+NATIVE_ACTIVATIONS = {"Relu": "ACT_RELU", "Sigmoid": "ACT_SIGMOID", "Tanh": "ACT_TANH", "LeakyRelu": "ACT_LEAKY_RELU",
+                      "HardSigmoid": "ACT_HARD_SIGMOID", "Clip": "ACT_CLIP"}
+
+
 def activation(ctx: LowerContext, op_type: str, params) -> tuple[int, float, float] | None:
-    """(kind, p0, p1) of an activation by ONNX name and parameters, or None."""
-    n = ctx.native
-    p = [float(v) for v in (params or [])]
-    table = {
-        "Relu": (n.ACT_RELU, 0.0, 0.0),
-        "Sigmoid": (n.ACT_SIGMOID, 0.0, 0.0),
-        "Tanh": (n.ACT_TANH, 0.0, 0.0),
-        "LeakyRelu": (n.ACT_LEAKY_RELU, p[0] if p else 0.01, 0.0),
-        "HardSigmoid": (n.ACT_HARD_SIGMOID, p[0] if p else 0.2, p[1] if len(p) > 1 else 0.5),
-        "Clip": (n.ACT_CLIP, p[0] if p else -math.inf, p[1] if len(p) > 1 else math.inf),
-    }
-    return table.get(op_type)
+    """(kind, p0, p1) of a fused activation by ONNX name and ``activation_params``, or None."""
+    spec = FUSED_ACTIVATIONS.get(op_type)
+    if spec is None or op_type not in NATIVE_ACTIVATIONS:
+        return None
+    p = spec.complete(params) + [0.0, 0.0]
+    return getattr(ctx.native, NATIVE_ACTIVATIONS[op_type]), p[0], p[1]
 
 
 NO_ACT = (0, 0.0, 0.0)
@@ -460,24 +462,15 @@ _UNARY = {"Relu": "ACT_RELU", "Sigmoid": "ACT_SIGMOID", "Tanh": "ACT_TANH", "Har
 
 
 def _unary_params(node: Node, ctx: LowerContext) -> tuple[float, float] | str:
-    op = node.op_type
-    if op == "LeakyRelu":
-        return float(node.attrs.get("alpha", 0.01)), 0.0
-    if op == "HardSigmoid":
-        return float(node.attrs.get("alpha", 0.2)), float(node.attrs.get("beta", 0.5))
-    if op == "Elu":
+    spec = fusable(node)
+    if spec is not None and spec.params:
+        params = spec.params_of(node, ctx.const)
+        if params is None:
+            return f"{node.op_type} parameters are not constants"
+        p = params + [0.0, 0.0]
+        return p[0], p[1]
+    if node.op_type == "Elu":
         return float(node.attrs.get("alpha", 1.0)), 0.0
-    if op == "Clip":
-        bounds = []
-        for index, key, default in ((1, "min", -math.inf), (2, "max", math.inf)):
-            if index < len(node.inputs) and node.inputs[index]:
-                value = ctx.const(node.inputs[index])
-                if value is None or value.size != 1:
-                    return "Clip bounds are not constants"
-                bounds.append(float(value.reshape(())))
-            else:
-                bounds.append(float(node.attrs.get(key, default)))
-        return bounds[0], bounds[1]
     return 0.0, 0.0
 
 
@@ -746,7 +739,32 @@ def act_fields(ctx: LowerContext) -> dict[int, tuple[int, int]]:
     two parameters in ``floats``."""
     n = ctx.native
     return {n.STEP_CONV2D: (16, 0), n.STEP_DWCONV2D: (16, 0), n.STEP_AFFINE: (3, 0), n.STEP_BINARY: (1, 0),
-            n.STEP_MATMUL: (8, 2)}
+            n.STEP_MATMUL: (8, 2), n.STEP_MATMUL_PACKED: (8, 2)}
+
+
+def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
+    """Fuse ``node``, an Add of a constant row [n] to the output of MatMul
+    step ``producer`` (a transformer's projections are MatMul + Add), into
+    that step's per-column bias, when it has no bias or activation yet."""
+    n = ctx.native
+    if producer.kind not in (n.STEP_MATMUL, n.STEP_MATMUL_PACKED) or node.op_type != "Add" or node.domain \
+            or len(node.inputs) != 2 or producer.operands[2] is not None or producer.ints[7] != 0 \
+            or producer.ints[8] != n.ACT_NONE:
+        return False
+    others = [name for name in node.inputs if name != producer.output]
+    if len(others) != 1:
+        return False
+    bias = ctx.const(others[0])
+    cols = producer.ints[2]
+    if bias is None or bias.dtype != np.float32 or bias.size != cols or bias.shape[-1] != cols \
+            or ctx.shape(node.outputs[0]) != ctx.shape(producer.output):
+        return False
+    operands = list(producer.operands)
+    operands[2] = others[0]
+    ints = list(producer.ints)
+    ints[7] = 1
+    producer.operands, producer.ints = tuple(operands), tuple(ints)
+    return True
 
 
 def fold_activation(producer: Step, node: Node, ctx: LowerContext) -> bool:

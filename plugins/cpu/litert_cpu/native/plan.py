@@ -2,15 +2,59 @@
 
 Consecutive nodes that all lower (:mod:`.lowering`) form one
 :class:`~.segment.NativeSegment`; a node that declines runs its numpy kernel
-between segments.  Inside a segment, an activation whose input is made by
-the step just before it and read by nothing else is fused into that step.
+between segments.  Inside a segment, an activation (or a MatMul's bias Add,
+or a GELU written out as five nodes: :func:`gelu_chain`) whose input is made
+by the step just before it and read by nothing else is fused into that step.
 """
 from __future__ import annotations
 
+import math
+
 from litert.ir import Graph, Node
 
-from .lowering import LowerContext, Lowered, fold_activation, lower
+from .lowering import LowerContext, Lowered, fold_activation, fold_bias, lower
 from .segment import NativeSegment
+
+
+def gelu_chain(nodes: list[Node], index: int, ctx: LowerContext, readers: dict[str, int],
+               outputs: list[str]) -> Node | None:
+    """A Gelu node standing for ``nodes[index:index + 5]`` when they compute
+    GELU written out, as exporters before ONNX opset 20 write it (torch,
+    keras): ``Div(x, sqrt 2) | Mul(x, 1/sqrt 2)``, ``Erf``, ``Add(., 1)``,
+    ``Mul(x, .)``, ``Mul(., 0.5)``, the values between them read by nothing
+    else; else None.  Five passes over the tensor become one step (or the
+    epilogue of the MatMul before it)."""
+    if index + 5 > len(nodes):
+        return None
+    scale, erf, add, mul, half = nodes[index:index + 5]
+    if any(n.domain or len(n.outputs) != 1 for n in (scale, erf, add, mul, half)):
+        return None
+
+    def near(name: str, value: float) -> bool:
+        c = ctx.const(name)
+        return c is not None and c.size == 1 and abs(float(c.reshape(())) - value) <= 1e-6 * abs(value)
+
+    def other(node: Node, name: str) -> str | None:
+        """the other input of binary ``node`` when one of its inputs is ``name``"""
+        if len(node.inputs) != 2 or name not in node.inputs:
+            return None
+        return node.inputs[1] if node.inputs[0] == name else node.inputs[0]
+
+    x = scale.inputs[0] if scale.inputs else None
+    if scale.op_type == "Mul" and x is not None and ctx.const(x) is not None:
+        x = scale.inputs[1] if len(scale.inputs) == 2 else None
+    if x is None or not (
+            (scale.op_type == "Div" and len(scale.inputs) == 2 and near(scale.inputs[1], math.sqrt(2)))
+            or (scale.op_type == "Mul" and near(other(scale, x) or "", 1 / math.sqrt(2)))):
+        return None
+    chain_ok = (erf.op_type == "Erf" and erf.inputs == [scale.outputs[0]]
+                and add.op_type == "Add" and near(other(add, erf.outputs[0]) or "", 1.0)
+                and mul.op_type == "Mul" and other(mul, add.outputs[0]) == x
+                and half.op_type == "Mul" and near(other(half, mul.outputs[0]) or "", 0.5))
+    internal = [scale.outputs[0], erf.outputs[0], add.outputs[0], mul.outputs[0]]
+    if not chain_ok or any(readers.get(v) != 1 or v in outputs for v in internal):
+        return None
+    return Node("Gelu", [x], [half.outputs[0]], {}, name=f"{half.name}/gelu")
 
 
 def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tuple[str, ...] = (),
@@ -36,6 +80,7 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
     run_nodes: list[Node] = []
     run_lowered: list[Lowered] = []
     hidden: set[str] = set()
+    folded: dict[str, str] = {}  # output of a folded node -> the step output it aliases
 
     def close(end: int) -> None:
         if run_nodes:
@@ -46,20 +91,48 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
             run_lowered.clear()
             hidden.clear()
 
+    chain: list[Lowered] = []  # what the nodes after a fused GELU chain's first lower to
     for index, node in enumerate(nodes):
+        if chain:
+            run_nodes.append(node)
+            run_lowered.append(chain.pop(0))
+            continue
+        gelu = gelu_chain(nodes, index, ctx, readers, graph.outputs) if fuse else None
+        lowered_gelu = lower(gelu, ctx) if gelu is not None else "no chain"
+        if not isinstance(lowered_gelu, str):
+            # the chain's five nodes: four make nothing, the last the Gelu step
+            x = gelu.inputs[0]
+            maker = next((lw for lw in reversed(run_lowered) if lw.steps), None)
+            if maker is not None and len(maker.steps) == 1 and folded.get(x, x) == maker.steps[0].output \
+                    and (x == maker.steps[0].output or run_lowered[-1].alias) and readers.get(x) == 2 \
+                    and x not in graph.outputs and fold_activation(maker.steps[0], gelu, ctx):
+                lowered_gelu = Lowered(alias=(gelu.outputs[0], x))
+                folded[gelu.outputs[0]] = maker.steps[0].output
+                hidden.add(x)
+            hidden.update(n.outputs[0] for n in nodes[index:index + 4])
+            run_nodes.append(node)
+            run_lowered.append(Lowered())
+            chain = [Lowered(), Lowered(), Lowered(), lowered_gelu]
+            continue
         result = lower(node, ctx)
         if isinstance(result, str):
             close(index)
             declined[node.name] = result
             items.append(node)
             continue
-        # fuse an activation into the step that makes its input
-        if fuse and run_lowered and run_lowered[-1].steps and len(node.inputs) >= 1 and node.inputs[0]:
-            producer = run_lowered[-1].steps[-1]
+        # fuse an activation (or a bias Add) into the step that makes its input:
+        # the last node's step, or the step an earlier fold left it an alias of
+        maker = next((lw for lw in reversed(run_lowered) if lw.steps), None)
+        if fuse and maker is not None and len(maker.steps) == 1 and len(node.inputs) >= 1 and node.inputs[0]:
+            producer = maker.steps[0]
             x = node.inputs[0]
-            if producer.output == x and readers.get(x) == 1 and x not in graph.outputs \
-                    and len(run_lowered[-1].steps) == 1 and fold_activation(producer, node, ctx):
+            if node.op_type == "Add" and folded.get(node.inputs[-1], node.inputs[-1]) == producer.output:
+                x = node.inputs[-1]  # a bias Add may name the MatMul's output second
+            if folded.get(x, x) == producer.output and (x == producer.output or run_lowered[-1].alias) \
+                    and readers.get(x) == 1 and x not in graph.outputs \
+                    and (fold_activation(producer, node, ctx) or fold_bias(producer, node, ctx)):
                 result = Lowered(alias=(node.outputs[0], x))
+                folded[node.outputs[0]] = producer.output
                 hidden.add(x)
         run_nodes.append(node)
         run_lowered.append(result)

@@ -13,8 +13,9 @@ The reader keeps one *entry* per MindIR value name:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class Unavailable:
 class NodeContext:
     """One MindIR node being converted: its arguments, its primitive's attributes, and emitters."""
 
-    def __init__(self, reader: "GraphReader", node_name: str, op: str, args: list, attrs: dict[str, Any],
+    def __init__(self, reader: GraphReader, node_name: str, op: str, args: list, attrs: dict[str, Any],
                  signature: Signature | None, abstract: Any) -> None:
         self.reader = reader
         self.name = node_name
@@ -193,6 +194,6 @@ class NodeContext:
     def transpose(self, value: str, perm: list[int]) -> str:
         """``value`` transposed; folded when ``value`` is a constant."""
         const = self.reader.graph.values.get(value)
-        if const is not None and const.is_const:
+        if const is not None and const.const is not None:
             return self.add_const(np.transpose(const.const, perm), "transposed")
         return self.emit("Transpose", [value], perm=list(perm))

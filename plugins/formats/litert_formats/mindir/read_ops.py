@@ -14,7 +14,8 @@ top, bottom, left, right); ``BiasAdd`` adding along the channel axis;
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def conv2d(ctx: NodeContext) -> str:
 
 def max_pool(ctx: NodeContext) -> str:
     fmt = format_name(ctx.attr("format", "NCHW", aliases=("data_format",)))
-    attrs = {"kernel_shape": _spatial(ctx.attr("kernel_size"), fmt),
+    attrs: dict[str, Any] = {"kernel_shape": _spatial(ctx.attr("kernel_size"), fmt),
              "strides": _spatial(ctx.attr("strides", 1), fmt)}
     attrs.update(_pool_padding(pad_mode_name(ctx.attr("pad_mode", "VALID"))))
     x = _nchw_in(ctx, ctx.tensor(0), fmt)
@@ -116,7 +117,7 @@ def max_pool(ctx: NodeContext) -> str:
 
 def avg_pool(ctx: NodeContext) -> str:
     fmt = format_name(ctx.param("data_format", "NCHW", aliases=("format",)))
-    attrs = {"kernel_shape": _spatial(ctx.param("kernel_size"), fmt),
+    attrs: dict[str, Any] = {"kernel_shape": _spatial(ctx.param("kernel_size"), fmt),
              "strides": _spatial(ctx.param("strides", 1), fmt),
              "count_include_pad": 0}  # MindSpore's SAME averages over the valid window only
     attrs.update(_pool_padding(pad_mode_name(ctx.param("pad_mode", "VALID"))))
@@ -174,7 +175,7 @@ def bias_add(ctx: NodeContext) -> str:
 
 def _reshape(ctx: NodeContext, value: str, shape: list[int]) -> str:
     known = ctx.reader.graph.values.get(value)
-    if known is not None and known.is_const:
+    if known is not None and known.const is not None:
         return ctx.add_const(known.const.reshape(shape), "reshaped")
     return ctx.emit("Reshape", [value, ctx.add_const(np.array(shape, np.int64), "shape")])
 
@@ -366,10 +367,10 @@ def reshape(ctx: NodeContext) -> str:
         allowzero = int(0 in shape)  # MindSpore's 0 is a zero-sized dim, never ONNX's "copy"
         return ctx.emit("Reshape", [ctx.tensor(0), ctx.add_const(np.array(shape, np.int64), "shape")],
                         allowzero=allowzero)
-    shape = ctx.tensor("shape")
+    shape_name = ctx.tensor("shape")
     if ctx.dtype("shape") not in (DType.INT64, None):
-        shape = ctx.emit("Cast", [shape], to=DType.INT64.value)
-    return ctx.emit("Reshape", [ctx.tensor(0), shape])
+        shape_name = ctx.emit("Cast", [shape_name], to=DType.INT64.value)
+    return ctx.emit("Reshape", [ctx.tensor(0), shape_name])
 
 
 def transpose(ctx: NodeContext) -> str:
@@ -386,7 +387,7 @@ def squeeze(ctx: NodeContext) -> str:
 
 
 def expand_dims(ctx: NodeContext) -> str:
-    return ctx.emit("Unsqueeze", [ctx.tensor(0), _axes(ctx, ctx.param("axis"))])
+    return ctx.emit("Unsqueeze", [ctx.tensor(0), _axes(ctx, ctx.param("axis")) or ""])
 
 
 def concat(ctx: NodeContext) -> str:

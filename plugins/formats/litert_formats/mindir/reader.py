@@ -99,7 +99,7 @@ def looks_like_mindir(head: bytes) -> bool:
 class _Scope:
     """Entries of one graph instance (the main graph, or one inlined call of a function)."""
 
-    def __init__(self, graph: GraphProto, prefix: str, parent: "_Scope | None" = None) -> None:
+    def __init__(self, graph: GraphProto, prefix: str, parent: _Scope | None = None) -> None:
         self.graph = graph
         self.strip = graph.name + ":"
         self.prefix = prefix  # IR name prefix of this call ("" for the main graph)
@@ -177,7 +177,7 @@ class GraphReader:
 
     def abstract_of(self, value: str) -> Abstract | None:
         known = self.graph.values.get(value)
-        if known is not None and known.is_const:
+        if known is not None and known.const is not None:
             return Abstract(DType.from_numpy(known.const.dtype), tuple(known.const.shape))
         if known is not None and known.dtype is not None and known.shape is not None:
             return Abstract(known.dtype, known.shape)

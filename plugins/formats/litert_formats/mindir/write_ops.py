@@ -16,10 +16,12 @@ written out (see :func:`lrn`).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from litert.activations import ACTIVATIONS
 from litert.ir import DType
 
 from .signatures import TYPE_ID_OF
@@ -76,17 +78,20 @@ def _activation(ctx: NodeWriter, ref: str, name: str | None, params: list[float]
     """Apply a fused activation (FusedConv / FusedGemm ``activation``)."""
     if not name:
         return ref
-    params = list(params or [])
+    spec = ACTIVATIONS.get(name)
+    if spec is None:
+        raise ctx.unsupported(f"fused activation {name}")
+    p = spec.complete(params)  # every parameter, in the table's order
     if name == "Relu":
         return ctx.call("ReLU", [ref])
     if name in ("Sigmoid", "Tanh"):
         return ctx.call(name, [ref])
     if name == "LeakyRelu":
-        return _leaky(ctx, ref, params[0] if params else 0.01)
+        return _leaky(ctx, ref, p[0])
     if name == "Clip":
-        return _clip(ctx, ref, *(params + [None, None])[:2])
+        return _clip(ctx, ref, *(None if math.isinf(v) else v for v in p))
     if name == "HardSigmoid":
-        return _hard_sigmoid(ctx, ref, *(params + [0.2, 0.5])[:2])
+        return _hard_sigmoid(ctx, ref, p[0], p[1])
     raise ctx.unsupported(f"fused activation {name}")
 
 
@@ -321,14 +326,13 @@ def _variadic(op: str) -> Callable[[NodeWriter], None]:
 
 
 def clip(ctx: NodeWriter) -> None:
-    bounds = []
+    bounds: list[float | None] = []
     for i in (1, 2):
         const = ctx.const(i) if ctx.has(i) else None
         if ctx.has(i) and const is None:
-            bounds = None
             break
         bounds.append(None if const is None else float(const))
-    if bounds is None:  # bounds computed at run time
+    if len(bounds) < 2:  # bounds computed at run time
         args = [ctx.x(0)] + [ctx.x(i) if ctx.has(i) else None for i in (1, 2)]
         ctx.bind(ctx.call("ClampTensor", args))
     else:
@@ -374,10 +378,10 @@ def identity(ctx: NodeWriter) -> None:
 def _reduce(op: str) -> Callable[[NodeWriter], None]:
     def emit(ctx: NodeWriter) -> None:
         if ctx.has(1):
-            axes = ctx.const(1)
-            if axes is None:
+            given = ctx.const(1)
+            if given is None:
                 raise ctx.unsupported("axes computed at run time")
-            axes = _ints(axes)
+            axes = _ints(given)
         else:
             axes = tuple(int(a) for a in ctx.attr("axes") or ())
         if not axes and ctx.attr("noop_with_empty_axes", 0):

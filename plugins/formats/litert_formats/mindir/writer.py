@@ -47,7 +47,7 @@ def _safe(name: str) -> str:
 class NodeWriter:
     """What a :mod:`.write_ops` emitter sees for one IR node."""
 
-    def __init__(self, writer: "ModelWriter", node: Node) -> None:
+    def __init__(self, writer: ModelWriter, node: Node) -> None:
         self.w = writer
         self.node = node
         self.name = node.name or (node.outputs[0] if node.outputs else node.op_type)
@@ -74,7 +74,7 @@ class NodeWriter:
 
     def shape(self, i: int) -> tuple | None:
         value = self.value(i)
-        return tuple(value.const.shape) if value.is_const else value.shape
+        return tuple(value.const.shape) if value.const is not None else value.shape
 
     def rank(self, i: int) -> int:
         shape = self.shape(i)
@@ -90,7 +90,7 @@ class NodeWriter:
 
     def dtype(self, i: int) -> DType:
         value = self.value(i)
-        return DType.from_numpy(value.const.dtype) if value.is_const else (value.dtype or DType.FLOAT32)
+        return DType.from_numpy(value.const.dtype) if value.const is not None else (value.dtype or DType.FLOAT32)
 
     def out_shape(self, k: int = 0) -> tuple | None:
         return self.w.graph.values[self.node.outputs[k]].shape
@@ -143,7 +143,7 @@ class NodeWriter:
 class ModelWriter:
     """Builds one ModelProto from an IR graph."""
 
-    def __init__(self, model: Model, external_dir: Path | None) -> None:
+    def __init__(self, model: Model, external_dir: tuple[Path, str] | None) -> None:
         from .write_ops import WRITERS
 
         self.writers = WRITERS
@@ -281,6 +281,8 @@ class ModelWriter:
 
     def _externalize(self) -> None:
         """Move every parameter's bytes to ``<dir>/<stem>_variables/data_0`` (see the module docstring)."""
+        if self.external_dir is None:
+            return
         folder, stem = self.external_dir
         variables = folder / f"{stem}_variables"
         variables.mkdir(parents=True, exist_ok=True)

@@ -252,8 +252,8 @@ def batchnorm_9(b: Builder, node: Node) -> list[Node] | None:
     eps = float(node.attrs.get("epsilon", 1e-5))
     y = node.outputs[0]
     dtype = b.dtype(x, DType.FLOAT32)
-    params = [b.const(n) for n in (scale, bias, mean, var)]
-    if all(p is not None for p in params):
+    params = [p for p in (b.const(n) for n in (scale, bias, mean, var)) if p is not None]
+    if len(params) == 4:
         s, bb, m, v = (p.astype(np.float64) for p in params)
         a = s / np.sqrt(v + eps)
         mul = b.add_const((a).astype(dtype.numpy), "a")
@@ -295,10 +295,10 @@ def group_norm_21(b: Builder, node: Node) -> list[Node] | None:
         node.attrs.setdefault("stash_type", dtype.value)
     shape = b.shape(x)
     channels = shape[1] if shape is not None and len(shape) > 1 and isinstance(shape[1], int) else None
-    consts = b.const(scale), b.const(bias)
-    if channels is not None and all(c is not None for c in consts):
-        node.inputs[1] = b.add_const(np.repeat(consts[0].reshape(-1), channels // groups), "scale")
-        node.inputs[2] = b.add_const(np.repeat(consts[1].reshape(-1), channels // groups), "bias")
+    scale_c, bias_c = b.const(scale), b.const(bias)
+    if channels is not None and scale_c is not None and bias_c is not None:
+        node.inputs[1] = b.add_const(np.repeat(scale_c.reshape(-1), channels // groups), "scale")
+        node.inputs[2] = b.add_const(np.repeat(bias_c.reshape(-1), channels // groups), "bias")
         return None
     # Dynamic: Reshape(p, [-1, 1]) -> Expand(., [1, C / G]) -> Reshape(., [-1]), as onnx's converter does.
     c = b.new_value("C", DType.INT64, (1,))
@@ -399,9 +399,9 @@ def resize_13(b: Builder, node: Node) -> None:
             c = b.const(node.inputs[i])
             if c is not None and c.size == 0:
                 node.inputs[i] = ""
-    if node.attrs.get("coordinate_transformation_mode") != "tf_crop_and_resize" and len(node.inputs) > 1:
-        if b.const(node.inputs[1]) is not None:
-            node.inputs[1] = ""  # roi is only read by tf_crop_and_resize
+    roi_is_read = node.attrs.get("coordinate_transformation_mode") == "tf_crop_and_resize"
+    if not roi_is_read and len(node.inputs) > 1 and b.const(node.inputs[1]) is not None:
+        node.inputs[1] = ""  # roi is only read by tf_crop_and_resize
     trim_inputs(node)
     if node.attrs.get("coordinate_transformation_mode") == "tf_half_pixel_for_nn":
         rounding = node.attrs.get("nearest_mode", "round_prefer_floor")
@@ -448,7 +448,7 @@ def scan_9(b: Builder, node: Node) -> list[Node]:
         sq = b.new_value("in", b.dtype(name), None if shape is None else shape[1:])
         before.append(b.make("Squeeze", [name, axes], [sq]))
         new_inputs.append(sq)
-    new_outputs = []
+    new_outputs: list[str] = []
     for name in node.outputs:
         if not name:
             new_outputs.append(name)

@@ -9,7 +9,8 @@ Python value alone is ambiguous (empty list, int given for a float).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from onnx import AttributeProto, SparseTensorProto, TensorProto, numpy_helper
@@ -152,7 +153,7 @@ def to_proto(name: str, value: Any, schema_type: str | None, graph_fn: Callable[
         compatible = {(A.FLOAT, A.INT), (A.FLOATS, A.INTS), (A.INTS, A.FLOATS), (A.INT, A.FLOAT)}
         if (kind, guessed) not in compatible:
             kind = guessed
-    attr = AttributeProto(name=name, type=kind)
+    attr = AttributeProto(name=name, type=kind)  # type: ignore[arg-type]  # an AttributeType value, an int at run time
     if kind == A.INT:
         attr.i = int(_scalar(value))
     elif kind == A.FLOAT:

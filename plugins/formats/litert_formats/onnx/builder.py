@@ -6,7 +6,7 @@ and creates constants, values and nodes with model-wide unique names.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class Names:
 class Scope:
     """One graph under construction, chained to the graph that encloses it."""
 
-    def __init__(self, graph: Graph, parent: "Scope | None" = None) -> None:
+    def __init__(self, graph: Graph, parent: Scope | None = None) -> None:
         self.graph = graph
         self.parent = parent
 
@@ -84,6 +84,12 @@ class Builder:
         if value is None:
             return None
         return tuple(value.const.shape) if value.const is not None else value.shape
+
+    @overload
+    def dtype(self, name: str, default: DType) -> DType: ...
+
+    @overload
+    def dtype(self, name: str, default: None = None) -> DType | None: ...
 
     def dtype(self, name: str, default: DType | None = None) -> DType | None:
         value = self.value(name)

@@ -12,8 +12,8 @@ itself never produces them).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto, TypeProto
 
@@ -21,7 +21,6 @@ from litert.errors import ModelLoadError
 from litert.limits import numel
 
 from ..text_fields import first_bad_text
-
 
 A = AttributeProto
 

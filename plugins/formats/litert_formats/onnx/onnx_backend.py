@@ -22,6 +22,7 @@ class LitertBackendRep(BackendRep):
         self.session = session
 
     def run(self, inputs: Any, **kwargs: Any) -> tuple:
+        feeds: dict[str, Any] | list[Any]
         if isinstance(inputs, dict):
             feeds = inputs
         elif isinstance(inputs, (list, tuple)):
@@ -50,6 +51,8 @@ class LitertBackend(Backend):
             return LitertBackendRep(litert.load(model, **kwargs))
         if isinstance(model, onnx.ModelProto):
             model = model.SerializeToString()
+        if isinstance(model, str):
+            raise FileNotFoundError(f"{model}: no such ONNX model file")
         with tempfile.TemporaryDirectory(prefix="litert-onnx-") as tmp:
             path = Path(tmp) / "model.onnx"
             path.write_bytes(model)

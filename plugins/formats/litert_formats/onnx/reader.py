@@ -352,13 +352,13 @@ class _Converter:
             graph.nodes.extend(self.node(proto_node, scope))
         for vi in proto.output:
             graph.outputs.append(vi.name)
-            value = graph.values.get(vi.name)
-            declared = value_info_type(vi)
-            if value is not None and declared is not None and not value.is_const:
-                if value.dtype is None:
-                    value.dtype = declared.dtype
-                if value.shape is None:
-                    value.shape = declared.shape
+            output_value = graph.values.get(vi.name)
+            output_type = value_info_type(vi)
+            if output_value is not None and output_type is not None and not output_value.is_const:
+                if output_value.dtype is None:
+                    output_value.dtype = output_type.dtype
+                if output_value.shape is None:
+                    output_value.shape = output_type.shape
         return graph
 
     def _guard(self, what: str, fn):
@@ -400,7 +400,7 @@ class _Converter:
         builder = Builder(self.names, scope, self.used, node)
         try:
             if legacy is not None:
-                nodes = legacy(builder, node)
+                nodes = legacy(builder, node) or [node]
             else:
                 schema = reg.get(domain, op, opset)
                 for key, spec in schema.attrs.items():

@@ -14,7 +14,7 @@ versions after the one reached.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from litert.ir import Node
 from litert.schema import schemas

@@ -101,7 +101,7 @@ class _Writer:
             value = graph.values.get(name) or Value(name)
             proto.input.append(value_info(value))
         for name, value in graph.values.items():
-            if value.is_const:
+            if value.const is not None:
                 _fill_tensor(proto.initializer.add(), name, value.const)
         for node in graph.nodes:
             proto.node.append(self.node(node, scopes))
@@ -128,7 +128,7 @@ def _domains(graph: Graph, found: set[str]) -> set[str]:
 def _const_bytes(graph: Graph) -> int:
     total = 0
     for value in graph.values.values():
-        if value.is_const:
+        if value.const is not None:
             total += int(value.const.nbytes)
     for node in graph.nodes:
         for sub in node.subgraphs():

@@ -8,6 +8,8 @@ ExpandDims, Pack, Pad.  Only ``data_format`` NHWC is read.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from litert.ir import DType
@@ -24,7 +26,7 @@ def _nhwc(b, op) -> None:
 
 def _window(b, op, kernel_hw, dilations=(1, 1)) -> dict:
     strides = op.options.get("strides") or [1, 1, 1, 1]
-    attrs = {"kernel_shape": [int(k) for k in kernel_hw], "strides": [int(strides[1]), int(strides[2])]}
+    attrs: dict[str, Any] = {"kernel_shape": [int(k) for k in kernel_hw], "strides": [int(strides[1]), int(strides[2])]}
     padding = op.options.get("padding", "VALID")
     if padding == "SAME":
         attrs["auto_pad"] = "SAME_UPPER"  # TensorFlow puts the odd pixel at the end, as SAME_UPPER

@@ -233,7 +233,7 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
             refs.append(alias.get(_value_name(ref), _value_name(ref)))
         op = TfOp(n.name, n.op, refs, {k: attr_value(v) for k, v in n.attr.items()})
         if n.op == "Placeholder":
-            dtype = DTYPES.get(op.options.get("dtype"))
+            dtype = DTYPES.get(op.options.get("dtype", 0))
             if dtype is None:
                 raise UnsupportedOperatorError(f"{path.name}: input {n.name!r} of TensorFlow DataType "
                                                f"{op.options.get('dtype')}", node=n.name, op_type="Placeholder",

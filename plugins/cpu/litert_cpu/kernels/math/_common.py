@@ -66,21 +66,6 @@ def axes_tuple(axes, ndim: int) -> tuple[int, ...] | None:
     return tuple(sorted({int(a) + ndim if a < 0 else int(a) for a in axes}))
 
 
-def legacy_broadcast_axis(attrs) -> int | None:
-    """The ``axis`` of opset<7 binary ops with ``broadcast=1`` (None: numpy rules apply)."""
-    if attrs.get("broadcast", 0) and attrs.get("axis") is not None:
-        return int(attrs["axis"])
-    return None
-
-
-def align_legacy(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
-    """Reshape ``b`` so that it lines up with ``a`` starting at dimension ``axis``."""
-    if axis < 0:
-        axis += a.ndim
-    trailing = a.ndim - axis - b.ndim
-    return b.reshape(b.shape + (1,) * trailing) if trailing > 0 else b
-
-
 # --- erf -----------------------------------------------------------------
 # Rational approximation used by Eigen/XLA for float32: erf(x) = x*P(x^2)/Q(x^2)
 # on [-4, 4] (erf is +-1 in float32 beyond).  Max error is a few float32 ulps

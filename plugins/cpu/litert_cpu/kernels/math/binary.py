@@ -5,7 +5,6 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import align_legacy, legacy_broadcast_axis
 
 BINARY_UFUNCS = {
     "Add": np.add,
@@ -26,14 +25,8 @@ BINARY_UFUNCS = {
 
 
 class Binary(Kernel):
-    """Base of the binary kernels: handles the opset<7 ``broadcast``/``axis`` attributes."""
-
-    def __init__(self, attrs, ctx):
-        super().__init__(attrs, ctx)
-        self.legacy_axis = legacy_broadcast_axis(attrs)
-
-    def legacy(self, b, a):
-        return b if self.legacy_axis is None else align_legacy(a, b, self.legacy_axis)
+    """Base of the binary kernels: numpy broadcasting (the ONNX frontend rewrites
+    opset<7 ``broadcast``/``axis`` nodes into it)."""
 
 
 def fits(out, a, b) -> bool:
@@ -47,7 +40,6 @@ class BinaryUfunc(Binary):
     fn = staticmethod(np.add)
 
     def run(self, a, b, out=None):
-        b = self.legacy(b, a)
         with np.errstate(all="ignore"):
             if fits(out, a, b):
                 return (self.fn(a, b, out=out),)
@@ -78,7 +70,6 @@ class Div(Binary):
     inplace = (0, 1)
 
     def run(self, a, b, out=None):
-        b = self.legacy(b, a)
         with np.errstate(all="ignore"):
             if a.dtype.kind in "iu":
                 r = int_div_trunc(a, b)
@@ -124,7 +115,6 @@ class Pow(Binary):
             self.fast = _POW_FAST.get(float(e))
 
     def run(self, a, b):
-        b = self.legacy(b, a)
         with np.errstate(all="ignore"):
             if self.fast is not None and a.dtype.kind == "f" and b.ndim <= a.ndim:
                 return (np.asarray(self.fast(a)),)

@@ -1,6 +1,8 @@
 """CumSum / CumProd along a runtime axis with ``exclusive`` and ``reverse``."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .._base import Kernel
@@ -8,7 +10,7 @@ from .._registry import kernel
 
 
 class _Cumulative(Kernel):
-    fn = staticmethod(np.cumsum)
+    fn: Callable[..., np.ndarray] = staticmethod(np.cumsum)
     identity = 0
 
     def __init__(self, attrs, ctx):

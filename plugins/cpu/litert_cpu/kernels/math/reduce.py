@@ -1,7 +1,7 @@
 """The Reduce* family.
 
-``axes`` comes as the optional second input (or, for old opsets, an
-attribute).  Empty/absent axes reduce everything unless
+``axes`` comes as the optional second input (opset 18; the ONNX frontend
+turns the older attribute into it).  Empty/absent axes reduce everything unless
 ``noop_with_empty_axes`` is set, in which case the reduction runs over *no*
 axis: the elementwise part of the op is still applied (ReduceSumSquare gives
 x**2, ReduceL1 |x|), which is what onnxruntime and the ONNX reference do.
@@ -187,8 +187,6 @@ class Reduce(Kernel):
         self.noop = bool(attrs.get("noop_with_empty_axes", 0))
 
     def run(self, x, axes=None):
-        if axes is None:
-            axes = self.attrs.get("axes")
         if axes is None or np.size(axes) == 0:
             ax = () if self.noop else None
         else:

@@ -1,8 +1,6 @@
 """Variadic elementwise operators (Max, Min, Sum, Mean) with broadcasting."""
 from __future__ import annotations
 
-from functools import reduce
-
 import numpy as np
 
 from .._base import Kernel

@@ -5,15 +5,18 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import ml_dtypes
 import numpy as np
 
+from litert.activations import ACTIVATIONS as FUSED_ACTIVATIONS
+
 # ---------------------------------------------------------------- activations
-# Each entry applies the activation to a float array IN PLACE and returns it.
-# ``p`` is the list of float parameters in onnxruntime's order (FusedConv's
-# ``activation_params``, FusedGemm's activation_alpha/beta/gamma).
+# The activations litert fuses are :data:`litert.activations.ACTIVATIONS`, with
+# their parameter order and defaults; here each gets its in-place numpy form:
+# applied to a float array IN PLACE, returning it, ``p`` every parameter in
+# that table's order (defaults filled).
 
 
 def _relu(x, p):
@@ -37,57 +40,40 @@ def _sigmoid(x, p):
 
 
 def _leaky_relu(x, p):
-    alpha = x.dtype.type(p[0] if p else 0.01)
+    alpha = x.dtype.type(p[0])
     np.multiply(x, np.where(x < 0, alpha, x.dtype.type(1)), out=x)
     return x
 
 
 def _clip(x, p):
-    lo = p[0] if len(p) > 0 else -np.inf
-    hi = p[1] if len(p) > 1 else np.inf
-    return np.clip(x, lo, hi, out=x)
+    return np.clip(x, p[0], p[1], out=x)
 
 
 def _hard_sigmoid(x, p):
-    alpha = p[0] if len(p) > 0 else 0.2
-    beta = p[1] if len(p) > 1 else 0.5
-    x *= x.dtype.type(alpha)
-    x += x.dtype.type(beta)
+    x *= x.dtype.type(p[0])
+    x += x.dtype.type(p[1])
     return np.clip(x, 0, 1, out=x)
 
 
-def _elu(x, p):
-    alpha = x.dtype.type(p[0] if p else 1.0)
-    neg = x < 0
-    x[neg] = alpha * np.expm1(x[neg])
-    return x
+_IN_PLACE = {"Relu": _relu, "Tanh": _tanh, "Sigmoid": _sigmoid, "LeakyRelu": _leaky_relu, "Clip": _clip,
+             "HardSigmoid": _hard_sigmoid}
 
-
-def _softplus(x, p):
-    with np.errstate(over="ignore"):
-        np.logaddexp(x, x.dtype.type(0), out=x)
-    return x
-
-
+#: op_type -> in-place ``fn(x, params)``, for exactly the activations of the core table
 ACTIVATIONS: dict[str, Callable[[np.ndarray, Sequence[float]], np.ndarray]] = {
-    "Relu": _relu,
-    "Tanh": _tanh,
-    "Sigmoid": _sigmoid,
-    "LeakyRelu": _leaky_relu,
-    "Clip": _clip,
-    "HardSigmoid": _hard_sigmoid,
-    "Elu": _elu,
-    "Softplus": _softplus,
+    name: _IN_PLACE[name] for name in FUSED_ACTIVATIONS
 }
 
 
 def activation(name: str | None, params: Sequence[float] = ()) -> Callable[[np.ndarray], np.ndarray] | None:
-    """An in-place activation function of one array, or None for no activation."""
+    """An in-place activation function of one array, or None for no activation;
+    ``params`` may leave out trailing parameters (their defaults apply)."""
     if not name:
         return None
+    if name not in FUSED_ACTIVATIONS:
+        raise ValueError(f"unsupported fused activation {name!r} (supported: {', '.join(FUSED_ACTIVATIONS)})")
     fn = ACTIVATIONS[name]
-    params = list(params)
-    return lambda x: fn(x, params)
+    full = FUSED_ACTIVATIONS[name].complete(params)
+    return lambda x: fn(x, full)
 
 
 # ---------------------------------------------------------------- dtypes
@@ -197,7 +183,7 @@ class Scratch(threading.local):
             count = math.prod(shape)
             flat = self.work.get((key, dtype))
             fresh = flat is None or flat.size < count
-            if fresh:
+            if flat is None or fresh:
                 flat = self.work[(key, dtype)] = np.empty(count, dtype)
             return flat[:count].reshape(shape), fresh
         k = (key, tuple(shape), dtype)
@@ -246,7 +232,6 @@ class _Recycler:
                 if arr.shape == shape and arr.dtype == dtype and sys.getrefcount(arr) == 3:
                     self.pool.append(self.pool.pop(i))  # most recently used last
                     return arr
-            arr = None
             arr = np.empty(shape, dtype)
             self.pool.append(arr)
             while sum(a.nbytes for a in self.pool) > self.limit and len(self.pool) > 1:
@@ -300,7 +285,9 @@ def tap_slices(out_shape: Sequence[int], kernel: Sequence[int], strides: Sequenc
         yield taps, sl
 
 
-def windows(xp: np.ndarray, out_shape: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int]) -> np.ndarray:
+def windows(
+    xp: np.ndarray, out_shape: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int]
+) -> np.ndarray:
     """Read-only strided view ``(*lead, *out_shape, *kernel)`` of padded ``xp``."""
     nd = len(kernel)
     lead = xp.ndim - nd

@@ -12,7 +12,6 @@ from .._registry import kernel
 from ._common import ONNX_DTYPES, compute_dtype
 
 
-
 def _split_heads(x: np.ndarray, heads: int) -> np.ndarray:
     b, s, h = x.shape
     return x.reshape(b, s, heads, h // heads).transpose(0, 2, 1, 3)

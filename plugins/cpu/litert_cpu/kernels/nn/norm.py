@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...threads import current_threads, parallel_for, split
 from .._base import Kernel
 from .._registry import kernel
-from ...threads import current_threads, parallel_for, split
 from ._common import SCRATCH, compute_dtype
 
 #: LRN inputs with more elements than this are cut into spatial blocks run as tasks

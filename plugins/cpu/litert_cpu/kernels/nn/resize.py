@@ -1,4 +1,4 @@
-"""Resize (opset 10-19 semantics) and Upsample.
+"""Resize (opset 19 semantics; the ONNX frontend upgrades Resize-10/11/13 and Upsample).
 
 Resizing is separable: each resized axis is handled on its own by a small
 table of source indices ``(out, n)`` and weights ``(out, n)``; the data pass is
@@ -114,10 +114,10 @@ class _AxisPlan:
 
 
 class ResizeCore:
-    def __init__(self, attrs: dict, legacy: bool = False):
+    def __init__(self, attrs: dict):
         self.mode = attrs.get("mode", "nearest")
-        self.coord = "asymmetric" if legacy else attrs.get("coordinate_transformation_mode", "half_pixel")
-        self.nearest_mode = "simple" if legacy else attrs.get("nearest_mode", "round_prefer_floor")
+        self.coord = attrs.get("coordinate_transformation_mode", "half_pixel")
+        self.nearest_mode = attrs.get("nearest_mode", "round_prefer_floor")
         self.cubic_a = float(attrs.get("cubic_coeff_a", -0.75))
         self.exclude_outside = bool(attrs.get("exclude_outside", 0))
         self.extrapolation = float(attrs.get("extrapolation_value", 0.0))
@@ -270,28 +270,7 @@ def _nonempty(v):
 class Resize(Kernel):
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
-        self.legacy = bool(ctx.opset and ctx.opset < 11)
-        self.core = ResizeCore(attrs, legacy=self.legacy)
+        self.core = ResizeCore(attrs)
 
     def run(self, x, roi=None, scales=None, sizes=None):
-        if self.legacy:  # Resize-10: (X, scales)
-            roi, scales = None, roi
         return (self.core(x, _nonempty(roi), _nonempty(scales), _nonempty(sizes)),)
-
-
-@kernel("Upsample")
-class Upsample(Kernel):
-    """Deprecated Upsample: asymmetric coordinates; scales as input (opset 9)
-    or attribute (opset 7)."""
-
-    def __init__(self, attrs, ctx):
-        super().__init__(attrs, ctx)
-        a = dict(attrs)
-        if a.get("mode") == "bilinear":
-            a["mode"] = "linear"
-        self.core = ResizeCore(a, legacy=True)
-
-    def run(self, x, scales=None):
-        if scales is None:
-            scales = np.asarray(self.attrs["scales"], np.float32)
-        return (self.core(x, None, scales, None),)

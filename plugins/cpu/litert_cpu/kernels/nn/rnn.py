@@ -70,7 +70,7 @@ def _clip(v, clip):
 
 class _Recurrent(Kernel):
     gates = 1
-    default_acts = ("Tanh",)
+    default_acts: tuple[str, ...] = ("Tanh",)
     has_cell = False
 
     def run(self, x, w, r, b=None, seq_lens=None, h0=None, c0=None, p=None):

@@ -1,8 +1,7 @@
 """Softmax, LogSoftmax, Hardmax and Dropout (inference identity).
 
-Before opset 13 the softmax family coerced the input to 2-D at ``axis``
-(default 1) and normalised over the whole trailing block; that form is
-honoured when the node's opset says so.
+Opset 13 semantics (one axis); the ONNX frontend rewrites the older 2-D
+coercion at ``axis`` into it.
 """
 from __future__ import annotations
 
@@ -47,13 +46,7 @@ class _AxisOp(Kernel):
         axis = int(self.attrs.get("axis", -1))
         # computed in the input precision (also float16/bfloat16), as the
         # reference does: results then round exactly like the ONNX expectations
-        xf = x
-        if self.ctx.opset and self.ctx.opset < 13:
-            axis = axis + x.ndim if axis < 0 else axis
-            flat = xf.reshape((int(np.prod(x.shape[:axis])), -1))
-            y = self.fn(flat, 1).reshape(x.shape)
-        else:
-            y = self.fn(xf, axis)
+        y = self.fn(x, axis)
         return (y.astype(x.dtype, copy=False),)
 
 

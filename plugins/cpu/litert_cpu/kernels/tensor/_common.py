@@ -1,7 +1,8 @@
 """Helpers shared by the tensor-family kernels."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import ml_dtypes
 import numpy as np

@@ -32,7 +32,7 @@ def pad(data: np.ndarray, widths, mode: str, value) -> np.ndarray:
         out = np.full(shape, value, dtype=data.dtype)
         out[tuple(slice(b, b + s) for s, (b, _) in zip(data.shape, widths))] = data
         return out
-    return np.pad(data, widths, mode=mode)
+    return np.pad(data, widths, mode=mode)  # type: ignore[call-overload]  # ONNX's edge/reflect/wrap are numpy's names
 
 
 @kernel("Pad")

@@ -14,6 +14,8 @@ from ._common import onnx_dtype
 
 
 class _Random(Kernel):
+    kind: str  # "uniform" or "normal", set by each concrete kernel
+
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
         seed = attrs.get("seed")

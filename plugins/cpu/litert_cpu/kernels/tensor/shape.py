@@ -68,18 +68,21 @@ class Flatten(Kernel):
 
 
 class _AxesOp(Kernel):
-    """Squeeze / Unsqueeze: ``axes`` from the (usually constant) input or the old attribute."""
+    """Squeeze / Unsqueeze: ``axes`` from the (usually constant) input (opset 13; the
+    ONNX frontend turns the older attribute into it)."""
 
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
         self.axes = const_int_list(ctx, 1)
-        if self.axes is None:
-            self.axes = int_list(attrs.get("axes"))
         self._norm: dict[int, tuple[int, ...]] = {}  # input rank -> normalised constant axes
+
+    @staticmethod
+    def out_rank(ndim: int, n_axes: int) -> int:
+        raise NotImplementedError
 
     def norm(self, ndim: int, axes) -> tuple[int, ...] | None:
         if axes is not None:
-            return tuple(norm_axes(int_list(axes), self.out_rank(ndim, axes.size)))
+            return tuple(norm_axes(int_list(axes) or [], self.out_rank(ndim, axes.size)))
         if self.axes is None:
             return None
         cached = self._norm.get(ndim)
