@@ -10,6 +10,10 @@ machine is shared between them rather than falling on one.
     python benchmarks/compare.py                       # all models, 2 threads
     python benchmarks/compare.py --models squeezenet,bert --iterations 5 --json out.json
     python benchmarks/compare.py --smoke               # one small model, two iterations (CI)
+    python benchmarks/compare.py --models resnet18,resnet18_int8,mobilenet_v2,mobilenet_v2_int8 --engines litert,onnxruntime
+
+``<model>_int8`` is ``<model>`` quantised by onnxruntime's own ``quantize_static`` (QDQ): both engines run
+that same file, and the int8 table sets each beside its float model.
 
 Not a test: it asserts nothing about speed.
 """
@@ -47,6 +51,7 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
         light_input,
         mobilenet_v2,
         randomized_light_model,
+        resnet18,
         small_lstm,
         unet,
         vit,
@@ -58,6 +63,7 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
         "unet": (unet, (1, 3, 128, 128)),
         "lstm": (small_lstm, (16, 1, 64)),
         "det_head": (detection_head, (1, 3, 256, 256)),
+        "resnet18": (resnet18, (1, 3, 224, 224)),
     }
 
     cache.mkdir(parents=True, exist_ok=True)
@@ -65,6 +71,12 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
     for name in names:
         model_path, input_path = cache / f"{name}.onnx", cache / f"{name}.npz"
         if not (model_path.exists() and input_path.exists()):
+            if name.endswith(INT8_SUFFIX):
+                base_model, base_inputs = build_models(cache, [name[:-len(INT8_SUFFIX)]])[name[:-len(INT8_SUFFIX)]]
+                quantize_qdq(base_model, base_inputs, model_path)
+                input_path.write_bytes(base_inputs.read_bytes())
+                out[name] = (model_path, input_path)
+                continue
             if name in LIGHT_MODELS:
                 model = randomized_light_model(name, seed=0)
                 feeds = light_input(model, seed=1)
@@ -85,6 +97,40 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
             np.savez(input_path, **feeds)
         out[name] = (model_path, input_path)
     return out
+
+
+#: "<model>_int8": the model quantised by onnxruntime (QDQ), one file both engines run
+INT8_SUFFIX = "_int8"
+INT8_CALIBRATION_SAMPLES = 8
+
+
+def quantize_qdq(model: Path, inputs: Path, output: Path) -> None:
+    """onnxruntime's own static quantisation of ``model`` (after its ``quant_pre_process``): QDQ, uint8
+    activations, int8 weights per channel, calibrated (MinMax) on random normal inputs of the benchmark
+    input's shape (speed, not accuracy)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    feeds = dict(np.load(inputs))
+    rng = np.random.default_rng(2)
+    samples = [{k: rng.standard_normal(v.shape).astype(v.dtype) for k, v in feeds.items()}
+               for _ in range(INT8_CALIBRATION_SAMPLES)]
+
+    class Samples(CalibrationDataReader):
+        def __init__(self):
+            self.queue = iter(samples)
+
+        def get_next(self):
+            return next(self.queue, None)
+
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    # onnxruntime's recommended first step: BatchNormalization folded into the convolutions, shapes inferred
+    prepared, tmp = output.with_name(output.name + ".pre.tmp"), output.with_name(output.name + ".tmp")
+    quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
+    quantize_static(str(prepared), str(tmp), Samples(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    prepared.unlink()
+    tmp.replace(output)
 
 
 # ---------------------------------------------------------------- one engine, one model (subprocess)
@@ -251,10 +297,36 @@ def report(results: dict, threads: int) -> tuple[list[str], dict]:
     return lines, summary
 
 
+def report_int8(results: dict) -> list[str]:
+    """int8 rows: each "<model>_int8" (onnxruntime's QDQ file) beside its float model, per engine."""
+    ok = lambda r: r and "error" not in r  # noqa: E731
+    rows = [(name, by, results.get(name[:-len(INT8_SUFFIX)], {})) for name, by in results.items()
+            if name.endswith(INT8_SUFFIX)]
+    if not rows:
+        return []
+    lines = ["", "int8: onnxruntime's static QDQ quantisation (uint8 activations, int8 weights per channel), the same "
+             "file for both engines; speed-up = float min / int8 min",
+             f"{'model':<20} {'litert int8':>11} {'float':>8} {'speed-up':>9} {'ort int8':>9} {'float':>8} "
+             f"{'speed-up':>9} {'x ort':>6}"]
+
+    def speedup(float_runs: dict, int8_runs: dict, engine: str) -> float:
+        f, q = float_runs.get(engine), int8_runs.get(engine)
+        return min(f["times_ms"]) / min(q["times_ms"]) if ok(f) and ok(q) else math.nan
+
+    for name, q, f in rows:
+        lt, ort = q.get("litert"), q.get("onnxruntime")
+        x_ort = min(lt["times_ms"]) / min(ort["times_ms"]) if ok(lt) and ok(ort) else math.nan
+        lines.append(f"{name:<20} {_cell(lt, 'min'):>11} {_cell(f.get('litert'), 'min'):>8} {speedup(f, q, 'litert'):>8.2f}x "
+                     f"{_cell(ort, 'min'):>9} {_cell(f.get('onnxruntime'), 'min'):>8} {speedup(f, q, 'onnxruntime'):>8.2f}x "
+                     f"{x_ort:>6.2f}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     from helpers.modelgen import LIGHT_MODELS
 
-    default_models = [*LIGHT_MODELS, "mobilenet_v2", "mobilenet_v2_b8", "bert", "vit", "unet", "lstm", "det_head"]
+    default_models = [*LIGHT_MODELS, "mobilenet_v2", "mobilenet_v2_b8", "bert", "vit", "unet", "lstm", "det_head",
+                      "resnet18", "resnet18_int8", "mobilenet_v2_int8"]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", default=",".join(default_models))
@@ -286,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name][engine] = _merge(results[name].get(engine), result)
                 print(f"  measured {name:<16} {engine:<15} {_cell(result, 'min'):>8} ms", file=sys.stderr, flush=True)
     lines, summary = report(results, args.threads)
+    lines += report_int8(results)
     lines += report_mindspore_lite(results)
     print("\n".join(lines))
     if args.json:

@@ -205,7 +205,7 @@ def test_accuracy_fails_on_perturbed_model_cli(squeezenet):
 
 def test_named_intermediates_locate_the_perturbation(squeezenet):
     """With optimize='none' every node keeps its output: the perturbed Conv's output fails, its input passes."""
-    from litert.benchmark.comparison import run_onnxruntime
+    from litert_formats.onnx.reference import run_onnxruntime
 
     feeds = {squeezenet["input"]: squeezenet["x"]}
     reference, _ = run_onnxruntime(squeezenet["good"], feeds, 1)

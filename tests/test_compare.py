@@ -103,9 +103,10 @@ def test_compare_cli_exit_code_dump_and_json(mobilenet, tmp_path):
 
 def test_auto_engine_falls_back_to_litert_without_onnxruntime(mobilenet, monkeypatch):
     from litert.benchmark import comparison
+    from litert_formats.onnx import reference
 
     assert comparison.pick_engine("auto", mobilenet["good"]) == "onnxruntime"  # installed for the tests
-    monkeypatch.setattr(comparison, "_has_onnxruntime", lambda: False)
+    monkeypatch.setattr(reference, "_missing", lambda: "the onnxruntime package is not installed")
     result = compare(mobilenet["bad"], mobilenet["good"], inputs=[mobilenet["x"]])
     assert result.reference_engine == "litert" and result.first_divergence.node == mobilenet["node"]
 

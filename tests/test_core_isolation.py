@@ -18,7 +18,22 @@ def _imports(path: Path) -> set[str]:
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and _is_dynamic_import(node.func) and node.args:
+            first = node.args[0]  # importlib.import_module("onnxruntime"), __import__("onnx"), find_spec(...)
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                names.add(first.value.split(".")[0])
     return names
+
+
+def _is_dynamic_import(func: ast.expr) -> bool:
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name in ("import_module", "__import__", "find_spec")
+
+
+def test_the_check_sees_dynamic_imports(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("import importlib\nimportlib.import_module('onnxruntime')\n__import__('onnx.helper')\n")
+    assert {"onnxruntime", "onnx"} <= _imports(source)
 
 
 def test_core_source_imports_no_plugin():

@@ -39,7 +39,7 @@ def test_partitions_are_maximal_and_placement_names_reasons():
     relu = result.placements[2]
     assert relu.backend == "cpu" and "Relu" in relu.refused["only_add"]
     assert [(c.value, c.source, c.target) for c in result.copies] == [
-        ("x", "host", "only_add"), ("b", "only_add", "cpu"), ("c", "cpu", "only_add"), ("d", "only_add", "host")]
+        ("x", "cpu", "only_add"), ("b", "only_add", "cpu"), ("c", "cpu", "only_add"), ("d", "only_add", "cpu")]
     assert result.summary_lines(["only_add", "cpu"])[0].startswith("only_add: 3/4 nodes, 2 partitions")
 
 

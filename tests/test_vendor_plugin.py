@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from helpers.graphs import mixed_model, reference_mixed
 
+import litert
 import litert.plugins
 from litert.runtime import Session
 
@@ -53,7 +54,7 @@ def test_partition_copies_placement_and_fallback(vendor_host):
     assert placement["Transpose"].refused["toy"] == "op Transpose not supported"
     partitions = [(p.backend, [n.op_type for n in p.graph.nodes]) for p in session.schedule.partitions]
     assert partitions == [("cpu", ["Conv"]), ("toy", ["Relu", "Add", "Sigmoid"]), ("cpu", ["Transpose"]), ("toy", ["Mul"])]
-    assert len(session.schedule.copies) == 4  # cpu->toy, toy->cpu, cpu->toy, toy->host
+    assert len(session.schedule.copies) == 4  # cpu->toy, toy->cpu, cpu->toy, toy->cpu (the host)
     before = (toy.nodes_run, toy.copies_in, toy.copies_out)
     [y] = session.predict([x])
     assert (toy.nodes_run - before[0], toy.copies_in - before[1], toy.copies_out - before[2]) == (4, 2, 2)
@@ -61,6 +62,73 @@ def test_partition_copies_placement_and_fallback(vendor_host):
     [y_cpu] = Session(mixed_model()[0], devices=["cpu"], optimize_level="none").predict([x])
     np.testing.assert_allclose(y, y_cpu, rtol=1e-6, atol=1e-7)
     assert any(line.startswith("toy: 4/6 nodes, 2 partitions") for line in session.summary_lines())
+
+
+@pytest.mark.parametrize("option, value", [("min_partition_nodes", 2), ("max_partitions", 1)])
+def test_backend_declines_a_partition_as_a_whole(vendor_host, option, value):
+    """The toy device keeps Relu+Add+Sigmoid and gives up the lone Mul: the CPU runs it, and says why."""
+    toy = vendor_host.backend("toy")
+    setattr(toy, option, value)
+    model, x = mixed_model()
+    session = Session(model, devices=["toy", "cpu"], optimize_level="none")
+    partitions = [(p.backend, [n.op_type for n in p.graph.nodes]) for p in session.schedule.partitions]
+    assert partitions == [("cpu", ["Conv"]), ("toy", ["Relu", "Add", "Sigmoid"]), ("cpu", ["Transpose", "Mul"])]
+    mul = next(p for p in session.placement if p.op_type == "Mul")
+    assert mul.backend == "cpu" and mul.refused["toy"].startswith("partition declined: ")
+    assert option in mul.refused["toy"] and "partition declined" in str(mul)
+    np.testing.assert_allclose(session.run({"x": x})["y"], reference_mixed(0, x), rtol=1e-5, atol=1e-6)
+
+
+def test_shape_change_prepares_instead_of_recompiling(vendor_host):
+    """After resize the toy partitions are prepared for the new batch; only the CPU's are compiled again."""
+    toy = vendor_host.backend("toy")
+    model, x = mixed_model()
+    session = Session(model, devices=["toy", "cpu"], optimize_level="none")
+    compiled, prepared = type(toy).compiled, type(toy).prepared
+    session.resize({"x": (3, 3, 8, 8)})
+    assert (type(toy).compiled - compiled, type(toy).prepared - prepared) == (0, 2)
+    assert [session.schedule.partitions[i].backend for i in session.recompiled] == ["cpu", "cpu"]
+    batch = np.concatenate([x, 2 * x, -x])
+    np.testing.assert_allclose(session.run({"x": batch})["y"], reference_mixed(0, batch), rtol=1e-5, atol=1e-5)
+
+
+def test_toy_backend_passes_the_conformance_kit(vendor_host):
+    """What a vendor runs in its own CI: every kit case for an operator the toy backend claims."""
+    from litert.conformance import check_backend
+
+    report = check_backend("toy")
+    assert report.passed, "\n".join(report.lines())
+    assert sorted(r.case for r in report.results) == ["Add", "Mul", "Relu", "Sigmoid"]
+
+
+def test_conformance_kit_catches_a_wrong_kernel(vendor_host, monkeypatch):
+    from litert.conformance import check_backend
+    from litert_toy_vendor import backend as toy_backend
+
+    monkeypatch.setitem(toy_backend._OPS, "Sigmoid", lambda x: 1 / (1 + np.exp(x)))  # the sign slipped
+    report = check_backend("toy")
+    assert not report.passed
+    assert [r.case for r in report.results if not r.passed] == ["Sigmoid"]
+    assert "max abs difference" in report.lines()[1]
+
+
+def test_custom_cpu_kernel_from_the_vendor_package(vendor_host, tmp_path):
+    """An operator ONNX lacks (com.toy::ScaledTanh): the package's schema and litert_cpu.Kernel subclass."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("ScaledTanh", ["x"], ["y"], domain="com.toy", alpha=2.5)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    path = tmp_path / "scaled_tanh.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.toy", 1)]),
+              path)
+    session = litert.load(path, devices=["toy", "cpu"])
+    x = np.linspace(-2, 2, 6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(session.run({"x": x})["y"], 2.5 * np.tanh(x), rtol=1e-6)
+    [placed] = session.placement
+    assert (placed.op_type, placed.backend) == ("com.toy::ScaledTanh", "cpu")
+    assert "not supported" in placed.refused["toy"]  # the toy device does not claim it; the custom CPU kernel runs it
 
 
 def test_broken_plugin_is_listed_and_nothing_else_breaks(vendor_installed):

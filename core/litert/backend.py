@@ -10,13 +10,18 @@ accept every node; it is the fallback.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from .ir import DType, Graph, Node
+from .passes.base import Evaluator
+
+#: the backend whose memory is the host's (numpy arrays): model inputs arrive
+#: there and outputs leave from there; no copy is needed to or from it
+HOST = "cpu"
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,18 @@ class Availability:
 
     available: bool
     reason: str = ""
+    #: the probe itself raised (``reason`` names the exception): see :func:`probe`
+    failed: bool = False
+
+
+def probe(backend: Backend) -> Availability:
+    """``backend.probe()``, with an exception turned into "unavailable": a
+    vendor's probe must not take loading or listing down.  Every caller in
+    litert probes through this."""
+    try:
+        return backend.probe()
+    except Exception as err:  # any failure of third-party code
+        return Availability(False, f"probe failed: {type(err).__name__}: {err}", failed=True)
 
 
 class DeviceTensor(ABC):
@@ -75,7 +92,6 @@ class CompileContext:
     opsets: Mapping[str, int] = field(default_factory=dict)
     #: kernels other plugins registered for this backend: ``(domain, op) -> kernel``
     custom_kernels: Mapping[tuple[str, str], object] = field(default_factory=dict)
-    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 class CompiledPartition(ABC):
@@ -90,6 +106,13 @@ class CompiledPartition(ABC):
         """Bytes of the partition's activation arena, when it plans one."""
         return None
 
+    def prepare(self, subgraph: Graph) -> bool:
+        """The model's input shapes changed (``Session.resize``): ``subgraph``
+        holds the same nodes, with the new shapes inferred.  Return True when
+        this partition runs them as it is (having redone whatever depended on
+        shapes), False to be compiled anew (the default)."""
+        return False
+
 
 class Backend(ABC):
     """A hardware backend.  Subclass it in a plugin and register an instance."""
@@ -100,6 +123,8 @@ class Backend(ABC):
     priority: int = 0
     #: distribution that ships it (filled by the plugin manager when empty)
     distribution: str = ""
+    #: input dtypes it takes (``"float32"``, ...), checked by the default :meth:`check_node`; None: any
+    supported_dtypes: frozenset[str] | None = None
 
     @abstractmethod
     def probe(self) -> Availability:
@@ -115,7 +140,21 @@ class Backend(ABC):
         domain = "" if node.domain in ("", "ai.onnx") else node.domain
         if (domain, node.op_type) not in self.supported_ops():
             return f"op {node.qualified_op} not supported"
+        if self.supported_dtypes is not None:
+            for name in node.inputs:
+                value = graph.values.get(name) if name else None
+                if value is not None and value.dtype is not None and str(value.dtype) not in self.supported_dtypes:
+                    return f"dtype {value.dtype} of input {name!r} not supported"
         return None
+
+    def decline_partitions(self, subgraphs: list[Graph]) -> dict[int, str]:
+        """Give up some of the partitions placed on this backend, as a whole:
+        ``{index in subgraphs: reason}`` (empty: keep them all).  TFLite's
+        delegates do this with ``min_nodes_per_partition`` and
+        ``max_delegated_partitions``: a tiny partition costs more in copies than
+        it saves.  The declined nodes go to the next backend that accepts them
+        and the reason shows in their placement."""
+        return {}
 
     @abstractmethod
     def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
@@ -125,6 +164,6 @@ class Backend(ABC):
         """Move a host array onto this backend's device (identity for host memory)."""
         return array
 
-    def evaluator(self) -> Callable[[Node, list[np.ndarray], Graph], list[np.ndarray]] | None:
+    def evaluator(self) -> Evaluator | None:
         """Optional: evaluate one node on host arrays (used for constant folding)."""
         return None

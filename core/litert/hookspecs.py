@@ -9,8 +9,9 @@ Every hook receives a ``register`` callback rather than returning a list, so
 the core keeps the tables and a hook may register any number of things.
 
 Plugin API version: :data:`PLUGIN_API_VERSION`.  A plugin may declare the
-version it was written for as ``LITERT_PLUGIN_API = 1`` at module level; a
-plugin declaring a newer version than the core's is refused at load.
+version it was written for as ``LITERT_PLUGIN_API = 2`` at module level; a
+plugin declaring a newer version than the core's is refused at load (what
+changed between versions: docs/plugin-contract.md, "Migrating from plugin API 1").
 """
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ import pluggy
 
 if TYPE_CHECKING:  # imported for annotations only: the spec imports nothing heavy
     from .backend import Backend
+    from .benchmark.comparison import ReferenceEngine
     from .formats import Frontend, Serializer
     from .passes.base import Pass
     from .schema import OpSchema
 
-PLUGIN_API_VERSION = 1
+PLUGIN_API_VERSION = 2
 
 hookspec = pluggy.HookspecMarker("litert")
 hookimpl = pluggy.HookimplMarker("litert")
@@ -107,4 +109,18 @@ def litert_register_passes(register: Callable[[Pass], None]) -> None:
     :param register: call with a :class:`litert.passes.base.Pass`.
 
     Since plugin API 1.
+    """
+
+
+# ---------------------------------------------------------------- tools
+
+
+@hookspec
+def litert_register_reference_engines(register: Callable[[ReferenceEngine], None]) -> None:
+    """Register engines ``litert compare`` can run a reference model with.
+
+    :param register: call with a :class:`litert.benchmark.comparison.ReferenceEngine`
+        (the formats plugin registers onnxruntime for ``.onnx`` files).
+
+    Since plugin API 2.
     """

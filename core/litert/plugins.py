@@ -31,6 +31,7 @@ from .errors import PluginError
 
 if TYPE_CHECKING:
     from .backend import Backend
+    from .benchmark.comparison import ReferenceEngine
     from .formats import Frontend, Serializer
     from .passes.base import Pass
 
@@ -69,6 +70,7 @@ class PluginHost:
     frontends: dict[str, Frontend] = field(default_factory=dict)
     serializers: dict[str, Serializer] = field(default_factory=dict)
     passes: dict[str, Pass] = field(default_factory=dict)
+    reference_engines: dict[str, ReferenceEngine] = field(default_factory=dict)
     kernels: dict[str, dict[tuple[str, str], object]] = field(default_factory=dict)
     loaded: list[PluginInfo] = field(default_factory=list)
     failures: list[PluginFailure] = field(default_factory=list)
@@ -117,9 +119,11 @@ class PluginHost:
         hook("litert_register_serializers", others)(register=lambda s: self.serializers.__setitem__(s.name, s))
         hook("litert_register_passes", others)(register=lambda p: self.passes.__setitem__(p.name, p))
         hook("litert_register_kernels", others)(register=add_kernel)
+        hook("litert_register_reference_engines", others)(register=lambda e: self.reference_engines.__setitem__(e.name, e))
 
     def _rebuild(self) -> None:
-        for table in (self.backends, self.frontends, self.serializers, self.passes, self.kernels):
+        for table in (self.backends, self.frontends, self.serializers, self.passes, self.kernels,
+                      self.reference_engines):
             table.clear()
         dist = {i.name: i.distribution for i in self.loaded}
         for name, plugin in self.pm.list_name_plugin():

@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .backend import Backend
+from .backend import HOST, Backend
 from .errors import UnsupportedOperatorError
 from .ir import Graph
 
@@ -46,9 +46,13 @@ class Partition:
 
 @dataclass(frozen=True)
 class DeviceCopy:
+    """``value`` moves from ``source``'s memory to ``target``'s before partition
+    ``partition`` reads it (-1: a model output going back to the host)."""
+
     value: str
     source: str
     target: str
+    partition: int = -1
 
 
 @dataclass
@@ -74,12 +78,17 @@ class Schedule:
         return lines
 
 
-def place(graph: Graph, backends: list[Backend]) -> list[NodePlacement]:
+def place(graph: Graph, backends: list[Backend], declined: dict[int, dict[str, str]] | None = None
+          ) -> list[NodePlacement]:
+    """The first backend that accepts each node; ``declined`` (node index -> backend -> why)
+    holds the backends that gave up a partition holding the node."""
     placements = []
-    for node in graph.nodes:
-        refused: dict[str, str] = {}
+    for index, node in enumerate(graph.nodes):
+        refused: dict[str, str] = dict((declined or {}).get(index, {}))
         chosen = None
         for backend in backends:
+            if backend.name in refused:
+                continue
             reason = backend.check_node(node, graph)
             if reason is None:
                 chosen = backend.name
@@ -126,8 +135,34 @@ def _group(graph: Graph, owner: list[str]) -> list[tuple[str, list[int]]]:
 
 
 def schedule(graph: Graph, backends: list[Backend]) -> Schedule:
-    """Place, partition and connect ``graph`` over ``backends`` (in priority order)."""
-    placements = place(graph, backends)
+    """Place, partition and connect ``graph`` over ``backends`` (in priority order).
+
+    A backend may then decline some of its partitions as a whole
+    (:meth:`Backend.decline_partitions`); their nodes are placed again without
+    it, the reason recorded in their placement, until every backend keeps what
+    it has.  Each round takes a backend away from some nodes, so this ends.
+    """
+    declined: dict[int, dict[str, str]] = {}
+    by_name = {b.name: b for b in backends}
+    while True:
+        placements = place(graph, backends, declined)
+        result = _connect(graph, placements)
+        position = {id(node): i for i, node in enumerate(graph.nodes)}
+        again = False
+        for name, backend in by_name.items():
+            mine = [p for p in result.partitions if p.backend == name]
+            if name == HOST or not mine:
+                continue  # the host backend is the fallback: it keeps everything
+            for which, reason in backend.decline_partitions([p.graph for p in mine]).items():
+                for node in mine[which].graph.nodes:
+                    declined.setdefault(position[id(node)], {})[name] = f"partition declined: {reason}"
+                again = True
+        if not again:
+            return result
+
+
+def _connect(graph: Graph, placements: list[NodePlacement]) -> Schedule:
+    """Cut the placed graph into partitions and record the device copies between them."""
     owner = [p.backend for p in placements]
     consumers: dict[str, set[int]] = {}
     for index, node in enumerate(graph.nodes):
@@ -156,13 +191,13 @@ def schedule(graph: Graph, backends: list[Backend]) -> Schedule:
                 if name and name in graph.values:
                     sub.values[name] = graph.values[name]
         for name in needed:
-            source = where.get(name, "host")
-            if source != backend and not (source == "host" and backend == "cpu"):
-                copies.append(DeviceCopy(name, source, backend))
+            source = where.get(name, HOST)  # model inputs are host arrays
+            if source != backend:
+                copies.append(DeviceCopy(name, source, backend, number))
         for name in outputs:
             where[name] = backend
         partitions.append(Partition(backend, sub, number))
     for name in graph.outputs:
-        if where.get(name, "cpu") != "cpu":
-            copies.append(DeviceCopy(name, where[name], "host"))
+        if where.get(name, HOST) != HOST:
+            copies.append(DeviceCopy(name, where[name], HOST))
     return Schedule(placements, partitions, copies)

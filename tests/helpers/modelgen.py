@@ -174,6 +174,31 @@ def mobilenet_v2(seed: int = 0, width: float = 1.0, resolution: int = 224, class
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
 
 
+def resnet18(seed: int = 0, resolution: int = 224, classes: int = 1000) -> onnx.ModelProto:
+    """ResNet-18 (basic blocks of two 3x3 convs, residual Add + Relu, 1x1 projection shortcuts), dynamic batch."""
+    b = _Builder(seed)
+    relu = lambda y: b.op("Relu", [y])  # noqa: E731
+    x = relu(b.conv_bn("input", 3, 64, 7, stride=2, relu6=False))
+    x = b.op("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    cin = 64
+    for cout, stride in [(64, 1), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1)]:
+        y = relu(b.conv_bn(x, cin, cout, 3, stride=stride, relu6=False))
+        y = b.conv_bn(y, cout, cout, 3, relu6=False)
+        shortcut = x if stride == 1 and cin == cout else b.conv_bn(x, cin, cout, 1, stride=stride, relu6=False)
+        x = relu(b.op("Add", [shortcut, y]))
+        cin = cout
+    x = b.op("GlobalAveragePool", [x])
+    x = b.op("Flatten", [x], axis=1)
+    w = (b.rng.standard_normal((classes, cin)) * 0.03).astype(np.float32)
+    x = b.op("Gemm", [x, b.const(w), b.const(np.zeros(classes, np.float32), "fc_b")], transB=1)
+    graph = helper.make_graph(
+        b.nodes, "resnet18",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, resolution, resolution])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", classes])], b.inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+
+
 def bert_encoder(seed: int = 0, layers: int = 4, hidden: int = 256, heads: int = 4, seq: int = 128,
                  ffn: int | None = None) -> onnx.ModelProto:
     """A BERT-style encoder over embeddings ``[N, seq, hidden]`` with mask ``[N, seq]``."""

@@ -1,13 +1,13 @@
 """``litert compare``: run a model and a reference on the same inputs, find where they part.
 
 The model runs in litert with a :class:`TensorCapture` as hooks, so every
-node's outputs are kept in execution order.  The reference runs through an
-engine from :data:`REFERENCE_ENGINES`: onnxruntime when it (and ``onnx``) are
-installed and the reference is an ONNX file (every node output is made a
-graph output, onnxruntime's graph optimisations are off so none is fused
-away), otherwise litert's own reader and CPU backend with ``optimize="none"``.
-onnxruntime is imported with ``importlib`` inside the function: the core
-never depends on it.
+node's outputs are kept in execution order.  The reference runs through a
+:class:`ReferenceEngine`: litert's own reader and CPU backend with
+``optimize="none"`` (built in), or one a plugin registers through the
+``litert_register_reference_engines`` hook (litert-formats registers
+onnxruntime for ``.onnx`` files).  ``auto`` picks the first plugin engine that
+reads the reference's file type and can run here, else litert: the core never
+imports onnxruntime.
 
 Tensors are matched by name.  By default the model is loaded with
 ``optimize="none"`` so that every node of the file keeps its output and the
@@ -21,10 +21,9 @@ Dropout's mask, say) is reported but does not count as a divergence.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +36,23 @@ from .capture import TensorCapture, to_host
 from .inputs import resolve_inputs
 from .result import Comparison, TensorDiff
 
-#: A reference engine: (model path, feeds by the model's input names, threads) ->
-#: (every tensor it computed by name, its output names)
-ReferenceEngine = Callable[[Path, Mapping[str, np.ndarray], int], tuple[dict[str, np.ndarray], list[str]]]
+#: (model path, feeds by the model's input names, threads) -> (every tensor it computed by name, its output names)
+RunReference = Callable[[Path, Mapping[str, np.ndarray], int], tuple[dict[str, np.ndarray], list[str]]]
 
 
-def _has_onnxruntime() -> bool:
-    return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
+@dataclass(frozen=True)
+class ReferenceEngine:
+    """An engine ``litert compare`` runs a reference model with."""
+
+    name: str
+    run: RunReference
+    #: file suffixes ``auto`` picks this engine for
+    suffixes: tuple[str, ...] = ()
+    #: why it cannot run here (a package not installed), or None when it can
+    missing: Callable[[], str | None] = lambda: None
 
 
-def _match_feeds(feeds: Mapping[str, np.ndarray], names: Sequence[str]) -> dict[str, np.ndarray]:
+def match_feeds(feeds: Mapping[str, np.ndarray], names: Sequence[str]) -> dict[str, np.ndarray]:
     """Feeds renamed for the reference: by name when it has every one of them, else by position."""
     if set(feeds) <= set(names):
         return dict(feeds)
@@ -56,61 +62,39 @@ def _match_feeds(feeds: Mapping[str, np.ndarray], names: Sequence[str]) -> dict[
     return dict(zip(names, feeds.values()))
 
 
-def run_onnxruntime(path: Path, feeds: Mapping[str, np.ndarray], threads: int) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Every node output of an ONNX model, through onnxruntime with graph optimisations off."""
-    onnx = importlib.import_module("onnx")
-    ort = importlib.import_module("onnxruntime")
-    model = onnx.load(str(path))
-    outputs = [o.name for o in model.graph.output]
-    existing = set(outputs)
-    for node in model.graph.node:
-        for name in node.output:
-            if name and name not in existing:
-                model.graph.output.append(onnx.ValueInfoProto(name=name))
-                existing.add(name)
-    ort.set_default_logger_severity(3)  # its graph warnings (unused initialisers...) are not the user's concern
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3
-    options.intra_op_num_threads = threads
-    try:
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        names = [i.name for i in session.get_inputs()]
-        results = session.run(None, _match_feeds(feeds, names))
-    except InputError:
-        raise
-    except Exception as err:  # onnxruntime raises its own exception types
-        raise PluginError(f"onnxruntime could not run the reference {path}: {err}") from None
-    tensors = {o.name: np.asarray(v) for o, v in zip(session.get_outputs(), results)}
-    return tensors, outputs
-
-
 def run_litert(path: Path, feeds: Mapping[str, np.ndarray], threads: int) -> tuple[dict[str, np.ndarray], list[str]]:
     """Every node output of a model, through litert's own reader and CPU backend, unoptimised."""
     from .. import load
 
     session = load(path, devices=["cpu"], threads=threads, optimize="none")
     capture = TensorCapture()
-    outputs = session.run(_match_feeds(feeds, [i.name for i in session.inputs]), capture)
+    outputs = session.run(match_feeds(feeds, [i.name for i in session.inputs]), capture)
     tensors = dict(capture.tensors)
     tensors.update({k: np.asarray(to_host(v)) for k, v in outputs.items()})
     return tensors, list(outputs)
 
 
-#: engine name -> runner; "auto" picks onnxruntime for .onnx files when installed
-REFERENCE_ENGINES: dict[str, ReferenceEngine] = {
-    "onnxruntime": run_onnxruntime,
-    "litert": run_litert,
-}
+LITERT = ReferenceEngine("litert", run_litert)
+
+
+def reference_engines() -> dict[str, ReferenceEngine]:
+    """litert's own engine, then those plugins registered."""
+    from ..plugins import host
+
+    return {LITERT.name: LITERT, **host().reference_engines}
 
 
 def pick_engine(name: str, reference: Path) -> str:
+    engines = reference_engines()
     if name == "auto":
-        return "onnxruntime" if reference.suffix.lower() == ".onnx" and _has_onnxruntime() else "litert"
-    if name not in REFERENCE_ENGINES:
-        raise InputError(f"unknown reference engine {name!r} (choose auto, {', '.join(REFERENCE_ENGINES)})")
-    if name == "onnxruntime" and not _has_onnxruntime():
-        raise PluginError("reference engine onnxruntime needs the onnxruntime and onnx packages, not installed")
+        suffix = reference.suffix.lower()
+        usable = [e.name for e in engines.values() if suffix in e.suffixes and e.missing() is None]
+        return usable[0] if usable else LITERT.name
+    if name not in engines:
+        raise InputError(f"unknown reference engine {name!r} (choose auto, {', '.join(engines)})")
+    why = engines[name].missing()
+    if why is not None:
+        raise PluginError(f"reference engine {name} cannot run: {why}")
     return name
 
 
@@ -178,7 +162,7 @@ def compare(
     outputs = list(results)
     ours = dict(capture.tensors)
     ours.update({k: np.asarray(to_host(v)) for k, v in results.items()})
-    theirs, ref_outputs = REFERENCE_ENGINES[engine](reference, feeds, session.threads)
+    theirs, ref_outputs = reference_engines()[engine].run(reference, feeds, session.threads)
 
     read = set(session.model.graph.consumers()) | set(outputs)
     # Graph outputs a converter renamed are matched by position.

@@ -19,8 +19,9 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimize", choices=("none", "general"), default="none",
                         help="how to load --model: 'none' (default) compares every node of the file; "
                              "'general' compares what deployment runs (fused nodes by their output names)")
-    parser.add_argument("--reference-engine", choices=("auto", "onnxruntime", "litert"), default="auto",
-                        help="auto: onnxruntime for .onnx when installed, else litert")
+    parser.add_argument("--reference-engine", default="auto", metavar="ENGINE",
+                        help="auto (default): a plugin's engine for the reference's file type when it can run here "
+                             "(onnxruntime for .onnx), else litert; or name one: litert, onnxruntime, ...")
     parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance, of max |reference| (1e-3)")
     parser.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (1e-5)")
     parser.add_argument("--dump", metavar="DIR", help="write model.npz, reference.npz and comparison.json here")

@@ -11,15 +11,14 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 
 def _backends() -> list[dict[str, Any]]:
+    from litert.backend import probe
     from litert.plugins import host
 
     rows = []
     for backend in sorted(host().backends.values(), key=lambda b: -b.priority):
-        try:
-            status = backend.probe()
-            state, reason = ("available" if status.available else "unavailable"), status.reason
-        except Exception as err:  # a probe must not take the listing down
-            state, reason = "error", f"probe failed: {type(err).__name__}: {err}"
+        status = probe(backend)
+        state = "error" if status.failed else "available" if status.available else "unavailable"
+        reason = status.reason
         dist = backend.distribution
         rows.append({
             "name": backend.name,

@@ -13,15 +13,7 @@ import os
 import warnings
 from dataclasses import dataclass
 
-from ._checks import (
-    MSLiteRuntimeError,
-    MSLiteValueError,
-    check_choice,
-    check_config_dict,
-    check_list_of,
-    check_non_negative,
-    check_type,
-)
+from ._checks import MSLiteRuntimeError, MSLiteValueError, check_choice, check_config_dict, check_list_of, check_non_negative, check_type
 
 TARGETS = ("cpu", "gpu", "ascend")
 CPU_PRECISION_MODES = ("enforce_fp32", "preferred_fp16")
@@ -251,6 +243,7 @@ class Context:
 
     def session_options(self) -> SessionOptions:
         """Backends and threads for litert; RuntimeError for an absent device, a warning per ignored option."""
+        from ..backend import probe
         from ..plugins import host
 
         devices: list[str] = []
@@ -262,7 +255,7 @@ class Context:
             found = host().backends.get(backend)
             if found is None:
                 raise MSLiteRuntimeError(f"target {item!r}: the litert backend {backend!r} is not installed")
-            status = found.probe()
+            status = probe(found)
             if not status.available:
                 raise MSLiteRuntimeError(f"target {item!r}: the {backend} device is unavailable: {status.reason}")
             if backend not in devices:

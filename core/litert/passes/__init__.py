@@ -36,15 +36,18 @@ def run_pipeline(model: Model, level: str, ctx: PassContext, extra: Sequence[Pas
     """Lowering always; the general pipeline and plugin passes unless ``level`` is ``"none"``."""
     if level not in ("none", "general"):
         raise ValueError(f"unknown optimisation level {level!r} (none, general)")
-    results = lower(model, ctx)
+    for p in extra:
+        if p.level not in ("lowering", "general"):
+            raise ValueError(f"pass {p.name!r}: unknown level {p.level!r} (lowering, general)")
+    results = lower(model, ctx, [p for p in extra if p.level == "lowering"])
     if level == "general":
-        results += optimize(model, ctx, extra)
+        results += optimize(model, ctx, [p for p in extra if p.level == "general"])
     return results
 
 
-def lower(model: Model, ctx: PassContext) -> list[PassResult]:
-    """Run the lowering passes (needed whatever the optimisation level)."""
-    return [cls().run(model, ctx) for cls in LOWERING]
+def lower(model: Model, ctx: PassContext, extra: Sequence[Pass] = ()) -> list[PassResult]:
+    """Run the lowering passes (needed whatever the optimisation level), then plugin lowering passes."""
+    return [p.run(model, ctx) for p in [cls() for cls in LOWERING] + list(extra)]
 
 
 def optimize(model: Model, ctx: PassContext, extra: Sequence[Pass] = ()) -> list[PassResult]:

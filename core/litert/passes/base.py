@@ -36,7 +36,8 @@ class Pass(ABC):
     """A graph rewrite.  ``run`` edits ``model.graph`` in place."""
 
     name: str = ""
-    #: "general" passes run by default (``--optimize general``)
+    #: when it runs: "lowering" (always, after litert's own lowering: a pass that makes a
+    #: graph runnable) or "general" (only with ``--optimize general``, after litert's pipeline)
     level: str = "general"
 
     @abstractmethod

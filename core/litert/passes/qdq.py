@@ -1,4 +1,4 @@
-"""QDQ folding: ``DequantizeLinear -> Conv/Gemm/MatMul [-> Relu] -> QuantizeLinear`` groups become one
+"""QDQ folding: ``DequantizeLinear -> Conv/Gemm/MatMul [-> Relu/Clip] -> QuantizeLinear`` groups become one
 integer operator (QLinearConv, com.microsoft QGemm, QLinearMatMul), as onnxruntime does with QDQ models.
 
 The quantised weight then stays int8 in memory (constant folding would otherwise turn its
@@ -9,8 +9,10 @@ pass, before folding.  A group folds only when the result is the same computatio
   channel axis) DequantizeLinear/QuantizeLinear with constant parameters;
 - a bias is an int32 DequantizeLinear with zero point 0 and scale ``x_scale * w_scale`` (what quantisers
   write), or absent;
-- a Relu between the product and its QuantizeLinear is absorbed only when the output zero point is the
-  lowest integer, where saturation does exactly what Relu does;
+- a Relu or Clip (constant bounds) between the product and its QuantizeLinear is absorbed only when the
+  output's saturation does exactly what it does (Relu: the output zero point is the lowest integer; Clip
+  to [lo, hi]: lo quantises to the lowest integer or below, hi to the highest or above, as a range
+  calibrated after a ReLU6 does);
 - the intermediate float tensors have no other reader and are no graph outputs.
 """
 from __future__ import annotations
@@ -97,11 +99,11 @@ def _fold(graph: Graph, node: Node, producers: dict[str, Node], consumers: dict[
         return None
     if np.any(w_zero != 0) and w_scale.size > 1:
         return None
-    # the output: [Relu ->] QuantizeLinear, each the single reader
+    # the output: [Relu/Clip ->] QuantizeLinear, each the single reader
     tail, dropped = node.outputs[0], list[Node]()
     reader = _only_reader(graph, consumers, tail)
     relu = None
-    if reader is not None and reader.op_type == "Relu" and not reader.domain:
+    if reader is not None and reader.op_type in ("Relu", "Clip") and not reader.domain:
         relu, tail = reader, reader.outputs[0]
         reader = _only_reader(graph, consumers, tail)
     if reader is None or reader.op_type != "QuantizeLinear" or reader.domain or len(reader.inputs) < 3:
@@ -111,7 +113,7 @@ def _fold(graph: Graph, node: Node, producers: dict[str, Node], consumers: dict[
         return None
     if reader.attrs.get("output_dtype") or reader.attrs.get("precision") or reader.attrs.get("saturate", 1) != 1:
         return None
-    if relu is not None and int(y_zero.reshape(())) != np.iinfo(y_zero.dtype).min:
+    if relu is not None and not _saturation_clips(graph, relu, y_scale, y_zero):
         return None
     bias = None
     if len(node.inputs) > 2 and node.inputs[2]:
@@ -137,6 +139,30 @@ def _fold(graph: Graph, node: Node, producers: dict[str, Node], consumers: dict[
     inputs = [x_q, x_s, x_z, w_q, w_s, w_z, bias or "", y_s, y_z]
     gemm_attrs = {"transB": int(attrs.get("transB", 0))}
     return Node("QGemm", inputs, [reader.outputs[0]], gemm_attrs, name=name, domain=CONTRIB), dropped
+
+
+def _saturation_clips(graph: Graph, activation: Node, y_scale: np.ndarray, y_zero: np.ndarray) -> bool:
+    """Whether quantising saturates at least as much as the Relu/Clip before it clips, so that the
+    activation can go: quantisation is monotonic, so ``Q(clip(x, lo, hi)) == Q(x)`` for every x exactly
+    when ``Q(lo)`` is the type's lowest integer (or lower) and ``Q(hi)`` its highest (or higher)."""
+    lo, hi = 0.0, np.inf
+    if activation.op_type == "Clip":
+        bounds = [activation.attrs.get("min"), activation.attrs.get("max")]
+        for i, name in enumerate(activation.inputs[1:3]):
+            if name:
+                value = const_of(graph, name)
+                if value is None or value.size != 1:
+                    return False
+                bounds[i] = float(value.reshape(()))
+        lo = -np.inf if bounds[0] is None else float(bounds[0])
+        hi = np.inf if bounds[1] is None else float(bounds[1])
+    info = np.iinfo(y_zero.dtype)
+    scale, zero = np.float32(y_scale.reshape(())), int(y_zero.reshape(()))
+
+    def quantised(v: float) -> float:
+        return float(np.rint(np.float32(v) / scale)) + zero if np.isfinite(v) else v
+
+    return quantised(lo) <= info.min and quantised(hi) >= info.max
 
 
 def _normal_axis(axis: int, rank: int) -> int:

@@ -26,7 +26,7 @@ from ..ir import Dim, DType, Graph, Node, Value
 #: ops whose weight (input index) can be quantised, with the axis of its output channels
 QUANTISABLE = ("Conv", "Gemm", "MatMul")
 #: single-consumer activations a quantised op's output passes through before its QuantizeLinear
-_TAIL_ACTIVATIONS = ("Relu",)
+_TAIL_ACTIVATIONS = ("Relu", "Clip")
 
 
 @dataclass

@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import Backend, CompileContext, NodeHooks
+from ..backend import HOST, Backend, CompileContext, CompiledPartition, NodeHooks, probe
 from ..errors import BackendUnavailableError, ExecutionError, InputError, InvalidModelError, PluginError, typed_errors
 from ..ir import DType, Model, Shape
 from ..limits import check_bytes, check_deadline, time_limit
 from ..memory import MemoryPlan, plan, specialize
-from ..passes import PassContext, PassResult, run_pipeline
+from ..passes import PassResult
 from ..plugins import host
-from ..scheduler import NodePlacement, Schedule, schedule
+from ..scheduler import NodePlacement, Partition, Schedule, schedule
 from ..schema.inference import infer_shapes
 from .locks import SharedExclusiveLock
 
@@ -46,17 +46,17 @@ def resolve_backends(devices: Sequence[str] | None, cpu_fallback: bool = True) -
         chosen = [host().backend(name) for name in devices]
     usable = []
     for backend in chosen:
-        status = backend.probe()
+        status = probe(backend)
         if status.available:
             usable.append(backend)
         elif devices is not None and not cpu_fallback:
             raise BackendUnavailableError(f"backend {backend.name!r} is unavailable: {status.reason}")
         else:
             notes[backend.name] = f"unavailable: {status.reason}"
-    if cpu_fallback and not any(b.name == "cpu" for b in usable):
-        if "cpu" not in table:
+    if cpu_fallback and not any(b.name == HOST for b in usable):
+        if HOST not in table:
             raise PluginError("the CPU backend (litert-cpu) is not installed or failed to load")
-        usable.append(table["cpu"])
+        usable.append(table[HOST])
     if not usable:
         raise PluginError("no usable backend")
     return usable, notes
@@ -81,10 +81,10 @@ class Session:
         self.pass_results: list[PassResult] = []
         t0 = time.perf_counter()
         self.backends, self.backend_notes = resolve_backends(devices, cpu_fallback)
-        cpu = host().backends.get("cpu")
-        ctx = PassContext(evaluator=cpu.evaluator() if cpu else None)
+        from ..convert import optimize_model  # convert reads models through this package
+
         with typed_errors(InvalidModelError, "optimising the model failed"):
-            self.pass_results = run_pipeline(model, optimize_level, ctx, list(host().passes.values()))
+            self.pass_results = optimize_model(model, optimize_level)
         t1 = time.perf_counter()
         self.timings["optimize"] = t1 - t0
         with typed_errors(InvalidModelError, "compiling the model failed"):
@@ -92,7 +92,9 @@ class Session:
 
     # -- building -------------------------------------------------------------
 
-    def _compile(self) -> None:
+    def _compile(self, previous: list[tuple[Partition, Backend, CompiledPartition]] | None = None) -> None:
+        """Schedule and compile; after a resize, a partition whose nodes and backend are
+        unchanged is asked to :meth:`~CompiledPartition.prepare` for the new shapes first."""
         t0 = time.perf_counter()
         infer_shapes(self.model.graph)
         t1 = time.perf_counter()
@@ -100,10 +102,25 @@ class Session:
         for placement in self.schedule.placements:  # every backend's word on every node
             placement.refused = {**self.backend_notes, **placement.refused}
         t2 = time.perf_counter()
+        #: per partition, the inputs the scheduler found on another device
+        self._copy_in = {p.index: {c.value for c in self.schedule.copies if c.partition == p.index}
+                         for p in self.schedule.partitions}
         by_name = {b.name: b for b in self.backends}
-        self._compiled = []
-        for part in self.schedule.partitions:
+        self._compiled: list[tuple[Partition, Backend, CompiledPartition]] = []
+        same = previous is not None and len(previous) == len(self.schedule.partitions) and all(
+            old.backend == new.backend and [id(n) for n in old.graph.nodes] == [id(n) for n in new.graph.nodes]
+            for (old, _, _), new in zip(previous, self.schedule.partitions))
+        #: partitions compiled anew by the last (re)compilation, by index
+        self.recompiled: list[int] = []
+        for number, part in enumerate(self.schedule.partitions):
             backend = by_name[part.backend]
+            if same and previous is not None:
+                kept = previous[number][2]
+                with typed_errors(InvalidModelError, f"backend {backend.name!r} cannot prepare partition {part.index}"):
+                    if kept.prepare(part.graph):
+                        self._compiled.append((part, backend, kept))
+                        continue
+            self.recompiled.append(part.index)
             ctx = CompileContext(
                 threads=self.threads,
                 opsets=self.model.opsets,
@@ -152,7 +169,7 @@ class Session:
             if not value.is_const and value.name not in graph.inputs:
                 value.shape = None
         with typed_errors(InvalidModelError, "compiling the model for the new shapes failed"):
-            self._compile()
+            self._compile(previous=self._compiled)
 
     # -- introspection --------------------------------------------------------
 
@@ -227,20 +244,17 @@ class Session:
 
     def _predict(self, inputs: Sequence[Any] | Mapping[str, Any], hooks: NodeHooks | None) -> list[np.ndarray]:
         env: dict[str, Any] = dict(self._check_inputs(inputs))
-        location = {name: "cpu" for name in env}
         for part, backend, compiled in self._compiled:
             feed = {}
+            copy_in = self._copy_in[part.index]
             for name in part.graph.inputs:
                 value = env[name]
-                if location.get(name, "cpu") != backend.name:
+                if name in copy_in:
                     value = _to_host(value)
-                    value = backend.from_host(value) if backend.name != "cpu" else value
+                    value = backend.from_host(value) if backend.name != HOST else value
                 feed[name] = value
             check_deadline(f"partition {part.index} ({backend.name})")
-            results = compiled.run(feed, hooks)
-            for name, value in results.items():
-                env[name] = value
-                location[name] = backend.name
+            env.update(compiled.run(feed, hooks))
         values = self.model.graph.values
         return [_to_host(env[name]) if name in env else values[name].array for name in self.model.graph.outputs]
 

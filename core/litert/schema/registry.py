@@ -137,6 +137,10 @@ class SchemaRegistry:
     def ops(self) -> list[tuple[str, str]]:
         return sorted(self._ops)
 
+    def latest_opset(self, domain: str = "") -> int:
+        """The newest operator-set version of ``domain`` the table knows (what frontends give their models)."""
+        return max(s.since for d, op in self.ops() if d == domain for s in self.versions(d, op))
+
     def complete_attrs(self, node: Node, schema: OpSchema | None = None) -> None:
         """Fill defaults into ``node.attrs`` and check required and unknown ones."""
         schema = schema or self.latest(node.domain, node.op_type)

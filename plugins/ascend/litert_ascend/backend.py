@@ -10,7 +10,7 @@ from pathlib import Path
 
 from litert.backend import Availability, Backend, CompileContext, CompiledPartition
 from litert.errors import BackendUnavailableError
-from litert.ir import Graph, Node
+from litert.ir import Graph
 from litert.probe import find_library
 
 from .ops import SUPPORTED_DTYPES, SUPPORTED_OPS
@@ -22,6 +22,7 @@ DEVICE_GLOB = "davinci[0-9]*"
 
 class AscendBackend(Backend):
     name = "ascend"
+    supported_dtypes = SUPPORTED_DTYPES
     priority = 100
 
     def probe(self) -> Availability:
@@ -38,16 +39,6 @@ class AscendBackend(Backend):
 
     def supported_ops(self) -> set[tuple[str, str]]:
         return {("", op) for op in SUPPORTED_OPS}
-
-    def check_node(self, node: Node, graph: Graph) -> str | None:
-        reason = super().check_node(node, graph)
-        if reason:
-            return reason
-        for name in node.inputs:
-            value = graph.values.get(name) if name else None
-            if value is not None and value.dtype is not None and str(value.dtype) not in SUPPORTED_DTYPES:
-                return f"dtype {value.dtype} of input {name!r} not supported"
-        return None
 
     def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
         raise BackendUnavailableError(f"ascend: {self.probe().reason}")

@@ -147,7 +147,6 @@ class CpuPartition(CompiledPartition):
             input_shapes=shapes,
             input_dtypes=dtypes,
             num_outputs=len(node.outputs),
-            threads=self.ctx.threads,
             node_name=node.name,
             run_subgraph=self._run_subgraph,
         )
@@ -384,6 +383,3 @@ def evaluate_node(node: Node, inputs: list[np.ndarray | None], graph: Graph) -> 
     part = CpuPartition(sub, CompileContext(threads=1), native=False)  # folding keeps numpy's exact semantics
     result = part._execute([], {}, None)
     return result
-
-
-Evaluator = Callable[[Node, list, Graph], list]

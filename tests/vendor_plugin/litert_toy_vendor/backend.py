@@ -47,6 +47,12 @@ class ToyPartition(CompiledPartition):
     def __init__(self, graph: Graph):
         self.graph = graph
 
+    def prepare(self, subgraph: Graph) -> bool:
+        """The toy ops are elementwise on whatever shape arrives: nothing to redo."""
+        self.graph = subgraph
+        ToyBackend.prepared += 1
+        return True
+
     def run(self, inputs: Mapping[str, Any], hooks: NodeHooks | None = None) -> dict[str, Any]:
         env = {name: value._array if isinstance(value, ToyTensor) else value for name, value in inputs.items()}
         for name, value in self.graph.values.items():
@@ -66,8 +72,13 @@ class ToyBackend(Backend):
     name = "toy"
     priority = 50
     nodes_run = 0
+    compiled = 0
+    prepared = 0
     copies_in = 0
     copies_out = 0
+    #: as TFLite delegates' options: smaller partitions are declined, and only the largest ones kept
+    min_partition_nodes = 1
+    max_partitions: int | None = None
 
     def probe(self) -> Availability:
         return Availability(True, "simulated device")
@@ -85,7 +96,18 @@ class ToyBackend(Backend):
                 return f"dtype {value.dtype} not supported"
         return None
 
+    def decline_partitions(self, subgraphs: list[Graph]) -> dict[int, str]:
+        declined = {i: f"{len(g.nodes)} node(s), under min_partition_nodes={self.min_partition_nodes}"
+                    for i, g in enumerate(subgraphs) if len(g.nodes) < self.min_partition_nodes}
+        if self.max_partitions is not None:
+            kept = [i for i in sorted(range(len(subgraphs)), key=lambda i: -len(subgraphs[i].nodes))
+                    if i not in declined]
+            for i in kept[self.max_partitions:]:
+                declined[i] = f"max_partitions={self.max_partitions}: the largest partitions are kept"
+        return declined
+
     def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
+        ToyBackend.compiled += 1
         return ToyPartition(subgraph)
 
     def from_host(self, array: np.ndarray) -> Any:

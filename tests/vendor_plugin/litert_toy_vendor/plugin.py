@@ -1,4 +1,4 @@
-"""Entry point of the toy backend."""
+"""Entry point of the toy plugin: the toy backend, and a custom CPU operator."""
 from litert.hookspecs import hookimpl
 
 
@@ -7,3 +7,17 @@ def litert_register_backends(register):
     from .backend import ToyBackend
 
     register(ToyBackend())
+
+
+@hookimpl
+def litert_register_schemas(register):
+    from .kernels import SCALED_TANH
+
+    register(SCALED_TANH)
+
+
+@hookimpl
+def litert_register_kernels(register):
+    from .kernels import DOMAIN, ScaledTanh
+
+    register("cpu", DOMAIN, "ScaledTanh", ScaledTanh)

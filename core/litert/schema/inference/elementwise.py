@@ -4,19 +4,7 @@ type and shape."""
 from __future__ import annotations
 
 from ...ir import DType, Graph, Node, Shape
-from ._base import (
-    Info,
-    Inputs,
-    arg,
-    attr_dtype,
-    broadcast,
-    dtype_of,
-    like,
-    norm_axis,
-    rule,
-    same,
-    shape_of,
-)
+from ._base import Info, Inputs, arg, attr_dtype, broadcast, dtype_of, like, norm_axis, rule, same, shape_of
 
 #: output = first input's dtype and shape
 SAME_AS_INPUT = (

@@ -9,22 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...ir import Dim, DType, Graph, Node, Shape
-from ._base import (
-    Info,
-    Inputs,
-    arg,
-    broadcast,
-    dtype_of,
-    ints,
-    is_omitted,
-    norm_axis,
-    product,
-    rank_of,
-    rule,
-    scalar,
-    shape_data,
-    shape_of,
-)
+from ._base import Info, Inputs, arg, broadcast, dtype_of, ints, is_omitted, norm_axis, product, rank_of, rule, scalar, shape_data, shape_of
 
 #: Slice ends at or beyond this take the whole axis (ONNX writes INT64_MAX or INT32_MAX)
 _WHOLE = 2**31 - 1

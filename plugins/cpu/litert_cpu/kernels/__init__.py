@@ -8,3 +8,6 @@ signal, random, strings) and ``misc`` (control flow, sequences, optionals,
 training and ML-domain operators).
 """
 from . import math, misc, nn, tensor  # noqa: F401
+from ._base import Kernel, KernelContext
+
+__all__ = ["Kernel", "KernelContext"]

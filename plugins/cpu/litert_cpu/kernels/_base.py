@@ -8,7 +8,7 @@ parsing attributes, pre-packing constant weights, choosing an algorithm.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,12 +31,10 @@ class KernelContext:
     input_shapes: Sequence[tuple | None] = ()
     input_dtypes: Sequence[np.dtype | None] = ()
     num_outputs: int = 1
-    threads: int = 1
     node_name: str = ""
     # Runs a control-flow subgraph (a litert Graph) with the given inputs;
     # outer-scope values are resolved by the executor.  Set by the executor.
     run_subgraph: Callable[..., list[np.ndarray]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def const(self, index: int) -> np.ndarray | None:
         """The constant value of input ``index``, or ``None``."""

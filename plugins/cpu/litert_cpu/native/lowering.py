@@ -945,3 +945,8 @@ def _gather(node: Node, ctx: LowerContext):
     inner = math.prod(xs[axis + 1:]) * dt.itemsize
     rows = math.prod(xs[:axis])
     return Lowered([Step(ctx.native.STEP_COPY, (x, y), (rows, inner, i * inner, xs[axis] * inner, 0, inner), (), y)])
+
+
+# ---------------------------------------------------------------- int8 ops (their own module, same table)
+
+from . import qlowering  # noqa: E402,F401  (registers the QLinear*/QGemm/(De)QuantizeLinear lowerings)

@@ -13,6 +13,7 @@
 #define LITERT_PROGRAM_H
 
 #include "litert_kernels.h"
+#include "litert_qkernels.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,6 +40,11 @@ enum lk_step_kind {
     LK_STEP_CONVTRANSPOSE2D, /* slots: x, w, bias?, y */
     LK_STEP_CONV2D_WINOGRAD, /* slots: x, transformed w, bias?, z?, y (lk_conv2d_winograd_f32) */
     LK_STEP_MATMUL_PACKED,  /* slots: a, packed b, bias?, y (lk_matmul_packed_f32) */
+    /* int8 steps (litert_qkernels.h) */
+    LK_STEP_QCONV2D,        /* slots: x (u8/s8), packed w, bias (int32), scale (f32), y (u8/s8) */
+    LK_STEP_QDWCONV2D,      /* slots: x (u8/s8), w (s8 [c][kh][kw]), bias (int32), scale (f32), y (u8/s8) */
+    LK_STEP_QUANTIZE,       /* slots: x (f32), y (u8/s8) */
+    LK_STEP_DEQUANTIZE,     /* slots: x (u8/s8), y (f32) */
     LK_STEP_KIND_COUNT
 };
 
@@ -63,6 +69,8 @@ typedef struct lk_step {
         lk_matmul matmul;
         struct { int rank; int64_t shape[LK_MAX_DIMS]; int perm[LK_MAX_DIMS]; int64_t elem; } transpose;
         struct { int64_t rows, bytes, src_offset, src_stride, dst_offset, dst_stride; } copy;
+        lk_qconv2d qconv;
+        struct { int64_t count; float scale; int zero, lo, hi, x_signed; } qconvert;
     } u;
 } lk_step;
 

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "litert_kernels.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,6 +29,48 @@ void lk_qgemm_u8s8_portable(int m, int n, int k, const uint8_t *a, int a_zero, c
 
 /* Whether this CPU runs the AVX512-VNNI path. */
 int lk_qgemm_vnni_available(void);
+
+/* ------------------------------------------------------------ quantised convolution (src/qconv.c, qdwconv.c)
+ *
+ * y = saturate(round(scale[m] * (bias[m] + sum x_u8 * w)) + y_zero), clamped to [y_lo, y_hi].
+ * x is uint8 or int8 (x_signed: its bytes are flipped to uint8 on read, so x_zero is given in the uint8
+ * domain, i.e. the int8 zero point + 128); w int8 with zero point 0; bias int32 already holds the model's
+ * bias minus x_zero * (sum of the output channel's weights), so padded taps, read as x_zero, add nothing;
+ * scale[m] = x_scale * w_scale[m] / y_scale.  y is uint8 (y_lo >= 0) or int8 (y_hi <= 127); a fused
+ * ReLU/Clip narrows [y_lo, y_hi].  Rounding is to nearest even in float32, as onnxruntime requantises. */
+typedef struct lk_qconv2d {
+    int n, c, h, w;          /* input NCHW (channels_last: NHWC) */
+    int m, oh, ow;           /* output channels and size */
+    int kh, kw, sh, sw, dh, dw;
+    int pad_top, pad_left;   /* bottom/right pads follow from oh/ow */
+    int groups;              /* 1 (lk_qconv2d_u8s8) or c == m (lk_qdwconv2d_u8s8) */
+    int x_zero, x_signed;    /* input zero point in the uint8 domain; input bytes are int8 */
+    int y_zero, y_lo, y_hi;  /* output zero point and clamp, in the output's own type */
+    int channels_last;       /* x is [n][h][w][c] and y [n][oh][ow][m] (QLinearMatMul/QGemm rows) */
+} lk_qconv2d;
+
+/* Bytes of packed weights for m output channels of c x kh x kw: [ceil(m/16)][kh*kw][ceil(c/4)][16][4]. */
+size_t lk_qconv_packed_bytes(int m, int c, int kh, int kw);
+/* w: int8 [m][c][kh][kw] -> packed (zero-filled past m and c). */
+void lk_qconv_pack_weights(const int8_t *w, int m, int c, int kh, int kw, int8_t *packed);
+/* Parameters a quantised convolution can run with (sizes positive, zero points and clamp in range). */
+int lk_qconv_valid(const lk_qconv2d *p);
+/* Ungrouped convolution on packed weights; AVX512-VNNI where the CPU has it, else portable C. Returns LK_OK,
+ * LK_E_ARG (parameters lk_qconv_valid refuses) or LK_E_NOMEM. */
+int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, const int32_t *bias,
+                    const float *scale, void *y, lk_pool *pool);
+/* Depthwise (groups == c == m, NCHW, at most 512 taps) on plain int8 weights [c][kh][kw]. */
+int lk_qdwconv_valid(const lk_qconv2d *p);
+int lk_qdwconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *w, const int32_t *bias,
+                      const float *scale, void *y, lk_pool *pool);
+/* Test hook: 1 makes lk_qconv2d_u8s8 take its portable path even where VNNI exists. */
+void lk_qconv_force_portable(int on);
+
+/* ------------------------------------------------------------ (de)quantisation (src/qconvert.c)
+ * quantize: y = saturate(round_half_even(x / scale) + zero) into [lo, hi] (uint8 or int8 bytes);
+ * dequantize: y = (x - zero) * scale, x uint8 (x_signed 0) or int8 (1). */
+int lk_quantize_f32(int64_t count, const float *x, float scale, int zero, int lo, int hi, void *y, lk_pool *pool);
+int lk_dequantize_f32(int64_t count, const void *x, int x_signed, float scale, int zero, float *y, lk_pool *pool);
 
 #ifdef __cplusplus
 }

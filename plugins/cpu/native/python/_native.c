@@ -404,6 +404,29 @@ static int parse_copy(lk_step *s, PyObject *ints, PyObject *floats) {
     return 1;
 }
 
+/* int8 steps (litert_qkernels.h) */
+static int parse_qconv(lk_step *s, PyObject *ints, PyObject *floats) {
+    /* n c h w m oh ow kh kw sh sw dh dw pad_top pad_left groups x_zero x_signed y_zero y_lo y_hi channels_last */
+    long long v[22];
+    if (!read_ints(ints, v, 22) || !read_floats(floats, NULL, 0)) return 0;
+    lk_qconv2d *p = &s->u.qconv;
+    int *fields[22] = {&p->n, &p->c, &p->h, &p->w, &p->m, &p->oh, &p->ow, &p->kh, &p->kw, &p->sh, &p->sw,
+                       &p->dh, &p->dw, &p->pad_top, &p->pad_left, &p->groups, &p->x_zero, &p->x_signed,
+                       &p->y_zero, &p->y_lo, &p->y_hi, &p->channels_last};
+    for (int k = 0; k < 22; k++) *fields[k] = I(k);
+    return 1;
+}
+
+static int parse_qconvert(lk_step *s, PyObject *ints, PyObject *floats) {
+    /* count zero lo hi x_signed; scale */
+    long long v[5];
+    float f[1];
+    if (!read_ints(ints, v, 5) || !read_floats(floats, f, 1)) return 0;
+    s->u.qconvert.count = v[0], s->u.qconvert.zero = I(1), s->u.qconvert.lo = I(2), s->u.qconvert.hi = I(3);
+    s->u.qconvert.x_signed = I(4), s->u.qconvert.scale = f[0];
+    return 1;
+}
+
 static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyObject *) = {
     [LK_STEP_CONV2D] = parse_conv,        [LK_STEP_DWCONV2D] = parse_conv,
     [LK_STEP_POOL2D] = parse_pool,        [LK_STEP_GLOBAL_POOL] = parse_gpool,
@@ -415,6 +438,8 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_LRN] = parse_lrn,            [LK_STEP_LSTM] = parse_lstm,
     [LK_STEP_RESIZE2D] = parse_resize,    [LK_STEP_CONVTRANSPOSE2D] = parse_conv,
     [LK_STEP_CONV2D_WINOGRAD] = parse_conv, [LK_STEP_MATMUL_PACKED] = parse_matmul,
+    [LK_STEP_QCONV2D] = parse_qconv,      [LK_STEP_QDWCONV2D] = parse_qconv,
+    [LK_STEP_QUANTIZE] = parse_qconvert,  [LK_STEP_DEQUANTIZE] = parse_qconvert,
 };
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
@@ -781,6 +806,8 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_LSTM", LK_STEP_LSTM}, {"STEP_RESIZE2D", LK_STEP_RESIZE2D},
     {"STEP_CONVTRANSPOSE2D", LK_STEP_CONVTRANSPOSE2D}, {"STEP_CONV2D_WINOGRAD", LK_STEP_CONV2D_WINOGRAD},
     {"STEP_MATMUL_PACKED", LK_STEP_MATMUL_PACKED},
+    {"STEP_QCONV2D", LK_STEP_QCONV2D}, {"STEP_QDWCONV2D", LK_STEP_QDWCONV2D}, {"STEP_QUANTIZE", LK_STEP_QUANTIZE},
+    {"STEP_DEQUANTIZE", LK_STEP_DEQUANTIZE},
     {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
     {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
     {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},
@@ -828,7 +855,7 @@ PyMODINIT_FUNC PyInit__native(void) {
 static int q_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t bytes, const char *what) {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0) return -1;
     if (view->len != bytes) {
-        PyErr_Format(PyExc_ValueError, "qgemm_u8s8: %s has %zd bytes, expected %zd", what, view->len, bytes);
+        PyErr_Format(PyExc_ValueError, "%s has %zd bytes, expected %zd", what, view->len, bytes);
         PyBuffer_Release(view);
         return -1;
     }
@@ -843,10 +870,10 @@ static PyObject *mod_qgemm_u8s8(PyObject *mod, PyObject *args) {
         return NULL;
     if (m < 0 || n < 0 || k < 0) return PyErr_Format(PyExc_ValueError, "qgemm_u8s8: negative size");
     Py_buffer a, b, c, z = {0};
-    if (q_buffer(a_obj, &a, 0, (Py_ssize_t)m * k, "a") < 0) return NULL;
-    if (q_buffer(b_obj, &b, 0, (Py_ssize_t)k * n, "b") < 0) goto release_a;
-    if (q_buffer(c_obj, &c, 1, (Py_ssize_t)m * n * 4, "c") < 0) goto release_b;
-    if (zero_obj != Py_None && q_buffer(zero_obj, &z, 0, (Py_ssize_t)n * 4, "b_zero") < 0) goto release_c;
+    if (q_buffer(a_obj, &a, 0, (Py_ssize_t)m * k, "qgemm_u8s8: a") < 0) return NULL;
+    if (q_buffer(b_obj, &b, 0, (Py_ssize_t)k * n, "qgemm_u8s8: b") < 0) goto release_a;
+    if (q_buffer(c_obj, &c, 1, (Py_ssize_t)m * n * 4, "qgemm_u8s8: c") < 0) goto release_b;
+    if (zero_obj != Py_None && q_buffer(zero_obj, &z, 0, (Py_ssize_t)n * 4, "qgemm_u8s8: b_zero") < 0) goto release_c;
     int status = 0;
     Py_BEGIN_ALLOW_THREADS
     if (portable)
@@ -874,10 +901,52 @@ static PyObject *mod_qgemm_vnni_available(PyObject *mod, PyObject *unused) {
     return PyBool_FromLong(lk_qgemm_vnni_available());
 }
 
+static PyObject *mod_qconv_packed_bytes(PyObject *mod, PyObject *args) {
+    (void)mod;
+    int m, c, kh, kw;
+    if (!PyArg_ParseTuple(args, "iiii", &m, &c, &kh, &kw)) return NULL;
+    if (m < 1 || c < 1 || kh < 1 || kw < 1 || (long long)m * c * kh * kw > (1LL << 40))
+        return PyErr_Format(PyExc_ValueError, "qconv_packed_bytes: sizes out of range");
+    return PyLong_FromSize_t(lk_qconv_packed_bytes(m, c, kh, kw));
+}
+
+static PyObject *mod_pack_qconv_weights(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *w_obj, *out_obj;
+    int m, c, kh, kw;
+    if (!PyArg_ParseTuple(args, "OiiiiO", &w_obj, &m, &c, &kh, &kw, &out_obj)) return NULL;
+    if (m < 1 || c < 1 || kh < 1 || kw < 1 || (long long)m * c * kh * kw > (1LL << 40))
+        return PyErr_Format(PyExc_ValueError, "pack_qconv_weights: sizes out of range");
+    Py_buffer w, out;
+    if (q_buffer(w_obj, &w, 0, (Py_ssize_t)m * c * kh * kw, "pack_qconv_weights: w") < 0) return NULL;
+    if (q_buffer(out_obj, &out, 1, (Py_ssize_t)lk_qconv_packed_bytes(m, c, kh, kw), "pack_qconv_weights: out") < 0) {
+        PyBuffer_Release(&w);
+        return NULL;
+    }
+    lk_qconv_pack_weights(w.buf, m, c, kh, kw, out.buf);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&w);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_qconv_force_portable(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+    lk_qconv_force_portable(on);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef QUANTISED_METHODS[] = {
     {"qgemm_u8s8", mod_qgemm_u8s8, METH_VARARGS,
      "qgemm_u8s8(a, b, c, m, n, k, a_zero, b_zero, portable): int32 c = (a - a_zero) x (b - b_zero)"},
     {"qgemm_vnni_available", mod_qgemm_vnni_available, METH_NOARGS, "whether this CPU runs the VNNI int8 GEMM"},
+    {"qconv_packed_bytes", mod_qconv_packed_bytes, METH_VARARGS,
+     "qconv_packed_bytes(m, c, kh, kw) -> int: size of the int8 conv's packed weights"},
+    {"pack_qconv_weights", mod_pack_qconv_weights, METH_VARARGS,
+     "pack_qconv_weights(w, m, c, kh, kw, out): int8 [m][c][kh][kw] weights into the int8 conv's layout, in out"},
+    {"qconv_force_portable", mod_qconv_force_portable, METH_O,
+     "qconv_force_portable(on): test hook, run the int8 conv's portable C path even where VNNI exists"},
     {NULL, NULL, 0, NULL},
 };
 

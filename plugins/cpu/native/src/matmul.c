@@ -106,13 +106,23 @@ int lk_matmul_packed_f32(const lk_matmul *p, const float *a, const float *b_pack
     mm_packed_job j = {p, a, b_packed, bias, c, p->m, p->n, 1, LK_OK};
     int threads = lk_pool_threads(pool);
     if (threads > 1 && 2.0 * p->m * p->n * (double)p->k > 2e5) {
-        /* about two tasks a thread: column panels first (each task then reads
-         * only its slice of the weights), then rows in whole 12-row panels */
-        int panels_n = (p->n + panel - 1) / panel, want = 2 * threads;
-        int n_blocks = LK_MIN(panels_n, want);
-        j.n_block = (panels_n + n_blocks - 1) / n_blocks * panel;
-        int m_blocks = LK_MIN((want + n_blocks - 1) / n_blocks, (p->m + rows_panel - 1) / rows_panel);
-        j.m_block = ((p->m + m_blocks - 1) / m_blocks + rows_panel - 1) / rows_panel * rows_panel;
+        /* blocks of whole 12-row x 32-column panels, cut so that the threads
+         * finish together: the cut with the shortest makespan (rounds of
+         * `threads` tasks times the largest task), columns before rows on a
+         * tie (each task then reads only its slice of the weights) */
+        int panels_n = (p->n + panel - 1) / panel, panels_m = (p->m + rows_panel - 1) / rows_panel;
+        long best = -1;
+        for (int nb = 1; nb <= LK_MIN(panels_n, 4 * threads); nb++)
+            for (int mb = 1; mb <= LK_MIN(panels_m, 4 * threads); mb++) {
+                int cols = (panels_n + nb - 1) / nb, rows = (panels_m + mb - 1) / mb;
+                long tasks = (long)((panels_n + cols - 1) / cols) * ((panels_m + rows - 1) / rows);
+                long makespan = (tasks + threads - 1) / threads * (long)cols * rows;
+                if (best < 0 || makespan < best) {
+                    best = makespan;
+                    j.n_block = cols * panel;
+                    j.m_block = rows * rows_panel;
+                }
+            }
     }
     j.n_blocks = (p->n + j.n_block - 1) / j.n_block;
     int m_blocks = (p->m + j.m_block - 1) / j.m_block;

@@ -246,6 +246,28 @@ static int check_copy(const lk_program *pr, const lk_step *s) {
     return need(pr, s->slots[0], src_end, 0) && need(pr, s->slots[1], dst_end, 0);
 }
 
+/* int8 steps: one byte per element of x and y */
+static int check_qconv(const lk_program *pr, const lk_step *s) {
+    const lk_qconv2d *p = &s->u.qconv;
+    int depthwise = s->kind == LK_STEP_QDWCONV2D;
+    if (depthwise ? !lk_qdwconv_valid(p) : !lk_qconv_valid(p) || p->groups != 1) return 0;
+    int64_t weights = depthwise ? prod3(p->c, p->kh, p->kw) : (int64_t)lk_qconv_packed_bytes(p->m, p->c, p->kh, p->kw);
+    return need(pr, s->slots[0], prod4(p->n, p->c, p->h, p->w), 0) && need(pr, s->slots[1], weights, 0) &&
+           need(pr, s->slots[2], f32(p->m), 0) && need(pr, s->slots[3], f32(p->m), 0) &&
+           need(pr, s->slots[4], prod4(p->n, p->m, p->oh, p->ow), 0);
+}
+
+static int check_qconvert(const lk_program *pr, const lk_step *s) {
+    int64_t n = s->u.qconvert.count;
+    int lo = s->u.qconvert.lo, hi = s->u.qconvert.hi;
+    if (n < 0) return 0;
+    if (s->kind == LK_STEP_QUANTIZE)
+        return s->u.qconvert.scale > 0.0f && lo <= hi && ((lo >= 0 && hi <= 255) || (lo >= -128 && hi <= 127)) &&
+               need(pr, s->slots[0], f32(n), 0) && need(pr, s->slots[1], n, 0);
+    return (s->u.qconvert.x_signed == 0 || s->u.qconvert.x_signed == 1) && need(pr, s->slots[0], n, 0) &&
+           need(pr, s->slots[1], f32(n), 0);
+}
+
 /* ------------------------------------------------------------------- runs */
 
 #define SLOT(i) ((void *)(s->slots[i] >= 0 ? slots[s->slots[i]] : NULL))
@@ -320,6 +342,21 @@ static int run_copy(const lk_step *s, void *const *slots, lk_pool *pool) {
                           (size_t)s->u.copy.dst_stride, pool);
 }
 
+static int run_qconv(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_qconv2d_u8s8(&s->u.qconv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
+}
+static int run_qdwconv(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_qdwconv2d_u8s8(&s->u.qconv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
+}
+static int run_quantize(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_quantize_f32(s->u.qconvert.count, SLOT(0), s->u.qconvert.scale, s->u.qconvert.zero, s->u.qconvert.lo,
+                           s->u.qconvert.hi, SLOT(1), pool);
+}
+static int run_dequantize(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_dequantize_f32(s->u.qconvert.count, SLOT(0), s->u.qconvert.x_signed, s->u.qconvert.scale,
+                             s->u.qconvert.zero, SLOT(1), pool);
+}
+
 typedef struct {
     int (*check)(const lk_program *, const lk_step *);
     int (*run)(const lk_step *, void *const *, lk_pool *);
@@ -346,6 +383,10 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_CONVTRANSPOSE2D] = {check_convtranspose, run_convtranspose},
     [LK_STEP_CONV2D_WINOGRAD] = {check_conv, run_conv_winograd},
     [LK_STEP_MATMUL_PACKED] = {check_matmul_packed, run_matmul_packed},
+    [LK_STEP_QCONV2D] = {check_qconv, run_qconv},
+    [LK_STEP_QDWCONV2D] = {check_qconv, run_qdwconv},
+    [LK_STEP_QUANTIZE] = {check_qconvert, run_quantize},
+    [LK_STEP_DEQUANTIZE] = {check_qconvert, run_dequantize},
 };
 
 /* ------------------------------------------------------------- programs */

@@ -50,8 +50,7 @@ def _one_line(err: BaseException) -> str:
 
 
 def latest_default_opset() -> int:
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))
+    return schemas().latest_opset()
 
 
 # ---------------------------------------------------------------- parsing

@@ -1,7 +1,8 @@
-"""Entry point ``litert.formats: onnx``: registers the ONNX reader and writer."""
+"""Entry point ``litert.formats: onnx``: registers the ONNX reader and writer, and onnxruntime
+as ``litert compare``'s reference engine for ONNX files."""
 from litert.hookspecs import hookimpl
 
-LITERT_PLUGIN_API = 1
+LITERT_PLUGIN_API = 2
 
 
 @hookimpl
@@ -16,3 +17,10 @@ def litert_register_serializers(register):
     from .writer import OnnxSerializer
 
     register(OnnxSerializer())
+
+
+@hookimpl
+def litert_register_reference_engines(register):
+    from .reference import ONNXRUNTIME
+
+    register(ONNXRUNTIME)

@@ -435,8 +435,7 @@ class _Converter:
 
 
 def latest_default_opset() -> int:
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))
+    return schemas().latest_opset()
 
 
 class OnnxFrontend(Frontend):

@@ -341,5 +341,4 @@ class TfFrontend(Frontend):
 
 
 def _latest_onnx_opset() -> int:
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))
+    return schemas().latest_opset()

@@ -13,17 +13,7 @@ import numpy as np
 from ...threads import current_threads, parallel_for, split
 from .._base import Kernel
 from .._registry import kernel
-from ._common import (
-    SCRATCH,
-    axis_slice,
-    compute_dtype,
-    lowest,
-    pad_into,
-    prod,
-    spatial_attrs,
-    tap_slices,
-    window_geometry,
-)
+from ._common import SCRATCH, axis_slice, compute_dtype, lowest, pad_into, prod, spatial_attrs, tap_slices, window_geometry
 
 #: pools reading more elements than this are cut into channel blocks run as tasks
 _PARALLEL_ELEMENTS = 1 << 18

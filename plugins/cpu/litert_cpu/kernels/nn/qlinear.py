@@ -39,12 +39,20 @@ class _IntConv(Kernel):
 
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
-        w, wzp = ctx.const(self.w_index), ctx.const(self.wzp_index)
-        wc = None
+        self._w, self._wzp = ctx.const(self.w_index), ctx.const(self.wzp_index)
         # pre-pack only when the weight zero point is known now (constant or no input)
-        if w is not None and (wzp is not None or len(ctx.consts) <= self.wzp_index):
-            wc = _weight_centered(w, wzp)
-        self.core = ConvCore(attrs, wc, dtype=np.float64)
+        self._prepack = self._w is not None and (self._wzp is not None or len(ctx.consts) <= self.wzp_index)
+        self._core: ConvCore | None = None
+
+    @property
+    def core(self) -> ConvCore:
+        """Built on first use, not at compile time: the centred weights are float64, eight bytes per int8
+        weight, and a kernel compiled but never run (the symbolic-batch fallback partition of a model whose
+        runs all take native segments) then never holds them.  Two threads racing here build equal cores."""
+        if self._core is None:
+            wc = _weight_centered(self._w, self._wzp) if self._prepack else None
+            self._core = ConvCore(self.attrs, wc, dtype=np.float64)
+        return self._core
 
     def conv(self, x, xzp, w, wzp):
         xc = _centered(x, None if xzp is None else np.asarray(xzp).reshape(()))

@@ -1,0 +1,336 @@
+/*
+ * Quantised (int8) convolution on packed weights (see litert_qkernels.h).
+ *
+ * The image is first copied, per batch item, into a zero-point-padded channels-last buffer (channels
+ * rounded up to 4, int8 flipped to uint8): every tap of every output position is then a plain read, and 4
+ * consecutive channels of one pixel are the 4 bytes _mm512_dpbusd_epi32 multiplies against 4 weights of 16
+ * output channels.  A tile is QR output positions (consecutive in the flattened oh x ow plane, so 7x7 maps
+ * fill tiles too) x 32 output channels: 24 int32 accumulators stay in registers over all taps and
+ * channels, then the requantisation (bias, float32 scale, round, zero point, clamp) runs on them and the
+ * bytes go out channel by channel (NCHW) or pixel by pixel (channels-last).  Channels-last, 4-aligned
+ * uint8 input without padding (QLinearMatMul/QGemm rows) is read in place.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "litert_qkernels.h"
+#include "lk_internal.h"
+#include "qcommon.h"
+
+#define QR 12       /* output positions per tile */
+#define QCHUNK 8    /* tiles per task */
+
+static int force_portable;
+
+void lk_qconv_force_portable(int on) { force_portable = on; }
+
+int lk_qconv_portable_forced(void) { return force_portable; }
+
+static int round4(int c) { return (c + 3) & ~3; }
+
+size_t lk_qconv_packed_bytes(int m, int c, int kh, int kw) {
+    return (size_t)((m + 15) / 16) * 16 * (size_t)kh * (size_t)kw * (size_t)round4(c);
+}
+
+void lk_qconv_pack_weights(const int8_t *w, int m, int c, int kh, int kw, int8_t *packed) {
+    int taps = kh * kw, quads = round4(c) / 4, blocks = (m + 15) / 16;
+    for (int b = 0; b < blocks; b++)
+        for (int t = 0; t < taps; t++)
+            for (int q = 0; q < quads; q++)
+                for (int col = 0; col < 16; col++)
+                    for (int e = 0; e < 4; e++) {
+                        int mm = b * 16 + col, cc = q * 4 + e;
+                        *packed++ = (mm < m && cc < c) ? w[((size_t)mm * c + cc) * taps + t] : 0;
+                    }
+}
+
+int lk_qconv_valid(const lk_qconv2d *p) {
+    if (p->n < 0 || p->c < 1 || p->h < 1 || p->w < 1 || p->m < 1 || p->oh < 1 || p->ow < 1 || p->kh < 1 ||
+        p->kw < 1 || p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1 || p->pad_top < 0 || p->pad_left < 0 ||
+        p->groups < 1 || p->x_zero < 0 || p->x_zero > 255 || (p->x_signed != 0 && p->x_signed != 1) ||
+        (p->channels_last != 0 && p->channels_last != 1) || p->y_lo > p->y_hi ||
+        !((p->y_lo >= 0 && p->y_hi <= 255) || (p->y_lo >= -128 && p->y_hi <= 127)) || p->y_zero < -128 ||
+        p->y_zero > 255)
+        return 0;
+    int64_t hp = lk_qconv_span(p->oh, p->sh, p->kh, p->dh), wp = lk_qconv_span(p->ow, p->sw, p->kw, p->dw);
+    if (hp > 1 << 30 || wp > 1 << 30 || (int64_t)p->oh * p->ow > 1 << 30 || (int64_t)p->kh * p->kw > 1 << 20)
+        return 0;
+    int64_t padded;
+    if (__builtin_mul_overflow(hp * wp, (int64_t)round4(p->c), &padded) || padded > (int64_t)1 << 40) return 0;
+    return 1;
+}
+
+typedef struct {
+    const lk_qconv2d *p;
+    const uint8_t *x;       /* this image's input */
+    uint8_t *xp;            /* the padded channels-last copy */
+    const int8_t *packed;
+    const int32_t *bias;
+    const float *scale;
+    uint8_t *y;             /* this image's output */
+    int hp, wp, c4;
+    int positions, chunks, mblocks;
+} qconv_job;
+
+/* one row of the padded channels-last image */
+static void pad_row(void *ctx, size_t row) {
+    const qconv_job *j = ctx;
+    const lk_qconv2d *p = j->p;
+    uint8_t *dst = j->xp + (size_t)row * j->wp * j->c4;
+    memset(dst, p->x_zero, (size_t)j->wp * j->c4);
+    int iy = (int)row - p->pad_top;
+    if (iy < 0 || iy >= p->h) return;
+    uint8_t flip = p->x_signed ? 0x80 : 0;
+    int cols = LK_MIN(p->w, j->wp - p->pad_left);
+    if (p->channels_last) {
+        const uint8_t *src = j->x + (size_t)iy * p->w * p->c;
+        for (int ix = 0; ix < cols; ix++) {
+            uint8_t *d = dst + (size_t)(ix + p->pad_left) * j->c4;
+            for (int ch = 0; ch < p->c; ch++) d[ch] = src[(size_t)ix * p->c + ch] ^ flip;
+        }
+        return;
+    }
+    size_t plane = (size_t)p->h * p->w;
+    for (int ch = 0; ch < p->c; ch++) {
+        const uint8_t *src = j->x + ch * plane + (size_t)iy * p->w;
+        uint8_t *d = dst + (size_t)p->pad_left * j->c4 + ch;
+        for (int ix = 0; ix < cols; ix++) d[(size_t)ix * j->c4] = src[ix] ^ flip;
+    }
+}
+
+/* byte offset, in the padded image, of the top-left tap of output position `pos` */
+static size_t position_offset(const qconv_job *j, int pos) {
+    const lk_qconv2d *p = j->p;
+    int oy = pos / p->ow, ox = pos % p->ow;
+    return ((size_t)oy * p->sh * j->wp + (size_t)ox * p->sw) * j->c4;
+}
+
+/* `rows` x `cols` requantised bytes of a tile (row r: output position first + r) into y */
+static void store_tile(const qconv_job *j, int first, int rows, int m0, int cols, const uint8_t *tile, int ld) {
+    const lk_qconv2d *p = j->p;
+    if (p->channels_last) {
+        for (int r = 0; r < rows; r++) memcpy(j->y + ((size_t)first + r) * p->m + m0, tile + (size_t)r * ld, (size_t)cols);
+        return;
+    }
+    size_t plane = (size_t)p->oh * p->ow;
+    for (int col = 0; col < cols; col++) {
+        uint8_t *dst = j->y + (size_t)(m0 + col) * plane + first;
+        for (int r = 0; r < rows; r++) dst[r] = tile[(size_t)r * ld + col];
+    }
+}
+
+/* ------------------------------------------------------------------ portable path */
+
+static void portable_task(void *ctx, size_t index) {
+    const qconv_job *j = ctx;
+    const lk_qconv2d *p = j->p;
+    int chunk = (int)(index / (size_t)j->mblocks), mb = (int)(index % (size_t)j->mblocks);
+    int m0 = mb * 32, cols = LK_MIN(32, p->m - m0), taps = p->kh * p->kw, quads = j->c4 / 4;
+    int first = chunk * QCHUNK * QR, last = LK_MIN(first + QCHUNK * QR, j->positions);
+    uint8_t tile[QR * 32];
+    for (int t0 = first; t0 < last; t0 += QR) {
+        int rows = LK_MIN(QR, last - t0);
+        for (int r = 0; r < rows; r++) {
+            const uint8_t *base = j->xp + position_offset(j, t0 + r);
+            for (int col = 0; col < cols; col++) {
+                int mm = m0 + col;
+                const int8_t *wb = j->packed + (size_t)(mm / 16) * taps * quads * 64 + (mm % 16) * 4;
+                int32_t acc = j->bias[mm];
+                for (int t = 0; t < taps; t++) {
+                    int ky = t / p->kw, kx = t % p->kw;
+                    const uint8_t *a = base + ((size_t)ky * p->dh * j->wp + (size_t)kx * p->dw) * j->c4;
+                    const int8_t *wt = wb + (size_t)t * quads * 64;
+                    for (int q = 0; q < quads; q++)
+                        for (int e = 0; e < 4; e++) acc += (int32_t)a[q * 4 + e] * wt[(size_t)q * 64 + e];
+                }
+                tile[r * 32 + col] = (uint8_t)lk_requantize(acc, j->scale[mm], p->y_zero, p->y_lo, p->y_hi);
+            }
+        }
+        store_tile(j, t0, rows, m0, cols, tile, 32);
+    }
+}
+
+/* ------------------------------------------------------------------ AVX512-VNNI path */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+static int vnni_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+
+/* QR positions x (16 * NV) channels over all taps and channels, requantised into tile[QR][32] */
+#define DEFINE_VNNI_TILE(NV)                                                                                   \
+    VNNI_TARGET static void vnni_tile_##NV(const qconv_job *j, const size_t *offsets, int m0, uint8_t *tile) { \
+        const lk_qconv2d *p = j->p;                                                                            \
+        int taps = p->kh * p->kw, quads = j->c4 / 4;                                                           \
+        size_t panel = (size_t)taps * quads * 64;                                                              \
+        const int8_t *w0 = j->packed + (size_t)(m0 / 16) * panel;                                              \
+        __m512i acc[QR][NV];                                                                                   \
+        for (int r = 0; r < QR; r++)                                                                           \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_si512();                                   \
+        for (int t = 0; t < taps; t++) {                                                                       \
+            int ky = t / p->kw, kx = t % p->kw;                                                                \
+            const uint8_t *tap = j->xp + ((size_t)ky * p->dh * j->wp + (size_t)kx * p->dw) * j->c4;            \
+            const int8_t *wt = w0 + (size_t)t * quads * 64;                                                    \
+            for (int q = 0; q < quads; q++) {                                                                  \
+                __m512i b[NV];                                                                                 \
+                for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_si512((const void *)(wt + v * panel + (size_t)q * 64)); \
+                for (int r = 0; r < QR; r++) {                                                                 \
+                    int32_t four;                                                                              \
+                    memcpy(&four, tap + offsets[r] + (size_t)q * 4, 4);                                        \
+                    __m512i a = _mm512_set1_epi32(four);                                                       \
+                    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], a, b[v]);          \
+                }                                                                                              \
+            }                                                                                                  \
+        }                                                                                                      \
+        for (int v = 0; v < NV; v++) {                                                                         \
+            int cols = LK_MIN(16, p->m - m0 - 16 * v);                                                         \
+            __mmask16 mask = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);                            \
+            __m512i bias = _mm512_maskz_loadu_epi32(mask, j->bias + m0 + 16 * v);                              \
+            __m512 scale = _mm512_maskz_loadu_ps(mask, j->scale + m0 + 16 * v);                                \
+            __m512 lo_f = _mm512_set1_ps(-65536.0f), hi_f = _mm512_set1_ps(65536.0f);                          \
+            __m512i zero = _mm512_set1_epi32(p->y_zero), lo = _mm512_set1_epi32(p->y_lo);                      \
+            __m512i hi = _mm512_set1_epi32(p->y_hi);                                                           \
+            for (int r = 0; r < QR; r++) {                                                                     \
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], bias)), scale);        \
+                f = _mm512_min_ps(_mm512_max_ps(f, lo_f), hi_f);                                               \
+                __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero);                                     \
+                q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);                                             \
+                _mm_storeu_si128((__m128i *)(tile + r * 32 + 16 * v), _mm512_cvtepi32_epi8(q));                \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+
+DEFINE_VNNI_TILE(1)
+DEFINE_VNNI_TILE(2)
+
+/* 16 x 16 bytes transposed in registers: four rounds of interleaving row i with row i + 8 */
+VNNI_TARGET static void transpose16(__m128i r[16]) {
+    for (int round = 0; round < 4; round++) {
+        __m128i t[16];
+        for (int i = 0; i < 8; i++) {
+            t[2 * i] = _mm_unpacklo_epi8(r[i], r[i + 8]);
+            t[2 * i + 1] = _mm_unpackhi_epi8(r[i], r[i + 8]);
+        }
+        for (int i = 0; i < 16; i++) r[i] = t[i];
+    }
+}
+
+/* pad_row for NCHW input: 16 channels x 16 columns at a time, transposed in registers */
+VNNI_TARGET static void vnni_pad_row(void *ctx, size_t row) {
+    const qconv_job *j = ctx;
+    const lk_qconv2d *p = j->p;
+    int iy = (int)row - p->pad_top;
+    if (p->channels_last || iy < 0 || iy >= p->h || p->c < 16) {
+        pad_row(ctx, row);
+        return;
+    }
+    uint8_t *dst = j->xp + (size_t)row * j->wp * j->c4;
+    memset(dst, p->x_zero, (size_t)j->wp * j->c4);
+    __m128i flip = _mm_set1_epi8(p->x_signed ? (char)0x80 : 0);
+    size_t plane = (size_t)p->h * p->w;
+    int cols = LK_MIN(p->w, j->wp - p->pad_left);
+    for (int ix0 = 0; ix0 < cols; ix0 += 16) {
+        int n = LK_MIN(16, cols - ix0);
+        __mmask16 in_mask = (__mmask16)((1u << n) - 1u);
+        for (int c0 = 0; c0 < p->c; c0 += 16) {
+            int k = LK_MIN(16, p->c - c0);
+            __m128i r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < k ? _mm_xor_si128(_mm_maskz_loadu_epi8(in_mask, j->x + (size_t)(c0 + i) * plane +
+                                                                                (size_t)iy * p->w + ix0), flip)
+                             : _mm_setzero_si128();
+            transpose16(r);
+            __mmask16 out_mask = (__mmask16)((1u << k) - 1u);
+            for (int i = 0; i < n; i++)
+                _mm_mask_storeu_epi8(dst + (size_t)(ix0 + i + p->pad_left) * j->c4 + c0, out_mask, r[i]);
+        }
+    }
+}
+
+/* NCHW store of a tile: each 16-channel half transposed, then `rows` bytes per channel in one masked store */
+VNNI_TARGET static void vnni_store_nchw(const qconv_job *j, int first, int rows, int m0, int cols, const uint8_t *tile) {
+    size_t plane = (size_t)j->p->oh * j->p->ow;
+    __mmask16 mask = (__mmask16)((1u << rows) - 1u);
+    for (int half = 0; half * 16 < cols; half++) {
+        __m128i r[16];
+        for (int i = 0; i < 16; i++)
+            r[i] = i < QR ? _mm_loadu_si128((const __m128i *)(tile + i * 32 + half * 16)) : _mm_setzero_si128();
+        transpose16(r);
+        int n = LK_MIN(16, cols - half * 16);
+        for (int col = 0; col < n; col++)
+            _mm_mask_storeu_epi8(j->y + (size_t)(m0 + half * 16 + col) * plane + first, mask, r[col]);
+    }
+}
+
+static void vnni_task(void *ctx, size_t index) {
+    const qconv_job *j = ctx;
+    const lk_qconv2d *p = j->p;
+    int chunk = (int)(index / (size_t)j->mblocks), mb = (int)(index % (size_t)j->mblocks);
+    int m0 = mb * 32, cols = LK_MIN(32, p->m - m0);
+    int first = chunk * QCHUNK * QR, last = LK_MIN(first + QCHUNK * QR, j->positions);
+    uint8_t tile[QR * 32];
+    size_t offsets[QR];
+    int oy = first / p->ow, ox = first % p->ow;
+    size_t row_step = (size_t)p->sh * j->wp * j->c4, col_step = (size_t)p->sw * j->c4;
+    for (int t0 = first; t0 < last; t0 += QR) {
+        int rows = LK_MIN(QR, last - t0);
+        /* past the last position the tile recomputes that position (never stored) */
+        for (int r = 0; r < QR; r++) {
+            offsets[r] = (size_t)oy * row_step + (size_t)ox * col_step;
+            if (r < rows - 1 || (r == rows - 1 && rows == QR)) {
+                if (++ox == p->ow) ox = 0, oy++;
+            }
+        }
+        if (cols > 16)
+            vnni_tile_2(j, offsets, m0, tile);
+        else
+            vnni_tile_1(j, offsets, m0, tile);
+        if (p->channels_last)
+            store_tile(j, t0, rows, m0, cols, tile, 32);
+        else
+            vnni_store_nchw(j, t0, rows, m0, cols, tile);
+    }
+}
+#else
+static int vnni_available(void) { return 0; }
+static void vnni_task(void *ctx, size_t index) { portable_task(ctx, index); }
+static void vnni_pad_row(void *ctx, size_t row) { pad_row(ctx, row); }
+#endif
+
+int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, const int32_t *bias,
+                    const float *scale, void *y, lk_pool *pool) {
+    if (!lk_qconv_valid(p) || p->groups != 1) return LK_E_ARG;
+    qconv_job j = {.p = p, .packed = packed, .bias = bias, .scale = scale};
+    j.hp = (int)lk_qconv_span(p->oh, p->sh, p->kh, p->dh);
+    j.wp = (int)lk_qconv_span(p->ow, p->sw, p->kw, p->dw);
+    j.c4 = round4(p->c);
+    j.positions = p->oh * p->ow;
+    j.chunks = (j.positions + QCHUNK * QR - 1) / (QCHUNK * QR);
+    j.mblocks = (p->m + 31) / 32;
+    /* channels-last uint8 rows with 4-aligned channels and no padding are read where they are */
+    int in_place = p->channels_last && !p->x_signed && p->c % 4 == 0 && p->pad_top == 0 && p->pad_left == 0 &&
+                   j.wp == p->w && j.hp <= p->h;
+    uint8_t *padded = NULL;
+    if (!in_place && !(padded = malloc((size_t)j.hp * j.wp * j.c4))) return LK_E_NOMEM;
+    lk_task_fn task = !force_portable && vnni_available() ? vnni_task : portable_task;
+    size_t in_image = (size_t)p->c * p->h * p->w, out_image = (size_t)p->m * p->oh * p->ow;
+    for (int image = 0; image < p->n; image++) {
+        j.x = (const uint8_t *)x + image * in_image;
+        j.y = (uint8_t *)y + image * out_image;
+        if (in_place) {
+            j.xp = (uint8_t *)j.x;
+        } else {
+            j.xp = padded;
+            lk_parallel_for(pool, (size_t)j.hp, task == portable_task ? pad_row : vnni_pad_row, &j);
+        }
+        lk_parallel_for(pool, (size_t)j.chunks * j.mblocks, task, &j);
+    }
+    free(padded);
+    return LK_OK;
+}

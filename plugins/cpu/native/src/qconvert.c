@@ -1,0 +1,61 @@
+/* Quantisation and dequantisation of float32 tensors, per tensor (see litert_qkernels.h). */
+#include "litert_qkernels.h"
+#include "lk_internal.h"
+#include "qcommon.h"
+
+#define QCONVERT_CHUNK 65536
+
+typedef struct {
+    int64_t count;
+    const void *x;
+    void *y;
+    float scale;
+    int zero, lo, hi, x_signed;
+} qconvert_job;
+
+LK_HOT static void quantize_run(const float *restrict x, uint8_t *restrict y, int64_t n, float scale, int zero,
+                                int lo, int hi) {
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i] / scale;
+        v = v != v ? 0.0f : (v < -65536.0f ? -65536.0f : (v > 65536.0f ? 65536.0f : v));
+        int q = (int)rintf(v) + zero;
+        y[i] = (uint8_t)(q < lo ? lo : (q > hi ? hi : q));
+    }
+}
+
+LK_HOT static void dequantize_run(const uint8_t *restrict x, float *restrict y, int64_t n, int x_signed, float scale,
+                                  int zero) {
+    if (x_signed)
+        for (int64_t i = 0; i < n; i++) y[i] = (float)((int32_t)(int8_t)x[i] - zero) * scale;
+    else
+        for (int64_t i = 0; i < n; i++) y[i] = (float)((int32_t)x[i] - zero) * scale;
+}
+
+static void quantize_task(void *ctx, size_t index) {
+    const qconvert_job *j = ctx;
+    int64_t first = (int64_t)index * QCONVERT_CHUNK, n = LK_MIN(QCONVERT_CHUNK, j->count - first);
+    quantize_run((const float *)j->x + first, (uint8_t *)j->y + first, n, j->scale, j->zero, j->lo, j->hi);
+}
+
+static void dequantize_task(void *ctx, size_t index) {
+    const qconvert_job *j = ctx;
+    int64_t first = (int64_t)index * QCONVERT_CHUNK, n = LK_MIN(QCONVERT_CHUNK, j->count - first);
+    dequantize_run((const uint8_t *)j->x + first, (float *)j->y + first, n, j->x_signed, j->scale, j->zero);
+}
+
+static size_t chunks(int64_t count) { return (size_t)((count + QCONVERT_CHUNK - 1) / QCONVERT_CHUNK); }
+
+int lk_quantize_f32(int64_t count, const float *x, float scale, int zero, int lo, int hi, void *y, lk_pool *pool) {
+    if (count < 0 || !(scale > 0.0f) || lo > hi || !((lo >= 0 && hi <= 255) || (lo >= -128 && hi <= 127)))
+        return LK_E_ARG;
+    qconvert_job j = {.count = count, .x = x, .y = y, .scale = scale, .zero = zero, .lo = lo, .hi = hi};
+    lk_parallel_for(pool, chunks(count), quantize_task, &j);
+    return LK_OK;
+}
+
+int lk_dequantize_f32(int64_t count, const void *x, int x_signed, float scale, int zero, float *y, lk_pool *pool) {
+    if (count < 0 || (x_signed != 0 && x_signed != 1)) return LK_E_ARG;
+    qconvert_job j = {.count = count, .x = x, .y = y, .scale = scale, .zero = zero, .x_signed = x_signed};
+    lk_parallel_for(pool, chunks(count), dequantize_task, &j);
+    return LK_OK;
+}

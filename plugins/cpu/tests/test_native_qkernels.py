@@ -1,0 +1,213 @@
+"""The native int8 steps (quantised conv, depthwise, QLinearMatMul/QGemm rows, (de)quantisation) against
+the numpy kernels, on random odd shapes, on both the AVX512-VNNI path and the portable C path.
+
+Every case asserts that the native path really ran the node.  The numpy kernels requantise in float64 and
+the native ones in float32 (as onnxruntime does): results may differ by one step where a value lands
+within float32 rounding of a half, which the tests bound.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from litert.backend import CompileContext
+from litert.ir import DType, Graph, Node, Value
+from litert_cpu.executor import CpuPartition
+from litert_cpu.native import module, status
+
+pytestmark = pytest.mark.skipif(module() is None or not hasattr(module(), "STEP_QCONV2D"),
+                                reason=f"native int8 kernels inactive: {status().detail}")
+
+RNG_SEED = 20261205
+
+
+def _graph(nodes: list[Node], inputs: dict[str, np.ndarray], consts: dict[str, np.ndarray],
+           outputs: dict[str, tuple[tuple[int, ...], np.dtype]]) -> Graph:
+    values = {name: Value(name, DType.from_numpy(a.dtype), tuple(a.shape)) for name, a in inputs.items()}
+    for name, array in consts.items():
+        array = np.asarray(array)
+        values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
+    for name, (shape, dtype) in outputs.items():
+        values[name] = Value(name, DType.from_numpy(np.dtype(dtype)), tuple(shape))
+    return Graph(nodes=nodes, inputs=list(inputs), outputs=list(outputs), values=values, name="q")
+
+
+def _run(graph: Graph, inputs: dict[str, np.ndarray], portable: bool = False, threads: int = 2):
+    """(native result, numpy result); asserts every node ran natively."""
+    ctx = CompileContext(threads=threads, opsets={"": 21, "com.microsoft": 1})
+    native = CpuPartition(graph, ctx, native=True)
+    covered = {n.name for seg in native.native_segments for n in seg.nodes}
+    missing = [n.name for n in graph.nodes if n.name not in covered]
+    assert not missing, f"native path declined {missing}: {native.native_declined}"
+    reference = CpuPartition(graph, ctx, native=False)
+    module().qconv_force_portable(portable)
+    try:
+        got = native.run(inputs)
+    finally:
+        module().qconv_force_portable(False)
+    return got, reference.run(inputs)
+
+
+def _assert_requantised_close(got: np.ndarray, want: np.ndarray) -> None:
+    assert got.dtype == want.dtype and got.shape == want.shape
+    diff = np.abs(got.astype(np.int32) - want.astype(np.int32))
+    assert diff.max(initial=0) <= 1
+    assert (diff > 0).mean() < 0.01 if diff.size >= 100 else (diff > 0).sum() <= 1
+
+
+def _random_q(rng, shape, dtype) -> np.ndarray:
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, int(info.max) + 1, shape).astype(dtype)
+
+
+def _qconv_case(case: int):
+    rng = np.random.default_rng(RNG_SEED + case)
+    depthwise = case % 3 == 2
+    x_dtype = (np.uint8, np.int8)[case % 2]
+    y_dtype = (np.uint8, np.int8)[(case // 2) % 2]
+    n = int(rng.integers(1, 3))
+    c = int(rng.integers(2, 40))
+    m = c if depthwise else int(rng.integers(1, 70))
+    h, w = int(rng.integers(1, 19)), int(rng.integers(1, 23))
+    kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    if case % 5 == 0:
+        kh = kw = 1
+    sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    dh, dw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    pads = [int(v) for v in rng.integers(0, 3, size=4)]
+    oh = (h + pads[0] + pads[2] - (kh - 1) * dh - 1) // sh + 1
+    ow = (w + pads[1] + pads[3] - (kw - 1) * dw - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        pads, kh, kw, dh, dw = [kh, kw, kh, kw], 1, 1, 1, 1
+        oh = (h + pads[0] + pads[2] - 1) // sh + 1
+        ow = (w + pads[1] + pads[3] - 1) // sw + 1
+    group = c if depthwise else 1
+    x = _random_q(rng, (n, c, h, w), x_dtype)
+    weights = rng.integers(-127, 128, (m, c // group, kh, kw)).astype(np.int8)
+    per_channel = case % 4 != 3
+    consts = {
+        "xs": np.float32(rng.uniform(0.005, 0.05)), "xz": _random_q(rng, (), x_dtype), "w": weights,
+        "ws": (rng.uniform(0.001, 0.01, m) if per_channel else np.array([0.004])).astype(np.float32),
+        "wz": np.zeros(m if per_channel else 1, np.int8),
+        "ys": np.float32(rng.uniform(0.05, 0.5)), "yz": _random_q(rng, (), y_dtype),
+    }
+    inputs = ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"]
+    if case % 7 != 6:
+        consts["b"] = rng.integers(-20000, 20000, m).astype(np.int32)
+        inputs.append("b")
+    attrs = {"strides": [sh, sw], "pads": pads, "dilations": [dh, dw], "group": group, "kernel_shape": [kh, kw]}
+    node = Node("QLinearConv", inputs, ["y"], attrs, name="qconv")
+    return _graph([node], {"x": x}, consts, {"y": ((n, m, oh, ow), y_dtype)}), x
+
+
+@pytest.mark.parametrize("case", range(30))
+def test_qlinear_conv_matches_numpy(case):
+    graph, x = _qconv_case(case)
+    got, want = _run(graph, {"x": x})
+    _assert_requantised_close(got["y"], want["y"])
+
+
+@pytest.mark.parametrize("case", range(0, 30, 4))
+def test_qlinear_conv_portable_path_gives_the_same_integers(case):
+    graph, x = _qconv_case(case)
+    portable, want = _run(graph, {"x": x}, portable=True)
+    fast, _ = _run(graph, {"x": x})
+    _assert_requantised_close(portable["y"], want["y"])
+    np.testing.assert_array_equal(portable["y"], fast["y"])  # same float32 requantisation on both paths
+
+
+def test_consecutive_quantised_convs_stay_int8_in_one_segment():
+    rng = np.random.default_rng(RNG_SEED)
+    consts = {"s": np.float32(0.05), "z": np.uint8(3), "ws": np.float32(0.01), "wz": np.int8(0),
+              "w1": rng.integers(-127, 128, (16, 8, 3, 3)).astype(np.int8),
+              "w2": rng.integers(-127, 128, (16, 1, 3, 3)).astype(np.int8),
+              "w3": rng.integers(-127, 128, (5, 16, 1, 1)).astype(np.int8)}
+    nodes = [Node("QLinearConv", ["x", "s", "z", "w1", "ws", "wz", "s", "z"], ["a"], {"pads": [1] * 4}, name="c1"),
+             Node("QLinearConv", ["a", "s", "z", "w2", "ws", "wz", "s", "z"], ["b"], {"pads": [1] * 4, "group": 16},
+                  name="c2"),
+             Node("QLinearConv", ["b", "s", "z", "w3", "ws", "wz", "s", "z"], ["y"], {}, name="c3")]
+    x = _random_q(rng, (1, 8, 11, 9), np.uint8)
+    graph = _graph(nodes, {"x": x}, consts, {"y": ((1, 5, 11, 9), np.uint8)})
+    graph.values["a"] = Value("a", DType.UINT8, (1, 16, 11, 9))
+    graph.values["b"] = Value("b", DType.UINT8, (1, 16, 11, 9))
+    ctx = CompileContext(threads=2, opsets={"": 21})
+    partition = CpuPartition(graph, ctx, native=True)
+    (segment,) = partition.native_segments
+    assert [n.op_type for n in segment.nodes] == ["QLinearConv"] * 3
+    # the intermediate activations are uint8 slots of the arena: three int8 steps, no conversions
+    assert segment.step_kinds == [module().STEP_QCONV2D, module().STEP_QDWCONV2D, module().STEP_QCONV2D]
+    got, want = _run(graph, {"x": x})
+    _assert_requantised_close(got["y"], want["y"])
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_qlinear_matmul_and_qgemm_match_numpy(case):
+    rng = np.random.default_rng(RNG_SEED + 100 + case)
+    rows, k, cols = int(rng.integers(1, 40)), int(rng.integers(1, 90)), int(rng.integers(1, 70))
+    a_dtype = (np.uint8, np.int8)[case % 2]
+    a = _random_q(rng, (rows, k), a_dtype)
+    b = rng.integers(-127, 128, (k, cols)).astype(np.int8)
+    per_column = case % 3 != 0
+    consts = {"as": np.float32(0.02), "az": _random_q(rng, (), a_dtype),
+              "bs": (rng.uniform(0.002, 0.01, cols) if per_column else np.array([0.005])).astype(np.float32),
+              "bz": np.zeros(cols if per_column else 1, np.int8), "ys": np.float32(0.3), "yz": np.uint8(120)}
+    if case < 4:
+        consts["b"] = b
+        node = Node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["y"], name="qmm")
+    else:
+        consts["b"] = np.ascontiguousarray(b.T)
+        consts["c"] = rng.integers(-3000, 3000, cols).astype(np.int32)
+        node = Node("QGemm", ["a", "as", "az", "b", "bs", "bz", "c", "ys", "yz"], ["y"], {"transB": 1},
+                    name="qgemm", domain="com.microsoft")
+    graph = _graph([node], {"a": a}, consts, {"y": ((rows, cols), np.uint8)})
+    got, want = _run(graph, {"a": a}, portable=case % 4 == 3)
+    _assert_requantised_close(got["y"], want["y"])
+
+
+@pytest.mark.parametrize("dtype, zero", [(np.uint8, 131), (np.int8, -7)])
+def test_quantize_dequantize_match_numpy_exactly(dtype, zero):
+    rng = np.random.default_rng(RNG_SEED + 200)
+    x = (rng.standard_normal((3, 5, 7, 11)) * 4).astype(np.float32)
+    x.flat[:4] = [0.025, -0.025, 0.075, 1e5]  # halves round to even; far out of range saturates
+    consts = {"s": np.float32(0.05), "z": np.array(zero, dtype)}
+    nodes = [Node("QuantizeLinear", ["x", "s", "z"], ["q"], name="quant"),
+             Node("DequantizeLinear", ["q", "s", "z"], ["y"], name="dequant")]
+    graph = _graph(nodes, {"x": x}, consts, {"y": (x.shape, np.float32)})
+    graph.values["q"] = Value("q", DType.from_numpy(np.dtype(dtype)), x.shape)
+    graph.outputs.append("q")
+    got, want = _run(graph, {"x": x})
+    np.testing.assert_array_equal(got["q"], want["q"])
+    np.testing.assert_array_equal(got["y"], want["y"])
+
+
+def test_program_refuses_out_of_range_int8_steps():
+    native = module()
+    # n c h w m oh ow kh kw sh sw dh dw pt pl groups x_zero x_signed y_zero y_lo y_hi channels_last
+    good = (1, 4, 5, 5, 8, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3, 0, 0, 0, 255, 0)
+    packed = native.qconv_packed_bytes(8, 4, 3, 3)
+    sizes = [4 * 25, packed, 8 * 4, 8 * 4, 8 * 25]
+    program = native.Program(sizes)
+    assert program.add(native.STEP_QCONV2D, (0, 1, 2, 3, 4), good, ()) == 0
+    bad = [
+        good[:4] + (9,) + good[5:],           # 9 output channels: the bias/scale/output slots are too small
+        good[:19] + (10, 5) + good[21:],       # y_lo > y_hi
+        good[:19] + (-1, 255) + good[21:],     # a clamp that is neither uint8 nor int8
+        good[:16] + (256,) + good[17:],        # input zero point outside uint8
+        good[:5] + (6,) + good[6:],            # 6 output rows: past the output slot
+    ]
+    for ints in bad:
+        with pytest.raises(ValueError):
+            program.add(native.STEP_QCONV2D, (0, 1, 2, 3, 4), ints, ())
+    with pytest.raises(ValueError):  # depthwise needs groups == c == m
+        program.add(native.STEP_QDWCONV2D, (0, 1, 2, 3, 4), good, ())
+    with pytest.raises(ValueError):  # a quantisation scale must be positive
+        program.add(native.STEP_QUANTIZE, (0, 4), (8, 0, 0, 255, 0), (0.0,))
+
+
+def test_weight_packing_checks_buffer_sizes():
+    native = module()
+    weights = np.zeros((8, 4, 3, 3), np.int8)
+    with pytest.raises(ValueError, match="pack_qconv_weights: out has 10 bytes"):
+        native.pack_qconv_weights(weights, 8, 4, 3, 3, np.empty(10, np.int8))
+    with pytest.raises(ValueError, match="pack_qconv_weights: w has"):
+        native.pack_qconv_weights(weights, 9, 4, 3, 3, np.empty(native.qconv_packed_bytes(9, 4, 3, 3), np.int8))
