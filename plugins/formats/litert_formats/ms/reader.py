@@ -293,11 +293,5 @@ class MsFrontend(Frontend):
         four_d = [t for t in (ms.tensors[i] for i in ms.inputs) if t.dims is not None and len(t.dims) == 4]
         if four_d:  # written back, the model keeps its input layout unless told otherwise
             metadata["ms.input_format"] = "NHWC" if any(t.format == Format.NHWC for t in four_d) else "NCHW"
-        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer=ms.version or "MindSpore Lite",
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=ms.version or "MindSpore Lite",
                      source_format="ms", metadata=metadata)
-
-
-def _latest_onnx_opset() -> int:
-    """The IR's operators are the latest ONNX forms the schema table knows."""
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))

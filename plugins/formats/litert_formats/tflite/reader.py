@@ -329,11 +329,5 @@ class TfliteFrontend(Frontend):
             "tflite.quantised_tensors": str(quantised),
             "tflite.weight_bytes": str(weights),
         }
-        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer=tfl.description or "TensorFlow Lite",
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=tfl.description or "TensorFlow Lite",
                      source_format="tflite", metadata=metadata)
-
-
-def _latest_onnx_opset() -> int:
-    """The IR's operators are the latest ONNX forms the schema table knows."""
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))
