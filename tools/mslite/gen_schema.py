@@ -1,35 +1,29 @@
-"""Regenerate the Python of the .ms schema (development time only).
+"""Generate a format's schema module (slot tables) from its ``.fbs`` (development time only).
 
-    python tools/mslite/gen_schema.py [--flatc flatc]
+    python tools/mslite/gen_schema.py [--check]
 
-Reads ``plugins/formats/litert_formats/ms/schema/ms.fbs`` and writes, next to
-it:
+Reads ``plugins/formats/litert_formats/ms/ms.fbs`` and writes ``ms/schema.py``:
+one :class:`litert_formats.flatbuf.schema.Schema` holding every table's fields
+in id (vtable-slot) order with their kind and default, the union members in
+tag order and every enum's member -> value map.  The generic reader, builder
+and verifier (:mod:`litert_formats.flatbuf`) walk it; ``tools/tflite/gen_schema.py``
+does the same for ``tflite.fbs`` with this code.  ``--check`` fails when the
+committed module differs from what the ``.fbs`` gives (a test runs it).
 
-* the reader/builder classes ``flatc --python`` generates (one module per
-  table, enum and union; Debian's ``flatbuffers-compiler`` 2.0.8 was used);
-* ``layout.py``: every table's fields in id order with their kind, the union
-  members in tag order and the enums' storage types.  The bounds-checking
-  verifier (``litert_formats.ms.verify``) and the generic primitive
-  attribute reader/builder (``litert_formats.ms.prims``) walk this table.
-
-The ``.fbs`` subset MindSpore Lite's schema uses is small (tables, enums,
-one union, no structs, no explicit ids), so a few regular expressions parse
-it; a test checks the ids against the vtable slots flatc generated.
+The ``.fbs`` subset both schemas use is small (tables, enums, unions, no
+structs, no explicit ids), so a few regular expressions parse it and
+reject what they do not handle.
 """
 from __future__ import annotations
 
 import argparse
 import pprint
 import re
-import shutil
-import subprocess
-import tempfile
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_DIR = ROOT / "plugins" / "formats" / "litert_formats" / "ms" / "schema"
-FBS = SCHEMA_DIR / "ms.fbs"
-KEEP = {"__init__.py", "README.md", "ms.fbs", "layout.py"}
+FORMATS = ROOT / "plugins" / "formats" / "litert_formats"
 
 SCALARS = {  # fbs type -> struct format (little endian)
     "bool": "?", "byte": "b", "ubyte": "B", "int8": "b", "uint8": "B", "short": "h", "ushort": "H",
@@ -44,11 +38,21 @@ def _strip_comments(text: str) -> str:
 
 
 def parse(text: str) -> dict:
+    """The schema's enums (storage format, members), unions, tables (raw fields), root and identifier."""
     text = _strip_comments(text)
-    enums = {m.group(1): SCALARS[m.group(2)] for m in re.finditer(r"\benum\s+(\w+)\s*:\s*(\w+)\s*\{", text)}
-    unions = {}
-    for m in re.finditer(r"\bunion\s+(\w+)\s*\{(.*?)\}", text, re.S):
-        unions[m.group(1)] = ["NONE"] + [n.strip() for n in m.group(2).split(",") if n.strip()]
+    if re.search(r"\bstruct\s+\w+\s*\{", text):
+        raise SystemExit("structs are not supported")
+    enums = {}
+    for m in re.finditer(r"\benum\s+(\w+)\s*:\s*(\w+)\s*(?:\([^)]*\))?\s*\{(.*?)\}", text, re.S):
+        members, nxt = {}, 0
+        for item in filter(None, (s.strip() for s in m.group(3).split(","))):
+            name, _, value = (p.strip() for p in item.partition("="))
+            nxt = int(value, 0) if value else nxt
+            members[name] = nxt
+            nxt += 1
+        enums[m.group(1)] = (SCALARS[m.group(2)], members)
+    unions = {m.group(1): ("NONE", *(n.strip() for n in m.group(2).split(",") if n.strip()))
+              for m in re.finditer(r"\bunion\s+(\w+)\s*\{(.*?)\}", text, re.S)}
     tables = {}
     for m in re.finditer(r"\btable\s+(\w+)\s*\{(.*?)\}", text, re.S):
         fields = []
@@ -56,84 +60,116 @@ def parse(text: str) -> dict:
             fm = re.match(r"(\w+)\s*:\s*(\[?\s*\w+\s*\]?)\s*(?:=\s*([^(]+?))?\s*(\(([^)]*)\))?\s*$", decl)
             if not fm:
                 raise SystemExit(f"cannot parse field {decl!r} of table {m.group(1)}")
-            name, ftype, attrs = fm.group(1), fm.group(2).replace(" ", ""), fm.group(5) or ""
+            attrs = fm.group(5) or ""
             if "id:" in attrs:
-                raise SystemExit(f"explicit ids are not supported ({m.group(1)}.{name})")
-            fields.append((name, ftype, "deprecated" in attrs))
+                raise SystemExit(f"explicit ids are not supported ({m.group(1)}.{fm.group(1)})")
+            fields.append((fm.group(1), fm.group(2).replace(" ", ""), fm.group(3), "deprecated" in attrs))
         tables[m.group(1)] = fields
-    return {"enums": enums, "unions": unions, "tables": tables}
+    root = re.search(r"\broot_type\s+(\w+)\s*;", text).group(1)
+    ident = re.search(r'\bfile_identifier\s+"(\w{4})"\s*;', text).group(1).encode()
+    return {"enums": enums, "unions": unions, "tables": tables, "root": root, "file_identifier": ident}
 
 
-def kind_of(ftype: str, schema: dict) -> tuple:
-    """A field's kind: ("scalar", fmt) | ("string",) | ("table", T) | ("union", U) | ("vector", elem-kind)."""
-    if ftype.startswith("["):
-        return ("vector", kind_of(ftype[1:-1], schema))
+def _element(ftype: str, schema: dict) -> tuple[str, str | None]:
+    """(kind, arg) of one value of type ``ftype``."""
     if ftype in SCALARS:
-        return ("scalar", SCALARS[ftype])
+        return "scalar", SCALARS[ftype]
     if ftype in schema["enums"]:
-        return ("scalar", schema["enums"][ftype])
+        return "scalar", schema["enums"][ftype][0]
     if ftype == "string":
-        return ("string",)
+        return "string", None
     if ftype in schema["unions"]:
-        return ("union", ftype)
+        return "union", ftype
     if ftype in schema["tables"]:
-        return ("table", ftype)
+        return "table", ftype
     raise SystemExit(f"unknown type {ftype}")
 
 
-def layout(schema: dict) -> dict:
-    """table -> tuple of (field name, kind, deprecated) in slot order; a union field takes two slots."""
-    tables = {}
+def _default(raw: str | None, ftype: str, fmt: str, schema: dict):
+    if raw is None:
+        return 0
+    raw = raw.strip()
+    if ftype in schema["enums"] and raw in schema["enums"][ftype][1]:
+        return schema["enums"][ftype][1][raw]
+    if fmt == "?":
+        return raw == "true"
+    return float(raw) if fmt in "fd" else int(raw, 0)
+
+
+def slot_tables(schema: dict) -> dict[str, tuple]:
+    """table -> fields in slot order, as :class:`litert_formats.flatbuf.schema.Schema` takes them."""
+    out = {}
     for name, fields in schema["tables"].items():
         slots = []
-        for fname, ftype, deprecated in fields:
-            kind = kind_of(ftype, schema)
-            if kind[0] == "union":
-                slots.append((fname + "_type", ("scalar", "B"), deprecated))
-            slots.append((fname, kind, deprecated))
-        tables[name] = tuple(slots)
-    return tables
+        for fname, ftype, raw_default, deprecated in fields:
+            vector = ftype.startswith("[")
+            kind, arg = _element(ftype.strip("[]"), schema)
+            if kind == "union":
+                if vector:
+                    raise SystemExit(f"vectors of unions are not supported ({name}.{fname})")
+                slots.append((fname + "_type", "deprecated") if deprecated else (fname + "_type", "scalar", "B"))
+            if deprecated:
+                slots.append((fname, "deprecated"))
+            elif vector:
+                slots.append((fname, kind + "s", arg) if arg else (fname, kind + "s"))
+            elif kind == "scalar":
+                default = _default(raw_default, ftype, arg, schema)
+                slots.append((fname, kind, arg, default) if default else (fname, kind, arg))
+            else:
+                slots.append((fname, kind, arg) if arg else (fname, kind))
+        out[name] = tuple(slots)
+    return out
 
 
-def write_layout(schema: dict, path: Path) -> None:
-    body = [
-        '"""Field layout of the .ms schema, generated from ms.fbs by tools/mslite/gen_schema.py: do not edit.',
+def _wrapped(name: str, members) -> str:
+    """One union or enum entry, its members wrapped at 120 columns (a table stays one line: one record)."""
+    prefix = f"    {name!r}: "
+    text = pprint.pformat(members, width=120 - len(prefix), compact=True, sort_dicts=False)
+    return prefix + text.replace("\n", "\n" + " " * len(prefix)) + ","
+
+
+def render(fbs: Path, generator: str) -> str:
+    """The text of the generated module for the schema in ``fbs``."""
+    schema = parse(fbs.read_text())
+    lines = [
+        f'"""The {fbs.name} schema as slot tables, generated by {generator}: do not edit.',
         "",
-        "TABLES[name] lists (field, kind, deprecated) in vtable-slot order (slot i is field id i); a kind is",
-        '("scalar", struct format) | ("string",) | ("table", name) | ("union", name) | ("vector", kind).',
-        "A union field takes two slots: <field>_type (ubyte tag) then <field>.",
-        'UNIONS[name] lists the members by tag ("NONE" is tag 0).',
+        "Field kinds and the form of each entry: :mod:`litert_formats.flatbuf.schema`.",
         '"""',
+        "# ruff: noqa: E501",
+        "from litert_formats.flatbuf.schema import Schema",
         "",
-        f"ROOT = {'MetaGraph'!r}",
-        f"FILE_IDENTIFIER = {b'MSL2'!r}",
-        "",
-        "TABLES = " + pprint.pformat(layout(schema), width=120, sort_dicts=False),
-        "",
-        "UNIONS = " + pprint.pformat(schema["unions"], width=120, compact=True),
+        "TABLES = {",
+        *(f"    {name!r}: {fields!r}," for name, fields in slot_tables(schema).items()),
+        "}",
+        "UNIONS = {",
+        *(_wrapped(name, members) for name, members in schema["unions"].items()),
+        "}",
+        "ENUMS = {",
+        *(_wrapped(name, members) for name, (_, members) in schema["enums"].items()),
+        "}",
+        f"SCHEMA = Schema({schema['root']!r}, {schema['file_identifier']!r}, TABLES, UNIONS, ENUMS)",
         "",
     ]
-    path.write_text("\n".join(body))
+    return "\n".join(lines)
 
 
-def main() -> int:
+def run(fbs: Path, out: Path, generator: str, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--flatc", default="flatc")
-    args = parser.parse_args()
-    schema = parse(FBS.read_text())
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([args.flatc, "--python", "-o", tmp, str(FBS)], check=True, capture_output=True)
-        generated = Path(tmp) / "litert_formats" / "ms" / "schema"
-        for old in SCHEMA_DIR.glob("*.py"):
-            if old.name not in KEEP:
-                old.unlink()
-        for new in sorted(generated.glob("*.py")):
-            if new.name not in KEEP:
-                shutil.copy(new, SCHEMA_DIR / new.name)
-    write_layout(schema, SCHEMA_DIR / "layout.py")
-    print(f"{len(schema['tables'])} tables, {len(schema['unions']['PrimitiveType']) - 1} primitives -> {SCHEMA_DIR}")
+    parser.add_argument("--check", action="store_true", help="fail when the committed module is out of date")
+    args = parser.parse_args(argv)
+    text = render(fbs, generator)
+    if args.check:
+        if out.read_text() != text:
+            print(f"{out} is out of date: run {generator}", file=sys.stderr)
+            return 1
+        return 0
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(out)
+    print(f"{out}: {text.count(chr(10))} lines")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(FORMATS / "ms" / "ms.fbs", FORMATS / "ms" / "schema.py", "tools/mslite/gen_schema.py"))

@@ -69,9 +69,9 @@ def test_run_info_and_benchmark_on_the_tflite_file(tmp_path):
 
 
 def test_unsupported_custom_operator_exits_with_one_line(tmp_path):
-    from test_tflite_bad_input import Patcher, _code, _code_positions
+    from test_flatbuf_bad_input import TFLITE_CASE, Patcher, _code, _code_positions
 
-    p = Patcher()
+    p = Patcher(TFLITE_CASE)
     small, large = _code_positions(p, "SOFTMAX")
     p.buf[small] = _code("CUSTOM")
     p.put_u32(large, _code("CUSTOM"))

@@ -7,8 +7,6 @@ index, dtype and data length is checked so the graph builder can trust it.
 """
 from __future__ import annotations
 
-import math
-import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +15,9 @@ import numpy as np
 from litert.errors import ModelLoadError
 from litert.ir import DType, QuantParams
 
-from . import tables
+from ..flatbuf.model_file import constant_view, open_model
+from .schema import SCHEMA
 from .types import FMK_TYPES, TYPE_ID_NAMES, TYPE_IDS
-from .verify import VerifyError, verify
 
 
 @dataclass
@@ -71,21 +69,16 @@ class MsFile:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._map = _map_file(self.path)
-        try:
-            root = verify(self._map).root()
-        except VerifyError as err:
-            raise ModelLoadError(f"{self.path}: not a valid .ms file ({err})") from None
-        meta = tables.wrap("MetaGraph", self._map, root)
-        self.name = _text(meta.Name())
-        self.version = _text(meta.Version())
-        self.fmk_type = meta.FmkType()
-        self.mempool_size = meta.MempoolSize()
-        self.tensors = [self._tensor(i, meta.AllTensors(i)) for i in range(meta.AllTensorsLength())]
-        self.nodes = [self._node(i, meta.Nodes(i)) for i in range(meta.NodesLength())]
-        self.inputs = self._indices(meta.InputIndexAsNumpy(), "MetaGraph.inputIndex")
-        self.outputs = self._indices(meta.OutputIndexAsNumpy(), "MetaGraph.outputIndex")
-        self.subgraphs = [self._subgraph(meta.SubGraph(i)) for i in range(meta.SubGraphLength())]
+        self._map, meta = open_model(self.path, SCHEMA, ".ms")
+        self.name = meta["name"] or ""
+        self.version = meta["version"] or ""
+        self.fmk_type = meta["fmkType"]
+        self.mempool_size = meta["mempoolSize"]
+        self.tensors = [self._tensor(i, t) for i, t in enumerate(meta["allTensors"] or ())]
+        self.nodes = [self._node(i, c) for i, c in enumerate(meta["nodes"] or ())]
+        self.inputs = self._indices(meta["inputIndex"], "MetaGraph.inputIndex")
+        self.outputs = self._indices(meta["outputIndex"], "MetaGraph.outputIndex")
+        self.subgraphs = [self._subgraph(s) for s in meta["subGraph"] or ()]
 
     @property
     def fmk_name(self) -> str:
@@ -96,86 +89,54 @@ class MsFile:
 
     # -- pieces ---------------------------------------------------------------------
 
-    def _indices(self, array, where: str) -> list[int]:
-        if isinstance(array, int):  # the generated accessor returns 0 for an absent vector
-            return []
-        values = [int(v) for v in array]
+    def _indices(self, array, where: str, count: int | None = None, what: str = "tensor") -> list[int]:
+        count = len(self.tensors) if count is None else count
+        values = [] if array is None else array.tolist()
         for v in values:
-            if v >= len(self.tensors):
-                raise self.bad(f"{where} names tensor {v}, but the file has {len(self.tensors)} tensors")
+            if v >= count:
+                raise self.bad(f"{where} names {what} {v}, but the file has {count} {what}s")
         return values
 
-    def _tensor(self, index: int, t) -> MsTensor:
-        name = _text(t.Name())
-        dims = None if t.DimsIsNone() else tuple(int(d) for d in t.DimsAsNumpy())
-        tensor = MsTensor(index, name, t.DataType(), dims, t.Format(), t.NodeType(),
-                          compress_type=t.WeightQuantCompressType(), huffman=bool(t.EnableHuffmanCode()))
-        if t.ExternalDataLength():
+    def _tensor(self, index: int, t: dict) -> MsTensor:
+        name = t["name"] or ""
+        dims = None if t["dims"] is None else tuple(t["dims"].tolist())
+        tensor = MsTensor(index, name, t["dataType"], dims, t["format"], t["nodeType"],
+                          compress_type=t["weightQuantCompressType"], huffman=bool(t["enableHuffmanCode"]))
+        if t["externalData"]:
             raise self.bad(f"tensor {index} ({name!r}) keeps its data in an external file, which litert does not read")
-        if not t.DataIsNone() and t.DataLength() > 0:
+        raw = t["data"]
+        if raw is not None and raw.size > 0:
             dtype = tensor.dtype
             if dtype is None:
                 kind = TYPE_ID_NAMES.get(tensor.type_id, f"TypeId {tensor.type_id}")
                 raise self.bad(f"tensor {index} ({name!r}) has data of type {kind}, which litert does not read")
-            raw = t.DataAsNumpy()
             if tensor.compress_type or tensor.huffman:
                 raise self.bad(f"tensor {index} ({name!r}) holds compressed weights (WeightQuantCompressType "
                                f"{tensor.compress_type}), which litert does not decode")
-            count = math.prod(dims) if dims else 1
-            if dims and any(d < 0 for d in dims):
-                raise self.bad(f"constant tensor {index} ({name!r}) has negative dims {list(dims)}")
-            if count * dtype.itemsize != raw.size:
-                raise self.bad(f"tensor {index} ({name!r}): {raw.size} data bytes for dims {list(dims or ())} "
-                               f"of {dtype} ({count * dtype.itemsize} expected)")
-            tensor.data = raw.view(dtype.numpy).reshape(dims or ())
-        for j in range(t.QuantParamsLength()):
-            tensor.quant_raw.append(tables.read_table(t.QuantParams(j), "QuantParam"))
+            tensor.data = constant_view(raw, dtype, dims or (), f"{self.path}: tensor {index} ({name!r})", "dims")
+        tensor.quant_raw = t["quantParams"] or []
         tensor.quant = _quant(tensor.quant_raw)
         return tensor
 
-    def _node(self, index: int, c) -> MsNode:
-        name = _text(c.Name()) or f"node_{index}"
-        prim = c.Primitive()
+    def _node(self, index: int, c: dict) -> MsNode:
+        name = c["name"] or f"node_{index}"
+        prim = c["primitive"]
         if prim is None:
             raise self.bad(f"node {index} ({name!r}) has no primitive")
-        tag = prim.ValueType()
-        member = tables.union_member("PrimitiveType", tag)
-        attrs = {}
-        if member is not None:
-            value = prim.Value()
-            if value is None:
-                raise self.bad(f"node {index} ({name!r}): primitive {member} without its table")
-            attrs = tables.read_table(tables.wrap(member, value.Bytes, value.Pos), member)
+        tag = prim["value_type"]
+        member = SCHEMA.union_member("PrimitiveType", tag)
+        if member is not None and prim["value"] is None:
+            raise self.bad(f"node {index} ({name!r}): primitive {member} without its table")
         where = f"node {index} ({name!r})"
-        return MsNode(index, name, member, tag, attrs,
-                      self._indices(c.InputIndexAsNumpy(), f"{where} input"),
-                      self._indices(c.OutputIndexAsNumpy(), f"{where} output"), c.QuantType())
+        return MsNode(index, name, member, tag, prim["value"] or {}, self._indices(c["inputIndex"], f"{where} input"),
+                      self._indices(c["outputIndex"], f"{where} output"), c["quantType"])
 
-    def _subgraph(self, s) -> MsSubGraph:
-        name = _text(s.Name())
-        nodes = [] if isinstance(s.NodeIndicesAsNumpy(), int) else [int(v) for v in s.NodeIndicesAsNumpy()]
-        for v in nodes:
-            if v >= len(self.nodes):
-                raise self.bad(f"subgraph {name!r} names node {v}, but the file has {len(self.nodes)} nodes")
-        return MsSubGraph(name, self._indices(s.InputIndicesAsNumpy(), f"subgraph {name!r} input"),
-                          self._indices(s.OutputIndicesAsNumpy(), f"subgraph {name!r} output"), nodes,
-                          self._indices(s.TensorIndicesAsNumpy(), f"subgraph {name!r} tensor"))
-
-
-def _map_file(path: Path):
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such model file")
-    try:
-        with open(path, "rb") as f:
-            if path.stat().st_size == 0:
-                raise ModelLoadError(f"{path}: empty file")
-            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except OSError as err:
-        raise ModelLoadError(f"{path}: cannot read ({err.strerror or err})") from None
-
-
-def _text(raw) -> str:
-    return raw.decode("utf-8", errors="replace") if raw else ""
+    def _subgraph(self, s: dict) -> MsSubGraph:
+        where = f"subgraph {s['name'] or ''!r}"
+        return MsSubGraph(s["name"] or "", self._indices(s["inputIndices"], f"{where} input"),
+                          self._indices(s["outputIndices"], f"{where} output"),
+                          self._indices(s["nodeIndices"], where, len(self.nodes), "node"),
+                          self._indices(s["tensorIndices"], f"{where} tensor"))
 
 
 def _quant(params: list[dict]) -> QuantParams | None:

@@ -14,6 +14,7 @@ from litert.ir import Graph, Layout, Node
 
 from . import transposes
 from .transposes import NCHW_TO_NHWC, NHWC_TO_NCHW
+from .types import Format
 
 NHWC_DOMAIN = "litert.ms.nhwc"
 #: IR op -> the input positions that carry NHWC data once rewritten
@@ -49,7 +50,7 @@ def to_channels_last(graph: Graph, input_format: str = "NHWC") -> None:
     """Rewrite ``graph`` in place (shapes must have been inferred)."""
     nodes: list[Node] = []
     if input_format == "NHWC":
-        for index, name in enumerate(graph.inputs):
+        for name in graph.inputs:
             value = graph.values[name]
             if value.shape is None or len(value.shape) != 4 or value.layout is Layout.NHWC:
                 continue
@@ -73,7 +74,7 @@ def to_channels_last(graph: Graph, input_format: str = "NHWC") -> None:
         old_shapes = [graph.values[o].shape if o in graph.values else None for o in node.outputs]
         marker = Node(node.op_type, list(node.inputs), list(node.outputs), dict(node.attrs), name=node.name,
                       domain=NHWC_DOMAIN)
-        wrapped = transposes.wrap(graph, marker, data, NCHW_TO_NHWC, NHWC_TO_NCHW, outputs=[0])
+        wrapped = transposes.wrap(graph, marker, data or [], NCHW_TO_NHWC, NHWC_TO_NCHW, outputs=[0])
         for out, shape in zip(marker.outputs[:1], old_shapes[:1]):
             graph.values[out].shape = _nhwc_shape(shape)
             graph.values[out].dtype = graph.values[node.inputs[0]].dtype
@@ -89,23 +90,24 @@ def _rank(graph: Graph, name: str) -> int | None:
 
 
 def formats(graph: Graph) -> dict[str, int]:
-    """The ``.ms`` format of every value: NCHW (0) downstream of a Transpose to NCHW or of a
-    channels-first 4-D input, NHWC (1, converter_lite's usual mark) elsewhere."""
+    """The ``.ms`` format of every value: NCHW downstream of a Transpose to NCHW or of a
+    channels-first 4-D input, NHWC (converter_lite's usual mark) elsewhere."""
     fmt: dict[str, int] = {}
     for name in graph.inputs:
         value = graph.values[name]
-        fmt[name] = 0 if value.shape is not None and len(value.shape) == 4 and value.layout is not Layout.NHWC else 1
+        channels_first = value.shape is not None and len(value.shape) == 4 and value.layout is not Layout.NHWC
+        fmt[name] = Format.NCHW if channels_first else Format.NHWC
     for node in graph.nodes:
         if node.domain == NHWC_DOMAIN:
-            kind = 1
+            kind = Format.NHWC
         elif node.op_type == "Transpose" and tuple(node.attrs.get("perm", ())) == NHWC_TO_NCHW:
-            kind = 0
+            kind = Format.NCHW
         elif node.op_type == "Transpose" and tuple(node.attrs.get("perm", ())) == NCHW_TO_NHWC:
-            kind = 1
+            kind = Format.NHWC
         else:
             data = [fmt[i] for i in node.inputs if i in fmt and graph.values.get(i) is not None
                     and not graph.values[i].is_const]
-            kind = data[0] if data else 1
+            kind = data[0] if data else Format.NHWC
         for out in node.outputs:
             if out:
                 fmt[out] = kind

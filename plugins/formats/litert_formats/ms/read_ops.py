@@ -13,15 +13,27 @@ unsupported, naming the node.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from litert.errors import UnsupportedOperatorError
 
-from . import types as T
 from . import transposes
 from .transposes import NHWC_TO_NCHW
+from .types import (
+    ONNX_PAD_MODES,
+    ONNX_REDUCTIONS,
+    TYPE_IDS,
+    ActivationType,
+    EltwiseMode,
+    Format,
+    PaddingMode,
+    PadMode,
+    ReduceMode,
+    RoundMode,
+    enum_name,
+)
 
 # ---------------------------------------------------------------- activations
 
@@ -68,23 +80,23 @@ def _relu_max(b, x, out, node, attrs):
 
 #: ActivationType -> emitter(builder, input, output, node, activation attrs)
 ACTIVATIONS: dict[int, Callable] = {
-    T.RELU: _relu_max,
-    T.RELU6: _clip(0.0, 6.0),
-    T.SIGMOID: _simple("Sigmoid"),
-    T.TANH: _simple("Tanh"),
-    T.ELU: _with_alpha("Elu"),
-    T.LEAKY_RELU: _with_alpha("LeakyRelu"),
-    T.ABS: _simple("Abs"),
-    T.SOFTSIGN: _simple("Softsign"),
-    T.SOFTPLUS: _simple("Softplus"),
-    T.SELU: _simple("Selu"),
-    T.HSWISH: _simple("HardSwish"),
-    T.HSIGMOID: _simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5),
-    T.HARD_TANH: _hard_tanh,
-    T.SIGN: _simple("Sign"),
-    T.SWISH: _swish,
-    T.GELU: _gelu,
-    T.LINEAR: _simple("Identity"),
+    ActivationType.RELU: _relu_max,
+    ActivationType.RELU6: _clip(0.0, 6.0),
+    ActivationType.SIGMOID: _simple("Sigmoid"),
+    ActivationType.TANH: _simple("Tanh"),
+    ActivationType.ELU: _with_alpha("Elu"),
+    ActivationType.LEAKY_RELU: _with_alpha("LeakyRelu"),
+    ActivationType.ABS: _simple("Abs"),
+    ActivationType.SOFTSIGN: _simple("Softsign"),
+    ActivationType.SOFTPLUS: _simple("Softplus"),
+    ActivationType.SELU: _simple("Selu"),
+    ActivationType.HSWISH: _simple("HardSwish"),
+    ActivationType.HSIGMOID: _simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5),
+    ActivationType.HARD_TANH: _hard_tanh,
+    ActivationType.SIGN: _simple("Sign"),
+    ActivationType.SWISH: _swish,
+    ActivationType.GELU: _gelu,
+    ActivationType.LINEAR: _simple("Identity"),
 }
 
 
@@ -97,7 +109,7 @@ def activation(b, node, act: int, x: str, out: str, attrs: dict | None = None) -
 def with_activation(b, node, act: int) -> str:
     """Where the op itself writes: its output, or a fresh name the activation then reads."""
     out = b.out(node, 0)
-    if act == T.NO_ACTIVATION:
+    if act == ActivationType.NO_ACTIVATION:
         return out
     inner = b.fresh(f"{out}_preact")
     b.after.append(lambda: activation(b, node, act, inner, out))
@@ -116,13 +128,13 @@ def _pads(pad_list) -> list[int]:
 
 
 def _window_attrs(attrs: dict, kernel_key: str, stride_key: str, pad_key: str) -> dict:
-    out = {"kernel_shape": [int(k) for k in attrs[kernel_key]]} if attrs.get(kernel_key) is not None else {}
+    out: dict = {"kernel_shape": [int(k) for k in attrs[kernel_key]]} if attrs.get(kernel_key) is not None else {}
     if attrs.get(stride_key) is not None:
         out["strides"] = [int(s) for s in attrs[stride_key]]
-    mode = attrs.get("pad_mode", T.PAD)
-    if mode == T.SAME:
+    mode = attrs.get("pad_mode", PadMode.PAD)
+    if mode == PadMode.SAME:
         out["auto_pad"] = "SAME_UPPER"
-    elif mode == T.VALID:
+    elif mode == PadMode.VALID:
         out["auto_pad"] = "VALID"
     else:
         out["pads"] = _pads(attrs.get(pad_key))
@@ -131,7 +143,7 @@ def _window_attrs(attrs: dict, kernel_key: str, stride_key: str, pad_key: str) -
 
 def conv2d(b, node) -> None:
     a = node.attrs
-    nhwc = a.get("format", T.NCHW) == T.NHWC
+    nhwc = a.get("format", Format.NCHW) == Format.NHWC
     attrs = _window_attrs(a, "kernel_size", "stride", "pad_list")
     if a.get("dilation") is not None:
         attrs["dilations"] = [int(d) for d in a["dilation"]]
@@ -151,13 +163,13 @@ def conv2d(b, node) -> None:
 def _pool(op_global: str, op: str, extra: dict):
     def read(b, node) -> None:
         a = node.attrs
-        nhwc = a.get("format", T.NCHW) == T.NHWC
+        nhwc = a.get("format", Format.NCHW) == Format.NHWC
         out = with_activation(b, node, a.get("activation_type", 0))
         if a.get("global"):
             pool = b.node(op_global, [b.inp(node, 0)], [out], node)
         else:
             attrs = _window_attrs(a, "kernel_size", "strides", "pad")
-            attrs["ceil_mode"] = int(a.get("round_mode", 0) == 1)
+            attrs["ceil_mode"] = int(a.get("round_mode", 0) == RoundMode.CEIL)
             pool = b.node(op, [b.inp(node, 0)], [out], node, **attrs, **extra)
         b.place(pool, nhwc, data_inputs=[0])
     return read
@@ -259,8 +271,8 @@ def _unary(op: str, **fixed):
 
 def eltwise(b, node) -> None:
     """PROD / SUM / MAXIMUM over any number of inputs (Max is variadic in ONNX; Mul and Add are chained)."""
-    mode = node.attrs.get("mode", T.ELTWISE_SUM)
-    op = {T.ELTWISE_PROD: "Mul", T.ELTWISE_SUM: "Add", T.ELTWISE_MAXIMUM: "Max"}.get(mode)
+    mode = node.attrs.get("mode", EltwiseMode.SUM)
+    op = {EltwiseMode.PROD: "Mul", EltwiseMode.SUM: "Add", EltwiseMode.MAXIMUM: "Max"}.get(mode)
     if op is None:
         raise b.unsupported(node, f"Eltwise mode {mode}")
     inputs = [b.inp(node, i) for i in range(len(node.inputs))]
@@ -355,16 +367,12 @@ def log_softmax(b, node) -> None:
     b.emit("LogSoftmax", [b.inp(node, 0)], [b.out(node, 0)], node, axis=int(node.attrs.get("axis", -1)))
 
 
-_REDUCE_OPS = {0: "ReduceMean", 1: "ReduceMax", 2: "ReduceMin", 3: "ReduceProd", 4: "ReduceSum",
-               5: "ReduceSumSquare", 6: "ReduceL1", 8: "ReduceL2"}
-
-
 def reduce(b, node) -> None:
     a = node.attrs
     mode = int(a.get("mode", 0))
-    op = _REDUCE_OPS.get(mode)
+    op = ONNX_REDUCTIONS.get(mode)
     if op is None:
-        raise b.unsupported(node, f"ReduceFusion mode {T.REDUCE_MODES[mode] if mode < len(T.REDUCE_MODES) else mode}")
+        raise b.unsupported(node, f"ReduceFusion mode {enum_name(ReduceMode, mode)}")
     x = b.inp(node, 0)
     axes = b.const_value(node, 1) if b.has_input(node, 1) else None
     if b.has_input(node, 1) and axes is None:
@@ -449,7 +457,7 @@ def shape(b, node) -> None:
 
 def cast(b, node) -> None:
     to = b.const_value(node, 1) if b.has_input(node, 1) else None
-    dtype = T.TYPE_IDS.get(int(np.ravel(to)[0])) if to is not None else b.ms_dtype(node.outputs[0])
+    dtype = TYPE_IDS.get(int(np.ravel(to)[0])) if to is not None else b.ms_dtype(node.outputs[0])
     if dtype is None:
         raise b.unsupported(node, "Cast to an unknown type")
     b.emit("Cast", [b.inp(node, 0)], [b.out(node, 0)], node, to=dtype.value)
@@ -523,7 +531,7 @@ def pad(b, node) -> None:
     if paddings is None:
         raise b.unsupported(node, "PadFusion with computed paddings")
     paddings = np.asarray(paddings, np.int64).reshape(-1, 2)
-    mode = {0: "constant", 1: "reflect", 2: "edge"}.get(int(a.get("padding_mode", 0)))
+    mode = {**ONNX_PAD_MODES, PaddingMode.SYMMETRIC: "edge"}.get(int(a.get("padding_mode", 0)))
     if mode is None:
         raise b.unsupported(node, f"PadFusion mode {a.get('padding_mode')}")
     pads = np.concatenate([paddings[:, 0], paddings[:, 1]])

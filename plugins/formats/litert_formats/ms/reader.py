@@ -26,8 +26,8 @@ from litert.schema.inference import infer_shapes
 from . import transposes
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
-from .schema.layout import FILE_IDENTIFIER
-from .types import FORMAT_NAMES, NHWC
+from .schema import SCHEMA
+from .types import Format, QuantType, enum_name
 
 log = logging.getLogger("litert.formats.ms")
 #: what a primitive reader may raise on values no converter writes (a wrong-rank weight, a bad perm...)
@@ -63,10 +63,10 @@ class GraphBuilder:
         """The Value of tensor ``index``; all are made up front, so fresh names never take a tensor's."""
         name = self.names[index]
         t = self.ms.tensors[index]
-        if index in self.weight_quant and t.is_const and t.quant_raw and t.data.dtype.kind in "iu":
+        if index in self.weight_quant and t.data is not None and t.quant_raw and t.data.dtype.kind in "iu":
             data = dequantize(t.data, t.quant_raw)
             self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
-        elif t.is_const:
+        elif t.data is not None:
             self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=t.quant)
         else:
             self.graph.values[name] = Value(name, t.dtype, None, quant=t.quant)
@@ -179,8 +179,8 @@ class GraphBuilder:
             node=node.name, op_type=node.primitive or f"PrimitiveType#{node.tag}", domain="mindspore.lite")
 
 
-#: CNode.quantType values whose integer weights the kernels dequantise (QUANT_WEIGHT, legacy WeightQuant)
-WEIGHT_QUANT_TYPES = (2, 4)
+#: CNode.quantType values whose integer weights the kernels dequantise
+WEIGHT_QUANT_TYPES = (QuantType.QUANT_WEIGHT, QuantType.WeightQuant)
 
 
 def dequantize(data: np.ndarray, params: list[dict]) -> np.ndarray:
@@ -222,7 +222,7 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
         value = graph.values[name]
         value.dtype = t.dtype
         value.shape = tuple(d if d >= 0 else f"{name}_d{i}" for i, d in enumerate(t.dims)) if t.dims is not None else None
-        if t.format == NHWC and value.shape is not None and len(value.shape) == 4:
+        if t.format == Format.NHWC and value.shape is not None and len(value.shape) == 4:
             value.layout = Layout.NHWC
         if name in options.input_shapes:
             value.shape = tuple(options.input_shapes[name])
@@ -279,16 +279,15 @@ class MsFrontend(Frontend):
     extensions = (".ms",)
 
     def sniff(self, head: bytes) -> bool:
-        return len(head) >= 8 and head[4:8] == FILE_IDENTIFIER
+        return len(head) >= 8 and head[4:8] == SCHEMA.file_identifier
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
         options = options or LoadOptions()
         ms = MsFile(Path(path))
         graph = build_graph(ms, options)
         histogram = primitive_histogram(ms)
-        weights = sum(int(t.data.nbytes) for t in ms.tensors if t.is_const)
-        layouts = Counter(FORMAT_NAMES[ms.tensors[i].format] if 0 <= ms.tensors[i].format < len(FORMAT_NAMES)
-                          else str(ms.tensors[i].format) for i in ms.inputs)
+        weights = sum(t.data.nbytes for t in ms.tensors if t.data is not None)
+        layouts = Counter(enum_name(Format, ms.tensors[i].format) for i in ms.inputs)
         metadata = {
             "ms.version": ms.version or "(empty)",
             "ms.fmk_type": f"{ms.fmk_type} ({ms.fmk_name})",
@@ -300,14 +299,8 @@ class MsFrontend(Frontend):
             "ms.input_formats": ", ".join(f"{k} {v}" for k, v in layouts.items()),
             "ms.weight_quant": _weight_quant(ms),
         }
-        four_d = [ms.tensors[i] for i in ms.inputs if ms.tensors[i].dims is not None and len(ms.tensors[i].dims) == 4]
+        four_d = [t for t in (ms.tensors[i] for i in ms.inputs) if t.dims is not None and len(t.dims) == 4]
         if four_d:  # written back, the model keeps its input layout unless told otherwise
-            metadata["ms.input_format"] = "NHWC" if any(t.format == NHWC for t in four_d) else "NCHW"
-        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer=ms.version or "MindSpore Lite",
+            metadata["ms.input_format"] = "NHWC" if any(t.format == Format.NHWC for t in four_d) else "NCHW"
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=ms.version or "MindSpore Lite",
                      source_format="ms", metadata=metadata)
-
-
-def _latest_onnx_opset() -> int:
-    """The IR's operators are the latest ONNX forms the schema table knows."""
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))

@@ -179,7 +179,7 @@ class _Optimizer:
 
     def sink_axis(self, node: Node, producers) -> list[Node] | None:
         """``Concat(T(x), T(y), axis=a)`` -> ``T(Concat(x, y, axis=perm[a]))`` (same for Softmax...)."""
-        found = [self._transpose_of(n, producers) for n in node.inputs]
+        found: list = [self._transpose_of(n, producers) for n in node.inputs]
         if not found or any(f is None for f in found) or len({f[1] for f in found}) != 1:
             return None
         perm = found[0][1]

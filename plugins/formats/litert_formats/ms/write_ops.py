@@ -9,12 +9,12 @@ Channels-last operators arrive in the :data:`.nhwc.NHWC_DOMAIN` domain.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from . import types as T
 from .nhwc import NHWC_DOMAIN
+from .types import ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_ID_OF, ActivationType, Format, PaddingMode, PadMode, RoundMode, narrowed
 
 I32_MAX = np.iinfo(np.int32).max
 
@@ -50,7 +50,7 @@ def _window(ctx, node, kernel) -> tuple[int, list[int]]:
     if isinstance(auto, bytes):
         auto = auto.decode()
     if auto == "VALID":
-        return T.PAD, [0, 0, 0, 0]
+        return PadMode.PAD, [0, 0, 0, 0]
     if auto in ("SAME_UPPER", "SAME_LOWER"):
         strides = [int(s) for s in a.get("strides") or [1, 1]]
         dilations = [int(d) for d in a.get("dilations") or [1, 1]]
@@ -58,13 +58,13 @@ def _window(ctx, node, kernel) -> tuple[int, list[int]]:
         if pads is None:
             if auto == "SAME_LOWER":
                 raise ctx.unsupported(node, "auto_pad SAME_LOWER on a dynamic input")
-            return T.SAME, [0, 0, 0, 0]
-        return T.PAD, _pads_ms(pads)
-    return T.PAD, _pads_ms(a.get("pads"))
+            return PadMode.SAME, [0, 0, 0, 0]
+        return PadMode.PAD, _pads_ms(pads)
+    return PadMode.PAD, _pads_ms(a.get("pads"))
 
 
 def _act_of(node) -> int:
-    return int(node.attrs.get("ms_activation", T.NO_ACTIVATION))
+    return int(node.attrs.get("ms_activation", ActivationType.NO_ACTIVATION))
 
 
 # ---------------------------------------------------------------- channels-last operators
@@ -82,7 +82,7 @@ def conv(ctx, node) -> None:
                        quant=ctx.value(node.inputs[1]).quant)
     inputs = [node.inputs[0], weight] + ([node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else [])
     ctx.emit("Conv2DFusion", {
-        "format": T.NHWC, "kernel_size": kernel, "stride": [int(s) for s in a.get("strides") or [1, 1]],
+        "format": Format.NHWC, "kernel_size": kernel, "stride": [int(s) for s in a.get("strides") or [1, 1]],
         "dilation": [int(d) for d in a.get("dilations") or [1, 1]], "pad_mode": mode, "pad_list": pads, "mode": 0,
         "group": group, "in_channel": int(w.shape[1]) * group, "out_channel": int(w.shape[0]),
         "activation_type": _act_of(node),
@@ -92,10 +92,11 @@ def conv(ctx, node) -> None:
 def _pool(primitive: str, global_: bool):
     def write(ctx, node) -> None:
         a = node.attrs
-        attrs = {"format": T.NHWC, "global": global_, "activation_type": _act_of(node), "round_mode": 0}
+        attrs = {"format": Format.NHWC, "global": global_, "activation_type": _act_of(node),
+                 "round_mode": RoundMode.FLOOR}
         data = node.inputs[0]
         if global_:
-            attrs.update({"strides": [1, 1], "pad": [0, 0, 0, 0], "pad_mode": T.PAD})
+            attrs.update({"strides": [1, 1], "pad": [0, 0, 0, 0], "pad_mode": PadMode.PAD})
         else:
             kernel = [int(k) for k in a["kernel_shape"]]
             if any(int(d) != 1 for d in a.get("dilations") or [1, 1]):
@@ -104,12 +105,13 @@ def _pool(primitive: str, global_: bool):
             if primitive == "AvgPoolFusion" and int(a.get("count_include_pad", 0)) and any(pads):
                 # MindSpore Lite averages over the window inside the input: pad with zeros first
                 padded = ctx.fresh(f"{data}_padded")
-                ctx.emit("PadFusion", {"padding_mode": 0, "constant_value": 0.0},
+                ctx.emit("PadFusion", {"padding_mode": PaddingMode.CONSTANT, "constant_value": 0.0},
                          [data, ctx.const(np.array([[0, 0], pads[0:2], pads[2:4], [0, 0]], np.int32), "paddings")],
                          [padded], node)
                 data, pads = padded, [0, 0, 0, 0]
             attrs.update({"kernel_size": kernel, "strides": [int(s) for s in a.get("strides") or [1, 1]],
-                          "pad": pads, "pad_mode": mode, "round_mode": int(bool(a.get("ceil_mode", 0)))})
+                          "pad": pads, "pad_mode": mode,
+                          "round_mode": RoundMode.CEIL if a.get("ceil_mode") else RoundMode.FLOOR})
         ctx.emit(primitive, attrs, [data], node.outputs[:1], node)
     return write
 
@@ -154,12 +156,12 @@ def clip(ctx, node) -> None:
     if lo is None or hi is None:
         raise ctx.unsupported(node, "Clip with computed bounds")
     if lo == 0.0 and hi == 6.0:
-        attrs = {"activation_type": T.RELU6, "min_val": 0.0, "max_val": 6.0}
+        attrs = {"activation_type": ActivationType.RELU6, "min_val": 0.0, "max_val": 6.0}
     elif lo == 0.0 and np.isinf(hi):
-        attrs = {"activation_type": T.RELU}
+        attrs = {"activation_type": ActivationType.RELU}
     else:
         big = float(np.finfo(np.float32).max)
-        attrs = {"activation_type": T.HARD_TANH, "min_val": float(max(lo, -big)), "max_val": float(min(hi, big))}
+        attrs = {"activation_type": ActivationType.HARD_TANH, "min_val": float(max(lo, -big)), "max_val": float(min(hi, big))}
     ctx.emit("Activation", attrs, node.inputs[:1], node.outputs[:1], node)
 
 
@@ -167,14 +169,14 @@ def hard_sigmoid(ctx, node) -> None:
     alpha, beta = float(node.attrs.get("alpha", 0.2)), float(node.attrs.get("beta", 0.5))
     if not (np.isclose(alpha, 1.0 / 6.0) and beta == 0.5):
         raise ctx.unsupported(node, f"HardSigmoid with alpha={alpha}, beta={beta} (MindSpore Lite's is x/6+0.5)")
-    ctx.emit("Activation", {"activation_type": T.HSIGMOID}, node.inputs[:1], node.outputs[:1], node)
+    ctx.emit("Activation", {"activation_type": ActivationType.HSIGMOID}, node.inputs[:1], node.outputs[:1], node)
 
 
 def gelu(ctx, node) -> None:
     approximate = node.attrs.get("approximate", "none")
     if isinstance(approximate, bytes):
         approximate = approximate.decode()
-    ctx.emit("Activation", {"activation_type": T.GELU, "approximate": approximate == "tanh"},
+    ctx.emit("Activation", {"activation_type": ActivationType.GELU, "approximate": approximate == "tanh"},
              node.inputs[:1], node.outputs[:1], node)
 
 
@@ -293,8 +295,7 @@ def log_softmax(ctx, node) -> None:
     ctx.emit("LogSoftmax", {"axis": int(node.attrs.get("axis", -1))}, node.inputs[:1], node.outputs[:1], node)
 
 
-_REDUCE = {"ReduceMean": 0, "ReduceMax": 1, "ReduceMin": 2, "ReduceProd": 3, "ReduceSum": 4, "ReduceSumSquare": 5,
-           "ReduceL1": 6, "ReduceL2": 8}
+_REDUCE_MODE_OF = {onnx: mode for mode, onnx in ONNX_REDUCTIONS.items()}
 
 
 def reduce(ctx, node) -> None:
@@ -306,7 +307,7 @@ def reduce(ctx, node) -> None:
             return ctx.alias(node.outputs[0], node.inputs[0], node)
         rank = ctx.rank(node.inputs[0], node)
         axes = np.arange(rank)
-    ctx.emit("ReduceFusion", {"keep_dims": bool(int(node.attrs.get("keepdims", 1))), "mode": _REDUCE[node.op_type],
+    ctx.emit("ReduceFusion", {"keep_dims": bool(int(node.attrs.get("keepdims", 1))), "mode": _REDUCE_MODE_OF[node.op_type],
                               "reduce_to_end": False, "coeff": 1.0},
              [node.inputs[0], ctx.const(np.asarray(axes, np.int32).reshape(-1), "axes")], node.outputs[:1], node)
 
@@ -376,7 +377,7 @@ def cast(ctx, node) -> None:
     from litert.ir import DType
 
     to = DType(int(node.attrs["to"]))
-    type_id = T.TYPE_ID_OF.get(T.narrowed(to))
+    type_id = TYPE_ID_OF.get(narrowed(to))
     if type_id is None:
         raise ctx.unsupported(node, f"Cast to {to}")
     ctx.emit("Cast", {}, [node.inputs[0], ctx.const(np.array([type_id], np.int32), "to")], node.outputs[:1], node)
@@ -409,7 +410,7 @@ def slice_(ctx, node) -> None:
 def split(ctx, node) -> None:
     outs = [o for o in node.outputs]
     sizes = ctx.const_of(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
-    attrs = {"output_num": len(outs), "axis": int(node.attrs.get("axis", 0))}
+    attrs: dict = {"output_num": len(outs), "axis": int(node.attrs.get("axis", 0))}
     if sizes is not None:
         attrs["size_splits"] = [int(s) for s in np.ravel(sizes)]
     elif len(node.inputs) > 1 and node.inputs[1]:
@@ -423,7 +424,7 @@ def pad(ctx, node) -> None:
         raise ctx.unsupported(node, "Pad with computed pads or axes")
     mode = node.attrs.get("mode", "constant")
     mode = mode.decode() if isinstance(mode, bytes) else mode
-    padding_mode = {"constant": 0, "reflect": 1}.get(mode)
+    padding_mode = {onnx: ms for ms, onnx in ONNX_PAD_MODES.items()}.get(mode)
     if padding_mode is None:
         raise ctx.unsupported(node, f"Pad mode {mode}")
     value = ctx.scalar(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else 0.0
@@ -505,15 +506,15 @@ WRITERS: dict[tuple[str, str], Callable] = {
     (NHWC_DOMAIN, "GlobalMaxPool"): _pool("MaxPoolFusion", True),
     (NHWC_DOMAIN, "LRN"): lrn,
     (NHWC_DOMAIN, "BatchNormalization"): batch_norm,
-    ("", "Relu"): _activation(T.RELU),
-    ("", "Sigmoid"): _activation(T.SIGMOID),
-    ("", "Tanh"): _activation(T.TANH),
-    ("", "LeakyRelu"): _activation(T.LEAKY_RELU, alpha=lambda n: float(n.attrs.get("alpha", 0.01))),
-    ("", "Elu"): _activation(T.ELU, alpha=lambda n: float(n.attrs.get("alpha", 1.0))),
-    ("", "HardSwish"): _activation(T.HSWISH),
+    ("", "Relu"): _activation(ActivationType.RELU),
+    ("", "Sigmoid"): _activation(ActivationType.SIGMOID),
+    ("", "Tanh"): _activation(ActivationType.TANH),
+    ("", "LeakyRelu"): _activation(ActivationType.LEAKY_RELU, alpha=lambda n: float(n.attrs.get("alpha", 0.01))),
+    ("", "Elu"): _activation(ActivationType.ELU, alpha=lambda n: float(n.attrs.get("alpha", 1.0))),
+    ("", "HardSwish"): _activation(ActivationType.HSWISH),
     ("", "HardSigmoid"): hard_sigmoid,
-    ("", "Softplus"): _activation(T.SOFTPLUS),
-    ("", "Softsign"): _activation(T.SOFTSIGN),
+    ("", "Softplus"): _activation(ActivationType.SOFTPLUS),
+    ("", "Softsign"): _activation(ActivationType.SOFTSIGN),
     ("", "Gelu"): gelu,
     ("", "Clip"): clip,
     ("", "Add"): _binary("AddFusion"),
@@ -546,7 +547,7 @@ WRITERS: dict[tuple[str, str], Callable] = {
     ("", "LayerNormalization"): layer_norm,
     ("", "Softmax"): softmax,
     ("", "LogSoftmax"): log_softmax,
-    **{("", op): reduce for op in _REDUCE},
+    **{("", op): reduce for op in _REDUCE_MODE_OF},
     ("", "Reshape"): reshape,
     ("", "Transpose"): transpose,
     ("", "Flatten"): flatten,

@@ -6,7 +6,7 @@ rewritten channels-last (:mod:`.nhwc`), with 4-D model inputs NHWC unless
 ``input_format="NCHW"``; a ReLU/ReLU6 after a convolution is fused into it
 (``activation_type``, as converter_lite does); every node is lowered to
 MindSpore Lite primitives (:data:`.write_ops.WRITERS`); the FlatBuffer is
-built with the flatc-generated builders: tensors (int64 narrowed to int32,
+built with the generic builder (:mod:`litert_formats.flatbuf.build`): tensors (int64 narrowed to int32,
 as converter_lite does; constant data 16-byte aligned), nodes, one main
 subgraph, and the MetaGraph with version "litert <version>" (the producer;
 MindSpore Lite does not read it) and file identifier ``MSL2``.
@@ -26,9 +26,10 @@ from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, QuantParams, Value
 from litert.schema.inference import infer_shapes
 
-from . import nhwc, tables
-from . import types as T
-from .schema.layout import FILE_IDENTIFIER, UNIONS
+from ..flatbuf.build import Ref, build_table
+from . import nhwc
+from .schema import SCHEMA
+from .types import FMK_TYPES, MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, ActivationType, Format, QuantType, narrowed
 from .write_ops import WRITERS
 
 #: the key of ``Model.metadata`` that picks the layout of 4-D inputs (``litert convert --input-format``)
@@ -36,8 +37,8 @@ INPUT_FORMAT_KEY = "ms.input_format"
 #: FlatBuffers offsets are 32-bit: leave room for the graph itself
 MAX_FLATBUFFER_BYTES = 2**31 - 2**24
 DATA_ALIGNMENT = 16
-_TAGS = {name: tag for tag, name in enumerate(UNIONS["PrimitiveType"])}
-_FMK_ONNX = 2
+_TAGS = {name: tag for tag, name in enumerate(SCHEMA.unions["PrimitiveType"])}
+_FMK_ONNX = next(code for code, name in FMK_TYPES.items() if name == "ONNX")
 
 
 @dataclass
@@ -237,9 +238,9 @@ def _fuse_activations(graph: Graph) -> None:
         act = consumers[0]
         kind = None
         if act.op_type == "Relu":
-            kind = T.RELU
+            kind = ActivationType.RELU
         elif act.op_type == "Clip" and _clip_bounds(graph, act) == (0.0, 6.0):
-            kind = T.RELU6
+            kind = ActivationType.RELU6
         if kind is None:
             continue
         node.attrs["ms_activation"] = kind
@@ -255,7 +256,7 @@ def _infer(graph: Graph) -> None:
     for node in graph.nodes:
         if node.op_type == "LSTM" and not node.domain:
             x, w = graph.values.get(node.inputs[0]), graph.values.get(node.inputs[1])
-            if x is not None and x.shape is not None and w is not None and w.is_const:
+            if x is not None and x.shape is not None and w is not None and w.const is not None:
                 seq, batch = x.shape[0], x.shape[1]
                 dirs, hidden = w.const.shape[0], int(node.attrs.get("hidden_size") or w.const.shape[1] // 4)
                 for k, shape in enumerate([(seq, dirs, batch, hidden), (dirs, batch, hidden), (dirs, batch, hidden)]):
@@ -274,14 +275,14 @@ def _quantised_constants(graph: Graph) -> None:
     kept = []
     for node in graph.nodes:
         q, scale, zero = (graph.values.get(n) if n else None for n in (node.inputs + ["", "", ""])[:3])
-        if (node.op_type != "DequantizeLinear" or node.domain or q is None or not q.is_const
-                or q.const.dtype.kind not in "iu" or scale is None or not scale.is_const
-                or (zero is not None and not zero.is_const) or node.outputs[0] in graph.outputs
+        if (node.op_type != "DequantizeLinear" or node.domain or q is None or q.const is None
+                or q.const.dtype.kind not in "iu" or scale is None or scale.const is None
+                or (zero is not None and zero.const is None) or node.outputs[0] in graph.outputs
                 or node.attrs.get("block_size")):
             kept.append(node)
             continue
         scales = np.ravel(scale.const).astype(np.float32)
-        zeros = np.zeros(scales.shape, np.int32) if zero is None else np.ravel(zero.const).astype(np.int32)
+        zeros = np.zeros(scales.shape, np.int32) if zero is None or zero.const is None else np.ravel(zero.const).astype(np.int32)
         axis = int(node.attrs.get("axis", 1)) % q.const.ndim if scales.size > 1 else None
         out = node.outputs[0]
         graph.values[out] = Value(out, DType.from_numpy(q.const.dtype), tuple(q.const.shape), const=q.const,
@@ -345,7 +346,7 @@ def _resolve_aliases(ctx: Lowering) -> None:
 def _dims(value: Value) -> list[int] | None:
     if value.shape is None:
         return None
-    if value.is_const:
+    if value.const is not None:
         return [int(d) for d in value.const.shape]
     return [d if isinstance(d, int) else -1 for d in value.shape]
 
@@ -362,18 +363,11 @@ def _const_bytes(value: Value) -> np.ndarray:
     return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
 
 
-def _aligned_bytes(builder: flatbuffers.Builder, data: np.ndarray) -> int:
+def _aligned_bytes(builder: flatbuffers.Builder, data: np.ndarray) -> Ref:
     builder.StartVector(1, data.size, DATA_ALIGNMENT)
     builder.head -= data.size
-    builder.Bytes[builder.head:builder.head + data.size] = memoryview(data)
-    return builder.EndVector()
-
-
-def _offset_vector(builder: flatbuffers.Builder, offsets: list[int]) -> int:
-    builder.StartVector(4, len(offsets), 4)
-    for off in reversed(offsets):
-        builder.PrependUOffsetTRelative(off)
-    return builder.EndVector()
+    builder.Bytes[builder.head:builder.head + data.size] = data.data
+    return Ref(builder.EndVector())
 
 
 class _Emitter:
@@ -403,7 +397,7 @@ class _Emitter:
                     self.tensor(n)
         for name in graph.outputs:
             self.tensor(name)
-        data_bytes = sum(int(graph.values[n].const.nbytes) for n in self.order if graph.values[n].is_const)
+        data_bytes = sum(c.nbytes for c in (graph.values[n].const for n in self.order) if c is not None)
         estimate = data_bytes + 4096 + 256 * (len(self.order) + len(ctx.ops))
         if estimate > MAX_FLATBUFFER_BYTES:
             raise LitertError(f"the model's {data_bytes} weight bytes do not fit one .ms FlatBuffer "
@@ -411,98 +405,58 @@ class _Emitter:
         builder = flatbuffers.Builder(estimate)
         tensors = [self._tensor(builder, n) for n in self.order]
         nodes = [self._node(builder, op) for op in ctx.ops]
-        inputs = [self.index[n] for n in graph.inputs]
-        outputs = [self.index[n] for n in graph.outputs]
-        all_indices = np.arange(len(self.order), dtype=np.uint32)
-        subgraph = tables.build_table(builder, "SubGraph", {
-            "name": "subgraph_0_main_graph", "inputIndices": np.array(inputs, np.uint32),
-            "outputIndices": np.array(outputs, np.uint32), "nodeIndices": np.arange(len(nodes), dtype=np.uint32),
-            "tensorIndices": all_indices})
-        name = builder.CreateString(self.name)
-        version = builder.CreateString(T.MS_VERSION)
-        in_vec = builder.CreateNumpyVector(np.array(inputs, np.uint32))
-        out_vec = builder.CreateNumpyVector(np.array(outputs, np.uint32))
-        node_vec = _offset_vector(builder, nodes)
-        tensor_vec = _offset_vector(builder, tensors)
-        sub_vec = _offset_vector(builder, [subgraph])
-        mod = tables.module("MetaGraph")
-        mod.MetaGraphStart(builder)
-        mod.MetaGraphAddName(builder, name)
-        mod.MetaGraphAddVersion(builder, version)
-        mod.MetaGraphAddFmkType(builder, _FMK_ONNX)
-        mod.MetaGraphAddInputIndex(builder, in_vec)
-        mod.MetaGraphAddOutputIndex(builder, out_vec)
-        mod.MetaGraphAddNodes(builder, node_vec)
-        mod.MetaGraphAddAllTensors(builder, tensor_vec)
-        mod.MetaGraphAddSubGraph(builder, sub_vec)
-        root = mod.MetaGraphEnd(builder)
-        builder.Finish(root, file_identifier=FILE_IDENTIFIER)
+        inputs = np.array([self.index[n] for n in graph.inputs], np.uint32)
+        outputs = np.array([self.index[n] for n in graph.outputs], np.uint32)
+        subgraph = build_table(SCHEMA, builder, "SubGraph", {
+            "name": "subgraph_0_main_graph", "inputIndices": inputs, "outputIndices": outputs,
+            "nodeIndices": np.arange(len(nodes), dtype=np.uint32),
+            "tensorIndices": np.arange(len(self.order), dtype=np.uint32)})
+        root = build_table(SCHEMA, builder, "MetaGraph", {
+            "name": self.name, "version": MS_VERSION, "fmkType": _FMK_ONNX, "inputIndex": inputs,
+            "outputIndex": outputs, "nodes": nodes, "allTensors": tensors, "subGraph": [subgraph]})
+        builder.Finish(root, file_identifier=SCHEMA.file_identifier)
         return builder.Output()
 
-    def _tensor(self, builder: flatbuffers.Builder, name: str) -> int:
+    def _tensor(self, builder: flatbuffers.Builder, name: str) -> Ref:
         value = self.graph.values[name]
-        dtype = value.dtype or (DType.from_numpy(value.const.dtype) if value.is_const else None)
+        dtype = value.dtype or (DType.from_numpy(value.const.dtype) if value.const is not None else None)
         if dtype is None:
             raise InvalidModelError(f"value {name!r} has no known type (shape inference could not tell)")
-        type_id = T.TYPE_ID_OF.get(T.narrowed(dtype))
+        type_id = TYPE_ID_OF.get(narrowed(dtype))
         if type_id is None:
             raise UnsupportedOperatorError(f"value {name!r} is {dtype}, which a .ms tensor cannot hold", node=name)
         data = _aligned_bytes(builder, _const_bytes(value)) if value.is_const else None
         dims = _dims(value)
-        dims_vec = builder.CreateNumpyVector(np.array(dims, np.int32)) if dims is not None else None
-        quant_vec = self._quant(builder, value.quant) if value.quant is not None else None
-        name_off = builder.CreateString(name)
-        mod = tables.module("Tensor")
-        mod.TensorStart(builder)
-        mod.TensorAddNodeType(builder, T.NODE_VALUE if value.is_const else T.NODE_CNODE)
-        mod.TensorAddDataType(builder, type_id)
-        if dims_vec is not None:
-            mod.TensorAddDims(builder, dims_vec)
-        mod.TensorAddFormat(builder, self.formats.get(name, T.NHWC))
-        if data is not None:
-            mod.TensorAddData(builder, data)
-        if quant_vec is not None:
-            mod.TensorAddQuantParams(builder, quant_vec)
-        mod.TensorAddName(builder, name_off)
-        return mod.TensorEnd(builder)
+        return build_table(SCHEMA, builder, "Tensor", {
+            "nodeType": NODE_VALUE if value.is_const else NODE_CNODE, "dataType": type_id,
+            "dims": np.array(dims, np.int32) if dims is not None else None,
+            "format": self.formats.get(name, Format.NHWC), "data": data,
+            "quantParams": self._quant(value.quant) if value.quant is not None else None, "name": name})
 
     @staticmethod
-    def _quant(builder: flatbuffers.Builder, quant: QuantParams) -> int:
+    def _quant(quant: QuantParams) -> list[dict]:
         scales = np.ravel(quant.scale)
-        zeros = np.ravel(quant.zero_point)
-        items = [tables.build_table(builder, "QuantParam", {"scale": float(s), "zeroPoint": int(z), "inited": True})
-                 for s, z in zip(scales, np.broadcast_to(zeros, scales.shape))]
-        return _offset_vector(builder, items)
+        zeros = np.broadcast_to(np.ravel(quant.zero_point), scales.shape)
+        return [{"scale": float(s), "zeroPoint": int(z), "inited": True} for s, z in zip(scales, zeros)]
 
     def _reads_quantised(self, op: MsOp) -> bool:
         """A node with an integer constant input that carries quantisation parameters (weight quantisation)."""
         for name in op.inputs:
             value = self.graph.values.get(name)
-            if value is not None and value.is_const and value.quant is not None and value.const.dtype.kind in "iu":
+            if value is not None and value.const is not None and value.quant is not None and value.const.dtype.kind in "iu":
                 return True
         return False
 
-    def _node(self, builder: flatbuffers.Builder, op: MsOp) -> int:
+    def _node(self, builder: flatbuffers.Builder, op: MsOp) -> Ref:
         tag = _TAGS.get(op.primitive)
         if tag is None:  # pragma: no cover - the writers name schema tables only
             raise InvalidModelError(f"unknown primitive {op.primitive}")
-        value = tables.build_table(builder, op.primitive, op.attrs)
-        pmod = tables.module("Primitive")
-        pmod.PrimitiveStart(builder)
-        pmod.PrimitiveAddValueType(builder, tag)
-        pmod.PrimitiveAddValue(builder, value)
-        primitive = pmod.PrimitiveEnd(builder)
-        name = builder.CreateString(op.name)
-        ins = builder.CreateNumpyVector(np.array([self.index[i] for i in op.inputs], np.uint32))
-        outs = builder.CreateNumpyVector(np.array([self.index[o] for o in op.outputs], np.uint32))
-        mod = tables.module("CNode")
-        mod.CNodeStart(builder)
-        mod.CNodeAddName(builder, name)
-        mod.CNodeAddPrimitive(builder, primitive)
-        mod.CNodeAddInputIndex(builder, ins)
-        mod.CNodeAddOutputIndex(builder, outs)
-        mod.CNodeAddQuantType(builder, T.QUANT_TYPES.index("QUANT_WEIGHT") if self._reads_quantised(op) else 0)
-        return mod.CNodeEnd(builder)
+        primitive = build_table(SCHEMA, builder, "Primitive", {"value_type": tag, "value": op.attrs})
+        return build_table(SCHEMA, builder, "CNode", {
+            "name": op.name, "primitive": primitive,
+            "inputIndex": np.array([self.index[i] for i in op.inputs], np.uint32),
+            "outputIndex": np.array([self.index[o] for o in op.outputs], np.uint32),
+            "quantType": QuantType.QUANT_WEIGHT if self._reads_quantised(op) else QuantType.QUANT_NONE})
 
 
 def to_bytes(model: Model, input_format: str | None = None) -> bytearray:
@@ -533,7 +487,7 @@ class MsSerializer(Serializer):
         except Exception as err:  # an IR the lowering did not expect: say so, no traceback
             raise InvalidModelError(f"cannot express the model as .ms: {type(err).__name__}: {err}") from None
         try:
-            write_bytes(path, data)
+            write_bytes(path, data)  # type: ignore[arg-type]  # a bytearray: written as it is, no copy
         except OSError as err:
             raise LitertError(f"{path}: cannot write ({err.strerror or err})") from None
 

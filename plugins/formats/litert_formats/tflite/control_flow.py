@@ -76,7 +76,7 @@ def while_(b, op) -> None:
     body.values[iteration] = Value(iteration, DType.INT64, ())
     body.values[cond_in] = Value(cond_in, DType.BOOL, ())
     carried = []
-    for i, outer in enumerate(state):
+    for i in range(len(state)):
         name = f"{tag}/v{i}"
         body.values[name] = Value(name, b.tensor(op, i).dtype)
         carried.append(name)

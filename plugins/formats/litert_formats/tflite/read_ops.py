@@ -18,7 +18,7 @@ import numpy as np
 
 from litert.ir import DType
 
-from .types import TENSOR_TYPES
+from .types import ACTIVATION_NAMES, MIRROR_PAD_MODES, PADDING, TENSOR_TYPES
 
 INT64_MAX = np.iinfo(np.int64).max
 
@@ -49,12 +49,11 @@ FUSED_ACTIVATIONS = {
     "TANH": _simple("Tanh"),
     "SIGN_BIT": _sign_bit,
 }
-_ACTIVATION_BY_VALUE = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 
 
 def fused(b, op, out: str) -> str:
     """Where the operator itself writes: ``out``, or a fresh name its fused activation then reads."""
-    act = _ACTIVATION_BY_VALUE.get(int(op.options.get("fused_activation_function", 0)), None)
+    act = ACTIVATION_NAMES.get(int(op.options.get("fused_activation_function", 0)), None)
     if act is None:
         raise b.unsupported(op, f"fused activation #{op.options.get('fused_activation_function')}")
     if act == "NONE":
@@ -78,8 +77,8 @@ def _same_pads(in_size: int, kernel: int, stride: int, dilation: int) -> tuple[i
 def _window(b, op, kernel_hw, dilation_hw=(1, 1)) -> dict:
     o = op.options
     strides = [int(o.get("stride_h", 1)), int(o.get("stride_w", 1))]
-    attrs = {"kernel_shape": [int(k) for k in kernel_hw], "strides": strides}
-    if int(o.get("padding", 0)) == 0:  # SAME
+    attrs: dict = {"kernel_shape": [int(k) for k in kernel_hw], "strides": strides}
+    if int(o.get("padding", 0)) == PADDING["SAME"]:
         shape = b.shape(op, 0)
         if len(shape) != 4 or min(shape[1:3]) <= 0:
             attrs["auto_pad"] = "SAME_UPPER"
@@ -133,7 +132,7 @@ def transpose_conv(b, op) -> None:
     for axis in range(2):
         full = (in_shape[1 + axis] - 1) * strides[axis] + w.shape[1 + axis]
         total = max(0, full - int(size[1 + axis]))
-        before = total // 2 if int(op.options.get("padding", 0)) == 0 else 0
+        before = total // 2 if int(op.options.get("padding", 0)) == PADDING["SAME"] else 0
         pads[axis], pads[axis + 2] = before, total - before
         extra[axis] = int(size[1 + axis]) - (full - total)
     attrs = {"kernel_shape": [int(w.shape[1]), int(w.shape[2])], "strides": strides, "pads": pads}
@@ -164,7 +163,7 @@ def local_response_normalization(b, op) -> None:
 
 def _depth_space(op_type: str):
     def read(b, op) -> None:
-        attrs = {"blocksize": int(op.options.get("block_size", 1))}
+        attrs: dict = {"blocksize": int(op.options.get("block_size", 1))}
         if op_type == "DepthToSpace":
             attrs["mode"] = "DCR"
         b.channels_first(b.node(op_type, [b.inp(op, 0)], [b.out(op)], op, **attrs))
@@ -439,7 +438,10 @@ def strided_slice(b, op) -> None:
             squeeze_axes.append(axis)
         elif end_mask >> axis & 1:
             e = INT64_MAX if st > 0 else -INT64_MAX
-        starts.append(s), ends.append(e), steps.append(st), axes.append(axis)
+        starts.append(s)
+        ends.append(e)
+        steps.append(st)
+        axes.append(axis)
     out = b.out(op)
     sliced = b.emit("Slice", [b.inp(op, 0), b.int64(starts, "ss_starts"), b.int64(ends, "ss_ends"),
                               b.int64(axes, "ss_axes"), b.int64(steps, "ss_steps")],
@@ -468,7 +470,7 @@ def _pad(mode: str):
         pads = b.const_value(op, 1)
         if pads is None:
             raise b.unsupported(op, "computed paddings")
-        if mode == "reflect" and int(op.options.get("mode", 0)) != 0:
+        if mode == "reflect" and int(op.options.get("mode", 0)) != MIRROR_PAD_MODES["REFLECT"]:
             raise b.unsupported(op, "SYMMETRIC mirror padding")
         pads = np.asarray(pads, np.int64).reshape(-1, 2)
         inputs = [b.inp(op, 0), b.int64(np.concatenate([pads[:, 0], pads[:, 1]]), "pads")]

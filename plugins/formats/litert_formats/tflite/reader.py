@@ -31,7 +31,7 @@ from litert.schema import schemas
 
 from ..ms import transposes
 from .read_ops import READERS
-from .schema.layout import FILE_IDENTIFIER
+from .schema import SCHEMA
 from .tflfile import TflFile, TflOperator, TflSubGraph, TflTensor
 
 log = logging.getLogger("litert.formats.tflite")
@@ -89,10 +89,10 @@ class GraphBuilder:
 
     def _materialise(self, t: TflTensor) -> None:
         name = self.names[t.index]
-        if t.is_const and t.quant is not None and t.data.dtype.kind in "iu":
+        if t.data is not None and t.quant is not None and t.data.dtype.kind in "iu":
             data = dequantize(t.data, t.quant)
             self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
-        elif t.is_const:
+        elif t.data is not None:
             self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data)
         else:
             quant = t.quant if t.dtype in _QUANTISED else None
@@ -121,6 +121,8 @@ class GraphBuilder:
             return name
         if name not in self._dequantized:
             q = value.quant
+            if value.dtype is None:  # a malformed file: the builder reports it with the operator
+                raise TypeError(f"{name!r} is quantised but has no type litert reads")
             self._dequantized[name] = self.emit(
                 "DequantizeLinear", [name, self.const(q.scale.reshape(()), f"{name}_scale"),
                                      self.const(q.zero_point.reshape(()).astype(value.dtype.numpy), f"{name}_zp")],
@@ -192,7 +194,7 @@ class GraphBuilder:
         self.graph.nodes.append(node)
         return node.outputs
 
-    def channels_first(self, node: Node, data_inputs: list[int] = (0,)) -> None:
+    def channels_first(self, node: Node, data_inputs: tuple[int, ...] = (0,)) -> None:
         """Add ``node`` (an IR operator on NCHW data) between Transposes from and to NHWC."""
         self.graph.nodes.extend(transposes.wrap(self.graph, node, list(data_inputs), transposes.NHWC_TO_NCHW,
                                                 transposes.NCHW_TO_NHWC))
@@ -309,14 +311,14 @@ class TfliteFrontend(Frontend):
     extensions = (".tflite",)
 
     def sniff(self, head: bytes) -> bool:
-        return len(head) >= 8 and head[4:8] == FILE_IDENTIFIER
+        return len(head) >= 8 and head[4:8] == SCHEMA.file_identifier
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
         options = options or LoadOptions()
         tfl = TflFile(Path(path))
         graph = build_graph(tfl, options)
         sub = main_subgraph(tfl)
-        weights = sum(int(t.data.nbytes) for s in tfl.subgraphs for t in s.tensors if t.is_const)
+        weights = sum(t.data.nbytes for s in tfl.subgraphs for t in s.tensors if t.data is not None)
         quantised = sum(1 for t in sub.tensors if t.quant is not None)
         metadata = {
             "tflite.version": str(tfl.version),
@@ -327,11 +329,5 @@ class TfliteFrontend(Frontend):
             "tflite.quantised_tensors": str(quantised),
             "tflite.weight_bytes": str(weights),
         }
-        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer=tfl.description or "TensorFlow Lite",
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=tfl.description or "TensorFlow Lite",
                      source_format="tflite", metadata=metadata)
-
-
-def _latest_onnx_opset() -> int:
-    """The IR's operators are the latest ONNX forms the schema table knows."""
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))

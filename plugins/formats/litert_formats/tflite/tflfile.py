@@ -4,14 +4,12 @@ Nothing here builds IR: :class:`TflFile` is the file as TFLite's interpreter
 sees it (buffers as numpy views on the mapping, tensors with shape, type and
 quantisation, operators with their resolved operator code and options dict).
 The whole FlatBuffer is first walked by the bounds-checking verifier shared
-with ``.ms`` (:mod:`litert_formats.ms.verify`, driven by this schema's
-layout); then every index (buffer, tensor, operator code, subgraph) and every
+with ``.ms`` (:mod:`litert_formats.flatbuf.verify`, driven by this schema's
+slot tables) and read by the shared reader; then every index (buffer, tensor, operator code, subgraph) and every
 data length is checked here, so the graph builder can trust them.
 """
 from __future__ import annotations
 
-import math
-import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,12 +18,9 @@ import numpy as np
 from litert.errors import ModelLoadError
 from litert.ir import DType, QuantParams
 
-from ..ms import tables
-from ..ms.verify import VerifyError, verify
-from .schema import layout
+from ..flatbuf.model_file import constant_view, open_model
+from .schema import SCHEMA
 from .types import CUSTOM, OPERATOR_NAMES, PLACEHOLDER_FOR_GREATER_OP_CODES, TENSOR_TYPE_NAMES, TENSOR_TYPES
-
-_PACKAGE = "litert_formats.tflite.schema"
 
 
 @dataclass
@@ -75,158 +70,118 @@ class TflSubGraph:
     operators: list[TflOperator]
 
 
-def _wrap(table: str, buf, pos: int):
-    obj = getattr(tables.module(table, _PACKAGE), table)()
-    obj.Init(buf, pos)
-    return obj
-
-
 class TflFile:
     """A verified ``.tflite`` model; keeps the mapping open as long as any tensor view lives."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._map = _map_file(self.path)
-        try:
-            verifier = verify(self._map, layout)
-            root = verifier.root()
-        except VerifyError as err:
-            raise ModelLoadError(f"{self.path}: not a valid .tflite file ({err})") from None
-        model = _wrap("Model", self._map, root)
-        self.version = model.Version()
+        self._map, model = open_model(self.path, SCHEMA, ".tflite")
+        self.version = model["version"]
         if self.version != 3:
             raise self.bad(f"schema version {self.version}; litert reads version 3 (TFL3) files")
-        self.description = _text(model.Description())
-        self._buffers = [model.Buffers(i) for i in range(model.BuffersLength())]
-        self.operator_codes = [self._opcode(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
-        if model.SubgraphsLength() == 0:
+        self.description = model["description"] or ""
+        self._buffers = model["buffers"] or []
+        self.operator_codes = [self._opcode(c) for c in model["operator_codes"] or ()]
+        if not model["subgraphs"]:
             raise self.bad("the model has no subgraphs")
-        self.subgraphs = [self._subgraph(i, model.Subgraphs(i)) for i in range(model.SubgraphsLength())]
-        self.signatures = [self._signature(model.SignatureDefs(i)) for i in range(model.SignatureDefsLength())]
+        self.subgraphs = [self._subgraph(i, s) for i, s in enumerate(model["subgraphs"])]
+        self.signatures = [self._signature(s) for s in model["signature_defs"] or ()]
 
     def bad(self, message: str) -> ModelLoadError:
         return ModelLoadError(f"{self.path}: {message}")
 
     # -- pieces ---------------------------------------------------------------------
 
-    def _opcode(self, c) -> tuple[int, str]:
+    @staticmethod
+    def _opcode(c: dict) -> tuple[int, str]:
         # files written before builtin_code existed keep the code in the deprecated byte only
-        code = max(int(c.BuiltinCode()), int(c.DeprecatedBuiltinCode()))
-        if c.DeprecatedBuiltinCode() == PLACEHOLDER_FOR_GREATER_OP_CODES:
-            code = int(c.BuiltinCode())
-        return code, _text(c.CustomCode())
+        code = max(c["builtin_code"], c["deprecated_builtin_code"])
+        if c["deprecated_builtin_code"] == PLACEHOLDER_FOR_GREATER_OP_CODES:
+            code = c["builtin_code"]
+        return code, c["custom_code"] or ""
 
     def _buffer(self, index: int, where: str) -> np.ndarray | None:
         """Buffer ``index`` as a uint8 view, or None for an empty buffer."""
         if index >= len(self._buffers):
             raise self.bad(f"{where} names buffer {index}, but the file has {len(self._buffers)} buffers")
         buf = self._buffers[index]
-        offset, size = int(buf.Offset()), int(buf.Size())
+        offset, size = buf["offset"], buf["size"]
         if offset > 1:  # data after the FlatBuffer (files over 2 GB keep weights there)
             if offset + size > len(self._map):
                 raise self.bad(f"buffer {index} ({size} bytes at byte {offset}) lies outside the "
                                f"{len(self._map)}-byte file")
             return np.frombuffer(self._map, np.uint8, size, offset) if size else None
-        if buf.DataIsNone() or buf.DataLength() == 0:
-            return None
-        return buf.DataAsNumpy()
+        data = buf["data"]
+        return data if data is not None and data.size else None
 
     def _indices(self, array, count: int, where: str, optional: bool = False) -> list[int]:
-        if isinstance(array, int):  # the generated accessor returns 0 for an absent vector
-            return []
-        values = [int(v) for v in array]
+        values = [] if array is None else array.tolist()
         for v in values:
             if v >= count or v < (-1 if optional else 0):
                 raise self.bad(f"{where} names tensor {v}, but the subgraph has {count} tensors")
         return values
 
-    def _tensor(self, index: int, t, where: str) -> TflTensor:
-        name = _text(t.Name())
-        shape = () if t.ShapeIsNone() else tuple(int(d) for d in t.ShapeAsNumpy())
-        signature = None if t.ShapeSignatureIsNone() else tuple(int(d) for d in t.ShapeSignatureAsNumpy())
-        tensor = TflTensor(index, name, int(t.Type()), shape, signature, is_variable=bool(t.IsVariable()))
+    def _tensor(self, index: int, t: dict, where: str) -> TflTensor:
+        name = t["name"] or ""
+        shape = () if t["shape"] is None else tuple(t["shape"].tolist())
+        signature = None if t["shape_signature"] is None else tuple(t["shape_signature"].tolist())
+        tensor = TflTensor(index, name, t["type"], shape, signature, is_variable=t["is_variable"])
         if signature is not None and len(signature) != len(shape):
             raise self.bad(f"{where} tensor {index} ({name!r}): shape_signature {list(signature)} does not match "
                            f"shape {list(shape)}")
-        if t.Sparsity() is not None:
+        if t["sparsity"] is not None:
             raise self.bad(f"{where} tensor {index} ({name!r}) is sparse, which litert does not read")
-        raw = self._buffer(int(t.Buffer()), f"{where} tensor {index} ({name!r})")
+        raw = self._buffer(t["buffer"], f"{where} tensor {index} ({name!r})")
         if raw is not None:
             dtype = tensor.dtype
             if dtype is None:
                 kind = TENSOR_TYPE_NAMES.get(tensor.type_id, f"TensorType {tensor.type_id}")
                 raise self.bad(f"{where} tensor {index} ({name!r}) has data of type {kind}, which litert does not read")
-            if any(d < 0 for d in shape):
-                raise self.bad(f"{where} constant tensor {index} ({name!r}) has negative dims {list(shape)}")
-            count = math.prod(shape)
-            if count * dtype.itemsize != raw.size:
-                raise self.bad(f"{where} tensor {index} ({name!r}): {raw.size} data bytes for shape {list(shape)} "
-                               f"of {dtype} ({count * dtype.itemsize} expected)")
-            tensor.data = raw.view(dtype.numpy).reshape(shape)
-        tensor.quant = self._quant(t.Quantization(), tensor, where)
+            tensor.data = constant_view(raw, dtype, shape, f"{self.path}: {where} tensor {index} ({name!r})", "shape")
+        tensor.quant = self._quant(t["quantization"], tensor, where)
         return tensor
 
-    def _quant(self, q, tensor: TflTensor, where: str) -> QuantParams | None:
-        if q is None or q.ScaleIsNone() or q.ScaleLength() == 0:
+    def _quant(self, q: dict | None, tensor: TflTensor, where: str) -> QuantParams | None:
+        if q is None or q["scale"] is None or q["scale"].size == 0:
             return None
-        if q.DetailsType() != 0:
+        if q["details_type"] != 0:
             raise self.bad(f"{where} tensor {tensor.index} ({tensor.name!r}) uses custom quantisation, "
                            "which litert does not read")
-        scale = np.array(q.ScaleAsNumpy(), np.float32)
-        zero = np.zeros(scale.shape, np.int64) if q.ZeroPointIsNone() else np.array(q.ZeroPointAsNumpy(), np.int64)
+        scale = np.array(q["scale"], np.float32)
+        zero = np.zeros(scale.shape, np.int64) if q["zero_point"] is None else np.array(q["zero_point"], np.int64)
         if zero.size != scale.size:
             raise self.bad(f"{where} tensor {tensor.index}: {scale.size} scales but {zero.size} zero points")
         if scale.size == 1:
             return QuantParams(scale, zero, None)
-        axis = int(q.QuantizedDimension())
+        axis = q["quantized_dimension"]
         if not 0 <= axis < len(tensor.shape) or tensor.shape[axis] != scale.size:
             raise self.bad(f"{where} tensor {tensor.index} ({tensor.name!r}): {scale.size} scales along dimension "
                            f"{axis} of shape {list(tensor.shape)}")
         return QuantParams(scale, zero, axis)
 
-    def _operator(self, index: int, op, ntensors: int, where: str) -> TflOperator:
+    def _operator(self, index: int, op: dict, ntensors: int, where: str) -> TflOperator:
         where = f"{where} operator {index}"
-        opcode = int(op.OpcodeIndex())
+        opcode = op["opcode_index"]
         if opcode >= len(self.operator_codes):
             raise self.bad(f"{where} names operator code {opcode}, but the file has {len(self.operator_codes)}")
         code, custom = self.operator_codes[opcode]
-        member = tables.union_member_of(layout.UNIONS, "BuiltinOptions", int(op.BuiltinOptionsType()))
-        options = {}
-        if member is not None:
-            value = op.BuiltinOptions()
-            options = tables.read_table(_wrap(member, value.Bytes, value.Pos), member, layout.TABLES)
-        elif op.BuiltinOptionsType():
-            raise self.bad(f"{where}: options of unknown type #{op.BuiltinOptionsType()}")
-        return TflOperator(index, code, custom, self._indices(op.InputsAsNumpy(), ntensors, f"{where} input", True),
-                           self._indices(op.OutputsAsNumpy(), ntensors, f"{where} output"), member, options)
+        member = SCHEMA.union_member("BuiltinOptions", op["builtin_options_type"])
+        if member is None and op["builtin_options_type"]:
+            raise self.bad(f"{where}: options of unknown type #{op['builtin_options_type']}")
+        return TflOperator(index, code, custom, self._indices(op["inputs"], ntensors, f"{where} input", True),
+                           self._indices(op["outputs"], ntensors, f"{where} output"), member,
+                           op["builtin_options"] or {})
 
-    def _subgraph(self, index: int, s) -> TflSubGraph:
+    def _subgraph(self, index: int, s: dict) -> TflSubGraph:
         where = f"subgraph {index}"
-        ntensors = s.TensorsLength()
-        tensors = [self._tensor(i, s.Tensors(i), where) for i in range(ntensors)]
-        return TflSubGraph(index, _text(s.Name()), tensors,
-                           self._indices(s.InputsAsNumpy(), ntensors, f"{where} input"),
-                           self._indices(s.OutputsAsNumpy(), ntensors, f"{where} output"),
-                           [self._operator(i, s.Operators(i), ntensors, where) for i in range(s.OperatorsLength())])
+        tensors = [self._tensor(i, t, where) for i, t in enumerate(s["tensors"] or ())]
+        return TflSubGraph(index, s["name"] or "", tensors,
+                           self._indices(s["inputs"], len(tensors), f"{where} input"),
+                           self._indices(s["outputs"], len(tensors), f"{where} output"),
+                           [self._operator(i, op, len(tensors), where) for i, op in enumerate(s["operators"] or ())])
 
-    def _signature(self, sig) -> dict:
-        index = int(sig.SubgraphIndex())
+    def _signature(self, sig: dict) -> dict:
+        index = sig["subgraph_index"]
         if index >= len(self.subgraphs):
-            raise self.bad(f"signature {_text(sig.SignatureKey())!r} names subgraph {index}")
-        return {"key": _text(sig.SignatureKey()), "subgraph": index}
-
-
-def _map_file(path: Path):
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such model file")
-    try:
-        with open(path, "rb") as f:
-            if path.stat().st_size == 0:
-                raise ModelLoadError(f"{path}: empty file")
-            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except OSError as err:
-        raise ModelLoadError(f"{path}: cannot read ({err.strerror or err})") from None
-
-
-def _text(raw) -> str:
-    return raw.decode("utf-8", errors="replace") if raw else ""
+            raise self.bad(f"signature {sig['signature_key'] or ''!r} names subgraph {index}")
+        return {"key": sig["signature_key"] or "", "subgraph": index}

@@ -1,14 +1,16 @@
-"""TFLite's enumerations (from the generated layout) and their IR counterparts."""
+"""TFLite's enumerations (from the generated schema module) and their IR counterparts."""
 from __future__ import annotations
 
 from litert.ir import DType
 
-from .schema.layout import ENUMS
+from .schema import SCHEMA
 
-#: BuiltinOperator value -> name (``CONV_2D``...)
-OPERATOR_NAMES: dict[int, str] = ENUMS["BuiltinOperator"]
-TENSOR_TYPE_NAMES: dict[int, str] = ENUMS["TensorType"]
-ACTIVATION_NAMES: dict[int, str] = ENUMS["ActivationFunctionType"]
+#: BuiltinOperator value -> name (``CONV_2D``...); the schema module maps the other way
+OPERATOR_NAMES: dict[int, str] = SCHEMA.enum_names("BuiltinOperator")
+TENSOR_TYPE_NAMES: dict[int, str] = SCHEMA.enum_names("TensorType")
+ACTIVATION_NAMES: dict[int, str] = SCHEMA.enum_names("ActivationFunctionType")
+PADDING: dict[str, int] = SCHEMA.enums["Padding"]
+MIRROR_PAD_MODES: dict[str, int] = SCHEMA.enums["MirrorPadMode"]
 
 #: TensorType member -> IR dtype (the others: STRING, COMPLEX, RESOURCE, VARIANT, INT4... are not read)
 _DTYPE_OF_NAME = {
@@ -18,6 +20,6 @@ _DTYPE_OF_NAME = {
 }
 TENSOR_TYPES: dict[int, DType] = {v: _DTYPE_OF_NAME[n] for v, n in TENSOR_TYPE_NAMES.items() if n in _DTYPE_OF_NAME}
 
-CUSTOM = next(v for v, n in OPERATOR_NAMES.items() if n == "CUSTOM")
+CUSTOM = SCHEMA.enums["BuiltinOperator"]["CUSTOM"]
 #: OperatorCode.deprecated_builtin_code holds this when the real code is past 127 (in builtin_code)
 PLACEHOLDER_FOR_GREATER_OP_CODES = 127

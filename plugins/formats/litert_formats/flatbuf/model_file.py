@@ -1,0 +1,51 @@
+"""A FlatBuffers model file as both formats open it: mapped, verified, read, and its constants checked."""
+from __future__ import annotations
+
+import math
+import mmap
+from pathlib import Path
+
+import numpy as np
+
+from litert.errors import ModelLoadError
+from litert.ir import DType
+
+from .read import read_table
+from .schema import Schema
+from .verify import VerifyError, verify
+
+
+def map_file(path: Path) -> mmap.mmap:
+    """A read-only mapping of ``path``; :class:`ModelLoadError` for a missing, empty or unreadable file."""
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    try:
+        with open(path, "rb") as f:
+            if path.stat().st_size == 0:
+                raise ModelLoadError(f"{path}: empty file")
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as err:
+        raise ModelLoadError(f"{path}: cannot read ({err.strerror or err})") from None
+
+
+def open_model(path: Path, schema: Schema, kind: str) -> tuple[mmap.mmap, dict]:
+    """The mapping of ``path`` and its root table, read after the verifier accepted the whole file
+    (``kind``: the file type the error names, ``.ms``...)."""
+    mapping = map_file(path)
+    try:
+        root = verify(mapping, schema).root()
+    except VerifyError as err:
+        raise ModelLoadError(f"{path}: not a valid {kind} file ({err})") from None
+    return mapping, read_table(schema, mapping, root, schema.root)
+
+
+def constant_view(raw: np.ndarray, dtype: DType, dims: tuple[int, ...], where: str, dims_word: str) -> np.ndarray:
+    """A constant's ``raw`` bytes (a uint8 view on the mapping) as ``dims`` of ``dtype``, still a view;
+    :class:`ModelLoadError` naming ``where`` when the dims are negative or disagree with the byte count."""
+    if any(d < 0 for d in dims):
+        raise ModelLoadError(f"{where}: a constant with negative {dims_word} {list(dims)}")
+    count = math.prod(dims)
+    if count * dtype.itemsize != raw.size:
+        raise ModelLoadError(f"{where}: {raw.size} data bytes for {dims_word} {list(dims)} of {dtype} "
+                             f"({count * dtype.itemsize} expected)")
+    return raw.view(dtype.numpy).reshape(dims)

@@ -1,1 +1,0 @@
-"""The .ms FlatBuffers schema (ms.fbs) and the Python flatc generated from it (committed; see README.md)."""
