@@ -262,8 +262,9 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
 
 def _weight_quant(ms: MsFile) -> str:
     """``litert info``'s line on quantised weights as stored: ``4 tensors int8 8-bit per-channel`` or ``none``."""
-    kinds = Counter((str(t.data.dtype), t.quant_raw[0].get("numBits"), "per-channel" if len(t.quant_raw) > 1
-                     else "per-tensor") for t in ms.tensors if t.is_const and t.quant_raw and t.data.dtype.kind in "iu")
+    stored = [(t.data, t.quant_raw) for t in ms.tensors if t.is_const and t.quant_raw and t.data is not None]
+    kinds = Counter((str(data.dtype), quant[0].get("numBits"), "per-channel" if len(quant) > 1 else "per-tensor")
+                    for data, quant in stored if data.dtype.kind in "iu")
     return ", ".join(f"{n} tensor{'s' if n != 1 else ''} {dtype} {bits}-bit {scheme}"
                      for (dtype, bits, scheme), n in kinds.most_common()) or "none"
 
