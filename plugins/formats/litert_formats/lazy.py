@@ -19,50 +19,36 @@ from litert.formats import Frontend, LoadOptions, Serializer
 from litert.ir import Model
 
 
-def _instantiate(target: str) -> Any:
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)()
+class _Lazy:
+    """What both kinds of entry share: the target class, made on first use."""
 
-
-class LazyFrontend(Frontend):
     def __init__(self, name: str, extensions: tuple[str, ...], target: str) -> None:
         self.name, self.extensions, self.target = name, extensions, target
-        self._real: Frontend | None = None
+        self._real: Any = None
 
-    def real(self) -> Frontend:
-        """The reader itself (its module imported now if not yet)."""
+    def real(self) -> Any:
+        """The reader or writer itself (its module imported now if not yet)."""
         if self._real is None:
-            self._real = _instantiate(self.target)
+            module, _, cls = self.target.partition(":")
+            self._real = getattr(importlib.import_module(module), cls)()
         return self._real
 
+    def __getattr__(self, attr: str) -> Any:
+        # anything else the reader or writer offers (only reached for names this class lacks)
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return getattr(self.real(), attr)
+
+
+class LazyFrontend(_Lazy, Frontend):
     def sniff(self, head: bytes) -> bool:
-        return self.real().sniff(head)
+        return bool(self.real().sniff(head))
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
-        return self.real().load(path, options)  # type: ignore[arg-type]  # readers default a missing options
-
-    def __getattr__(self, attr: str) -> Any:
-        # anything else a reader offers (only reached for names this class lacks)
-        if attr.startswith("_"):
-            raise AttributeError(attr)
-        return getattr(self.real(), attr)
+        model: Model = self.real().load(path, options)
+        return model
 
 
-class LazySerializer(Serializer):
-    def __init__(self, name: str, extensions: tuple[str, ...], target: str) -> None:
-        self.name, self.extensions, self.target = name, extensions, target
-        self._real: Serializer | None = None
-
-    def real(self) -> Serializer:
-        """The writer itself (its module imported now if not yet)."""
-        if self._real is None:
-            self._real = _instantiate(self.target)
-        return self._real
-
+class LazySerializer(_Lazy, Serializer):
     def save(self, model: Model, path: Path) -> None:
         self.real().save(model, path)
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("_"):
-            raise AttributeError(attr)
-        return getattr(self.real(), attr)
