@@ -15,6 +15,7 @@ from .convert import ConversionReport, convert
 from .formats import LoadOptions
 from .hookspecs import hookimpl
 from .ir import Shape
+from .precision import check_precision
 from .quant import quantize
 from .runtime import Session, TensorInfo, read_model
 from .runtime.gc_pause import collector_paused
@@ -32,6 +33,7 @@ def load(
     optimize: str = "general",
     cpu_fallback: bool = True,
     weight_file: str | Path | None = None,
+    precision: str = "fp32",
 ) -> Session:
     """Read a model file and compile it for ``devices`` (default: every available backend by priority).
 
@@ -42,13 +44,17 @@ def load(
     :param input_shapes: override declared input dimensions.
     :param optimize: ``"general"`` (default) or ``"none"``.
     :param weight_file: the weights of a Caffe net (default: the ``.caffemodel`` beside it).
+    :param precision: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"``: the arithmetic of the heavy ops where the
+        hardware has it (:mod:`litert.precision`); ``Session.precision`` says what is used.
     """
+    check_precision(precision)  # before the reading, which may take long
     started = time.perf_counter()
     with collector_paused():
         model = read_model(path, fmk, LoadOptions(input_shapes=dict(input_shapes or {}),
                                                   weight_file=Path(weight_file) if weight_file else None))
         read_seconds = time.perf_counter() - started
-        session = Session(model, devices=devices, threads=threads, optimize_level=optimize, cpu_fallback=cpu_fallback)
+        session = Session(model, devices=devices, threads=threads, optimize_level=optimize, cpu_fallback=cpu_fallback,
+                          precision=precision)
     session.timings = {"read": read_seconds, **session.timings}
     return session
 

@@ -92,10 +92,17 @@ class CompileContext:
     opsets: Mapping[str, int] = field(default_factory=dict)
     #: kernels other plugins registered for this backend: ``(domain, op) -> kernel``
     custom_kernels: Mapping[tuple[str, str], object] = field(default_factory=dict)
+    #: the arithmetic the session asks for (:data:`litert.precision.PRECISIONS`); a backend that cannot
+    #: honour it computes in float32 and says so in :attr:`CompiledPartition.precision`
+    precision: str = "fp32"
 
 
 class CompiledPartition(ABC):
     """A subgraph compiled by a backend, ready to run many times."""
+
+    #: what the partition computes in, as the user reads it: ``"fp32"``, or e.g. ``"bf16 (12 of 60 nodes)"``,
+    #: or ``"fp32 (bf16 requested: ...why not)"``; set by the backend's ``compile``
+    precision: str = "fp32"
 
     @abstractmethod
     def run(self, inputs: Mapping[str, Any], hooks: NodeHooks | None = None) -> dict[str, Any]:

@@ -51,6 +51,10 @@ class ResourceLimitError(LitertError):
     """A model asks for more memory or time than the configured limits allow."""
 
 
+class OptionError(LitertError, ValueError):
+    """An option of ``load``/``convert`` (or its CLI flag) has a value litert does not know."""
+
+
 @contextmanager
 def typed_errors(cls: type[LitertError], what: str) -> Iterator[None]:
     """Turn any exception other than a :class:`LitertError` raised in the block into ``cls``.

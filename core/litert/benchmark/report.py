@@ -32,6 +32,7 @@ def summary_lines(result: BenchmarkResult) -> list[str]:
     ]
     for spec in result.inputs:
         lines.append(f"input       {spec.name}: {spec.dtype} {spec.shape} from {spec.source}")
+    lines.append(f"precision   {result.precision}")
     phases = ", ".join(f"{k} {v:.1f}" for k, v in result.load_phases_ms.items())
     lines.append(f"load        {result.load_ms:.1f} ms ({phases})")
     lines.append(f"latency     min {lat.min_ms:.3f}  max {lat.max_ms:.3f}  mean {lat.mean_ms:.3f}  "

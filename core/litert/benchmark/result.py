@@ -222,6 +222,8 @@ class BenchmarkResult(_JsonMixin):
     placement: list[str] = field(default_factory=list)
     profile: Profile | None = None
     accuracy: AccuracyReport | None = None
+    #: the arithmetic the session computed in (``Session.precision``)
+    precision: str = "fp32"
 
     @property
     def passed(self) -> bool:

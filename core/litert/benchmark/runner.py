@@ -49,6 +49,7 @@ def benchmark(
     optimize: str = "general",
     fmk: str | None = None,
     progress: bool = False,
+    precision: str = "fp32",
 ) -> BenchmarkResult:
     """Benchmark a model; the figures ``litert benchmark`` prints, as a :class:`BenchmarkResult`.
 
@@ -64,13 +65,14 @@ def benchmark(
     :param optimize: ``"general"`` or ``"none"``; with ``"none"`` every node of
         the source model keeps its output tensor, so any of them can be checked.
     :param progress: show a progress bar on stderr when it is a terminal.
+    :param precision: as :func:`litert.load`'s; the result says what was used.
     """
     if loop_count < 1:
         raise InputError(f"loop count must be at least 1, got {loop_count}")
     if warmup_loop_count < 0:
         raise InputError(f"warm-up loop count must be at least 0, got {warmup_loop_count}")
     rss_before = peak_rss_bytes()
-    session, model_path, load_seconds = _load(model, devices, threads, input_shapes, optimize, fmk)
+    session, model_path, load_seconds = _load(model, devices, threads, input_shapes, optimize, fmk, precision)
     feeds, specs = resolve_inputs(session, inputs, seed)
 
     accuracy = None
@@ -116,11 +118,13 @@ def benchmark(
         placement=list(session.summary_lines()),
         profile=profiler.result(loop_count, sum(seconds)) if profiler else None,
         accuracy=accuracy,
+        precision=session.precision,
     )
 
 
 def _load(model: str | Path | Session, devices: Sequence[str] | None, threads: int | None,
-          input_shapes: Mapping[str, Sequence[int]] | None, optimize: str, fmk: str | None) -> tuple[Session, str, float]:
+          input_shapes: Mapping[str, Sequence[int]] | None, optimize: str, fmk: str | None,
+          precision: str = "fp32") -> tuple[Session, str, float]:
     """A session, the model's name for the report, and the load time in seconds."""
     if not isinstance(model, (str, Path)):  # an already loaded session
         return model, model.model.graph.name or "<session>", sum(model.timings.values())
@@ -128,7 +132,8 @@ def _load(model: str | Path | Session, devices: Sequence[str] | None, threads: i
 
     started = time.perf_counter()
     session = load(model, devices=devices, threads=threads, fmk=fmk,
-                   input_shapes={k: tuple(v) for k, v in (input_shapes or {}).items()}, optimize=optimize)
+                   input_shapes={k: tuple(v) for k, v in (input_shapes or {}).items()}, optimize=optimize,
+                   precision=precision)
     return session, str(model), time.perf_counter() - started
 
 

@@ -1,6 +1,7 @@
 """Argument parsing shared by several commands."""
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -8,6 +9,15 @@ from litert.errors import InputError
 
 if TYPE_CHECKING:
     from litert.runtime.session import Session
+
+
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """``--precision``: the arithmetic of :func:`litert.load` (:mod:`litert.precision`)."""
+    from litert.precision import PRECISIONS
+
+    parser.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
+                        help="; ".join(f"{name}: {what}" for name, what in PRECISIONS.items())
+                        + " (default fp32; the precision used is printed)")
 
 
 def parse_input_shapes(text: str | None) -> dict[str, tuple[int, ...]]:

@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from ._args import add_precision_argument
+
 if TYPE_CHECKING:
     from litert.benchmark.result import BenchmarkResult
 
@@ -38,6 +40,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
                         help="maximum mean bias per tensor, percent (default 0.5)")
     parser.add_argument("--cosine-threshold", type=float, default=None,
                         help="also fail a tensor whose cosine similarity is below this")
+    add_precision_argument(parser)
     parser.add_argument("--optimize", choices=("general", "none"), default="general",
                         help="'none' keeps every node's output tensor, to check intermediates fusion removes")
     parser.add_argument("--time-profiling", action="store_true", help="per-operator and per-op-type time tables")
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         optimize=args.optimize,
         fmk=args.fmk,
         progress=True,
+        precision=args.precision,
     )
     out = sys.stderr if args.json == "-" else sys.stdout
     lines = _mindspore_lite_header(args, result) if mindspore_lite else []

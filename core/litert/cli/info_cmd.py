@@ -5,6 +5,8 @@ import argparse
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from ._args import add_precision_argument
+
 if TYPE_CHECKING:
     from litert.ir import Model
 
@@ -15,6 +17,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-file", "--weightFile", dest="weight_file",
                         help="Caffe: the .caffemodel of the .prototxt (default: the one beside it)")
     parser.add_argument("--json", action="store_true")
+    add_precision_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         "naive_activation_bytes": memory.naive_bytes,
         "unknown_size_tensors": len(memory.unknown),
         "metadata": model.metadata,
+        "precision": _precision(args),
     }
     if args.json:
         print(json.dumps(info, indent=2, default=str))
@@ -67,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     for line in _format_lines(model):
         print(line)
     print(f"memory:   {memory.summary()}")
+    print(f"compute:  {info['precision']}")
     print("operators:")
     for op, count in histogram.most_common():
         print(f"  {op:<28} {count}")
@@ -87,3 +92,13 @@ def _format_lines(model: Model) -> list[str]:
         if value is not None:
             lines.append(f"{prefix} {field.replace('_', ' ') + ':':<14} {value}")
     return lines
+
+
+def _precision(args: argparse.Namespace) -> str:
+    """What a session computes in: fp32 by default, else compiled with ``--precision`` to say what is used."""
+    if args.precision == "fp32":
+        return "fp32 (--precision bf16|fp16 shows what reduced precision this machine runs)"
+    import litert
+
+    session = litert.load(args.model, fmk=args.fmk, weight_file=args.weight_file, precision=args.precision)
+    return session.precision

@@ -5,6 +5,8 @@ import argparse
 import time
 from pathlib import Path
 
+from ._args import add_precision_argument
+
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True)
@@ -24,6 +26,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
                         help="comma-separated backend order, e.g. ascend,cpu; a device that is absent is an error "
                              "unless cpu is in the list (then the fallback is reported on stderr)")
     parser.add_argument("--threads", type=int, default=None)
+    add_precision_argument(parser)
     parser.add_argument("--input-shape", help="fix input dims: name:1,3,224,224;other:1,128")
     parser.add_argument("--output", help="write outputs to this .npz")
     parser.add_argument("--timeout", type=float, default=None, help="stop a run still going after this many seconds")
@@ -41,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from ._args import load_for_devices, parse_input_shapes
 
     session = load_for_devices(litert.load, args.model, args.device, threads=args.threads, fmk=args.fmk,
-                               input_shapes=parse_input_shapes(args.input_shape), weight_file=args.weight_file)
+                               input_shapes=parse_input_shapes(args.input_shape), weight_file=args.weight_file,
+                               precision=args.precision)
+    if args.verbose or args.precision != "fp32":
+        print(f"precision {session.precision}")
     if args.verbose:
         phases = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in session.timings.items())
         print(f"loaded in {sum(session.timings.values()) * 1000:.1f} ms ({phases})")

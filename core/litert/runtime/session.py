@@ -16,6 +16,7 @@ from ..limits import check_bytes, check_deadline, time_limit
 from ..memory import MemoryPlan, plan, specialize
 from ..passes import PassResult
 from ..plugins import host
+from ..precision import check_precision
 from ..scheduler import NodePlacement, Partition, Schedule, schedule
 from ..schema.inference import infer_shapes
 from .layouts import check_layout, layout_mismatch, to_input_layout
@@ -73,9 +74,12 @@ class Session:
         threads: int | None = None,
         optimize_level: str = "general",
         cpu_fallback: bool = True,
+        precision: str = "fp32",
     ):
         self.model = model
         self.threads = threads or 1
+        #: the arithmetic asked for (:mod:`litert.precision`); :attr:`precision` says what is used
+        self.requested_precision = check_precision(precision)
         #: runs share it, a resize takes it alone: a resize rebuilds what a running predict reads
         self._lock = SharedExclusiveLock()
         self.timings: dict[str, float] = {}
@@ -129,6 +133,7 @@ class Session:
             ctx = CompileContext(
                 threads=self.threads,
                 opsets=self.model.opsets,
+                precision=self.requested_precision,
                 custom_kernels=host().kernels.get(backend.name, {}),
             )
             with typed_errors(InvalidModelError, f"backend {backend.name!r} cannot compile partition {part.index}"):
@@ -142,6 +147,17 @@ class Session:
         fell_back = any(p.refused for p in self.schedule.placements) and len(self.backends) > 1
         for line in self.summary_lines():
             log.log(logging.WARNING if fell_back else logging.INFO, line)
+        if self.requested_precision != "fp32" and not any(
+                compiled.precision.startswith(self.requested_precision) for _, _, compiled in self._compiled):
+            log.warning("litert: precision %s requested, computing in %s", self.requested_precision, self.precision)
+
+    @property
+    def precision(self) -> str:
+        """The arithmetic the compiled partitions compute in, as each backend reports it
+        (``"fp32"``, ``"bf16 (40 of 53 nodes)"``, ``"fp32 (bf16 requested: ...)"``)."""
+        reports = {f"{backend.name}: {compiled.precision}" if len(self._compiled) > 1 else compiled.precision
+                   for _, backend, compiled in self._compiled}
+        return "; ".join(sorted(reports)) or "fp32"
 
     def _plan_for(self, bindings: dict[str, int]) -> MemoryPlan:
         """The arena plan for one binding of the symbolic dims (cached)."""

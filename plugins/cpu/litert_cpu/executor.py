@@ -103,6 +103,7 @@ class CpuPartition(CompiledPartition):
             if value.is_const:
                 self._template[self._slot(name)] = value.const
         self._steps = self._fold_activations(self._compile_items(native, outer))
+        self.precision = self._precision_used()
         self._inputs = [(self._slots[n], n) for n in graph.inputs]
         self._outer = [(self._slots[n], n) for n in outer]
         self._outputs = [(self._slots[n], n) for n in graph.outputs]
@@ -119,7 +120,8 @@ class CpuPartition(CompiledPartition):
     def _compile_items(self, native: bool, outer: tuple[str, ...]) -> list[_Step]:
         if not native or native_module() is None:
             return [self._compile_node(node) for node in self.graph.nodes]
-        items, self.native_declined = plan_partition(self.graph, dict(self.ctx.opsets), self.ctx.threads, outer, self._fuse)
+        items, self.native_declined = plan_partition(self.graph, dict(self.ctx.opsets), self.ctx.threads, outer, self._fuse,
+                                                     self.ctx.precision)
         return [self._compile_segment(item) if isinstance(item, NativeSegment) else self._compile_node(item)
                 for item in items]
 
@@ -129,6 +131,26 @@ class CpuPartition(CompiledPartition):
                     name=f"native[{first.name}..{last.name}]", domain="litert")
         return _Step(node, None, tuple(self._slot(n) for n in segment.input_names),
                      tuple(self._slot(n) for n in segment.output_names), (), segment=segment)
+
+    def _precision_used(self) -> str:
+        """What this partition computes in, for :attr:`CompiledPartition.precision`: bf16 where the
+        library lowered a node to a bf16 step, else float32 with the reason."""
+        asked = self.ctx.precision
+        if asked == "fp32":
+            return "fp32"
+        native = native_module()
+        if asked == "bf16" and native is not None and native.bf16_available():
+            if self._symbolic:
+                return "bf16 (Conv, MatMul, Gemm with constant weights, per input-shape binding; the rest fp32)"
+            count = sum(segment.bf16_nodes for segment in self.native_segments)
+            if count:
+                return f"bf16 ({count} of {len(self.graph.nodes)} nodes: Conv, MatMul, Gemm; the rest fp32)"
+            why = "no node here has a bf16 kernel (Conv, MatMul, Gemm with constant weights)"
+        elif asked == "bf16":
+            why = "this CPU has no AVX512_BF16" if native is not None else "the native kernels are not built"
+        else:
+            why = "the CPU backend has no fp16 kernels"
+        return f"fp32 ({asked} requested: {why})"
 
     @property
     def native_segments(self) -> list[NativeSegment]:

@@ -59,11 +59,13 @@ class Lowered:
 class LowerContext:
     """What a lowering may ask about the partition's values."""
 
-    def __init__(self, graph: Graph, opsets: dict[str, int], threads: int = 1):
+    def __init__(self, graph: Graph, opsets: dict[str, int], threads: int = 1, precision: str = "fp32"):
         self.graph = graph
         self.opsets = opsets
         self.threads = threads
         self.native = module()
+        #: convolutions and constant-B MatMul/Gemm in bf16 arithmetic (asked for, and this CPU has AVX512_BF16)
+        self.bf16 = precision == "bf16" and self.native.bf16_available()
         # asked several times per node (~9 for an elementwise op) and fixed while a partition is planned: memoised
         self._shapes: dict[str, tuple[int, ...] | None] = {}
         self._dtypes: dict[str, np.dtype | None] = {}
@@ -221,20 +223,21 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
     weights = ctx.const(w)
     if depthwise:
         return Lowered([Step(ctx.native.STEP_DWCONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])
-    if weights is not None and _winograd_pays(ints, act, ctx):
+    if weights is not None and not ctx.bf16 and _winograd_pays(ints, act, ctx):
         packed_name = f"{node.name}/winograd_weights"
         packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c) // 4)
         ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed)
         return Lowered([Step(ctx.native.STEP_CONV2D_WINOGRAD, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)],
                        consts={packed_name: packed})
     if weights is not None and ctx.native.conv_packed_available():
-        # the library's own GEMM over weights packed once, here
+        # the library's own GEMM over weights packed once, here (float32 values or bf16 pairs, 4 bytes each)
         packed_name = f"{node.name}/packed_weights"
         k = (c // group) * kh * kw
-        packed = aligned_empty(ctx.native.conv_packed_bytes(m, k, group) // 4)
-        ctx.native.pack_conv_weights(np.ascontiguousarray(weights, np.float32), m, k, group, packed)
-        return Lowered([Step(ctx.native.STEP_CONV2D_PACKED, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)],
-                       consts={packed_name: packed})
+        packed = aligned_empty(ctx.native.conv_packed_bytes(m, k, group, ctx.bf16) // 4,
+                               np.uint32 if ctx.bf16 else np.float32)
+        ctx.native.pack_conv_weights(np.ascontiguousarray(weights, np.float32), m, k, group, packed, ctx.bf16)
+        kind = ctx.native.STEP_CONV2D_PACKED_BF16 if ctx.bf16 else ctx.native.STEP_CONV2D_PACKED
+        return Lowered([Step(kind, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)], consts={packed_name: packed})
     return Lowered([Step(ctx.native.STEP_CONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])
 
 
@@ -547,8 +550,7 @@ def _matmul(node: Node, ctx: LowerContext):
         ints = (1, batch_a * m, n, k, 0, 0, 0, 0, 0)
         packed = _packed_b(node, ctx, b, k, n, trans_b=False)
         if packed:
-            return Lowered([Step(ctx.native.STEP_MATMUL_PACKED, (a, packed[0], None, y), ints, (1.0, 1.0, 0.0, 0.0), y)],
-                           consts=packed[1])
+            return Lowered([Step(packed[2], (a, packed[0], None, y), ints, (1.0, 1.0, 0.0, 0.0), y)], consts=packed[1])
     elif batch_a == batch and batch_b == batch and tuple(sa[:-2]) == tuple(sb[:-2]):
         ints = (batch, m, n, k, m * k, k * n, 0, 0, 0)
     elif batch_a == 1 and batch_b == batch:
@@ -589,7 +591,7 @@ def _gemm_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
     packed = _packed_b(node, ctx, b, k, n, trans_b=bool(trans_b))
     if packed:
         ints = (1, m, n, k, 0, 0, 0, bias_kind, act[0])
-        return Lowered([Step(ctx.native.STEP_MATMUL_PACKED, (a, packed[0], c, y), ints, floats, y)], consts=packed[1])
+        return Lowered([Step(packed[2], (a, packed[0], c, y), ints, floats, y)], consts=packed[1])
     ints = (1, m, n, k, 0, 0, trans_b, bias_kind, act[0])
     return Lowered([Step(ctx.native.STEP_MATMUL, (a, b, c, y), ints, floats, y)])
 
@@ -599,15 +601,16 @@ def _packed_b(node: Node, ctx: LowerContext, b: str, k: int, n: int, trans_b: bo
     weights as the kernel's vector operand: measured on Ice Lake at one
     thread, [197, 192] x [192, 768] 1.9x and x [768, 192] 1.4x faster than
     OpenBLAS's sgemm, which packs both operands on every call), as (the
-    packed constant's name, consts); None where B is not constant or the CPU
-    lacks AVX-512."""
+    packed constant's name, consts, the step kind: float32 or bf16
+    arithmetic); None where B is not constant or the CPU lacks AVX-512."""
     weights = ctx.const(b)
     if weights is None or k < 1 or n < 1 or not ctx.native.conv_packed_available():
         return None
     name = f"{node.name}/packed_b"
-    packed = aligned_empty(ctx.native.gemm_packed_b_bytes(k, n) // 4)
-    ctx.native.pack_gemm_b(np.ascontiguousarray(weights, np.float32).reshape(-1), k, n, trans_b, packed)
-    return name, {name: packed}
+    packed = aligned_empty(ctx.native.gemm_packed_b_bytes(k, n, ctx.bf16) // 4, np.uint32 if ctx.bf16 else np.float32)
+    ctx.native.pack_gemm_b(np.ascontiguousarray(weights, np.float32).reshape(-1), k, n, trans_b, packed, ctx.bf16)
+    kind = ctx.native.STEP_MATMUL_PACKED_BF16 if ctx.bf16 else ctx.native.STEP_MATMUL_PACKED
+    return name, {name: packed}, kind
 
 
 @lowering("Gemm")
@@ -766,7 +769,7 @@ def act_fields(ctx: LowerContext) -> dict[int, tuple[int, int]]:
     two parameters in ``floats``."""
     n = ctx.native
     return {n.STEP_CONV2D: (16, 0), n.STEP_DWCONV2D: (16, 0), n.STEP_AFFINE: (3, 0), n.STEP_BINARY: (1, 0),
-            n.STEP_MATMUL: (8, 2), n.STEP_MATMUL_PACKED: (8, 2)}
+            n.STEP_MATMUL: (8, 2), n.STEP_MATMUL_PACKED: (8, 2), n.STEP_MATMUL_PACKED_BF16: (8, 2)}
 
 
 def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
@@ -774,7 +777,7 @@ def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
     step ``producer`` (a transformer's projections are MatMul + Add), into
     that step's per-column bias, when it has no bias or activation yet."""
     n = ctx.native
-    if producer.kind not in (n.STEP_MATMUL, n.STEP_MATMUL_PACKED) or node.op_type != "Add" or node.domain \
+    if producer.kind not in (n.STEP_MATMUL, n.STEP_MATMUL_PACKED, n.STEP_MATMUL_PACKED_BF16) or node.op_type != "Add" or node.domain \
             or len(node.inputs) != 2 or producer.operands[2] is not None or producer.ints[7] != 0 \
             or producer.ints[8] != n.ACT_NONE:
         return False

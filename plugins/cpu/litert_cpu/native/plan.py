@@ -58,12 +58,12 @@ def gelu_chain(nodes: list[Node], index: int, ctx: LowerContext, readers: dict[s
 
 
 def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tuple[str, ...] = (),
-                   fuse: bool = True) -> tuple[list["Node | NativeSegment"], dict[str, str]]:
+                   fuse: bool = True, precision: str = "fp32") -> tuple[list["Node | NativeSegment"], dict[str, str]]:
     """The partition's nodes in order, runs of native nodes replaced by
     segments; and, per declined node, why (for ``placement`` notes).
     ``fuse=False`` keeps every activation a step of its own, so that node
     hooks see each node's own output (``litert compare``)."""
-    ctx = LowerContext(graph, opsets, threads)
+    ctx = LowerContext(graph, opsets, threads, precision)
     nodes = graph.nodes
     readers: dict[str, int] = {}
     last_read: dict[str, int] = {}

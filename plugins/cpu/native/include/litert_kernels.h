@@ -134,6 +134,19 @@ void lk_conv_pack_weights(const float *w, int m, int k, int groups, float *out);
 int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias,
                          const float *z, float *y, lk_pool *pool);
 
+/* bfloat16 arithmetic (float32 in and out): the packed convolution with
+ * weights rounded to bf16 and packed by lk_conv_pack_weights_bf16 into
+ * lk_conv_packed_bf16_pairs(m, k, groups) uint32 pairs (k in pairs, low half
+ * first), input rounded to bf16 as it is packed, float32 accumulation and
+ * epilogue.  Only where lk_bf16_available() (AVX512_BF16); LK_E_ARG
+ * elsewhere.  Results differ from float32 by bf16's rounding (8-bit
+ * significand) of both operands. */
+int lk_bf16_available(void);
+size_t lk_conv_packed_bf16_pairs(int m, int k, int groups);
+void lk_conv_pack_weights_bf16(const float *w, int m, int k, int groups, uint32_t *out);
+int lk_conv2d_packed_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
+                          const float *z, float *y, lk_pool *pool);
+
 /* 3x3 stride-1 ungrouped convs by Winograd F(2x2, 3x3), weights transformed
  * and packed by lk_winograd_pack_weights into lk_winograd_packed_floats(m, c)
  * floats; activation none, ReLU or Clip; where lk_winograd_available(p). */
@@ -232,6 +245,13 @@ size_t lk_gemm_packed_b_floats(int k, int n);
 void lk_gemm_pack_b(const float *b, int k, int n, int trans_b, float *out);
 int lk_matmul_packed_f32(const lk_matmul *p, const float *a, const float *b_packed, const float *bias, float *c,
                          lk_pool *pool);
+/* The same in bf16 arithmetic: B packed by lk_gemm_pack_b_bf16 into
+ * lk_gemm_packed_b_bf16_pairs(k, n) uint32 pairs, A rounded as it is packed;
+ * only where lk_bf16_available(). */
+size_t lk_gemm_packed_b_bf16_pairs(int k, int n);
+void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *out);
+int lk_matmul_packed_bf16(const lk_matmul *p, const float *a, const uint32_t *b_packed, const float *bias, float *c,
+                          lk_pool *pool);
 
 /* ---------------------------------------------------------------- resize */
 

@@ -45,6 +45,9 @@ enum lk_step_kind {
     LK_STEP_QDWCONV2D,      /* slots: x (u8/s8), w (s8 [c][kh][kw]), bias (int32), scale (f32), y (u8/s8) */
     LK_STEP_QUANTIZE,       /* slots: x (f32), y (u8/s8) */
     LK_STEP_DEQUANTIZE,     /* slots: x (u8/s8), y (f32) */
+    /* bf16 arithmetic (litert_kernels.h) */
+    LK_STEP_CONV2D_PACKED_BF16, /* slots: x, bf16 packed w, bias?, z?, y (lk_conv2d_packed_bf16) */
+    LK_STEP_MATMUL_PACKED_BF16, /* slots: a, bf16 packed b, bias?, y (lk_matmul_packed_bf16) */
     LK_STEP_KIND_COUNT
 };
 

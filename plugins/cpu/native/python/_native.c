@@ -440,6 +440,7 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_CONV2D_WINOGRAD] = parse_conv, [LK_STEP_MATMUL_PACKED] = parse_matmul,
     [LK_STEP_QCONV2D] = parse_qconv,      [LK_STEP_QDWCONV2D] = parse_qconv,
     [LK_STEP_QUANTIZE] = parse_qconvert,  [LK_STEP_DEQUANTIZE] = parse_qconvert,
+    [LK_STEP_CONV2D_PACKED_BF16] = parse_conv, [LK_STEP_MATMUL_PACKED_BF16] = parse_matmul,
 };
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
@@ -663,11 +664,20 @@ static int float_weights(PyObject *obj, Py_ssize_t values, Py_buffer *view) {
     return 0;
 }
 
+/* packed conv weights: float32 values, or bf16 pairs (4 bytes each as well) */
+static size_t conv_packed_units(int rows, int k, int groups, int bf16) {
+    return bf16 ? lk_conv_packed_bf16_pairs(rows, k, groups) : lk_conv_packed_floats(rows, k, groups);
+}
+
+static size_t gemm_packed_units(int k, int n, int bf16) {
+    return bf16 ? lk_gemm_packed_b_bf16_pairs(k, n) : lk_gemm_packed_b_floats(k, n);
+}
+
 static PyObject *mod_conv_packed_bytes(PyObject *m, PyObject *args) {
     (void)m;
-    int rows, k, groups;
-    if (!PyArg_ParseTuple(args, "iii", &rows, &k, &groups)) return NULL;
-    size_t floats = lk_conv_packed_floats(rows, k, groups);
+    int rows, k, groups, bf16 = 0;
+    if (!PyArg_ParseTuple(args, "iii|p", &rows, &k, &groups, &bf16)) return NULL;
+    size_t floats = conv_packed_units(rows, k, groups, bf16);
     if (floats == 0) {
         PyErr_SetString(PyExc_ValueError, "bad weight geometry");
         return NULL;
@@ -678,9 +688,9 @@ static PyObject *mod_conv_packed_bytes(PyObject *m, PyObject *args) {
 static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
     (void)m;
     PyObject *obj, *out;
-    int rows, k, groups;
-    if (!PyArg_ParseTuple(args, "OiiiO", &obj, &rows, &k, &groups, &out)) return NULL;
-    size_t floats = lk_conv_packed_floats(rows, k, groups);
+    int rows, k, groups, bf16 = 0;
+    if (!PyArg_ParseTuple(args, "OiiiO|p", &obj, &rows, &k, &groups, &out, &bf16)) return NULL;
+    size_t floats = conv_packed_units(rows, k, groups, bf16);
     if (floats == 0) {
         PyErr_SetString(PyExc_ValueError, "bad weight geometry");
         return NULL;
@@ -691,7 +701,10 @@ static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    lk_conv_pack_weights(view.buf, rows, k, groups, (float *)dest.buf);
+    if (bf16)
+        lk_conv_pack_weights_bf16(view.buf, rows, k, groups, (uint32_t *)dest.buf);
+    else
+        lk_conv_pack_weights(view.buf, rows, k, groups, (float *)dest.buf);
     PyBuffer_Release(&dest);
     PyBuffer_Release(&view);
     Py_RETURN_NONE;
@@ -733,9 +746,9 @@ static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
 
 static PyObject *mod_gemm_packed_b_bytes(PyObject *m, PyObject *args) {
     (void)m;
-    int k, n;
-    if (!PyArg_ParseTuple(args, "ii", &k, &n)) return NULL;
-    size_t floats = lk_gemm_packed_b_floats(k, n);
+    int k, n, bf16 = 0;
+    if (!PyArg_ParseTuple(args, "ii|p", &k, &n, &bf16)) return NULL;
+    size_t floats = gemm_packed_units(k, n, bf16);
     if (floats == 0) {
         PyErr_SetString(PyExc_ValueError, "bad weight geometry");
         return NULL;
@@ -746,9 +759,9 @@ static PyObject *mod_gemm_packed_b_bytes(PyObject *m, PyObject *args) {
 static PyObject *mod_pack_gemm_b(PyObject *m, PyObject *args) {
     (void)m;
     PyObject *obj, *out;
-    int k, n, trans_b;
-    if (!PyArg_ParseTuple(args, "OiipO", &obj, &k, &n, &trans_b, &out)) return NULL;
-    size_t floats = lk_gemm_packed_b_floats(k, n);
+    int k, n, trans_b, bf16 = 0;
+    if (!PyArg_ParseTuple(args, "OiipO|p", &obj, &k, &n, &trans_b, &out, &bf16)) return NULL;
+    size_t floats = gemm_packed_units(k, n, bf16);
     if (floats == 0) {
         PyErr_SetString(PyExc_ValueError, "bad weight geometry");
         return NULL;
@@ -759,7 +772,10 @@ static PyObject *mod_pack_gemm_b(PyObject *m, PyObject *args) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    lk_gemm_pack_b(view.buf, k, n, trans_b, (float *)dest.buf);
+    if (bf16)
+        lk_gemm_pack_b_bf16(view.buf, k, n, trans_b, (uint32_t *)dest.buf);
+    else
+        lk_gemm_pack_b(view.buf, k, n, trans_b, (float *)dest.buf);
     PyBuffer_Release(&dest);
     PyBuffer_Release(&view);
     Py_RETURN_NONE;
@@ -770,18 +786,24 @@ static PyObject *mod_conv_packed_available(PyObject *m, PyObject *unused) {
     return PyBool_FromLong(lk_conv_packed_available());
 }
 
+static PyObject *mod_bf16_available(PyObject *m, PyObject *unused) {
+    (void)m, (void)unused;
+    return PyBool_FromLong(lk_bf16_available());
+}
+
 static PyMethodDef module_methods[] = {
     {"conv_packed_bytes", mod_conv_packed_bytes, METH_VARARGS,
-     "conv_packed_bytes(m, k, groups) -> int: size of the packed-conv weight layout"},
+     "conv_packed_bytes(m, k, groups, bf16=False) -> int: size of the packed-conv weight layout"},
     {"pack_conv_weights", mod_pack_conv_weights, METH_VARARGS,
-     "pack_conv_weights(w, m, k, groups, out): weights into the packed-conv layout, in out"},
+     "pack_conv_weights(w, m, k, groups, out, bf16=False): weights into the packed-conv layout, in out"},
     {"winograd_packed_bytes", mod_winograd_packed_bytes, METH_VARARGS,
      "winograd_packed_bytes(m, c) -> int: size of the packed Winograd weight layout"},
     {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
+    {"bf16_available", mod_bf16_available, METH_NOARGS, "whether this CPU runs the bf16 steps (AVX512_BF16)"},
     {"gemm_packed_b_bytes", mod_gemm_packed_b_bytes, METH_VARARGS,
-     "gemm_packed_b_bytes(k, n) -> int: size of a MatMul/Gemm constant B in the packed layout"},
+     "gemm_packed_b_bytes(k, n, bf16=False) -> int: size of a MatMul/Gemm constant B in the packed layout"},
     {"pack_gemm_b", mod_pack_gemm_b, METH_VARARGS,
-     "pack_gemm_b(b, k, n, trans_b, out): a constant B ([k, n], or [n, k] when trans_b) packed into out"},
+     "pack_gemm_b(b, k, n, trans_b, out, bf16=False): a constant B ([k, n], or [n, k] when trans_b) packed into out"},
     {"pack_winograd_weights", mod_pack_winograd_weights, METH_VARARGS,
      "pack_winograd_weights(w, m, c, out): 3x3 weights transformed and packed for F(2x2, 3x3), in out"},
     {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
@@ -808,6 +830,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_MATMUL_PACKED", LK_STEP_MATMUL_PACKED},
     {"STEP_QCONV2D", LK_STEP_QCONV2D}, {"STEP_QDWCONV2D", LK_STEP_QDWCONV2D}, {"STEP_QUANTIZE", LK_STEP_QUANTIZE},
     {"STEP_DEQUANTIZE", LK_STEP_DEQUANTIZE},
+    {"STEP_CONV2D_PACKED_BF16", LK_STEP_CONV2D_PACKED_BF16}, {"STEP_MATMUL_PACKED_BF16", LK_STEP_MATMUL_PACKED_BF16},
     {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
     {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
     {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},

@@ -64,29 +64,13 @@ int lk_conv_packed_available(void) {
 }
 
 
-/* c[rows][32] (row stride ldc) = (accumulate ? c : 0) + a[kc][12] x b[kc][32]
- * for the first `rows` of the 12-row weight panel, then the epilogue when
- * e->final.  `rows` is a compile-time constant in each caller below, so the
- * loops unroll and the 2*rows accumulators live in zmm registers. */
-__attribute__((target("avx512f"), always_inline)) static inline void kernel_rows(
-    const int rows, int kc, const float *a, const float *b, size_t ldb, const int *off, float *c, size_t ldc,
-    int accumulate, const tile_epilogue *e) {
-    __m512 acc0[MR], acc1[MR];
-#pragma GCC unroll 12
-    for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++) {
-        /* row p of the B operand: every ldb floats, or at its own offset (flat-rows convolution) */
-        const float *bp = off ? b + off[p] : b;
-        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
-#pragma GCC unroll 12
-        for (int i = 0; i < rows; i++) {
-            __m512 av = _mm512_set1_ps(a[i]);
-            acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
-            acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
-        }
-        a += MR;
-        if (!off) b += ldb;
-    }
+/* A finished 12 x 32 accumulator tile (its first `rows` rows) to c (row
+ * stride ldc): added to c when accumulating over k slices, then bias,
+ * residual and the clamp when e->final.  Shared by the float32 and bf16
+ * micro-kernels, which differ only in how they accumulate. */
+__attribute__((target("avx512f"), always_inline)) static inline void store_tile(
+    const int rows, const __m512 *acc0, const __m512 *acc1, float *c, size_t ldc, int accumulate,
+    const tile_epilogue *e) {
     const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
 #pragma GCC unroll 12
     for (int i = 0; i < rows; i++) {
@@ -113,6 +97,32 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel_rows
     }
 }
 
+/* c[rows][32] (row stride ldc) = (accumulate ? c : 0) + a[kc][12] x b[kc][32]
+ * for the first `rows` of the 12-row weight panel, then the epilogue when
+ * e->final.  `rows` is a compile-time constant in each caller below, so the
+ * loops unroll and the 2*rows accumulators live in zmm registers. */
+__attribute__((target("avx512f"), always_inline)) static inline void kernel_rows(
+    const int rows, int kc, const float *a, const float *b, size_t ldb, const int *off, float *c, size_t ldc,
+    int accumulate, const tile_epilogue *e) {
+    __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        /* row p of the B operand: every ldb floats, or at its own offset (flat-rows convolution) */
+        const float *bp = off ? b + off[p] : b;
+        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+#pragma GCC unroll 12
+        for (int i = 0; i < rows; i++) {
+            __m512 av = _mm512_set1_ps(a[i]);
+            acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
+        }
+        a += MR;
+        if (!off) b += ldb;
+    }
+    store_tile(rows, acc0, acc1, c, ldc, accumulate, e);
+}
+
 #define LK_KERNEL(ROWS)                                                                                        \
     __attribute__((target("avx512f"))) static void kernel_##ROWS##x32(int kc, const float *a, const float *b,  \
                                                                      size_t ldb, float *c, size_t ldc,         \
@@ -128,6 +138,90 @@ LK_KERNEL(12)
 LK_KERNEL(8)
 LK_KERNEL(4)
 #undef LK_KERNEL
+
+/* the fp32 micro-kernel with the fewest rows covering `rows` (4, 8 or 12) */
+static void f32_tile(int rows, int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
+                     int accumulate, const tile_epilogue *e) {
+    if (rows <= 4)
+        kernel_4x32(kc, a, b, ldb, c, ldc, accumulate, e);
+    else if (rows <= 8)
+        kernel_8x32(kc, a, b, ldb, c, ldc, accumulate, e);
+    else
+        kernel_12x32(kc, a, b, ldb, c, ldc, accumulate, e);
+}
+
+/* ---- bfloat16 operands (AVX512_BF16) ----------------------------------
+ * The same 12 x 32 tile with both operands as pairs of bfloat16 along k
+ * (one uint32 = rows 2p and 2p+1, low half first): VDPBF16PS multiplies
+ * two pairs per lane and adds them to a float32 accumulator, twice the
+ * multiply-adds of an FMA per instruction; accumulation, bias, residual and
+ * activation stay float32.  Weights are rounded to bf16 once, when packed;
+ * activations when a task packs its input panels. */
+#define BF16_TARGET "avx512f,avx512bw,avx512bf16"
+
+int lk_bf16_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+}
+
+__attribute__((target(BF16_TARGET), always_inline)) static inline void kernel_bf16_rows(
+    const int rows, int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int accumulate,
+    const tile_epilogue *e) {
+    __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+    for (int p = 0; p < kp; p++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+#pragma GCC unroll 12
+        for (int i = 0; i < rows; i++) {
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[i]);
+            acc0[i] = _mm512_dpbf16_ps(acc0[i], av, b0);
+            acc1[i] = _mm512_dpbf16_ps(acc1[i], av, b1);
+        }
+        a += MR;
+        b += NR;
+    }
+    store_tile(rows, acc0, acc1, c, ldc, accumulate, e);
+}
+
+#define LK_BF16_KERNEL(ROWS)                                                                                \
+    __attribute__((target(BF16_TARGET))) static void kernel_bf16_##ROWS##x32(                               \
+        int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int accumulate,                 \
+        const tile_epilogue *e) {                                                                           \
+        kernel_bf16_rows(ROWS, kp, a, b, c, ldc, accumulate, e);                                            \
+    }
+LK_BF16_KERNEL(12)
+LK_BF16_KERNEL(8)
+LK_BF16_KERNEL(4)
+#undef LK_BF16_KERNEL
+
+/* the bf16 micro-kernel with the fewest rows covering `rows`; kp pairs of k */
+static void bf16_tile(int rows, int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int accumulate,
+                      const tile_epilogue *e) {
+    if (rows <= 4)
+        kernel_bf16_4x32(kp, a, b, c, ldc, accumulate, e);
+    else if (rows <= 8)
+        kernel_bf16_8x32(kp, a, b, c, ldc, accumulate, e);
+    else
+        kernel_bf16_12x32(kp, a, b, c, ldc, accumulate, e);
+}
+
+/* float32 panels [k][32] -> bf16 pair panels [ceil(k/2)][32], rounded to
+ * nearest even (an odd k's last pair has a zero high half) */
+__attribute__((target(BF16_TARGET))) static void panel_to_bf16(const float *src, int k, uint32_t *dst) {
+    /* lanes 0-15 hold row 2p, 16-31 row 2p+1 after the conversion: interleave them */
+    static const uint16_t order[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+                                       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    const __m512i idx = _mm512_loadu_si512(order);
+    for (int p = 0; p < k; p += 2)
+        for (int h = 0; h < NR; h += 16) {
+            __m512 r0 = _mm512_loadu_ps(src + (size_t)p * NR + h);
+            __m512 r1 = p + 1 < k ? _mm512_loadu_ps(src + (size_t)(p + 1) * NR + h) : _mm512_setzero_ps();
+            __m512i v = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);
+            _mm512_storeu_si512(dst + (size_t)(p / 2) * NR + h, _mm512_permutexvar_epi16(idx, v));
+        }
+}
 
 /* out[0:n] = min(max(acc[0:n] + bias + z[0:n], lo), hi) (z may be NULL), n
  * any length: the epilogue of a tile whose columns are not a whole, in-place
@@ -145,12 +239,6 @@ __attribute__((target("avx512f"))) static void store_run(float *out, const float
 }
 #else
 int lk_conv_packed_available(void) { return 0; }
-static void kernel_12x32(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int accumulate,
-                         const tile_epilogue *e) {
-    (void)kc, (void)a, (void)b, (void)ldb, (void)c, (void)ldc, (void)accumulate, (void)e;
-}
-#define kernel_8x32 kernel_12x32
-#define kernel_4x32 kernel_12x32
 static void kernel_12x32_rows_at(int kc, const float *a, const float *b, const int *off, float *c, size_t ldc,
                                  int accumulate) {
     (void)kc, (void)a, (void)b, (void)off, (void)c, (void)ldc, (void)accumulate;
@@ -160,14 +248,58 @@ static void kernel_12x32_rows_at(int kc, const float *a, const float *b, const i
 static void store_run(float *out, const float *acc, int n, float bias, const float *z, float lo, float hi) {
     (void)out, (void)acc, (void)n, (void)bias, (void)z, (void)lo, (void)hi;
 }
+int lk_bf16_available(void) { return 0; }
+static void f32_tile(int rows, int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
+                     int accumulate, const tile_epilogue *e) {
+    (void)rows, (void)kc, (void)a, (void)b, (void)ldb, (void)c, (void)ldc, (void)accumulate, (void)e;
+}
+static void bf16_tile(int rows, int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int accumulate,
+                      const tile_epilogue *e) {
+    (void)rows, (void)kp, (void)a, (void)b, (void)c, (void)ldc, (void)accumulate, (void)e;
+}
+static void panel_to_bf16(const float *src, int k, uint32_t *dst) { (void)src, (void)k, (void)dst; }
 #endif
+
+/* float32 -> bfloat16 bits, rounded to nearest even (NaN stays a quiet NaN),
+ * as VCVTNEPS2BF16 rounds; a pair of them (k even in the low half) as the
+ * bf16 kernels read it */
+static uint32_t bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+static uint32_t bf16_pair(float lo, float hi) { return bf16_bits(lo) | bf16_bits(hi) << 16; }
+
+size_t lk_conv_packed_bf16_pairs(int m, int k, int groups) {
+    if (m <= 0 || k <= 0 || groups <= 0 || m % groups) return 0;
+    size_t panels = (size_t)(m / groups + MR - 1) / MR;
+    return (size_t)groups * panels * MR * (size_t)((k + 1) / 2);
+}
+
+/* lk_conv_pack_weights' panels with k in pairs: [ceil(k/2)][12] */
+void lk_conv_pack_weights_bf16(const float *w, int m, int k, int groups, uint32_t *out) {
+    int mg = m / groups, panels = (mg + MR - 1) / MR, kp = (k + 1) / 2;
+    for (int g = 0; g < groups; g++)
+        for (int pnl = 0; pnl < panels; pnl++) {
+            uint32_t *dst = out + ((size_t)g * panels + pnl) * MR * kp;
+            for (int p = 0; p < kp; p++)
+                for (int r = 0; r < MR; r++) {
+                    int row = pnl * MR + r;
+                    const float *src = w + ((size_t)g * mg + row) * k;
+                    dst[(size_t)p * MR + r] =
+                        row < mg ? bf16_pair(src[2 * p], 2 * p + 1 < k ? src[2 * p + 1] : 0.0f) : 0u;
+                }
+        }
+}
 
 void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc) {
     tile_epilogue e = {NULL, NULL, 0, -INFINITY, INFINITY, 0};
     for (int k0 = 0; k0 < k; k0 += KC) {
         int kc = LK_MIN(KC, k - k0);
         e.final = k0 + kc >= k;
-        kernel_12x32(kc, a + (size_t)k0 * MR, b + (size_t)k0 * ldb, ldb, c, ldc, k0 > 0, &e);
+        f32_tile(MR, kc, a + (size_t)k0 * MR, b + (size_t)k0 * ldb, ldb, c, ldc, k0 > 0, &e);
     }
 }
 
@@ -176,69 +308,105 @@ void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, 
  * column panels [k][NR] so that the micro-kernel's vector operand is the
  * weights (contiguous, aligned) and its broadcast operand the activations,
  * packed per call into MR-row panels [k][MR] (rows x k floats: 1/(2n) of
- * the arithmetic).  The same 12 x 32 kernel as the convolutions. */
+ * the arithmetic).  The same 12 x 32 kernel as the convolutions; in bf16,
+ * both operands as [ceil(k/2)] pairs instead of [k] floats. */
 size_t lk_gemm_packed_b_floats(int k, int n) {
     if (k < 1 || n < 1) return 0;
     return (size_t)((n + NR - 1) / NR) * (size_t)k * NR;
+}
+
+size_t lk_gemm_packed_b_bf16_pairs(int k, int n) {
+    if (k < 1 || n < 1) return 0;
+    return (size_t)((n + NR - 1) / NR) * (size_t)((k + 1) / 2) * NR;
+}
+
+/* B(p, j) of a [k, n] B, or of the transpose of an [n, k] one; 0 past k */
+static float b_at(const float *b, int k, int n, int trans_b, int p, int j) {
+    if (p >= k) return 0.0f;
+    return trans_b ? b[(size_t)j * k + p] : b[(size_t)p * n + j];
 }
 
 void lk_gemm_pack_b(const float *b, int k, int n, int trans_b, float *out) {
     for (int j0 = 0; j0 < n; j0 += NR) {
         float *panel = out + (size_t)(j0 / NR) * k * NR;
         int nr = LK_MIN(NR, n - j0);
-        for (int p = 0; p < k; p++) {
-            float *dst = panel + (size_t)p * NR;
-            for (int j = 0; j < nr; j++) dst[j] = trans_b ? b[(size_t)(j0 + j) * k + p] : b[(size_t)p * n + j0 + j];
-            for (int j = nr; j < NR; j++) dst[j] = 0.0f;
-        }
+        for (int p = 0; p < k; p++)
+            for (int j = 0; j < NR; j++) panel[(size_t)p * NR + j] = j < nr ? b_at(b, k, n, trans_b, p, j0 + j) : 0.0f;
     }
 }
 
-int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed, float *c,
-                          size_t ldc) {
+void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *out) {
+    int kp = (k + 1) / 2;
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        uint32_t *panel = out + (size_t)(j0 / NR) * kp * NR;
+        int nr = LK_MIN(NR, n - j0);
+        for (int p = 0; p < kp; p++)
+            for (int j = 0; j < NR; j++)
+                panel[(size_t)p * NR + j] =
+                    j < nr ? bf16_pair(b_at(b, k, n, trans_b, 2 * p, j0 + j), b_at(b, k, n, trans_b, 2 * p + 1, j0 + j))
+                           : 0u;
+    }
+}
+
+/* rows x cols of C = A x B for either packed B (exactly one of b32, b16) */
+static int gemm_packed_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b32,
+                            const uint32_t *b16, float *c, size_t ldc) {
     if (rows <= 0 || cols <= 0) return LK_OK;
     static const tile_epilogue none = {NULL, NULL, 0, -INFINITY, INFINITY, 0};
+    /* steps along k per panel row: k floats, or k/2 pairs (4 bytes either way) */
+    int steps = b16 ? (k + 1) / 2 : k;
     int panels_m = (rows + MR - 1) / MR;
-    float *ap = lk_scratch(0, (size_t)panels_m * k * MR * sizeof(float));
+    void *ap = lk_scratch(0, (size_t)panels_m * steps * MR * 4);
     float *tile = lk_scratch(1, (size_t)MR * NR * sizeof(float));
     if (!ap || !tile) return LK_E_NOMEM;
     for (int pm = 0; pm < panels_m; pm++) {
-        float *panel = ap + (size_t)pm * k * MR;
         int mr = LK_MIN(MR, rows - pm * MR);
         const float *src = a + (size_t)pm * MR * lda;
         /* k outer: the panel is written front to back, the rows read side by side */
-        for (int p = 0; p < k; p++) {
-            float *dst = panel + (size_t)p * MR;
-            for (int r = 0; r < mr; r++) dst[r] = src[(size_t)r * lda + p];
-            for (int r = mr; r < MR; r++) dst[r] = 0.0f;
+        if (b16) {
+            uint32_t *panel = (uint32_t *)ap + (size_t)pm * steps * MR;
+            for (int p = 0; p < steps; p++)
+                for (int r = 0; r < MR; r++) {
+                    const float *row = src + (size_t)r * lda;
+                    panel[(size_t)p * MR + r] =
+                        r < mr ? bf16_pair(row[2 * p], 2 * p + 1 < k ? row[2 * p + 1] : 0.0f) : 0u;
+                }
+        } else {
+            float *panel = (float *)ap + (size_t)pm * steps * MR;
+            for (int p = 0; p < k; p++)
+                for (int r = 0; r < MR; r++) panel[(size_t)p * MR + r] = r < mr ? src[(size_t)r * lda + p] : 0.0f;
         }
     }
     for (int pm = 0; pm < panels_m; pm++) {
         int m0 = pm * MR, mr = LK_MIN(MR, rows - m0);
-        const float *panel = ap + (size_t)pm * k * MR;
+        size_t a_at = (size_t)pm * steps * MR;
         for (int n0 = 0; n0 < cols; n0 += NR) {
             int nc = LK_MIN(NR, cols - n0);
-            const float *bp = b_packed + (size_t)(n0 / NR) * k * NR;
+            size_t b_at_panel = (size_t)(n0 / NR) * steps * NR;
             float *dst = c + (size_t)m0 * ldc + n0;
-            if (nc == NR && mr == MR)
-                kernel_12x32(k, panel, bp, NR, dst, ldc, 0, &none);
-            else if (nc == NR && mr == 8)
-                kernel_8x32(k, panel, bp, NR, dst, ldc, 0, &none);
-            else if (nc == NR && mr == 4)
-                kernel_4x32(k, panel, bp, NR, dst, ldc, 0, &none);
-            else {
-                /* a partial panel: the smallest kernel covering its rows, into a tile */
-                if (mr <= 4)
-                    kernel_4x32(k, panel, bp, NR, tile, NR, 0, &none);
-                else if (mr <= 8)
-                    kernel_8x32(k, panel, bp, NR, tile, NR, 0, &none);
-                else
-                    kernel_12x32(k, panel, bp, NR, tile, NR, 0, &none);
+            /* 4, 8 or 12 rows of 32 columns in place, else into a tile by the smallest kernel covering them */
+            int full = nc == NR && (mr == MR || mr == 8 || mr == 4);
+            float *out = full ? dst : tile;
+            size_t ld = full ? ldc : NR;
+            if (b16)
+                bf16_tile(mr, steps, (const uint32_t *)ap + a_at, b16 + b_at_panel, out, ld, 0, &none);
+            else
+                f32_tile(mr, k, (const float *)ap + a_at, b32 + b_at_panel, NR, out, ld, 0, &none);
+            if (!full)
                 for (int r = 0; r < mr; r++) memcpy(dst + (size_t)r * ldc, tile + (size_t)r * NR, (size_t)nc * sizeof(float));
-            }
         }
     }
     return LK_OK;
+}
+
+int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed, float *c,
+                          size_t ldc) {
+    return gemm_packed_rows(rows, cols, k, a, lda, b_packed, NULL, c, ldc);
+}
+
+int lk_gemm_packed_b_rows_bf16(int rows, int cols, int k, const float *a, size_t lda, const uint32_t *b_packed,
+                               float *c, size_t ldc) {
+    return gemm_packed_rows(rows, cols, k, a, lda, NULL, b_packed, c, ldc);
 }
 
 /* packs input positions [first, first + count) of one group into NR-wide
@@ -257,6 +425,7 @@ static void pack_input(const lk_conv2d *p, const float *x, int first, int count,
 typedef struct {
     const lk_conv2d *p;
     const float *x, *w_packed, *bias, *z;
+    const uint32_t *w_bf16; /* bf16 pair weights instead of w_packed (lk_conv2d_packed_bf16) */
     float *y;
     int k, mg, panels_m, tile, tiles, pointwise;
     float lo, hi;          /* the activation when it is a clamp */
@@ -281,7 +450,9 @@ static void pconv_task(void *arg, size_t t) {
     size_t edges = slices > 1 ? (size_t)j->panels_m * panels_n : 1;
     float *packed = lk_scratch(0, (size_t)panels_n * j->k * NR * sizeof(float));
     float *edge_all = lk_scratch(1, edges * MR * NR * sizeof(float));
-    if (!packed || !edge_all) {
+    int kp = (j->k + 1) / 2; /* bf16: k in pairs */
+    uint32_t *packed_bf16 = j->w_bf16 ? lk_scratch(2, (size_t)panels_n * kp * NR * sizeof(uint32_t)) : NULL;
+    if (!packed || !edge_all || (j->w_bf16 && !packed_bf16)) {
         j->status = LK_E_NOMEM;
         return;
     }
@@ -295,13 +466,16 @@ static void pconv_task(void *arg, size_t t) {
         else
             pack_input(p, xg, first, count, packed);
     }
-    const float *wg = j->w_packed + (size_t)g * j->panels_m * MR * j->k;
+    if (j->w_bf16)
+        for (int pn = 0; pn < panels_n; pn++)
+            panel_to_bf16(packed + (size_t)pn * j->k * NR, j->k, packed_bf16 + (size_t)pn * kp * NR);
+    const float *wg = j->w_bf16 ? NULL : j->w_packed + (size_t)g * j->panels_m * MR * j->k;
+    const uint32_t *wg_bf16 = j->w_bf16 ? j->w_bf16 + (size_t)g * j->panels_m * MR * kp : NULL;
     for (int k0 = 0; k0 < j->k; k0 += KC) {
         int kc = LK_MIN(KC, j->k - k0), final = k0 + kc >= j->k;
         for (int pm = 0; pm < j->panels_m; pm++) {
             int m0 = pm * MR, rows = LK_MIN(MR, j->mg - m0);
             int oc = g * j->mg + m0;
-            const float *a = wg + (size_t)pm * MR * j->k + (size_t)k0 * MR;
             for (int pn = 0; pn < panels_n; pn++) {
                 int c0 = pn * NR, cols = LK_MIN(NR, count - c0);
                 float *y = j->y + ((size_t)b * p->m + oc) * positions + first + c0;
@@ -314,16 +488,18 @@ static void pconv_task(void *arg, size_t t) {
                 /* edge tiles: bias/residual/activation after the copy below */
                 tile_epilogue e = {full && j->bias ? j->bias + oc : NULL, full ? zt : NULL, (size_t)positions,
                                    full ? j->lo : -INFINITY, full ? j->hi : INFINITY, final};
-                const float *bp = pn < direct ? xg + (size_t)k0 * positions + first + c0
-                                              : packed + ((size_t)pn * j->k + k0) * NR;
-                size_t ldb = pn < direct ? (size_t)positions : NR;
                 int kernel_rows_needed = full ? rows : MR;
-                if (kernel_rows_needed == 4)
-                    kernel_4x32(kc, a, bp, ldb, dst, ldc, k0 > 0, &e);
-                else if (kernel_rows_needed == 8)
-                    kernel_8x32(kc, a, bp, ldb, dst, ldc, k0 > 0, &e);
-                else
-                    kernel_12x32(kc, a, bp, ldb, dst, ldc, k0 > 0, &e);
+                if (j->w_bf16) {
+                    /* k0 is a multiple of KC, which is even: slices start at a pair */
+                    bf16_tile(kernel_rows_needed, (kc + 1) / 2, wg_bf16 + ((size_t)pm * kp + k0 / 2) * MR,
+                              packed_bf16 + ((size_t)pn * kp + k0 / 2) * NR, dst, ldc, k0 > 0, &e);
+                } else {
+                    const float *bp = pn < direct ? xg + (size_t)k0 * positions + first + c0
+                                                  : packed + ((size_t)pn * j->k + k0) * NR;
+                    size_t ldb = pn < direct ? (size_t)positions : NR;
+                    f32_tile(kernel_rows_needed, kc, wg + (size_t)pm * MR * j->k + (size_t)k0 * MR, bp, ldb, dst, ldc,
+                             k0 > 0, &e);
+                }
                 if (!final) continue;
                 if (full) {
                     if (j->after.kind != LK_ACT_NONE)
@@ -534,29 +710,43 @@ static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, 
     return j.status;
 }
 
-int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias,
-                         const float *z, float *y, lk_pool *pool) {
-    if (!lk_conv_packed_available()) return LK_E_ARG;
+/* the packed-weight convolution in float32 (w_packed) or bf16 (w_bf16): the
+ * flat-rows path serves float32 only (its B rows are read in place, which
+ * bf16 pairs cannot be) */
+static int conv_packed(const lk_conv2d *p, const float *x, const float *w_packed, const uint32_t *w_bf16,
+                       const float *bias, const float *z, float *y, lk_pool *pool) {
     if (!p || p->groups < 1 || p->c % p->groups || p->m % p->groups) return LK_E_ARG;
     int positions = p->oh * p->ow;
     if (p->n == 0 || positions == 0) return LK_OK;
-    if (!(p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 && p->pad_left == 0) &&
+    if (!w_bf16 && !(p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 && p->pad_left == 0) &&
         flat_pays(p))
         return conv_flat(p, x, w_packed, bias, z, y, pool);
-    pconv_job j = {.p = p, .x = x, .w_packed = w_packed, .bias = bias, .z = z, .y = y};
+    pconv_job j = {.p = p, .x = x, .w_packed = w_packed, .w_bf16 = w_bf16, .bias = bias, .z = z, .y = y};
     j.k = p->c / p->groups * p->kh * p->kw;
     j.mg = p->m / p->groups;
     j.panels_m = (j.mg + MR - 1) / MR;
     /* reading the image in place beats packing it when few weight panels
      * reuse each input panel (measured: 64 output channels from 256, +27%;
      * 256 from 64, packing 13% faster: a packed panel is contiguous, the
-     * image's rows are a plane apart) */
-    j.pointwise = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
-                  p->oh == p->h && p->ow == p->w && j.panels_m <= 8;
+     * image's rows are a plane apart); bf16 always converts a packed panel */
+    j.pointwise = !w_bf16 && p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 &&
+                  p->pad_left == 0 && p->oh == p->h && p->ow == p->w && j.panels_m <= 8;
     split_activation(&p->act, &j.lo, &j.hi, &j.after);
     size_t images = (size_t)p->n * p->groups;
     j.tile = conv_tile(positions, images, lk_pool_threads(pool));
     j.tiles = (positions + j.tile - 1) / j.tile;
     lk_parallel_for(pool, images * j.tiles, pconv_task, &j);
     return j.status;
+}
+
+int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias,
+                         const float *z, float *y, lk_pool *pool) {
+    if (!lk_conv_packed_available()) return LK_E_ARG;
+    return conv_packed(p, x, w_packed, NULL, bias, z, y, pool);
+}
+
+int lk_conv2d_packed_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
+                          const float *z, float *y, lk_pool *pool) {
+    if (!lk_bf16_available()) return LK_E_ARG;
+    return conv_packed(p, x, NULL, w_packed, bias, z, y, pool);
 }

@@ -104,6 +104,10 @@ void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, 
  * lk_conv_packed_available().  LK_E_NOMEM when scratch is short. */
 int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed, float *c,
                           size_t ldc);
+/* The same with B packed by lk_gemm_pack_b_bf16 (A rounded to bf16 as it is
+ * packed); only where lk_bf16_available(). */
+int lk_gemm_packed_b_rows_bf16(int rows, int cols, int k, const float *a, size_t lda, const uint32_t *b_packed,
+                               float *c, size_t ldc);
 
 /* Number of tasks to cut `work` units into so that each task has at least
  * `min_work` units and every thread gets a few tasks. */

@@ -75,6 +75,7 @@ int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const floa
 typedef struct {
     const lk_matmul *p;
     const float *a, *b_packed, *bias;
+    const uint32_t *b_bf16; /* instead of b_packed in bf16 arithmetic */
     float *c;
     int m_block, n_block, n_blocks;
     int status;
@@ -87,8 +88,11 @@ static void mm_packed_task(void *arg, size_t t) {
     int rows = LK_MIN(j->m_block, p->m - m0), cols = LK_MIN(j->n_block, p->n - n0);
     float *c = j->c + (size_t)m0 * p->n + n0;
     /* n_block is a multiple of the 32-column panels the packing made */
-    int status = lk_gemm_packed_b_rows(rows, cols, p->k, j->a + (size_t)m0 * p->k, (size_t)p->k,
-                                       j->b_packed + (size_t)n0 * p->k, c, (size_t)p->n);
+    const float *a = j->a + (size_t)m0 * p->k;
+    int status = j->b_bf16 ? lk_gemm_packed_b_rows_bf16(rows, cols, p->k, a, (size_t)p->k,
+                                                        j->b_bf16 + (size_t)n0 * ((p->k + 1) / 2), c, (size_t)p->n)
+                           : lk_gemm_packed_b_rows(rows, cols, p->k, a, (size_t)p->k, j->b_packed + (size_t)n0 * p->k,
+                                                   c, (size_t)p->n);
     if (status != LK_OK) {
         j->status = status;
         return;
@@ -96,14 +100,15 @@ static void mm_packed_task(void *arg, size_t t) {
     mm_epilogue(p, c, rows, cols, m0, n0, j->bias);
 }
 
-int lk_matmul_packed_f32(const lk_matmul *p, const float *a, const float *b_packed, const float *bias, float *c,
-                         lk_pool *pool) {
-    if (!lk_conv_packed_available() || !p || p->batch != 1 || p->m < 0 || p->n < 0 || p->k < 1 || p->trans_a ||
+/* a constant-B MatMul/Gemm on B packed in float32 (b_packed) or bf16 (b_bf16) */
+static int matmul_packed(const lk_matmul *p, const float *a, const float *b_packed, const uint32_t *b_bf16,
+                         const float *bias, float *c, lk_pool *pool) {
+    if (!p || p->batch != 1 || p->m < 0 || p->n < 0 || p->k < 1 || p->trans_a ||
         p->trans_b || p->bias_kind < 0 || p->bias_kind > 3 || (p->bias_kind && !bias))
         return LK_E_ARG;
     if (p->m == 0 || p->n == 0) return LK_OK;
     const int panel = 32, rows_panel = 12;
-    mm_packed_job j = {p, a, b_packed, bias, c, p->m, p->n, 1, LK_OK};
+    mm_packed_job j = {p, a, b_packed, bias, b_bf16, c, p->m, p->n, 1, LK_OK};
     int threads = lk_pool_threads(pool);
     if (threads > 1 && 2.0 * p->m * p->n * (double)p->k > 2e5) {
         /* blocks of whole 12-row x 32-column panels, cut so that the threads
@@ -128,4 +133,16 @@ int lk_matmul_packed_f32(const lk_matmul *p, const float *a, const float *b_pack
     int m_blocks = (p->m + j.m_block - 1) / j.m_block;
     lk_parallel_for(pool, (size_t)m_blocks * j.n_blocks, mm_packed_task, &j);
     return j.status;
+}
+
+int lk_matmul_packed_f32(const lk_matmul *p, const float *a, const float *b_packed, const float *bias, float *c,
+                         lk_pool *pool) {
+    if (!lk_conv_packed_available()) return LK_E_ARG;
+    return matmul_packed(p, a, b_packed, NULL, bias, c, pool);
+}
+
+int lk_matmul_packed_bf16(const lk_matmul *p, const float *a, const uint32_t *b_packed, const float *bias, float *c,
+                          lk_pool *pool) {
+    if (!lk_bf16_available()) return LK_E_ARG;
+    return matmul_packed(p, a, NULL, b_packed, bias, c, pool);
 }

@@ -52,6 +52,7 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
         return 0;
     if (s->kind == LK_STEP_DWCONV2D && (p->groups != p->c || p->m != p->c)) return 0;
     if (s->kind == LK_STEP_CONV2D_PACKED && !lk_conv_packed_available()) return 0;
+    if (s->kind == LK_STEP_CONV2D_PACKED_BF16 && !lk_bf16_available()) return 0;
     if (s->kind == LK_STEP_CONV2D_WINOGRAD && !lk_winograd_available(p)) return 0;
     /* padded extents fit in int */
     if ((int64_t)(p->oh - 1) * p->sh + (int64_t)(p->kh - 1) * p->dh + 1 > 1 << 30 ||
@@ -63,6 +64,8 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
            need(pr, s->slots[1],
                 s->kind == LK_STEP_CONV2D_PACKED
                     ? f32((int64_t)lk_conv_packed_floats(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
+                : s->kind == LK_STEP_CONV2D_PACKED_BF16
+                    ? f32((int64_t)lk_conv_packed_bf16_pairs(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
                 : s->kind == LK_STEP_CONV2D_WINOGRAD ? f32((int64_t)lk_winograd_packed_floats(p->m, p->c))
                                                      : f32(prod4(p->m, p->c / p->groups, p->kh, p->kw)),
                 0) &&
@@ -209,12 +212,16 @@ static int check_matmul(const lk_program *pr, const lk_step *s) {
 
 static int check_matmul_packed(const lk_program *pr, const lk_step *s) {
     const lk_matmul *p = &s->u.matmul;
-    if (!lk_conv_packed_available() || p->batch != 1 || p->m < 0 || p->n < 1 || p->k < 1 || p->trans_a ||
-        p->trans_b || p->a_bs || p->b_bs || p->bias_kind < 0 || p->bias_kind > 3 || !valid_act(&p->act))
+    int bf16 = s->kind == LK_STEP_MATMUL_PACKED_BF16;
+    if (!(bf16 ? lk_bf16_available() : lk_conv_packed_available()) || p->batch != 1 || p->m < 0 || p->n < 1 ||
+        p->k < 1 || p->trans_a || p->trans_b || p->a_bs || p->b_bs || p->bias_kind < 0 || p->bias_kind > 3 ||
+        !valid_act(&p->act))
         return 0;
+    /* packed B: k x n floats in 32-column panels, or as many bf16 pairs (4 bytes each too) */
+    int64_t packed = (int64_t)(bf16 ? lk_gemm_packed_b_bf16_pairs(p->k, p->n) : lk_gemm_packed_b_floats(p->k, p->n));
     int64_t bias = p->bias_kind == 1 ? p->n : p->bias_kind == 2 ? prod2(p->m, p->n) : 1;
     return need(pr, s->slots[0], f32(prod2(p->m, p->k)), 0) &&
-           need(pr, s->slots[1], f32((int64_t)lk_gemm_packed_b_floats(p->k, p->n)), 0) &&
+           need(pr, s->slots[1], f32(packed), 0) &&
            (p->bias_kind == 0 ? s->slots[2] < 0 : need(pr, s->slots[2], f32(bias), 0)) &&
            need(pr, s->slots[3], f32(prod2(p->m, p->n)), 0);
 }
@@ -332,6 +339,14 @@ static int run_matmul(const lk_step *s, void *const *slots, lk_pool *pool) {
 static int run_matmul_packed(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_matmul_packed_f32(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
 }
+
+static int run_conv_packed_bf16(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_conv2d_packed_bf16(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
+}
+
+static int run_matmul_packed_bf16(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_matmul_packed_bf16(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
+}
 static int run_transpose(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_transpose(s->u.transpose.rank, s->u.transpose.shape, s->u.transpose.perm, (size_t)s->u.transpose.elem,
                         SLOT(0), SLOT(1), pool);
@@ -387,6 +402,8 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_QDWCONV2D] = {check_qconv, run_qdwconv},
     [LK_STEP_QUANTIZE] = {check_qconvert, run_quantize},
     [LK_STEP_DEQUANTIZE] = {check_qconvert, run_dequantize},
+    [LK_STEP_CONV2D_PACKED_BF16] = {check_conv, run_conv_packed_bf16},
+    [LK_STEP_MATMUL_PACKED_BF16] = {check_matmul_packed, run_matmul_packed_bf16},
 };
 
 /* ------------------------------------------------------------- programs */

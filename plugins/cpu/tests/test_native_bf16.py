@@ -1,0 +1,160 @@
+"""bf16 arithmetic (``precision="bf16"``): the library's bf16 steps against float32 on bf16-rounded operands.
+
+The bf16 steps round the weights (when packed) and the activations (when a task packs them) to bfloat16 and
+accumulate in float32.  A product of two bf16 values is exact in float32, so the same convolution or GEMM run by
+the numpy kernels on operands rounded to bf16 beforehand (``ml_dtypes``, round to nearest even as VCVTNEPS2BF16)
+differs from the bf16 step only by the order of the float32 additions: the comparison is tight (1e-5 of the
+output's scale), and a wrong pairing, panel offset or k-slice would be off by far more.
+"""
+from __future__ import annotations
+
+import logging
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import litert
+from litert.backend import CompileContext
+from litert.errors import OptionError
+from litert.ir import DType, Graph, Node, Value
+from litert_cpu.executor import CpuPartition
+from litert_cpu.native import module, status
+
+lib = module()
+pytestmark = pytest.mark.skipif(lib is None, reason=f"native kernels inactive: {status().detail}")
+needs_bf16 = pytest.mark.skipif(lib is None or not lib.bf16_available(), reason="this CPU has no AVX512_BF16")
+
+RNG_SEED = 20261205
+
+
+def to_bf16(array: np.ndarray) -> np.ndarray:
+    return array.astype(ml_dtypes.bfloat16).astype(np.float32)
+
+
+def graph_of(node: Node, inputs: dict[str, np.ndarray], consts: dict[str, np.ndarray], out: tuple[int, ...]) -> Graph:
+    values = {name: Value(name, DType.FLOAT32, a.shape) for name, a in inputs.items()}
+    values.update({name: Value(name, DType.FLOAT32, a.shape, const=a) for name, a in consts.items()})
+    values["y"] = Value("y", DType.FLOAT32, out)
+    return Graph(nodes=[node], inputs=list(inputs), outputs=["y"], values=values, name="case")
+
+
+def bf16_against_rounded(node: Node, inputs, consts, out, rounded_inputs, threads):
+    """(bf16 step's output, numpy's output on the bf16-rounded operands, the bf16 partition)."""
+    ctx = CompileContext(threads=threads, opsets={"": 21, "com.microsoft": 1}, precision="bf16")
+    bf16 = CpuPartition(graph_of(node, inputs, consts, out), ctx)
+    rounded = {k: to_bf16(v) if k in rounded_inputs else v for k, v in inputs.items()}
+    reference = CpuPartition(graph_of(node, rounded, {k: to_bf16(v) if k == "w" else v for k, v in consts.items()},
+                                      out), CompileContext(threads=1), native=False)
+    return bf16.run(inputs)["y"], reference.run(rounded)["y"], bf16
+
+
+@needs_bf16
+@pytest.mark.parametrize("case", range(16))
+def test_bf16_conv_matches_float32_on_rounded_operands(case):
+    """Odd channel counts (k odd: the last pair's high half is zero), k > 384 (two k slices, the second odd),
+    output channels off the 12-row panels, 3x3/1x1/5x5 dilated/1x7, strides 1-3, pads, groups, batch 2,
+    residual and activations, one and two threads."""
+    rng = np.random.default_rng(RNG_SEED + case)
+    kh, kw = [(3, 3), (1, 1), (5, 5), (1, 7)][case % 4]
+    dh, dw = (2, 1) if case % 4 == 2 else (1, 1)
+    sh, sw = [(1, 1), (2, 2), (1, 2), (3, 1)][case // 4]
+    group = 2 if case % 5 == 3 else 1
+    c = [7, 45, 50, 3][case % 4] * group if case % 3 else 43 * group  # 43 * 9 = 387 > 384: two slices
+    m = int(rng.integers(1, 40)) * group
+    n = 1 + case % 2
+    h, w = int(rng.integers(kh * dh, 24)), int(rng.integers(kw * dw, 24))
+    pads = [int(rng.integers(0, kh)), int(rng.integers(0, kw)), int(rng.integers(0, kh)), int(rng.integers(0, kw))]
+    oh = (h + pads[0] + pads[2] - (kh - 1) * dh - 1) // sh + 1
+    ow = (w + pads[1] + pads[3] - (kw - 1) * dw - 1) // sw + 1
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((m, c // group, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    attrs = {"group": group, "strides": [sh, sw], "dilations": [dh, dw], "pads": pads, "kernel_shape": [kh, kw]}
+    inputs = {"x": x}
+    if case % 2:
+        inputs["z"] = rng.standard_normal((n, m, oh, ow)).astype(np.float32)
+        act = ["Relu", "Clip", "Sigmoid", "HardSigmoid"][case % 4]
+        params = {"Clip": [-0.5, 0.75], "HardSigmoid": [0.2, 0.5]}.get(act, [])
+        node = Node("FusedConv", ["x", "w", "b", "z"], ["y"], {**attrs, "activation": act, "activation_params": params},
+                    name="conv", domain="com.microsoft")
+    else:
+        node = Node("Conv", ["x", "w", "b"], ["y"], attrs, name="conv")
+    got, want, partition = bf16_against_rounded(node, inputs, {"w": wt, "b": b}, (n, m, oh, ow), {"x"}, 1 + case % 2)
+    assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_CONV2D_PACKED_BF16]]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max())))
+
+
+@needs_bf16
+@pytest.mark.parametrize("case", range(6))
+def test_bf16_constant_weight_gemm_matches_float32_on_rounded_operands(case):
+    """MatMul and Gemm with constant B: odd k, rows off the 12-row panels, columns off the 32-column ones,
+    transB, every bias form, alpha/beta, a fused activation, one and two threads."""
+    rng = np.random.default_rng(RNG_SEED + 100 + case)
+    m, k, n = [(1, 37, 70), (197, 193, 77), (13, 301, 32), (50, 64, 200), (3, 769, 33), (25, 5, 1000)][case]
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    if case % 2:
+        trans_b = case % 4 == 1
+        wt = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+        bias = rng.standard_normal([(n,), (1, n), (m, n), (1,)][case % 4]).astype(np.float32)
+        attrs = {"transB": int(trans_b), "alpha": 0.75, "beta": 1.25, "activation": "Relu"}
+        node = Node("FusedGemm", ["a", "w", "c"], ["y"], attrs, name="gemm", domain="com.microsoft")
+        consts = {"w": wt, "c": bias}
+    else:
+        node = Node("MatMul", ["a", "w"], ["y"], {}, name="mm")
+        consts = {"w": rng.standard_normal((k, n)).astype(np.float32)}
+    got, want, partition = bf16_against_rounded(node, {"a": a}, consts, (m, n), {"a"}, 1 + case % 2)
+    assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_MATMUL_PACKED_BF16]]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max())))
+
+
+def conv_model(path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(RNG_SEED + 200)
+    w = numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 16, 16])], [w])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+@needs_bf16
+def test_session_reports_bf16_and_stays_close_to_float32(tmp_path):
+    path = conv_model(tmp_path / "conv.onnx")
+    x = np.random.default_rng(1).standard_normal((1, 3, 16, 16)).astype(np.float32)
+    fp32, bf16 = litert.load(path), litert.load(path, precision="bf16")
+    assert fp32.precision == "fp32"
+    assert bf16.precision.startswith("bf16 (1 of 1 nodes")
+    want, got = fp32.predict([x])[0], bf16.predict([x])[0]
+    error = float(np.abs(got - want).max() / np.abs(want).max())
+    assert 0 < error < 1e-2  # bf16 rounding shows, and stays small
+
+
+def test_precision_falls_back_to_float32_with_the_reason(tmp_path, monkeypatch, caplog):
+    """Never silent: a CPU without AVX512_BF16, or fp16 (no fp16 kernels), computes in float32, says why in
+    ``Session.precision`` and logs a warning; an unknown precision is an OptionError."""
+    path = conv_model(tmp_path / "conv.onnx")
+    monkeypatch.setattr(lib, "bf16_available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="litert"):
+        session = litert.load(path, precision="bf16")
+    assert session.precision == "fp32 (bf16 requested: this CPU has no AVX512_BF16)"
+    assert "precision bf16 requested, computing in fp32" in caplog.text
+    assert litert.load(path, precision="fp16").precision == "fp32 (fp16 requested: the CPU backend has no fp16 kernels)"
+    with pytest.raises(OptionError, match="unknown precision 'int4'"):
+        litert.load(path, precision="int4")
+
+
+@needs_bf16
+def test_cli_prints_the_precision_used(tmp_path, capsys):
+    from litert.cli.main import main
+
+    path = str(conv_model(tmp_path / "conv.onnx"))
+    assert main(["benchmark", "--model", path, "--precision", "bf16", "--loop-count", "2"]) == 0
+    assert "precision   bf16 (1 of 1 nodes" in capsys.readouterr().out
+    assert main(["info", path, "--precision", "bf16"]) == 0
+    assert "compute:  bf16 (1 of 1 nodes" in capsys.readouterr().out
+    assert main(["run", "--model", path, "--random", "--precision", "bf16"]) == 0
+    assert "precision bf16 (1 of 1 nodes" in capsys.readouterr().out
