@@ -30,4 +30,5 @@ assert litert_cpu.__file__.startswith(__import__("os").environ["PYTHONPATH"].spl
 print("sanitized build:", n.__file__)
 PY
 LD_PRELOAD="$ASAN_LIB" exec "$PY" -m pytest -q -p no:cacheprovider \
-    plugins/cpu/tests/test_native_kernels.py plugins/cpu/tests/test_native_qkernels.py tests/test_models_vs_onnxruntime.py "$@"
+    plugins/cpu/tests/test_native_kernels.py plugins/cpu/tests/test_native_qkernels.py plugins/cpu/tests/test_native_bf16.py \
+    tests/test_models_vs_onnxruntime.py "$@"

@@ -223,12 +223,12 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
     weights = ctx.const(w)
     if depthwise:
         return Lowered([Step(ctx.native.STEP_DWCONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])
-    if weights is not None and not ctx.bf16 and _winograd_pays(ints, act, ctx):
+    if weights is not None and _winograd_pays(ints, act, ctx):
         packed_name = f"{node.name}/winograd_weights"
-        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c) // 4)
-        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed)
-        return Lowered([Step(ctx.native.STEP_CONV2D_WINOGRAD, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)],
-                       consts={packed_name: packed})
+        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c, ctx.bf16) // 4, np.uint32 if ctx.bf16 else np.float32)
+        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed, ctx.bf16)
+        kind = ctx.native.STEP_CONV2D_WINOGRAD_BF16 if ctx.bf16 else ctx.native.STEP_CONV2D_WINOGRAD
+        return Lowered([Step(kind, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)], consts={packed_name: packed})
     if weights is not None and ctx.native.conv_packed_available():
         # the library's own GEMM over weights packed once, here (float32 values or bf16 pairs, 4 bytes each)
         packed_name = f"{node.name}/packed_weights"

@@ -155,6 +155,14 @@ size_t lk_winograd_packed_floats(int m, int c);
 void lk_winograd_pack_weights(const float *w, int m, int c, float *out);
 int lk_conv2d_winograd_f32(const lk_conv2d *p, const float *x, const float *u, const float *bias, const float *z,
                            float *y, lk_pool *pool);
+/* The same with the 16 GEMMs in bf16 arithmetic (transforms in float32):
+ * weights transformed, rounded and packed by lk_winograd_pack_weights_bf16
+ * into lk_winograd_packed_bf16_pairs(m, c) uint32 pairs (LK_E_NOMEM when its
+ * float32 staging buffer cannot be allocated); only where lk_bf16_available(). */
+size_t lk_winograd_packed_bf16_pairs(int m, int c);
+int lk_winograd_pack_weights_bf16(const float *w, int m, int c, uint32_t *out);
+int lk_conv2d_winograd_bf16(const lk_conv2d *p, const float *x, const uint32_t *u, const float *bias, const float *z,
+                            float *y, lk_pool *pool);
 
 /* Depthwise (groups == c == m): any stride, dilation and padding. */
 int lk_dwconv2d_f32(const lk_conv2d *p, const float *x, const float *w, const float *bias,

@@ -441,6 +441,7 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_QCONV2D] = parse_qconv,      [LK_STEP_QDWCONV2D] = parse_qconv,
     [LK_STEP_QUANTIZE] = parse_qconvert,  [LK_STEP_DEQUANTIZE] = parse_qconvert,
     [LK_STEP_CONV2D_PACKED_BF16] = parse_conv, [LK_STEP_MATMUL_PACKED_BF16] = parse_matmul,
+    [LK_STEP_CONV2D_WINOGRAD_BF16] = parse_conv,
 };
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
@@ -712,9 +713,9 @@ static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
 
 static PyObject *mod_winograd_packed_bytes(PyObject *m, PyObject *args) {
     (void)m;
-    int rows, channels;
-    if (!PyArg_ParseTuple(args, "ii", &rows, &channels)) return NULL;
-    size_t floats = lk_winograd_packed_floats(rows, channels);
+    int rows, channels, bf16 = 0;
+    if (!PyArg_ParseTuple(args, "ii|p", &rows, &channels, &bf16)) return NULL;
+    size_t floats = bf16 ? lk_winograd_packed_bf16_pairs(rows, channels) : lk_winograd_packed_floats(rows, channels);
     if (floats == 0) {
         PyErr_SetString(PyExc_ValueError, "bad weight geometry");
         return NULL;
@@ -725,9 +726,9 @@ static PyObject *mod_winograd_packed_bytes(PyObject *m, PyObject *args) {
 static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
     (void)m;
     PyObject *obj, *out;
-    int rows, channels;
-    if (!PyArg_ParseTuple(args, "OiiO", &obj, &rows, &channels, &out)) return NULL;
-    size_t floats = lk_winograd_packed_floats(rows, channels);
+    int rows, channels, bf16 = 0;
+    if (!PyArg_ParseTuple(args, "OiiO|p", &obj, &rows, &channels, &out, &bf16)) return NULL;
+    size_t floats = bf16 ? lk_winograd_packed_bf16_pairs(rows, channels) : lk_winograd_packed_floats(rows, channels);
     if (floats == 0) {
         PyErr_SetString(PyExc_ValueError, "bad weight geometry");
         return NULL;
@@ -738,9 +739,14 @@ static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    lk_winograd_pack_weights(view.buf, rows, channels, (float *)dest.buf);
+    int status = LK_OK;
+    if (bf16)
+        status = lk_winograd_pack_weights_bf16(view.buf, rows, channels, (uint32_t *)dest.buf);
+    else
+        lk_winograd_pack_weights(view.buf, rows, channels, (float *)dest.buf);
     PyBuffer_Release(&dest);
     PyBuffer_Release(&view);
+    if (status != LK_OK) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 
@@ -797,7 +803,7 @@ static PyMethodDef module_methods[] = {
     {"pack_conv_weights", mod_pack_conv_weights, METH_VARARGS,
      "pack_conv_weights(w, m, k, groups, out, bf16=False): weights into the packed-conv layout, in out"},
     {"winograd_packed_bytes", mod_winograd_packed_bytes, METH_VARARGS,
-     "winograd_packed_bytes(m, c) -> int: size of the packed Winograd weight layout"},
+     "winograd_packed_bytes(m, c, bf16=False) -> int: size of the packed Winograd weight layout"},
     {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
     {"bf16_available", mod_bf16_available, METH_NOARGS, "whether this CPU runs the bf16 steps (AVX512_BF16)"},
     {"gemm_packed_b_bytes", mod_gemm_packed_b_bytes, METH_VARARGS,
@@ -805,7 +811,7 @@ static PyMethodDef module_methods[] = {
     {"pack_gemm_b", mod_pack_gemm_b, METH_VARARGS,
      "pack_gemm_b(b, k, n, trans_b, out, bf16=False): a constant B ([k, n], or [n, k] when trans_b) packed into out"},
     {"pack_winograd_weights", mod_pack_winograd_weights, METH_VARARGS,
-     "pack_winograd_weights(w, m, c, out): 3x3 weights transformed and packed for F(2x2, 3x3), in out"},
+     "pack_winograd_weights(w, m, c, out, bf16=False): 3x3 weights transformed and packed for F(2x2, 3x3), in out"},
     {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
     {"set_blas_sgemm", mod_set_blas_sgemm, METH_O, "register a cblas_sgemm address (int) or None"},
     {"has_blas", mod_has_blas, METH_NOARGS, "whether an external BLAS is registered"},
@@ -831,6 +837,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_QCONV2D", LK_STEP_QCONV2D}, {"STEP_QDWCONV2D", LK_STEP_QDWCONV2D}, {"STEP_QUANTIZE", LK_STEP_QUANTIZE},
     {"STEP_DEQUANTIZE", LK_STEP_DEQUANTIZE},
     {"STEP_CONV2D_PACKED_BF16", LK_STEP_CONV2D_PACKED_BF16}, {"STEP_MATMUL_PACKED_BF16", LK_STEP_MATMUL_PACKED_BF16},
+    {"STEP_CONV2D_WINOGRAD_BF16", LK_STEP_CONV2D_WINOGRAD_BF16},
     {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
     {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
     {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},

@@ -53,3 +53,14 @@ void lk_restore_denormals(unsigned state) { _mm_setcsr(state); }
 unsigned lk_flush_denormals(void) { return 0; }
 void lk_restore_denormals(unsigned state) { (void)state; }
 #endif
+
+/* float32 -> bfloat16 bits, rounded to nearest even (NaN stays a quiet NaN),
+ * as VCVTNEPS2BF16 rounds */
+static uint32_t bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+uint32_t lk_bf16_pair(float lo, float hi) { return bf16_bits(lo) | bf16_bits(hi) << 16; }

@@ -207,17 +207,17 @@ static void bf16_tile(int rows, int kp, const uint32_t *a, const uint32_t *b, fl
         kernel_bf16_12x32(kp, a, b, c, ldc, accumulate, e);
 }
 
-/* float32 panels [k][32] -> bf16 pair panels [ceil(k/2)][32], rounded to
- * nearest even (an odd k's last pair has a zero high half) */
-__attribute__((target(BF16_TARGET))) static void panel_to_bf16(const float *src, int k, uint32_t *dst) {
+/* k float32 rows of 32 (row stride ld) -> a bf16 pair panel [ceil(k/2)][32],
+ * rounded to nearest even (an odd k's last pair has a zero high half) */
+__attribute__((target(BF16_TARGET))) void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst) {
     /* lanes 0-15 hold row 2p, 16-31 row 2p+1 after the conversion: interleave them */
     static const uint16_t order[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
     const __m512i idx = _mm512_loadu_si512(order);
     for (int p = 0; p < k; p += 2)
         for (int h = 0; h < NR; h += 16) {
-            __m512 r0 = _mm512_loadu_ps(src + (size_t)p * NR + h);
-            __m512 r1 = p + 1 < k ? _mm512_loadu_ps(src + (size_t)(p + 1) * NR + h) : _mm512_setzero_ps();
+            __m512 r0 = _mm512_loadu_ps(src + (size_t)p * ld + h);
+            __m512 r1 = p + 1 < k ? _mm512_loadu_ps(src + (size_t)(p + 1) * ld + h) : _mm512_setzero_ps();
             __m512i v = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);
             _mm512_storeu_si512(dst + (size_t)(p / 2) * NR + h, _mm512_permutexvar_epi16(idx, v));
         }
@@ -257,20 +257,11 @@ static void bf16_tile(int rows, int kp, const uint32_t *a, const uint32_t *b, fl
                       const tile_epilogue *e) {
     (void)rows, (void)kp, (void)a, (void)b, (void)c, (void)ldc, (void)accumulate, (void)e;
 }
-static void panel_to_bf16(const float *src, int k, uint32_t *dst) { (void)src, (void)k, (void)dst; }
+void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst) {
+    (void)src, (void)ld, (void)k, (void)dst;
+}
 #endif
 
-/* float32 -> bfloat16 bits, rounded to nearest even (NaN stays a quiet NaN),
- * as VCVTNEPS2BF16 rounds; a pair of them (k even in the low half) as the
- * bf16 kernels read it */
-static uint32_t bf16_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
-    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-}
-
-static uint32_t bf16_pair(float lo, float hi) { return bf16_bits(lo) | bf16_bits(hi) << 16; }
 
 size_t lk_conv_packed_bf16_pairs(int m, int k, int groups) {
     if (m <= 0 || k <= 0 || groups <= 0 || m % groups) return 0;
@@ -289,7 +280,7 @@ void lk_conv_pack_weights_bf16(const float *w, int m, int k, int groups, uint32_
                     int row = pnl * MR + r;
                     const float *src = w + ((size_t)g * mg + row) * k;
                     dst[(size_t)p * MR + r] =
-                        row < mg ? bf16_pair(src[2 * p], 2 * p + 1 < k ? src[2 * p + 1] : 0.0f) : 0u;
+                        row < mg ? lk_bf16_pair(src[2 * p], 2 * p + 1 < k ? src[2 * p + 1] : 0.0f) : 0u;
                 }
         }
 }
@@ -300,6 +291,15 @@ void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, 
         int kc = LK_MIN(KC, k - k0);
         e.final = k0 + kc >= k;
         f32_tile(MR, kc, a + (size_t)k0 * MR, b + (size_t)k0 * ldb, ldb, c, ldc, k0 > 0, &e);
+    }
+}
+
+void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc) {
+    tile_epilogue e = {NULL, NULL, 0, -INFINITY, INFINITY, 0};
+    for (int p0 = 0; p0 < kp; p0 += KC / 2) {
+        int pc = LK_MIN(KC / 2, kp - p0);
+        e.final = p0 + pc >= kp;
+        bf16_tile(MR, pc, a + (size_t)p0 * MR, b + (size_t)p0 * NR, c, ldc, p0 > 0, &e);
     }
 }
 
@@ -343,7 +343,7 @@ void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *ou
         for (int p = 0; p < kp; p++)
             for (int j = 0; j < NR; j++)
                 panel[(size_t)p * NR + j] =
-                    j < nr ? bf16_pair(b_at(b, k, n, trans_b, 2 * p, j0 + j), b_at(b, k, n, trans_b, 2 * p + 1, j0 + j))
+                    j < nr ? lk_bf16_pair(b_at(b, k, n, trans_b, 2 * p, j0 + j), b_at(b, k, n, trans_b, 2 * p + 1, j0 + j))
                            : 0u;
     }
 }
@@ -369,7 +369,7 @@ static int gemm_packed_rows(int rows, int cols, int k, const float *a, size_t ld
                 for (int r = 0; r < MR; r++) {
                     const float *row = src + (size_t)r * lda;
                     panel[(size_t)p * MR + r] =
-                        r < mr ? bf16_pair(row[2 * p], 2 * p + 1 < k ? row[2 * p + 1] : 0.0f) : 0u;
+                        r < mr ? lk_bf16_pair(row[2 * p], 2 * p + 1 < k ? row[2 * p + 1] : 0.0f) : 0u;
                 }
         } else {
             float *panel = (float *)ap + (size_t)pm * steps * MR;
@@ -422,6 +422,31 @@ static void pack_input(const lk_conv2d *p, const float *x, int first, int count,
     }
 }
 
+/* bf16 packing im2cols this many input channels at a time into an L1
+ * buffer of float32 rows, then rounds them into the pair panel: an even
+ * count, so no pair straddles two calls (only the last may end odd) */
+static int bf16_chunk_channels(const lk_conv2d *p) { return LK_MAX(2, 64 / (p->kh * p->kw) & ~1); }
+
+/* pack_input into bf16 pair panels [ceil(k/2)][NR], through `rows`
+ * (bf16_chunk_channels * kh * kw * NR floats) */
+static void pack_input_bf16(const lk_conv2d *p, const float *x, int first, int count, uint32_t *out, float *rows) {
+    int cg = p->c / p->groups, taps = p->kh * p->kw, kp = (cg * taps + 1) / 2, chunk = bf16_chunk_channels(p);
+    lk_conv2d q = *p;
+    q.groups = 1;
+    for (int base = 0; base < count; base += NR) {
+        int n = LK_MIN(NR, count - base);
+        uint32_t *panel = out + (size_t)(base / NR) * kp * NR;
+        for (int c0 = 0; c0 < cg; c0 += chunk) {
+            q.c = LK_MIN(chunk, cg - c0);
+            int k = q.c * taps;
+            lk_im2col(&q, x + (size_t)c0 * p->h * p->w, first + base, n, rows, NR);
+            if (n < NR)
+                for (int r = 0; r < k; r++) memset(rows + (size_t)r * NR + n, 0, (size_t)(NR - n) * sizeof(float));
+            lk_rows_to_bf16_pairs(rows, NR, k, panel + (size_t)(c0 * taps / 2) * NR);
+        }
+    }
+}
+
 typedef struct {
     const lk_conv2d *p;
     const float *x, *w_packed, *bias, *z;
@@ -448,7 +473,9 @@ static void pconv_task(void *arg, size_t t) {
      * edge buffer each until the last slice */
     int slices = (j->k + KC - 1) / KC;
     size_t edges = slices > 1 ? (size_t)j->panels_m * panels_n : 1;
-    float *packed = lk_scratch(0, (size_t)panels_n * j->k * NR * sizeof(float));
+    /* float32 panels of the whole tile, or (bf16) one chunk of rows on its way into the pair panels */
+    size_t packed_floats = j->w_bf16 ? (size_t)bf16_chunk_channels(p) * p->kh * p->kw * NR : (size_t)panels_n * j->k * NR;
+    float *packed = lk_scratch(0, packed_floats * sizeof(float));
     float *edge_all = lk_scratch(1, edges * MR * NR * sizeof(float));
     int kp = (j->k + 1) / 2; /* bf16: k in pairs */
     uint32_t *packed_bf16 = j->w_bf16 ? lk_scratch(2, (size_t)panels_n * kp * NR * sizeof(uint32_t)) : NULL;
@@ -460,15 +487,14 @@ static void pconv_task(void *arg, size_t t) {
     /* 1x1, stride 1, no pads: full panels read the image itself (row k of the
      * GEMM operand is input channel k); only a partial last panel is packed */
     int direct = j->pointwise ? count / NR : 0;
-    if (direct < panels_n) {
+    if (j->w_bf16) {
+        pack_input_bf16(p, xg, first, count, packed_bf16, packed);
+    } else if (direct < panels_n) {
         if (direct)
             pack_input(p, xg, first + direct * NR, count - direct * NR, packed + (size_t)direct * j->k * NR);
         else
             pack_input(p, xg, first, count, packed);
     }
-    if (j->w_bf16)
-        for (int pn = 0; pn < panels_n; pn++)
-            panel_to_bf16(packed + (size_t)pn * j->k * NR, j->k, packed_bf16 + (size_t)pn * kp * NR);
     const float *wg = j->w_bf16 ? NULL : j->w_packed + (size_t)g * j->panels_m * MR * j->k;
     const uint32_t *wg_bf16 = j->w_bf16 ? j->w_bf16 + (size_t)g * j->panels_m * MR * kp : NULL;
     for (int k0 = 0; k0 < j->k; k0 += KC) {

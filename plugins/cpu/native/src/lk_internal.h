@@ -98,6 +98,14 @@ static inline void lk_copy_rows(float *restrict dst, size_t dst_pitch, const flo
  * (lk_conv_pack_weights), B has row stride ldb; the library's AVX-512 tile,
  * only where lk_conv_packed_available(). */
 void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc);
+/* The same in bf16 arithmetic: A a pair panel [kp][12], B a pair panel
+ * [kp][32] (lk_rows_to_bf16_pairs); only where lk_bf16_available(). */
+void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc);
+/* two float32 values as the bf16 kernels read a pair along k: each rounded
+ * to nearest even, lo in the low half */
+uint32_t lk_bf16_pair(float lo, float hi);
+/* k float32 rows of 32 values (row stride ld) rounded to bf16 pairs [ceil(k/2)][32] */
+void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst);
 
 /* C[rows][cols] (row stride ldc) = A[rows][k] (row stride lda) x B[k][cols],
  * B packed by lk_gemm_pack_b and b_packed at its first panel; only where

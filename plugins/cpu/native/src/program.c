@@ -53,7 +53,9 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
     if (s->kind == LK_STEP_DWCONV2D && (p->groups != p->c || p->m != p->c)) return 0;
     if (s->kind == LK_STEP_CONV2D_PACKED && !lk_conv_packed_available()) return 0;
     if (s->kind == LK_STEP_CONV2D_PACKED_BF16 && !lk_bf16_available()) return 0;
-    if (s->kind == LK_STEP_CONV2D_WINOGRAD && !lk_winograd_available(p)) return 0;
+    if ((s->kind == LK_STEP_CONV2D_WINOGRAD || s->kind == LK_STEP_CONV2D_WINOGRAD_BF16) && !lk_winograd_available(p))
+        return 0;
+    if (s->kind == LK_STEP_CONV2D_WINOGRAD_BF16 && !lk_bf16_available()) return 0;
     /* padded extents fit in int */
     if ((int64_t)(p->oh - 1) * p->sh + (int64_t)(p->kh - 1) * p->dh + 1 > 1 << 30 ||
         (int64_t)(p->ow - 1) * p->sw + (int64_t)(p->kw - 1) * p->dw + 1 > 1 << 30 ||
@@ -67,6 +69,7 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
                 : s->kind == LK_STEP_CONV2D_PACKED_BF16
                     ? f32((int64_t)lk_conv_packed_bf16_pairs(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
                 : s->kind == LK_STEP_CONV2D_WINOGRAD ? f32((int64_t)lk_winograd_packed_floats(p->m, p->c))
+                : s->kind == LK_STEP_CONV2D_WINOGRAD_BF16 ? f32((int64_t)lk_winograd_packed_bf16_pairs(p->m, p->c))
                                                      : f32(prod4(p->m, p->c / p->groups, p->kh, p->kw)),
                 0) &&
            need(pr, s->slots[2], f32(p->m), 1) && need(pr, s->slots[3], out, 1) && need(pr, s->slots[4], out, 0);
@@ -344,6 +347,10 @@ static int run_conv_packed_bf16(const lk_step *s, void *const *slots, lk_pool *p
     return lk_conv2d_packed_bf16(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
 }
 
+static int run_conv_winograd_bf16(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_conv2d_winograd_bf16(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
+}
+
 static int run_matmul_packed_bf16(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_matmul_packed_bf16(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
 }
@@ -404,6 +411,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_DEQUANTIZE] = {check_qconvert, run_dequantize},
     [LK_STEP_CONV2D_PACKED_BF16] = {check_conv, run_conv_packed_bf16},
     [LK_STEP_MATMUL_PACKED_BF16] = {check_matmul_packed, run_matmul_packed_bf16},
+    [LK_STEP_CONV2D_WINOGRAD_BF16] = {check_conv, run_conv_winograd_bf16},
 };
 
 /* ------------------------------------------------------------- programs */

@@ -16,6 +16,7 @@
  *     residual and a clamp activation on the way out.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lk_internal.h"
@@ -53,9 +54,33 @@ void lk_winograd_pack_weights(const float *w, int m, int c, float *out) {
         }
 }
 
+size_t lk_winograd_packed_bf16_pairs(int m, int c) {
+    if (m <= 0 || c <= 0) return 0;
+    return (size_t)16 * ((size_t)(m + MR - 1) / MR) * MR * (size_t)((c + 1) / 2);
+}
+
+int lk_winograd_pack_weights_bf16(const float *w, int m, int c, uint32_t *out) {
+    /* the float32 transform, then each [c][12] panel rounded into [ceil(c/2)][12] pairs */
+    float *u = malloc(lk_winograd_packed_floats(m, c) * sizeof(float));
+    if (!u) return LK_E_NOMEM;
+    lk_winograd_pack_weights(w, m, c, u);
+    size_t panels = (size_t)16 * ((m + MR - 1) / MR);
+    int cp = (c + 1) / 2;
+    for (size_t pnl = 0; pnl < panels; pnl++)
+        for (int q = 0; q < cp; q++)
+            for (int r = 0; r < MR; r++) {
+                const float *src = u + pnl * c * MR;
+                float hi = 2 * q + 1 < c ? src[(size_t)(2 * q + 1) * MR + r] : 0.0f;
+                out[(pnl * cp + q) * MR + r] = lk_bf16_pair(src[(size_t)2 * q * MR + r], hi);
+            }
+    free(u);
+    return LK_OK;
+}
+
 typedef struct {
     const lk_conv2d *p;
     const float *x, *u, *bias, *z;
+    const uint32_t *u_bf16; /* bf16 pairs instead of u (lk_conv2d_winograd_bf16) */
     float *y;
     int tiles_h, tiles_w, rows_per_task, tiles_pad, panels_m, half;
     float lo, hi;
@@ -162,11 +187,28 @@ static void wino_task(void *arg, size_t t) {
             transform_tile_row(tw, ev, od, v + (size_t)c * tp + (size_t)tr * tw, vfs);
         }
     }
-    for (int f = 0; f < 16; f++)
-        for (int pm = 0; pm < j->panels_m; pm++)
-            for (int pn = 0; pn < tp / NR; pn++)
-                lk_gemm_panel(p->c, j->u + ((size_t)f * j->panels_m + pm) * p->c * MR, v + f * vfs + (size_t)pn * NR,
-                              (size_t)tp, mbuf + f * mfs + (size_t)pm * MR * tp + (size_t)pn * NR, (size_t)tp);
+    if (j->u_bf16) {
+        /* each 32-tile column panel of V[f] rounded to pairs once, then every weight panel over it */
+        int cp = (p->c + 1) / 2;
+        uint32_t *vp = lk_scratch(1, (size_t)cp * NR * sizeof(uint32_t));
+        if (!vp) {
+            j->status = LK_E_NOMEM;
+            return;
+        }
+        for (int f = 0; f < 16; f++)
+            for (int pn = 0; pn < tp / NR; pn++) {
+                lk_rows_to_bf16_pairs(v + f * vfs + (size_t)pn * NR, (size_t)tp, p->c, vp);
+                for (int pm = 0; pm < j->panels_m; pm++)
+                    lk_gemm_panel_bf16(cp, j->u_bf16 + ((size_t)f * j->panels_m + pm) * cp * MR, vp,
+                                       mbuf + f * mfs + (size_t)pm * MR * tp + (size_t)pn * NR, (size_t)tp);
+            }
+    } else {
+        for (int f = 0; f < 16; f++)
+            for (int pm = 0; pm < j->panels_m; pm++)
+                for (int pn = 0; pn < tp / NR; pn++)
+                    lk_gemm_panel(p->c, j->u + ((size_t)f * j->panels_m + pm) * p->c * MR, v + f * vfs + (size_t)pn * NR,
+                                  (size_t)tp, mbuf + f * mfs + (size_t)pm * MR * tp + (size_t)pn * NR, (size_t)tp);
+    }
     float *r0 = out_rows, *r1 = out_rows + 2 * (size_t)half;
     for (int m = 0; m < p->m; m++) {
         float bias = j->bias ? j->bias[m] : 0.0f;
@@ -189,11 +231,11 @@ int lk_winograd_available(const lk_conv2d *p) {
            p->pad_left <= 2 && (p->act.kind == LK_ACT_NONE || p->act.kind == LK_ACT_RELU || p->act.kind == LK_ACT_CLIP);
 }
 
-int lk_conv2d_winograd_f32(const lk_conv2d *p, const float *x, const float *u, const float *bias, const float *z,
-                           float *y, lk_pool *pool) {
+static int winograd(const lk_conv2d *p, const float *x, const float *u, const uint32_t *u_bf16, const float *bias,
+                    const float *z, float *y, lk_pool *pool) {
     if (!lk_winograd_available(p) || p->n < 0 || p->c < 1 || p->m < 1 || p->oh < 1 || p->ow < 1) return LK_E_ARG;
     if (p->n == 0) return LK_OK;
-    wino_job j = {.p = p, .x = x, .u = u, .bias = bias, .z = z, .y = y};
+    wino_job j = {.p = p, .x = x, .u = u, .u_bf16 = u_bf16, .bias = bias, .z = z, .y = y};
     j.tiles_h = (p->oh + 1) / 2;
     j.tiles_w = (p->ow + 1) / 2;
     j.panels_m = (p->m + MR - 1) / MR;
@@ -210,4 +252,15 @@ int lk_conv2d_winograd_f32(const lk_conv2d *p, const float *x, const float *u, c
     size_t tasks = (size_t)p->n * ((j.tiles_h + j.rows_per_task - 1) / j.rows_per_task);
     lk_parallel_for(pool, tasks, wino_task, &j);
     return j.status;
+}
+
+int lk_conv2d_winograd_f32(const lk_conv2d *p, const float *x, const float *u, const float *bias, const float *z,
+                           float *y, lk_pool *pool) {
+    return winograd(p, x, u, NULL, bias, z, y, pool);
+}
+
+int lk_conv2d_winograd_bf16(const lk_conv2d *p, const float *x, const uint32_t *u, const float *bias, const float *z,
+                            float *y, lk_pool *pool) {
+    if (!lk_bf16_available()) return LK_E_ARG;
+    return winograd(p, x, NULL, u, bias, z, y, pool);
 }
