@@ -11,6 +11,7 @@ machine is shared between them rather than falling on one.
     python benchmarks/compare.py --models squeezenet,bert --iterations 5 --json out.json
     python benchmarks/compare.py --smoke               # one small model, two iterations (CI)
     python benchmarks/compare.py --models resnet18,resnet18_int8,mobilenet_v2,mobilenet_v2_int8 --engines litert,onnxruntime
+    python benchmarks/compare.py --bf16 --models resnet50,squeezenet      # + litert bf16, OpenVINO fp32 and bf16
 
 ``<model>_int8`` is ``<model>`` quantised by onnxruntime's own ``quantize_static`` (QDQ): both engines run
 that same file, and the int8 table sets each beside its float model.
@@ -34,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 ENGINES = ("litert", "onnxruntime", "onnx.reference")
+#: reduced precision (``--bf16``): litert with ``precision="bf16"``, and OpenVINO (a peer) with its
+#: inference-precision hint at f32 and at bf16; outputs saved beside the model to compare with litert's fp32
+BF16_ENGINES = ("litert-bf16", "openvino", "openvino-bf16")
 #: the seed engine itself, added where its venv exists (tools/mslite/build_venv.sh)
 MSL_ENGINE = "mindspore_lite"
 #: onnx.reference takes seconds per run on the big CNNs: it gets fewer runs
@@ -156,11 +160,19 @@ def _measure(engine: str, model: str, inputs: str, threads: int, warmup: int, it
         return _measure_mindspore_lite(model, inputs, threads, warmup, iterations)
     feeds = dict(np.load(inputs))
     start = time.perf_counter()
-    if engine == "litert":
+    if engine in ("litert", "litert-bf16"):
         import litert
 
-        session = litert.load(model, devices=["cpu"], threads=threads)
+        session = litert.load(model, devices=["cpu"], threads=threads, precision="bf16" if engine == "litert-bf16" else "fp32")
         run = lambda: session.predict(feeds)  # noqa: E731
+    elif engine in ("openvino", "openvino-bf16"):
+        import openvino
+
+        compiled = openvino.Core().compile_model(model, "CPU", {
+            "INFERENCE_PRECISION_HINT": "bf16" if engine == "openvino-bf16" else "f32",
+            "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY"})
+        request = compiled.create_infer_request()
+        run = lambda: list(request.infer(feeds).values())  # noqa: E731
     elif engine == "onnxruntime":
         import onnxruntime as ort
 
@@ -186,6 +198,8 @@ def _measure(engine: str, model: str, inputs: str, threads: int, warmup: int, it
         outputs = run()
         times.append(time.perf_counter() - t0)
     first = np.asarray(outputs[0], dtype=np.float64)
+    if engine in ("litert", *BF16_ENGINES):
+        _save_output(Path(model), engine, first)
     return {
         "load_s": load,
         "times_ms": [t * 1000 for t in times],
@@ -193,6 +207,18 @@ def _measure(engine: str, model: str, inputs: str, threads: int, warmup: int, it
         "output_checksum": float(np.sum(first)),
         "output_scale": float(np.max(np.abs(first))) if first.size else 0.0,
     }
+
+
+def _output_path(model: Path, engine: str) -> Path:
+    return model.with_name(f"{model.stem}.{engine}.out.npy")
+
+
+def _save_output(model: Path, engine: str, output: np.ndarray) -> None:
+    path = _output_path(model, engine)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, output)
+    tmp.replace(path)
 
 
 def _mslite_oracle():
@@ -322,6 +348,37 @@ def report_int8(results: dict) -> list[str]:
     return lines
 
 
+def report_bf16(results: dict, models: dict) -> list[str]:
+    """bf16 rows: litert and OpenVINO each at float32 and bf16, the speed-up, and each bf16 output's
+    relative error ||bf16 - fp32|| / ||fp32|| against litert's float32 output."""
+    ok = lambda r: r and "error" not in r  # noqa: E731
+    rows = [(name, by) for name, by in results.items() if any(e in by for e in BF16_ENGINES)]
+    if not rows:
+        return []
+    lines = ["", "bf16: litert precision='bf16' and OpenVINO's INFERENCE_PRECISION_HINT=bf16 beside their float32; "
+             "speed-up = fp32 min / bf16 min; err = ||bf16 - fp32|| / ||fp32|| of output 0 (fp32 = litert's)",
+             f"{'model':<16} {'litert fp32':>11} {'bf16':>7} {'speed-up':>9} {'err':>8} {'ov fp32':>8} {'bf16':>7} "
+             f"{'speed-up':>9} {'err':>8} {'lt/ov bf16':>10}"]
+
+    def minimum(r):
+        return min(r["times_ms"]) if ok(r) else math.nan
+
+    def error(name: str, engine: str) -> float:
+        model = models[name][0]
+        base, other = _output_path(model, "litert"), _output_path(model, engine)
+        if not (base.exists() and other.exists()):
+            return math.nan
+        a, b = np.load(base), np.load(other)
+        return float(np.linalg.norm(b - a) / np.linalg.norm(a)) if a.shape == b.shape and np.linalg.norm(a) else math.nan
+
+    for name, by in rows:
+        lt, lt16, ov, ov16 = (minimum(by.get(e)) for e in ("litert", "litert-bf16", "openvino", "openvino-bf16"))
+        lines.append(f"{name:<16} {lt:>11.1f} {lt16:>7.1f} {lt / lt16:>8.2f}x {error(name, 'litert-bf16'):>8.1e} "
+                     f"{ov:>8.1f} {ov16:>7.1f} {ov / ov16:>8.2f}x {error(name, 'openvino-bf16'):>8.1e} "
+                     f"{lt16 / ov16:>10.2f}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     from helpers.modelgen import LIGHT_MODELS
 
@@ -338,11 +395,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write all measurements here")
     parser.add_argument("--cache", default=str(ROOT / "benchmarks" / ".cache"))
     parser.add_argument("--smoke", action="store_true", help="squeezenet only, 1 warm-up, 2 iterations")
+    parser.add_argument("--bf16", action="store_true", help=f"add the engines {', '.join(BF16_ENGINES)} and their table")
     args = parser.parse_args(argv)
     if args.smoke:
         args.models, args.warmup, args.iterations, args.rounds = "squeezenet", 1, 2, 1
     models = build_models(Path(args.cache), args.models.split(","))
     engines = args.engines.split(",") if args.engines else list(ENGINES) + ([MSL_ENGINE] if _mslite_oracle().available()[0] else [])
+    if args.bf16:
+        engines += [e for e in ("litert", *BF16_ENGINES) if e not in engines]
     results: dict[str, dict] = {}
     for name, (model, inputs) in models.items():
         results[name] = {}
@@ -359,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  measured {name:<16} {engine:<15} {_cell(result, 'min'):>8} ms", file=sys.stderr, flush=True)
     lines, summary = report(results, args.threads)
     lines += report_int8(results)
+    lines += report_bf16(results, models)
     lines += report_mindspore_lite(results)
     print("\n".join(lines))
     if args.json:
