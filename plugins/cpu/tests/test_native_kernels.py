@@ -618,6 +618,24 @@ def test_winograd_conv_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("size,m", [(14, 80), (13, 100), (16, 64)])
+def test_winograd_small_image_splits_weight_panels_among_threads(size, m):
+    """One image of few tiles (7x7 of them at 14x14) on two threads: the tile block is not cut below a
+    32-tile panel, the weight panels are split among the tasks instead, each transforming the input itself
+    and writing only its own channels."""
+    rng = np.random.default_rng(RNG_SEED + 1350 + size)
+    c = 72
+    x = rng.standard_normal((1, c, size, size)).astype(np.float32)
+    wt = (rng.standard_normal((m, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    graph = build([Node("Conv", ["x", "w", "b"], ["y"], {"pads": [1, 1, 1, 1], "kernel_shape": [3, 3]}, name="c")],
+                  {"x": x}, {"w": wt, "b": b}, {"y": (1, m, size, size)})
+    part = CpuPartition(graph, CompileContext(threads=2, opsets={"": 21}), native=True)
+    assert module().STEP_CONV2D_WINOGRAD in part.native_segments[0].step_kinds
+    got, want = run_both(graph, {"x": x}, threads=2)
+    assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("axis,index", [(0, 2), (1, -1), (2, 0), (1, np.array([3]))])
 def test_gather_one_index_matches_numpy(axis, index):
     x = np.random.default_rng(RNG_SEED + 1400).standard_normal((3, 5, 7)).astype(np.float32)

@@ -251,7 +251,7 @@ def _winograd_pays(ints, act, ctx: LowerContext) -> bool:
     n, c, h, w, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, group, _ = ints
     tiles = n * ((oh + 1) // 2) * ((ow + 1) // 2)
     return (ctx.native.conv_packed_available() and (kh, kw, sh, sw, dh, dw, group) == (3, 3, 1, 1, 1, 1, 1)
-            and 0 <= pt <= 2 and 0 <= pl <= 2 and min(c, m) >= 64 and tiles >= 36 * max(1, ctx.threads)
+            and 0 <= pt <= 2 and 0 <= pl <= 2 and min(c, m) >= 64 and tiles >= 36
             and act[0] in (ctx.native.ACT_NONE, ctx.native.ACT_RELU, ctx.native.ACT_CLIP))
 
 

@@ -83,6 +83,7 @@ typedef struct {
     const uint32_t *u_bf16; /* bf16 pairs instead of u (lk_conv2d_winograd_bf16) */
     float *y;
     int tiles_h, tiles_w, rows_per_task, tiles_pad, panels_m, half;
+    int chunk_panels, chunks; /* weight panels per task, tasks per tile block (few tiles, several threads) */
     float lo, hi;
     int status;
 } wino_job;
@@ -149,6 +150,9 @@ LK_HOT static void finish_row(float *restrict y, const float *restrict r, const 
 static void wino_task(void *arg, size_t t) {
     wino_job *j = arg;
     const lk_conv2d *p = j->p;
+    int pm_first = (int)(t % (size_t)j->chunks) * j->chunk_panels;
+    int pm_last = LK_MIN(j->panels_m, pm_first + j->chunk_panels);
+    t /= (size_t)j->chunks;
     int blocks = (j->tiles_h + j->rows_per_task - 1) / j->rows_per_task;
     int b = (int)(t / (size_t)blocks), ty0 = (int)(t % (size_t)blocks) * j->rows_per_task;
     int rows = LK_MIN(j->rows_per_task, j->tiles_h - ty0);
@@ -198,19 +202,19 @@ static void wino_task(void *arg, size_t t) {
         for (int f = 0; f < 16; f++)
             for (int pn = 0; pn < tp / NR; pn++) {
                 lk_rows_to_bf16_pairs(v + f * vfs + (size_t)pn * NR, (size_t)tp, p->c, vp);
-                for (int pm = 0; pm < j->panels_m; pm++)
+                for (int pm = pm_first; pm < pm_last; pm++)
                     lk_gemm_panel_bf16(cp, j->u_bf16 + ((size_t)f * j->panels_m + pm) * cp * MR, vp,
                                        mbuf + f * mfs + (size_t)pm * MR * tp + (size_t)pn * NR, (size_t)tp);
             }
     } else {
         for (int f = 0; f < 16; f++)
-            for (int pm = 0; pm < j->panels_m; pm++)
+            for (int pm = pm_first; pm < pm_last; pm++)
                 for (int pn = 0; pn < tp / NR; pn++)
                     lk_gemm_panel(p->c, j->u + ((size_t)f * j->panels_m + pm) * p->c * MR, v + f * vfs + (size_t)pn * NR,
                                   (size_t)tp, mbuf + f * mfs + (size_t)pm * MR * tp + (size_t)pn * NR, (size_t)tp);
     }
     float *r0 = out_rows, *r1 = out_rows + 2 * (size_t)half;
-    for (int m = 0; m < p->m; m++) {
+    for (int m = pm_first * MR; m < LK_MIN(p->m, pm_last * MR); m++) {
         float bias = j->bias ? j->bias[m] : 0.0f;
         float *ym = j->y + ((size_t)b * p->m + m) * p->oh * p->ow;
         const float *zm = j->z ? j->z + ((size_t)b * p->m + m) * p->oh * p->ow : NULL;
@@ -243,14 +247,23 @@ static int winograd(const lk_conv2d *p, const float *x, const float *u, const ui
     j.half = LK_MAX(p->w + p->pad_left, 2 * j.tiles_w + 2) / 2 + 2;
     j.lo = p->act.kind == LK_ACT_NONE ? -INFINITY : (p->act.kind == LK_ACT_RELU ? 0.0f : p->act.p0);
     j.hi = p->act.kind == LK_ACT_CLIP ? p->act.p1 : INFINITY;
-    /* ~128 tiles per task (its V and M stay in L2), and enough tasks for the threads */
+    /* ~128 tiles per task (its V and M stay in L2), and enough tasks for the threads: tile blocks are
+     * halved while each keeps a full 32-tile panel (a block's GEMMs cost whole panels, so cutting 49
+     * tiles into 4 blocks of 14 doubled the work: measured, a 14x14 conv no faster on 2 threads than 1);
+     * beyond that the weight panels are split among tasks, each transforming its block's input itself */
     int rows = LK_MAX(1, 128 / j.tiles_w);
     int threads = lk_pool_threads(pool);
-    while (rows > 1 && (size_t)p->n * ((j.tiles_h + rows - 1) / rows) < (size_t)threads * 2) rows /= 2;
+    while (rows > 1 && (rows / 2) * j.tiles_w >= NR && (size_t)p->n * ((j.tiles_h + rows - 1) / rows) < (size_t)threads * 2)
+        rows /= 2;
     j.rows_per_task = LK_MIN(rows, j.tiles_h);
     j.tiles_pad = (j.rows_per_task * j.tiles_w + NR - 1) / NR * NR;
-    size_t tasks = (size_t)p->n * ((j.tiles_h + j.rows_per_task - 1) / j.rows_per_task);
-    lk_parallel_for(pool, tasks, wino_task, &j);
+    size_t blocks = (size_t)p->n * ((j.tiles_h + j.rows_per_task - 1) / j.rows_per_task);
+    j.chunks = 1;
+    if (threads > 1 && blocks < (size_t)threads * 2)
+        j.chunks = (int)LK_MIN((size_t)j.panels_m, ((size_t)threads * 2 + blocks - 1) / blocks);
+    j.chunk_panels = (j.panels_m + j.chunks - 1) / j.chunks;
+    j.chunks = (j.panels_m + j.chunk_panels - 1) / j.chunk_panels;
+    lk_parallel_for(pool, blocks * (size_t)j.chunks, wino_task, &j);
     return j.status;
 }
 
