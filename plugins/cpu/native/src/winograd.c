@@ -247,20 +247,26 @@ static int winograd(const lk_conv2d *p, const float *x, const float *u, const ui
     j.half = LK_MAX(p->w + p->pad_left, 2 * j.tiles_w + 2) / 2 + 2;
     j.lo = p->act.kind == LK_ACT_NONE ? -INFINITY : (p->act.kind == LK_ACT_RELU ? 0.0f : p->act.p0);
     j.hi = p->act.kind == LK_ACT_CLIP ? p->act.p1 : INFINITY;
-    /* ~128 tiles per task (its V and M stay in L2), and enough tasks for the threads: tile blocks are
-     * halved while each keeps a full 32-tile panel (a block's GEMMs cost whole panels, so cutting 49
-     * tiles into 4 blocks of 14 doubled the work: measured, a 14x14 conv no faster on 2 threads than 1);
-     * beyond that the weight panels are split among tasks, each transforming its block's input itself */
-    int rows = LK_MAX(1, 128 / j.tiles_w);
+    /* Blocks of tile rows, at most ~128 tiles each (its V and M stay in L2): the block height with the
+     * shortest makespan (rounds of `threads` blocks times a block's cost, which is whole 32-tile panels:
+     * 4 blocks of 14 tiles cost as much as 4 of 32), the taller on a tie.  Fewer blocks than threads (one
+     * small image): the weight panels are split among tasks as well, each transforming the block's input
+     * itself (measured: a 256-channel 3x3 conv at 14x14 no faster on 2 threads than on 1 before). */
     int threads = lk_pool_threads(pool);
-    while (rows > 1 && (rows / 2) * j.tiles_w >= NR && (size_t)p->n * ((j.tiles_h + rows - 1) / rows) < (size_t)threads * 2)
-        rows /= 2;
-    j.rows_per_task = LK_MIN(rows, j.tiles_h);
+    int rows_max = LK_MIN(j.tiles_h, LK_MAX(1, 128 / j.tiles_w));
+    long best = -1;
+    for (int rows = rows_max; rows >= 1; rows--) {
+        size_t blocks = (size_t)p->n * ((j.tiles_h + rows - 1) / rows);
+        long cost = (long)((blocks + threads - 1) / threads) * ((rows * j.tiles_w + NR - 1) / NR);
+        if (best < 0 || cost < best) {
+            best = cost;
+            j.rows_per_task = rows;
+        }
+    }
     j.tiles_pad = (j.rows_per_task * j.tiles_w + NR - 1) / NR * NR;
     size_t blocks = (size_t)p->n * ((j.tiles_h + j.rows_per_task - 1) / j.rows_per_task);
     j.chunks = 1;
-    if (threads > 1 && blocks < (size_t)threads * 2)
-        j.chunks = (int)LK_MIN((size_t)j.panels_m, ((size_t)threads * 2 + blocks - 1) / blocks);
+    if (blocks < (size_t)threads) j.chunks = (int)LK_MIN((size_t)j.panels_m, ((size_t)threads + blocks - 1) / blocks);
     j.chunk_panels = (j.panels_m + j.chunks - 1) / j.chunks;
     j.chunks = (j.panels_m + j.chunk_panels - 1) / j.chunk_panels;
     lk_parallel_for(pool, blocks * (size_t)j.chunks, wino_task, &j);
