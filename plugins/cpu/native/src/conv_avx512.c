@@ -223,6 +223,19 @@ __attribute__((target(BF16_TARGET))) void lk_rows_to_bf16_pairs(const float *src
         }
 }
 
+/* one float32 row of k values -> ceil(k/2) bf16 pairs in place order: the
+ * conversion of 32 consecutive values already is 16 pairs (k even low) */
+__attribute__((target(BF16_TARGET))) static void row_to_bf16_pairs(const float *src, int k, uint32_t *dst) {
+    for (int i = 0; i < k; i += 32) {
+        int n = LK_MIN(32, k - i);
+        __mmask16 lo = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+        __mmask16 hi = (__mmask16)(n >= 32 ? 0xffffu : n > 16 ? (1u << (n - 16)) - 1u : 0u);
+        __m512i v = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, src + i + 16), _mm512_maskz_loadu_ps(lo, src + i));
+        int pairs = (n + 1) / 2;
+        _mm512_mask_storeu_epi32(dst + i / 2, (__mmask16)(pairs >= 16 ? 0xffffu : (1u << pairs) - 1u), v);
+    }
+}
+
 /* out[0:n] = min(max(acc[0:n] + bias + z[0:n], lo), hi) (z may be NULL), n
  * any length: the epilogue of a tile whose columns are not a whole, in-place
  * 32-wide panel (flat-rows runs, edge tiles), in masked 16-wide steps so a
@@ -260,6 +273,7 @@ static void bf16_tile(int rows, int kp, const uint32_t *a, const uint32_t *b, fl
 void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst) {
     (void)src, (void)ld, (void)k, (void)dst;
 }
+static void row_to_bf16_pairs(const float *src, int k, uint32_t *dst) { (void)src, (void)k, (void)dst; }
 #endif
 
 
@@ -358,19 +372,18 @@ static int gemm_packed_rows(int rows, int cols, int k, const float *a, size_t ld
     int panels_m = (rows + MR - 1) / MR;
     void *ap = lk_scratch(0, (size_t)panels_m * steps * MR * 4);
     float *tile = lk_scratch(1, (size_t)MR * NR * sizeof(float));
-    if (!ap || !tile) return LK_E_NOMEM;
+    uint32_t *rows16 = b16 ? lk_scratch(2, (size_t)MR * steps * sizeof(uint32_t)) : NULL;
+    if (!ap || !tile || (b16 && !rows16)) return LK_E_NOMEM;
     for (int pm = 0; pm < panels_m; pm++) {
         int mr = LK_MIN(MR, rows - pm * MR);
         const float *src = a + (size_t)pm * MR * lda;
         /* k outer: the panel is written front to back, the rows read side by side */
         if (b16) {
+            /* each row rounded to pairs in one vector pass, then gathered into the panel as the float32 path is */
+            for (int r = 0; r < mr; r++) row_to_bf16_pairs(src + (size_t)r * lda, k, rows16 + (size_t)r * steps);
             uint32_t *panel = (uint32_t *)ap + (size_t)pm * steps * MR;
             for (int p = 0; p < steps; p++)
-                for (int r = 0; r < MR; r++) {
-                    const float *row = src + (size_t)r * lda;
-                    panel[(size_t)p * MR + r] =
-                        r < mr ? lk_bf16_pair(row[2 * p], 2 * p + 1 < k ? row[2 * p + 1] : 0.0f) : 0u;
-                }
+                for (int r = 0; r < MR; r++) panel[(size_t)p * MR + r] = r < mr ? rows16[(size_t)r * steps + p] : 0u;
         } else {
             float *panel = (float *)ap + (size_t)pm * steps * MR;
             for (int p = 0; p < k; p++)
