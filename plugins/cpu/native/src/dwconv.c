@@ -9,6 +9,7 @@
  * output width for stride 1.  Bias, residual and activation follow on the
  * same rows.
  */
+#include <math.h>
 #include <string.h>
 
 #include "lk_internal.h"
@@ -25,31 +26,68 @@ typedef struct {
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define LK_DW_AVX512 1
-/* The flat 3x3 loop below with AVX-512: each input row is loaded once per 16
- * outputs and its +1/+2 shifts are made in registers (valignd) from this
- * vector and the next, instead of two more unaligned (line-splitting) loads;
- * measured 1.66x on a 56x56 plane.  Reads up to 16 floats past the last
- * row's n values (the caller's scratch has that slack). */
-__attribute__((target("avx512f"))) static size_t dw3x3_flat_avx512(const float *padded, size_t pw, size_t n,
-                                                                   const float *w, float bias, float *out) {
-    __m512 wv[9], lo[3];
-    const float *rows[3] = {padded, padded + pw, padded + 2 * pw};
+/* 3x3, stride 1, written straight into the output rows: 16 outputs of a row
+ * per step (masked at the row's end) from the three padded input rows, plus
+ * bias, the residual row and the clamp (ReLU, ReLU6, Clip: lo/hi) before the
+ * one store, so the plane is not copied out of a flat buffer nor walked again
+ * for the activation.  Reads up to 18 floats past a row's ow values (within
+ * the padded row and the scratch's slack). */
+__attribute__((target("avx512f"))) static void dw3x3_rows_avx512(const float *padded, size_t pw, int oh, int ow,
+                                                                 const float *w, float bias, const float *z,
+                                                                 float lo, float hi, float *y) {
+    __m512 wv[9];
     for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(w[k]);
-    for (int r = 0; r < 3; r++) lo[r] = _mm512_loadu_ps(rows[r]);
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 acc0 = _mm512_set1_ps(bias), acc1 = _mm512_setzero_ps();
-        for (int r = 0; r < 3; r++) {
-            __m512 hi = _mm512_loadu_ps(rows[r] + i + 16);
-            __m512i l = _mm512_castps_si512(lo[r]), h = _mm512_castps_si512(hi);
-            acc0 = _mm512_fmadd_ps(wv[3 * r], lo[r], acc0);
-            acc1 = _mm512_fmadd_ps(wv[3 * r + 1], _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 1)), acc1);
-            acc0 = _mm512_fmadd_ps(wv[3 * r + 2], _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 2)), acc0);
-            lo[r] = hi;
+    const __m512 bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+    for (int oy = 0; oy < oh; oy++) {
+        const float *r0 = padded + (size_t)oy * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+        float *out = y + (size_t)oy * ow;
+        const float *zr = z ? z + (size_t)oy * ow : NULL;
+        for (int i = 0; i < ow; i += 16) {
+            __mmask16 m = ow - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - i)) - 1u);
+            __m512 a0 = _mm512_fmadd_ps(wv[0], _mm512_loadu_ps(r0 + i), bv);
+            __m512 a1 = _mm512_mul_ps(wv[1], _mm512_loadu_ps(r0 + i + 1));
+            a0 = _mm512_fmadd_ps(wv[2], _mm512_loadu_ps(r0 + i + 2), a0);
+            a1 = _mm512_fmadd_ps(wv[3], _mm512_loadu_ps(r1 + i), a1);
+            a0 = _mm512_fmadd_ps(wv[4], _mm512_loadu_ps(r1 + i + 1), a0);
+            a1 = _mm512_fmadd_ps(wv[5], _mm512_loadu_ps(r1 + i + 2), a1);
+            a0 = _mm512_fmadd_ps(wv[6], _mm512_loadu_ps(r2 + i), a0);
+            a1 = _mm512_fmadd_ps(wv[7], _mm512_loadu_ps(r2 + i + 1), a1);
+            a0 = _mm512_fmadd_ps(wv[8], _mm512_loadu_ps(r2 + i + 2), a0);
+            __m512 v = _mm512_add_ps(a0, a1);
+            if (zr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, zr + i));
+            _mm512_mask_storeu_ps(out + i, m, _mm512_min_ps(_mm512_max_ps(v, lov), hiv));
         }
-        _mm512_storeu_ps(out + i, _mm512_add_ps(acc0, acc1));
     }
-    return i;  /* outputs done; the caller finishes the tail */
+}
+
+/* 3x3, stride 2 over the even/odd column split (taps 0, 1, 2 of output
+ * column ox read ev[ox], od[ox], ev[ox + 1]): the row kernel above's scheme,
+ * with the same fused residual and clamp. */
+__attribute__((target("avx512f"))) static void dw3x3_s2_rows_avx512(const float *even, const float *odd, size_t half,
+                                                                    int oh, int ow, const float *w, float bias,
+                                                                    const float *z, float lo, float hi, float *y) {
+    __m512 wv[9];
+    for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(w[k]);
+    const __m512 bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+    for (int oy = 0; oy < oh; oy++) {
+        size_t r = (size_t)(2 * oy) * half;
+        const float *e[3] = {even + r, even + r + half, even + r + 2 * half};
+        const float *o[3] = {odd + r, odd + r + half, odd + r + 2 * half};
+        float *out = y + (size_t)oy * ow;
+        const float *zr = z ? z + (size_t)oy * ow : NULL;
+        for (int i = 0; i < ow; i += 16) {
+            __mmask16 m = ow - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - i)) - 1u);
+            __m512 a0 = bv, a1 = _mm512_setzero_ps();
+            for (int k = 0; k < 3; k++) {
+                a0 = _mm512_fmadd_ps(wv[3 * k], _mm512_loadu_ps(e[k] + i), a0);
+                a1 = _mm512_fmadd_ps(wv[3 * k + 1], _mm512_loadu_ps(o[k] + i), a1);
+                a0 = _mm512_fmadd_ps(wv[3 * k + 2], _mm512_loadu_ps(e[k] + i + 1), a0);
+            }
+            __m512 v = _mm512_add_ps(a0, a1);
+            if (zr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, zr + i));
+            _mm512_mask_storeu_ps(out + i, m, _mm512_min_ps(_mm512_max_ps(v, lov), hiv));
+        }
+    }
 }
 #endif
 
@@ -65,11 +103,18 @@ LK_HOT static void dw3x3_s1(const lk_conv2d *p, const float *padded, int pw, con
     const size_t n = (size_t)(p->oh - 1) * pw + ow;
     const float *restrict r0 = padded, *restrict r1 = padded + pw, *restrict r2 = padded + 2 * (size_t)pw;
     float *restrict out = flat;
-    size_t start = 0;
 #ifdef LK_DW_AVX512
-    if (lk_conv_packed_available()) start = dw3x3_flat_avx512(padded, (size_t)pw, n, w, bias, flat);
+    if (lk_conv_packed_available()) {
+        /* a clamp (or none) goes into the row kernel's store; another activation runs on its rows after */
+        int clamp = p->act.kind == LK_ACT_NONE || p->act.kind == LK_ACT_RELU || p->act.kind == LK_ACT_CLIP;
+        float lo = p->act.kind == LK_ACT_RELU ? 0.0f : p->act.kind == LK_ACT_CLIP ? p->act.p0 : -INFINITY;
+        float hi = p->act.kind == LK_ACT_CLIP ? p->act.p1 : INFINITY;
+        dw3x3_rows_avx512(padded, (size_t)pw, p->oh, ow, w, bias, z, clamp ? lo : -INFINITY, clamp ? hi : INFINITY, y);
+        if (!clamp) lk_activate(y, (size_t)p->oh * ow, &p->act);
+        return;
+    }
 #endif
-    for (size_t i = start; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         float s0 = bias + w0 * r0[i] + w1 * r0[i + 1] + w2 * r0[i + 2];
         float s1 = w3 * r1[i] + w4 * r1[i + 1] + w5 * r1[i + 2];
         float s2 = w6 * r2[i] + w7 * r2[i + 1] + w8 * r2[i + 2];
@@ -96,6 +141,17 @@ LK_HOT static void dw3x3_s2(const lk_conv2d *p, const float *even, const float *
                             float bias, const float *z, float *y) {
     const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
     const int ow = p->ow;
+#ifdef LK_DW_AVX512
+    if (lk_conv_packed_available()) {
+        int clamp = p->act.kind == LK_ACT_NONE || p->act.kind == LK_ACT_RELU || p->act.kind == LK_ACT_CLIP;
+        float lo = p->act.kind == LK_ACT_RELU ? 0.0f : p->act.kind == LK_ACT_CLIP ? p->act.p0 : -INFINITY;
+        float hi = p->act.kind == LK_ACT_CLIP ? p->act.p1 : INFINITY;
+        dw3x3_s2_rows_avx512(even, odd, (size_t)half, p->oh, ow, w, bias, z, clamp ? lo : -INFINITY,
+                             clamp ? hi : INFINITY, y);
+        if (!clamp) lk_activate(y, (size_t)p->oh * ow, &p->act);
+        return;
+    }
+#endif
     for (int oy = 0; oy < p->oh; oy++) {
         size_t r = (size_t)(2 * oy) * half;
         const float *e0 = even + r, *e1 = e0 + half, *e2 = e1 + half;
