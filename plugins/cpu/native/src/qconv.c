@@ -10,7 +10,6 @@
  * bytes go out channel by channel (NCHW) or pixel by pixel (channels-last).  Channels-last, 4-aligned
  * uint8 input without padding (QLinearMatMul/QGemm rows) is read in place.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "litert_qkernels.h"
