@@ -78,6 +78,15 @@ _pools: dict[tuple[int, int], object] = {}
 _pools_lock = threading.Lock()
 
 
+def _spin_us() -> int:
+    """How long idle workers spin before they sleep (``LITERT_CPU_SPIN_US``; -1: the library's default)."""
+    text = os.environ.get("LITERT_CPU_SPIN_US", "")
+    try:
+        return max(-1, int(text)) if text else -1
+    except ValueError:
+        return -1
+
+
 def pool(threads: int):
     """The library's thread pool for ``threads`` threads (one per process and count)."""
     native = module()
@@ -87,5 +96,5 @@ def pool(threads: int):
     with _pools_lock:
         found = _pools.get(key)
         if found is None:
-            found = _pools[key] = native.Pool(threads)
+            found = _pools[key] = native.Pool(threads, _spin_us())
         return found

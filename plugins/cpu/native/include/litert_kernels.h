@@ -44,6 +44,11 @@ typedef struct lk_pool lk_pool;
 lk_pool *lk_pool_create(int threads);
 void lk_pool_destroy(lk_pool *pool);
 int lk_pool_threads(const lk_pool *pool);
+/* How long idle workers (and a caller waiting for them) spin before they
+ * sleep, in ns (default 200 us): longer keeps the cores between the steps of
+ * an inference on a machine that other processes share, at the price of
+ * burning them for that long after the last step. */
+void lk_pool_set_spin(lk_pool *pool, long spin_ns);
 
 /* Run fn(ctx, i) for i in [0, n): tasks are claimed one at a time by the
  * caller and the workers, so a late worker never stalls the job.  A pool that

@@ -28,8 +28,9 @@ typedef struct {
 
 static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw) {
     int threads = 1;
-    static char *names[] = {"threads", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "i", names, &threads)) return -1;
+    long spin_us = -1;
+    static char *names[] = {"threads", "spin_us", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "i|l", names, &threads, &spin_us)) return -1;
     if (threads < 1 || threads > 1024) {
         PyErr_SetString(PyExc_ValueError, "threads must be in [1, 1024]");
         return -1;
@@ -42,6 +43,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw) {
         PyErr_NoMemory();
         return -1;
     }
+    if (spin_us >= 0) lk_pool_set_spin(self->pool, spin_us > 1000000L ? 1000000000L : spin_us * 1000L);
     return 0;
 }
 

@@ -30,11 +30,13 @@
 #define LK_PAUSE() ((void)0)
 #endif
 
-/* how long an idle worker spins before sleeping, and a waiting caller before blocking */
+/* how long an idle worker spins before sleeping, and a waiting caller before blocking, unless
+ * lk_pool_set_spin says otherwise */
 #define LK_SPIN_NS 200000L
 
 struct lk_pool {
     int threads;
+    _Atomic long spin_ns;
     pthread_t *workers;
     pthread_mutex_t mutex;
     pthread_cond_t wake;      /* workers: a new generation or stop */
@@ -83,7 +85,7 @@ static void *worker_main(void *arg) {
         int spins = 0;
         while ((gen = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop)) {
             LK_PAUSE();
-            if (++spins % 64 == 0 && now_ns() - start > LK_SPIN_NS) {
+            if (++spins % 64 == 0 && now_ns() - start > atomic_load(&pool->spin_ns)) {
                 pthread_mutex_lock(&pool->mutex);
                 while ((gen = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop))
                     pthread_cond_wait(&pool->wake, &pool->mutex);
@@ -111,6 +113,7 @@ lk_pool *lk_pool_create(int threads) {
     lk_pool *pool = calloc(1, sizeof *pool);
     if (!pool) return NULL;
     pool->threads = threads;
+    atomic_init(&pool->spin_ns, LK_SPIN_NS);
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pthread_cond_init(&pool->finished, NULL);
@@ -151,6 +154,10 @@ void lk_pool_destroy(lk_pool *pool) {
 
 int lk_pool_threads(const lk_pool *pool) { return pool ? pool->threads : 1; }
 
+void lk_pool_set_spin(lk_pool *pool, long spin_ns) {
+    if (pool) atomic_store(&pool->spin_ns, spin_ns < 0 ? 0 : spin_ns);
+}
+
 size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task) {
     int threads = lk_pool_threads(pool);
     if (threads <= 1 || units == 0) return 1;
@@ -184,7 +191,7 @@ void lk_parallel_for(lk_pool *pool, size_t n, lk_task_fn fn, void *ctx) {
     int spins = 0;
     while (atomic_load(&pool->done) < n) {
         LK_PAUSE();
-        if (++spins % 64 == 0 && now_ns() - start > LK_SPIN_NS) {
+        if (++spins % 64 == 0 && now_ns() - start > atomic_load(&pool->spin_ns)) {
             pthread_mutex_lock(&pool->mutex);
             while (atomic_load(&pool->done) < n) pthread_cond_wait(&pool->finished, &pool->mutex);
             pthread_mutex_unlock(&pool->mutex);
