@@ -45,7 +45,7 @@ lk_pool *lk_pool_create(int threads);
 void lk_pool_destroy(lk_pool *pool);
 int lk_pool_threads(const lk_pool *pool);
 /* How long idle workers (and a caller waiting for them) spin before they
- * sleep, in ns (default 200 us): longer keeps the cores between the steps of
+ * sleep, in ns (default 2 ms): longer keeps the cores between the steps of
  * an inference on a machine that other processes share, at the price of
  * burning them for that long after the last step. */
 void lk_pool_set_spin(lk_pool *pool, long spin_ns);
