@@ -16,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
+from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
 from litert.limits import numel
 from litert.schema import schemas
 
+from ..reading import check_input_shapes, malformed_as_load_error
 from . import caffe_pb2
 from .files import read_net, read_weights, weight_file_for
 
-_MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
 #: layers that feed data from a database or memory: their first top is a graph input (shape from input_shapes)
 DATA_LAYERS = frozenset({"Data", "ImageData", "HDF5Data", "WindowData", "MemoryData", "DummyData"})
 #: layers with no effect on inference outputs (losses, metrics, Silence): left out
@@ -175,16 +175,9 @@ def build_graph(path: Path, net, weights: dict[str, list[np.ndarray]], options: 
             raise UnsupportedOperatorError(f"{path.name}: layer {layer.name!r}: Caffe layer type {layer.type!r} is "
                                            "not supported by litert", node=layer.name, op_type=layer.type,
                                            domain="caffe")
-        try:
+        with malformed_as_load_error(f"{path}: layer {layer.name!r} ({layer.type}): malformed parameters or weights"):
             reader(b, layer)
-        except LitertError:
-            raise
-        except _MALFORMED as err:
-            raise ModelLoadError(f"{path}: layer {layer.name!r} ({layer.type}): malformed parameters or weights "
-                                 f"({type(err).__name__}: {err})") from None
-    unknown = sorted(set(options.input_shapes) - set(graph.inputs))
-    if unknown:
-        raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
+    check_input_shapes(options, graph)
     for name in b.blobs.values():
         if name not in b.read and name not in graph.inputs and name not in graph.outputs:
             graph.outputs.append(name)

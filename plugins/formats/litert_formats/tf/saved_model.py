@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from google.protobuf.message import DecodeError
 
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 
+from ..reading import read_message
 from . import graph_pb2, saved_model_pb2
 from .bundle import Checkpoint
+from .reader import PARSE_ERRORS
 
 SIGNATURE = "serving_default"
 CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
@@ -54,14 +55,7 @@ def is_saved_model(path: Path, head: bytes) -> bool:
 
 
 def read_saved_model(path: Path):
-    data = path.read_bytes()
-    if not data:
-        raise ModelLoadError(f"{path}: empty file")
-    saved = saved_model_pb2.SavedModel()
-    try:
-        saved.ParseFromString(data)
-    except (DecodeError, RuntimeError, ValueError) as err:
-        raise ModelLoadError(f"{path}: not a TensorFlow SavedModel ({err})") from None
+    saved = read_message(path, saved_model_pb2.SavedModel(), "TensorFlow SavedModel", PARSE_ERRORS)
     if not saved.meta_graphs:
         raise ModelLoadError(f"{path}: not a TensorFlow SavedModel (no meta graphs)")
     served = [m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags]
