@@ -41,6 +41,11 @@ def check_input_shapes(options: LoadOptions, graph: Graph) -> None:
         raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
 
 
+def histogram_text(counts: Counter[str]) -> str:
+    """``"Conv 12, Relu 9, Add 3"``: the most frequent first, ties in first-seen order (a model's operator line)."""
+    return ", ".join(f"{k} {v}" for k, v in counts.most_common())
+
+
 def symbolic_dims(name: str, dims: Iterable[int]) -> tuple[int | str, ...]:
     """A stored shape with each unknown (negative) dim named ``<name>_d<i>``."""
     return tuple(d if d >= 0 else f"{name}_d{i}" for i, d in enumerate(dims))

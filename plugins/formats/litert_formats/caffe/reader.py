@@ -12,6 +12,7 @@ rules; the layer readers are in :mod:`.layers`.  Caffe data is NCHW, as the IR.
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from litert.ir import DType, Graph, Model, Node, Value
 from litert.limits import numel
 from litert.schema import schemas
 
-from ..reading import check_input_shapes, malformed_as_load_error
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error
 from . import caffe_pb2
 from .files import read_net, read_weights, weight_file_for
 
@@ -241,15 +242,7 @@ class CaffeFrontend(Frontend):
         weight_path = weight_file_for(path, options.weight_file)
         weights = read_weights(weight_path)
         graph = build_graph(path, net, weights, options)
-        types: dict[str, int] = {}
-        for layer in net.layer:
-            types[layer.type] = types.get(layer.type, 0) + 1
         metadata = {"caffe.weight_file": str(weight_path),
-                    "caffe.layers": ", ".join(f"{k} {v}" for k, v in sorted(types.items(), key=lambda kv: -kv[1]))}
-        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer="Caffe", source_format="caffe",
+                    "caffe.layers": histogram_text(Counter(layer.type for layer in net.layer))}
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer="Caffe", source_format="caffe",
                      metadata=metadata)
-
-
-def _latest_onnx_opset() -> int:
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))

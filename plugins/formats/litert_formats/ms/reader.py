@@ -23,7 +23,7 @@ from litert.ir import DType, Graph, Layout, Model, Node, Value
 from litert.schema import schemas
 
 from ..emitter import NodeEmitter
-from ..reading import check_input_shapes, malformed_as_load_error, symbolic_dims, unique_tensor_names
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
 from . import transposes
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
@@ -225,13 +225,12 @@ class MsFrontend(Frontend):
         options = options or LoadOptions()
         ms = MsFile(Path(path))
         graph = build_graph(ms, options)
-        histogram = primitive_histogram(ms)
         weights = sum(t.data.nbytes for t in ms.tensors if t.data is not None)
         layouts = Counter(enum_name(Format, ms.tensors[i].format) for i in ms.inputs)
         metadata = {
             "ms.version": ms.version or "(empty)",
             "ms.fmk_type": f"{ms.fmk_type} ({ms.fmk_name})",
-            "ms.primitives": ", ".join(f"{k} {v}" for k, v in histogram.most_common()),
+            "ms.primitives": histogram_text(primitive_histogram(ms)),
             "ms.weight_bytes": str(weights),
             "ms.tensors": str(len(ms.tensors)),
             "ms.nodes": str(len(ms.nodes)),

@@ -17,6 +17,7 @@ A frozen ``tf.cond`` (``Switch``/``Merge``) becomes a select of both branches
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from litert.schema import schemas
 
 from ..emitter import NodeEmitter
 from ..ms import transposes
-from ..reading import check_input_shapes, malformed_as_load_error, read_message, symbolic_dims
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, read_message, symbolic_dims
 from . import graph_pb2
 from .cond import BranchTags
 
@@ -179,7 +180,7 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
             raise UnsupportedOperatorError(f"{path.name}: node {n.name!r}: TensorFlow op {n.op} (a v1 while loop, "
                                            "what a frozen tf.while_loop becomes) is not supported by litert",
                                            node=n.name, op_type=n.op, domain="tensorflow")
-    ordered = _topological(path, graph_def)
+    ordered = node_order(graph_def.node, f"{path}: the graph has a cycle through node")
     for n in ordered:
         data_inputs = [i for i in n.input if not i.startswith("^")]
         consumed.update(i.lstrip("^").split(":")[0] for i in n.input)  # a control edge's source is no output
@@ -243,12 +244,13 @@ def _output(graph: Graph, name: str, source: str) -> str:
     return name
 
 
-def _topological(path: Path, graph_def) -> list:
-    """The nodes in an order where each comes after its inputs (GraphDefs need not be sorted)."""
-    by_name = {n.name: n for n in graph_def.node}
-    state: dict[str, int] = {}
+def node_order(nodes, cycle: str) -> list:
+    """``nodes`` (NodeDefs) in an order where each comes after the nodes it reads (GraphDefs and FunctionDefs
+    need not be sorted); a cycle is a ModelLoadError ``<cycle> '<node>'``."""
+    by_name = {n.name: n for n in nodes}
+    state: dict[str, int] = {}  # 1: being visited, 2: placed
     order = []
-    for root in graph_def.node:
+    for root in nodes:
         stack = [(root.name, False)]
         while stack:
             name, done = stack.pop()
@@ -259,14 +261,14 @@ def _topological(path: Path, graph_def) -> list:
             if state.get(name) == 2:
                 continue
             if state.get(name) == 1:
-                raise ModelLoadError(f"{path}: the graph has a cycle through node {name!r}")
+                raise ModelLoadError(f"{cycle} {name!r}")
             state[name] = 1
             stack.append((name, True))
             for ref in by_name[name].input:
                 dep = ref.lstrip("^").split(":")[0]
                 if dep in by_name and state.get(dep) != 2:
                     if state.get(dep) == 1:
-                        raise ModelLoadError(f"{path}: the graph has a cycle through node {dep!r}")
+                        raise ModelLoadError(f"{cycle} {dep!r}")
                     stack.append((dep, False))
     return order
 
@@ -285,16 +287,9 @@ class TfFrontend(Frontend):
         saved_model = path.is_file() and is_saved_model(path, path.open("rb").read(1))
         graph_def = flatten(path) if saved_model else read_graph_def(path)
         graph = build_graph(path, graph_def, options)
-        ops: dict[str, int] = {}
-        for n in graph_def.node:
-            ops[n.op] = ops.get(n.op, 0) + 1
         metadata = {"tf.producer": str(graph_def.versions.producer),
-                    "tf.ops": ", ".join(f"{k} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))}
+                    "tf.ops": histogram_text(Counter(n.op for n in graph_def.node))}
         if saved_model:
             metadata["tf.saved_model"] = "serving signature, calls inlined, variables from variables/"
-        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer="TensorFlow", source_format="tf",
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer="TensorFlow", source_format="tf",
                      metadata=metadata)
-
-
-def _latest_onnx_opset() -> int:
-    return schemas().latest_opset()

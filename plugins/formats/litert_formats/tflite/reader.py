@@ -31,7 +31,7 @@ from litert.schema import schemas
 
 from ..emitter import NodeEmitter
 from ..ms import transposes
-from ..reading import check_input_shapes, malformed_as_load_error, symbolic_dims, unique_tensor_names
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
 from .read_ops import READERS
 from .schema import SCHEMA
 from .tflfile import TflFile, TflOperator, TflSubGraph, TflTensor
@@ -260,7 +260,7 @@ class TfliteFrontend(Frontend):
         metadata = {
             "tflite.version": str(tfl.version),
             "tflite.description": tfl.description or "(empty)",
-            "tflite.operators": ", ".join(f"{k} {v}" for k, v in operator_histogram(sub).most_common()),
+            "tflite.operators": histogram_text(operator_histogram(sub)),
             "tflite.subgraphs": str(len(tfl.subgraphs)),
             "tflite.tensors": str(len(sub.tensors)),
             "tflite.quantised_tensors": str(quantised),
