@@ -6,6 +6,8 @@ onnxruntime.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from ..activations import fusable
@@ -13,6 +15,32 @@ from ..ir import DType, Graph, Model, Node, Value
 from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, single_consumer
 
 CONTRIB = "com.microsoft"
+
+
+def _read_once(graph: Graph, consumers: dict[str, list[Node]], op_types: tuple[str, ...]) -> Iterator[tuple[Node, Node]]:
+    """Each default-domain node of ``op_types`` whose first output one node reads (and is no graph output), with
+    that reader: the start of every pattern fused here."""
+    for node in graph.nodes:
+        if node.domain != "" or node.op_type not in op_types:
+            continue
+        reader = single_consumer(graph, node.outputs[0], consumers)
+        if reader is not None:
+            yield node, reader
+
+
+def _fuse_activation(model: Model, node: Node, act: Node, params: list[float]) -> None:
+    """Make the Conv or Gemm ``node`` the com.microsoft FusedConv/FusedGemm that also computes ``act`` (whose
+    output it takes over); FusedGemm carries one parameter, ``activation_alpha``."""
+    node.domain = CONTRIB
+    node.op_type = "Fused" + node.op_type
+    node.attrs["activation"] = act.op_type
+    if params and node.op_type == "FusedConv":
+        node.attrs["activation_params"] = params
+    elif params:
+        node.attrs["activation_alpha"] = params[0]
+    node.outputs = [act.outputs[0]]
+    model.opsets.setdefault(CONTRIB, 1)
+
 
 class BatchNormFolding(Pass):
     """Conv(x, W, b) -> BatchNormalization  ==>  Conv(x, W', b')."""
@@ -24,11 +52,8 @@ class BatchNormFolding(Pass):
         result = PassResult(self.name)
         consumers = graph.consumers()
         removed = set()
-        for node in graph.nodes:
-            if node.op_type not in ("Conv", "Gemm") or node.domain != "" or id(node) in removed:
-                continue
-            bn = single_consumer(graph, node.outputs[0], consumers)
-            if bn is None or bn.op_type != "BatchNormalization" or bn.domain != "" or len([o for o in bn.outputs if o]) != 1:
+        for node, bn in _read_once(graph, consumers, ("Conv", "Gemm")):
+            if bn.op_type != "BatchNormalization" or bn.domain != "" or len([o for o in bn.outputs if o]) != 1:
                 continue
             params = [p for p in (const_of(graph, n) for n in bn.inputs[1:5]) if p is not None]
             weight = const_of(graph, node.inputs[1])
@@ -78,31 +103,17 @@ class ActivationFusion(Pass):
         result = PassResult(self.name)
         consumers = graph.consumers()
         removed = set()
-        for node in graph.nodes:
-            if node.domain != "" or node.op_type not in ("Conv", "Gemm"):
-                continue
-            act = single_consumer(graph, node.outputs[0], consumers)
-            spec = fusable(act) if act is not None else None
-            if act is None or spec is None or read_by_subgraph(consumers, node.outputs[0]):
+        for node, act in _read_once(graph, consumers, ("Conv", "Gemm")):
+            spec = fusable(act)
+            if spec is None or read_by_subgraph(consumers, node.outputs[0]):
                 continue
             if node.op_type == "Gemm" and len(spec.params) > 1:
                 continue  # FusedGemm carries one parameter (activation_alpha) here
             params = spec.params_of(act, lambda name: const_of(graph, name))
             if params is None:
                 continue
-            node.domain = CONTRIB
-            node.op_type = "Fused" + node.op_type
-            if node.op_type == "FusedConv":
-                node.attrs["activation"] = act.op_type
-                if params:
-                    node.attrs["activation_params"] = params
-            else:
-                node.attrs["activation"] = act.op_type
-                if params:
-                    node.attrs["activation_alpha"] = params[0]
-            node.outputs = [act.outputs[0]]
+            _fuse_activation(model, node, act, params)
             removed.add(id(act))
-            model.opsets.setdefault(CONTRIB, 1)
             result.changes += 1
             result.details.append(f"{node.name}+{act.op_type}")
         graph.nodes = [n for n in graph.nodes if id(n) not in removed]
@@ -126,12 +137,9 @@ class ResidualFusion(Pass):
         consumers = graph.consumers()
         removed: set[int] = set()
         moved: dict[int, Node] = {}
-        for node in graph.nodes:
-            if node.domain != "" or node.op_type != "Conv" or id(node) in removed:
-                continue
+        for node, add in _read_once(graph, consumers, ("Conv",)):
             out = node.outputs[0]
-            add = single_consumer(graph, out, consumers)
-            if add is None or add.domain != "" or add.op_type not in ("Add", "Sum") or len(add.inputs) != 2:
+            if add.domain != "" or add.op_type not in ("Add", "Sum") or len(add.inputs) != 2:
                 continue
             act = single_consumer(graph, add.outputs[0], consumers)
             spec = fusable(act) if act is not None else None
@@ -145,17 +153,11 @@ class ResidualFusion(Pass):
             params = spec.params_of(act, lambda name: const_of(graph, name))
             if params is None:
                 continue
-            node.domain = CONTRIB
-            node.op_type = "FusedConv"
-            node.attrs["activation"] = act.op_type
-            if params:
-                node.attrs["activation_params"] = params
+            _fuse_activation(model, node, act, params)
             inputs = list(node.inputs) + [""] * (3 - len(node.inputs))
             node.inputs = inputs[:3] + [residual]
-            node.outputs = [act.outputs[0]]
             removed.update((id(add), id(act)))
             moved[id(add)] = node  # Z may be made after the conv: run it where the Add ran
-            model.opsets.setdefault(CONTRIB, 1)
             result.changes += 1
             result.details.append(f"{node.name}+{add.op_type}+{act.op_type}")
         placed = {id(n) for n in moved.values()}
