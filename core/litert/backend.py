@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .errors import BackendUnavailableError
 from .ir import DType, Graph, Node
 from .passes.base import Evaluator
 
@@ -167,3 +168,22 @@ class Backend(ABC):
     def evaluator(self) -> Evaluator | None:
         """Optional: evaluate one node on host arrays (used for constant folding)."""
         return None
+
+
+class ProbeOnlyBackend(Backend):
+    """A device backend whose execution is not implemented yet.
+
+    It probes for its runtime and device (so ``list-backends`` says what is
+    missing) and names the default-domain operators it will map, but it never
+    reports itself available, so the scheduler offers it no node; a direct
+    :meth:`compile` is refused with the probe's reason.
+    """
+
+    #: the ONNX (default-domain) operator types the backend will map
+    operator_types: frozenset[str] = frozenset()
+
+    def supported_ops(self) -> set[tuple[str, str]]:
+        return {("", op) for op in self.operator_types}
+
+    def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
+        raise BackendUnavailableError(f"{self.name}: {self.probe().reason}")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litert.backend import Availability, Backend, CompileContext, CompiledPartition
-from litert.errors import BackendUnavailableError
-from litert.ir import Graph
+from litert.backend import Availability, ProbeOnlyBackend
 from litert.probe import find_library
 
 from .ops import SUPPORTED_DTYPES, SUPPORTED_OPS
@@ -20,8 +18,9 @@ TOOLKIT_ENV = ("ASCEND_HOME_PATH", "ASCEND_TOOLKIT_HOME", "ASCEND_AICPU_PATH")
 DEVICE_GLOB = "davinci[0-9]*"
 
 
-class AscendBackend(Backend):
+class AscendBackend(ProbeOnlyBackend):
     name = "ascend"
+    operator_types = SUPPORTED_OPS
     supported_dtypes = SUPPORTED_DTYPES
     priority = 100
 
@@ -36,12 +35,3 @@ class AscendBackend(Backend):
         return Availability(
             False, f"found {library} and {len(devices)} device(s); graph execution through CANN is not implemented in this release"
         )
-
-    def supported_ops(self) -> set[tuple[str, str]]:
-        return {("", op) for op in SUPPORTED_OPS}
-
-    def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
-        raise BackendUnavailableError(f"ascend: {self.probe().reason}")
-
-
-
