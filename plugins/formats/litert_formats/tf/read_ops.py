@@ -135,15 +135,7 @@ def batch_matmul(b, op) -> None:
 
 
 def _swap_last(b, name, op) -> list[int]:
-    value = b.graph.values.get(name)
-    if value is None or value.shape is None:
-        from litert.schema.inference import infer_shapes
-
-        infer_shapes(b.graph)
-        value = b.graph.values.get(name)
-    if value is None or value.shape is None:
-        raise b.unsupported(op, "an adjoint matmul operand of unknown rank")
-    rank = len(value.shape)
+    rank = len(_shape(b, op, name, "an adjoint matmul operand of unknown rank"))
     return list(range(rank - 2)) + [rank - 1, rank - 2]
 
 
@@ -222,15 +214,11 @@ def _rank(b, op, name: str) -> int:
     return len(_shape(b, op, name))
 
 
-def _shape(b, op, name: str) -> tuple:
-    value = b.graph.values.get(name)
+def _shape(b, op, name: str, unknown: str = "an input of unknown rank") -> tuple:
+    """The shape of value ``name`` (by shape inference when not known yet); ``unknown`` says what lacks one."""
+    value = b.shaped_value(name)
     if value is None or value.shape is None:
-        from litert.schema.inference import infer_shapes
-
-        infer_shapes(b.graph)
-        value = b.graph.values.get(name)
-    if value is None or value.shape is None:
-        raise b.unsupported(op, "an input of unknown rank")
+        raise b.unsupported(op, unknown)
     return value.shape
 
 

@@ -93,28 +93,25 @@ def conv_2d(b, op) -> None:
     w = b.const_value(op, 1)
     if w is None or w.ndim != 4:
         raise b.unsupported(op, "a computed or non-4-D convolution filter")
-    o = op.options
-    dil = [int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))]
-    attrs = _window(b, op, w.shape[1:3], dil)
-    attrs["dilations"] = dil
-    channels = b.shape(op, 0)[3]
-    attrs["group"] = int(channels // w.shape[3]) if w.shape[3] and channels > 0 else 1
-    inputs = [b.inp(op, 0), b.permuted(b.inp(op, 1), (0, 3, 1, 2))]
-    if b.has_input(op, 2):
-        inputs.append(b.inp(op, 2))
-    b.channels_first(b.node("Conv", inputs, [fused(b, op, b.out(op))], op, **attrs))
+    _conv(b, op, w, (0, 3, 1, 2), lambda channels: int(channels // w.shape[3]) if w.shape[3] and channels > 0 else 1)
 
 
 def depthwise_conv_2d(b, op) -> None:
     w = b.const_value(op, 1)
     if w is None or w.ndim != 4 or w.shape[0] != 1:
         raise b.unsupported(op, "a computed or non-[1,H,W,C] depthwise filter")
+    _conv(b, op, w, (3, 0, 1, 2), int)
+
+
+def _conv(b, op, w, filter_perm, group_of) -> None:
+    """CONV_2D and DEPTHWISE_CONV_2D as a channels-first Conv: the constant filter ``w`` permuted to OIHW by
+    ``filter_perm``, ``group_of(input channels)`` groups."""
     o = op.options
     dil = [int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))]
     attrs = _window(b, op, w.shape[1:3], dil)
     attrs["dilations"] = dil
-    attrs["group"] = int(b.shape(op, 0)[3])
-    inputs = [b.inp(op, 0), b.permuted(b.inp(op, 1), (3, 0, 1, 2))]
+    attrs["group"] = group_of(b.shape(op, 0)[3])
+    inputs = [b.inp(op, 0), b.permuted(b.inp(op, 1), filter_perm)]
     if b.has_input(op, 2):
         inputs.append(b.inp(op, 2))
     b.channels_first(b.node("Conv", inputs, [fused(b, op, b.out(op))], op, **attrs))
