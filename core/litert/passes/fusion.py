@@ -42,82 +42,88 @@ def _fuse_activation(model: Model, node: Node, act: Node, params: list[float]) -
     model.opsets.setdefault(CONTRIB, 1)
 
 
-class BatchNormFolding(Pass):
+class _AbsorbReader(Pass):
+    """A Conv or Gemm takes over the one node that reads its output (which then leaves the graph)."""
+
+    def absorb(self, model: Model, node: Node, reader: Node, consumers: dict[str, list[Node]]) -> str | None:
+        """Rewrite ``node`` to do ``reader``'s work too and return the change's description, or None to leave both."""
+        raise NotImplementedError
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        graph = model.graph
+        result = PassResult(self.name)
+        consumers = graph.consumers()
+        removed = set()
+        for node, reader in _read_once(graph, consumers, ("Conv", "Gemm")):
+            detail = self.absorb(model, node, reader, consumers)
+            if detail is not None:
+                removed.add(id(reader))
+                result.changes += 1
+                result.details.append(detail)
+        graph.nodes = [n for n in graph.nodes if id(n) not in removed]
+        return result
+
+
+class BatchNormFolding(_AbsorbReader):
     """Conv(x, W, b) -> BatchNormalization  ==>  Conv(x, W', b')."""
 
     name = "batchnorm_folding"
 
-    def run(self, model: Model, ctx: PassContext) -> PassResult:
+    def absorb(self, model: Model, node: Node, bn: Node, consumers: dict[str, list[Node]]) -> str | None:
         graph = model.graph
-        result = PassResult(self.name)
-        consumers = graph.consumers()
-        removed = set()
-        for node, bn in _read_once(graph, consumers, ("Conv", "Gemm")):
-            if bn.op_type != "BatchNormalization" or bn.domain != "" or len([o for o in bn.outputs if o]) != 1:
-                continue
-            params = [p for p in (const_of(graph, n) for n in bn.inputs[1:5]) if p is not None]
-            weight = const_of(graph, node.inputs[1])
-            if len(params) != 4 or weight is None or weight.dtype != np.float32:
-                continue
-            if node.op_type == "Gemm" and (node.attrs.get("transA", 0) or weight.ndim != 2):
-                continue
-            bias = const_of(graph, node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
-            if len(node.inputs) > 2 and node.inputs[2] and bias is None:
-                continue
-            scale, offset, mean, var = (p.astype(np.float64) for p in params)
-            factor = scale / np.sqrt(var + bn.attrs.get("epsilon", 1e-5))
-            # the weights are scaled in float32 (the factor rounded once more, 6e-8 relative), not through a
-            # float64 copy of every weight: that copy was most of a ResNet-50's load time in this pass
-            w_factor = factor.astype(np.float32)
-            if node.op_type == "Conv":
-                new_w = weight * w_factor.reshape(-1, *([1] * (weight.ndim - 1)))
-            elif node.attrs.get("transB", 0):
-                new_w = weight * w_factor[:, None]
-            else:
-                new_w = weight * w_factor[None, :]
-            beta = node.attrs.get("beta", 1.0) if node.op_type == "Gemm" else 1.0
-            new_b = (0.0 if bias is None else bias.astype(np.float64) * beta) - mean
-            new_b = new_b * factor + offset
-            w_name = graph.unique_name(f"{node.inputs[1]}_bnfolded")
-            b_name = graph.unique_name(f"{node.name}_bias_bnfolded")
-            graph.values[w_name] = Value(w_name, DType.FLOAT32, tuple(new_w.shape), const=new_w.astype(np.float32, copy=False))
-            graph.values[b_name] = Value(b_name, DType.FLOAT32, tuple(new_b.shape), const=new_b.astype(np.float32))
-            if node.op_type == "Gemm":
-                node.attrs["beta"] = 1.0  # the old beta is inside b'
-            node.inputs = [node.inputs[0], w_name, b_name]
-            node.outputs = [bn.outputs[0]]
-            removed.add(id(bn))
-            result.changes += 1
-            result.details.append(f"{bn.name} into {node.name}")
-        graph.nodes = [n for n in graph.nodes if id(n) not in removed]
-        return result
+        if bn.op_type != "BatchNormalization" or bn.domain != "" or len([o for o in bn.outputs if o]) != 1:
+            return None
+        params = [p for p in (const_of(graph, n) for n in bn.inputs[1:5]) if p is not None]
+        weight = const_of(graph, node.inputs[1])
+        if len(params) != 4 or weight is None or weight.dtype != np.float32:
+            return None
+        if node.op_type == "Gemm" and (node.attrs.get("transA", 0) or weight.ndim != 2):
+            return None
+        bias = const_of(graph, node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+        if len(node.inputs) > 2 and node.inputs[2] and bias is None:
+            return None
+        scale, offset, mean, var = (p.astype(np.float64) for p in params)
+        factor = scale / np.sqrt(var + bn.attrs.get("epsilon", 1e-5))
+        # the weights are scaled in float32 (the factor rounded once more, 6e-8 relative), not through a
+        # float64 copy of every weight: that copy was most of a ResNet-50's load time in this pass
+        w_factor = factor.astype(np.float32)
+        if node.op_type == "Conv":
+            new_w = weight * w_factor.reshape(-1, *([1] * (weight.ndim - 1)))
+        elif node.attrs.get("transB", 0):
+            new_w = weight * w_factor[:, None]
+        else:
+            new_w = weight * w_factor[None, :]
+        beta = node.attrs.get("beta", 1.0) if node.op_type == "Gemm" else 1.0
+        new_b = (0.0 if bias is None else bias.astype(np.float64) * beta) - mean
+        new_b = new_b * factor + offset
+        w_name = graph.unique_name(f"{node.inputs[1]}_bnfolded")
+        b_name = graph.unique_name(f"{node.name}_bias_bnfolded")
+        graph.values[w_name] = Value(w_name, DType.FLOAT32, tuple(new_w.shape), const=new_w.astype(np.float32, copy=False))
+        graph.values[b_name] = Value(b_name, DType.FLOAT32, tuple(new_b.shape), const=new_b.astype(np.float32))
+        if node.op_type == "Gemm":
+            node.attrs["beta"] = 1.0  # the old beta is inside b'
+        node.inputs = [node.inputs[0], w_name, b_name]
+        node.outputs = [bn.outputs[0]]
+        return f"{bn.name} into {node.name}"
 
 
-class ActivationFusion(Pass):
+class ActivationFusion(_AbsorbReader):
     """Conv/Gemm followed by an activation ==> com.microsoft FusedConv/FusedGemm."""
 
     name = "activation_fusion"
 
-    def run(self, model: Model, ctx: PassContext) -> PassResult:
+    def absorb(self, model: Model, node: Node, act: Node, consumers: dict[str, list[Node]]) -> str | None:
         graph = model.graph
-        result = PassResult(self.name)
-        consumers = graph.consumers()
-        removed = set()
-        for node, act in _read_once(graph, consumers, ("Conv", "Gemm")):
-            spec = fusable(act)
-            if spec is None or read_by_subgraph(consumers, node.outputs[0]):
-                continue
-            if node.op_type == "Gemm" and len(spec.params) > 1:
-                continue  # FusedGemm carries one parameter (activation_alpha) here
-            params = spec.params_of(act, lambda name: const_of(graph, name))
-            if params is None:
-                continue
-            _fuse_activation(model, node, act, params)
-            removed.add(id(act))
-            result.changes += 1
-            result.details.append(f"{node.name}+{act.op_type}")
-        graph.nodes = [n for n in graph.nodes if id(n) not in removed]
-        return result
+        spec = fusable(act)
+        if spec is None or read_by_subgraph(consumers, node.outputs[0]):
+            return None
+        if node.op_type == "Gemm" and len(spec.params) > 1:
+            return None  # FusedGemm carries one parameter (activation_alpha) here
+        params = spec.params_of(act, lambda name: const_of(graph, name))
+        if params is None:
+            return None
+        _fuse_activation(model, node, act, params)
+        return f"{node.name}+{act.op_type}"
 
 
 class ResidualFusion(Pass):
