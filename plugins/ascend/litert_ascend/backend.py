@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from litert.backend import Availability, ProbeOnlyBackend
-from litert.probe import find_library
 
 from .ops import SUPPORTED_DTYPES, SUPPORTED_OPS
 
@@ -24,11 +23,12 @@ class AscendBackend(ProbeOnlyBackend):
     supported_dtypes = SUPPORTED_DTYPES
     priority = 100
 
-    def probe(self) -> Availability:
-        library = find_library(RUNTIME_LIBRARIES, TOOLKIT_ENV)
-        if library is None:
-            where = ", ".join(TOOLKIT_ENV)
-            return Availability(False, f"CANN runtime libascendcl.so not found (looked in ${where}, LD_LIBRARY_PATH, ld cache)")
+    runtime_libraries = RUNTIME_LIBRARIES
+    runtime_env = TOOLKIT_ENV
+    runtime_missing = (f"CANN runtime libascendcl.so not found (looked in ${', '.join(TOOLKIT_ENV)}, LD_LIBRARY_PATH, "
+                       "ld cache)")
+
+    def probe_with(self, library: Path) -> Availability:
         devices = sorted(Path("/dev").glob(DEVICE_GLOB))
         if not devices:
             return Availability(False, f"found {library} but no Ascend device (/dev/davinci*)")

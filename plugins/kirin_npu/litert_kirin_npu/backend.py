@@ -7,8 +7,9 @@ offered a node.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from litert.backend import Availability, ProbeOnlyBackend
-from litert.probe import find_library
 
 from .ops import SUPPORTED_DTYPES, SUPPORTED_OPS
 
@@ -22,8 +23,9 @@ class KirinNpuBackend(ProbeOnlyBackend):
     supported_dtypes = SUPPORTED_DTYPES
     priority = 90
 
-    def probe(self) -> Availability:
-        library = find_library(RUNTIME_LIBRARIES, ENV_DIRS)
-        if library is None:
-            return Availability(False, "HiAI Foundation libraries (libhiai.so, libhiai_ir.so) not found: needs a Kirin device running HiAI")
+    runtime_libraries = RUNTIME_LIBRARIES
+    runtime_env = ENV_DIRS
+    runtime_missing = "HiAI Foundation libraries (libhiai.so, libhiai_ir.so) not found: needs a Kirin device running HiAI"
+
+    def probe_with(self, library: Path) -> Availability:
         return Availability(False, f"found {library}; model building through HiAI is not implemented in this release")
