@@ -119,6 +119,20 @@ def typed(name: str, classes: type[T], doc: str | None = None) -> Checked[T]:
     return Checked(lambda value: check_type(name, value, classes), doc)
 
 
+def ruled(name: str, classes: type[T], accept: Callable[[T], bool], refusal: str | Callable[[T], str],
+          doc: str | None = None) -> Checked[T]:
+    """An option that must be a ``classes`` instance that ``accept`` takes; else MSLiteValueError with ``refusal``
+    (MindSpore Lite's message, or a function of the value making it)."""
+
+    def check(value: Any) -> T:
+        check_type(name, value, classes)
+        if not accept(value):
+            raise MSLiteValueError(refusal(value) if callable(refusal) else refusal)
+        return cast(T, value)
+
+    return Checked(check, doc)
+
+
 def non_negative(name: str, doc: str | None = None) -> Checked[int]:
     """An int option of at least 0 (:func:`check_non_negative`)."""
     return Checked(lambda value: check_non_negative(name, value), doc)

@@ -13,7 +13,7 @@ import os
 import warnings
 from dataclasses import dataclass
 
-from ._checks import MSLiteRuntimeError, MSLiteValueError, check_config_dict, check_list_of, check_type, non_negative, one_of, typed
+from ._checks import MSLiteRuntimeError, MSLiteValueError, check_config_dict, check_list_of, non_negative, one_of, ruled, typed
 
 TARGETS = ("cpu", "gpu", "ascend")
 CPU_PRECISION_MODES = ("enforce_fp32", "preferred_fp16")
@@ -108,17 +108,9 @@ class _Parallel:
     def __str__(self) -> str:
         return f"workers num: {self.workers_num},\nconfig info: {self.config_info},\nconfig file: {self.config_path}."
 
-    @property
-    def workers_num(self) -> int:
-        """Workers of a ModelParallelRunner; 0 = one per core left after each worker's cpu.thread_num."""
-        return self._workers_num
-
-    @workers_num.setter
-    def workers_num(self, value: int) -> None:
-        check_type("workers_num", value, int)
-        if value < 0:
-            raise MSLiteValueError(f"Set parallel failed, workers_num must be a non-negative int, but got {value}.")
-        self._workers_num = value
+    workers_num = ruled("workers_num", int, lambda value: value >= 0,
+                        lambda value: f"Set parallel failed, workers_num must be a non-negative int, but got {value}.",
+                        "Workers of a ModelParallelRunner; 0 = one per core left after each worker's cpu.thread_num.")
 
     @property
     def config_info(self) -> dict[str, dict[str, str]]:
@@ -130,16 +122,8 @@ class _Parallel:
         for section, items in value.items():
             self._config_info.setdefault(section, {}).update(items)
 
-    @property
-    def config_path(self) -> str:
-        return self._config_path
-
-    @config_path.setter
-    def config_path(self, value: str) -> None:
-        check_type("config_path", value, str)
-        if value and not os.path.exists(value):
-            raise MSLiteValueError(f"Set parallel failed, config_path {value!r} does not exist.")
-        self._config_path = value
+    config_path = ruled("config_path", str, lambda value: not value or os.path.exists(value),
+                        lambda value: f"Set parallel failed, config_path {value!r} does not exist.")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ..errors import LitertError
-from ._checks import Checked, MSLiteRuntimeError, MSLiteValueError, check_config_dict, check_type, one_of, typed
+from ._checks import Checked, MSLiteRuntimeError, MSLiteValueError, check_config_dict, check_type, one_of, ruled, typed
 from .enums import FRONTEND_OF_FMK, WRITER_OF_MODEL_TYPE, DataType, FmkType, Format, ModelType
 
 OPTIMIZE_LEVELS = ("none", "general", "ascend_oriented")
@@ -69,16 +69,8 @@ class Converter:
                 check_type(f"input_shape value's element at key {name}", dim, int)
         self._input_shape = {k: list(v) for k, v in value.items()}
 
-    @property
-    def input_format(self) -> Format:
-        return self._input_format
-
-    @input_format.setter
-    def input_format(self, value: Format) -> None:
-        check_type("input_format", value, Format)
-        if value not in (Format.NCHW, Format.NHWC):
-            raise MSLiteValueError("input_format must be in [Format.NCHW, Format.NHWC].")
-        self._input_format = value
+    input_format = ruled("input_format", Format, lambda value: value in (Format.NCHW, Format.NHWC),
+                         "input_format must be in [Format.NCHW, Format.NHWC].")
 
     input_data_type = Checked(lambda value: _io_type("input_data_type", value))
     output_data_type = Checked(lambda value: _io_type("output_data_type", value))
@@ -89,16 +81,8 @@ class Converter:
     encrypt_key = typed("encrypt_key", str)
     infer = typed("infer", bool, "Run the converted model once on zero inputs after writing it.")
 
-    @property
-    def optimize(self) -> str:
-        return self._optimize
-
-    @optimize.setter
-    def optimize(self, value: str) -> None:
-        check_type("optimize", value, str)
-        if value not in OPTIMIZE_LEVELS:
-            raise MSLiteValueError("optimize must be 'none', 'general' or 'ascend_oriented'.")
-        self._optimize = value
+    optimize = ruled("optimize", str, lambda value: value in OPTIMIZE_LEVELS,
+                     "optimize must be 'none', 'general' or 'ascend_oriented'.")
 
     device = one_of("device", ("Ascend",))
 
