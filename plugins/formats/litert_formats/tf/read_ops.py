@@ -186,12 +186,7 @@ def split(b, op) -> None:
 
 
 def unpack(b, op) -> None:
-    axis, n = int(op.options.get("axis", 0)), _part_count(b, op, "num")
-    parts = b.emit("Split", [b.inp(op, 0), b.int64([1] * n, "unpack_split")],
-                   [b.fresh(f"{op.index}_part") for _ in range(n)], op, axis=axis)
-    axes = b.int64([axis], "unpack_axis")
-    for i, part in enumerate(parts):
-        b.emit("Squeeze", [part, axes], [b.out(op, i)], op)
+    tfl.unstack(b, op, int(op.options.get("axis", 0)), _part_count(b, op, "num"))
 
 
 def cast(b, op) -> None:
@@ -274,14 +269,7 @@ def gather_v2(b, op) -> None:
 
 
 def arg(op_type: str):
-    def read(b, op) -> None:
-        axis = b.const_value(op, 1)
-        if axis is None:
-            raise b.unsupported(op, "a computed axis")
-        index = b.emit(op_type, [b.inp(op, 0)], None, op, axis=int(np.asarray(axis).reshape(-1)[0]), keepdims=0)[0]
-        dtype = DTYPES.get(op.options.get("output_type", 9), DType.INT64)
-        b.emit("Cast", [index], [b.out(op)], op, to=dtype.value)
-    return read
+    return tfl.arg_reader(op_type, lambda b, op: DTYPES.get(op.options.get("output_type", 9), DType.INT64))
 
 
 def lrn(b, op) -> None:

@@ -14,6 +14,9 @@ coverage table in ``docs/tflite-coverage.md`` is generated from it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from litert.ir import DType
@@ -339,15 +342,20 @@ def _reduce(op_type: str):
     return read
 
 
-def _arg(op_type: str):
+def arg_reader(op_type: str, out_dtype: Callable[[Any, Any], DType]):
+    """ArgMax/ArgMin over the constant axis input 1, cast to the index type ``out_dtype(b, op)`` (TFLite's
+    ARG_MAX/ARG_MIN and TensorFlow's ArgMax/ArgMin: the same operator, the type said differently)."""
     def read(b, op) -> None:
         axis = b.const_value(op, 1)
         if axis is None:
             raise b.unsupported(op, "a computed axis")
         index = b.emit(op_type, [b.inp(op, 0)], None, op, axis=int(np.asarray(axis).reshape(-1)[0]), keepdims=0)[0]
-        out_dtype = TENSOR_TYPES.get(b.out_tensor(op).type_id, DType.INT64)
-        b.emit("Cast", [index], [b.out(op)], op, to=out_dtype.value)
+        b.emit("Cast", [index], [b.out(op)], op, to=out_dtype(b, op).value)
     return read
+
+
+def _arg(op_type: str):
+    return arg_reader(op_type, lambda b, op: TENSOR_TYPES.get(b.out_tensor(op).type_id, DType.INT64))
 
 
 def reshape(b, op) -> None:
@@ -385,10 +393,13 @@ def pack(b, op) -> None:
 
 
 def unpack(b, op) -> None:
-    axis = int(op.options.get("axis", 0))
-    n = len(op.outputs)
+    unstack(b, op, int(op.options.get("axis", 0)), len(op.outputs))
+
+
+def unstack(b, op, axis: int, n: int) -> None:
+    """Output ``i`` is slice ``i`` of input 0 along ``axis``, without that axis (UNPACK, TensorFlow's Unpack)."""
     parts = b.emit("Split", [b.inp(op, 0), b.int64([1] * n, "unpack_split")],
-                   [b.fresh(f"op{op.index}_part") for _ in range(n)], op, axis=axis)
+                   [b.fresh(f"{b.label(op)}_part") for _ in range(n)], op, axis=axis)
     axes = b.int64([axis], "unpack_axis")
     for i, part in enumerate(parts):
         b.emit("Squeeze", [part, axes], [b.out(op, i)], op)
