@@ -135,6 +135,20 @@ class OnnxBuilder:
         self.nodes.append(helper.make_node(op_type, inputs, outs, name=self.name(op_type), **attrs))
         return outs[0] if n_out == 1 else outs
 
+    def image_classifier(self, x: str, channels: int, classes: int, name: str, resolution: int) -> onnx.ModelProto:
+        """The model whose convolutional body ends in ``x`` (``channels`` wide): global average pooling and a
+        fully connected layer to ``classes`` logits, over ``[N, 3, resolution, resolution]`` images."""
+        x = self.op("GlobalAveragePool", [x])
+        x = self.op("Flatten", [x], axis=1)
+        w = (self.rng.standard_normal((classes, channels)) * 0.03).astype(np.float32)
+        x = self.op("Gemm", [x, self.const(w), self.const(np.zeros(classes, np.float32), "fc_b")], transB=1)
+        graph = helper.make_graph(
+            self.nodes, name,
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, resolution, resolution])],
+            [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", classes])], self.inits,
+        )
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+
     def conv_bn(self, x: str, cin: int, cout: int, k: int, stride: int = 1, group: int = 1, relu6: bool = True) -> str:
         w = (self.rng.standard_normal((cout, cin // group, k, k)) * np.sqrt(2.0 / (cin // group * k * k))).astype(np.float32)
         y = self.op("Conv", [x, self.const(w)], kernel_shape=[k, k], strides=[stride, stride],
@@ -164,16 +178,7 @@ def mobilenet_v2(seed: int = 0, width: float = 1.0, resolution: int = 224, class
             x = b.op("Add", [x, y]) if s == 1 and cin == c(out) else y
             cin = c(out)
     x = b.conv_bn(x, cin, 1280, 1)
-    x = b.op("GlobalAveragePool", [x])
-    x = b.op("Flatten", [x], axis=1)
-    w = (b.rng.standard_normal((classes, 1280)) * 0.03).astype(np.float32)
-    x = b.op("Gemm", [x, b.const(w), b.const(np.zeros(classes, np.float32), "fc_b")], transB=1)
-    graph = helper.make_graph(
-        b.nodes, "mobilenet_v2",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, resolution, resolution])],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", classes])], b.inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+    return b.image_classifier(x, 1280, classes, "mobilenet_v2", resolution)
 
 
 def resnet18(seed: int = 0, resolution: int = 224, classes: int = 1000) -> onnx.ModelProto:
@@ -189,16 +194,7 @@ def resnet18(seed: int = 0, resolution: int = 224, classes: int = 1000) -> onnx.
         shortcut = x if stride == 1 and cin == cout else b.conv_bn(x, cin, cout, 1, stride=stride, relu6=False)
         x = relu(b.op("Add", [shortcut, y]))
         cin = cout
-    x = b.op("GlobalAveragePool", [x])
-    x = b.op("Flatten", [x], axis=1)
-    w = (b.rng.standard_normal((classes, cin)) * 0.03).astype(np.float32)
-    x = b.op("Gemm", [x, b.const(w), b.const(np.zeros(classes, np.float32), "fc_b")], transB=1)
-    graph = helper.make_graph(
-        b.nodes, "resnet18",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, resolution, resolution])],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", classes])], b.inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+    return b.image_classifier(x, cin, classes, "resnet18", resolution)
 
 
 def bert_encoder(seed: int = 0, layers: int = 4, hidden: int = 256, heads: int = 4, seq: int = 128,
