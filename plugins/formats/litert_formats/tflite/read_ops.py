@@ -5,7 +5,7 @@ Each function receives the :class:`~.reader.GraphBuilder` and the
 emits IR nodes through the builder.  Tensors stay NHWC as TFLite stores them:
 the operators whose IR form is channels-first (convolutions, pooling, LRN,
 resizing, depth/space moves) are wrapped in Transposes
-(:meth:`~.reader.GraphBuilder.channels_first`); every other operator reads
+(:meth:`~litert_formats.emitter.NodeEmitter.channels_first`); every other operator reads
 its tensors as stored.  Fused activations become a separate node.
 
 :data:`READERS` is the registry (BuiltinOperator name -> reader); an operator
