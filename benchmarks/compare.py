@@ -47,27 +47,15 @@ REFERENCE_ITERATIONS = 1
 def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
     """Write each model and its inputs (npz) once; returns name -> (model, inputs)."""
     import onnx
-    from helpers.modelgen import (
-        LIGHT_MODELS,
-        bert_encoder,
-        bert_inputs,
-        detection_head,
-        light_input,
-        mobilenet_v2,
-        randomized_light_model,
-        resnet18,
-        small_lstm,
-        unet,
-        vit,
-    )
+    from helpers import modelgen
 
     #: the generated model classes beyond the light zoo: name -> (builder, input shape)
     generated = {
-        "vit": (vit, (1, 3, 224, 224)),
-        "unet": (unet, (1, 3, 128, 128)),
-        "lstm": (small_lstm, (16, 1, 64)),
-        "det_head": (detection_head, (1, 3, 256, 256)),
-        "resnet18": (resnet18, (1, 3, 224, 224)),
+        "vit": (modelgen.vit, (1, 3, 224, 224)),
+        "unet": (modelgen.unet, (1, 3, 128, 128)),
+        "lstm": (modelgen.small_lstm, (16, 1, 64)),
+        "det_head": (modelgen.detection_head, (1, 3, 256, 256)),
+        "resnet18": (modelgen.resnet18, (1, 3, 224, 224)),
     }
 
     cache.mkdir(parents=True, exist_ok=True)
@@ -81,16 +69,16 @@ def build_models(cache: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
                 input_path.write_bytes(base_inputs.read_bytes())
                 out[name] = (model_path, input_path)
                 continue
-            if name in LIGHT_MODELS:
-                model = randomized_light_model(name, seed=0)
-                feeds = light_input(model, seed=1)
+            if name in modelgen.LIGHT_MODELS:
+                model = modelgen.randomized_light_model(name, seed=0)
+                feeds = modelgen.light_input(model, seed=1)
             elif name.startswith("mobilenet_v2"):
-                model = mobilenet_v2(seed=0)
+                model = modelgen.mobilenet_v2(seed=0)
                 batch = int(name.rsplit("_b", 1)[1]) if "_b" in name else 1
                 feeds = {"input": np.random.default_rng(1).standard_normal((batch, 3, 224, 224)).astype(np.float32)}
             elif name == "bert":
-                model = bert_encoder(seed=0, layers=4, hidden=256, heads=4, seq=128)
-                feeds = bert_inputs(batch=1, seq=128, hidden=256, seed=1)
+                model = modelgen.bert_encoder(seed=0, layers=4, hidden=256, heads=4, seq=128)
+                feeds = modelgen.bert_inputs(batch=1, seq=128, hidden=256, seed=1)
             elif name in generated:
                 build, shape = generated[name]
                 model = build(seed=0)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from .errors import BackendUnavailableError
 from .ir import DType, Graph, Node
 from .passes.base import Evaluator
 
@@ -174,3 +176,40 @@ class Backend(ABC):
     def evaluator(self) -> Evaluator | None:
         """Optional: evaluate one node on host arrays (used for constant folding)."""
         return None
+
+
+class ProbeOnlyBackend(Backend):
+    """A device backend whose execution is not implemented yet.
+
+    It probes for its runtime library and device (so ``list-backends`` says
+    what is missing) and names the default-domain operators it will map, but
+    it never reports itself available, so the scheduler offers it no node; a
+    direct :meth:`compile` is refused with the probe's reason.
+    """
+
+    #: the ONNX (default-domain) operator types the backend will map
+    operator_types: frozenset[str] = frozenset()
+    #: the runtime's shared libraries (the first found is the runtime) and the environment variables naming
+    #: where its toolkit is installed (see :func:`litert.probe.find_library`)
+    runtime_libraries: tuple[str, ...] = ()
+    runtime_env: tuple[str, ...] = ()
+    #: the probe's reason when no runtime library is found
+    runtime_missing: str = ""
+
+    def probe(self) -> Availability:
+        from .probe import find_library
+
+        library = find_library(self.runtime_libraries, self.runtime_env)
+        if library is None:
+            return Availability(False, self.runtime_missing)
+        return self.probe_with(library)
+
+    def probe_with(self, library: Path) -> Availability:
+        """The availability once the runtime ``library`` is found (a device check, what is not implemented)."""
+        raise NotImplementedError
+
+    def supported_ops(self) -> set[tuple[str, str]]:
+        return {("", op) for op in self.operator_types}
+
+    def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
+        raise BackendUnavailableError(f"{self.name}: {self.probe().reason}")

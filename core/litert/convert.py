@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, PluginError, UnsupportedOperatorError
-from .formats import LoadOptions, Serializer
+from .formats import LoadOptions, Serializer, by_name_or_suffix
 from .ir import Model, Shape
 from .limits import fold_limit, human_bytes
 from .passes import PassContext, PassResult, run_pipeline
@@ -34,14 +34,10 @@ class ConversionReport:
 
 def find_serializer(path: Path, fmt: str | None = None) -> Serializer:
     serializers = host().serializers
-    if fmt:
-        if fmt not in serializers:
-            raise PluginError(f"no writer for format {fmt!r} (installed: {', '.join(sorted(serializers)) or 'none'})")
-        return serializers[fmt]
+    serializer = by_name_or_suffix(serializers, path, fmt, "writer")
+    if serializer is not None:
+        return serializer
     suffix = path.suffix.lower()
-    for serializer in serializers.values():
-        if suffix in serializer.extensions:
-            return serializer
     raise PluginError(
         f"{path}: no writer for suffix {suffix or '(none)'!r} "
         f"(known: {', '.join(s for w in serializers.values() for s in w.extensions) or 'none'})"

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+from .errors import PluginError
 from .ir import Model, Shape
 
 
@@ -52,3 +55,18 @@ class Serializer(ABC):
     @abstractmethod
     def save(self, model: Model, path: Path) -> None:
         """Write ``model`` to ``path``; raise :class:`litert.errors.LitertError` subclasses on failure."""
+
+
+#: a frontend or a serialiser: what :func:`by_name_or_suffix` picks from
+Handler = TypeVar("Handler", Frontend, Serializer)
+
+
+def by_name_or_suffix(handlers: Mapping[str, Handler], path: Path, name: str | None, kind: str) -> Handler | None:
+    """The handler called ``name`` (a :class:`PluginError` listing the installed ones when none is), else the first
+    whose ``extensions`` hold ``path``'s suffix, else None; ``kind`` ("frontend", "writer") words the error."""
+    if name:
+        if name not in handlers:
+            raise PluginError(f"no {kind} for format {name!r} (installed: {', '.join(sorted(handlers)) or 'none'})")
+        return handlers[name]
+    suffix = path.suffix.lower()
+    return next((h for h in handlers.values() if suffix in h.extensions), None)

@@ -112,7 +112,9 @@ def light_input(model: onnx.ModelProto, seed: int = 0, batch: int | None = None)
 # ---------------------------------------------------------------- generated nets
 
 
-class _Builder:
+class OnnxBuilder:
+    """Nodes and initialisers of a generated ONNX graph, with seeded weights and numbered names."""
+
     def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
         self.nodes: list = []
@@ -133,6 +135,20 @@ class _Builder:
         self.nodes.append(helper.make_node(op_type, inputs, outs, name=self.name(op_type), **attrs))
         return outs[0] if n_out == 1 else outs
 
+    def image_classifier(self, x: str, channels: int, classes: int, name: str, resolution: int) -> onnx.ModelProto:
+        """The model whose convolutional body ends in ``x`` (``channels`` wide): global average pooling and a
+        fully connected layer to ``classes`` logits, over ``[N, 3, resolution, resolution]`` images."""
+        x = self.op("GlobalAveragePool", [x])
+        x = self.op("Flatten", [x], axis=1)
+        w = (self.rng.standard_normal((classes, channels)) * 0.03).astype(np.float32)
+        x = self.op("Gemm", [x, self.const(w), self.const(np.zeros(classes, np.float32), "fc_b")], transB=1)
+        graph = helper.make_graph(
+            self.nodes, name,
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, resolution, resolution])],
+            [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", classes])], self.inits,
+        )
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+
     def conv_bn(self, x: str, cin: int, cout: int, k: int, stride: int = 1, group: int = 1, relu6: bool = True) -> str:
         w = (self.rng.standard_normal((cout, cin // group, k, k)) * np.sqrt(2.0 / (cin // group * k * k))).astype(np.float32)
         y = self.op("Conv", [x, self.const(w)], kernel_shape=[k, k], strides=[stride, stride],
@@ -147,7 +163,7 @@ class _Builder:
 
 def mobilenet_v2(seed: int = 0, width: float = 1.0, resolution: int = 224, classes: int = 1000) -> onnx.ModelProto:
     """MobileNetV2 (inverted residuals, depthwise convs, ReLU6), dynamic batch."""
-    b = _Builder(seed)
+    b = OnnxBuilder(seed)
     c = lambda n: max(8, int(n * width + 4) // 8 * 8)  # noqa: E731
     x = b.conv_bn("input", 3, c(32), 3, stride=2)
     cin = c(32)
@@ -162,21 +178,12 @@ def mobilenet_v2(seed: int = 0, width: float = 1.0, resolution: int = 224, class
             x = b.op("Add", [x, y]) if s == 1 and cin == c(out) else y
             cin = c(out)
     x = b.conv_bn(x, cin, 1280, 1)
-    x = b.op("GlobalAveragePool", [x])
-    x = b.op("Flatten", [x], axis=1)
-    w = (b.rng.standard_normal((classes, 1280)) * 0.03).astype(np.float32)
-    x = b.op("Gemm", [x, b.const(w), b.const(np.zeros(classes, np.float32), "fc_b")], transB=1)
-    graph = helper.make_graph(
-        b.nodes, "mobilenet_v2",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, resolution, resolution])],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", classes])], b.inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+    return b.image_classifier(x, 1280, classes, "mobilenet_v2", resolution)
 
 
 def resnet18(seed: int = 0, resolution: int = 224, classes: int = 1000) -> onnx.ModelProto:
     """ResNet-18 (basic blocks of two 3x3 convs, residual Add + Relu, 1x1 projection shortcuts), dynamic batch."""
-    b = _Builder(seed)
+    b = OnnxBuilder(seed)
     relu = lambda y: b.op("Relu", [y])  # noqa: E731
     x = relu(b.conv_bn("input", 3, 64, 7, stride=2, relu6=False))
     x = b.op("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
@@ -187,22 +194,13 @@ def resnet18(seed: int = 0, resolution: int = 224, classes: int = 1000) -> onnx.
         shortcut = x if stride == 1 and cin == cout else b.conv_bn(x, cin, cout, 1, stride=stride, relu6=False)
         x = relu(b.op("Add", [shortcut, y]))
         cin = cout
-    x = b.op("GlobalAveragePool", [x])
-    x = b.op("Flatten", [x], axis=1)
-    w = (b.rng.standard_normal((classes, cin)) * 0.03).astype(np.float32)
-    x = b.op("Gemm", [x, b.const(w), b.const(np.zeros(classes, np.float32), "fc_b")], transB=1)
-    graph = helper.make_graph(
-        b.nodes, "resnet18",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, resolution, resolution])],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", classes])], b.inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="litert-tests")
+    return b.image_classifier(x, cin, classes, "resnet18", resolution)
 
 
 def bert_encoder(seed: int = 0, layers: int = 4, hidden: int = 256, heads: int = 4, seq: int = 128,
                  ffn: int | None = None) -> onnx.ModelProto:
     """A BERT-style encoder over embeddings ``[N, seq, hidden]`` with mask ``[N, seq]``."""
-    b = _Builder(seed)
+    b = OnnxBuilder(seed)
     ffn = ffn or 4 * hidden
     head_dim = hidden // heads
     lin = lambda x, i, o: b.op("Add", [b.op("MatMul", [x, b.const((b.rng.standard_normal((i, o)) / np.sqrt(i)).astype(np.float32))]),  # noqa: E731
@@ -249,7 +247,7 @@ def bert_inputs(batch: int = 1, seq: int = 128, hidden: int = 256, seed: int = 0
 # ---------------------------------------------------------------- more model classes for the benchmark
 
 
-def _dense(b: _Builder, x: str, fan_in: int, fan_out: int) -> str:
+def _dense(b: OnnxBuilder, x: str, fan_in: int, fan_out: int) -> str:
     w = (b.rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)).astype(np.float32)
     return b.op("Add", [b.op("MatMul", [x, b.const(w)]), b.const((b.rng.standard_normal(fan_out) * 0.02).astype(np.float32), "b")])
 
@@ -259,7 +257,7 @@ def vit(seed: int = 0, image: int = 224, patch: int = 16, hidden: int = 192, lay
     """A ViT-style transformer: 16x16/16 patch-embedding conv, class token,
     position embeddings, pre-norm encoder blocks (LayerNormalization,
     MatMul-Softmax-MatMul attention, Erf GELU), classifier on the class token."""
-    b = _Builder(seed)
+    b = OnnxBuilder(seed)
     tokens = (image // patch) ** 2
     head_dim = hidden // heads
     w = (b.rng.standard_normal((hidden, 3, patch, patch)) * np.sqrt(2.0 / (3 * patch * patch))).astype(np.float32)
@@ -303,7 +301,7 @@ def vit(seed: int = 0, image: int = 224, patch: int = 16, hidden: int = 192, lay
 def unet(seed: int = 0, size: int = 128, base: int = 16, levels: int = 3, classes: int = 2) -> onnx.ModelProto:
     """A U-Net-style encoder-decoder: Conv+BN+ReLU blocks, MaxPool down,
     ConvTranspose (odd levels) or Resize (even levels) up, Concat skips."""
-    b = _Builder(seed)
+    b = OnnxBuilder(seed)
 
     def block(x, cin, cout):
         for c_in in (cin, cout):
@@ -341,7 +339,7 @@ def unet(seed: int = 0, size: int = 128, base: int = 16, levels: int = 3, classe
 
 def small_lstm(seed: int = 0, steps: int = 16, features: int = 64, hidden: int = 128, classes: int = 10) -> onnx.ModelProto:
     """A small streaming LSTM (batch 1, a few steps): its latency is per-step work."""
-    b = _Builder(seed)
+    b = OnnxBuilder(seed)
     scale = 1 / np.sqrt(hidden)
     w = b.const((b.rng.standard_normal((1, 4 * hidden, features)) * scale).astype(np.float32))
     r = b.const((b.rng.standard_normal((1, 4 * hidden, hidden)) * scale).astype(np.float32))
@@ -360,7 +358,7 @@ def detection_head(seed: int = 0, size: int = 256, classes: int = 20, anchors: i
     """A small detection head: a conv backbone with three strides (8, 16, 32),
     per-scale box/class convs, sigmoid scores, reshaped and transposed to
     [N, boxes, 4 + classes] and concatenated (NMS-free)."""
-    b = _Builder(seed)
+    b = OnnxBuilder(seed)
     x, c, feats = "image", 3, []
     for stage, cout in enumerate((16, 32, 64, 96, 128)):
         x = b.conv_bn(x, c, cout, 3, stride=2, relu6=True)

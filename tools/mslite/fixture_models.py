@@ -35,26 +35,8 @@ if str(ROOT / "tests") not in sys.path:
 from helpers import modelgen  # noqa: E402  (the project's model generators)
 
 
-class _Net:
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.nodes: list = []
-        self.inits: list = []
-        self.count = 0
-
-    def name(self, base: str) -> str:
-        self.count += 1
-        return f"{base}_{self.count}"
-
-    def const(self, array, base: str = "w") -> str:
-        name = self.name(base)
-        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
-        return name
-
-    def op(self, op_type: str, inputs: list[str], **attrs) -> str:
-        out = self.name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=self.name(op_type), **attrs))
-        return out
+class _Net(modelgen.OnnxBuilder):
+    """The project's ONNX builder with the layers converter_lite's fixtures are made of."""
 
     def weight(self, *shape, fan_in: int) -> np.ndarray:
         return (self.rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)

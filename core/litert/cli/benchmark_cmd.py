@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ._args import add_precision_argument
+from ._json_output import report_stream, write_json
 
 if TYPE_CHECKING:
     from litert.benchmark.result import BenchmarkResult
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         progress=True,
         precision=args.precision,
     )
-    out = sys.stderr if args.json == "-" else sys.stdout
+    out = report_stream(args.json)
     lines = _mindspore_lite_header(args, result) if mindspore_lite else []
     lines += report.summary_lines(result)
     if result.profile is not None:
@@ -97,11 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
         path = write_plot(result.profile, args.plot, f"litert profile: {result.model}")
         print(f"wrote {path}", file=out)
-    if args.json == "-":
-        print(result.to_json())
-    elif args.json:
-        result.to_json(args.json)
-        print(f"wrote {args.json}", file=out)
+    write_json(result, args.json, out)
     if not result.passed and result.accuracy is not None:
         print(f"litert benchmark: {report.accuracy_failure(result.accuracy)}", file=sys.stderr)
         return 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._json_output import report_stream, write_json
+
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="the model under test (e.g. the converted one)")
@@ -49,15 +51,11 @@ def run(args: argparse.Namespace) -> int:
         fmk=args.fmk,
         dump=args.dump,
     )
-    out = sys.stderr if args.json == "-" else sys.stdout
+    out = report_stream(args.json)
     print("\n".join(report.comparison_lines(comparison, 0 if args.all else 30)), file=out)
     if args.dump:
         print(f"wrote {args.dump}/model.npz, reference.npz, comparison.json", file=out)
-    if args.json == "-":
-        print(comparison.to_json())
-    elif args.json:
-        comparison.to_json(args.json)
-        print(f"wrote {args.json}", file=out)
+    write_json(comparison, args.json, out)
     first = comparison.first_divergence
     if first is not None:
         print(f"litert compare: {len(comparison.diverged)} tensor(s) diverge; first diverging node {first.node!r} "

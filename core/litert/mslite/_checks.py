@@ -8,8 +8,8 @@ written for MindSpore Lite and ``except LitertError`` both catch them.
 """
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any, cast
+from collections.abc import Callable, Collection
+from typing import Any, Generic, TypeVar, cast, overload
 
 from ..errors import LitertError
 
@@ -81,3 +81,63 @@ def check_config_dict(name: str, value: Any) -> dict[str, dict[str, str]]:
             check_type(f"{name}[{section!r}] key", key, str)
             check_type(f"{name}[{section!r}][{key!r}]", item, str)
     return cast("dict[str, dict[str, str]]", value)
+
+
+T = TypeVar("T")
+
+
+class Checked(Generic[T]):
+    """An option attribute checked when set, as MindSpore Lite's are: ``x = Checked(check)`` keeps the value in
+    ``self._x`` and assigns ``check(value)`` (the value to keep, or MindSpore Lite's exception), the
+    getter/setter pair each option would otherwise spell out."""
+
+    def __init__(self, check: Callable[[Any], T], doc: str | None = None) -> None:
+        self._check = check
+        self._private = ""
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._private = "_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Checked[T]: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> T | Checked[T]:
+        if obj is None:
+            return self
+        return cast(T, getattr(obj, self._private))
+
+    def __set__(self, obj: object, value: T) -> None:
+        setattr(obj, self._private, self._check(value))
+
+
+def typed(name: str, classes: type[T], doc: str | None = None) -> Checked[T]:
+    """An option that must be a ``classes`` instance (:func:`check_type`)."""
+    return Checked(lambda value: check_type(name, value, classes), doc)
+
+
+def ruled(name: str, classes: type[T], accept: Callable[[T], bool], refusal: str | Callable[[T], str],
+          doc: str | None = None) -> Checked[T]:
+    """An option that must be a ``classes`` instance that ``accept`` takes; else MSLiteValueError with ``refusal``
+    (MindSpore Lite's message, or a function of the value making it)."""
+
+    def check(value: Any) -> T:
+        check_type(name, value, classes)
+        if not accept(value):
+            raise MSLiteValueError(refusal(value) if callable(refusal) else refusal)
+        return cast(T, value)
+
+    return Checked(check, doc)
+
+
+def non_negative(name: str, doc: str | None = None) -> Checked[int]:
+    """An int option of at least 0 (:func:`check_non_negative`)."""
+    return Checked(lambda value: check_non_negative(name, value), doc)
+
+
+def one_of(name: str, choices: Collection[str], doc: str | None = None) -> Checked[str]:
+    """A str option among ``choices`` (:func:`check_choice`)."""
+    return Checked(lambda value: check_choice(name, value, choices), doc)

@@ -13,7 +13,7 @@ import os
 import warnings
 from dataclasses import dataclass
 
-from ._checks import MSLiteRuntimeError, MSLiteValueError, check_choice, check_config_dict, check_list_of, check_non_negative, check_type
+from ._checks import MSLiteRuntimeError, MSLiteValueError, check_config_dict, check_list_of, non_negative, one_of, ruled, typed
 
 TARGETS = ("cpu", "gpu", "ascend")
 CPU_PRECISION_MODES = ("enforce_fp32", "preferred_fp16")
@@ -42,31 +42,9 @@ class _CPU:
                 f"inter_op_parallel_num: {self.inter_op_parallel_num},\nthread_affinity_mode: "
                 f"{self.thread_affinity_mode},\nthread_affinity_core_list: {self.thread_affinity_core_list}.")
 
-    @property
-    def thread_num(self) -> int:
-        """Intra-op threads; 0 = as many as the cores this process may use."""
-        return self._thread_num
-
-    @thread_num.setter
-    def thread_num(self, value: int) -> None:
-        self._thread_num = check_non_negative("cpu_thread_num", value)
-
-    @property
-    def inter_op_parallel_num(self) -> int:
-        return self._inter_op_parallel_num
-
-    @inter_op_parallel_num.setter
-    def inter_op_parallel_num(self, value: int) -> None:
-        self._inter_op_parallel_num = check_non_negative("cpu_inter_op_parallel_num", value)
-
-    @property
-    def thread_affinity_mode(self) -> int:
-        """0 no binding, 1 big cores first, 2 middle cores first."""
-        return self._thread_affinity_mode
-
-    @thread_affinity_mode.setter
-    def thread_affinity_mode(self, value: int) -> None:
-        self._thread_affinity_mode = check_type("cpu_thread_affinity_mode", value, int)
+    thread_num = non_negative("cpu_thread_num", "Intra-op threads; 0 = as many as the cores this process may use.")
+    inter_op_parallel_num = non_negative("cpu_inter_op_parallel_num")
+    thread_affinity_mode = typed("cpu_thread_affinity_mode", int, "0 no binding, 1 big cores first, 2 middle cores first.")
 
     @property
     def thread_affinity_core_list(self) -> list[int]:
@@ -76,13 +54,7 @@ class _CPU:
     def thread_affinity_core_list(self, value: list[int]) -> None:
         self._thread_affinity_core_list = list(check_list_of("cpu_thread_affinity_core_list", value, int))
 
-    @property
-    def precision_mode(self) -> str:
-        return self._precision_mode
-
-    @precision_mode.setter
-    def precision_mode(self, value: str) -> None:
-        self._precision_mode = check_choice("cpu_precision_mode", value, CPU_PRECISION_MODES)
+    precision_mode = one_of("cpu_precision_mode", CPU_PRECISION_MODES)
 
 
 class _GPU:
@@ -96,21 +68,8 @@ class _GPU:
         return (f"device_type: DeviceType.kGPU,\nprecision_mode: {self.precision_mode},\ndevice_id: {self.device_id},\n"
                 f"rank_id: {self.rank_id},\ngroup_size: {self.group_size}.")
 
-    @property
-    def device_id(self) -> int:
-        return self._device_id
-
-    @device_id.setter
-    def device_id(self, value: int) -> None:
-        self._device_id = check_non_negative("gpu_device_id", value)
-
-    @property
-    def precision_mode(self) -> str:
-        return self._precision_mode
-
-    @precision_mode.setter
-    def precision_mode(self, value: str) -> None:
-        self._precision_mode = check_choice("gpu_precision_mode", value, GPU_PRECISION_MODES)
+    device_id = non_negative("gpu_device_id")
+    precision_mode = one_of("gpu_precision_mode", GPU_PRECISION_MODES)
 
     @property
     def rank_id(self) -> int:
@@ -134,21 +93,8 @@ class _Ascend:
         return (f"device_type: DeviceType.kAscend,\nprecision_mode: {self.precision_mode},\n"
                 f"device_id: {self.device_id}.")
 
-    @property
-    def device_id(self) -> int:
-        return self._device_id
-
-    @device_id.setter
-    def device_id(self, value: int) -> None:
-        self._device_id = check_non_negative("ascend_device_id", value)
-
-    @property
-    def precision_mode(self) -> str:
-        return self._precision_mode
-
-    @precision_mode.setter
-    def precision_mode(self, value: str) -> None:
-        self._precision_mode = check_choice("ascend_precision_mode", value, ASCEND_PRECISION_MODES)
+    device_id = non_negative("ascend_device_id")
+    precision_mode = one_of("ascend_precision_mode", ASCEND_PRECISION_MODES)
 
 
 class _Parallel:
@@ -162,17 +108,9 @@ class _Parallel:
     def __str__(self) -> str:
         return f"workers num: {self.workers_num},\nconfig info: {self.config_info},\nconfig file: {self.config_path}."
 
-    @property
-    def workers_num(self) -> int:
-        """Workers of a ModelParallelRunner; 0 = one per core left after each worker's cpu.thread_num."""
-        return self._workers_num
-
-    @workers_num.setter
-    def workers_num(self, value: int) -> None:
-        check_type("workers_num", value, int)
-        if value < 0:
-            raise MSLiteValueError(f"Set parallel failed, workers_num must be a non-negative int, but got {value}.")
-        self._workers_num = value
+    workers_num = ruled("workers_num", int, lambda value: value >= 0,
+                        lambda value: f"Set parallel failed, workers_num must be a non-negative int, but got {value}.",
+                        "Workers of a ModelParallelRunner; 0 = one per core left after each worker's cpu.thread_num.")
 
     @property
     def config_info(self) -> dict[str, dict[str, str]]:
@@ -184,16 +122,8 @@ class _Parallel:
         for section, items in value.items():
             self._config_info.setdefault(section, {}).update(items)
 
-    @property
-    def config_path(self) -> str:
-        return self._config_path
-
-    @config_path.setter
-    def config_path(self, value: str) -> None:
-        check_type("config_path", value, str)
-        if value and not os.path.exists(value):
-            raise MSLiteValueError(f"Set parallel failed, config_path {value!r} does not exist.")
-        self._config_path = value
+    config_path = ruled("config_path", str, lambda value: not value or os.path.exists(value),
+                        lambda value: f"Set parallel failed, config_path {value!r} does not exist.")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ..errors import LitertError
-from ._checks import MSLiteRuntimeError, MSLiteValueError, check_choice, check_config_dict, check_type
+from ._checks import Checked, MSLiteRuntimeError, MSLiteValueError, check_config_dict, check_type, one_of, ruled, typed
 from .enums import FRONTEND_OF_FMK, WRITER_OF_MODEL_TYPE, DataType, FmkType, Format, ModelType
 
 OPTIMIZE_LEVELS = ("none", "general", "ascend_oriented")
@@ -53,13 +53,7 @@ class Converter:
 
     # -- attributes (checked as MindSpore Lite checks them) -------------------
 
-    @property
-    def weight_fp16(self) -> bool:
-        return self._weight_fp16
-
-    @weight_fp16.setter
-    def weight_fp16(self, value: bool) -> None:
-        self._weight_fp16 = check_type("weight_fp16", value, bool)
+    weight_fp16 = typed("weight_fp16", bool)
 
     @property
     def input_shape(self) -> dict[str, list[int]]:
@@ -75,100 +69,22 @@ class Converter:
                 check_type(f"input_shape value's element at key {name}", dim, int)
         self._input_shape = {k: list(v) for k, v in value.items()}
 
-    @property
-    def input_format(self) -> Format:
-        return self._input_format
+    input_format = ruled("input_format", Format, lambda value: value in (Format.NCHW, Format.NHWC),
+                         "input_format must be in [Format.NCHW, Format.NHWC].")
 
-    @input_format.setter
-    def input_format(self, value: Format) -> None:
-        check_type("input_format", value, Format)
-        if value not in (Format.NCHW, Format.NHWC):
-            raise MSLiteValueError("input_format must be in [Format.NCHW, Format.NHWC].")
-        self._input_format = value
+    input_data_type = Checked(lambda value: _io_type("input_data_type", value))
+    output_data_type = Checked(lambda value: _io_type("output_data_type", value))
+    save_type = typed("save_type", ModelType)
+    decrypt_key = typed("decrypt_key", str)
+    decrypt_mode = one_of("decrypt_mode", ("AES-GCM", "AES-CBC"))
+    enable_encryption = typed("enable_encryption", bool)
+    encrypt_key = typed("encrypt_key", str)
+    infer = typed("infer", bool, "Run the converted model once on zero inputs after writing it.")
 
-    @property
-    def input_data_type(self) -> DataType:
-        return self._input_data_type
+    optimize = ruled("optimize", str, lambda value: value in OPTIMIZE_LEVELS,
+                     "optimize must be 'none', 'general' or 'ascend_oriented'.")
 
-    @input_data_type.setter
-    def input_data_type(self, value: DataType) -> None:
-        self._input_data_type = _io_type("input_data_type", value)
-
-    @property
-    def output_data_type(self) -> DataType:
-        return self._output_data_type
-
-    @output_data_type.setter
-    def output_data_type(self, value: DataType) -> None:
-        self._output_data_type = _io_type("output_data_type", value)
-
-    @property
-    def save_type(self) -> ModelType:
-        return self._save_type
-
-    @save_type.setter
-    def save_type(self, value: ModelType) -> None:
-        self._save_type = check_type("save_type", value, ModelType)
-
-    @property
-    def decrypt_key(self) -> str:
-        return self._decrypt_key
-
-    @decrypt_key.setter
-    def decrypt_key(self, value: str) -> None:
-        self._decrypt_key = check_type("decrypt_key", value, str)
-
-    @property
-    def decrypt_mode(self) -> str:
-        return self._decrypt_mode
-
-    @decrypt_mode.setter
-    def decrypt_mode(self, value: str) -> None:
-        self._decrypt_mode = check_choice("decrypt_mode", value, ("AES-GCM", "AES-CBC"))
-
-    @property
-    def enable_encryption(self) -> bool:
-        return self._enable_encryption
-
-    @enable_encryption.setter
-    def enable_encryption(self, value: bool) -> None:
-        self._enable_encryption = check_type("enable_encryption", value, bool)
-
-    @property
-    def encrypt_key(self) -> str:
-        return self._encrypt_key
-
-    @encrypt_key.setter
-    def encrypt_key(self, value: str) -> None:
-        self._encrypt_key = check_type("encrypt_key", value, str)
-
-    @property
-    def infer(self) -> bool:
-        """Run the converted model once on zero inputs after writing it."""
-        return self._infer
-
-    @infer.setter
-    def infer(self, value: bool) -> None:
-        self._infer = check_type("infer", value, bool)
-
-    @property
-    def optimize(self) -> str:
-        return self._optimize
-
-    @optimize.setter
-    def optimize(self, value: str) -> None:
-        check_type("optimize", value, str)
-        if value not in OPTIMIZE_LEVELS:
-            raise MSLiteValueError("optimize must be 'none', 'general' or 'ascend_oriented'.")
-        self._optimize = value
-
-    @property
-    def device(self) -> str:
-        return self._device
-
-    @device.setter
-    def device(self, value: str) -> None:
-        self._device = check_choice("device", value, ("Ascend",))
+    device = one_of("device", ("Ascend",))
 
     def set_config_info(self, section: str = "", config_info: dict[str, str] | None = None) -> None:
         check_type("section", section, str)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._checks import MSLiteRuntimeError, MSLiteTypeError, check_list_of
+from ._checks import MSLiteRuntimeError, MSLiteTypeError, check_list_of, typed
 from .enums import DATA_TYPE_OF_NUMPY, NUMPY_OF, DataType, Format
 
 
@@ -49,15 +49,7 @@ class Tensor:
 
     # -- attributes -----------------------------------------------------------
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @name.setter
-    def name(self, value: str) -> None:
-        if not isinstance(value, str):
-            raise MSLiteTypeError(f"name must be str, but got {type(value).__name__}.")
-        self._name = value
+    name = typed("name", str)
 
     @property
     def dtype(self) -> DataType:
@@ -80,15 +72,7 @@ class Tensor:
         if list(value) != self._shape:
             self._shape, self._data = [int(d) for d in value], None
 
-    @property
-    def format(self) -> Format:
-        return self._format
-
-    @format.setter
-    def format(self, value: Format) -> None:
-        if not isinstance(value, Format):
-            raise MSLiteTypeError(f"format must be Format, but got {type(value).__name__}.")
-        self._format = value
+    format = typed("format", Format)
 
     @property
     def element_num(self) -> int:

@@ -6,6 +6,8 @@ onnxruntime.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from ..activations import fusable
@@ -14,99 +16,114 @@ from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, sin
 
 CONTRIB = "com.microsoft"
 
-class BatchNormFolding(Pass):
+
+def _read_once(graph: Graph, consumers: dict[str, list[Node]], op_types: tuple[str, ...]) -> Iterator[tuple[Node, Node]]:
+    """Each default-domain node of ``op_types`` whose first output one node reads (and is no graph output), with
+    that reader: the start of every pattern fused here."""
+    for node in graph.nodes:
+        if node.domain != "" or node.op_type not in op_types:
+            continue
+        reader = single_consumer(graph, node.outputs[0], consumers)
+        if reader is not None:
+            yield node, reader
+
+
+def _fuse_activation(model: Model, node: Node, act: Node, params: list[float]) -> None:
+    """Make the Conv or Gemm ``node`` the com.microsoft FusedConv/FusedGemm that also computes ``act`` (whose
+    output it takes over); FusedGemm carries one parameter, ``activation_alpha``."""
+    node.domain = CONTRIB
+    node.op_type = "Fused" + node.op_type
+    node.attrs["activation"] = act.op_type
+    if params and node.op_type == "FusedConv":
+        node.attrs["activation_params"] = params
+    elif params:
+        node.attrs["activation_alpha"] = params[0]
+    node.outputs = [act.outputs[0]]
+    model.opsets.setdefault(CONTRIB, 1)
+
+
+class _AbsorbReader(Pass):
+    """A Conv or Gemm takes over the one node that reads its output (which then leaves the graph)."""
+
+    def absorb(self, model: Model, node: Node, reader: Node, consumers: dict[str, list[Node]]) -> str | None:
+        """Rewrite ``node`` to do ``reader``'s work too and return the change's description, or None to leave both."""
+        raise NotImplementedError
+
+    def run(self, model: Model, ctx: PassContext) -> PassResult:
+        graph = model.graph
+        result = PassResult(self.name)
+        consumers = graph.consumers()
+        removed = set()
+        for node, reader in _read_once(graph, consumers, ("Conv", "Gemm")):
+            detail = self.absorb(model, node, reader, consumers)
+            if detail is not None:
+                removed.add(id(reader))
+                result.changes += 1
+                result.details.append(detail)
+        graph.nodes = [n for n in graph.nodes if id(n) not in removed]
+        return result
+
+
+class BatchNormFolding(_AbsorbReader):
     """Conv(x, W, b) -> BatchNormalization  ==>  Conv(x, W', b')."""
 
     name = "batchnorm_folding"
 
-    def run(self, model: Model, ctx: PassContext) -> PassResult:
+    def absorb(self, model: Model, node: Node, bn: Node, consumers: dict[str, list[Node]]) -> str | None:
         graph = model.graph
-        result = PassResult(self.name)
-        consumers = graph.consumers()
-        removed = set()
-        for node in graph.nodes:
-            if node.op_type not in ("Conv", "Gemm") or node.domain != "" or id(node) in removed:
-                continue
-            bn = single_consumer(graph, node.outputs[0], consumers)
-            if bn is None or bn.op_type != "BatchNormalization" or bn.domain != "" or len([o for o in bn.outputs if o]) != 1:
-                continue
-            params = [p for p in (const_of(graph, n) for n in bn.inputs[1:5]) if p is not None]
-            weight = const_of(graph, node.inputs[1])
-            if len(params) != 4 or weight is None or weight.dtype != np.float32:
-                continue
-            if node.op_type == "Gemm" and (node.attrs.get("transA", 0) or weight.ndim != 2):
-                continue
-            bias = const_of(graph, node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
-            if len(node.inputs) > 2 and node.inputs[2] and bias is None:
-                continue
-            scale, offset, mean, var = (p.astype(np.float64) for p in params)
-            factor = scale / np.sqrt(var + bn.attrs.get("epsilon", 1e-5))
-            # the weights are scaled in float32 (the factor rounded once more, 6e-8 relative), not through a
-            # float64 copy of every weight: that copy was most of a ResNet-50's load time in this pass
-            w_factor = factor.astype(np.float32)
-            if node.op_type == "Conv":
-                new_w = weight * w_factor.reshape(-1, *([1] * (weight.ndim - 1)))
-            elif node.attrs.get("transB", 0):
-                new_w = weight * w_factor[:, None]
-            else:
-                new_w = weight * w_factor[None, :]
-            beta = node.attrs.get("beta", 1.0) if node.op_type == "Gemm" else 1.0
-            new_b = (0.0 if bias is None else bias.astype(np.float64) * beta) - mean
-            new_b = new_b * factor + offset
-            w_name = graph.unique_name(f"{node.inputs[1]}_bnfolded")
-            b_name = graph.unique_name(f"{node.name}_bias_bnfolded")
-            graph.values[w_name] = Value(w_name, DType.FLOAT32, tuple(new_w.shape), const=new_w.astype(np.float32, copy=False))
-            graph.values[b_name] = Value(b_name, DType.FLOAT32, tuple(new_b.shape), const=new_b.astype(np.float32))
-            if node.op_type == "Gemm":
-                node.attrs["beta"] = 1.0  # the old beta is inside b'
-            node.inputs = [node.inputs[0], w_name, b_name]
-            node.outputs = [bn.outputs[0]]
-            removed.add(id(bn))
-            result.changes += 1
-            result.details.append(f"{bn.name} into {node.name}")
-        graph.nodes = [n for n in graph.nodes if id(n) not in removed]
-        return result
+        if bn.op_type != "BatchNormalization" or bn.domain != "" or len([o for o in bn.outputs if o]) != 1:
+            return None
+        params = [p for p in (const_of(graph, n) for n in bn.inputs[1:5]) if p is not None]
+        weight = const_of(graph, node.inputs[1])
+        if len(params) != 4 or weight is None or weight.dtype != np.float32:
+            return None
+        if node.op_type == "Gemm" and (node.attrs.get("transA", 0) or weight.ndim != 2):
+            return None
+        bias = const_of(graph, node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+        if len(node.inputs) > 2 and node.inputs[2] and bias is None:
+            return None
+        scale, offset, mean, var = (p.astype(np.float64) for p in params)
+        factor = scale / np.sqrt(var + bn.attrs.get("epsilon", 1e-5))
+        # the weights are scaled in float32 (the factor rounded once more, 6e-8 relative), not through a
+        # float64 copy of every weight: that copy was most of a ResNet-50's load time in this pass
+        w_factor = factor.astype(np.float32)
+        if node.op_type == "Conv":
+            new_w = weight * w_factor.reshape(-1, *([1] * (weight.ndim - 1)))
+        elif node.attrs.get("transB", 0):
+            new_w = weight * w_factor[:, None]
+        else:
+            new_w = weight * w_factor[None, :]
+        beta = node.attrs.get("beta", 1.0) if node.op_type == "Gemm" else 1.0
+        new_b = (0.0 if bias is None else bias.astype(np.float64) * beta) - mean
+        new_b = new_b * factor + offset
+        w_name = graph.unique_name(f"{node.inputs[1]}_bnfolded")
+        b_name = graph.unique_name(f"{node.name}_bias_bnfolded")
+        graph.values[w_name] = Value(w_name, DType.FLOAT32, tuple(new_w.shape), const=new_w.astype(np.float32, copy=False))
+        graph.values[b_name] = Value(b_name, DType.FLOAT32, tuple(new_b.shape), const=new_b.astype(np.float32))
+        if node.op_type == "Gemm":
+            node.attrs["beta"] = 1.0  # the old beta is inside b'
+        node.inputs = [node.inputs[0], w_name, b_name]
+        node.outputs = [bn.outputs[0]]
+        return f"{bn.name} into {node.name}"
 
 
-class ActivationFusion(Pass):
+class ActivationFusion(_AbsorbReader):
     """Conv/Gemm followed by an activation ==> com.microsoft FusedConv/FusedGemm."""
 
     name = "activation_fusion"
 
-    def run(self, model: Model, ctx: PassContext) -> PassResult:
+    def absorb(self, model: Model, node: Node, act: Node, consumers: dict[str, list[Node]]) -> str | None:
         graph = model.graph
-        result = PassResult(self.name)
-        consumers = graph.consumers()
-        removed = set()
-        for node in graph.nodes:
-            if node.domain != "" or node.op_type not in ("Conv", "Gemm"):
-                continue
-            act = single_consumer(graph, node.outputs[0], consumers)
-            spec = fusable(act) if act is not None else None
-            if act is None or spec is None or read_by_subgraph(consumers, node.outputs[0]):
-                continue
-            if node.op_type == "Gemm" and len(spec.params) > 1:
-                continue  # FusedGemm carries one parameter (activation_alpha) here
-            params = spec.params_of(act, lambda name: const_of(graph, name))
-            if params is None:
-                continue
-            node.domain = CONTRIB
-            node.op_type = "Fused" + node.op_type
-            if node.op_type == "FusedConv":
-                node.attrs["activation"] = act.op_type
-                if params:
-                    node.attrs["activation_params"] = params
-            else:
-                node.attrs["activation"] = act.op_type
-                if params:
-                    node.attrs["activation_alpha"] = params[0]
-            node.outputs = [act.outputs[0]]
-            removed.add(id(act))
-            model.opsets.setdefault(CONTRIB, 1)
-            result.changes += 1
-            result.details.append(f"{node.name}+{act.op_type}")
-        graph.nodes = [n for n in graph.nodes if id(n) not in removed]
-        return result
+        spec = fusable(act)
+        if spec is None or read_by_subgraph(consumers, node.outputs[0]):
+            return None
+        if node.op_type == "Gemm" and len(spec.params) > 1:
+            return None  # FusedGemm carries one parameter (activation_alpha) here
+        params = spec.params_of(act, lambda name: const_of(graph, name))
+        if params is None:
+            return None
+        _fuse_activation(model, node, act, params)
+        return f"{node.name}+{act.op_type}"
 
 
 class ResidualFusion(Pass):
@@ -126,12 +143,9 @@ class ResidualFusion(Pass):
         consumers = graph.consumers()
         removed: set[int] = set()
         moved: dict[int, Node] = {}
-        for node in graph.nodes:
-            if node.domain != "" or node.op_type != "Conv" or id(node) in removed:
-                continue
+        for node, add in _read_once(graph, consumers, ("Conv",)):
             out = node.outputs[0]
-            add = single_consumer(graph, out, consumers)
-            if add is None or add.domain != "" or add.op_type not in ("Add", "Sum") or len(add.inputs) != 2:
+            if add.domain != "" or add.op_type not in ("Add", "Sum") or len(add.inputs) != 2:
                 continue
             act = single_consumer(graph, add.outputs[0], consumers)
             spec = fusable(act) if act is not None else None
@@ -145,17 +159,11 @@ class ResidualFusion(Pass):
             params = spec.params_of(act, lambda name: const_of(graph, name))
             if params is None:
                 continue
-            node.domain = CONTRIB
-            node.op_type = "FusedConv"
-            node.attrs["activation"] = act.op_type
-            if params:
-                node.attrs["activation_params"] = params
+            _fuse_activation(model, node, act, params)
             inputs = list(node.inputs) + [""] * (3 - len(node.inputs))
             node.inputs = inputs[:3] + [residual]
-            node.outputs = [act.outputs[0]]
             removed.update((id(add), id(act)))
             moved[id(add)] = node  # Z may be made after the conv: run it where the Add ran
-            model.opsets.setdefault(CONTRIB, 1)
             result.changes += 1
             result.details.append(f"{node.name}+{add.op_type}+{act.op_type}")
         placed = {id(n) for n in moved.values()}

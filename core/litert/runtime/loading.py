@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ModelLoadError, PluginError, typed_errors
-from ..formats import Frontend, LoadOptions
+from ..errors import ModelLoadError, typed_errors
+from ..formats import Frontend, LoadOptions, by_name_or_suffix
 from ..ir import Model
 from ..ir.validate import validate_graph
 from ..plugins import host
@@ -13,14 +13,9 @@ from ..plugins import host
 def find_frontend(path: Path, fmk: str | None = None) -> Frontend:
     """The frontend named ``fmk``, else the one claiming the suffix, else the one that sniffs the file."""
     frontends = host().frontends
-    if fmk:
-        if fmk not in frontends:
-            raise PluginError(f"no frontend for format {fmk!r} (installed: {', '.join(sorted(frontends)) or 'none'})")
-        return frontends[fmk]
-    suffix = path.suffix.lower()
-    for frontend in frontends.values():
-        if suffix in frontend.extensions:
-            return frontend
+    chosen = by_name_or_suffix(frontends, path, fmk, "frontend")
+    if chosen is not None:
+        return chosen
     with open(path, "rb") as f:
         head = f.read(64)
     for frontend in frontends.values():

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litert.backend import Availability, Backend, CompileContext, CompiledPartition
-from litert.errors import BackendUnavailableError
-from litert.ir import Graph
-from litert.probe import find_library
+from litert.backend import Availability, ProbeOnlyBackend
 
 from .ops import SUPPORTED_DTYPES, SUPPORTED_OPS
 
@@ -20,28 +17,21 @@ TOOLKIT_ENV = ("ASCEND_HOME_PATH", "ASCEND_TOOLKIT_HOME", "ASCEND_AICPU_PATH")
 DEVICE_GLOB = "davinci[0-9]*"
 
 
-class AscendBackend(Backend):
+class AscendBackend(ProbeOnlyBackend):
     name = "ascend"
+    operator_types = SUPPORTED_OPS
     supported_dtypes = SUPPORTED_DTYPES
     priority = 100
 
-    def probe(self) -> Availability:
-        library = find_library(RUNTIME_LIBRARIES, TOOLKIT_ENV)
-        if library is None:
-            where = ", ".join(TOOLKIT_ENV)
-            return Availability(False, f"CANN runtime libascendcl.so not found (looked in ${where}, LD_LIBRARY_PATH, ld cache)")
+    runtime_libraries = RUNTIME_LIBRARIES
+    runtime_env = TOOLKIT_ENV
+    runtime_missing = (f"CANN runtime libascendcl.so not found (looked in ${', '.join(TOOLKIT_ENV)}, LD_LIBRARY_PATH, "
+                       "ld cache)")
+
+    def probe_with(self, library: Path) -> Availability:
         devices = sorted(Path("/dev").glob(DEVICE_GLOB))
         if not devices:
             return Availability(False, f"found {library} but no Ascend device (/dev/davinci*)")
         return Availability(
             False, f"found {library} and {len(devices)} device(s); graph execution through CANN is not implemented in this release"
         )
-
-    def supported_ops(self) -> set[tuple[str, str]]:
-        return {("", op) for op in SUPPORTED_OPS}
-
-    def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
-        raise BackendUnavailableError(f"ascend: {self.probe().reason}")
-
-
-

@@ -12,6 +12,7 @@ of the class it stands for, so the class stays their one owner.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,15 @@ class LazyFrontend(_Lazy, Frontend):
 class LazySerializer(_Lazy, Serializer):
     def save(self, model: Model, path: Path) -> None:
         self.real().save(model, path)
+
+
+def lazy_exports(package: str, modules: dict[str, str]) -> Callable[[str], Any]:
+    """A format package's module ``__getattr__`` (PEP 562): each name of ``modules`` is imported from its module
+    (``".reader"``: relative to ``package``) on first use, so registering the format loads no reader."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in modules:
+            raise AttributeError(name)
+        return getattr(importlib.import_module(modules[name], package), name)
+
+    return __getattr__

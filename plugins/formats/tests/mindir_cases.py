@@ -6,9 +6,13 @@ MindSpore (live tests).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+import litert
 
 OPSET = 20  # Gelu
 
@@ -130,3 +134,13 @@ def shapes(seed: int = 3):
 
 
 CASES = {"conv_block": conv_block, "pools": pools, "dense": dense, "shapes": shapes}
+
+
+def written(name: str, level: str, tmp_path: Path) -> tuple[Path, dict, list]:
+    """Case ``name`` converted to ``.mindir`` by litert at ``optimize_level`` ``level``: the file, the case's
+    feeds and litert's outputs of the ONNX source (what the written model must give)."""
+    model, feeds = CASES[name]()
+    src, dst = tmp_path / f"{name}.onnx", tmp_path / f"{name}.mindir"
+    onnx.save(model, src)
+    litert.convert(src, dst, optimize_level=level)
+    return dst, feeds, litert.load(src).predict(feeds)

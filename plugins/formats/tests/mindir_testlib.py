@@ -68,6 +68,13 @@ def assert_matches(got, want, rtol: float = RTOL, atol: float = ATOL) -> None:
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
 
 
+def assert_all_match(got: list, want: list) -> None:
+    """Output for output, :func:`assert_matches`."""
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert_matches(g, np.asarray(w))
+
+
 def mindspore_available() -> bool:
     return MINDSPORE_PYTHON.exists()
 

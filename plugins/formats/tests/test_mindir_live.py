@@ -42,24 +42,14 @@ def test_litert_written_fixture_runs_in_mindspore(name, tmp_path):
     out = tmp_path / f"{name}.mindir"
     MindirSerializer().save(read_model(fx.path), out)
     for case in fx.cases:
-        got = lib.mindspore_run(out, list(case.inputs.values()), tmp_path)
-        assert len(got) == len(case.outputs)
-        for g, want in zip(got, case.outputs):
-            lib.assert_matches(g, want)
+        lib.assert_all_match(lib.mindspore_run(out, list(case.inputs.values()), tmp_path), case.outputs)
 
 
 @pytest.mark.parametrize("name", sorted(mindir_cases.CASES))
 @pytest.mark.parametrize("level", ["general", "none"])
 def test_writer_cases_run_in_mindspore(name, level, tmp_path):
-    model, feeds = mindir_cases.CASES[name]()
-    src, dst = tmp_path / f"{name}.onnx", tmp_path / f"{name}.mindir"
-    onnx.save(model, src)
-    litert.convert(src, dst, optimize_level=level)
-    want = litert.load(src).predict(feeds)
-    got = lib.mindspore_run(dst, list(feeds.values()), tmp_path)
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        lib.assert_matches(g, np.asarray(w))
+    dst, feeds, want = mindir_cases.written(name, level, tmp_path)
+    lib.assert_all_match(lib.mindspore_run(dst, list(feeds.values()), tmp_path), want)
 
 
 def _zoo_check(model: onnx.ModelProto, feeds: dict, tmp_path, name: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import mindir_cases
 import mindir_testlib as lib
-import numpy as np
 import onnx
 import pytest
 
@@ -62,15 +61,8 @@ def test_written_file_has_mindspore_shape(tmp_path):
 @pytest.mark.parametrize("name", sorted(mindir_cases.CASES))
 @pytest.mark.parametrize("level", ["general", "none"])
 def test_onnx_to_mindir_reads_back(name, level, tmp_path):
-    model, feeds = mindir_cases.CASES[name]()
-    src, dst = tmp_path / f"{name}.onnx", tmp_path / f"{name}.mindir"
-    onnx.save(model, src)
-    litert.convert(src, dst, optimize_level=level)
-    want = litert.load(src).predict(feeds)
-    got = litert.load(dst).predict(feeds)
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        lib.assert_matches(g, np.asarray(w))
+    dst, feeds, want = mindir_cases.written(name, level, tmp_path)
+    lib.assert_all_match(litert.load(dst).predict(feeds), want)
 
 
 def test_external_weights_when_over_the_threshold(tmp_path):

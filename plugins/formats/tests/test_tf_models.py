@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tflite_testlib import max_error, tf_models
+from tflite_testlib import assert_outputs_match, max_error, tf_models
 
 import litert
 
@@ -37,10 +37,7 @@ def _check(folder, name):
     feeds = [rng.standard_normal(i.shape).astype(np.float32) for i in session.inputs]
     want = tf_models.tensorflow_run(path, feeds)
     got = session.run({i.name: f for i, f in zip(session.inputs, feeds)})
-    assert sorted(want) == sorted(o.name for o in session.outputs)
-    errors = [max_error(want[name], got[name]) for name in want]
-    print(f"{name}.pb: max error {max(errors):.3g}")
-    assert max(errors) <= TOLERANCE, errors
+    assert_outputs_match(want, got, session, f"{name}.pb", TOLERANCE)
 
 
 @pytest.mark.parametrize("name", FAST + OP_GROUPS)

@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 import saved_model_testlib as sl
-from tflite_testlib import max_error
+from tflite_testlib import assert_outputs_match, max_error
 
 import litert
 from litert.errors import LitertError, ModelLoadError
@@ -44,10 +44,7 @@ def _check(folder, name):
     feeds = {i.name: rng.standard_normal(i.shape).astype(np.float32) for i in session.inputs}
     want = sl.tensorflow_run(pb, feeds)
     got = session.run(feeds)
-    assert sorted(want) == sorted(o.name for o in session.outputs)
-    errors = [max_error(want[k], got[k]) for k in want]
-    print(f"{name} SavedModel: max error {max(errors):.3g}")
-    assert max(errors) <= TOLERANCE, errors
+    assert_outputs_match(want, got, session, f"{name} SavedModel", TOLERANCE)
 
 
 @pytest.mark.parametrize("name", FAST)

@@ -23,6 +23,15 @@ def max_error(ref: np.ndarray, got: np.ndarray) -> float:
     return float(np.abs(ref.astype(np.int64) - got.astype(np.int64)).max())
 
 
+def assert_outputs_match(want: dict, got: dict, session, label: str, tolerance: float) -> None:
+    """TensorFlow's outputs ``want`` are the session's outputs, and each of ``got`` is within ``tolerance``
+    (:func:`max_error`) of it."""
+    assert sorted(want) == sorted(o.name for o in session.outputs)
+    errors = [max_error(want[k], got[k]) for k in want]
+    print(f"{label}: max error {max(errors):.3g}")
+    assert max(errors) <= tolerance, errors
+
+
 def run_litert(path: Path, feeds: list[np.ndarray], extra_outputs: tuple[str, ...] = ()) -> list[np.ndarray]:
     """litert's outputs of ``path`` in the model's output order (then ``extra_outputs``, by tensor name)."""
     from litert.runtime.loading import read_model

@@ -7,10 +7,9 @@ offered a node.
 """
 from __future__ import annotations
 
-from litert.backend import Availability, Backend, CompileContext, CompiledPartition
-from litert.errors import BackendUnavailableError
-from litert.ir import Graph
-from litert.probe import find_library
+from pathlib import Path
+
+from litert.backend import Availability, ProbeOnlyBackend
 
 from .ops import SUPPORTED_DTYPES, SUPPORTED_OPS
 
@@ -18,19 +17,15 @@ RUNTIME_LIBRARIES = ("libhiai.so", "libhiai_ir.so", "libhiai_ir_build.so")
 ENV_DIRS = ("HIAI_DDK_PATH",)
 
 
-class KirinNpuBackend(Backend):
+class KirinNpuBackend(ProbeOnlyBackend):
     name = "kirin_npu"
+    operator_types = SUPPORTED_OPS
     supported_dtypes = SUPPORTED_DTYPES
     priority = 90
 
-    def probe(self) -> Availability:
-        library = find_library(RUNTIME_LIBRARIES, ENV_DIRS)
-        if library is None:
-            return Availability(False, "HiAI Foundation libraries (libhiai.so, libhiai_ir.so) not found: needs a Kirin device running HiAI")
+    runtime_libraries = RUNTIME_LIBRARIES
+    runtime_env = ENV_DIRS
+    runtime_missing = "HiAI Foundation libraries (libhiai.so, libhiai_ir.so) not found: needs a Kirin device running HiAI"
+
+    def probe_with(self, library: Path) -> Availability:
         return Availability(False, f"found {library}; model building through HiAI is not implemented in this release")
-
-    def supported_ops(self) -> set[tuple[str, str]]:
-        return {("", op) for op in SUPPORTED_OPS}
-
-    def compile(self, subgraph: Graph, ctx: CompileContext) -> CompiledPartition:
-        raise BackendUnavailableError(f"kirin_npu: {self.probe().reason}")

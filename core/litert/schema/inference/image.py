@@ -64,21 +64,15 @@ def _mul(d: Dim, b: int) -> Dim:
     return d * b if isinstance(d, int) else None
 
 
-@rule("DepthToSpace")
-def _depth_to_space(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@rule("DepthToSpace", "SpaceToDepth")
+def _depth_space(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+    """DepthToSpace moves ``b*b`` channels into a ``b x b`` block of pixels; SpaceToDepth does the reverse."""
     x, b = inputs[0], node.attrs["blocksize"]
     if x.shape is None or len(x.shape) != 4:
         return [like(x)]
     n, c, h, w = x.shape
-    return [(x.dtype, (n, _div(c, b * b), _mul(h, b), _mul(w, b)))]
-
-
-@rule("SpaceToDepth")
-def _space_to_depth(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
-    x, b = inputs[0], node.attrs["blocksize"]
-    if x.shape is None or len(x.shape) != 4:
-        return [like(x)]
-    n, c, h, w = x.shape
+    if node.op_type == "DepthToSpace":
+        return [(x.dtype, (n, _div(c, b * b), _mul(h, b), _mul(w, b)))]
     return [(x.dtype, (n, _mul(c, b * b), _div(h, b), _div(w, b)))]
 
 

@@ -65,9 +65,7 @@ int lk_transpose(int rank, const int64_t *shape, const int *perm, size_t elem_si
     if (j.rows == 0 || j.row_len == 0) return LK_OK;
     j.x = x;
     j.out = out;
-    size_t tasks = lk_task_count(pool, j.rows * j.row_len, 16384);
-    if (tasks > j.rows) tasks = j.rows;
-    j.per_task = (j.rows + tasks - 1) / tasks;
+    j.per_task = lk_items_per_task(pool, j.rows, j.row_len, 16384);
     lk_parallel_for(pool, (j.rows + j.per_task - 1) / j.per_task, tr_task, &j);
     return LK_OK;
 }
@@ -87,9 +85,7 @@ static void copy_task(void *arg, size_t t) {
 int lk_copy_blocks(size_t rows, size_t bytes, const void *src, size_t src_stride, void *dst, size_t dst_stride,
                    lk_pool *pool) {
     if (rows == 0 || bytes == 0) return LK_OK;
-    size_t tasks = lk_task_count(pool, rows * bytes, 1 << 17);
-    if (tasks > rows) tasks = rows;
-    copy_job j = {rows, bytes, src_stride, dst_stride, (rows + tasks - 1) / tasks, src, dst};
+    copy_job j = {rows, bytes, src_stride, dst_stride, lk_items_per_task(pool, rows, bytes, 1 << 17), src, dst};
     lk_parallel_for(pool, (rows + j.per_task - 1) / j.per_task, copy_task, &j);
     return LK_OK;
 }

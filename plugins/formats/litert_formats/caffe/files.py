@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from litert.errors import ModelLoadError
 from litert.limits import numel
 
+from ..reading import read_message
 from . import caffe_pb2
 
 #: text-format parsing failures (protobuf raises ParseError; a hostile file may trip its tokenizer otherwise)
@@ -49,16 +50,8 @@ def read_net(path: Path) -> caffe_pb2.NetParameter:
 
 def read_weights(path: Path) -> dict[str, list[np.ndarray]]:
     """``{layer name: [blob arrays]}`` of a ``.caffemodel`` (layers without blobs are left out)."""
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such weight file")
-    data = path.read_bytes()
-    if not data:
-        raise ModelLoadError(f"{path}: empty file")
-    net = caffe_pb2.NetParameter()
-    try:
-        net.ParseFromString(data)
-    except _BINARY_ERRORS as err:
-        raise ModelLoadError(f"{path}: not a Caffe weight file ({_one_line(err)})") from None
+    net = read_message(path, caffe_pb2.NetParameter(), "Caffe weight file", _BINARY_ERRORS, missing="weight file",
+                       detail=_one_line)
     weights: dict[str, list[np.ndarray]] = {}
     for layer in [*net.layer, *net.layers]:
         if layer.blobs:

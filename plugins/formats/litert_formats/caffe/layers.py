@@ -58,32 +58,28 @@ def _spatial_input(b, layer) -> tuple[str, tuple]:
 
 def convolution(b, layer) -> None:
     """Weights [O, C/group, kh, kw] as ONNX's Conv; bias [O] unless ``bias_term: false``."""
-    p = layer.convolution_param
-    attrs = _conv_window(b, layer, p)
-    x, shape = _spatial_input(b, layer)
-    out, group = int(p.num_output), attrs["group"]
-    if shape[1] % group or out % group:
-        raise b.unsupported(layer, f"{shape[1]} channels or {out} outputs in {group} groups")
-    weight = b.blob(layer, 0, (out, shape[1] // group, *attrs["kernel_shape"]))
-    inputs = [x, b.const(weight, f"{layer.name}/weight")]
-    if p.bias_term:
-        inputs.append(b.const(b.blob(layer, 1, (out,)), f"{layer.name}/bias"))
-    b.emit("Conv", inputs, [b.top(layer)], layer, **attrs)
+    _convolution(b, layer, "Conv", transposed=False)
 
 
 def deconvolution(b, layer) -> None:
     """Weights [C, O/group, kh, kw] as ONNX's ConvTranspose; output ``s*(H-1) + d*(k-1) + 1 - 2p``."""
+    _convolution(b, layer, "ConvTranspose", transposed=True)
+
+
+def _convolution(b, layer, op_type: str, transposed: bool) -> None:
+    """Conv or ConvTranspose from a ``convolution_param``: they differ only in the weight's first two dims."""
     p = layer.convolution_param
     attrs = _conv_window(b, layer, p)
     x, shape = _spatial_input(b, layer)
     out, group = int(p.num_output), attrs["group"]
     if shape[1] % group or out % group:
         raise b.unsupported(layer, f"{shape[1]} channels or {out} outputs in {group} groups")
-    weight = b.blob(layer, 0, (shape[1], out // group, *attrs["kernel_shape"]))
+    channels = (shape[1], out // group) if transposed else (out, shape[1] // group)
+    weight = b.blob(layer, 0, (*channels, *attrs["kernel_shape"]))
     inputs = [x, b.const(weight, f"{layer.name}/weight")]
     if p.bias_term:
         inputs.append(b.const(b.blob(layer, 1, (out,)), f"{layer.name}/bias"))
-    b.emit("ConvTranspose", inputs, [b.top(layer)], layer, **attrs)
+    b.emit(op_type, inputs, [b.top(layer)], layer, **attrs)
 
 
 def _pooled(size: int, kernel: int, pad: int, stride: int, ceil: bool) -> int:
@@ -189,20 +185,24 @@ def _broadcast(b, layer, name: str, covered: tuple, axis: int, rank: int, base: 
     return b.emit("Reshape", [name, b.int64(target, f"{layer.name}/{base}_shape")], None, layer)[0]
 
 
+def _operand(b, layer, p, shape: tuple, base: str) -> tuple[str, int, tuple, int]:
+    """Scale's and Bias's operand as a value that broadcasts against the input (of ``shape``): bottom 1 when there
+    is one (its dims cover the input from ``axis``), else weight blob 0 (over ``num_axes`` dims from ``axis``).
+    Returns ``(value, axis, covered dims, index of the next weight blob)``."""
+    if len(layer.bottom) > 1:
+        other = b.bottom(layer, 1)
+        axis, covered = _axes_shape(b, layer, shape, p.axis, len(b.shape(layer, other)))
+        return _broadcast(b, layer, other, covered, axis, len(shape), base), axis, covered, 0
+    axis, covered = _axes_shape(b, layer, shape, p.axis, p.num_axes)
+    return _broadcast(b, layer, "", covered, axis, len(shape), base, b.blob(layer, 0, covered)), axis, covered, 1
+
+
 def scale(b, layer) -> None:
     """``x * scale (+ bias)``; the scale is blob 0, or bottom 1 (its dims cover the input from ``axis``)."""
     p = layer.scale_param
     x = b.bottom(layer)
     shape = b.shape(layer, x)
-    if len(layer.bottom) > 1:
-        other = b.bottom(layer, 1)
-        axis, covered = _axes_shape(b, layer, shape, p.axis, len(b.shape(layer, other)))
-        factor = _broadcast(b, layer, other, covered, axis, len(shape), "scale")
-        bias_blob = 0
-    else:
-        axis, covered = _axes_shape(b, layer, shape, p.axis, p.num_axes)
-        factor = _broadcast(b, layer, "", covered, axis, len(shape), "scale", b.blob(layer, 0, covered))
-        bias_blob = 1
+    factor, axis, covered, bias_blob = _operand(b, layer, p, shape, "scale")
     if not p.bias_term:
         b.emit("Mul", [x, factor], [b.top(layer)], layer)
         return
@@ -213,16 +213,8 @@ def scale(b, layer) -> None:
 
 def bias(b, layer) -> None:
     """``x + bias``; the bias is blob 0 or bottom 1."""
-    p = layer.bias_param
     x = b.bottom(layer)
-    shape = b.shape(layer, x)
-    if len(layer.bottom) > 1:
-        other = b.bottom(layer, 1)
-        axis, covered = _axes_shape(b, layer, shape, p.axis, len(b.shape(layer, other)))
-        term = _broadcast(b, layer, other, covered, axis, len(shape), "bias")
-    else:
-        axis, covered = _axes_shape(b, layer, shape, p.axis, p.num_axes)
-        term = _broadcast(b, layer, "", covered, axis, len(shape), "bias", b.blob(layer, 0, covered))
+    term = _operand(b, layer, layer.bias_param, b.shape(layer, x), "bias")[0]
     b.emit("Add", [x, term], [b.top(layer)], layer)
 
 

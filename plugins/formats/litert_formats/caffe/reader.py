@@ -12,20 +12,21 @@ rules; the layer readers are in :mod:`.layers`.  Caffe data is NCHW, as the IR.
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
+from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
 from litert.limits import numel
 from litert.schema import schemas
 
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error
 from . import caffe_pb2
 from .files import read_net, read_weights, weight_file_for
 
-_MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
 #: layers that feed data from a database or memory: their first top is a graph input (shape from input_shapes)
 DATA_LAYERS = frozenset({"Data", "ImageData", "HDF5Data", "WindowData", "MemoryData", "DummyData"})
 #: layers with no effect on inference outputs (losses, metrics, Silence): left out
@@ -175,16 +176,9 @@ def build_graph(path: Path, net, weights: dict[str, list[np.ndarray]], options: 
             raise UnsupportedOperatorError(f"{path.name}: layer {layer.name!r}: Caffe layer type {layer.type!r} is "
                                            "not supported by litert", node=layer.name, op_type=layer.type,
                                            domain="caffe")
-        try:
+        with malformed_as_load_error(f"{path}: layer {layer.name!r} ({layer.type}): malformed parameters or weights"):
             reader(b, layer)
-        except LitertError:
-            raise
-        except _MALFORMED as err:
-            raise ModelLoadError(f"{path}: layer {layer.name!r} ({layer.type}): malformed parameters or weights "
-                                 f"({type(err).__name__}: {err})") from None
-    unknown = sorted(set(options.input_shapes) - set(graph.inputs))
-    if unknown:
-        raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
+    check_input_shapes(options, graph)
     for name in b.blobs.values():
         if name not in b.read and name not in graph.inputs and name not in graph.outputs:
             graph.outputs.append(name)
@@ -248,15 +242,7 @@ class CaffeFrontend(Frontend):
         weight_path = weight_file_for(path, options.weight_file)
         weights = read_weights(weight_path)
         graph = build_graph(path, net, weights, options)
-        types: dict[str, int] = {}
-        for layer in net.layer:
-            types[layer.type] = types.get(layer.type, 0) + 1
         metadata = {"caffe.weight_file": str(weight_path),
-                    "caffe.layers": ", ".join(f"{k} {v}" for k, v in sorted(types.items(), key=lambda kv: -kv[1]))}
-        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer="Caffe", source_format="caffe",
+                    "caffe.layers": histogram_text(Counter(layer.type for layer in net.layer))}
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer="Caffe", source_format="caffe",
                      metadata=metadata)
-
-
-def _latest_onnx_opset() -> int:
-    reg = schemas()
-    return max(s.since for d, op in reg.ops() if d == "" for s in reg.versions(d, op))

@@ -21,6 +21,7 @@ import numpy as np
 
 from litert.ir import DType
 
+from . import elementwise
 from .context import NodeContext, Unavailable
 from .signatures import TYPE_IDS, format_name, pad_mode_name
 
@@ -460,16 +461,8 @@ def identity(ctx: NodeContext) -> str:
 
 # ---------------------------------------------------------------- the table
 
-UNARY = {
-    "ReLU": "Relu", "HSwish": "HardSwish", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Erf": "Erf", "Exp": "Exp",
-    "Log": "Log", "Sqrt": "Sqrt", "Reciprocal": "Reciprocal", "Neg": "Neg", "Abs": "Abs", "Floor": "Floor",
-    "Ceil": "Ceil", "Sin": "Sin", "Cos": "Cos", "Sign": "Sign",
-}
-BINARY = {
-    "Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "RealDiv": "Div", "Muls": "Mul", "Divs": "Div",
-    "Maximum": "Max", "Minimum": "Min", "Pow": "Pow", "Equal": "Equal", "Less": "Less", "Greater": "Greater",
-    "LessEqual": "LessOrEqual", "GreaterEqual": "GreaterOrEqual",
-}
+UNARY = elementwise.UNARY
+BINARY = {**elementwise.BINARY, **elementwise.READ_ONLY_BINARY}
 
 CONVERTERS: dict[str, Callable[[NodeContext], Any]] = {
     **{op: _unary(onnx_op) for op, onnx_op in UNARY.items()},

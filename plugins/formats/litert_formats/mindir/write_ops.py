@@ -24,6 +24,7 @@ import numpy as np
 from litert.activations import ACTIVATIONS
 from litert.ir import DType
 
+from . import elementwise
 from .signatures import TYPE_ID_OF
 from .writer import NodeWriter
 
@@ -512,15 +513,8 @@ def dropout(ctx: NodeWriter) -> None:
 
 # ---------------------------------------------------------------- the table
 
-UNARY = {
-    "Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Erf": "Erf", "Exp": "Exp", "Log": "Log",
-    "Sqrt": "Sqrt", "Neg": "Neg", "Abs": "Abs", "Reciprocal": "Reciprocal", "Floor": "Floor", "Ceil": "Ceil",
-    "Sin": "Sin", "Cos": "Cos", "Sign": "Sign", "HardSwish": "HSwish",
-}
-BINARY = {
-    "Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow", "Equal": "Equal", "Less": "Less",
-    "Greater": "Greater", "LessOrEqual": "LessEqual", "GreaterOrEqual": "GreaterEqual",
-}
+UNARY = elementwise.inverse(elementwise.UNARY)
+BINARY = elementwise.inverse(elementwise.BINARY)
 
 WRITERS: dict[tuple[str, str], Callable[[NodeWriter], Any]] = {
     **{("", op): _unary(ms_op) for op, ms_op in UNARY.items()},

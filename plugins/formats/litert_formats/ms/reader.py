@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
+from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Layout, Model, Node, Value
 from litert.schema import schemas
-from litert.schema.inference import infer_shapes
 
+from ..emitter import NodeEmitter
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
 from . import transposes
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
@@ -30,30 +31,19 @@ from .schema import SCHEMA
 from .types import Format, QuantType, enum_name
 
 log = logging.getLogger("litert.formats.ms")
-#: what a primitive reader may raise on values no converter writes (a wrong-rank weight, a bad perm...)
-_MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
 
 
-class GraphBuilder:
+class GraphBuilder(NodeEmitter[MsNode]):
     """Names, constants and node emission for the primitive readers."""
 
     def __init__(self, ms: MsFile, graph: Graph) -> None:
         self.ms = ms
         self.path = ms.path
         self.graph = graph
-        self.names: dict[int, str] = {}
         self.after: list = []
-        self._counter = 0
         #: constant inputs of weight-quantised nodes: stored as integers, read as float
         self.weight_quant = {i for n in ms.nodes if n.quant_type in WEIGHT_QUANT_TYPES for i in n.inputs}
-        used = Counter(t.name for t in ms.tensors)
-        taken: set[str] = set()
-        for t in ms.tensors:  # empty or repeated names get the tensor index; every name ends up unique
-            name = t.name if t.name and used[t.name] == 1 else f"{t.name or 'tensor'}_{t.index}"
-            while name in taken:
-                name = f"{name}_{t.index}"
-            taken.add(name)
-            self.names[t.index] = name
+        self.names = unique_tensor_names(ms.tensors)
         for t in ms.tensors:
             self._materialise(t.index)
 
@@ -97,56 +87,17 @@ class GraphBuilder:
             return None
         return self.ms.tensors[node.inputs[i]].data
 
-    def const(self, array, base: str) -> str:
-        array = np.asarray(array)
-        name = self.graph.unique_name(base)
-        self.graph.values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
-        return name
-
-    def fresh(self, base: str) -> str:
-        return self.graph.unique_name(base)
-
-    def int64_input(self, node: MsNode, i: int) -> str:
-        """Input ``i`` as int64 (ONNX wants int64 shapes; converter_lite narrows them to int32)."""
-        data = self.const_value(node, i)
-        if data is not None:
-            return self.const(np.asarray(data, np.int64), f"{self.inp(node, i)}_i64")
-        name = self.inp(node, i)
-        return self.emit("Cast", [name], None, node, to=DType.INT64.value)[0]
-
     # -- nodes --------------------------------------------------------------------
 
-    def node(self, op: str, inputs: list[str], outputs: list[str] | None, ms_node: MsNode, **attrs) -> Node:
-        self._counter += 1
-        outs = outputs if outputs is not None else [self.fresh(f"{ms_node.name}_{op.lower()}")]
-        for o in outs:
-            self.graph.value(o)
-        return Node(op, list(inputs), list(outs), dict(attrs), name=f"{ms_node.name}/{op}_{self._counter}")
-
-    def emit(self, op: str, inputs: list[str], outputs: list[str] | None, ms_node: MsNode, **attrs) -> list[str]:
-        node = self.node(op, inputs, outputs, ms_node, **attrs)
-        self.graph.nodes.append(node)
-        return node.outputs
+    def label(self, op: MsNode) -> str:
+        return op.name
 
     def place(self, node: Node, channels_last: bool, data_inputs: list[int]) -> None:
         """Add ``node``; when the data is channels-last, between Transposes to and from NCHW."""
         if channels_last:
-            self.graph.nodes.extend(transposes.wrap(self.graph, node, data_inputs, transposes.NHWC_TO_NCHW,
-                                                    transposes.NCHW_TO_NHWC))
+            self.channels_first(node, data_inputs)
         else:
             self.graph.nodes.append(node)
-
-    def permuted(self, name: str, perm) -> str:
-        """``name`` transposed: a numpy view for a constant, a Transpose node otherwise."""
-        value = self.graph.values[name]
-        if value.const is not None:
-            moved = value.const.transpose(perm)
-            new = self.fresh(f"{name}_{''.join(map(str, perm))}")
-            self.graph.values[new] = Value(new, value.dtype, tuple(moved.shape), const=moved, quant=value.quant)
-            return new
-        t = transposes.transpose_node(self.graph, name, perm)
-        self.graph.nodes.append(t)
-        return t.outputs[0]
 
     def swap_last(self, name: str, ms_node: MsNode) -> str:
         rank = self.rank(name, ms_node)
@@ -165,10 +116,7 @@ class GraphBuilder:
         return self.const(value.const.reshape(value.const.shape + (1,) * trailing), f"{name}_b")
 
     def rank(self, name: str, ms_node: MsNode) -> int:
-        value = self.graph.values.get(name)
-        if value is None or value.shape is None:
-            infer_shapes(self.graph)
-            value = self.graph.values.get(name)
+        value = self.shaped_value(name)
         if value is None or value.shape is None:
             raise self.unsupported(ms_node, f"an input ({name!r}) of unknown rank")
         return len(value.shape)
@@ -221,15 +169,13 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
             raise ModelLoadError(f"{ms.path}: input tensor {index} ({t.name!r}) is a constant")
         value = graph.values[name]
         value.dtype = t.dtype
-        value.shape = tuple(d if d >= 0 else f"{name}_d{i}" for i, d in enumerate(t.dims)) if t.dims is not None else None
+        value.shape = symbolic_dims(name, t.dims) if t.dims is not None else None
         if t.format == Format.NHWC and value.shape is not None and len(value.shape) == 4:
             value.layout = Layout.NHWC
         if name in options.input_shapes:
             value.shape = tuple(options.input_shapes[name])
         graph.inputs.append(name)
-    unknown = sorted(set(options.input_shapes) - set(graph.inputs))
-    if unknown:
-        raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
+    check_input_shapes(options, graph)
     written: set[int] = set(inputs)
     for node_id in node_ids:
         node = ms.nodes[node_id]
@@ -238,25 +184,18 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
             if not t.is_const and i not in written:
                 raise ModelLoadError(f"{ms.path}: node {node.name!r} reads tensor {i} ({t.name!r}), "
                                      "which no earlier node writes")
-        try:
+        with malformed_as_load_error(f"{ms.path}: node {node.name!r} ({node.primitive}): malformed attributes or "
+                                     "inputs"):
             read_node(b, node)
             for fn in b.after:
                 fn()
-        except LitertError:
-            raise
-        except _MALFORMED as err:  # attributes or constants no converter writes: say where, no traceback
-            raise ModelLoadError(f"{ms.path}: node {node.name!r} ({node.primitive}): malformed attributes or inputs "
-                                 f"({type(err).__name__}: {err})") from None
         b.after.clear()
         written.update(node.outputs)
     for index in outputs:
         if not ms.tensors[index].is_const and index not in written:
             raise ModelLoadError(f"{ms.path}: output tensor {index} is written by no node")
         graph.outputs.append(b.tensor_name(index))
-    try:
-        transposes.optimize(graph)
-    except _MALFORMED as err:
-        raise ModelLoadError(f"{ms.path}: inconsistent layout changes ({type(err).__name__}: {err})") from None
+    transposes.optimize_loaded(graph, ms.path)
     return graph
 
 
@@ -286,13 +225,12 @@ class MsFrontend(Frontend):
         options = options or LoadOptions()
         ms = MsFile(Path(path))
         graph = build_graph(ms, options)
-        histogram = primitive_histogram(ms)
         weights = sum(t.data.nbytes for t in ms.tensors if t.data is not None)
         layouts = Counter(enum_name(Format, ms.tensors[i].format) for i in ms.inputs)
         metadata = {
             "ms.version": ms.version or "(empty)",
             "ms.fmk_type": f"{ms.fmk_type} ({ms.fmk_name})",
-            "ms.primitives": ", ".join(f"{k} {v}" for k, v in histogram.most_common()),
+            "ms.primitives": histogram_text(primitive_histogram(ms)),
             "ms.weight_bytes": str(weights),
             "ms.tensors": str(len(ms.tensors)),
             "ms.nodes": str(len(ms.nodes)),

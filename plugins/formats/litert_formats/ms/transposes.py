@@ -15,6 +15,8 @@ import numpy as np
 
 from litert.ir import Graph, Node, Value
 
+from ..reading import malformed_as_load_error
+
 NCHW_TO_NHWC = (0, 2, 3, 1)
 NHWC_TO_NCHW = (0, 3, 1, 2)
 
@@ -213,3 +215,9 @@ class _Optimizer:
 def optimize(graph: Graph) -> int:
     """Sink and cancel the Transposes of ``graph`` (in place); the number of rewrites."""
     return _Optimizer(graph).run()
+
+
+def optimize_loaded(graph: Graph, path: object) -> None:
+    """:func:`optimize` on a graph just read from the file ``path``: a failure is the file's inconsistent layout."""
+    with malformed_as_load_error(f"{path}: inconsistent layout changes"):
+        optimize(graph)

@@ -53,45 +53,36 @@ def sparse_to_array(sp: SparseTensorProto) -> np.ndarray:
     return dense.reshape(dims)
 
 
-def from_proto(attr: AttributeProto, graph_fn: Callable[[Any], Graph]) -> Any:
-    t = attr.type
-    if t == A.INT:
-        return int(attr.i)
-    if t == A.FLOAT:
-        return float(attr.f)
-    if t == A.STRING:
-        return _text(attr.s)
-    if t == A.INTS:
-        return [int(v) for v in attr.ints]
-    if t == A.FLOATS:
-        return [float(v) for v in attr.floats]
-    if t == A.STRINGS:
-        return [_text(v) for v in attr.strings]
-    if t == A.TENSOR:
-        return tensor_to_array(attr.t)
-    if t == A.TENSORS:
-        return [tensor_to_array(v) for v in attr.tensors]
-    if t == A.SPARSE_TENSOR:
-        return sparse_to_array(attr.sparse_tensor)
-    if t == A.SPARSE_TENSORS:
-        return [sparse_to_array(v) for v in attr.sparse_tensors]
-    if t == A.GRAPH:
-        return graph_fn(attr.g)
-    if t == A.GRAPHS:
-        return [graph_fn(g) for g in attr.graphs]
-    if t == A.TYPE_PROTO:
-        return type_attr_from_proto(attr.tp)
-    if t == A.TYPE_PROTOS:
-        return [type_attr_from_proto(v) for v in attr.type_protos]
-    raise ValueError(f"attribute {attr.name!r} has an undefined type")
-
-
-_SCHEMA_TYPES = {
-    "int": A.INT, "float": A.FLOAT, "string": A.STRING, "ints": A.INTS, "floats": A.FLOATS,
-    "strings": A.STRINGS, "tensor": A.TENSOR, "tensors": A.TENSORS, "graph": A.GRAPH, "graphs": A.GRAPHS,
-    "sparse_tensor": A.SPARSE_TENSOR, "sparse_tensors": A.SPARSE_TENSORS, "type_proto": A.TYPE_PROTO,
-    "type_protos": A.TYPE_PROTOS,
+#: AttributeProto type -> (the field holding its value, whether that field is a list, the kind of value); each
+#: plural type is the list form of its singular one, and the kinds are the schema's type names ("ints" = "int" + s)
+_FIELDS = {
+    A.INT: ("i", False, "int"), A.INTS: ("ints", True, "int"),
+    A.FLOAT: ("f", False, "float"), A.FLOATS: ("floats", True, "float"),
+    A.STRING: ("s", False, "string"), A.STRINGS: ("strings", True, "string"),
+    A.TENSOR: ("t", False, "tensor"), A.TENSORS: ("tensors", True, "tensor"),
+    A.SPARSE_TENSOR: ("sparse_tensor", False, "sparse_tensor"), A.SPARSE_TENSORS: ("sparse_tensors", True, "sparse_tensor"),
+    A.GRAPH: ("g", False, "graph"), A.GRAPHS: ("graphs", True, "graph"),
+    A.TYPE_PROTO: ("tp", False, "type_proto"), A.TYPE_PROTOS: ("type_protos", True, "type_proto"),
 }
+#: how one value of each kind is read (graphs through the caller's ``graph_fn``)
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "int": int, "float": float, "string": _text, "tensor": tensor_to_array, "sparse_tensor": sparse_to_array,
+    "type_proto": type_attr_from_proto,
+}
+
+
+def from_proto(attr: AttributeProto, graph_fn: Callable[[Any], Graph]) -> Any:
+    """The attribute's value: an int, float, str, numpy array, Graph (through ``graph_fn``), type, or a list of them."""
+    field = _FIELDS.get(attr.type)
+    if field is None:
+        raise ValueError(f"attribute {attr.name!r} has an undefined type")
+    name, repeated, kind = field
+    decode = graph_fn if kind == "graph" else _DECODERS[kind]
+    value = getattr(attr, name)
+    return [decode(v) for v in value] if repeated else decode(value)
+
+
+_SCHEMA_TYPES = {kind + ("s" if repeated else ""): t for t, (_, repeated, kind) in _FIELDS.items()}
 
 
 def _array_to_tensor(arr: np.ndarray) -> TensorProto:

@@ -135,15 +135,7 @@ def batch_matmul(b, op) -> None:
 
 
 def _swap_last(b, name, op) -> list[int]:
-    value = b.graph.values.get(name)
-    if value is None or value.shape is None:
-        from litert.schema.inference import infer_shapes
-
-        infer_shapes(b.graph)
-        value = b.graph.values.get(name)
-    if value is None or value.shape is None:
-        raise b.unsupported(op, "an adjoint matmul operand of unknown rank")
-    rank = len(value.shape)
+    rank = len(_shape(b, op, name, "an adjoint matmul operand of unknown rank"))
     return list(range(rank - 2)) + [rank - 1, rank - 2]
 
 
@@ -194,12 +186,7 @@ def split(b, op) -> None:
 
 
 def unpack(b, op) -> None:
-    axis, n = int(op.options.get("axis", 0)), _part_count(b, op, "num")
-    parts = b.emit("Split", [b.inp(op, 0), b.int64([1] * n, "unpack_split")],
-                   [b.fresh(f"{op.index}_part") for _ in range(n)], op, axis=axis)
-    axes = b.int64([axis], "unpack_axis")
-    for i, part in enumerate(parts):
-        b.emit("Squeeze", [part, axes], [b.out(op, i)], op)
+    tfl.unstack(b, op, int(op.options.get("axis", 0)), _part_count(b, op, "num"))
 
 
 def cast(b, op) -> None:
@@ -222,15 +209,11 @@ def _rank(b, op, name: str) -> int:
     return len(_shape(b, op, name))
 
 
-def _shape(b, op, name: str) -> tuple:
-    value = b.graph.values.get(name)
+def _shape(b, op, name: str, unknown: str = "an input of unknown rank") -> tuple:
+    """The shape of value ``name`` (by shape inference when not known yet); ``unknown`` says what lacks one."""
+    value = b.shaped_value(name)
     if value is None or value.shape is None:
-        from litert.schema.inference import infer_shapes
-
-        infer_shapes(b.graph)
-        value = b.graph.values.get(name)
-    if value is None or value.shape is None:
-        raise b.unsupported(op, "an input of unknown rank")
+        raise b.unsupported(op, unknown)
     return value.shape
 
 
@@ -286,14 +269,7 @@ def gather_v2(b, op) -> None:
 
 
 def arg(op_type: str):
-    def read(b, op) -> None:
-        axis = b.const_value(op, 1)
-        if axis is None:
-            raise b.unsupported(op, "a computed axis")
-        index = b.emit(op_type, [b.inp(op, 0)], None, op, axis=int(np.asarray(axis).reshape(-1)[0]), keepdims=0)[0]
-        dtype = DTYPES.get(op.options.get("output_type", 9), DType.INT64)
-        b.emit("Cast", [index], [b.out(op)], op, to=dtype.value)
-    return read
+    return tfl.arg_reader(op_type, lambda b, op: DTYPES.get(op.options.get("output_type", 9), DType.INT64))
 
 
 def lrn(b, op) -> None:

@@ -17,22 +17,26 @@ A frozen ``tf.cond`` (``Switch``/``Merge``) becomes a select of both branches
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from google.protobuf.message import DecodeError
 
-from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
+from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Layout, Model, Node, Value
 from litert.schema import schemas
 
+from ..emitter import NodeEmitter
 from ..ms import transposes
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, read_message, symbolic_dims
 from . import graph_pb2
 from .cond import BranchTags
 
-_MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
+#: what the protobuf parser raises on a file that is not the message it is read as
+PARSE_ERRORS = (DecodeError, RuntimeError, ValueError)
 #: TensorFlow DataType -> IR dtype (the others are refused)
 DTYPES = {1: DType.FLOAT32, 2: DType.FLOAT64, 3: DType.INT32, 4: DType.UINT8, 5: DType.INT16, 6: DType.INT8,
           9: DType.INT64, 10: DType.BOOL, 17: DType.UINT16, 19: DType.FLOAT16, 22: DType.UINT32, 23: DType.UINT64}
@@ -110,14 +114,13 @@ def _value_name(ref: str) -> str:
     return node if port in ("", "0") else ref
 
 
-class TfBuilder:
+class TfBuilder(NodeEmitter[TfOp]):
     """Names, constants and node emission for the operator readers (same protocol as the TFLite builder)."""
 
     def __init__(self, path: Path, graph: Graph) -> None:
         self.path = path
         self.graph = graph
         self.after_act: list = []
-        self._counter = 0
 
     def has_input(self, op: TfOp, i: int) -> bool:
         return i < len(op.inputs)
@@ -138,63 +141,16 @@ class TfBuilder:
 
     def shape(self, op: TfOp, i: int) -> tuple:
         """Input ``i``'s shape by shape inference over the graph so far (a GraphDef stores no shapes)."""
-        from litert.schema.inference import infer_shapes
-
-        value = self.graph.values.get(self.inp(op, i))
-        if value is None or value.shape is None:
-            infer_shapes(self.graph)
-            value = self.graph.values.get(self.inp(op, i))
+        value = self.shaped_value(self.inp(op, i))
         if value is None or value.shape is None or not all(isinstance(d, int) for d in value.shape):
             raise self.unsupported(op, f"input {i} of unknown or dynamic shape here")
         return value.shape
 
-    def const(self, array, base: str) -> str:
-        array = np.asarray(array)
-        name = self.graph.unique_name(base)
-        self.graph.values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
-        return name
-
     def set_const(self, name: str, array: np.ndarray) -> None:
         self.graph.values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
 
-    def int64(self, values, base: str) -> str:
-        return self.const(np.asarray(values, np.int64), base)
-
-    def int64_input(self, op: TfOp, i: int) -> str:
-        data = self.const_value(op, i)
-        if data is not None:
-            return self.int64(data, f"{op.inputs[i]}_i64")
-        return self.emit("Cast", [self.inp(op, i)], None, op, to=DType.INT64.value)[0]
-
-    def fresh(self, base: str) -> str:
-        return self.graph.unique_name(base)
-
-    def node(self, op_type: str, inputs, outputs, op: TfOp, **attrs) -> Node:
-        self._counter += 1
-        outs = outputs if outputs is not None else [self.fresh(f"{op.index}_{op_type.lower()}")]
-        for o in outs:
-            self.graph.value(o)
-        return Node(op_type, list(inputs), list(outs), dict(attrs), name=f"{op.index}/{op_type}_{self._counter}")
-
-    def emit(self, op_type: str, inputs, outputs, op: TfOp, **attrs) -> list[str]:
-        node = self.node(op_type, inputs, outputs, op, **attrs)
-        self.graph.nodes.append(node)
-        return node.outputs
-
-    def channels_first(self, node: Node, data_inputs=(0,)) -> None:
-        self.graph.nodes.extend(transposes.wrap(self.graph, node, list(data_inputs), transposes.NHWC_TO_NCHW,
-                                                transposes.NCHW_TO_NHWC))
-
-    def permuted(self, name: str, perm) -> str:
-        value = self.graph.values[name]
-        if value.const is not None:
-            moved = value.const.transpose(perm)
-            new = self.fresh(f"{name}_{''.join(map(str, perm))}")
-            self.graph.values[new] = Value(new, value.dtype, tuple(moved.shape), const=moved)
-            return new
-        t = transposes.transpose_node(self.graph, name, perm)
-        self.graph.nodes.append(t)
-        return t.outputs[0]
+    def label(self, op: TfOp) -> str:
+        return op.index
 
     def unsupported(self, op: TfOp, what: str) -> UnsupportedOperatorError:
         return UnsupportedOperatorError(f"{self.path.name}: node {op.index!r} ({op.op_name}): {what} is not supported",
@@ -202,16 +158,7 @@ class TfBuilder:
 
 
 def read_graph_def(path: Path):
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such model file")
-    data = path.read_bytes()
-    if not data:
-        raise ModelLoadError(f"{path}: empty file")
-    graph_def = graph_pb2.GraphDef()
-    try:
-        graph_def.ParseFromString(data)
-    except (DecodeError, RuntimeError, ValueError) as err:
-        raise ModelLoadError(f"{path}: not a TensorFlow GraphDef ({err})") from None
+    graph_def = read_message(path, graph_pb2.GraphDef(), "TensorFlow GraphDef", PARSE_ERRORS)
     if not graph_def.node:
         raise ModelLoadError(f"{path}: not a TensorFlow GraphDef (no nodes)")
     return graph_def
@@ -233,7 +180,7 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
             raise UnsupportedOperatorError(f"{path.name}: node {n.name!r}: TensorFlow op {n.op} (a v1 while loop, "
                                            "what a frozen tf.while_loop becomes) is not supported by litert",
                                            node=n.name, op_type=n.op, domain="tensorflow")
-    ordered = _topological(path, graph_def)
+    ordered = node_order(graph_def.node, f"{path}: the graph has a cycle through node")
     for n in ordered:
         data_inputs = [i for i in n.input if not i.startswith("^")]
         consumed.update(i.lstrip("^").split(":")[0] for i in n.input)  # a control edge's source is no output
@@ -257,7 +204,7 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
             if n.name in options.input_shapes:
                 shape = tuple(options.input_shapes[n.name])
             elif shape is not None:
-                shape = tuple(d if d >= 0 else f"{n.name}_d{i}" for i, d in enumerate(shape))
+                shape = symbolic_dims(n.name, shape)
             graph.values[n.name] = Value(n.name, dtype, shape, layout=Layout.NHWC if shape and len(shape) == 4
                                          else Layout.ANY)
             graph.inputs.append(n.name)
@@ -273,16 +220,9 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
             if reader is None:
                 raise UnsupportedOperatorError(f"{path.name}: node {n.name!r}: TensorFlow op {n.op} is not "
                                                "supported by litert", node=n.name, op_type=n.op, domain="tensorflow")
-            try:
+            with malformed_as_load_error(f"{path}: node {n.name!r} ({n.op}): malformed attributes or inputs"):
                 reader(b, op)
-            except LitertError:
-                raise
-            except _MALFORMED as err:
-                raise ModelLoadError(f"{path}: node {n.name!r} ({n.op}): malformed attributes or inputs "
-                                     f"({type(err).__name__}: {err})") from None
-    unknown = sorted(set(options.input_shapes) - set(graph.inputs))
-    if unknown:
-        raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
+    check_input_shapes(options, graph)
     for n in graph_def.node:
         if n.name not in consumed and n.op not in ("NoOp", "Const", "Placeholder"):
             source = alias.get(n.name, n.name)
@@ -291,10 +231,7 @@ def build_graph(path: Path, graph_def, options: LoadOptions) -> Graph:
             graph.outputs.append(_output(graph, n.name, source))
     if not graph.outputs:
         raise ModelLoadError(f"{path}: the graph has no outputs (every node's value is read by another)")
-    try:
-        transposes.optimize(graph)
-    except _MALFORMED as err:
-        raise ModelLoadError(f"{path}: inconsistent layout changes ({type(err).__name__}: {err})") from None
+    transposes.optimize_loaded(graph, path)
     return graph
 
 
@@ -307,12 +244,13 @@ def _output(graph: Graph, name: str, source: str) -> str:
     return name
 
 
-def _topological(path: Path, graph_def) -> list:
-    """The nodes in an order where each comes after its inputs (GraphDefs need not be sorted)."""
-    by_name = {n.name: n for n in graph_def.node}
-    state: dict[str, int] = {}
+def node_order(nodes, cycle: str) -> list:
+    """``nodes`` (NodeDefs) in an order where each comes after the nodes it reads (GraphDefs and FunctionDefs
+    need not be sorted); a cycle is a ModelLoadError ``<cycle> '<node>'``."""
+    by_name = {n.name: n for n in nodes}
+    state: dict[str, int] = {}  # 1: being visited, 2: placed
     order = []
-    for root in graph_def.node:
+    for root in nodes:
         stack = [(root.name, False)]
         while stack:
             name, done = stack.pop()
@@ -323,14 +261,14 @@ def _topological(path: Path, graph_def) -> list:
             if state.get(name) == 2:
                 continue
             if state.get(name) == 1:
-                raise ModelLoadError(f"{path}: the graph has a cycle through node {name!r}")
+                raise ModelLoadError(f"{cycle} {name!r}")
             state[name] = 1
             stack.append((name, True))
             for ref in by_name[name].input:
                 dep = ref.lstrip("^").split(":")[0]
                 if dep in by_name and state.get(dep) != 2:
                     if state.get(dep) == 1:
-                        raise ModelLoadError(f"{path}: the graph has a cycle through node {dep!r}")
+                        raise ModelLoadError(f"{cycle} {dep!r}")
                     stack.append((dep, False))
     return order
 
@@ -349,16 +287,9 @@ class TfFrontend(Frontend):
         saved_model = path.is_file() and is_saved_model(path, path.open("rb").read(1))
         graph_def = flatten(path) if saved_model else read_graph_def(path)
         graph = build_graph(path, graph_def, options)
-        ops: dict[str, int] = {}
-        for n in graph_def.node:
-            ops[n.op] = ops.get(n.op, 0) + 1
         metadata = {"tf.producer": str(graph_def.versions.producer),
-                    "tf.ops": ", ".join(f"{k} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))}
+                    "tf.ops": histogram_text(Counter(n.op for n in graph_def.node))}
         if saved_model:
             metadata["tf.saved_model"] = "serving signature, calls inlined, variables from variables/"
-        return Model(graph=graph, opsets={"": _latest_onnx_opset()}, producer="TensorFlow", source_format="tf",
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer="TensorFlow", source_format="tf",
                      metadata=metadata)
-
-
-def _latest_onnx_opset() -> int:
-    return schemas().latest_opset()

@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from google.protobuf.message import DecodeError
 
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 
+from ..reading import read_message
 from . import graph_pb2, saved_model_pb2
 from .bundle import Checkpoint
+from .reader import PARSE_ERRORS, node_order
 
 SIGNATURE = "serving_default"
 CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
@@ -54,14 +55,7 @@ def is_saved_model(path: Path, head: bytes) -> bool:
 
 
 def read_saved_model(path: Path):
-    data = path.read_bytes()
-    if not data:
-        raise ModelLoadError(f"{path}: empty file")
-    saved = saved_model_pb2.SavedModel()
-    try:
-        saved.ParseFromString(data)
-    except (DecodeError, RuntimeError, ValueError) as err:
-        raise ModelLoadError(f"{path}: not a TensorFlow SavedModel ({err})") from None
+    saved = read_message(path, saved_model_pb2.SavedModel(), "TensorFlow SavedModel", PARSE_ERRORS)
     if not saved.meta_graphs:
         raise ModelLoadError(f"{path}: not a TensorFlow SavedModel (no meta graphs)")
     served = [m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags]
@@ -283,7 +277,7 @@ class Flattener:
                        nodes={n.name: n for n in body.node_def})
         if len(scope.nodes) != len(body.node_def):
             raise ModelLoadError(f"{self.path}: function {function} repeats a node name")
-        for node in _function_order(self.path, body, scope.args):
+        for node in node_order(body.node_def, f"{self.path}: function {body.signature.name} has a cycle through"):
             self._emit(scope, node)
         results = []
         for out in body.signature.output_arg:
@@ -340,33 +334,6 @@ def _output_count(node) -> int:
     if "size_splits" in node.attr:
         return max(1, len(node.attr["size_splits"].list.i))
     return 1
-
-
-def _function_order(path: Path, body, args: dict[str, str]) -> list:
-    """A function's nodes, each after the nodes it reads (FunctionDefs need not be sorted)."""
-    by_name = {n.name: n for n in body.node_def}
-    order, state = [], {}
-    for root in body.node_def:
-        stack = [(root.name, False)]
-        while stack:
-            name, done = stack.pop()
-            if done:
-                state[name] = 2
-                order.append(by_name[name])
-                continue
-            if state.get(name):
-                if state[name] == 1:
-                    raise ModelLoadError(f"{path}: function {body.signature.name} has a cycle through {name!r}")
-                continue
-            state[name] = 1
-            stack.append((name, True))
-            for ref in by_name[name].input:
-                dep = _node_of(ref)
-                if dep in by_name and state.get(dep) != 2:
-                    if state.get(dep) == 1:
-                        raise ModelLoadError(f"{path}: function {body.signature.name} has a cycle through {dep!r}")
-                    stack.append((dep, False))
-    return order
 
 
 def _tf_dtype(value: np.ndarray) -> int:

@@ -5,7 +5,7 @@ Each function receives the :class:`~.reader.GraphBuilder` and the
 emits IR nodes through the builder.  Tensors stay NHWC as TFLite stores them:
 the operators whose IR form is channels-first (convolutions, pooling, LRN,
 resizing, depth/space moves) are wrapped in Transposes
-(:meth:`~.reader.GraphBuilder.channels_first`); every other operator reads
+(:meth:`~litert_formats.emitter.NodeEmitter.channels_first`); every other operator reads
 its tensors as stored.  Fused activations become a separate node.
 
 :data:`READERS` is the registry (BuiltinOperator name -> reader); an operator
@@ -13,6 +13,9 @@ absent from it is reported as unsupported, naming the operator.  The
 coverage table in ``docs/tflite-coverage.md`` is generated from it.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -93,28 +96,25 @@ def conv_2d(b, op) -> None:
     w = b.const_value(op, 1)
     if w is None or w.ndim != 4:
         raise b.unsupported(op, "a computed or non-4-D convolution filter")
-    o = op.options
-    dil = [int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))]
-    attrs = _window(b, op, w.shape[1:3], dil)
-    attrs["dilations"] = dil
-    channels = b.shape(op, 0)[3]
-    attrs["group"] = int(channels // w.shape[3]) if w.shape[3] and channels > 0 else 1
-    inputs = [b.inp(op, 0), b.permuted(b.inp(op, 1), (0, 3, 1, 2))]
-    if b.has_input(op, 2):
-        inputs.append(b.inp(op, 2))
-    b.channels_first(b.node("Conv", inputs, [fused(b, op, b.out(op))], op, **attrs))
+    _conv(b, op, w, (0, 3, 1, 2), lambda channels: int(channels // w.shape[3]) if w.shape[3] and channels > 0 else 1)
 
 
 def depthwise_conv_2d(b, op) -> None:
     w = b.const_value(op, 1)
     if w is None or w.ndim != 4 or w.shape[0] != 1:
         raise b.unsupported(op, "a computed or non-[1,H,W,C] depthwise filter")
+    _conv(b, op, w, (3, 0, 1, 2), int)
+
+
+def _conv(b, op, w, filter_perm, group_of) -> None:
+    """CONV_2D and DEPTHWISE_CONV_2D as a channels-first Conv: the constant filter ``w`` permuted to OIHW by
+    ``filter_perm``, ``group_of(input channels)`` groups."""
     o = op.options
     dil = [int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))]
     attrs = _window(b, op, w.shape[1:3], dil)
     attrs["dilations"] = dil
-    attrs["group"] = int(b.shape(op, 0)[3])
-    inputs = [b.inp(op, 0), b.permuted(b.inp(op, 1), (3, 0, 1, 2))]
+    attrs["group"] = group_of(b.shape(op, 0)[3])
+    inputs = [b.inp(op, 0), b.permuted(b.inp(op, 1), filter_perm)]
     if b.has_input(op, 2):
         inputs.append(b.inp(op, 2))
     b.channels_first(b.node("Conv", inputs, [fused(b, op, b.out(op))], op, **attrs))
@@ -342,15 +342,20 @@ def _reduce(op_type: str):
     return read
 
 
-def _arg(op_type: str):
+def arg_reader(op_type: str, out_dtype: Callable[[Any, Any], DType]):
+    """ArgMax/ArgMin over the constant axis input 1, cast to the index type ``out_dtype(b, op)`` (TFLite's
+    ARG_MAX/ARG_MIN and TensorFlow's ArgMax/ArgMin: the same operator, the type said differently)."""
     def read(b, op) -> None:
         axis = b.const_value(op, 1)
         if axis is None:
             raise b.unsupported(op, "a computed axis")
         index = b.emit(op_type, [b.inp(op, 0)], None, op, axis=int(np.asarray(axis).reshape(-1)[0]), keepdims=0)[0]
-        out_dtype = TENSOR_TYPES.get(b.out_tensor(op).type_id, DType.INT64)
-        b.emit("Cast", [index], [b.out(op)], op, to=out_dtype.value)
+        b.emit("Cast", [index], [b.out(op)], op, to=out_dtype(b, op).value)
     return read
+
+
+def _arg(op_type: str):
+    return arg_reader(op_type, lambda b, op: TENSOR_TYPES.get(b.out_tensor(op).type_id, DType.INT64))
 
 
 def reshape(b, op) -> None:
@@ -388,10 +393,13 @@ def pack(b, op) -> None:
 
 
 def unpack(b, op) -> None:
-    axis = int(op.options.get("axis", 0))
-    n = len(op.outputs)
+    unstack(b, op, int(op.options.get("axis", 0)), len(op.outputs))
+
+
+def unstack(b, op, axis: int, n: int) -> None:
+    """Output ``i`` is slice ``i`` of input 0 along ``axis``, without that axis (UNPACK, TensorFlow's Unpack)."""
     parts = b.emit("Split", [b.inp(op, 0), b.int64([1] * n, "unpack_split")],
-                   [b.fresh(f"op{op.index}_part") for _ in range(n)], op, axis=axis)
+                   [b.fresh(f"{b.label(op)}_part") for _ in range(n)], op, axis=axis)
     axes = b.int64([axis], "unpack_axis")
     for i, part in enumerate(parts):
         b.emit("Squeeze", [part, axes], [b.out(op, i)], op)

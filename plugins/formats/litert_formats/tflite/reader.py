@@ -24,19 +24,19 @@ from pathlib import Path
 
 import numpy as np
 
-from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
+from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
-from litert.ir import DType, Graph, Layout, Model, Node, Value
+from litert.ir import DType, Graph, Layout, Model, Value
 from litert.schema import schemas
 
+from ..emitter import NodeEmitter
 from ..ms import transposes
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
 from .read_ops import READERS
 from .schema import SCHEMA
 from .tflfile import TflFile, TflOperator, TflSubGraph, TflTensor
 
 log = logging.getLogger("litert.formats.tflite")
-#: what an operator reader may raise on values no converter writes (a wrong-rank weight, a bad perm...)
-_MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
 #: dtypes a computed tensor may carry quantisation on (float tensors' min/max stats are ignored)
 _QUANTISED = {DType.INT8, DType.UINT8, DType.INT16}
 
@@ -51,7 +51,7 @@ def dequantize(data: np.ndarray, quant) -> np.ndarray:
     return ((data.astype(np.float64) - zero) * scale).astype(np.float32)
 
 
-class GraphBuilder:
+class GraphBuilder(NodeEmitter[TflOperator]):
     """Names, constants, quantisation and node emission for the operator readers."""
 
     def __init__(self, tfl: TflFile, sub: TflSubGraph, graph: Graph, prefix: str = "",
@@ -64,22 +64,13 @@ class GraphBuilder:
         self.graph = graph
         self.prefix = prefix
         self.depth = depth
-        self.names: dict[int, str] = {}
         self.after_act: list = []
         self.after_quant: list = []
         self._dequantized: dict[str, str] = {}
-        self._counter = 0
         #: resource variables (:mod:`.variables`): handle tensor -> variable, variable -> current value
         self.variable_of: dict[int, str] = {}
         self.variables: dict[str, np.ndarray | str] = {}
-        used = Counter(t.name for t in sub.tensors)
-        taken: set[str] = set()
-        for t in sub.tensors:  # empty or repeated names get the tensor index; every name ends up unique
-            name = prefix + (t.name if t.name and used[t.name] == 1 else f"{t.name or 'tensor'}_{t.index}")
-            while name in taken:
-                name = f"{name}_{t.index}"
-            taken.add(name)
-            self.names[t.index] = name
+        self.names = unique_tensor_names(sub.tensors, prefix)
         self.names.update(bound or {})
         for t in sub.tensors:
             if t.index not in (bound or {}):
@@ -161,55 +152,11 @@ class GraphBuilder:
         """The stored shape of input ``i`` (TFLite files carry every tensor's shape)."""
         return self.tensor(op, i).shape
 
-    def const(self, array, base: str) -> str:
-        array = np.asarray(array)
-        name = self.fresh(base)
-        self.graph.values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
-        return name
-
-    def int64(self, values, base: str) -> str:
-        return self.const(np.asarray(values, np.int64), base)
-
-    def int64_input(self, op: TflOperator, i: int) -> str:
-        """Input ``i`` as int64 (ONNX wants int64 shapes, axes and sizes; TFLite stores int32)."""
-        data = self.const_value(op, i)
-        if data is not None:
-            return self.int64(data, f"{self.names[op.inputs[i]]}_i64")
-        return self.emit("Cast", [self.inp(op, i)], None, op, to=DType.INT64.value)[0]
-
     def fresh(self, base: str) -> str:
         return self.graph.unique_name(base if base.startswith(self.prefix) else self.prefix + base)
 
-    # -- nodes --------------------------------------------------------------------
-
-    def node(self, op_type: str, inputs: list[str], outputs: list[str] | None, op: TflOperator, **attrs) -> Node:
-        self._counter += 1
-        outs = outputs if outputs is not None else [self.fresh(f"op{op.index}_{op_type.lower()}")]
-        for o in outs:
-            self.graph.value(o)
-        return Node(op_type, list(inputs), list(outs), dict(attrs), name=f"op{op.index}/{op_type}_{self._counter}")
-
-    def emit(self, op_type: str, inputs: list[str], outputs: list[str] | None, op: TflOperator, **attrs) -> list[str]:
-        node = self.node(op_type, inputs, outputs, op, **attrs)
-        self.graph.nodes.append(node)
-        return node.outputs
-
-    def channels_first(self, node: Node, data_inputs: tuple[int, ...] = (0,)) -> None:
-        """Add ``node`` (an IR operator on NCHW data) between Transposes from and to NHWC."""
-        self.graph.nodes.extend(transposes.wrap(self.graph, node, list(data_inputs), transposes.NHWC_TO_NCHW,
-                                                transposes.NCHW_TO_NHWC))
-
-    def permuted(self, name: str, perm) -> str:
-        """``name`` transposed: a numpy view for a constant, a Transpose node otherwise."""
-        value = self.graph.values[name]
-        if value.const is not None:
-            moved = value.const.transpose(perm)
-            new = self.fresh(f"{name}_{''.join(map(str, perm))}")
-            self.graph.values[new] = Value(new, value.dtype, tuple(moved.shape), const=moved, quant=value.quant)
-            return new
-        t = transposes.transpose_node(self.graph, name, perm)
-        self.graph.nodes.append(t)
-        return t.outputs[0]
+    def label(self, op: TflOperator) -> str:
+        return f"op{op.index}"
 
     def unsupported(self, op: TflOperator, what: str) -> UnsupportedOperatorError:
         return UnsupportedOperatorError(
@@ -248,22 +195,17 @@ def build_graph(tfl: TflFile, options: LoadOptions) -> Graph:
             raise UnsupportedOperatorError(f"{tfl.path.name}: input {t.name!r} has TensorType {t.type_id}, "
                                            "which litert does not read", node=name, op_type="input", domain="tflite")
         dims = t.signature if t.signature is not None else t.shape
-        value.shape = tuple(d if d >= 0 else f"{name}_d{i}" for i, d in enumerate(dims))
+        value.shape = symbolic_dims(name, dims)
         if len(value.shape) == 4:
             value.layout = Layout.NHWC
         if name in options.input_shapes:
             value.shape = tuple(options.input_shapes[name])
         graph.inputs.append(name)
-    unknown = sorted(set(options.input_shapes) - set(graph.inputs))
-    if unknown:
-        raise InputError(f"input_shapes names {unknown}; the model's inputs are {graph.inputs}")
+    check_input_shapes(options, graph)
     emit_operators(b)
     for index in sub.outputs:
         graph.outputs.append(b.names[index])
-    try:
-        transposes.optimize(graph)
-    except _MALFORMED as err:
-        raise ModelLoadError(f"{tfl.path}: inconsistent layout changes ({type(err).__name__}: {err})") from None
+    transposes.optimize_loaded(graph, tfl.path)
     return graph
 
 
@@ -283,15 +225,10 @@ def emit_operators(b: GraphBuilder) -> None:
                     else f"builtin operator {op.op_name}")
             raise UnsupportedOperatorError(f"{tfl.path.name}: operator {op.index}: {what} is not supported by litert",
                                            node=f"op{op.index}", op_type=op.op_name, domain="tflite")
-        try:
+        with malformed_as_load_error(f"{tfl.path}: operator {op.index} ({op.op_name}): malformed options or inputs"):
             reader(b, op)
             for fn in b.after_act + b.after_quant:
                 fn()
-        except LitertError:
-            raise
-        except _MALFORMED as err:
-            raise ModelLoadError(f"{tfl.path}: operator {op.index} ({op.op_name}): malformed options or inputs "
-                                 f"({type(err).__name__}: {err})") from None
         b.after_act.clear()
         b.after_quant.clear()
         written.update(op.outputs)
@@ -323,7 +260,7 @@ class TfliteFrontend(Frontend):
         metadata = {
             "tflite.version": str(tfl.version),
             "tflite.description": tfl.description or "(empty)",
-            "tflite.operators": ", ".join(f"{k} {v}" for k, v in operator_histogram(sub).most_common()),
+            "tflite.operators": histogram_text(operator_histogram(sub)),
             "tflite.subgraphs": str(len(tfl.subgraphs)),
             "tflite.tensors": str(len(sub.tensors)),
             "tflite.quantised_tensors": str(quantised),
