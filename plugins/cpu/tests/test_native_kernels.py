@@ -578,6 +578,19 @@ def test_flat_rows_conv_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("width,height,threads", [(27, 27, 1), (40, 9, 2), (54, 31, 2), (109, 5, 1), (21, 21, 2)])
+def test_max_pool_3x3_stride2_vector_columns(width, height, threads):
+    """3x3 stride-2 max pools whose windows all lie inside the row (SqueezeNet's): the column pass runs 16 outputs
+    per vector step, with a masked last step (output widths 13, 19, 26, 54 and 10)."""
+    rng = np.random.default_rng(RNG_SEED + 1500 + width)
+    x = rng.standard_normal((2, 7, height, width)).astype(np.float32)
+    oh, ow = (height - 3) // 2 + 1, (width - 3) // 2 + 1
+    graph = build([Node("MaxPool", ["x"], ["y"], {"kernel_shape": [3, 3], "strides": [2, 2]}, name="pool")],
+                  {"x": x}, {}, {"y": (2, 7, oh, ow)})
+    got, want = run_both(graph, {"x": x}, threads=threads)
+    np.testing.assert_array_equal(got["y"], want["y"])
+
+
 @pytest.mark.parametrize("m,c", [(40, 64), (100, 48), (12, 8)])
 def test_small_image_conv_splits_weight_panels_among_threads(m, c):
     """7x7 images have one or two position tiles: with two threads the weight panels are split among tasks

@@ -29,6 +29,38 @@ static int overlap(int start, int extent, int dil, int lo, int hi) {
     return count;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LK_POOL_AVX512 1
+/* The column pass of a 3-wide, stride-2 max window whose every window lies
+ * inside the row (2*ow + 1 <= w, no left pad): 16 outputs per step from two
+ * vectors of the row-reduced values, their even and odd lanes and the even
+ * lanes two values on (the third tap), instead of three strided passes of a
+ * dozen values (SqueezeNet's 13-wide pools were loop overhead).  The same
+ * comparisons as the scalar pass (MAXPS returns its second operand on NaN,
+ * as `v > o ? v : o` does).  Reads up to 34 floats past 2*ow: the row
+ * buffer has that slack. */
+__attribute__((target("avx512f"))) static void max3_stride2_columns(const float *row, int ow, float *out) {
+    static const int even[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+    static const int odd[16] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+    const __m512i ie = _mm512_loadu_si512(even), io = _mm512_loadu_si512(odd);
+    const __m512 fill = _mm512_set1_ps(-INFINITY);
+    for (int ox = 0; ox < ow; ox += 16) {
+        const float *v = row + 2 * (size_t)ox;
+        __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
+        __m512 s0 = _mm512_loadu_ps(v + 2), s1 = _mm512_loadu_ps(v + 18);
+        __m512 o = _mm512_max_ps(_mm512_permutex2var_ps(v0, ie, v1), fill);
+        o = _mm512_max_ps(_mm512_permutex2var_ps(v0, io, v1), o);
+        o = _mm512_max_ps(_mm512_permutex2var_ps(s0, ie, s1), o);
+        __mmask16 m = ow - ox >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - ox)) - 1u);
+        _mm512_mask_storeu_ps(out + ox, m, o);
+    }
+}
+#endif
+
+/* floats of slack past a row that max3_stride2_columns may read */
+#define POOL_ROW_SLACK 48
+
 /* Separable pooling: a window's max (or sum) is the max over its rows of
  * each row's max over its columns.  Per output row, the kh input rows are
  * reduced into one row of w values (contiguous passes), then each output
@@ -59,6 +91,13 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, floa
             taken = 1;
         }
         float *restrict out = y + (size_t)oy * ow;
+#ifdef LK_POOL_AVX512
+        if (taken && is_max && p->kw == 3 && p->sw == 2 && p->dw == 1 && p->pad_left == 0 && 2 * ow + 1 <= w &&
+            lk_conv_packed_available()) {
+            max3_stride2_columns(row, ow, out);
+            continue;
+        }
+#endif
         for (int ox = 0; ox < ow; ox++) out[ox] = fill;
         if (taken)
             for (int kj = 0; kj < p->kw; kj++) {
@@ -178,7 +217,7 @@ LK_HOT static void pool_lanes(const lk_pool2d *p, const float *x, float *y, size
 static void pool_task(void *arg, size_t t) {
     pool_job *j = arg;
     const lk_pool2d *p = j->p;
-    float *row = lk_scratch(1, (size_t)p->w * sizeof(float));
+    float *row = lk_scratch(1, ((size_t)p->w + POOL_ROW_SLACK) * sizeof(float));
     /* average: the window's overlap with the image (or declared pads) per output column */
     int *cols = lk_scratch(2, (size_t)p->ow * sizeof(int));
     if (!row || !cols) {
