@@ -296,7 +296,7 @@ CROSS_IMAGES = 100
 FIXED_SHAPE = {INPUT: (1, 1, MODEL_SIZE[1], MODEL_SIZE[0])}
 
 
-@pytest.mark.slow  # ~3-4 min: seven runs of a 1.3 GMAC model over 500 images
+@pytest.mark.slow  # ~6.5 min here: seven runs of a 1.3 GMAC model over 500 images, cross-engine runs
 def test_quantised_ocr_accuracy_against_float_and_onnxruntime(ocr):
     x, texts, charset = ocr["x"], ocr["texts"], ocr["charset"]
 
