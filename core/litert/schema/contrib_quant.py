@@ -39,7 +39,25 @@ QUANT_CONTRIB_OPS: dict[str, tuple[list[tuple[str, str]], int, dict[str, AttrSpe
 }
 
 
+#: onnxruntime's dynamically quantised LSTM (``quantize_dynamic`` writes it for LSTM): ONNX's LSTM with int8
+#: weights stored [directions, input, 4 x hidden] (and [directions, hidden, 4 x hidden]), per direction or
+#: per gate-row scales
+DYNAMIC_QUANTIZE_LSTM = OpSchema(
+    domain=CONTRIB, op_type="DynamicQuantizeLSTM", since=1,
+    attrs={"activation_alpha": AttrSpec("floats"), "activation_beta": AttrSpec("floats"),
+           "activations": AttrSpec("strings"), "clip": AttrSpec("float"),
+           "direction": AttrSpec("string", default="forward"), "hidden_size": AttrSpec("int"),
+           "input_forget": AttrSpec("int", default=0)},
+    inputs=[("X", "single"), ("W", "single"), ("R", "single"), ("B", "optional"), ("sequence_lens", "optional"),
+            ("initial_h", "optional"), ("initial_c", "optional"), ("P", "optional"), ("W_scale", "single"),
+            ("W_zero_point", "single"), ("R_scale", "single"), ("R_zero_point", "single")],
+    outputs=[("Y", "optional"), ("Y_h", "optional"), ("Y_c", "optional")],
+    min_inputs=12, max_inputs=12, min_outputs=0, max_outputs=3,
+)
+
+
 def register_quant_contrib(registry: SchemaRegistry) -> None:
+    registry.register(DYNAMIC_QUANTIZE_LSTM)
     for op_type, (inputs, min_inputs, attrs) in QUANT_CONTRIB_OPS.items():
         registry.register(OpSchema(
             domain=CONTRIB, op_type=op_type, since=1, attrs=dict(attrs), inputs=list(inputs),

@@ -6,6 +6,7 @@ from ...ir import DType, Graph, Node
 from ._base import Info, Inputs, arg, broadcast, dtype_of, rule
 from .linalg import _gemm
 from .nn import _global_pool, _pool
+from .recurrent import _recurrent
 from .shape_ops import _concat
 
 _MS = "com.microsoft"
@@ -17,6 +18,11 @@ def _qgemm(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     # a float output when no y_scale is given
     dtype = dtype_of(arg(inputs, 8)) or (DType.FLOAT32 if arg(inputs, 7) is None else dtype_of(inputs[0]))
     return [(dtype, shape)]
+
+
+@rule("DynamicQuantizeLSTM", domain=_MS)
+def _dynamic_quantize_lstm(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+    return _recurrent(node, inputs, graph)  # hidden_size is an attribute; the outputs are LSTM's
 
 
 @rule("QLinearAdd", "QLinearMul", domain=_MS)

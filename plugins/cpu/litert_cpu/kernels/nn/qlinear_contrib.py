@@ -1,5 +1,6 @@
 """onnxruntime's quantised contrib operators (``com.microsoft``, QOperator format): QGemm, QLinearAdd,
-QLinearMul, QLinearConcat, QLinearSigmoid, QLinearLeakyRelu, QLinear(Global)AveragePool.
+QLinearMul, QLinearConcat, QLinearSigmoid, QLinearLeakyRelu, QLinear(Global)AveragePool, and
+``quantize_dynamic``'s DynamicQuantizeLSTM.
 
 Reference semantics, as onnxruntime documents them: dequantise ``(q - zero_point) * scale``, compute in
 float, requantise (round half to even, add the output zero point, saturate).  QGemm accumulates exactly
@@ -14,6 +15,7 @@ from .._registry import kernel
 from .pool import AveragePool
 from .qlinear import _int_matmul
 from .quant import int_range
+from .rnn import LSTM
 
 MS = "com.microsoft"
 
@@ -127,3 +129,27 @@ class QLinearConcat(Kernel):
         parts = [dequantize(triples[i], triples[i + 1], triples[i + 2]) for i in range(0, len(triples), 3)]
         real = np.concatenate(parts, axis=int(self.attrs["axis"]))
         return (requantize(real, y_scale, y_zero_point, _out_dtype(y_zero_point, triples[0])),)
+
+
+@kernel("DynamicQuantizeLSTM", domain=MS)
+class DynamicQuantizeLSTM(LSTM):
+    """ONNX's LSTM over the dequantised weights.  onnxruntime also quantises the input and the hidden state
+    of each step to uint8 on the fly; this kernel keeps them float, so it is the float LSTM of the stored
+    int8 weights (closer to the float model than onnxruntime's own run, by the activation rounding)."""
+
+    def run(self, x, w, r, b=None, seq_lens=None, h0=None, c0=None, p=None, w_scale=None, w_zero_point=None,
+            r_scale=None, r_zero_point=None):
+        return super().run(x, _lstm_weight(w, w_scale, w_zero_point), _lstm_weight(r, r_scale, r_zero_point), b,
+                           seq_lens, h0, c0, p)
+
+
+def _lstm_weight(q: np.ndarray, scale, zero_point) -> np.ndarray:
+    """[directions, rows, 4 x hidden] int8 with a scale per direction ([directions]) or per gate row
+    ([directions, 4 x hidden]) -> ONNX's float [directions, 4 x hidden, rows]."""
+    scale = np.asarray(scale, np.float32)
+    zero = np.zeros_like(scale) if zero_point is None else np.asarray(zero_point, np.float32)
+    if scale.ndim <= 1:
+        scale, zero = scale.reshape(-1, 1, 1), zero.reshape(-1, 1, 1)
+    else:
+        scale, zero = scale[:, None, :], zero[:, None, :]
+    return np.ascontiguousarray(((q.astype(np.float32) - zero) * scale).transpose(0, 2, 1))
