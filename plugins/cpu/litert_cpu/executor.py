@@ -141,11 +141,11 @@ class CpuPartition(CompiledPartition):
         native = native_module()
         if asked == "bf16" and native is not None and native.bf16_available():
             if self._symbolic:
-                return "bf16 (Conv, MatMul, Gemm with constant weights, per input-shape binding; the rest fp32)"
+                return "bf16 (Conv, MatMul, Gemm, per input-shape binding; the rest fp32)"
             count = sum(segment.bf16_nodes for segment in self.native_segments)
             if count:
                 return f"bf16 ({count} of {len(self.graph.nodes)} nodes: Conv, MatMul, Gemm; the rest fp32)"
-            why = "no node here has a bf16 kernel (Conv, MatMul, Gemm with constant weights)"
+            why = "no node here has a bf16 kernel (Conv, MatMul, Gemm)"
         elif asked == "bf16":
             why = "this CPU has no AVX512_BF16" if native is not None else "the native kernels are not built"
         else:

@@ -137,6 +137,30 @@ def test_bf16_constant_weight_gemm_matches_float32_on_rounded_operands(case):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max())))
 
 
+@needs_bf16
+@pytest.mark.parametrize("case", range(4))
+def test_bf16_matmul_of_two_activations_matches_float32_on_rounded_operands(case):
+    """MatMul of two inputs (attention's Q x K^T and P x V): batched, odd k, columns off the 32-wide panels,
+    one and two threads (the threads split rows or columns, each task packing its own block of B); and a Gemm
+    with transB and a bias whose B is an input."""
+    rng = np.random.default_rng(RNG_SEED + 400 + case)
+    batch, m, k, n = [(3, 37, 64, 37), (2, 197, 33, 64), (1, 9, 301, 200), (4, 5, 7, 3)][case]
+    if case == 3:
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((n, k)).astype(np.float32)
+        c = rng.standard_normal(n).astype(np.float32)
+        node = Node("Gemm", ["a", "b", "c"], ["y"], {"transB": 1, "alpha": 0.5}, name="gemm")
+        got, want, partition = bf16_against_rounded(node, {"a": a, "b": b, "c": c}, {}, (m, n), {"a", "b"}, 2)
+    else:
+        a = rng.standard_normal((batch, m, k)).astype(np.float32)
+        b = rng.standard_normal((batch, k, n)).astype(np.float32)
+        node = Node("MatMul", ["a", "b"], ["y"], {}, name="mm")
+        got, want, partition = bf16_against_rounded(node, {"a": a, "b": b}, {}, (batch, m, n), {"a", "b"},
+                                                    1 + case % 2)
+    assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_MATMUL_BF16]]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max())))
+
+
 def conv_model(path):
     import onnx
     from onnx import TensorProto, helper, numpy_helper

@@ -559,7 +559,13 @@ def _matmul(node: Node, ctx: LowerContext):
         ints = (batch, m, n, k, 0, k * n, 0, 0, 0)
     else:
         return "batch broadcast pattern"
-    return Lowered([Step(ctx.native.STEP_MATMUL, (a, b, None, y), ints, (1.0, 1.0, 0.0, 0.0), y)])
+    return Lowered([Step(_matmul_kind(ctx, k), (a, b, None, y), ints, (1.0, 1.0, 0.0, 0.0), y)])
+
+
+def _matmul_kind(ctx: LowerContext, k: int) -> int:
+    """The step of a MatMul/Gemm whose B is not a constant: bf16 arithmetic when asked for (each task packs
+    its block of B into pairs per call), else float32."""
+    return ctx.native.STEP_MATMUL_BF16 if ctx.bf16 and k >= 1 else ctx.native.STEP_MATMUL
 
 
 def _gemm_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
@@ -595,7 +601,7 @@ def _gemm_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
         ints = (1, m, n, k, 0, 0, 0, bias_kind, act[0])
         return Lowered([Step(packed[2], (a, packed[0], c, y), ints, floats, y)], consts=packed[1])
     ints = (1, m, n, k, 0, 0, trans_b, bias_kind, act[0])
-    return Lowered([Step(ctx.native.STEP_MATMUL, (a, b, c, y), ints, floats, y)])
+    return Lowered([Step(_matmul_kind(ctx, k), (a, b, c, y), ints, floats, y)])
 
 
 def _packed_b(node: Node, ctx: LowerContext, b: str, k: int, n: int, trans_b: bool):
@@ -771,7 +777,8 @@ def act_fields(ctx: LowerContext) -> dict[int, tuple[int, int]]:
     two parameters in ``floats``."""
     n = ctx.native
     return {n.STEP_CONV2D: (16, 0), n.STEP_DWCONV2D: (16, 0), n.STEP_AFFINE: (3, 0), n.STEP_BINARY: (1, 0),
-            n.STEP_MATMUL: (8, 2), n.STEP_MATMUL_PACKED: (8, 2), n.STEP_MATMUL_PACKED_BF16: (8, 2)}
+            n.STEP_MATMUL: (8, 2), n.STEP_MATMUL_PACKED: (8, 2), n.STEP_MATMUL_PACKED_BF16: (8, 2),
+            n.STEP_MATMUL_BF16: (8, 2)}
 
 
 def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
@@ -779,7 +786,8 @@ def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
     step ``producer`` (a transformer's projections are MatMul + Add), into
     that step's per-column bias, when it has no bias or activation yet."""
     n = ctx.native
-    if producer.kind not in (n.STEP_MATMUL, n.STEP_MATMUL_PACKED, n.STEP_MATMUL_PACKED_BF16) or node.op_type != "Add" or node.domain \
+    if producer.kind not in (n.STEP_MATMUL, n.STEP_MATMUL_PACKED, n.STEP_MATMUL_PACKED_BF16, n.STEP_MATMUL_BF16) \
+            or node.op_type != "Add" or node.domain \
             or len(node.inputs) != 2 or producer.operands[2] is not None or producer.ints[7] != 0 \
             or producer.ints[8] != n.ACT_NONE:
         return False

@@ -42,7 +42,8 @@ class NativeSegment:
         #: values whose storage holds a later value (an activation fused into their producer): hooks get None
         self._hidden = hidden
         self.nodes = nodes
-        bf16_kinds = (native.STEP_CONV2D_PACKED_BF16, native.STEP_CONV2D_WINOGRAD_BF16, native.STEP_MATMUL_PACKED_BF16)
+        bf16_kinds = (native.STEP_CONV2D_PACKED_BF16, native.STEP_CONV2D_WINOGRAD_BF16, native.STEP_MATMUL_PACKED_BF16,
+                      native.STEP_MATMUL_BF16)
         #: how many of the nodes compute in bf16 arithmetic (``precision="bf16"``)
         self.bf16_nodes = sum(any(st.kind in bf16_kinds for st in low.steps) for low in lowered)
         values = graph.values

@@ -262,6 +262,10 @@ int lk_matmul_packed_f32(const lk_matmul *p, const float *a, const float *b_pack
  * lk_gemm_packed_b_bf16_pairs(k, n) uint32 pairs, A rounded as it is packed;
  * only where lk_bf16_available(). */
 size_t lk_gemm_packed_b_bf16_pairs(int k, int n);
+/* lk_matmul_f32 in bf16 arithmetic (both operands rounded as a task packs
+ * them, float32 accumulation and epilogue); only where lk_bf16_available(). */
+int lk_matmul_bf16(const lk_matmul *p, const float *a, const float *b, const float *bias, float *c,
+                   lk_pool *pool);
 void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *out);
 int lk_matmul_packed_bf16(const lk_matmul *p, const float *a, const uint32_t *b_packed, const float *bias, float *c,
                           lk_pool *pool);

@@ -49,6 +49,7 @@ enum lk_step_kind {
     LK_STEP_CONV2D_PACKED_BF16, /* slots: x, bf16 packed w, bias?, z?, y (lk_conv2d_packed_bf16) */
     LK_STEP_MATMUL_PACKED_BF16, /* slots: a, bf16 packed b, bias?, y (lk_matmul_packed_bf16) */
     LK_STEP_CONV2D_WINOGRAD_BF16, /* slots: x, bf16 transformed w, bias?, z?, y (lk_conv2d_winograd_bf16) */
+    LK_STEP_MATMUL_BF16,        /* slots: a, b, bias?, y (lk_matmul_bf16) */
     LK_STEP_KIND_COUNT
 };
 

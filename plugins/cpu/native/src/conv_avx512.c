@@ -367,18 +367,22 @@ static void round_pairs(const float *src, int count, uint32_t *dst) {
     for (int q = 0; 2 * q < count; q++) dst[q] = lk_bf16_pair(src[2 * q], 2 * q + 1 < count ? src[2 * q + 1] : 0.0f);
 }
 
-void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *out) {
+void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out) {
     int kp = (k + 1) / 2;
     uint32_t pairs[PACK_BLOCK / 2];
     for (int j0 = 0; j0 < n; j0 += NR) {
         uint32_t *panel = out + (size_t)(j0 / NR) * kp * NR;
         int nr = LK_MIN(NR, n - j0);
         if (nr < NR) memset(panel, 0, (size_t)kp * NR * sizeof(uint32_t));
+        if (!trans_b && nr == NR && lk_bf16_available()) {
+            lk_rows_to_bf16_pairs(b + j0, ldb, k, panel); /* [k, n]: a panel is k rows of 32 */
+            continue;
+        }
         if (!trans_b) {
             for (int q = 0; q < kp; q++)
                 for (int j = 0; j < nr; j++) {
-                    const float *col = b + (size_t)2 * q * n + j0 + j;
-                    panel[(size_t)q * NR + j] = lk_bf16_pair(col[0], 2 * q + 1 < k ? col[n] : 0.0f);
+                    const float *col = b + (size_t)2 * q * ldb + j0 + j;
+                    panel[(size_t)q * NR + j] = lk_bf16_pair(col[0], 2 * q + 1 < k ? col[ldb] : 0.0f);
                 }
             continue;
         }
@@ -386,10 +390,14 @@ void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *ou
         for (int p0 = 0; p0 < k; p0 += PACK_BLOCK)
             for (int j = 0; j < nr; j++) {
                 int count = LK_MIN(PACK_BLOCK, k - p0);
-                round_pairs(b + (size_t)(j0 + j) * k + p0, count, pairs);
+                round_pairs(b + (size_t)(j0 + j) * ldb + p0, count, pairs);
                 for (int q = 0; q < (count + 1) / 2; q++) panel[(size_t)(p0 / 2 + q) * NR + j] = pairs[q];
             }
     }
+}
+
+void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *out) {
+    lk_gemm_pack_b_bf16_ld(b, k, n, trans_b ? (size_t)k : (size_t)n, trans_b, out);
 }
 
 /* rows x cols of C = A x B for either packed B (exactly one of b32, b16) */

@@ -8,6 +8,8 @@ typedef struct {
     const float *a, *b, *bias;
     float *c;
     int m_block, m_blocks, n_block, n_blocks;
+    int bf16; /* bf16 arithmetic: each task packs its B block into pairs and runs the bf16 tile */
+    int status;
 } mm_job;
 
 LK_HOT static void mm_epilogue(const lk_matmul *p, float *c, int rows, int cols, int m0, int n0,
@@ -41,17 +43,30 @@ static void mm_task(void *arg, size_t t) {
     const float *a = j->a + bi * p->a_bs + (size_t)m0 * p->k;
     const float *b = j->b + bi * p->b_bs + (p->trans_b ? (size_t)n0 * p->k : (size_t)n0);
     float *c = j->c + (size_t)bi * p->m * p->n + (size_t)m0 * p->n + n0;
-    lk_sgemm(rows, cols, p->k, a, p->k, b, p->trans_b ? p->k : p->n, p->trans_b, c, p->n, 0);
+    if (j->bf16) {
+        uint32_t *packed = lk_scratch(3, lk_gemm_packed_b_bf16_pairs(p->k, cols) * sizeof(uint32_t));
+        int status = packed ? LK_OK : LK_E_NOMEM;
+        if (packed) {
+            lk_gemm_pack_b_bf16_ld(b, p->k, cols, p->trans_b ? (size_t)p->k : (size_t)p->n, p->trans_b, packed);
+            status = lk_gemm_packed_b_rows_bf16(rows, cols, p->k, a, (size_t)p->k, packed, c, (size_t)p->n);
+        }
+        if (status != LK_OK) {
+            ((mm_job *)j)->status = status;
+            return;
+        }
+    } else {
+        lk_sgemm(rows, cols, p->k, a, p->k, b, p->trans_b ? p->k : p->n, p->trans_b, c, p->n, 0);
+    }
     mm_epilogue(p, c, rows, cols, m0, n0, j->bias);
 }
 
-int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const float *bias, float *c,
-                  lk_pool *pool) {
+static int matmul(const lk_matmul *p, const float *a, const float *b, const float *bias, float *c, lk_pool *pool,
+                  int bf16) {
     if (!p || p->batch < 0 || p->m < 0 || p->n < 0 || p->k < 0 || p->trans_a || p->a_bs < 0 || p->b_bs < 0 ||
         p->bias_kind < 0 || p->bias_kind > 3 || (p->bias_kind && !bias))
         return LK_E_ARG;
     if (p->batch == 0 || p->m == 0 || p->n == 0) return LK_OK;
-    mm_job j = {p, a, b, bias, c, p->m, 1, p->n, 1};
+    mm_job j = {p, a, b, bias, c, p->m, 1, p->n, 1, bf16, LK_OK};
     int threads = lk_pool_threads(pool);
     double flops = 2.0 * p->m * p->n * (double)p->k;
     if (threads > 1 && (size_t)p->batch < (size_t)threads && flops * p->batch > 2e5) {
@@ -69,7 +84,18 @@ int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const floa
         j.n_blocks = (p->n + j.n_block - 1) / j.n_block;
     }
     lk_parallel_for(pool, (size_t)p->batch * j.m_blocks * j.n_blocks, mm_task, &j);
-    return LK_OK;
+    return j.status;
+}
+
+int lk_matmul_f32(const lk_matmul *p, const float *a, const float *b, const float *bias, float *c,
+                  lk_pool *pool) {
+    return matmul(p, a, b, bias, c, pool, 0);
+}
+
+int lk_matmul_bf16(const lk_matmul *p, const float *a, const float *b, const float *bias, float *c,
+                   lk_pool *pool) {
+    if (!lk_bf16_available()) return LK_E_ARG;
+    return matmul(p, a, b, bias, c, pool, 1);
 }
 
 typedef struct {

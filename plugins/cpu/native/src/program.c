@@ -199,6 +199,7 @@ static int check_convtranspose(const lk_program *pr, const lk_step *s) {
 
 static int check_matmul(const lk_program *pr, const lk_step *s) {
     const lk_matmul *p = &s->u.matmul;
+    if (s->kind == LK_STEP_MATMUL_BF16 && !lk_bf16_available()) return 0;
     if (p->batch < 0 || p->m < 0 || p->n < 0 || p->k < 0 || p->trans_a || p->a_bs < 0 || p->b_bs < 0 ||
         p->bias_kind < 0 || p->bias_kind > 3 || !valid_act(&p->act))
         return 0;
@@ -347,6 +348,10 @@ static int run_conv_packed_bf16(const lk_step *s, void *const *slots, lk_pool *p
     return lk_conv2d_packed_bf16(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
 }
 
+static int run_matmul_bf16(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_matmul_bf16(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
+}
+
 static int run_conv_winograd_bf16(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_conv2d_winograd_bf16(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
 }
@@ -412,6 +417,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_CONV2D_PACKED_BF16] = {check_conv, run_conv_packed_bf16},
     [LK_STEP_MATMUL_PACKED_BF16] = {check_matmul_packed, run_matmul_packed_bf16},
     [LK_STEP_CONV2D_WINOGRAD_BF16] = {check_conv, run_conv_winograd_bf16},
+    [LK_STEP_MATMUL_BF16] = {check_matmul, run_matmul_bf16},
 };
 
 /* ------------------------------------------------------------- programs */
