@@ -61,7 +61,8 @@ def test_bf16_conv_matches_float32_on_rounded_operands(case):
     sh, sw = [(1, 1), (2, 2), (1, 2), (3, 1)][case // 4]
     group = 2 if case % 5 == 3 else 1
     c = [7, 45, 50, 3][case % 4] * group if case % 3 else 43 * group  # 43 * 9 = 387 > 384: two slices
-    m = int(rng.integers(1, 40)) * group
+    # k x k convs go bf16 from 64 output channels (or large images: _bf16_conv_pays); 1x1 at any count
+    m = int(rng.integers(1, 40) if kh * kw == 1 else rng.integers(64, 100)) * group
     n = 1 + case % 2
     h, w = int(rng.integers(kh * dh, 24)), int(rng.integers(kw * dw, 24))
     pads = [int(rng.integers(0, kh)), int(rng.integers(0, kw)), int(rng.integers(0, kh)), int(rng.integers(0, kw))]
@@ -166,12 +167,29 @@ def conv_model(path):
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(RNG_SEED + 200)
-    w = numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), "w")
+    w = numpy_helper.from_array(rng.standard_normal((64, 3, 3, 3)).astype(np.float32), "w")
     graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 16, 16])], [w])
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64, 16, 16])], [w])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     return path
+
+
+@pytest.mark.skipif(lib is None or not lib.conv_packed_available(), reason="this CPU has no AVX-512 packed conv")
+def test_small_kxk_convs_stay_float32_where_bf16_does_not_pay():
+    """A 3x3 conv with 32 output channels on a 14x14 image runs the float32 step under precision="bf16" (its
+    input panels would be rounded for too few weight rows); a 1x1 conv of the same size runs bf16."""
+    rng = np.random.default_rng(RNG_SEED + 500)
+    x = rng.standard_normal((1, 48, 14, 14)).astype(np.float32)
+    ctx = CompileContext(threads=1, opsets={"": 21}, precision="bf16")
+    kinds = []
+    for k in (3, 1):
+        wt = rng.standard_normal((32, 48, k, k)).astype(np.float32)
+        node = Node("Conv", ["x", "w"], ["y"], {"pads": [k // 2] * 4, "kernel_shape": [k, k]}, name="conv")
+        partition = CpuPartition(graph_of(node, {"x": x}, {"w": wt}, (1, 32, 14, 14)), ctx)
+        kinds += [kind for seg in partition.native_segments for kind in seg.step_kinds]
+    bf16 = lib.bf16_available()
+    assert kinds == [lib.STEP_CONV2D_PACKED, lib.STEP_CONV2D_PACKED_BF16 if bf16 else lib.STEP_CONV2D_PACKED]
 
 
 @needs_bf16
