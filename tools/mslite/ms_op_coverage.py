@@ -45,6 +45,7 @@ DEFAULT_OUT = ROOT / "tests" / "data" / "ms_coverage"
 FIXTURE = "converter_lite_2.0.json"
 TOLERANCE = 1e-4
 BATCH = HERE / "msl_batch.py"
+JOB_TIMEOUT = 60.0
 
 
 def error_over_scale(got: np.ndarray, want: np.ndarray) -> float:
@@ -80,9 +81,22 @@ def msl_batch(jobs: list[dict], work: Path, tag: str) -> dict[str, dict]:
     jobs_file.write_text(json.dumps(jobs))
     if results.exists():
         results.unlink()
+    hung: set[str] = set()
+    rows: list[dict] = []
     for _ in range(len(jobs) + 1):
-        subprocess.run([str(mslite_oracle.python()), str(BATCH), str(jobs_file), str(results)],
-                       capture_output=True, text=True, timeout=3600)
+        proc = subprocess.Popen([str(mslite_oracle.python()), str(BATCH), str(jobs_file), str(results)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        size, since = -1, time.time()
+        while proc.poll() is None:  # a job that makes no progress for JOB_TIMEOUT seconds is killed
+            time.sleep(0.2)
+            now = results.stat().st_size if results.exists() else 0
+            if now != size:
+                size, since = now, time.time()
+            elif time.time() - since > JOB_TIMEOUT:
+                proc.kill()
+                proc.wait()
+                lines = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+                hung.add(lines[-1]["id"])
         rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()] \
             if results.exists() else []
         started = {r["id"] for r in rows}
@@ -93,7 +107,8 @@ def msl_batch(jobs: list[dict], work: Path, tag: str) -> dict[str, dict]:
         if "ok" in r:
             out[r["id"]] = r
     for j in jobs:
-        out.setdefault(j["id"], {"ok": False, "error": "MindSpore Lite crashed"})
+        why = f"MindSpore Lite hung (killed after {JOB_TIMEOUT:.0f}s)" if j["id"] in hung else "MindSpore Lite crashed"
+        out.setdefault(j["id"], {"ok": False, "error": why})
     return out
 
 
