@@ -263,6 +263,39 @@ CASES: dict[str, Case] = {
     "NegativeLogLikelihoodLoss": Case([([2, 3], F, "f")], consts={1: _i64(0, 2)}, opset=13),
     "SoftmaxCrossEntropyLoss": Case([([2, 3], F, "f")], consts={1: _i64(0, 2)}, opset=13),
 }
+
+_CONV = {"strides": [1, 1], "pads": [0, 0, 0, 0], "dilations": [1, 1], "group": 1}
+#: more forms of operators common in real models: rows "<op>:<form>" after the one-op rows
+VARIANTS: dict[str, Case] = {
+    "Conv:depthwise_stride2": Case([([1, 3, 8, 8], F, "f")], consts={1: _f(3, 1, 3, 3), 2: _f(3)},
+                                   attrs={**_CONV, "kernel_shape": [3, 3], "group": 3, "strides": [2, 2],
+                                          "pads": [1, 1, 1, 1]}),
+    "Conv:dilated_no_bias": Case([([1, 3, 8, 8], F, "f")], consts={1: _f(4, 3, 3, 3)},
+                                 attrs={**_CONV, "kernel_shape": [3, 3], "dilations": [2, 2]}),
+    "ConvTranspose:padded": Case([([1, 3, 4, 4], F, "f")], consts={1: _f(3, 2, 3, 3), 2: _f(2)},
+                                 attrs={**_CONV, "kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1],
+                                        "output_padding": [1, 1]}),
+    "MaxPool:ceil_padded": Case([([1, 3, 7, 7], F, "f")], attrs={"kernel_shape": [3, 3], "strides": [2, 2],
+                                                                  "pads": [1, 1, 1, 1], "ceil_mode": 1}),
+    "AveragePool:count_include_pad": Case([([1, 3, 6, 6], F, "f")], attrs={
+        "kernel_shape": [3, 3], "strides": [1, 1], "pads": [1, 1, 1, 1], "count_include_pad": 1}),
+    "Resize:linear_half_pixel": Case([([1, 3, 4, 4], F, "f")], consts={1: "", 2: np.array([1, 1, 2, 2], np.float32)},
+                                     attrs={"mode": "linear", "coordinate_transformation_mode": "half_pixel"}),
+    "Resize:linear_align_corners": Case([([1, 3, 4, 4], F, "f")],
+                                        consts={1: "", 2: np.array([1, 1, 2, 2], np.float32)},
+                                        attrs={"mode": "linear", "coordinate_transformation_mode": "align_corners"}),
+    "Resize:nearest_sizes": Case([([1, 3, 4, 4], F, "f")], consts={1: "", 2: "", 3: _i64(1, 3, 8, 8)},
+                                 attrs={"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+                                        "nearest_mode": "floor"}),
+    "Gemm:plain": Case([([2, 4], F, "f")], consts={1: _f(4, 3), 2: _f(3)}),
+    "Softmax:axis1_4d": unary(axis=1),
+    "Pad:reflect": Case([(X4, F, "f")], consts={1: _i64(0, 0, 1, 2, 0, 0, 1, 2)}, attrs={"mode": "reflect"}),
+    "DepthToSpace:CRD": Case([([1, 8, 2, 3], F, "f")], attrs={"blocksize": 2, "mode": "CRD"}),
+    "Clip:relu6": Case([(X4, F, "f")], consts={1: np.float32(0.0), 2: np.float32(6.0)}),
+    "ReduceMean:no_keepdims": Case([(X4, F, "f")], attrs={"axes": [2, 3], "keepdims": 0}),
+    "MatMul:batched_inputs": Case([([2, 3, 4], F, "f"), ([2, 4, 5], F, "f")]),
+}
+CASES.update(VARIANTS)
 # inputs given by name to a small model's nodes (not positional)
 NAMED_CONSTS = {"Range", "MelWeightMatrix"}
 
@@ -314,8 +347,9 @@ def build(op: str) -> onnx.ModelProto:
             cname = f"c{pos}"
             inits.append(numpy_helper.from_array(np.asarray(value), cname))
             positional.append(cname)
-        nodes = [helper.make_node(op, positional, outs, name=f"{op.lower()}_0", **case.attrs)]
-    graph = helper.make_graph(nodes, op, inputs, [helper.make_tensor_value_info(o, F, None) for o in outs], inits)
+        op_type = op.split(":")[0]
+        nodes = [helper.make_node(op_type, positional, outs, name=f"{op_type.lower()}_0", **case.attrs)]
+    graph = helper.make_graph(nodes, op.replace(":", "_"), inputs, [helper.make_tensor_value_info(o, F, None) for o in outs], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", case.opset)], producer_name="litert")
     model.ir_version = 8
     try:
