@@ -126,12 +126,14 @@ def ms_converter_section() -> list[str]:
         "The default test run checks litert against the committed files (`plugins/formats/tests/",
         "test_ms_converter_coverage.py`); `-m live` reruns the whole round trip.",
         "",
-        f"{len(rows)} ONNX operators, {sum(1 for r in rows.values() if r.get('tried'))} tried, {len(converted)} "
+        f"{sum(1 for op in rows if ':' not in op)} ONNX operators and {sum(1 for op in rows if ':' in op)} more forms "
+        f"of common ones (rows `<op>:<form>`): {sum(1 for r in rows.values() if r.get('tried'))} tried, {len(converted)} "
         f"converted by converter_lite; of these MindSpore Lite runs {sum(1 for r in converted if r.get('msl_runs'))}, "
         f"litert reads {sum(1 for r in converted if r.get('litert_read'))} "
         f"(agreeing with MindSpore Lite: {sum(1 for r in converted if r.get('agrees'))}), writes back "
         f"{sum(1 for r in converted if r.get('written'))}, and MindSpore Lite runs litert's file with the same outputs "
-        f"for {sum(1 for r in converted if r.get('written_agrees'))}.",
+        f"for {sum(1 for r in converted if r.get('written_agrees'))}. A `Transpose` among the primitives is",
+        "converter_lite's own, between the NHWC model input and the operator's NCHW semantics.",
         "",
         "| ONNX op | converter_lite | primitives | litert reads (agrees) | written back, MindSpore Lite runs it (agrees) "
         "| note |",
