@@ -235,11 +235,28 @@ def _constant_of_shape_model(path: Path, n: int) -> None:
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
+def _eye_like_model(path: Path, n: int) -> None:
+    """An op the .ms writer cannot express (it writes ConstantOfShape since the converter_lite coverage work)."""
+    nodes = [helper.make_node("EyeLike", ["square"], ["filled"], name="fill"),
+             helper.make_node("Add", ["x", "filled"], ["y"], name="add")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, n])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])],
+                              [numpy_helper.from_array(np.zeros((n, n), np.float32), "square")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
 @pytest.mark.parametrize("suffix", [".ms", ".mindir"])
 def test_export_over_the_folding_limit_names_the_limit_and_how_to_raise_it(tmp_path, monkeypatch, suffix):
     assert fold_limit() == DEFAULT_FOLD_LIMIT == 256 * 2**20
     src = tmp_path / "m.onnx"
-    _constant_of_shape_model(src, 1000)  # a 4000-byte constant; with the limit at 1 KiB it is not folded
+    if suffix == ".ms":  # a 3600-byte constant; with the limit at 1 KiB it is not folded
+        _eye_like_model(src, 30)
+        x = np.arange(900, dtype=np.float32).reshape(30, 30)
+        want = x + np.eye(30, dtype=np.float32)
+    else:  # a 4000-byte constant; with the limit at 1 KiB it is not folded
+        _constant_of_shape_model(src, 1000)
+        x = np.arange(1000, dtype=np.float32)
+        want = x + 0.5
     monkeypatch.setenv("LITERT_FOLD_LIMIT", "1K")
     with pytest.raises(UnsupportedOperatorError) as err:
         litert.convert(src, tmp_path / f"m{suffix}")
@@ -248,5 +265,4 @@ def test_export_over_the_folding_limit_names_the_limit_and_how_to_raise_it(tmp_p
     assert "LITERT_FOLD_LIMIT=4K" in message
     monkeypatch.setenv("LITERT_FOLD_LIMIT", "4K")  # raised as the message says: it converts
     litert.convert(src, tmp_path / f"m{suffix}")
-    x = np.arange(1000, dtype=np.float32)
-    np.testing.assert_array_equal(litert.load(tmp_path / f"m{suffix}").predict([x])[0], x + 0.5)
+    np.testing.assert_array_equal(litert.load(tmp_path / f"m{suffix}").predict([x])[0], want)

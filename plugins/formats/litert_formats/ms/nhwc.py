@@ -1,7 +1,7 @@
 """Rewrite an IR graph (channels-first, ONNX semantics) into MindSpore Lite's channels-last form.
 
-MindSpore Lite's CPU runtime runs convolution, pooling, LRN and batch norm
-on NHWC data, as converter_lite lays them out.  Each such node is replaced
+MindSpore Lite's CPU runtime runs convolution (and its transpose), pooling,
+LRN, batch norm, resize and the depth/space moves on NHWC data, as converter_lite lays them out.  Each such node is replaced
 by a node of the marker domain :data:`NHWC_DOMAIN` that reads and writes
 NHWC, between Transposes to and from NCHW; with ``input_format="NHWC"``
 (converter_lite's default) 4-D model inputs become NHWC too.  Transposes are
@@ -26,6 +26,10 @@ CHANNELS_LAST_OPS = {
     "GlobalMaxPool": [0],
     "LRN": [0],
     "BatchNormalization": [0],
+    "ConvTranspose": [0],
+    "Resize": [0],
+    "DepthToSpace": [0],
+    "SpaceToDepth": [0],
 }
 
 

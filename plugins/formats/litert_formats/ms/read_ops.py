@@ -256,10 +256,10 @@ def full_connection(b, node) -> None:
 # ---------------------------------------------------------------- elementwise
 
 
-def _binary(op: str):
+def _binary(op: str, **fixed):
     def read(b, node) -> None:
         out = with_activation(b, node, node.attrs.get("activation_type", 0))
-        b.emit(op, [b.inp(node, 0), b.inp(node, 1)], [out], node)
+        b.emit(op, [b.inp(node, 0), b.inp(node, 1)], [out], node, **fixed)
     return read
 
 
@@ -537,8 +537,12 @@ def pad(b, node) -> None:
     pads = np.concatenate([paddings[:, 0], paddings[:, 1]])
     inputs = [b.inp(node, 0), b.const(pads, "pads")]
     if mode == "constant":
-        inputs.append(b.const(np.array(float(a.get("constant_value", 0.0)), b.ms_dtype(node.inputs[0]).numpy
-                                       if b.ms_dtype(node.inputs[0]) else np.float32), "pad_value"))
+        value = b.const_value(node, 2) if b.has_input(node, 2) else None  # converter_lite keeps ONNX's value input
+        if b.has_input(node, 2) and value is None:
+            raise b.unsupported(node, "PadFusion with a computed pad value")
+        value = float(np.ravel(value)[0]) if value is not None else float(a.get("constant_value", 0.0))
+        dtype = b.ms_dtype(node.inputs[0])
+        inputs.append(b.const(np.array(value, dtype.numpy if dtype else np.float32), "pad_value"))
     b.emit("Pad", inputs, [b.out(node, 0)], node, mode=mode)
 
 
@@ -592,10 +596,203 @@ def lstm(b, node) -> None:
 
 
 def where(b, node) -> None:
-    """Three inputs: ``cond ? x : y`` (BERT-style masks); the one-input form (indices of true elements) is not read."""
+    """Three inputs: ``cond ? x : y`` (BERT-style masks); one input: the indices of the non-zero elements, [N, rank]
+    (converter_lite writes ONNX's NonZero as this Where and a Transpose)."""
+    if len(node.inputs) == 1:  # MindSpore Lite's is [N, rank], ONNX's NonZero [rank, N]
+        out = b.out(node, 0)
+        want = b.ms_dtype(node.outputs[0])
+        indices = b.emit("NonZero", [b.inp(node, 0)], None, node)[0]
+        if want is not None and want.name != "INT64":
+            indices = b.emit("Cast", [indices], None, node, to=want.value)[0]
+        b.emit("Transpose", [indices], [out], node, perm=[1, 0])
+        return
     if len(node.inputs) != 3:
         raise b.unsupported(node, f"Where with {len(node.inputs)} input(s)")
     b.emit("Where", [b.inp(node, 0), b.inp(node, 1), b.inp(node, 2)], [b.out(node, 0)], node)
+
+
+# ---------------------------------------------------------------- added for converter_lite's ONNX coverage
+
+
+def conv_transpose(b, node) -> None:
+    """Conv2dTransposeFusion: weights [C_in, kH, kW, C_out/group] (ONNX's [C_in, C_out/group, kH, kW] made
+    channels-last), data NHWC when ``format`` says so."""
+    a = node.attrs
+    nhwc = a.get("format", Format.NCHW) == Format.NHWC
+    attrs = _window_attrs(a, "kernel_size", "stride", "pad_list")
+    if a.get("dilation") is not None:
+        attrs["dilations"] = [int(d) for d in a["dilation"]]
+    attrs["group"] = int(a.get("group") or 1)
+    if a.get("output_paddings") is not None and any(int(p) for p in a["output_paddings"]):
+        attrs["output_padding"] = [int(p) for p in a["output_paddings"]]
+    data = b.const_value(node, 1)
+    if data is None or data.ndim != 4:
+        raise b.unsupported(node, "a deconvolution weight that is not a constant 4-D tensor")
+    weight = b.permuted(b.inp(node, 1), (0, 3, 1, 2)) if nhwc else b.inp(node, 1)
+    inputs = [b.inp(node, 0), weight] + ([b.inp(node, 2)] if b.has_input(node, 2) else [])
+    out = with_activation(b, node, a.get("activation_type", 0))
+    b.place(b.node("ConvTranspose", inputs, [out], node, **attrs), nhwc, data_inputs=[0])
+
+
+#: Resize's enums -> ONNX Resize attributes (the schema's ResizeMethod, CoordinateTransformMode, NearestMode)
+RESIZE_METHODS = {0: "linear", 1: "nearest", 2: "cubic"}
+RESIZE_COORDINATES = {0: "asymmetric", 1: "align_corners", 2: "half_pixel"}
+RESIZE_NEAREST = {0: "floor", 1: "round_prefer_floor", 2: "round_prefer_ceil", 3: "floor", 4: "ceil"}
+
+
+def resize(b, node) -> None:
+    """Resize of the two spatial axes by float scales or integer sizes (input 1), or to ``new_height`` x
+    ``new_width``."""
+    a = node.attrs
+    nhwc = a.get("format", Format.NCHW) == Format.NHWC
+    method = RESIZE_METHODS.get(int(a.get("method", 0)))
+    if method is None:
+        raise b.unsupported(node, f"Resize method {a.get('method')}")
+    attrs: dict = {"mode": method, "coordinate_transformation_mode": RESIZE_COORDINATES.get(
+        int(a.get("coordinate_transform_mode", 0)), "asymmetric")}
+    if method == "nearest":
+        attrs["nearest_mode"] = RESIZE_NEAREST.get(int(a.get("nearest_mode", 0)), "round_prefer_floor")
+    if method == "cubic":
+        attrs.update(cubic_coeff_a=float(a.get("cubic_coeff", -0.75)), exclude_outside=int(a.get("exclude_outside", 0)))
+    x = b.inp(node, 0)
+    size = b.const_value(node, 1) if b.has_input(node, 1) else None
+    if b.has_input(node, 1) and size is None:
+        raise b.unsupported(node, "Resize with computed scales or sizes")
+    if size is None:
+        size = np.array([int(a.get("new_height", 0)), int(a.get("new_width", 0))], np.int64)
+    size = np.ravel(size)
+    if size.size not in (2, 4):
+        raise b.unsupported(node, f"Resize with {size.size} scales or sizes")
+    if size.size == 4:  # all four axes in the data's own layout
+        size = size[1:3] if nhwc else size[2:4]
+    inputs = [x, ""]
+    if size.dtype.kind == "f":
+        inputs.append(b.const(np.array([1.0, 1.0, *size], np.float32), "scales"))
+    else:
+        shape = b.graph.values[x].shape
+        if shape is None:
+            b.rank(x, node)
+            shape = b.graph.values[x].shape
+        n, c = (shape[0], shape[3]) if nhwc else (shape[0], shape[1])
+        if not isinstance(n, int) or not isinstance(c, int):
+            raise b.unsupported(node, "Resize to sizes of a dynamic batch or channel count")
+        inputs += ["", b.const(np.array([n, c, *size], np.int64), "sizes")]
+    b.place(b.node("Resize", inputs, [b.out(node, 0)], node, **attrs), nhwc, data_inputs=[0])
+
+
+def instance_norm(b, node) -> None:
+    b.emit("InstanceNormalization", [b.inp(node, 0), b.inp(node, 1), b.inp(node, 2)], [b.out(node, 0)], node,
+           epsilon=float(node.attrs.get("epsilon", 0.0) or 0.0))
+
+
+def _block_op(op: str):
+    def read(b, node) -> None:
+        a = node.attrs
+        attrs: dict = {"blocksize": int(a.get("block_size", 1))}
+        if op == "DepthToSpace":
+            mode = a.get("mode") or "DCR"
+            attrs["mode"] = mode.decode() if isinstance(mode, bytes) else mode
+        nhwc = a.get("format", Format.NCHW) == Format.NHWC
+        b.place(b.node(op, [b.inp(node, 0)], [b.out(node, 0)], node, **attrs), nhwc, data_inputs=[0])
+    return read
+
+
+def _int_outputs(b, node, op: str, inputs: list[str], positions: list[int], **attrs) -> None:
+    """``op`` whose outputs at ``positions`` are int64 in the IR and stored int32 in the .ms: cast back."""
+    outs = []
+    casts = []
+    for i in range(len(node.outputs)):
+        want = b.ms_dtype(node.outputs[i])
+        if i in positions and want is not None and want.name != "INT64":
+            inner = b.fresh(f"{b.out(node, i)}_i64")
+            casts.append((inner, b.out(node, i), want))
+            outs.append(inner)
+        else:
+            outs.append(b.out(node, i))
+    b.emit(op, inputs, outs, node, **attrs)
+    for inner, out, want in casts:
+        b.emit("Cast", [inner], [out], node, to=want.value)
+
+
+def top_k(b, node) -> None:
+    """TopKFusion: the k largest (MindSpore Lite 2.0 ignores ``largest``; converter_lite writes 0)."""
+    a = node.attrs
+    k = b.int64_input(node, 1)
+    k = b.emit("Reshape", [k, b.const(np.array([1], np.int64), "k_shape")], None, node)[0]
+    _int_outputs(b, node, "TopK", [b.inp(node, 0), k], [1], axis=int(a.get("axis", -1)), largest=1,
+                 sorted=int(bool(a.get("sorted", True))))
+
+
+def cumsum(b, node) -> None:
+    a = node.attrs
+    b.emit("CumSum", [b.inp(node, 0), b.int64_input(node, 1)], [b.out(node, 0)], node,
+           exclusive=int(bool(a.get("exclusive"))), reverse=int(bool(a.get("reverse"))))
+
+
+def gather_d(b, node) -> None:
+    """GatherD (x, dim, index): ONNX's GatherElements."""
+    dim = b.const_value(node, 1)
+    if dim is None:
+        raise b.unsupported(node, "GatherD with a computed dim")
+    b.emit("GatherElements", [b.inp(node, 0), b.int64_input(node, 2)], [b.out(node, 0)], node,
+           axis=int(np.ravel(dim)[0]))
+
+
+def gather_nd(b, node) -> None:
+    b.emit("GatherND", [b.inp(node, 0), b.int64_input(node, 1)], [b.out(node, 0)], node)
+
+
+def scatter_nd_update(b, node) -> None:
+    b.emit("ScatterND", [b.inp(node, 0), b.int64_input(node, 1), b.inp(node, 2)], [b.out(node, 0)], node)
+
+
+def scatter_elements(b, node) -> None:
+    b.emit("ScatterElements", [b.inp(node, 0), b.int64_input(node, 1), b.inp(node, 2)], [b.out(node, 0)], node,
+           axis=int(node.attrs.get("axis", 0)))
+
+
+def constant_of_shape(b, node) -> None:
+    a = node.attrs
+    dtype = TYPE_IDS.get(int(a.get("data_type", 43))) or b.ms_dtype(node.outputs[0])
+    values = a.get("value")
+    value = float(values[0]) if values is not None and len(values) else 0.0
+    b.emit("ConstantOfShape", [b.int64_input(node, 0)], [b.out(node, 0)], node,
+           value=np.array([value], dtype.numpy if dtype is not None else np.float32))
+
+
+def range_(b, node) -> None:
+    """Range(start, limit, delta) from three scalar inputs, or from the attributes."""
+    a = node.attrs
+    if len(node.inputs) >= 3:  # converter_lite keeps ONNX's scalars, or writes them as [1]: either is read as one
+        inputs = [b.inp(node, i) for i in range(3)]
+    else:
+        inputs = [b.const(np.array(int(a.get(k, d)), np.int32), k) for k, d in (("start", 0), ("limit", 0), ("delta", 1))]
+    b.emit("Range", inputs, [b.out(node, 0)], node)
+
+
+def one_hot(b, node) -> None:
+    """OneHot (indices, depth, values [off, on]) as converter_lite writes ONNX's, or (indices, depth, on, off)."""
+    depth = b.int64_input(node, 1)
+    if len(node.inputs) == 4:
+        values = b.emit("Concat", [b.inp(node, 3), b.inp(node, 2)], None, node, axis=0)[0]
+    else:
+        values = b.inp(node, 2)
+    b.emit("OneHot", [b.inp(node, 0), depth, values], [b.out(node, 0)], node, axis=int(node.attrs.get("axis", -1)))
+
+
+def _trilu(upper: int):
+    def read(b, node) -> None:
+        inputs = [b.inp(node, 0)] + ([b.int64_input(node, 1)] if b.has_input(node, 1) else [])
+        b.emit("Trilu", inputs, [b.out(node, 0)], node, upper=upper)
+    return read
+
+
+def non_max_suppression(b, node) -> None:
+    inputs = [b.inp(node, 0), b.inp(node, 1)]
+    if b.has_input(node, 2):
+        inputs.append(b.int64_input(node, 2))
+    inputs += [b.inp(node, i) for i in range(3, len(node.inputs))]
+    _int_outputs(b, node, "NonMaxSuppression", inputs, [0], center_point_box=int(node.attrs.get("center_point_box", 0)))
 
 
 # ---------------------------------------------------------------- registry
@@ -670,6 +867,24 @@ READERS: dict[str, Callable] = {
     "LSTM": lstm,
     "Where": where,
     "Select": where,
+    "Conv2dTransposeFusion": conv_transpose,
+    "Resize": resize,
+    "InstanceNorm": instance_norm,
+    "DepthToSpace": _block_op("DepthToSpace"),
+    "SpaceToDepth": _block_op("SpaceToDepth"),
+    "TopKFusion": top_k,
+    "CumSum": cumsum,
+    "GatherD": gather_d,
+    "GatherNd": gather_nd,
+    "ScatterNdUpdate": scatter_nd_update,
+    "ScatterElements": scatter_elements,
+    "Mod": _binary("Mod", fmod=1),
+    "ConstantOfShape": constant_of_shape,
+    "Range": range_,
+    "OneHot": one_hot,
+    "Triu": _trilu(1),
+    "Tril": _trilu(0),
+    "NonMaxSuppression": non_max_suppression,
 }
 
 

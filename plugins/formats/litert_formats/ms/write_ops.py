@@ -380,6 +380,9 @@ def cast(ctx, node) -> None:
     type_id = TYPE_ID_OF.get(narrowed(to))
     if type_id is None:
         raise ctx.unsupported(node, f"Cast to {to}")
+    source = ctx.value(node.inputs[0]).dtype
+    if source is not None and narrowed(source) == narrowed(to):  # int64 -> int32 is no cast in a .ms file
+        return ctx.alias(node.outputs[0], node.inputs[0], node)
     ctx.emit("Cast", {}, [node.inputs[0], ctx.const(np.array([type_id], np.int32), "to")], node.outputs[:1], node)
 
 
@@ -496,6 +499,150 @@ def lstm(ctx, node) -> None:
              inputs, outs, node)
 
 
+# ---------------------------------------------------------------- added for converter_lite's ONNX coverage
+
+
+def conv_transpose(ctx, node) -> None:
+    """ConvTranspose as Conv2dTransposeFusion, weights [C_in, kH, kW, C_out/group] as converter_lite lays them."""
+    a = node.attrs
+    w = ctx.const_of(node.inputs[1])
+    if w is None or w.ndim != 4:
+        raise ctx.unsupported(node, "a deconvolution whose weight is not a constant 4-D tensor")
+    auto = a.get("auto_pad", "NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    if auto not in ("NOTSET", "VALID") or a.get("output_shape") is not None:
+        raise ctx.unsupported(node, "ConvTranspose with auto_pad SAME or output_shape")
+    group = int(a.get("group", 1))
+    kernel = [int(k) for k in (a.get("kernel_shape") or w.shape[2:])]
+    pads = _pads_ms(a.get("pads") if auto == "NOTSET" else None)
+    weight = ctx.const(np.ascontiguousarray(w.transpose(0, 2, 3, 1)), f"{node.inputs[1]}_ihwo",
+                       quant=ctx.value(node.inputs[1]).quant)
+    inputs = [node.inputs[0], weight] + ([node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else [])
+    ctx.emit("Conv2dTransposeFusion", {
+        "format": Format.NHWC, "kernel_size": kernel, "stride": [int(s) for s in a.get("strides") or [1, 1]],
+        "dilation": [int(d) for d in a.get("dilations") or [1, 1]], "pad_mode": PadMode.PAD, "pad": [0, 0, 0, 0],
+        "pad_list": pads, "mode": 0, "group": group, "in_channel": int(w.shape[0]),
+        "out_channel": int(w.shape[1]) * group, "activation_type": _act_of(node),
+        "output_paddings": [int(p) for p in a.get("output_padding") or [0, 0]],
+    }, inputs, node.outputs[:1], node)
+
+
+def _text(value, default: str) -> str:
+    value = default if value is None else value
+    return value.decode() if isinstance(value, bytes) else value
+
+
+#: ONNX Resize attributes -> the schema's enums (ResizeMethod, CoordinateTransformMode, NearestMode)
+RESIZE_METHODS = {"linear": 0, "nearest": 1, "cubic": 2}
+RESIZE_COORDINATES = {"asymmetric": 0, "align_corners": 1, "half_pixel": 2, "pytorch_half_pixel": 2}
+RESIZE_NEAREST = {"round_prefer_floor": 1, "round_prefer_ceil": 2, "floor": 3, "ceil": 4}
+
+
+def resize(ctx, node) -> None:
+    """Resize of the two spatial axes of NHWC data: scales as input 1 ([H, W]) or sizes as new_height/new_width."""
+    a = node.attrs
+    method = RESIZE_METHODS.get(_text(a.get("mode"), "nearest"))
+    coordinates = RESIZE_COORDINATES.get(_text(a.get("coordinate_transformation_mode"), "half_pixel"))
+    nearest = RESIZE_NEAREST.get(_text(a.get("nearest_mode"), "round_prefer_floor"))
+    if method is None or coordinates is None or nearest is None or a.get("axes") is not None \
+            or int(a.get("antialias", 0)) or _text(a.get("keep_aspect_ratio_policy"), "stretch") != "stretch":
+        raise ctx.unsupported(node, "Resize with these attributes")
+    scales = ctx.const_of(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    sizes = ctx.const_of(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+    attrs = {"format": Format.NHWC, "method": method, "new_height": 0, "new_width": 0, "preserve_aspect_ratio": False,
+             "coordinate_transform_mode": coordinates, "cubic_coeff": float(a.get("cubic_coeff_a", -0.75)),
+             "exclude_outside": int(a.get("exclude_outside", 0)), "extrapolation_value": 0.0, "nearest_mode": nearest}
+    inputs = [node.inputs[0]]
+    if scales is not None and scales.size == 4 and np.all(np.ravel(scales)[:2] == 1):
+        inputs.append(ctx.const(np.asarray(np.ravel(scales)[2:], np.float32), "scales"))
+    elif sizes is not None and sizes.size == 4:
+        attrs["new_height"], attrs["new_width"] = (int(v) for v in np.ravel(sizes)[2:])
+    else:
+        raise ctx.unsupported(node, "Resize of other than the spatial axes, or with computed scales or sizes")
+    ctx.emit("Resize", attrs, inputs, node.outputs[:1], node)
+
+
+def _block(primitive: str):
+    def write(ctx, node) -> None:
+        attrs = {"block_size": int(node.attrs["blocksize"]), "format": Format.NHWC}
+        if primitive == "DepthToSpace":
+            attrs["mode"] = _text(node.attrs.get("mode"), "DCR")
+        ctx.emit(primitive, attrs, node.inputs[:1], node.outputs[:1], node)
+    return write
+
+
+def instance_norm(ctx, node) -> None:
+    ctx.emit("InstanceNorm", {"epsilon": float(node.attrs.get("epsilon", 1e-5))}, node.inputs[:3], node.outputs[:1], node)
+
+
+def top_k(ctx, node) -> None:
+    if not int(node.attrs.get("largest", 1)):
+        raise ctx.unsupported(node, "TopK of the smallest (MindSpore Lite 2.0's TopKFusion takes the largest)")
+    ctx.emit("TopKFusion", {"sorted": bool(int(node.attrs.get("sorted", 1))), "axis": int(node.attrs.get("axis", -1)),
+                            "largest": 1}, node.inputs[:2], node.outputs[:2], node)
+
+
+def cumsum(ctx, node) -> None:
+    ctx.emit("CumSum", {"exclusive": bool(int(node.attrs.get("exclusive", 0))),
+                        "reverse": bool(int(node.attrs.get("reverse", 0)))}, node.inputs[:2], node.outputs[:1], node)
+
+
+def gather_elements(ctx, node) -> None:
+    ctx.emit("GatherD", {}, [node.inputs[0], ctx.const(np.array([int(node.attrs.get("axis", 0))], np.int32), "dim"),
+                             node.inputs[1]], node.outputs[:1], node)
+
+
+def _no_reduction(primitive: str, **fixed):
+    def write(ctx, node) -> None:
+        if _text(node.attrs.get("reduction"), "none") != "none":
+            raise ctx.unsupported(node, "a scatter with a reduction")
+        attrs = {k: (v(node) if callable(v) else v) for k, v in fixed.items()}
+        ctx.emit(primitive, attrs, node.inputs[:3], node.outputs[:1], node)
+    return write
+
+
+def constant_of_shape(ctx, node) -> None:
+    from litert.ir import DType
+
+    value = node.attrs.get("value")
+    value = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)
+    type_id = TYPE_ID_OF.get(narrowed(DType.from_numpy(value.dtype)))
+    ctx.emit("ConstantOfShape", {"data_type": type_id, "value": [float(value[0])]}, node.inputs[:1], node.outputs[:1],
+             node)
+
+
+def range_(ctx, node) -> None:
+    ctx.emit("Range", {"d_type": 0, "start": 0, "limit": 0, "delta": 1}, node.inputs[:3], node.outputs[:1], node)
+
+
+def one_hot(ctx, node) -> None:
+    ctx.emit("OneHot", {"axis": int(node.attrs.get("axis", -1))}, node.inputs[:3], node.outputs[:1], node)
+
+
+def trilu(ctx, node) -> None:
+    primitive = "Triu" if int(node.attrs.get("upper", 1)) else "Tril"
+    ctx.emit(primitive, {}, [i for i in node.inputs[:2] if i], node.outputs[:1], node)
+
+
+def non_max_suppression(ctx, node) -> None:
+    ctx.emit("NonMaxSuppression", {"center_point_box": int(node.attrs.get("center_point_box", 0))},
+             [i for i in node.inputs if i], node.outputs[:1], node)
+
+
+def non_zero(ctx, node) -> None:
+    """ONNX's [rank, N] indices: MindSpore Lite's one-input Where gives [N, rank] (converter_lite transposes too)."""
+    rows = ctx.emit("Where", {}, node.inputs[:1], None, node)[0]
+    out = ctx.value(node.outputs[0])
+    ctx.value(rows).dtype = out.dtype
+    ctx.value(rows).shape = None if out.shape is None else tuple(reversed(out.shape))
+    ctx.emit("Transpose", {}, [rows, ctx.const(np.array([1, 0], np.int32), "perm")], node.outputs[:1], node)
+
+
+def mod(ctx, node) -> None:
+    """fmod=1 (C's remainder) is MindSpore Lite's Mod, fmod=0 (Python's, integers) its FloorMod."""
+    ctx.emit("Mod" if int(node.attrs.get("fmod", 0)) else "FloorMod", {}, node.inputs[:2], node.outputs[:1], node)
+
+
 # ---------------------------------------------------------------- registry
 
 WRITERS: dict[tuple[str, str], Callable] = {
@@ -568,4 +715,27 @@ WRITERS: dict[tuple[str, str], Callable] = {
     ("", "Dropout"): identity,
     ("", "LSTM"): lstm,
     ("", "Where"): where,
+    (NHWC_DOMAIN, "ConvTranspose"): conv_transpose,
+    (NHWC_DOMAIN, "Resize"): resize,
+    (NHWC_DOMAIN, "DepthToSpace"): _block("DepthToSpace"),
+    (NHWC_DOMAIN, "SpaceToDepth"): _block("SpaceToDepth"),
+    ("", "InstanceNormalization"): instance_norm,
+    ("", "TopK"): top_k,
+    ("", "CumSum"): cumsum,
+    ("", "GatherElements"): gather_elements,
+    ("", "GatherND"): _no_reduction("GatherNd"),
+    ("", "ScatterND"): _no_reduction("ScatterNdUpdate"),
+    ("", "ScatterElements"): _no_reduction("ScatterElements", axis=lambda n: int(n.attrs.get("axis", 0))),
+    ("", "ConstantOfShape"): constant_of_shape,
+    ("", "Range"): range_,
+    ("", "OneHot"): one_hot,
+    ("", "Trilu"): trilu,
+    ("", "NonZero"): non_zero,
+    ("", "NonMaxSuppression"): non_max_suppression,
+    ("", "Mod"): mod,
+    ("", "And"): _binary("LogicalAnd", fused=False),
+    ("", "Or"): _binary("LogicalOr", fused=False),
+    ("", "LessOrEqual"): _binary("LessEqual", fused=False),
+    ("", "GreaterOrEqual"): _binary("GreaterEqual", fused=False),
+    ("", "Round"): _unary("Round"),
 }
