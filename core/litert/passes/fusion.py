@@ -10,7 +10,7 @@ import numpy as np
 
 from ..activations import fusable
 from ..ir import DType, Graph, Model, Node, Value
-from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, single_consumer
+from .base import Pass, PassContext, PassResult, const_of, has_op, read_by_subgraph, single_consumer
 
 CONTRIB = "com.microsoft"
 
@@ -22,6 +22,8 @@ class BatchNormFolding(Pass):
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph
         result = PassResult(self.name)
+        if not has_op(graph, "Conv", "Gemm"):
+            return result
         consumers = graph.consumers()
         removed = set()
         for node in graph.nodes:
@@ -76,6 +78,8 @@ class ActivationFusion(Pass):
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph
         result = PassResult(self.name)
+        if not has_op(graph, "Conv", "Gemm"):
+            return result
         consumers = graph.consumers()
         removed = set()
         for node in graph.nodes:
@@ -123,6 +127,8 @@ class ResidualFusion(Pass):
         graph = model.graph
         result = PassResult(self.name)
         infer_shapes(graph)  # the shape check below needs them; known shapes are kept
+        if not has_op(graph, "Conv"):
+            return result
         consumers = graph.consumers()
         removed: set[int] = set()
         moved: dict[int, Node] = {}
