@@ -143,11 +143,16 @@ class Backend(ABC):
     def supported_ops(self) -> set[tuple[str, str]]:
         """The ``(domain, op_type)`` pairs this backend implements."""
 
+    def supports_op(self, domain: str, op_type: str) -> bool:
+        """Whether ``(domain, op_type)`` is in :meth:`supported_ops` (asked per node: a backend whose
+        table is a dict may answer without building the set)."""
+        return (domain, op_type) in self.supported_ops()
+
     def check_node(self, node: Node, graph: Graph) -> str | None:
         """``None`` when this backend can run ``node``, else the reason it refuses
         (name the op, dtype, attribute or shape at fault)."""
         domain = "" if node.domain in ("", "ai.onnx") else node.domain
-        if (domain, node.op_type) not in self.supported_ops():
+        if not self.supports_op(domain, node.op_type):
             return f"op {node.qualified_op} not supported"
         if self.supported_dtypes is not None:
             for name in node.inputs:

@@ -104,12 +104,12 @@ def place(graph: Graph, backends: list[Backend], declined: dict[int, dict[str, s
     return placements
 
 
-def _group(graph: Graph, owner: list[str]) -> list[tuple[str, list[int]]]:
-    """Topological walk preferring the current backend: maximal partitions."""
+def _group(graph: Graph, owner: list[str], reads: list[list[str]]) -> list[tuple[str, list[int]]]:
+    """Topological walk preferring the current backend: maximal partitions (``reads``: each node's reads)."""
     producers = {out: i for i, node in enumerate(graph.nodes) for out in node.outputs if out}
     deps: list[set[int]] = []
-    for node in graph.nodes:
-        deps.append({producers[n] for n in node.reads() if n in producers})
+    for names in reads:
+        deps.append({producers[n] for n in names if n in producers})
     users: dict[int, list[int]] = {i: [] for i in range(len(graph.nodes))}
     for i, d in enumerate(deps):
         for j in d:
@@ -164,30 +164,32 @@ def schedule(graph: Graph, backends: list[Backend]) -> Schedule:
 def _connect(graph: Graph, placements: list[NodePlacement]) -> Schedule:
     """Cut the placed graph into partitions and record the device copies between them."""
     owner = [p.backend for p in placements]
+    reads = [node.reads() for node in graph.nodes]  # once: walks control-flow bodies
     consumers: dict[str, set[int]] = {}
-    for index, node in enumerate(graph.nodes):
-        for name in node.reads():
+    for index, names in enumerate(reads):
+        for name in names:
             consumers.setdefault(name, set()).add(index)
     where: dict[str, str] = {}  # value -> backend that produces it
     partitions: list[Partition] = []
     copies: list[DeviceCopy] = []
-    for number, (backend, indices) in enumerate(_group(graph, owner)):
+    graph_outputs = set(graph.outputs)
+    for number, (backend, indices) in enumerate(_group(graph, owner, reads)):
         members = set(indices)
         nodes = [graph.nodes[i] for i in indices]
         produced = {o for n in nodes for o in n.outputs if o}
-        needed: list[str] = []
-        for node in nodes:
-            for name in node.reads():
+        needed: dict[str, None] = {}  # ordered, and a set
+        for i in indices:
+            for name in reads[i]:
                 value = graph.values.get(name)
                 if name not in produced and not (value is not None and value.is_const) and name not in needed:
-                    needed.append(name)
+                    needed[name] = None
         outputs = [
             name for node in nodes for name in node.outputs
-            if name and (name in graph.outputs or consumers.get(name, set()) - members)
+            if name and (name in graph_outputs or not consumers.get(name, members) <= members)
         ]
-        sub = Graph(nodes=nodes, inputs=needed, outputs=outputs, name=f"{backend}_{number}")
-        for node in nodes:
-            for name in [*node.reads(), *node.outputs]:
+        sub = Graph(nodes=nodes, inputs=list(needed), outputs=outputs, name=f"{backend}_{number}")
+        for i, node in zip(indices, nodes):
+            for name in [*reads[i], *node.outputs]:
                 if name and name in graph.values:
                     sub.values[name] = graph.values[name]
         for name in needed:

@@ -327,7 +327,9 @@ class Target:
         self.litert = litert
         self.fmt = fmt
         self.seeds = seeds(fmt)
-        self.dir = Path(workdir or tempfile.mkdtemp(prefix=f"litert-fuzz-{fmt}-"))
+        # every execution writes its mutant to a file (litert.load takes a path): in memory where there is a tmpfs
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        self.dir = Path(workdir or tempfile.mkdtemp(prefix=f"litert-fuzz-{fmt}-", dir=shm))
         self.dir.mkdir(parents=True, exist_ok=True)
         if fmt == "mindir":  # external data of the split-weights fixture sits next to the graph
             shutil.copytree(DATA / "mindir" / "lenet5_split_variables", self.dir / "lenet5_split_variables",

@@ -127,3 +127,37 @@ def test_a_long_chain_loads_in_linear_time(tmp_path):
     # 5.6 measured on a loaded Ice Lake, 8.3 before the fix: 7.5 leaves room for a noisy CI machine
     assert t_large / t_small < 7.5, f"4k nodes {t_small:.2f} s, 20k nodes {t_large:.2f} s of CPU"
     assert t_large < 10, f"a 20k-node chain took {t_large:.1f} s of CPU to load"
+
+
+def _identity_chain(n: int):
+    """n Identity nodes: shape simplification removes all but the last (it names the graph output)."""
+    names = ["x"] + [f"h{i}" for i in range(n - 1)] + ["y"]
+    nodes = [helper.make_node("Identity", [a], [b], name=f"n{i}") for i, (a, b) in enumerate(zip(names, names[1:]))]
+    return onnx_model(nodes, {"x": (F, [1, 4])}, {"y": (F, [1, 4])})
+
+
+def _duplicate_ladder(n: int):
+    """n steps of ``h' = Add(Relu(h), Relu(h))``: common-subexpression elimination removes one Relu per step."""
+    nodes, h = [], "x"
+    for i in range(n):
+        out = "y" if i == n - 1 else f"h{i}"
+        nodes += [helper.make_node("Relu", [h], [f"a{i}"], name=f"a{i}"),
+                  helper.make_node("Relu", [h], [f"b{i}"], name=f"b{i}"),
+                  helper.make_node("Add", [f"a{i}", f"b{i}"], [out], name=f"s{i}")]
+        h = out
+    return onnx_model(nodes, {"x": (F, [1, 4])}, {"y": (F, [1, 4])})
+
+
+def test_passes_removing_many_nodes_stay_linear(tmp_path):
+    """Shape simplification and CSE renamed the readers of each removed node with a scan of the whole graph:
+    quadratic (an 8,000-node Identity chain took 16 s to optimise, 0.45 s now).  Five times the nodes must cost
+    about five times the CPU time, not twenty-five."""
+    one = save(_chain(2), tmp_path / "one.onnx")
+    paths = [save(_identity_chain(2000), tmp_path / "id_small.onnx"), save(_identity_chain(10000), tmp_path / "id_large.onnx"),
+             save(_duplicate_ladder(700), tmp_path / "dup_small.onnx"), save(_duplicate_ladder(3500), tmp_path / "dup_large.onnx")]
+    result = subprocess.run([sys.executable, "-c", _LOAD_CPU, str(one), *map(str, paths)], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    id_small, id_large, dup_small, dup_large = map(float, result.stdout.split())
+    assert id_large / id_small < 7.5, f"Identity chain: 2k nodes {id_small:.2f} s, 10k nodes {id_large:.2f} s of CPU"
+    assert dup_large / dup_small < 7.5, f"duplicates: 2.1k nodes {dup_small:.2f} s, 10.5k nodes {dup_large:.2f} s of CPU"

@@ -87,23 +87,25 @@ def _check(graph: Graph, outer: frozenset[str], where: str) -> None:
                 raise ModelLoadError(f"{prefix}value {name!r} is written by two nodes: {_label(other)} and {_label(node)}")
             producers[name] = index
     visible = outer | defined | producers.keys()
-    for node in graph.nodes:
-        for name in node.reads():
+    reads = [node.reads() for node in graph.nodes]  # once: walks control-flow bodies
+    for node, names in zip(graph.nodes, reads):
+        for name in names:
             if name not in visible:
                 raise ModelLoadError(f"{prefix}{_label(node)} reads {name!r}, which nothing defines")
     for name in graph.outputs:
         _text(name, "graph output name", prefix)
         if name not in visible:
             raise ModelLoadError(f"{prefix}graph output {name!r} is produced by no node")
-    graph.nodes = _topological(graph.nodes, producers, prefix)
+    graph.nodes = _topological(graph.nodes, producers, prefix, reads)
     for node in graph.nodes:
         for sub in node.subgraphs():
             _check(sub, frozenset(visible), f"{prefix}{_label(node)} body {sub.name!r}")
 
 
-def _topological(nodes: list[Node], producers: dict[str, int], prefix: str) -> list[Node]:
-    """``nodes`` in a topological order (unchanged when already one); a cycle is an error."""
-    deps = [{producers[n] for n in node.reads() if n in producers} for node in nodes]
+def _topological(nodes: list[Node], producers: dict[str, int], prefix: str, reads: list[list[str]]) -> list[Node]:
+    """``nodes`` in a topological order (unchanged when already one); a cycle is an error.
+    ``reads``: each node's :meth:`~Node.reads`."""
+    deps = [{producers[n] for n in names if n in producers} for names in reads]
     if all(j < i for i, d in enumerate(deps) for j in d):
         return nodes
     users: list[list[int]] = [[] for _ in nodes]

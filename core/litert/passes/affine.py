@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import DType, Graph, Model, Node, Value
-from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, single_consumer
+from .base import Pass, PassContext, PassResult, const_of, has_op, read_by_subgraph, single_consumer
 
 
 def _channel_vector(k: np.ndarray, rank: int, channels: int) -> np.ndarray | None:
@@ -38,7 +38,7 @@ class ChannelAffineFolding(Pass):
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph
         result = PassResult(self.name)
-        changed = True
+        changed = has_op(graph, "Conv", "BatchNormalization")
         while changed:
             changed = False
             consumers = graph.consumers()

@@ -6,7 +6,7 @@ from collections.abc import Hashable
 import numpy as np
 
 from ..ir import Graph, Model
-from .base import Pass, PassContext, PassResult, read_by_subgraph, replace_uses
+from .base import Pass, PassContext, PassResult, Renames, read_by_subgraph
 
 _NONDETERMINISTIC = {"RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike", "Bernoulli", "Multinomial"}
 
@@ -32,7 +32,9 @@ class CommonSubexpressionElimination(Pass):
         seen: dict[tuple[Hashable, ...], list[str]] = {}
         consumers = graph.consumers()
         kept = []
+        renames = Renames()  # readers of a duplicate's outputs read the first one's
         for node in graph.nodes:
+            renames.resolve(node)
             if node.op_type in _NONDETERMINISTIC or any(True for _ in node.subgraphs()):
                 kept.append(node)
                 continue
@@ -41,11 +43,12 @@ class CommonSubexpressionElimination(Pass):
             if key in seen and not any(o in graph.outputs or read_by_subgraph(consumers, o) for o in node.outputs):
                 for old, new in zip(node.outputs, seen[key]):
                     if old:
-                        replace_uses(graph, old, new)
+                        renames.add(old, new)
                 result.changes += 1
                 result.details.append(node.op_type)
                 continue
             seen[key] = node.outputs
             kept.append(node)
         graph.nodes = kept
+        renames.apply(graph)
         return result

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..activations import fusable
 from ..ir import DType, Graph, Model, Node, Value
-from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, single_consumer
+from .base import Pass, PassContext, PassResult, const_of, has_op, read_by_subgraph, single_consumer
 
 CONTRIB = "com.microsoft"
 
@@ -52,6 +52,8 @@ class _AbsorbReader(Pass):
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph
         result = PassResult(self.name)
+        if not has_op(graph, "Conv", "Gemm"):
+            return result  # nothing to absorb into: no consumer map for a long graph without them
         consumers = graph.consumers()
         removed = set()
         for node, reader in _read_once(graph, consumers, ("Conv", "Gemm")):
@@ -140,6 +142,8 @@ class ResidualFusion(Pass):
         graph = model.graph
         result = PassResult(self.name)
         infer_shapes(graph)  # the shape check below needs them; known shapes are kept
+        if not has_op(graph, "Conv"):
+            return result
         consumers = graph.consumers()
         removed: set[int] = set()
         moved: dict[int, Node] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Model, Node
-from .base import Pass, PassContext, PassResult, const_of, read_by_subgraph, replace_uses
+from .base import Pass, PassContext, PassResult, Renames, const_of, read_by_subgraph
 
 #: ops that are the identity at inference time (Dropout's mask output unused)
 _IDENTITY_LIKE = {"Identity", "Dropout"}
@@ -18,18 +18,21 @@ class ShapeSimplification(Pass):
         result = PassResult(self.name)
         consumers = graph.consumers()
         kept = []
+        renames = Renames()  # every reader of a removed node's output reads its input instead
         for node in graph.nodes:
+            renames.resolve(node)
             if (
                 self._is_noop(node, graph, consumers)
                 and node.outputs[0] not in graph.outputs
                 and not read_by_subgraph(consumers, node.outputs[0])
             ):
-                replace_uses(graph, node.outputs[0], node.inputs[0])
+                renames.add(node.outputs[0], node.inputs[0])
                 result.changes += 1
                 result.details.append(f"{node.op_type} removed")
                 continue
             kept.append(node)
         graph.nodes = kept
+        renames.apply(graph)
         result.changes += self._merge_reshapes(graph, result)
         return result
 

@@ -27,6 +27,9 @@ class CpuBackend(Backend):
     def supported_ops(self) -> set[tuple[str, str]]:
         return set(KERNELS)
 
+    def supports_op(self, domain: str, op_type: str) -> bool:
+        return (domain, op_type) in KERNELS  # the kernel table itself: no copy per node
+
     def check_node(self, node: Node, graph: Graph) -> str | None:
         reason = super().check_node(node, graph)
         if reason and self._custom_kernel_for(node):

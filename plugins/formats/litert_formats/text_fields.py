@@ -45,21 +45,35 @@ def first_bad_text(message: Message, path: str = "") -> str | None:
     return None if found is None else (f"{path}.{found}" if path else found)
 
 
+#: per field descriptor: (0 string | 1 message | 2 anything else, repeated); descriptors are few, fields many
+_KINDS: dict[FieldDescriptor, tuple[int, bool]] = {}
+
+
+def _kind(field: FieldDescriptor) -> tuple[int, bool]:
+    found = _KINDS.get(field)
+    if found is None:
+        if field.type == _STRING:
+            kind = 0
+        elif field.type in _MESSAGE and not field.message_type.GetOptions().map_entry:
+            kind = 1
+        else:
+            kind = 2
+        found = _KINDS[field] = (kind, _repeated(field))
+    return found
+
+
 def _first_bad(message: Message) -> str | None:
     """The path inside ``message`` of its first bad string (paths are built only on the way out of a find:
     this runs over every node of a model)."""
-    fields = message.ListFields()
-    for field, value in fields:
-        repeated = _repeated(field)
-        if field.type == _STRING:
+    for field, value in message.ListFields():
+        kind, repeated = _KINDS.get(field) or _kind(field)
+        if kind == 0:
             if _all_text(list(value) if repeated else [value]):
                 continue
             for index, item in enumerate(value if repeated else [value]):
                 if _bad(item):
                     return f"{field.name}[{index}]" if repeated else field.name
-        elif field.type in _MESSAGE:
-            if field.message_type.GetOptions().map_entry:
-                continue
+        elif kind == 1:
             for index, item in enumerate(value if repeated else [value]):
                 found = _first_bad(item)
                 if found:

@@ -69,6 +69,9 @@ class LowerContext:
         # asked several times per node (~9 for an elementwise op) and fixed while a partition is planned: memoised
         self._shapes: dict[str, tuple[int, ...] | None] = {}
         self._dtypes: dict[str, np.dtype | None] = {}
+        #: :func:`act_fields` and :func:`fold_activation`'s kinds, made once per partition, not once per node
+        self.act_fields: dict[int, tuple[int, int]] | None = None
+        self.foldable_acts: frozenset[int] | None = None
 
     def shape(self, name: str) -> tuple[int, ...] | None:
         if name in self._shapes:
@@ -143,7 +146,7 @@ def lower(node: Node, ctx: LowerContext) -> "Lowered | str":
     fn = LOWERINGS.get((node.domain, node.op_type))
     if fn is None:
         return f"no native kernel for {node.qualified_op}"
-    if any(True for _ in node.subgraphs()):
+    if node.attrs and any(True for _ in node.subgraphs()):  # no attributes, no bodies
         return "control flow"
     return fn(node, ctx)
 
@@ -784,10 +787,12 @@ def _slice(node: Node, ctx: LowerContext):
 def act_fields(ctx: LowerContext) -> dict[int, tuple[int, int]]:
     """Step kinds with a fused activation: where its kind sits in ``ints`` and its
     two parameters in ``floats``."""
-    n = ctx.native
-    return {n.STEP_CONV2D: (16, 0), n.STEP_DWCONV2D: (16, 0), n.STEP_AFFINE: (3, 0), n.STEP_BINARY: (1, 0),
-            n.STEP_MATMUL: (8, 2), n.STEP_MATMUL_PACKED: (8, 2), n.STEP_MATMUL_PACKED_BF16: (8, 2),
-            n.STEP_MATMUL_BF16: (8, 2)}
+    if ctx.act_fields is None:
+        n = ctx.native
+        ctx.act_fields = {n.STEP_CONV2D: (16, 0), n.STEP_DWCONV2D: (16, 0), n.STEP_AFFINE: (3, 0), n.STEP_BINARY: (1, 0),
+                          n.STEP_MATMUL: (8, 2), n.STEP_MATMUL_PACKED: (8, 2), n.STEP_MATMUL_PACKED_BF16: (8, 2),
+                          n.STEP_MATMUL_BF16: (8, 2)}
+    return ctx.act_fields
 
 
 def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
@@ -826,9 +831,11 @@ def fold_activation(producer: Step, node: Node, ctx: LowerContext) -> bool:
     if isinstance(lowered, str):
         return False
     kind, params = lowered.steps[0].ints[0], lowered.steps[0].floats
-    if kind not in (ctx.native.ACT_RELU, ctx.native.ACT_CLIP, ctx.native.ACT_SIGMOID, ctx.native.ACT_TANH,
-                    ctx.native.ACT_LEAKY_RELU, ctx.native.ACT_HARD_SIGMOID, ctx.native.ACT_HARD_SWISH,
-                    ctx.native.ACT_GELU, ctx.native.ACT_GELU_TANH, ctx.native.ACT_SILU):
+    if ctx.foldable_acts is None:
+        n = ctx.native
+        ctx.foldable_acts = frozenset((n.ACT_RELU, n.ACT_CLIP, n.ACT_SIGMOID, n.ACT_TANH, n.ACT_LEAKY_RELU,
+                                       n.ACT_HARD_SIGMOID, n.ACT_HARD_SWISH, n.ACT_GELU, n.ACT_GELU_TANH, n.ACT_SILU))
+    if kind not in ctx.foldable_acts:
         return False
     at, pf = fields
     if producer.ints[at] != ctx.native.ACT_NONE:

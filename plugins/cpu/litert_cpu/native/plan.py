@@ -24,7 +24,7 @@ def gelu_chain(nodes: list[Node], index: int, ctx: LowerContext, readers: dict[s
     ``Mul(x, .)``, ``Mul(., 0.5)``, the values between them read by nothing
     else; else None.  Five passes over the tensor become one step (or the
     epilogue of the MatMul before it)."""
-    if index + 5 > len(nodes):
+    if index + 5 > len(nodes) or nodes[index].op_type not in ("Div", "Mul"):  # the chain opens with a Div or Mul
         return None
     scale, erf, add, mul, half = nodes[index:index + 5]
     if any(n.domain or len(n.outputs) != 1 for n in (scale, erf, add, mul, half)):

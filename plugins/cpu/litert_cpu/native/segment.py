@@ -57,12 +57,20 @@ class NativeSegment:
             value = values.get(name)
             return value.const if value is not None and value.is_const else None
 
+        metas: dict[str, tuple[tuple[int, ...], np.dtype]] = {}  # asked two to three times per value
+
         def meta(name: str) -> tuple[tuple[int, ...], np.dtype]:
+            found = metas.get(name)
+            if found is not None:
+                return found
             c = const(name)
             if c is not None:
-                return tuple(c.shape), c.dtype
-            v = values[name]
-            return tuple(int(d) for d in v.shape), v.dtype.numpy
+                found = tuple(c.shape), c.dtype
+            else:
+                v = values[name]
+                found = tuple(int(d) for d in v.shape), v.dtype.numpy
+            metas[name] = found
+            return found
 
         def nbytes(name: str) -> int:
             shape, dtype = meta(name)

@@ -21,11 +21,11 @@ from onnx import GraphProto, ModelProto, NodeProto, TensorProto, external_data_h
 from litert.errors import InputError, InvalidModelError, LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
-from litert.schema import schemas
+from litert.schema import OpSchema, schemas
 
 from . import attributes, guard
 from .builder import Builder, Names, Scope
-from .types import TypeInfo, value_info_type
+from .types import TypeInfo, type_info, value_info_type
 from .upgrade import LEGACY, upgrade
 
 log = logging.getLogger("litert.formats.onnx")
@@ -207,15 +207,23 @@ def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
     return copy
 
 
-def _collect_types(graph: GraphProto, out: dict[str, TypeInfo]) -> None:
+def _collect_types(graph: GraphProto, out: dict[str, TypeInfo], seen: dict[bytes, TypeInfo] | None = None) -> None:
+    """The type of every value ``graph`` (and its subgraphs) declares.  Shape inference gives a long chain
+    the same few types over and over: each distinct ``TypeProto`` is described once (``TypeInfo`` is frozen)."""
+    seen = {} if seen is None else seen
     for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
-        info = value_info_type(vi)
-        if info is not None and (vi.name not in out or not _richer(out[vi.name], info)):
+        if not vi.HasField("type"):
+            continue
+        key = vi.type.SerializeToString()
+        info = seen.get(key)
+        if info is None:
+            info = seen[key] = type_info(vi.type)
+        if vi.name not in out or not _richer(out[vi.name], info):
             out[vi.name] = info
     for node in graph.node:
         for attr in node.attribute:
             for g in ([attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)):
-                _collect_types(g, out)
+                _collect_types(g, out, seen)
 
 
 def _richer(new: TypeInfo, old: TypeInfo) -> bool:
@@ -246,14 +254,21 @@ def _all_names(graph: GraphProto, values: set[str], nodes: set[str], used: set[s
     values.update(t.name for t in graph.initializer)
     values.update(t.values.name for t in graph.sparse_initializer)
     used.update(vi.name for vi in graph.output)
+    outputs: set[str] = set()
+    inputs: set[str] = set()
     for node in graph.node:
         if node.name:
             nodes.add(node.name)
-        values.update(o for o in node.output if o)
-        used.update(i for i in node.input if i)
-        for attr in node.attribute:
-            for g in ([attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)):
-                _all_names(g, values, nodes, used)
+        outputs.update(node.output)
+        inputs.update(node.input)
+        if node.attribute:
+            for attr in node.attribute:
+                for g in ([attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)):
+                    _all_names(g, values, nodes, used)
+    outputs.discard("")  # an omitted optional output or input names nothing
+    inputs.discard("")
+    values |= outputs
+    used |= inputs
 
 
 # ---------------------------------------------------------------- conversion
@@ -297,6 +312,15 @@ class _Converter:
         self.used: set[str] = set()
         _all_names(model.graph, self.names.values, self.reserved_nodes, self.used)
         self.counter = 0
+        #: (domain, op_type, opset or None for the latest) -> schema: the registry is fixed while a model is read
+        self._schemas: dict[tuple[str, str, int | None], OpSchema] = {}
+
+    def _schema(self, domain: str, op: str, opset: int | None) -> OpSchema:
+        key = (domain, op, opset)
+        found = self._schemas.get(key)
+        if found is None:  # an unknown operator or opset raises here, every time it is asked
+            found = self._schemas[key] = schemas().get(domain, op, opset)
+        return found
 
     # -- names --------------------------------------------------------------
 
@@ -380,12 +404,15 @@ class _Converter:
         name = self._node_name(proto)
         opset = self.opsets.get(domain)
         reg = schemas()
-        where = f"{self.path.name}: node {name!r}: operator {op} (domain {domain or 'ai.onnx'}, opset {opset})"
+
+        def where() -> str:  # for errors only: not formatted for every node of a long graph
+            return f"{self.path.name}: node {name!r}: operator {op} (domain {domain or 'ai.onnx'}, opset {opset})"
+
         legacy = LEGACY.get(op) if domain == "" else None
         if legacy is not None and reg.has(domain, op) and reg.versions(domain, op)[0].since <= (opset or 10**6):
             legacy = None  # an experimental operator that later became standard, used at a standard opset
         if legacy is None and not reg.has(domain, op):
-            raise UnsupportedOperatorError(f"{where} is not supported", node=name, op_type=op, domain=domain)
+            raise UnsupportedOperatorError(f"{where()} is not supported", node=name, op_type=op, domain=domain)
         def subgraph(g: GraphProto) -> Graph:
             return self.graph(g, scope)
 
@@ -402,24 +429,27 @@ class _Converter:
             if legacy is not None:
                 nodes = legacy(builder, node) or [node]
             else:
-                schema = reg.get(domain, op, opset)
+                schema = self._schema(domain, op, opset)
                 for key, spec in schema.attrs.items():
                     if key not in node.attrs and spec.required:
                         raise InvalidModelError(f"node {name!r} ({op}-{schema.since}): missing required attribute {key!r}")
                     if key not in node.attrs and spec.default is not None:
                         node.attrs[key] = spec.default.copy() if hasattr(spec.default, "copy") else spec.default
-                nodes = upgrade(builder, node, schema.since) if domain == "" else [node]
+                if domain == "" and (schema.deprecated or schema is not self._schema(domain, op, None)):
+                    nodes = upgrade(builder, node, schema.since)
+                else:  # already the latest form: no adapter applies (what upgrade() would find, without the search)
+                    nodes = [node]
             for n in nodes:
-                latest = reg.latest(n.domain, n.op_type)
+                latest = self._schema(n.domain, n.op_type, None)
                 if n.domain == "":
                     for key in [k for k in n.attrs if k not in latest.attrs]:
                         del n.attrs[key]
                     reg.complete_attrs(n, latest)
                 else:
-                    reg.complete_attrs(n, reg.get(n.domain, n.op_type, opset))
+                    reg.complete_attrs(n, self._schema(n.domain, n.op_type, opset))
         except UnsupportedOperatorError as err:
             raise UnsupportedOperatorError(
-                f"{where}: {err}", node=name, op_type=op, domain=domain
+                f"{where()}: {err}", node=name, op_type=op, domain=domain
             ) from None
         except InvalidModelError as err:
             raise InvalidModelError(f"{self.path.name}: {err}") from None
@@ -427,7 +457,7 @@ class _Converter:
             raise
         except (KeyError, IndexError, ValueError, TypeError, AttributeError) as err:
             # an adapter met a form its opset does not allow (missing input or attribute, wrong type)
-            raise ModelLoadError(f"{where}: malformed node ({_one_line(err)})") from None
+            raise ModelLoadError(f"{where()}: malformed node ({_one_line(err)})") from None
         return nodes
 
 
