@@ -1,5 +1,6 @@
 /* Per-thread scratch memory and CPU feature reporting. */
 #define _POSIX_C_SOURCE 200112L
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,20 @@ static uint32_t bf16_bits(float f) {
     memcpy(&u, &f, sizeof u);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
     return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+void lk_split_activation(const lk_activation *act, float *lo, float *hi, lk_activation *after) {
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    after->kind = LK_ACT_NONE;
+    if (act->kind == LK_ACT_RELU) {
+        *lo = 0.0f;
+    } else if (act->kind == LK_ACT_CLIP) {
+        *lo = act->p0;
+        *hi = act->p1;
+    } else if (act->kind != LK_ACT_NONE) {
+        *after = *act;
+    }
 }
 
 uint32_t lk_bf16_pair(float lo, float hi) { return bf16_bits(lo) | bf16_bits(hi) << 16; }

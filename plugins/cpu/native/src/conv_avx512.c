@@ -358,9 +358,10 @@ void lk_gemm_pack_b(const float *b, int k, int n, int trans_b, float *out) {
     }
 }
 
-/* values [0, count) of a row (count even, or the row's odd end) as bf16 pairs */
-static void round_pairs(const float *src, int count, uint32_t *dst) {
-    if (lk_bf16_available()) {
+/* values [0, count) of a row (count even, or the row's odd end) as bf16 pairs, by the vector converter where
+ * `vector` (the CPU has AVX512_BF16) */
+static void round_pairs(const float *src, int count, uint32_t *dst, int vector) {
+    if (vector) {
         row_to_bf16_pairs(src, count, dst);
         return;
     }
@@ -370,11 +371,12 @@ static void round_pairs(const float *src, int count, uint32_t *dst) {
 void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out) {
     int kp = (k + 1) / 2;
     uint32_t pairs[PACK_BLOCK / 2];
+    const int vector = lk_bf16_available(); /* asked once: attention packs B on every call */
     for (int j0 = 0; j0 < n; j0 += NR) {
         uint32_t *panel = out + (size_t)(j0 / NR) * kp * NR;
         int nr = LK_MIN(NR, n - j0);
         if (nr < NR) memset(panel, 0, (size_t)kp * NR * sizeof(uint32_t));
-        if (!trans_b && nr == NR && lk_bf16_available()) {
+        if (!trans_b && nr == NR && vector) {
             lk_rows_to_bf16_pairs(b + j0, ldb, k, panel); /* [k, n]: a panel is k rows of 32 */
             continue;
         }
@@ -390,7 +392,7 @@ void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_
         for (int p0 = 0; p0 < k; p0 += PACK_BLOCK)
             for (int j = 0; j < nr; j++) {
                 int count = LK_MIN(PACK_BLOCK, k - p0);
-                round_pairs(b + (size_t)(j0 + j) * ldb + p0, count, pairs);
+                round_pairs(b + (size_t)(j0 + j) * ldb + p0, count, pairs, vector);
                 for (int q = 0; q < (count + 1) / 2; q++) panel[(size_t)(p0 / 2 + q) * NR + j] = pairs[q];
             }
     }
@@ -714,22 +716,6 @@ static void flat_task(void *arg, size_t t) {
     }
 }
 
-/* a clamp activation (ReLU, Clip) as the bounds the tile epilogue applies,
- * any other as the activation run after the tile is stored */
-static void split_activation(const lk_activation *act, float *lo, float *hi, lk_activation *after) {
-    *lo = -INFINITY;
-    *hi = INFINITY;
-    after->kind = LK_ACT_NONE;
-    if (act->kind == LK_ACT_RELU) {
-        *lo = 0.0f;
-    } else if (act->kind == LK_ACT_CLIP) {
-        *lo = act->p0;
-        *hi = act->p1;
-    } else {
-        *after = *act;
-    }
-}
-
 /* tiles of whole 32-wide panels over `positions` per image and group;
  * enough tiles for every thread when the image is small */
 static int conv_tile(int positions, size_t images, int threads) {
@@ -782,7 +768,7 @@ static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, 
                 off[kk++] = (ci * phases + phase) * j.plane + ki * p->dh / p->sh * j.wq + kj * p->dw / p->sw;
             }
     j.off = off;
-    split_activation(&p->act, &j.lo, &j.hi, &j.after);
+    lk_split_activation(&p->act, &j.lo, &j.hi, &j.after);
     lk_parallel_for(pool, images * j.tiles * (size_t)j.chunks, flat_task, &j);
     return j.status;
 }
@@ -808,7 +794,7 @@ static int conv_packed(const lk_conv2d *p, const float *x, const float *w_packed
      * image's rows are a plane apart); bf16 always converts a packed panel */
     j.pointwise = !w_bf16 && p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 &&
                   p->pad_left == 0 && p->oh == p->h && p->ow == p->w && j.panels_m <= 8;
-    split_activation(&p->act, &j.lo, &j.hi, &j.after);
+    lk_split_activation(&p->act, &j.lo, &j.hi, &j.after);
     size_t images = (size_t)p->n * p->groups;
     j.tile = conv_tile(positions, images, lk_pool_threads(pool));
     j.tiles = (positions + j.tile - 1) / j.tile;

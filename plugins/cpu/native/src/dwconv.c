@@ -9,7 +9,6 @@
  * output width for stride 1.  Bias, residual and activation follow on the
  * same rows.
  */
-#include <math.h>
 #include <string.h>
 
 #include "lk_internal.h"
@@ -106,11 +105,11 @@ LK_HOT static void dw3x3_s1(const lk_conv2d *p, const float *padded, int pw, con
 #ifdef LK_DW_AVX512
     if (lk_conv_packed_available()) {
         /* a clamp (or none) goes into the row kernel's store; another activation runs on its rows after */
-        int clamp = p->act.kind == LK_ACT_NONE || p->act.kind == LK_ACT_RELU || p->act.kind == LK_ACT_CLIP;
-        float lo = p->act.kind == LK_ACT_RELU ? 0.0f : p->act.kind == LK_ACT_CLIP ? p->act.p0 : -INFINITY;
-        float hi = p->act.kind == LK_ACT_CLIP ? p->act.p1 : INFINITY;
-        dw3x3_rows_avx512(padded, (size_t)pw, p->oh, ow, w, bias, z, clamp ? lo : -INFINITY, clamp ? hi : INFINITY, y);
-        if (!clamp) lk_activate(y, (size_t)p->oh * ow, &p->act);
+        float lo, hi;
+        lk_activation after;
+        lk_split_activation(&p->act, &lo, &hi, &after);
+        dw3x3_rows_avx512(padded, (size_t)pw, p->oh, ow, w, bias, z, lo, hi, y);
+        if (after.kind != LK_ACT_NONE) lk_activate(y, (size_t)p->oh * ow, &after);
         return;
     }
 #endif
@@ -143,12 +142,11 @@ LK_HOT static void dw3x3_s2(const lk_conv2d *p, const float *even, const float *
     const int ow = p->ow;
 #ifdef LK_DW_AVX512
     if (lk_conv_packed_available()) {
-        int clamp = p->act.kind == LK_ACT_NONE || p->act.kind == LK_ACT_RELU || p->act.kind == LK_ACT_CLIP;
-        float lo = p->act.kind == LK_ACT_RELU ? 0.0f : p->act.kind == LK_ACT_CLIP ? p->act.p0 : -INFINITY;
-        float hi = p->act.kind == LK_ACT_CLIP ? p->act.p1 : INFINITY;
-        dw3x3_s2_rows_avx512(even, odd, (size_t)half, p->oh, ow, w, bias, z, clamp ? lo : -INFINITY,
-                             clamp ? hi : INFINITY, y);
-        if (!clamp) lk_activate(y, (size_t)p->oh * ow, &p->act);
+        float lo, hi;
+        lk_activation after;
+        lk_split_activation(&p->act, &lo, &hi, &after);
+        dw3x3_s2_rows_avx512(even, odd, (size_t)half, p->oh, ow, w, bias, z, lo, hi, y);
+        if (after.kind != LK_ACT_NONE) lk_activate(y, (size_t)p->oh * ow, &after);
         return;
     }
 #endif

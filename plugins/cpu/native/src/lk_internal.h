@@ -104,6 +104,10 @@ void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, 
 /* lk_gemm_pack_b_bf16 of a B whose rows are ldb floats apart (a column block
  * of a wider [k, n] B, or rows of an [n, k] one) */
 void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out);
+/* An activation as the clamp a kernel's store applies (ReLU, Clip; none:
+ * -inf..inf) and, for any other kind, the activation to run after the store
+ * (`after`, LK_ACT_NONE when the clamp covers it). */
+void lk_split_activation(const lk_activation *act, float *lo, float *hi, lk_activation *after);
 /* two float32 values as the bf16 kernels read a pair along k: each rounded
  * to nearest even, lo in the low half */
 uint32_t lk_bf16_pair(float lo, float hi);

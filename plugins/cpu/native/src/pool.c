@@ -75,6 +75,10 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, floa
     const float fill = is_max ? -INFINITY : 0.0f;
     const int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
     const int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
+#ifdef LK_POOL_AVX512
+    const int vector_columns = is_max && p->kw == 3 && p->sw == 2 && p->dw == 1 && p->pad_left == 0 &&
+                               2 * ow + 1 <= w && lk_conv_packed_available();
+#endif
     for (int oy = 0; oy < p->oh; oy++) {
         int y0 = oy * p->sh - p->pad_top, taken = 0;
         for (int ki = 0; ki < p->kh; ki++) {
@@ -92,8 +96,7 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, floa
         }
         float *restrict out = y + (size_t)oy * ow;
 #ifdef LK_POOL_AVX512
-        if (taken && is_max && p->kw == 3 && p->sw == 2 && p->dw == 1 && p->pad_left == 0 && 2 * ow + 1 <= w &&
-            lk_conv_packed_available()) {
+        if (taken && vector_columns) {
             max3_stride2_columns(row, ow, out);
             continue;
         }

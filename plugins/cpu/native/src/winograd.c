@@ -245,8 +245,8 @@ static int winograd(const lk_conv2d *p, const float *x, const float *u, const ui
     j.panels_m = (p->m + MR - 1) / MR;
     /* even/odd halves of a padded input row: the image, and the 2 * tiles + 2 columns the tiles read */
     j.half = LK_MAX(p->w + p->pad_left, 2 * j.tiles_w + 2) / 2 + 2;
-    j.lo = p->act.kind == LK_ACT_NONE ? -INFINITY : (p->act.kind == LK_ACT_RELU ? 0.0f : p->act.p0);
-    j.hi = p->act.kind == LK_ACT_CLIP ? p->act.p1 : INFINITY;
+    lk_activation after; /* none: lk_winograd_available admits only clamps */
+    lk_split_activation(&p->act, &j.lo, &j.hi, &after);
     /* Blocks of tile rows, at most ~128 tiles each (its V and M stay in L2): the block height with the
      * shortest makespan (rounds of `threads` blocks times a block's cost, which is whole 32-tile panels:
      * 4 blocks of 14 tiles cost as much as 4 of 32), the taller on a tie.  Fewer blocks than threads (one
