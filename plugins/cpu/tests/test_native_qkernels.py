@@ -134,9 +134,59 @@ def test_consecutive_quantised_convs_stay_int8_in_one_segment():
     partition = CpuPartition(graph, ctx, native=True)
     (segment,) = partition.native_segments
     assert [n.op_type for n in segment.nodes] == ["QLinearConv"] * 3
-    # the intermediate activations are uint8 slots of the arena: three int8 steps, no conversions
-    assert segment.step_kinds == [module().STEP_QCONV2D, module().STEP_QDWCONV2D, module().STEP_QCONV2D]
+    # the intermediate activations are uint8 slots of the arena, held channels-last: three int8 steps, no
+    # conversions, the depthwise one on its NHWC kernel
+    assert segment.step_kinds == [module().STEP_QCONV2D, module().STEP_QDWCONV2D_NHWC, module().STEP_QCONV2D]
+    assert segment._channels_last == {"a", "b"}
     got, want = _run(graph, {"x": x})
+    _assert_requantised_close(got["y"], want["y"])
+
+
+def _channels_last_chain(case: int):
+    """1x1 conv (NCHW in, NHWC out) -> depthwise of random geometry (NHWC) -> k x k conv with padding (NHWC
+    in, NCHW out): every int8 layout path of the native steps."""
+    rng = np.random.default_rng(RNG_SEED + 100 + case)
+    dtype = (np.uint8, np.int8)[case % 2]
+    n, c0, c = int(rng.integers(1, 3)), int(rng.integers(1, 9)), int(rng.integers(1, 70))
+    h, w = int(rng.integers(1, 16)), int(rng.integers(1, 20))
+    kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    sh, sw, dh, dw = (int(v) for v in rng.integers(1, 3, size=4))
+    pads = [int(v) for v in rng.integers(0, 3, size=4)]
+    oh = (h + pads[0] + pads[2] - (kh - 1) * dh - 1) // sh + 1
+    ow = (w + pads[1] + pads[3] - (kw - 1) * dw - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        kh = kw = dh = dw = 1
+        oh, ow = (h + pads[0] + pads[2] - 1) // sh + 1, (w + pads[1] + pads[3] - 1) // sw + 1
+    m, k3 = int(rng.integers(1, 40)), int(rng.integers(1, 4))
+    consts = {"s": np.float32(rng.uniform(0.01, 0.05)), "z": _random_q(rng, (), dtype),
+              "ws": rng.uniform(0.001, 0.01, max(c, m)).astype(np.float32), "wz": np.zeros(max(c, m), np.int8),
+              "w1": rng.integers(-127, 128, (c, c0, 1, 1)).astype(np.int8),
+              "w2": rng.integers(-127, 128, (c, 1, kh, kw)).astype(np.int8),
+              "w3": rng.integers(-127, 128, (m, c, k3, k3)).astype(np.int8),
+              "b2": rng.integers(-20000, 20000, c).astype(np.int32)}
+    consts["ws1"], consts["wz1"] = consts["ws"][:c], consts["wz"][:c]
+    consts["ws3"], consts["wz3"] = consts["ws"][:m], consts["wz"][:m]
+    dw_attrs = {"strides": [sh, sw], "pads": pads, "dilations": [dh, dw], "group": c, "kernel_shape": [kh, kw]}
+    nodes = [Node("QLinearConv", ["x", "s", "z", "w1", "ws1", "wz1", "s", "z"], ["a"], {}, name="c1"),
+             Node("QLinearConv", ["a", "s", "z", "w2", "ws1", "wz1", "s", "z", "b2"], ["b"], dw_attrs, name="c2"),
+             Node("QLinearConv", ["b", "s", "z", "w3", "ws3", "wz3", "s", "z"], ["y"], {"pads": [k3 // 2] * 4},
+                  name="c3")]
+    x = _random_q(rng, (n, c0, h, w), dtype)
+    y_size = (oh + 2 * (k3 // 2) - k3 + 1, ow + 2 * (k3 // 2) - k3 + 1)
+    graph = _graph(nodes, {"x": x}, consts, {"y": ((n, m, *y_size), dtype)})
+    graph.values["a"] = Value("a", DType.from_numpy(np.dtype(dtype)), (n, c, h, w))
+    graph.values["b"] = Value("b", DType.from_numpy(np.dtype(dtype)), (n, c, oh, ow))
+    return graph, x
+
+
+@pytest.mark.parametrize("case", range(24))
+@pytest.mark.parametrize("portable", [False, True], ids=["fast", "portable"])
+def test_channels_last_int8_chain_matches_numpy(case, portable):
+    graph, x = _channels_last_chain(case)
+    got, want = _run(graph, {"x": x}, portable=portable, threads=1 + case % 3)
+    partition = CpuPartition(graph, CompileContext(threads=2, opsets={"": 21}), native=True)
+    (segment,) = partition.native_segments
+    assert segment._channels_last == {"a", "b"}, "the chain's activations are held channels-last"
     _assert_requantised_close(got["y"], want["y"])
 
 
@@ -211,3 +261,28 @@ def test_weight_packing_checks_buffer_sizes():
         native.pack_qconv_weights(weights, 8, 4, 3, 3, np.empty(10, np.int8))
     with pytest.raises(ValueError, match="pack_qconv_weights: w has"):
         native.pack_qconv_weights(weights, 9, 4, 3, 3, np.empty(native.qconv_packed_bytes(9, 4, 3, 3), np.int8))
+
+
+class _Outputs:
+    """Node hooks that keep a copy of every node's outputs."""
+
+    def __init__(self):
+        self.outputs = {}
+
+    def before_node(self, node, backend):
+        pass
+
+    def after_node(self, node, backend, outputs):
+        self.outputs[node.name] = [None if o is None else np.array(o) for o in outputs]
+
+
+def test_hooks_see_channels_last_activations_in_the_graphs_layout():
+    """compare and the profiler read every node's output: a tensor the arena holds NHWC is shown NCHW."""
+    graph, x = _channels_last_chain(5)
+    ctx = CompileContext(threads=2, opsets={"": 21})
+    native, reference = CpuPartition(graph, ctx, native=True), CpuPartition(graph, ctx, native=False)
+    seen, want = _Outputs(), _Outputs()
+    native.run({"x": x}, hooks=seen)
+    reference.run({"x": x}, hooks=want)
+    for name in ("c1", "c2", "c3"):
+        _assert_requantised_close(seen.outputs[name][0], want.outputs[name][0])

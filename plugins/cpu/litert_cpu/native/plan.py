@@ -12,8 +12,9 @@ import math
 
 from litert.ir import Graph, Node
 
+from .layout import assign_layouts
 from .lowering import LowerContext, Lowered, fold_activation, fold_bias, lower
-from .segment import NativeSegment
+from .segment import NativeSegment, segment_const
 
 
 def gelu_chain(nodes: list[Node], index: int, ctx: LowerContext, readers: dict[str, int],
@@ -86,7 +87,9 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
         if run_nodes:
             produced = {o for n in run_nodes for o in n.outputs if o}
             live = {name for name in produced if last_read.get(name, -1) >= end}
-            items.append(NativeSegment(list(run_nodes), list(run_lowered), graph, live, threads, frozenset(hidden)))
+            channels_last = assign_layouts(run_lowered, live, ctx, segment_const(run_lowered, graph))
+            items.append(NativeSegment(list(run_nodes), list(run_lowered), graph, live, threads, frozenset(hidden),
+                                       channels_last))
             run_nodes.clear()
             run_lowered.clear()
             hidden.clear()

@@ -170,7 +170,8 @@ def _rows_product(node: Node, ctx: LowerContext, a: str, a_scale: str, a_zp: str
     params = _requantisation(ctx, a, a_scale, a_zp, weights, b_scale, b_zp, y_scale, y_zp, y, bias)
     if isinstance(params, str):
         return params
-    ints = (1, k, 1, rows, cols, 1, rows, 1, 1, 1, 1, 1, 1, 0, 0, 1, *params.ints(), 1)
+    ints = (1, k, 1, rows, cols, 1, rows, 1, 1, 1, 1, 1, 1, 0, 0, 1, *params.ints(),
+            ctx.native.Q_X_NHWC | ctx.native.Q_Y_NHWC)
     packed_name, bias_name, scale_name = (f"{node.name}/{s}" for s in ("qpacked", "qbias", "qscale"))
     consts = {packed_name: _packed(ctx, weights, cols, k, 1, 1), bias_name: params.bias, scale_name: params.scale}
     return Lowered([Step(ctx.native.STEP_QCONV2D, (a, packed_name, bias_name, scale_name, y), ints, (), y)],

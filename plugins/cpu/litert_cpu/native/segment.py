@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -28,6 +29,23 @@ from . import module, pool
 from .buffers import aligned, aligned_empty
 from .lowering import Lowered, Step
 
+def segment_const(lowered: list[Lowered], graph: Graph) -> Callable[[str], np.ndarray | None]:
+    """Looks up a constant a segment's steps read: one its lowerings made (packed weights, folded
+    BatchNorm), else the graph's."""
+    consts: dict[str, np.ndarray] = {}
+    for low in lowered:
+        consts.update(low.consts)
+    values = graph.values
+
+    def const(name: str) -> np.ndarray | None:
+        if name in consts:
+            return consts[name]
+        value = values.get(name)
+        return value.const if value is not None and value.is_const else None
+
+    return const
+
+
 @dataclass
 class _Tensor:
     name: str
@@ -37,25 +55,19 @@ class _Tensor:
 
 class NativeSegment:
     def __init__(self, nodes: list[Node], lowered: list[Lowered], graph: Graph, live_after: set[str], threads: int,
-                 hidden: frozenset[str] = frozenset()):
+                 hidden: frozenset[str] = frozenset(), channels_last: frozenset[str] = frozenset()):
         native = module()
         #: values whose storage holds a later value (an activation fused into their producer): hooks get None
         self._hidden = hidden
+        #: 4-D values the arena holds NHWC (:mod:`.layout`): hooks get them as NCHW views
+        self._channels_last = channels_last
         self.nodes = nodes
         bf16_kinds = (native.STEP_CONV2D_PACKED_BF16, native.STEP_CONV2D_WINOGRAD_BF16, native.STEP_MATMUL_PACKED_BF16,
                       native.STEP_MATMUL_BF16)
         #: how many of the nodes compute in bf16 arithmetic (``precision="bf16"``)
         self.bf16_nodes = sum(any(st.kind in bf16_kinds for st in low.steps) for low in lowered)
         values = graph.values
-        consts: dict[str, np.ndarray] = {}
-        for low in lowered:
-            consts.update(low.consts)
-
-        def const(name: str) -> np.ndarray | None:
-            if name in consts:
-                return consts[name]
-            value = values.get(name)
-            return value.const if value is not None and value.is_const else None
+        const = segment_const(lowered, graph)
 
         metas: dict[str, tuple[tuple[int, ...], np.dtype]] = {}  # asked two to three times per value
 
@@ -240,5 +252,9 @@ class NativeSegment:
             return externs[bind[1]].reshape(shape)
         if bind[0] == "arena":
             size = math.prod(shape) * dtype.itemsize
-            return np.frombuffer(arena, np.uint8, size, bind[1]).view(dtype).reshape(shape)
+            flat = np.frombuffer(arena, np.uint8, size, bind[1]).view(dtype)
+            if name in self._channels_last:
+                n, c, h, w = shape
+                return flat.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+            return flat.reshape(shape)
         return bind[1].reshape(shape)

@@ -50,6 +50,8 @@ enum lk_step_kind {
     LK_STEP_MATMUL_PACKED_BF16, /* slots: a, bf16 packed b, bias?, y (lk_matmul_packed_bf16) */
     LK_STEP_CONV2D_WINOGRAD_BF16, /* slots: x, bf16 transformed w, bias?, z?, y (lk_conv2d_winograd_bf16) */
     LK_STEP_MATMUL_BF16,        /* slots: a, b, bias?, y (lk_matmul_bf16) */
+    /* int8 depthwise, channels-last (lk_qdwconv2d_nhwc_u8s8) */
+    LK_STEP_QDWCONV2D_NHWC, /* slots: x (u8/s8 NHWC), w (f32 [kh*kw][c]), bias (int32), scale (f32), y (u8/s8 NHWC) */
     LK_STEP_KIND_COUNT
 };
 

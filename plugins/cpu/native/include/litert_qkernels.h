@@ -39,15 +39,19 @@ int lk_qgemm_vnni_available(void);
  * scale[m] = x_scale * w_scale[m] / y_scale.  y is uint8 (y_lo >= 0) or int8 (y_hi <= 127); a fused
  * ReLU/Clip narrows [y_lo, y_hi].  Rounding is to nearest even in float32, as onnxruntime requantises. */
 typedef struct lk_qconv2d {
-    int n, c, h, w;          /* input NCHW (channels_last: NHWC) */
+    int n, c, h, w;          /* input size (NCHW, or NHWC with LK_Q_X_NHWC) */
     int m, oh, ow;           /* output channels and size */
     int kh, kw, sh, sw, dh, dw;
     int pad_top, pad_left;   /* bottom/right pads follow from oh/ow */
     int groups;              /* 1 (lk_qconv2d_u8s8) or c == m (lk_qdwconv2d_u8s8) */
     int x_zero, x_signed;    /* input zero point in the uint8 domain; input bytes are int8 */
     int y_zero, y_lo, y_hi;  /* output zero point and clamp, in the output's own type */
-    int channels_last;       /* x is [n][h][w][c] and y [n][oh][ow][m] (QLinearMatMul/QGemm rows) */
+    int layout;              /* LK_Q_X_NHWC | LK_Q_Y_NHWC bits; 0: both NCHW */
 } lk_qconv2d;
+/* lk_qconv2d.layout bits: x is [n][h][w][c] / y is [n][oh][ow][m] (channels-last int8 activations between
+ * quantised convolutions, and QLinearMatMul/QGemm rows as 1 x rows images); a bit not set means NCHW */
+#define LK_Q_X_NHWC 1
+#define LK_Q_Y_NHWC 2
 
 /* Bytes of packed weights for m output channels of c x kh x kw: [ceil(m/16)][kh*kw][ceil(c/4)][16][4]. */
 size_t lk_qconv_packed_bytes(int m, int c, int kh, int kw);
@@ -63,6 +67,11 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
 int lk_qdwconv_valid(const lk_qconv2d *p);
 int lk_qdwconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *w, const int32_t *bias,
                       const float *scale, void *y, lk_pool *pool);
+/* Depthwise channels-last (layout LK_Q_X_NHWC | LK_Q_Y_NHWC, at most 512 taps) on the int8 weights as
+ * float32 [kh*kw][c] (w_t[t][ch] = w[ch][t]: every value an integer in [-128, 127]). */
+int lk_qdwconv_nhwc_valid(const lk_qconv2d *p);
+int lk_qdwconv2d_nhwc_u8s8(const lk_qconv2d *p, const void *x, const float *w_t, const int32_t *bias,
+                           const float *scale, void *y, lk_pool *pool);
 /* Test hook: 1 makes lk_qconv2d_u8s8 take its portable path even where VNNI exists. */
 void lk_qconv_force_portable(int on);
 

@@ -408,13 +408,13 @@ static int parse_copy(lk_step *s, PyObject *ints, PyObject *floats) {
 
 /* int8 steps (litert_qkernels.h) */
 static int parse_qconv(lk_step *s, PyObject *ints, PyObject *floats) {
-    /* n c h w m oh ow kh kw sh sw dh dw pad_top pad_left groups x_zero x_signed y_zero y_lo y_hi channels_last */
+    /* n c h w m oh ow kh kw sh sw dh dw pad_top pad_left groups x_zero x_signed y_zero y_lo y_hi layout */
     long long v[22];
     if (!read_ints(ints, v, 22) || !read_floats(floats, NULL, 0)) return 0;
     lk_qconv2d *p = &s->u.qconv;
     int *fields[22] = {&p->n, &p->c, &p->h, &p->w, &p->m, &p->oh, &p->ow, &p->kh, &p->kw, &p->sh, &p->sw,
                        &p->dh, &p->dw, &p->pad_top, &p->pad_left, &p->groups, &p->x_zero, &p->x_signed,
-                       &p->y_zero, &p->y_lo, &p->y_hi, &p->channels_last};
+                       &p->y_zero, &p->y_lo, &p->y_hi, &p->layout};
     for (int k = 0; k < 22; k++) *fields[k] = I(k);
     return 1;
 }
@@ -444,6 +444,7 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_QUANTIZE] = parse_qconvert,  [LK_STEP_DEQUANTIZE] = parse_qconvert,
     [LK_STEP_CONV2D_PACKED_BF16] = parse_conv, [LK_STEP_MATMUL_PACKED_BF16] = parse_matmul,
     [LK_STEP_CONV2D_WINOGRAD_BF16] = parse_conv, [LK_STEP_MATMUL_BF16] = parse_matmul,
+    [LK_STEP_QDWCONV2D_NHWC] = parse_qconv,
 };
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
@@ -840,6 +841,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_DEQUANTIZE", LK_STEP_DEQUANTIZE},
     {"STEP_CONV2D_PACKED_BF16", LK_STEP_CONV2D_PACKED_BF16}, {"STEP_MATMUL_PACKED_BF16", LK_STEP_MATMUL_PACKED_BF16},
     {"STEP_CONV2D_WINOGRAD_BF16", LK_STEP_CONV2D_WINOGRAD_BF16}, {"STEP_MATMUL_BF16", LK_STEP_MATMUL_BF16},
+    {"STEP_QDWCONV2D_NHWC", LK_STEP_QDWCONV2D_NHWC},
     {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
     {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
     {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},
@@ -850,6 +852,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"BIN_MIN", LK_MIN}, {"BIN_POW", LK_POW},
     {"POOL_MAX", LK_POOL_MAX}, {"POOL_AVG", LK_POOL_AVG}, {"POOL_AVG_INCLUDE_PAD", LK_POOL_AVG_INCLUDE_PAD},
     {"MAX_DIMS", LK_MAX_DIMS},
+    {"Q_X_NHWC", LK_Q_X_NHWC}, {"Q_Y_NHWC", LK_Q_Y_NHWC},
 };
 
 static int add_quantised_kernels(PyObject *m); /* the int8 block at the end of this file */

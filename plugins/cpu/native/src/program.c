@@ -260,9 +260,17 @@ static int check_copy(const lk_program *pr, const lk_step *s) {
 /* int8 steps: one byte per element of x and y */
 static int check_qconv(const lk_program *pr, const lk_step *s) {
     const lk_qconv2d *p = &s->u.qconv;
-    int depthwise = s->kind == LK_STEP_QDWCONV2D;
-    if (depthwise ? !lk_qdwconv_valid(p) : !lk_qconv_valid(p) || p->groups != 1) return 0;
-    int64_t weights = depthwise ? prod3(p->c, p->kh, p->kw) : (int64_t)lk_qconv_packed_bytes(p->m, p->c, p->kh, p->kw);
+    int64_t weights;
+    if (s->kind == LK_STEP_QDWCONV2D) {
+        if (!lk_qdwconv_valid(p)) return 0;
+        weights = prod3(p->c, p->kh, p->kw);
+    } else if (s->kind == LK_STEP_QDWCONV2D_NHWC) {
+        if (!lk_qdwconv_nhwc_valid(p)) return 0;
+        weights = f32(prod3(p->c, p->kh, p->kw));
+    } else {
+        if (!lk_qconv_valid(p) || p->groups != 1) return 0;
+        weights = (int64_t)lk_qconv_packed_bytes(p->m, p->c, p->kh, p->kw);
+    }
     return need(pr, s->slots[0], prod4(p->n, p->c, p->h, p->w), 0) && need(pr, s->slots[1], weights, 0) &&
            need(pr, s->slots[2], f32(p->m), 0) && need(pr, s->slots[3], f32(p->m), 0) &&
            need(pr, s->slots[4], prod4(p->n, p->m, p->oh, p->ow), 0);
@@ -375,6 +383,9 @@ static int run_qconv(const lk_step *s, void *const *slots, lk_pool *pool) {
 static int run_qdwconv(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_qdwconv2d_u8s8(&s->u.qconv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
 }
+static int run_qdwconv_nhwc(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_qdwconv2d_nhwc_u8s8(&s->u.qconv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
+}
 static int run_quantize(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_quantize_f32(s->u.qconvert.count, SLOT(0), s->u.qconvert.scale, s->u.qconvert.zero, s->u.qconvert.lo,
                            s->u.qconvert.hi, SLOT(1), pool);
@@ -418,6 +429,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_MATMUL_PACKED_BF16] = {check_matmul_packed, run_matmul_packed_bf16},
     [LK_STEP_CONV2D_WINOGRAD_BF16] = {check_conv, run_conv_winograd_bf16},
     [LK_STEP_MATMUL_BF16] = {check_matmul, run_matmul_bf16},
+    [LK_STEP_QDWCONV2D_NHWC] = {check_qconv, run_qdwconv_nhwc},
 };
 
 /* ------------------------------------------------------------- programs */

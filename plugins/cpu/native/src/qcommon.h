@@ -14,6 +14,32 @@ static inline int lk_requantize(int32_t acc, float scale, int zero, int lo, int 
     return q < lo ? lo : (q > hi ? hi : q);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define LK_Q_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+/* lk_requantize on 16 lanes: the output type's clamp [lo, hi] is applied before rounding, as
+ * [lo - zero, hi - zero] (integers, so rounding and clamping commute: the same bytes), which also keeps
+ * the float-to-int conversion defined */
+typedef struct {
+    __m512 lo, hi;
+    __m512i zero;
+} lk_requant16;
+
+LK_Q_AVX512 static inline lk_requant16 lk_requant16_make(int zero, int lo, int hi) {
+    lk_requant16 r = {_mm512_set1_ps((float)(lo - zero)), _mm512_set1_ps((float)(hi - zero)), _mm512_set1_epi32(zero)};
+    return r;
+}
+
+/* the 16 output bytes (uint8 or int8 two's complement) of acc + bias scaled */
+LK_Q_AVX512 static inline __m128i lk_requant16_apply(const lk_requant16 *r, __m512i acc, __m512i bias, __m512 scale) {
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, bias)), scale);
+    f = _mm512_min_ps(_mm512_max_ps(f, r->lo), r->hi);
+    return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), r->zero));
+}
+#endif
+
 /* Rows and columns of the zero-point-padded image a quantised convolution reads. */
 static inline int64_t lk_qconv_span(int out, int stride, int k, int dilation) {
     return (int64_t)(out - 1) * stride + (int64_t)(k - 1) * dilation + 1;

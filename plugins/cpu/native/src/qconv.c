@@ -47,7 +47,7 @@ int lk_qconv_valid(const lk_qconv2d *p) {
     if (p->n < 0 || p->c < 1 || p->h < 1 || p->w < 1 || p->m < 1 || p->oh < 1 || p->ow < 1 || p->kh < 1 ||
         p->kw < 1 || p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1 || p->pad_top < 0 || p->pad_left < 0 ||
         p->groups < 1 || p->x_zero < 0 || p->x_zero > 255 || (p->x_signed != 0 && p->x_signed != 1) ||
-        (p->channels_last != 0 && p->channels_last != 1) || p->y_lo > p->y_hi ||
+        p->layout < 0 || p->layout > (LK_Q_X_NHWC | LK_Q_Y_NHWC) || p->y_lo > p->y_hi ||
         !((p->y_lo >= 0 && p->y_hi <= 255) || (p->y_lo >= -128 && p->y_hi <= 127)) || p->y_zero < -128 ||
         p->y_zero > 255)
         return 0;
@@ -69,6 +69,7 @@ typedef struct {
     uint8_t *y;             /* this image's output */
     int hp, wp, c4;
     int positions, chunks, mblocks;
+    int group;              /* 32-channel blocks per task: all of them unless that leaves threads idle */
 } qconv_job;
 
 /* one row of the padded channels-last image */
@@ -81,8 +82,12 @@ static void pad_row(void *ctx, size_t row) {
     if (iy < 0 || iy >= p->h) return;
     uint8_t flip = p->x_signed ? 0x80 : 0;
     int cols = LK_MIN(p->w, j->wp - p->pad_left);
-    if (p->channels_last) {
+    if (p->layout & LK_Q_X_NHWC) {
         const uint8_t *src = j->x + (size_t)iy * p->w * p->c;
+        if (!flip && j->c4 == p->c) {
+            memcpy(dst + (size_t)p->pad_left * j->c4, src, (size_t)cols * p->c);
+            return;
+        }
         for (int ix = 0; ix < cols; ix++) {
             uint8_t *d = dst + (size_t)(ix + p->pad_left) * j->c4;
             for (int ch = 0; ch < p->c; ch++) d[ch] = src[(size_t)ix * p->c + ch] ^ flip;
@@ -107,7 +112,7 @@ static size_t position_offset(const qconv_job *j, int pos) {
 /* `rows` x `cols` requantised bytes of a tile (row r: output position first + r) into y */
 static void store_tile(const qconv_job *j, int first, int rows, int m0, int cols, const uint8_t *tile, int ld) {
     const lk_qconv2d *p = j->p;
-    if (p->channels_last) {
+    if (p->layout & LK_Q_Y_NHWC) {
         for (int r = 0; r < rows; r++) memcpy(j->y + ((size_t)first + r) * p->m + m0, tile + (size_t)r * ld, (size_t)cols);
         return;
     }
@@ -123,37 +128,39 @@ static void store_tile(const qconv_job *j, int first, int rows, int m0, int cols
 static void portable_task(void *ctx, size_t index) {
     const qconv_job *j = ctx;
     const lk_qconv2d *p = j->p;
-    int chunk = (int)(index / (size_t)j->mblocks), mb = (int)(index % (size_t)j->mblocks);
-    int m0 = mb * 32, cols = LK_MIN(32, p->m - m0), taps = p->kh * p->kw, quads = j->c4 / 4;
+    int groups = (j->mblocks + j->group - 1) / j->group;
+    int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
+    int mb_end = LK_MIN(mb0 + j->group, j->mblocks), taps = p->kh * p->kw, quads = j->c4 / 4;
     int first = chunk * QCHUNK * QR, last = LK_MIN(first + QCHUNK * QR, j->positions);
     uint8_t tile[QR * 32];
     for (int t0 = first; t0 < last; t0 += QR) {
         int rows = LK_MIN(QR, last - t0);
-        for (int r = 0; r < rows; r++) {
-            const uint8_t *base = j->xp + position_offset(j, t0 + r);
-            for (int col = 0; col < cols; col++) {
-                int mm = m0 + col;
-                const int8_t *wb = j->packed + (size_t)(mm / 16) * taps * quads * 64 + (mm % 16) * 4;
-                int32_t acc = j->bias[mm];
-                for (int t = 0; t < taps; t++) {
-                    int ky = t / p->kw, kx = t % p->kw;
-                    const uint8_t *a = base + ((size_t)ky * p->dh * j->wp + (size_t)kx * p->dw) * j->c4;
-                    const int8_t *wt = wb + (size_t)t * quads * 64;
-                    for (int q = 0; q < quads; q++)
-                        for (int e = 0; e < 4; e++) acc += (int32_t)a[q * 4 + e] * wt[(size_t)q * 64 + e];
+        for (int mb = mb0; mb < mb_end; mb++) {
+            int m0 = mb * 32, cols = LK_MIN(32, p->m - m0);
+            for (int r = 0; r < rows; r++) {
+                const uint8_t *base = j->xp + position_offset(j, t0 + r);
+                for (int col = 0; col < cols; col++) {
+                    int mm = m0 + col;
+                    const int8_t *wb = j->packed + (size_t)(mm / 16) * taps * quads * 64 + (mm % 16) * 4;
+                    int32_t acc = j->bias[mm];
+                    for (int t = 0; t < taps; t++) {
+                        int ky = t / p->kw, kx = t % p->kw;
+                        const uint8_t *a = base + ((size_t)ky * p->dh * j->wp + (size_t)kx * p->dw) * j->c4;
+                        const int8_t *wt = wb + (size_t)t * quads * 64;
+                        for (int q = 0; q < quads; q++)
+                            for (int e = 0; e < 4; e++) acc += (int32_t)a[q * 4 + e] * wt[(size_t)q * 64 + e];
+                    }
+                    tile[r * 32 + col] = (uint8_t)lk_requantize(acc, j->scale[mm], p->y_zero, p->y_lo, p->y_hi);
                 }
-                tile[r * 32 + col] = (uint8_t)lk_requantize(acc, j->scale[mm], p->y_zero, p->y_lo, p->y_hi);
             }
+            store_tile(j, t0, rows, m0, cols, tile, 32);
         }
-        store_tile(j, t0, rows, m0, cols, tile, 32);
     }
 }
 
 /* ------------------------------------------------------------------ AVX512-VNNI path */
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 static int vnni_available(void) {
@@ -162,9 +169,12 @@ static int vnni_available(void) {
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 
-/* QR positions x (16 * NV) channels over all taps and channels, requantised into tile[QR][32] */
+/* QR positions x (16 * NV) channels over all taps and channels, requantised: the first `rows` positions'
+ * bytes to dst, position r at dst + r * ld (the output's own rows when it is channels-last, else a tile
+ * the NCHW store transposes) */
 #define DEFINE_VNNI_TILE(NV)                                                                                   \
-    VNNI_TARGET static void vnni_tile_##NV(const qconv_job *j, const size_t *offsets, int m0, uint8_t *tile) { \
+    VNNI_TARGET static void vnni_tile_##NV(const qconv_job *j, const size_t *offsets, int m0, int rows,        \
+                                           uint8_t *dst, size_t ld) {                                          \
         const lk_qconv2d *p = j->p;                                                                            \
         int taps = p->kh * p->kw, quads = j->c4 / 4;                                                           \
         size_t panel = (size_t)taps * quads * 64;                                                              \
@@ -187,21 +197,14 @@ static int vnni_available(void) {
                 }                                                                                              \
             }                                                                                                  \
         }                                                                                                      \
+        lk_requant16 rq = lk_requant16_make(p->y_zero, p->y_lo, p->y_hi);                                      \
         for (int v = 0; v < NV; v++) {                                                                         \
             int cols = LK_MIN(16, p->m - m0 - 16 * v);                                                         \
             __mmask16 mask = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);                            \
             __m512i bias = _mm512_maskz_loadu_epi32(mask, j->bias + m0 + 16 * v);                              \
             __m512 scale = _mm512_maskz_loadu_ps(mask, j->scale + m0 + 16 * v);                                \
-            __m512 lo_f = _mm512_set1_ps(-65536.0f), hi_f = _mm512_set1_ps(65536.0f);                          \
-            __m512i zero = _mm512_set1_epi32(p->y_zero), lo = _mm512_set1_epi32(p->y_lo);                      \
-            __m512i hi = _mm512_set1_epi32(p->y_hi);                                                           \
-            for (int r = 0; r < QR; r++) {                                                                     \
-                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], bias)), scale);        \
-                f = _mm512_min_ps(_mm512_max_ps(f, lo_f), hi_f);                                               \
-                __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero);                                     \
-                q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);                                             \
-                _mm_storeu_si128((__m128i *)(tile + r * 32 + 16 * v), _mm512_cvtepi32_epi8(q));                \
-            }                                                                                                  \
+            for (int r = 0; r < rows; r++)                                                                     \
+                _mm_mask_storeu_epi8(dst + r * ld + 16 * v, mask, lk_requant16_apply(&rq, acc[r][v], bias, scale)); \
         }                                                                                                      \
     }
 
@@ -225,7 +228,7 @@ VNNI_TARGET static void vnni_pad_row(void *ctx, size_t row) {
     const qconv_job *j = ctx;
     const lk_qconv2d *p = j->p;
     int iy = (int)row - p->pad_top;
-    if (p->channels_last || iy < 0 || iy >= p->h || p->c < 16) {
+    if ((p->layout & LK_Q_X_NHWC) || iy < 0 || iy >= p->h || p->c < 16) {
         pad_row(ctx, row);
         return;
     }
@@ -270,8 +273,9 @@ VNNI_TARGET static void vnni_store_nchw(const qconv_job *j, int first, int rows,
 static void vnni_task(void *ctx, size_t index) {
     const qconv_job *j = ctx;
     const lk_qconv2d *p = j->p;
-    int chunk = (int)(index / (size_t)j->mblocks), mb = (int)(index % (size_t)j->mblocks);
-    int m0 = mb * 32, cols = LK_MIN(32, p->m - m0);
+    int groups = (j->mblocks + j->group - 1) / j->group;
+    int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
+    int mb_end = LK_MIN(mb0 + j->group, j->mblocks);
     int first = chunk * QCHUNK * QR, last = LK_MIN(first + QCHUNK * QR, j->positions);
     uint8_t tile[QR * 32];
     size_t offsets[QR];
@@ -286,14 +290,16 @@ static void vnni_task(void *ctx, size_t index) {
                 if (++ox == p->ow) ox = 0, oy++;
             }
         }
-        if (cols > 16)
-            vnni_tile_2(j, offsets, m0, tile);
-        else
-            vnni_tile_1(j, offsets, m0, tile);
-        if (p->channels_last)
-            store_tile(j, t0, rows, m0, cols, tile, 32);
-        else
-            vnni_store_nchw(j, t0, rows, m0, cols, tile);
+        for (int mb = mb0; mb < mb_end; mb++) {
+            int m0 = mb * 32, cols = LK_MIN(32, p->m - m0);
+            int nhwc = (p->layout & LK_Q_Y_NHWC) != 0;
+            uint8_t *dst = nhwc ? j->y + (size_t)t0 * p->m + m0 : tile;
+            if (cols > 16)
+                vnni_tile_2(j, offsets, m0, nhwc ? rows : QR, dst, nhwc ? (size_t)p->m : 32);
+            else
+                vnni_tile_1(j, offsets, m0, nhwc ? rows : QR, dst, nhwc ? (size_t)p->m : 32);
+            if (!nhwc) vnni_store_nchw(j, t0, rows, m0, cols, tile);
+        }
     }
 }
 #else
@@ -312,8 +318,13 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
     j.positions = p->oh * p->ow;
     j.chunks = (j.positions + QCHUNK * QR - 1) / (QCHUNK * QR);
     j.mblocks = (p->m + 31) / 32;
+    /* a task computes all output channels of its positions, so that two threads never write bytes of one
+     * channels-last row (a cache line both would own in turn); channels are split only when there are too
+     * few position chunks for about four tasks per thread */
+    int wanted = 4 * lk_pool_threads(pool);
+    j.group = j.chunks >= wanted ? j.mblocks : LK_MAX(1, j.mblocks / ((wanted + j.chunks - 1) / j.chunks));
     /* channels-last uint8 rows with 4-aligned channels and no padding are read where they are */
-    int in_place = p->channels_last && !p->x_signed && p->c % 4 == 0 && p->pad_top == 0 && p->pad_left == 0 &&
+    int in_place = (p->layout & LK_Q_X_NHWC) && !p->x_signed && p->c % 4 == 0 && p->pad_top == 0 && p->pad_left == 0 &&
                    j.wp == p->w && j.hp <= p->h;
     /* the caller's scratch, shared with the workers for this call (the tasks use no scratch of their own):
      * a malloc per call of a few hundred kB was a fresh mmap each time, its pages faulted in by both
@@ -332,7 +343,7 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
             j.xp = padded;
             lk_parallel_for(pool, (size_t)j.hp, task == portable_task ? pad_row : vnni_pad_row, &j);
         }
-        lk_parallel_for(pool, (size_t)j.chunks * j.mblocks, task, &j);
+        lk_parallel_for(pool, (size_t)j.chunks * ((j.mblocks + j.group - 1) / j.group), task, &j);
     }
     return LK_OK;
 }

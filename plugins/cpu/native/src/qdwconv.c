@@ -29,7 +29,7 @@ typedef struct {
 } qdw_job;
 
 int lk_qdwconv_valid(const lk_qconv2d *p) {
-    return lk_qconv_valid(p) && p->groups == p->c && p->m == p->c && !p->channels_last && p->kh * p->kw <= 512;
+    return lk_qconv_valid(p) && p->groups == p->c && p->m == p->c && p->layout == 0 && p->kh * p->kw <= 512;
 }
 
 #define QDW_CHUNK 1024 /* flat positions accumulated at a time by the portable loops (in L1) */
@@ -47,9 +47,7 @@ LK_HOT static void requantize_run(const float *restrict acc, uint8_t *restrict d
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define AVX512_TARGET LK_Q_AVX512
 
 static int avx512_available(void) {
     __builtin_cpu_init();
@@ -62,9 +60,9 @@ static inline __mmask16 mask16(int n) { return (__mmask16)(n >= 16 ? 0xffffu : (
  * zero point, clamp, bytes out */
 AVX512_TARGET static void run_avx512(const uint8_t *base, const ptrdiff_t *taps, const float *w, int tap_count, int n,
                                      int32_t bias, float scale, int zero, int lo, int hi, uint8_t *dst) {
-    __m512i bias_v = _mm512_set1_epi32(bias), zero_v = _mm512_set1_epi32(zero);
-    __m512i lo_v = _mm512_set1_epi32(lo), hi_v = _mm512_set1_epi32(hi);
-    __m512 scale_v = _mm512_set1_ps(scale), min_f = _mm512_set1_ps(-65536.0f), max_f = _mm512_set1_ps(65536.0f);
+    lk_requant16 r = lk_requant16_make(zero, lo, hi);
+    __m512i bias_v = _mm512_set1_epi32(bias);
+    __m512 scale_v = _mm512_set1_ps(scale);
     for (int i = 0; i < n; i += 16) {
         __mmask16 mask = mask16(n - i);
         __m512 acc = _mm512_setzero_ps();
@@ -72,11 +70,7 @@ AVX512_TARGET static void run_avx512(const uint8_t *base, const ptrdiff_t *taps,
             __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, base + taps[t] + i)));
             acc = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), x, acc);
         }
-        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_cvttps_epi32(acc), bias_v)), scale_v);
-        f = _mm512_min_ps(_mm512_max_ps(f, min_f), max_f);
-        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero_v);
-        q = _mm512_min_epi32(_mm512_max_epi32(q, lo_v), hi_v);
-        _mm_mask_storeu_epi8(dst + i, mask, _mm512_cvtepi32_epi8(q));
+        _mm_mask_storeu_epi8(dst + i, mask, lk_requant16_apply(&r, _mm512_cvttps_epi32(acc), bias_v, scale_v));
     }
 }
 
