@@ -286,3 +286,47 @@ def test_hooks_see_channels_last_activations_in_the_graphs_layout():
     reference.run({"x": x}, hooks=want)
     for name in ("c1", "c2", "c3"):
         _assert_requantised_close(seen.outputs[name][0], want.outputs[name][0])
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_qdq_residual_add_is_one_step_with_the_same_bytes(relu, dtype):
+    """DQ(a) + DQ(b) [-> Relu] -> Q between two int8 convolutions becomes one QADD step whose bytes equal the
+    unfused steps' (the partition hooks run, built with fuse=False) exactly."""
+    rng = np.random.default_rng(RNG_SEED + relu)
+    c, h, w = 24, 9, 13
+    consts = {"s": np.float32(0.03), "z": _random_q(rng, (), dtype), "s2": np.float32(0.05),
+              "z2": _random_q(rng, (), dtype), "s3": np.float32(0.07), "z3": _random_q(rng, (), dtype),
+              "ws": rng.uniform(0.001, 0.01, c).astype(np.float32), "wz": np.zeros(c, np.int8),
+              "w1": rng.integers(-127, 128, (c, c, 1, 1)).astype(np.int8),
+              "w2": rng.integers(-127, 128, (c, c, 3, 3)).astype(np.int8)}
+    nodes = [Node("QLinearConv", ["x", "s", "z", "w1", "ws", "wz", "s", "z"], ["t"], {}, name="c0"),
+             Node("QLinearConv", ["t", "s", "z", "w1", "ws", "wz", "s2", "z2"], ["a"], {}, name="c1"),
+             Node("DequantizeLinear", ["a", "s2", "z2"], ["fa"], name="dqa"),
+             Node("DequantizeLinear", ["t", "s", "z"], ["fx"], name="dqx"),
+             Node("Add", ["fa", "fx"], ["sum"], name="add")]
+    last = "sum"
+    if relu:
+        nodes.append(Node("Relu", ["sum"], ["r"], name="relu"))
+        last = "r"
+    nodes += [Node("QuantizeLinear", [last, "s3", "z3"], ["q"], name="q"),
+              Node("QLinearConv", ["q", "s3", "z3", "w2", "ws", "wz", "s", "z"], ["y"], {"pads": [1] * 4},
+                   name="c2")]
+    x = _random_q(rng, (1, c, h, w), dtype)
+    graph = _graph(nodes, {"x": x}, consts, {"y": ((1, c, h, w), dtype)})
+    qt = DType.from_numpy(np.dtype(dtype))
+    for name in ("t", "a", "q"):
+        graph.values[name] = Value(name, qt, (1, c, h, w))
+    for name in ("fa", "fx", "sum", "r"):
+        graph.values[name] = Value(name, DType.from_numpy(np.dtype(np.float32)), (1, c, h, w))
+    ctx = CompileContext(threads=2, opsets={"": 21})
+    fused = CpuPartition(graph, ctx, native=True)
+    (segment,) = fused.native_segments
+    assert module().STEP_QADD in segment.step_kinds
+    assert module().STEP_BINARY not in segment.step_kinds and module().STEP_DEQUANTIZE not in segment.step_kinds
+    unfused = CpuPartition(graph, ctx, native=True, fuse=False)
+    (plain,) = unfused.native_segments
+    assert module().STEP_QADD not in plain.step_kinds
+    np.testing.assert_array_equal(fused.run({"x": x})["y"], unfused.run({"x": x})["y"])
+    # and the fused step's operands are the channels-last activations of the convolutions around it
+    assert {"t", "a", "q"} <= segment._channels_last

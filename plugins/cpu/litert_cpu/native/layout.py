@@ -8,7 +8,7 @@ layers.  litert's graph stays NCHW; this pass decides, per native segment,
 which int8 tensors its arena holds NHWC instead, and tells each step.
 
 Tensors joined by layout-blind steps (Quantize/Dequantize, same-shape
-elementwise, the depthwise convolution, which maps NHWC to NHWC) must share
+elementwise incl. the fused QDQ Add, the depthwise convolution, which maps NHWC to NHWC) must share
 one layout: they form a group.  A group goes channels-last when every step
 that writes or reads it can take that (the int8 convolution converts at its
 input and its output, so it joins no group), an int8 convolution gains from
@@ -83,6 +83,7 @@ def assign_layouts(lowered: list[Lowered], live_after: set[str], ctx: LowerConte
             groups.join(st.operands[0], st.output)
             continue
         tensors = ([st.operands[0], st.output] if st.kind in blind else
+                   [st.output, *st.operands[:2]] if st.kind == native.STEP_QADD else  # type: ignore[list-item]
                    _elementwise_tensors(st, ctx, const) if st.kind == native.STEP_BINARY else None)
         if tensors is None:
             pinned.update(n for n in (*st.operands, *st.writes) if n and const(n) is None)

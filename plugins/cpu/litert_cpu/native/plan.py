@@ -14,6 +14,7 @@ from litert.ir import Graph, Node
 
 from .layout import assign_layouts
 from .lowering import LowerContext, Lowered, fold_activation, fold_bias, lower
+from .qfuse import fuse_quantised_adds
 from .segment import NativeSegment, segment_const
 
 
@@ -87,6 +88,8 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
         if run_nodes:
             produced = {o for n in run_nodes for o in n.outputs if o}
             live = {name for name in produced if last_read.get(name, -1) >= end}
+            if fuse:
+                hidden.update(fuse_quantised_adds(run_lowered, live, ctx))
             channels_last = assign_layouts(run_lowered, live, ctx, segment_const(run_lowered, graph))
             items.append(NativeSegment(list(run_nodes), list(run_lowered), graph, live, threads, frozenset(hidden),
                                        channels_last))

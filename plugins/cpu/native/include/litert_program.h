@@ -52,6 +52,7 @@ enum lk_step_kind {
     LK_STEP_MATMUL_BF16,        /* slots: a, b, bias?, y (lk_matmul_bf16) */
     /* int8 depthwise, channels-last (lk_qdwconv2d_nhwc_u8s8) */
     LK_STEP_QDWCONV2D_NHWC, /* slots: x (u8/s8 NHWC), w (f32 [kh*kw][c]), bias (int32), scale (f32), y (u8/s8 NHWC) */
+    LK_STEP_QADD,           /* slots: a (u8/s8), b (u8/s8), y (u8/s8) (lk_qadd_u8) */
     LK_STEP_KIND_COUNT
 };
 
@@ -78,6 +79,7 @@ typedef struct lk_step {
         struct { int64_t rows, bytes, src_offset, src_stride, dst_offset, dst_stride; } copy;
         lk_qconv2d qconv;
         struct { int64_t count; float scale; int zero, lo, hi, x_signed; } qconvert;
+        lk_qadd qadd;
     } u;
 } lk_step;
 

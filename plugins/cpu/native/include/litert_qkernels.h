@@ -80,6 +80,18 @@ void lk_qconv_force_portable(int on);
  * dequantize: y = (x - zero) * scale, x uint8 (x_signed 0) or int8 (1). */
 int lk_quantize_f32(int64_t count, const float *x, float scale, int zero, int lo, int hi, void *y, lk_pool *pool);
 int lk_dequantize_f32(int64_t count, const void *x, int x_signed, float scale, int zero, float *y, lk_pool *pool);
+/* The residual Add of a QDQ model, DequantizeLinear(a) + DequantizeLinear(b) [-> activation] ->
+ * QuantizeLinear, in one pass: the same float32 operations in the same order as the three steps (so the
+ * same bytes), without writing the float tensors between them. */
+typedef struct lk_qadd {
+    int64_t count;
+    float a_scale, b_scale, y_scale;
+    int a_zero, b_zero, a_signed, b_signed; /* operand zero points in their own types */
+    int y_zero, y_lo, y_hi;
+    lk_activation act;                       /* applied to the float sum, as the Add step applies it */
+} lk_qadd;
+int lk_qadd_valid(const lk_qadd *p);
+int lk_qadd_u8(const lk_qadd *p, const void *a, const void *b, void *y, lk_pool *pool);
 
 #ifdef __cplusplus
 }

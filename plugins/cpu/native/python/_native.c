@@ -429,6 +429,18 @@ static int parse_qconvert(lk_step *s, PyObject *ints, PyObject *floats) {
     return 1;
 }
 
+static int parse_qadd(lk_step *s, PyObject *ints, PyObject *floats) {
+    /* count a_zero b_zero a_signed b_signed y_zero y_lo y_hi act; a_scale b_scale y_scale act_p0 act_p1 */
+    long long v[9];
+    float f[5];
+    if (!read_ints(ints, v, 9) || !read_floats(floats, f, 5)) return 0;
+    lk_qadd *p = &s->u.qadd;
+    p->count = v[0], p->a_zero = I(1), p->b_zero = I(2), p->a_signed = I(3), p->b_signed = I(4);
+    p->y_zero = I(5), p->y_lo = I(6), p->y_hi = I(7), p->act.kind = I(8);
+    p->a_scale = f[0], p->b_scale = f[1], p->y_scale = f[2], p->act.p0 = f[3], p->act.p1 = f[4];
+    return 1;
+}
+
 static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyObject *) = {
     [LK_STEP_CONV2D] = parse_conv,        [LK_STEP_DWCONV2D] = parse_conv,
     [LK_STEP_POOL2D] = parse_pool,        [LK_STEP_GLOBAL_POOL] = parse_gpool,
@@ -444,7 +456,7 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_QUANTIZE] = parse_qconvert,  [LK_STEP_DEQUANTIZE] = parse_qconvert,
     [LK_STEP_CONV2D_PACKED_BF16] = parse_conv, [LK_STEP_MATMUL_PACKED_BF16] = parse_matmul,
     [LK_STEP_CONV2D_WINOGRAD_BF16] = parse_conv, [LK_STEP_MATMUL_BF16] = parse_matmul,
-    [LK_STEP_QDWCONV2D_NHWC] = parse_qconv,
+    [LK_STEP_QDWCONV2D_NHWC] = parse_qconv, [LK_STEP_QADD] = parse_qadd,
 };
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
@@ -841,7 +853,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_DEQUANTIZE", LK_STEP_DEQUANTIZE},
     {"STEP_CONV2D_PACKED_BF16", LK_STEP_CONV2D_PACKED_BF16}, {"STEP_MATMUL_PACKED_BF16", LK_STEP_MATMUL_PACKED_BF16},
     {"STEP_CONV2D_WINOGRAD_BF16", LK_STEP_CONV2D_WINOGRAD_BF16}, {"STEP_MATMUL_BF16", LK_STEP_MATMUL_BF16},
-    {"STEP_QDWCONV2D_NHWC", LK_STEP_QDWCONV2D_NHWC},
+    {"STEP_QDWCONV2D_NHWC", LK_STEP_QDWCONV2D_NHWC}, {"STEP_QADD", LK_STEP_QADD},
     {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
     {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
     {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},

@@ -287,6 +287,12 @@ static int check_qconvert(const lk_program *pr, const lk_step *s) {
            need(pr, s->slots[1], f32(n), 0);
 }
 
+static int check_qadd(const lk_program *pr, const lk_step *s) {
+    int64_t n = s->u.qadd.count;
+    return lk_qadd_valid(&s->u.qadd) && need(pr, s->slots[0], n, 0) && need(pr, s->slots[1], n, 0) &&
+           need(pr, s->slots[2], n, 0);
+}
+
 /* ------------------------------------------------------------------- runs */
 
 #define SLOT(i) ((void *)(s->slots[i] >= 0 ? slots[s->slots[i]] : NULL))
@@ -386,6 +392,9 @@ static int run_qdwconv(const lk_step *s, void *const *slots, lk_pool *pool) {
 static int run_qdwconv_nhwc(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_qdwconv2d_nhwc_u8s8(&s->u.qconv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
 }
+static int run_qadd(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_qadd_u8(&s->u.qadd, SLOT(0), SLOT(1), SLOT(2), pool);
+}
 static int run_quantize(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_quantize_f32(s->u.qconvert.count, SLOT(0), s->u.qconvert.scale, s->u.qconvert.zero, s->u.qconvert.lo,
                            s->u.qconvert.hi, SLOT(1), pool);
@@ -430,6 +439,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_CONV2D_WINOGRAD_BF16] = {check_conv, run_conv_winograd_bf16},
     [LK_STEP_MATMUL_BF16] = {check_matmul, run_matmul_bf16},
     [LK_STEP_QDWCONV2D_NHWC] = {check_qconv, run_qdwconv_nhwc},
+    [LK_STEP_QADD] = {check_qadd, run_qadd},
 };
 
 /* ------------------------------------------------------------- programs */

@@ -1,4 +1,5 @@
-/* Quantisation and dequantisation of float32 tensors, per tensor (see litert_qkernels.h). */
+/* Quantisation and dequantisation of float32 tensors, per tensor, and the QDQ residual Add built from them
+ * (see litert_qkernels.h). */
 #include "litert_qkernels.h"
 #include "lk_internal.h"
 #include "qcommon.h"
@@ -57,5 +58,42 @@ int lk_dequantize_f32(int64_t count, const void *x, int x_signed, float scale, i
     if (count < 0 || (x_signed != 0 && x_signed != 1)) return LK_E_ARG;
     qconvert_job j = {.count = count, .x = x, .y = y, .scale = scale, .zero = zero, .x_signed = x_signed};
     lk_parallel_for(pool, chunks(count), dequantize_task, &j);
+    return LK_OK;
+}
+
+#define QADD_BLOCK 1024 /* floats of each operand on the stack at a time */
+
+typedef struct {
+    const lk_qadd *p;
+    const uint8_t *a, *b;
+    uint8_t *y;
+} qadd_job;
+
+static void qadd_task(void *ctx, size_t index) {
+    const qadd_job *j = ctx;
+    const lk_qadd *p = j->p;
+    int64_t first = (int64_t)index * QCONVERT_CHUNK, last = LK_MIN(first + QCONVERT_CHUNK, p->count);
+    float fa[QADD_BLOCK], fb[QADD_BLOCK];
+    for (int64_t i = first; i < last; i += QADD_BLOCK) {
+        int64_t n = LK_MIN(QADD_BLOCK, last - i);
+        dequantize_run(j->a + i, fa, n, p->a_signed, p->a_scale, p->a_zero);
+        dequantize_run(j->b + i, fb, n, p->b_signed, p->b_scale, p->b_zero);
+        for (int64_t k = 0; k < n; k++) fa[k] = fa[k] + fb[k];
+        if (p->act.kind != LK_ACT_NONE) lk_activate(fa, (size_t)n, &p->act);
+        quantize_run(fa, j->y + i, n, p->y_scale, p->y_zero, p->y_lo, p->y_hi);
+    }
+}
+
+int lk_qadd_valid(const lk_qadd *p) {
+    return p->count >= 0 && p->y_scale > 0.0f && p->y_lo <= p->y_hi &&
+           ((p->y_lo >= 0 && p->y_hi <= 255) || (p->y_lo >= -128 && p->y_hi <= 127)) &&
+           (p->a_signed == 0 || p->a_signed == 1) && (p->b_signed == 0 || p->b_signed == 1) && p->act.kind >= 0 &&
+           p->act.kind < LK_ACT_COUNT;
+}
+
+int lk_qadd_u8(const lk_qadd *p, const void *a, const void *b, void *y, lk_pool *pool) {
+    if (!lk_qadd_valid(p)) return LK_E_ARG;
+    qadd_job j = {.p = p, .a = a, .b = b, .y = y};
+    lk_parallel_for(pool, chunks(p->count), qadd_task, &j);
     return LK_OK;
 }
