@@ -17,7 +17,7 @@
 #include "qcommon.h"
 
 #define QR 12       /* output positions per tile */
-#define QCHUNK 8    /* tiles per task */
+#define QCHUNK 8    /* tiles per task, at most */
 
 static int force_portable;
 
@@ -68,7 +68,7 @@ typedef struct {
     const float *scale;
     uint8_t *y;             /* this image's output */
     int hp, wp, c4;
-    int positions, chunks, mblocks;
+    int positions, chunks, chunk_tiles, mblocks;
     int group;              /* 32-channel blocks per task: all of them unless that leaves threads idle */
 } qconv_job;
 
@@ -131,7 +131,7 @@ static void portable_task(void *ctx, size_t index) {
     int groups = (j->mblocks + j->group - 1) / j->group;
     int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
     int mb_end = LK_MIN(mb0 + j->group, j->mblocks), taps = p->kh * p->kw, quads = j->c4 / 4;
-    int first = chunk * QCHUNK * QR, last = LK_MIN(first + QCHUNK * QR, j->positions);
+    int first = chunk * j->chunk_tiles * QR, last = LK_MIN(first + j->chunk_tiles * QR, j->positions);
     uint8_t tile[QR * 32];
     for (int t0 = first; t0 < last; t0 += QR) {
         int rows = LK_MIN(QR, last - t0);
@@ -276,7 +276,7 @@ static void vnni_task(void *ctx, size_t index) {
     int groups = (j->mblocks + j->group - 1) / j->group;
     int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
     int mb_end = LK_MIN(mb0 + j->group, j->mblocks);
-    int first = chunk * QCHUNK * QR, last = LK_MIN(first + QCHUNK * QR, j->positions);
+    int first = chunk * j->chunk_tiles * QR, last = LK_MIN(first + j->chunk_tiles * QR, j->positions);
     uint8_t tile[QR * 32];
     size_t offsets[QR];
     int oy = first / p->ow, ox = first % p->ow;
@@ -316,12 +316,15 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
     j.wp = (int)lk_qconv_span(p->ow, p->sw, p->kw, p->dw);
     j.c4 = round4(p->c);
     j.positions = p->oh * p->ow;
-    j.chunks = (j.positions + QCHUNK * QR - 1) / (QCHUNK * QR);
     j.mblocks = (p->m + 31) / 32;
+    /* position chunks of up to QCHUNK tiles, smaller when that gives each thread about eight */
+    int threads = lk_pool_threads(pool), tiles = (j.positions + QR - 1) / QR;
+    j.chunk_tiles = threads > 1 ? LK_MAX(1, LK_MIN(QCHUNK, tiles / (8 * threads))) : QCHUNK;
+    j.chunks = (tiles + j.chunk_tiles - 1) / j.chunk_tiles;
     /* a task computes all output channels of its positions, so that two threads never write bytes of one
      * channels-last row (a cache line both would own in turn); channels are split only when there are too
      * few position chunks for about four tasks per thread */
-    int wanted = 4 * lk_pool_threads(pool);
+    int wanted = 4 * threads;
     j.group = j.chunks >= wanted ? j.mblocks : LK_MAX(1, j.mblocks / ((wanted + j.chunks - 1) / j.chunks));
     /* channels-last uint8 rows with 4-aligned channels and no padding are read where they are */
     int in_place = (p->layout & LK_Q_X_NHWC) && !p->x_signed && p->c % 4 == 0 && p->pad_top == 0 && p->pad_left == 0 &&

@@ -192,16 +192,17 @@ int lk_qdwconv2d_nhwc_u8s8(const lk_qconv2d *p, const void *x, const float *w_t,
     qdwn_job j = {.p = p, .x = x, .w = w_t, .bias = bias, .scale = scale, .y = y};
     j.span = (int)lk_qconv_span(1, 1, p->kh, p->dh);
     j.wp = (int)lk_qconv_span(p->ow, p->sw, p->kw, p->dw);
+    /* chunks of up to CHUNK_MAX channels (never smaller: two tasks writing parts of one pixel's cache lines
+     * at once cost more than they gain), then about four tasks per thread over rows, where each block
+     * converts span - sh input rows again */
+    int threads = lk_pool_threads(pool), want = threads > 1 ? 4 * threads : 1;
     j.chunks = (p->c + CHUNK_MAX - 1) / CHUNK_MAX;
-    j.chunk = (((p->c + j.chunks - 1) / j.chunks) + 15) & ~15;
+    /* a split falls on 64-channel boundaries: where c is a multiple of 64 no cache line is shared */
+    int align = j.chunks > 1 ? 64 : 16;
+    j.chunk = (((p->c + j.chunks - 1) / j.chunks) + align - 1) & ~(align - 1);
     j.chunks = (p->c + j.chunk - 1) / j.chunk;
-    /* row blocks: one per image and chunk on one thread (each block converts span - sh rows twice);
-     * else enough blocks for about four tasks per thread */
-    int threads = lk_pool_threads(pool), blocks = 1;
-    if (threads > 1) {
-        int64_t wanted = 4 * (int64_t)threads, have = (int64_t)p->n * j.chunks;
-        blocks = (int)LK_MIN((int64_t)p->oh, LK_MAX(1, (wanted + have - 1) / have));
-    }
+    int64_t have = (int64_t)p->n * j.chunks;
+    int blocks = (int)LK_MIN((int64_t)p->oh, LK_MAX(1, (want + have - 1) / have));
     j.rows = (p->oh + blocks - 1) / blocks;
     j.row_blocks = (p->oh + j.rows - 1) / j.rows;
     j.avx512 = !lk_qconv_portable_forced() && avx512_available();
