@@ -121,9 +121,12 @@ def _rewrite(st: Step, nhwc: set[str], native, const: Callable[[str], np.ndarray
         weights = const(w)
         assert weights is not None, "the depthwise lowering takes constant weights"
         c = weights.shape[0]
-        # float32 [kh*kw][c]: 16 channels of one tap are one vector load
+        # float32 [kh*kw][c rounded up to 16]: 16 channels of one tap are one vector load, zero past c
+        taps = weights.reshape(c, -1).T
+        packed = np.zeros((taps.shape[0], -(-c // 16) * 16), np.float32)
+        packed[:, :c] = taps
         name = f"{w}/nhwc_f32"
-        low.consts[name] = np.ascontiguousarray(weights.reshape(c, -1).T, np.float32)
+        low.consts[name] = packed
         return Step(native.STEP_QDWCONV2D_NHWC, (x, name, *st.operands[2:]), (*st.ints[:-1], native.Q_X_NHWC |
                                                                                 native.Q_Y_NHWC), st.floats, y)
     return st

@@ -68,7 +68,7 @@ int lk_qdwconv_valid(const lk_qconv2d *p);
 int lk_qdwconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *w, const int32_t *bias,
                       const float *scale, void *y, lk_pool *pool);
 /* Depthwise channels-last (layout LK_Q_X_NHWC | LK_Q_Y_NHWC, at most 512 taps) on the int8 weights as
- * float32 [kh*kw][c] (w_t[t][ch] = w[ch][t]: every value an integer in [-128, 127]). */
+ * float32 [kh*kw][c rounded up to 16] (w_t[t][ch] = w[ch][t], every value an integer in [-128, 127]; 0 past c). */
 int lk_qdwconv_nhwc_valid(const lk_qconv2d *p);
 int lk_qdwconv2d_nhwc_u8s8(const lk_qconv2d *p, const void *x, const float *w_t, const int32_t *bias,
                            const float *scale, void *y, lk_pool *pool);

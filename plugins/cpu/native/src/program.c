@@ -266,7 +266,7 @@ static int check_qconv(const lk_program *pr, const lk_step *s) {
         weights = prod3(p->c, p->kh, p->kw);
     } else if (s->kind == LK_STEP_QDWCONV2D_NHWC) {
         if (!lk_qdwconv_nhwc_valid(p)) return 0;
-        weights = f32(prod3(p->c, p->kh, p->kw));
+        weights = f32(prod3((p->c + 15) & ~15, p->kh, p->kw));
     } else {
         if (!lk_qconv_valid(p) || p->groups != 1) return 0;
         weights = (int64_t)lk_qconv_packed_bytes(p->m, p->c, p->kh, p->kw);

@@ -5,7 +5,8 @@
  * leave its AVX-512 loop mostly masked tails, and its stride 2 needs column phases).  A task is a block of
  * output rows of one image over one chunk of channels.  The input rows its windows reach are converted
  * once each to float32 (the zero point in the padding) into a ring of span = (kh - 1) * dh + 1 rows, so a
- * tap is one multiply-add with a memory operand; the weights come as float32 [kh*kw][c].  uint8 x int8
+ * tap is one multiply-add with a memory operand; the weights come as float32 [kh*kw][round16(c)].  Rows
+ * and weights are zero-padded to whole vectors of 16 channels, so only the stores are masked.  uint8 x int8
  * products and their sums stay integers below 2^24 for up to 512 taps, so float32 accumulates them
  * exactly, in any order; the requantisation is the NCHW kernel's, so both give the same bytes.
  */
@@ -22,11 +23,11 @@
 typedef struct {
     const lk_qconv2d *p;
     const uint8_t *x;
-    const float *w;       /* [kh*kw][c] */
+    const float *w;       /* [kh*kw][c16] */
     const int32_t *bias;
     const float *scale;
     uint8_t *y;
-    int span, wp;         /* ring rows; floats per converted row are wp * channels of the chunk */
+    int span, wp, c16;    /* ring rows; a converted row is wp pixels of the chunk's channels rounded to 16 */
     int chunk, chunks;    /* channels per task, chunks per image */
     int rows, row_blocks; /* output rows per task, blocks per image */
     int avx512;
@@ -38,21 +39,23 @@ int lk_qdwconv_nhwc_valid(const lk_qconv2d *p) {
            p->kh * p->kw <= 512;
 }
 
-/* input row iy of channels [c0, c0 + cn) as float32 [wp][cn]; rows and columns outside the image (the
- * padding) hold the zero point */
+/* input row iy of channels [c0, c0 + cn) as float32 [wp][round16(cn)]; rows and columns outside the image
+ * (the padding) hold the zero point, channels past cn zero */
 LK_HOT static void convert_row(const qdwn_job *j, const uint8_t *image, int iy, int c0, int cn, float *restrict dst) {
     const lk_qconv2d *p = j->p;
     float zero = (float)p->x_zero;
     uint8_t flip = p->x_signed ? 0x80 : 0;
+    int stride = (cn + 15) & ~15;
     for (int px = 0; px < j->wp; px++) {
         int ix = px - p->pad_left;
-        float *restrict d = dst + (size_t)px * cn;
+        float *restrict d = dst + (size_t)px * stride;
         if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w) {
             for (int c = 0; c < cn; c++) d[c] = zero;
-            continue;
+        } else {
+            const uint8_t *restrict s = image + ((size_t)iy * p->w + ix) * p->c + c0;
+            for (int c = 0; c < cn; c++) d[c] = (float)(uint8_t)(s[c] ^ flip);
         }
-        const uint8_t *restrict s = image + ((size_t)iy * p->w + ix) * p->c + c0;
-        for (int c = 0; c < cn; c++) d[c] = (float)(uint8_t)(s[c] ^ flip);
+        for (int c = cn; c < stride; c++) d[c] = 0.0f;
     }
 }
 
@@ -60,12 +63,13 @@ LK_HOT static void convert_row(const qdwn_job *j, const uint8_t *image, int iy, 
 LK_HOT static void row_portable(const qdwn_job *j, const float *const *rows, int c0, int cn, uint8_t *out,
                                 float *restrict acc) {
     const lk_qconv2d *p = j->p;
+    size_t pixel = (size_t)((cn + 15) & ~15);
     for (int ox = 0; ox < p->ow; ox++) {
         for (int c = 0; c < cn; c++) acc[c] = 0.0f;
         for (int ky = 0; ky < p->kh; ky++)
             for (int kx = 0; kx < p->kw; kx++) {
-                const float *restrict src = rows[ky] + ((size_t)ox * p->sw + (size_t)kx * p->dw) * cn;
-                const float *restrict wt = j->w + (size_t)(ky * p->kw + kx) * p->c + c0;
+                const float *restrict src = rows[ky] + ((size_t)ox * p->sw + (size_t)kx * p->dw) * pixel;
+                const float *restrict wt = j->w + (size_t)(ky * p->kw + kx) * j->c16 + c0;
                 for (int c = 0; c < cn; c++) acc[c] += wt[c] * src[c];
             }
         uint8_t *dst = out + (size_t)ox * p->c + c0;
@@ -101,13 +105,13 @@ AVX512_TARGET static inline void store16(const requant_v *r, __m512 acc, __mmask
         const lk_qconv2d *p = j->p;                                                                               \
         __m512 acc[COUNT];                                                                                        \
         for (int k = 0; k < COUNT; k++) acc[k] = _mm512_setzero_ps();                                              \
-        size_t col_step = (size_t)p->sw * cn;                                                                     \
+        size_t pixel = (size_t)((cn + 15) & ~15), col_step = (size_t)p->sw * pixel;                               \
         for (int ky = 0; ky < p->kh; ky++)                                                                        \
             for (int kx = 0; kx < p->kw; kx++) {                                                                  \
-                const float *src = rows[ky] + ((size_t)ox * p->sw + (size_t)kx * p->dw) * cn + v;                 \
-                __m512 wv = _mm512_maskz_loadu_ps(mask, j->w + (size_t)(ky * p->kw + kx) * p->c + c0 + v);        \
+                const float *src = rows[ky] + ((size_t)ox * p->sw + (size_t)kx * p->dw) * pixel + v;              \
+                __m512 wv = _mm512_loadu_ps(j->w + (size_t)(ky * p->kw + kx) * j->c16 + c0 + v);                  \
                 for (int k = 0; k < COUNT; k++)                                                                   \
-                    acc[k] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, src + k * col_step), acc[k]);         \
+                    acc[k] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(src + k * col_step), acc[k]);                    \
             }                                                                                                     \
         for (int k = 0; k < COUNT; k++) store16(r, acc[k], mask, out + (size_t)(ox + k) * p->c + c0 + v);          \
     }
@@ -157,7 +161,7 @@ static void block_task(void *ctx, size_t index) {
     size_t rest = index / (size_t)j->row_blocks;
     int c0 = (int)(rest % (size_t)j->chunks) * j->chunk, cn = LK_MIN(j->chunk, p->c - c0);
     size_t image = rest / (size_t)j->chunks;
-    size_t row_floats = (size_t)j->wp * cn;
+    size_t row_floats = (size_t)j->wp * (size_t)((cn + 15) & ~15);
     /* the ring, the portable path's accumulators, the row pointers of the current output row */
     float *ring = lk_scratch(0, ((size_t)j->span * row_floats + (size_t)cn) * sizeof(float) +
                                     (size_t)p->kh * sizeof(float *) + 64);
@@ -192,6 +196,7 @@ int lk_qdwconv2d_nhwc_u8s8(const lk_qconv2d *p, const void *x, const float *w_t,
     qdwn_job j = {.p = p, .x = x, .w = w_t, .bias = bias, .scale = scale, .y = y};
     j.span = (int)lk_qconv_span(1, 1, p->kh, p->dh);
     j.wp = (int)lk_qconv_span(p->ow, p->sw, p->kw, p->dw);
+    j.c16 = (p->c + 15) & ~15;
     /* chunks of up to CHUNK_MAX channels (never smaller: two tasks writing parts of one pixel's cache lines
      * at once cost more than they gain), then about four tasks per thread over rows, where each block
      * converts span - sh input rows again */
