@@ -71,21 +71,40 @@ int lk_transpose(int rank, const int64_t *shape, const int *perm, size_t elem_si
 }
 
 typedef struct {
-    size_t rows, bytes, src_stride, dst_stride, per_task;
+    size_t rows, bytes, src_stride, dst_stride;
+    size_t per_task;      /* rows per task, when there are enough rows; else 1 */
+    size_t pieces, piece; /* each row cut into `pieces` byte ranges of `piece` bytes (the last shorter) */
     const char *src;
     char *dst;
 } copy_job;
 
 static void copy_task(void *arg, size_t t) {
     const copy_job *j = arg;
+    if (j->pieces > 1) {
+        size_t r = t / j->pieces, first = (t % j->pieces) * j->piece, n = LK_MIN(j->piece, j->bytes - first);
+        memcpy(j->dst + r * j->dst_stride + first, j->src + r * j->src_stride + first, n);
+        return;
+    }
     size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->rows);
     for (size_t r = first; r < last; r++) memcpy(j->dst + r * j->dst_stride, j->src + r * j->src_stride, j->bytes);
 }
 
+/* Tasks of whole rows, or of pieces of rows when there are fewer rows than tasks wanted: a Concat of a
+ * few feature maps is one long row per input, and one thread copying it pulls what the convolution before
+ * it left in the other core's cache (SqueezeNet's Concat copies were slower on 2 threads than on 1). */
 int lk_copy_blocks(size_t rows, size_t bytes, const void *src, size_t src_stride, void *dst, size_t dst_stride,
                    lk_pool *pool) {
     if (rows == 0 || bytes == 0) return LK_OK;
-    copy_job j = {rows, bytes, src_stride, dst_stride, lk_items_per_task(pool, rows, bytes, 1 << 17), src, dst};
-    lk_parallel_for(pool, (rows + j.per_task - 1) / j.per_task, copy_task, &j);
+    size_t tasks = lk_task_count(pool, rows * bytes, 1 << 16);
+    copy_job j = {rows, bytes, src_stride, dst_stride, 1, 1, bytes, src, dst};
+    if (tasks > rows) {
+        size_t pieces = (tasks + rows - 1) / rows;
+        j.piece = (((bytes + pieces - 1) / pieces) + 63) & ~(size_t)63;
+        j.pieces = (bytes + j.piece - 1) / j.piece;
+        lk_parallel_for(pool, rows * j.pieces, copy_task, &j);
+    } else {
+        j.per_task = (rows + tasks - 1) / tasks;
+        lk_parallel_for(pool, (rows + j.per_task - 1) / j.per_task, copy_task, &j);
+    }
     return LK_OK;
 }
