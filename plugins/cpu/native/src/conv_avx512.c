@@ -506,6 +506,7 @@ typedef struct {
     const uint32_t *w_bf16; /* bf16 pair weights instead of w_packed (lk_conv2d_packed_bf16) */
     float *y;
     int k, mg, panels_m, tile, tiles, pointwise;
+    int chunk_panels, chunks; /* weight panels per task, tasks per tile (few positions, several threads) */
     float lo, hi;          /* the activation when it is a clamp */
     lk_activation after;   /* else applied after the tile is stored */
     int status;
@@ -515,6 +516,9 @@ static void pconv_task(void *arg, size_t t) {
     pconv_job *j = arg;
     const lk_conv2d *p = j->p;
     int positions = p->oh * p->ow;
+    int pm_first = (int)(t % (size_t)j->chunks) * j->chunk_panels;
+    int pm_last = LK_MIN(j->panels_m, pm_first + j->chunk_panels);
+    t /= (size_t)j->chunks;
     size_t per_image = (size_t)p->groups * j->tiles;
     int b = (int)(t / per_image);
     int g = (int)(t % per_image / j->tiles), tile = (int)(t % j->tiles);
@@ -552,7 +556,7 @@ static void pconv_task(void *arg, size_t t) {
     const uint32_t *wg_bf16 = j->w_bf16 ? j->w_bf16 + (size_t)g * j->panels_m * MR * kp : NULL;
     for (int k0 = 0; k0 < j->k; k0 += KC) {
         int kc = LK_MIN(KC, j->k - k0), final = k0 + kc >= j->k;
-        for (int pm = 0; pm < j->panels_m; pm++) {
+        for (int pm = pm_first; pm < pm_last; pm++) {
             int m0 = pm * MR, rows = LK_MIN(MR, j->mg - m0);
             int oc = g * j->mg + m0;
             for (int pn = 0; pn < panels_n; pn++) {
@@ -725,6 +729,17 @@ static int conv_tile(int positions, size_t images, int threads) {
     return tile;
 }
 
+/* Weight panels per task when `tile_tasks` tiles leave threads idle (a 7x7 or 13x13 image is one or two
+ * tiles): the panels are split among tasks too, each packing or copying its tile's input itself. Sets
+ * *chunk_panels and returns the tasks per tile. */
+static int panel_chunks(int panels_m, size_t tile_tasks, int threads, int *chunk_panels) {
+    int chunks = 1;
+    if (threads > 1 && tile_tasks < (size_t)threads * 3)
+        chunks = (int)LK_MIN((size_t)panels_m, ((size_t)threads * 3 + tile_tasks - 1) / tile_tasks);
+    *chunk_panels = (panels_m + chunks - 1) / chunks;
+    return (panels_m + *chunk_panels - 1) / *chunk_panels;
+}
+
 /* the dropped columns cost (wq - ow) / wq of the work: worth it while under a
  * quarter (im2col copies the input kh*kw/(sh*sw) times instead); phases a
  * 1x1 kernel skips are not copied */
@@ -744,15 +759,7 @@ static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, 
     size_t images = (size_t)p->n * p->groups;
     j.tile = conv_tile(p->oh * j.wq, images, lk_pool_threads(pool));
     j.tiles = (p->oh * j.wq + j.tile - 1) / j.tile;
-    /* too few tiles for every thread (a 7x7 image is one or two): the
-     * weight panels are split among tasks too, each copying the rows itself */
-    int threads = lk_pool_threads(pool);
-    size_t tile_tasks = images * (size_t)j.tiles;
-    j.chunks = 1;
-    if (threads > 1 && tile_tasks < (size_t)threads * 3)
-        j.chunks = (int)LK_MIN((size_t)j.panels_m, ((size_t)threads * 3 + tile_tasks - 1) / tile_tasks);
-    j.chunk_panels = (j.panels_m + j.chunks - 1) / j.chunks;
-    j.chunks = (j.panels_m + j.chunk_panels - 1) / j.chunk_panels;
+    j.chunks = panel_chunks(j.panels_m, images * (size_t)j.tiles, lk_pool_threads(pool), &j.chunk_panels);
     /* rows a tile's panels touch (a tile may start mid-row; its last panel
      * runs up to NR - 1 positions past it), then the kernel's rows below */
     j.rows_max = (j.tile + NR + j.wq - 2) / j.wq + 1 + (p->kh - 1) * p->dh / p->sh;
@@ -798,7 +805,8 @@ static int conv_packed(const lk_conv2d *p, const float *x, const float *w_packed
     size_t images = (size_t)p->n * p->groups;
     j.tile = conv_tile(positions, images, lk_pool_threads(pool));
     j.tiles = (positions + j.tile - 1) / j.tile;
-    lk_parallel_for(pool, images * j.tiles, pconv_task, &j);
+    j.chunks = panel_chunks(j.panels_m, images * (size_t)j.tiles, lk_pool_threads(pool), &j.chunk_panels);
+    lk_parallel_for(pool, images * j.tiles * (size_t)j.chunks, pconv_task, &j);
     return j.status;
 }
 
