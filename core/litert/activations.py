@@ -75,8 +75,9 @@ ACTIVATIONS: dict[str, FusedActivation] = {a.op_type: a for a in (
 
 #: the attribute that names a fused operator's activation (FusedConv, FusedGemm)
 ACTIVATION_ATTR = {"activation": AttrSpec("string", required=True)}
-#: FusedConv's activation attributes: the name, then the parameters in table order
-FUSED_CONV_ATTRS = {**ACTIVATION_ATTR, "activation_params": AttrSpec("floats")}
+#: FusedConv's activation attributes: the name, then the parameters in table order; no name is no activation
+#: (a conv fused with its residual Add alone, as onnxruntime's FusedConv allows)
+FUSED_CONV_ATTRS = {"activation": AttrSpec("string"), "activation_params": AttrSpec("floats")}
 
 
 def fusable(node: Node) -> FusedActivation | None:

@@ -129,10 +129,11 @@ class ActivationFusion(_AbsorbReader):
 
 
 class ResidualFusion(Pass):
-    """Conv -> Add/Sum(residual) -> activation  ==>  com.microsoft FusedConv
+    """Conv -> Add/Sum(residual) [-> activation]  ==>  com.microsoft FusedConv
     with the residual as its ``Z`` input (``act(conv(x) + b + Z)``), the
-    pattern that closes every ResNet block.  Only when the residual has the
-    conv output's exact shape (FusedConv's Z does not broadcast)."""
+    pattern that closes every ResNet block (and, without the activation,
+    every MobileNetV2 bottleneck).  Only when the residual has the conv
+    output's exact shape (FusedConv's Z does not broadcast)."""
 
     name = "residual_fusion"
 
@@ -151,25 +152,31 @@ class ResidualFusion(Pass):
             out = node.outputs[0]
             if add.domain != "" or add.op_type not in ("Add", "Sum") or len(add.inputs) != 2:
                 continue
-            act = single_consumer(graph, add.outputs[0], consumers)
-            spec = fusable(act) if act is not None else None
-            if act is None or spec is None or id(add) in removed:
+            if id(add) in removed:
                 continue
             if read_by_subgraph(consumers, out) or read_by_subgraph(consumers, add.outputs[0]):
                 continue
             residual = add.inputs[1] if add.inputs[0] == out else add.inputs[0]
             if residual == out or not _same_shape(graph, residual, out):
                 continue
-            params = spec.params_of(act, lambda name: const_of(graph, name))
-            if params is None:
-                continue
-            _fuse_activation(model, node, act, params)
+            act = single_consumer(graph, add.outputs[0], consumers)
+            spec = fusable(act) if act is not None else None
+            params = spec.params_of(act, lambda name: const_of(graph, name)) if act is not None and spec else None
+            detail = f"{node.name}+{add.op_type}"
+            if act is not None and params is not None:
+                _fuse_activation(model, node, act, params)
+                removed.add(id(act))
+                detail += f"+{act.op_type}"
+            else:  # the Add alone: FusedConv without an activation
+                node.domain, node.op_type = CONTRIB, "FusedConv"
+                node.outputs = [add.outputs[0]]
+                model.opsets.setdefault(CONTRIB, 1)
             inputs = list(node.inputs) + [""] * (3 - len(node.inputs))
             node.inputs = inputs[:3] + [residual]
-            removed.update((id(add), id(act)))
+            removed.add(id(add))
             moved[id(add)] = node  # Z may be made after the conv: run it where the Add ran
             result.changes += 1
-            result.details.append(f"{node.name}+{add.op_type}+{act.op_type}")
+            result.details.append(detail)
         placed = {id(n) for n in moved.values()}
         graph.nodes = [moved.get(id(n), n) for n in graph.nodes
                        if id(n) in moved or (id(n) not in removed and id(n) not in placed)]

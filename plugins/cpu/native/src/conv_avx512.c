@@ -729,6 +729,43 @@ static int conv_tile(int positions, size_t images, int threads) {
     return tile;
 }
 
+/* Tiles and weight-panel chunks for the packed-weight path, chosen by makespan: with tasks claimed as
+ * threads free up, a run takes about ceil(tasks / threads) times its largest task, in units of 12 x 32
+ * output panels.  A small image (14x14: 196 positions) cut into 32-wide tiles leaves a 4-position tail
+ * and 7 tasks for 2 threads; one whole tile with its weight panels split in 2-4 chunks is even.  Tiles
+ * narrower than TILE_PANELS panels are tried only while the wider ones give fewer than four tasks per
+ * thread (each tile streams all the weights).  Ties go to fewer chunks (each packs the tile's input
+ * again), then to more tasks, up to four per thread. */
+static void packed_partition(int positions, size_t images, int panels_m, int threads, int *tile, int *chunks,
+                             int *chunk_panels) {
+    int whole = (positions + NR - 1) / NR * NR; /* the image as one tile */
+    *tile = LK_MIN(TILE_PANELS * NR, whole);
+    *chunks = 1;
+    *chunk_panels = panels_m;
+    if (threads <= 1) return;
+    int64_t best = -1;
+    size_t best_tasks = 0;
+    for (int t = *tile; t >= NR; t = t / 2 / NR * NR) {
+        if (t < LK_MIN(TILE_PANELS * NR, whole) &&
+            images * (size_t)((positions + 2 * t - 1) / (2 * t)) >= 4 * (size_t)threads)
+            break;
+        int tiles = (positions + t - 1) / t, last_panels = ((positions - (tiles - 1) * t) + NR - 1) / NR;
+        int widest = tiles > 1 ? t / NR : last_panels;
+        for (int c = 1; c <= LK_MIN(panels_m, 4 * threads); c++) {
+            int per = (panels_m + c - 1) / c, used = (panels_m + per - 1) / per;
+            if (used != c) continue;
+            size_t tasks = images * (size_t)tiles * (size_t)c;
+            int64_t span = (int64_t)((tasks + (size_t)threads - 1) / (size_t)threads) * widest * per;
+            int better = best < 0 || span < best ||
+                         (span == best && c == *chunks && tasks > best_tasks && best_tasks < 4 * (size_t)threads);
+            if (better) {
+                best = span, best_tasks = tasks;
+                *tile = t, *chunks = c, *chunk_panels = per;
+            }
+        }
+    }
+}
+
 /* Weight panels per task when `tile_tasks` tiles leave threads idle (a 7x7 or 13x13 image is one or two
  * tiles): the panels are split among tasks too, each packing or copying its tile's input itself. Sets
  * *chunk_panels and returns the tasks per tile. */
@@ -803,9 +840,8 @@ static int conv_packed(const lk_conv2d *p, const float *x, const float *w_packed
                   p->pad_left == 0 && p->oh == p->h && p->ow == p->w && j.panels_m <= 8;
     lk_split_activation(&p->act, &j.lo, &j.hi, &j.after);
     size_t images = (size_t)p->n * p->groups;
-    j.tile = conv_tile(positions, images, lk_pool_threads(pool));
+    packed_partition(positions, images, j.panels_m, lk_pool_threads(pool), &j.tile, &j.chunks, &j.chunk_panels);
     j.tiles = (positions + j.tile - 1) / j.tile;
-    j.chunks = panel_chunks(j.panels_m, images * (size_t)j.tiles, lk_pool_threads(pool), &j.chunk_panels);
     lk_parallel_for(pool, images * j.tiles * (size_t)j.chunks, pconv_task, &j);
     return j.status;
 }
