@@ -46,6 +46,37 @@ def segment_const(lowered: list[Lowered], graph: Graph) -> Callable[[str], np.nd
     return const
 
 
+def _concat_in_place(steps: list[tuple[int, Step]], root: dict[str, str], live_after: set[str],
+                     const: Callable[[str], np.ndarray | None], nbytes: Callable[[str], int],
+                     copy_kind: int) -> tuple[list[tuple[int, Step]], dict[str, tuple[str, int]]]:
+    """Concat inputs written straight into their part of the output, instead of copied there: an input
+    that one step of the segment makes, that is a contiguous block of the output (outer size 1, as a
+    channel Concat of one image is) starting 64-byte aligned, and that neither leaves the segment nor is
+    a view.  SqueezeNet's fire
+    modules and Inception's branches then copy nothing.  Returns the steps without those copies and, per
+    placed input, (the Concat's output, byte offset); neither side of a placement is placed again."""
+    writers: dict[str, int] = {}
+    for _, st in steps:
+        for name in st.writes:
+            writers[name] = writers.get(name, 0) + (2 if st.kind == copy_kind else 1)
+    views = set(root) | set(root.values())
+    placed: dict[str, tuple[str, int]] = {}
+    outputs: set[str] = set()  # Concat outputs with placed inputs
+    kept: list[tuple[int, Step]] = []
+    for index, st in steps:
+        if st.kind == copy_kind and len(st.operands) == 2 and st.ints[0] == 1 and st.ints[2] == 0:
+            src, y = st.operands
+            if src and y and src not in placed and src not in outputs and y not in placed \
+                    and writers.get(src) == 1 and src not in views and y not in root \
+                    and src not in live_after and y not in live_after and const(src) is None \
+                    and nbytes(src) == st.ints[1] and st.ints[4] % 64 == 0:  # arena slots start 64-aligned
+                placed[src] = (y, int(st.ints[4]))
+                outputs.add(y)
+                continue
+        kept.append((index, st))
+    return kept, placed
+
+
 @dataclass
 class _Tensor:
     name: str
@@ -105,6 +136,7 @@ class NativeSegment:
                 else:
                     root[y] = base
             steps += [(index, st) for st in low.steps]
+        steps, placed = _concat_in_place(steps, root, live_after, const, nbytes, native.STEP_COPY)
         produced_set = set(produced)
         reads = [root.get(n, n) for _, st in steps for n in st.operands if n and n not in st.writes]
         inputs = [n for n in dict.fromkeys(reads) if n not in produced_set and const(n) is None]
@@ -139,11 +171,17 @@ class NativeSegment:
                     if name in st.writes:
                         first.setdefault(base, position)
                     last[base] = position
+        for src, (y, _) in placed.items():  # a Concat's output holds its placed inputs from their writes on
+            first[y] = min(first.get(y, last.get(y, first[src])), first[src])
+            last[y] = max(last.get(y, last[src]), last[src])
+            del first[src], last[src]
         intervals = [Interval(name, align(nbytes(name)), first.get(name, last[name]), last[name])
                      for name in last if name not in slot_of]
         self.arena_bytes = pack(intervals)
         for item in intervals:
             new_slot(item.name, nbytes(item.name), ("arena", item.offset))
+        for src, (y, offset) in placed.items():
+            new_slot(src, nbytes(src), ("arena", binds[slot_of[y]][1] + offset))
         for name, base in root.items():
             slot_of[name] = slot_of[base]
 
