@@ -32,8 +32,9 @@ class QuantConfigWarning(UserWarning):
     """A config key or section that litert accepts but that changes nothing here."""
 
 
-#: writers that express weight quantisation only (quantised constants, no activation quantisation)
-_WEIGHT_QUANT_ONLY = ("ms",)
+#: quantisation types each writer cannot express (``.ms``: MindSpore Lite's DynamicQuant + QUANT_DYNAMIC
+#: MatMul layout is read, not written)
+_NOT_WRITTEN = {"ms": ("DYNAMIC_QUANT",)}
 
 #: passes that write contrib (com.microsoft) ops; quantisation runs before them so its output is plain ONNX
 _FUSIONS = (ActivationFusion, ResidualFusion)
@@ -186,10 +187,10 @@ def quantize(
     output = Path(output)
     from ..convert import find_serializer
 
-    if find_serializer(output, output_format).name in _WEIGHT_QUANT_ONLY and config.quant_type != "WEIGHT_QUANT":
+    if config.quant_type in _NOT_WRITTEN.get(find_serializer(output, output_format).name, ()):
         raise QuantConfigError(f"{config.source}: [common_quant_param] quant_type: {config.quant_type} output "
-                               f"as {output.suffix or output_format} is not implemented (WEIGHT_QUANT is; "
-                               "write .onnx for full or dynamic quantisation)")
+                               f"as {output.suffix or output_format} is not implemented (WEIGHT_QUANT and "
+                               "FULL_QUANT are; write .onnx for dynamic quantisation)")
     model = read_model(source, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
     report = quantize_model(model, config, progress)
     for line in report.no_effect:

@@ -256,7 +256,9 @@ def gemm(ctx, node) -> None:
     if c is not None:
         cv = ctx.const_of(c)
         n = (weight.shape[0] if a.get("transB") else weight.shape[1]) if weight is not None else None
-        if cv is not None and (cv.ndim == 1 or cv.ndim == 2 and cv.shape[0] == 1) and cv.size == n:
+        if cv is not None and cv.ndim == 1 and cv.size == n and beta == 1.0:
+            bias_vector = c  # as it is: an int32 bias keeps its QuantParam
+        elif cv is not None and (cv.ndim == 1 or cv.ndim == 2 and cv.shape[0] == 1) and cv.size == n:
             bias_vector = ctx.const((cv.reshape(-1) * np.float32(beta)).astype(cv.dtype), f"{c}_bias")
     product = node.outputs[0] if c is None or bias_vector is not None else ctx.fresh(f"{node.outputs[0]}_ab")
     act = _act_of(node) if product == node.outputs[0] else 0
@@ -384,6 +386,27 @@ def cast(ctx, node) -> None:
     if source is not None and narrowed(source) == narrowed(to):  # int64 -> int32 is no cast in a .ms file
         return ctx.alias(node.outputs[0], node.inputs[0], node)
     ctx.emit("Cast", {}, [node.inputs[0], ctx.const(np.array([type_id], np.int32), "to")], node.outputs[:1], node)
+
+
+def quantize_cast(ctx, node) -> None:
+    """An activation QuantizeLinear / DequantizeLinear left between a float and an integer node ->
+    QuantDTypeCast (float32 <-> int8); the parameters are the int8 tensor's (:mod:`.integer`)."""
+    from litert.ir import DType
+
+    from .integer import activation_params
+
+    params = activation_params(ctx.graph, node)
+    if params is None:
+        raise ctx.unsupported(node, "a quantisation that is not per tensor with constant parameters on an activation")
+    quantize = node.op_type == "QuantizeLinear"
+    int8 = node.outputs[0] if quantize else node.inputs[0]
+    value = ctx.value(int8)
+    if value.quant is None:
+        value.quant = params
+    int_type = TYPE_ID_OF[value.dtype or DType.INT8]
+    float_type = TYPE_ID_OF[DType.FLOAT32]
+    src, dst = (float_type, int_type) if quantize else (int_type, float_type)
+    ctx.emit("QuantDTypeCast", {"src_t": src, "dst_t": dst, "axis": 0}, node.inputs[:1], node.outputs[:1], node)
 
 
 def slice_(ctx, node) -> None:
@@ -704,6 +727,8 @@ WRITERS: dict[tuple[str, str], Callable] = {
     ("", "Gather"): gather,
     ("", "Shape"): shape,
     ("", "Cast"): cast,
+    ("", "QuantizeLinear"): quantize_cast,
+    ("", "DequantizeLinear"): quantize_cast,
     ("", "Slice"): slice_,
     ("", "Split"): split,
     ("", "Pad"): pad,

@@ -28,6 +28,7 @@ from litert.schema.inference import infer_shapes
 
 from ..flatbuf.build import Ref, build_table
 from . import nhwc
+from .integer import integer_products
 from .schema import SCHEMA
 from .types import FMK_TYPES, MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, ActivationType, Format, QuantType, narrowed
 from .write_ops import WRITERS
@@ -299,6 +300,7 @@ def prepare(model: Model, input_format: str) -> Graph:
     nhwc.to_channels_last(graph, input_format)
     _infer(graph)
     _fuse_activations(graph)
+    integer_products(graph)
     return graph
 
 
@@ -439,13 +441,19 @@ class _Emitter:
         zeros = np.broadcast_to(np.ravel(quant.zero_point), scales.shape)
         return [{"scale": float(s), "zeroPoint": int(z), "inited": True} for s, z in zip(scales, zeros)]
 
-    def _reads_quantised(self, op: MsOp) -> bool:
-        """A node with an integer constant input that carries quantisation parameters (weight quantisation)."""
-        for name in op.inputs:
+    def _quant_type(self, op: MsOp) -> int:
+        """QUANT_ALL for a node reading an integer activation with quantisation parameters (full
+        quantisation; QuantDTypeCast too, as converter_lite marks it), QUANT_WEIGHT for one reading only
+        integer constants with them (weight quantisation), else QUANT_NONE."""
+        kind = QuantType.QUANT_NONE
+        for name in op.inputs + op.outputs:
             value = self.graph.values.get(name)
-            if value is not None and value.const is not None and value.quant is not None and value.const.dtype.kind in "iu":
-                return True
-        return False
+            if value is None or value.quant is None or value.dtype is None or value.dtype.numpy.kind not in "iu":
+                continue
+            if value.const is None:
+                return QuantType.QUANT_ALL
+            kind = QuantType.QUANT_WEIGHT
+        return kind
 
     def _node(self, builder: flatbuffers.Builder, op: MsOp) -> Ref:
         tag = _TAGS.get(op.primitive)
@@ -456,7 +464,7 @@ class _Emitter:
             "name": op.name, "primitive": primitive,
             "inputIndex": np.array([self.index[i] for i in op.inputs], np.uint32),
             "outputIndex": np.array([self.index[o] for o in op.outputs], np.uint32),
-            "quantType": QuantType.QUANT_WEIGHT if self._reads_quantised(op) else QuantType.QUANT_NONE})
+            "quantType": self._quant_type(op)})
 
 
 def to_bytes(model: Model, input_format: str | None = None) -> bytearray:
