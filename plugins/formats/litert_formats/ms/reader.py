@@ -24,7 +24,7 @@ from litert.schema import schemas
 
 from ..emitter import NodeEmitter
 from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
-from . import transposes
+from . import integer_read, transposes
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
 from .schema import SCHEMA
@@ -43,6 +43,10 @@ class GraphBuilder(NodeEmitter[MsNode]):
         self.after: list = []
         #: constant inputs of weight-quantised nodes: stored as integers, read as float
         self.weight_quant = {i for n in ms.nodes if n.quant_type in WEIGHT_QUANT_TYPES for i in n.inputs}
+        self.weight_quant |= {i for n in ms.nodes if n.quant_type == QuantType.QUANT_ALL for i in n.inputs
+                              if not integer_read.plain_params(ms.tensors[i].quant_raw)}
+        #: tensor index -> the IR name it is read or written as while one node is read (full quantisation)
+        self.renamed: dict[int, str] = {}
         self.names = unique_tensor_names(ms.tensors)
         for t in ms.tensors:
             self._materialise(t.index)
@@ -62,7 +66,7 @@ class GraphBuilder(NodeEmitter[MsNode]):
             self.graph.values[name] = Value(name, t.dtype, None, quant=t.quant)
 
     def tensor_name(self, index: int) -> str:
-        return self.names[index]
+        return self.renamed.get(index, self.names[index])
 
     def ms_dtype(self, index: int) -> DType | None:
         return self.ms.tensors[index].dtype
@@ -128,7 +132,7 @@ class GraphBuilder(NodeEmitter[MsNode]):
 
 
 #: CNode.quantType values whose integer weights the kernels dequantise
-WEIGHT_QUANT_TYPES = (QuantType.QUANT_WEIGHT, QuantType.WeightQuant)
+WEIGHT_QUANT_TYPES = (QuantType.QUANT_WEIGHT, QuantType.WeightQuant, QuantType.QUANT_DYNAMIC)
 
 
 def dequantize(data: np.ndarray, params: list[dict]) -> np.ndarray:
@@ -186,9 +190,12 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
                                      "which no earlier node writes")
         with malformed_as_load_error(f"{ms.path}: node {node.name!r} ({node.primitive}): malformed attributes or "
                                      "inputs"):
-            read_node(b, node)
-            for fn in b.after:
-                fn()
+            if node.quant_type == QuantType.QUANT_ALL and node.primitive not in integer_read.CASTS:
+                integer_read.read_integer_node(b, node)
+            else:
+                read_node(b, node)
+                for fn in b.after:
+                    fn()
         b.after.clear()
         written.update(node.outputs)
     for index in outputs:
@@ -196,6 +203,7 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
             raise ModelLoadError(f"{ms.path}: output tensor {index} is written by no node")
         graph.outputs.append(b.tensor_name(index))
     transposes.optimize_loaded(graph, ms.path)
+    integer_read.hoist_transposes(graph)
     return graph
 
 
