@@ -15,6 +15,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimize", choices=("none", "general"), default="general")
     parser.add_argument("--input-format", choices=("NHWC", "NCHW"), type=str.upper,
                         help=".ms output: layout of 4-D inputs (default NHWC, as MindSpore Lite's converter)")
+    parser.add_argument("--fp16", choices=("on", "off"), type=str.lower, default="off",
+                        help=".ms output: store float32 constants as float16 (converter_lite's --fp16)")
     parser.add_argument("--config-file", "--configFile", dest="config_file",
                         help="MindSpore Lite post-training quantisation config (INI: [common_quant_param] ...)")
 
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     report = litert.convert(
         args.model, args.output, fmk=args.fmk, output_format=args.output_format,
         input_shapes=parse_input_shapes(args.input_shape), optimize_level=args.optimize,
-        input_format=args.input_format, weight_file=args.weight_file,
+        input_format=args.input_format, weight_file=args.weight_file, weight_fp16=args.fp16 == "on",
     )
     print("\n".join(report.lines()))
     return 0
@@ -45,6 +47,8 @@ def _quantize(args: argparse.Namespace, input_shapes: dict[str, tuple[int, ...]]
 
     if args.input_format:
         raise InputError("--input-format cannot be combined with --config-file yet")
+    if args.fp16 == "on":
+        raise InputError("--fp16 on cannot be combined with --config-file yet")
     if args.optimize != "general":
         raise InputError("--optimize none cannot be combined with --config-file (quantisation folds BatchNorm)")
     config = load_config(args.config_file)

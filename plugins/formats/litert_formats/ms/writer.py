@@ -21,6 +21,7 @@ import flatbuffers
 import numpy as np
 
 from litert.atomic import write_bytes
+from litert.convert import WEIGHT_FP16_KEY
 from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorError
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, QuantParams, Value
@@ -353,8 +354,10 @@ def _dims(value: Value) -> list[int] | None:
     return [d if isinstance(d, int) else -1 for d in value.shape]
 
 
-def _const_bytes(value: Value) -> np.ndarray:
+def _const_bytes(value: Value, fp16: bool = False) -> np.ndarray:
     data = np.asarray(value.const)
+    if fp16 and data.dtype == np.float32:
+        data = data.astype(np.float16)
     if data.dtype == np.int64:
         info = np.iinfo(np.int32)
         data = np.clip(data, info.min, info.max).astype(np.int32)
@@ -373,8 +376,10 @@ def _aligned_bytes(builder: flatbuffers.Builder, data: np.ndarray) -> Ref:
 
 
 class _Emitter:
-    def __init__(self, ctx: Lowering, name: str) -> None:
+    def __init__(self, ctx: Lowering, name: str, weight_fp16: bool = False) -> None:
         self.ctx = ctx
+        #: float32 constants written as float16 (converter_lite's ``--fp16=on``)
+        self.weight_fp16 = weight_fp16
         self.graph = ctx.graph
         self.name = name
         self.index: dict[str, int] = {}
@@ -424,10 +429,11 @@ class _Emitter:
         dtype = value.dtype or (DType.from_numpy(value.const.dtype) if value.const is not None else None)
         if dtype is None:
             raise InvalidModelError(f"value {name!r} has no known type (shape inference could not tell)")
-        type_id = TYPE_ID_OF.get(narrowed(dtype))
+        fp16 = self.weight_fp16 and value.is_const and dtype == DType.FLOAT32
+        type_id = TYPE_ID_OF.get(DType.FLOAT16 if fp16 else narrowed(dtype))
         if type_id is None:
             raise UnsupportedOperatorError(f"value {name!r} is {dtype}, which a .ms tensor cannot hold", node=name)
-        data = _aligned_bytes(builder, _const_bytes(value)) if value.is_const else None
+        data = _aligned_bytes(builder, _const_bytes(value, fp16)) if value.is_const else None
         dims = _dims(value)
         return build_table(SCHEMA, builder, "Tensor", {
             "nodeType": NODE_VALUE if value.is_const else NODE_CNODE, "dataType": type_id,
@@ -467,14 +473,16 @@ class _Emitter:
             "quantType": self._quant_type(op)})
 
 
-def to_bytes(model: Model, input_format: str | None = None) -> bytearray:
-    """The ``.ms`` FlatBuffer of ``model``."""
+def to_bytes(model: Model, input_format: str | None = None, weight_fp16: bool | None = None) -> bytearray:
+    """The ``.ms`` FlatBuffer of ``model``; ``weight_fp16`` None: as ``model.metadata`` says."""
     fmt = (input_format or model.metadata.get(INPUT_FORMAT_KEY) or "NHWC").upper()
     if fmt not in ("NHWC", "NCHW"):
         raise InvalidModelError(f"input format {fmt!r}: NHWC or NCHW")
+    if weight_fp16 is None:
+        weight_fp16 = model.metadata.get(WEIGHT_FP16_KEY, "off") == "on"
     graph = prepare(model, fmt)
     ctx = lower(graph)
-    return _Emitter(ctx, model.graph.name or "").build()
+    return _Emitter(ctx, model.graph.name or "", weight_fp16).build()
 
 
 class MsSerializer(Serializer):
