@@ -47,6 +47,9 @@ class GraphBuilder(NodeEmitter[MsNode]):
                               if not integer_read.plain_params(ms.tensors[i].quant_raw)}
         #: tensor index -> the IR name it is read or written as while one node is read (full quantisation)
         self.renamed: dict[int, str] = {}
+        #: converter_lite's ``--fp16=on`` stores float32 constants as float16 for a graph that computes in
+        #: float32: they are widened back at load (a graph with float16 activations keeps them)
+        self.widen_fp16 = not any(t.dtype == DType.FLOAT16 and not t.is_const for t in ms.tensors)
         self.names = unique_tensor_names(ms.tensors)
         for t in ms.tensors:
             self._materialise(t.index)
@@ -59,6 +62,9 @@ class GraphBuilder(NodeEmitter[MsNode]):
         t = self.ms.tensors[index]
         if index in self.weight_quant and t.data is not None and t.quant_raw and t.data.dtype.kind in "iu":
             data = dequantize(t.data, t.quant_raw)
+            self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
+        elif t.data is not None and self.widen_fp16 and t.dtype == DType.FLOAT16:
+            data = t.data.astype(np.float32)
             self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
         elif t.data is not None:
             self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=t.quant)
@@ -216,6 +222,15 @@ def _weight_quant(ms: MsFile) -> str:
                      for (dtype, bits, scheme), n in kinds.most_common()) or "none"
 
 
+def _fp16_constants(ms: MsFile) -> str:
+    """``litert info``'s line on float16 constants (converter_lite's ``--fp16=on``): how many, read as what."""
+    count = sum(1 for t in ms.tensors if t.is_const and t.data is not None and t.dtype == DType.FLOAT16)
+    if not count:
+        return "none"
+    computes_fp16 = any(t.dtype == DType.FLOAT16 and not t.is_const for t in ms.tensors)
+    return f"{count} tensor{'s' if count != 1 else ''}, " + ("kept float16" if computes_fp16 else "read as float32")
+
+
 def primitive_histogram(ms: MsFile) -> Counter:
     return Counter(n.primitive or f"PrimitiveType#{n.tag}" for n in ms.nodes)
 
@@ -245,6 +260,7 @@ class MsFrontend(Frontend):
             "ms.subgraphs": str(len(ms.subgraphs)),
             "ms.input_formats": ", ".join(f"{k} {v}" for k, v in layouts.items()),
             "ms.weight_quant": _weight_quant(ms),
+            "ms.fp16_constants": _fp16_constants(ms),
         }
         four_d = [t for t in (ms.tensors[i] for i in ms.inputs) if t.dims is not None and len(t.dims) == 4]
         if four_d:  # written back, the model keeps its input layout unless told otherwise

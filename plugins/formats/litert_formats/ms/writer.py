@@ -439,13 +439,14 @@ class _Emitter:
             "nodeType": NODE_VALUE if value.is_const else NODE_CNODE, "dataType": type_id,
             "dims": np.array(dims, np.int32) if dims is not None else None,
             "format": self.formats.get(name, Format.NHWC), "data": data,
-            "quantParams": self._quant(value.quant) if value.quant is not None else None, "name": name})
+            "quantParams": self._quant(value.quant, dtype) if value.quant is not None else None, "name": name})
 
     @staticmethod
-    def _quant(quant: QuantParams) -> list[dict]:
+    def _quant(quant: QuantParams, dtype: DType) -> list[dict]:
         scales = np.ravel(quant.scale)
         zeros = np.broadcast_to(np.ravel(quant.zero_point), scales.shape)
-        return [{"scale": float(s), "zeroPoint": int(z), "inited": True} for s, z in zip(scales, zeros)]
+        bits = 8 * dtype.itemsize  # int8 weights and activations, int16 weights, an int32 bias
+        return [{"scale": float(s), "zeroPoint": int(z), "inited": True, "numBits": bits} for s, z in zip(scales, zeros)]
 
     def _quant_type(self, op: MsOp) -> int:
         """QUANT_ALL for a node reading an integer activation with quantisation parameters (full
