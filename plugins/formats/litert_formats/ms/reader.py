@@ -11,6 +11,7 @@ NHWC images, as it does in MindSpore Lite.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from pathlib import Path
@@ -50,6 +51,8 @@ class GraphBuilder(NodeEmitter[MsNode]):
         #: converter_lite's ``--fp16=on`` stores float32 constants as float16 for a graph that computes in
         #: float32: they are widened back at load (a graph with float16 activations keeps them)
         self.widen_fp16 = not any(t.dtype == DType.FLOAT16 and not t.is_const for t in ms.tensors)
+        #: per-channel quantised constants: the axis of their channels (the file does not say; the reader does)
+        self.channel_axes = channel_axes(ms)
         self.names = unique_tensor_names(ms.tensors)
         for t in ms.tensors:
             self._materialise(t.index)
@@ -60,14 +63,16 @@ class GraphBuilder(NodeEmitter[MsNode]):
         """The Value of tensor ``index``; all are made up front, so fresh names never take a tensor's."""
         name = self.names[index]
         t = self.ms.tensors[index]
+        axis = self.channel_axes.get(index)
+        quant = t.quant if t.quant is None or axis is None else dataclasses.replace(t.quant, axis=axis)
         if index in self.weight_quant and t.data is not None and t.quant_raw and t.data.dtype.kind in "iu":
-            data = dequantize(t.data, t.quant_raw)
-            self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
+            data = dequantize(t.data, t.quant_raw, axis)
+            self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=quant)
         elif t.data is not None and self.widen_fp16 and t.dtype == DType.FLOAT16:
             data = t.data.astype(np.float32)
             self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
         elif t.data is not None:
-            self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=t.quant)
+            self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=quant)
         else:
             self.graph.values[name] = Value(name, t.dtype, None, quant=t.quant)
 
@@ -141,13 +146,35 @@ class GraphBuilder(NodeEmitter[MsNode]):
 WEIGHT_QUANT_TYPES = (QuantType.QUANT_WEIGHT, QuantType.WeightQuant, QuantType.QUANT_DYNAMIC)
 
 
-def dequantize(data: np.ndarray, params: list[dict]) -> np.ndarray:
+def channel_axes(ms: MsFile) -> dict[int, int]:
+    """Tensor index -> channel axis of the per-channel quantised constants whose reader says where its output
+    channels are: MatMulFusion's weight [K, N] (last axis; [N, K] with ``transpose_b``), FullConnection's [N, K]
+    and Conv2DFusion's O,H,W,I (first axis).  A square weight is ambiguous by its shape alone."""
+    axes: dict[int, int] = {}
+    for node in ms.nodes:
+        if len(node.inputs) < 2:
+            continue
+        t = ms.tensors[node.inputs[1]]
+        if t.data is None or len(t.quant_raw) < 2:
+            continue
+        axis = None
+        if node.primitive == "MatMulFusion":
+            axis = t.data.ndim - (2 if node.attrs.get("transpose_b") else 1)
+        elif node.primitive in ("FullConnection", "Conv2DFusion"):
+            axis = 0
+        if axis is not None and 0 <= axis < t.data.ndim and t.data.shape[axis] == len(t.quant_raw):
+            axes[t.index] = axis
+    return axes
+
+
+def dequantize(data: np.ndarray, params: list[dict], axis: int | None = None) -> np.ndarray:
     """``(q - zero_point) * scale``, then converter_lite's bias correction ``* varCorr + meanCorr``,
-    per tensor or per channel (along the first axis whose size is the number of parameters)."""
+    per tensor or per channel (along ``axis``, else the first axis whose size is the number of parameters)."""
     scale, zero, var, mean = (np.array([p[k] for p in params], np.float64)
                               for k in ("scale", "zeroPoint", "varCorr", "meanCorr"))
     if len(params) > 1:
-        axis = next((a for a, d in enumerate(data.shape) if d == len(params)), None)
+        if axis is None or data.shape[axis] != len(params):
+            axis = next((a for a, d in enumerate(data.shape) if d == len(params)), None)
         if axis is None:
             raise ModelLoadError(f"{len(params)} quantisation parameters fit no axis of a {list(data.shape)} weight")
         shape = [1] * data.ndim
