@@ -310,6 +310,14 @@ def test_full_quant_ms_is_written_as_mindspore_lite_lays_it_out(digits):
     assert sorted(n.primitive for n in integer) == ["Conv2DFusion", "Conv2DFusion", "MatMulFusion"]
     casts = [n for n in ms.nodes if n.primitive == "QuantDTypeCast"]
     assert casts[0].inputs == ms.inputs and len(casts) == 4  # input; around the Flatten; before the float logits
+    from litert.passes import PassContext
+    from litert.passes.qdq import QdqFolding
+    from litert.runtime.loading import read_model
+
+    read = read_model(out)
+    QdqFolding().run(read, PassContext())  # what the CPU backend does: integer kernels, int8 weights in memory
+    assert sorted(n.op_type for n in read.graph.nodes if n.op_type in ("QLinearConv", "QGemm")) == \
+        ["QGemm", "QLinearConv", "QLinearConv"]
     x = digits["test_x"]
     session = litert.load(out)
     session.resize({session.inputs[0].name: (len(x), 8, 8, 1)})

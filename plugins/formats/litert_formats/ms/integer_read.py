@@ -67,7 +67,8 @@ def read_integer_node(b, node: MsNode) -> None:
             after.append((inner, index))
     first = len(b.graph.nodes)
     try:
-        read_node(b, node)
+        if not _as_gemm(b, node):
+            read_node(b, node)
         for fn in b.after:
             fn()
     finally:
@@ -79,6 +80,24 @@ def read_integer_node(b, node: MsNode) -> None:
         name = b.names[index]
         scale, zero = _params_consts(b, name, t.quant, t.dtype.numpy)
         b.emit("QuantizeLinear", [inner, scale, zero], [name], node)
+
+
+def _as_gemm(b, node: MsNode) -> bool:
+    """An integer MatMulFusion of a 2-D activation and a 2-D weight, read as one Gemm (bias included): the form
+    QDQ folding turns into an integer QGemm (MatMul + Add would stay float)."""
+    from .read_ops import with_activation
+
+    a = node.attrs
+    weight = b.const_value(node, 1)
+    if node.primitive != "MatMulFusion" or a.get("transpose_a") or weight is None or weight.ndim != 2:
+        return False
+    x = b.inp(node, 0)
+    if b.rank(x, node) != 2:
+        return False
+    inputs = [x, b.inp(node, 1)] + ([b.inp(node, 2)] if b.has_input(node, 2) else [])
+    out = with_activation(b, node, a.get("activation_type", 0))
+    b.emit("Gemm", inputs, [out], node, transB=int(bool(a.get("transpose_b"))))
+    return True
 
 
 def _dequantize_constants(b, node: MsNode, first: int) -> None:
