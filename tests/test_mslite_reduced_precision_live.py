@@ -4,7 +4,7 @@
   computes what litert computes on the same file: the same held-out accuracy, the same predictions, logits
   within two quantisation steps of the last int8 activation;
 * converter_lite 2.0 (the PyPI wheel) cannot write full quantisation at all: its calibration fails;
-* converter_lite's DYNAMIC_QUANT .ms runs in litert with MindSpore Lite's outputs;
+* converter_lite's DYNAMIC_QUANT .ms runs in litert, and litert's in MindSpore Lite, with the same outputs;
 * litert's ``weight_fp16`` .ms (converter_lite's ``--fp16=on``) runs in MindSpore Lite, stores the same
   constants as float16 as converter_lite's own, and is about half the size.
 """
@@ -151,6 +151,28 @@ def test_converter_lite_dynamic_quant_runs_in_litert(name, tmp_path):
     for a, b in zip(got, msl):
         print(f"{name} dynamic quant: max |litert - MindSpore Lite| / scale = {lib.error_over_scale(a, b):.2e}")
         lib.assert_matches(a, b, f"{name} dynamic quant")
+
+
+@pytest.mark.parametrize("name", ["small_cnn", "bert_tiny"])
+def test_litert_dynamic_quant_ms_runs_in_mindspore_lite(name, tmp_path):
+    build, input_format = fixture_models.FIXTURES[name]
+    model, inputs = build()
+    source = tmp_path / "m.onnx"
+    onnx.save(model, source)
+    config = tmp_path / "dyn.cfg"
+    config.write_text("[common_quant_param]\nquant_type=DYNAMIC_QUANT\nbit_num=8\n")
+    litert.quantize(source, tmp_path / "dyn.ms", config, progress=False)
+    litert.convert(source, tmp_path / "f32.ms")
+    ms = MsFile(tmp_path / "dyn.ms")
+    assert {n.primitive for n in ms.nodes if n.quant_type == QUANT_DYNAMIC} == {"DynamicQuant", "MatMulFusion"}
+    feeds = list(fixture_models.to_layout(inputs, input_format).values())
+    msl, _ = mslite_oracle.run(tmp_path / "dyn.ms", feeds)
+    ours = litert.load(tmp_path / "dyn.ms").predict(feeds)
+    sizes = [(tmp_path / f).stat().st_size for f in ("f32.ms", "dyn.ms")]
+    for a, b in zip(ours, msl):
+        print(f"{name} litert dynamic quant .ms ({sizes[1]} bytes, float32 {sizes[0]}): max |litert - MindSpore "
+              f"Lite| / scale = {lib.error_over_scale(a, b):.2e}")
+        lib.assert_matches(a, b, f"{name}: litert vs MindSpore Lite on litert's dynamic-quant file")
 
 
 @pytest.mark.parametrize("name", ["small_cnn", "mobilenet_v2_tiny", "bert_tiny"])

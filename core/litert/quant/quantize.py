@@ -32,9 +32,8 @@ class QuantConfigWarning(UserWarning):
     """A config key or section that litert accepts but that changes nothing here."""
 
 
-#: quantisation types each writer cannot express (``.ms``: MindSpore Lite's DynamicQuant + QUANT_DYNAMIC
-#: MatMul layout is read, not written)
-_NOT_WRITTEN = {"ms": ("DYNAMIC_QUANT",)}
+#: quantisation types each writer cannot express
+_NOT_WRITTEN: dict[str, tuple[str, ...]] = {}
 
 #: passes that write contrib (com.microsoft) ops; quantisation runs before them so its output is plain ONNX
 _FUSIONS = (ActivationFusion, ResidualFusion)

@@ -20,7 +20,6 @@ import fixture_models  # noqa: E402
 import ms_testlib as lib  # noqa: E402
 
 import litert  # noqa: E402
-from litert.errors import QuantConfigError  # noqa: E402
 from litert.ir import DType  # noqa: E402
 from litert_formats.ms.msfile import MsFile  # noqa: E402
 from litert_formats.ms.types import QuantType  # noqa: E402
@@ -192,15 +191,33 @@ def test_full_quant_file_runs_on_integer_kernels():
         assert model.graph.values[node.inputs[3]].const.dtype == np.int8
 
 
-def test_dynamic_quant_is_not_written_as_ms(tmp_path):
-    model, _ = fixture_models.small_cnn()
+def test_dynamic_quant_is_written_as_converter_lite_does(tmp_path):
+    """DynamicQuant (per tensor, asymmetric int8) + MatMulFusion reading its int8 output and an int8 weight with one
+    QuantParam per output column, both QUANT_DYNAMIC (the layout of the converter_lite fixture); read back, it
+    computes what litert's dynamic-quantised ONNX computes."""
+    model, inputs = fixture_models.small_cnn()
     source = tmp_path / "m.onnx"
     onnx.save(model, source)
     config = tmp_path / "dyn.cfg"
     config.write_text("[common_quant_param]\nquant_type=DYNAMIC_QUANT\nbit_num=8\n")
-    with pytest.raises(QuantConfigError, match="DYNAMIC_QUANT output as .ms is not implemented"):
-        litert.quantize(source, tmp_path / "out.ms", config)
-    assert not (tmp_path / "out.ms").exists()
+    litert.quantize(source, tmp_path / "dyn.ms", config, progress=False)
+    litert.quantize(source, tmp_path / "dyn.onnx", config, progress=False)
+    ms = MsFile(tmp_path / "dyn.ms")
+    dynamic = [n for n in ms.nodes if n.quant_type == QuantType.QUANT_DYNAMIC]
+    assert [n.primitive for n in dynamic] == ["DynamicQuant", "MatMulFusion"]
+    theirs = MsFile(DATA / "small_cnn_dynamicquant.ms")
+    assert [n.primitive for n in theirs.nodes if n.quant_type == QuantType.QUANT_DYNAMIC] == \
+        ["DynamicQuant", "MatMulFusion"]
+    quantized, matmul = dynamic
+    assert matmul.inputs[0] == quantized.outputs[0] and ms.tensors[quantized.outputs[0]].type_id == INT8
+    weight = ms.tensors[matmul.inputs[1]]
+    assert weight.type_id == INT8 and len(weight.quant_raw) == weight.dims[1]  # [K, N], one per output column
+    assert ms.tensors[matmul.outputs[0]].type_id == FLOAT32
+    image = np.ascontiguousarray(inputs["image"].transpose(0, 2, 3, 1))
+    _, from_ms = run(tmp_path / "dyn.ms", image)
+    from_onnx = litert.load(tmp_path / "dyn.onnx").predict([inputs["image"]])
+    for a, b in zip(from_ms, from_onnx):
+        lib.assert_matches(a, b, "litert's dynamic .ms vs its dynamic ONNX")
 
 
 def test_dtype_of_a_widened_constant():

@@ -24,6 +24,8 @@ where an integer node meets a float one (the graph's inputs and outputs, the lay
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from litert.ir import DType, Graph, Node, QuantParams
@@ -158,4 +160,83 @@ def _float_const(graph: Graph, node: Node, index: int) -> None:
     node.inputs[index] = name
 
 
-__all__ = ["integer_products", "activation_params"]
+
+
+# ---------------------------------------------------------------- dynamic quantisation
+
+#: the marker op of a dynamically quantised product: inputs (activation, int8 weight [K, N] with its per-column
+#: QuantParams, optional float bias); written as DynamicQuant + MatMulFusion, both QUANT_DYNAMIC
+DYNAMIC_DOMAIN = "litert.ms.dynamic"
+
+
+def dynamic_products(graph: Graph) -> None:
+    """litert's (and onnxruntime's) dynamic quantisation of a MatMul/Gemm, ``DynamicQuantizeLinear(x) ->
+    MatMulInteger(xq, w, xz, 0) -> Cast(float) -> Mul(., x_scale * w_scale) [-> Add(bias)]``, becomes one
+    :data:`DYNAMIC_DOMAIN` ``MatMul`` node: MindSpore Lite's ``DynamicQuant`` + ``QUANT_DYNAMIC`` MatMulFusion."""
+    producers = {o: n for n in graph.nodes for o in n.outputs if o}
+    readers: dict[str, list[Node]] = {}
+    for node in graph.nodes:
+        for name in node.inputs:
+            readers.setdefault(name, []).append(node)
+    replaced: dict[int, Node | None] = {}
+    for node in graph.nodes:
+        if node.domain or node.op_type != "MatMulInteger" or len(node.inputs) < 4:
+            continue
+        chain = _dynamic_chain(graph, node, producers, readers)
+        if chain is None:
+            continue
+        nodes, x, weight, scale, bias, out = chain
+        w = graph.values[weight]
+        assert w.const is not None
+        name = graph.unique_name(f"{weight}_dynamic")
+        graph.values[name] = dataclasses.replace(w, name=name, quant=QuantParams(
+            np.ravel(scale).astype(np.float32), np.zeros(np.size(scale), np.int32), axis=w.const.ndim - 1))
+        fused = Node("MatMul", [x, name] + ([bias] if bias else []), [out], {}, name=node.name, domain=DYNAMIC_DOMAIN)
+        for n in nodes:
+            replaced[id(n)] = None
+        replaced[id(nodes[-1])] = fused
+    graph.nodes = [replaced.get(id(n), n) for n in graph.nodes if replaced.get(id(n), n) is not None]
+
+
+def _dynamic_chain(graph: Graph, mm: Node, producers: dict[str, Node], readers: dict[str, list[Node]]):
+    """(nodes in order, x, int8 weight, weight scales, bias or None, output) of one dynamic product, else None."""
+    def only_reader(name: str) -> Node | None:
+        users = readers.get(name, [])
+        return users[0] if len(users) == 1 and name not in graph.outputs else None
+
+    dql = producers.get(mm.inputs[0])
+    weight = graph.values.get(mm.inputs[1])
+    w_zero = graph.values.get(mm.inputs[3])
+    if dql is None or dql.op_type != "DynamicQuantizeLinear" or dql.domain or len(dql.outputs) != 3 \
+            or mm.inputs[2] != dql.outputs[2] or readers.get(dql.outputs[2], []) != [mm] or weight is None or weight.const is None \
+            or weight.const.dtype != np.int8 or weight.const.ndim != 2 or w_zero is None or w_zero.const is None \
+            or np.any(w_zero.const != 0) or len(readers.get(dql.outputs[0], [])) != 1:
+        return None
+    cast = only_reader(mm.outputs[0])
+    if cast is None or cast.op_type != "Cast" or int(cast.attrs.get("to", 0)) != DType.FLOAT32.value:
+        return None
+    rescale = only_reader(cast.outputs[0])
+    if rescale is None or rescale.op_type != "Mul":
+        return None
+    scale_name = rescale.inputs[1] if rescale.inputs[0] == cast.outputs[0] else rescale.inputs[0]
+    scale_mul = producers.get(scale_name)
+    if scale_mul is None or scale_mul.op_type != "Mul" or dql.outputs[1] not in scale_mul.inputs \
+            or readers.get(dql.outputs[1], []) != [scale_mul] or len(readers.get(scale_name, [])) != 1:
+        return None
+    w_scale = graph.values.get(next(i for i in scale_mul.inputs if i != dql.outputs[1]))
+    if w_scale is None or w_scale.const is None or np.size(w_scale.const) not in (1, weight.const.shape[1]):
+        return None
+    nodes, out, bias = [dql, mm, cast, scale_mul, rescale], rescale.outputs[0], None
+    add = only_reader(out)
+    if add is not None and add.op_type == "Add" and not add.domain:
+        other = add.inputs[1] if add.inputs[0] == out else add.inputs[0]
+        value = graph.values.get(other)
+        if value is not None and value.const is not None and value.const.ndim == 1 \
+                and value.const.size == weight.const.shape[1]:
+            nodes.append(add)
+            out, bias = add.outputs[0], other
+    scale = np.broadcast_to(np.ravel(w_scale.const), (weight.const.shape[1],))
+    return nodes, dql.inputs[0], weight.name, scale, bias, out
+
+
+__all__ = ["DYNAMIC_DOMAIN", "activation_params", "dynamic_products", "integer_products"]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .integer import DYNAMIC_DOMAIN
 from .nhwc import NHWC_DOMAIN
 from .types import ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_ID_OF, ActivationType, Format, PaddingMode, PadMode, RoundMode, narrowed
 
@@ -409,6 +410,25 @@ def quantize_cast(ctx, node) -> None:
     ctx.emit("QuantDTypeCast", {"src_t": src, "dst_t": dst, "axis": 0}, node.inputs[:1], node.outputs[:1], node)
 
 
+def dynamic_matmul(ctx, node) -> None:
+    """A dynamically quantised product (:func:`.integer.dynamic_products`) as converter_lite writes one:
+    DynamicQuant (per tensor, asymmetric, int8) + MatMulFusion reading its int8 output, both QUANT_DYNAMIC."""
+    from litert.ir import DType
+
+    from .types import QuantType
+
+    x = node.inputs[0]
+    quantized = ctx.fresh(f"{x}_dynamic_quant")
+    ctx.graph.values[quantized].dtype = DType.INT8
+    ctx.graph.values[quantized].shape = ctx.shape(x)
+    ctx.emit("DynamicQuant", {"symmetric": False, "dst_type": TYPE_ID_OF[DType.INT8], "activation_channel": False,
+                              "prefer_axis": 0, "transpose": False}, [x], [quantized], node)
+    ctx.ops[-1].quant_type = QuantType.QUANT_DYNAMIC
+    ctx.emit("MatMulFusion", {"transpose_a": False, "transpose_b": False, "activation_type": _act_of(node)},
+             [quantized] + node.inputs[1:], node.outputs[:1], node)
+    ctx.ops[-1].quant_type = QuantType.QUANT_DYNAMIC
+
+
 def slice_(ctx, node) -> None:
     starts, ends = ctx.const_of(node.inputs[1]), ctx.const_of(node.inputs[2])
     axes = ctx.const_of(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
@@ -728,6 +748,7 @@ WRITERS: dict[tuple[str, str], Callable] = {
     ("", "Shape"): shape,
     ("", "Cast"): cast,
     ("", "QuantizeLinear"): quantize_cast,
+    (DYNAMIC_DOMAIN, "MatMul"): dynamic_matmul,
     ("", "DequantizeLinear"): quantize_cast,
     ("", "Slice"): slice_,
     ("", "Split"): split,

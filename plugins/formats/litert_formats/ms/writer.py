@@ -29,7 +29,7 @@ from litert.schema.inference import infer_shapes
 
 from ..flatbuf.build import Ref, build_table
 from . import nhwc
-from .integer import integer_products
+from .integer import dynamic_products, integer_products
 from .schema import SCHEMA
 from .types import FMK_TYPES, MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, ActivationType, Format, QuantType, narrowed
 from .write_ops import WRITERS
@@ -50,6 +50,8 @@ class MsOp:
     inputs: list[str]
     outputs: list[str]
     name: str
+    #: CNode.quantType when the writer says it (dynamic quantisation), else from the tensors
+    quant_type: int | None = None
 
 
 @dataclass
@@ -302,6 +304,7 @@ def prepare(model: Model, input_format: str) -> Graph:
     _infer(graph)
     _fuse_activations(graph)
     integer_products(graph)
+    dynamic_products(graph)
     return graph
 
 
@@ -471,7 +474,7 @@ class _Emitter:
             "name": op.name, "primitive": primitive,
             "inputIndex": np.array([self.index[i] for i in op.inputs], np.uint32),
             "outputIndex": np.array([self.index[o] for o in op.outputs], np.uint32),
-            "quantType": self._quant_type(op)})
+            "quantType": self._quant_type(op) if op.quant_type is None else op.quant_type})
 
 
 def to_bytes(model: Model, input_format: str | None = None, weight_fp16: bool | None = None) -> bytearray:
