@@ -228,3 +228,21 @@ def test_dtype_of_a_widened_constant():
     model = read_model(DATA / "small_cnn_fp16.ms", None, LoadOptions())
     consts = [v for v in model.graph.values.values() if v.const is not None and v.const.dtype.kind == "f"]
     assert consts and all(v.dtype == DType.FLOAT32 and v.const.dtype == np.float32 for v in consts)
+
+
+def test_cli_fp16(tmp_path, capsys):
+    from litert.cli.main import main
+
+    model, _ = fixture_models.small_cnn()
+    source = tmp_path / "m.onnx"
+    onnx.save(model, source)
+    assert main(["convert", "--model", str(source), "--output", str(tmp_path / "h.ms"), "--fp16", "on"]) == 0
+    assert FLOAT16 in const_types(tmp_path / "h.ms") and FLOAT32 not in const_types(tmp_path / "h.ms")
+    assert main(["converter_lite", "--fmk=ONNX", f"--modelFile={source}", f"--outputFile={tmp_path / 'c'}",
+                 "--fp16=on"]) == 0
+    assert sorted(const_types(tmp_path / "c.ms")) == sorted(const_types(tmp_path / "h.ms"))
+    capsys.readouterr()
+    assert main(["convert", "--model", str(source), "--output", str(tmp_path / "h.onnx"), "--fp16", "on"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "apply to .ms output" in err[0]
+    assert not (tmp_path / "h.onnx").exists()
