@@ -28,9 +28,9 @@ import litert  # noqa: E402
 
 pytest.importorskip("sklearn")
 pytest.importorskip("litert_formats")
-from litert_formats.ms.msfile import MsFile  # noqa: E402
-
 from helpers import digits_cnn  # noqa: E402
+
+from litert_formats.ms.msfile import MsFile  # noqa: E402
 
 pytestmark = pytest.mark.live
 _AVAILABLE, _WHY = mslite_oracle.available()

@@ -9,7 +9,6 @@ constants, fresh names and nodes.  Nodes are named after the source operator
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 

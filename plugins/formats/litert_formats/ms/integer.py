@@ -52,7 +52,7 @@ def activation_params(graph: Graph, node: Node) -> QuantParams | None:
         return None
     if zero is not None and (zero.const is None or zero.const.size != 1 or zero.const.dtype.type not in _INT8):
         return None
-    zp = np.zeros(1, np.int32) if zero is None else zero.const.reshape(1).astype(np.int32)
+    zp = np.zeros(1, np.int32) if zero is None or zero.const is None else zero.const.reshape(1).astype(np.int32)
     return QuantParams(scale.const.reshape(1).astype(np.float32), zp)
 
 
@@ -195,7 +195,12 @@ def dynamic_products(graph: Graph) -> None:
         for n in nodes:
             replaced[id(n)] = None
         replaced[id(nodes[-1])] = fused
-    graph.nodes = [replaced.get(id(n), n) for n in graph.nodes if replaced.get(id(n), n) is not None]
+    kept: list[Node] = []
+    for n in graph.nodes:
+        new = replaced.get(id(n), n)
+        if new is not None:
+            kept.append(new)
+    graph.nodes = kept
 
 
 def _dynamic_chain(graph: Graph, mm: Node, producers: dict[str, Node], readers: dict[str, list[Node]]):

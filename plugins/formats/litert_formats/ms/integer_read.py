@@ -20,7 +20,6 @@ from litert.ir import DType, QuantParams
 from .msfile import MsNode
 from .types import TYPE_IDS
 
-
 #: primitives that convert between float and integer themselves (read the same whatever their quantType)
 CASTS = ("QuantDTypeCast", "DynamicQuant")
 
@@ -170,7 +169,7 @@ def hoist_transposes(graph) -> None:
         for node in graph.nodes:
             for name in node.inputs:
                 readers[name] = readers.get(name, 0) + 1
-        for position, node in enumerate(graph.nodes):
+        for node in graph.nodes:
             if node.op_type != "Transpose" or node.domain:
                 continue
             q = producers.get(node.inputs[0])
