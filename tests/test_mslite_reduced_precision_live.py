@@ -100,6 +100,14 @@ def test_litert_full_quant_digits_runs_in_mindspore_lite(digits):
     assert abs(acc_msl - acc_litert) <= 0.005
     assert np.mean(from_msl.argmax(1) == from_litert.argmax(1)) >= 0.995
     assert np.abs(from_msl - from_litert).max() <= bound
+    # with --fp16=on (lowest priority: the float logits layer's constants become float16)
+    half = digits["folder"] / "digits_full_fp16.ms"
+    litert.quantize(digits["model"], half, _full_config(digits["folder"], digits["calib"], "image", 100),
+                    input_shapes={"image": (1, 1, 8, 8)}, progress=False, weight_fp16=True)
+    [half_msl], _ = mslite_oracle.run(half, [x])
+    print(f"  with float16 constants: {half.stat().st_size} bytes, accuracy MindSpore Lite "
+          f"{np.mean(half_msl.argmax(1) == y):.4f}")
+    assert abs(np.mean(half_msl.argmax(1) == y) - acc_msl) <= 0.005
 
 
 def test_litert_full_quant_mobilenet_runs_in_mindspore_lite(tmp_path):

@@ -47,15 +47,13 @@ def _quantize(args: argparse.Namespace, input_shapes: dict[str, tuple[int, ...]]
 
     if args.input_format:
         raise InputError("--input-format cannot be combined with --config-file yet")
-    if args.fp16 == "on":
-        raise InputError("--fp16 on cannot be combined with --config-file yet")
     if args.optimize != "general":
         raise InputError("--optimize none cannot be combined with --config-file (quantisation folds BatchNorm)")
     config = load_config(args.config_file)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QuantConfigWarning)
         report = quantize(args.model, args.output, config, fmk=args.fmk, output_format=args.output_format,
-                          input_shapes=input_shapes)
+                          input_shapes=input_shapes, weight_fp16=args.fp16 == "on")
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     print("\n".join(report.lines()))

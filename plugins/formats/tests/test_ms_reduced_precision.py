@@ -246,3 +246,23 @@ def test_cli_fp16(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "apply to .ms output" in err[0]
     assert not (tmp_path / "h.onnx").exists()
+
+
+def test_full_quant_with_float16_constants(written, tmp_path):
+    """``--fp16=on`` has the lowest priority: int8/int32 tensors stay, the float constants left (the float logits
+    layer) become float16."""
+    model, inputs = fixture_models.small_cnn()
+    source = tmp_path / "small_cnn.onnx"
+    onnx.save(model, source)
+    config = _full_quant_config(tmp_path, inputs["image"])
+    litert.quantize(source, tmp_path / "full16.ms", config, progress=False, weight_fp16=True)
+    types = set(const_types(tmp_path / "full16.ms"))
+    assert FLOAT16 in types and FLOAT32 not in types and {INT8, INT32} <= types
+    image = np.ascontiguousarray(inputs["image"].transpose(0, 2, 3, 1))
+    _, half = run(tmp_path / "full16.ms", image)
+    _, full = run(written, image)
+    for a, b in zip(half, full):
+        assert np.max(np.abs(a - b)) <= 2e-3 * np.max(np.abs(b))
+    with pytest.raises(litert.errors.InputError, match="apply to .ms output"):
+        litert.quantize(source, tmp_path / "full16.onnx", config, progress=False, weight_fp16=True)
+    assert not (tmp_path / "full16.onnx").exists()
