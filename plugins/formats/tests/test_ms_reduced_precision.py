@@ -266,3 +266,23 @@ def test_full_quant_with_float16_constants(written, tmp_path):
     with pytest.raises(litert.errors.InputError, match="apply to .ms output"):
         litert.quantize(source, tmp_path / "full16.onnx", config, progress=False, weight_fp16=True)
     assert not (tmp_path / "full16.onnx").exists()
+
+
+def test_int8_tensors_moved_by_layout_transposes_keep_their_parameters(tmp_path):
+    """An int8 activation that is also a graph output reaches it through the channels-last rewrite's Transpose:
+    the moved tensor carries the same QuantParam (MindSpore Lite reads int8 tensors only through them)."""
+    from litert.formats import LoadOptions
+    from litert.quant.config import load_config
+    from litert.quant.quantize import quantize_model, save_atomically
+    from litert.runtime.loading import read_model
+
+    model_proto, inputs = fixture_models.small_cnn()
+    source = tmp_path / "small_cnn.onnx"
+    onnx.save(model_proto, source)
+    model = read_model(source, None, LoadOptions())
+    quantize_model(model, load_config(_full_quant_config(tmp_path, inputs["image"])), False)
+    model.graph.outputs += [n.outputs[0] for n in model.graph.nodes if n.op_type == "QuantizeLinear"]
+    save_atomically(model, tmp_path / "probe.ms")
+    ms = MsFile(tmp_path / "probe.ms")
+    int8 = [t for t in ms.tensors if not t.is_const and t.type_id == INT8]
+    assert len(int8) > 10 and all(len(t.quant_raw) == 1 for t in int8)

@@ -106,6 +106,24 @@ def integer_products(graph: Graph) -> None:
             # float weights, as MindSpore Lite 2.0 cannot pack an int8 weight for a float MatMul
             _float_const(graph, node, 1)
     graph.nodes = [n for n in graph.nodes if id(n) not in dropped]
+    _through_data_movement(graph)
+
+
+#: ops that only move int8 values (the layout Transposes of the channels-last rewrite among them): their output
+#: has the input's parameters
+_MOVES = ("Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+
+def _through_data_movement(graph: Graph) -> None:
+    for node in graph.nodes:  # topological order: a chain of moves is covered in one sweep
+        if node.domain or node.op_type not in _MOVES or not node.inputs or not node.outputs:
+            continue
+        source, out = graph.values.get(node.inputs[0]), graph.values.get(node.outputs[0])
+        if source is None or out is None or source.quant is None or source.const is not None \
+                or source.dtype not in (DType.INT8, DType.UINT8) or out.quant is not None:
+            continue
+        if np.size(source.quant.scale) == 1:
+            out.quant = source.quant
 
 
 def _make_integer(graph: Graph, node: Node, producers: dict[str, Node], consumers: dict[str, list[Node]],
