@@ -286,3 +286,17 @@ def test_int8_tensors_moved_by_layout_transposes_keep_their_parameters(tmp_path)
     ms = MsFile(tmp_path / "probe.ms")
     int8 = [t for t in ms.tensors if not t.is_const and t.type_id == INT8]
     assert len(int8) > 10 and all(len(t.quant_raw) == 1 for t in int8)
+
+
+def test_mslite_converter_weight_fp16(tmp_path):
+    import litert.mslite as mslite
+
+    model, _ = fixture_models.small_cnn()
+    source = tmp_path / "m.onnx"
+    onnx.save(model, source)
+    converter = mslite.Converter()
+    converter.save_type = mslite.ModelType.MINDIR_LITE
+    converter.weight_fp16 = True
+    converter.convert(mslite.FmkType.ONNX, str(source), str(tmp_path / "half"))
+    types = const_types(tmp_path / "half.ms")
+    assert FLOAT16 in types and FLOAT32 not in types
