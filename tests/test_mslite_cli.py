@@ -48,7 +48,7 @@ CONVERTER_SAMPLES = {
     "outputFile": [("{out}", OK)],
     "weightFile": [("{file}", REFUSED), ("", OK)],
     "configFile": [("{config}", REFUSED), ("", OK)],
-    "fp16": [("on", REFUSED), ("off", OK)],
+    "fp16": [("on", OK), ("off", OK), ("half", REFUSED)],
     "inputShape": [("image:1,3,32,32", OK), ("image:1,x", REFUSED)],
     "inputDataFormat": [("NCHW", OK), ("NC", REFUSED)],
     "outputDataFormat": [("NCHW", REFUSED), ("", OK)],

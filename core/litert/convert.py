@@ -16,6 +16,9 @@ from .runtime.loading import read_model
 
 #: ``Model.metadata`` key the ``.ms`` reader fills and the ``.ms`` writer reads: the layout of 4-D inputs
 INPUT_FORMAT_KEY = "ms.input_format"
+#: ``Model.metadata`` key the ``.ms`` writer reads: "on" stores float32 constants as float16 (converter_lite's
+#: ``--fp16=on``)
+WEIGHT_FP16_KEY = "ms.weight_fp16"
 
 
 @dataclass
@@ -83,12 +86,15 @@ def convert(
     optimize_level: str = "general",
     input_format: str | None = None,
     weight_file: str | Path | None = None,
+    weight_fp16: bool = False,
 ) -> ConversionReport:
     """Convert ``source`` to ``output`` (format from ``output_format`` or the suffix).
 
     :param input_format: ``"NHWC"`` or ``"NCHW"``, the layout of 4-D inputs in
         a ``.ms`` output (default NHWC, as MindSpore Lite's converter).
     :param weight_file: the weights of a Caffe net (default: the ``.caffemodel`` beside it).
+    :param weight_fp16: ``.ms`` output: float32 constants stored as float16 (converter_lite's ``--fp16=on``;
+        integer and quantised constants stay as they are).
     """
     output = Path(output)
     serializer = find_serializer(output, output_format)
@@ -98,10 +104,14 @@ def convert(
             raise InputError(f"input format (--input-format) applies to .ms output, not {serializer.name}")
         if input_format not in ("NHWC", "NCHW"):
             raise InputError(f"input format {input_format!r}: NHWC or NCHW")
+    if weight_fp16 and serializer.name != "ms":
+        raise InputError(f"float16 constants (--fp16) apply to .ms output, not {serializer.name}")
     model = read_model(source, fmk, LoadOptions(input_shapes=dict(input_shapes or {}),
                                                weight_file=Path(weight_file) if weight_file else None))
     if input_format is not None:
         model.metadata[INPUT_FORMAT_KEY] = input_format
+    if weight_fp16:
+        model.metadata[WEIGHT_FP16_KEY] = "on"
     before = len(model.graph.nodes)
     results = optimize_model(model, optimize_level)
     try:

@@ -3,7 +3,7 @@
 Run with the venv's interpreter (see build_venv.sh), never imported by litert:
 
     python msl_run.py convert MODEL.onnx OUT_PREFIX [--input-format NHWC|NCHW] [--optimize general|none]
-        [--config-file F] [--fmk ONNX|TFLITE]
+        [--config-file F] [--fmk ONNX|TFLITE] [--fp16]
     python msl_run.py run MODEL.ms INPUTS.npz OUTPUTS.npz [--threads N]
     python msl_run.py bench MODEL.ms INPUTS.npz RESULT.json [--threads N] [--warmup N] [--loops N]
 
@@ -44,6 +44,7 @@ def convert(args):
     converter.save_type = mslite.ModelType.MINDIR_LITE
     converter.input_format = getattr(mslite.Format, args.input_format)
     converter.optimize = args.optimize
+    converter.weight_fp16 = bool(args.fp16)
     converter.convert(fmk_type=getattr(mslite.FmkType, args.fmk), model_file=args.model, output_file=args.output,
                       config_file=args.config_file or "")
     if not os.path.isfile(args.output + ".ms"):
@@ -127,6 +128,7 @@ def main(argv=None):
     p.add_argument("--optimize", default="general", choices=("general", "none"))
     p.add_argument("--config-file", help="converter config (e.g. [common_quant_param] for weight quantisation)")
     p.add_argument("--fmk", default="ONNX", choices=("ONNX", "TFLITE"), help="source framework")
+    p.add_argument("--fp16", action="store_true", help="float32 constants stored as float16 (--fp16=on)")
     p.set_defaults(fn=convert)
     for name, fn in (("run", run), ("bench", bench)):
         p = sub.add_parser(name)

@@ -62,11 +62,12 @@ def _call(args: list[str], done: Path) -> subprocess.CompletedProcess:
 
 
 def convert(onnx_path: str | Path, ms_path: str | Path, input_format: str = "NHWC", optimize: str = "general",
-            config: str | None = None, fmk: str = "ONNX") -> Path:
+            config: str | None = None, fmk: str = "ONNX", weight_fp16: bool = False) -> Path:
     """converter_lite (through the Python API): ONNX (or ``fmk="TFLITE"``: a .tflite) -> ``ms_path`` (which must
     end in .ms).
 
-    ``config`` is the text of a converter config file (e.g. a ``[common_quant_param]`` section)."""
+    ``config`` is the text of a converter config file (e.g. a ``[common_quant_param]`` section);
+    ``weight_fp16`` is converter_lite's ``--fp16=on``."""
     ms_path = Path(ms_path)
     if ms_path.suffix != ".ms":
         raise ValueError("ms_path must end in .ms")
@@ -74,7 +75,7 @@ def convert(onnx_path: str | Path, ms_path: str | Path, input_format: str = "NHW
     if ms_path.exists():
         ms_path.unlink()
     args = ["convert", str(onnx_path), str(prefix), "--input-format", input_format, "--optimize", optimize,
-            "--fmk", fmk]
+            "--fmk", fmk] + (["--fp16"] if weight_fp16 else [])
     with tempfile.TemporaryDirectory() as tmp:
         if config:
             cfg = Path(tmp) / "converter.cfg"

@@ -15,6 +15,8 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimize", choices=("none", "general"), default="general")
     parser.add_argument("--input-format", choices=("NHWC", "NCHW"), type=str.upper,
                         help=".ms output: layout of 4-D inputs (default NHWC, as MindSpore Lite's converter)")
+    parser.add_argument("--fp16", choices=("on", "off"), type=str.lower, default="off",
+                        help=".ms output: store float32 constants as float16 (converter_lite's --fp16)")
     parser.add_argument("--config-file", "--configFile", dest="config_file",
                         help="MindSpore Lite post-training quantisation config (INI: [common_quant_param] ...)")
 
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     report = litert.convert(
         args.model, args.output, fmk=args.fmk, output_format=args.output_format,
         input_shapes=parse_input_shapes(args.input_shape), optimize_level=args.optimize,
-        input_format=args.input_format, weight_file=args.weight_file,
+        input_format=args.input_format, weight_file=args.weight_file, weight_fp16=args.fp16 == "on",
     )
     print("\n".join(report.lines()))
     return 0
@@ -51,7 +53,7 @@ def _quantize(args: argparse.Namespace, input_shapes: dict[str, tuple[int, ...]]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QuantConfigWarning)
         report = quantize(args.model, args.output, config, fmk=args.fmk, output_format=args.output_format,
-                          input_shapes=input_shapes)
+                          input_shapes=input_shapes, weight_fp16=args.fp16 == "on")
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     print("\n".join(report.lines()))

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 #: metadata a frontend records about its file format (key prefix = format name), in print order
-_FORMAT_FIELDS = {"ms": ("version", "fmk_type", "weight_bytes", "weight_quant", "tensors", "subgraphs", "input_formats",
+_FORMAT_FIELDS = {"ms": ("version", "fmk_type", "weight_bytes", "weight_quant", "fp16_constants", "tensors", "subgraphs", "input_formats",
                          "primitives")}
 
 

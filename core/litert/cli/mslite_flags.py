@@ -152,8 +152,8 @@ def _converter_table() -> list[Flag]:
              _set("weight_file")),
         _row("configFile", '""', REFUSED, "quantisation, Micro and plugin sections are not applied by litert's "
              "converter", _set("config_file")),
-        _row("fp16", "off", REFUSED, "litert's writers store float32 constants",
-             attr("weight_fp16", lambda v: parse_bool("fp16", v))),
+        _row("fp16", "off", ACCEPTED, "on: float32 constants stored as float16 in the .ms (integer and quantised "
+             "ones unchanged), as converter_lite does", attr("weight_fp16", lambda v: parse_bool("fp16", v))),
         _row("inputShape", '""', ACCEPTED, "fixes input dims (name:d0,d1;...)", input_shape),
         _row("inputDataFormat", "NHWC", ACCEPTED, "layout of 4-D inputs of the .ms",
              attr("input_format", lambda v: _choice("inputDataFormat", v, {"NHWC": Format.NHWC, "NCHW": Format.NCHW}))),

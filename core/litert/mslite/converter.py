@@ -4,7 +4,7 @@
 ``.ms`` (``save_type=ModelType.MINDIR_LITE``) or ``.mindir``
 (``ModelType.MINDIR``, MindSpore Lite 2.0's default), as converter_lite
 does.  Attributes are checked when set, with MindSpore Lite's types and
-values; those litert cannot honour (fp16 weights, quantised input/output
+values; those litert cannot honour (fp16 weights in a .mindir, quantised input/output
 types, encryption, an Ascend target, converter config files) are refused
 when ``convert`` runs, with a RuntimeError saying why - never ignored.
 """
@@ -117,7 +117,7 @@ class Converter:
             output = convert_file(model_file, output_file + suffix, fmk=FRONTEND_OF_FMK[fmk_type], writer=writer,
                                   input_shapes=self._input_shape, optimize=self._optimize,
                                   input_format=self._input_format.name if writer == "ms" else None,
-                                  weight_file=weight_file or None)
+                                  weight_file=weight_file or None, weight_fp16=self._weight_fp16)
             if self._infer:
                 _pre_infer(output)
         except LitertError as err:
@@ -133,8 +133,8 @@ class Converter:
                            f"(its readers: {', '.join(sorted(host().frontends))})")
         if weight_file and fmk_type is not FmkType.CAFFE:
             reasons.append(f"weight_file is for Caffe models, not fmk_type {fmk_type}")
-        if self._weight_fp16:
-            reasons.append("weight_fp16=True: litert's writers store float32 constants")
+        if self._weight_fp16 and self._save_type is not ModelType.MINDIR_LITE:
+            reasons.append("weight_fp16=True applies to .ms output (save_type=ModelType.MINDIR_LITE) in litert")
         if self._input_data_type not in FLOAT_IO_TYPES or self._output_data_type not in FLOAT_IO_TYPES:
             reasons.append("quantised input/output data types: litert writes float models")
         if self._optimize == "ascend_oriented":
@@ -176,13 +176,14 @@ def _config_sections(path: str) -> list[str]:
 
 def convert_file(model_file: str, output: str, *, fmk: str | None, writer: str,
                  input_shapes: dict[str, list[int]], optimize: str, input_format: str | None,
-                 weight_file: str | None = None) -> Path:
+                 weight_file: str | None = None, weight_fp16: bool = False) -> Path:
     """The conversion converter_lite (CLI and Python) performs: read, optimise, write (atomically)."""
     import litert
 
     litert.convert(model_file, output, fmk=fmk, output_format=writer,
                    input_shapes={k: tuple(v) for k, v in input_shapes.items()},
-                   optimize_level=optimize, input_format=input_format, weight_file=weight_file)
+                   optimize_level=optimize, input_format=input_format, weight_file=weight_file,
+                   weight_fp16=weight_fp16)
     return Path(output)
 
 

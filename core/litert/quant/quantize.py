@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import LitertError, QuantConfigError
+from ..errors import InputError, LitertError, QuantConfigError
 from ..formats import LoadOptions
 from ..ir import Model, Shape
 from ..passes import GENERAL, LOWERING, PassContext
@@ -32,8 +32,8 @@ class QuantConfigWarning(UserWarning):
     """A config key or section that litert accepts but that changes nothing here."""
 
 
-#: writers that express weight quantisation only (quantised constants, no activation quantisation)
-_WEIGHT_QUANT_ONLY = ("ms",)
+#: quantisation types each writer cannot express
+_NOT_WRITTEN: dict[str, tuple[str, ...]] = {}
 
 #: passes that write contrib (com.microsoft) ops; quantisation runs before them so its output is plain ONNX
 _FUSIONS = (ActivationFusion, ResidualFusion)
@@ -176,22 +176,28 @@ def quantize(
     output_format: str | None = None,
     input_shapes: Mapping[str, Shape] | None = None,
     progress: bool | None = None,
+    weight_fp16: bool = False,
 ) -> QuantReport:
     """Quantise the model in ``source`` as MindSpore Lite's config file ``config`` says; write ``output``.
 
-    Keys the config gives that have no effect here are issued as :class:`QuantConfigWarning`.  Nothing is
-    written when any step fails.
+    ``weight_fp16`` (``.ms`` output, converter_lite's ``--fp16=on``, lowest priority): the float32 constants
+    quantisation leaves (layers kept float) are stored as float16.  Keys the config gives that have no effect
+    here are issued as :class:`QuantConfigWarning`.  Nothing is written when any step fails.
     """
     config = config if isinstance(config, QuantConfig) else load_config(config)
     output = Path(output)
-    from ..convert import find_serializer
+    from ..convert import WEIGHT_FP16_KEY, find_serializer
 
-    if find_serializer(output, output_format).name in _WEIGHT_QUANT_ONLY and config.quant_type != "WEIGHT_QUANT":
+    if config.quant_type in _NOT_WRITTEN.get(find_serializer(output, output_format).name, ()):
         raise QuantConfigError(f"{config.source}: [common_quant_param] quant_type: {config.quant_type} output "
-                               f"as {output.suffix or output_format} is not implemented (WEIGHT_QUANT is; "
-                               "write .onnx for full or dynamic quantisation)")
+                               f"as {output.suffix or output_format} is not implemented (WEIGHT_QUANT and "
+                               "FULL_QUANT are; write .onnx for dynamic quantisation)")
+    if weight_fp16 and find_serializer(output, output_format).name != "ms":
+        raise InputError(f"float16 constants (--fp16) apply to .ms output, not {output.suffix or output_format}")
     model = read_model(source, fmk, LoadOptions(input_shapes=dict(input_shapes or {})))
     report = quantize_model(model, config, progress)
+    if weight_fp16:
+        model.metadata[WEIGHT_FP16_KEY] = "on"
     for line in report.no_effect:
         warnings.warn(line, QuantConfigWarning, stacklevel=2)
     save_atomically(model, output, output_format)

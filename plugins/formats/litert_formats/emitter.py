@@ -8,6 +8,7 @@ constants, fresh names and nodes.  Nodes are named after the source operator
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
@@ -68,7 +69,10 @@ class NodeEmitter(Generic[Op]):
         if value.const is not None:
             moved = value.const.transpose(perm)
             new = self.fresh(f"{name}_{''.join(map(str, perm))}")
-            self.graph.values[new] = Value(new, value.dtype, tuple(moved.shape), const=moved, quant=value.quant)
+            quant = value.quant
+            if quant is not None and quant.axis is not None:  # the channel axis moves with the data
+                quant = dataclasses.replace(quant, axis=list(perm).index(quant.axis))
+            self.graph.values[new] = Value(new, value.dtype, tuple(moved.shape), const=moved, quant=quant)
             return new
         t = transposes.transpose_node(self.graph, name, perm)
         self.graph.nodes.append(t)

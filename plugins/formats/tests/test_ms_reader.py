@@ -135,7 +135,11 @@ def test_weight_quantised_fixture():
     assert any(n.quant_type == 4 for n in ms.nodes)
     model = read_model(path)
     kept = [v for v in model.graph.values.values() if v.is_const and v.quant is not None]
-    assert len(kept) == len(quantised) and all(v.quant.axis == 0 and v.const.dtype == np.float32 for v in kept)
+    assert len(kept) == len(quantised) and all(v.const.dtype == np.float32 for v in kept)
+    # per output channel: the axis follows the weight when the reader transposes it (OHWI -> OIHW keeps it first,
+    # MatMul's transposed [N, K] -> [K, N] moves it second)
+    assert all(v.quant.axis is not None and v.const.shape[v.quant.axis] == v.quant.scale.size for v in kept)
+    assert {v.quant.axis for v in kept} == {0, 1}
     outputs = litert.load(path).predict(inputs)
     for got, want in zip(outputs, ort):
         assert lib.error_over_scale(got, want) < 2e-2

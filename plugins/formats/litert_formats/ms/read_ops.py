@@ -20,6 +20,7 @@ import numpy as np
 from litert.errors import UnsupportedOperatorError
 
 from . import transposes
+from .integer_read import dynamic_quant, quant_dtype_cast
 from .transposes import NHWC_TO_NCHW
 from .types import (
     ONNX_PAD_MODES,
@@ -885,6 +886,8 @@ READERS: dict[str, Callable] = {
     "Triu": _trilu(1),
     "Tril": _trilu(0),
     "NonMaxSuppression": non_max_suppression,
+    "QuantDTypeCast": quant_dtype_cast,
+    "DynamicQuant": dynamic_quant,
 }
 
 

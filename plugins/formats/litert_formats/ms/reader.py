@@ -11,6 +11,7 @@ NHWC images, as it does in MindSpore Lite.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from pathlib import Path
@@ -24,7 +25,7 @@ from litert.schema import schemas
 
 from ..emitter import NodeEmitter
 from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
-from . import transposes
+from . import integer_read, transposes
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
 from .schema import SCHEMA
@@ -43,6 +44,15 @@ class GraphBuilder(NodeEmitter[MsNode]):
         self.after: list = []
         #: constant inputs of weight-quantised nodes: stored as integers, read as float
         self.weight_quant = {i for n in ms.nodes if n.quant_type in WEIGHT_QUANT_TYPES for i in n.inputs}
+        self.weight_quant |= {i for n in ms.nodes if n.quant_type == QuantType.QUANT_ALL for i in n.inputs
+                              if not integer_read.plain_params(ms.tensors[i].quant_raw)}
+        #: tensor index -> the IR name it is read or written as while one node is read (full quantisation)
+        self.renamed: dict[int, str] = {}
+        #: converter_lite's ``--fp16=on`` stores float32 constants as float16 for a graph that computes in
+        #: float32: they are widened back at load (a graph with float16 activations keeps them)
+        self.widen_fp16 = not any(t.dtype == DType.FLOAT16 and not t.is_const for t in ms.tensors)
+        #: per-channel quantised constants: the axis of their channels (the file does not say; the reader does)
+        self.channel_axes = channel_axes(ms)
         self.names = unique_tensor_names(ms.tensors)
         for t in ms.tensors:
             self._materialise(t.index)
@@ -53,16 +63,21 @@ class GraphBuilder(NodeEmitter[MsNode]):
         """The Value of tensor ``index``; all are made up front, so fresh names never take a tensor's."""
         name = self.names[index]
         t = self.ms.tensors[index]
+        axis = self.channel_axes.get(index)
+        quant = t.quant if t.quant is None or axis is None else dataclasses.replace(t.quant, axis=axis)
         if index in self.weight_quant and t.data is not None and t.quant_raw and t.data.dtype.kind in "iu":
-            data = dequantize(t.data, t.quant_raw)
+            data = dequantize(t.data, t.quant_raw, axis)
+            self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=quant)
+        elif t.data is not None and self.widen_fp16 and t.dtype == DType.FLOAT16:
+            data = t.data.astype(np.float32)
             self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
         elif t.data is not None:
-            self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=t.quant)
+            self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data, quant=quant)
         else:
             self.graph.values[name] = Value(name, t.dtype, None, quant=t.quant)
 
     def tensor_name(self, index: int) -> str:
-        return self.names[index]
+        return self.renamed.get(index, self.names[index])
 
     def ms_dtype(self, index: int) -> DType | None:
         return self.ms.tensors[index].dtype
@@ -128,16 +143,38 @@ class GraphBuilder(NodeEmitter[MsNode]):
 
 
 #: CNode.quantType values whose integer weights the kernels dequantise
-WEIGHT_QUANT_TYPES = (QuantType.QUANT_WEIGHT, QuantType.WeightQuant)
+WEIGHT_QUANT_TYPES = (QuantType.QUANT_WEIGHT, QuantType.WeightQuant, QuantType.QUANT_DYNAMIC)
 
 
-def dequantize(data: np.ndarray, params: list[dict]) -> np.ndarray:
+def channel_axes(ms: MsFile) -> dict[int, int]:
+    """Tensor index -> channel axis of the per-channel quantised constants whose reader says where its output
+    channels are: MatMulFusion's weight [K, N] (last axis; [N, K] with ``transpose_b``), FullConnection's [N, K]
+    and Conv2DFusion's O,H,W,I (first axis).  A square weight is ambiguous by its shape alone."""
+    axes: dict[int, int] = {}
+    for node in ms.nodes:
+        if len(node.inputs) < 2:
+            continue
+        t = ms.tensors[node.inputs[1]]
+        if t.data is None or len(t.quant_raw) < 2:
+            continue
+        axis = None
+        if node.primitive == "MatMulFusion":
+            axis = t.data.ndim - (2 if node.attrs.get("transpose_b") else 1)
+        elif node.primitive in ("FullConnection", "Conv2DFusion"):
+            axis = 0
+        if axis is not None and 0 <= axis < t.data.ndim and t.data.shape[axis] == len(t.quant_raw):
+            axes[t.index] = axis
+    return axes
+
+
+def dequantize(data: np.ndarray, params: list[dict], axis: int | None = None) -> np.ndarray:
     """``(q - zero_point) * scale``, then converter_lite's bias correction ``* varCorr + meanCorr``,
-    per tensor or per channel (along the first axis whose size is the number of parameters)."""
+    per tensor or per channel (along ``axis``, else the first axis whose size is the number of parameters)."""
     scale, zero, var, mean = (np.array([p[k] for p in params], np.float64)
                               for k in ("scale", "zeroPoint", "varCorr", "meanCorr"))
     if len(params) > 1:
-        axis = next((a for a, d in enumerate(data.shape) if d == len(params)), None)
+        if axis is None or data.shape[axis] != len(params):
+            axis = next((a for a, d in enumerate(data.shape) if d == len(params)), None)
         if axis is None:
             raise ModelLoadError(f"{len(params)} quantisation parameters fit no axis of a {list(data.shape)} weight")
         shape = [1] * data.ndim
@@ -186,9 +223,12 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
                                      "which no earlier node writes")
         with malformed_as_load_error(f"{ms.path}: node {node.name!r} ({node.primitive}): malformed attributes or "
                                      "inputs"):
-            read_node(b, node)
-            for fn in b.after:
-                fn()
+            if node.quant_type == QuantType.QUANT_ALL and node.primitive not in integer_read.CASTS:
+                integer_read.read_integer_node(b, node)
+            else:
+                read_node(b, node)
+                for fn in b.after:
+                    fn()
         b.after.clear()
         written.update(node.outputs)
     for index in outputs:
@@ -196,6 +236,7 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
             raise ModelLoadError(f"{ms.path}: output tensor {index} is written by no node")
         graph.outputs.append(b.tensor_name(index))
     transposes.optimize_loaded(graph, ms.path)
+    integer_read.hoist_transposes(graph)
     return graph
 
 
@@ -206,6 +247,15 @@ def _weight_quant(ms: MsFile) -> str:
                     for data, quant in stored if data.dtype.kind in "iu")
     return ", ".join(f"{n} tensor{'s' if n != 1 else ''} {dtype} {bits}-bit {scheme}"
                      for (dtype, bits, scheme), n in kinds.most_common()) or "none"
+
+
+def _fp16_constants(ms: MsFile) -> str:
+    """``litert info``'s line on float16 constants (converter_lite's ``--fp16=on``): how many, read as what."""
+    count = sum(1 for t in ms.tensors if t.is_const and t.data is not None and t.dtype == DType.FLOAT16)
+    if not count:
+        return "none"
+    computes_fp16 = any(t.dtype == DType.FLOAT16 and not t.is_const for t in ms.tensors)
+    return f"{count} tensor{'s' if count != 1 else ''}, " + ("kept float16" if computes_fp16 else "read as float32")
 
 
 def primitive_histogram(ms: MsFile) -> Counter:
@@ -237,6 +287,7 @@ class MsFrontend(Frontend):
             "ms.subgraphs": str(len(ms.subgraphs)),
             "ms.input_formats": ", ".join(f"{k} {v}" for k, v in layouts.items()),
             "ms.weight_quant": _weight_quant(ms),
+            "ms.fp16_constants": _fp16_constants(ms),
         }
         four_d = [t for t in (ms.tensors[i] for i in ms.inputs) if t.dims is not None and len(t.dims) == 4]
         if four_d:  # written back, the model keeps its input layout unless told otherwise

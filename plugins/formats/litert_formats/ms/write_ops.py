@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .integer import DYNAMIC_DOMAIN
 from .nhwc import NHWC_DOMAIN
 from .types import ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_ID_OF, ActivationType, Format, PaddingMode, PadMode, RoundMode, narrowed
 
@@ -256,7 +257,9 @@ def gemm(ctx, node) -> None:
     if c is not None:
         cv = ctx.const_of(c)
         n = (weight.shape[0] if a.get("transB") else weight.shape[1]) if weight is not None else None
-        if cv is not None and (cv.ndim == 1 or cv.ndim == 2 and cv.shape[0] == 1) and cv.size == n:
+        if cv is not None and cv.ndim == 1 and cv.size == n and beta == 1.0:
+            bias_vector = c  # as it is: an int32 bias keeps its QuantParam
+        elif cv is not None and (cv.ndim == 1 or cv.ndim == 2 and cv.shape[0] == 1) and cv.size == n:
             bias_vector = ctx.const((cv.reshape(-1) * np.float32(beta)).astype(cv.dtype), f"{c}_bias")
     product = node.outputs[0] if c is None or bias_vector is not None else ctx.fresh(f"{node.outputs[0]}_ab")
     act = _act_of(node) if product == node.outputs[0] else 0
@@ -384,6 +387,46 @@ def cast(ctx, node) -> None:
     if source is not None and narrowed(source) == narrowed(to):  # int64 -> int32 is no cast in a .ms file
         return ctx.alias(node.outputs[0], node.inputs[0], node)
     ctx.emit("Cast", {}, [node.inputs[0], ctx.const(np.array([type_id], np.int32), "to")], node.outputs[:1], node)
+
+
+def quantize_cast(ctx, node) -> None:
+    """An activation QuantizeLinear / DequantizeLinear left between a float and an integer node ->
+    QuantDTypeCast (float32 <-> int8); the parameters are the int8 tensor's (:mod:`.integer`)."""
+    from litert.ir import DType
+
+    from .integer import activation_params
+
+    params = activation_params(ctx.graph, node)
+    if params is None:
+        raise ctx.unsupported(node, "a quantisation that is not per tensor with constant parameters on an activation")
+    quantize = node.op_type == "QuantizeLinear"
+    int8 = node.outputs[0] if quantize else node.inputs[0]
+    value = ctx.value(int8)
+    if value.quant is None:
+        value.quant = params
+    int_type = TYPE_ID_OF[value.dtype or DType.INT8]
+    float_type = TYPE_ID_OF[DType.FLOAT32]
+    src, dst = (float_type, int_type) if quantize else (int_type, float_type)
+    ctx.emit("QuantDTypeCast", {"src_t": src, "dst_t": dst, "axis": 0}, node.inputs[:1], node.outputs[:1], node)
+
+
+def dynamic_matmul(ctx, node) -> None:
+    """A dynamically quantised product (:func:`.integer.dynamic_products`) as converter_lite writes one:
+    DynamicQuant (per tensor, asymmetric, int8) + MatMulFusion reading its int8 output, both QUANT_DYNAMIC."""
+    from litert.ir import DType
+
+    from .types import QuantType
+
+    x = node.inputs[0]
+    quantized = ctx.fresh(f"{x}_dynamic_quant")
+    ctx.graph.values[quantized].dtype = DType.INT8
+    ctx.graph.values[quantized].shape = ctx.shape(x)
+    ctx.emit("DynamicQuant", {"symmetric": False, "dst_type": TYPE_ID_OF[DType.INT8], "activation_channel": False,
+                              "prefer_axis": 0, "transpose": False}, [x], [quantized], node)
+    ctx.ops[-1].quant_type = QuantType.QUANT_DYNAMIC
+    ctx.emit("MatMulFusion", {"transpose_a": False, "transpose_b": False, "activation_type": _act_of(node)},
+             [quantized] + node.inputs[1:], node.outputs[:1], node)
+    ctx.ops[-1].quant_type = QuantType.QUANT_DYNAMIC
 
 
 def slice_(ctx, node) -> None:
@@ -704,6 +747,9 @@ WRITERS: dict[tuple[str, str], Callable] = {
     ("", "Gather"): gather,
     ("", "Shape"): shape,
     ("", "Cast"): cast,
+    ("", "QuantizeLinear"): quantize_cast,
+    (DYNAMIC_DOMAIN, "MatMul"): dynamic_matmul,
+    ("", "DequantizeLinear"): quantize_cast,
     ("", "Slice"): slice_,
     ("", "Split"): split,
     ("", "Pad"): pad,

@@ -21,6 +21,7 @@ import flatbuffers
 import numpy as np
 
 from litert.atomic import write_bytes
+from litert.convert import WEIGHT_FP16_KEY
 from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorError
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, QuantParams, Value
@@ -28,6 +29,7 @@ from litert.schema.inference import infer_shapes
 
 from ..flatbuf.build import Ref, build_table
 from . import nhwc
+from .integer import dynamic_products, integer_products
 from .schema import SCHEMA
 from .types import FMK_TYPES, MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, ActivationType, Format, QuantType, narrowed
 from .write_ops import WRITERS
@@ -48,6 +50,8 @@ class MsOp:
     inputs: list[str]
     outputs: list[str]
     name: str
+    #: CNode.quantType when the writer says it (dynamic quantisation), else from the tensors
+    quant_type: int | None = None
 
 
 @dataclass
@@ -299,6 +303,8 @@ def prepare(model: Model, input_format: str) -> Graph:
     nhwc.to_channels_last(graph, input_format)
     _infer(graph)
     _fuse_activations(graph)
+    integer_products(graph)
+    dynamic_products(graph)
     return graph
 
 
@@ -351,8 +357,10 @@ def _dims(value: Value) -> list[int] | None:
     return [d if isinstance(d, int) else -1 for d in value.shape]
 
 
-def _const_bytes(value: Value) -> np.ndarray:
+def _const_bytes(value: Value, fp16: bool = False) -> np.ndarray:
     data = np.asarray(value.const)
+    if fp16 and data.dtype == np.float32:
+        data = data.astype(np.float16)
     if data.dtype == np.int64:
         info = np.iinfo(np.int32)
         data = np.clip(data, info.min, info.max).astype(np.int32)
@@ -371,8 +379,10 @@ def _aligned_bytes(builder: flatbuffers.Builder, data: np.ndarray) -> Ref:
 
 
 class _Emitter:
-    def __init__(self, ctx: Lowering, name: str) -> None:
+    def __init__(self, ctx: Lowering, name: str, weight_fp16: bool = False) -> None:
         self.ctx = ctx
+        #: float32 constants written as float16 (converter_lite's ``--fp16=on``)
+        self.weight_fp16 = weight_fp16
         self.graph = ctx.graph
         self.name = name
         self.index: dict[str, int] = {}
@@ -422,30 +432,38 @@ class _Emitter:
         dtype = value.dtype or (DType.from_numpy(value.const.dtype) if value.const is not None else None)
         if dtype is None:
             raise InvalidModelError(f"value {name!r} has no known type (shape inference could not tell)")
-        type_id = TYPE_ID_OF.get(narrowed(dtype))
+        fp16 = self.weight_fp16 and value.is_const and dtype == DType.FLOAT32
+        type_id = TYPE_ID_OF.get(DType.FLOAT16 if fp16 else narrowed(dtype))
         if type_id is None:
             raise UnsupportedOperatorError(f"value {name!r} is {dtype}, which a .ms tensor cannot hold", node=name)
-        data = _aligned_bytes(builder, _const_bytes(value)) if value.is_const else None
+        data = _aligned_bytes(builder, _const_bytes(value, fp16)) if value.is_const else None
         dims = _dims(value)
         return build_table(SCHEMA, builder, "Tensor", {
             "nodeType": NODE_VALUE if value.is_const else NODE_CNODE, "dataType": type_id,
             "dims": np.array(dims, np.int32) if dims is not None else None,
             "format": self.formats.get(name, Format.NHWC), "data": data,
-            "quantParams": self._quant(value.quant) if value.quant is not None else None, "name": name})
+            "quantParams": self._quant(value.quant, dtype) if value.quant is not None else None, "name": name})
 
     @staticmethod
-    def _quant(quant: QuantParams) -> list[dict]:
+    def _quant(quant: QuantParams, dtype: DType) -> list[dict]:
         scales = np.ravel(quant.scale)
         zeros = np.broadcast_to(np.ravel(quant.zero_point), scales.shape)
-        return [{"scale": float(s), "zeroPoint": int(z), "inited": True} for s, z in zip(scales, zeros)]
+        bits = 8 * dtype.itemsize  # int8 weights and activations, int16 weights, an int32 bias
+        return [{"scale": float(s), "zeroPoint": int(z), "inited": True, "numBits": bits} for s, z in zip(scales, zeros)]
 
-    def _reads_quantised(self, op: MsOp) -> bool:
-        """A node with an integer constant input that carries quantisation parameters (weight quantisation)."""
-        for name in op.inputs:
+    def _quant_type(self, op: MsOp) -> int:
+        """QUANT_ALL for a node reading an integer activation with quantisation parameters (full
+        quantisation; QuantDTypeCast too, as converter_lite marks it), QUANT_WEIGHT for one reading only
+        integer constants with them (weight quantisation), else QUANT_NONE."""
+        kind = QuantType.QUANT_NONE
+        for name in op.inputs + op.outputs:
             value = self.graph.values.get(name)
-            if value is not None and value.const is not None and value.quant is not None and value.const.dtype.kind in "iu":
-                return True
-        return False
+            if value is None or value.quant is None or value.dtype is None or value.dtype.numpy.kind not in "iu":
+                continue
+            if value.const is None:
+                return QuantType.QUANT_ALL
+            kind = QuantType.QUANT_WEIGHT
+        return kind
 
     def _node(self, builder: flatbuffers.Builder, op: MsOp) -> Ref:
         tag = _TAGS.get(op.primitive)
@@ -456,17 +474,19 @@ class _Emitter:
             "name": op.name, "primitive": primitive,
             "inputIndex": np.array([self.index[i] for i in op.inputs], np.uint32),
             "outputIndex": np.array([self.index[o] for o in op.outputs], np.uint32),
-            "quantType": QuantType.QUANT_WEIGHT if self._reads_quantised(op) else QuantType.QUANT_NONE})
+            "quantType": self._quant_type(op) if op.quant_type is None else op.quant_type})
 
 
-def to_bytes(model: Model, input_format: str | None = None) -> bytearray:
-    """The ``.ms`` FlatBuffer of ``model``."""
+def to_bytes(model: Model, input_format: str | None = None, weight_fp16: bool | None = None) -> bytearray:
+    """The ``.ms`` FlatBuffer of ``model``; ``weight_fp16`` None: as ``model.metadata`` says."""
     fmt = (input_format or model.metadata.get(INPUT_FORMAT_KEY) or "NHWC").upper()
     if fmt not in ("NHWC", "NCHW"):
         raise InvalidModelError(f"input format {fmt!r}: NHWC or NCHW")
+    if weight_fp16 is None:
+        weight_fp16 = model.metadata.get(WEIGHT_FP16_KEY, "off") == "on"
     graph = prepare(model, fmt)
     ctx = lower(graph)
-    return _Emitter(ctx, model.graph.name or "").build()
+    return _Emitter(ctx, model.graph.name or "", weight_fp16).build()
 
 
 class MsSerializer(Serializer):
