@@ -1,10 +1,14 @@
 /*
  * The thread pool behind lk_parallel_for.
  *
- * A job is n tasks claimed one at a time by the caller and the workers
- * through one 64-bit atomic word holding (generation << 32 | next task), so a
- * worker that wakes late can never claim a task of a job that has moved on:
- * its compare-and-swap fails on the generation.  The caller does not wait for
+ * A job is n tasks claimed one at a time through one 64-bit atomic word
+ * holding (generation << 32 | first unclaimed << 16 | last unclaimed + 1), so
+ * a worker that wakes late can never claim a task of a job that has moved on:
+ * its compare-and-swap fails on the generation.  The caller claims from the
+ * front, the workers from the back: consecutive kernels cut the same way (a
+ * conv's position tiles, then the next conv's) leave each thread on the part
+ * of the data it wrote, still in its own cache, where tasks taken in turns
+ * made every kernel read half its input from the other core.  The caller does not wait for
  * workers to notice a job, only for its tasks to complete; on a busy machine a
  * descheduled worker therefore costs nothing (the caller does its share).
  *
@@ -46,7 +50,7 @@ struct lk_pool {
     pthread_cond_t wake;      /* workers: a new generation or stop */
     pthread_cond_t finished;  /* caller: all tasks done */
     atomic_flag busy;         /* a caller is running a job */
-    atomic_uint_fast64_t claim;  /* generation << 32 | next task */
+    atomic_uint_fast64_t claim;  /* generation << 32 | front << 16 | back (one past the last unclaimed) */
     atomic_uint generation;
     atomic_size_t done;
     atomic_int stop;
@@ -62,15 +66,27 @@ static long now_ns(void) {
     return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-/* Claims and runs tasks of generation `gen` until none is left. */
-static void work(lk_pool *pool, uint32_t gen, lk_task_fn fn, void *ctx, size_t n) {
+#define LK_MAX_JOB_TASKS 0xffffu /* tasks of one job: the claim word's 16-bit indices */
+
+/* Claims the next task of generation `gen`, from the front or the back; 0 when none is left. */
+static int claim(lk_pool *pool, uint32_t gen, int from_back, size_t *task) {
+    uint64_t word = atomic_load(&pool->claim);
     for (;;) {
-        uint64_t word = atomic_load(&pool->claim);
-        for (;;) {
-            if ((uint32_t)(word >> 32) != gen || (word & 0xffffffffu) >= n) return;
-            if (atomic_compare_exchange_weak(&pool->claim, &word, word + 1)) break;
+        uint32_t front = (uint32_t)(word >> 16) & 0xffffu, back = (uint32_t)word & 0xffffu;
+        if ((uint32_t)(word >> 32) != gen || front >= back) return 0;
+        uint64_t next = from_back ? word - 1 : word + (1u << 16);
+        if (atomic_compare_exchange_weak(&pool->claim, &word, next)) {
+            *task = from_back ? back - 1 : front;
+            return 1;
         }
-        fn(ctx, (size_t)(word & 0xffffffffu));
+    }
+}
+
+/* Claims and runs tasks of generation `gen` until none is left. */
+static void work(lk_pool *pool, uint32_t gen, lk_task_fn fn, void *ctx, size_t n, int from_back) {
+    size_t task;
+    while (claim(pool, gen, from_back, &task)) {
+        fn(ctx, task);
         if (atomic_fetch_add(&pool->done, 1) + 1 == n) {
             pthread_mutex_lock(&pool->mutex);
             pthread_cond_broadcast(&pool->finished);
@@ -108,7 +124,7 @@ static void *worker_main(void *arg) {
         size_t n = pool->n;
         pthread_mutex_unlock(&pool->mutex);
         (void)gen;
-        work(pool, (uint32_t)seen, fn, ctx, n);
+        work(pool, (uint32_t)seen, fn, ctx, n, 1);
     }
 }
 
@@ -172,9 +188,27 @@ size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_tas
     return tasks < 1 ? 1 : tasks;
 }
 
+typedef struct {
+    lk_task_fn fn;
+    void *ctx;
+    size_t base;
+} block_job;
+
+static void block_task(void *arg, size_t index) {
+    const block_job *b = arg;
+    b->fn(b->ctx, b->base + index);
+}
+
 void lk_parallel_for(lk_pool *pool, size_t n, lk_task_fn fn, void *ctx) {
     if (n == 0) return;
-    if (!pool || pool->threads <= 1 || n == 1 || n > 0xffffffffu || atomic_flag_test_and_set(&pool->busy)) {
+    if (n > LK_MAX_JOB_TASKS && pool && pool->threads > 1) { /* more tasks than a claim word counts */
+        for (size_t base = 0; base < n; base += LK_MAX_JOB_TASKS) {
+            block_job b = {fn, ctx, base};
+            lk_parallel_for(pool, LK_MIN(LK_MAX_JOB_TASKS, n - base), block_task, &b);
+        }
+        return;
+    }
+    if (!pool || pool->threads <= 1 || n == 1 || atomic_flag_test_and_set(&pool->busy)) {
         for (size_t i = 0; i < n; i++) fn(ctx, i);
         return;
     }
@@ -184,12 +218,12 @@ void lk_parallel_for(lk_pool *pool, size_t n, lk_task_fn fn, void *ctx) {
     pool->n = n;
     atomic_store(&pool->done, 0);
     unsigned gen = atomic_load(&pool->generation) + 1;
-    atomic_store(&pool->claim, (uint64_t)gen << 32);
+    atomic_store(&pool->claim, (uint64_t)gen << 32 | (uint64_t)n);
     atomic_store(&pool->generation, gen);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mutex);
 
-    work(pool, (uint32_t)gen, fn, ctx, n);
+    work(pool, (uint32_t)gen, fn, ctx, n, 0);
 
     long start = now_ns();
     int spins = 0;
