@@ -330,3 +330,16 @@ def test_qdq_residual_add_is_one_step_with_the_same_bytes(relu, dtype):
     np.testing.assert_array_equal(fused.run({"x": x})["y"], unfused.run({"x": x})["y"])
     # and the fused step's operands are the channels-last activations of the convolutions around it
     assert {"t", "a", "q"} <= segment._channels_last
+
+
+def test_a_job_of_more_tasks_than_a_claim_word_counts_runs_every_task():
+    """The int8 conv pads its input row by row, one task per padded row: 70,000 rows are more tasks than
+    the thread pool's 16-bit claim indices hold, so the job runs as blocks, each task once."""
+    rng = np.random.default_rng(RNG_SEED + 7)
+    x = _random_q(rng, (1, 4, 70000, 1), np.uint8)
+    consts = {"s": np.float32(0.02), "z": np.uint8(7), "w": rng.integers(-127, 128, (3, 4, 1, 1)).astype(np.int8),
+              "ws": np.float32(0.01), "wz": np.int8(0)}
+    node = Node("QLinearConv", ["x", "s", "z", "w", "ws", "wz", "s", "z"], ["y"], {}, name="tall")
+    graph = _graph([node], {"x": x}, consts, {"y": ((1, 3, 70000, 1), np.uint8)})
+    got, want = _run(graph, {"x": x}, threads=2)
+    _assert_requantised_close(got["y"], want["y"])
