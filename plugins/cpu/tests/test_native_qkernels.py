@@ -343,3 +343,40 @@ def test_a_job_of_more_tasks_than_a_claim_word_counts_runs_every_task():
     graph = _graph([node], {"x": x}, consts, {"y": ((1, 3, 70000, 1), np.uint8)})
     got, want = _run(graph, {"x": x}, threads=2)
     _assert_requantised_close(got["y"], want["y"])
+
+
+@pytest.mark.parametrize("same_params", [True, False], ids=["same-params", "table"])
+@pytest.mark.parametrize("between_convs", [True, False], ids=["nhwc", "nchw"])
+def test_qdq_max_pool_is_one_step_with_the_same_bytes(same_params, between_convs):
+    """DQ -> MaxPool -> Q over uint8 becomes one QMAXPOOL step (the window's max, through a Q(DQ(v)) table
+    when the two sides' parameters differ), byte for byte the unfused steps' result; channels-last between
+    int8 convolutions, NCHW when its input comes from outside the segment."""
+    rng = np.random.default_rng(RNG_SEED + 11)
+    c, h, w = 20, 13, 11
+    consts = {"s": np.float32(0.04), "z": np.uint8(9), "s2": np.float32(0.04 if same_params else 0.057),
+              "z2": np.uint8(9 if same_params else 3), "ws": rng.uniform(0.001, 0.01, c).astype(np.float32),
+              "wz": np.zeros(c, np.int8), "w": rng.integers(-127, 128, (c, c, 1, 1)).astype(np.int8)}
+    pool_in = "a" if between_convs else "x"
+    nodes = ([Node("QLinearConv", ["x", "s", "z", "w", "ws", "wz", "s", "z"], ["a"], {}, name="c1")]
+             if between_convs else [])
+    nodes += [Node("DequantizeLinear", [pool_in, "s", "z"], ["f"], name="dq"),
+              Node("MaxPool", ["f"], ["p"], {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]},
+                   name="pool"),
+              Node("QuantizeLinear", ["p", "s2", "z2"], ["q"], name="q"),
+              Node("QLinearConv", ["q", "s2", "z2", "w", "ws", "wz", "s", "z"], ["y"], {}, name="c2")]
+    x = _random_q(rng, (1, c, h, w), np.uint8)
+    oh, ow = (h - 1) // 2 + 1, (w - 1) // 2 + 1
+    graph = _graph(nodes, {"x": x}, consts, {"y": ((1, c, oh, ow), np.uint8)})
+    u8, f32 = DType.from_numpy(np.dtype(np.uint8)), DType.from_numpy(np.dtype(np.float32))
+    graph.values["a"] = Value("a", u8, (1, c, h, w))
+    graph.values["f"] = Value("f", f32, (1, c, h, w))
+    graph.values["p"] = Value("p", f32, (1, c, oh, ow))
+    graph.values["q"] = Value("q", u8, (1, c, oh, ow))
+    ctx = CompileContext(threads=2, opsets={"": 21})
+    fused = CpuPartition(graph, ctx, native=True)
+    (segment,) = fused.native_segments
+    assert module().STEP_QMAXPOOL in segment.step_kinds and module().STEP_POOL2D not in segment.step_kinds
+    assert ("q" in segment._channels_last) == between_convs
+    unfused = CpuPartition(graph, ctx, native=True, fuse=False)
+    assert module().STEP_QMAXPOOL not in unfused.native_segments[0].step_kinds
+    np.testing.assert_array_equal(fused.run({"x": x})["y"], unfused.run({"x": x})["y"])

@@ -82,6 +82,9 @@ def assign_layouts(lowered: list[Lowered], live_after: set[str], ctx: LowerConte
             gains.update((st.operands[0], st.output))
             groups.join(st.operands[0], st.output)
             continue
+        if st.kind == native.STEP_QMAXPOOL:  # either layout, the same on both sides
+            groups.join(st.operands[0], st.output)
+            continue
         tensors = ([st.operands[0], st.output] if st.kind in blind else
                    [st.output, *st.operands[:2]] if st.kind == native.STEP_QADD else  # type: ignore[list-item]
                    _elementwise_tensors(st, ctx, const) if st.kind == native.STEP_BINARY else None)
@@ -116,6 +119,8 @@ def _rewrite(st: Step, nhwc: set[str], native, const: Callable[[str], np.ndarray
     if st.kind == native.STEP_QCONV2D and st.ints[-1] == 0:
         layout = (native.Q_X_NHWC if x in nhwc else 0) | (native.Q_Y_NHWC if y in nhwc else 0)
         return Step(st.kind, st.operands, (*st.ints[:-1], layout), st.floats, y) if layout else st
+    if st.kind == native.STEP_QMAXPOOL and x in nhwc:
+        return Step(st.kind, st.operands, (*st.ints[:-1], native.Q_X_NHWC | native.Q_Y_NHWC), st.floats, y)
     if st.kind == native.STEP_QDWCONV2D and x in nhwc:
         w = st.operands[1]
         weights = const(w)

@@ -1,4 +1,4 @@
-"""The residual Add of a QDQ model as one int8 step.
+"""The residual Add and the MaxPool of a QDQ model as int8 steps.
 
 A QDQ model (onnxruntime's ``quantize_static``, litert's FULL_QUANT) writes
 a residual connection as ``DequantizeLinear(a)``, ``DequantizeLinear(b)``,
@@ -9,10 +9,18 @@ operations in the same order in one pass over the int8 operands, so its
 bytes are those of the four steps (onnxruntime's QLinearAdd, which
 requantises with a folded scale, would round some values differently).
 
-The fusion runs over one segment's steps after lowering; the float values
+``DequantizeLinear -> MaxPool -> QuantizeLinear`` becomes ``LK_STEP_QMAXPOOL``:
+the max of the uint8 window (Dequantize is increasing, so the max commutes with
+it), mapped through Q(DQ(v)) by a 256-entry table computed here with the
+(de)quantisation steps' own float32 operations when the two sides' parameters
+differ: again the bytes of the unfused steps.
+
+The fusions run over one segment's steps after lowering; the float values
 between the steps must be read by nothing else, inside or after the segment.
 """
 from __future__ import annotations
+
+import numpy as np
 
 from .lowering import Lowered, LowerContext, Step
 
@@ -53,6 +61,19 @@ def fuse_quantised_adds(lowered: list[Lowered], live_after: set[str], ctx: Lower
     gone: set[str] = set()
     for low in lowered:
         for index, quantize in enumerate(low.steps):
+            pool = made_by(quantize.operands[0], native.STEP_POOL2D) if quantize.kind == native.STEP_QUANTIZE else None
+            if pool is not None and not pool[2]:
+                fused = _quantised_max_pool(quantize, pool[1], made_by(pool[1].operands[0], native.STEP_DEQUANTIZE),
+                                            native)
+                if fused is not None:
+                    step, table, deq = fused
+                    low.steps[index] = step
+                    if table is not None:
+                        low.consts[step.operands[1]] = table  # type: ignore[index]
+                    for owner, removed in ((pool[0], pool[1]), (deq[0], deq[1])):
+                        owner.steps.remove(removed)
+                        gone.add(removed.output)
+                    continue
             add = made_by(quantize.operands[0], native.STEP_BINARY) if quantize.kind == native.STEP_QUANTIZE else None
             if add is None:
                 continue
@@ -79,3 +100,25 @@ def fuse_quantised_adds(lowered: list[Lowered], live_after: set[str], ctx: Lower
                 gone.add(view.alias[0])  # type: ignore[index]
                 view.alias = None
     return gone
+
+
+def _quantised_max_pool(quantize: Step, pool: Step, deq: tuple[Lowered, Step, list[Lowered]] | None, native):
+    """(the QMAXPOOL step, its table or None, the Dequantize's (owner, step)) for uint8 -> MaxPool -> uint8,
+    else None."""
+    if deq is None or deq[2] or pool.ints[16] != native.POOL_MAX:
+        return None
+    _, dq, _ = deq
+    count, x_zero, _, _, x_signed = dq.ints
+    _, y_zero, lo, hi, _ = quantize.ints
+    if x_signed or lo < 0 or hi > 255:
+        return None  # uint8 on both sides: the window's max is the max of its bytes
+    x_scale, y_scale = np.float32(dq.floats[0]), np.float32(quantize.floats[0])
+    table = None
+    if not (x_scale == y_scale and x_zero == y_zero and (lo, hi) == (0, 255)):
+        # Q(DQ(v)) as lk_dequantize_f32 and lk_quantize_f32 compute it, in float32
+        v = (np.arange(256, dtype=np.int32) - x_zero).astype(np.float32) * x_scale
+        q = np.clip(v / y_scale, np.float32(-65536), np.float32(65536))
+        table = np.clip(np.rint(q).astype(np.int32) + y_zero, lo, hi).astype(np.uint8)
+    name = f"{quantize.output}/qmaxpool_table" if table is not None else None
+    step = Step(native.STEP_QMAXPOOL, (dq.operands[0], name, quantize.output), (*pool.ints, 0), (), quantize.output)
+    return step, table, (deq[0], dq)

@@ -53,6 +53,7 @@ enum lk_step_kind {
     /* int8 depthwise, channels-last (lk_qdwconv2d_nhwc_u8s8) */
     LK_STEP_QDWCONV2D_NHWC, /* slots: x (u8/s8 NHWC), w (f32 [kh*kw][c]), bias (int32), scale (f32), y (u8/s8 NHWC) */
     LK_STEP_QADD,           /* slots: a (u8/s8), b (u8/s8), y (u8/s8) (lk_qadd_u8) */
+    LK_STEP_QMAXPOOL,       /* slots: x (u8), table? (u8[256]), y (u8) (lk_qmaxpool_u8) */
     LK_STEP_KIND_COUNT
 };
 
@@ -80,6 +81,7 @@ typedef struct lk_step {
         lk_qconv2d qconv;
         struct { int64_t count; float scale; int zero, lo, hi, x_signed; } qconvert;
         lk_qadd qadd;
+        struct { lk_pool2d pool; int layout; } qpool;
     } u;
 } lk_step;
 

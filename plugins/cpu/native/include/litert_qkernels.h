@@ -91,6 +91,11 @@ typedef struct lk_qadd {
     lk_activation act;                       /* applied to the float sum, as the Add step applies it */
 } lk_qadd;
 int lk_qadd_valid(const lk_qadd *p);
+/* uint8 max pooling (p->kind LK_POOL_MAX), layout 0 (NCHW) or LK_Q_X_NHWC | LK_Q_Y_NHWC; table: 256 bytes
+ * mapping the window's max to the output (Q(DQ(v)) of a QDQ model's MaxPool), or NULL for the identity. */
+int lk_qmaxpool_valid(const lk_pool2d *p, int layout);
+int lk_qmaxpool_u8(const lk_pool2d *p, int layout, const uint8_t *x, const uint8_t *table, uint8_t *y,
+                   lk_pool *pool);
 int lk_qadd_u8(const lk_qadd *p, const void *a, const void *b, void *y, lk_pool *pool);
 
 #ifdef __cplusplus

@@ -253,13 +253,17 @@ static int parse_conv(lk_step *s, PyObject *ints, PyObject *floats) {
     return 1;
 }
 
-static int parse_pool(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[17];
-    if (!read_ints(ints, v, 17) || !read_floats(floats, NULL, 0)) return 0;
-    lk_pool2d *p = &s->u.pool;
+/* n c h w oh ow kh kw sh sw dh dw pad_top pad_left pad_bottom pad_right kind */
+static void pool_fields(lk_pool2d *p, const long long *v) {
     p->n = I(0), p->c = I(1), p->h = I(2), p->w = I(3), p->oh = I(4), p->ow = I(5), p->kh = I(6), p->kw = I(7);
     p->sh = I(8), p->sw = I(9), p->dh = I(10), p->dw = I(11), p->pad_top = I(12), p->pad_left = I(13);
     p->pad_bottom = I(14), p->pad_right = I(15), p->kind = I(16);
+}
+
+static int parse_pool(lk_step *s, PyObject *ints, PyObject *floats) {
+    long long v[17];
+    if (!read_ints(ints, v, 17) || !read_floats(floats, NULL, 0)) return 0;
+    pool_fields(&s->u.pool, v);
     return 1;
 }
 
@@ -441,6 +445,15 @@ static int parse_qadd(lk_step *s, PyObject *ints, PyObject *floats) {
     return 1;
 }
 
+static int parse_qmaxpool(lk_step *s, PyObject *ints, PyObject *floats) {
+    /* the 17 pooling ints of parse_pool, then layout */
+    long long v[18];
+    if (!read_ints(ints, v, 18) || !read_floats(floats, NULL, 0)) return 0;
+    pool_fields(&s->u.qpool.pool, v);
+    s->u.qpool.layout = I(17);
+    return 1;
+}
+
 static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyObject *) = {
     [LK_STEP_CONV2D] = parse_conv,        [LK_STEP_DWCONV2D] = parse_conv,
     [LK_STEP_POOL2D] = parse_pool,        [LK_STEP_GLOBAL_POOL] = parse_gpool,
@@ -457,6 +470,7 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_CONV2D_PACKED_BF16] = parse_conv, [LK_STEP_MATMUL_PACKED_BF16] = parse_matmul,
     [LK_STEP_CONV2D_WINOGRAD_BF16] = parse_conv, [LK_STEP_MATMUL_BF16] = parse_matmul,
     [LK_STEP_QDWCONV2D_NHWC] = parse_qconv, [LK_STEP_QADD] = parse_qadd,
+    [LK_STEP_QMAXPOOL] = parse_qmaxpool,
 };
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
@@ -854,6 +868,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_CONV2D_PACKED_BF16", LK_STEP_CONV2D_PACKED_BF16}, {"STEP_MATMUL_PACKED_BF16", LK_STEP_MATMUL_PACKED_BF16},
     {"STEP_CONV2D_WINOGRAD_BF16", LK_STEP_CONV2D_WINOGRAD_BF16}, {"STEP_MATMUL_BF16", LK_STEP_MATMUL_BF16},
     {"STEP_QDWCONV2D_NHWC", LK_STEP_QDWCONV2D_NHWC}, {"STEP_QADD", LK_STEP_QADD},
+    {"STEP_QMAXPOOL", LK_STEP_QMAXPOOL},
     {"ACT_NONE", LK_ACT_NONE}, {"ACT_RELU", LK_ACT_RELU}, {"ACT_CLIP", LK_ACT_CLIP},
     {"ACT_SIGMOID", LK_ACT_SIGMOID}, {"ACT_TANH", LK_ACT_TANH}, {"ACT_LEAKY_RELU", LK_ACT_LEAKY_RELU},
     {"ACT_HARD_SIGMOID", LK_ACT_HARD_SIGMOID}, {"ACT_HARD_SWISH", LK_ACT_HARD_SWISH}, {"ACT_GELU", LK_ACT_GELU},

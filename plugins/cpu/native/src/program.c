@@ -293,6 +293,12 @@ static int check_qadd(const lk_program *pr, const lk_step *s) {
            need(pr, s->slots[2], n, 0);
 }
 
+static int check_qmaxpool(const lk_program *pr, const lk_step *s) {
+    const lk_pool2d *p = &s->u.qpool.pool;
+    return lk_qmaxpool_valid(p, s->u.qpool.layout) && need(pr, s->slots[0], prod4(p->n, p->c, p->h, p->w), 0) &&
+           need(pr, s->slots[1], 256, 1) && need(pr, s->slots[2], prod4(p->n, p->c, p->oh, p->ow), 0);
+}
+
 /* ------------------------------------------------------------------- runs */
 
 #define SLOT(i) ((void *)(s->slots[i] >= 0 ? slots[s->slots[i]] : NULL))
@@ -395,6 +401,9 @@ static int run_qdwconv_nhwc(const lk_step *s, void *const *slots, lk_pool *pool)
 static int run_qadd(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_qadd_u8(&s->u.qadd, SLOT(0), SLOT(1), SLOT(2), pool);
 }
+static int run_qmaxpool(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_qmaxpool_u8(&s->u.qpool.pool, s->u.qpool.layout, SLOT(0), SLOT(1), SLOT(2), pool);
+}
 static int run_quantize(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_quantize_f32(s->u.qconvert.count, SLOT(0), s->u.qconvert.scale, s->u.qconvert.zero, s->u.qconvert.lo,
                            s->u.qconvert.hi, SLOT(1), pool);
@@ -440,6 +449,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_MATMUL_BF16] = {check_matmul, run_matmul_bf16},
     [LK_STEP_QDWCONV2D_NHWC] = {check_qconv, run_qdwconv_nhwc},
     [LK_STEP_QADD] = {check_qadd, run_qadd},
+    [LK_STEP_QMAXPOOL] = {check_qmaxpool, run_qmaxpool},
 };
 
 /* ------------------------------------------------------------- programs */
