@@ -341,21 +341,25 @@ size_t lk_gemm_packed_b_bf16_pairs(int k, int n) {
  * value: VGG-19's 25088 x 4096 classifier took 1.5 s to pack). */
 #define PACK_BLOCK 64
 
-void lk_gemm_pack_b(const float *b, int k, int n, int trans_b, float *out) {
+void lk_gemm_pack_b_ld(const float *b, int k, int n, size_t ldb, int trans_b, float *out) {
     for (int j0 = 0; j0 < n; j0 += NR) {
         float *panel = out + (size_t)(j0 / NR) * k * NR;
         int nr = LK_MIN(NR, n - j0);
         if (nr < NR) memset(panel, 0, (size_t)k * NR * sizeof(float));
         if (!trans_b) {
-            for (int p = 0; p < k; p++) memcpy(panel + (size_t)p * NR, b + (size_t)p * n + j0, (size_t)nr * sizeof(float));
+            for (int p = 0; p < k; p++) memcpy(panel + (size_t)p * NR, b + (size_t)p * ldb + j0, (size_t)nr * sizeof(float));
             continue;
         }
         for (int p0 = 0; p0 < k; p0 += PACK_BLOCK)
             for (int j = 0; j < nr; j++) {
-                const float *row = b + (size_t)(j0 + j) * k;
+                const float *row = b + (size_t)(j0 + j) * ldb;
                 for (int p = p0; p < LK_MIN(k, p0 + PACK_BLOCK); p++) panel[(size_t)p * NR + j] = row[p];
             }
     }
+}
+
+void lk_gemm_pack_b(const float *b, int k, int n, int trans_b, float *out) {
+    lk_gemm_pack_b_ld(b, k, n, trans_b ? (size_t)k : (size_t)n, trans_b, out);
 }
 
 /* values [0, count) of a row (count even, or the row's odd end) as bf16 pairs, by the vector converter where

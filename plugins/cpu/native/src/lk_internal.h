@@ -101,6 +101,9 @@ void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, 
 /* The same in bf16 arithmetic: A a pair panel [kp][12], B a pair panel
  * [kp][32] (lk_rows_to_bf16_pairs); only where lk_bf16_available(). */
 void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc);
+/* lk_gemm_pack_b of a B whose rows are ldb floats apart (a column block of a wider [k, n] B, or rows of
+ * an [n, k] one) */
+void lk_gemm_pack_b_ld(const float *b, int k, int n, size_t ldb, int trans_b, float *out);
 /* lk_gemm_pack_b_bf16 of a B whose rows are ldb floats apart (a column block
  * of a wider [k, n] B, or rows of an [n, k] one) */
 void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out);
