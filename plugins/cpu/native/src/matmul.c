@@ -33,6 +33,23 @@ LK_HOT static void mm_epilogue(const lk_matmul *p, float *c, int rows, int cols,
     }
 }
 
+/* A task's block of B (an activation: attention's K^T or V) packed per call for the library's 12x32 kernel,
+ * as float32 or bf16 pairs, then its rows: an external BLAS zeroes C and copies both operands on every
+ * call, a tenth of a ViT's time. */
+static int packed_block(const lk_matmul *p, int bf16, int rows, int cols, const float *a, const float *b, float *c) {
+    size_t ldb = p->trans_b ? (size_t)p->k : (size_t)p->n;
+    size_t bytes = bf16 ? lk_gemm_packed_b_bf16_pairs(p->k, cols) * sizeof(uint32_t)
+                        : lk_gemm_packed_b_floats(p->k, cols) * sizeof(float);
+    void *packed = lk_scratch(3, bytes);
+    if (!packed) return LK_E_NOMEM;
+    if (bf16) {
+        lk_gemm_pack_b_bf16_ld(b, p->k, cols, ldb, p->trans_b, packed);
+        return lk_gemm_packed_b_rows_bf16(rows, cols, p->k, a, (size_t)p->k, packed, c, (size_t)p->n);
+    }
+    lk_gemm_pack_b_ld(b, p->k, cols, ldb, p->trans_b, packed);
+    return lk_gemm_packed_b_rows(rows, cols, p->k, a, (size_t)p->k, packed, c, (size_t)p->n);
+}
+
 static void mm_task(void *arg, size_t t) {
     const mm_job *j = arg;
     const lk_matmul *p = j->p;
@@ -44,26 +61,8 @@ static void mm_task(void *arg, size_t t) {
     const float *a = j->a + bi * p->a_bs + (size_t)m0 * p->k;
     const float *b = j->b + bi * p->b_bs + (p->trans_b ? (size_t)n0 * p->k : (size_t)n0);
     float *c = j->c + (size_t)bi * p->m * p->n + (size_t)m0 * p->n + n0;
-    if (j->bf16) {
-        uint32_t *packed = lk_scratch(3, lk_gemm_packed_b_bf16_pairs(p->k, cols) * sizeof(uint32_t));
-        int status = packed ? LK_OK : LK_E_NOMEM;
-        if (packed) {
-            lk_gemm_pack_b_bf16_ld(b, p->k, cols, p->trans_b ? (size_t)p->k : (size_t)p->n, p->trans_b, packed);
-            status = lk_gemm_packed_b_rows_bf16(rows, cols, p->k, a, (size_t)p->k, packed, c, (size_t)p->n);
-        }
-        if (status != LK_OK) {
-            ((mm_job *)j)->status = status;
-            return;
-        }
-    } else if (j->own_kernel) {
-        /* B (an activation: attention's K^T or V) packed per task for the library's 12x32 kernel; an
-         * external BLAS zeroes C and copies both operands on every call, a tenth of a ViT's time */
-        float *packed = lk_scratch(3, lk_gemm_packed_b_floats(p->k, cols) * sizeof(float));
-        int status = packed ? LK_OK : LK_E_NOMEM;
-        if (packed) {
-            lk_gemm_pack_b_ld(b, p->k, cols, p->trans_b ? (size_t)p->k : (size_t)p->n, p->trans_b, packed);
-            status = lk_gemm_packed_b_rows(rows, cols, p->k, a, (size_t)p->k, packed, c, (size_t)p->n);
-        }
+    if (j->bf16 || j->own_kernel) {
+        int status = packed_block(p, j->bf16, rows, cols, a, b, c);
         if (status != LK_OK) {
             ((mm_job *)j)->status = status;
             return;
