@@ -6,7 +6,9 @@ point in one of the groups ``litert.backends``, ``litert.formats`` or
 ``litert.passes`` and registered under the entry point's name.
 
 Every hook receives a ``register`` callback rather than returning a list, so
-the core keeps the tables and a hook may register any number of things.
+the core keeps the tables and a hook may register any number of things: call
+it once per thing, with what its annotation names.  Every hook exists since
+plugin API 1 unless its docstring names a later version.
 
 Plugin API version: :data:`PLUGIN_API_VERSION`.  A plugin may declare the
 version it was written for as ``LITERT_PLUGIN_API = 2`` at module level; a
@@ -37,16 +39,11 @@ hookimpl = pluggy.HookimplMarker("litert")
 
 @hookspec
 def litert_register_backends(register: Callable[[Backend], None]) -> None:
-    """Register hardware backends.
-
-    :param register: call with a :class:`litert.backend.Backend` instance.
-        The backend's ``name`` is what users pass as a device
-        (``devices=["ascend", "cpu"]``) and what ``litert list-backends`` shows.
+    """Register hardware backends, as instances.  A backend's ``name`` is what users pass as a device
+    (``devices=["ascend", "cpu"]``) and what ``litert list-backends`` shows.
 
     .. note:: Registering must be cheap and must not touch the device:
        availability is asked later through ``Backend.probe()``.
-
-    Since plugin API 1.
     """
 
 
@@ -58,8 +55,6 @@ def litert_register_kernels(register: Callable[[str, str, str, object], None]) -
         What ``kernel`` must be is defined by the backend (the CPU backend
         takes a subclass of ``litert_cpu.Kernel``).  Pair it with a schema
         from :func:`litert_register_schemas` for an operator ONNX lacks.
-
-    Since plugin API 1.
     """
 
 
@@ -68,12 +63,7 @@ def litert_register_kernels(register: Callable[[str, str, str, object], None]) -
 
 @hookspec
 def litert_register_schemas(register: Callable[[OpSchema], None]) -> None:
-    """Register operator schemas (fused or vendor operators).
-
-    :param register: call with a :class:`litert.schema.OpSchema`.
-
-    Since plugin API 1.
-    """
+    """Register operator schemas (fused or vendor operators)."""
 
 
 # ---------------------------------------------------------------- formats
@@ -81,22 +71,12 @@ def litert_register_schemas(register: Callable[[OpSchema], None]) -> None:
 
 @hookspec
 def litert_register_frontends(register: Callable[[Frontend], None]) -> None:
-    """Register model readers (ONNX, ``.ms``, MindIR, ...).
-
-    :param register: call with a :class:`litert.formats.Frontend`.
-
-    Since plugin API 1.
-    """
+    """Register model readers (ONNX, ``.ms``, MindIR, ...)."""
 
 
 @hookspec
 def litert_register_serializers(register: Callable[[Serializer], None]) -> None:
-    """Register model writers.
-
-    :param register: call with a :class:`litert.formats.Serializer`.
-
-    Since plugin API 1.
-    """
+    """Register model writers."""
 
 
 # ---------------------------------------------------------------- optimisation
@@ -104,12 +84,7 @@ def litert_register_serializers(register: Callable[[Serializer], None]) -> None:
 
 @hookspec
 def litert_register_passes(register: Callable[[Pass], None]) -> None:
-    """Register graph passes run by ``litert convert`` and at load time.
-
-    :param register: call with a :class:`litert.passes.base.Pass`.
-
-    Since plugin API 1.
-    """
+    """Register graph passes run by ``litert convert`` and at load time."""
 
 
 # ---------------------------------------------------------------- tools
@@ -117,10 +92,8 @@ def litert_register_passes(register: Callable[[Pass], None]) -> None:
 
 @hookspec
 def litert_register_reference_engines(register: Callable[[ReferenceEngine], None]) -> None:
-    """Register engines ``litert compare`` can run a reference model with.
-
-    :param register: call with a :class:`litert.benchmark.comparison.ReferenceEngine`
-        (the formats plugin registers onnxruntime for ``.onnx`` files).
+    """Register engines ``litert compare`` can run a reference model with (the formats plugin
+    registers onnxruntime for ``.onnx`` files).
 
     Since plugin API 2.
     """
