@@ -15,38 +15,19 @@ import os
 import sys
 import traceback
 
+import msl_run  # beside this script: the conversion and run steps are its
 import numpy as np
 
 
 def convert(mslite, job):
-    converter = mslite.Converter()
-    converter.save_type = mslite.ModelType.MINDIR_LITE
-    converter.input_format = mslite.Format.NHWC
-    converter.optimize = "general"
-    converter.convert(fmk_type=mslite.FmkType.ONNX, model_file=job["onnx"], output_file=job["prefix"])
-    if not os.path.isfile(job["prefix"] + ".ms"):
+    if not msl_run.convert_model(mslite, job["onnx"], job["prefix"]):
         raise RuntimeError("converter_lite refused the model (no .ms written)")
 
 
 def run(mslite, job):
-    context = mslite.Context()
-    context.target = ["cpu"]
-    context.cpu.thread_num = 1
-    model = mslite.Model()
-    model.build_from_file(job["ms"], mslite.ModelType.MINDIR_LITE, context)
-    inputs = model.get_inputs()
-    data = np.load(job["inputs"])
-    arrays = [data[f"arr_{i}"] for i in range(len(inputs))]
-    shapes = [list(a.shape) for a in arrays]
-    if shapes != [list(t.shape) for t in inputs]:
-        model.resize(inputs, shapes)
-        inputs = model.get_inputs()
-    for tensor, arr in zip(inputs, arrays):
-        want = tensor.get_data_to_numpy().dtype
-        tensor.set_data_from_numpy(np.ascontiguousarray(arr.astype(want)))
-    outputs = model.predict(inputs)
-    result = {f"out_{i}": t.get_data_to_numpy() for i, t in enumerate(outputs)}
-    np.savez(job["outputs"], **result)
+    model = msl_run.load_model(mslite, job["ms"], threads=1)
+    outputs = model.predict(msl_run.feed(model, job["inputs"]))
+    np.savez(job["outputs"], **{f"out_{i}": t.get_data_to_numpy() for i, t in enumerate(outputs)})
 
 
 def main():

@@ -38,29 +38,36 @@ def _context(mslite, threads):
     return context
 
 
-def convert(args):
-    mslite = _lite()
+def convert_model(mslite, model_file, output, input_format="NHWC", optimize="general", fmk="ONNX", config_file="",
+                  fp16=False):
+    """converter_lite on one model; True when it wrote ``output + ".ms"`` (also used by msl_batch.py)."""
     converter = mslite.Converter()
     converter.save_type = mslite.ModelType.MINDIR_LITE
-    converter.input_format = getattr(mslite.Format, args.input_format)
-    converter.optimize = args.optimize
-    converter.weight_fp16 = bool(args.fp16)
-    converter.convert(fmk_type=getattr(mslite.FmkType, args.fmk), model_file=args.model, output_file=args.output,
-                      config_file=args.config_file or "")
-    if not os.path.isfile(args.output + ".ms"):
+    converter.input_format = getattr(mslite.Format, input_format)
+    converter.optimize = optimize
+    converter.weight_fp16 = bool(fp16)
+    converter.convert(fmk_type=getattr(mslite.FmkType, fmk), model_file=model_file, output_file=output,
+                      config_file=config_file)
+    return os.path.isfile(output + ".ms")
+
+
+def convert(args):
+    if not convert_model(_lite(), args.model, args.output, args.input_format, args.optimize, args.fmk,
+                         args.config_file or "", args.fp16):
         sys.stderr.write(f"converter produced no {args.output}.ms\n")
         return 1
     return 0
 
 
-def _load(args):
-    mslite = _lite()
+def load_model(mslite, path, threads):
+    """A built MindSpore Lite model on the CPU with ``threads`` threads (also used by msl_batch.py)."""
     model = mslite.Model()
-    model.build_from_file(args.model, mslite.ModelType.MINDIR_LITE, _context(mslite, args.threads))
-    return mslite, model
+    model.build_from_file(path, mslite.ModelType.MINDIR_LITE, _context(mslite, threads))
+    return model
 
 
-def _feed(model, path):
+def feed(model, path):
+    """Set the model's inputs from an ``.npz`` (by name, else ``arr_i`` in order), resizing when shapes differ."""
     inputs = model.get_inputs()
     data = np.load(path)
     by_name = {k: data[k] for k in data.files}
@@ -82,8 +89,8 @@ def _feed(model, path):
 
 
 def run(args):
-    _, model = _load(args)
-    inputs = _feed(model, args.inputs)
+    model = load_model(_lite(), args.model, args.threads)
+    inputs = feed(model, args.inputs)
     outputs = model.predict(inputs)
     result = {f"out_{i}": t.get_data_to_numpy() for i, t in enumerate(outputs)}
     result["names"] = np.array([t.name for t in outputs])
@@ -96,8 +103,8 @@ def bench(args):
     import resource
 
     start = time.perf_counter()
-    _, model = _load(args)
-    inputs = _feed(model, args.inputs)
+    model = load_model(_lite(), args.model, args.threads)
+    inputs = feed(model, args.inputs)
     load = time.perf_counter() - start
     for _ in range(args.warmup):
         model.predict(inputs)
