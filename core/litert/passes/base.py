@@ -37,8 +37,9 @@ class Pass(ABC):
     """A graph rewrite.  ``run`` edits ``model.graph`` in place."""
 
     name: str = ""
-    #: when it runs: "lowering" (always, after litert's own lowering: a pass that makes a
-    #: graph runnable) or "general" (only with ``--optimize general``, after litert's pipeline)
+    #: when a plugin's pass runs: "lowering" (always, after litert's own lowering: a pass that makes a
+    #: graph runnable) or "general" (only with ``--optimize general``, after litert's pipeline); litert's
+    #: own passes are placed by the ``LOWERING`` and ``GENERAL`` tuples of :mod:`litert.passes`
     level: str = "general"
 
     @abstractmethod

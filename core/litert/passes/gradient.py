@@ -137,7 +137,6 @@ class GradientLowering(Pass):
     """Replace Gradient nodes by their backward graphs (always runs)."""
 
     name = "gradient_lowering"
-    level = "lowering"
 
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph

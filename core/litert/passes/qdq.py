@@ -45,7 +45,6 @@ def _dequantize_const_params(graph: Graph, node: Node | None) -> DequantizeParam
 
 class QdqFolding(Pass):
     name = "qdq_folding"
-    level = "lowering"
 
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph

@@ -142,13 +142,18 @@ def _window_attrs(attrs: dict, kernel_key: str, stride_key: str, pad_key: str) -
     return out
 
 
-def conv2d(b, node) -> None:
-    a = node.attrs
-    nhwc = a.get("format", Format.NCHW) == Format.NHWC
+def _conv_attrs(a: dict) -> tuple[bool, dict]:
+    """Whether a (transposed) convolution's data is NHWC, and its window, dilation and group as ONNX attributes."""
     attrs = _window_attrs(a, "kernel_size", "stride", "pad_list")
     if a.get("dilation") is not None:
         attrs["dilations"] = [int(d) for d in a["dilation"]]
     attrs["group"] = int(a.get("group") or 1)
+    return a.get("format", Format.NCHW) == Format.NHWC, attrs
+
+
+def conv2d(b, node) -> None:
+    a = node.attrs
+    nhwc, attrs = _conv_attrs(a)
     weight = b.inp(node, 1)
     data = b.const_value(node, 1)
     if data is not None and data.ndim != 4:
@@ -619,11 +624,7 @@ def conv_transpose(b, node) -> None:
     """Conv2dTransposeFusion: weights [C_in, kH, kW, C_out/group] (ONNX's [C_in, C_out/group, kH, kW] made
     channels-last), data NHWC when ``format`` says so."""
     a = node.attrs
-    nhwc = a.get("format", Format.NCHW) == Format.NHWC
-    attrs = _window_attrs(a, "kernel_size", "stride", "pad_list")
-    if a.get("dilation") is not None:
-        attrs["dilations"] = [int(d) for d in a["dilation"]]
-    attrs["group"] = int(a.get("group") or 1)
+    nhwc, attrs = _conv_attrs(a)
     if a.get("output_paddings") is not None and any(int(p) for p in a["output_paddings"]):
         attrs["output_padding"] = [int(p) for p in a["output_paddings"]]
     data = b.const_value(node, 1)

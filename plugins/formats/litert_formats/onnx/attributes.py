@@ -98,35 +98,28 @@ def _scalar(v: Any) -> Any:
     return v
 
 
+#: a Python value's type -> the kind of attribute value it is stored as, first match wins (a bool is an int)
+_KIND_OF_PYTHON: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (Graph, "graph"), (np.ndarray, "tensor"), (dict, "type_proto"), ((bool, int, np.integer), "int"),
+    ((float, np.floating), "float"), ((str, bytes), "string"),
+)
+
+
+def _kind_of(value: Any) -> str | None:
+    return next((kind for types, kind in _KIND_OF_PYTHON if isinstance(value, types)), None)
+
+
 def _guess_type(value: Any) -> int:
-    if isinstance(value, Graph):
-        return A.GRAPH
-    if isinstance(value, np.ndarray):
-        return A.TENSOR
-    if isinstance(value, dict):
-        return A.TYPE_PROTO
-    if isinstance(value, (bool, int, np.integer)):
-        return A.INT
-    if isinstance(value, (float, np.floating)):
-        return A.FLOAT
-    if isinstance(value, (str, bytes)):
-        return A.STRING
+    """The AttributeProto type a value alone asks for; a list of numbers is FLOATS when any element is a float."""
     if isinstance(value, (list, tuple)):
-        if not value:
-            return A.INTS
-        first = value[0]
-        if isinstance(first, Graph):
-            return A.GRAPHS
-        if isinstance(first, np.ndarray):
-            return A.TENSORS
-        if isinstance(first, dict):
-            return A.TYPE_PROTOS
-        if isinstance(first, (str, bytes)):
-            return A.STRINGS
-        if any(isinstance(v, (float, np.floating)) for v in value):
-            return A.FLOATS
-        return A.INTS
-    raise TypeError(f"cannot store {type(value).__name__} as an ONNX attribute")
+        kind = _kind_of(value[0]) if value else None
+        if kind in (None, "int", "float"):
+            kind = "float" if any(isinstance(v, (float, np.floating)) for v in value) else "int"
+        return _SCHEMA_TYPES[kind + "s"]
+    kind = _kind_of(value)
+    if kind is None:
+        raise TypeError(f"cannot store {type(value).__name__} as an ONNX attribute")
+    return _SCHEMA_TYPES[kind]
 
 
 def to_proto(name: str, value: Any, schema_type: str | None, graph_fn: Callable[[Graph], Any]) -> AttributeProto:
