@@ -3,16 +3,41 @@ from __future__ import annotations
 
 import math
 import mmap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from litert.errors import ModelLoadError
-from litert.ir import DType
+from litert.ir import DType, QuantParams
 
 from .read import read_table
 from .schema import Schema
 from .verify import VerifyError, verify
+
+
+@dataclass(kw_only=True)
+class FileTensor:
+    """A tensor of a FlatBuffers model file as both formats read it: its index, name and type id in the file,
+    its constant data (a read-only view on the mapping) and quantisation; ``TYPE_IDS`` (each format's own
+    type-id table) gives its dtype."""
+
+    TYPE_IDS: ClassVar[dict[int, DType]]
+
+    index: int
+    name: str
+    type_id: int
+    data: np.ndarray | None = None
+    quant: QuantParams | None = None
+
+    @property
+    def dtype(self) -> DType | None:
+        return self.TYPE_IDS.get(self.type_id)
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
 
 
 def map_file(path: Path) -> mmap.mmap:
@@ -37,6 +62,26 @@ def open_model(path: Path, schema: Schema, kind: str) -> tuple[mmap.mmap, dict]:
     except VerifyError as err:
         raise ModelLoadError(f"{path}: not a valid {kind} file ({err})") from None
     return mapping, read_table(schema, mapping, root, schema.root)
+
+
+class ModelFile:
+    """A verified FlatBuffers model file (``.ms``, ``.tflite``); keeps the mapping open as long as any tensor
+    view on it lives.  A subclass names its schema and file kind and reads the root table in :meth:`_read`."""
+
+    SCHEMA: ClassVar[Schema]
+    KIND: ClassVar[str]  # the file type errors name: ".ms", ".tflite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._map, root = open_model(self.path, self.SCHEMA, self.KIND)
+        self._read(root)
+
+    def _read(self, root: dict) -> None:
+        raise NotImplementedError
+
+    def bad(self, message: str) -> ModelLoadError:
+        """The error for a file that verified but says something litert cannot take (names the file)."""
+        return ModelLoadError(f"{self.path}: {message}")
 
 
 def constant_view(raw: np.ndarray, dtype: DType, dims: tuple[int, ...], where: str, dims_word: str) -> np.ndarray:

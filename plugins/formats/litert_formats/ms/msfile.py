@@ -8,39 +8,26 @@ index, dtype and data length is checked so the graph builder can trust it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from litert.errors import ModelLoadError
-from litert.ir import DType, QuantParams
+from litert.ir import QuantParams
 
-from ..flatbuf.model_file import constant_view, open_model
+from ..flatbuf.model_file import FileTensor, ModelFile, constant_view
 from .schema import SCHEMA
 from .types import FMK_TYPES, TYPE_ID_NAMES, TYPE_IDS
 
 
-@dataclass
-class MsTensor:
-    index: int
-    name: str
-    type_id: int
+@dataclass(kw_only=True)
+class MsTensor(FileTensor):
+    TYPE_IDS = TYPE_IDS
+
     dims: tuple[int, ...] | None
     format: int
     node_type: int
-    data: np.ndarray | None = None          # a read-only view on the mapped file, in ``dtype``
-    quant: QuantParams | None = None
     quant_raw: list[dict] = field(default_factory=list)
     compress_type: int = 0          # WeightQuantCompressType: 0 = NONE (plain integers)
     huffman: bool = False
-
-    @property
-    def dtype(self) -> DType | None:
-        return TYPE_IDS.get(self.type_id)
-
-    @property
-    def is_const(self) -> bool:
-        return self.data is not None
 
 
 @dataclass
@@ -64,12 +51,13 @@ class MsSubGraph:
     tensors: list[int]
 
 
-class MsFile:
-    """A verified ``.ms`` model; keeps the mapping open as long as any tensor view lives."""
+class MsFile(ModelFile):
+    """A verified ``.ms`` model."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._map, meta = open_model(self.path, SCHEMA, ".ms")
+    SCHEMA = SCHEMA
+    KIND = ".ms"
+
+    def _read(self, meta: dict) -> None:
         self.name = meta["name"] or ""
         self.version = meta["version"] or ""
         self.fmk_type = meta["fmkType"]
@@ -84,9 +72,6 @@ class MsFile:
     def fmk_name(self) -> str:
         return FMK_TYPES.get(self.fmk_type, f"unknown ({self.fmk_type})")
 
-    def bad(self, message: str) -> ModelLoadError:
-        return ModelLoadError(f"{self.path}: {message}")
-
     # -- pieces ---------------------------------------------------------------------
 
     def _indices(self, array, where: str, count: int | None = None, what: str = "tensor") -> list[int]:
@@ -100,8 +85,8 @@ class MsFile:
     def _tensor(self, index: int, t: dict) -> MsTensor:
         name = t["name"] or ""
         dims = None if t["dims"] is None else tuple(t["dims"].tolist())
-        tensor = MsTensor(index, name, t["dataType"], dims, t["format"], t["nodeType"],
-                          compress_type=t["weightQuantCompressType"], huffman=bool(t["enableHuffmanCode"]))
+        tensor = MsTensor(index=index, name=name, type_id=t["dataType"], dims=dims, format=t["format"],
+                          node_type=t["nodeType"], compress_type=t["weightQuantCompressType"], huffman=bool(t["enableHuffmanCode"]))
         if t["externalData"]:
             raise self.bad(f"tensor {index} ({name!r}) keeps its data in an external file, which litert does not read")
         raw = t["data"]

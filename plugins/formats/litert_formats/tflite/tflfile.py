@@ -11,36 +11,23 @@ data length is checked here, so the graph builder can trust them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from litert.errors import ModelLoadError
-from litert.ir import DType, QuantParams
+from litert.ir import QuantParams
 
-from ..flatbuf.model_file import constant_view, open_model
+from ..flatbuf.model_file import FileTensor, ModelFile, constant_view
 from .schema import SCHEMA
 from .types import CUSTOM, OPERATOR_NAMES, PLACEHOLDER_FOR_GREATER_OP_CODES, TENSOR_TYPE_NAMES, TENSOR_TYPES
 
 
-@dataclass
-class TflTensor:
-    index: int
-    name: str
-    type_id: int
+@dataclass(kw_only=True)
+class TflTensor(FileTensor):
+    TYPE_IDS = TENSOR_TYPES
+
     shape: tuple[int, ...]
     signature: tuple[int, ...] | None      # shape with -1 for dynamic dims, when the file has it
-    data: np.ndarray | None = None          # a read-only view on the mapped file
-    quant: QuantParams | None = None
     is_variable: bool = False
-
-    @property
-    def dtype(self) -> DType | None:
-        return TENSOR_TYPES.get(self.type_id)
-
-    @property
-    def is_const(self) -> bool:
-        return self.data is not None
 
 
 @dataclass
@@ -70,12 +57,13 @@ class TflSubGraph:
     operators: list[TflOperator]
 
 
-class TflFile:
-    """A verified ``.tflite`` model; keeps the mapping open as long as any tensor view lives."""
+class TflFile(ModelFile):
+    """A verified ``.tflite`` model."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._map, model = open_model(self.path, SCHEMA, ".tflite")
+    SCHEMA = SCHEMA
+    KIND = ".tflite"
+
+    def _read(self, model: dict) -> None:
         self.version = model["version"]
         if self.version != 3:
             raise self.bad(f"schema version {self.version}; litert reads version 3 (TFL3) files")
@@ -86,9 +74,6 @@ class TflFile:
             raise self.bad("the model has no subgraphs")
         self.subgraphs = [self._subgraph(i, s) for i, s in enumerate(model["subgraphs"])]
         self.signatures = [self._signature(s) for s in model["signature_defs"] or ()]
-
-    def bad(self, message: str) -> ModelLoadError:
-        return ModelLoadError(f"{self.path}: {message}")
 
     # -- pieces ---------------------------------------------------------------------
 
@@ -125,7 +110,8 @@ class TflFile:
         name = t["name"] or ""
         shape = () if t["shape"] is None else tuple(t["shape"].tolist())
         signature = None if t["shape_signature"] is None else tuple(t["shape_signature"].tolist())
-        tensor = TflTensor(index, name, t["type"], shape, signature, is_variable=t["is_variable"])
+        tensor = TflTensor(index=index, name=name, type_id=t["type"], shape=shape, signature=signature,
+                           is_variable=t["is_variable"])
         if signature is not None and len(signature) != len(shape):
             raise self.bad(f"{where} tensor {index} ({name!r}): shape_signature {list(signature)} does not match "
                            f"shape {list(shape)}")
