@@ -10,6 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from litert.errors import ModelLoadError
+from litert.formats import Frontend
 from litert.ir import DType, QuantParams
 
 from .read import read_table
@@ -62,6 +63,15 @@ def open_model(path: Path, schema: Schema, kind: str) -> tuple[mmap.mmap, dict]:
     except VerifyError as err:
         raise ModelLoadError(f"{path}: not a valid {kind} file ({err})") from None
     return mapping, read_table(schema, mapping, root, schema.root)
+
+
+class FlatBufferFrontend(Frontend):
+    """A frontend for a FlatBuffers format, which it recognises by its schema's file identifier (bytes 4 to 8)."""
+
+    schema: ClassVar[Schema]
+
+    def sniff(self, head: bytes) -> bool:
+        return len(head) >= 8 and head[4:8] == self.schema.file_identifier
 
 
 class ModelFile:

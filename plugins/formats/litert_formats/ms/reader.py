@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from litert.errors import ModelLoadError, UnsupportedOperatorError
-from litert.formats import Frontend, LoadOptions
+from litert.formats import LoadOptions
 from litert.ir import DType, Graph, Layout, Model, Node, Value
 from litert.schema import schemas
 
 from ..emitter import NodeEmitter
+from ..flatbuf.model_file import FlatBufferFrontend
 from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
 from . import integer_read, transposes
 from .msfile import MsFile, MsNode
@@ -262,14 +263,13 @@ def primitive_histogram(ms: MsFile) -> Counter:
     return Counter(n.primitive or f"PrimitiveType#{n.tag}" for n in ms.nodes)
 
 
-class MsFrontend(Frontend):
+class MsFrontend(FlatBufferFrontend):
     """MindSpore Lite ``.ms`` files (FlatBuffers, identifier MSL2)."""
 
     name = "ms"
     extensions = (".ms",)
 
-    def sniff(self, head: bytes) -> bool:
-        return len(head) >= 8 and head[4:8] == SCHEMA.file_identifier
+    schema = SCHEMA
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
         options = options or LoadOptions()

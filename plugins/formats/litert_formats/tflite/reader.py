@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from litert.errors import ModelLoadError, UnsupportedOperatorError
-from litert.formats import Frontend, LoadOptions
+from litert.formats import LoadOptions
 from litert.ir import DType, Graph, Layout, Model, Value
 from litert.schema import schemas
 
 from ..emitter import NodeEmitter
+from ..flatbuf.model_file import FlatBufferFrontend
 from ..ms import transposes
 from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
 from .read_ops import READERS
@@ -241,14 +242,13 @@ def operator_histogram(sub: TflSubGraph) -> Counter:
     return Counter(op.op_name for op in sub.operators)
 
 
-class TfliteFrontend(Frontend):
+class TfliteFrontend(FlatBufferFrontend):
     """TensorFlow Lite ``.tflite`` files (FlatBuffers, identifier TFL3)."""
 
     name = "tflite"
     extensions = (".tflite",)
 
-    def sniff(self, head: bytes) -> bool:
-        return len(head) >= 8 and head[4:8] == SCHEMA.file_identifier
+    schema = SCHEMA
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
         options = options or LoadOptions()
