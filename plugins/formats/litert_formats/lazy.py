@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from litert.formats import Frontend, LoadOptions, Serializer
+from litert.hookspecs import hookimpl
 from litert.ir import Model
 
 
@@ -53,6 +54,28 @@ class LazyFrontend(_Lazy, Frontend):
 class LazySerializer(_Lazy, Serializer):
     def save(self, model: Model, path: Path) -> None:
         self.real().save(model, path)
+
+
+class FormatHooks:
+    """The hooks of one format's entry point: its reader and/or writer (``"module:Class"``), registered as lazy
+    entries under the format's one name and suffixes.  The plugin module binds the two hooks by their names::
+
+        _hooks = FormatHooks("ms", (".ms",), reader="litert_formats.ms.reader:MsFrontend", writer=...)
+        litert_register_frontends = _hooks.litert_register_frontends
+    """
+
+    def __init__(self, name: str, extensions: tuple[str, ...], reader: str | None = None, writer: str | None = None):
+        self.name, self.extensions, self.reader, self.writer = name, extensions, reader, writer
+
+    @hookimpl
+    def litert_register_frontends(self, register: Callable[[Frontend], None]) -> None:
+        if self.reader:
+            register(LazyFrontend(self.name, self.extensions, self.reader))
+
+    @hookimpl
+    def litert_register_serializers(self, register: Callable[[Serializer], None]) -> None:
+        if self.writer:
+            register(LazySerializer(self.name, self.extensions, self.writer))
 
 
 def lazy_exports(package: str, modules: dict[str, str]) -> Callable[[str], Any]:

@@ -1,11 +1,7 @@
 """Entry point ``litert.formats: caffe``: Caffe's ``.prototxt`` + ``.caffemodel`` reader."""
-from litert.hookspecs import hookimpl
-
-from ..lazy import LazyFrontend
+from ..lazy import FormatHooks
 
 LITERT_PLUGIN_API = 1
 
-
-@hookimpl
-def litert_register_frontends(register):
-    register(LazyFrontend('caffe', ('.prototxt',), "litert_formats.caffe.reader:CaffeFrontend"))
+_hooks = FormatHooks("caffe", (".prototxt",), reader="litert_formats.caffe.reader:CaffeFrontend")
+litert_register_frontends = _hooks.litert_register_frontends

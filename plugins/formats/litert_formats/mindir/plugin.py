@@ -1,16 +1,9 @@
 """Entry point ``litert.formats: mindir``: registers the MindSpore MindIR reader and writer."""
-from litert.hookspecs import hookimpl
-
-from ..lazy import LazyFrontend, LazySerializer
+from ..lazy import FormatHooks
 
 LITERT_PLUGIN_API = 1
 
-
-@hookimpl
-def litert_register_frontends(register):
-    register(LazyFrontend('mindir', ('.mindir',), "litert_formats.mindir.reader:MindirFrontend"))
-
-
-@hookimpl
-def litert_register_serializers(register):
-    register(LazySerializer('mindir', ('.mindir',), "litert_formats.mindir.writer:MindirSerializer"))
+_hooks = FormatHooks("mindir", (".mindir",), reader="litert_formats.mindir.reader:MindirFrontend",
+                     writer="litert_formats.mindir.writer:MindirSerializer")
+litert_register_frontends = _hooks.litert_register_frontends
+litert_register_serializers = _hooks.litert_register_serializers

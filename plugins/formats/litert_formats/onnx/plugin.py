@@ -2,19 +2,14 @@
 as ``litert compare``'s reference engine for ONNX files."""
 from litert.hookspecs import hookimpl
 
-from ..lazy import LazyFrontend, LazySerializer
+from ..lazy import FormatHooks
 
 LITERT_PLUGIN_API = 2
 
-
-@hookimpl
-def litert_register_frontends(register):
-    register(LazyFrontend('onnx', ('.onnx',), "litert_formats.onnx.reader:OnnxFrontend"))
-
-
-@hookimpl
-def litert_register_serializers(register):
-    register(LazySerializer('onnx', ('.onnx',), "litert_formats.onnx.writer:OnnxSerializer"))
+_hooks = FormatHooks("onnx", (".onnx",), reader="litert_formats.onnx.reader:OnnxFrontend",
+                     writer="litert_formats.onnx.writer:OnnxSerializer")
+litert_register_frontends = _hooks.litert_register_frontends
+litert_register_serializers = _hooks.litert_register_serializers
 
 
 @hookimpl

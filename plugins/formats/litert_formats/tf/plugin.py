@@ -1,11 +1,7 @@
 """Entry point ``litert.formats: tf``: TensorFlow's frozen GraphDef reader."""
-from litert.hookspecs import hookimpl
-
-from ..lazy import LazyFrontend
+from ..lazy import FormatHooks
 
 LITERT_PLUGIN_API = 1
 
-
-@hookimpl
-def litert_register_frontends(register):
-    register(LazyFrontend('tf', ('.pb',), "litert_formats.tf.reader:TfFrontend"))
+_hooks = FormatHooks("tf", (".pb",), reader="litert_formats.tf.reader:TfFrontend")
+litert_register_frontends = _hooks.litert_register_frontends

@@ -1,11 +1,7 @@
 """Entry point ``litert.formats: tflite``: TensorFlow Lite's ``.tflite`` reader."""
-from litert.hookspecs import hookimpl
-
-from ..lazy import LazyFrontend
+from ..lazy import FormatHooks
 
 LITERT_PLUGIN_API = 1
 
-
-@hookimpl
-def litert_register_frontends(register):
-    register(LazyFrontend('tflite', ('.tflite',), "litert_formats.tflite.reader:TfliteFrontend"))
+_hooks = FormatHooks("tflite", (".tflite",), reader="litert_formats.tflite.reader:TfliteFrontend")
+litert_register_frontends = _hooks.litert_register_frontends
