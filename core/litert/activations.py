@@ -45,6 +45,14 @@ class FusedActivation:
         values = [float(v) for v in given or ()]
         return values[: len(self.params)] + [p.default for p in self.params[len(values):]]
 
+    def standalone(self, given: Sequence[float] | None) -> tuple[dict[str, float], list[tuple[str, float]]]:
+        """The standalone operator's attributes and its parameter inputs (name and value, in input order) for
+        ``activation_params`` ``given``: the inverse of :meth:`params_of`, defaults filled in."""
+        values = self.complete(given)
+        attrs = {p.name: v for p, v in zip(self.params, values) if p.input is None}
+        inputs = sorted(((p.input, p.name, v) for p, v in zip(self.params, values) if p.input is not None))
+        return attrs, [(name, v) for _, name, v in inputs]
+
     def params_of(self, node: Node, constant: Callable[[str], np.ndarray | None]) -> list[float] | None:
         """``activation_params`` for standalone activation ``node``; None when a
         parameter is computed at run time (then it cannot be fused)."""

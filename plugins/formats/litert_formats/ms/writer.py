@@ -20,6 +20,7 @@ from pathlib import Path
 import flatbuffers
 import numpy as np
 
+from litert.activations import ACTIVATIONS
 from litert.atomic import write_bytes
 from litert.convert import WEIGHT_FP16_KEY
 from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorError
@@ -130,9 +131,6 @@ def _copy(graph: Graph) -> Graph:
         values={k: dataclasses.replace(v) for k, v in graph.values.items()}, name=graph.name)
 
 
-_FUSED_ACTIVATIONS = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "Clip"}
-
-
 def _unfuse(graph: Graph) -> None:
     """com.microsoft FusedConv / FusedGemm / FusedMatMul (litert's own fusions) back to ONNX operators."""
     nodes: list[Node] = []
@@ -158,7 +156,7 @@ def _unfuse(graph: Graph) -> None:
         inputs = inputs[:3] if base == "Conv" else inputs
         while inputs and not inputs[-1]:
             inputs.pop()
-        if act and act not in _FUSED_ACTIVATIONS:
+        if act and act not in ACTIVATIONS:
             raise UnsupportedOperatorError(f"node {node.name!r}: fused activation {act}", node=node.name,
                                            op_type=node.op_type, domain=node.domain)
         if not act and residual is None:
@@ -172,17 +170,14 @@ def _unfuse(graph: Graph) -> None:
             inner = summed
             if not act:
                 continue
-        act_inputs, act_attrs = [inner], {}
-        if act == "Clip":
-            lo, hi = (params + [-np.inf, np.inf])[:2] if params else (-np.inf, np.inf)
-            for bound, tag in ((lo, "min"), (hi, "max")):
-                name = graph.unique_name(f"{node.name}_{tag}")
-                graph.values[name] = Value(name, DType.FLOAT32, (), const=np.array(bound, np.float32))
-                act_inputs.append(name)
-        elif act == "LeakyRelu":
-            act_attrs["alpha"] = float(params[0] if params else alpha if alpha is not None else 0.01)
-        elif act == "HardSigmoid" and len(params) >= 2:
-            act_attrs.update(alpha=float(params[0]), beta=float(params[1]))
+        if act == "LeakyRelu" and not params and alpha is not None:
+            params = [alpha]  # FusedGemm keeps LeakyRelu's alpha in activation_alpha
+        act_attrs, bounds = ACTIVATIONS[act].standalone(params)
+        act_inputs = [inner]
+        for tag, bound in bounds:  # Clip's min and max, as constant inputs
+            name = graph.unique_name(f"{node.name}_{tag}")
+            graph.values[name] = Value(name, DType.FLOAT32, (), const=np.array(bound, np.float32))
+            act_inputs.append(name)
         nodes.append(Node(act, act_inputs, [node.outputs[0]], act_attrs, f"{node.name}_{act.lower()}"))
     graph.nodes = nodes
 
