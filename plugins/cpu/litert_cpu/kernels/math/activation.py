@@ -1,6 +1,6 @@
 """Activation functions.
 
-Each entry of :data:`ACTIVATIONS` maps an op to ``fn(x, attrs)``.  The
+Each entry of :data:`STANDALONE` maps an op to ``fn(x, attrs)`` (its kernel).  The
 functions work in the input dtype (python-float attributes are weak scalars
 under NEP 50, so float32 stays float32) and reuse their first temporary as the
 output buffer to keep memory traffic low.  numexpr was measured and lost to
@@ -161,7 +161,9 @@ def swish(x, attrs):
     return np.divide(x, r, out=r)
 
 
-ACTIVATIONS = {
+#: the standalone activation kernels (the fused ones, ``fn(x, params)``, are ``kernels.nn._common.ACTIVATIONS``,
+#: derived from the core table :data:`litert.activations.ACTIVATIONS`)
+STANDALONE = {
     "Relu": relu,
     "Sigmoid": sigmoid,
     "LeakyRelu": leaky_relu,
@@ -202,7 +204,7 @@ class Activation(Kernel):
         return (r.reshape(shape),)
 
 
-for _name, _fn in ACTIVATIONS.items():
+for _name, _fn in STANDALONE.items():
     kernel(_name)(type(_name, (Activation,), {"fn": staticmethod(_fn), "__doc__": f"ONNX {_name}.",
                                               "inplace": (0,) if _name == "Relu" else ()}))
 
