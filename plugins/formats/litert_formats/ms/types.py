@@ -18,14 +18,16 @@ from .schema import SCHEMA
 #: does not claim to be MindSpore Lite's converter.
 MS_VERSION = f"litert {__version__}"
 
-#: MindSpore ``TypeId`` (include/mindapi/base/type_id.h) -> IR dtype
-TYPE_IDS: dict[int, DType] = {
-    30: DType.BOOL, 32: DType.INT8, 33: DType.INT16, 34: DType.INT32, 35: DType.INT64, 37: DType.UINT8, 38: DType.UINT16,
-    39: DType.UINT32, 40: DType.UINT64, 42: DType.FLOAT16, 43: DType.FLOAT32, 44: DType.FLOAT64,
+#: MindSpore ``TypeId`` (include/mindapi/base/type_id.h): value -> its name there and the IR dtype (None: not read)
+_TYPE_IDS: dict[int, tuple[str, DType | None]] = {
+    12: ("String", None), 30: ("Bool", DType.BOOL), 32: ("Int8", DType.INT8), 33: ("Int16", DType.INT16),
+    34: ("Int32", DType.INT32), 35: ("Int64", DType.INT64), 37: ("UInt8", DType.UINT8), 38: ("UInt16", DType.UINT16),
+    39: ("UInt32", DType.UINT32), 40: ("UInt64", DType.UINT64), 42: ("Float16", DType.FLOAT16),
+    43: ("Float32", DType.FLOAT32), 44: ("Float64", DType.FLOAT64),
 }
+TYPE_IDS: dict[int, DType] = {v: dtype for v, (_, dtype) in _TYPE_IDS.items() if dtype is not None}
 TYPE_ID_OF: dict[DType, int] = {v: k for k, v in TYPE_IDS.items()}
-TYPE_ID_NAMES = {30: "Bool", 32: "Int8", 33: "Int16", 34: "Int32", 35: "Int64", 37: "UInt8", 38: "UInt16",
-                 39: "UInt32", 40: "UInt64", 42: "Float16", 43: "Float32", 44: "Float64", 12: "String"}
+TYPE_ID_NAMES: dict[int, str] = {v: name for v, (name, _) in _TYPE_IDS.items()}
 
 #: ``Tensor.nodeType`` values (NodeType of the v0 schema, not in ms.fbs)
 NODE_VALUE = 0      # a constant
