@@ -166,3 +166,30 @@ def test_third_party_plugins_stay_out_unless_allowed(vendor_installed, monkeypat
         assert litert.plugins.host().backends == {}
     finally:
         litert.plugins.reset()
+
+
+def test_vendor_format_pass_and_reference_engine(vendor_host, tmp_path):
+    """The format, pass and reference-engine hooks: a .toyjson model is read by the package's frontend, run,
+    converted (the package's pass runs in the pipeline, its serializer writes the file) and compared against
+    the package's reference engine, which ``auto`` picks for the suffix."""
+    from litert.benchmark.comparison import compare
+    from litert_toy_vendor.toyformat import SEEN_KEY
+
+    assert {"toy"} <= set(vendor_host.frontends) and {"toy"} <= set(vendor_host.serializers)
+    assert "toy_counting" in vendor_host.passes and "toy-numpy" in vendor_host.reference_engines
+    source = tmp_path / "swish.toyjson"
+    source.write_text(json.dumps({"format": "toy", "inputs": {"x": [2, 3]},
+                                  "nodes": [["Sigmoid", ["x"], ["s"]], ["Mul", ["x", "s"], ["y"]]], "outputs": ["y"]}))
+    x = np.linspace(-3, 3, 6, dtype=np.float32).reshape(2, 3)
+    session = litert.load(source, devices=["cpu"])
+    np.testing.assert_allclose(session.run({"x": x})["y"], x / (1 + np.exp(-x)), rtol=1e-6)
+
+    out = tmp_path / "again.toyjson"
+    litert.convert(source, out)
+    written = json.loads(out.read_text())
+    assert written["nodes"] == [["Sigmoid", ["x"], ["s"]], ["Mul", ["x", "s"], ["y"]]]
+    assert written["metadata"][SEEN_KEY] == "2"
+
+    result = compare(source, out, inputs={"x": x})
+    assert result.reference_engine == "toy-numpy"
+    assert {t.name for t in result.tensors} == {"s", "y"} and not result.diverged
