@@ -24,6 +24,7 @@ import numpy as np
 from litert.activations import ACTIVATIONS
 from litert.ir import DType
 
+from ..registry import by_domain
 from . import elementwise
 from .signatures import TYPE_ID_OF
 from .writer import NodeWriter
@@ -517,51 +518,57 @@ UNARY = elementwise.inverse(elementwise.UNARY)
 BINARY = elementwise.inverse(elementwise.BINARY)
 
 WRITERS: dict[tuple[str, str], Callable[[NodeWriter], Any]] = {
-    **{("", op): _unary(ms_op) for op, ms_op in UNARY.items()},
-    **{("", op): _binary(ms_op) for op, ms_op in BINARY.items()},
-    ("", "Sum"): _variadic("Add"),
-    ("", "Max"): _variadic("Maximum"),
-    ("", "Min"): _variadic("Minimum"),
-    # nn
-    ("", "Conv"): conv,
-    ("com.microsoft", "FusedConv"): fused_conv,
-    ("", "BatchNormalization"): batch_norm,
-    ("", "LayerNormalization"): layer_norm,
-    ("", "LRN"): lrn,
-    ("", "MaxPool"): max_pool,
-    ("", "AveragePool"): average_pool,
-    ("", "GlobalAveragePool"): global_pool("ReduceMean"),
-    ("", "GlobalMaxPool"): global_pool("ReduceMax"),
-    ("", "Gemm"): gemm,
-    ("com.microsoft", "FusedGemm"): fused_gemm,
-    ("", "MatMul"): matmul,
-    ("", "Softmax"): softmax,
-    ("", "LogSoftmax"): log_softmax,
-    # elementwise
-    ("", "Clip"): clip,
-    ("", "HardSigmoid"): hard_sigmoid,
-    ("", "LeakyRelu"): leaky_relu,
-    ("", "Gelu"): gelu,
-    ("", "Cast"): cast,
-    ("", "Where"): where,
-    ("", "Identity"): identity,
-    ("", "Dropout"): dropout,
-    # reductions
-    ("", "ReduceMean"): _reduce("ReduceMean"),
-    ("", "ReduceSum"): _reduce("ReduceSum"),
-    ("", "ReduceMax"): _reduce("ReduceMax"),
-    ("", "ReduceMin"): _reduce("ReduceMin"),
-    ("", "ReduceProd"): _reduce("ReduceProd"),
-    # shape
-    ("", "Reshape"): reshape,
-    ("", "Flatten"): flatten,
-    ("", "Transpose"): transpose,
-    ("", "Unsqueeze"): unsqueeze,
-    ("", "Squeeze"): squeeze,
-    ("", "Concat"): concat,
-    ("", "Gather"): gather,
-    ("", "Slice"): slice_,
-    ("", "Tile"): tile,
-    ("", "Expand"): expand,
-    ("", "Split"): split,
+    **by_domain({
+        "": {
+            **{op: _unary(ms_op) for op, ms_op in UNARY.items()},
+            **{op: _binary(ms_op) for op, ms_op in BINARY.items()},
+            "Sum": _variadic("Add"),
+            "Max": _variadic("Maximum"),
+            "Min": _variadic("Minimum"),
+            # nn
+            "Conv": conv,
+            "BatchNormalization": batch_norm,
+            "LayerNormalization": layer_norm,
+            "LRN": lrn,
+            "MaxPool": max_pool,
+            "AveragePool": average_pool,
+            "GlobalAveragePool": global_pool("ReduceMean"),
+            "GlobalMaxPool": global_pool("ReduceMax"),
+            "Gemm": gemm,
+            "MatMul": matmul,
+            "Softmax": softmax,
+            "LogSoftmax": log_softmax,
+            # elementwise
+            "Clip": clip,
+            "HardSigmoid": hard_sigmoid,
+            "LeakyRelu": leaky_relu,
+            "Gelu": gelu,
+            "Cast": cast,
+            "Where": where,
+            "Identity": identity,
+            "Dropout": dropout,
+            # reductions
+            "ReduceMean": _reduce("ReduceMean"),
+            "ReduceSum": _reduce("ReduceSum"),
+            "ReduceMax": _reduce("ReduceMax"),
+            "ReduceMin": _reduce("ReduceMin"),
+            "ReduceProd": _reduce("ReduceProd"),
+            # shape
+            "Reshape": reshape,
+            "Flatten": flatten,
+            "Transpose": transpose,
+            "Unsqueeze": unsqueeze,
+            "Squeeze": squeeze,
+            "Concat": concat,
+            "Gather": gather,
+            "Slice": slice_,
+            "Tile": tile,
+            "Expand": expand,
+            "Split": split,
+        },
+        "com.microsoft": {
+            "FusedConv": fused_conv,
+            "FusedGemm": fused_gemm,
+        },
+    }),
 }
