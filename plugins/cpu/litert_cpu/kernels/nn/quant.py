@@ -40,20 +40,26 @@ def int_range(dtype: np.dtype):
     return int(info.min), int(info.max)
 
 
+class _LinearQuantization(Kernel):
+    """What QuantizeLinear and DequantizeLinear share: a scale and zero point per tensor, along ``axis``, or in
+    blocks of ``block_size`` along it."""
+
+    def along_axis(self, value: np.ndarray, shape) -> np.ndarray:
+        return broadcast_param(value, shape, int(self.attrs.get("axis", 1)), int(self.attrs.get("block_size", 0) or 0))
+
+
 @kernel("QuantizeLinear")
-class QuantizeLinear(Kernel):
+class QuantizeLinear(_LinearQuantization):
     def run(self, x, y_scale, y_zero_point=None):
         a = self.attrs
-        axis = int(a.get("axis", 1))
-        block = int(a.get("block_size", 0) or 0)
         if y_zero_point is not None:
             out_dt = y_zero_point.dtype
         elif a.get("output_dtype"):
             out_dt = ONNX_DTYPES[int(a["output_dtype"])]
         else:
             out_dt = np.dtype(np.uint8)
-        scale = broadcast_param(y_scale, x.shape, axis, block)
-        zp = None if y_zero_point is None else broadcast_param(y_zero_point, x.shape, axis, block)
+        scale = self.along_axis(y_scale, x.shape)
+        zp = None if y_zero_point is None else self.along_axis(y_zero_point, x.shape)
         prec = a.get("precision")
         if prec:
             pdt = ONNX_DTYPES[int(prec)]
@@ -77,16 +83,14 @@ class QuantizeLinear(Kernel):
 
 
 @kernel("DequantizeLinear")
-class DequantizeLinear(Kernel):
+class DequantizeLinear(_LinearQuantization):
     def run(self, x, x_scale, x_zero_point=None):
         a = self.attrs
-        axis = int(a.get("axis", 1))
-        block = int(a.get("block_size", 0) or 0)
         floaty = x.dtype in _FLOAT8 or x.dtype in _SMALL_FLOAT
         dx = x.astype(np.float32)
         if x_zero_point is not None and not floaty:
-            dx = dx - broadcast_param(x_zero_point, x.shape, axis, block).astype(np.float32)
-        y = dx * broadcast_param(x_scale, x.shape, axis, block)
+            dx = dx - self.along_axis(x_zero_point, x.shape).astype(np.float32)
+        y = dx * self.along_axis(x_scale, x.shape)
         out_dt = ONNX_DTYPES[int(a["output_dtype"])] if a.get("output_dtype") else x_scale.dtype
         return (np.asarray(y).astype(out_dt),)
 
