@@ -13,6 +13,7 @@ import logging
 import ml_dtypes
 import numpy as np
 import pytest
+from helpers.conv_cases import random_conv
 
 import litert
 from litert.backend import CompileContext
@@ -66,22 +67,8 @@ def test_bf16_conv_matches_float32_on_rounded_operands(case):
     n = 1 + case % 2
     h, w = int(rng.integers(kh * dh, 24)), int(rng.integers(kw * dw, 24))
     pads = [int(rng.integers(0, kh)), int(rng.integers(0, kw)), int(rng.integers(0, kh)), int(rng.integers(0, kw))]
-    oh = (h + pads[0] + pads[2] - (kh - 1) * dh - 1) // sh + 1
-    ow = (w + pads[1] + pads[3] - (kw - 1) * dw - 1) // sw + 1
-    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
-    wt = rng.standard_normal((m, c // group, kh, kw)).astype(np.float32)
-    b = rng.standard_normal(m).astype(np.float32)
-    attrs = {"group": group, "strides": [sh, sw], "dilations": [dh, dw], "pads": pads, "kernel_shape": [kh, kw]}
-    inputs = {"x": x}
-    if case % 2:
-        inputs["z"] = rng.standard_normal((n, m, oh, ow)).astype(np.float32)
-        act = ["Relu", "Clip", "Sigmoid", "HardSigmoid"][case % 4]
-        params = {"Clip": [-0.5, 0.75], "HardSigmoid": [0.2, 0.5]}.get(act, [])
-        node = Node("FusedConv", ["x", "w", "b", "z"], ["y"], {**attrs, "activation": act, "activation_params": params},
-                    name="conv", domain="com.microsoft")
-    else:
-        node = Node("Conv", ["x", "w", "b"], ["y"], attrs, name="conv")
-    got, want, partition = bf16_against_rounded(node, inputs, {"w": wt, "b": b}, (n, m, oh, ow), {"x"}, 1 + case % 2)
+    node, inputs, consts, out_shape = random_conv(rng, case, (n, c, h, w), m, (kh, kw), (sh, sw), (dh, dw), group, pads)
+    got, want, partition = bf16_against_rounded(node, inputs, consts, out_shape, {"x"}, 1 + case % 2)
     assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_CONV2D_PACKED_BF16]]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(want).max())))
 

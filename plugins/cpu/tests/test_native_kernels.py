@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers.conv_cases import conv_out, random_conv
 
 from litert.backend import CompileContext
 from litert.ir import DType, Graph, Node, Value
@@ -53,10 +54,6 @@ def assert_close(got: dict, want: dict, rtol=1e-5, atol=1e-5):
         assert g.shape == w.shape, name
         scale = max(1.0, float(np.abs(w).max())) if w.size else 1.0
         np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * scale, err_msg=name)
-
-
-def conv_out(n, k, s, d, pb, pe):
-    return (n + pb + pe - (k - 1) * d - 1) // s + 1
 
 
 @pytest.mark.parametrize("case", range(24))
@@ -560,20 +557,8 @@ def test_flat_rows_conv_matches_numpy(case):
     oh, ow = conv_out(h, kh, sh, dh, pads[0], pads[2]), conv_out(w, kw, sw, dw, pads[1], pads[3])
     wq = ow + (kw - 1) * dw // sw
     assert oh >= 1 and 4 * (wq - ow) <= wq  # the flat-rows path takes it
-    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
-    wt = rng.standard_normal((m, c // group, kh, kw)).astype(np.float32)
-    b = rng.standard_normal(m).astype(np.float32)
-    attrs = {"group": group, "strides": [sh, sw], "dilations": [dh, dw], "pads": pads, "kernel_shape": [kh, kw]}
-    inputs = {"x": x}
-    if case % 2:
-        inputs["z"] = rng.standard_normal((n, m, oh, ow)).astype(np.float32)
-        act = ["Relu", "Clip", "Sigmoid", "HardSigmoid"][case % 4]
-        params = {"Clip": [-0.5, 0.75], "HardSigmoid": [0.2, 0.5]}.get(act, [])
-        node = Node("FusedConv", ["x", "w", "b", "z"], ["y"], {**attrs, "activation": act, "activation_params": params},
-                    name="conv", domain="com.microsoft")
-    else:
-        node = Node("Conv", ["x", "w", "b"], ["y"], attrs, name="conv")
-    graph = build([node], inputs, {"w": wt, "b": b}, {"y": (n, m, oh, ow)})
+    node, inputs, consts, out_shape = random_conv(rng, case, (n, c, h, w), m, (kh, kw), (sh, sw), (dh, dw), group, pads)
+    graph = build([node], inputs, consts, {"y": out_shape})
     got, want = run_both(graph, inputs, threads=1 + case % 2)
     assert_close(got, want, rtol=1e-4, atol=1e-4)
 
