@@ -20,6 +20,8 @@ from typing import Any
 
 from litert.ir import DType
 
+from ..ms.types import MINDSPORE_TYPE_IDS, Format, PadMode, enum_name
+
 
 @dataclass(frozen=True)
 class Signature:
@@ -98,15 +100,8 @@ FUNCTIONS: dict[str, Signature] = {
     "Identity": _sig("input_x"),
 }
 
-FORMATS = {0: "NCHW", 1: "NHWC"}
-PAD_MODES = {0: "PAD", 1: "SAME", 2: "VALID"}
-
-#: MindSpore TypeId <-> IR dtype (the dtype argument of Cast and friends)
-TYPE_IDS: dict[int, DType] = {
-    30: DType.BOOL, 32: DType.INT8, 33: DType.INT16, 34: DType.INT32, 35: DType.INT64, 37: DType.UINT8,
-    38: DType.UINT16, 39: DType.UINT32, 40: DType.UINT64, 42: DType.FLOAT16, 43: DType.FLOAT32,
-    44: DType.FLOAT64, 45: DType.BFLOAT16, 51: DType.COMPLEX64, 52: DType.COMPLEX128,
-}
+#: MindSpore TypeId <-> IR dtype (the dtype argument of Cast and friends): MindSpore's one table, in ..ms.types
+TYPE_IDS: dict[int, DType] = {code: dt for code, (_, dt) in MINDSPORE_TYPE_IDS.items() if dt is not None}
 TYPE_ID_OF = {dt: code for code, dt in TYPE_IDS.items()}
 
 
@@ -114,10 +109,10 @@ def format_name(value: Any) -> str:
     """A data format given as an enum integer (primitive functions) or a string (attributes)."""
     if isinstance(value, str):
         return value.upper()
-    return FORMATS.get(int(value), str(value))
+    return str(enum_name(Format, int(value)))
 
 
 def pad_mode_name(value: Any) -> str:
     if isinstance(value, str):
         return value.upper()
-    return PAD_MODES.get(int(value), str(value))
+    return str(enum_name(PadMode, int(value)))

@@ -18,16 +18,20 @@ from .schema import SCHEMA
 #: does not claim to be MindSpore Lite's converter.
 MS_VERSION = f"litert {__version__}"
 
-#: MindSpore ``TypeId`` (include/mindapi/base/type_id.h): value -> its name there and the IR dtype (None: not read)
-_TYPE_IDS: dict[int, tuple[str, DType | None]] = {
+#: MindSpore ``TypeId`` (include/mindapi/base/type_id.h), for ``.ms`` tensors and MindIR's dtype arguments both:
+#: value -> its name there and the IR dtype (None: litert has none)
+MINDSPORE_TYPE_IDS: dict[int, tuple[str, DType | None]] = {
     12: ("String", None), 30: ("Bool", DType.BOOL), 32: ("Int8", DType.INT8), 33: ("Int16", DType.INT16),
     34: ("Int32", DType.INT32), 35: ("Int64", DType.INT64), 37: ("UInt8", DType.UINT8), 38: ("UInt16", DType.UINT16),
     39: ("UInt32", DType.UINT32), 40: ("UInt64", DType.UINT64), 42: ("Float16", DType.FLOAT16),
-    43: ("Float32", DType.FLOAT32), 44: ("Float64", DType.FLOAT64),
+    43: ("Float32", DType.FLOAT32), 44: ("Float64", DType.FLOAT64), 45: ("BFloat16", DType.BFLOAT16),
+    51: ("Complex64", DType.COMPLEX64), 52: ("Complex128", DType.COMPLEX128),
 }
-TYPE_IDS: dict[int, DType] = {v: dtype for v, (_, dtype) in _TYPE_IDS.items() if dtype is not None}
+#: what a ``.ms`` tensor may hold as far as litert reads and writes it: no bfloat16 or complex data
+_NOT_IN_MS = {DType.BFLOAT16, DType.COMPLEX64, DType.COMPLEX128}
+TYPE_IDS: dict[int, DType] = {v: dt for v, (_, dt) in MINDSPORE_TYPE_IDS.items() if dt is not None and dt not in _NOT_IN_MS}
 TYPE_ID_OF: dict[DType, int] = {v: k for k, v in TYPE_IDS.items()}
-TYPE_ID_NAMES: dict[int, str] = {v: name for v, (name, _) in _TYPE_IDS.items()}
+TYPE_ID_NAMES: dict[int, str] = {v: name for v, (name, _) in MINDSPORE_TYPE_IDS.items()}
 
 #: ``Tensor.nodeType`` values (NodeType of the v0 schema, not in ms.fbs)
 NODE_VALUE = 0      # a constant
