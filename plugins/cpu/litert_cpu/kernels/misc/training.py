@@ -19,6 +19,14 @@ DOMAIN = "ai.onnx.preview.training"
 
 class _Optimizer(Kernel):
     n_groups: int  # tensors per parameter: X, G and the states
+    #: the float attributes the rule reads, each kept as an instance attribute of the same name: name -> its
+    #: default (None: required)
+    floats: dict[str, float | None] = {}
+
+    def __init__(self, attrs, ctx):
+        super().__init__(attrs, ctx)
+        for name, default in self.floats.items():
+            setattr(self, name, float(attrs[name] if default is None else attrs.get(name, default)))
 
     def update(self, r: float, t: int, x, g, *states):
         raise NotImplementedError
@@ -37,36 +45,29 @@ class _Optimizer(Kernel):
 @kernel("Adagrad", domain=DOMAIN)
 class Adagrad(_Optimizer):
     n_groups = 3
-
-    def __init__(self, attrs, ctx):
-        super().__init__(attrs, ctx)
-        self.decay = float(attrs.get("decay_factor", 0.0))
-        self.eps = float(attrs.get("epsilon", 0.0))
-        self.norm = float(attrs.get("norm_coefficient", 0.0))
+    floats = {"decay_factor": 0.0, "epsilon": 0.0, "norm_coefficient": 0.0}
 
     def update(self, r, t, x, g, h):
-        rate = r / (1 + t * self.decay)
-        g_reg = self.norm * x + g
+        rate = r / (1 + t * self.decay_factor)
+        g_reg = self.norm_coefficient * x + g
         h_new = h + g_reg * g_reg
-        x_new = x - rate * g_reg / (np.sqrt(h_new) + self.eps)
+        x_new = x - rate * g_reg / (np.sqrt(h_new) + self.epsilon)
         return x_new.astype(x.dtype, copy=False), h_new.astype(h.dtype, copy=False)
 
 
 @kernel("Momentum", domain=DOMAIN)
 class Momentum(_Optimizer):
     n_groups = 3
+    floats = {"alpha": None, "beta": None, "norm_coefficient": None}
 
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
-        self.alpha = float(attrs["alpha"])
-        self.beta = float(attrs["beta"])
-        self.norm = float(attrs["norm_coefficient"])
         self.nesterov = attrs["mode"] == "nesterov"
         if attrs["mode"] not in ("standard", "nesterov"):
             raise ValueError(f"Momentum mode must be 'standard' or 'nesterov', got {attrs['mode']!r}")
 
     def update(self, r, t, x, g, v):
-        g_reg = self.norm * x + g
+        g_reg = self.norm_coefficient * x + g
         beta = self.beta if t > 0 else 1.0  # the first step takes the full gradient
         v_new = self.alpha * v + beta * g_reg
         step = g_reg + self.alpha * v_new if self.nesterov else v_new
@@ -77,21 +78,14 @@ class Momentum(_Optimizer):
 @kernel("Adam", domain=DOMAIN)
 class Adam(_Optimizer):
     n_groups = 4
-
-    def __init__(self, attrs, ctx):
-        super().__init__(attrs, ctx)
-        self.alpha = float(attrs.get("alpha", 0.9))
-        self.beta = float(attrs.get("beta", 0.999))
-        self.eps = float(attrs.get("epsilon", 0.0))
-        self.norm = float(attrs.get("norm_coefficient", 0.0))
-        self.norm_post = float(attrs.get("norm_coefficient_post", 0.0))
+    floats = {"alpha": 0.9, "beta": 0.999, "epsilon": 0.0, "norm_coefficient": 0.0, "norm_coefficient_post": 0.0}
 
     def update(self, r, t, x, g, v, h):
-        g_reg = self.norm * x + g
+        g_reg = self.norm_coefficient * x + g
         v_new = self.alpha * v + (1 - self.alpha) * g_reg
         h_new = self.beta * h + (1 - self.beta) * (g_reg * g_reg)
         if t > 0:  # bias correction of both moments
             r = r * math.sqrt(1 - self.beta**t) / (1 - self.alpha**t)
-        x_new = (1 - self.norm_post) * (x - r * (v_new / (np.sqrt(h_new) + self.eps)))
+        x_new = (1 - self.norm_coefficient_post) * (x - r * (v_new / (np.sqrt(h_new) + self.epsilon)))
         return (x_new.astype(x.dtype, copy=False), v_new.astype(v.dtype, copy=False),
                 h_new.astype(h.dtype, copy=False))

@@ -51,6 +51,11 @@ def _batch_transpose(x: np.ndarray, trans_batch: bool, trans: bool) -> np.ndarra
     return x.transpose(perm) if perm != list(range(x.ndim)) else x
 
 
+def _scale_and_transposes(attrs) -> tuple[float, bool, bool]:
+    """``alpha``, ``transA`` and ``transB``: how Gemm and FusedMatMul scale and transpose their product."""
+    return float(attrs.get("alpha", 1.0)), bool(attrs.get("transA", 0)), bool(attrs.get("transB", 0))
+
+
 @kernel("FusedMatMul", domain="com.microsoft")
 class FusedMatMul(Kernel):
     """``alpha * op(A) @ op(B)``; transBatch moves dim 0 next to the matrix dims
@@ -58,9 +63,7 @@ class FusedMatMul(Kernel):
 
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
-        self.alpha = float(attrs.get("alpha", 1.0))
-        self.ta = bool(attrs.get("transA", 0))
-        self.tb = bool(attrs.get("transB", 0))
+        self.alpha, self.ta, self.tb = _scale_and_transposes(attrs)
         self.tba = bool(attrs.get("transBatchA", 0))
         self.tbb = bool(attrs.get("transBatchB", 0))
         b = ctx.const(1)
@@ -98,10 +101,8 @@ class Gemm(Kernel):
 
     def __init__(self, attrs, ctx):
         super().__init__(attrs, ctx)
-        self.alpha = float(attrs.get("alpha", 1.0))
+        self.alpha, self.ta, self.tb = _scale_and_transposes(attrs)
         self.beta = float(attrs.get("beta", 1.0))
-        self.ta = bool(attrs.get("transA", 0))
-        self.tb = bool(attrs.get("transB", 0))
         self.act = activation(self.act_name, self.act_params)
         b, c = ctx.const(1), ctx.const(2)
         self._b = self._c = None
