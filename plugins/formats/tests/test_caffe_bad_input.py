@@ -6,8 +6,8 @@ caffemodel bytes), plus the semantic faults a parser cannot see.
 from __future__ import annotations
 
 import caffe_testlib as ct
-import numpy as np
 import pytest
+from helpers.hostile import mutations
 
 from litert.errors import LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions
@@ -31,23 +31,12 @@ def _outcome(prototxt, caffemodel) -> str:
         return "error"
 
 
-def _mutations(data: bytes, seed: int) -> list[bytes]:
-    rng = np.random.default_rng(seed)
-    cases = [data[:cut] for cut in range(0, len(data), max(1, len(data) // 60))]
-    for _ in range(80):
-        buf = bytearray(data)
-        for pos in rng.integers(0, len(buf), size=int(rng.integers(1, 6))):
-            buf[pos] = int(rng.integers(0, 256))
-        cases.append(bytes(buf))
-    return cases
-
-
 @pytest.mark.parametrize("which", ["prototxt", "caffemodel"])
 def test_truncated_and_flipped_files_give_typed_errors(tmp_path, which):
     _, prototxt, caffemodel = _small(tmp_path)
     target = prototxt if which == "prototxt" else caffemodel
     outcomes = {"loaded": 0, "error": 0}
-    for i, case in enumerate(_mutations(target.read_bytes(), seed=len(which))):
+    for i, case in enumerate(mutations(target.read_bytes(), seed=len(which))):
         bad = tmp_path / f"case{i}{target.suffix}"
         bad.write_bytes(case)
         pair = (bad, caffemodel) if which == "prototxt" else (prototxt, bad)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.hostile import mutations
 
 from litert.errors import LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.runtime.loading import read_model
@@ -62,14 +63,8 @@ def test_the_base_graph_loads_and_runs(tmp_path):
 
 def test_truncated_and_flipped_files_give_typed_errors(tmp_path):
     data = small_graph().SerializeToString()
-    rng = np.random.default_rng(0)
     outcomes = {"loaded": 0, "error": 0}
-    cases = [data[:cut] for cut in range(0, len(data), max(1, len(data) // 60))]
-    for _ in range(100):
-        buf = bytearray(data)
-        for pos in rng.integers(0, len(buf), size=int(rng.integers(1, 6))):
-            buf[pos] = int(rng.integers(0, 256))
-        cases.append(bytes(buf))
+    cases = mutations(data, seed=0, flips=100)
     for i, case in enumerate(cases):
         path = tmp_path / f"case{i}.pb"
         path.write_bytes(case)

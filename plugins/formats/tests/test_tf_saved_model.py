@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pytest
 import saved_model_testlib as sl
+from helpers.hostile import mutations
 from tflite_testlib import assert_outputs_match, max_error
 
 import litert
@@ -67,17 +68,6 @@ def test_convert_saved_model_to_onnx(saved_dir, tmp_path):
     assert max_error(want, session.run({"inputs": x})["output_0"]) <= TOLERANCE
 
 
-def _mutations(data: bytes, seed: int, flips: int = 60) -> list[bytes]:
-    rng = np.random.default_rng(seed)
-    cases = [data[:cut] for cut in range(0, len(data), max(1, len(data) // 40))]
-    for _ in range(flips):
-        buf = bytearray(data)
-        for pos in rng.integers(0, len(buf), size=int(rng.integers(1, 6))):
-            buf[pos] = int(rng.integers(0, 256))
-        cases.append(bytes(buf))
-    return cases
-
-
 @pytest.mark.parametrize("part", ["saved_model.pb", "variables/variables.index",
                                   "variables/variables.data-00000-of-00001"])
 def test_truncated_and_flipped_parts_give_typed_errors(saved_dir, tmp_path, part):
@@ -87,7 +77,7 @@ def test_truncated_and_flipped_parts_give_typed_errors(saved_dir, tmp_path, part
     target = copy / part
     original = target.read_bytes()
     outcomes = {"loaded": 0, "error": 0}
-    for case in _mutations(original, seed=len(part)):
+    for case in mutations(original, seed=len(part), cuts=40, flips=60):
         target.write_bytes(case)
         try:  # a flip inside a weight's bytes changes a value, not the structure: loading it is fine
             read_model(copy / "saved_model.pb")
