@@ -77,18 +77,24 @@ def _cases():
     return cases
 
 
-@pytest.mark.parametrize("case", _cases())
-@pytest.mark.parametrize("const", [True, False])
-def test_conv_random(case, const):
+def _random_operands(case, seed):
+    """The generator (to draw more from), x, w, b, the Conv attributes of a :func:`_cases` case, and the
+    naive reference output."""
     n, c, m, group, sp, k, strides, dilations, pads = case
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, c, *sp)).astype(np.float32)
     w = rng.standard_normal((m, c // group, *k)).astype(np.float32)
     b = rng.standard_normal(m).astype(np.float32)
     nd = len(sp)
     attrs = {"group": group, "strides": strides, "dilations": dilations, "pads": pads, "kernel_shape": k}
+    return rng, x, w, b, attrs, naive_conv(x, w, b, strides, dilations, pads[:nd], pads[nd:], group)
+
+
+@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("const", [True, False])
+def test_conv_random(case, const):
+    _, x, w, b, attrs, ref = _random_operands(case, seed=1)
     got = run_conv(x, w, b, attrs, const)
-    ref = naive_conv(x, w, b, strides, dilations, pads[:nd], pads[nd:], group)
     assert got.dtype == np.float32
     assert got.shape == ref.shape
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
@@ -185,16 +191,9 @@ def test_conv_random_in_tasks(case, monkeypatch):
 
     for name, value in (("PARALLEL_MACS", 0), ("_DW_PARALLEL", 0), ("_DW_BLOCK_BYTES", 64), ("_COLS_BYTES", 64)):
         monkeypatch.setattr(conv_module, name, value)
-    n, c, m, group, sp, k, strides, dilations, pads = case
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((n, c, *sp)).astype(np.float32)
-    w = rng.standard_normal((m, c // group, *k)).astype(np.float32)
-    b = rng.standard_normal(m).astype(np.float32)
-    nd = len(sp)
-    ref = naive_conv(x, w, b, strides, dilations, pads[:nd], pads[nd:], group)
+    rng, x, w, b, attrs, ref = _random_operands(case, seed=5)
     z = rng.standard_normal(ref.shape).astype(np.float32)
-    attrs = {"group": group, "strides": strides, "dilations": dilations, "pads": pads, "kernel_shape": k,
-             "activation": "Relu"}
+    attrs["activation"] = "Relu"
     ctx = KernelContext("FusedConv", domain="com.microsoft", consts=[None, w, b])
     kern = KERNELS[("com.microsoft", "FusedConv")]({"auto_pad": "NOTSET", **attrs}, ctx)
     with limit(2):
