@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.concurrency import run_in_threads
 
 import litert
 import litert.mslite as mslite
@@ -40,26 +41,17 @@ def test_many_clients_get_their_own_answers():
     rng = np.random.default_rng(0)
     requests = [rng.standard_normal(shape).astype(np.float32) for _ in range(16)]
     answers: dict[int, np.ndarray] = {}
-    errors: list[BaseException] = []
 
     def client(index: int) -> None:
-        try:
-            for _ in range(3):
-                inputs = runner.get_inputs()
-                inputs[0].set_data_from_numpy(requests[index])
-                [output] = runner.predict(inputs)
-                if index in answers:
-                    np.testing.assert_array_equal(output.get_data_to_numpy(), answers[index])
-                answers[index] = output.get_data_to_numpy()
-        except BaseException as err:  # noqa: BLE001  (reported by the main thread)
-            errors.append(err)
+        for _ in range(3):
+            inputs = runner.get_inputs()
+            inputs[0].set_data_from_numpy(requests[index])
+            [output] = runner.predict(inputs)
+            if index in answers:
+                np.testing.assert_array_equal(output.get_data_to_numpy(), answers[index])
+            answers[index] = output.get_data_to_numpy()
 
-    clients = [threading.Thread(target=client, args=(i,)) for i in range(len(requests))]
-    for thread in clients:
-        thread.start()
-    for thread in clients:
-        thread.join()
-    assert not errors, errors[0]
+    run_in_threads(client, len(requests))
     for index, data in enumerate(requests):
         [want] = reference.predict([data])
         np.testing.assert_allclose(answers[index], want, rtol=1e-6, atol=1e-6)

@@ -414,9 +414,8 @@ def test_lrn_matches_numpy(size, beta):
 def test_concurrent_predicts_give_the_serial_results(tmp_path):
     """One loaded model, predict from several Python threads at once: each run
     gets its own arena, and a busy pool runs the other caller's tasks inline."""
-    import threading
-
     import onnx
+    from helpers.concurrency import run_in_threads
     from helpers.modelgen import mobilenet_v2
 
     import litert
@@ -428,21 +427,12 @@ def test_concurrent_predicts_give_the_serial_results(tmp_path):
     inputs = [rng.standard_normal((1 + i % 2, 3, 64, 64)).astype(np.float32) for i in range(6)]
     serial = [model.predict([x])[0] for x in inputs]
     results: dict[int, list] = {i: [] for i in range(len(inputs))}
-    errors: list[BaseException] = []
 
     def worker(i: int) -> None:
-        try:
-            for _ in range(5):
-                results[i].append(model.predict([inputs[i]])[0])
-        except BaseException as err:  # reported below
-            errors.append(err)
+        for _ in range(5):
+            results[i].append(model.predict([inputs[i]])[0])
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(inputs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_in_threads(worker, len(inputs))
     for i, outs in results.items():
         assert len(outs) == 5
         for out in outs:
