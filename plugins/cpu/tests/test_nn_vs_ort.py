@@ -134,19 +134,26 @@ def test_recurrent(op, direction):
     compare(op, ins, consts=[1, 2, 3], nout=nout, opset=22, hidden_size=hid, direction=direction, **extra)
 
 
+def _check_resize(node, x, const):
+    """The Resize kernel (opset 19) against onnxruntime, for ``node`` on ``x`` with its one constant input
+    (``scales`` or ``sizes``, by name) and the other optional inputs omitted."""
+    (name, value), = const.items()
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, x.shape)],
+                              [helper.make_tensor_value_info("y", 1, None)], [numpy_helper.from_array(value, name)])
+    sess = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+                                .SerializeToString(), providers=["CPUExecutionProvider"])
+    ref = sess.run(None, {"x": x})[0]
+    inputs = [value if n == name else None for n in node.input[1:]]
+    got = KERNELS[("", "Resize")](node_attrs(node, 19), KernelContext("Resize", opset=19)).run(x, *inputs)[0]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
 @pytest.mark.parametrize("coord", ["half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel"])
 def test_resize_sizes(mode, coord):
     x = rn(1, 2, 5, 7)
     node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode=mode, coordinate_transformation_mode=coord)
-    sizes = np.array([1, 2, 9, 4], np.int64)
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, x.shape)],
-                              [helper.make_tensor_value_info("y", 1, None)], [numpy_helper.from_array(sizes, "sizes")])
-    sess = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
-                                .SerializeToString(), providers=["CPUExecutionProvider"])
-    ref = sess.run(None, {"x": x})[0]
-    got = KERNELS[("", "Resize")](node_attrs(node, 19), KernelContext("Resize", opset=19)).run(x, None, None, sizes)[0]
-    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+    _check_resize(node, x, {"sizes": np.array([1, 2, 9, 4], np.int64)})
 
 
 @pytest.mark.parametrize("mode", ["linear", "cubic"])
@@ -155,11 +162,4 @@ def test_resize_long_axes(mode, antialias):
     """Source axes past the dense-matrix limit take the gather path."""
     x = rn(1, 1, 200, 260)
     node = helper.make_node("Resize", ["x", "", "scales"], ["y"], mode=mode, antialias=antialias)
-    scales = np.array([1, 1, 0.75, 1.25], np.float32)
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, x.shape)],
-                              [helper.make_tensor_value_info("y", 1, None)], [numpy_helper.from_array(scales, "scales")])
-    sess = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
-                                .SerializeToString(), providers=["CPUExecutionProvider"])
-    ref = sess.run(None, {"x": x})[0]
-    got = KERNELS[("", "Resize")](node_attrs(node, 19), KernelContext("Resize", opset=19)).run(x, None, scales)[0]
-    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+    _check_resize(node, x, {"scales": np.array([1, 1, 0.75, 1.25], np.float32)})
