@@ -87,10 +87,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("names", nargs="*", default=list(fixture_models.FIXTURES) + list(fixture_models.CONFIG_FIXTURES))
     args = parser.parse_args()
-    ok, version = mslite_oracle.available()
-    if not ok:
-        print(version, file=sys.stderr)
-        return 1
+    version = mslite_oracle.version_or_exit()
     args.out.mkdir(parents=True, exist_ok=True)
     old = json.loads((args.out / "manifest.json").read_text())["fixtures"] if (args.out / "manifest.json").exists() else {}
     manifest = {"mindspore_lite": version, "converter": "mindspore_lite.Converter, save_type=MINDIR_LITE, "

@@ -75,10 +75,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
-    ok, version = mslite_oracle.available()
-    if not ok:
-        print(version, file=sys.stderr)
-        return 1
+    version = mslite_oracle.version_or_exit()
     import litert
 
     args.out.mkdir(parents=True, exist_ok=True)

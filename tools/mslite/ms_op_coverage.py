@@ -201,10 +201,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ops", help="comma-separated ONNX operators (default: all); merged into the fixture")
     parser.add_argument("--work", type=Path, help="keep the intermediate files here")
     args = parser.parse_args(argv)
-    ok, why = mslite_oracle.available()
-    if not ok:
-        print(why, file=sys.stderr)
-        return 2
+    mslite_oracle.version_or_exit(2)
     all_ops = onnx_op_cases.all_onnx_ops()
     ops = args.ops.split(",") if args.ops else all_ops + list(onnx_op_cases.VARIANTS)
     work = args.work or Path(tempfile.mkdtemp(prefix="ms_cov_"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -48,6 +49,16 @@ def available() -> tuple[bool, str]:
     if proc.returncode != 0 or not proc.stdout.strip():
         return False, f"mindspore_lite does not import in {DEFAULT_VENV}: {proc.stderr.strip()[-300:]}"
     return True, proc.stdout.strip().splitlines()[-1]
+
+
+def version_or_exit(code: int = 1) -> str:
+    """MindSpore Lite's version, for a script that cannot work without it: when the venv is missing or broken,
+    says why on stderr and exits with ``code``."""
+    ok, version = available()
+    if not ok:
+        sys.stderr.write(version + "\n")
+        raise SystemExit(code)
+    return version
 
 
 def _call(args: list[str], done: Path) -> subprocess.CompletedProcess:
