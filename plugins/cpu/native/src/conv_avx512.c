@@ -504,6 +504,25 @@ static void pack_input_bf16(const lk_conv2d *p, const float *x, int first, int c
     }
 }
 
+/* Where task t of a conv job works: the tasks are images x groups x tiles x weight-panel chunks, chunks
+ * innermost (the packed-weight and the flat-rows paths cut the same way). */
+typedef struct {
+    int pm_first, pm_last; /* weight panels [pm_first, pm_last) */
+    int image, group, tile;
+} task_place;
+
+static task_place place_task(size_t t, int chunks, int chunk_panels, int panels_m, int groups, int tiles) {
+    task_place at;
+    at.pm_first = (int)(t % (size_t)chunks) * chunk_panels;
+    at.pm_last = LK_MIN(panels_m, at.pm_first + chunk_panels);
+    t /= (size_t)chunks;
+    size_t per_image = (size_t)groups * tiles;
+    at.image = (int)(t / per_image);
+    at.group = (int)(t % per_image / tiles);
+    at.tile = (int)(t % tiles);
+    return at;
+}
+
 typedef struct {
     const lk_conv2d *p;
     const float *x, *w_packed, *bias, *z;
@@ -520,13 +539,9 @@ static void pconv_task(void *arg, size_t t) {
     pconv_job *j = arg;
     const lk_conv2d *p = j->p;
     int positions = p->oh * p->ow;
-    int pm_first = (int)(t % (size_t)j->chunks) * j->chunk_panels;
-    int pm_last = LK_MIN(j->panels_m, pm_first + j->chunk_panels);
-    t /= (size_t)j->chunks;
-    size_t per_image = (size_t)p->groups * j->tiles;
-    int b = (int)(t / per_image);
-    int g = (int)(t % per_image / j->tiles), tile = (int)(t % j->tiles);
-    int first = tile * j->tile, count = LK_MIN(j->tile, positions - first);
+    task_place at = place_task(t, j->chunks, j->chunk_panels, j->panels_m, p->groups, j->tiles);
+    int pm_first = at.pm_first, pm_last = at.pm_last, b = at.image, g = at.group;
+    int first = at.tile * j->tile, count = LK_MIN(j->tile, positions - first);
     int panels_n = (count + NR - 1) / NR;
     int cg = p->c / p->groups;
     /* several k slices go outermost (a slice's B panels stay in L2 across all
@@ -683,13 +698,9 @@ static void flat_task(void *arg, size_t t) {
     flat_job *j = arg;
     const lk_conv2d *p = j->p;
     int flat_positions = p->oh * j->wq;
-    int pm_first = (int)(t % (size_t)j->chunks) * j->chunk_panels;
-    int pm_last = LK_MIN(j->panels_m, pm_first + j->chunk_panels);
-    t /= (size_t)j->chunks;
-    size_t per_image = (size_t)p->groups * j->tiles;
-    int b = (int)(t / per_image);
-    int g = (int)(t % per_image / j->tiles), tile = (int)(t % j->tiles);
-    int q0 = tile * j->tile, count = LK_MIN(j->tile, flat_positions - q0);
+    task_place at = place_task(t, j->chunks, j->chunk_panels, j->panels_m, p->groups, j->tiles);
+    int pm_first = at.pm_first, pm_last = at.pm_last, b = at.image, g = at.group;
+    int q0 = at.tile * j->tile, count = LK_MIN(j->tile, flat_positions - q0);
     int cg = p->c / p->groups, oy0 = q0 / j->wq;
     /* one k slice: each 12x32 tile is finished in an L1 buffer and stored;
      * several: the slices go outermost, so a slice's B rows stay in L2
