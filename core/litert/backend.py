@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import BackendUnavailableError
 from .ir import DType, Graph, Node
+from .memory import MemoryPlan
 from .passes.base import Evaluator
 
 #: the backend whose memory is the host's (numpy arrays): model inputs arrive
@@ -111,8 +112,11 @@ class CompiledPartition(ABC):
         """Run with ``inputs`` (value name -> array or DeviceTensor) and
         return the subgraph's outputs by name."""
 
-    def planned_bytes(self) -> int | None:
-        """Bytes of the partition's activation arena, when it plans one."""
+    def memory_plan(self) -> MemoryPlan | None:
+        """The plan of the activation arena this partition really allocates, when one arena holds every
+        value it computes (a partition compiled into one native program).  The session reports it as the
+        partition's plan instead of planning the partition's graph a second time; None: the session plans
+        the graph (:func:`litert.memory.plan`)."""
         return None
 
     def prepare(self, subgraph: Graph) -> bool:

@@ -183,6 +183,11 @@ class _TimeIndex:
         return found
 
 
+#: an interval this many steps long or longer is "spanning" (:func:`pack`); at most this many are kept aside
+_SPANNING_STEPS = 256
+_SPANNING_KEPT = 8
+
+
 def pack(intervals: list[Interval]) -> int:
     """Give every interval an offset so that no two alive at the same step
     overlap (largest first, lowest gap that fits); returns the arena size.
@@ -195,9 +200,16 @@ def pack(intervals: list[Interval]) -> int:
         return 0
     order = sorted(intervals, key=lambda i: (-i.size, i.first))
     index = _TimeIndex(max(max(i.last for i in order), max(i.first for i in order)) + 1)
+    # the first few long-lived intervals (a graph input every node reads, a skip connection) are kept out of
+    # the tree and checked one by one: stored in it, they fill its upper levels, and every short query would
+    # then walk all of them (a 100k-node chain reading its input throughout: 0.5 s -> 0.1 s)
+    spanning: list[Interval] = []
     arena = 0
     for key, item in enumerate(order):
-        overlapping = sorted((order[k] for k in index.overlapping(item.first, item.last)), key=lambda p: p.offset)
+        found = [order[k] for k in index.overlapping(item.first, item.last)]
+        if spanning:
+            found += [p for p in spanning if p.first <= item.last and item.first <= p.last]
+        overlapping = sorted(found, key=lambda p: p.offset)
         offset = 0
         for other in overlapping:
             if offset + item.size <= other.offset:
@@ -205,7 +217,10 @@ def pack(intervals: list[Interval]) -> int:
             offset = max(offset, other.offset + other.size)
         item.offset = offset
         arena = max(arena, offset + item.size)
-        index.add(key, item.first, item.last)
+        if item.last - item.first >= _SPANNING_STEPS and len(spanning) < _SPANNING_KEPT:
+            spanning.append(item)
+        else:
+            index.add(key, item.first, item.last)
     return arena
 
 

@@ -73,3 +73,35 @@ def test_run_time_allocations_are_checked(tmp_path, op):
         session.predict([np.ones((1, 1), np.float32), np.array([10**6, 10**6], np.int64)])
     [y] = session.predict([np.ones((1, 1), np.float32), np.array([2, 3], np.int64)])
     assert y.shape == (2, 3)
+
+
+@pytest.mark.parametrize("dims", [[8, 8], [100_000, 100_000]], ids=["small", "large"])
+@pytest.mark.parametrize("where", ["initializer", "constant"])
+def test_data_shorter_than_its_dims_is_refused(tmp_path, dims, where):
+    """A tensor whose dims promise far more than its raw bytes hold is refused before an array is made: a small
+    one by the guard (before onnx's shape inference sees it), a large one (kept from shape inference) where its
+    raw bytes are read, without a second copy."""
+    from litert.errors import ModelLoadError
+
+    short = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=dims, raw_data=b"\0" * 8)
+    nodes = [helper.make_node("Add", ["x", "w"], ["y"], name="add")]
+    if where == "constant":
+        nodes.insert(0, helper.make_node("Constant", [], ["w"], name="c", value=short))
+    model = onnx_model(nodes, {"x": (F, [1])}, {"y": (F, dims)}, [short] if where == "initializer" else [])
+    path = save(model, tmp_path / "short.onnx")
+    with pytest.raises(ModelLoadError, match="holds data for at most 16"):
+        litert.load(path)
+
+
+def test_raw_weights_are_read_once_as_a_view():
+    """tensor_to_array over raw bytes gives numpy_helper.to_array's values, a read-only view of one copy."""
+    from onnx import numpy_helper
+
+    from litert_formats.onnx.attributes import tensor_to_array
+
+    for array in (np.arange(12, dtype=np.float32).reshape(3, 4), np.array([True, False]), np.arange(5, dtype=np.int64),
+                  np.arange(6, dtype=np.float16).reshape(2, 3)):
+        tensor = numpy_helper.from_array(array, "t")
+        got = tensor_to_array(tensor)
+        np.testing.assert_array_equal(got, numpy_helper.to_array(tensor))
+        assert got.dtype == array.dtype and got.shape == array.shape and not got.flags.writeable

@@ -163,8 +163,12 @@ class Session:
         """The arena plan for one binding of the symbolic dims (cached)."""
         key = tuple(sorted(bindings.items()))
         if key not in self._plans:
-            graphs = [specialize(p.graph, bindings) if bindings else p.graph for p in self.schedule.partitions]
-            planned = sum((plan(g) for g in graphs), MemoryPlan())
+            planned = MemoryPlan()
+            for part, _, compiled in self._compiled:
+                # a partition that laid out its own arena says so: the plan it runs is the one reported
+                own = None if bindings else compiled.memory_plan()
+                planned = planned + (own if own is not None else
+                                     plan(specialize(part.graph, bindings) if bindings else part.graph))
             shapes = ", ".join(f"{k}={v}" for k, v in key)
             check_bytes(planned.peak_bytes, "the activation arena" + (f" for {shapes}" if shapes else ""))
             self._plans[key] = planned

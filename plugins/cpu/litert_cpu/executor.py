@@ -39,7 +39,7 @@ from litert.activations import fusable
 from litert.backend import CompileContext, CompiledPartition, NodeHooks
 from litert.errors import ExecutionError, UnsupportedOperatorError
 from litert.ir import Graph, Node
-from litert.memory import specialize
+from litert.memory import MemoryPlan, specialize
 
 from . import kernels as _kernels  # noqa: F401  (fills the table)
 from .kernels._base import Kernel, KernelContext
@@ -155,6 +155,13 @@ class CpuPartition(CompiledPartition):
     @property
     def native_segments(self) -> list[NativeSegment]:
         return [s.segment for s in self._steps if s.segment is not None]
+
+    def memory_plan(self) -> MemoryPlan | None:
+        """The native program's arena plan when the whole partition is one segment (numpy kernels allocate
+        their own arrays, so a partition with any has no single arena to report)."""
+        if len(self._steps) == 1 and self._steps[0].segment is not None:
+            return self._steps[0].segment.arena_plan
+        return None
 
     def _compile_node(self, node: Node) -> _Step:
         values = self.graph.values

@@ -8,10 +8,11 @@ a typed error instead of meeting a ``TypeError`` deep inside.
 """
 from __future__ import annotations
 
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 _STRING = FieldDescriptor.TYPE_STRING
+_BYTES = FieldDescriptor.TYPE_BYTES
 _MESSAGE = (FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_GROUP)
 
 
@@ -62,10 +63,41 @@ def _kind(field: FieldDescriptor) -> tuple[int, bool]:
     return found
 
 
+#: per message type holding a ``bytes`` field: its string and message fields, by field number (else None)
+_TEXT_FIELDS: dict[Descriptor, tuple[FieldDescriptor, ...] | None] = {}
+
+
+def _text_fields(descriptor: Descriptor) -> tuple[FieldDescriptor, ...] | None:
+    """The fields :func:`_first_bad` must look at in a message of this type, when the type has a ``bytes``
+    field (a TensorProto's ``raw_data``): ``ListFields`` would hand back a copy of every byte of it, the
+    weights of a whole model.  None for types without one (``ListFields`` is cheaper then)."""
+    if descriptor not in _TEXT_FIELDS:
+        fields = sorted(descriptor.fields, key=lambda f: f.number)
+        has_bytes = any(f.type == _BYTES for f in fields)
+        _TEXT_FIELDS[descriptor] = tuple(f for f in fields if _kind(f)[0] != 2) if has_bytes else None
+    return _TEXT_FIELDS[descriptor]
+
+
+def _set_fields(message: Message) -> list:
+    """``message.ListFields()`` without its ``bytes`` fields (see :func:`_text_fields`)."""
+    wanted = _text_fields(message.DESCRIPTOR)
+    if wanted is None:
+        return message.ListFields()
+    found = []
+    for field in wanted:
+        if _kind(field)[1]:
+            value = getattr(message, field.name)
+            if len(value):
+                found.append((field, value))
+        elif message.HasField(field.name):
+            found.append((field, getattr(message, field.name)))
+    return found
+
+
 def _first_bad(message: Message) -> str | None:
     """The path inside ``message`` of its first bad string (paths are built only on the way out of a find:
     this runs over every node of a model)."""
-    for field, value in message.ListFields():
+    for field, value in _set_fields(message):
         kind, repeated = _KINDS.get(field) or _kind(field)
         if kind == 0:
             if _all_text(list(value) if repeated else [value]):

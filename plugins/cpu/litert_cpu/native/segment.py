@@ -23,7 +23,7 @@ import numpy as np
 
 from litert.errors import ExecutionError
 from litert.ir import Graph, Node
-from litert.memory import Interval, align, pack
+from litert.memory import Interval, MemoryPlan, align, pack
 
 from . import module, pool
 from .buffers import aligned, aligned_empty
@@ -178,6 +178,14 @@ class NativeSegment:
         intervals = [Interval(name, align(nbytes(name)), first.get(name, last[name]), last[name])
                      for name in last if name not in slot_of]
         self.arena_bytes = pack(intervals)
+        # the plan the session reports (:meth:`litert.backend.CompiledPartition.memory_plan`): the arena, and
+        # the inputs and outputs a run holds besides (as the graph's plan counts them; the memory limit is
+        # checked against it, so an input shape of 10^6 x 10^6 is refused at load, not at predict)
+        externs = sum(align(nbytes(t.name)) for t in (*self._inputs, *self._outputs))
+        self.arena_plan = MemoryPlan(
+            peak_bytes=self.arena_bytes + externs,
+            naive_bytes=sum(i.size for i in intervals) + sum(align(nbytes(src)) for src in placed) + externs,
+            offsets={i.name: (i.offset, i.size) for i in intervals})
         for item in intervals:
             new_slot(item.name, nbytes(item.name), ("arena", item.offset))
         for src, (y, offset) in placed.items():

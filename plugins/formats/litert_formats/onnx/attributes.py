@@ -9,15 +9,17 @@ Python value alone is ambiguous (empty list, int given for a float).
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from onnx import AttributeProto, SparseTensorProto, TensorProto, numpy_helper
+from onnx import AttributeProto, SparseTensorProto, TensorProto, helper, numpy_helper
 
 from litert.ir import Graph
 from litert.limits import check_bytes, numel
 
+from . import guard
 from .types import type_attr_from_proto, type_attr_to_proto
 
 A = AttributeProto
@@ -27,8 +29,28 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+#: element types whose ``raw_data`` is the array's bytes as they are (no 2-, 4- or 6-bit packing)
+_PLAIN_RAW = frozenset((
+    TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.BOOL,
+    TensorProto.INT8, TensorProto.UINT8, TensorProto.INT16, TensorProto.UINT16, TensorProto.INT32,
+    TensorProto.UINT32, TensorProto.INT64, TensorProto.UINT64,
+))
+
+
 def tensor_to_array(t: TensorProto) -> np.ndarray:
-    """``numpy_helper.to_array`` with strings as Python ``str`` (object array)."""
+    """``numpy_helper.to_array`` with strings as Python ``str`` (object array), after the data size check
+    (:func:`.guard.data_size_problem`).  Plain ``raw_data`` is read once: the array is a read-only view of
+    those bytes (as ``to_array``'s is), and the check uses their length."""
+    if sys.byteorder == "little" and t.data_type in _PLAIN_RAW and t.HasField("raw_data") \
+            and not t.HasField("segment"):
+        raw = t.raw_data
+        problem = guard.data_size_problem(t, len(raw))
+        if problem:
+            raise ValueError(problem)
+        return np.frombuffer(raw, dtype=helper.tensor_dtype_to_np_dtype(t.data_type)).reshape(t.dims)
+    problem = guard.data_size_problem(t)
+    if problem:
+        raise ValueError(problem)
     arr = numpy_helper.to_array(t)
     if t.data_type == TensorProto.STRING:
         flat = [_text(s) if isinstance(s, bytes) else s for s in arr.reshape(-1)]

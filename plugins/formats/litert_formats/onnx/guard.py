@@ -35,7 +35,7 @@ def subgraphs(graph) -> Iterator[GraphProto]:
 
 
 def bodies(model: ModelProto) -> Iterator:
-    """The main graph, model-local functions, and every subgraph inside them (anything with nodes)."""
+    """The main graph (first), model-local functions, and every subgraph inside them (anything with nodes)."""
     for body in [model.graph, *model.functions]:
         yield body
         yield from subgraphs(body)
@@ -58,36 +58,61 @@ def _tensors(graph) -> Iterator[TensorProto]:
 
 
 def check_model(model: ModelProto, path: Path) -> None:
-    """Refuse tensors with negative dims and names that are not valid text, anywhere in the model."""
+    """Refuse tensors with negative dims and names that are not valid text, anywhere in the model, and tensors
+    whose data is too short for their dims (but the large initializers of the main graph: see below)."""
     bad = first_bad_text(model)
     if bad:
         raise ModelLoadError(f"{path}: {bad} is not valid UTF-8 text")
-    for graph in bodies(model):
-        for tensor in _tensors(graph):
+    for number, graph in enumerate(bodies(model)):
+        deferred = len(model.graph.initializer) if number == 0 else 0  # the main graph's come first
+        for position, tensor in enumerate(_tensors(graph)):
             if any(d < 0 for d in tensor.dims):
                 raise ModelLoadError(f"{path}: tensor {tensor.name!r} has negative dimensions {list(tensor.dims)}")
-            _check_data_size(tensor, path)
+            if position < deferred and large(tensor):
+                # shape inference gets a copy without these (typed inputs instead), and their one conversion
+                # (``attributes.tensor_to_array``) checks the size on the bytes it reads anyway: checking
+                # here would copy every weight of the model once more
+                continue
+            problem = data_size_problem(tensor)
+            if problem:
+                raise ModelLoadError(f"{path}: {problem}")
+
+
+#: tensors above this many declared elements are not given to onnx's shape inference (the reader's copy for it
+#: holds typed inputs instead), so their data size is checked where they are converted
+INFERENCE_STRIP_ELEMENTS = 4096
+
+
+def large(tensor: TensorProto) -> bool:
+    """Whether the reader leaves ``tensor`` (an initializer or a Constant's value) out of shape inference."""
+    return numel(tensor.dims) > INFERENCE_STRIP_ELEMENTS
 
 
 _TYPED_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
 
 
-def _check_data_size(tensor: TensorProto, path: Path) -> None:
-    """Refuse a tensor whose dims promise far more elements than its data holds.
+def data_size_problem(tensor: TensorProto, raw_bytes: int | None = None) -> str | None:
+    """Why ``tensor``'s dims promise far more elements than its data holds, else None.
 
     Converting one (``numpy_helper.to_array``) would allocate what the dims
     say before noticing, gigabytes for a few bytes of file.  An entry holds
     at most two elements (4-bit types pack two per byte or per int32), so
     more than twice the entries is impossible.  Tensors in external files
-    are checked when their data is read."""
+    are checked when their data is read.  ``raw_bytes``: the length of
+    ``raw_data`` when the caller has it (reading the field copies it)."""
     if tensor.data_location == TensorProto.EXTERNAL:
-        return
+        return None
     elements = numel(tensor.dims)
-    entries = len(tensor.raw_data) if tensor.HasField("raw_data") else \
-        max(len(getattr(tensor, f)) for f in _TYPED_FIELDS)
+    if raw_bytes is not None:
+        entries = raw_bytes
+    elif tensor.HasField("raw_data"):
+        entries = len(tensor.raw_data)
+    else:
+        entries = max(len(getattr(tensor, f)) for f in _TYPED_FIELDS)
     if elements > 2 * entries:
-        raise ModelLoadError(f"{path}: tensor {tensor.name!r} declares dims {list(tensor.dims)} "
-                             f"({elements} elements) but holds data for at most {2 * entries}")
+        return (f"tensor {tensor.name!r} declares dims {list(tensor.dims)} "
+                f"({elements} elements) but holds data for at most {2 * entries}")
+    return None
 
 
 def _types(tp: TypeProto) -> Iterator:

@@ -31,8 +31,6 @@ from .upgrade import LEGACY, upgrade
 log = logging.getLogger("litert.formats.onnx")
 
 ONNX_DOMAINS = ("", "ai.onnx")
-#: initializers above this many elements are left out of the copy given to shape inference
-_INFER_STRIP_ELEMENTS = 4096
 
 # ModelProto fields (number -> protobuf wire type) that may open a serialised model.
 _MODEL_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
@@ -160,15 +158,11 @@ def _apply_input_shapes(model: ModelProto, shapes: dict) -> None:
             vi.type.tensor_type.ClearField("shape")
 
 
-def _numel(t: TensorProto) -> int:
-    return int(np.prod(t.dims, dtype=np.int64)) if t.dims else 1
-
-
 def _big_constant(node: NodeProto) -> TensorProto | None:
     if node.op_type != "Constant" or node.domain not in ONNX_DOMAINS:
         return None
     value = next((a.t for a in node.attribute if a.name == "value"), None)
-    return value if value is not None and _numel(value) > _INFER_STRIP_ELEMENTS else None
+    return value if value is not None and guard.large(value) else None
 
 
 def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
@@ -198,7 +192,7 @@ def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
     for init in src.initializer:
         if init.name in overridden:
             continue  # the user's shape (already on the input) wins
-        if _numel(init) <= _INFER_STRIP_ELEMENTS:
+        if not guard.large(init):
             dst.initializer.append(init)
         elif init.name not in inputs:
             dst.input.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
