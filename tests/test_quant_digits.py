@@ -296,7 +296,8 @@ def test_weight_quant_ms_is_written_as_converter_lite_does(digits):
 
 def test_full_quant_ms_is_written_as_mindspore_lite_lays_it_out(digits):
     """int8 activations with their QuantParam, QUANT_ALL Conv2DFusion / MatMulFusion between QuantDTypeCast
-    nodes where they meet float layers (the Flatten, the graph's input and logits); litert reads it back on
+    nodes where they meet float layers (the Flatten, the graph's input and its output: the logits layer is int8
+    too, as converter_lite and onnxruntime's quantiser make it); litert reads it back on
     integer kernels and predicts as from its QDQ ONNX file (the same int8 arithmetic, channels-last).
     MindSpore Lite 2.0 runs this file: tests/test_mslite_reduced_precision_live.py."""
     pytest.importorskip("litert_formats")
@@ -307,9 +308,10 @@ def test_full_quant_ms_is_written_as_mindspore_lite_lays_it_out(digits):
     litert.quantize(digits["model"], out, config, progress=False)
     ms = MsFile(str(out))
     integer = [n for n in ms.nodes if n.quant_type == 5 and n.primitive != "QuantDTypeCast"]
-    assert sorted(n.primitive for n in integer) == ["Conv2DFusion", "Conv2DFusion", "MatMulFusion"]
+    assert sorted(n.primitive for n in integer) == ["Conv2DFusion", "Conv2DFusion", "MatMulFusion", "MatMulFusion"]
     casts = [n for n in ms.nodes if n.primitive == "QuantDTypeCast"]
-    assert casts[0].inputs == ms.inputs and len(casts) == 4  # input; around the Flatten; before the float logits
+    assert casts[0].inputs == ms.inputs and len(casts) == 4  # input; around the Flatten; the int8 logits to float
+    assert casts[-1].outputs == ms.outputs
     from litert.passes import PassContext
     from litert.passes.qdq import QdqFolding
     from litert.runtime.loading import read_model
@@ -317,7 +319,7 @@ def test_full_quant_ms_is_written_as_mindspore_lite_lays_it_out(digits):
     read = read_model(out)
     QdqFolding().run(read, PassContext())  # what the CPU backend does: integer kernels, int8 weights in memory
     assert sorted(n.op_type for n in read.graph.nodes if n.op_type in ("QLinearConv", "QGemm")) == \
-        ["QGemm", "QLinearConv", "QLinearConv"]
+        ["QGemm", "QGemm", "QLinearConv", "QLinearConv"]
     x = digits["test_x"]
     session = litert.load(out)
     session.resize({session.inputs[0].name: (len(x), 8, 8, 1)})
@@ -328,7 +330,7 @@ def test_full_quant_ms_is_written_as_mindspore_lite_lays_it_out(digits):
         <= 0.005
     float_ms = digits["folder"] / "float_for_size.ms"
     litert.convert(digits["model"], float_ms, input_shapes={"image": (1, 1, 8, 8)})
-    assert out.stat().st_size * 2 < float_ms.stat().st_size  # int8 weights; the float logits layer and the graph
+    assert out.stat().st_size * 2 < float_ms.stat().st_size  # int8 weights; QuantParams and the graph
 
 
 def test_dynamic_quant_ms_predicts_as_the_onnx(digits):

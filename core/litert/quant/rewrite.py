@@ -174,14 +174,15 @@ class Rewriter:
         return out
 
     def fake_quant(self, anchor: Node, tensor: str, scale: np.float32, zero_point: np.int8, owner: Node,
-                   after: Node | None = None) -> str:
-        """``tensor`` -> QuantizeLinear -> DequantizeLinear (shared by every reader); return the DQ output."""
+                   after: Node | None = None, dq_name: str | None = None) -> str:
+        """``tensor`` -> QuantizeLinear -> DequantizeLinear (shared by every reader); return the DQ output
+        (``dq_name`` when given: a name the graph already holds, e.g. a graph output)."""
         if tensor in self.qdq:
             return self.qdq[tensor]
         s_name = self.const(f"{tensor}_scale", np.array(scale, np.float32))
         z_name = self.const(f"{tensor}_zero_point", np.array(zero_point, np.int8))
         q_name = self.graph.unique_name(f"{tensor}_quantized")
-        dq_name = self.graph.unique_name(f"{tensor}_dequantized")
+        dq_name = dq_name or self.graph.unique_name(f"{tensor}_dequantized")
         source = self.graph.values.get(tensor)
         shape = source.shape if source is not None else None
         self.graph.values[q_name].dtype, self.graph.values[q_name].shape = DType.INT8, shape
@@ -259,10 +260,27 @@ def quantize_full(graph: Graph, plans: list[Plan], ranges: dict[str, tuple[float
                                                         "Bias")
         y_scale, y_zero = activation_quant_params(*ranges[plan.output])
         tail = producers[plan.output]
-        dq = rewriter.fake_quant(node, plan.output, y_scale, y_zero, node, after=tail)
-        _redirect(graph, plan.output, dq, skip_names={f"{plan.output}_QuantizeLinear"})
-        report.layers.append((node_label(node), node.op_type, plan.output, rewriter.quantised[plan.output]))
+        if plan.output in graph.outputs:
+            # a graph output is read through its own Q/DQ pair, as converter_lite (QuantDTypeCast) and
+            # onnxruntime's quantiser do: the product stays int8 (a classifier is most of a small CNN's weights)
+            produced = _rename_output(graph, tail, plan.output)
+            rewriter.fake_quant(node, produced, y_scale, y_zero, node, after=tail, dq_name=plan.output)
+            quantised = rewriter.quantised[produced]
+        else:
+            dq = rewriter.fake_quant(node, plan.output, y_scale, y_zero, node, after=tail)
+            _redirect(graph, plan.output, dq, skip_names={f"{plan.output}_QuantizeLinear"})
+            quantised = rewriter.quantised[plan.output]
+        report.layers.append((node_label(node), node.op_type, plan.output, quantised))
     rewriter.finish()
+
+
+def _rename_output(graph: Graph, producer: Node, tensor: str) -> str:
+    """``producer`` writes ``tensor`` under a fresh name (returned); ``tensor`` is left for a node to produce."""
+    fresh = graph.unique_name(f"{tensor}_float")
+    old = graph.values[tensor]
+    graph.values[fresh].dtype, graph.values[fresh].shape = old.dtype, old.shape
+    producer.outputs = [fresh if name == tensor else name for name in producer.outputs]
+    return fresh
 
 
 def _redirect(graph: Graph, tensor: str, replacement: str, skip_names: set[str]) -> None:
