@@ -792,12 +792,22 @@ static int panel_chunks(int panels_m, size_t tile_tasks, int threads, int *chunk
     return (panels_m + *chunk_panels - 1) / *chunk_panels;
 }
 
-/* the dropped columns cost (wq - ow) / wq of the work: worth it while under a
- * quarter (im2col copies the input kh*kw/(sh*sw) times instead); phases a
- * 1x1 kernel skips are not copied */
+/* Packing a column of K rows costs about as much as PACK_ROWS weight rows' FMAs over it (strided gathers and
+ * stores against broadcast FMAs in the micro-kernel). */
+#define PACK_ROWS 8
+
+/* Flat rows compute the wq - ow columns past each output row and drop them; im2col packs the input kh*kw/(sh*sw)
+ * times instead.  Flat rows are worth it while the dropped columns are under a quarter and the micro-kernel
+ * columns they run (rounded up to whole NR panels) cost less than packed panels plus their packing: on a small
+ * image (8x8: 80 flat positions, three panels, against two) packing wins once there are enough output channels
+ * to share it.  Phases a 1x1 kernel skips are not copied. */
 static int flat_pays(const lk_conv2d *p) {
     int wq = p->ow + (p->kw - 1) * p->dw / p->sw;
-    return p->sh <= 4 && p->sw <= 4 && 4 * (wq - p->ow) <= wq;
+    if (p->sh > 4 || p->sw > 4 || 4 * (wq - p->ow) > wq) return 0;
+    int64_t mg = p->m / p->groups, rows = (mg + MR - 1) / MR * MR;
+    int64_t flat_cols = ((int64_t)p->oh * wq + NR - 1) / NR * NR;
+    int64_t packed_cols = ((int64_t)p->oh * p->ow + NR - 1) / NR * NR;
+    return flat_cols * rows <= packed_cols * (rows + PACK_ROWS);
 }
 
 static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias, const float *z,
