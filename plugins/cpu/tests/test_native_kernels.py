@@ -379,6 +379,28 @@ def test_depthwise_3x3_matches_numpy(stride, pad, size):
     assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("size", [(2, 2), (3, 40), (33, 67), (12, 35)])
+@pytest.mark.parametrize("pads", [[0, 0, 1, 1], [1, 2, 0, 1], [2, 2, 2, 2], [1, 1, 1, 1]])
+@pytest.mark.parametrize("activation", [("Clip", [0.0, 6.0]), ("HardSigmoid", [0.2, 0.5]), None])
+def test_depthwise_3x3_stride_2_edges_match_numpy(size, pads, activation):
+    """Stride 2 over the even/odd column split at every edge: asymmetric pads, several 16-column vectors per row,
+    planes narrower than a vector, a fused residual and an activation that is not a clamp."""
+    rng = np.random.default_rng(RNG_SEED + 720 + size[1] + 7 * pads[1])
+    c, (h, w) = 3, size
+    oh, ow = conv_out(h, 3, 2, 1, pads[0], pads[2]), conv_out(w, 3, 2, 1, pads[1], pads[3])
+    x = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    z = rng.standard_normal((2, c, oh, ow)).astype(np.float32)
+    wt = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    attrs = {"group": c, "strides": [2, 2], "pads": pads, "kernel_shape": [3, 3]}
+    if activation:
+        attrs.update(activation=activation[0], activation_params=activation[1])
+    node = Node("FusedConv", ["x", "w", "b", "z"], ["y"], attrs, name="dw", domain="com.microsoft")
+    graph = build([node], {"x": x, "z": z}, {"w": wt, "b": b}, {"y": (2, c, oh, ow)})
+    got, want = run_both(graph, {"x": x, "z": z})
+    assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_model_same_on_both_paths(tmp_path, monkeypatch):
     """A whole MobileNetV2 (symbolic batch: specialised per binding) on the
     native segments and on the numpy kernels."""
