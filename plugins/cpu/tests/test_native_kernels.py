@@ -575,6 +575,48 @@ def test_flat_rows_conv_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("c,m,size,kernel,threads", [(400, 30, 7, 1, 1), (400, 30, 7, 1, 2), (96, 13, 7, 1, 2),
+                                                     (50, 25, 7, 3, 1), (64, 40, 14, 1, 2), (24, 12, 3, 3, 2),
+                                                     (130, 7, 5, 3, 2)])
+def test_packed_conv_narrow_last_panel_matches_numpy(c, m, size, kernel, threads):
+    """A last panel of fewer than 20 positions (a 7x7 image: 49 = 32 + 17; 14x14: 196 = 6 x 32 + 4) runs one
+    column per position over all of k at once: with two k slices (k > 384), partial weight panels, a residual,
+    an activation, 1 and 2 threads."""
+    rng = np.random.default_rng(RNG_SEED + 1500 + c + m + size)
+    x = rng.standard_normal((1, c, size, size)).astype(np.float32)
+    z = rng.standard_normal((1, m, size, size)).astype(np.float32)
+    wt = (rng.standard_normal((m, c, kernel, kernel)) / np.sqrt(c * kernel * kernel)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    pad = kernel // 2
+    attrs = {"pads": [pad] * 4, "kernel_shape": [kernel, kernel], "activation": "Clip", "activation_params": [-1.0, 1.5]}
+    node = Node("FusedConv", ["x", "w", "b", "z"], ["y"], attrs, name="c", domain="com.microsoft")
+    graph = build([node], {"x": x, "z": z}, {"w": wt, "b": b}, {"y": (1, m, size, size)})
+    got, want = run_both(graph, {"x": x, "z": z}, threads=threads)
+    assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("n,c,m,size,kernel,stride,group,threads", [
+    (1, 512, 64, 5, 3, 1, 1, 2), (2, 256, 96, 5, 3, 1, 1, 4), (1, 512, 96, 5, 3, 1, 2, 3),
+    (1, 64, 96, 5, 3, 1, 1, 2), (1, 32, 200, 10, 1, 2, 1, 2), (2, 48, 96, 7, 3, 1, 2, 2)])
+def test_packed_conv_tiles_shared_by_tasks_match_numpy(n, c, m, size, kernel, stride, group, threads):
+    """Threads over few small images split a tile's weight panels among tasks: where the tile's im2col panels are
+    large (the first three: k of 2,304-4,608) the tasks read them from one buffer packed beforehand (batch and
+    groups with 3-4 threads), else each packs its own; strides, a residual and an activation."""
+    rng = np.random.default_rng(RNG_SEED + 1600 + c + m + size)
+    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
+    pad = kernel // 2
+    out = conv_out(size, kernel, stride, 1, pad, pad)
+    z = rng.standard_normal((n, m, out, out)).astype(np.float32)
+    wt = (rng.standard_normal((m, c // group, kernel, kernel)) / np.sqrt(c * kernel * kernel)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    attrs = {"pads": [pad] * 4, "kernel_shape": [kernel, kernel], "strides": [stride, stride], "group": group,
+             "activation": "Relu"}
+    node = Node("FusedConv", ["x", "w", "b", "z"], ["y"], attrs, name="c", domain="com.microsoft")
+    graph = build([node], {"x": x, "z": z}, {"w": wt, "b": b}, {"y": (n, m, out, out)})
+    got, want = run_both(graph, {"x": x, "z": z}, threads=threads)
+    assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("width,height,threads", [(27, 27, 1), (40, 9, 2), (54, 31, 2), (109, 5, 1), (21, 21, 2)])
 def test_max_pool_3x3_stride2_vector_columns(width, height, threads):
     """3x3 stride-2 max pools whose windows all lie inside the row (SqueezeNet's): the column pass runs 16 outputs

@@ -6,7 +6,8 @@
 
 #include "lk_internal.h"
 
-#define LK_SCRATCH_SLOTS 4
+/* slots 0-3: a task's own buffers; 4: a buffer the calling thread fills or lends to a whole job */
+#define LK_SCRATCH_SLOTS 5
 
 static _Thread_local struct {
     void *ptr;
