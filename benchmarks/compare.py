@@ -1,4 +1,4 @@
-"""Side-by-side CPU latency: litert vs onnxruntime vs onnx.reference.
+"""Side-by-side CPU latency: litert vs onnxruntime, onnx.reference and MindSpore Lite 2.0.
 
 Every engine runs every model in its own subprocess (so peak RSS is its own),
 on the same model file, the same inputs and the same thread count. Latency is
@@ -14,7 +14,10 @@ machine is shared between them rather than falling on one.
     python benchmarks/compare.py --bf16 --models resnet50,squeezenet      # + litert bf16, OpenVINO fp32 and bf16
 
 ``<model>_int8`` is ``<model>`` quantised by onnxruntime's own ``quantize_static`` (QDQ): both engines run
-that same file, and the int8 table sets each beside its float model.
+that same file, and the int8 table sets each beside its float model.  MindSpore Lite (where its venv exists,
+tools/mslite/build_venv.sh) runs converter_lite's own ``.ms`` of each model with NHWC inputs; its column is
+empty where converter_lite or the runtime refuses the model (the error is printed under the row).  The
+geomeans are over the float models.
 
 Not a test: it asserts nothing about speed.
 """
@@ -227,22 +230,6 @@ def _measure_mindspore_lite(model: str, inputs: str, threads: int, warmup: int, 
     return oracle.bench(ms_path, feeds, threads=threads, warmup=warmup, loops=iterations)
 
 
-def report_mindspore_lite(results: dict) -> list[str]:
-    """The MindSpore Lite column: its own latency beside litert's (ratio = litert min / MindSpore Lite min)."""
-    rows = [(name, by.get("litert"), by.get(MSL_ENGINE)) for name, by in results.items() if MSL_ENGINE in by]
-    if not rows:
-        return []
-    lines = ["", "MindSpore Lite 2.0.0 (converter_lite .ms, NHWC input, timed in its own process)",
-             f"{'model':<16} {'msl med':>9} {'min':>8} {'litert min':>11} {'x msl':>7}"]
-    for name, lt, msl in rows:
-        ok = lambda r: r and "error" not in r  # noqa: E731
-        ratio = min(lt["times_ms"]) / min(msl["times_ms"]) if ok(lt) and ok(msl) else math.nan
-        lines.append(f"{name:<16} {_cell(msl, 'med'):>9} {_cell(msl, 'min'):>8} {_cell(lt, 'min'):>11} {ratio:>7.2f}")
-        if msl and "error" in msl:
-            lines.append(f"  {MSL_ENGINE}: {msl['error']}")
-    return lines
-
-
 def measure(engine: str, model: Path, inputs: Path, threads: int, warmup: int, iterations: int, timeout: float) -> dict:
     # bytecode caching on, as in a user's installed environment: with
     # PYTHONDONTWRITEBYTECODE (set on these machines) every worker would
@@ -277,37 +264,69 @@ def _cell(r: dict | None, key: str) -> str:
     if not r or "error" in r:
         return "-"
     times = r["times_ms"]
-    return f"{(min(times) if key == 'min' else float(np.median(times))):.1f}"
+    value = min(times) if key == "min" else float(np.median(times))
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def _ratio(a: dict | None, b: dict | None) -> float:
+    """min of a's runs / min of b's (nan unless both ran)."""
+    ok = a and "error" not in a and b and "error" not in b
+    return min(a["times_ms"]) / min(b["times_ms"]) if ok else math.nan
+
+
+def _x(value: float, width: int, spec: str = ".2f", suffix: str = "") -> str:
+    """A ratio cell, right-aligned; '-' where it was not measured."""
+    return f"{'-' if math.isnan(value) else format(value, spec) + suffix:>{width}}"
+
+
+def _geomean(xs: list[float]) -> float:
+    return float(np.exp(np.mean(np.log(xs)))) if xs else math.nan
 
 
 def report(results: dict, threads: int) -> tuple[list[str], dict]:
-    lines = [f"threads={threads}; latency in ms over warm runs; ratio = litert min / other min", ""]
-    header = (f"{'model':<16} {'litert med':>10} {'min':>8} {'ort med':>9} {'min':>8} {'ref min':>9} "
-              f"{'x ort':>6} {'x ref':>7} {'load lt/ort s':>14} {'rss lt/ort MB':>14}")
-    lines.append(header)
-    ratios_ort, ratios_ref = [], []
-    for name, by_engine in results.items():
-        lt, ort, ref = (by_engine.get(e) for e in ENGINES)
-        ok = lambda r: r and "error" not in r  # noqa: E731
-        x_ort = min(lt["times_ms"]) / min(ort["times_ms"]) if ok(lt) and ok(ort) else math.nan
-        x_ref = min(ref["times_ms"]) / min(lt["times_ms"]) if ok(lt) and ok(ref) else math.nan
-        if not math.isnan(x_ort):
-            ratios_ort.append(x_ort)
-        if not math.isnan(x_ref):
-            ratios_ref.append(x_ref)
-        load = f"{lt['load_s']:.2f}/{ort['load_s']:.2f}" if ok(lt) and ok(ort) else "-"
-        rss = f"{lt['peak_rss_mb']:.0f}/{ort['peak_rss_mb']:.0f}" if ok(lt) and ok(ort) else "-"
-        lines.append(f"{name:<16} {_cell(lt, 'med'):>10} {_cell(lt, 'min'):>8} {_cell(ort, 'med'):>9} {_cell(ort, 'min'):>8} "
-                     f"{_cell(ref, 'min'):>9} {x_ort:>6.2f} {x_ref:>6.0f}x {load:>14} {rss:>14}")
-        for engine, r in by_engine.items():
+    """One row per model: litert, onnxruntime, and where they ran onnx.reference and MindSpore Lite (its own
+    .ms of the model, NHWC input); the summary's geomeans are over the float models (int8 rows: report_int8)."""
+    has_ref = any("onnx.reference" in by for by in results.values())
+    has_msl = any(MSL_ENGINE in by for by in results.values())
+    header = f"{'model':<17} {'litert med':>10} {'min':>7} {'ort med':>8} {'min':>7} {'x ort':>6}"
+    header += f" {'ref min':>9} {'x ref':>7}" if has_ref else ""
+    header += f" {'msl min':>8} {'x msl':>6}" if has_msl else ""
+    lines = [f"threads={threads}; latency in ms over warm runs; x = litert min / other min (x ref: reference / litert)",
+             "", header + f" {'load lt/ort s':>14} {'rss lt/ort MB':>14}"]
+    ratios: dict[str, dict[str, float]] = {"ort": {}, "ref": {}, "msl": {}}
+    for name, by in results.items():
+        lt, ort, ref, msl = (by.get(e) for e in (*ENGINES, MSL_ENGINE))
+        x = {"ort": _ratio(lt, ort), "ref": _ratio(ref, lt), "msl": _ratio(lt, msl)}
+        if not name.endswith(INT8_SUFFIX):
+            for key, value in x.items():
+                if not math.isnan(value):
+                    ratios[key][name] = value
+        ok = lt and "error" not in lt and ort and "error" not in ort
+        load = f"{lt['load_s']:.2f}/{ort['load_s']:.2f}" if ok else "-"
+        rss = f"{lt['peak_rss_mb']:.0f}/{ort['peak_rss_mb']:.0f}" if ok else "-"
+        row = (f"{name:<17} {_cell(lt, 'med'):>10} {_cell(lt, 'min'):>7} {_cell(ort, 'med'):>8} {_cell(ort, 'min'):>7} "
+               f"{_x(x['ort'], 6)}")
+        row += f" {_cell(ref, 'min'):>9} {_x(x['ref'], 7, '.0f', 'x')}" if has_ref else ""
+        row += f" {_cell(msl, 'min'):>8} {_x(x['msl'], 6)}" if has_msl else ""
+        lines.append(row + f" {load:>14} {rss:>14}")
+        for engine, r in by.items():
             if r and "error" in r:
                 lines.append(f"  {engine}: {r['error']}")
-    geo = lambda xs: float(np.exp(np.mean(np.log(xs)))) if xs else math.nan  # noqa: E731
-    summary = {"geomean_litert_over_ort": geo(ratios_ort), "worst_litert_over_ort": max(ratios_ort, default=math.nan),
-               "geomean_reference_over_litert": geo(ratios_ref)}
-    lines.append("")
-    lines.append(f"geomean litert/onnxruntime = {summary['geomean_litert_over_ort']:.2f} (worst {summary['worst_litert_over_ort']:.2f}); "
-                 f"onnx.reference/litert = {summary['geomean_reference_over_litert']:.1f}x")
+    ort_x, msl_x = ratios["ort"], ratios["msl"]
+    summary = {"geomean_litert_over_ort": _geomean(list(ort_x.values())),
+               "worst_litert_over_ort": max(ort_x.values(), default=math.nan),
+               "geomean_reference_over_litert": _geomean(list(ratios["ref"].values())),
+               "geomean_litert_over_msl": _geomean(list(msl_x.values())),
+               "behind_msl": {k: round(v, 2) for k, v in sorted(msl_x.items(), key=lambda kv: -kv[1]) if v > 1.0}}
+    worst = max(ort_x, key=ort_x.get) if ort_x else "-"
+    lines += ["", f"geomean litert/onnxruntime = {summary['geomean_litert_over_ort']:.2f} over {len(ort_x)} float "
+                  f"models (worst {summary['worst_litert_over_ort']:.2f}, {worst})"]
+    if has_ref:
+        lines.append(f"onnx.reference/litert = {summary['geomean_reference_over_litert']:.1f}x")
+    if msl_x:
+        behind = ", ".join(f"{k} {v:.2f}" for k, v in summary["behind_msl"].items()) or "none"
+        lines.append(f"geomean litert/MindSpore Lite 2.0 = {summary['geomean_litert_over_msl']:.2f} over {len(msl_x)} "
+                     f"models it converts; behind on: {behind}")
     return lines, summary
 
 
@@ -408,7 +427,6 @@ def main(argv: list[str] | None = None) -> int:
     lines, summary = report(results, args.threads)
     lines += report_int8(results)
     lines += report_bf16(results, models)
-    lines += report_mindspore_lite(results)
     print("\n".join(lines))
     if args.json:
         Path(args.json).write_text(json.dumps({"threads": args.threads, "results": results, "summary": summary}, indent=2))
