@@ -332,7 +332,6 @@ def report(results: dict, threads: int) -> tuple[list[str], dict]:
 
 def report_int8(results: dict) -> list[str]:
     """int8 rows: each "<model>_int8" (onnxruntime's QDQ file) beside its float model, per engine."""
-    ok = lambda r: r and "error" not in r  # noqa: E731
     rows = [(name, by, results.get(name[:-len(INT8_SUFFIX)], {})) for name, by in results.items()
             if name.endswith(INT8_SUFFIX)]
     if not rows:
@@ -343,15 +342,15 @@ def report_int8(results: dict) -> list[str]:
              f"{'speed-up':>9} {'x ort':>6}"]
 
     def speedup(float_runs: dict, int8_runs: dict, engine: str) -> float:
-        f, q = float_runs.get(engine), int8_runs.get(engine)
-        return min(f["times_ms"]) / min(q["times_ms"]) if ok(f) and ok(q) else math.nan
+        return _ratio(float_runs.get(engine), int8_runs.get(engine))
 
     for name, q, f in rows:
         lt, ort = q.get("litert"), q.get("onnxruntime")
-        x_ort = min(lt["times_ms"]) / min(ort["times_ms"]) if ok(lt) and ok(ort) else math.nan
-        lines.append(f"{name:<20} {_cell(lt, 'min'):>11} {_cell(f.get('litert'), 'min'):>8} {speedup(f, q, 'litert'):>8.2f}x "
-                     f"{_cell(ort, 'min'):>9} {_cell(f.get('onnxruntime'), 'min'):>8} {speedup(f, q, 'onnxruntime'):>8.2f}x "
-                     f"{x_ort:>6.2f}")
+        x_ort = _ratio(lt, ort)
+        lines.append(f"{name:<20} {_cell(lt, 'min'):>11} {_cell(f.get('litert'), 'min'):>8} "
+                     f"{_x(speedup(f, q, 'litert'), 9, '.2f', 'x')} {_cell(ort, 'min'):>9} "
+                     f"{_cell(f.get('onnxruntime'), 'min'):>8} {_x(speedup(f, q, 'onnxruntime'), 9, '.2f', 'x')} "
+                     f"{_x(x_ort, 6)}")
     return lines
 
 
