@@ -121,8 +121,18 @@ def slot_tables(schema: dict) -> dict[str, tuple]:
     return out
 
 
+def _spec(field: tuple) -> str:
+    """A slot as the table string of :mod:`litert_formats.flatbuf.schema` writes it: ``name:type[=default]``."""
+    name, kind, arg, default = (*field, None, None)[:4]
+    if kind == "deprecated":
+        return f"{name}:-"
+    element = "string" if kind.startswith("string") else arg
+    text = f"[{element}]" if kind.endswith("s") else element
+    return f"{name}:{text}" + (f"={default!r}" if default else "")
+
+
 def _wrapped(name: str, members) -> str:
-    """One union or enum entry, its members wrapped at 120 columns (a table stays one line: one record)."""
+    """One union entry, its members wrapped at 120 columns (a table or an enum stays one line: one record)."""
     prefix = f"    {name!r}: "
     text = pprint.pformat(members, width=120 - len(prefix), compact=True, sort_dicts=False)
     return prefix + text.replace("\n", "\n" + " " * len(prefix)) + ","
@@ -140,13 +150,13 @@ def render(fbs: Path, generator: str) -> str:
         "from litert_formats.flatbuf.schema import Schema",
         "",
         "TABLES = {",
-        *(f"    {name!r}: {fields!r}," for name, fields in slot_tables(schema).items()),
+        *(f"    {name!r}: {' '.join(_spec(field) for field in fields)!r}," for name, fields in slot_tables(schema).items()),
         "}",
         "UNIONS = {",
         *(_wrapped(name, members) for name, members in schema["unions"].items()),
         "}",
         "ENUMS = {",
-        *(_wrapped(name, members) for name, (_, members) in schema["enums"].items()),
+        *(f"    {name!r}: {members!r}," for name, (_, members) in schema["enums"].items()),
         "}",
         f"SCHEMA = Schema({schema['root']!r}, {schema['file_identifier']!r}, TABLES, UNIONS, ENUMS)",
         "",
