@@ -5,13 +5,14 @@ import math
 import mmap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from litert.errors import ModelLoadError
-from litert.formats import Frontend
-from litert.ir import DType, QuantParams
+from litert.formats import Frontend, LoadOptions
+from litert.ir import DType, Graph, Model, QuantParams
+from litert.schema import schemas
 
 from .read import read_table
 from .schema import Schema
@@ -66,12 +67,30 @@ def open_model(path: Path, schema: Schema, kind: str) -> tuple[mmap.mmap, dict]:
 
 
 class FlatBufferFrontend(Frontend):
-    """A frontend for a FlatBuffers format, which it recognises by its schema's file identifier (bytes 4 to 8)."""
+    """A frontend for a FlatBuffers format, which it recognises by its schema's file identifier (bytes 4 to 8).
+    :meth:`load` opens the format's :class:`ModelFile`, builds the graph, then describes the file: a subclass
+    names the file class and gives :meth:`build_graph`, :meth:`metadata` and :meth:`producer`."""
 
-    schema: ClassVar[Schema]
+    file_class: ClassVar[type[ModelFile]]
 
     def sniff(self, head: bytes) -> bool:
-        return len(head) >= 8 and head[4:8] == self.schema.file_identifier
+        return len(head) >= 8 and head[4:8] == self.file_class.SCHEMA.file_identifier
+
+    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        model_file = self.file_class(Path(path))
+        graph = self.build_graph(model_file, options or LoadOptions())
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=self.producer(model_file),
+                     source_format=self.name, metadata=self.metadata(model_file))
+
+    def build_graph(self, model_file: Any, options: LoadOptions) -> Graph:
+        raise NotImplementedError
+
+    def metadata(self, model_file: Any) -> dict[str, str]:
+        """What ``litert info`` shows of the file, keys prefixed by the format's name."""
+        raise NotImplementedError
+
+    def producer(self, model_file: Any) -> str:
+        raise NotImplementedError
 
 
 class ModelFile:
