@@ -42,6 +42,15 @@ class FileTensor:
         return self.data is not None
 
 
+@dataclass(kw_only=True)
+class FileSubGraph:
+    """A subgraph of a FlatBuffers model file: its name and the tensors it takes and gives, by index."""
+
+    name: str
+    inputs: list[int]
+    outputs: list[int]
+
+
 def map_file(path: Path) -> mmap.mmap:
     """A read-only mapping of ``path``; :class:`ModelLoadError` for a missing, empty or unreadable file."""
     if not path.is_file():
@@ -99,6 +108,8 @@ class ModelFile:
 
     SCHEMA: ClassVar[Schema]
     KIND: ClassVar[str]  # the file type errors name: ".ms", ".tflite"
+    TYPE_NAMES: ClassVar[dict[int, str]]  # the format's names of its type ids
+    TYPE_WORD: ClassVar[str]  # what the format calls a type id: "TypeId", "TensorType"
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -111,6 +122,23 @@ class ModelFile:
     def bad(self, message: str) -> ModelLoadError:
         """The error for a file that verified but says something litert cannot take (names the file)."""
         return ModelLoadError(f"{self.path}: {message}")
+
+    def indices(self, array, count: int, where: str, what: str = "tensor", holder: str = "file",
+                optional: bool = False) -> list[int]:
+        """A vector of indices (None: none) as a list, each naming one of the ``count`` ``what``s the ``holder``
+        has (-1 too when ``optional``: an omitted input)."""
+        values = [] if array is None else array.tolist()
+        for v in values:
+            if v >= count or v < (-1 if optional else 0):
+                raise self.bad(f"{where} names {what} {v}, but the {holder} has {count} {what}s")
+        return values
+
+    def data_type(self, tensor: FileTensor, where: str) -> DType:
+        """The dtype of ``tensor``, which holds data; an error naming ``where`` for a type litert does not read."""
+        if tensor.dtype is None:
+            kind = self.TYPE_NAMES.get(tensor.type_id, f"{self.TYPE_WORD} {tensor.type_id}")
+            raise self.bad(f"{where} has data of type {kind}, which litert does not read")
+        return tensor.dtype
 
 
 def constant_view(raw: np.ndarray, dtype: DType, dims: tuple[int, ...], where: str, dims_word: str) -> np.ndarray:
