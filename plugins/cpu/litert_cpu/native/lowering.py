@@ -142,6 +142,16 @@ def lowering(*op_types: str, domain: str = ""):
     return register
 
 
+def float_io(fn: Callable) -> Lowering:
+    """A lowering of a float32 node with static shapes, called as ``fn(node, ctx, x, y, x_shape)`` (input 0,
+    output 0, input 0's shape); any other node is declined with why (:meth:`LowerContext.float_io`)."""
+    def lower(node: Node, ctx: LowerContext):
+        io = ctx.float_io(node)
+        return io if isinstance(io, str) else fn(node, ctx, *io)
+
+    return lower
+
+
 def lower(node: Node, ctx: LowerContext) -> "Lowered | str":
     fn = LOWERINGS.get((node.domain, node.op_type))
     if fn is None:
@@ -321,11 +331,8 @@ def _pool(node: Node, ctx: LowerContext):
 
 
 @lowering("GlobalAveragePool", "GlobalMaxPool")
-def _global_pool(node: Node, ctx: LowerContext):
-    io = ctx.float_io(node)
-    if isinstance(io, str):
-        return io
-    x, y, xs = io
+@float_io
+def _global_pool(node: Node, ctx: LowerContext, x: str, y: str, xs: tuple[int, ...]):
     if len(xs) < 3:
         return "rank below 3"
     why = ctx.mismatch(y, (xs[0], xs[1]) + (1,) * (len(xs) - 2))
@@ -367,11 +374,8 @@ def _batchnorm(node: Node, ctx: LowerContext):
 
 
 @lowering("Softmax", "LogSoftmax")
-def _softmax(node: Node, ctx: LowerContext):
-    io = ctx.float_io(node)
-    if isinstance(io, str):
-        return io
-    x, y, xs = io
+@float_io
+def _softmax(node: Node, ctx: LowerContext, x: str, y: str, xs: tuple[int, ...]):
     rank = len(xs)
     if rank == 0 or ctx.mismatch(y, xs):
         return ctx.mismatch(y, xs) or "scalar"
@@ -849,11 +853,8 @@ def fold_activation(producer: Step, node: Node, ctx: LowerContext) -> bool:
 
 
 @lowering("LRN")
-def _lrn(node: Node, ctx: LowerContext):
-    io = ctx.float_io(node)
-    if isinstance(io, str):
-        return io
-    x, y, xs = io
+@float_io
+def _lrn(node: Node, ctx: LowerContext, x: str, y: str, xs: tuple[int, ...]):
     if len(xs) < 3 or ctx.mismatch(y, xs):
         return ctx.mismatch(y, xs) or "rank below 3"
     ints = (xs[0], xs[1], math.prod(xs[2:]), int(node.attrs["size"]))
@@ -936,13 +937,10 @@ def _conv_transpose(node: Node, ctx: LowerContext):
 
 
 @lowering("Resize")
-def _resize(node: Node, ctx: LowerContext):
+@float_io
+def _resize(node: Node, ctx: LowerContext, x: str, y: str, xs: tuple[int, ...]):
     from ..kernels.nn.resize import ResizeCore  # the numpy kernel owns the coordinate rules
 
-    io = ctx.float_io(node)
-    if isinstance(io, str):
-        return io
-    x, y, xs = io
     if len(xs) != 4:
         return "native Resize is over the last two axes of a 4-D tensor"
     params = [ctx.const(n) if n else None for n in (list(node.inputs[1:4]) + [""] * 3)[:3]]
