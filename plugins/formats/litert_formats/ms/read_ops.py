@@ -23,6 +23,7 @@ from . import transposes
 from .integer_read import dynamic_quant, quant_dtype_cast
 from .transposes import NHWC_TO_NCHW, swap_pads
 from .types import (
+    ONNX_ACTIVATIONS,
     ONNX_BINARY,
     ONNX_PAD_MODES,
     ONNX_REDUCTIONS,
@@ -83,17 +84,11 @@ def _relu_max(b, x, out, node, attrs):
 
 #: ActivationType -> emitter(builder, input, output, node, activation attrs)
 ACTIVATIONS: dict[int, Callable] = {
+    **{act: _simple(op) if alpha is None else _with_alpha(op) for act, (op, alpha) in ONNX_ACTIVATIONS.items()},
     ActivationType.RELU: _relu_max,
     ActivationType.RELU6: _clip(0.0, 6.0),
-    ActivationType.SIGMOID: _simple("Sigmoid"),
-    ActivationType.TANH: _simple("Tanh"),
-    ActivationType.ELU: _with_alpha("Elu"),
-    ActivationType.LEAKY_RELU: _with_alpha("LeakyRelu"),
     ActivationType.ABS: _simple("Abs"),
-    ActivationType.SOFTSIGN: _simple("Softsign"),
-    ActivationType.SOFTPLUS: _simple("Softplus"),
     ActivationType.SELU: _simple("Selu"),
-    ActivationType.HSWISH: _simple("HardSwish"),
     ActivationType.HSIGMOID: _simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5),
     ActivationType.HARD_TANH: _hard_tanh,
     ActivationType.SIGN: _simple("Sign"),

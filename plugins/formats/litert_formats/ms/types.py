@@ -69,6 +69,11 @@ ONNX_UNARY = {"Abs": "Abs", "Neg": "Neg", "Sqrt": "Sqrt", "Erf": "Erf", "Log": "
 ONNX_BINARY = {"AddFusion": "Add", "SubFusion": "Sub", "MulFusion": "Mul", "DivFusion": "Div", "Equal": "Equal",
                "Less": "Less", "LessEqual": "LessOrEqual", "Greater": "Greater", "GreaterEqual": "GreaterOrEqual",
                "LogicalAnd": "And", "LogicalOr": "Or"}
+#: ActivationType -> the ONNX op it is, both ways, and that op's default ``alpha`` (None: it has none)
+ONNX_ACTIVATIONS = {ActivationType.SIGMOID: ("Sigmoid", None), ActivationType.TANH: ("Tanh", None),
+                    ActivationType.SOFTSIGN: ("Softsign", None), ActivationType.SOFTPLUS: ("Softplus", None),
+                    ActivationType.HSWISH: ("HardSwish", None), ActivationType.ELU: ("Elu", 1.0),
+                    ActivationType.LEAKY_RELU: ("LeakyRelu", 0.01)}
 #: PaddingMode member -> ONNX Pad mode, both ways
 ONNX_PAD_MODES = {PaddingMode.CONSTANT: "constant", PaddingMode.REFLECT: "reflect"}
 

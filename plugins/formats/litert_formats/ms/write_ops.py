@@ -19,6 +19,7 @@ from .nhwc import NHWC_DOMAIN
 from .schema import SCHEMA
 from .transposes import swap_pads
 from .types import (
+    ONNX_ACTIVATIONS,
     ONNX_BINARY,
     ONNX_PAD_MODES,
     ONNX_REDUCTIONS,
@@ -152,10 +153,12 @@ def batch_norm(ctx, node) -> None:
 # ---------------------------------------------------------------- activations
 
 
-def _activation(act: int, **extra):
+def _activation(act: int, alpha: float | None = None):
+    """An Activation node of type ``act``; with the ONNX op's ``alpha`` (``alpha``: its default) when it has one."""
     def write(ctx, node) -> None:
-        attrs = {"activation_type": act}
-        attrs.update({k: (v(node) if callable(v) else v) for k, v in extra.items()})
+        attrs: dict = {"activation_type": act}
+        if alpha is not None:
+            attrs["alpha"] = float(node.attrs.get("alpha", alpha))
         ctx.emit("Activation", attrs, node.inputs[:1], node.outputs[:1], node)
     return write
 
@@ -722,14 +725,8 @@ WRITERS: dict[tuple[str, str], Callable] = {
             **{op: _unary(primitive) for primitive, op in ONNX_UNARY.items()},
             **{op: _binary(primitive) for primitive, op in ONNX_BINARY.items()},
             "Relu": _activation(ActivationType.RELU),
-            "Sigmoid": _activation(ActivationType.SIGMOID),
-            "Tanh": _activation(ActivationType.TANH),
-            "LeakyRelu": _activation(ActivationType.LEAKY_RELU, alpha=lambda n: float(n.attrs.get("alpha", 0.01))),
-            "Elu": _activation(ActivationType.ELU, alpha=lambda n: float(n.attrs.get("alpha", 1.0))),
-            "HardSwish": _activation(ActivationType.HSWISH),
+            **{op: _activation(act, alpha) for act, (op, alpha) in ONNX_ACTIVATIONS.items()},
             "HardSigmoid": hard_sigmoid,
-            "Softplus": _activation(ActivationType.SOFTPLUS),
-            "Softsign": _activation(ActivationType.SOFTSIGN),
             "Gelu": gelu,
             "Clip": clip,
             "Max": _variadic("Maximum"),
