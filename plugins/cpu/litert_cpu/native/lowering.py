@@ -696,6 +696,17 @@ def _transpose(node: Node, ctx: LowerContext):
     return Lowered([Step(ctx.native.STEP_TRANSPOSE, (x, y), ints, (), y)])
 
 
+def _blocks_along(ctx: LowerContext, names: list[str], axis: int, itemsize: int) -> list[tuple[str, int, int]]:
+    """(tensor, bytes of each of its rows from ``axis`` on, where they start in the whole's rows) of the parts a
+    Concat joins or a Split makes, in order: one strided copy each."""
+    blocks, offset = [], 0
+    for name in names:
+        part = math.prod(ctx.shape(name)[axis:]) * itemsize
+        blocks.append((name, part, offset))
+        offset += part
+    return blocks
+
+
 @lowering("Concat")
 def _concat(node: Node, ctx: LowerContext):
     y = node.outputs[0]
@@ -709,18 +720,10 @@ def _concat(node: Node, ctx: LowerContext):
     if not parts or any(len(p) != len(ys) or p[:axis] != ys[:axis] or p[axis + 1:] != ys[axis + 1:] for p in parts) \
             or sum(p[axis] for p in parts) != ys[axis]:
         return "input shapes do not make the declared output"
-    outer = math.prod(ys[:axis])
-    row = math.prod(ys[axis:]) * dt.itemsize
-    steps, offset = [], 0
-    for name in node.inputs:
-        if not name:
-            continue
-        s = ctx.shape(name)
-        part = math.prod(s[axis:]) * dt.itemsize
-        if part:
-            steps.append(Step(ctx.native.STEP_COPY, (name, y), (outer, part, 0, part, offset, row), (), y))
-        offset += part
-    return Lowered(steps)
+    outer, row = math.prod(ys[:axis]), math.prod(ys[axis:]) * dt.itemsize
+    blocks = _blocks_along(ctx, [i for i in node.inputs if i], axis, dt.itemsize)
+    return Lowered([Step(ctx.native.STEP_COPY, (name, y), (outer, part, 0, part, offset, row), (), y)
+                    for name, part, offset in blocks if part])
 
 
 @lowering("Split")
@@ -735,18 +738,12 @@ def _split(node: Node, ctx: LowerContext):
         s = ctx.shape(name) if name else None
         if s is None or len(s) != len(xs) or s[:axis] != xs[:axis] or s[axis + 1:] != xs[axis + 1:]:
             return "output shapes do not split the input"
-    outer = math.prod(xs[:axis])
-    row = math.prod(xs[axis:]) * dt.itemsize
-    steps, offset = [], 0
-    for name in node.outputs:
-        if not name:
-            return "omitted output"
-        part = math.prod(ctx.shape(name)[axis:]) * dt.itemsize
-        steps.append(Step(ctx.native.STEP_COPY, (x, name), (outer, part, offset, row, 0, part), (), name))
-        offset += part
-    if offset != row:
+    outer, row = math.prod(xs[:axis]), math.prod(xs[axis:]) * dt.itemsize
+    blocks = _blocks_along(ctx, node.outputs, axis, dt.itemsize)  # every output is there: each has a shape
+    if sum(part for _, part, _ in blocks) != row:
         return "split sizes do not cover the axis"
-    return Lowered(steps)
+    return Lowered([Step(ctx.native.STEP_COPY, (x, name), (outer, part, offset, row, 0, part), (), name)
+                    for name, part, offset in blocks])
 
 
 @lowering("Slice")
