@@ -78,9 +78,11 @@ def open_model(path: Path, schema: Schema, kind: str) -> tuple[mmap.mmap, dict]:
 class FlatBufferFrontend(Frontend):
     """A frontend for a FlatBuffers format, which it recognises by its schema's file identifier (bytes 4 to 8).
     :meth:`load` opens the format's :class:`ModelFile`, builds the graph, then describes the file: a subclass
-    names the file class and gives :meth:`build_graph`, :meth:`metadata` and :meth:`producer`."""
+    names the file class and its graph builder and gives :meth:`metadata`."""
 
     file_class: ClassVar[type[ModelFile]]
+    #: the format's graph builder: (the opened file, options) -> the IR graph
+    build_graph: ClassVar[staticmethod[[Any, LoadOptions], Graph]]
 
     def sniff(self, head: bytes) -> bool:
         return len(head) >= 8 and head[4:8] == self.file_class.SCHEMA.file_identifier
@@ -88,17 +90,11 @@ class FlatBufferFrontend(Frontend):
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
         model_file = self.file_class(Path(path))
         graph = self.build_graph(model_file, options or LoadOptions())
-        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=self.producer(model_file),
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=model_file.producer,
                      source_format=self.name, metadata=self.metadata(model_file))
-
-    def build_graph(self, model_file: Any, options: LoadOptions) -> Graph:
-        raise NotImplementedError
 
     def metadata(self, model_file: Any) -> dict[str, str]:
         """What ``litert info`` shows of the file, keys prefixed by the format's name."""
-        raise NotImplementedError
-
-    def producer(self, model_file: Any) -> str:
         raise NotImplementedError
 
 
@@ -117,6 +113,11 @@ class ModelFile:
         self._read(root)
 
     def _read(self, root: dict) -> None:
+        raise NotImplementedError
+
+    @property
+    def producer(self) -> str:
+        """Who made the file, as the model's ``producer`` says it."""
         raise NotImplementedError
 
     def bad(self, message: str) -> ModelLoadError:

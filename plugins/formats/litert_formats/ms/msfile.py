@@ -68,6 +68,10 @@ class MsFile(ModelFile):
         self.subgraphs = [self._subgraph(s) for s in meta["subGraph"] or ()]
 
     @property
+    def producer(self) -> str:
+        return self.version or "MindSpore Lite"
+
+    @property
     def fmk_name(self) -> str:
         return FMK_TYPES.get(self.fmk_type, f"unknown ({self.fmk_type})")
 

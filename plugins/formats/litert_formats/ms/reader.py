@@ -268,15 +268,9 @@ class MsFrontend(FlatBufferFrontend):
     extensions = (".ms",)
 
     file_class = MsFile
+    build_graph = staticmethod(build_graph)
 
-    def build_graph(self, model_file: MsFile, options: LoadOptions) -> Graph:
-        return build_graph(model_file, options)
-
-    def producer(self, model_file: MsFile) -> str:
-        return model_file.version or "MindSpore Lite"
-
-    def metadata(self, model_file: MsFile) -> dict[str, str]:
-        ms = model_file
+    def metadata(self, ms: MsFile) -> dict[str, str]:
         weights = sum(t.data.nbytes for t in ms.tensors if t.data is not None)
         layouts = Counter(enum_name(Format, ms.tensors[i].format) for i in ms.inputs)
         metadata = {

@@ -247,15 +247,9 @@ class TfliteFrontend(FlatBufferFrontend):
     extensions = (".tflite",)
 
     file_class = TflFile
+    build_graph = staticmethod(build_graph)
 
-    def build_graph(self, model_file: TflFile, options: LoadOptions) -> Graph:
-        return build_graph(model_file, options)
-
-    def producer(self, model_file: TflFile) -> str:
-        return model_file.description or "TensorFlow Lite"
-
-    def metadata(self, model_file: TflFile) -> dict[str, str]:
-        tfl = model_file
+    def metadata(self, tfl: TflFile) -> dict[str, str]:
         sub = main_subgraph(tfl)
         weights = sum(t.data.nbytes for s in tfl.subgraphs for t in s.tensors if t.data is not None)
         quantised = sum(1 for t in sub.tensors if t.quant is not None)

@@ -74,6 +74,10 @@ class TflFile(ModelFile):
         self.subgraphs = [self._subgraph(i, s) for i, s in enumerate(model["subgraphs"])]
         self.signatures = [self._signature(s) for s in model["signature_defs"] or ()]
 
+    @property
+    def producer(self) -> str:
+        return self.description or "TensorFlow Lite"
+
     # -- pieces ---------------------------------------------------------------------
 
     @staticmethod
