@@ -80,11 +80,9 @@ def test_verifier_rejects_a_bad_vtable():
 
 # A schema with every field kind, to round-trip the builder and the reader.
 _TOY = Schema("Root", b"TOY0", {
-    "Leaf": (("x", "scalar", "i", 7), ("label", "string")),
-    "Root": (("flag", "scalar", "?", True), ("old", "deprecated"), ("ratio", "scalar", "f", 0.5),
-             ("big", "scalar", "q"), ("name", "string"), ("leaf", "table", "Leaf"), ("values", "scalars", "h"),
-             ("words", "strings"), ("leaves", "tables", "Leaf"), ("member_type", "scalar", "B"),
-             ("member", "union", "Member")),
+    "Leaf": "x:i=7 label:string",
+    "Root": "flag:?=True old:- ratio:f=0.5 big:q name:string leaf:Leaf values:[h] words:[string] leaves:[Leaf] "
+            "member_type:B member:Member",
 }, {"Member": ("NONE", "Leaf")}, {})
 
 

@@ -45,6 +45,14 @@ def rule(*ops: str, domain: str = "") -> Callable[[Rule], Rule]:
     return decorate
 
 
+def scalar_rule(*ops: str, dtype: DType) -> None:
+    """Register the rule of operators whose one output is always a ``dtype`` scalar (Size, SequenceLength...)."""
+    def scalar_of(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+        return [(dtype, ())]
+
+    rule(*ops)(scalar_of)
+
+
 @dataclass
 class Known(Value):
     """An input whose content inference derived: a 1-D integer tensor whose

@@ -5,7 +5,7 @@ unknown).  How many elements a sequence holds is not part of its type."""
 from __future__ import annotations
 
 from ...ir import DType, Graph, Node
-from ._base import UNKNOWN, Info, Inputs, arg, attr_dtype, const, is_omitted, merge_shape, norm_axis, rule
+from ._base import UNKNOWN, Info, Inputs, arg, attr_dtype, const, is_omitted, merge_shape, norm_axis, rule, scalar_rule
 
 SEQ, OPT = "sequence", "optional"
 
@@ -48,9 +48,7 @@ def _at(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(inputs[0].dtype, inputs[0].shape, "tensor")]
 
 
-@rule("SequenceLength")
-def _length(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
-    return [(DType.INT64, ())]
+scalar_rule("SequenceLength", dtype=DType.INT64)
 
 
 @rule("SplitToSequence")
@@ -103,9 +101,7 @@ def _optional(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(DType(code) if code else None, tuple(shape) if shape is not None else None, OPT)]
 
 
-@rule("OptionalHasElement")
-def _has_element(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
-    return [(DType.BOOL, ())]
+scalar_rule("OptionalHasElement", dtype=DType.BOOL)
 
 
 @rule("OptionalGetElement")

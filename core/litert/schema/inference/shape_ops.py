@@ -9,7 +9,23 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...ir import Dim, DType, Graph, Node, Shape
-from ._base import Info, Inputs, arg, broadcast, dtype_of, ints, is_omitted, norm_axis, product, rank_of, rule, scalar, shape_data, shape_of
+from ._base import (
+    Info,
+    Inputs,
+    arg,
+    broadcast,
+    dtype_of,
+    ints,
+    is_omitted,
+    norm_axis,
+    product,
+    rank_of,
+    rule,
+    scalar,
+    scalar_rule,
+    shape_data,
+    shape_of,
+)
 
 #: Slice ends at or beyond this take the whole axis (ONNX writes INT64_MAX or INT32_MAX)
 _WHOLE = 2**31 - 1
@@ -239,9 +255,7 @@ def _shape(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(DType.INT64, (len(range(rank)[slice(start, end if end is not None else rank)]),))]
 
 
-@rule("Size")
-def _size(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
-    return [(DType.INT64, ())]
+scalar_rule("Size", dtype=DType.INT64)
 
 
 def constant_value(node: Node) -> np.ndarray | None:

@@ -142,6 +142,16 @@ def lowering(*op_types: str, domain: str = ""):
     return register
 
 
+def float_io(fn: Callable) -> Lowering:
+    """A lowering of a float32 node with static shapes, called as ``fn(node, ctx, x, y, x_shape)`` (input 0,
+    output 0, input 0's shape); any other node is declined with why (:meth:`LowerContext.float_io`)."""
+    def lower(node: Node, ctx: LowerContext):
+        io = ctx.float_io(node)
+        return io if isinstance(io, str) else fn(node, ctx, *io)
+
+    return lower
+
+
 def lower(node: Node, ctx: LowerContext) -> "Lowered | str":
     fn = LOWERINGS.get((node.domain, node.op_type))
     if fn is None:
@@ -321,11 +331,8 @@ def _pool(node: Node, ctx: LowerContext):
 
 
 @lowering("GlobalAveragePool", "GlobalMaxPool")
-def _global_pool(node: Node, ctx: LowerContext):
-    io = ctx.float_io(node)
-    if isinstance(io, str):
-        return io
-    x, y, xs = io
+@float_io
+def _global_pool(node: Node, ctx: LowerContext, x: str, y: str, xs: tuple[int, ...]):
     if len(xs) < 3:
         return "rank below 3"
     why = ctx.mismatch(y, (xs[0], xs[1]) + (1,) * (len(xs) - 2))
@@ -367,11 +374,8 @@ def _batchnorm(node: Node, ctx: LowerContext):
 
 
 @lowering("Softmax", "LogSoftmax")
-def _softmax(node: Node, ctx: LowerContext):
-    io = ctx.float_io(node)
-    if isinstance(io, str):
-        return io
-    x, y, xs = io
+@float_io
+def _softmax(node: Node, ctx: LowerContext, x: str, y: str, xs: tuple[int, ...]):
     rank = len(xs)
     if rank == 0 or ctx.mismatch(y, xs):
         return ctx.mismatch(y, xs) or "scalar"
@@ -692,6 +696,17 @@ def _transpose(node: Node, ctx: LowerContext):
     return Lowered([Step(ctx.native.STEP_TRANSPOSE, (x, y), ints, (), y)])
 
 
+def _blocks_along(ctx: LowerContext, names: list[str], axis: int, itemsize: int) -> list[tuple[str, int, int]]:
+    """(tensor, bytes of each of its rows from ``axis`` on, where they start in the whole's rows) of the parts a
+    Concat joins or a Split makes, in order: one strided copy each."""
+    blocks, offset = [], 0
+    for name in names:
+        part = math.prod(ctx.shape(name)[axis:]) * itemsize
+        blocks.append((name, part, offset))
+        offset += part
+    return blocks
+
+
 @lowering("Concat")
 def _concat(node: Node, ctx: LowerContext):
     y = node.outputs[0]
@@ -705,18 +720,10 @@ def _concat(node: Node, ctx: LowerContext):
     if not parts or any(len(p) != len(ys) or p[:axis] != ys[:axis] or p[axis + 1:] != ys[axis + 1:] for p in parts) \
             or sum(p[axis] for p in parts) != ys[axis]:
         return "input shapes do not make the declared output"
-    outer = math.prod(ys[:axis])
-    row = math.prod(ys[axis:]) * dt.itemsize
-    steps, offset = [], 0
-    for name in node.inputs:
-        if not name:
-            continue
-        s = ctx.shape(name)
-        part = math.prod(s[axis:]) * dt.itemsize
-        if part:
-            steps.append(Step(ctx.native.STEP_COPY, (name, y), (outer, part, 0, part, offset, row), (), y))
-        offset += part
-    return Lowered(steps)
+    outer, row = math.prod(ys[:axis]), math.prod(ys[axis:]) * dt.itemsize
+    blocks = _blocks_along(ctx, [i for i in node.inputs if i], axis, dt.itemsize)
+    return Lowered([Step(ctx.native.STEP_COPY, (name, y), (outer, part, 0, part, offset, row), (), y)
+                    for name, part, offset in blocks if part])
 
 
 @lowering("Split")
@@ -731,18 +738,12 @@ def _split(node: Node, ctx: LowerContext):
         s = ctx.shape(name) if name else None
         if s is None or len(s) != len(xs) or s[:axis] != xs[:axis] or s[axis + 1:] != xs[axis + 1:]:
             return "output shapes do not split the input"
-    outer = math.prod(xs[:axis])
-    row = math.prod(xs[axis:]) * dt.itemsize
-    steps, offset = [], 0
-    for name in node.outputs:
-        if not name:
-            return "omitted output"
-        part = math.prod(ctx.shape(name)[axis:]) * dt.itemsize
-        steps.append(Step(ctx.native.STEP_COPY, (x, name), (outer, part, offset, row, 0, part), (), name))
-        offset += part
-    if offset != row:
+    outer, row = math.prod(xs[:axis]), math.prod(xs[axis:]) * dt.itemsize
+    blocks = _blocks_along(ctx, node.outputs, axis, dt.itemsize)  # every output is there: each has a shape
+    if sum(part for _, part, _ in blocks) != row:
         return "split sizes do not cover the axis"
-    return Lowered(steps)
+    return Lowered([Step(ctx.native.STEP_COPY, (x, name), (outer, part, offset, row, 0, part), (), name)
+                    for name, part, offset in blocks])
 
 
 @lowering("Slice")
@@ -849,11 +850,8 @@ def fold_activation(producer: Step, node: Node, ctx: LowerContext) -> bool:
 
 
 @lowering("LRN")
-def _lrn(node: Node, ctx: LowerContext):
-    io = ctx.float_io(node)
-    if isinstance(io, str):
-        return io
-    x, y, xs = io
+@float_io
+def _lrn(node: Node, ctx: LowerContext, x: str, y: str, xs: tuple[int, ...]):
     if len(xs) < 3 or ctx.mismatch(y, xs):
         return ctx.mismatch(y, xs) or "rank below 3"
     ints = (xs[0], xs[1], math.prod(xs[2:]), int(node.attrs["size"]))
@@ -936,13 +934,10 @@ def _conv_transpose(node: Node, ctx: LowerContext):
 
 
 @lowering("Resize")
-def _resize(node: Node, ctx: LowerContext):
+@float_io
+def _resize(node: Node, ctx: LowerContext, x: str, y: str, xs: tuple[int, ...]):
     from ..kernels.nn.resize import ResizeCore  # the numpy kernel owns the coordinate rules
 
-    io = ctx.float_io(node)
-    if isinstance(io, str):
-        return io
-    x, y, xs = io
     if len(xs) != 4:
         return "native Resize is over the last two axes of a 4-D tensor"
     params = [ctx.const(n) if n else None for n in (list(node.inputs[1:4]) + [""] * 3)[:3]]

@@ -703,16 +703,39 @@ static size_t gemm_packed_units(int k, int n, int bf16) {
     return bf16 ? lk_gemm_packed_b_bf16_pairs(k, n) : lk_gemm_packed_b_floats(k, n);
 }
 
+/* The bytes a packed weight of `floats` 4-byte units takes, as a Python int; ValueError for a geometry the
+   packer refuses (0 units). */
+static PyObject *packed_bytes(size_t floats) {
+    if (floats == 0) return PyErr_Format(PyExc_ValueError, "bad weight geometry");
+    return PyLong_FromSize_t(floats * sizeof(float));
+}
+
+/* A packer's source (`values` float32 weights) and destination (`floats` units) buffers, both held on
+   success (release with release_packing); -1 with the error set and nothing held otherwise. */
+static int packing_buffers(PyObject *obj, Py_ssize_t values, PyObject *out, size_t floats, Py_buffer *view,
+                           Py_buffer *dest) {
+    if (floats == 0) {
+        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
+        return -1;
+    }
+    if (float_weights(obj, values, view) < 0) return -1;
+    if (packed_output(out, floats, dest) < 0) {
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static void release_packing(Py_buffer *view, Py_buffer *dest) {
+    PyBuffer_Release(dest);
+    PyBuffer_Release(view);
+}
+
 static PyObject *mod_conv_packed_bytes(PyObject *m, PyObject *args) {
     (void)m;
     int rows, k, groups, bf16 = 0;
     if (!PyArg_ParseTuple(args, "iii|p", &rows, &k, &groups, &bf16)) return NULL;
-    size_t floats = conv_packed_units(rows, k, groups, bf16);
-    if (floats == 0) {
-        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
-        return NULL;
-    }
-    return PyLong_FromSize_t(floats * sizeof(float));
+    return packed_bytes(conv_packed_units(rows, k, groups, bf16));
 }
 
 static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
@@ -720,36 +743,26 @@ static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
     PyObject *obj, *out;
     int rows, k, groups, bf16 = 0;
     if (!PyArg_ParseTuple(args, "OiiiO|p", &obj, &rows, &k, &groups, &out, &bf16)) return NULL;
-    size_t floats = conv_packed_units(rows, k, groups, bf16);
-    if (floats == 0) {
-        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
-        return NULL;
-    }
     Py_buffer view, dest;
-    if (float_weights(obj, (Py_ssize_t)rows * k, &view) < 0) return NULL;
-    if (packed_output(out, floats, &dest) < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
+    size_t floats = conv_packed_units(rows, k, groups, bf16);
+    if (packing_buffers(obj, (Py_ssize_t)rows * k, out, floats, &view, &dest) < 0) return NULL;
     if (bf16)
         lk_conv_pack_weights_bf16(view.buf, rows, k, groups, (uint32_t *)dest.buf);
     else
         lk_conv_pack_weights(view.buf, rows, k, groups, (float *)dest.buf);
-    PyBuffer_Release(&dest);
-    PyBuffer_Release(&view);
+    release_packing(&view, &dest);
     Py_RETURN_NONE;
+}
+
+static size_t winograd_packed_units(int rows, int channels, int bf16) {
+    return bf16 ? lk_winograd_packed_bf16_pairs(rows, channels) : lk_winograd_packed_floats(rows, channels);
 }
 
 static PyObject *mod_winograd_packed_bytes(PyObject *m, PyObject *args) {
     (void)m;
     int rows, channels, bf16 = 0;
     if (!PyArg_ParseTuple(args, "ii|p", &rows, &channels, &bf16)) return NULL;
-    size_t floats = bf16 ? lk_winograd_packed_bf16_pairs(rows, channels) : lk_winograd_packed_floats(rows, channels);
-    if (floats == 0) {
-        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
-        return NULL;
-    }
-    return PyLong_FromSize_t(floats * sizeof(float));
+    return packed_bytes(winograd_packed_units(rows, channels, bf16));
 }
 
 static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
@@ -757,24 +770,15 @@ static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
     PyObject *obj, *out;
     int rows, channels, bf16 = 0;
     if (!PyArg_ParseTuple(args, "OiiO|p", &obj, &rows, &channels, &out, &bf16)) return NULL;
-    size_t floats = bf16 ? lk_winograd_packed_bf16_pairs(rows, channels) : lk_winograd_packed_floats(rows, channels);
-    if (floats == 0) {
-        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
-        return NULL;
-    }
     Py_buffer view, dest;
-    if (float_weights(obj, (Py_ssize_t)rows * channels * 9, &view) < 0) return NULL;
-    if (packed_output(out, floats, &dest) < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
+    size_t floats = winograd_packed_units(rows, channels, bf16);
+    if (packing_buffers(obj, (Py_ssize_t)rows * channels * 9, out, floats, &view, &dest) < 0) return NULL;
     int status = LK_OK;
     if (bf16)
         status = lk_winograd_pack_weights_bf16(view.buf, rows, channels, (uint32_t *)dest.buf);
     else
         lk_winograd_pack_weights(view.buf, rows, channels, (float *)dest.buf);
-    PyBuffer_Release(&dest);
-    PyBuffer_Release(&view);
+    release_packing(&view, &dest);
     if (status != LK_OK) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
@@ -783,12 +787,7 @@ static PyObject *mod_gemm_packed_b_bytes(PyObject *m, PyObject *args) {
     (void)m;
     int k, n, bf16 = 0;
     if (!PyArg_ParseTuple(args, "ii|p", &k, &n, &bf16)) return NULL;
-    size_t floats = gemm_packed_units(k, n, bf16);
-    if (floats == 0) {
-        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
-        return NULL;
-    }
-    return PyLong_FromSize_t(floats * sizeof(float));
+    return packed_bytes(gemm_packed_units(k, n, bf16));
 }
 
 static PyObject *mod_pack_gemm_b(PyObject *m, PyObject *args) {
@@ -796,23 +795,13 @@ static PyObject *mod_pack_gemm_b(PyObject *m, PyObject *args) {
     PyObject *obj, *out;
     int k, n, trans_b, bf16 = 0;
     if (!PyArg_ParseTuple(args, "OiipO|p", &obj, &k, &n, &trans_b, &out, &bf16)) return NULL;
-    size_t floats = gemm_packed_units(k, n, bf16);
-    if (floats == 0) {
-        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
-        return NULL;
-    }
     Py_buffer view, dest;
-    if (float_weights(obj, (Py_ssize_t)k * n, &view) < 0) return NULL;
-    if (packed_output(out, floats, &dest) < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
+    if (packing_buffers(obj, (Py_ssize_t)k * n, out, gemm_packed_units(k, n, bf16), &view, &dest) < 0) return NULL;
     if (bf16)
         lk_gemm_pack_b_bf16(view.buf, k, n, trans_b, (uint32_t *)dest.buf);
     else
         lk_gemm_pack_b(view.buf, k, n, trans_b, (float *)dest.buf);
-    PyBuffer_Release(&dest);
-    PyBuffer_Release(&view);
+    release_packing(&view, &dest);
     Py_RETURN_NONE;
 }
 

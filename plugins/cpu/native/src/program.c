@@ -302,19 +302,16 @@ static int check_qmaxpool(const lk_program *pr, const lk_step *s) {
 /* ------------------------------------------------------------------- runs */
 
 #define SLOT(i) ((void *)(s->slots[i] >= 0 ? slots[s->slots[i]] : NULL))
+/* the run of a convolution step: `kernel` over its parameters (s->u.`params`) and slots x, w, b, z, y */
+#define RUN_CONV(name, kernel, params)                                                                  \
+    static int name(const lk_step *s, void *const *slots, lk_pool *pool) {                              \
+        return kernel(&s->u.params, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);                 \
+    }
 
-static int run_conv(const lk_step *s, void *const *slots, lk_pool *pool) {
-    return lk_conv2d_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
-}
-static int run_conv_packed(const lk_step *s, void *const *slots, lk_pool *pool) {
-    return lk_conv2d_packed_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
-}
-static int run_conv_winograd(const lk_step *s, void *const *slots, lk_pool *pool) {
-    return lk_conv2d_winograd_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
-}
-static int run_dwconv(const lk_step *s, void *const *slots, lk_pool *pool) {
-    return lk_dwconv2d_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
-}
+RUN_CONV(run_conv, lk_conv2d_f32, conv)
+RUN_CONV(run_conv_packed, lk_conv2d_packed_f32, conv)
+RUN_CONV(run_conv_winograd, lk_conv2d_winograd_f32, conv)
+RUN_CONV(run_dwconv, lk_dwconv2d_f32, conv)
 static int run_pool(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_pool2d_f32(&s->u.pool, SLOT(0), SLOT(1), pool);
 }
@@ -389,15 +386,9 @@ static int run_copy(const lk_step *s, void *const *slots, lk_pool *pool) {
                           (size_t)s->u.copy.dst_stride, pool);
 }
 
-static int run_qconv(const lk_step *s, void *const *slots, lk_pool *pool) {
-    return lk_qconv2d_u8s8(&s->u.qconv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
-}
-static int run_qdwconv(const lk_step *s, void *const *slots, lk_pool *pool) {
-    return lk_qdwconv2d_u8s8(&s->u.qconv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
-}
-static int run_qdwconv_nhwc(const lk_step *s, void *const *slots, lk_pool *pool) {
-    return lk_qdwconv2d_nhwc_u8s8(&s->u.qconv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
-}
+RUN_CONV(run_qconv, lk_qconv2d_u8s8, qconv)
+RUN_CONV(run_qdwconv, lk_qdwconv2d_u8s8, qconv)
+RUN_CONV(run_qdwconv_nhwc, lk_qdwconv2d_nhwc_u8s8, qconv)
 static int run_qadd(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_qadd_u8(&s->u.qadd, SLOT(0), SLOT(1), SLOT(2), pool);
 }

@@ -5,13 +5,14 @@ import math
 import mmap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from litert.errors import ModelLoadError
-from litert.formats import Frontend
-from litert.ir import DType, QuantParams
+from litert.formats import Frontend, LoadOptions
+from litert.ir import DType, Graph, Model, QuantParams
+from litert.schema import schemas
 
 from .read import read_table
 from .schema import Schema
@@ -41,6 +42,15 @@ class FileTensor:
         return self.data is not None
 
 
+@dataclass(kw_only=True)
+class FileSubGraph:
+    """A subgraph of a FlatBuffers model file: its name and the tensors it takes and gives, by index."""
+
+    name: str
+    inputs: list[int]
+    outputs: list[int]
+
+
 def map_file(path: Path) -> mmap.mmap:
     """A read-only mapping of ``path``; :class:`ModelLoadError` for a missing, empty or unreadable file."""
     if not path.is_file():
@@ -66,12 +76,26 @@ def open_model(path: Path, schema: Schema, kind: str) -> tuple[mmap.mmap, dict]:
 
 
 class FlatBufferFrontend(Frontend):
-    """A frontend for a FlatBuffers format, which it recognises by its schema's file identifier (bytes 4 to 8)."""
+    """A frontend for a FlatBuffers format, which it recognises by its schema's file identifier (bytes 4 to 8).
+    :meth:`load` opens the format's :class:`ModelFile`, builds the graph, then describes the file: a subclass
+    names the file class and its graph builder and gives :meth:`metadata`."""
 
-    schema: ClassVar[Schema]
+    file_class: ClassVar[type[ModelFile]]
+    #: the format's graph builder: (the opened file, options) -> the IR graph
+    build_graph: ClassVar[staticmethod[[Any, LoadOptions], Graph]]
 
     def sniff(self, head: bytes) -> bool:
-        return len(head) >= 8 and head[4:8] == self.schema.file_identifier
+        return len(head) >= 8 and head[4:8] == self.file_class.SCHEMA.file_identifier
+
+    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        model_file = self.file_class(Path(path))
+        graph = self.build_graph(model_file, options or LoadOptions())
+        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=model_file.producer,
+                     source_format=self.name, metadata=self.metadata(model_file))
+
+    def metadata(self, model_file: Any) -> dict[str, str]:
+        """What ``litert info`` shows of the file, keys prefixed by the format's name."""
+        raise NotImplementedError
 
 
 class ModelFile:
@@ -80,6 +104,8 @@ class ModelFile:
 
     SCHEMA: ClassVar[Schema]
     KIND: ClassVar[str]  # the file type errors name: ".ms", ".tflite"
+    TYPE_NAMES: ClassVar[dict[int, str]]  # the format's names of its type ids
+    TYPE_WORD: ClassVar[str]  # what the format calls a type id: "TypeId", "TensorType"
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -89,9 +115,31 @@ class ModelFile:
     def _read(self, root: dict) -> None:
         raise NotImplementedError
 
+    @property
+    def producer(self) -> str:
+        """Who made the file, as the model's ``producer`` says it."""
+        raise NotImplementedError
+
     def bad(self, message: str) -> ModelLoadError:
         """The error for a file that verified but says something litert cannot take (names the file)."""
         return ModelLoadError(f"{self.path}: {message}")
+
+    def indices(self, array, count: int, where: str, what: str = "tensor", holder: str = "file",
+                optional: bool = False) -> list[int]:
+        """A vector of indices (None: none) as a list, each naming one of the ``count`` ``what``s the ``holder``
+        has (-1 too when ``optional``: an omitted input)."""
+        values = [] if array is None else array.tolist()
+        for v in values:
+            if v >= count or v < (-1 if optional else 0):
+                raise self.bad(f"{where} names {what} {v}, but the {holder} has {count} {what}s")
+        return values
+
+    def data_type(self, tensor: FileTensor, where: str) -> DType:
+        """The dtype of ``tensor``, which holds data; an error naming ``where`` for a type litert does not read."""
+        if tensor.dtype is None:
+            kind = self.TYPE_NAMES.get(tensor.type_id, f"{self.TYPE_WORD} {tensor.type_id}")
+            raise self.bad(f"{where} has data of type {kind}, which litert does not read")
+        return tensor.dtype
 
 
 def constant_view(raw: np.ndarray, dtype: DType, dims: tuple[int, ...], where: str, dims_word: str) -> np.ndarray:

@@ -1,22 +1,22 @@
 """A FlatBuffers schema as slot tables: what the reader, builder and verifier walk.
 
 The generated module of a format passes plain data (see ``tools/mslite/gen_schema.py``):
-a table is a tuple of fields in slot order (slot i is field id i, at vtable
-offset ``4 + 2 * i``), each ``(name, kind)`` or ``(name, kind, arg)`` or
-``(name, kind, arg, default)``.  Kinds:
+a table is one string of its fields in slot order (slot i is field id i, at vtable
+offset ``4 + 2 * i``), separated by spaces, each ``name:type`` as in the ``.fbs``
+but with a scalar's type as its ``struct`` format.  The field's kind follows from
+the type:
 
-* ``scalar`` (``arg``: the ``struct`` format, ``default``: the schema default, 0 when left out),
-* ``string``, ``table`` (``arg``: the table), ``union`` (``arg``: the union; its ubyte tag is the
-  slot before, a ``scalar`` named ``<name>_type``),
-* ``scalars``, ``strings``, ``tables``: vectors of those (``arg`` as for one element),
-* ``deprecated``: a slot no reader, builder or verifier touches (flatc's code skips them too).
+* ``scalar``: a ``struct`` format, with ``=default`` when the schema default is not 0 (``top_k:q=1``),
+* ``string``; ``union`` (a union's name; its ubyte tag is the slot before, a scalar named
+  ``<name>_type``); ``table`` (any other name: the table),
+* ``scalars``, ``strings``, ``tables``: vectors of those, the element type in brackets (``dims:[i]``),
+* ``deprecated``: ``-``, a slot no reader, builder or verifier touches (flatc's code skips them too).
 """
 from __future__ import annotations
 
 import struct
 from typing import Any, NamedTuple
 
-KINDS = ("scalar", "string", "table", "union", "scalars", "strings", "tables", "deprecated")
 #: struct format -> Python type of the value (int when not listed)
 PYTHON_TYPES: dict[str, type] = {"?": bool, "f": float, "d": float}
 #: struct format -> bytes of the little-endian value
@@ -44,13 +44,13 @@ class Field(NamedTuple):
 class Schema:
     """One format's tables, unions (members by tag, ``"NONE"`` first) and enums (member -> value)."""
 
-    def __init__(self, root: str, file_identifier: bytes, tables: dict[str, tuple], unions: dict[str, tuple],
+    def __init__(self, root: str, file_identifier: bytes, tables: dict[str, str], unions: dict[str, tuple],
                  enums: dict[str, dict[str, int]]) -> None:
         self.root = root
         self.file_identifier = file_identifier
         self.tables: dict[str, tuple[Field, ...]] = {}
         for name, fields in tables.items():
-            self.tables[name] = tuple(_field(slot, entry, name) for slot, entry in enumerate(fields))
+            self.tables[name] = tuple(_field(slot, spec, unions) for slot, spec in enumerate(fields.split()))
         self.fields = {name: {f.name: f for f in fields} for name, fields in self.tables.items()}
         self.unions = unions
         self.enums = enums
@@ -68,10 +68,16 @@ class Schema:
         return names
 
 
-def _field(slot: int, entry: tuple, table: str) -> Field:
-    field = Field(slot, *entry)
-    if field.kind not in KINDS:
-        raise ValueError(f"{table}.{field.name}: unknown field kind {field.kind!r}")
-    if field.kind == "scalar":
-        return field._replace(default=PYTHON_TYPES.get(field.arg, int)(field.default))
-    return field
+def _field(slot: int, spec: str, unions: dict[str, tuple]) -> Field:
+    """One ``name:type`` of a table string (see the module docstring)."""
+    name, _, ftype = spec.partition(":")
+    if ftype == "-":
+        return Field(slot, name, "deprecated")
+    element, _, default = ftype.strip("[]").partition("=")
+    plural = "s" if ftype.startswith("[") else ""
+    if element in SCALAR_WIDTHS:
+        python_type = PYTHON_TYPES.get(element, int)
+        value = default == "True" if python_type is bool else python_type(default or 0)
+        return Field(slot, name, "scalar" + plural, element, 0 if plural else value)
+    kind = "string" if element == "string" else "union" if element in unions else "table"
+    return Field(slot, name, kind + plural, "" if kind == "string" else element)

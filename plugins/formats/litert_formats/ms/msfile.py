@@ -13,7 +13,7 @@ import numpy as np
 
 from litert.ir import QuantParams
 
-from ..flatbuf.model_file import FileTensor, ModelFile, constant_view
+from ..flatbuf.model_file import FileSubGraph, FileTensor, ModelFile, constant_view
 from .schema import SCHEMA
 from .types import FMK_TYPES, TYPE_ID_NAMES, TYPE_IDS
 
@@ -42,11 +42,8 @@ class MsNode:
     quant_type: int = 0
 
 
-@dataclass
-class MsSubGraph:
-    name: str
-    inputs: list[int]
-    outputs: list[int]
+@dataclass(kw_only=True)
+class MsSubGraph(FileSubGraph):
     nodes: list[int]
     tensors: list[int]
 
@@ -56,6 +53,8 @@ class MsFile(ModelFile):
 
     SCHEMA = SCHEMA
     KIND = ".ms"
+    TYPE_NAMES = TYPE_ID_NAMES
+    TYPE_WORD = "TypeId"
 
     def _read(self, meta: dict) -> None:
         self.name = meta["name"] or ""
@@ -69,18 +68,17 @@ class MsFile(ModelFile):
         self.subgraphs = [self._subgraph(s) for s in meta["subGraph"] or ()]
 
     @property
+    def producer(self) -> str:
+        return self.version or "MindSpore Lite"
+
+    @property
     def fmk_name(self) -> str:
         return FMK_TYPES.get(self.fmk_type, f"unknown ({self.fmk_type})")
 
     # -- pieces ---------------------------------------------------------------------
 
     def _indices(self, array, where: str, count: int | None = None, what: str = "tensor") -> list[int]:
-        count = len(self.tensors) if count is None else count
-        values = [] if array is None else array.tolist()
-        for v in values:
-            if v >= count:
-                raise self.bad(f"{where} names {what} {v}, but the file has {count} {what}s")
-        return values
+        return self.indices(array, len(self.tensors) if count is None else count, where, what)
 
     def _tensor(self, index: int, t: dict) -> MsTensor:
         name = t["name"] or ""
@@ -91,10 +89,7 @@ class MsFile(ModelFile):
             raise self.bad(f"tensor {index} ({name!r}) keeps its data in an external file, which litert does not read")
         raw = t["data"]
         if raw is not None and raw.size > 0:
-            dtype = tensor.dtype
-            if dtype is None:
-                kind = TYPE_ID_NAMES.get(tensor.type_id, f"TypeId {tensor.type_id}")
-                raise self.bad(f"tensor {index} ({name!r}) has data of type {kind}, which litert does not read")
+            dtype = self.data_type(tensor, f"tensor {index} ({name!r})")
             if tensor.compress_type or tensor.huffman:
                 raise self.bad(f"tensor {index} ({name!r}) holds compressed weights (WeightQuantCompressType "
                                f"{tensor.compress_type}), which litert does not decode")
@@ -118,10 +113,10 @@ class MsFile(ModelFile):
 
     def _subgraph(self, s: dict) -> MsSubGraph:
         where = f"subgraph {s['name'] or ''!r}"
-        return MsSubGraph(s["name"] or "", self._indices(s["inputIndices"], f"{where} input"),
-                          self._indices(s["outputIndices"], f"{where} output"),
-                          self._indices(s["nodeIndices"], where, len(self.nodes), "node"),
-                          self._indices(s["tensorIndices"], f"{where} tensor"))
+        return MsSubGraph(name=s["name"] or "", inputs=self._indices(s["inputIndices"], f"{where} input"),
+                          outputs=self._indices(s["outputIndices"], f"{where} output"),
+                          nodes=self._indices(s["nodeIndices"], where, len(self.nodes), "node"),
+                          tensors=self._indices(s["tensorIndices"], f"{where} tensor"))
 
 
 def _quant(params: list[dict]) -> QuantParams | None:

@@ -21,10 +21,13 @@ from litert.errors import UnsupportedOperatorError
 
 from . import transposes
 from .integer_read import dynamic_quant, quant_dtype_cast
-from .transposes import NHWC_TO_NCHW
+from .transposes import NHWC_TO_NCHW, swap_pads
 from .types import (
+    ONNX_ACTIVATIONS,
+    ONNX_BINARY,
     ONNX_PAD_MODES,
     ONNX_REDUCTIONS,
+    ONNX_UNARY,
     TYPE_IDS,
     ActivationType,
     EltwiseMode,
@@ -81,17 +84,11 @@ def _relu_max(b, x, out, node, attrs):
 
 #: ActivationType -> emitter(builder, input, output, node, activation attrs)
 ACTIVATIONS: dict[int, Callable] = {
+    **{act: _simple(op) if alpha is None else _with_alpha(op) for act, (op, alpha) in ONNX_ACTIVATIONS.items()},
     ActivationType.RELU: _relu_max,
     ActivationType.RELU6: _clip(0.0, 6.0),
-    ActivationType.SIGMOID: _simple("Sigmoid"),
-    ActivationType.TANH: _simple("Tanh"),
-    ActivationType.ELU: _with_alpha("Elu"),
-    ActivationType.LEAKY_RELU: _with_alpha("LeakyRelu"),
     ActivationType.ABS: _simple("Abs"),
-    ActivationType.SOFTSIGN: _simple("Softsign"),
-    ActivationType.SOFTPLUS: _simple("Softplus"),
     ActivationType.SELU: _simple("Selu"),
-    ActivationType.HSWISH: _simple("HardSwish"),
     ActivationType.HSIGMOID: _simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5),
     ActivationType.HARD_TANH: _hard_tanh,
     ActivationType.SIGN: _simple("Sign"),
@@ -120,14 +117,6 @@ def with_activation(b, node, act: int) -> str:
 # ---------------------------------------------------------------- convolution and pooling
 
 
-def _pads(pad_list) -> list[int]:
-    """MindSpore [top, bottom, left, right] -> ONNX [top, left, bottom, right]."""
-    p = [int(v) for v in (pad_list if pad_list is not None else [0, 0, 0, 0])]
-    if len(p) != 4:
-        p = (p + [0, 0, 0, 0])[:4]
-    return [p[0], p[2], p[1], p[3]]
-
-
 def _window_attrs(attrs: dict, kernel_key: str, stride_key: str, pad_key: str) -> dict:
     out: dict = {"kernel_shape": [int(k) for k in attrs[kernel_key]]} if attrs.get(kernel_key) is not None else {}
     if attrs.get(stride_key) is not None:
@@ -138,7 +127,7 @@ def _window_attrs(attrs: dict, kernel_key: str, stride_key: str, pad_key: str) -
     elif mode == PadMode.VALID:
         out["auto_pad"] = "VALID"
     else:
-        out["pads"] = _pads(attrs.get(pad_key))
+        out["pads"] = swap_pads(attrs.get(pad_key))
     return out
 
 
@@ -801,6 +790,8 @@ def non_max_suppression(b, node) -> None:
 
 
 READERS: dict[str, Callable] = {
+    **{primitive: _unary(op) for primitive, op in ONNX_UNARY.items()},
+    **{primitive: _binary(op) for primitive, op in ONNX_BINARY.items()},
     "Conv2DFusion": conv2d,
     "MaxPoolFusion": _pool("GlobalMaxPool", "MaxPool", {}),
     "AvgPoolFusion": _pool("GlobalAveragePool", "AveragePool", {"count_include_pad": 0}),
@@ -808,39 +799,16 @@ READERS: dict[str, Callable] = {
     "ScaleFusion": scale,
     "MatMulFusion": matmul,
     "FullConnection": full_connection,
-    "AddFusion": _binary("Add"),
-    "SubFusion": _binary("Sub"),
-    "MulFusion": _binary("Mul"),
-    "DivFusion": _binary("Div"),
     "RealDiv": _binary("Div"),
     "Maximum": _binary("Max"),
     "Minimum": _binary("Min"),
     "FloorMod": _binary("Mod"),
-    "Equal": _binary("Equal"),
-    "Less": _binary("Less"),
-    "LessEqual": _binary("LessOrEqual"),
-    "Greater": _binary("Greater"),
-    "GreaterEqual": _binary("GreaterOrEqual"),
-    "LogicalAnd": _binary("And"),
-    "LogicalOr": _binary("Or"),
     "BiasAdd": _binary("Add"),
     "SquaredDifference": squared_difference,
     "Eltwise": eltwise,
     "Activation": act_node,
-    "Abs": _unary("Abs"),
-    "Neg": _unary("Neg"),
-    "Sqrt": _unary("Sqrt"),
     "Rsqrt": rsqrt,
     "Square": square,
-    "Erf": _unary("Erf"),
-    "Log": _unary("Log"),
-    "Sin": _unary("Sin"),
-    "Cos": _unary("Cos"),
-    "Floor": _unary("Floor"),
-    "Ceil": _unary("Ceil"),
-    "Round": _unary("Round"),
-    "Reciprocal": _unary("Reciprocal"),
-    "LogicalNot": _unary("Not"),
     "ExpFusion": exp_fusion,
     "PowFusion": pow_fusion,
     "PReLUFusion": prelu,

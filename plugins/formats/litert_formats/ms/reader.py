@@ -20,8 +20,7 @@ import numpy as np
 
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions
-from litert.ir import DType, Graph, Layout, Model, Node, Value
-from litert.schema import schemas
+from litert.ir import DType, Graph, Layout, Node, Value
 
 from ..emitter import NodeEmitter
 from ..flatbuf.model_file import FlatBufferFrontend
@@ -29,7 +28,6 @@ from ..reading import check_input_shapes, histogram_text, malformed_as_load_erro
 from . import integer_read, transposes
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
-from .schema import SCHEMA
 from .types import Format, QuantType, enum_name
 
 log = logging.getLogger("litert.formats.ms")
@@ -269,12 +267,10 @@ class MsFrontend(FlatBufferFrontend):
     name = "ms"
     extensions = (".ms",)
 
-    schema = SCHEMA
+    file_class = MsFile
+    build_graph = staticmethod(build_graph)
 
-    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
-        options = options or LoadOptions()
-        ms = MsFile(Path(path))
-        graph = build_graph(ms, options)
+    def metadata(self, ms: MsFile) -> dict[str, str]:
         weights = sum(t.data.nbytes for t in ms.tensors if t.data is not None)
         layouts = Counter(enum_name(Format, ms.tensors[i].format) for i in ms.inputs)
         metadata = {
@@ -292,5 +288,4 @@ class MsFrontend(FlatBufferFrontend):
         four_d = [t for t in (ms.tensors[i] for i in ms.inputs) if t.dims is not None and len(t.dims) == 4]
         if four_d:  # written back, the model keeps its input layout unless told otherwise
             metadata["ms.input_format"] = "NHWC" if any(t.format == Format.NHWC for t in four_d) else "NCHW"
-        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=ms.version or "MindSpore Lite",
-                     source_format="ms", metadata=metadata)
+        return metadata

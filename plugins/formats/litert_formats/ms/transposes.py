@@ -33,6 +33,13 @@ QUANTIZE_OPS = {"QuantizeLinear", "DequantizeLinear"}
 AXIS_ATTR = {"Concat", "Softmax", "LogSoftmax", "Hardmax"}
 
 
+def swap_pads(pads) -> list[int]:
+    """MindSpore's 2-D pads [top, bottom, left, right] <-> ONNX's [top, left, bottom, right] (its own inverse);
+    missing ones are 0."""
+    p = ([int(v) for v in pads] if pads is not None else []) + [0, 0, 0, 0]
+    return [p[0], p[2], p[1], p[3]]
+
+
 def compose(first, second) -> tuple[int, ...]:
     """The perm of ``Transpose(Transpose(x, first), second)``."""
     return tuple(first[i] for i in second)

@@ -16,18 +16,27 @@ import numpy as np
 from ..registry import by_domain
 from .integer import DYNAMIC_DOMAIN
 from .nhwc import NHWC_DOMAIN
-from .types import ONNX_PAD_MODES, ONNX_REDUCTIONS, TYPE_ID_OF, ActivationType, Format, PaddingMode, PadMode, RoundMode, narrowed
+from .schema import SCHEMA
+from .transposes import swap_pads
+from .types import (
+    ONNX_ACTIVATIONS,
+    ONNX_BINARY,
+    ONNX_PAD_MODES,
+    ONNX_REDUCTIONS,
+    ONNX_UNARY,
+    TYPE_ID_OF,
+    ActivationType,
+    Format,
+    PaddingMode,
+    PadMode,
+    RoundMode,
+    narrowed,
+)
 
 I32_MAX = np.iinfo(np.int32).max
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _pads_ms(onnx_pads) -> list[int]:
-    """ONNX [top, left, bottom, right] -> MindSpore [top, bottom, left, right]."""
-    p = [int(v) for v in (onnx_pads or [0, 0, 0, 0])]
-    return [p[0], p[2], p[1], p[3]]
 
 
 def _same_pads(ctx, node, kernel, strides, dilations, lower: bool) -> list[int] | None:
@@ -61,8 +70,8 @@ def _window(ctx, node, kernel) -> tuple[int, list[int]]:
             if auto == "SAME_LOWER":
                 raise ctx.unsupported(node, "auto_pad SAME_LOWER on a dynamic input")
             return PadMode.SAME, [0, 0, 0, 0]
-        return PadMode.PAD, _pads_ms(pads)
-    return PadMode.PAD, _pads_ms(a.get("pads"))
+        return PadMode.PAD, swap_pads(pads)
+    return PadMode.PAD, swap_pads(a.get("pads"))
 
 
 def _act_of(node) -> int:
@@ -144,10 +153,12 @@ def batch_norm(ctx, node) -> None:
 # ---------------------------------------------------------------- activations
 
 
-def _activation(act: int, **extra):
+def _activation(act: int, alpha: float | None = None):
+    """An Activation node of type ``act``; with the ONNX op's ``alpha`` (``alpha``: its default) when it has one."""
     def write(ctx, node) -> None:
-        attrs = {"activation_type": act}
-        attrs.update({k: (v(node) if callable(v) else v) for k, v in extra.items()})
+        attrs: dict = {"activation_type": act}
+        if alpha is not None:
+            attrs["alpha"] = float(node.attrs.get("alpha", alpha))
         ctx.emit("Activation", attrs, node.inputs[:1], node.outputs[:1], node)
     return write
 
@@ -185,14 +196,18 @@ def gelu(ctx, node) -> None:
 # ---------------------------------------------------------------- arithmetic
 
 
-def _binary(primitive: str, fused: bool = True):
+def _binary(primitive: str):
+    fused = "activation_type" in SCHEMA.fields[primitive]
+
     def write(ctx, node) -> None:
         attrs = {"activation_type": _act_of(node)} if fused else {}
         ctx.emit(primitive, attrs, node.inputs[:2], node.outputs[:1], node)
     return write
 
 
-def _variadic(primitive: str, fused: bool = True):
+def _variadic(primitive: str):
+    fused = "activation_type" in SCHEMA.fields[primitive]
+
     def write(ctx, node) -> None:
         inputs = [i for i in node.inputs if i]
         if len(inputs) == 1:
@@ -558,7 +573,7 @@ def conv_transpose(ctx, node) -> None:
         raise ctx.unsupported(node, "ConvTranspose with auto_pad SAME or output_shape")
     group = int(a.get("group", 1))
     kernel = [int(k) for k in (a.get("kernel_shape") or w.shape[2:])]
-    pads = _pads_ms(a.get("pads") if auto == "NOTSET" else None)
+    pads = swap_pads(a.get("pads") if auto == "NOTSET" else None)
     weight = ctx.const(np.ascontiguousarray(w.transpose(0, 2, 3, 1)), f"{node.inputs[1]}_ihwo",
                        quant=ctx.value(node.inputs[1]).quant)
     inputs = [node.inputs[0], weight] + ([node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else [])
@@ -707,41 +722,19 @@ WRITERS: dict[tuple[str, str], Callable] = {
         },
         "": {
             **{op: reduce for op in _REDUCE_MODE_OF},
+            **{op: _unary(primitive) for primitive, op in ONNX_UNARY.items()},
+            **{op: _binary(primitive) for primitive, op in ONNX_BINARY.items()},
             "Relu": _activation(ActivationType.RELU),
-            "Sigmoid": _activation(ActivationType.SIGMOID),
-            "Tanh": _activation(ActivationType.TANH),
-            "LeakyRelu": _activation(ActivationType.LEAKY_RELU, alpha=lambda n: float(n.attrs.get("alpha", 0.01))),
-            "Elu": _activation(ActivationType.ELU, alpha=lambda n: float(n.attrs.get("alpha", 1.0))),
-            "HardSwish": _activation(ActivationType.HSWISH),
+            **{op: _activation(act, alpha) for act, (op, alpha) in ONNX_ACTIVATIONS.items()},
             "HardSigmoid": hard_sigmoid,
-            "Softplus": _activation(ActivationType.SOFTPLUS),
-            "Softsign": _activation(ActivationType.SOFTSIGN),
             "Gelu": gelu,
             "Clip": clip,
-            "Add": _binary("AddFusion"),
-            "Sub": _binary("SubFusion"),
-            "Mul": _binary("MulFusion"),
-            "Div": _binary("DivFusion"),
-            "Max": _variadic("Maximum", fused=False),
-            "Min": _variadic("Minimum", fused=False),
+            "Max": _variadic("Maximum"),
+            "Min": _variadic("Minimum"),
             "Sum": _variadic("AddFusion"),
             "Pow": power,
             "PRelu": prelu,
-            "Equal": _binary("Equal", fused=False),
-            "Less": _binary("Less", fused=False),
-            "Greater": _binary("Greater", fused=False),
-            "Sqrt": _unary("Sqrt"),
             "Exp": exp,
-            "Log": _unary("Log"),
-            "Erf": _unary("Erf"),
-            "Abs": _unary("Abs"),
-            "Neg": _unary("Neg"),
-            "Reciprocal": _unary("Reciprocal"),
-            "Floor": _unary("Floor"),
-            "Ceil": _unary("Ceil"),
-            "Sin": _unary("Sin"),
-            "Cos": _unary("Cos"),
-            "Not": _unary("LogicalNot"),
             "MatMul": matmul,
             "Gemm": gemm,
             "LayerNormalization": layer_norm,
@@ -783,11 +776,6 @@ WRITERS: dict[tuple[str, str], Callable] = {
             "NonZero": non_zero,
             "NonMaxSuppression": non_max_suppression,
             "Mod": mod,
-            "And": _binary("LogicalAnd", fused=False),
-            "Or": _binary("LogicalOr", fused=False),
-            "LessOrEqual": _binary("LessEqual", fused=False),
-            "GreaterOrEqual": _binary("GreaterEqual", fused=False),
-            "Round": _unary("Round"),
         },
         DYNAMIC_DOMAIN: {
             "MatMul": dynamic_matmul,

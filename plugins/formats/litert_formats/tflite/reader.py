@@ -26,15 +26,13 @@ import numpy as np
 
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions
-from litert.ir import DType, Graph, Layout, Model, Value
-from litert.schema import schemas
+from litert.ir import DType, Graph, Layout, Value
 
 from ..emitter import NodeEmitter
 from ..flatbuf.model_file import FlatBufferFrontend
 from ..ms import transposes
 from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
 from .read_ops import READERS
-from .schema import SCHEMA
 from .tflfile import TflFile, TflOperator, TflSubGraph, TflTensor
 
 log = logging.getLogger("litert.formats.tflite")
@@ -248,16 +246,14 @@ class TfliteFrontend(FlatBufferFrontend):
     name = "tflite"
     extensions = (".tflite",)
 
-    schema = SCHEMA
+    file_class = TflFile
+    build_graph = staticmethod(build_graph)
 
-    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
-        options = options or LoadOptions()
-        tfl = TflFile(Path(path))
-        graph = build_graph(tfl, options)
+    def metadata(self, tfl: TflFile) -> dict[str, str]:
         sub = main_subgraph(tfl)
         weights = sum(t.data.nbytes for s in tfl.subgraphs for t in s.tensors if t.data is not None)
         quantised = sum(1 for t in sub.tensors if t.quant is not None)
-        metadata = {
+        return {
             "tflite.version": str(tfl.version),
             "tflite.description": tfl.description or "(empty)",
             "tflite.operators": histogram_text(operator_histogram(sub)),
@@ -266,5 +262,3 @@ class TfliteFrontend(FlatBufferFrontend):
             "tflite.quantised_tensors": str(quantised),
             "tflite.weight_bytes": str(weights),
         }
-        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=tfl.description or "TensorFlow Lite",
-                     source_format="tflite", metadata=metadata)

@@ -16,7 +16,7 @@ import numpy as np
 
 from litert.ir import QuantParams
 
-from ..flatbuf.model_file import FileTensor, ModelFile, constant_view
+from ..flatbuf.model_file import FileSubGraph, FileTensor, ModelFile, constant_view
 from .schema import SCHEMA
 from .types import CUSTOM, OPERATOR_NAMES, PLACEHOLDER_FOR_GREATER_OP_CODES, TENSOR_TYPE_NAMES, TENSOR_TYPES
 
@@ -47,13 +47,10 @@ class TflOperator:
         return OPERATOR_NAMES.get(self.code, f"BuiltinOperator#{self.code}")
 
 
-@dataclass
-class TflSubGraph:
+@dataclass(kw_only=True)
+class TflSubGraph(FileSubGraph):
     index: int
-    name: str
     tensors: list[TflTensor]
-    inputs: list[int]
-    outputs: list[int]
     operators: list[TflOperator]
 
 
@@ -62,6 +59,8 @@ class TflFile(ModelFile):
 
     SCHEMA = SCHEMA
     KIND = ".tflite"
+    TYPE_NAMES = TENSOR_TYPE_NAMES
+    TYPE_WORD = "TensorType"
 
     def _read(self, model: dict) -> None:
         self.version = model["version"]
@@ -74,6 +73,10 @@ class TflFile(ModelFile):
             raise self.bad("the model has no subgraphs")
         self.subgraphs = [self._subgraph(i, s) for i, s in enumerate(model["subgraphs"])]
         self.signatures = [self._signature(s) for s in model["signature_defs"] or ()]
+
+    @property
+    def producer(self) -> str:
+        return self.description or "TensorFlow Lite"
 
     # -- pieces ---------------------------------------------------------------------
 
@@ -100,11 +103,7 @@ class TflFile(ModelFile):
         return data if data is not None and data.size else None
 
     def _indices(self, array, count: int, where: str, optional: bool = False) -> list[int]:
-        values = [] if array is None else array.tolist()
-        for v in values:
-            if v >= count or v < (-1 if optional else 0):
-                raise self.bad(f"{where} names tensor {v}, but the subgraph has {count} tensors")
-        return values
+        return self.indices(array, count, where, holder="subgraph", optional=optional)
 
     def _tensor(self, index: int, t: dict, where: str) -> TflTensor:
         name = t["name"] or ""
@@ -119,10 +118,7 @@ class TflFile(ModelFile):
             raise self.bad(f"{where} tensor {index} ({name!r}) is sparse, which litert does not read")
         raw = self._buffer(t["buffer"], f"{where} tensor {index} ({name!r})")
         if raw is not None:
-            dtype = tensor.dtype
-            if dtype is None:
-                kind = TENSOR_TYPE_NAMES.get(tensor.type_id, f"TensorType {tensor.type_id}")
-                raise self.bad(f"{where} tensor {index} ({name!r}) has data of type {kind}, which litert does not read")
+            dtype = self.data_type(tensor, f"{where} tensor {index} ({name!r})")
             tensor.data = constant_view(raw, dtype, shape, f"{self.path}: {where} tensor {index} ({name!r})", "shape")
         tensor.quant = self._quant(t["quantization"], tensor, where)
         return tensor
@@ -161,10 +157,10 @@ class TflFile(ModelFile):
     def _subgraph(self, index: int, s: dict) -> TflSubGraph:
         where = f"subgraph {index}"
         tensors = [self._tensor(i, t, where) for i, t in enumerate(s["tensors"] or ())]
-        return TflSubGraph(index, s["name"] or "", tensors,
-                           self._indices(s["inputs"], len(tensors), f"{where} input"),
-                           self._indices(s["outputs"], len(tensors), f"{where} output"),
-                           [self._operator(i, op, len(tensors), where) for i, op in enumerate(s["operators"] or ())])
+        return TflSubGraph(index=index, name=s["name"] or "", tensors=tensors,
+                           inputs=self._indices(s["inputs"], len(tensors), f"{where} input"),
+                           outputs=self._indices(s["outputs"], len(tensors), f"{where} output"),
+                           operators=[self._operator(i, op, len(tensors), where) for i, op in enumerate(s["operators"] or ())])
 
     def _signature(self, sig: dict) -> dict:
         index = sig["subgraph_index"]

@@ -164,14 +164,11 @@ class _CastBase(Kernel):
         super().__init__(attrs, ctx)
         self.saturate = bool(attrs.get("saturate", 1))
         self.round_mode = attrs.get("round_mode", "up")
+        self.dtype = onnx_dtype(attrs["to"]) if "to" in attrs else None  # Cast's; CastLike takes its input's
 
 
 @kernel("Cast")
 class Cast(_CastBase):
-    def __init__(self, attrs, ctx):
-        super().__init__(attrs, ctx)
-        self.dtype = onnx_dtype(attrs["to"])
-
     def run(self, x):
         return (np.asarray(cast_array(x, self.dtype, self.saturate, self.round_mode)),)
 
