@@ -556,9 +556,11 @@ static void pack_input_bf16(const lk_conv2d *p, const float *x, int first, int c
 typedef struct {
     int pm_first, pm_last; /* weight panels [pm_first, pm_last) */
     int image, group, tile;
+    int first, count;      /* the tile's positions [first, first + count) of `positions` */
 } task_place;
 
-static task_place place_task(size_t t, int chunks, int chunk_panels, int panels_m, int groups, int tiles) {
+static task_place place_task(size_t t, int chunks, int chunk_panels, int panels_m, int groups, int tiles, int tile,
+                             int positions) {
     task_place at;
     at.pm_first = (int)(t % (size_t)chunks) * chunk_panels;
     at.pm_last = LK_MIN(panels_m, at.pm_first + chunk_panels);
@@ -567,6 +569,8 @@ static task_place place_task(size_t t, int chunks, int chunk_panels, int panels_
     at.image = (int)(t / per_image);
     at.group = (int)(t % per_image / tiles);
     at.tile = (int)(t % tiles);
+    at.first = at.tile * tile;
+    at.count = LK_MIN(tile, positions - at.first);
     return at;
 }
 
@@ -607,9 +611,8 @@ static void pconv_task(void *arg, size_t t) {
     pconv_job *j = arg;
     const lk_conv2d *p = j->p;
     int positions = p->oh * p->ow;
-    task_place at = place_task(t, j->chunks, j->chunk_panels, j->panels_m, p->groups, j->tiles);
-    int pm_first = at.pm_first, pm_last = at.pm_last, b = at.image, g = at.group;
-    int first = at.tile * j->tile, count = LK_MIN(j->tile, positions - first);
+    task_place at = place_task(t, j->chunks, j->chunk_panels, j->panels_m, p->groups, j->tiles, j->tile, positions);
+    int pm_first = at.pm_first, pm_last = at.pm_last, b = at.image, g = at.group, first = at.first, count = at.count;
     int panels_n = (count + NR - 1) / NR;
     int cg = p->c / p->groups;
     /* several k slices go outermost (a slice's B panels stay in L2 across all
@@ -771,10 +774,8 @@ static void flat_store(const flat_job *j, const float *tile, size_t ld, int rows
 static void flat_task(void *arg, size_t t) {
     flat_job *j = arg;
     const lk_conv2d *p = j->p;
-    int flat_positions = p->oh * j->wq;
-    task_place at = place_task(t, j->chunks, j->chunk_panels, j->panels_m, p->groups, j->tiles);
-    int pm_first = at.pm_first, pm_last = at.pm_last, b = at.image, g = at.group;
-    int q0 = at.tile * j->tile, count = LK_MIN(j->tile, flat_positions - q0);
+    task_place at = place_task(t, j->chunks, j->chunk_panels, j->panels_m, p->groups, j->tiles, j->tile, p->oh * j->wq);
+    int pm_first = at.pm_first, pm_last = at.pm_last, b = at.image, g = at.group, q0 = at.first, count = at.count;
     int cg = p->c / p->groups, oy0 = q0 / j->wq;
     /* one k slice: each 12x32 tile is finished in an L1 buffer and stored;
      * several: the slices go outermost, so a slice's B rows stay in L2
