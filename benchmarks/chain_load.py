@@ -15,6 +15,7 @@ and wall seconds of the load, the session's stage timings, and checks that
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,6 +48,10 @@ def main() -> None:
         litert.load(small)
         profiler = None
         if args.profile:
+            # this folder's profile.py (a benchmark) would stand for the standard library's ``profile``, which
+            # cProfile imports ("module 'profile' has no attribute 'run'"): nothing else is imported from here
+            here = Path(__file__).resolve().parent
+            sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
             import cProfile
 
             profiler = cProfile.Profile()

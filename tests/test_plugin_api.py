@@ -84,3 +84,18 @@ def test_supported_dtypes_are_checked_by_the_default_check_node():
     assert backend.check_node(model.graph.nodes[0], model.graph) is None
     model.graph.values["x"].dtype = DType.INT64
     assert backend.check_node(model.graph.nodes[0], model.graph) == "dtype int64 of input 'x' not supported"
+
+
+def test_plugin_distributions_are_named_as_importlib_metadata_names_them():
+    """Discovery reads each distribution's Name and Version headers itself (without the email parser):
+    the same strings ``Distribution.name`` and ``.version`` give, for every installed distribution."""
+    import importlib.metadata as md
+
+    from litert.plugins import _name_and_version
+
+    distributions = list(md.distributions())
+    assert distributions
+    for dist in distributions:
+        assert _name_and_version(dist) == (dist.name or "", dist.version or "")
+    loaded = {info.name: info for info in host().loaded}
+    assert loaded["cpu"].distribution == "litert-cpu" and loaded["cpu"].version == md.version("litert-cpu")

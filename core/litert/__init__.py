@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .convert import ConversionReport, convert
@@ -16,11 +17,23 @@ from .formats import LoadOptions
 from .hookspecs import hookimpl
 from .ir import Shape
 from .precision import check_precision
-from .quant import quantize
 from .runtime import Session, TensorInfo, read_model
 from .runtime.gc_pause import collector_paused
 
+if TYPE_CHECKING:
+    from .quant import quantize
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``litert.quantize``, imported on first use: post-training quantisation (calibration, config parsing,
+    the rewrite) is not part of loading a model."""
+    if name == "quantize":
+        from .quant import quantize
+
+        return quantize
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -152,25 +153,64 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _allowed(ep: md.EntryPoint, allow: set[str] | None) -> bool:
+def _allowed(ep: md.EntryPoint, allow: set[str] | None, dist: str) -> bool:
     if allow is None:
         return True
-    dist = ep.dist.name if ep.dist else ""
     return ep.name in allow or dist in allow or dist.replace("_", "-") in allow
 
 
-def _load_group(host: PluginHost, group: str, allow: set[str] | None) -> None:
-    """Load and register each entry point of ``group`` on its own, in name order.
+class _Distributions:
+    """Name and version of each entry point's distribution, read once per distribution.
+
+    ``EntryPoint.dist.name`` and ``.version`` each parse the distribution's
+    whole ``METADATA`` with the ``email`` package (imported for it: milliseconds
+    of every load), once per entry point; litert-formats alone has six.  The
+    two fields are single header lines at the top of that file (core metadata,
+    PEP 566), read here once per distribution.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[md.Distribution, str, str]] = {}
+
+    def __call__(self, ep: md.EntryPoint) -> tuple[str, str]:
+        dist = ep.dist
+        if dist is None:
+            return "", ""
+        known = self._known.get(id(dist))
+        if known is None:
+            name, version = _name_and_version(dist)
+            # the distribution is kept in the entry so that its id is not reused while this table lives
+            known = self._known[id(dist)] = (dist, name, version)
+        return known[1], known[2]
+
+
+def _name_and_version(dist: md.Distribution) -> tuple[str, str]:
+    """The ``Name`` and ``Version`` headers of a distribution's core metadata (``METADATA``, or an
+    egg's ``PKG-INFO``); the headers end at the first empty line."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        if sep and key in ("Name", "Version") and key not in fields:
+            fields[key] = value.strip()
+    return fields.get("Name", ""), fields.get("Version", "")
+
+
+def _load_group(host: PluginHost, group: str, points: Iterable[md.EntryPoint], allow: set[str] | None,
+                distributions: _Distributions) -> None:
+    """Load and register each of ``points`` (the entry points of ``group``) on its own, in name order.
 
     pluggy's ``load_setuptools_entrypoints`` stops at the first plugin that
     fails to import; here a failing one is recorded in ``host.failures`` and
     logged once, and the others still load.
     """
-    points = {ep.name: ep for ep in md.entry_points(group=group) if _allowed(ep, allow)}
+    chosen = {ep.name: ep for ep in points if _allowed(ep, allow, distributions(ep)[0])}
     strict = _flag("LITERT_STRICT_PLUGINS")
-    for name in sorted(points):
-        ep = points[name]
-        dist, version = (ep.dist.name, ep.dist.version) if ep.dist else ("", "")
+    for name in sorted(chosen):
+        ep = chosen[name]
+        dist, version = distributions(ep)
         try:
             host.register(ep.load(), name, PluginInfo(name, group, dist, version))
         except Exception as err:  # one plugin failing to import or register must not take the rest down
@@ -191,8 +231,12 @@ def host() -> PluginHost:
         if not _flag("LITERT_DISABLE_PLUGIN_AUTOLOAD"):
             raw = os.environ.get("LITERT_PLUGINS")
             allow = {p.strip() for p in raw.split(",") if p.strip()} if raw is not None else None
+            # one scan of the installed distributions for the three groups (each scan reads every
+            # distribution's entry_points.txt)
+            installed = md.entry_points()  # all groups (``select`` of it scans no more: Python 3.10-3.13)
+            distributions = _Distributions()
             for group in ENTRY_POINT_GROUPS:
-                _load_group(new, group, allow)
+                _load_group(new, group, installed.select(group=group), allow, distributions)
         _HOST = new
     return _HOST
 

@@ -142,9 +142,9 @@ class ResidualFusion(Pass):
 
         graph = model.graph
         result = PassResult(self.name)
-        infer_shapes(graph)  # the shape check below needs them; known shapes are kept
         if not has_op(graph, "Conv"):
-            return result
+            return result  # before inferring shapes: a long graph without a Conv has nothing to fuse
+        infer_shapes(graph)  # the shape check below needs them; known shapes are kept
         consumers = graph.consumers()
         removed: set[int] = set()
         moved: dict[int, Node] = {}

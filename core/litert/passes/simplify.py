@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Model, Node
-from .base import Pass, PassContext, PassResult, Renames, const_of, read_by_subgraph
+from .base import Pass, PassContext, PassResult, Renames, const_of, has_op, read_by_subgraph
 
 #: ops that are the identity at inference time (Dropout's mask output unused)
 _IDENTITY_LIKE = {"Identity", "Dropout"}
@@ -56,6 +56,8 @@ class ShapeSimplification(Pass):
     @staticmethod
     def _merge_reshapes(graph: Graph, result: PassResult) -> int:
         """Reshape(Reshape(x, s1), s2) -> Reshape(x, s2) when s2 is constant and has no 0."""
+        if not has_op(graph, "Reshape"):
+            return 0  # no use maps to build
         producers = graph.producers()
         consumers = graph.consumers()
         merged = 0

@@ -54,6 +54,28 @@ def test_empty_and_missing_file(tmp_path):
         OnnxFrontend().load(tmp_path / "absent.onnx", None)
 
 
+def test_binary_and_text_encodings_read_the_same_weights(tmp_path):
+    """A binary file is parsed from a memory map of it (any suffix onnx does not read as text), a text one through
+    onnx's serialiser for its suffix: the same weights either way, kept after the map is closed."""
+    model = small_model()
+    expected = numpy_helper.to_array(model.graph.initializer[0])
+    paths = [tmp_path / "m.onnx", tmp_path / "m.bin", tmp_path / "m.txtpb"]
+    for path in paths:
+        onnx.save_model(model, str(path), format="textproto" if path.suffix == ".txtpb" else None)
+    assert not paths[2].read_bytes().startswith(paths[0].read_bytes()[:8])  # really text
+    for path in paths:
+        loaded = OnnxFrontend().load(path, None)
+        np.testing.assert_array_equal(loaded.graph.values["w"].const, expected)
+
+
+def test_trailing_bytes_after_the_model_are_refused(tmp_path):
+    """What onnx's own loader checks: the parse must consume the whole file."""
+    path = tmp_path / "tail.onnx"
+    path.write_bytes(small_model().SerializeToString() + b"\x00")
+    with pytest.raises(ModelLoadError, match="tail.onnx"):
+        OnnxFrontend().load(path, None)
+
+
 def test_not_a_model_proto(tmp_path):
     path = tmp_path / "tensor.onnx"
     path.write_bytes(numpy_helper.from_array(rand(10, 10)).SerializeToString())

@@ -11,6 +11,7 @@ numpy kernel (the tests keep both paths covered).
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import threading
 from dataclasses import dataclass
@@ -28,13 +29,32 @@ class NativeStatus:
     detail: str
 
 
+def _openblas_path() -> str | None:
+    """Where the ``scipy-openblas32`` wheel keeps its library, or None when it is not installed.
+
+    Found without importing the package: its ``__init__`` reads its own version through
+    ``importlib.metadata`` and asks the library for its build configuration, milliseconds
+    every ``litert.load`` paid for a path.
+    """
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for package in spec.submodule_search_locations:
+        lib_dir = os.path.join(package, "lib")
+        try:
+            names = sorted(n for n in os.listdir(lib_dir) if n.startswith("libscipy_openblas") and ".so" in n)
+        except OSError:
+            continue
+        if names:
+            return os.path.join(lib_dir, names[0])
+    return None
+
+
 def _load_blas(native: ModuleType) -> str:
     """Registers OpenBLAS's sgemm with the library; returns what was registered."""
-    try:
-        import scipy_openblas32
-    except ImportError:
+    path = _openblas_path()
+    if path is None:
         return "own GEMM (scipy-openblas32 not installed)"
-    path = os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True))
     try:
         lib = ctypes.CDLL(path)
         sgemm = lib.scipy_cblas_sgemm

@@ -29,6 +29,8 @@ def fuse_quantised_adds(lowered: list[Lowered], live_after: set[str], ctx: Lower
     """Rewrites every DQ + DQ -> Add -> Q of the segment as a QADD step; returns the values no longer
     computed (hooks see None for them)."""
     native = ctx.native
+    if not any(st.kind == native.STEP_QUANTIZE for low in lowered for st in low.steps):
+        return set()  # nothing to fuse into: a float model's segment skips the tables below
     writer: dict[str, tuple[Lowered, Step]] = {}
     view_of: dict[str, Lowered] = {}  # a Relu folded into the Add leaves a view of the Add's output
     readers: dict[str, int] = {}
