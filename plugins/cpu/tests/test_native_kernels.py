@@ -287,6 +287,19 @@ def test_written_out_gelu_after_matmul_folds_into_its_epilogue(form):
         assert lib.STEP_BINARY not in kinds and lib.STEP_UNARY not in kinds, kinds
 
 
+@pytest.mark.parametrize("shape,perm,threads", [((3, 24, 1024), (0, 2, 1), 2), ((37, 45), (1, 0), 1),
+                                                 ((2, 3, 17, 33), (0, 1, 3, 2), 2), ((5, 7, 19), (1, 2, 0), 2),
+                                                 ((2, 1, 16, 3), (3, 0, 2, 1), 1), ((4, 33, 2, 5, 3), (0, 1, 4, 3, 2), 2)])
+def test_transpose_blocks_of_contiguous_rows_match_numpy(shape, perm, threads):
+    """Transposes whose second-innermost output axis is contiguous in the input run 16 output rows at a time:
+    blocks cut by the axis' end and by task boundaries, ranks 2-5, a rotation as well as swaps."""
+    x = np.random.default_rng(RNG_SEED + 650 + sum(shape)).standard_normal(shape).astype(np.float32)
+    graph = build([Node("Transpose", ["x"], ["t"], {"perm": list(perm)}, name="tr")], {"x": x}, {},
+                  {"t": tuple(shape[p] for p in perm)})
+    got, want = run_both(graph, {"x": x}, threads=threads)
+    assert np.array_equal(got["t"], want["t"]) and np.array_equal(want["t"], x.transpose(perm))
+
+
 @pytest.mark.parametrize("case", range(6))
 def test_movement_matches_numpy(case):
     rng = np.random.default_rng(RNG_SEED + 600 + case)

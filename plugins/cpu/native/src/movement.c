@@ -12,11 +12,40 @@ typedef struct {
     char *out;
 } tr_job;
 
+/* Output rows [first, last) of a float transpose whose second-innermost output axis is contiguous in the
+ * input (the last two axes swapped, e.g. [n, c, h, w] -> [n, c, w, h]): up to 16 consecutive output rows
+ * at a time, each input row read as one contiguous run of 16 floats, where row by row every output value
+ * would be a gather from another input row. */
+static void tr_rows_swapped(const tr_job *j, size_t first, size_t last) {
+    int r = j->rank;
+    const int64_t inner_stride = j->in_strides[r - 1];
+    const size_t across = (size_t)j->shape[r - 2], len = j->row_len;
+    for (size_t row = first; row < last;) {
+        size_t rest = row, n = LK_MIN((size_t)16, LK_MIN(across - row % across, last - row));
+        int64_t off = 0;
+        for (int d = r - 2; d >= 0; d--) {
+            off += (int64_t)(rest % (size_t)j->shape[d]) * j->in_strides[d];
+            rest /= (size_t)j->shape[d];
+        }
+        const float *src = (const float *)j->x + off;
+        float *dst = (float *)j->out + row * len;
+        for (size_t i = 0; i < len; i++) {
+            const float *s = src + (int64_t)i * inner_stride;
+            for (size_t k = 0; k < n; k++) dst[k * len + i] = s[k];
+        }
+        row += n;
+    }
+}
+
 static void tr_task(void *arg, size_t t) {
     const tr_job *j = arg;
     size_t first = t * j->per_task, last = LK_MIN(first + j->per_task, j->rows);
     int r = j->rank;
     int64_t inner_stride = j->in_strides[r - 1];
+    if (r >= 2 && j->elem == 4 && inner_stride != 1 && j->in_strides[r - 2] == 1) {
+        tr_rows_swapped(j, first, last);
+        return;
+    }
     for (size_t row = first; row < last; row++) {
         size_t rest = row;
         int64_t off = 0;
