@@ -89,3 +89,18 @@ def test_convolutions_over_wide_windows_stay_bounded(tmp_path, kernels, op):
     expected, got, seconds = _run_both(path, x)
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-4, atol=1e-4)
     assert seconds < 30, f"{op} took {seconds:.1f} s ({kernels} kernels)"
+
+
+@pytest.mark.parametrize("attrs", [dict(pads=[1, 1, 1, 1]), dict(auto_pad="SAME_UPPER", strides=[2, 2])],
+                         ids=["pads", "same-upper"])
+def test_a_padded_batch_of_empty_images_is_not_materialised(tmp_path, kernels, attrs):
+    """The tflite fuzzer's finding: an input of shape (2^25 + 1, 3, 0, 16) holds no element, but its padded copy
+    (one row of padding per image) is 6.8 GB; the convolution took 50 s and 10 GB for an empty result."""
+    w = np.full([8, 3, 3, 3], 0.1, np.float32)
+    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], **attrs)
+    path = save(onnx_model([node], {"x": (F, [2**25 + 1, 3, 0, 16])}, {"y": (F, None)},
+                           [numpy_helper.from_array(w, "w")], opset=18), tmp_path / "conv.onnx")
+    started = time.monotonic()
+    (y,) = litert.load(path).predict([np.zeros([2**25 + 1, 3, 0, 16], np.float32)], timeout=60)
+    assert y.shape == (2**25 + 1, 8, 0, 16 if "pads" in attrs else 8)
+    assert time.monotonic() - started < 10, f"{time.monotonic() - started:.1f} s ({kernels} kernels)"
