@@ -104,3 +104,16 @@ def test_a_padded_batch_of_empty_images_is_not_materialised(tmp_path, kernels, a
     (y,) = litert.load(path).predict([np.zeros([2**25 + 1, 3, 0, 16], np.float32)], timeout=60)
     assert y.shape == (2**25 + 1, 8, 0, 16 if "pads" in attrs else 8)
     assert time.monotonic() - started < 10, f"{time.monotonic() - started:.1f} s ({kernels} kernels)"
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool", "LpPool"])
+def test_pools_over_a_long_axis_next_to_an_empty_one_do_no_work(tmp_path, kernels, op):
+    """The tflite fuzzer's finding: AveragePool over (1, 3, 2^25 + 16, 0) (no element) spent seconds computing the
+    window counts of every position along the long axis (minutes and gigabytes of Python ints for 2^31)."""
+    shape = [1, 3, 2**25 + 16, 0]
+    node = helper.make_node(op, ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+    path = save(onnx_model([node], {"x": (F, shape)}, {"y": (F, None)}, opset=18), tmp_path / "pool.onnx")
+    started = time.monotonic()
+    (y,) = litert.load(path).predict([np.zeros(shape, np.float32)], timeout=60)
+    assert y.shape == (1, 3, 2**24 + 8, 0)
+    assert time.monotonic() - started < 5, f"{op} took {time.monotonic() - started:.1f} s ({kernels} kernels)"
