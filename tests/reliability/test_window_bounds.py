@@ -94,8 +94,8 @@ def test_convolutions_over_wide_windows_stay_bounded(tmp_path, kernels, op):
 @pytest.mark.parametrize("attrs", [dict(pads=[1, 1, 1, 1]), dict(auto_pad="SAME_UPPER", strides=[2, 2])],
                          ids=["pads", "same-upper"])
 def test_a_padded_batch_of_empty_images_is_not_materialised(tmp_path, kernels, attrs):
-    """The tflite fuzzer's finding: an input of shape (2^25 + 1, 3, 0, 16) holds no element, but its padded copy
-    (one row of padding per image) is 6.8 GB; the convolution took 50 s and 10 GB for an empty result."""
+    """The tflite fuzzer's finding: a batch of 3 x 2^24 + 1 images with an empty axis holds no element, but its
+    padded copy (one row of padding per image) was 10 GB, made in 50 s for an empty result; here 2^25 + 1 images."""
     w = np.full([8, 3, 3, 3], 0.1, np.float32)
     node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], **attrs)
     path = save(onnx_model([node], {"x": (F, [2**25 + 1, 3, 0, 16])}, {"y": (F, None)},
@@ -108,8 +108,9 @@ def test_a_padded_batch_of_empty_images_is_not_materialised(tmp_path, kernels, a
 
 @pytest.mark.parametrize("op", ["MaxPool", "AveragePool", "LpPool"])
 def test_pools_over_a_long_axis_next_to_an_empty_one_do_no_work(tmp_path, kernels, op):
-    """The tflite fuzzer's finding: AveragePool over (1, 3, 2^25 + 16, 0) (no element) spent seconds computing the
-    window counts of every position along the long axis (minutes and gigabytes of Python ints for 2^31)."""
+    """The tflite fuzzer's finding: an AveragePool over millions of positions along one axis next to an empty one
+    (no element) spent seconds computing the window counts of every position along the long axis (minutes and
+    gigabytes of Python ints for 2^31)."""
     shape = [1, 3, 2**25 + 16, 0]
     node = helper.make_node(op, ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
     path = save(onnx_model([node], {"x": (F, shape)}, {"y": (F, None)}, opset=18), tmp_path / "pool.onnx")
