@@ -89,3 +89,32 @@ def test_convolutions_over_wide_windows_stay_bounded(tmp_path, kernels, op):
     expected, got, seconds = _run_both(path, x)
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-4, atol=1e-4)
     assert seconds < 30, f"{op} took {seconds:.1f} s ({kernels} kernels)"
+
+
+@pytest.mark.parametrize("attrs", [dict(pads=[1, 1, 1, 1]), dict(auto_pad="SAME_UPPER", strides=[2, 2])],
+                         ids=["pads", "same-upper"])
+def test_a_padded_batch_of_empty_images_is_not_materialised(tmp_path, kernels, attrs):
+    """The tflite fuzzer's finding: a batch of 3 x 2^24 + 1 images with an empty axis holds no element, but its
+    padded copy (one row of padding per image) was 10 GB, made in 50 s for an empty result; here 2^25 + 1 images."""
+    w = np.full([8, 3, 3, 3], 0.1, np.float32)
+    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], **attrs)
+    path = save(onnx_model([node], {"x": (F, [2**25 + 1, 3, 0, 16])}, {"y": (F, None)},
+                           [numpy_helper.from_array(w, "w")], opset=18), tmp_path / "conv.onnx")
+    started = time.monotonic()
+    (y,) = litert.load(path).predict([np.zeros([2**25 + 1, 3, 0, 16], np.float32)], timeout=60)
+    assert y.shape == (2**25 + 1, 8, 0, 16 if "pads" in attrs else 8)
+    assert time.monotonic() - started < 10, f"{time.monotonic() - started:.1f} s ({kernels} kernels)"
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool", "LpPool"])
+def test_pools_over_a_long_axis_next_to_an_empty_one_do_no_work(tmp_path, kernels, op):
+    """The tflite fuzzer's finding: an AveragePool over millions of positions along one axis next to an empty one
+    (no element) spent seconds computing the window counts of every position along the long axis (minutes and
+    gigabytes of Python ints for 2^31)."""
+    shape = [1, 3, 2**25 + 16, 0]
+    node = helper.make_node(op, ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+    path = save(onnx_model([node], {"x": (F, shape)}, {"y": (F, None)}, opset=18), tmp_path / "pool.onnx")
+    started = time.monotonic()
+    (y,) = litert.load(path).predict([np.zeros(shape, np.float32)], timeout=60)
+    assert y.shape == (1, 3, 2**24 + 8, 0)
+    assert time.monotonic() - started < 5, f"{op} took {time.monotonic() - started:.1f} s ({kernels} kernels)"

@@ -11,6 +11,7 @@ import ml_dtypes
 import numpy as np
 
 from litert.activations import ACTIVATIONS as FUSED_ACTIVATIONS
+from litert.limits import check_shape
 
 # ---------------------------------------------------------------- activations
 # The activations litert fuses are :data:`litert.activations.ACTIVATIONS`, with
@@ -266,7 +267,9 @@ def pad_into(scratch: Scratch | None, x: np.ndarray, pb: Sequence[int], pe: Sequ
     """``x`` padded on its trailing ``len(pb)`` axes (negative pads crop).
 
     With a ``scratch``, the padded buffer is reused across runs: its border is
-    filled once and only the interior is copied each time.
+    filled once and only the interior is copied each time.  The padded shape is
+    checked against the memory limit first: pads can turn an empty tensor (a
+    zero-length axis next to a 2^25 batch) into gigabytes.
     """
     nd = len(pb)
     if not any(pb) and not any(pe):
@@ -281,6 +284,7 @@ def pad_into(scratch: Scratch | None, x: np.ndarray, pb: Sequence[int], pe: Sequ
         shape.append(n + b + e)
         src.append(slice(max(0, -b), n - max(0, -e)))
         dst.append(slice(max(0, b), max(0, b) + n - max(0, -b) - max(0, -e)))
+    check_shape(shape, x.dtype.itemsize, "a padded copy")
     if scratch is None:
         out = np.full(shape, fill, x.dtype)
     else:

@@ -133,6 +133,10 @@ class ConvCore:
             x = x.astype(cdt)
         p = prod(out)
         y = RECYCLER.empty((n, g * mg) + tuple(out), cdt)
+        if y.size == 0:  # nothing to compute (and no padded copy of a possibly huge batch of empty images)
+            if z is not None:
+                y += z  # still refuses a residual that does not broadcast
+            return y
         y4 = y.reshape(n, g, mg, p)
         b4 = None if bias is None else np.asarray(bias, cdt).reshape(1, g, mg, 1)
         z4, zlate = None, False
