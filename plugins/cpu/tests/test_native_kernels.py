@@ -564,8 +564,9 @@ def test_conv_row_panels_match_numpy(m, kernel, pad):
 
 @pytest.mark.parametrize("case", range(18))
 def test_flat_rows_conv_matches_numpy(case):
-    """Convs the flat-rows path takes (no im2col; the dropped columns past each row's end under a quarter of
-    the plane width): 3x3, 5x5 dilated, 1x7, 7x1 and 1x1, strides 1-3 (phase planes), asymmetric pads, groups,
+    """Convs in the flat-rows path's geometry (no im2col; the dropped columns past each row's end under a quarter
+    of the plane width; taken where flat_pays finds it cheaper than packing, else packed): 3x3, 5x5 dilated, 1x7,
+    7x1 and 1x1, strides 1-3 (phase planes), asymmetric pads, groups,
     batch 2, channel counts that need two k slices (k > 384) and partial weight panels, residual, activations."""
     rng = np.random.default_rng(RNG_SEED + 1400 + case)
     (kh, kw), (dh, dw) = [((3, 3), (1, 1)), ((5, 5), (2, 1)), ((1, 7), (1, 1)), ((7, 1), (1, 1)),
