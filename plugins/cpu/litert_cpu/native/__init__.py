@@ -50,13 +50,34 @@ def _openblas_path() -> str | None:
     return None
 
 
+def _open_single_threaded(path: str) -> ctypes.CDLL:
+    """dlopen OpenBLAS with OPENBLAS_NUM_THREADS=1 in the environment for the call.
+
+    Its constructor reads the variable and otherwise starts a server thread per core, which spins for a
+    while before sleeping: on 2 cores that spinning thread took a core from litert's pool for the first
+    runs after a load (the detection head at 2 threads: 7-13 ms for its first ~10 runs, then 3.3).  Setting
+    the thread count to 1 after the fact leaves the started threads spinning.  The variable is restored at
+    once (numpy's own OpenBLAS is loaded already and does not read it again).
+    """
+    key = "OPENBLAS_NUM_THREADS"
+    previous = os.environ.get(key)
+    os.environ[key] = "1"
+    try:
+        return ctypes.CDLL(path)
+    finally:
+        if previous is None:
+            del os.environ[key]
+        else:
+            os.environ[key] = previous
+
+
 def _load_blas(native: ModuleType) -> str:
     """Registers OpenBLAS's sgemm with the library; returns what was registered."""
     path = _openblas_path()
     if path is None:
         return "own GEMM (scipy-openblas32 not installed)"
     try:
-        lib = ctypes.CDLL(path)
+        lib = _open_single_threaded(path)
         sgemm = lib.scipy_cblas_sgemm
         # litert's pool splits the work; each call runs on the thread that makes it
         lib.scipy_openblas_set_num_threads(1)
