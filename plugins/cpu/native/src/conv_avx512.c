@@ -574,6 +574,11 @@ static task_place place_task(size_t t, int chunks, int chunk_panels, int panels_
     return at;
 }
 
+/* The input channels of group g of image b (NCHW). */
+static const float *group_input(const lk_conv2d *p, const float *x, size_t b, size_t g) {
+    return x + (b * (size_t)p->c + g * (size_t)(p->c / p->groups)) * p->h * p->w;
+}
+
 typedef struct {
     const lk_conv2d *p;
     const float *x, *w_packed, *bias, *z;
@@ -601,9 +606,8 @@ static void pconv_pack_task(void *arg, size_t t) {
     int tile = (int)(tile_index % (size_t)j->tiles);
     size_t image = tile_index / (size_t)j->tiles; /* batch x groups */
     int first = tile * j->tile + pn * NR, count = LK_MIN(NR, p->oh * p->ow - first);
-    if (count <= 0 || pn * NR >= j->tile) return;
-    int cg = p->c / p->groups;
-    const float *xg = j->x + ((image / (size_t)p->groups) * p->c + (image % (size_t)p->groups) * cg) * p->h * p->w;
+    if (count <= 0) return; /* past the last tile's positions */
+    const float *xg = group_input(p, j->x, image / (size_t)p->groups, image % (size_t)p->groups);
     pack_input(p, xg, first, count, j->shared + tile_index * j->shared_per_tile + (size_t)pn * j->k * NR);
 }
 
@@ -614,7 +618,6 @@ static void pconv_task(void *arg, size_t t) {
     task_place at = place_task(t, j->chunks, j->chunk_panels, j->panels_m, p->groups, j->tiles, j->tile, positions);
     int pm_first = at.pm_first, pm_last = at.pm_last, b = at.image, g = at.group, first = at.first, count = at.count;
     int panels_n = (count + NR - 1) / NR;
-    int cg = p->c / p->groups;
     /* several k slices go outermost (a slice's B panels stay in L2 across all
      * weight panels); the tiles that are not written in place then keep one
      * edge buffer each until the last slice */
@@ -631,7 +634,7 @@ static void pconv_task(void *arg, size_t t) {
         j->status = LK_E_NOMEM;
         return;
     }
-    const float *xg = j->x + ((size_t)b * p->c + (size_t)g * cg) * p->h * p->w;
+    const float *xg = group_input(p, j->x, (size_t)b, (size_t)g);
     /* 1x1, stride 1, no pads: full panels read the image itself (row k of the
      * GEMM operand is input channel k); only a partial last panel is packed */
     int direct = j->pointwise ? count / NR : 0;
@@ -788,7 +791,7 @@ static void flat_task(void *arg, size_t t) {
         j->status = LK_E_NOMEM;
         return;
     }
-    flat_fill(j, j->x + ((size_t)b * p->c + (size_t)g * cg) * p->h * p->w, oy0, buf);
+    flat_fill(j, group_input(p, j->x, (size_t)b, (size_t)g), oy0, buf);
     const float *base = buf + (q0 - oy0 * j->wq);
     const float *wg = j->w_packed + (size_t)g * j->panels_m * MR * j->k;
     for (int k0 = 0; k0 < j->k; k0 += KC) {
@@ -944,18 +947,18 @@ static int conv_packed(const lk_conv2d *p, const float *x, const float *w_packed
     size_t images = (size_t)p->n * p->groups;
     packed_partition(positions, images, j.panels_m, lk_pool_threads(pool), &j.tile, &j.chunks, &j.chunk_panels);
     j.tiles = (positions + j.tile - 1) / j.tile;
-    size_t tile_floats = (size_t)((j.tile + NR - 1) / NR) * j.k * NR;
+    int tile_panels = (j.tile + NR - 1) / NR;
+    size_t tile_floats = (size_t)tile_panels * j.k * NR;
     if (j.chunks > 1 && !w_bf16 && p->kh * p->kw > 1 && tile_floats >= SHARED_PACK_FLOATS &&
         tile_floats <= ((size_t)1 << 28) / (images * j.tiles)) {
         /* the tasks of a tile share its input panels, packed once, in parallel, instead of once per task: for
          * im2col's kh*kw copies of a large input (512 -> 512 3x3 on 7x7, 2 threads: 1.68-1.88 -> 1.55 ms); small
          * panels and a 1x1 conv's cost less to pack again than the extra pass and moving them between cores
          * (64 -> 96 3x3 on 5x5: +30% when shared; 960 -> 320 1x1 on 7x7: +13%) */
-        int panels = (j.tile + NR - 1) / NR;
         j.shared_per_tile = tile_floats;
         j.shared = lk_scratch(4, images * j.tiles * j.shared_per_tile * sizeof(float));
         if (!j.shared) return LK_E_NOMEM;
-        lk_parallel_for(pool, images * j.tiles * (size_t)panels, pconv_pack_task, &j);
+        lk_parallel_for(pool, images * j.tiles * (size_t)tile_panels, pconv_pack_task, &j);
     }
     lk_parallel_for(pool, images * j.tiles * (size_t)j.chunks, pconv_task, &j);
     return j.status;

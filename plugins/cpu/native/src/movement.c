@@ -12,22 +12,26 @@ typedef struct {
     char *out;
 } tr_job;
 
+/* Where output row `row` starts in the input (elements). */
+static int64_t row_offset(const tr_job *j, size_t row) {
+    int64_t off = 0;
+    for (int d = j->rank - 2; d >= 0; d--) {
+        off += (int64_t)(row % (size_t)j->shape[d]) * j->in_strides[d];
+        row /= (size_t)j->shape[d];
+    }
+    return off;
+}
+
 /* Output rows [first, last) of a float transpose whose second-innermost output axis is contiguous in the
  * input (the last two axes swapped, e.g. [n, c, h, w] -> [n, c, w, h]): up to 16 consecutive output rows
  * at a time, each input row read as one contiguous run of 16 floats, where row by row every output value
  * would be a gather from another input row. */
 static void tr_rows_swapped(const tr_job *j, size_t first, size_t last) {
-    int r = j->rank;
-    const int64_t inner_stride = j->in_strides[r - 1];
-    const size_t across = (size_t)j->shape[r - 2], len = j->row_len;
+    const int64_t inner_stride = j->in_strides[j->rank - 1];
+    const size_t across = (size_t)j->shape[j->rank - 2], len = j->row_len;
     for (size_t row = first; row < last;) {
-        size_t rest = row, n = LK_MIN((size_t)16, LK_MIN(across - row % across, last - row));
-        int64_t off = 0;
-        for (int d = r - 2; d >= 0; d--) {
-            off += (int64_t)(rest % (size_t)j->shape[d]) * j->in_strides[d];
-            rest /= (size_t)j->shape[d];
-        }
-        const float *src = (const float *)j->x + off;
+        size_t n = LK_MIN((size_t)16, LK_MIN(across - row % across, last - row));
+        const float *src = (const float *)j->x + row_offset(j, row);
         float *dst = (float *)j->out + row * len;
         for (size_t i = 0; i < len; i++) {
             const float *s = src + (int64_t)i * inner_stride;
@@ -47,12 +51,7 @@ static void tr_task(void *arg, size_t t) {
         return;
     }
     for (size_t row = first; row < last; row++) {
-        size_t rest = row;
-        int64_t off = 0;
-        for (int d = r - 2; d >= 0; d--) {
-            off += (int64_t)(rest % (size_t)j->shape[d]) * j->in_strides[d];
-            rest /= (size_t)j->shape[d];
-        }
+        int64_t off = row_offset(j, row);
         char *o = j->out + row * j->row_len * j->elem;
         if (inner_stride == 1) {
             memcpy(o, j->x + off * (int64_t)j->elem, j->row_len * j->elem);
