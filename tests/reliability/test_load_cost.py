@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from helpers.hostile import F, onnx_model, save
 from onnx import helper
@@ -102,16 +103,37 @@ def _chain(n: int):
 _LOAD_CPU = """
 import sys, time, litert
 litert.load(sys.argv[1])  # imports, plugin discovery, native library: not the chain's cost
-best = {}
-for path in sys.argv[2:]:
-    times = []
-    for _ in range(2):
+paths = sys.argv[2:]
+best = dict.fromkeys(paths, float("inf"))
+for _ in range(4):  # interleaved, so a slow spell of a shared host falls on every size alike
+    for path in paths:
         started = time.process_time()
         litert.load(path)
-        times.append(time.process_time() - started)
-    best[path] = min(times)
-print(*(best[p] for p in sys.argv[2:]))
+        best[path] = min(best[path], time.process_time() - started)
+print(*(best[p] for p in paths))
 """
+
+
+def _growth(pairs: list[tuple[Path, Path]], one: Path) -> list[tuple[float, float]]:
+    """CPU seconds of loading each (small, large) pair, as the lowest of up to three child processes.
+
+    Host noise only ever adds time and falls unevenly on the two sizes, so one measurement's ratio swings by
+    +-25% on a shared VM; the lowest of three estimates the true ratio.  A quadratic pass is in all three.  Even
+    linear code grows ~1.2x per node from 2k to 10k nodes on a 2-vCPU Zen 4 as the graph's objects outgrow the
+    caches (per-rung cost 136, 175, 216, 228 us at 1.4k, 2.8k, 5.6k, 11.2k rungs), so the bounds allow 1.5x.
+    """
+    args = [str(one)] + [str(p) for pair in pairs for p in pair]
+    best: list[tuple[float, float]] | None = None
+    for _ in range(3):
+        result = subprocess.run([sys.executable, "-c", _LOAD_CPU, *args], capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        seconds = list(map(float, result.stdout.split()))
+        trial = [(seconds[2 * k], seconds[2 * k + 1]) for k in range(len(pairs))]
+        best = trial if best is None else [min(b, t, key=lambda st: st[1] / st[0]) for b, t in zip(best, trial)]
+        if all(large / small < 7.5 for small, large in best):
+            break
+    assert best is not None
+    return best
 
 
 def test_a_long_chain_loads_in_linear_time(tmp_path):
@@ -120,11 +142,7 @@ def test_a_long_chain_loads_in_linear_time(tmp_path):
     small = save(_chain(4000), tmp_path / "small.onnx")
     large = save(_chain(20000), tmp_path / "large.onnx")
     one = save(_chain(2), tmp_path / "one.onnx")
-    result = subprocess.run([sys.executable, "-c", _LOAD_CPU, str(one), str(small), str(large)], capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    t_small, t_large = map(float, result.stdout.split())
-    # 5.6 measured on a loaded Ice Lake, 8.3 before the fix: 7.5 leaves room for a noisy CI machine
+    [(t_small, t_large)] = _growth([(small, large)], one)
     assert t_large / t_small < 7.5, f"4k nodes {t_small:.2f} s, 20k nodes {t_large:.2f} s of CPU"
     assert t_large < 10, f"a 20k-node chain took {t_large:.1f} s of CPU to load"
 
@@ -155,9 +173,6 @@ def test_passes_removing_many_nodes_stay_linear(tmp_path):
     one = save(_chain(2), tmp_path / "one.onnx")
     paths = [save(_identity_chain(2000), tmp_path / "id_small.onnx"), save(_identity_chain(10000), tmp_path / "id_large.onnx"),
              save(_duplicate_ladder(700), tmp_path / "dup_small.onnx"), save(_duplicate_ladder(3500), tmp_path / "dup_large.onnx")]
-    result = subprocess.run([sys.executable, "-c", _LOAD_CPU, str(one), *map(str, paths)], capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    id_small, id_large, dup_small, dup_large = map(float, result.stdout.split())
+    (id_small, id_large), (dup_small, dup_large) = _growth([(paths[0], paths[1]), (paths[2], paths[3])], one)
     assert id_large / id_small < 7.5, f"Identity chain: 2k nodes {id_small:.2f} s, 10k nodes {id_large:.2f} s of CPU"
     assert dup_large / dup_small < 7.5, f"duplicates: 2.1k nodes {dup_small:.2f} s, 10.5k nodes {dup_large:.2f} s of CPU"
