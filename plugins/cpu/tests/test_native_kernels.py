@@ -660,11 +660,11 @@ def test_small_image_conv_splits_weight_panels_among_threads(m, c):
 
 @pytest.mark.parametrize("case", range(8))
 def test_winograd_conv_matches_numpy(case):
-    """3x3 stride-1 convs wide enough for F(2x2, 3x3): odd sizes (partial tiles), pads 0-2 (also
-    asymmetric), residual, ReLU/Clip/none, two images."""
+    """3x3 stride-1 convs wide enough for F(2x2, 3x3) and too small for F(4x4, 3x3): odd sizes (partial
+    tiles), pads 0-2 (also asymmetric), residual, ReLU/Clip/none, two images."""
     rng = np.random.default_rng(RNG_SEED + 1300 + case)
     c, m = [64, 65, 96, 70][case % 4], [64, 80, 72, 96][(case + 1) % 4]
-    h, w = int(rng.integers(14, 30)), int(rng.integers(14, 30))
+    h, w = int(rng.integers(13, 15)), int(rng.integers(13, 15))
     pads = [[1, 1, 1, 1], [0, 0, 0, 0], [2, 2, 2, 2], [1, 0, 2, 1]][case % 4]
     oh, ow = conv_out(h, 3, 1, 1, pads[0], pads[2]), conv_out(w, 3, 1, 1, pads[1], pads[3])
     x = rng.standard_normal((2, c, h, w)).astype(np.float32)
@@ -700,6 +700,49 @@ def test_winograd_small_image_splits_weight_panels_among_threads(size, m):
     assert module().STEP_CONV2D_WINOGRAD in part.native_segments[0].step_kinds
     got, want = run_both(graph, {"x": x}, threads=2)
     assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+def _conv3x3_float64(x, wt, b, pads, z=None, lo=-np.inf, hi=np.inf):
+    """The reference for Winograd's error: a direct 3x3 conv summed in float64."""
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh, ow = xp.shape[2] - 2, xp.shape[3] - 2
+    y = np.zeros((x.shape[0], wt.shape[0], oh, ow)) + b.reshape(1, -1, 1, 1)
+    for i in range(3):
+        for j in range(3):
+            y += np.einsum("nchw,mc->nmhw", xp[:, :, i:i + oh, j:j + ow], wt[:, :, i, j].astype(np.float64))
+    return np.clip(y if z is None else y + z, lo, hi)
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_winograd_4x4_tiles_on_large_maps(case):
+    """Maps of 28-45 (partial 4x4 tiles on both axes, pads 0-2 and asymmetric, one or two images, residual and
+    clamps) take F(4x4, 3x3).  Against a direct conv summed in float64: the error's norm under 3e-6 of the
+    output's (measured 1.1-1.4e-6 on such layers; float32 direct and F(2x2) 2e-7; a wrong transform entry
+    gives ~1e-1), and no element off by more than 1e-4 of the largest."""
+    rng = np.random.default_rng(RNG_SEED + 1370 + case)
+    c, m = [64, 67, 128, 80, 64, 96][case], [64, 96, 70, 64, 130, 64][case]
+    n = 1 + case % 2
+    h, w = int(rng.integers(28, 46)), int(rng.integers(28, 46))
+    pads = [[1, 1, 1, 1], [0, 0, 0, 0], [2, 2, 2, 2], [1, 0, 2, 1], [0, 2, 1, 0], [1, 1, 1, 1]][case]
+    oh, ow = conv_out(h, 3, 1, 1, pads[0], pads[2]), conv_out(w, 3, 1, 1, pads[1], pads[3])
+    x = np.maximum(rng.standard_normal((n, c, h, w)), 0).astype(np.float32)
+    wt = (rng.standard_normal((m, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    z = rng.standard_normal((n, m, oh, ow)).astype(np.float32) if case % 3 == 1 else None
+    act_name, act_params, lo, hi = [("Relu", [], 0.0, np.inf), ("", [], -np.inf, np.inf),
+                                    ("Clip", [-0.5, 0.8], -0.5, 0.8)][case % 3]
+    attrs = {"pads": pads, "kernel_shape": [3, 3], "activation_params": act_params}
+    if act_name:
+        attrs["activation"] = act_name
+    inputs = {"x": x} if z is None else {"x": x, "z": z}
+    node = Node("FusedConv", ["x", "w", "b", "" if z is None else "z"], ["y"], attrs, name="c", domain="com.microsoft")
+    graph = build([node], inputs, {"w": wt, "b": b}, {"y": (n, m, oh, ow)})
+    part = CpuPartition(graph, CompileContext(threads=2, opsets={"": 21, "com.microsoft": 1}), native=True)
+    assert module().STEP_CONV2D_WINOGRAD4 in part.native_segments[0].step_kinds
+    got = run_both(graph, inputs)[0]["y"]
+    want = _conv3x3_float64(x, wt, b, pads, z, lo, hi)
+    assert np.linalg.norm(got - want) <= 3e-6 * np.linalg.norm(want), np.linalg.norm(got - want) / np.linalg.norm(want)
+    assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
 
 
 @pytest.mark.parametrize("axis,index", [(0, 2), (1, -1), (2, 0), (1, np.array([3]))])

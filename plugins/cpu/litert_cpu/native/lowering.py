@@ -236,11 +236,14 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
     weights = ctx.const(w)
     if depthwise:
         return Lowered([Step(ctx.native.STEP_DWCONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])
-    if weights is not None and _winograd_pays(ints, act, ctx):
+    unit = _winograd_unit(ints, act, ctx) if weights is not None else None
+    if unit is not None:
         packed_name = f"{node.name}/winograd_weights"
-        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c, ctx.bf16) // 4, np.uint32 if ctx.bf16 else np.float32)
-        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed, ctx.bf16)
-        kind = ctx.native.STEP_CONV2D_WINOGRAD_BF16 if ctx.bf16 else ctx.native.STEP_CONV2D_WINOGRAD
+        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c, ctx.bf16, unit) // 4,
+                               np.uint32 if ctx.bf16 else np.float32)
+        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed, ctx.bf16, unit)
+        kind = (ctx.native.STEP_CONV2D_WINOGRAD_BF16 if ctx.bf16 else
+                ctx.native.STEP_CONV2D_WINOGRAD4 if unit == 4 else ctx.native.STEP_CONV2D_WINOGRAD)
         return Lowered([Step(kind, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)], consts={packed_name: packed})
     if weights is not None and ctx.native.conv_packed_available():
         # the library's own GEMM over weights packed once, here (float32 values or bf16 pairs, 4 bytes each)
@@ -263,20 +266,32 @@ def _bf16_conv_pays(taps: int, out_channels: int, positions: int) -> bool:
     return taps == 1 or out_channels >= 64 or positions >= 2048
 
 
-def _winograd_pays(ints, act, ctx: LowerContext) -> bool:
-    """Winograd F(2x2, 3x3) for 3x3 stride-1 ungrouped convs with at least 64
-    channels in and out and 36 tiles of 2x2 (measured on Ice Lake at one
-    thread against the flat-rows direct conv: 1.15-1.2x from 56x56 down to
-    14x14 at 64-256 channels, 0.9x at 32 channels; 7x7's 16 tiles fill half
-    an input panel; on more threads the library splits the weight panels of
-    a small image among them, so the count is not per thread: ResNet-18's
-    14x14 256-channel conv on Zen 4, 2 threads, 1.69 ms direct, 1.16 ms
-    Winograd), with an activation its epilogue applies (none, ReLU, Clip)."""
+def _winograd_unit(ints, act, ctx: LowerContext) -> int | None:
+    """The Winograd output tile worth using for this conv (2 or 4), or None for the packed direct conv.
+
+    Only 3x3 stride-1 ungrouped convs with an activation the epilogue applies (none, ReLU, Clip).  Both
+    tiles run (u+2)^2 GEMMs over 32-tile panels of an image: F(4x4, 3x3) 36 per panel of 4x4 tiles,
+    F(2x2, 3x3) 16 per panel of 2x2, so F(4x4) takes the maps where that costs fewer panel GEMMs (56x56: 7
+    panels against 25; 28x28: 2 against 7), from 16 channels each way: its transforms run 16 tiles per
+    vector, so even thin GEMMs gain (Zen 4, one thread, against the direct conv: 16->64 channels at 55x55
+    0.58 -> 0.35 ms, 128->32 at 56x56 2.30 -> 1.21, 64->64 at 56x56 1.8-2.0 with F(2x2) -> 1.0-1.1).
+    F(2x2) keeps 14x14 (1 panel against 2, but 36 GEMMs against 32) with at least 64 channels each way and
+    36 tiles (its transforms are scalar loops: from 32 channels the direct conv's flat rows are faster, and
+    7x7's 16 tiles fill half an input panel; ResNet-18's 256-channel 14x14 conv, 2 threads, 1.69 ms direct,
+    0.77-1.16 F(2x2), 0.99 F(4x4)).  F(4x4) only in float32 (bf16 rounds more than its transforms gain) and
+    at ~5x the float32 error of the direct method (winograd.c; docs/native-kernels.md)."""
     n, c, h, w, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, group, _ = ints
-    tiles = n * ((oh + 1) // 2) * ((ow + 1) // 2)
-    return (ctx.native.conv_packed_available() and (kh, kw, sh, sw, dh, dw, group) == (3, 3, 1, 1, 1, 1, 1)
-            and 0 <= pt <= 2 and 0 <= pl <= 2 and min(c, m) >= 64 and tiles >= 36
-            and act[0] in (ctx.native.ACT_NONE, ctx.native.ACT_RELU, ctx.native.ACT_CLIP))
+    if not (ctx.native.conv_packed_available() and (kh, kw, sh, sw, dh, dw, group) == (3, 3, 1, 1, 1, 1, 1)
+            and 0 <= pt <= 2 and 0 <= pl <= 2
+            and act[0] in (ctx.native.ACT_NONE, ctx.native.ACT_RELU, ctx.native.ACT_CLIP)):
+        return None
+    tiles2 = -(-oh // 2) * -(-ow // 2)  # per image: a task's tiles come from one image
+    tiles4 = -(-oh // 4) * -(-ow // 4)
+    if not ctx.bf16 and min(c, m) >= 16 and 36 * -(-tiles4 // 32) < 16 * -(-tiles2 // 32):
+        return 4
+    if min(c, m) >= 64 and n * tiles2 >= 36:
+        return 2
+    return None
 
 
 @lowering("Conv")

@@ -38,7 +38,7 @@ enum lk_step_kind {
     LK_STEP_LSTM,           /* slots: x, w, r_t, b?, h0?, c0?, y?, yh?, yc? */
     LK_STEP_RESIZE2D,       /* slots: x, iy (int32), wy, ix (int32), wx, y */
     LK_STEP_CONVTRANSPOSE2D, /* slots: x, w, bias?, y */
-    LK_STEP_CONV2D_WINOGRAD, /* slots: x, transformed w, bias?, z?, y (lk_conv2d_winograd_f32) */
+    LK_STEP_CONV2D_WINOGRAD, /* slots: x, transformed w, bias?, z?, y (lk_conv2d_winograd_f32, unit 2) */
     LK_STEP_MATMUL_PACKED,  /* slots: a, packed b, bias?, y (lk_matmul_packed_f32) */
     /* int8 steps (litert_qkernels.h) */
     LK_STEP_QCONV2D,        /* slots: x (u8/s8), packed w, bias (int32), scale (f32), y (u8/s8) */
@@ -54,6 +54,7 @@ enum lk_step_kind {
     LK_STEP_QDWCONV2D_NHWC, /* slots: x (u8/s8 NHWC), w (f32 [kh*kw][c]), bias (int32), scale (f32), y (u8/s8 NHWC) */
     LK_STEP_QADD,           /* slots: a (u8/s8), b (u8/s8), y (u8/s8) (lk_qadd_u8) */
     LK_STEP_QMAXPOOL,       /* slots: x (u8), table? (u8[256]), y (u8) (lk_qmaxpool_u8) */
+    LK_STEP_CONV2D_WINOGRAD4, /* slots: x, F(4x4, 3x3) transformed w, bias?, z?, y (lk_conv2d_winograd_f32, unit 4) */
     LK_STEP_KIND_COUNT
 };
 

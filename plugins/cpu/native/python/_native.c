@@ -464,7 +464,7 @@ static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyOb
     [LK_STEP_COPY] = parse_copy,          [LK_STEP_CONV2D_PACKED] = parse_conv,
     [LK_STEP_LRN] = parse_lrn,            [LK_STEP_LSTM] = parse_lstm,
     [LK_STEP_RESIZE2D] = parse_resize,    [LK_STEP_CONVTRANSPOSE2D] = parse_conv,
-    [LK_STEP_CONV2D_WINOGRAD] = parse_conv, [LK_STEP_MATMUL_PACKED] = parse_matmul,
+    [LK_STEP_CONV2D_WINOGRAD] = parse_conv, [LK_STEP_CONV2D_WINOGRAD4] = parse_conv, [LK_STEP_MATMUL_PACKED] = parse_matmul,
     [LK_STEP_QCONV2D] = parse_qconv,      [LK_STEP_QDWCONV2D] = parse_qconv,
     [LK_STEP_QUANTIZE] = parse_qconvert,  [LK_STEP_DEQUANTIZE] = parse_qconvert,
     [LK_STEP_CONV2D_PACKED_BF16] = parse_conv, [LK_STEP_MATMUL_PACKED_BF16] = parse_matmul,
@@ -754,30 +754,32 @@ static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static size_t winograd_packed_units(int rows, int channels, int bf16) {
-    return bf16 ? lk_winograd_packed_bf16_pairs(rows, channels) : lk_winograd_packed_floats(rows, channels);
+/* the packed size for F(unit x unit, 3x3); bf16 only for unit 2; 0 for an unknown unit */
+static size_t winograd_packed_units(int rows, int channels, int bf16, int unit) {
+    if (bf16) return unit == 2 ? lk_winograd_packed_bf16_pairs(rows, channels) : 0;
+    return lk_winograd_packed_floats(unit, rows, channels);
 }
 
 static PyObject *mod_winograd_packed_bytes(PyObject *m, PyObject *args) {
     (void)m;
-    int rows, channels, bf16 = 0;
-    if (!PyArg_ParseTuple(args, "ii|p", &rows, &channels, &bf16)) return NULL;
-    return packed_bytes(winograd_packed_units(rows, channels, bf16));
+    int rows, channels, bf16 = 0, unit = 2;
+    if (!PyArg_ParseTuple(args, "ii|pi", &rows, &channels, &bf16, &unit)) return NULL;
+    return packed_bytes(winograd_packed_units(rows, channels, bf16, unit));
 }
 
 static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
     (void)m;
     PyObject *obj, *out;
-    int rows, channels, bf16 = 0;
-    if (!PyArg_ParseTuple(args, "OiiO|p", &obj, &rows, &channels, &out, &bf16)) return NULL;
+    int rows, channels, bf16 = 0, unit = 2;
+    if (!PyArg_ParseTuple(args, "OiiO|pi", &obj, &rows, &channels, &out, &bf16, &unit)) return NULL;
     Py_buffer view, dest;
-    size_t floats = winograd_packed_units(rows, channels, bf16);
+    size_t floats = winograd_packed_units(rows, channels, bf16, unit);
     if (packing_buffers(obj, (Py_ssize_t)rows * channels * 9, out, floats, &view, &dest) < 0) return NULL;
     int status = LK_OK;
     if (bf16)
         status = lk_winograd_pack_weights_bf16(view.buf, rows, channels, (uint32_t *)dest.buf);
     else
-        lk_winograd_pack_weights(view.buf, rows, channels, (float *)dest.buf);
+        lk_winograd_pack_weights(unit, view.buf, rows, channels, (float *)dest.buf);
     release_packing(&view, &dest);
     if (status != LK_OK) return PyErr_NoMemory();
     Py_RETURN_NONE;
@@ -821,7 +823,7 @@ static PyMethodDef module_methods[] = {
     {"pack_conv_weights", mod_pack_conv_weights, METH_VARARGS,
      "pack_conv_weights(w, m, k, groups, out, bf16=False): weights into the packed-conv layout, in out"},
     {"winograd_packed_bytes", mod_winograd_packed_bytes, METH_VARARGS,
-     "winograd_packed_bytes(m, c, bf16=False) -> int: size of the packed Winograd weight layout"},
+     "winograd_packed_bytes(m, c, bf16=False, unit=2) -> int: size of the packed F(unit, 3x3) weight layout"},
     {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
     {"bf16_available", mod_bf16_available, METH_NOARGS, "whether this CPU runs the bf16 steps (AVX512_BF16)"},
     {"gemm_packed_b_bytes", mod_gemm_packed_b_bytes, METH_VARARGS,
@@ -829,7 +831,7 @@ static PyMethodDef module_methods[] = {
     {"pack_gemm_b", mod_pack_gemm_b, METH_VARARGS,
      "pack_gemm_b(b, k, n, trans_b, out, bf16=False): a constant B ([k, n], or [n, k] when trans_b) packed into out"},
     {"pack_winograd_weights", mod_pack_winograd_weights, METH_VARARGS,
-     "pack_winograd_weights(w, m, c, out, bf16=False): 3x3 weights transformed and packed for F(2x2, 3x3), in out"},
+     "pack_winograd_weights(w, m, c, out, bf16=False, unit=2): 3x3 weights transformed and packed for F(unit, 3x3), in out"},
     {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
     {"set_blas_sgemm", mod_set_blas_sgemm, METH_O, "register a cblas_sgemm address (int) or None"},
     {"has_blas", mod_has_blas, METH_NOARGS, "whether an external BLAS is registered"},
@@ -851,6 +853,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_CONV2D_PACKED", LK_STEP_CONV2D_PACKED}, {"STEP_LRN", LK_STEP_LRN},
     {"STEP_LSTM", LK_STEP_LSTM}, {"STEP_RESIZE2D", LK_STEP_RESIZE2D},
     {"STEP_CONVTRANSPOSE2D", LK_STEP_CONVTRANSPOSE2D}, {"STEP_CONV2D_WINOGRAD", LK_STEP_CONV2D_WINOGRAD},
+    {"STEP_CONV2D_WINOGRAD4", LK_STEP_CONV2D_WINOGRAD4},
     {"STEP_MATMUL_PACKED", LK_STEP_MATMUL_PACKED},
     {"STEP_QCONV2D", LK_STEP_QCONV2D}, {"STEP_QDWCONV2D", LK_STEP_QDWCONV2D}, {"STEP_QUANTIZE", LK_STEP_QUANTIZE},
     {"STEP_DEQUANTIZE", LK_STEP_DEQUANTIZE},

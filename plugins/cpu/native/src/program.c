@@ -53,7 +53,8 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
     if (s->kind == LK_STEP_DWCONV2D && (p->groups != p->c || p->m != p->c)) return 0;
     if (s->kind == LK_STEP_CONV2D_PACKED && !lk_conv_packed_available()) return 0;
     if (s->kind == LK_STEP_CONV2D_PACKED_BF16 && !lk_bf16_available()) return 0;
-    if ((s->kind == LK_STEP_CONV2D_WINOGRAD || s->kind == LK_STEP_CONV2D_WINOGRAD_BF16) && !lk_winograd_available(p))
+    if ((s->kind == LK_STEP_CONV2D_WINOGRAD || s->kind == LK_STEP_CONV2D_WINOGRAD4 ||
+         s->kind == LK_STEP_CONV2D_WINOGRAD_BF16) && !lk_winograd_available(p))
         return 0;
     if (s->kind == LK_STEP_CONV2D_WINOGRAD_BF16 && !lk_bf16_available()) return 0;
     /* padded extents fit in int */
@@ -68,7 +69,8 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
                     ? f32((int64_t)lk_conv_packed_floats(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
                 : s->kind == LK_STEP_CONV2D_PACKED_BF16
                     ? f32((int64_t)lk_conv_packed_bf16_pairs(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
-                : s->kind == LK_STEP_CONV2D_WINOGRAD ? f32((int64_t)lk_winograd_packed_floats(p->m, p->c))
+                : s->kind == LK_STEP_CONV2D_WINOGRAD ? f32((int64_t)lk_winograd_packed_floats(2, p->m, p->c))
+                : s->kind == LK_STEP_CONV2D_WINOGRAD4 ? f32((int64_t)lk_winograd_packed_floats(4, p->m, p->c))
                 : s->kind == LK_STEP_CONV2D_WINOGRAD_BF16 ? f32((int64_t)lk_winograd_packed_bf16_pairs(p->m, p->c))
                                                      : f32(prod4(p->m, p->c / p->groups, p->kh, p->kw)),
                 0) &&
@@ -310,7 +312,12 @@ static int check_qmaxpool(const lk_program *pr, const lk_step *s) {
 
 RUN_CONV(run_conv, lk_conv2d_f32, conv)
 RUN_CONV(run_conv_packed, lk_conv2d_packed_f32, conv)
-RUN_CONV(run_conv_winograd, lk_conv2d_winograd_f32, conv)
+static int run_conv_winograd(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_conv2d_winograd_f32(2, &s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
+}
+static int run_conv_winograd4(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_conv2d_winograd_f32(4, &s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
+}
 RUN_CONV(run_dwconv, lk_dwconv2d_f32, conv)
 static int run_pool(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_pool2d_f32(&s->u.pool, SLOT(0), SLOT(1), pool);
@@ -441,6 +448,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_QDWCONV2D_NHWC] = {check_qconv, run_qdwconv_nhwc},
     [LK_STEP_QADD] = {check_qadd, run_qadd},
     [LK_STEP_QMAXPOOL] = {check_qmaxpool, run_qmaxpool},
+    [LK_STEP_CONV2D_WINOGRAD4] = {check_conv, run_conv_winograd4},
 };
 
 /* ------------------------------------------------------------- programs */

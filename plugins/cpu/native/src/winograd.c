@@ -1,19 +1,24 @@
 /*
- * Winograd F(2x2, 3x3) for 3x3, stride-1, ungrouped convolutions (Lavin &
- * Gray): a 2x2 output tile from a 4x4 input tile with 16 multiplies per
- * channel pair instead of 36.  Its transforms hold only 0, +-1 and +-1/2, so
- * the float32 error is that of the direct method (F(4x4, 3x3) was measured
- * too inaccurate for MindSpore-style accuracy checks in the numpy kernel).
+ * Winograd convolution for 3x3, stride-1, ungrouped convolutions (Lavin &
+ * Gray): an u x u output tile from an (u+2) x (u+2) input tile, with
+ * (u+2)^2 multiplies per channel pair instead of 9 u^2.  Two variants:
+ *  - F(2x2, 3x3), 16 multiplies for 4 outputs (2.25x fewer): its transforms
+ *    hold only 0, +-1 and +-1/2, so its float32 error is that of the direct
+ *    method;
+ *  - F(4x4, 3x3), 36 for 16 (4x fewer): transforms with entries up to 8
+ *    raise the float32 error to ~1e-6 of the output's norm per layer (direct:
+ *    ~2e-7; measured on ResNet-like layers in docs/native-kernels.md).  The
+ *    lowering takes it only for large maps, where it pays.
  *
- * Per task (an image, a block of tile rows):
- *  1. V[f][c][t] = (B^T d B)[f] of every 4x4 input tile t: the block's input
- *     rows are split into even and odd columns, so tile tx reads columns
- *     ev[tx], od[tx], ev[tx + 1], od[tx + 1] and every transform loop runs
- *     vectorised across the tiles of a row;
- *  2. 16 GEMMs M[f] = U[f] V[f] on the library's 12x32 tile, with the weights
- *     transformed and packed once (lk_winograd_pack_weights);
- *  3. Y = A^T M A per tile into two output rows at a time, then bias,
- *     residual and a clamp activation on the way out.
+ * Per task (an image, a block of tile rows, a range of weight panels):
+ *  1. V[f][c][t] = (B^T d B)[f] of every input tile t: the block's input rows
+ *     are split into u column phases (phase q holds padded columns u k + q),
+ *     so tile tx reads phase q at tx (q < u) and phases 0, 1 at tx + 1, and
+ *     every transform loop runs vectorised across the tiles of a row;
+ *  2. (u+2)^2 GEMMs M[f] = U[f] V[f] on the library's 12x32 tile, with the
+ *     weights transformed and packed once (lk_winograd_pack_weights);
+ *  3. Y = A^T M A per tile into u output rows at a time, then bias, residual
+ *     and a clamp activation on the way out.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,77 +29,30 @@
 #define MR 12
 #define NR 32
 
-size_t lk_winograd_packed_floats(int m, int c) {
-    if (m <= 0 || c <= 0) return 0;
-    return (size_t)16 * ((size_t)(m + MR - 1) / MR) * MR * (size_t)c;
-}
-
-void lk_winograd_pack_weights(const float *w, int m, int c, float *out) {
-    /* U = G g G^T, G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]], packed [f][m panel][c][12] */
-    int panels = (m + MR - 1) / MR;
-    memset(out, 0, lk_winograd_packed_floats(m, c) * sizeof(float));
-    for (int mi = 0; mi < m; mi++)
-        for (int ci = 0; ci < c; ci++) {
-            const float *g = w + ((size_t)mi * c + ci) * 9;
-            float t[4][3], u[4][4];
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[j];
-                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                t[3][j] = g[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {
-                u[i][0] = t[i][0];
-                u[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-                u[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-                u[i][3] = t[i][2];
-            }
-            for (int f = 0; f < 16; f++)
-                out[(((size_t)f * panels + mi / MR) * c + ci) * MR + mi % MR] = u[f / 4][f % 4];
-        }
-}
-
-size_t lk_winograd_packed_bf16_pairs(int m, int c) {
-    if (m <= 0 || c <= 0) return 0;
-    return (size_t)16 * ((size_t)(m + MR - 1) / MR) * MR * (size_t)((c + 1) / 2);
-}
-
-int lk_winograd_pack_weights_bf16(const float *w, int m, int c, uint32_t *out) {
-    /* the float32 transform, then each [c][12] panel rounded into [ceil(c/2)][12] pairs */
-    float *u = malloc(lk_winograd_packed_floats(m, c) * sizeof(float));
-    if (!u) return LK_E_NOMEM;
-    lk_winograd_pack_weights(w, m, c, u);
-    size_t panels = (size_t)16 * ((m + MR - 1) / MR);
-    int cp = (c + 1) / 2;
-    for (size_t pnl = 0; pnl < panels; pnl++)
-        for (int q = 0; q < cp; q++)
-            for (int r = 0; r < MR; r++) {
-                const float *src = u + pnl * c * MR;
-                float hi = 2 * q + 1 < c ? src[(size_t)(2 * q + 1) * MR + r] : 0.0f;
-                out[(pnl * cp + q) * MR + r] = lk_bf16_pair(src[(size_t)2 * q * MR + r], hi);
-            }
-    free(u);
-    return LK_OK;
-}
+/* input tile row -> V: ph[i * u + q] is phase q of the tile row's input row i;
+ * tmp holds (u+2)^2 * tw floats */
+typedef void (*wino_input_fn)(int tw, const float *const *ph, float *v, size_t fstride, float *tmp);
+/* M -> u output rows r[0..u-1] of u * tw values each */
+typedef void (*wino_output_fn)(int tw, const float *m, size_t fstride, float *const *r, float *tmp);
 
 typedef struct {
-    const lk_conv2d *p;
-    const float *x, *u, *bias, *z;
-    const uint32_t *u_bf16; /* bf16 pairs instead of u (lk_conv2d_winograd_bf16) */
-    float *y;
-    int tiles_h, tiles_w, rows_per_task, tiles_pad, panels_m, half;
-    int chunk_panels, chunks; /* weight panels per task, tasks per tile block (few tiles, several threads) */
-    float lo, hi;
-    int status;
-} wino_job;
+    int unit, alpha;      /* output and input tile side */
+    int tile_budget;      /* tiles of a block, about (its V and M stay in L2) */
+    const float (*g)[3];  /* G: alpha x 3, U = G g G^T */
+    wino_input_fn input_row;
+    wino_output_fn output_row;
+} wino_variant;
 
-/* one tile row of one channel: v[f * fstride + tx] for the tiles of the row.
- * Written with one named value per tile entry so that GCC vectorises the
- * loop across tiles (16 tiles per AVX-512 iteration). */
-LK_HOT static void transform_tile_row(int tw, const float *const ev[4], const float *const od[4], float *v,
-                                      size_t fstride) {
-    const float *restrict e0 = ev[0], *restrict e1 = ev[1], *restrict e2 = ev[2], *restrict e3 = ev[3];
-    const float *restrict o0 = od[0], *restrict o1 = od[1], *restrict o2 = od[2], *restrict o3 = od[3];
+/* ---------------------------------------------------------------- F(2x2, 3x3) */
+
+static const float G2[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+
+/* B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]; one named value per tile
+ * entry, so that GCC vectorises the loop across tiles (16 per AVX-512 step) */
+LK_HOT static void input_row_f2(int tw, const float *const *ph, float *v, size_t fstride, float *tmp) {
+    (void)tmp;
+    const float *restrict e0 = ph[0], *restrict e1 = ph[2], *restrict e2 = ph[4], *restrict e3 = ph[6];
+    const float *restrict o0 = ph[1], *restrict o1 = ph[3], *restrict o2 = ph[5], *restrict o3 = ph[7];
     float *restrict v0 = v, *restrict v1 = v + fstride, *restrict v2 = v + 2 * fstride, *restrict v3 = v + 3 * fstride;
     float *restrict v4 = v + 4 * fstride, *restrict v5 = v + 5 * fstride, *restrict v6 = v + 6 * fstride;
     float *restrict v7 = v + 7 * fstride, *restrict v8 = v + 8 * fstride, *restrict v9 = v + 9 * fstride;
@@ -114,11 +72,12 @@ LK_HOT static void transform_tile_row(int tw, const float *const ev[4], const fl
     }
 }
 
-/* Y = A^T M A, A^T = [[1,1,1,0],[0,1,-1,-1]], for one output channel and one
- * tile row: the two output rows, interleaved into r0/r1 (2 * tw values) */
-LK_HOT static void output_tile_row(int tw, const float *m, size_t fstride, float *restrict r0, float *restrict r1) {
+/* A^T = [[1,1,1,0],[0,1,-1,-1]]: the two output rows, interleaved per tile */
+LK_HOT static void output_row_f2(int tw, const float *m, size_t fstride, float *const *r, float *tmp) {
+    (void)tmp;
     const float *restrict q[16];
     for (int f = 0; f < 16; f++) q[f] = m + (size_t)f * fstride;
+    float *restrict r0 = r[0], *restrict r1 = r[1];
     for (int tx = 0; tx < tw; tx++) {
         float s00 = q[0][tx] + q[4][tx] + q[8][tx], s01 = q[1][tx] + q[5][tx] + q[9][tx];
         float s02 = q[2][tx] + q[6][tx] + q[10][tx], s03 = q[3][tx] + q[7][tx] + q[11][tx];
@@ -128,6 +87,277 @@ LK_HOT static void output_tile_row(int tw, const float *m, size_t fstride, float
         r0[2 * tx + 1] = s01 - s02 - s03;
         r1[2 * tx] = s10 + s11 + s12;
         r1[2 * tx + 1] = s11 - s12 - s13;
+    }
+}
+
+/* ---------------------------------------------------------------- F(4x4, 3x3) */
+
+static const float G4[6][3] = {{0.25f, 0, 0},
+                               {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                               {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                               {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                               {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                               {0, 0, 1}};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The transforms run on 16 tiles per AVX-512 vector with masked tails: a tile
+ * row holds 7-14 tiles of a ResNet layer, too few for the compiler's
+ * vectorised loops (measured: the scalar tails took half of the run).  Only
+ * reached where lk_winograd_available(), which needs AVX-512F. */
+#define WINO_AVX512 __attribute__((target("avx512f")))
+
+WINO_AVX512 static inline __mmask16 tail_mask(int left) {
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+}
+
+/* a padded row of 4 * len floats (len a multiple of 16) into its 4 column
+ * phases, phase q at phases + q * len: 64 floats per step, two rounds of
+ * even/odd selection */
+WINO_AVX512 static void deinterleave4(const float *padded, int len, float *phases) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int k = 0; k < len; k += 16) {
+        const float *src = padded + (size_t)4 * k;
+        __m512 v0 = _mm512_loadu_ps(src), v1 = _mm512_loadu_ps(src + 16);
+        __m512 v2 = _mm512_loadu_ps(src + 32), v3 = _mm512_loadu_ps(src + 48);
+        __m512 e01 = _mm512_permutex2var_ps(v0, even, v1), o01 = _mm512_permutex2var_ps(v0, odd, v1);
+        __m512 e23 = _mm512_permutex2var_ps(v2, even, v3), o23 = _mm512_permutex2var_ps(v2, odd, v3);
+        _mm512_storeu_ps(phases + k, _mm512_permutex2var_ps(e01, even, e23));
+        _mm512_storeu_ps(phases + (size_t)len + k, _mm512_permutex2var_ps(o01, even, o23));
+        _mm512_storeu_ps(phases + (size_t)2 * len + k, _mm512_permutex2var_ps(e01, odd, e23));
+        _mm512_storeu_ps(phases + (size_t)3 * len + k, _mm512_permutex2var_ps(o01, odd, o23));
+    }
+}
+#define HAVE_DEINTERLEAVE4 1
+
+/* one application of B^T = [[4,0,-5,0,1,0],[0,-4,-4,1,1,0],[0,4,-4,-1,1,0],
+ * [0,-2,-1,2,1,0],[0,2,-1,-2,1,0],[0,4,0,-5,0,1]] to six rows of tw values */
+WINO_AVX512 static void bt6(int tw, const float *const d[6], float *const t[6]) {
+    const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
+    for (int tx = 0; tx < tw; tx += 16) {
+        __mmask16 k = tail_mask(tw - tx);
+        __m512 a0 = _mm512_maskz_loadu_ps(k, d[0] + tx), a1 = _mm512_maskz_loadu_ps(k, d[1] + tx);
+        __m512 a2 = _mm512_maskz_loadu_ps(k, d[2] + tx), a3 = _mm512_maskz_loadu_ps(k, d[3] + tx);
+        __m512 a4 = _mm512_maskz_loadu_ps(k, d[4] + tx), a5 = _mm512_maskz_loadu_ps(k, d[5] + tx);
+        __m512 p = _mm512_fnmadd_ps(four, a2, a4), q = _mm512_fnmadd_ps(four, a1, a3);
+        __m512 r = _mm512_sub_ps(a4, a2), s2 = _mm512_mul_ps(two, _mm512_sub_ps(a3, a1));
+        _mm512_mask_storeu_ps(t[0] + tx, k, _mm512_fmadd_ps(four, a0, _mm512_fnmadd_ps(five, a2, a4)));
+        _mm512_mask_storeu_ps(t[1] + tx, k, _mm512_add_ps(p, q));
+        _mm512_mask_storeu_ps(t[2] + tx, k, _mm512_sub_ps(p, q));
+        _mm512_mask_storeu_ps(t[3] + tx, k, _mm512_add_ps(r, s2));
+        _mm512_mask_storeu_ps(t[4] + tx, k, _mm512_sub_ps(r, s2));
+        _mm512_mask_storeu_ps(t[5] + tx, k, _mm512_fmadd_ps(four, a1, _mm512_fnmadd_ps(five, a3, a5)));
+    }
+}
+
+/* one application of A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,0],[0,1,1,4,4,0],[0,1,-1,8,-8,1]]
+ * to six rows of tw values; four rows out, each value `step` floats apart (1, or 4:
+ * the tile's four columns interleaved, for which o[q] = o[0] + q and o[0] has
+ * room for 4 * tw rounded up to 64 floats) */
+WINO_AVX512 static void at6(int tw, const float *const m[6], float *const o[4], int step) {
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
+    /* 4 x 16 -> 64 interleaving: pairs of rows by floats, then the pairs by float pairs */
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+    const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+    for (int tx = 0; tx < tw; tx += 16) {
+        __mmask16 k = tail_mask(tw - tx);
+        __m512 m0 = _mm512_maskz_loadu_ps(k, m[0] + tx), m1 = _mm512_maskz_loadu_ps(k, m[1] + tx);
+        __m512 m2 = _mm512_maskz_loadu_ps(k, m[2] + tx), m3 = _mm512_maskz_loadu_ps(k, m[3] + tx);
+        __m512 m4 = _mm512_maskz_loadu_ps(k, m[4] + tx), m5 = _mm512_maskz_loadu_ps(k, m[5] + tx);
+        __m512 a = _mm512_add_ps(m1, m2), b = _mm512_sub_ps(m1, m2);
+        __m512 c = _mm512_add_ps(m3, m4), d = _mm512_sub_ps(m3, m4);
+        __m512 y0 = _mm512_add_ps(_mm512_add_ps(m0, a), c), y1 = _mm512_fmadd_ps(two, d, b);
+        __m512 y2 = _mm512_fmadd_ps(four, c, a), y3 = _mm512_add_ps(_mm512_fmadd_ps(eight, d, b), m5);
+        if (step == 1) {
+            _mm512_mask_storeu_ps(o[0] + tx, k, y0);
+            _mm512_mask_storeu_ps(o[1] + tx, k, y1);
+            _mm512_mask_storeu_ps(o[2] + tx, k, y2);
+            _mm512_mask_storeu_ps(o[3] + tx, k, y3);
+        } else {
+            __m512 p01l = _mm512_permutex2var_ps(y0, lo, y1), p01h = _mm512_permutex2var_ps(y0, hi, y1);
+            __m512 p23l = _mm512_permutex2var_ps(y2, lo, y3), p23h = _mm512_permutex2var_ps(y2, hi, y3);
+            float *dst = o[0] + (size_t)4 * tx;
+            _mm512_storeu_ps(dst, _mm512_permutex2var_ps(p01l, q0, p23l));
+            _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(p01l, q1, p23l));
+            _mm512_storeu_ps(dst + 32, _mm512_permutex2var_ps(p01h, q0, p23h));
+            _mm512_storeu_ps(dst + 48, _mm512_permutex2var_ps(p01h, q1, p23h));
+        }
+    }
+}
+#else
+/* one application of B^T = [[4,0,-5,0,1,0],[0,-4,-4,1,1,0],[0,4,-4,-1,1,0],
+ * [0,-2,-1,2,1,0],[0,2,-1,-2,1,0],[0,4,0,-5,0,1]] to six rows of tw values */
+static void bt6(int tw, const float *const d[6], float *const t[6]) {
+    const float *restrict d0 = d[0], *restrict d1 = d[1], *restrict d2 = d[2], *restrict d3 = d[3];
+    const float *restrict d4 = d[4], *restrict d5 = d[5];
+    float *restrict t0 = t[0], *restrict t1 = t[1], *restrict t2 = t[2], *restrict t3 = t[3], *restrict t4 = t[4],
+                    *restrict t5 = t[5];
+    for (int tx = 0; tx < tw; tx++) {
+        float a0 = d0[tx], a1 = d1[tx], a2 = d2[tx], a3 = d3[tx], a4 = d4[tx], a5 = d5[tx];
+        float p = a4 - 4.0f * a2, q = a3 - 4.0f * a1, r = a4 - a2, s = 2.0f * (a3 - a1);
+        t0[tx] = 4.0f * a0 - 5.0f * a2 + a4;
+        t1[tx] = p + q;
+        t2[tx] = p - q;
+        t3[tx] = r + s;
+        t4[tx] = r - s;
+        t5[tx] = 4.0f * a1 - 5.0f * a3 + a5;
+    }
+}
+
+/* one application of A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,0],[0,1,1,4,4,0],[0,1,-1,8,-8,1]]
+ * to six rows of tw values: four rows out, each value `step` floats apart */
+static void at6(int tw, const float *const m[6], float *const o[4], int step) {
+    const float *restrict m0 = m[0], *restrict m1 = m[1], *restrict m2 = m[2], *restrict m3 = m[3];
+    const float *restrict m4 = m[4], *restrict m5 = m[5];
+    float *restrict o0 = o[0], *restrict o1 = o[1], *restrict o2 = o[2], *restrict o3 = o[3];
+    for (int tx = 0; tx < tw; tx++) {
+        float a = m1[tx] + m2[tx], b = m1[tx] - m2[tx], c = m3[tx] + m4[tx], d = m3[tx] - m4[tx];
+        o0[(size_t)tx * step] = m0[tx] + a + c;
+        o1[(size_t)tx * step] = b + 2.0f * d;
+        o2[(size_t)tx * step] = a + 4.0f * c;
+        o3[(size_t)tx * step] = b + 8.0f * d + m5[tx];
+    }
+}
+
+#endif
+
+/* over rows into tmp[i][j] (column j of the tiles: phase j % 4 at tx + j / 4), then over columns */
+static void input_row_f4(int tw, const float *const *ph, float *v, size_t fstride, float *tmp) {
+    for (int j = 0; j < 6; j++) {
+        const float *d[6];
+        float *t[6];
+        for (int i = 0; i < 6; i++) {
+            d[i] = ph[i * 4 + j % 4] + j / 4;
+            t[i] = tmp + (size_t)(i * 6 + j) * tw;
+        }
+        bt6(tw, d, t);
+    }
+    for (int i = 0; i < 6; i++) {
+        const float *d[6];
+        float *t[6];
+        for (int j = 0; j < 6; j++) {
+            d[j] = tmp + (size_t)(i * 6 + j) * tw;
+            t[j] = v + (size_t)(i * 6 + j) * fstride;
+        }
+        bt6(tw, d, t);
+    }
+}
+
+/* over rows into tmp[r][j], then over columns into the four output rows, 4 values per tile */
+static void output_row_f4(int tw, const float *m, size_t fstride, float *const *r, float *tmp) {
+    for (int j = 0; j < 6; j++) {
+        const float *in[6];
+        float *out[4];
+        for (int i = 0; i < 6; i++) in[i] = m + (size_t)(i * 6 + j) * fstride;
+        for (int k = 0; k < 4; k++) out[k] = tmp + (size_t)(k * 6 + j) * tw;
+        at6(tw, in, out, 1);
+    }
+    for (int k = 0; k < 4; k++) {
+        const float *in[6];
+        float *out[4];
+        for (int j = 0; j < 6; j++) in[j] = tmp + (size_t)(k * 6 + j) * tw;
+        for (int q = 0; q < 4; q++) out[q] = r[k] + q;
+        at6(tw, in, out, 4);
+    }
+}
+
+static const wino_variant VARIANTS[] = {
+    {2, 4, 128, G2, input_row_f2, output_row_f2},
+    {4, 6, 64, G4, input_row_f4, output_row_f4},
+};
+
+static const wino_variant *variant(int unit) {
+    for (size_t i = 0; i < sizeof VARIANTS / sizeof VARIANTS[0]; i++)
+        if (VARIANTS[i].unit == unit) return &VARIANTS[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- weights */
+
+size_t lk_winograd_packed_floats(int unit, int m, int c) {
+    const wino_variant *v = variant(unit);
+    if (!v || m <= 0 || c <= 0) return 0;
+    return (size_t)v->alpha * v->alpha * ((size_t)(m + MR - 1) / MR) * MR * (size_t)c;
+}
+
+void lk_winograd_pack_weights(int unit, const float *w, int m, int c, float *out) {
+    /* U = G g G^T, packed [f][m panel][c][12] */
+    const wino_variant *v = variant(unit);
+    if (!v) return;
+    int a = v->alpha, panels = (m + MR - 1) / MR;
+    memset(out, 0, lk_winograd_packed_floats(unit, m, c) * sizeof(float));
+    for (int mi = 0; mi < m; mi++)
+        for (int ci = 0; ci < c; ci++) {
+            const float *g = w + ((size_t)mi * c + ci) * 9;
+            float t[6][3];
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < 3; j++)
+                    t[i][j] = v->g[i][0] * g[j] + v->g[i][1] * g[3 + j] + v->g[i][2] * g[6 + j];
+            for (int i = 0; i < a; i++)
+                for (int k = 0; k < a; k++) {
+                    float u = t[i][0] * v->g[k][0] + t[i][1] * v->g[k][1] + t[i][2] * v->g[k][2];
+                    out[(((size_t)(i * a + k) * panels + mi / MR) * c + ci) * MR + mi % MR] = u;
+                }
+        }
+}
+
+size_t lk_winograd_packed_bf16_pairs(int m, int c) {
+    if (m <= 0 || c <= 0) return 0;
+    return (size_t)16 * ((size_t)(m + MR - 1) / MR) * MR * (size_t)((c + 1) / 2);
+}
+
+int lk_winograd_pack_weights_bf16(const float *w, int m, int c, uint32_t *out) {
+    /* the float32 transform, then each [c][12] panel rounded into [ceil(c/2)][12] pairs */
+    float *u = malloc(lk_winograd_packed_floats(2, m, c) * sizeof(float));
+    if (!u) return LK_E_NOMEM;
+    lk_winograd_pack_weights(2, w, m, c, u);
+    size_t panels = (size_t)16 * ((m + MR - 1) / MR);
+    int cp = (c + 1) / 2;
+    for (size_t pnl = 0; pnl < panels; pnl++)
+        for (int q = 0; q < cp; q++)
+            for (int r = 0; r < MR; r++) {
+                const float *src = u + pnl * c * MR;
+                float hi = 2 * q + 1 < c ? src[(size_t)(2 * q + 1) * MR + r] : 0.0f;
+                out[(pnl * cp + q) * MR + r] = lk_bf16_pair(src[(size_t)2 * q * MR + r], hi);
+            }
+    free(u);
+    return LK_OK;
+}
+
+typedef struct {
+    const wino_variant *v;
+    const lk_conv2d *p;
+    const float *x, *u, *bias, *z;
+    const uint32_t *u_bf16; /* bf16 pairs instead of u (lk_conv2d_winograd_bf16) */
+    float *y;
+    int tiles_h, tiles_w, rows_per_task, tiles_pad, panels_m, phase_len;
+    int chunk_panels, chunks; /* weight panels per task, tasks per tile block (few tiles, several threads) */
+    float lo, hi;
+    int status;
+} wino_job;
+
+/* one input row (w values after pad_left zero columns) into `unit` column
+ * phases of `len` floats each: phase q holds padded columns unit * k + q.
+ * `padded` has room for unit * len floats. */
+static void split_phases(const float *row, int w, int pad_left, int unit, int len, float *phases, float *padded) {
+#ifdef HAVE_DEINTERLEAVE4
+    if (unit == 4 && len % 16 == 0) {
+        memset(padded, 0, (size_t)pad_left * sizeof(float));
+        memcpy(padded + pad_left, row, (size_t)w * sizeof(float));
+        memset(padded + pad_left + w, 0, ((size_t)4 * len - (size_t)(pad_left + w)) * sizeof(float));
+        deinterleave4(padded, len, phases);
+        return;
+    }
+#endif
+    (void)padded;
+    memset(phases, 0, (size_t)unit * len * sizeof(float));
+    for (int q = 0; q < unit; q++) {
+        int first = ((q - pad_left) % unit + unit) % unit; /* first image column in phase q */
+        if (first >= w) continue;
+        lk_gather(phases + (size_t)q * len + (first + pad_left) / unit, row + first, (w - first + unit - 1) / unit, unit);
     }
 }
 
@@ -150,45 +380,54 @@ LK_HOT static void finish_row(float *restrict y, const float *restrict r, const 
 static void wino_task(void *arg, size_t t) {
     wino_job *j = arg;
     const lk_conv2d *p = j->p;
+    const wino_variant *var = j->v;
+    const int unit = var->unit, alpha = var->alpha, planes = alpha * alpha;
     int pm_first = (int)(t % (size_t)j->chunks) * j->chunk_panels;
     int pm_last = LK_MIN(j->panels_m, pm_first + j->chunk_panels);
     t /= (size_t)j->chunks;
     int blocks = (j->tiles_h + j->rows_per_task - 1) / j->rows_per_task;
     int b = (int)(t / (size_t)blocks), ty0 = (int)(t % (size_t)blocks) * j->rows_per_task;
     int rows = LK_MIN(j->rows_per_task, j->tiles_h - ty0);
-    int tiles = rows * j->tiles_w, tp = j->tiles_pad, tw = j->tiles_w, half = j->half;
-    /* V: [16][c][tp], M: [16][m padded][tp]; each of the 16 planes skewed by
-     * 40 floats, or the transforms' 16 streams a power of two apart would all
-     * fall in one L1 set (measured: the input transform 4x slower) */
+    int tiles = rows * j->tiles_w, tp = j->tiles_pad, tw = j->tiles_w, len = j->phase_len;
+    /* V: [planes][c][tp], M: [planes][m padded][tp]; each plane skewed by 40
+     * floats, or the transforms' streams a power of two apart would all fall in
+     * one L1 set (measured: the input transform 4x slower) */
     size_t vfs = (size_t)p->c * tp + 40;
     size_t mfs = (size_t)j->panels_m * MR * tp + 40;
-    size_t split_rows = (size_t)(2 * rows + 2);    /* input rows of the block */
-    float *v = lk_scratch(0, (16 * vfs + 16 * mfs + split_rows * 2 * half + 4 * (size_t)half) * sizeof(float));
+    size_t split_rows = (size_t)(unit * rows + 2); /* input rows of the block */
+    /* an output row: unit values per tile, room for whole 16-tile vectors (at6 stores them whole) */
+    size_t out_stride = (size_t)unit * ((len + 15) / 16 * 16);
+    size_t split_floats = split_rows * unit * len, out_floats = (size_t)unit * out_stride;
+    float *v = lk_scratch(0, (planes * (vfs + mfs) + split_floats + out_floats + (size_t)planes * tw + (size_t)unit * len) *
+                                 sizeof(float));
     if (!v) {
         j->status = LK_E_NOMEM;
         return;
     }
-    float *mbuf = v + 16 * vfs, *split = mbuf + 16 * mfs, *out_rows = split + split_rows * 2 * half;
+    float *mbuf = v + planes * vfs, *split = mbuf + planes * mfs, *out_rows = split + split_floats;
+    float *tmp = out_rows + out_floats, *padded = tmp + (size_t)planes * tw;
     if (tiles < tp) /* columns past the block's tiles: zeros, so the GEMMs read finite values */
-        for (size_t r = 0; r < 16 * (size_t)p->c; r++) memset(v + r * tp + tiles, 0, (size_t)(tp - tiles) * sizeof(float));
+        for (int f = 0; f < planes; f++)
+            for (int c = 0; c < p->c; c++)
+                memset(v + f * vfs + (size_t)c * tp + tiles, 0, (size_t)(tp - tiles) * sizeof(float));
     const float *x = j->x + (size_t)b * p->c * p->h * p->w;
+    const float *ph[36];
     for (int c = 0; c < p->c; c++) {
         const float *xc = x + (size_t)c * p->h * p->w;
-        /* the block's input rows 2*ty0 - pad_top + r, split into even/odd padded columns */
-        memset(split, 0, split_rows * 2 * half * sizeof(float));
+        /* the block's input rows unit*ty0 - pad_top + r, each split into its column phases */
         for (size_t r = 0; r < split_rows; r++) {
-            int iy = 2 * ty0 - p->pad_top + (int)r;
+            int iy = unit * ty0 - p->pad_top + (int)r;
+            float *phases = split + r * unit * len;
             if (iy >= 0 && iy < p->h)
-                lk_split_columns(xc + (size_t)iy * p->w, 1, p->w, 0, p->pad_left, half, split + r * 2 * half,
-                                 split + r * 2 * half + half);
+                split_phases(xc + (size_t)iy * p->w, p->w, p->pad_left, unit, len, phases, padded);
+            else
+                memset(phases, 0, (size_t)unit * len * sizeof(float));
         }
         for (int tr = 0; tr < rows; tr++) {
-            const float *ev[4], *od[4];
-            for (int i = 0; i < 4; i++) {
-                ev[i] = split + (size_t)(2 * tr + i) * 2 * half;
-                od[i] = ev[i] + half;
-            }
-            transform_tile_row(tw, ev, od, v + (size_t)c * tp + (size_t)tr * tw, vfs);
+            /* ph[i * unit + q]: phase q of the tile row's input row i */
+            const float *row = split + (size_t)unit * tr * unit * len;
+            for (int i = 0; i < alpha * unit; i++, row += len) ph[i] = row;
+            var->input_row(tw, ph, v + (size_t)c * tp + (size_t)tr * tw, vfs, tmp);
         }
     }
     if (j->u_bf16) {
@@ -199,7 +438,7 @@ static void wino_task(void *arg, size_t t) {
             j->status = LK_E_NOMEM;
             return;
         }
-        for (int f = 0; f < 16; f++)
+        for (int f = 0; f < planes; f++)
             for (int pn = 0; pn < tp / NR; pn++) {
                 lk_rows_to_bf16_pairs(v + f * vfs + (size_t)pn * NR, (size_t)tp, p->c, vp);
                 for (int pm = pm_first; pm < pm_last; pm++)
@@ -207,24 +446,26 @@ static void wino_task(void *arg, size_t t) {
                                        mbuf + f * mfs + (size_t)pm * MR * tp + (size_t)pn * NR, (size_t)tp);
             }
     } else {
-        for (int f = 0; f < 16; f++)
+        for (int f = 0; f < planes; f++)
             for (int pm = pm_first; pm < pm_last; pm++)
                 for (int pn = 0; pn < tp / NR; pn++)
                     lk_gemm_panel(p->c, j->u + ((size_t)f * j->panels_m + pm) * p->c * MR, v + f * vfs + (size_t)pn * NR,
                                   (size_t)tp, mbuf + f * mfs + (size_t)pm * MR * tp + (size_t)pn * NR, (size_t)tp);
     }
-    float *r0 = out_rows, *r1 = out_rows + 2 * (size_t)half;
+    float *r[4];
+    for (int k = 0; k < unit; k++) r[k] = out_rows + (size_t)k * out_stride;
     for (int m = pm_first * MR; m < LK_MIN(p->m, pm_last * MR); m++) {
         float bias = j->bias ? j->bias[m] : 0.0f;
         float *ym = j->y + ((size_t)b * p->m + m) * p->oh * p->ow;
         const float *zm = j->z ? j->z + ((size_t)b * p->m + m) * p->oh * p->ow : NULL;
         for (int tr = 0; tr < rows; tr++) {
-            int oy = 2 * (ty0 + tr);
-            output_tile_row(tw, mbuf + (size_t)m * tp + (size_t)tr * tw, mfs, r0, r1);
-            finish_row(ym + (size_t)oy * p->ow, r0, zm ? zm + (size_t)oy * p->ow : NULL, p->ow, bias, j->lo, j->hi);
-            if (oy + 1 < p->oh)
-                finish_row(ym + (size_t)(oy + 1) * p->ow, r1, zm ? zm + (size_t)(oy + 1) * p->ow : NULL, p->ow, bias,
-                           j->lo, j->hi);
+            var->output_row(tw, mbuf + (size_t)m * tp + (size_t)tr * tw, mfs, r, tmp);
+            for (int k = 0; k < unit; k++) {
+                int oy = unit * (ty0 + tr) + k;
+                if (oy < p->oh)
+                    finish_row(ym + (size_t)oy * p->ow, r[k], zm ? zm + (size_t)oy * p->ow : NULL, p->ow, bias, j->lo,
+                               j->hi);
+            }
         }
     }
 }
@@ -235,25 +476,28 @@ int lk_winograd_available(const lk_conv2d *p) {
            p->pad_left <= 2 && (p->act.kind == LK_ACT_NONE || p->act.kind == LK_ACT_RELU || p->act.kind == LK_ACT_CLIP);
 }
 
-static int winograd(const lk_conv2d *p, const float *x, const float *u, const uint32_t *u_bf16, const float *bias,
-                    const float *z, float *y, lk_pool *pool) {
-    if (!lk_winograd_available(p) || p->n < 0 || p->c < 1 || p->m < 1 || p->oh < 1 || p->ow < 1) return LK_E_ARG;
+static int winograd(const wino_variant *var, const lk_conv2d *p, const float *x, const float *u, const uint32_t *u_bf16,
+                    const float *bias, const float *z, float *y, lk_pool *pool) {
+    if (!var || !lk_winograd_available(p) || p->n < 0 || p->c < 1 || p->m < 1 || p->oh < 1 || p->ow < 1)
+        return LK_E_ARG;
     if (p->n == 0) return LK_OK;
-    wino_job j = {.p = p, .x = x, .u = u, .u_bf16 = u_bf16, .bias = bias, .z = z, .y = y};
-    j.tiles_h = (p->oh + 1) / 2;
-    j.tiles_w = (p->ow + 1) / 2;
+    const int unit = var->unit;
+    wino_job j = {.v = var, .p = p, .x = x, .u = u, .u_bf16 = u_bf16, .bias = bias, .z = z, .y = y};
+    j.tiles_h = (p->oh + unit - 1) / unit;
+    j.tiles_w = (p->ow + unit - 1) / unit;
     j.panels_m = (p->m + MR - 1) / MR;
-    /* even/odd halves of a padded input row: the image, and the 2 * tiles + 2 columns the tiles read */
-    j.half = LK_MAX(p->w + p->pad_left, 2 * j.tiles_w + 2) / 2 + 2;
+    /* a column phase of a padded input row: the image, and the unit * tiles + 2 columns the tiles read */
+    j.phase_len = (LK_MAX(p->w + p->pad_left, unit * j.tiles_w + 2) / unit + 2 + 15) / 16 * 16; /* whole vectors */
     lk_activation after; /* none: lk_winograd_available admits only clamps */
     lk_split_activation(&p->act, &j.lo, &j.hi, &after);
-    /* Blocks of tile rows, at most ~128 tiles each (its V and M stay in L2): the block height with the
-     * shortest makespan (rounds of `threads` blocks times a block's cost, which is whole 32-tile panels:
-     * 4 blocks of 14 tiles cost as much as 4 of 32), the taller on a tie.  Fewer blocks than threads (one
-     * small image): the weight panels are split among tasks as well, each transforming the block's input
-     * itself (measured: a 256-channel 3x3 conv at 14x14 no faster on 2 threads than on 1 before). */
+    /* Blocks of tile rows, at most about the variant's tile budget each (its V and M stay in L2): the block
+     * height with the shortest makespan (rounds of `threads` blocks times a block's cost, which is whole
+     * 32-tile panels: 4 blocks of 14 tiles cost as much as 4 of 32), the taller on a tie.  Fewer blocks than
+     * threads (one small image): the weight panels are split among tasks as well, each transforming the
+     * block's input itself (measured: a 256-channel 3x3 conv at 14x14 no faster on 2 threads than on 1
+     * before). */
     int threads = lk_pool_threads(pool);
-    int rows_max = LK_MIN(j.tiles_h, LK_MAX(1, 128 / j.tiles_w));
+    int rows_max = LK_MIN(j.tiles_h, LK_MAX(1, var->tile_budget / j.tiles_w));
     long best = -1;
     for (int rows = rows_max; rows >= 1; rows--) {
         size_t blocks = (size_t)p->n * ((j.tiles_h + rows - 1) / rows);
@@ -273,13 +517,13 @@ static int winograd(const lk_conv2d *p, const float *x, const float *u, const ui
     return j.status;
 }
 
-int lk_conv2d_winograd_f32(const lk_conv2d *p, const float *x, const float *u, const float *bias, const float *z,
-                           float *y, lk_pool *pool) {
-    return winograd(p, x, u, NULL, bias, z, y, pool);
+int lk_conv2d_winograd_f32(int unit, const lk_conv2d *p, const float *x, const float *u, const float *bias,
+                           const float *z, float *y, lk_pool *pool) {
+    return winograd(variant(unit), p, x, u, NULL, bias, z, y, pool);
 }
 
 int lk_conv2d_winograd_bf16(const lk_conv2d *p, const float *x, const uint32_t *u, const float *bias, const float *z,
                             float *y, lk_pool *pool) {
     if (!lk_bf16_available()) return LK_E_ARG;
-    return winograd(p, x, NULL, u, bias, z, y, pool);
+    return winograd(variant(2), p, x, NULL, u, bias, z, y, pool);
 }
