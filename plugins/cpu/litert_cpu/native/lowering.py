@@ -239,9 +239,10 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
     unit = _winograd_unit(ints, act, ctx) if weights is not None else None
     if unit is not None:
         packed_name = f"{node.name}/winograd_weights"
-        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c, ctx.bf16, unit) // 4,
+        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c, ctx.bf16, unit, kh, group) // 4,
                                np.uint32 if ctx.bf16 else np.float32)
-        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed, ctx.bf16, unit)
+        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed, ctx.bf16, unit, kh,
+                                         group)
         kind = (ctx.native.STEP_CONV2D_WINOGRAD_BF16 if ctx.bf16 else
                 ctx.native.STEP_CONV2D_WINOGRAD4 if unit == 4 else ctx.native.STEP_CONV2D_WINOGRAD)
         return Lowered([Step(kind, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)], consts={packed_name: packed})
@@ -269,27 +270,34 @@ def _bf16_conv_pays(taps: int, out_channels: int, positions: int) -> bool:
 def _winograd_unit(ints, act, ctx: LowerContext) -> int | None:
     """The Winograd output tile worth using for this conv (2 or 4), or None for the packed direct conv.
 
-    Only 3x3 stride-1 ungrouped convs with an activation the epilogue applies (none, ReLU, Clip).  Both
-    tiles run (u+2)^2 GEMMs over 32-tile panels of an image: F(4x4, 3x3) 36 per panel of 4x4 tiles,
-    F(2x2, 3x3) 16 per panel of 2x2, so F(4x4) takes the maps where that costs fewer panel GEMMs (56x56: 7
-    panels against 25; 28x28: 2 against 7), from 16 channels each way: its transforms run 16 tiles per
-    vector, so even thin GEMMs gain (Zen 4, one thread, against the direct conv: 16->64 channels at 55x55
-    0.58 -> 0.35 ms, 128->32 at 56x56 2.30 -> 1.21, 64->64 at 56x56 1.8-2.0 with F(2x2) -> 1.0-1.1).
-    F(2x2) keeps 14x14 (1 panel against 2, but 36 GEMMs against 32) with at least 64 channels each way and
-    36 tiles (its transforms are scalar loops: from 32 channels the direct conv's flat rows are faster, and
-    7x7's 16 tiles fill half an input panel; ResNet-18's 256-channel 14x14 conv, 2 threads, 1.69 ms direct,
-    0.77-1.16 F(2x2), 0.99 F(4x4)).  F(4x4) only in float32 (bf16 rounds more than its transforms gain) and
-    at ~5x the float32 error of the direct method (winograd.c; docs/native-kernels.md)."""
+    Only stride-1 convs with a square 3x3 or 5x5 kernel and an activation the epilogue applies (none, ReLU,
+    Clip); channel counts are per group.  Every variant runs alpha^2 GEMMs over panels of 32 tiles of an
+    image (16 for the last one), so for 3x3, F(4x4, 3x3) (36 GEMMs per panel of 4x4 tiles) takes the maps
+    where that costs fewer panel GEMMs than F(2x2, 3x3) (16 per panel of 2x2): from 12x12 up (14x14: one
+    16-tile panel against four), from 16 channels each way, since its transforms run 16 tiles per vector and
+    even thin GEMMs gain.  Zen 4, one thread, against what ran before (direct or F(2x2)): 16->64 channels at
+    55x55 0.58 -> 0.35 ms, 128->32 at 56x56 2.30 -> 1.21, 64->64 at 56x56 1.8-2.0 -> 1.0-1.1, 128->128 at
+    14x14 0.43 -> 0.33, AlexNet's grouped 384->384 at 13x13 1.65 -> 1.35.  F(2x2, 3x3) keeps 9x9-10x10
+    maps (and bf16) with at least 64 channels each way and 36 tiles (its transforms are scalar loops: from
+    32 channels the direct conv's flat rows are faster).  5x5: F(2x2, 5x5) (9 multiplies per output against
+    25) from 24 channels each way and 36 tiles of an image (one thread: AlexNet's 96->256 grouped conv at
+    27x27 4.98 -> 2.48 ms, GoogLeNet's 32->96 at 28x28 1.31 -> 0.68, 24->64 at 14x14 0.22 -> 0.19; 16->32 at
+    28x28 0.22 -> 0.26, too thin).  F(4x4, 3x3) and F(2x2, 5x5) only in float32 (bf16 rounds more than
+    their transforms gain) and at ~5x the float32 error of the direct method (winograd.c;
+    docs/native-kernels.md); bf16 Winograd only ungrouped."""
     n, c, h, w, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, group, _ = ints
-    if not (ctx.native.conv_packed_available() and (kh, kw, sh, sw, dh, dw, group) == (3, 3, 1, 1, 1, 1, 1)
-            and 0 <= pt <= 2 and 0 <= pl <= 2
+    if not (ctx.native.conv_packed_available() and kh == kw and kh in (3, 5) and (sh, sw, dh, dw) == (1, 1, 1, 1)
+            and 0 <= pt < kh and 0 <= pl < kw
             and act[0] in (ctx.native.ACT_NONE, ctx.native.ACT_RELU, ctx.native.ACT_CLIP)):
         return None
+    cg, mg = c // group, m // group
     tiles2 = -(-oh // 2) * -(-ow // 2)  # per image: a task's tiles come from one image
+    if kh == 5:
+        return 2 if not ctx.bf16 and min(cg, mg) >= 24 and tiles2 >= 36 else None
     tiles4 = -(-oh // 4) * -(-ow // 4)
-    if not ctx.bf16 and min(c, m) >= 16 and 36 * -(-tiles4 // 32) < 16 * -(-tiles2 // 32):
+    if not ctx.bf16 and min(cg, mg) >= 16 and 36 * -(-tiles4 // 16) < 16 * -(-tiles2 // 16):
         return 4
-    if min(c, m) >= 64 and n * tiles2 >= 36:
+    if min(cg, mg) >= 64 and n * tiles2 >= 36 and (group == 1 or not ctx.bf16):
         return 2
     return None
 

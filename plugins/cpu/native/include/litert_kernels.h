@@ -152,17 +152,18 @@ void lk_conv_pack_weights_bf16(const float *w, int m, int k, int groups, uint32_
 int lk_conv2d_packed_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
                           const float *z, float *y, lk_pool *pool);
 
-/* 3x3 stride-1 ungrouped convs by Winograd F(unit x unit, 3x3), unit 2 or 4
- * (4: ~5x the float32 error of the direct method, see winograd.c), weights
- * transformed and packed by lk_winograd_pack_weights into
- * lk_winograd_packed_floats(unit, m, c) floats (0 for another unit);
- * activation none, ReLU or Clip; where lk_winograd_available(p). */
+/* Stride-1 convs with a square 3x3 or 5x5 kernel (any groups) by Winograd
+ * F(unit x unit, r x r): F(2, 3), F(4, 3) (~5x the float32 error of the
+ * direct method, see winograd.c) or F(2, 5); weights transformed and packed by
+ * lk_winograd_pack_weights into lk_winograd_packed_floats(unit, kernel, m, c,
+ * groups) floats (0 for another variant or bad geometry); activation none,
+ * ReLU or Clip; where lk_winograd_available(p). */
 int lk_winograd_available(const lk_conv2d *p);
-size_t lk_winograd_packed_floats(int unit, int m, int c);
-void lk_winograd_pack_weights(int unit, const float *w, int m, int c, float *out);
+size_t lk_winograd_packed_floats(int unit, int kernel, int m, int c, int groups);
+void lk_winograd_pack_weights(int unit, int kernel, const float *w, int m, int c, int groups, float *out);
 int lk_conv2d_winograd_f32(int unit, const lk_conv2d *p, const float *x, const float *u, const float *bias,
                            const float *z, float *y, lk_pool *pool);
-/* F(2x2, 3x3) with the 16 GEMMs in bf16 arithmetic (transforms in float32):
+/* F(2x2, 3x3), ungrouped, with the 16 GEMMs in bf16 arithmetic (transforms in float32):
  * weights transformed, rounded and packed by lk_winograd_pack_weights_bf16
  * into lk_winograd_packed_bf16_pairs(m, c) uint32 pairs (LK_E_NOMEM when its
  * float32 staging buffer cannot be allocated); only where lk_bf16_available(). */

@@ -754,32 +754,34 @@ static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* the packed size for F(unit x unit, 3x3); bf16 only for unit 2; 0 for an unknown unit */
-static size_t winograd_packed_units(int rows, int channels, int bf16, int unit) {
-    if (bf16) return unit == 2 ? lk_winograd_packed_bf16_pairs(rows, channels) : 0;
-    return lk_winograd_packed_floats(unit, rows, channels);
+/* the packed size for F(unit x unit, kernel x kernel); bf16 only for F(2x2, 3x3) ungrouped; 0 for a variant
+ * the library does not have */
+static size_t winograd_packed_units(int rows, int channels, int bf16, int unit, int kernel, int groups) {
+    if (bf16) return unit == 2 && kernel == 3 && groups == 1 ? lk_winograd_packed_bf16_pairs(rows, channels) : 0;
+    return lk_winograd_packed_floats(unit, kernel, rows, channels, groups);
 }
 
 static PyObject *mod_winograd_packed_bytes(PyObject *m, PyObject *args) {
     (void)m;
-    int rows, channels, bf16 = 0, unit = 2;
-    if (!PyArg_ParseTuple(args, "ii|pi", &rows, &channels, &bf16, &unit)) return NULL;
-    return packed_bytes(winograd_packed_units(rows, channels, bf16, unit));
+    int rows, channels, bf16 = 0, unit = 2, kernel = 3, groups = 1;
+    if (!PyArg_ParseTuple(args, "ii|piii", &rows, &channels, &bf16, &unit, &kernel, &groups)) return NULL;
+    return packed_bytes(winograd_packed_units(rows, channels, bf16, unit, kernel, groups));
 }
 
 static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
     (void)m;
     PyObject *obj, *out;
-    int rows, channels, bf16 = 0, unit = 2;
-    if (!PyArg_ParseTuple(args, "OiiO|pi", &obj, &rows, &channels, &out, &bf16, &unit)) return NULL;
+    int rows, channels, bf16 = 0, unit = 2, kernel = 3, groups = 1;
+    if (!PyArg_ParseTuple(args, "OiiO|piii", &obj, &rows, &channels, &out, &bf16, &unit, &kernel, &groups)) return NULL;
     Py_buffer view, dest;
-    size_t floats = winograd_packed_units(rows, channels, bf16, unit);
-    if (packing_buffers(obj, (Py_ssize_t)rows * channels * 9, out, floats, &view, &dest) < 0) return NULL;
+    size_t floats = winograd_packed_units(rows, channels, bf16, unit, kernel, groups);
+    Py_ssize_t values = floats ? (Py_ssize_t)rows * (channels / groups) * kernel * kernel : 0;
+    if (packing_buffers(obj, values, out, floats, &view, &dest) < 0) return NULL;
     int status = LK_OK;
     if (bf16)
         status = lk_winograd_pack_weights_bf16(view.buf, rows, channels, (uint32_t *)dest.buf);
     else
-        lk_winograd_pack_weights(unit, view.buf, rows, channels, (float *)dest.buf);
+        lk_winograd_pack_weights(unit, kernel, view.buf, rows, channels, groups, (float *)dest.buf);
     release_packing(&view, &dest);
     if (status != LK_OK) return PyErr_NoMemory();
     Py_RETURN_NONE;
@@ -823,7 +825,7 @@ static PyMethodDef module_methods[] = {
     {"pack_conv_weights", mod_pack_conv_weights, METH_VARARGS,
      "pack_conv_weights(w, m, k, groups, out, bf16=False): weights into the packed-conv layout, in out"},
     {"winograd_packed_bytes", mod_winograd_packed_bytes, METH_VARARGS,
-     "winograd_packed_bytes(m, c, bf16=False, unit=2) -> int: size of the packed F(unit, 3x3) weight layout"},
+     "winograd_packed_bytes(m, c, bf16=False, unit=2, kernel=3, groups=1) -> int: size of the packed Winograd weights"},
     {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
     {"bf16_available", mod_bf16_available, METH_NOARGS, "whether this CPU runs the bf16 steps (AVX512_BF16)"},
     {"gemm_packed_b_bytes", mod_gemm_packed_b_bytes, METH_VARARGS,
@@ -831,7 +833,7 @@ static PyMethodDef module_methods[] = {
     {"pack_gemm_b", mod_pack_gemm_b, METH_VARARGS,
      "pack_gemm_b(b, k, n, trans_b, out, bf16=False): a constant B ([k, n], or [n, k] when trans_b) packed into out"},
     {"pack_winograd_weights", mod_pack_winograd_weights, METH_VARARGS,
-     "pack_winograd_weights(w, m, c, out, bf16=False, unit=2): 3x3 weights transformed and packed for F(unit, 3x3), in out"},
+     "pack_winograd_weights(w, m, c, out, bf16=False, unit=2, kernel=3, groups=1): weights transformed and packed for F(unit, kernel), in out"},
     {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
     {"set_blas_sgemm", mod_set_blas_sgemm, METH_O, "register a cblas_sgemm address (int) or None"},
     {"has_blas", mod_has_blas, METH_NOARGS, "whether an external BLAS is registered"},

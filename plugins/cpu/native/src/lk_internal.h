@@ -98,6 +98,8 @@ static inline void lk_copy_rows(float *restrict dst, size_t dst_pitch, const flo
  * (lk_conv_pack_weights), B has row stride ldb; the library's AVX-512 tile,
  * only where lk_conv_packed_available(). */
 void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc);
+/* C[12][16] = A x B: lk_gemm_panel for a last panel of at most 16 columns */
+void lk_gemm_panel16(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc);
 /* The same in bf16 arithmetic: A a pair panel [kp][12], B a pair panel
  * [kp][32] (lk_rows_to_bf16_pairs); only where lk_bf16_available(). */
 void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc);

@@ -53,10 +53,11 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
     if (s->kind == LK_STEP_DWCONV2D && (p->groups != p->c || p->m != p->c)) return 0;
     if (s->kind == LK_STEP_CONV2D_PACKED && !lk_conv_packed_available()) return 0;
     if (s->kind == LK_STEP_CONV2D_PACKED_BF16 && !lk_bf16_available()) return 0;
-    if ((s->kind == LK_STEP_CONV2D_WINOGRAD || s->kind == LK_STEP_CONV2D_WINOGRAD4 ||
-         s->kind == LK_STEP_CONV2D_WINOGRAD_BF16) && !lk_winograd_available(p))
-        return 0;
-    if (s->kind == LK_STEP_CONV2D_WINOGRAD_BF16 && !lk_bf16_available()) return 0;
+    int wino_unit = s->kind == LK_STEP_CONV2D_WINOGRAD ? 2 : s->kind == LK_STEP_CONV2D_WINOGRAD4 ? 4 : 0;
+    if ((wino_unit || s->kind == LK_STEP_CONV2D_WINOGRAD_BF16) && !lk_winograd_available(p)) return 0;
+    /* a variant the library has (F(4x4, 5x5) does not exist) */
+    if (wino_unit && !lk_winograd_packed_floats(wino_unit, p->kh, p->m, p->c, p->groups)) return 0;
+    if (s->kind == LK_STEP_CONV2D_WINOGRAD_BF16 && (!lk_bf16_available() || p->groups != 1 || p->kh != 3)) return 0;
     /* padded extents fit in int */
     if ((int64_t)(p->oh - 1) * p->sh + (int64_t)(p->kh - 1) * p->dh + 1 > 1 << 30 ||
         (int64_t)(p->ow - 1) * p->sw + (int64_t)(p->kw - 1) * p->dw + 1 > 1 << 30 ||
@@ -69,8 +70,7 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
                     ? f32((int64_t)lk_conv_packed_floats(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
                 : s->kind == LK_STEP_CONV2D_PACKED_BF16
                     ? f32((int64_t)lk_conv_packed_bf16_pairs(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
-                : s->kind == LK_STEP_CONV2D_WINOGRAD ? f32((int64_t)lk_winograd_packed_floats(2, p->m, p->c))
-                : s->kind == LK_STEP_CONV2D_WINOGRAD4 ? f32((int64_t)lk_winograd_packed_floats(4, p->m, p->c))
+                : wino_unit ? f32((int64_t)lk_winograd_packed_floats(wino_unit, p->kh, p->m, p->c, p->groups))
                 : s->kind == LK_STEP_CONV2D_WINOGRAD_BF16 ? f32((int64_t)lk_winograd_packed_bf16_pairs(p->m, p->c))
                                                      : f32(prod4(p->m, p->c / p->groups, p->kh, p->kw)),
                 0) &&

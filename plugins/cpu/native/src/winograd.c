@@ -1,21 +1,24 @@
 /*
- * Winograd convolution for 3x3, stride-1, ungrouped convolutions (Lavin &
- * Gray): an u x u output tile from an (u+2) x (u+2) input tile, with
- * (u+2)^2 multiplies per channel pair instead of 9 u^2.  Two variants:
+ * Winograd convolution for stride-1 convolutions with square 3x3 or 5x5
+ * kernels, any groups (Lavin & Gray): an u x u output tile from an
+ * (u+r-1)^2 input tile, with (u+r-1)^2 multiplies per channel pair instead of
+ * r^2 u^2.  Three variants:
  *  - F(2x2, 3x3), 16 multiplies for 4 outputs (2.25x fewer): its transforms
  *    hold only 0, +-1 and +-1/2, so its float32 error is that of the direct
  *    method;
  *  - F(4x4, 3x3), 36 for 16 (4x fewer): transforms with entries up to 8
  *    raise the float32 error to ~1e-6 of the output's norm per layer (direct:
  *    ~2e-7; measured on ResNet-like layers in docs/native-kernels.md).  The
- *    lowering takes it only for large maps, where it pays.
+ *    lowering takes it only for large maps, where it pays;
+ *  - F(2x2, 5x5), 36 for 4 (2.8x fewer), on the same six points as F(4x4, 3x3)
+ *    (so the same input transform B^T), and about the same error.
  *
- * Per task (an image, a block of tile rows, a range of weight panels):
+ * Per task (an image, a group, a block of tile rows, a range of weight panels):
  *  1. V[f][c][t] = (B^T d B)[f] of every input tile t: the block's input rows
  *     are split into u column phases (phase q holds padded columns u k + q),
- *     so tile tx reads phase q at tx (q < u) and phases 0, 1 at tx + 1, and
+ *     so tile tx reads column j of its tile as phase j % u at tx + j / u, and
  *     every transform loop runs vectorised across the tiles of a row;
- *  2. (u+2)^2 GEMMs M[f] = U[f] V[f] on the library's 12x32 tile, with the
+ *  2. (u+r-1)^2 GEMMs M[f] = U[f] V[f] on the library's 12x32 tile, with the
  *     weights transformed and packed once (lk_winograd_pack_weights);
  *  3. Y = A^T M A per tile into u output rows at a time, then bias, residual
  *     and a clamp activation on the way out.
@@ -29,28 +32,28 @@
 #define MR 12
 #define NR 32
 
-/* input tile row -> V: ph[i * u + q] is phase q of the tile row's input row i;
- * tmp holds (u+2)^2 * tw floats */
-typedef void (*wino_input_fn)(int tw, const float *const *ph, float *v, size_t fstride, float *tmp);
+/* input tile row -> V: ph[i * unit + q] is phase q of the tile row's input row i;
+ * tmp holds alpha^2 * tw floats */
+typedef void (*wino_input_fn)(int unit, int tw, const float *const *ph, float *v, size_t fstride, float *tmp);
 /* M -> u output rows r[0..u-1] of u * tw values each */
 typedef void (*wino_output_fn)(int tw, const float *m, size_t fstride, float *const *r, float *tmp);
 
 typedef struct {
-    int unit, alpha;      /* output and input tile side */
+    int unit, r, alpha;   /* output tile side, kernel side, input tile side (unit + r - 1) */
     int tile_budget;      /* tiles of a block, about (its V and M stay in L2) */
-    const float (*g)[3];  /* G: alpha x 3, U = G g G^T */
+    const float *g;       /* G: alpha x r, row-major; U = G g G^T */
     wino_input_fn input_row;
     wino_output_fn output_row;
 } wino_variant;
 
 /* ---------------------------------------------------------------- F(2x2, 3x3) */
 
-static const float G2[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+static const float G23[4 * 3] = {1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1};
 
 /* B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]; one named value per tile
  * entry, so that GCC vectorises the loop across tiles (16 per AVX-512 step) */
-LK_HOT static void input_row_f2(int tw, const float *const *ph, float *v, size_t fstride, float *tmp) {
-    (void)tmp;
+LK_HOT static void input_row_f2(int unit, int tw, const float *const *ph, float *v, size_t fstride, float *tmp) {
+    (void)unit, (void)tmp;
     const float *restrict e0 = ph[0], *restrict e1 = ph[2], *restrict e2 = ph[4], *restrict e3 = ph[6];
     const float *restrict o0 = ph[1], *restrict o1 = ph[3], *restrict o2 = ph[5], *restrict o3 = ph[7];
     float *restrict v0 = v, *restrict v1 = v + fstride, *restrict v2 = v + 2 * fstride, *restrict v3 = v + 3 * fstride;
@@ -92,12 +95,15 @@ LK_HOT static void output_row_f2(int tw, const float *m, size_t fstride, float *
 
 /* ---------------------------------------------------------------- F(4x4, 3x3) */
 
-static const float G4[6][3] = {{0.25f, 0, 0},
-                               {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                               {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                               {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                               {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                               {0, 0, 1}};
+/* F(4x4, 3x3) and F(2x2, 5x5) on the points 0, 1, -1, 2, -2, inf: one B^T, G 6 x 3 and 6 x 5 */
+static const float G43[6 * 3] = {0.25f,     0,          0,         -1.0f / 6, -1.0f / 6, -1.0f / 6,
+                                 -1.0f / 6, 1.0f / 6,   -1.0f / 6, 1.0f / 24, 1.0f / 12, 1.0f / 6,
+                                 1.0f / 24, -1.0f / 12, 1.0f / 6,  0,         0,         1};
+static const float G25[6 * 5] = {0.25f,     0,          0,         0,         0,         -1.0f / 6, -1.0f / 6,
+                                 -1.0f / 6, -1.0f / 6,  -1.0f / 6, -1.0f / 6, 1.0f / 6,  -1.0f / 6, 1.0f / 6,
+                                 -1.0f / 6, 1.0f / 24,  1.0f / 12, 1.0f / 6,  1.0f / 3,  2.0f / 3,  1.0f / 24,
+                                 -1.0f / 12, 1.0f / 6,  -1.0f / 3, 2.0f / 3,  0,         0,         0,
+                                 0,         1};
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -187,6 +193,30 @@ WINO_AVX512 static void at6(int tw, const float *const m[6], float *const o[4], 
         }
     }
 }
+/* F(2x2, 5x5)'s A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,1]] to six rows of tw values;
+ * two rows out, each value `step` floats apart (1, or 2: the tile's two columns
+ * interleaved, o[1] = o[0] + 1, o[0] with room for 2 * tw rounded up to 32) */
+WINO_AVX512 static void at6x2(int tw, const float *const m[6], float *const o[2], int step) {
+    const __m512 two = _mm512_set1_ps(2.0f);
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    for (int tx = 0; tx < tw; tx += 16) {
+        __mmask16 k = tail_mask(tw - tx);
+        __m512 m0 = _mm512_maskz_loadu_ps(k, m[0] + tx), m1 = _mm512_maskz_loadu_ps(k, m[1] + tx);
+        __m512 m2 = _mm512_maskz_loadu_ps(k, m[2] + tx), m3 = _mm512_maskz_loadu_ps(k, m[3] + tx);
+        __m512 m4 = _mm512_maskz_loadu_ps(k, m[4] + tx), m5 = _mm512_maskz_loadu_ps(k, m[5] + tx);
+        __m512 y0 = _mm512_add_ps(_mm512_add_ps(m0, _mm512_add_ps(m1, m2)), _mm512_add_ps(m3, m4));
+        __m512 y1 = _mm512_add_ps(_mm512_fmadd_ps(two, _mm512_sub_ps(m3, m4), _mm512_sub_ps(m1, m2)), m5);
+        if (step == 1) {
+            _mm512_mask_storeu_ps(o[0] + tx, k, y0);
+            _mm512_mask_storeu_ps(o[1] + tx, k, y1);
+        } else {
+            float *dst = o[0] + (size_t)2 * tx;
+            _mm512_storeu_ps(dst, _mm512_permutex2var_ps(y0, lo, y1));
+            _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(y0, hi, y1));
+        }
+    }
+}
 #else
 /* one application of B^T = [[4,0,-5,0,1,0],[0,-4,-4,1,1,0],[0,4,-4,-1,1,0],
  * [0,-2,-1,2,1,0],[0,2,-1,-2,1,0],[0,4,0,-5,0,1]] to six rows of tw values */
@@ -222,15 +252,25 @@ static void at6(int tw, const float *const m[6], float *const o[4], int step) {
     }
 }
 
+
+/* F(2x2, 5x5)'s A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,1]]: two rows out, each value `step` floats apart */
+static void at6x2(int tw, const float *const m[6], float *const o[2], int step) {
+    for (int tx = 0; tx < tw; tx++) {
+        float a = m[1][tx] + m[2][tx], b = m[1][tx] - m[2][tx], c = m[3][tx] + m[4][tx], d = m[3][tx] - m[4][tx];
+        o[0][(size_t)tx * step] = m[0][tx] + a + c;
+        o[1][(size_t)tx * step] = b + 2.0f * d + m[5][tx];
+    }
+}
 #endif
 
-/* over rows into tmp[i][j] (column j of the tiles: phase j % 4 at tx + j / 4), then over columns */
-static void input_row_f4(int tw, const float *const *ph, float *v, size_t fstride, float *tmp) {
+/* B^T d B of 6x6 tiles (F(4x4, 3x3), F(2x2, 5x5)): over rows into tmp[i][j]
+ * (column j of the tiles: phase j % unit at tx + j / unit), then over columns */
+static void input_row_b6(int unit, int tw, const float *const *ph, float *v, size_t fstride, float *tmp) {
     for (int j = 0; j < 6; j++) {
         const float *d[6];
         float *t[6];
         for (int i = 0; i < 6; i++) {
-            d[i] = ph[i * 4 + j % 4] + j / 4;
+            d[i] = ph[i * unit + j % unit] + j / unit;
             t[i] = tmp + (size_t)(i * 6 + j) * tw;
         }
         bt6(tw, d, t);
@@ -264,42 +304,67 @@ static void output_row_f4(int tw, const float *m, size_t fstride, float *const *
     }
 }
 
+/* F(2x2, 5x5): over rows into tmp[r][j], then over columns into the two output rows, 2 values per tile */
+static void output_row_f25(int tw, const float *m, size_t fstride, float *const *r, float *tmp) {
+    for (int j = 0; j < 6; j++) {
+        const float *in[6];
+        float *out[2] = {tmp + (size_t)j * tw, tmp + (size_t)(6 + j) * tw};
+        for (int i = 0; i < 6; i++) in[i] = m + (size_t)(i * 6 + j) * fstride;
+        at6x2(tw, in, out, 1);
+    }
+    for (int k = 0; k < 2; k++) {
+        const float *in[6];
+        float *out[2] = {r[k], r[k] + 1};
+        for (int j = 0; j < 6; j++) in[j] = tmp + (size_t)(k * 6 + j) * tw;
+        at6x2(tw, in, out, 2);
+    }
+}
+
 static const wino_variant VARIANTS[] = {
-    {2, 4, 128, G2, input_row_f2, output_row_f2},
-    {4, 6, 64, G4, input_row_f4, output_row_f4},
+    {2, 3, 4, 128, G23, input_row_f2, output_row_f2},
+    {4, 3, 6, 64, G43, input_row_b6, output_row_f4},
+    {2, 5, 6, 64, G25, input_row_b6, output_row_f25},
 };
 
-static const wino_variant *variant(int unit) {
+/* F(unit x unit, r x r), or NULL */
+static const wino_variant *variant(int unit, int r) {
     for (size_t i = 0; i < sizeof VARIANTS / sizeof VARIANTS[0]; i++)
-        if (VARIANTS[i].unit == unit) return &VARIANTS[i];
+        if (VARIANTS[i].unit == unit && VARIANTS[i].r == r) return &VARIANTS[i];
     return NULL;
 }
 
 /* ---------------------------------------------------------------- weights */
 
-size_t lk_winograd_packed_floats(int unit, int m, int c) {
-    const wino_variant *v = variant(unit);
-    if (!v || m <= 0 || c <= 0) return 0;
-    return (size_t)v->alpha * v->alpha * ((size_t)(m + MR - 1) / MR) * MR * (size_t)c;
+size_t lk_winograd_packed_floats(int unit, int kernel, int m, int c, int groups) {
+    const wino_variant *v = variant(unit, kernel);
+    if (!v || m <= 0 || c <= 0 || groups <= 0 || m % groups || c % groups) return 0;
+    size_t panels = (size_t)(m / groups + MR - 1) / MR;
+    return (size_t)v->alpha * v->alpha * (size_t)groups * panels * MR * (size_t)(c / groups);
 }
 
-void lk_winograd_pack_weights(int unit, const float *w, int m, int c, float *out) {
-    /* U = G g G^T, packed [f][m panel][c][12] */
-    const wino_variant *v = variant(unit);
-    if (!v) return;
-    int a = v->alpha, panels = (m + MR - 1) / MR;
-    memset(out, 0, lk_winograd_packed_floats(unit, m, c) * sizeof(float));
+void lk_winograd_pack_weights(int unit, int kernel, const float *w, int m, int c, int groups, float *out) {
+    /* U = G g G^T of each [r][r] kernel (w: [m][c / groups][r][r]), packed [f][group][m panel][c / groups][12] */
+    size_t size = lk_winograd_packed_floats(unit, kernel, m, c, groups);
+    if (!size) return;
+    const wino_variant *v = variant(unit, kernel);
+    int a = v->alpha, r = v->r, mg = m / groups, cg = c / groups, panels = (mg + MR - 1) / MR;
+    memset(out, 0, size * sizeof(float));
     for (int mi = 0; mi < m; mi++)
-        for (int ci = 0; ci < c; ci++) {
-            const float *g = w + ((size_t)mi * c + ci) * 9;
-            float t[6][3];
+        for (int ci = 0; ci < cg; ci++) {
+            const float *g = w + ((size_t)mi * cg + ci) * r * r;
+            float t[6][5];
             for (int i = 0; i < a; i++)
-                for (int j = 0; j < 3; j++)
-                    t[i][j] = v->g[i][0] * g[j] + v->g[i][1] * g[3 + j] + v->g[i][2] * g[6 + j];
+                for (int col = 0; col < r; col++) {
+                    float sum = 0.0f;
+                    for (int k = 0; k < r; k++) sum += v->g[i * r + k] * g[k * r + col];
+                    t[i][col] = sum;
+                }
+            size_t base = ((size_t)(mi / mg) * panels + (mi % mg) / MR) * cg;
             for (int i = 0; i < a; i++)
                 for (int k = 0; k < a; k++) {
-                    float u = t[i][0] * v->g[k][0] + t[i][1] * v->g[k][1] + t[i][2] * v->g[k][2];
-                    out[(((size_t)(i * a + k) * panels + mi / MR) * c + ci) * MR + mi % MR] = u;
+                    float u = 0.0f;
+                    for (int col = 0; col < r; col++) u += t[i][col] * v->g[k * r + col];
+                    out[(((size_t)(i * a + k) * groups * panels * cg) + base + ci) * MR + (mi % mg) % MR] = u;
                 }
         }
 }
@@ -311,9 +376,9 @@ size_t lk_winograd_packed_bf16_pairs(int m, int c) {
 
 int lk_winograd_pack_weights_bf16(const float *w, int m, int c, uint32_t *out) {
     /* the float32 transform, then each [c][12] panel rounded into [ceil(c/2)][12] pairs */
-    float *u = malloc(lk_winograd_packed_floats(2, m, c) * sizeof(float));
+    float *u = malloc(lk_winograd_packed_floats(2, 3, m, c, 1) * sizeof(float));
     if (!u) return LK_E_NOMEM;
-    lk_winograd_pack_weights(2, w, m, c, u);
+    lk_winograd_pack_weights(2, 3, w, m, c, 1, u);
     size_t panels = (size_t)16 * ((m + MR - 1) / MR);
     int cp = (c + 1) / 2;
     for (size_t pnl = 0; pnl < panels; pnl++)
@@ -333,7 +398,8 @@ typedef struct {
     const float *x, *u, *bias, *z;
     const uint32_t *u_bf16; /* bf16 pairs instead of u (lk_conv2d_winograd_bf16) */
     float *y;
-    int tiles_h, tiles_w, rows_per_task, tiles_pad, panels_m, phase_len;
+    int cg, mg;               /* input and output channels of a group */
+    int tiles_h, tiles_w, rows_per_task, tiles_pad, panels_m, phase_len; /* panels_m: of a group */
     int chunk_panels, chunks; /* weight panels per task, tasks per tile block (few tiles, several threads) */
     float lo, hi;
     int status;
@@ -381,20 +447,22 @@ static void wino_task(void *arg, size_t t) {
     wino_job *j = arg;
     const lk_conv2d *p = j->p;
     const wino_variant *var = j->v;
-    const int unit = var->unit, alpha = var->alpha, planes = alpha * alpha;
+    const int unit = var->unit, alpha = var->alpha, planes = alpha * alpha, cg = j->cg, mg = j->mg;
     int pm_first = (int)(t % (size_t)j->chunks) * j->chunk_panels;
     int pm_last = LK_MIN(j->panels_m, pm_first + j->chunk_panels);
     t /= (size_t)j->chunks;
     int blocks = (j->tiles_h + j->rows_per_task - 1) / j->rows_per_task;
-    int b = (int)(t / (size_t)blocks), ty0 = (int)(t % (size_t)blocks) * j->rows_per_task;
+    int ty0 = (int)(t % (size_t)blocks) * j->rows_per_task;
+    t /= (size_t)blocks;
+    int g = (int)(t % (size_t)p->groups), b = (int)(t / (size_t)p->groups);
     int rows = LK_MIN(j->rows_per_task, j->tiles_h - ty0);
     int tiles = rows * j->tiles_w, tp = j->tiles_pad, tw = j->tiles_w, len = j->phase_len;
     /* V: [planes][c][tp], M: [planes][m padded][tp]; each plane skewed by 40
      * floats, or the transforms' streams a power of two apart would all fall in
      * one L1 set (measured: the input transform 4x slower) */
-    size_t vfs = (size_t)p->c * tp + 40;
+    size_t vfs = (size_t)cg * tp + 40;
     size_t mfs = (size_t)j->panels_m * MR * tp + 40;
-    size_t split_rows = (size_t)(unit * rows + 2); /* input rows of the block */
+    size_t split_rows = (size_t)(unit * rows + var->r - 1); /* input rows of the block */
     /* an output row: unit values per tile, room for whole 16-tile vectors (at6 stores them whole) */
     size_t out_stride = (size_t)unit * ((len + 15) / 16 * 16);
     size_t split_floats = split_rows * unit * len, out_floats = (size_t)unit * out_stride;
@@ -408,11 +476,11 @@ static void wino_task(void *arg, size_t t) {
     float *tmp = out_rows + out_floats, *padded = tmp + (size_t)planes * tw;
     if (tiles < tp) /* columns past the block's tiles: zeros, so the GEMMs read finite values */
         for (int f = 0; f < planes; f++)
-            for (int c = 0; c < p->c; c++)
+            for (int c = 0; c < cg; c++)
                 memset(v + f * vfs + (size_t)c * tp + tiles, 0, (size_t)(tp - tiles) * sizeof(float));
-    const float *x = j->x + (size_t)b * p->c * p->h * p->w;
+    const float *x = j->x + ((size_t)b * p->c + (size_t)g * cg) * p->h * p->w;
     const float *ph[36];
-    for (int c = 0; c < p->c; c++) {
+    for (int c = 0; c < cg; c++) {
         const float *xc = x + (size_t)c * p->h * p->w;
         /* the block's input rows unit*ty0 - pad_top + r, each split into its column phases */
         for (size_t r = 0; r < split_rows; r++) {
@@ -427,12 +495,12 @@ static void wino_task(void *arg, size_t t) {
             /* ph[i * unit + q]: phase q of the tile row's input row i */
             const float *row = split + (size_t)unit * tr * unit * len;
             for (int i = 0; i < alpha * unit; i++, row += len) ph[i] = row;
-            var->input_row(tw, ph, v + (size_t)c * tp + (size_t)tr * tw, vfs, tmp);
+            var->input_row(unit, tw, ph, v + (size_t)c * tp + (size_t)tr * tw, vfs, tmp);
         }
     }
     if (j->u_bf16) {
         /* each 32-tile column panel of V[f] rounded to pairs once, then every weight panel over it */
-        int cp = (p->c + 1) / 2;
+        int cp = (cg + 1) / 2;
         uint32_t *vp = lk_scratch(1, (size_t)cp * NR * sizeof(uint32_t));
         if (!vp) {
             j->status = LK_E_NOMEM;
@@ -440,24 +508,32 @@ static void wino_task(void *arg, size_t t) {
         }
         for (int f = 0; f < planes; f++)
             for (int pn = 0; pn < tp / NR; pn++) {
-                lk_rows_to_bf16_pairs(v + f * vfs + (size_t)pn * NR, (size_t)tp, p->c, vp);
+                lk_rows_to_bf16_pairs(v + f * vfs + (size_t)pn * NR, (size_t)tp, cg, vp);
                 for (int pm = pm_first; pm < pm_last; pm++)
-                    lk_gemm_panel_bf16(cp, j->u_bf16 + ((size_t)f * j->panels_m + pm) * cp * MR, vp,
+                    lk_gemm_panel_bf16(cp, j->u_bf16 + (((size_t)f * p->groups + g) * j->panels_m + pm) * cp * MR, vp,
                                        mbuf + f * mfs + (size_t)pm * MR * tp + (size_t)pn * NR, (size_t)tp);
             }
     } else {
+        /* 32-tile panels, the last one 16 wide where tp is an odd multiple of 16 */
         for (int f = 0; f < planes; f++)
-            for (int pm = pm_first; pm < pm_last; pm++)
-                for (int pn = 0; pn < tp / NR; pn++)
-                    lk_gemm_panel(p->c, j->u + ((size_t)f * j->panels_m + pm) * p->c * MR, v + f * vfs + (size_t)pn * NR,
-                                  (size_t)tp, mbuf + f * mfs + (size_t)pm * MR * tp + (size_t)pn * NR, (size_t)tp);
+            for (int pm = pm_first; pm < pm_last; pm++) {
+                const float *uf = j->u + (((size_t)f * p->groups + g) * j->panels_m + pm) * cg * MR;
+                float *mf = mbuf + f * mfs + (size_t)pm * MR * tp;
+                for (int col = 0; col < tp; col += NR) {
+                    if (tp - col >= NR)
+                        lk_gemm_panel(cg, uf, v + f * vfs + col, (size_t)tp, mf + col, (size_t)tp);
+                    else
+                        lk_gemm_panel16(cg, uf, v + f * vfs + col, (size_t)tp, mf + col, (size_t)tp);
+                }
+            }
     }
     float *r[4];
     for (int k = 0; k < unit; k++) r[k] = out_rows + (size_t)k * out_stride;
-    for (int m = pm_first * MR; m < LK_MIN(p->m, pm_last * MR); m++) {
-        float bias = j->bias ? j->bias[m] : 0.0f;
-        float *ym = j->y + ((size_t)b * p->m + m) * p->oh * p->ow;
-        const float *zm = j->z ? j->z + ((size_t)b * p->m + m) * p->oh * p->ow : NULL;
+    for (int m = pm_first * MR; m < LK_MIN(mg, pm_last * MR); m++) {
+        int channel = g * mg + m;
+        float bias = j->bias ? j->bias[channel] : 0.0f;
+        float *ym = j->y + ((size_t)b * p->m + channel) * p->oh * p->ow;
+        const float *zm = j->z ? j->z + ((size_t)b * p->m + channel) * p->oh * p->ow : NULL;
         for (int tr = 0; tr < rows; tr++) {
             var->output_row(tw, mbuf + (size_t)m * tp + (size_t)tr * tw, mfs, r, tmp);
             for (int k = 0; k < unit; k++) {
@@ -471,23 +547,26 @@ static void wino_task(void *arg, size_t t) {
 }
 
 int lk_winograd_available(const lk_conv2d *p) {
-    return p && lk_conv_packed_available() && p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->dh == 1 &&
-           p->dw == 1 && p->groups == 1 && p->pad_top >= 0 && p->pad_top <= 2 && p->pad_left >= 0 &&
-           p->pad_left <= 2 && (p->act.kind == LK_ACT_NONE || p->act.kind == LK_ACT_RELU || p->act.kind == LK_ACT_CLIP);
+    return p && lk_conv_packed_available() && p->kh == p->kw && (p->kh == 3 || p->kh == 5) && p->sh == 1 &&
+           p->sw == 1 && p->dh == 1 && p->dw == 1 && p->groups >= 1 && p->c % p->groups == 0 &&
+           p->m % p->groups == 0 && p->pad_top >= 0 && p->pad_top < p->kh && p->pad_left >= 0 &&
+           p->pad_left < p->kw && (p->act.kind == LK_ACT_NONE || p->act.kind == LK_ACT_RELU || p->act.kind == LK_ACT_CLIP);
 }
 
 static int winograd(const wino_variant *var, const lk_conv2d *p, const float *x, const float *u, const uint32_t *u_bf16,
                     const float *bias, const float *z, float *y, lk_pool *pool) {
-    if (!var || !lk_winograd_available(p) || p->n < 0 || p->c < 1 || p->m < 1 || p->oh < 1 || p->ow < 1)
+    if (!var || !lk_winograd_available(p) || p->kh != var->r || p->n < 0 || p->c < 1 || p->m < 1 || p->oh < 1 ||
+        p->ow < 1)
         return LK_E_ARG;
     if (p->n == 0) return LK_OK;
     const int unit = var->unit;
-    wino_job j = {.v = var, .p = p, .x = x, .u = u, .u_bf16 = u_bf16, .bias = bias, .z = z, .y = y};
+    wino_job j = {.v = var, .p = p, .x = x, .u = u, .u_bf16 = u_bf16, .bias = bias, .z = z, .y = y,
+                  .cg = p->c / p->groups, .mg = p->m / p->groups};
     j.tiles_h = (p->oh + unit - 1) / unit;
     j.tiles_w = (p->ow + unit - 1) / unit;
-    j.panels_m = (p->m + MR - 1) / MR;
-    /* a column phase of a padded input row: the image, and the unit * tiles + 2 columns the tiles read */
-    j.phase_len = (LK_MAX(p->w + p->pad_left, unit * j.tiles_w + 2) / unit + 2 + 15) / 16 * 16; /* whole vectors */
+    j.panels_m = (j.mg + MR - 1) / MR;
+    /* a column phase of a padded input row: the image, and the unit * tiles + r - 1 columns the tiles read */
+    j.phase_len = (LK_MAX(p->w + p->pad_left, unit * j.tiles_w + var->r - 1) / unit + 2 + 15) / 16 * 16;
     lk_activation after; /* none: lk_winograd_available admits only clamps */
     lk_split_activation(&p->act, &j.lo, &j.hi, &after);
     /* Blocks of tile rows, at most about the variant's tile budget each (its V and M stay in L2): the block
@@ -499,16 +578,18 @@ static int winograd(const wino_variant *var, const lk_conv2d *p, const float *x,
     int threads = lk_pool_threads(pool);
     int rows_max = LK_MIN(j.tiles_h, LK_MAX(1, var->tile_budget / j.tiles_w));
     long best = -1;
+    /* float32 GEMMs take panels of 16 tiles at the end (lk_gemm_panel16); bf16 ones whole 32-tile panels */
+    const int quantum = u_bf16 ? NR : NR / 2;
     for (int rows = rows_max; rows >= 1; rows--) {
-        size_t blocks = (size_t)p->n * ((j.tiles_h + rows - 1) / rows);
-        long cost = (long)((blocks + threads - 1) / threads) * ((rows * j.tiles_w + NR - 1) / NR);
+        size_t blocks = (size_t)p->n * p->groups * ((j.tiles_h + rows - 1) / rows);
+        long cost = (long)((blocks + threads - 1) / threads) * ((rows * j.tiles_w + quantum - 1) / quantum);
         if (best < 0 || cost < best) {
             best = cost;
             j.rows_per_task = rows;
         }
     }
-    j.tiles_pad = (j.rows_per_task * j.tiles_w + NR - 1) / NR * NR;
-    size_t blocks = (size_t)p->n * ((j.tiles_h + j.rows_per_task - 1) / j.rows_per_task);
+    j.tiles_pad = (j.rows_per_task * j.tiles_w + quantum - 1) / quantum * quantum;
+    size_t blocks = (size_t)p->n * p->groups * ((j.tiles_h + j.rows_per_task - 1) / j.rows_per_task);
     j.chunks = 1;
     if (blocks < (size_t)threads) j.chunks = (int)LK_MIN((size_t)j.panels_m, ((size_t)threads + blocks - 1) / blocks);
     j.chunk_panels = (j.panels_m + j.chunks - 1) / j.chunks;
@@ -519,11 +600,11 @@ static int winograd(const wino_variant *var, const lk_conv2d *p, const float *x,
 
 int lk_conv2d_winograd_f32(int unit, const lk_conv2d *p, const float *x, const float *u, const float *bias,
                            const float *z, float *y, lk_pool *pool) {
-    return winograd(variant(unit), p, x, u, NULL, bias, z, y, pool);
+    return winograd(p ? variant(unit, p->kh) : NULL, p, x, u, NULL, bias, z, y, pool);
 }
 
 int lk_conv2d_winograd_bf16(const lk_conv2d *p, const float *x, const uint32_t *u, const float *bias, const float *z,
                             float *y, lk_pool *pool) {
-    if (!lk_bf16_available()) return LK_E_ARG;
-    return winograd(variant(2), p, x, NULL, u, bias, z, y, pool);
+    if (!lk_bf16_available() || !p || p->groups != 1) return LK_E_ARG;
+    return winograd(variant(2, 3), p, x, NULL, u, bias, z, y, pool);
 }
