@@ -5,9 +5,6 @@ is one of these; the CLI turns them into one readable line and a non-zero exit.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 
 class LitertError(Exception):
     """Base class of every litert error."""
@@ -55,22 +52,29 @@ class OptionError(LitertError, ValueError):
     """An option of ``load``/``convert`` (or its CLI flag) has a value litert does not know."""
 
 
-@contextmanager
-def typed_errors(cls: type[LitertError], what: str) -> Iterator[None]:
+class typed_errors:  # noqa: N801 - used as a function: ``with typed_errors(cls, what):``
     """Turn any exception other than a :class:`LitertError` raised in the block into ``cls``.
 
     Used at the API's boundaries (reading a file, compiling, running): what a
     hostile or broken model makes a reader, pass or kernel raise reaches the
     user as a typed error naming ``what`` and the original exception type,
-    which stays chained for debugging."""
-    try:
-        yield
-    except LitertError:
-        raise
-    except Exception as err:
+    which stays chained for debugging.  A class rather than a generator
+    context manager: every predict enters one."""
+
+    __slots__ = ("_cls", "_what")
+
+    def __init__(self, cls: type[LitertError], what: str) -> None:
+        self._cls, self._what = cls, what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: object) -> None:
+        if err is None or isinstance(err, LitertError) or not isinstance(err, Exception):
+            return
         lines = str(err).strip().splitlines()
         detail = f"{type(err).__name__}: {lines[0][:300]}" if lines else type(err).__name__
-        raise cls(f"{what} ({detail})") from err
+        raise self._cls(f"{self._what} ({detail})") from err
 
 
 class QuantConfigError(LitertError):

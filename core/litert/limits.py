@@ -21,9 +21,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
+from contextvars import ContextVar, Token
 
 from .errors import ResourceLimitError
 
@@ -116,19 +115,27 @@ def _human(n: int) -> str:
 _DEADLINE: ContextVar[float | None] = ContextVar("litert_deadline", default=None)
 
 
-@contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Within the block, :func:`check_deadline` raises once ``seconds`` have passed (None: no limit)."""
-    if seconds is None:
-        yield
-        return
-    if seconds <= 0:
-        raise ValueError(f"timeout must be positive, got {seconds}")
-    token = _DEADLINE.set(time.monotonic() + seconds)
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
+class time_limit:  # noqa: N801 - used as a function: ``with time_limit(seconds):``
+    """Within the block, :func:`check_deadline` raises once ``seconds`` have passed (None: no limit).
+
+    A class rather than a generator context manager: every predict enters one."""
+
+    __slots__ = ("_seconds", "_token")
+
+    def __init__(self, seconds: float | None) -> None:
+        self._seconds = seconds
+        self._token: Token[float | None] | None = None
+
+    def __enter__(self) -> None:
+        if self._seconds is None:
+            return
+        if self._seconds <= 0:
+            raise ValueError(f"timeout must be positive, got {self._seconds}")
+        self._token = _DEADLINE.set(time.monotonic() + self._seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _DEADLINE.reset(self._token)
 
 
 def check_deadline(what: str) -> None:

@@ -494,9 +494,12 @@ def test_concurrent_predicts_give_the_serial_results(tmp_path):
 
 @pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
 @pytest.mark.parametrize("variant", ["full", "bare", "last_only"])
-def test_lstm_matches_numpy(direction, variant):
-    rng = np.random.default_rng(RNG_SEED + 900 + len(direction) + len(variant))
-    seq, batch, inp, hid = 7, 3, 5, 9
+@pytest.mark.parametrize("seq,batch,inp,hid", [(7, 3, 5, 9), (6, 2, 33, 40), (5, 1, 64, 37)])
+def test_lstm_matches_numpy(direction, variant, seq, batch, inp, hid):
+    """Hidden sizes that leave only scalar tails (9: 36 gates), whole 64- and 32-gate vector blocks (40: 160
+    gates), and both with a tail (37: 148); step counts that are and are not multiples of the four input
+    projections computed together."""
+    rng = np.random.default_rng(RNG_SEED + 900 + len(direction) + len(variant) + hid)
     dirs = 2 if direction == "bidirectional" else 1
     x = rng.standard_normal((seq, batch, inp)).astype(np.float32)
     consts = {"w": (rng.standard_normal((dirs, 4 * hid, inp)) * 0.5).astype(np.float32),

@@ -920,14 +920,16 @@ def _lstm(node: Node, ctx: LowerContext):
     written = [o for o in outputs if o]
     if not written:
         return "no outputs"
-    r_const = ctx.const(r)
-    if r_const is None:
-        return "R is not a constant"
-    r_t = f"{node.name}/native_r_t"  # the kernel's layout: R transposed per direction
+    w_const, r_const = ctx.const(w), ctx.const(r)
+    if w_const is None or r_const is None:
+        return "W or R is not a constant"
+    # the kernel's layout: W and R transposed per direction (rows of 4h gates)
+    w_t, r_t = f"{node.name}/native_w_t", f"{node.name}/native_r_t"
     ints = (seq, batch, inp, hid, {"forward": 0, "reverse": 1, "bidirectional": 2}[direction])
-    operands = (x, w, r_t, b or None, h0 or None, c0 or None, *(o or None for o in outputs))
+    operands = (x, w_t, r_t, b or None, h0 or None, c0 or None, *(o or None for o in outputs))
     step = Step(ctx.native.STEP_LSTM, operands, ints, (), written[0], tuple(written[1:]))
-    return Lowered([step], consts={r_t: np.ascontiguousarray(r_const.astype(np.float32).transpose(0, 2, 1))})
+    return Lowered([step], consts={name: np.ascontiguousarray(const.astype(np.float32).transpose(0, 2, 1))
+                                   for name, const in ((w_t, w_const), (r_t, r_const))})
 
 
 @lowering("ConvTranspose")

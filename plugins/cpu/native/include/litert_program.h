@@ -35,7 +35,7 @@ enum lk_step_kind {
     LK_STEP_COPY,           /* slots: x, y (strided block copy with byte offsets) */
     LK_STEP_CONV2D_PACKED,  /* slots: x, packed w, bias?, z?, y (lk_conv2d_packed_f32) */
     LK_STEP_LRN,            /* slots: x, y */
-    LK_STEP_LSTM,           /* slots: x, w, r_t, b?, h0?, c0?, y?, yh?, yc? */
+    LK_STEP_LSTM,           /* slots: x, w_t, r_t, b?, h0?, c0?, y?, yh?, yc? */
     LK_STEP_RESIZE2D,       /* slots: x, iy (int32), wy, ix (int32), wx, y */
     LK_STEP_CONVTRANSPOSE2D, /* slots: x, w, bias?, y */
     LK_STEP_CONV2D_WINOGRAD, /* slots: x, transformed w, bias?, z?, y (lk_conv2d_winograd_f32, unit 2) */
