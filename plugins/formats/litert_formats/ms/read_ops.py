@@ -26,11 +26,9 @@ from .integer_read import dynamic_quant, quant_dtype_cast
 from .ops import BY_PRIMITIVE, Op
 from .types import (
     ONNX_ACTIVATIONS,
-    ONNX_COORDINATES,
-    ONNX_NEAREST,
     ONNX_PAD_MODES,
     ONNX_REDUCTIONS,
-    ONNX_RESIZE_METHODS,
+    ONNX_RESIZE,
     TYPE_IDS,
     ActivationType,
     EltwiseMode,
@@ -586,13 +584,13 @@ def resize(b, node) -> None:
     ``new_width``."""
     a = node.attrs
     nhwc = a.get("format", Format.NCHW) == Format.NHWC
-    method = ONNX_RESIZE_METHODS.get(int(a.get("method", 0)))
+    method = ONNX_RESIZE["method"][1].get(int(a["method"]))
     if method is None:
         raise b.unsupported(node, f"Resize method {a.get('method')}")
-    attrs: dict = {"mode": method, "coordinate_transformation_mode": ONNX_COORDINATES.get(
+    attrs: dict = {"mode": method, "coordinate_transformation_mode": ONNX_RESIZE["coordinate_transform_mode"][1].get(
         int(a.get("coordinate_transform_mode", 0)), "asymmetric")}
     if method == "nearest":
-        attrs["nearest_mode"] = ONNX_NEAREST.get(int(a.get("nearest_mode", 0)), "round_prefer_floor")
+        attrs["nearest_mode"] = ONNX_RESIZE["nearest_mode"][1].get(int(a.get("nearest_mode", 0)), "round_prefer_floor")
     if method == "cubic":
         attrs.update(cubic_coeff_a=float(a.get("cubic_coeff", -0.75)), exclude_outside=int(a.get("exclude_outside", 0)))
     x = b.inp(node, 0)

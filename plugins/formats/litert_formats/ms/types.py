@@ -69,12 +69,15 @@ ONNX_ACTIVATIONS = {ActivationType.SIGMOID: ("Sigmoid", None), ActivationType.TA
                     ActivationType.LEAKY_RELU: ("LeakyRelu", 0.01)}
 #: PaddingMode member -> ONNX Pad mode, both ways
 ONNX_PAD_MODES = {PaddingMode.CONSTANT: "constant", PaddingMode.REFLECT: "reflect"}
-#: Resize's enums (ResizeMethod, CoordinateTransformMode, NearestMode) -> ONNX Resize attributes: the member's
-#: name in lower case but where ONNX names it otherwise; the writer inverts them (NearestMode NORMAL reads as floor)
+#: Resize's enum fields -> (the ONNX attribute, member value -> ONNX's name for it): the member's name in lower
+#: case but where ONNX names it otherwise (NearestMode NORMAL reads as floor); the writer inverts them
 _ONNX_NEAREST_NAMES = {"NORMAL": "floor", "ROUND_HALF_DOWN": "round_prefer_floor", "ROUND_HALF_UP": "round_prefer_ceil"}
-ONNX_RESIZE_METHODS = {v: k.lower() for k, v in SCHEMA.enums["ResizeMethod"].items() if v >= 0}
-ONNX_COORDINATES = {v: k.lower() for k, v in SCHEMA.enums["CoordinateTransformMode"].items()}
-ONNX_NEAREST = {v: _ONNX_NEAREST_NAMES.get(k, k.lower()) for k, v in SCHEMA.enums["NearestMode"].items()}
+ONNX_RESIZE = {
+    "method": ("mode", {v: k.lower() for k, v in SCHEMA.enums["ResizeMethod"].items() if v >= 0}),
+    "coordinate_transform_mode": ("coordinate_transformation_mode",
+                                  {v: k.lower() for k, v in SCHEMA.enums["CoordinateTransformMode"].items()}),
+    "nearest_mode": ("nearest_mode", {v: _ONNX_NEAREST_NAMES.get(k, k.lower()) for k, v in SCHEMA.enums["NearestMode"].items()}),
+}
 
 
 def enum_name(enum: Any, value: int) -> str:

@@ -22,11 +22,9 @@ from .ops import BY_ONNX, BY_PRIMITIVE, Op, text
 from .schema import SCHEMA
 from .types import (
     ONNX_ACTIVATIONS,
-    ONNX_COORDINATES,
-    ONNX_NEAREST,
     ONNX_PAD_MODES,
     ONNX_REDUCTIONS,
-    ONNX_RESIZE_METHODS,
+    ONNX_RESIZE,
     TYPE_ID_OF,
     ActivationType,
     Format,
@@ -533,19 +531,17 @@ def conv_transpose(ctx, node) -> None:
     }, inputs, node.outputs[:1], node)
 
 
-#: ONNX Resize attributes -> the schema's enums (inverting the reader's names; NearestMode NORMAL is written as FLOOR)
-RESIZE_METHODS = {name: v for v, name in ONNX_RESIZE_METHODS.items()}
-RESIZE_COORDINATES = {name: v for v, name in ONNX_COORDINATES.items()}
-RESIZE_COORDINATES["pytorch_half_pixel"] = RESIZE_COORDINATES["half_pixel"]
-RESIZE_NEAREST = {name: v for v, name in ONNX_NEAREST.items() if v}
+#: ONNX Resize attribute -> its value -> the schema enum's (the reader's names inverted: floor is FLOOR, not NORMAL;
+#: pytorch_half_pixel is half_pixel)
+RESIZE_ENUMS = {onnx: {name: v for v, name in names.items()} for onnx, names in ONNX_RESIZE.values()}
+RESIZE_ENUMS["coordinate_transformation_mode"]["pytorch_half_pixel"] = RESIZE_ENUMS["coordinate_transformation_mode"]["half_pixel"]
 
 
 def resize(ctx, node) -> None:
     """Resize of the two spatial axes of NHWC data: scales as input 1 ([H, W]) or sizes as new_height/new_width."""
     a = node.attrs
-    method = RESIZE_METHODS.get(text(a.get("mode"), "nearest"))
-    coordinates = RESIZE_COORDINATES.get(text(a.get("coordinate_transformation_mode"), "half_pixel"))
-    nearest = RESIZE_NEAREST.get(text(a.get("nearest_mode"), "round_prefer_floor"))
+    method, coordinates, nearest = (RESIZE_ENUMS[k].get(text(a.get(k), default)) for k, default in (
+        ("mode", "nearest"), ("coordinate_transformation_mode", "half_pixel"), ("nearest_mode", "round_prefer_floor")))
     if method is None or coordinates is None or nearest is None or a.get("axes") is not None \
             or int(a.get("antialias", 0)) or text(a.get("keep_aspect_ratio_policy"), "stretch") != "stretch":
         raise ctx.unsupported(node, "Resize with these attributes")
