@@ -73,8 +73,8 @@ class Op:
         return "activation_type" in SCHEMA.fields[self.primitive]
 
 
-def _op(primitive: str, onnx: str | None = None, *attrs: Attr, **kw) -> Op:
-    return Op(primitive, onnx or primitive, attrs, **kw)
+def _op(primitive: str, onnx: str, *attrs: Attr, **kw) -> Op:
+    return Op(primitive, onnx, attrs, **kw)
 
 
 _AXIS_0, _AXIS_LAST = Attr("axis", "axis", 0), Attr("axis", "axis", -1)
@@ -90,7 +90,9 @@ _BINARY = (("AddFusion", "Add"), ("SubFusion", "Sub"), ("MulFusion", "Mul"), ("D
            # read only: the writer has the rows above (and Max/Min as Maximum/Minimum chains)
            ("RealDiv", "Div"), ("Maximum", "Max"), ("Minimum", "Min"), ("BiasAdd", "Add"))
 
-#: the rows; where two share an ONNX op the first is what the writer writes
+#: the rows; where two share an ONNX op the first is what the writer writes.  Read by hand (read_ops): Where,
+#: BroadcastTo, OneHot, TopKFusion, ArgMax/MinFusion, Range; written by hand (write_ops): Flatten, and Mod and
+#: Trilu pick their row by an attribute
 TABLE: tuple[Op, ...] = (
     *(_op(primitive, onnx) for primitive, onnx in _UNARY),
     *(_op(primitive, onnx, inputs=2) for primitive, onnx in _BINARY),
