@@ -242,7 +242,7 @@ def full_connection(b, node) -> None:
         weight = b.const_value(node, 1)
         if weight is None:
             raise b.unsupported(node, "FullConnection with a computed weight")
-        flat = b.emit("Reshape", [x, b.const(np.array([-1, weight.shape[1]], np.int64), "fc_shape")], None, node)[0]
+        flat = b.emit("Reshape", [x, b.int64([-1, weight.shape[1]], "fc_shape")], None, node)[0]
     out = with_activation(b, node, a.get("activation_type", 0))
     product = b.emit("MatMul", [flat, b.swap_last(w, node)], None if b.has_input(node, 2) else [out], node)[0]
     if b.has_input(node, 2):
@@ -359,7 +359,7 @@ def reduce(b, node) -> None:
     coeff = float(a.get("coeff", 1.0)) if a.get("reduce_to_end") else 1.0
     out = b.out(node, 0)
     inner = out if coeff == 1.0 else b.fresh(f"{out}_unscaled")
-    inputs = [x, b.const(np.array(axes, np.int64), "axes")] if axes else [x]
+    inputs = [x, b.int64(axes, "axes")] if axes else [x]
     b.emit(op, inputs, [inner], node, keepdims=int(bool(a.get("keep_dims", False))),
            noop_with_empty_axes=0)
     if coeff != 1.0:
@@ -396,7 +396,7 @@ def _axes_op(op: str):
                 raise b.unsupported(node, f"{node.primitive} with computed axes")
         inputs = [b.inp(node, 0)]
         if axes is not None and len(np.ravel(axes)):
-            inputs.append(b.const(np.array([int(v) for v in np.ravel(axes)], np.int64), "axes"))
+            inputs.append(b.int64([int(v) for v in np.ravel(axes)], "axes"))
         b.emit(op, inputs, [b.out(node, 0)], node)
     return read
 
@@ -442,12 +442,11 @@ def strided_slice(b, node) -> None:
             end[i] = begin[i] + 1 if begin[i] != -1 else big
     out = b.out(node, 0)
     sliced = out if not shrink else b.fresh(f"{out}_unshrunk")
-    b.emit("Slice", [b.inp(node, 0), b.const(np.array(begin, np.int64), "starts"), b.const(np.array(end, np.int64), "ends"),
-                     b.const(np.array(axes, np.int64), "axes"), b.const(np.array(steps, np.int64), "steps")],
-           [sliced], node)
+    b.emit("Slice", [b.inp(node, 0), b.int64(begin, "starts"), b.int64(end, "ends"), b.int64(axes, "axes"),
+                     b.int64(steps, "steps")], [sliced], node)
     if shrink:
         squeezed = [axes[i] for i in range(len(begin)) if shrink >> i & 1]
-        b.emit("Squeeze", [sliced, b.const(np.array(squeezed, np.int64), "axes")], [out], node)
+        b.emit("Squeeze", [sliced, b.int64(squeezed, "axes")], [out], node)
 
 
 def slice_fusion(b, node) -> None:
@@ -459,8 +458,8 @@ def slice_fusion(b, node) -> None:
     axes = [int(v) for v in axes] if axes is not None and len(axes) else list(range(len(begin)))
     big = np.iinfo(np.int64).max
     end = [big if s < 0 else bg + s for bg, s in zip(begin, size)]
-    b.emit("Slice", [b.inp(node, 0), b.const(np.array(begin, np.int64), "starts"), b.const(np.array(end, np.int64), "ends"),
-                     b.const(np.array(axes, np.int64), "axes")], [b.out(node, 0)], node)
+    b.emit("Slice", [b.inp(node, 0), b.int64(begin, "starts"), b.int64(end, "ends"), b.int64(axes, "axes")],
+           [b.out(node, 0)], node)
 
 
 def broadcast_to(b, node) -> None:
@@ -468,7 +467,7 @@ def broadcast_to(b, node) -> None:
     if b.has_input(node, 1):
         target = b.int64_input(node, 1)
     elif dims is not None:
-        target = b.const(np.array([int(d) for d in dims], np.int64), "shape")
+        target = b.int64([int(d) for d in dims], "shape")
     else:
         raise b.unsupported(node, "BroadcastTo without a shape")
     b.emit("Expand", [b.inp(node, 0), target], [b.out(node, 0)], node)
@@ -505,7 +504,7 @@ def split(b, node) -> None:
             raise b.unsupported(node, "Split with computed sizes")
     inputs = [b.inp(node, 0)]
     if sizes is not None and len(np.ravel(sizes)):
-        inputs.append(b.const(np.array([int(s) for s in np.ravel(sizes)], np.int64), "split"))
+        inputs.append(b.int64([int(s) for s in np.ravel(sizes)], "split"))
     outs = [b.out(node, i) for i in range(len(node.outputs))]
     extra = {} if len(inputs) > 1 else {"num_outputs": len(outs)}
     b.emit("Split", inputs, outs, node, axis=int(a.get("axis", 0)), **extra)
@@ -615,7 +614,7 @@ def resize(b, node) -> None:
         n, c = (shape[0], shape[3]) if nhwc else (shape[0], shape[1])
         if not isinstance(n, int) or not isinstance(c, int):
             raise b.unsupported(node, "Resize to sizes of a dynamic batch or channel count")
-        inputs += ["", b.const(np.array([n, c, *size], np.int64), "sizes")]
+        inputs += ["", b.int64([n, c, *size], "sizes")]
     b.place(b.node("Resize", inputs, [b.out(node, 0)], node, **attrs), nhwc, data_inputs=[0])
 
 
@@ -640,7 +639,7 @@ def top_k(b, node) -> None:
     """TopKFusion: the k largest (MindSpore Lite 2.0 ignores ``largest``; converter_lite writes 0)."""
     a = node.attrs
     k = b.int64_input(node, 1)
-    k = b.emit("Reshape", [k, b.const(np.array([1], np.int64), "k_shape")], None, node)[0]
+    k = b.emit("Reshape", [k, b.int64([1], "k_shape")], None, node)[0]
     int_outputs(b, node, "TopK", [b.inp(node, 0), k], [1], axis=int(a.get("axis", -1)), largest=1,
                  sorted=int(bool(a.get("sorted", True))))
 

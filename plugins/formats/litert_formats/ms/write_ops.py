@@ -82,20 +82,26 @@ def _act_of(node) -> int:
 # ---------------------------------------------------------------- channels-last operators
 
 
-def conv(ctx, node) -> None:
+def _conv_parts(ctx, node, what: str, layout: str) -> tuple[np.ndarray, int, list[int], list[str], dict]:
+    """A (transposed) convolution's constant 4-D weight, its group and kernel, its inputs with the weight made
+    channels-last (``layout``: the name's suffix) and its stride and dilation fields."""
     a = node.attrs
     w = ctx.const_of(node.inputs[1])
     if w is None or w.ndim != 4:
-        raise ctx.unsupported(node, "a convolution whose weight is not a constant 4-D tensor")
-    group = int(a.get("group", 1))
-    kernel = [int(k) for k in (a.get("kernel_shape") or w.shape[2:])]
-    mode, pads = _window(ctx, node, kernel)
-    weight = ctx.const(np.ascontiguousarray(w.transpose(0, 2, 3, 1)), f"{node.inputs[1]}_ohwi",
+        raise ctx.unsupported(node, f"a {what} whose weight is not a constant 4-D tensor")
+    weight = ctx.const(np.ascontiguousarray(w.transpose(0, 2, 3, 1)), f"{node.inputs[1]}_{layout}",
                        quant=ctx.value(node.inputs[1]).quant)
     inputs = [node.inputs[0], weight] + ([node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else [])
+    steps = {"stride": [int(s) for s in a.get("strides") or [1, 1]],
+             "dilation": [int(d) for d in a.get("dilations") or [1, 1]]}
+    return w, int(a.get("group", 1)), [int(k) for k in (a.get("kernel_shape") or w.shape[2:])], inputs, steps
+
+
+def conv(ctx, node) -> None:
+    w, group, kernel, inputs, steps = _conv_parts(ctx, node, "convolution", "ohwi")
+    mode, pads = _window(ctx, node, kernel)
     ctx.emit("Conv2DFusion", {
-        "format": Format.NHWC, "kernel_size": kernel, "stride": [int(s) for s in a.get("strides") or [1, 1]],
-        "dilation": [int(d) for d in a.get("dilations") or [1, 1]], "pad_mode": mode, "pad_list": pads, "mode": 0,
+        "format": Format.NHWC, "kernel_size": kernel, **steps, "pad_mode": mode, "pad_list": pads, "mode": 0,
         "group": group, "in_channel": int(w.shape[1]) * group, "out_channel": int(w.shape[0]),
         "activation_type": _act_of(node),
     }, inputs, node.outputs[:1], node)
@@ -509,24 +515,14 @@ def lstm(ctx, node) -> None:
 def conv_transpose(ctx, node) -> None:
     """ConvTranspose as Conv2dTransposeFusion, weights [C_in, kH, kW, C_out/group] as converter_lite lays them."""
     a = node.attrs
-    w = ctx.const_of(node.inputs[1])
-    if w is None or w.ndim != 4:
-        raise ctx.unsupported(node, "a deconvolution whose weight is not a constant 4-D tensor")
-    auto = a.get("auto_pad", "NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
+    auto = text(a.get("auto_pad"), "NOTSET")
     if auto not in ("NOTSET", "VALID") or a.get("output_shape") is not None:
         raise ctx.unsupported(node, "ConvTranspose with auto_pad SAME or output_shape")
-    group = int(a.get("group", 1))
-    kernel = [int(k) for k in (a.get("kernel_shape") or w.shape[2:])]
-    pads = swap_pads(a.get("pads") if auto == "NOTSET" else None)
-    weight = ctx.const(np.ascontiguousarray(w.transpose(0, 2, 3, 1)), f"{node.inputs[1]}_ihwo",
-                       quant=ctx.value(node.inputs[1]).quant)
-    inputs = [node.inputs[0], weight] + ([node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else [])
+    w, group, kernel, inputs, steps = _conv_parts(ctx, node, "deconvolution", "ihwo")
     ctx.emit("Conv2dTransposeFusion", {
-        "format": Format.NHWC, "kernel_size": kernel, "stride": [int(s) for s in a.get("strides") or [1, 1]],
-        "dilation": [int(d) for d in a.get("dilations") or [1, 1]], "pad_mode": PadMode.PAD, "pad": [0, 0, 0, 0],
-        "pad_list": pads, "mode": 0, "group": group, "in_channel": int(w.shape[0]),
-        "out_channel": int(w.shape[1]) * group, "activation_type": _act_of(node),
+        "format": Format.NHWC, "kernel_size": kernel, **steps, "pad_mode": PadMode.PAD, "pad": [0, 0, 0, 0],
+        "pad_list": swap_pads(a.get("pads") if auto == "NOTSET" else None), "mode": 0, "group": group,
+        "in_channel": int(w.shape[0]), "out_channel": int(w.shape[1]) * group, "activation_type": _act_of(node),
         "output_paddings": [int(p) for p in a.get("output_padding") or [0, 0]],
     }, inputs, node.outputs[:1], node)
 
