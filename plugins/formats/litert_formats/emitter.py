@@ -16,7 +16,7 @@ import numpy as np
 
 from litert.ir import DType, Graph, Node, Value
 
-from .ms import transposes
+from . import transposes
 
 #: the source operator type of a builder (an ``.ms`` node, a TFLite operator, a TensorFlow NodeDef)
 Op = TypeVar("Op")

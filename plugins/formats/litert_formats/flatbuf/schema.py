@@ -11,6 +11,8 @@ the type:
   ``<name>_type``); ``table`` (any other name: the table),
 * ``scalars``, ``strings``, ``tables``: vectors of those, the element type in brackets (``dims:[i]``),
 * ``deprecated``: ``-``, a slot no reader, builder or verifier touches (flatc's code skips them too).
+
+A union member table without fields (MindSpore Lite's ``Abs``, TFLite's ``AddNOptions``...) has no entry.
 """
 from __future__ import annotations
 
@@ -51,6 +53,9 @@ class Schema:
         self.tables: dict[str, tuple[Field, ...]] = {}
         for name, fields in tables.items():
             self.tables[name] = tuple(_field(slot, spec, unions) for slot, spec in enumerate(fields.split()))
+        for members in unions.values():  # a member table without fields has no entry in the generated module
+            for member in members[1:]:
+                self.tables.setdefault(member, ())
         self.fields = {name: {f.name: f for f in fields} for name, fields in self.tables.items()}
         self.unions = unions
         self.enums = enums

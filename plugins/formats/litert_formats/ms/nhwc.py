@@ -5,15 +5,15 @@ LRN, batch norm, resize and the depth/space moves on NHWC data, as converter_lit
 by a node of the marker domain :data:`NHWC_DOMAIN` that reads and writes
 NHWC, between Transposes to and from NCHW; with ``input_format="NHWC"``
 (converter_lite's default) 4-D model inputs become NHWC too.  Transposes are
-then sunk and cancelled (:mod:`.transposes`), and every value is given the
+then sunk and cancelled (:mod:`..transposes`), and every value is given the
 ``.ms`` ``format`` converter_lite would write.
 """
 from __future__ import annotations
 
 from litert.ir import Graph, Layout, Node
 
-from . import transposes
-from .transposes import NCHW_TO_NHWC, NHWC_TO_NCHW
+from .. import transposes
+from ..transposes import NCHW_TO_NHWC, NHWC_TO_NCHW
 from .types import Format
 
 NHWC_DOMAIN = "litert.ms.nhwc"

@@ -4,7 +4,7 @@ Each function receives the :class:`~.reader.GraphBuilder` and the
 :class:`~.msfile.MsNode` and emits IR nodes through the builder.  ``.ms``
 tensors keep the layout MindSpore Lite stores them in: operators with a
 ``format`` attribute (convolution, pooling) and LRN, which MindSpore Lite
-runs channels-last, are wrapped in Transposes (:func:`.transposes.wrap`),
+runs channels-last, are wrapped in Transposes (:func:`..transposes.wrap`),
 every other operator reads its tensors as stored, as MindSpore Lite does.
 Fused activations (``activation_type``) become a separate activation node.
 
@@ -13,21 +13,22 @@ unsupported, naming the node.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
 from litert.errors import UnsupportedOperatorError
 
-from . import transposes
+from .. import transposes
+from ..transposes import NHWC_TO_NCHW, swap_pads
 from .integer_read import dynamic_quant, quant_dtype_cast
-from .transposes import NHWC_TO_NCHW, swap_pads
+from .ops import BY_PRIMITIVE, Op
 from .types import (
     ONNX_ACTIVATIONS,
-    ONNX_BINARY,
     ONNX_PAD_MODES,
     ONNX_REDUCTIONS,
-    ONNX_UNARY,
+    ONNX_RESIZE,
     TYPE_IDS,
     ActivationType,
     EltwiseMode,
@@ -241,7 +242,7 @@ def full_connection(b, node) -> None:
         weight = b.const_value(node, 1)
         if weight is None:
             raise b.unsupported(node, "FullConnection with a computed weight")
-        flat = b.emit("Reshape", [x, b.const(np.array([-1, weight.shape[1]], np.int64), "fc_shape")], None, node)[0]
+        flat = b.emit("Reshape", [x, b.int64([-1, weight.shape[1]], "fc_shape")], None, node)[0]
     out = with_activation(b, node, a.get("activation_type", 0))
     product = b.emit("MatMul", [flat, b.swap_last(w, node)], None if b.has_input(node, 2) else [out], node)[0]
     if b.has_input(node, 2):
@@ -249,19 +250,6 @@ def full_connection(b, node) -> None:
 
 
 # ---------------------------------------------------------------- elementwise
-
-
-def _binary(op: str, **fixed):
-    def read(b, node) -> None:
-        out = with_activation(b, node, node.attrs.get("activation_type", 0))
-        b.emit(op, [b.inp(node, 0), b.inp(node, 1)], [out], node, **fixed)
-    return read
-
-
-def _unary(op: str, **fixed):
-    def read(b, node) -> None:
-        b.emit(op, [b.inp(node, 0)], [b.out(node, 0)], node, **fixed)
-    return read
 
 
 def eltwise(b, node) -> None:
@@ -352,16 +340,6 @@ def layer_norm(b, node) -> None:
            epsilon=float(a.get("epsilon", 1e-5)))
 
 
-def softmax(b, node, op="Softmax") -> None:
-    axes = node.attrs.get("axis")
-    axis = int(axes[0]) if axes is not None and len(axes) else -1
-    b.emit(op, [b.inp(node, 0)], [b.out(node, 0)], node, axis=axis)
-
-
-def log_softmax(b, node) -> None:
-    b.emit("LogSoftmax", [b.inp(node, 0)], [b.out(node, 0)], node, axis=int(node.attrs.get("axis", -1)))
-
-
 def reduce(b, node) -> None:
     a = node.attrs
     mode = int(a.get("mode", 0))
@@ -381,7 +359,7 @@ def reduce(b, node) -> None:
     coeff = float(a.get("coeff", 1.0)) if a.get("reduce_to_end") else 1.0
     out = b.out(node, 0)
     inner = out if coeff == 1.0 else b.fresh(f"{out}_unscaled")
-    inputs = [x, b.const(np.array(axes, np.int64), "axes")] if axes else [x]
+    inputs = [x, b.int64(axes, "axes")] if axes else [x]
     b.emit(op, inputs, [inner], node, keepdims=int(bool(a.get("keep_dims", False))),
            noop_with_empty_axes=0)
     if coeff != 1.0:
@@ -409,15 +387,6 @@ def transpose(b, node) -> None:
     b.emit("Transpose", [b.inp(node, 0)], [b.out(node, 0)], node, perm=perm)
 
 
-def flatten(b, node) -> None:
-    b.emit("Flatten", [b.inp(node, 0)], [b.out(node, 0)], node, axis=int(node.attrs.get("axis", 1)))
-
-
-def concat(b, node) -> None:
-    inputs = [b.inp(node, i) for i in range(len(node.inputs))]
-    b.emit("Concat", inputs, [b.out(node, 0)], node, axis=int(node.attrs.get("axis", 0)))
-
-
 def _axes_op(op: str):
     def read(b, node) -> None:
         axes = node.attrs.get("axis")
@@ -427,7 +396,7 @@ def _axes_op(op: str):
                 raise b.unsupported(node, f"{node.primitive} with computed axes")
         inputs = [b.inp(node, 0)]
         if axes is not None and len(np.ravel(axes)):
-            inputs.append(b.const(np.array([int(v) for v in np.ravel(axes)], np.int64), "axes"))
+            inputs.append(b.int64([int(v) for v in np.ravel(axes)], "axes"))
         b.emit(op, inputs, [b.out(node, 0)], node)
     return read
 
@@ -437,17 +406,6 @@ def gather(b, node) -> None:
     if axis is None:
         raise b.unsupported(node, "Gather with a computed axis")
     b.emit("Gather", [b.inp(node, 0), b.inp(node, 1)], [b.out(node, 0)], node, axis=int(np.ravel(axis)[0]))
-
-
-def shape(b, node) -> None:
-    """IR Shape gives int64; a ``.ms`` Shape tensor is int32 (the converter narrows int64)."""
-    out = b.out(node, 0)
-    want = b.ms_dtype(node.outputs[0])
-    if want is not None and want.name != "INT64":
-        raw = b.emit("Shape", [b.inp(node, 0)], None, node)[0]
-        b.emit("Cast", [raw], [out], node, to=want.value)
-    else:
-        b.emit("Shape", [b.inp(node, 0)], [out], node)
 
 
 def cast(b, node) -> None:
@@ -484,12 +442,11 @@ def strided_slice(b, node) -> None:
             end[i] = begin[i] + 1 if begin[i] != -1 else big
     out = b.out(node, 0)
     sliced = out if not shrink else b.fresh(f"{out}_unshrunk")
-    b.emit("Slice", [b.inp(node, 0), b.const(np.array(begin, np.int64), "starts"), b.const(np.array(end, np.int64), "ends"),
-                     b.const(np.array(axes, np.int64), "axes"), b.const(np.array(steps, np.int64), "steps")],
-           [sliced], node)
+    b.emit("Slice", [b.inp(node, 0), b.int64(begin, "starts"), b.int64(end, "ends"), b.int64(axes, "axes"),
+                     b.int64(steps, "steps")], [sliced], node)
     if shrink:
         squeezed = [axes[i] for i in range(len(begin)) if shrink >> i & 1]
-        b.emit("Squeeze", [sliced, b.const(np.array(squeezed, np.int64), "axes")], [out], node)
+        b.emit("Squeeze", [sliced, b.int64(squeezed, "axes")], [out], node)
 
 
 def slice_fusion(b, node) -> None:
@@ -501,8 +458,8 @@ def slice_fusion(b, node) -> None:
     axes = [int(v) for v in axes] if axes is not None and len(axes) else list(range(len(begin)))
     big = np.iinfo(np.int64).max
     end = [big if s < 0 else bg + s for bg, s in zip(begin, size)]
-    b.emit("Slice", [b.inp(node, 0), b.const(np.array(begin, np.int64), "starts"), b.const(np.array(end, np.int64), "ends"),
-                     b.const(np.array(axes, np.int64), "axes")], [b.out(node, 0)], node)
+    b.emit("Slice", [b.inp(node, 0), b.int64(begin, "starts"), b.int64(end, "ends"), b.int64(axes, "axes")],
+           [b.out(node, 0)], node)
 
 
 def broadcast_to(b, node) -> None:
@@ -510,14 +467,10 @@ def broadcast_to(b, node) -> None:
     if b.has_input(node, 1):
         target = b.int64_input(node, 1)
     elif dims is not None:
-        target = b.const(np.array([int(d) for d in dims], np.int64), "shape")
+        target = b.int64([int(d) for d in dims], "shape")
     else:
         raise b.unsupported(node, "BroadcastTo without a shape")
     b.emit("Expand", [b.inp(node, 0), target], [b.out(node, 0)], node)
-
-
-def tile(b, node) -> None:
-    b.emit("Tile", [b.inp(node, 0), b.int64_input(node, 1)], [b.out(node, 0)], node)
 
 
 def pad(b, node) -> None:
@@ -551,7 +504,7 @@ def split(b, node) -> None:
             raise b.unsupported(node, "Split with computed sizes")
     inputs = [b.inp(node, 0)]
     if sizes is not None and len(np.ravel(sizes)):
-        inputs.append(b.const(np.array([int(s) for s in np.ravel(sizes)], np.int64), "split"))
+        inputs.append(b.int64([int(s) for s in np.ravel(sizes)], "split"))
     outs = [b.out(node, i) for i in range(len(node.outputs))]
     extra = {} if len(inputs) > 1 else {"num_outputs": len(outs)}
     b.emit("Split", inputs, outs, node, axis=int(a.get("axis", 0)), **extra)
@@ -625,24 +578,18 @@ def conv_transpose(b, node) -> None:
     b.place(b.node("ConvTranspose", inputs, [out], node, **attrs), nhwc, data_inputs=[0])
 
 
-#: Resize's enums -> ONNX Resize attributes (the schema's ResizeMethod, CoordinateTransformMode, NearestMode)
-RESIZE_METHODS = {0: "linear", 1: "nearest", 2: "cubic"}
-RESIZE_COORDINATES = {0: "asymmetric", 1: "align_corners", 2: "half_pixel"}
-RESIZE_NEAREST = {0: "floor", 1: "round_prefer_floor", 2: "round_prefer_ceil", 3: "floor", 4: "ceil"}
-
-
 def resize(b, node) -> None:
     """Resize of the two spatial axes by float scales or integer sizes (input 1), or to ``new_height`` x
     ``new_width``."""
     a = node.attrs
     nhwc = a.get("format", Format.NCHW) == Format.NHWC
-    method = RESIZE_METHODS.get(int(a.get("method", 0)))
+    method = ONNX_RESIZE["method"][1].get(int(a["method"]))
     if method is None:
         raise b.unsupported(node, f"Resize method {a.get('method')}")
-    attrs: dict = {"mode": method, "coordinate_transformation_mode": RESIZE_COORDINATES.get(
+    attrs: dict = {"mode": method, "coordinate_transformation_mode": ONNX_RESIZE["coordinate_transform_mode"][1].get(
         int(a.get("coordinate_transform_mode", 0)), "asymmetric")}
     if method == "nearest":
-        attrs["nearest_mode"] = RESIZE_NEAREST.get(int(a.get("nearest_mode", 0)), "round_prefer_floor")
+        attrs["nearest_mode"] = ONNX_RESIZE["nearest_mode"][1].get(int(a.get("nearest_mode", 0)), "round_prefer_floor")
     if method == "cubic":
         attrs.update(cubic_coeff_a=float(a.get("cubic_coeff", -0.75)), exclude_outside=int(a.get("exclude_outside", 0)))
     x = b.inp(node, 0)
@@ -667,28 +614,11 @@ def resize(b, node) -> None:
         n, c = (shape[0], shape[3]) if nhwc else (shape[0], shape[1])
         if not isinstance(n, int) or not isinstance(c, int):
             raise b.unsupported(node, "Resize to sizes of a dynamic batch or channel count")
-        inputs += ["", b.const(np.array([n, c, *size], np.int64), "sizes")]
+        inputs += ["", b.int64([n, c, *size], "sizes")]
     b.place(b.node("Resize", inputs, [b.out(node, 0)], node, **attrs), nhwc, data_inputs=[0])
 
 
-def instance_norm(b, node) -> None:
-    b.emit("InstanceNormalization", [b.inp(node, 0), b.inp(node, 1), b.inp(node, 2)], [b.out(node, 0)], node,
-           epsilon=float(node.attrs.get("epsilon", 0.0) or 0.0))
-
-
-def _block_op(op: str):
-    def read(b, node) -> None:
-        a = node.attrs
-        attrs: dict = {"blocksize": int(a.get("block_size", 1))}
-        if op == "DepthToSpace":
-            mode = a.get("mode") or "DCR"
-            attrs["mode"] = mode.decode() if isinstance(mode, bytes) else mode
-        nhwc = a.get("format", Format.NCHW) == Format.NHWC
-        b.place(b.node(op, [b.inp(node, 0)], [b.out(node, 0)], node, **attrs), nhwc, data_inputs=[0])
-    return read
-
-
-def _int_outputs(b, node, op: str, inputs: list[str], positions: list[int], **attrs) -> None:
+def int_outputs(b, node, op: str, inputs: list[str], positions: list[int], **attrs) -> None:
     """``op`` whose outputs at ``positions`` are int64 in the IR and stored int32 in the .ms: cast back."""
     outs = []
     casts = []
@@ -709,15 +639,9 @@ def top_k(b, node) -> None:
     """TopKFusion: the k largest (MindSpore Lite 2.0 ignores ``largest``; converter_lite writes 0)."""
     a = node.attrs
     k = b.int64_input(node, 1)
-    k = b.emit("Reshape", [k, b.const(np.array([1], np.int64), "k_shape")], None, node)[0]
-    _int_outputs(b, node, "TopK", [b.inp(node, 0), k], [1], axis=int(a.get("axis", -1)), largest=1,
+    k = b.emit("Reshape", [k, b.int64([1], "k_shape")], None, node)[0]
+    int_outputs(b, node, "TopK", [b.inp(node, 0), k], [1], axis=int(a.get("axis", -1)), largest=1,
                  sorted=int(bool(a.get("sorted", True))))
-
-
-def cumsum(b, node) -> None:
-    a = node.attrs
-    b.emit("CumSum", [b.inp(node, 0), b.int64_input(node, 1)], [b.out(node, 0)], node,
-           exclusive=int(bool(a.get("exclusive"))), reverse=int(bool(a.get("reverse"))))
 
 
 def gather_d(b, node) -> None:
@@ -727,19 +651,6 @@ def gather_d(b, node) -> None:
         raise b.unsupported(node, "GatherD with a computed dim")
     b.emit("GatherElements", [b.inp(node, 0), b.int64_input(node, 2)], [b.out(node, 0)], node,
            axis=int(np.ravel(dim)[0]))
-
-
-def gather_nd(b, node) -> None:
-    b.emit("GatherND", [b.inp(node, 0), b.int64_input(node, 1)], [b.out(node, 0)], node)
-
-
-def scatter_nd_update(b, node) -> None:
-    b.emit("ScatterND", [b.inp(node, 0), b.int64_input(node, 1), b.inp(node, 2)], [b.out(node, 0)], node)
-
-
-def scatter_elements(b, node) -> None:
-    b.emit("ScatterElements", [b.inp(node, 0), b.int64_input(node, 1), b.inp(node, 2)], [b.out(node, 0)], node,
-           axis=int(node.attrs.get("axis", 0)))
 
 
 def constant_of_shape(b, node) -> None:
@@ -771,27 +682,30 @@ def one_hot(b, node) -> None:
     b.emit("OneHot", [b.inp(node, 0), depth, values], [b.out(node, 0)], node, axis=int(node.attrs.get("axis", -1)))
 
 
-def _trilu(upper: int):
-    def read(b, node) -> None:
-        inputs = [b.inp(node, 0)] + ([b.int64_input(node, 1)] if b.has_input(node, 1) else [])
-        b.emit("Trilu", inputs, [b.out(node, 0)], node, upper=upper)
-    return read
-
-
-def non_max_suppression(b, node) -> None:
-    inputs = [b.inp(node, 0), b.inp(node, 1)]
-    if b.has_input(node, 2):
-        inputs.append(b.int64_input(node, 2))
-    inputs += [b.inp(node, i) for i in range(3, len(node.inputs))]
-    _int_outputs(b, node, "NonMaxSuppression", inputs, [0], center_point_box=int(node.attrs.get("center_point_box", 0)))
+def read_row(b, node, op: Op) -> None:
+    """A primitive of :data:`.ops.TABLE` as its ONNX op."""
+    a = node.attrs
+    count = len(node.inputs) if op.inputs is None else op.inputs
+    if op.optional:
+        count = max(count - op.optional, min(count, len(node.inputs)))
+    inputs = [b.int64_input(node, i) if i in op.int64 else b.inp(node, i) for i in range(count)]
+    attrs = {**{f.onnx: f.to_onnx(a[f.field]) for f in op.attrs if f.onnx}, **op.onnx_fixed}
+    if op.channels_last:
+        placed = b.node(op.onnx, inputs, [b.out(node, 0)], node, **attrs)
+        b.place(placed, a["format"] == Format.NHWC, data_inputs=[0])
+    elif op.int_outputs:
+        int_outputs(b, node, op.onnx, inputs, list(op.int_outputs), **attrs)
+    else:
+        outs = [with_activation(b, node, a["activation_type"])] if op.fused else \
+            [b.out(node, i) for i in range(op.outputs)]
+        b.emit(op.onnx, inputs, outs, node, **attrs)
 
 
 # ---------------------------------------------------------------- registry
 
 
 READERS: dict[str, Callable] = {
-    **{primitive: _unary(op) for primitive, op in ONNX_UNARY.items()},
-    **{primitive: _binary(op) for primitive, op in ONNX_BINARY.items()},
+    **{primitive: functools.partial(read_row, op=op) for primitive, op in BY_PRIMITIVE.items()},
     "Conv2DFusion": conv2d,
     "MaxPoolFusion": _pool("GlobalMaxPool", "MaxPool", {}),
     "AvgPoolFusion": _pool("GlobalAveragePool", "AveragePool", {"count_include_pad": 0}),
@@ -799,11 +713,6 @@ READERS: dict[str, Callable] = {
     "ScaleFusion": scale,
     "MatMulFusion": matmul,
     "FullConnection": full_connection,
-    "RealDiv": _binary("Div"),
-    "Maximum": _binary("Max"),
-    "Minimum": _binary("Min"),
-    "FloorMod": _binary("Mod"),
-    "BiasAdd": _binary("Add"),
     "SquaredDifference": squared_difference,
     "Eltwise": eltwise,
     "Activation": act_node,
@@ -813,23 +722,17 @@ READERS: dict[str, Callable] = {
     "PowFusion": pow_fusion,
     "PReLUFusion": prelu,
     "LayerNormFusion": layer_norm,
-    "Softmax": softmax,
-    "LogSoftmax": log_softmax,
     "ReduceFusion": reduce,
     "Reshape": reshape,
     "Transpose": transpose,
-    "Flatten": flatten,
-    "Concat": concat,
     "Squeeze": _axes_op("Squeeze"),
     "Unsqueeze": _axes_op("Unsqueeze"),
     "ExpandDims": _axes_op("Unsqueeze"),
     "Gather": gather,
-    "Shape": shape,
     "Cast": cast,
     "StridedSlice": strided_slice,
     "SliceFusion": slice_fusion,
     "BroadcastTo": broadcast_to,
-    "TileFusion": tile,
     "PadFusion": pad,
     "Split": split,
     "ArgMaxFusion": argmax,
@@ -839,22 +742,11 @@ READERS: dict[str, Callable] = {
     "Select": where,
     "Conv2dTransposeFusion": conv_transpose,
     "Resize": resize,
-    "InstanceNorm": instance_norm,
-    "DepthToSpace": _block_op("DepthToSpace"),
-    "SpaceToDepth": _block_op("SpaceToDepth"),
     "TopKFusion": top_k,
-    "CumSum": cumsum,
     "GatherD": gather_d,
-    "GatherNd": gather_nd,
-    "ScatterNdUpdate": scatter_nd_update,
-    "ScatterElements": scatter_elements,
-    "Mod": _binary("Mod", fmod=1),
     "ConstantOfShape": constant_of_shape,
     "Range": range_,
     "OneHot": one_hot,
-    "Triu": _trilu(1),
-    "Tril": _trilu(0),
-    "NonMaxSuppression": non_max_suppression,
     "QuantDTypeCast": quant_dtype_cast,
     "DynamicQuant": dynamic_quant,
 }

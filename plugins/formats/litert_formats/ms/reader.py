@@ -5,7 +5,7 @@ turns the main subgraph's nodes into IR nodes through
 :data:`.read_ops.READERS`; constants stay numpy views on the mapping (a
 convolution's channels-last weight becomes a transposed view, still no
 copy); the Transposes the channels-last operators were wrapped in are then
-sunk and cancelled (:mod:`.transposes`).  The model's inputs keep the layout
+sunk and cancelled (:mod:`..transposes`).  The model's inputs keep the layout
 the file declares: a model converted with MindSpore Lite's default takes
 NHWC images, as it does in MindSpore Lite.
 """
@@ -22,10 +22,11 @@ from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions
 from litert.ir import DType, Graph, Layout, Node, Value
 
+from .. import transposes
 from ..emitter import NodeEmitter
 from ..flatbuf.model_file import FlatBufferFrontend
 from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
-from . import integer_read, transposes
+from . import integer_read
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
 from .types import Format, QuantType, enum_name

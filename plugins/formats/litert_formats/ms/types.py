@@ -62,13 +62,6 @@ QuantType = _enum("QuantType")
 _ONNX_REDUCTION_NAMES = {"ReduceASum": "ReduceL1", "ReduceAll": None}
 ONNX_REDUCTIONS = {m: _ONNX_REDUCTION_NAMES.get(m.name, m.name) for m in ReduceMode
                    if _ONNX_REDUCTION_NAMES.get(m.name, m.name)}
-#: primitive -> the ONNX op it is, both ways (the reader's and the writer's registries are made from these):
-#: elementwise on one input, and on two (fusing an activation where the primitive has ``activation_type``)
-ONNX_UNARY = {"Abs": "Abs", "Neg": "Neg", "Sqrt": "Sqrt", "Erf": "Erf", "Log": "Log", "Sin": "Sin", "Cos": "Cos",
-              "Floor": "Floor", "Ceil": "Ceil", "Round": "Round", "Reciprocal": "Reciprocal", "LogicalNot": "Not"}
-ONNX_BINARY = {"AddFusion": "Add", "SubFusion": "Sub", "MulFusion": "Mul", "DivFusion": "Div", "Equal": "Equal",
-               "Less": "Less", "LessEqual": "LessOrEqual", "Greater": "Greater", "GreaterEqual": "GreaterOrEqual",
-               "LogicalAnd": "And", "LogicalOr": "Or"}
 #: ActivationType -> the ONNX op it is, both ways, and that op's default ``alpha`` (None: it has none)
 ONNX_ACTIVATIONS = {ActivationType.SIGMOID: ("Sigmoid", None), ActivationType.TANH: ("Tanh", None),
                     ActivationType.SOFTSIGN: ("Softsign", None), ActivationType.SOFTPLUS: ("Softplus", None),
@@ -76,6 +69,15 @@ ONNX_ACTIVATIONS = {ActivationType.SIGMOID: ("Sigmoid", None), ActivationType.TA
                     ActivationType.LEAKY_RELU: ("LeakyRelu", 0.01)}
 #: PaddingMode member -> ONNX Pad mode, both ways
 ONNX_PAD_MODES = {PaddingMode.CONSTANT: "constant", PaddingMode.REFLECT: "reflect"}
+#: Resize's enum fields -> (the ONNX attribute, member value -> ONNX's name for it): the member's name in lower
+#: case but where ONNX names it otherwise (NearestMode NORMAL reads as floor); the writer inverts them
+_ONNX_NEAREST_NAMES = {"NORMAL": "floor", "ROUND_HALF_DOWN": "round_prefer_floor", "ROUND_HALF_UP": "round_prefer_ceil"}
+ONNX_RESIZE = {
+    "method": ("mode", {v: k.lower() for k, v in SCHEMA.enums["ResizeMethod"].items() if v >= 0}),
+    "coordinate_transform_mode": ("coordinate_transformation_mode",
+                                  {v: k.lower() for k, v in SCHEMA.enums["CoordinateTransformMode"].items()}),
+    "nearest_mode": ("nearest_mode", {v: _ONNX_NEAREST_NAMES.get(k, k.lower()) for k, v in SCHEMA.enums["NearestMode"].items()}),
+}
 
 
 def enum_name(enum: Any, value: int) -> str:

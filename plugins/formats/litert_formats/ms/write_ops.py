@@ -9,21 +9,22 @@ Channels-last operators arrive in the :data:`.nhwc.NHWC_DOMAIN` domain.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
 from ..registry import by_domain
+from ..transposes import swap_pads
 from .integer import DYNAMIC_DOMAIN
 from .nhwc import NHWC_DOMAIN
+from .ops import BY_ONNX, BY_PRIMITIVE, Op, text
 from .schema import SCHEMA
-from .transposes import swap_pads
 from .types import (
     ONNX_ACTIVATIONS,
-    ONNX_BINARY,
     ONNX_PAD_MODES,
     ONNX_REDUCTIONS,
-    ONNX_UNARY,
+    ONNX_RESIZE,
     TYPE_ID_OF,
     ActivationType,
     Format,
@@ -81,20 +82,26 @@ def _act_of(node) -> int:
 # ---------------------------------------------------------------- channels-last operators
 
 
-def conv(ctx, node) -> None:
+def _conv_parts(ctx, node, what: str, layout: str) -> tuple[np.ndarray, int, list[int], list[str], dict]:
+    """A (transposed) convolution's constant 4-D weight, its group and kernel, its inputs with the weight made
+    channels-last (``layout``: the name's suffix) and its stride and dilation fields."""
     a = node.attrs
     w = ctx.const_of(node.inputs[1])
     if w is None or w.ndim != 4:
-        raise ctx.unsupported(node, "a convolution whose weight is not a constant 4-D tensor")
-    group = int(a.get("group", 1))
-    kernel = [int(k) for k in (a.get("kernel_shape") or w.shape[2:])]
-    mode, pads = _window(ctx, node, kernel)
-    weight = ctx.const(np.ascontiguousarray(w.transpose(0, 2, 3, 1)), f"{node.inputs[1]}_ohwi",
+        raise ctx.unsupported(node, f"a {what} whose weight is not a constant 4-D tensor")
+    weight = ctx.const(np.ascontiguousarray(w.transpose(0, 2, 3, 1)), f"{node.inputs[1]}_{layout}",
                        quant=ctx.value(node.inputs[1]).quant)
     inputs = [node.inputs[0], weight] + ([node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else [])
+    steps = {"stride": [int(s) for s in a.get("strides") or [1, 1]],
+             "dilation": [int(d) for d in a.get("dilations") or [1, 1]]}
+    return w, int(a.get("group", 1)), [int(k) for k in (a.get("kernel_shape") or w.shape[2:])], inputs, steps
+
+
+def conv(ctx, node) -> None:
+    w, group, kernel, inputs, steps = _conv_parts(ctx, node, "convolution", "ohwi")
+    mode, pads = _window(ctx, node, kernel)
     ctx.emit("Conv2DFusion", {
-        "format": Format.NHWC, "kernel_size": kernel, "stride": [int(s) for s in a.get("strides") or [1, 1]],
-        "dilation": [int(d) for d in a.get("dilations") or [1, 1]], "pad_mode": mode, "pad_list": pads, "mode": 0,
+        "format": Format.NHWC, "kernel_size": kernel, **steps, "pad_mode": mode, "pad_list": pads, "mode": 0,
         "group": group, "in_channel": int(w.shape[1]) * group, "out_channel": int(w.shape[0]),
         "activation_type": _act_of(node),
     }, inputs, node.outputs[:1], node)
@@ -196,15 +203,6 @@ def gelu(ctx, node) -> None:
 # ---------------------------------------------------------------- arithmetic
 
 
-def _binary(primitive: str):
-    fused = "activation_type" in SCHEMA.fields[primitive]
-
-    def write(ctx, node) -> None:
-        attrs = {"activation_type": _act_of(node)} if fused else {}
-        ctx.emit(primitive, attrs, node.inputs[:2], node.outputs[:1], node)
-    return write
-
-
 def _variadic(primitive: str):
     fused = "activation_type" in SCHEMA.fields[primitive]
 
@@ -217,12 +215,6 @@ def _variadic(primitive: str):
             out = node.outputs[0] if k == len(inputs) - 2 else ctx.fresh(f"{node.outputs[0]}_{k}")
             ctx.emit(primitive, {"activation_type": 0} if fused else {}, [acc, name], [out], node)
             acc = out
-    return write
-
-
-def _unary(primitive: str, **attrs):
-    def write(ctx, node) -> None:
-        ctx.emit(primitive, dict(attrs), node.inputs[:1], node.outputs[:1], node)
     return write
 
 
@@ -306,14 +298,6 @@ def layer_norm(ctx, node) -> None:
              inputs, node.outputs[:1], node)
 
 
-def softmax(ctx, node) -> None:
-    ctx.emit("Softmax", {"axis": [int(node.attrs.get("axis", -1))]}, node.inputs[:1], node.outputs[:1], node)
-
-
-def log_softmax(ctx, node) -> None:
-    ctx.emit("LogSoftmax", {"axis": int(node.attrs.get("axis", -1))}, node.inputs[:1], node.outputs[:1], node)
-
-
 _REDUCE_MODE_OF = {onnx: mode for mode, onnx in ONNX_REDUCTIONS.items()}
 
 
@@ -366,10 +350,6 @@ def flatten(ctx, node) -> None:
     ctx.emit("Reshape", {}, [node.inputs[0], ctx.const(np.array(target, np.int32), "shape")], node.outputs[:1], node)
 
 
-def concat(ctx, node) -> None:
-    ctx.emit("Concat", {"axis": int(node.attrs.get("axis", 0))}, [i for i in node.inputs if i], node.outputs[:1], node)
-
-
 def _axes_attr(primitive: str):
     def write(ctx, node) -> None:
         axes = ctx.const_of(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
@@ -384,12 +364,6 @@ def gather(ctx, node) -> None:
     ctx.emit("Gather", {}, [node.inputs[0], node.inputs[1],
                             ctx.const(np.array([int(node.attrs.get("axis", 0))], np.int32), "axis")],
              node.outputs[:1], node)
-
-
-def shape(ctx, node) -> None:
-    if int(node.attrs.get("start", 0)) != 0 or node.attrs.get("end") not in (None,):
-        raise ctx.unsupported(node, "Shape with start/end")
-    ctx.emit("Shape", {}, node.inputs[:1], node.outputs[:1], node)
 
 
 def cast(ctx, node) -> None:
@@ -498,29 +472,6 @@ def pad(ctx, node) -> None:
              [node.inputs[0], ctx.const(paddings, "paddings")], node.outputs[:1], node)
 
 
-def expand(ctx, node) -> None:
-    ctx.emit("BroadcastTo", {}, node.inputs[:2], node.outputs[:1], node)
-
-
-def tile(ctx, node) -> None:
-    ctx.emit("TileFusion", {}, node.inputs[:2], node.outputs[:1], node)
-
-
-def argmax(primitive: str):
-    def write(ctx, node) -> None:
-        if int(node.attrs.get("select_last_index", 0)):
-            raise ctx.unsupported(node, "select_last_index")
-        ctx.emit(primitive, {"axis": int(node.attrs.get("axis", 0)), "top_k": 1,
-                             "keep_dims": bool(int(node.attrs.get("keepdims", 1))), "out_max_value": False},
-                 node.inputs[:1], node.outputs[:1], node)
-    return write
-
-
-def where(ctx, node) -> None:
-    """``cond ? x : y`` as MindSpore Lite's three-input Where (what converter_lite 2.0 writes for ONNX's Where)."""
-    ctx.emit("Where", {}, node.inputs[:3], node.outputs[:1], node)
-
-
 def identity(ctx, node) -> None:
     ctx.alias(node.outputs[0], node.inputs[0], node)
 
@@ -564,47 +515,31 @@ def lstm(ctx, node) -> None:
 def conv_transpose(ctx, node) -> None:
     """ConvTranspose as Conv2dTransposeFusion, weights [C_in, kH, kW, C_out/group] as converter_lite lays them."""
     a = node.attrs
-    w = ctx.const_of(node.inputs[1])
-    if w is None or w.ndim != 4:
-        raise ctx.unsupported(node, "a deconvolution whose weight is not a constant 4-D tensor")
-    auto = a.get("auto_pad", "NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
+    auto = text(a.get("auto_pad"), "NOTSET")
     if auto not in ("NOTSET", "VALID") or a.get("output_shape") is not None:
         raise ctx.unsupported(node, "ConvTranspose with auto_pad SAME or output_shape")
-    group = int(a.get("group", 1))
-    kernel = [int(k) for k in (a.get("kernel_shape") or w.shape[2:])]
-    pads = swap_pads(a.get("pads") if auto == "NOTSET" else None)
-    weight = ctx.const(np.ascontiguousarray(w.transpose(0, 2, 3, 1)), f"{node.inputs[1]}_ihwo",
-                       quant=ctx.value(node.inputs[1]).quant)
-    inputs = [node.inputs[0], weight] + ([node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else [])
+    w, group, kernel, inputs, steps = _conv_parts(ctx, node, "deconvolution", "ihwo")
     ctx.emit("Conv2dTransposeFusion", {
-        "format": Format.NHWC, "kernel_size": kernel, "stride": [int(s) for s in a.get("strides") or [1, 1]],
-        "dilation": [int(d) for d in a.get("dilations") or [1, 1]], "pad_mode": PadMode.PAD, "pad": [0, 0, 0, 0],
-        "pad_list": pads, "mode": 0, "group": group, "in_channel": int(w.shape[0]),
-        "out_channel": int(w.shape[1]) * group, "activation_type": _act_of(node),
+        "format": Format.NHWC, "kernel_size": kernel, **steps, "pad_mode": PadMode.PAD, "pad": [0, 0, 0, 0],
+        "pad_list": swap_pads(a.get("pads") if auto == "NOTSET" else None), "mode": 0, "group": group,
+        "in_channel": int(w.shape[0]), "out_channel": int(w.shape[1]) * group, "activation_type": _act_of(node),
         "output_paddings": [int(p) for p in a.get("output_padding") or [0, 0]],
     }, inputs, node.outputs[:1], node)
 
 
-def _text(value, default: str) -> str:
-    value = default if value is None else value
-    return value.decode() if isinstance(value, bytes) else value
-
-
-#: ONNX Resize attributes -> the schema's enums (ResizeMethod, CoordinateTransformMode, NearestMode)
-RESIZE_METHODS = {"linear": 0, "nearest": 1, "cubic": 2}
-RESIZE_COORDINATES = {"asymmetric": 0, "align_corners": 1, "half_pixel": 2, "pytorch_half_pixel": 2}
-RESIZE_NEAREST = {"round_prefer_floor": 1, "round_prefer_ceil": 2, "floor": 3, "ceil": 4}
+#: ONNX Resize attribute -> its value -> the schema enum's (the reader's names inverted: floor is FLOOR, not NORMAL;
+#: pytorch_half_pixel is half_pixel)
+RESIZE_ENUMS = {onnx: {name: v for v, name in names.items()} for onnx, names in ONNX_RESIZE.values()}
+RESIZE_ENUMS["coordinate_transformation_mode"]["pytorch_half_pixel"] = RESIZE_ENUMS["coordinate_transformation_mode"]["half_pixel"]
 
 
 def resize(ctx, node) -> None:
     """Resize of the two spatial axes of NHWC data: scales as input 1 ([H, W]) or sizes as new_height/new_width."""
     a = node.attrs
-    method = RESIZE_METHODS.get(_text(a.get("mode"), "nearest"))
-    coordinates = RESIZE_COORDINATES.get(_text(a.get("coordinate_transformation_mode"), "half_pixel"))
-    nearest = RESIZE_NEAREST.get(_text(a.get("nearest_mode"), "round_prefer_floor"))
+    method, coordinates, nearest = (RESIZE_ENUMS[k].get(text(a.get(k), default)) for k, default in (
+        ("mode", "nearest"), ("coordinate_transformation_mode", "half_pixel"), ("nearest_mode", "round_prefer_floor")))
     if method is None or coordinates is None or nearest is None or a.get("axes") is not None \
-            or int(a.get("antialias", 0)) or _text(a.get("keep_aspect_ratio_policy"), "stretch") != "stretch":
+            or int(a.get("antialias", 0)) or text(a.get("keep_aspect_ratio_policy"), "stretch") != "stretch":
         raise ctx.unsupported(node, "Resize with these attributes")
     scales = ctx.const_of(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
     sizes = ctx.const_of(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
@@ -621,43 +556,9 @@ def resize(ctx, node) -> None:
     ctx.emit("Resize", attrs, inputs, node.outputs[:1], node)
 
 
-def _block(primitive: str):
-    def write(ctx, node) -> None:
-        attrs = {"block_size": int(node.attrs["blocksize"]), "format": Format.NHWC}
-        if primitive == "DepthToSpace":
-            attrs["mode"] = _text(node.attrs.get("mode"), "DCR")
-        ctx.emit(primitive, attrs, node.inputs[:1], node.outputs[:1], node)
-    return write
-
-
-def instance_norm(ctx, node) -> None:
-    ctx.emit("InstanceNorm", {"epsilon": float(node.attrs.get("epsilon", 1e-5))}, node.inputs[:3], node.outputs[:1], node)
-
-
-def top_k(ctx, node) -> None:
-    if not int(node.attrs.get("largest", 1)):
-        raise ctx.unsupported(node, "TopK of the smallest (MindSpore Lite 2.0's TopKFusion takes the largest)")
-    ctx.emit("TopKFusion", {"sorted": bool(int(node.attrs.get("sorted", 1))), "axis": int(node.attrs.get("axis", -1)),
-                            "largest": 1}, node.inputs[:2], node.outputs[:2], node)
-
-
-def cumsum(ctx, node) -> None:
-    ctx.emit("CumSum", {"exclusive": bool(int(node.attrs.get("exclusive", 0))),
-                        "reverse": bool(int(node.attrs.get("reverse", 0)))}, node.inputs[:2], node.outputs[:1], node)
-
-
 def gather_elements(ctx, node) -> None:
     ctx.emit("GatherD", {}, [node.inputs[0], ctx.const(np.array([int(node.attrs.get("axis", 0))], np.int32), "dim"),
                              node.inputs[1]], node.outputs[:1], node)
-
-
-def _no_reduction(primitive: str, **fixed):
-    def write(ctx, node) -> None:
-        if _text(node.attrs.get("reduction"), "none") != "none":
-            raise ctx.unsupported(node, "a scatter with a reduction")
-        attrs = {k: (v(node) if callable(v) else v) for k, v in fixed.items()}
-        ctx.emit(primitive, attrs, node.inputs[:3], node.outputs[:1], node)
-    return write
 
 
 def constant_of_shape(ctx, node) -> None:
@@ -670,24 +571,6 @@ def constant_of_shape(ctx, node) -> None:
              node)
 
 
-def range_(ctx, node) -> None:
-    ctx.emit("Range", {"d_type": 0, "start": 0, "limit": 0, "delta": 1}, node.inputs[:3], node.outputs[:1], node)
-
-
-def one_hot(ctx, node) -> None:
-    ctx.emit("OneHot", {"axis": int(node.attrs.get("axis", -1))}, node.inputs[:3], node.outputs[:1], node)
-
-
-def trilu(ctx, node) -> None:
-    primitive = "Triu" if int(node.attrs.get("upper", 1)) else "Tril"
-    ctx.emit(primitive, {}, [i for i in node.inputs[:2] if i], node.outputs[:1], node)
-
-
-def non_max_suppression(ctx, node) -> None:
-    ctx.emit("NonMaxSuppression", {"center_point_box": int(node.attrs.get("center_point_box", 0))},
-             [i for i in node.inputs if i], node.outputs[:1], node)
-
-
 def non_zero(ctx, node) -> None:
     """ONNX's [rank, N] indices: MindSpore Lite's one-input Where gives [N, rank] (converter_lite transposes too)."""
     rows = ctx.emit("Where", {}, node.inputs[:1], None, node)[0]
@@ -697,9 +580,32 @@ def non_zero(ctx, node) -> None:
     ctx.emit("Transpose", {}, [rows, ctx.const(np.array([1, 0], np.int32), "perm")], node.outputs[:1], node)
 
 
-def mod(ctx, node) -> None:
-    """fmod=1 (C's remainder) is MindSpore Lite's Mod, fmod=0 (Python's, integers) its FloorMod."""
-    ctx.emit("Mod" if int(node.attrs.get("fmod", 0)) else "FloorMod", {}, node.inputs[:2], node.outputs[:1], node)
+# ---------------------------------------------------------------- registry
+
+def write_row(ctx, node, op: Op) -> None:
+    """An ONNX op as its primitive of :data:`.ops.TABLE`."""
+    for name, value in op.only.items():
+        given = node.attrs.get(name, value)
+        if (text(given, "") if isinstance(given, bytes) else given) != value:
+            raise ctx.unsupported(node, f"{node.op_type} with {name}={given!r} ({op.primitive} takes {value!r} only)")
+    attrs = {f.field: f.default if f.onnx is None else
+             f.to_ms(node.attrs[f.onnx] if f.default is None else node.attrs.get(f.onnx, f.default)) for f in op.attrs}
+    if op.fused:
+        attrs["activation_type"] = _act_of(node)
+    if op.inputs is None:
+        inputs = [i for i in node.inputs if i]
+    else:
+        inputs = list(node.inputs[:op.inputs])
+        while inputs and not inputs[-1]:
+            inputs.pop()
+    ctx.emit(op.primitive, attrs, inputs, node.outputs[:op.outputs], node)
+
+
+def _by_attr(attr: str, default: int, primitives: dict[int, str]):
+    """An ONNX op that is one of several primitives by the value of ``attr``."""
+    def write(ctx, node) -> None:
+        write_row(ctx, node, BY_PRIMITIVE[primitives[int(bool(int(node.attrs.get(attr, default))))]])
+    return write
 
 
 # ---------------------------------------------------------------- registry
@@ -707,6 +613,7 @@ def mod(ctx, node) -> None:
 WRITERS: dict[tuple[str, str], Callable] = {
     **by_domain({
         NHWC_DOMAIN: {
+            **{op: functools.partial(write_row, op=row) for op, row in BY_ONNX.items() if row.channels_last},
             "Conv": conv,
             "MaxPool": _pool("MaxPoolFusion", False),
             "AveragePool": _pool("AvgPoolFusion", False),
@@ -717,13 +624,10 @@ WRITERS: dict[tuple[str, str], Callable] = {
             "PRelu": prelu,
             "ConvTranspose": conv_transpose,
             "Resize": resize,
-            "DepthToSpace": _block("DepthToSpace"),
-            "SpaceToDepth": _block("SpaceToDepth"),
         },
         "": {
+            **{op: functools.partial(write_row, op=row) for op, row in BY_ONNX.items() if not row.channels_last},
             **{op: reduce for op in _REDUCE_MODE_OF},
-            **{op: _unary(primitive) for primitive, op in ONNX_UNARY.items()},
-            **{op: _binary(primitive) for primitive, op in ONNX_BINARY.items()},
             "Relu": _activation(ActivationType.RELU),
             **{op: _activation(act, alpha) for act, (op, alpha) in ONNX_ACTIVATIONS.items()},
             "HardSigmoid": hard_sigmoid,
@@ -732,50 +636,32 @@ WRITERS: dict[tuple[str, str], Callable] = {
             "Max": _variadic("Maximum"),
             "Min": _variadic("Minimum"),
             "Sum": _variadic("AddFusion"),
+            "Mod": _by_attr("fmod", 0, {0: "FloorMod", 1: "Mod"}),
+            "Trilu": _by_attr("upper", 1, {0: "Tril", 1: "Triu"}),
             "Pow": power,
             "PRelu": prelu,
             "Exp": exp,
             "MatMul": matmul,
             "Gemm": gemm,
             "LayerNormalization": layer_norm,
-            "Softmax": softmax,
-            "LogSoftmax": log_softmax,
             "Reshape": reshape,
             "Transpose": transpose,
             "Flatten": flatten,
-            "Concat": concat,
             "Squeeze": _axes_attr("Squeeze"),
             "Unsqueeze": _axes_attr("Unsqueeze"),
             "Gather": gather,
-            "Shape": shape,
             "Cast": cast,
             "QuantizeLinear": quantize_cast,
             "DequantizeLinear": quantize_cast,
             "Slice": slice_,
             "Split": split,
             "Pad": pad,
-            "Expand": expand,
-            "Tile": tile,
-            "ArgMax": argmax("ArgMaxFusion"),
-            "ArgMin": argmax("ArgMinFusion"),
             "Identity": identity,
             "Dropout": identity,
             "LSTM": lstm,
-            "Where": where,
-            "InstanceNormalization": instance_norm,
-            "TopK": top_k,
-            "CumSum": cumsum,
             "GatherElements": gather_elements,
-            "GatherND": _no_reduction("GatherNd"),
-            "ScatterND": _no_reduction("ScatterNdUpdate"),
-            "ScatterElements": _no_reduction("ScatterElements", axis=lambda n: int(n.attrs.get("axis", 0))),
             "ConstantOfShape": constant_of_shape,
-            "Range": range_,
-            "OneHot": one_hot,
-            "Trilu": trilu,
             "NonZero": non_zero,
-            "NonMaxSuppression": non_max_suppression,
-            "Mod": mod,
         },
         DYNAMIC_DOMAIN: {
             "MatMul": dynamic_matmul,

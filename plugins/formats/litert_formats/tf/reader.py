@@ -29,8 +29,8 @@ from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Layout, Model, Node, Value
 from litert.schema import schemas
 
+from .. import transposes
 from ..emitter import NodeEmitter
-from ..ms import transposes
 from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, read_message, symbolic_dims
 from . import graph_pb2
 from .cond import BranchTags

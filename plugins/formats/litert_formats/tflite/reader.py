@@ -5,7 +5,7 @@ Steps: :class:`.tflfile.TflFile` maps and verifies the file;
 through :data:`.read_ops.READERS`.  Tensors keep TFLite's layout (NHWC):
 convolution, pooling and the other channels-first IR operators are wrapped
 in Transposes, which the ``.ms`` frontend's pass then sinks and cancels
-(:mod:`litert_formats.ms.transposes`).  Constants stay numpy views on the
+(:mod:`litert_formats.transposes`).  Constants stay numpy views on the
 mapping (a convolution's OHWI weight becomes a transposed view, no copy).
 
 Quantised tensors: constant ones (int8/uint8 weights, per tensor or per
@@ -28,9 +28,9 @@ from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions
 from litert.ir import DType, Graph, Layout, Value
 
+from .. import transposes
 from ..emitter import NodeEmitter
 from ..flatbuf.model_file import FlatBufferFrontend
-from ..ms import transposes
 from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
 from .read_ops import READERS
 from .tflfile import TflFile, TflOperator, TflSubGraph, TflTensor

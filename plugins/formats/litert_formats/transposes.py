@@ -1,8 +1,9 @@
 """Layout changes as explicit Transposes, then sunk and cancelled.
 
-``.ms`` graphs run convolutions, pooling and LRN channels-last (NHWC) while
-the IR's operators are ONNX's (channels-first).  Both directions of the
-format are handled the same way: every layout-sensitive operator is wrapped
+``.ms``, TFLite and TensorFlow graphs run convolutions, pooling (and, in
+``.ms``, LRN) channels-last (NHWC) while the IR's operators are ONNX's
+(channels-first); their readers and the ``.ms`` writer share this module.
+Both directions are handled the same way: every layout-sensitive operator is wrapped
 in a pair of Transposes (:func:`wrap`), and :func:`optimize` then pushes each
 Transpose down through elementwise operators, Concat and single-axis
 operators, merging it with the next Transpose it meets.  Between two
@@ -15,7 +16,7 @@ import numpy as np
 
 from litert.ir import Graph, Node, Value
 
-from ..reading import malformed_as_load_error
+from .reading import malformed_as_load_error
 
 NCHW_TO_NHWC = (0, 2, 3, 1)
 NHWC_TO_NCHW = (0, 3, 1, 2)
