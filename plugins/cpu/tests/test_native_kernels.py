@@ -128,6 +128,22 @@ def test_pool_matches_numpy(case):
     assert_close(got, want)
 
 
+@pytest.mark.parametrize("op,include_pad", [("MaxPool", 0), ("AveragePool", 0), ("AveragePool", 1)])
+@pytest.mark.parametrize("h,w", [(2, 2), (2, 9), (3, 3), (3, 17), (7, 7), (28, 28), (13, 31)])
+def test_same_3x3_pools_match_numpy(op, include_pad, h, w):
+    """3x3, stride 1, one pad on every side (Inception's branch pools) run flat over the plane, the first
+    and last rows and columns on their own: planes from 3x3 (all border) up, and 2-row planes (the general
+    path), against the numpy kernel, two images of 19 channels on two threads."""
+    rng = np.random.default_rng(RNG_SEED + 180 + h * 31 + w)
+    x = rng.standard_normal((2, 19, h, w)).astype(np.float32)
+    attrs = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}
+    if op == "AveragePool":
+        attrs["count_include_pad"] = include_pad
+    graph = build([Node(op, ["x"], ["y"], attrs, name="pool")], {"x": x}, {}, {"y": x.shape})
+    got, want = run_both(graph, {"x": x}, threads=2)
+    assert_close(got, want, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("shapes", [
     ((3, 5, 7), (3, 5, 7)), ((3, 5, 7), (7,)), ((3, 5, 7), (5, 1)), ((1, 5, 1), (4, 1, 6)),
     ((2, 3, 4, 5), (1, 3, 1, 1)), ((17,), ()), ((), (9, 2)), ((2, 1, 3), (2, 4, 1)),

@@ -134,12 +134,86 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, floa
                 }
             }
         if (!is_max) {
-            int rows = overlap(y0, p->kh, p->dh, lo_y, hi_y);
-            for (int ox = 0; ox < ow; ox++) {
-                int count = rows * cols[ox];
-                out[ox] = count > 0 ? out[ox] / (float)count : NAN;
-            }
+            /* a window without taps has the sum 0 and the count 0: 0 / 0 is its NaN (one vectorised
+             * divide per row; a branch per value kept this loop scalar: 3/4 of a 3x3 average pool) */
+            const float rows = (float)overlap(y0, p->kh, p->dh, lo_y, hi_y);
+            for (int ox = 0; ox < ow; ox++) out[ox] = out[ox] / (rows * (float)cols[ox]);
         }
+    }
+}
+
+/* A 3x3, stride-1 window with one pad on every side (the "same" pools of
+ * Inception's branches): the output is the input's size, so the passes run
+ * flat over the whole plane (loops of h*w values, where pool_plane's row
+ * passes are loops of w: 28 values, under two vectors); the first and last
+ * rows and columns, whose windows are shorter, get their own short passes.
+ * The same comparisons and additions, in the same order, as pool_plane.
+ * Needs h, w >= 3 (an interior). */
+static int is_same3(const lk_pool2d *p) {
+    return p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && p->pad_top == 1 &&
+           p->pad_left == 1 && p->pad_bottom == 1 && p->pad_right == 1 && p->oh == p->h && p->ow == p->w &&
+           p->h >= 3 && p->w >= 3;
+}
+
+/* v[i] = a[i] (op) b[i] (op) c[i] for n values (c NULL: two rows) */
+LK_HOT static void rows3(int is_max, const float *restrict a, const float *restrict b, const float *restrict c,
+                         float *restrict v, size_t n) {
+    if (is_max) {
+        for (size_t i = 0; i < n; i++) {
+            float m = a[i];
+            m = b[i] > m ? b[i] : m;
+            v[i] = c && c[i] > m ? c[i] : m;
+        }
+    } else if (c) {
+        for (size_t i = 0; i < n; i++) v[i] = a[i] + b[i] + c[i];
+    } else {
+        for (size_t i = 0; i < n; i++) v[i] = a[i] + b[i];
+    }
+}
+
+/* y[q] = (v[q-1] (op) v[q] (op) v[q+1]) / div for q in [first, last) (max: no division) */
+LK_HOT static void columns3(int is_max, const float *restrict v, float *restrict y, size_t first, size_t last,
+                            float div) {
+    if (is_max)
+        for (size_t q = first; q < last; q++) {
+            float m = -INFINITY;
+            m = v[q - 1] > m ? v[q - 1] : m;
+            m = v[q] > m ? v[q] : m;
+            y[q] = v[q + 1] > m ? v[q + 1] : m;
+        }
+    else
+        for (size_t q = first; q < last; q++) y[q] = (v[q - 1] + v[q] + v[q + 1]) / div;
+}
+
+static void pool_same3(const lk_pool2d *p, const float *x, float *y, float *v) {
+    const int is_max = p->kind == LK_POOL_MAX, include = p->kind == LK_POOL_AVG_INCLUDE_PAD, h = p->h, w = p->w;
+    const size_t hw = (size_t)h * w, last_row = (size_t)(h - 1) * w;
+    /* vertical: the first and last rows take two input rows, the rest three, flat */
+    rows3(is_max, x, x + w, NULL, v, (size_t)w);
+    rows3(is_max, x, x + w, x + 2 * (size_t)w, v + w, hw - 2 * (size_t)w);
+    rows3(is_max, x + last_row - w, x + last_row, NULL, v + last_row, (size_t)w);
+    /* horizontal, away from the first and last columns: the first and last rows' windows count 6 taps
+     * in the image (9 with the pads counted), the others 9; flat over the rows in between (their first
+     * and last columns get row-crossing values, redone below) */
+    const float edge_rows = include ? 9.0f : 6.0f;
+    columns3(is_max, v, y, 1, (size_t)w - 1, edge_rows);
+    columns3(is_max, v, y, (size_t)w, last_row, 9.0f);
+    columns3(is_max, v, y, last_row + 1, hw - 1, edge_rows);
+    /* the first and last columns: two columns of v each */
+    for (int oy = 0; oy < h; oy++) {
+        const float *vr = v + (size_t)oy * w;
+        float *yr = y + (size_t)oy * w;
+        float l, r;
+        if (is_max) {
+            l = -INFINITY, r = -INFINITY;
+            l = vr[0] > l ? vr[0] : l, l = vr[1] > l ? vr[1] : l;
+            r = vr[w - 2] > r ? vr[w - 2] : r, r = vr[w - 1] > r ? vr[w - 1] : r;
+        } else {
+            float taps = include ? 9.0f : (oy == 0 || oy == h - 1 ? 4.0f : 6.0f);
+            l = (0.0f + vr[0] + vr[1]) / taps;
+            r = (0.0f + vr[w - 2] + vr[w - 1]) / taps;
+        }
+        yr[0] = l, yr[w - 1] = r;
     }
 }
 
@@ -245,6 +319,15 @@ static void pool_task(void *arg, size_t t) {
                        tr + hw * POOL_LANES, cols);
         return;
     }
+    if (is_same3(p)) {
+        float *v = lk_scratch(3, hw * sizeof(float));
+        if (!v) {
+            j->status = LK_E_NOMEM;
+            return;
+        }
+        for (size_t plane = first; plane < last; plane++) pool_same3(p, j->x + plane * hw, j->y + plane * ohw, v);
+        return;
+    }
     for (size_t plane = first; plane < last; plane++) pool_plane(p, j->x + plane * hw, j->y + plane * ohw, row, cols);
 }
 
@@ -258,7 +341,7 @@ int lk_pool2d_f32(const lk_pool2d *p, const float *x, float *y, lk_pool *pool) {
     size_t work = (size_t)p->oh * ((size_t)p->kh * p->w + (size_t)p->ow * p->kw);
     /* narrow images: rows too short for row passes (and few enough values
      * per plane for the transposed copies to stay in cache) */
-    j.lanes = p->w < POOL_LANES_BELOW_WIDTH && (size_t)p->h * p->w <= 4096;
+    j.lanes = p->w < POOL_LANES_BELOW_WIDTH && (size_t)p->h * p->w <= 4096 && !is_same3(p);
     j.per_task = lk_items_per_task(pool, planes, work, 1 << 16);
     if (j.lanes) j.per_task = (j.per_task + POOL_LANES - 1) / POOL_LANES * POOL_LANES;
     lk_parallel_for(pool, (planes + j.per_task - 1) / j.per_task, pool_task, &j);

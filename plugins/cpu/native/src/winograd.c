@@ -35,14 +35,19 @@
 /* input tile row -> V: ph[i * unit + q] is phase q of the tile row's input row i;
  * tmp holds alpha^2 * tw floats */
 typedef void (*wino_input_fn)(int unit, int tw, const float *const *ph, float *v, size_t fstride, float *tmp);
-/* M -> u output rows r[0..u-1] of u * tw values each */
-typedef void (*wino_output_fn)(int tw, const float *m, size_t fstride, float *const *r, float *tmp);
+/* M of `tiles` consecutive tiles -> u output rows r[0..u-1] of u values per tile (a block's tiles
+ * are its tile rows one after another, so r[k] + u * tw * tr is output row u * tr + k of tile row tr);
+ * tmp holds alpha * u * tiles floats */
+typedef void (*wino_output_fn)(int tiles, const float *m, size_t fstride, float *const *r, float *tmp);
 
 typedef struct {
     int unit, r, alpha;   /* output tile side, kernel side, input tile side (unit + r - 1) */
     int tile_budget;      /* tiles of a block, about (its V and M stay in L2) */
     const float *g;       /* G: alpha x r, row-major; U = G g G^T */
     wino_input_fn input_row;
+    /* NULL: input_row writes V itself; else input_row leaves row-transformed tiles in the task's tmp
+     * and this runs the column pass over the whole block (a tile row alone is under one vector) */
+    void (*input_block)(int tiles, const float *rows, size_t stride, float *v, size_t fstride);
     wino_output_fn output_row;
 } wino_variant;
 
@@ -266,26 +271,32 @@ static void at6x2(int tw, const float *const m[6], float *const o[2], int step) 
 /* B^T d B of 6x6 tiles (F(4x4, 3x3), F(2x2, 5x5)): over rows into tmp[i][j]
  * (column j of the tiles: phase j % unit at tx + j / unit), then over columns */
 static void input_row_b6(int unit, int tw, const float *const *ph, float *v, size_t fstride, float *tmp) {
+    /* over rows only, into v (the block's row-transformed tiles, planes fstride apart); input_block_b6
+     * then runs the columns over all of a block's tiles at once */
+    (void)tmp;
     for (int j = 0; j < 6; j++) {
         const float *d[6];
         float *t[6];
         for (int i = 0; i < 6; i++) {
             d[i] = ph[i * unit + j % unit] + j / unit;
-            t[i] = tmp + (size_t)(i * 6 + j) * tw;
-        }
-        bt6(tw, d, t);
-    }
-    for (int i = 0; i < 6; i++) {
-        const float *d[6];
-        float *t[6];
-        for (int j = 0; j < 6; j++) {
-            d[j] = tmp + (size_t)(i * 6 + j) * tw;
-            t[j] = v + (size_t)(i * 6 + j) * fstride;
+            t[i] = v + (size_t)(i * 6 + j) * fstride;
         }
         bt6(tw, d, t);
     }
 }
 
+/* the column pass of input_row_b6 over `tiles` tiles: rows in planes `stride` apart, V planes fstride apart */
+static void input_block_b6(int tiles, const float *rows, size_t stride, float *v, size_t fstride) {
+    for (int i = 0; i < 6; i++) {
+        const float *d[6];
+        float *t[6];
+        for (int j = 0; j < 6; j++) {
+            d[j] = rows + (size_t)(i * 6 + j) * stride;
+            t[j] = v + (size_t)(i * 6 + j) * fstride;
+        }
+        bt6(tiles, d, t);
+    }
+}
 /* over rows into tmp[r][j], then over columns into the four output rows, 4 values per tile */
 static void output_row_f4(int tw, const float *m, size_t fstride, float *const *r, float *tmp) {
     for (int j = 0; j < 6; j++) {
@@ -321,9 +332,9 @@ static void output_row_f25(int tw, const float *m, size_t fstride, float *const 
 }
 
 static const wino_variant VARIANTS[] = {
-    {2, 3, 4, 128, G23, input_row_f2, output_row_f2},
-    {4, 3, 6, 64, G43, input_row_b6, output_row_f4},
-    {2, 5, 6, 64, G25, input_row_b6, output_row_f25},
+    {2, 3, 4, 128, G23, input_row_f2, NULL, output_row_f2},
+    {4, 3, 6, 64, G43, input_row_b6, input_block_b6, output_row_f4},
+    {2, 5, 6, 64, G25, input_row_b6, input_block_b6, output_row_f25},
 };
 
 /* F(unit x unit, r x r), or NULL */
@@ -464,16 +475,16 @@ static void wino_task(void *arg, size_t t) {
     size_t mfs = (size_t)j->panels_m * MR * tp + 40;
     size_t split_rows = (size_t)(unit * rows + var->r - 1); /* input rows of the block */
     /* an output row: unit values per tile, room for whole 16-tile vectors (at6 stores them whole) */
-    size_t out_stride = (size_t)unit * ((len + 15) / 16 * 16);
+    size_t out_stride = (size_t)unit * tp; /* tp: a multiple of 16 */
     size_t split_floats = split_rows * unit * len, out_floats = (size_t)unit * out_stride;
-    float *v = lk_scratch(0, (planes * (vfs + mfs) + split_floats + out_floats + (size_t)planes * tw + (size_t)unit * len) *
+    float *v = lk_scratch(0, (planes * (vfs + mfs) + split_floats + out_floats + (size_t)planes * tp + (size_t)unit * len) *
                                  sizeof(float));
     if (!v) {
         j->status = LK_E_NOMEM;
         return;
     }
     float *mbuf = v + planes * vfs, *split = mbuf + planes * mfs, *out_rows = split + split_floats;
-    float *tmp = out_rows + out_floats, *padded = tmp + (size_t)planes * tw;
+    float *tmp = out_rows + out_floats, *padded = tmp + (size_t)planes * tp;
     if (tiles < tp) /* columns past the block's tiles: zeros, so the GEMMs read finite values */
         for (int f = 0; f < planes; f++)
             for (int c = 0; c < cg; c++)
@@ -495,8 +506,12 @@ static void wino_task(void *arg, size_t t) {
             /* ph[i * unit + q]: phase q of the tile row's input row i */
             const float *row = split + (size_t)unit * tr * unit * len;
             for (int i = 0; i < alpha * unit; i++, row += len) ph[i] = row;
-            var->input_row(unit, tw, ph, v + (size_t)c * tp + (size_t)tr * tw, vfs, tmp);
+            if (var->input_block)
+                var->input_row(unit, tw, ph, tmp + (size_t)tr * tw, (size_t)tp, NULL);
+            else
+                var->input_row(unit, tw, ph, v + (size_t)c * tp + (size_t)tr * tw, vfs, tmp);
         }
+        if (var->input_block) var->input_block(tiles, tmp, (size_t)tp, v + (size_t)c * tp, vfs);
     }
     if (j->u_bf16) {
         /* each 32-tile column panel of V[f] rounded to pairs once, then every weight panel over it */
@@ -534,15 +549,15 @@ static void wino_task(void *arg, size_t t) {
         float bias = j->bias ? j->bias[channel] : 0.0f;
         float *ym = j->y + ((size_t)b * p->m + channel) * p->oh * p->ow;
         const float *zm = j->z ? j->z + ((size_t)b * p->m + channel) * p->oh * p->ow : NULL;
-        for (int tr = 0; tr < rows; tr++) {
-            var->output_row(tw, mbuf + (size_t)m * tp + (size_t)tr * tw, mfs, r, tmp);
+        /* the whole block's tiles per transform pass: a tile row alone is 7-14 tiles, under one vector */
+        var->output_row(tiles, mbuf + (size_t)m * tp, mfs, r, tmp);
+        for (int tr = 0; tr < rows; tr++)
             for (int k = 0; k < unit; k++) {
                 int oy = unit * (ty0 + tr) + k;
                 if (oy < p->oh)
-                    finish_row(ym + (size_t)oy * p->ow, r[k], zm ? zm + (size_t)oy * p->ow : NULL, p->ow, bias, j->lo,
-                               j->hi);
+                    finish_row(ym + (size_t)oy * p->ow, r[k] + (size_t)unit * tw * tr,
+                               zm ? zm + (size_t)oy * p->ow : NULL, p->ow, bias, j->lo, j->hi);
             }
-        }
     }
 }
 
