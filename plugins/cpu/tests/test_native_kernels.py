@@ -669,14 +669,16 @@ def test_packed_conv_tiles_shared_by_tasks_match_numpy(n, c, m, size, kernel, st
 
 
 @pytest.mark.parametrize("width,height,threads", [(27, 27, 1), (40, 9, 2), (54, 31, 2), (109, 5, 1), (21, 21, 2)])
-def test_max_pool_3x3_stride2_vector_columns(width, height, threads):
-    """3x3 stride-2 max pools whose windows all lie inside the row (SqueezeNet's): the column pass runs 16 outputs
-    per vector step, with a masked last step (output widths 13, 19, 26, 54 and 10)."""
+@pytest.mark.parametrize("pad", [0, 1])
+def test_max_pool_3x3_stride2_vector_columns(width, height, threads, pad):
+    """3x3 stride-2 max pools whose windows all lie inside the row (SqueezeNet's), or inside it and one pad
+    column on each side (ResNet's and Inception's, pad 1: -inf columns around the reduced row): the column
+    pass runs 16 outputs per vector step, with a masked last step; bit-identical to the numpy kernel."""
     rng = np.random.default_rng(RNG_SEED + 1500 + width)
     x = rng.standard_normal((2, 7, height, width)).astype(np.float32)
-    oh, ow = (height - 3) // 2 + 1, (width - 3) // 2 + 1
-    graph = build([Node("MaxPool", ["x"], ["y"], {"kernel_shape": [3, 3], "strides": [2, 2]}, name="pool")],
-                  {"x": x}, {}, {"y": (2, 7, oh, ow)})
+    oh, ow = (height + 2 * pad - 3) // 2 + 1, (width + 2 * pad - 3) // 2 + 1
+    attrs = {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [pad] * 4}
+    graph = build([Node("MaxPool", ["x"], ["y"], attrs, name="pool")], {"x": x}, {}, {"y": (2, 7, oh, ow)})
     got, want = run_both(graph, {"x": x}, threads=threads)
     np.testing.assert_array_equal(got["y"], want["y"])
 

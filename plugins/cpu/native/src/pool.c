@@ -33,7 +33,8 @@ static int overlap(int start, int extent, int dil, int lo, int hi) {
 #include <immintrin.h>
 #define LK_POOL_AVX512 1
 /* The column pass of a 3-wide, stride-2 max window whose every window lies
- * inside the row (2*ow + 1 <= w, no left pad): 16 outputs per step from two
+ * inside `row` (the image row, with -inf pad columns around it where the
+ * pool has pads: see pool_plane): 16 outputs per step from two
  * vectors of the row-reduced values, their even and odd lanes and the even
  * lanes two values on (the third tap), instead of three strided passes of a
  * dozen values (SqueezeNet's 13-wide pools were loop overhead).  The same
@@ -75,9 +76,17 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, floa
     const float fill = is_max ? -INFINITY : 0.0f;
     const int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
     const int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
+    int base = 0; /* where the row pass writes in `row` */
 #ifdef LK_POOL_AVX512
-    const int vector_columns = is_max && p->kw == 3 && p->sw == 2 && p->dw == 1 && p->pad_left == 0 &&
-                               2 * ow + 1 <= w && lk_conv_packed_available();
+    /* 3-wide stride-2 max windows on vectors, also with one pad column on each side (ResNet's and
+     * Inception's 3x3/2 pools): the row reduced at row + 1, -inf in the pad columns around it */
+    const int vector_columns = is_max && p->kw == 3 && p->sw == 2 && p->dw == 1 && p->pad_left <= 1 &&
+                               2 * ow + 1 <= w + 2 * p->pad_left && lk_conv_packed_available();
+    if (vector_columns) {
+        base = p->pad_left;
+        row[0] = -INFINITY;
+        row[base + w] = -INFINITY;
+    }
 #endif
     for (int oy = 0; oy < p->oh; oy++) {
         int y0 = oy * p->sh - p->pad_top, taken = 0;
@@ -85,7 +94,7 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, floa
             int r = y0 + ki * p->dh;
             if (r < 0 || r >= p->h) continue;
             const float *restrict src = x + (size_t)r * w;
-            float *restrict v = row;
+            float *restrict v = row + base;
             if (!taken)
                 for (int i = 0; i < w; i++) v[i] = src[i];
             else if (is_max)
@@ -294,7 +303,7 @@ LK_HOT static void pool_lanes(const lk_pool2d *p, const float *x, float *y, size
 static void pool_task(void *arg, size_t t) {
     pool_job *j = arg;
     const lk_pool2d *p = j->p;
-    float *row = lk_scratch(1, ((size_t)p->w + POOL_ROW_SLACK) * sizeof(float));
+    float *row = lk_scratch(1, ((size_t)p->w + 1 + POOL_ROW_SLACK) * sizeof(float));
     /* average: the window's overlap with the image (or declared pads) per output column */
     int *cols = lk_scratch(2, (size_t)p->ow * sizeof(int));
     if (!row || !cols) {
