@@ -797,6 +797,7 @@ def test_winograd_4x4_tiles_on_large_maps(case):
     (3, 2, 96, 128, 29, [1, 1, 1, 1], "STEP_CONV2D_WINOGRAD4"),      # grouped F(4x4, 3x3)
     (3, 2, 384, 384, 13, [1, 1, 1, 1], "STEP_CONV2D_WINOGRAD4"),     # AlexNet's grouped 3x3: one 16-tile panel
     (3, 3, 48, 96, 33, [0, 2, 2, 0], "STEP_CONV2D_WINOGRAD4"),
+    (3, 1, 128, 96, 7, [1, 1, 1, 1], "STEP_CONV2D_WINOGRAD"),        # ResNet's 7x7 maps: one 16-tile panel
 ])
 def test_winograd_5x5_and_groups(kernel, groups, c, m, size, pads, step):
     """F(2x2, 5x5) and grouped Winograd (each group its own GEMMs over its channels) against a float64 direct

@@ -277,9 +277,10 @@ def _winograd_unit(ints, act, ctx: LowerContext) -> int | None:
     16-tile panel against four), from 16 channels each way, since its transforms run 16 tiles per vector and
     even thin GEMMs gain.  Zen 4, one thread, against what ran before (direct or F(2x2)): 16->64 channels at
     55x55 0.58 -> 0.35 ms, 128->32 at 56x56 2.30 -> 1.21, 64->64 at 56x56 1.8-2.0 -> 1.0-1.1, 128->128 at
-    14x14 0.43 -> 0.33, AlexNet's grouped 384->384 at 13x13 1.65 -> 1.35.  F(2x2, 3x3) keeps 9x9-10x10
-    maps (and bf16) with at least 64 channels each way and 36 tiles (its transforms are scalar loops: from
-    32 channels the direct conv's flat rows are faster).  5x5: F(2x2, 5x5) (9 multiplies per output against
+    14x14 0.43 -> 0.33, AlexNet's grouped 384->384 at 13x13 1.65 -> 1.35.  F(2x2, 3x3) keeps 7x7-10x10
+    maps (and bf16) with at least 64 channels each way and one 16-tile panel of tiles (its transforms are
+    scalar loops: from 32 channels the direct conv's flat rows are faster): ResNet's 512-channel 7x7 conv
+    2.7 -> 2.3 ms at one thread, 1.8 -> 1.2 at two, its 256-channel one 0.74 -> 0.44.  5x5: F(2x2, 5x5) (9 multiplies per output against
     25) from 24 channels each way and 36 tiles of an image (one thread: AlexNet's 96->256 grouped conv at
     27x27 4.98 -> 2.48 ms, GoogLeNet's 32->96 at 28x28 1.31 -> 0.68, 24->64 at 14x14 0.22 -> 0.19; 16->32 at
     28x28 0.22 -> 0.26, too thin).  F(4x4, 3x3) and F(2x2, 5x5) only in float32 (bf16 rounds more than
@@ -297,7 +298,7 @@ def _winograd_unit(ints, act, ctx: LowerContext) -> int | None:
     tiles4 = -(-oh // 4) * -(-ow // 4)
     if not ctx.bf16 and min(cg, mg) >= 16 and 36 * -(-tiles4 // 16) < 16 * -(-tiles2 // 16):
         return 4
-    if min(cg, mg) >= 64 and n * tiles2 >= 36 and (group == 1 or not ctx.bf16):
+    if min(cg, mg) >= 64 and n * tiles2 >= 16 and (group == 1 or not ctx.bf16):
         return 2
     return None
 
