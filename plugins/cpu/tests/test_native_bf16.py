@@ -62,6 +62,8 @@ def test_bf16_conv_matches_float32_on_rounded_operands(case):
     sh, sw = [(1, 1), (2, 2), (1, 2), (3, 1)][case // 4]
     group = 2 if case % 5 == 3 else 1
     c = [7, 45, 50, 3][case % 4] * group if case % 3 else 43 * group  # 43 * 9 = 387 > 384: two slices
+    if case == 0:
+        c = 13  # a 3x3 stride-1 conv of 16+ channels each way takes Winograd (float32 F(4x4, 3x3) or bf16 F(2x2))
     # k x k convs go bf16 from 64 output channels (or large images: _bf16_conv_pays); 1x1 at any count
     m = int(rng.integers(1, 40) if kh * kw == 1 else rng.integers(64, 100)) * group
     n = 1 + case % 2
@@ -82,7 +84,8 @@ def test_bf16_winograd_conv_stays_within_bf16_rounding(case):
     it, the transformed values spanning a wider range), while an error in the pair layout or the panels would be
     of the output's own size."""
     rng = np.random.default_rng(RNG_SEED + 300 + case)
-    c, m, size = [(64, 64, 20), (67, 100, 17), (128, 75, 13), (96, 64, 24)][case]
+    # outputs of 8-10: maps where F(2x2, 3x3) beats F(4x4, 3x3) (which runs float32 under bf16 too)
+    c, m, size = [(64, 64, 10), (67, 100, 9), (128, 75, 6), (96, 64, 12)][case]
     pad = case % 3
     x = rng.standard_normal((1, c, size, size)).astype(np.float32)
     wt = rng.standard_normal((m, c, 3, 3)).astype(np.float32)
@@ -164,19 +167,37 @@ def conv_model(path):
 
 @pytest.mark.skipif(lib is None or not lib.conv_packed_available(), reason="this CPU has no AVX-512 packed conv")
 def test_small_kxk_convs_stay_float32_where_bf16_does_not_pay():
-    """A 3x3 conv with 32 output channels on a 14x14 image runs the float32 step under precision="bf16" (its
-    input panels would be rounded for too few weight rows); a 1x1 conv of the same size runs bf16."""
+    """A 3x3 conv with 12 output channels (too few for Winograd) on a 14x14 image runs the float32 step under
+    precision="bf16" (its input panels would be rounded for too few weight rows); a 1x1 conv of the same size
+    runs bf16."""
     rng = np.random.default_rng(RNG_SEED + 500)
     x = rng.standard_normal((1, 48, 14, 14)).astype(np.float32)
     ctx = CompileContext(threads=1, opsets={"": 21}, precision="bf16")
     kinds = []
     for k in (3, 1):
-        wt = rng.standard_normal((32, 48, k, k)).astype(np.float32)
+        wt = rng.standard_normal((12, 48, k, k)).astype(np.float32)
         node = Node("Conv", ["x", "w"], ["y"], {"pads": [k // 2] * 4, "kernel_shape": [k, k]}, name="conv")
-        partition = CpuPartition(graph_of(node, {"x": x}, {"w": wt}, (1, 32, 14, 14)), ctx)
+        partition = CpuPartition(graph_of(node, {"x": x}, {"w": wt}, (1, 12, 14, 14)), ctx)
         kinds += [kind for seg in partition.native_segments for kind in seg.step_kinds]
     bf16 = lib.bf16_available()
     assert kinds == [lib.STEP_CONV2D_PACKED, lib.STEP_CONV2D_PACKED_BF16 if bf16 else lib.STEP_CONV2D_PACKED]
+
+
+def test_bf16_precision_keeps_4x4_winograd_in_float32():
+    """Under precision="bf16" a conv F(4x4, 3x3) takes runs it in float32, the same step and the same bytes as
+    a float32 partition: bf16 operands would add their rounding to transforms that amplify it, and float32
+    F(4x4) is faster than bf16's direct conv (a bf16 DenseNet-121 ran 0.93x its float32 time with it)."""
+    rng = np.random.default_rng(RNG_SEED + 520)
+    x = rng.standard_normal((1, 48, 28, 28)).astype(np.float32)
+    wt = rng.standard_normal((64, 48, 3, 3)).astype(np.float32)
+    node = Node("Conv", ["x", "w"], ["y"], {"pads": [1, 1, 1, 1], "kernel_shape": [3, 3]}, name="conv")
+    graph = graph_of(node, {"x": x}, {"w": wt}, (1, 64, 28, 28))
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        partition = CpuPartition(graph, CompileContext(threads=1, opsets={"": 21}, precision=precision))
+        assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_CONV2D_WINOGRAD4]]
+        runs[precision] = partition.run({"x": x})["y"]
+    np.testing.assert_array_equal(runs["bf16"], runs["fp32"])
 
 
 @needs_bf16

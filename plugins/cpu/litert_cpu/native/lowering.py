@@ -239,11 +239,12 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
     unit = _winograd_unit(ints, act, ctx) if weights is not None else None
     if unit is not None:
         packed_name = f"{node.name}/winograd_weights"
-        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c, ctx.bf16, unit, kh, group) // 4,
-                               np.uint32 if ctx.bf16 else np.float32)
-        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed, ctx.bf16, unit, kh,
-                                         group)
-        kind = (ctx.native.STEP_CONV2D_WINOGRAD_BF16 if ctx.bf16 else
+        # bf16 GEMMs only in F(2x2, 3x3) of an ungrouped conv; F(4x4, 3x3) and F(2x2, 5x5) run in float32
+        bf16 = ctx.bf16 and (unit, kh, group) == (2, 3, 1)
+        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c, bf16, unit, kh, group) // 4,
+                               np.uint32 if bf16 else np.float32)
+        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed, bf16, unit, kh, group)
+        kind = (ctx.native.STEP_CONV2D_WINOGRAD_BF16 if bf16 else
                 ctx.native.STEP_CONV2D_WINOGRAD4 if unit == 4 else ctx.native.STEP_CONV2D_WINOGRAD)
         return Lowered([Step(kind, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)], consts={packed_name: packed})
     if weights is not None and ctx.native.conv_packed_available():
@@ -283,9 +284,11 @@ def _winograd_unit(ints, act, ctx: LowerContext) -> int | None:
     2.7 -> 2.3 ms at one thread, 1.8 -> 1.2 at two, its 256-channel one 0.74 -> 0.44.  5x5: F(2x2, 5x5) (9 multiplies per output against
     25) from 24 channels each way and 36 tiles of an image (one thread: AlexNet's 96->256 grouped conv at
     27x27 4.98 -> 2.48 ms, GoogLeNet's 32->96 at 28x28 1.31 -> 0.68, 24->64 at 14x14 0.22 -> 0.19; 16->32 at
-    28x28 0.22 -> 0.26, too thin).  F(4x4, 3x3) and F(2x2, 5x5) only in float32 (bf16 rounds more than
-    their transforms gain) and at ~5x the float32 error of the direct method (winograd.c;
-    docs/native-kernels.md); bf16 Winograd only ungrouped."""
+    28x28 0.22 -> 0.26, too thin).  F(4x4, 3x3) and F(2x2, 5x5) run in float32 also under
+    ``precision="bf16"`` (bf16 operands would add their rounding to transforms that amplify it; in float32
+    they beat bf16's direct conv: a bf16 DenseNet-121 was 0.93x its float32 run while bf16 kept the direct
+    conv), at ~5x the float32 error of the direct method (winograd.c; docs/native-kernels.md); only an
+    ungrouped F(2x2, 3x3) has bf16 GEMMs."""
     n, c, h, w, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, group, _ = ints
     if not (ctx.native.conv_packed_available() and kh == kw and kh in (3, 5) and (sh, sw, dh, dw) == (1, 1, 1, 1)
             and 0 <= pt < kh and 0 <= pl < kw
@@ -294,11 +297,11 @@ def _winograd_unit(ints, act, ctx: LowerContext) -> int | None:
     cg, mg = c // group, m // group
     tiles2 = -(-oh // 2) * -(-ow // 2)  # per image: a task's tiles come from one image
     if kh == 5:
-        return 2 if not ctx.bf16 and min(cg, mg) >= 24 and tiles2 >= 36 else None
+        return 2 if min(cg, mg) >= 24 and tiles2 >= 36 else None
     tiles4 = -(-oh // 4) * -(-ow // 4)
-    if not ctx.bf16 and min(cg, mg) >= 16 and 36 * -(-tiles4 // 16) < 16 * -(-tiles2 // 16):
+    if min(cg, mg) >= 16 and 36 * -(-tiles4 // 16) < 16 * -(-tiles2 // 16):
         return 4
-    if min(cg, mg) >= 64 and n * tiles2 >= 16 and (group == 1 or not ctx.bf16):
+    if min(cg, mg) >= 64 and n * tiles2 >= 16:
         return 2
     return None
 

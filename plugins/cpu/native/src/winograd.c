@@ -122,6 +122,18 @@ WINO_AVX512 static inline __mmask16 tail_mask(int left) {
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
 }
 
+/* the six rows of a 6-point transform step, 16 tiles from tx (masked) */
+WINO_AVX512 static inline void load6(__mmask16 k, const float *const rows[6], int tx, __m512 v[6]) {
+    for (int i = 0; i < 6; i++) v[i] = _mm512_maskz_loadu_ps(k, rows[i] + tx);
+}
+
+/* a's and b's lanes alternating: lanes 0-7 of each (half 0) or 8-15 (half 1) */
+WINO_AVX512 static inline __m512 interleave(__m512 a, __m512 b, int half) {
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    return _mm512_permutex2var_ps(a, half ? hi : lo, b);
+}
+
 /* a padded row of 4 * len floats (len a multiple of 16) into its 4 column
  * phases, phase q at phases + q * len: 64 floats per step, two rounds of
  * even/odd selection */
@@ -148,9 +160,9 @@ WINO_AVX512 static void bt6(int tw, const float *const d[6], float *const t[6]) 
     const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
     for (int tx = 0; tx < tw; tx += 16) {
         __mmask16 k = tail_mask(tw - tx);
-        __m512 a0 = _mm512_maskz_loadu_ps(k, d[0] + tx), a1 = _mm512_maskz_loadu_ps(k, d[1] + tx);
-        __m512 a2 = _mm512_maskz_loadu_ps(k, d[2] + tx), a3 = _mm512_maskz_loadu_ps(k, d[3] + tx);
-        __m512 a4 = _mm512_maskz_loadu_ps(k, d[4] + tx), a5 = _mm512_maskz_loadu_ps(k, d[5] + tx);
+        __m512 a[6];
+        load6(k, d, tx, a);
+        __m512 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5];
         __m512 p = _mm512_fnmadd_ps(four, a2, a4), q = _mm512_fnmadd_ps(four, a1, a3);
         __m512 r = _mm512_sub_ps(a4, a2), s2 = _mm512_mul_ps(two, _mm512_sub_ps(a3, a1));
         _mm512_mask_storeu_ps(t[0] + tx, k, _mm512_fmadd_ps(four, a0, _mm512_fnmadd_ps(five, a2, a4)));
@@ -169,15 +181,13 @@ WINO_AVX512 static void bt6(int tw, const float *const d[6], float *const t[6]) 
 WINO_AVX512 static void at6(int tw, const float *const m[6], float *const o[4], int step) {
     const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
     /* 4 x 16 -> 64 interleaving: pairs of rows by floats, then the pairs by float pairs */
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
     const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
     for (int tx = 0; tx < tw; tx += 16) {
         __mmask16 k = tail_mask(tw - tx);
-        __m512 m0 = _mm512_maskz_loadu_ps(k, m[0] + tx), m1 = _mm512_maskz_loadu_ps(k, m[1] + tx);
-        __m512 m2 = _mm512_maskz_loadu_ps(k, m[2] + tx), m3 = _mm512_maskz_loadu_ps(k, m[3] + tx);
-        __m512 m4 = _mm512_maskz_loadu_ps(k, m[4] + tx), m5 = _mm512_maskz_loadu_ps(k, m[5] + tx);
+        __m512 v[6];
+        load6(k, m, tx, v);
+        __m512 m0 = v[0], m1 = v[1], m2 = v[2], m3 = v[3], m4 = v[4], m5 = v[5];
         __m512 a = _mm512_add_ps(m1, m2), b = _mm512_sub_ps(m1, m2);
         __m512 c = _mm512_add_ps(m3, m4), d = _mm512_sub_ps(m3, m4);
         __m512 y0 = _mm512_add_ps(_mm512_add_ps(m0, a), c), y1 = _mm512_fmadd_ps(two, d, b);
@@ -188,8 +198,8 @@ WINO_AVX512 static void at6(int tw, const float *const m[6], float *const o[4], 
             _mm512_mask_storeu_ps(o[2] + tx, k, y2);
             _mm512_mask_storeu_ps(o[3] + tx, k, y3);
         } else {
-            __m512 p01l = _mm512_permutex2var_ps(y0, lo, y1), p01h = _mm512_permutex2var_ps(y0, hi, y1);
-            __m512 p23l = _mm512_permutex2var_ps(y2, lo, y3), p23h = _mm512_permutex2var_ps(y2, hi, y3);
+            __m512 p01l = interleave(y0, y1, 0), p01h = interleave(y0, y1, 1);
+            __m512 p23l = interleave(y2, y3, 0), p23h = interleave(y2, y3, 1);
             float *dst = o[0] + (size_t)4 * tx;
             _mm512_storeu_ps(dst, _mm512_permutex2var_ps(p01l, q0, p23l));
             _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(p01l, q1, p23l));
@@ -198,18 +208,17 @@ WINO_AVX512 static void at6(int tw, const float *const m[6], float *const o[4], 
         }
     }
 }
+
 /* F(2x2, 5x5)'s A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,1]] to six rows of tw values;
  * two rows out, each value `step` floats apart (1, or 2: the tile's two columns
  * interleaved, o[1] = o[0] + 1, o[0] with room for 2 * tw rounded up to 32) */
 WINO_AVX512 static void at6x2(int tw, const float *const m[6], float *const o[2], int step) {
     const __m512 two = _mm512_set1_ps(2.0f);
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     for (int tx = 0; tx < tw; tx += 16) {
         __mmask16 k = tail_mask(tw - tx);
-        __m512 m0 = _mm512_maskz_loadu_ps(k, m[0] + tx), m1 = _mm512_maskz_loadu_ps(k, m[1] + tx);
-        __m512 m2 = _mm512_maskz_loadu_ps(k, m[2] + tx), m3 = _mm512_maskz_loadu_ps(k, m[3] + tx);
-        __m512 m4 = _mm512_maskz_loadu_ps(k, m[4] + tx), m5 = _mm512_maskz_loadu_ps(k, m[5] + tx);
+        __m512 v[6];
+        load6(k, m, tx, v);
+        __m512 m0 = v[0], m1 = v[1], m2 = v[2], m3 = v[3], m4 = v[4], m5 = v[5];
         __m512 y0 = _mm512_add_ps(_mm512_add_ps(m0, _mm512_add_ps(m1, m2)), _mm512_add_ps(m3, m4));
         __m512 y1 = _mm512_add_ps(_mm512_fmadd_ps(two, _mm512_sub_ps(m3, m4), _mm512_sub_ps(m1, m2)), m5);
         if (step == 1) {
@@ -217,8 +226,8 @@ WINO_AVX512 static void at6x2(int tw, const float *const m[6], float *const o[2]
             _mm512_mask_storeu_ps(o[1] + tx, k, y1);
         } else {
             float *dst = o[0] + (size_t)2 * tx;
-            _mm512_storeu_ps(dst, _mm512_permutex2var_ps(y0, lo, y1));
-            _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(y0, hi, y1));
+            _mm512_storeu_ps(dst, interleave(y0, y1, 0));
+            _mm512_storeu_ps(dst + 16, interleave(y0, y1, 1));
         }
     }
 }
