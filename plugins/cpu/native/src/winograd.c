@@ -362,30 +362,49 @@ size_t lk_winograd_packed_floats(int unit, int kernel, int m, int c, int groups)
     return (size_t)v->alpha * v->alpha * (size_t)groups * panels * MR * (size_t)(c / groups);
 }
 
+/* U = G g G^T of the kernels of one 12-row weight panel and one input channel, the panel's rows along the
+ * innermost loops (vectorised; rows past the panel's end are zero), written into the panel's 12 floats of
+ * every plane f (planes `fstride` floats apart).  Additions in the order of the scalar definition. */
+LK_HOT static void pack_panel(const wino_variant *v, const float *const rows[MR], int count, float *dst,
+                              size_t fstride) {
+    const int a = v->alpha, r = v->r;
+    float gk[25][MR], t[6][5][MR];
+    for (int q = 0; q < r * r; q++)
+        for (int l = 0; l < MR; l++) gk[q][l] = l < count ? rows[l][q] : 0.0f;
+    for (int i = 0; i < a; i++)
+        for (int col = 0; col < r; col++) {
+            float *tl = t[i][col];
+            for (int l = 0; l < MR; l++) tl[l] = 0.0f;
+            for (int k = 0; k < r; k++) {
+                const float gik = v->g[i * r + k];
+                for (int l = 0; l < MR; l++) tl[l] += gik * gk[k * r + col][l];
+            }
+        }
+    for (int i = 0; i < a; i++)
+        for (int j = 0; j < a; j++) {
+            float *u = dst + (size_t)(i * a + j) * fstride;
+            for (int l = 0; l < MR; l++) u[l] = 0.0f;
+            for (int col = 0; col < r; col++) {
+                const float gjc = v->g[j * r + col];
+                for (int l = 0; l < MR; l++) u[l] += t[i][col][l] * gjc;
+            }
+        }
+}
+
 void lk_winograd_pack_weights(int unit, int kernel, const float *w, int m, int c, int groups, float *out) {
     /* U = G g G^T of each [r][r] kernel (w: [m][c / groups][r][r]), packed [f][group][m panel][c / groups][12] */
-    size_t size = lk_winograd_packed_floats(unit, kernel, m, c, groups);
-    if (!size) return;
+    if (!lk_winograd_packed_floats(unit, kernel, m, c, groups)) return;
     const wino_variant *v = variant(unit, kernel);
-    int a = v->alpha, r = v->r, mg = m / groups, cg = c / groups, panels = (mg + MR - 1) / MR;
-    memset(out, 0, size * sizeof(float));
-    for (int mi = 0; mi < m; mi++)
-        for (int ci = 0; ci < cg; ci++) {
-            const float *g = w + ((size_t)mi * cg + ci) * r * r;
-            float t[6][5];
-            for (int i = 0; i < a; i++)
-                for (int col = 0; col < r; col++) {
-                    float sum = 0.0f;
-                    for (int k = 0; k < r; k++) sum += v->g[i * r + k] * g[k * r + col];
-                    t[i][col] = sum;
-                }
-            size_t base = ((size_t)(mi / mg) * panels + (mi % mg) / MR) * cg;
-            for (int i = 0; i < a; i++)
-                for (int k = 0; k < a; k++) {
-                    float u = 0.0f;
-                    for (int col = 0; col < r; col++) u += t[i][col] * v->g[k * r + col];
-                    out[(((size_t)(i * a + k) * groups * panels * cg) + base + ci) * MR + (mi % mg) % MR] = u;
-                }
+    int r = v->r, mg = m / groups, cg = c / groups, panels = (mg + MR - 1) / MR;
+    size_t fstride = (size_t)groups * panels * cg * MR;
+    for (int g = 0; g < groups; g++)
+        for (int pm = 0; pm < panels; pm++) {
+            int count = LK_MIN(MR, mg - pm * MR);
+            for (int ci = 0; ci < cg; ci++) {
+                const float *rows[MR];
+                for (int l = 0; l < count; l++) rows[l] = w + ((size_t)(g * mg + pm * MR + l) * cg + ci) * r * r;
+                pack_panel(v, rows, count, out + (((size_t)g * panels + pm) * cg + ci) * MR, fstride);
+            }
         }
 }
 
