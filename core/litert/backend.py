@@ -143,6 +143,11 @@ class Backend(ABC):
     def probe(self) -> Availability:
         """Tell, cheaply and honestly, whether the device and its runtime exist."""
 
+    def details(self) -> str:
+        """More about the device for ``litert list-backends`` than :meth:`probe` says: what is costly to find
+        out (a library scan...) and no load needs.  Empty by default."""
+        return ""
+
     @abstractmethod
     def supported_ops(self) -> set[tuple[str, str]]:
         """The ``(domain, op_type)`` pairs this backend implements."""

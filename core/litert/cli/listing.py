@@ -19,6 +19,12 @@ def _backends() -> list[dict[str, Any]]:
         status = probe(backend)
         state = "error" if status.failed else "available" if status.available else "unavailable"
         reason = status.reason
+        try:
+            more = backend.details() if status.available else ""
+        except Exception as err:  # third-party code: listing goes on, as with a failing probe
+            more = f"details failed: {type(err).__name__}: {err}"
+        if more:
+            reason = f"{reason}; {more}" if reason else more
         dist = backend.distribution
         rows.append({
             "name": backend.name,

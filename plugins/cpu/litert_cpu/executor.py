@@ -41,7 +41,6 @@ from litert.errors import ExecutionError, UnsupportedOperatorError
 from litert.ir import Graph, Node
 from litert.memory import MemoryPlan, specialize
 
-from . import kernels as _kernels  # noqa: F401  (fills the table)
 from .kernels._base import Kernel, KernelContext
 from .kernels._registry import KERNELS
 from .kernels.nn._common import ACTIVATIONS

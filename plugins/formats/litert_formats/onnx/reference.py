@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 from litert.benchmark.comparison import ReferenceEngine, match_feeds
 from litert.errors import InputError, PluginError
@@ -24,6 +23,7 @@ def _missing() -> str | None:
 
 def run_onnxruntime(path: Path, feeds: Mapping[str, np.ndarray], threads: int) -> tuple[dict[str, np.ndarray], list[str]]:
     """Every node output of an ONNX model, through onnxruntime with graph optimisations off."""
+    import onnx  # here, not at the top: registering the engine is part of every load, running it is not
     import onnxruntime as ort
 
     model = onnx.load(str(path))

@@ -1,5 +1,6 @@
-"""math kernels; importing this package registers them."""
-from importlib import import_module
+"""math kernels.  Importing this package registers none: :data:`~litert_cpu.kernels._registry.KERNELS`
+imports a kernel's module the first time the kernel is looked up, and
+:func:`~litert_cpu.kernels._registry.load_all` imports every module listed here."""
 
 _MODULES: tuple[str, ...] = (
     "unary",
@@ -14,6 +15,3 @@ _MODULES: tuple[str, ...] = (
     "cumulative",
     "det",
 )
-
-for _name in _MODULES:
-    import_module(f"{__name__}.{_name}")

@@ -1,5 +1,6 @@
-"""nn kernels; importing this package registers them."""
-from importlib import import_module
+"""nn kernels.  Importing this package registers none: :data:`~litert_cpu.kernels._registry.KERNELS`
+imports a kernel's module the first time the kernel is looked up, and
+:func:`~litert_cpu.kernels._registry.load_all` imports every module listed here."""
 
 _MODULES: tuple[str, ...] = (
     "conv",
@@ -26,6 +27,3 @@ _MODULES: tuple[str, ...] = (
     "qlinear",
     "qlinear_contrib",
 )
-
-for _name in _MODULES:
-    import_module(f"{__name__}.{_name}")
