@@ -9,15 +9,26 @@ Results are cached per process for the same environment.
 from __future__ import annotations
 
 import os
-import sysconfig
+import sys
 from functools import lru_cache
 from pathlib import Path
 
 LD_CACHE = Path("/etc/ld.so.cache")
 
 
+def _multiarch() -> str:
+    """The Debian multiarch triplet (``x86_64-linux-gnu``): CPython keeps it on ``sys.implementation``;
+    ``sysconfig`` (its build-time table imported for one value, a millisecond of every load) otherwise."""
+    arch = getattr(sys.implementation, "_multiarch", None)
+    if arch is None:
+        import sysconfig
+
+        arch = sysconfig.get_config_var("MULTIARCH")
+    return str(arch or "")
+
+
 def _standard_dirs() -> tuple[Path, ...]:
-    arch = sysconfig.get_config_var("MULTIARCH") or ""
+    arch = _multiarch()
     roots = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib")
     dirs = [Path(r) / arch for r in roots if arch] + [Path(r) for r in roots]
     return tuple(dirs)

@@ -55,7 +55,9 @@ def _kind(field: FieldDescriptor) -> tuple[int, bool]:
     if found is None:
         if field.type == _STRING:
             kind = 0
-        elif field.type in _MESSAGE and not field.message_type.GetOptions().map_entry:
+        # a map's entry type has options (map_entry); asking only then: GetOptions imports descriptor_pb2,
+        # milliseconds of a process's first load
+        elif field.type in _MESSAGE and not (field.message_type.has_options and field.message_type.GetOptions().map_entry):
             kind = 1
         else:
             kind = 2
