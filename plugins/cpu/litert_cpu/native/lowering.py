@@ -281,8 +281,8 @@ def _winograd_unit(ints, act, ctx: LowerContext) -> int | None:
     14x14 0.43 -> 0.33, AlexNet's grouped 384->384 at 13x13 1.65 -> 1.35.  F(2x2, 3x3) keeps 7x7-10x10
     maps (and bf16) with at least 64 channels each way and one 16-tile panel of tiles (its transforms are
     scalar loops: from 32 channels the direct conv's flat rows are faster): ResNet's 512-channel 7x7 conv
-    2.7 -> 2.3 ms at one thread, 1.8 -> 1.2 at two, its 256-channel one 0.74 -> 0.44.  5x5: F(2x2, 5x5) (9 multiplies per output against
-    25) from 24 channels each way and 36 tiles of an image (one thread: AlexNet's 96->256 grouped conv at
+    2.7 -> 2.3 ms at one thread, 1.8 -> 1.2 at two, its 256-channel one 0.74 -> 0.44.  5x5: F(2x2, 5x5)
+    (9 multiplies per output against 25) from 24 channels each way and 36 tiles of an image (one thread: AlexNet's 96->256 grouped conv at
     27x27 4.98 -> 2.48 ms, GoogLeNet's 32->96 at 28x28 1.31 -> 0.68, 24->64 at 14x14 0.22 -> 0.19; 16->32 at
     28x28 0.22 -> 0.26, too thin).  F(4x4, 3x3) and F(2x2, 5x5) run in float32 also under
     ``precision="bf16"`` (bf16 operands would add their rounding to transforms that amplify it; in float32

@@ -52,8 +52,7 @@ static void conv_task(void *arg, size_t t) {
     int positions = p->oh * p->ow;
     int first = tile * j->tile, count = LK_MIN(j->tile, positions - first);
     int m0 = g * j->mg + mb * j->m_block, rows = LK_MIN(j->m_block, j->mg - mb * j->m_block);
-    int cg = p->c / p->groups;
-    const float *x = j->x + ((size_t)b * p->c + (size_t)g * cg) * p->h * p->w;
+    const float *x = lk_group_input(p, j->x, (size_t)b, (size_t)g);
     float *y = j->y + ((size_t)b * p->m + m0) * positions + first;
     const float *operand;
     int ldb;

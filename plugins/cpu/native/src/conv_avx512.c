@@ -603,11 +603,6 @@ static task_place place_task(size_t t, int chunks, int chunk_panels, int panels_
     return at;
 }
 
-/* The input channels of group g of image b (NCHW). */
-static const float *group_input(const lk_conv2d *p, const float *x, size_t b, size_t g) {
-    return x + (b * (size_t)p->c + g * (size_t)(p->c / p->groups)) * p->h * p->w;
-}
-
 typedef struct {
     const lk_conv2d *p;
     const float *x, *w_packed, *bias, *z;
@@ -636,7 +631,7 @@ static void pconv_pack_task(void *arg, size_t t) {
     size_t image = tile_index / (size_t)j->tiles; /* batch x groups */
     int first = tile * j->tile + pn * NR, count = LK_MIN(NR, p->oh * p->ow - first);
     if (count <= 0) return; /* past the last tile's positions */
-    const float *xg = group_input(p, j->x, image / (size_t)p->groups, image % (size_t)p->groups);
+    const float *xg = lk_group_input(p, j->x, image / (size_t)p->groups, image % (size_t)p->groups);
     pack_input(p, xg, first, count, j->shared + tile_index * j->shared_per_tile + (size_t)pn * j->k * NR);
 }
 
@@ -663,7 +658,7 @@ static void pconv_task(void *arg, size_t t) {
         j->status = LK_E_NOMEM;
         return;
     }
-    const float *xg = group_input(p, j->x, (size_t)b, (size_t)g);
+    const float *xg = lk_group_input(p, j->x, (size_t)b, (size_t)g);
     /* 1x1, stride 1, no pads: full panels read the image itself (row k of the
      * GEMM operand is input channel k); only a partial last panel is packed */
     int direct = j->pointwise ? count / NR : 0;
@@ -820,7 +815,7 @@ static void flat_task(void *arg, size_t t) {
         j->status = LK_E_NOMEM;
         return;
     }
-    flat_fill(j, group_input(p, j->x, (size_t)b, (size_t)g), oy0, buf);
+    flat_fill(j, lk_group_input(p, j->x, (size_t)b, (size_t)g), oy0, buf);
     const float *base = buf + (q0 - oy0 * j->wq);
     const float *wg = j->w_packed + (size_t)g * j->panels_m * MR * j->k;
     for (int k0 = 0; k0 < j->k; k0 += KC) {

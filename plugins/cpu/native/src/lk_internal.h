@@ -135,6 +135,11 @@ size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_tas
 
 /* Rows (or columns) of a zero/fill-bordered copy of an image that the
  * windows of a sliding-window op read: at least the image plus its begin pad. */
+/* The input channels of group g of image b of a convolution's NCHW input x. */
+static inline const float *lk_group_input(const lk_conv2d *p, const float *x, size_t b, size_t g) {
+    return x + (b * (size_t)p->c + g * (size_t)(p->c / p->groups)) * p->h * p->w;
+}
+
 static inline int lk_padded_extent(int out, int stride, int kernel, int dilation, int pad_begin, int in) {
     return LK_MAX((out - 1) * stride + (kernel - 1) * dilation + 1, pad_begin + in);
 }

@@ -93,10 +93,11 @@ int lk_lstm_f32(const lk_lstm *p, const float *x, const float *w_t, const float 
     for (int d = 0; d < dirs; d++) {
         int reverse = p->direction == 1 || d == 1;
         const float *wd = w_t + (size_t)d * p->input * g4, *rd = r_t + (size_t)d * g4 * hid;
-        /* every step's input projection first, from the two biases */
-        for (size_t i = 0; i < rows; i++)
-            for (int j = 0; j < g4; j++)
-                proj[i * g4 + j] = b ? b[(size_t)d * 2 * g4 + j] + b[(size_t)d * 2 * g4 + g4 + j] : 0.0f;
+        /* every step's input projection first, from the two biases (summed once, copied to every row) */
+        if (rows) {
+            for (int j = 0; j < g4; j++) proj[j] = b ? b[(size_t)d * 2 * g4 + j] + b[(size_t)d * 2 * g4 + g4 + j] : 0.0f;
+            for (size_t i = 1; i < rows; i++) memcpy(proj + i * g4, proj, (size_t)g4 * sizeof(float));
+        }
         size_t i = 0;
         for (; i + 4 <= rows; i += 4) gemv4_t(p->input, g4, x + i * p->input, wd, proj + i * g4);
         for (; i < rows; i++) gemv_t(p->input, g4, x + i * p->input, wd, proj + i * g4);

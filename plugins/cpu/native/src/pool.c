@@ -167,12 +167,14 @@ static int is_same3(const lk_pool2d *p) {
 /* v[i] = a[i] (op) b[i] (op) c[i] for n values (c NULL: two rows) */
 LK_HOT static void rows3(int is_max, const float *restrict a, const float *restrict b, const float *restrict c,
                          float *restrict v, size_t n) {
-    if (is_max) {
+    if (is_max && c) {
         for (size_t i = 0; i < n; i++) {
             float m = a[i];
             m = b[i] > m ? b[i] : m;
-            v[i] = c && c[i] > m ? c[i] : m;
+            v[i] = c[i] > m ? c[i] : m;
         }
+    } else if (is_max) {
+        for (size_t i = 0; i < n; i++) v[i] = b[i] > a[i] ? b[i] : a[i];
     } else if (c) {
         for (size_t i = 0; i < n; i++) v[i] = a[i] + b[i] + c[i];
     } else {

@@ -32,9 +32,8 @@
 #define MR 12
 #define NR 32
 
-/* input tile row -> V: ph[i * unit + q] is phase q of the tile row's input row i;
- * tmp holds alpha^2 * tw floats */
-typedef void (*wino_input_fn)(int unit, int tw, const float *const *ph, float *v, size_t fstride, float *tmp);
+/* input tile row -> v (planes fstride apart): ph[i * unit + q] is phase q of the tile row's input row i */
+typedef void (*wino_input_fn)(int unit, int tw, const float *const *ph, float *v, size_t fstride);
 /* M of `tiles` consecutive tiles -> u output rows r[0..u-1] of u values per tile (a block's tiles
  * are its tile rows one after another, so r[k] + u * tw * tr is output row u * tr + k of tile row tr);
  * tmp holds alpha * u * tiles floats */
@@ -57,8 +56,8 @@ static const float G23[4 * 3] = {1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0
 
 /* B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]; one named value per tile
  * entry, so that GCC vectorises the loop across tiles (16 per AVX-512 step) */
-LK_HOT static void input_row_f2(int unit, int tw, const float *const *ph, float *v, size_t fstride, float *tmp) {
-    (void)unit, (void)tmp;
+LK_HOT static void input_row_f2(int unit, int tw, const float *const *ph, float *v, size_t fstride) {
+    (void)unit;
     const float *restrict e0 = ph[0], *restrict e1 = ph[2], *restrict e2 = ph[4], *restrict e3 = ph[6];
     const float *restrict o0 = ph[1], *restrict o1 = ph[3], *restrict o2 = ph[5], *restrict o3 = ph[7];
     float *restrict v0 = v, *restrict v1 = v + fstride, *restrict v2 = v + 2 * fstride, *restrict v3 = v + 3 * fstride;
@@ -279,10 +278,9 @@ static void at6x2(int tw, const float *const m[6], float *const o[2], int step) 
 
 /* B^T d B of 6x6 tiles (F(4x4, 3x3), F(2x2, 5x5)): over rows into tmp[i][j]
  * (column j of the tiles: phase j % unit at tx + j / unit), then over columns */
-static void input_row_b6(int unit, int tw, const float *const *ph, float *v, size_t fstride, float *tmp) {
+static void input_row_b6(int unit, int tw, const float *const *ph, float *v, size_t fstride) {
     /* over rows only, into v (the block's row-transformed tiles, planes fstride apart); input_block_b6
      * then runs the columns over all of a block's tiles at once */
-    (void)tmp;
     for (int j = 0; j < 6; j++) {
         const float *d[6];
         float *t[6];
@@ -517,7 +515,7 @@ static void wino_task(void *arg, size_t t) {
         for (int f = 0; f < planes; f++)
             for (int c = 0; c < cg; c++)
                 memset(v + f * vfs + (size_t)c * tp + tiles, 0, (size_t)(tp - tiles) * sizeof(float));
-    const float *x = j->x + ((size_t)b * p->c + (size_t)g * cg) * p->h * p->w;
+    const float *x = lk_group_input(p, j->x, (size_t)b, (size_t)g);
     const float *ph[36];
     for (int c = 0; c < cg; c++) {
         const float *xc = x + (size_t)c * p->h * p->w;
@@ -535,9 +533,9 @@ static void wino_task(void *arg, size_t t) {
             const float *row = split + (size_t)unit * tr * unit * len;
             for (int i = 0; i < alpha * unit; i++, row += len) ph[i] = row;
             if (var->input_block)
-                var->input_row(unit, tw, ph, tmp + (size_t)tr * tw, (size_t)tp, NULL);
+                var->input_row(unit, tw, ph, tmp + (size_t)tr * tw, (size_t)tp);
             else
-                var->input_row(unit, tw, ph, v + (size_t)c * tp + (size_t)tr * tw, vfs, tmp);
+                var->input_row(unit, tw, ph, v + (size_t)c * tp + (size_t)tr * tw, vfs);
         }
         if (var->input_block) var->input_block(tiles, tmp, (size_t)tp, v + (size_t)c * tp, vfs);
     }
