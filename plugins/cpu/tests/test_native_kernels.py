@@ -217,6 +217,18 @@ def test_matmul_gemm_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("heads, m, k, n", [(3, 197, 64, 197), (3, 197, 197, 64), (5, 37, 19, 45), (3, 25, 8, 9)])
+def test_attention_products_cut_heads_for_two_threads(heads, m, k, n):
+    """Q x K^T and P x V of two activations, with a head count the threads do not divide: each head is cut
+    into row blocks (whole 12-row tiles, the last one short) so that both threads finish together."""
+    rng = np.random.default_rng(RNG_SEED + 540 + heads + m)
+    a = rng.standard_normal((1, heads, m, k)).astype(np.float32)
+    b = rng.standard_normal((1, heads, k, n)).astype(np.float32)
+    graph = build([Node("MatMul", ["a", "b"], ["y"], {}, name="mm")], {"a": a, "b": b}, {}, {"y": (1, heads, m, n)})
+    got, want = run_both(graph, {"a": a, "b": b}, threads=2)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("case", range(6))
 def test_packed_weight_gemm_matches_numpy(case):
     """Constant-B MatMul/Gemm run on weights packed at load into 32-column

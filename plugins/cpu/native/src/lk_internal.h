@@ -129,6 +129,16 @@ int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda,
 int lk_gemm_packed_b_rows_bf16(int rows, int cols, int k, const float *a, size_t lda, const uint32_t *b_packed,
                                float *c, size_t ldc);
 
+/* The same in two phases, so that threads multiplying one A by different column blocks of B pack it once
+ * between them: A's rows in 12-row panels of k floats (bf16: ceil(k/2) pairs), lk_gemm_packed_a_bytes in
+ * all; lk_gemm_pack_a_panels writes panels [first, first + count) of a rows x k A (row stride lda);
+ * lk_gemm_prepacked_rows multiplies `rows` rows from the panel at ap by b32 (lk_gemm_pack_b) or b16
+ * (lk_gemm_pack_b_bf16, where lk_bf16_available()). */
+size_t lk_gemm_packed_a_bytes(int rows, int k, int bf16);
+int lk_gemm_pack_a_panels(int first, int count, int rows, int k, const float *a, size_t lda, int bf16, void *ap);
+int lk_gemm_prepacked_rows(int rows, int cols, int k, const void *ap, const float *b32, const uint32_t *b16, float *c,
+                           size_t ldc);
+
 /* Number of tasks to cut `work` units into so that each task has at least
  * `min_work` units and every thread gets a few tasks. */
 size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task);
