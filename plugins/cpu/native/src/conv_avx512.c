@@ -174,11 +174,12 @@ static void f32_tile(int rows, int kc, const float *a, const float *b, size_t ld
 /* A partial last panel of `cols` < TAIL_COLS positions, over all k at once:
  * each position is one column of the weight panel's 12 rows (a masked
  * 12-lane vector), so it costs one FMA per k where a 12 x 32 tile costs 24
- * whatever its valid columns (a 7x7 image: 49 = 32 + 17 positions, 41 FMAs
- * per k instead of 48).  b is the packed panel [k][32]; `n` columns from
+ * whatever its valid columns.  b is the packed panel [k][32]; `n` columns from
  * column j0 (a compile-time constant in each caller, so the accumulators
- * stay in registers) go to edge[row][32] for the edge tiles' store. */
-#define TAIL_COLS 20
+ * stay in registers) go to edge[row][32] for the edge tiles' store.  From 16
+ * columns on, the first 16 are one 12 x 16 tile (12 FMAs per k, every lane
+ * used): see narrow_panel. */
+#define TAIL_COLS 26
 __attribute__((target("avx512f"), always_inline)) static inline void tail_chunk(const int n, int k, const float *a,
                                                                                 const float *b, int j0, float *edge) {
     const __mmask16 rows = (__mmask16)((1u << MR) - 1u);
@@ -420,6 +421,19 @@ void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, 
 void lk_gemm_panel16(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc) {
     for (int k0 = 0; k0 < k; k0 += KC)
         kernel_12x16(LK_MIN(KC, k - k0), a + (size_t)k0 * MR, b + (size_t)k0 * ldb, ldb, c, ldc, k0 > 0);
+}
+
+/* FMAs per k step of a narrow last panel of `cols` < TAIL_COLS positions (narrow_panel's cost; a whole
+ * 12 x 32 tile takes 24) */
+static int narrow_fmas(int cols) { return cols >= 16 ? 12 + (cols - 16) : cols; }
+
+/* A narrow last panel (packed, [k][32]) over all k into edge[12][32]: 16 of its columns as one 12 x 16 tile
+ * when it has that many, the rest one FMA per column (a 7x7 image: 49 = 32 + 17 positions, 37 FMAs per k
+ * instead of 48, where one per column took 41 with a quarter of each vector idle) */
+static void narrow_panel(int k, const float *a, const float *b, int cols, float *edge) {
+    int wide = cols >= 16 ? 16 : 0;
+    if (wide) lk_gemm_panel16(k, a, b, NR, edge, NR);
+    tail_columns(k, a, b + wide, cols - wide, edge + wide);
 }
 
 void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc) {
@@ -754,7 +768,7 @@ static void pconv_task(void *arg, size_t t) {
                               packed_bf16 + ((size_t)pn * kp + k0 / 2) * NR, dst, ldc, k0 > 0, &e);
                 } else if (cols < TAIL_COLS && pn >= direct) {
                     /* a narrow partial panel (packed, zero-padded): all of k in the first slice */
-                    if (k0 == 0) tail_columns(j->k, wg + (size_t)pm * MR * j->k, packed + (size_t)pn * j->k * NR, cols, edge);
+                    if (k0 == 0) narrow_panel(j->k, wg + (size_t)pm * MR * j->k, packed + (size_t)pn * j->k * NR, cols, edge);
                 } else {
                     const float *bp = pn < direct ? xg + (size_t)k0 * positions + first + c0
                                                   : packed + ((size_t)pn * j->k + k0) * NR;
@@ -964,9 +978,10 @@ static int flat_pays(const lk_conv2d *p) {
     if (p->sh > 4 || p->sw > 4 || 4 * (wq - p->ow) > wq) return 0;
     int64_t mg = p->m / p->groups, rows = (mg + MR - 1) / MR * MR;
     int64_t flat_cols = ((int64_t)p->oh * wq + NR - 1) / NR * NR;
-    /* packed: whole panels, and a last panel under TAIL_COLS at one FMA per position (24 per 32-wide tile) */
+    /* packed: whole panels, and a last panel under TAIL_COLS at narrow_fmas (24 per 32-wide tile) */
     int64_t positions = (int64_t)p->oh * p->ow, tail = positions % NR;
-    int64_t packed_cols = positions / NR * NR + (tail == 0 ? 0 : tail < TAIL_COLS ? (tail * NR + 23) / 24 : NR);
+    int64_t narrow = tail < TAIL_COLS ? (narrow_fmas((int)tail) * NR + 23) / 24 : NR;
+    int64_t packed_cols = positions / NR * NR + (tail == 0 ? 0 : narrow);
     return flat_cols * rows <= packed_cols * (rows + PACK_ROWS);
 }
 
