@@ -85,6 +85,15 @@ def test_wrong_inputs(relu_model):
         session.predict([])
     with pytest.raises(InputError, match="unknown input 'z'"):
         session.predict({"x": np.zeros((1, 4), np.float32), "z": 1})
+    # fixed shapes, inputs by name (the usual call, checked against the declared types and shapes at once):
+    # the same errors
+    session.resize({"x": [1, 4]})
+    with pytest.raises(InputError, match="dimension 1 must be 4"):
+        session.predict({"x": np.zeros((1, 5), np.float32)})
+    with pytest.raises(InputError, match="expected dtype float32, got float64"):
+        session.predict({"x": np.zeros((1, 4))})
+    with pytest.raises(InputError, match="unknown input 'z'"):
+        session.predict({"z": np.zeros((1, 4), np.float32)})
     [y] = session.predict({"x": np.array([[-1, 2, -3, 4]], np.float32)})
     np.testing.assert_array_equal(y, [[0, 2, 0, 4]])
 

@@ -36,7 +36,8 @@ class SharedExclusiveLock:
     def _exit_shared(self) -> None:
         with self._cond:
             self._shared -= 1
-            if self._shared == 0:
+            # only a waiting resize waits for the runs to drain (runs wait for a resize, which notifies)
+            if self._shared == 0 and self._exclusive_waiting:
                 self._cond.notify_all()
 
     @contextmanager

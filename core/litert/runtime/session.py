@@ -141,6 +141,7 @@ class Session:
         t3 = time.perf_counter()
         self._plans: dict[tuple[Any, ...], MemoryPlan] = {}
         self.memory_plan: MemoryPlan = self._plan_for({})
+        self._static_inputs = self._static_input_specs()
         self.timings.update(shape_inference=t1 - t0, schedule=t2 - t1, compile=t3 - t2,
                             memory_plan=time.perf_counter() - t3)
         # fallback is never silent: when a non-CPU backend left nodes to others, say so
@@ -222,8 +223,32 @@ class Session:
 
     # -- running --------------------------------------------------------------
 
+    def _static_input_specs(self) -> list[tuple[str, np.dtype, tuple[int, ...]]] | None:
+        """(name, dtype, shape) of every input when all are tensors of fixed shape and numeric type: what a
+        dict of exactly such arrays is checked against at once (the usual predict), else None."""
+        specs = []
+        for name in self.model.graph.inputs:
+            value = self.model.graph.values[name]
+            dims = tuple(d for d in value.shape or () if isinstance(d, int))
+            if value.kind != "tensor" or value.dtype is None or value.dtype is DType.STRING or value.shape is None or \
+                    len(dims) != len(value.shape):
+                return None
+            specs.append((name, value.dtype.numpy, dims))
+        return specs
+
     def _check_inputs(self, inputs: Sequence[Any] | Mapping[str, Any],
                       layout: str | None = None) -> dict[str, np.ndarray]:
+        static = self._static_inputs
+        if static is not None and layout is None and type(inputs) is dict and len(inputs) == len(static):
+            # the common call: numpy arrays of exactly the declared types and shapes, by name
+            given = {}
+            for name, dtype, shape in static:
+                array = inputs.get(name)
+                if type(array) is not np.ndarray or array.dtype != dtype or array.shape != shape:
+                    break
+                given[name] = array
+            else:
+                return given
         names = self.model.graph.inputs
         if isinstance(inputs, Mapping):
             unknown = set(inputs) - set(names)
