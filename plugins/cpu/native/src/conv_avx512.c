@@ -181,14 +181,37 @@ static void f32_tile(int rows, int kc, const float *a, const float *b, size_t ld
  * used): see narrow_panel. */
 #define TAIL_COLS 26
 __attribute__((target("avx512f"), always_inline)) static inline void tail_chunk(const int n, int k, const float *a,
-                                                                                const float *b, int j0, float *edge) {
+                                                                                const float *b, size_t ldb, int j0,
+                                                                                float *edge) {
     const __mmask16 rows = (__mmask16)((1u << MR) - 1u);
+    /* fewer than 4 columns are fewer chains of dependent FMAs than keep the FMA units busy (4 cycles of
+     * latency, one per cycle): k is then dealt round-robin to `lanes` accumulators per column, summed at
+     * the end (one column of a 3x3/2 conv to a 7x7 map was 7% of its time, 2% of its columns) */
+    const int lanes = n >= 4 ? 1 : n >= 2 ? 2 : 4;
     __m512 acc[8];
+    __m512 part[4][3];
 #pragma GCC unroll 8
     for (int i = 0; i < n; i++) acc[i] = _mm512_setzero_ps();
-    for (int p = 0; p < k; p++) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; u++)
+#pragma GCC unroll 3
+        for (int i = 0; i < 3; i++) part[u][i] = _mm512_setzero_ps();
+    int p = 0;
+    if (lanes > 1)
+        for (; p + lanes <= k; p += lanes)
+#pragma GCC unroll 4
+            for (int u = 0; u < lanes; u++) {
+                __m512 w = _mm512_maskz_loadu_ps(rows, a + (size_t)(p + u) * MR);
+                const float *bp = b + (size_t)(p + u) * ldb + j0;
+#pragma GCC unroll 3
+                for (int i = 0; i < n; i++) part[u][i] = _mm512_fmadd_ps(w, _mm512_set1_ps(bp[i]), part[u][i]);
+            }
+#pragma GCC unroll 3
+    for (int i = 0; i < n && lanes > 1; i++)
+        acc[i] = _mm512_add_ps(_mm512_add_ps(part[0][i], part[1][i]), _mm512_add_ps(part[2][i], part[3][i]));
+    for (; p < k; p++) {
         __m512 w = _mm512_maskz_loadu_ps(rows, a + (size_t)p * MR);
-        const float *bp = b + (size_t)p * NR + j0;
+        const float *bp = b + (size_t)p * ldb + j0;
 #pragma GCC unroll 8
         for (int i = 0; i < n; i++) acc[i] = _mm512_fmadd_ps(w, _mm512_set1_ps(bp[i]), acc[i]);
     }
@@ -199,18 +222,18 @@ __attribute__((target("avx512f"), always_inline)) static inline void tail_chunk(
         for (int r = 0; r < MR; r++) edge[r * NR + j0 + i] = column[i][r];
 }
 
-__attribute__((target("avx512f"))) static void tail_columns(int k, const float *a, const float *b, int cols,
-                                                             float *edge) {
+__attribute__((target("avx512f"))) static void tail_columns(int k, const float *a, const float *b, size_t ldb,
+                                                             int cols, float *edge) {
     int j0 = 0;
-    for (; cols - j0 >= 8; j0 += 8) tail_chunk(8, k, a, b, j0, edge);
+    for (; cols - j0 >= 8; j0 += 8) tail_chunk(8, k, a, b, ldb, j0, edge);
     switch (cols - j0) {
-    case 7: tail_chunk(7, k, a, b, j0, edge); break;
-    case 6: tail_chunk(6, k, a, b, j0, edge); break;
-    case 5: tail_chunk(5, k, a, b, j0, edge); break;
-    case 4: tail_chunk(4, k, a, b, j0, edge); break;
-    case 3: tail_chunk(3, k, a, b, j0, edge); break;
-    case 2: tail_chunk(2, k, a, b, j0, edge); break;
-    case 1: tail_chunk(1, k, a, b, j0, edge); break;
+    case 7: tail_chunk(7, k, a, b, ldb, j0, edge); break;
+    case 6: tail_chunk(6, k, a, b, ldb, j0, edge); break;
+    case 5: tail_chunk(5, k, a, b, ldb, j0, edge); break;
+    case 4: tail_chunk(4, k, a, b, ldb, j0, edge); break;
+    case 3: tail_chunk(3, k, a, b, ldb, j0, edge); break;
+    case 2: tail_chunk(2, k, a, b, ldb, j0, edge); break;
+    case 1: tail_chunk(1, k, a, b, ldb, j0, edge); break;
     default: break;
     }
 }
@@ -367,8 +390,8 @@ static void f32_tile(int rows, int kc, const float *a, const float *b, size_t ld
     (void)rows, (void)kc, (void)a, (void)b, (void)ldb, (void)c, (void)ldc, (void)accumulate, (void)e;
 }
 #define TAIL_COLS 0
-static void tail_columns(int k, const float *a, const float *b, int cols, float *edge) {
-    (void)k, (void)a, (void)b, (void)cols, (void)edge;
+static void tail_columns(int k, const float *a, const float *b, size_t ldb, int cols, float *edge) {
+    (void)k, (void)a, (void)b, (void)ldb, (void)cols, (void)edge;
 }
 static void bf16_tile(int rows, int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int accumulate,
                       const tile_epilogue *e) {
@@ -427,13 +450,19 @@ void lk_gemm_panel16(int k, const float *a, const float *b, size_t ldb, float *c
  * 12 x 32 tile takes 24) */
 static int narrow_fmas(int cols) { return cols >= 16 ? 12 + (cols - 16) : cols; }
 
-/* A narrow last panel (packed, [k][32]) over all k into edge[12][32]: 16 of its columns as one 12 x 16 tile
- * when it has that many, the rest one FMA per column (a 7x7 image: 49 = 32 + 17 positions, 37 FMAs per k
- * instead of 48, where one per column took 41 with a quarter of each vector idle) */
+/* Columns of a narrow last panel that run as one 12 x 16 tile: 16 when it has that many, else none. */
+static int narrow_wide(int cols) { return cols >= 16 ? 16 : 0; }
+
+/* A narrow last panel over all k into edge[12][32]: its first narrow_wide(cols) columns as one 12 x 16 tile,
+ * the rest one FMA per column (a 7x7 image: 49 = 32 + 17 positions, 37 FMAs per k instead of 48, where
+ * one per column took 41 with a quarter of each vector idle).  b is laid out densely by pack_input: those
+ * columns [k][16], then the rest [k][cols - 16], so the one or two columns of a tail read 4-8 bytes per k
+ * from L1 instead of a 128-byte panel row each (a 3x3/2 conv to 7x7 spent 7% of its time on 1 of its 49
+ * columns). */
 static void narrow_panel(int k, const float *a, const float *b, int cols, float *edge) {
-    int wide = cols >= 16 ? 16 : 0;
-    if (wide) lk_gemm_panel16(k, a, b, NR, edge, NR);
-    tail_columns(k, a, b + wide, cols - wide, edge + wide);
+    int wide = narrow_wide(cols);
+    if (wide) lk_gemm_panel16(k, a, b, (size_t)wide, edge, NR);
+    tail_columns(k, a, b + (size_t)k * wide, (size_t)(cols - wide), cols - wide, edge + wide);
 }
 
 void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc) {
@@ -619,6 +648,12 @@ static void pack_input(const lk_conv2d *p, const float *x, int first, int count,
     for (int base = 0; base < count; base += NR) {
         int n = LK_MIN(NR, count - base);
         float *panel = out + (size_t)(base / NR) * k * NR;
+        if (n < TAIL_COLS) { /* a narrow last panel, laid out as narrow_panel reads it */
+            int wide = narrow_wide(n);
+            if (wide) lk_im2col(p, x, first + base, wide, panel, (size_t)wide);
+            lk_im2col(p, x, first + base + wide, n - wide, panel + (size_t)k * wide, (size_t)(n - wide));
+            continue;
+        }
         lk_im2col(p, x, first + base, n, panel, NR);
         if (n < NR)
             for (int kk = 0; kk < k; kk++) memset(panel + (size_t)kk * NR + n, 0, (size_t)(NR - n) * sizeof(float));
