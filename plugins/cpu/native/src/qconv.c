@@ -4,9 +4,11 @@
  * The image is first copied, per batch item, into a zero-point-padded channels-last buffer (channels
  * rounded up to 4, int8 flipped to uint8): every tap of every output position is then a plain read, and 4
  * consecutive channels of one pixel are the 4 bytes _mm512_dpbusd_epi32 multiplies against 4 weights of 16
- * output channels.  A tile is QR output positions (consecutive in the flattened oh x ow plane, so 7x7 maps
- * fill tiles too) x 32 output channels: 24 int32 accumulators stay in registers over all taps and
- * channels, then the requantisation (bias, float32 scale, round, zero point, clamp) runs on them and the
+ * output channels.  A tile is QR = 6 output positions (consecutive in the flattened oh x ow plane, so 7x7
+ * maps fill tiles too) x QB = 64 output channels: 24 int32 accumulators stay in registers over all taps
+ * and channels (6 broadcasts and 4 weight loads per 24 VPDPBUSD; 12 x 32 took 12 broadcasts from 12 row
+ * pointers, more than the general registers hold: ResNet-18 int8's convs 9.9-10.3 -> 8.9 ms on one Zen 4
+ * thread), then the requantisation (bias, float32 scale, round, zero point, clamp) runs on them and the
  * bytes go out channel by channel (NCHW) or pixel by pixel (channels-last).  Channels-last, 4-aligned
  * uint8 input without padding (QLinearMatMul/QGemm rows) is read in place.
  */
@@ -16,7 +18,8 @@
 #include "lk_internal.h"
 #include "qcommon.h"
 
-#define QR 12       /* output positions per tile */
+#define QR 6        /* output positions per tile */
+#define QB 64       /* output channels per tile, at most (4 vectors of 16) */
 #define QCHUNK 8    /* tiles per task, at most */
 
 static int force_portable;
@@ -69,7 +72,7 @@ typedef struct {
     uint8_t *y;             /* this image's output */
     int hp, wp, c4;
     int positions, chunks, chunk_tiles, mblocks;
-    int group;              /* 32-channel blocks per task: all of them unless that leaves threads idle */
+    int group;              /* QB-channel blocks per task: all of them unless that leaves threads idle */
 } qconv_job;
 
 /* one row of the padded channels-last image */
@@ -132,11 +135,11 @@ static void portable_task(void *ctx, size_t index) {
     int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
     int mb_end = LK_MIN(mb0 + j->group, j->mblocks), taps = p->kh * p->kw, quads = j->c4 / 4;
     int first = chunk * j->chunk_tiles * QR, last = LK_MIN(first + j->chunk_tiles * QR, j->positions);
-    uint8_t tile[QR * 32];
+    uint8_t tile[QR * QB];
     for (int t0 = first; t0 < last; t0 += QR) {
         int rows = LK_MIN(QR, last - t0);
         for (int mb = mb0; mb < mb_end; mb++) {
-            int m0 = mb * 32, cols = LK_MIN(32, p->m - m0);
+            int m0 = mb * QB, cols = LK_MIN(QB, p->m - m0);
             for (int r = 0; r < rows; r++) {
                 const uint8_t *base = j->xp + position_offset(j, t0 + r);
                 for (int col = 0; col < cols; col++) {
@@ -150,10 +153,10 @@ static void portable_task(void *ctx, size_t index) {
                         for (int q = 0; q < quads; q++)
                             for (int e = 0; e < 4; e++) acc += (int32_t)a[q * 4 + e] * wt[(size_t)q * 64 + e];
                     }
-                    tile[r * 32 + col] = (uint8_t)lk_requantize(acc, j->scale[mm], p->y_zero, p->y_lo, p->y_hi);
+                    tile[r * QB + col] = (uint8_t)lk_requantize(acc, j->scale[mm], p->y_zero, p->y_lo, p->y_hi);
                 }
             }
-            store_tile(j, t0, rows, m0, cols, tile, 32);
+            store_tile(j, t0, rows, m0, cols, tile, QB);
         }
     }
 }
@@ -210,6 +213,8 @@ static int vnni_available(void) {
 
 DEFINE_VNNI_TILE(1)
 DEFINE_VNNI_TILE(2)
+DEFINE_VNNI_TILE(3)
+DEFINE_VNNI_TILE(4)
 
 /* 16 x 16 bytes transposed in registers: four rounds of interleaving row i with row i + 8 */
 VNNI_TARGET static void transpose16(__m128i r[16]) {
@@ -262,7 +267,7 @@ VNNI_TARGET static void vnni_store_nchw(const qconv_job *j, int first, int rows,
     for (int half = 0; half * 16 < cols; half++) {
         __m128i r[16];
         for (int i = 0; i < 16; i++)
-            r[i] = i < QR ? _mm_loadu_si128((const __m128i *)(tile + i * 32 + half * 16)) : _mm_setzero_si128();
+            r[i] = i < QR ? _mm_loadu_si128((const __m128i *)(tile + i * QB + half * 16)) : _mm_setzero_si128();
         transpose16(r);
         int n = LK_MIN(16, cols - half * 16);
         for (int col = 0; col < n; col++)
@@ -277,7 +282,7 @@ static void vnni_task(void *ctx, size_t index) {
     int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
     int mb_end = LK_MIN(mb0 + j->group, j->mblocks);
     int first = chunk * j->chunk_tiles * QR, last = LK_MIN(first + j->chunk_tiles * QR, j->positions);
-    uint8_t tile[QR * 32];
+    uint8_t tile[QR * QB];
     size_t offsets[QR];
     int oy = first / p->ow, ox = first % p->ow;
     size_t row_step = (size_t)p->sh * j->wp * j->c4, col_step = (size_t)p->sw * j->c4;
@@ -291,13 +296,19 @@ static void vnni_task(void *ctx, size_t index) {
             }
         }
         for (int mb = mb0; mb < mb_end; mb++) {
-            int m0 = mb * 32, cols = LK_MIN(32, p->m - m0);
+            int m0 = mb * QB, cols = LK_MIN(QB, p->m - m0);
             int nhwc = (p->layout & LK_Q_Y_NHWC) != 0;
             uint8_t *dst = nhwc ? j->y + (size_t)t0 * p->m + m0 : tile;
-            if (cols > 16)
-                vnni_tile_2(j, offsets, m0, nhwc ? rows : QR, dst, nhwc ? (size_t)p->m : 32);
+            size_t ld = nhwc ? (size_t)p->m : QB;
+            int n = nhwc ? rows : QR;
+            if (cols > 48)
+                vnni_tile_4(j, offsets, m0, n, dst, ld);
+            else if (cols > 32)
+                vnni_tile_3(j, offsets, m0, n, dst, ld);
+            else if (cols > 16)
+                vnni_tile_2(j, offsets, m0, n, dst, ld);
             else
-                vnni_tile_1(j, offsets, m0, nhwc ? rows : QR, dst, nhwc ? (size_t)p->m : 32);
+                vnni_tile_1(j, offsets, m0, n, dst, ld);
             if (!nhwc) vnni_store_nchw(j, t0, rows, m0, cols, tile);
         }
     }
@@ -316,7 +327,7 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
     j.wp = (int)lk_qconv_span(p->ow, p->sw, p->kw, p->dw);
     j.c4 = round4(p->c);
     j.positions = p->oh * p->ow;
-    j.mblocks = (p->m + 31) / 32;
+    j.mblocks = (p->m + QB - 1) / QB;
     /* position chunks of up to QCHUNK tiles, smaller when that gives each thread about eight */
     int threads = lk_pool_threads(pool), tiles = (j.positions + QR - 1) / QR;
     j.chunk_tiles = threads > 1 ? LK_MAX(1, LK_MIN(QCHUNK, tiles / (8 * threads))) : QCHUNK;
