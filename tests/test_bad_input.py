@@ -85,6 +85,11 @@ def test_wrong_inputs(relu_model):
         session.predict([])
     with pytest.raises(InputError, match="unknown input 'z'"):
         session.predict({"x": np.zeros((1, 4), np.float32), "z": 1})
+    for not_inputs in (None, "x", 3):
+        with pytest.raises(InputError, match="inputs are a dict of input name -> array or a list of arrays"):
+            session.predict(not_inputs)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="input 'x' cannot be read as an array"):
+        session.predict({"x": [[1.0, 2.0], [3.0]]})
     # fixed shapes, inputs by name (the usual call, checked against the declared types and shapes at once):
     # the same errors
     session.resize({"x": [1, 4]})

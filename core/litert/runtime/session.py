@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,6 +250,9 @@ class Session:
             else:
                 return given
         names = self.model.graph.inputs
+        if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
+            raise InputError(f"inputs are a dict of input name -> array or a list of arrays in input order "
+                             f"({', '.join(names)}), got {type(inputs).__name__}")
         if isinstance(inputs, Mapping):
             unknown = set(inputs) - set(names)
             if unknown:
@@ -268,7 +271,11 @@ class Session:
             value = self.model.graph.values[name]
             if value.kind != "tensor":
                 continue
-            array = np.asarray(array) if not isinstance(array, np.ndarray) else array
+            if not isinstance(array, np.ndarray):
+                try:
+                    array = np.asarray(array)
+                except (ValueError, TypeError) as err:  # ragged nesting, objects numpy cannot hold
+                    raise InputError(f"input {name!r} cannot be read as an array: {err}") from None
             if layout is not None:
                 array = to_input_layout(array, layout, value.layout)
             given[name] = array
