@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import mmap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,6 +43,18 @@ class FileTensor:
         return self.data is not None
 
 
+@dataclass(frozen=True)
+class FileFormat:
+    """What the shared code needs to know of a FlatBuffers model format: its schema, the suffix that names
+    the file kind (``.ms``: also the frontend's name and extension), its names of its type ids and what it
+    calls a type id (``TypeId``, ``TensorType``), for the error on a type litert does not read."""
+
+    schema: Schema
+    suffix: str
+    type_names: dict[int, str]
+    type_word: str
+
+
 @dataclass(kw_only=True)
 class FileSubGraph:
     """A subgraph of a FlatBuffers model file: its name and the tensors it takes and gives, by index."""
@@ -78,14 +91,20 @@ def open_model(path: Path, schema: Schema, kind: str) -> tuple[mmap.mmap, dict]:
 class FlatBufferFrontend(Frontend):
     """A frontend for a FlatBuffers format, which it recognises by its schema's file identifier (bytes 4 to 8).
     :meth:`load` opens the format's :class:`ModelFile`, builds the graph, then describes the file: a subclass
-    names the file class and its graph builder and gives :meth:`metadata`."""
+    names the file class and its graph builder and gives :meth:`metadata`; its name and extension are the file
+    format's suffix."""
 
     file_class: ClassVar[type[ModelFile]]
     #: the format's graph builder: (the opened file, options) -> the IR graph
     build_graph: ClassVar[staticmethod[[Any, LoadOptions], Graph]]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.file_class.FORMAT.suffix.lstrip(".")
+        cls.extensions = (cls.file_class.FORMAT.suffix,)
+
     def sniff(self, head: bytes) -> bool:
-        return len(head) >= 8 and head[4:8] == self.file_class.SCHEMA.file_identifier
+        return len(head) >= 8 and head[4:8] == self.file_class.FORMAT.schema.file_identifier
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
         model_file = self.file_class(Path(path))
@@ -100,16 +119,14 @@ class FlatBufferFrontend(Frontend):
 
 class ModelFile:
     """A verified FlatBuffers model file (``.ms``, ``.tflite``); keeps the mapping open as long as any tensor
-    view on it lives.  A subclass names its schema and file kind and reads the root table in :meth:`_read`."""
+    view on it lives.  A subclass names its :class:`FileFormat`, reads the root table in :meth:`_read` and lists
+    its tensors in :meth:`all_tensors`."""
 
-    SCHEMA: ClassVar[Schema]
-    KIND: ClassVar[str]  # the file type errors name: ".ms", ".tflite"
-    TYPE_NAMES: ClassVar[dict[int, str]]  # the format's names of its type ids
-    TYPE_WORD: ClassVar[str]  # what the format calls a type id: "TypeId", "TensorType"
+    FORMAT: ClassVar[FileFormat]
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._map, root = open_model(self.path, self.SCHEMA, self.KIND)
+        self._map, root = open_model(self.path, self.FORMAT.schema, self.FORMAT.suffix)
         self._read(root)
 
     def _read(self, root: dict) -> None:
@@ -119,6 +136,15 @@ class ModelFile:
     def producer(self) -> str:
         """Who made the file, as the model's ``producer`` says it."""
         raise NotImplementedError
+
+    def all_tensors(self) -> Sequence[FileTensor]:
+        """Every tensor of the file, of all its subgraphs."""
+        raise NotImplementedError
+
+    @property
+    def weight_bytes(self) -> int:
+        """The bytes of constant data the file holds."""
+        return sum(t.data.nbytes for t in self.all_tensors() if t.data is not None)
 
     def bad(self, message: str) -> ModelLoadError:
         """The error for a file that verified but says something litert cannot take (names the file)."""
@@ -137,7 +163,7 @@ class ModelFile:
     def data_type(self, tensor: FileTensor, where: str) -> DType:
         """The dtype of ``tensor``, which holds data; an error naming ``where`` for a type litert does not read."""
         if tensor.dtype is None:
-            kind = self.TYPE_NAMES.get(tensor.type_id, f"{self.TYPE_WORD} {tensor.type_id}")
+            kind = self.FORMAT.type_names.get(tensor.type_id, f"{self.FORMAT.type_word} {tensor.type_id}")
             raise self.bad(f"{where} has data of type {kind}, which litert does not read")
         return tensor.dtype
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from litert.ir import QuantParams
 
-from ..flatbuf.model_file import FileSubGraph, FileTensor, ModelFile, constant_view
+from ..flatbuf.model_file import FileFormat, FileSubGraph, FileTensor, ModelFile, constant_view
 from .schema import SCHEMA
 from .types import FMK_TYPES, TYPE_ID_NAMES, TYPE_IDS
 
@@ -51,10 +51,7 @@ class MsSubGraph(FileSubGraph):
 class MsFile(ModelFile):
     """A verified ``.ms`` model."""
 
-    SCHEMA = SCHEMA
-    KIND = ".ms"
-    TYPE_NAMES = TYPE_ID_NAMES
-    TYPE_WORD = "TypeId"
+    FORMAT = FileFormat(SCHEMA, ".ms", TYPE_ID_NAMES, "TypeId")
 
     def _read(self, meta: dict) -> None:
         self.name = meta["name"] or ""
@@ -70,6 +67,9 @@ class MsFile(ModelFile):
     @property
     def producer(self) -> str:
         return self.version or "MindSpore Lite"
+
+    def all_tensors(self) -> list[MsTensor]:
+        return self.tensors
 
     @property
     def fmk_name(self) -> str:

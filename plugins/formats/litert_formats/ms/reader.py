@@ -265,20 +265,16 @@ def primitive_histogram(ms: MsFile) -> Counter:
 class MsFrontend(FlatBufferFrontend):
     """MindSpore Lite ``.ms`` files (FlatBuffers, identifier MSL2)."""
 
-    name = "ms"
-    extensions = (".ms",)
-
     file_class = MsFile
     build_graph = staticmethod(build_graph)
 
     def metadata(self, ms: MsFile) -> dict[str, str]:
-        weights = sum(t.data.nbytes for t in ms.tensors if t.data is not None)
         layouts = Counter(enum_name(Format, ms.tensors[i].format) for i in ms.inputs)
         metadata = {
             "ms.version": ms.version or "(empty)",
             "ms.fmk_type": f"{ms.fmk_type} ({ms.fmk_name})",
             "ms.primitives": histogram_text(primitive_histogram(ms)),
-            "ms.weight_bytes": str(weights),
+            "ms.weight_bytes": str(ms.weight_bytes),
             "ms.tensors": str(len(ms.tensors)),
             "ms.nodes": str(len(ms.nodes)),
             "ms.subgraphs": str(len(ms.subgraphs)),

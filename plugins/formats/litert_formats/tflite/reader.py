@@ -243,15 +243,11 @@ def operator_histogram(sub: TflSubGraph) -> Counter:
 class TfliteFrontend(FlatBufferFrontend):
     """TensorFlow Lite ``.tflite`` files (FlatBuffers, identifier TFL3)."""
 
-    name = "tflite"
-    extensions = (".tflite",)
-
     file_class = TflFile
     build_graph = staticmethod(build_graph)
 
     def metadata(self, tfl: TflFile) -> dict[str, str]:
         sub = main_subgraph(tfl)
-        weights = sum(t.data.nbytes for s in tfl.subgraphs for t in s.tensors if t.data is not None)
         quantised = sum(1 for t in sub.tensors if t.quant is not None)
         return {
             "tflite.version": str(tfl.version),
@@ -260,5 +256,5 @@ class TfliteFrontend(FlatBufferFrontend):
             "tflite.subgraphs": str(len(tfl.subgraphs)),
             "tflite.tensors": str(len(sub.tensors)),
             "tflite.quantised_tensors": str(quantised),
-            "tflite.weight_bytes": str(weights),
+            "tflite.weight_bytes": str(tfl.weight_bytes),
         }

@@ -16,7 +16,7 @@ import numpy as np
 
 from litert.ir import QuantParams
 
-from ..flatbuf.model_file import FileSubGraph, FileTensor, ModelFile, constant_view
+from ..flatbuf.model_file import FileFormat, FileSubGraph, FileTensor, ModelFile, constant_view
 from .schema import SCHEMA
 from .types import CUSTOM, OPERATOR_NAMES, PLACEHOLDER_FOR_GREATER_OP_CODES, TENSOR_TYPE_NAMES, TENSOR_TYPES
 
@@ -57,10 +57,7 @@ class TflSubGraph(FileSubGraph):
 class TflFile(ModelFile):
     """A verified ``.tflite`` model."""
 
-    SCHEMA = SCHEMA
-    KIND = ".tflite"
-    TYPE_NAMES = TENSOR_TYPE_NAMES
-    TYPE_WORD = "TensorType"
+    FORMAT = FileFormat(SCHEMA, ".tflite", TENSOR_TYPE_NAMES, "TensorType")
 
     def _read(self, model: dict) -> None:
         self.version = model["version"]
@@ -77,6 +74,9 @@ class TflFile(ModelFile):
     @property
     def producer(self) -> str:
         return self.description or "TensorFlow Lite"
+
+    def all_tensors(self) -> list[TflTensor]:
+        return [t for s in self.subgraphs for t in s.tensors]
 
     # -- pieces ---------------------------------------------------------------------
 
