@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import pytest
 from helpers.oracle import assert_close_to_scale, ort_run
 from onnx import TensorProto, helper, numpy_helper
 
 import litert
+from litert.ir import DType, Graph, Node, Value
+from litert.passes.fusion import unfuse
 
 RNG = np.random.default_rng(11)
 
@@ -100,3 +103,29 @@ def test_broadcasting_residual_is_left_alone(tmp_path):
     ]
     inits = [_const("w", RNG.standard_normal((3, 4, 1, 1))), _const("r", RNG.standard_normal((1, 1, 6, 6)))]
     _check(_save(tmp_path, nodes, inits, [1, 3, 6, 6]), {"residual_fusion": 0})
+
+
+@pytest.mark.parametrize("activation, params, alpha, attrs, bounds", [
+    ("Relu", [], None, {}, []),
+    ("LeakyRelu", [0.3], None, {"alpha": pytest.approx(0.3)}, []),
+    ("LeakyRelu", [], 0.25, {"alpha": 0.25}, []),  # FusedGemm's activation_alpha
+    ("LeakyRelu", [], None, {"alpha": 0.01}, []),
+    ("HardSigmoid", [0.25, 0.4], None, {"alpha": 0.25, "beta": pytest.approx(0.4)}, []),
+    ("HardSigmoid", [], None, {"alpha": pytest.approx(0.2), "beta": 0.5}, []),
+    ("Clip", [0.0, 6.0], None, {}, [0.0, 6.0]),
+    ("Clip", [], None, {}, [-np.inf, np.inf]),  # a missing bound is no bound (litert.activations)
+])
+def test_unfuse_gives_the_standalone_activation_of_the_core_table(activation, params, alpha, attrs, bounds):
+    """A writer's way back from FusedConv (.ms has no fused operators): the activation with its parameters."""
+    fused_attrs = {"activation": activation, "activation_params": params}
+    if alpha is not None:
+        fused_attrs["activation_alpha"] = alpha
+    graph = Graph(nodes=[Node("FusedConv", ["x", "w"], ["y"], fused_attrs, "conv", domain="com.microsoft")],
+                  inputs=["x"], outputs=["y"],
+                  values={"x": Value("x", DType.FLOAT32, (1, 1, 3, 3)),
+                          "w": Value("w", DType.FLOAT32, (1, 1, 1, 1), const=np.ones((1, 1, 1, 1), np.float32))})
+    unfuse(graph)
+    conv, act = graph.nodes
+    assert (conv.op_type, conv.domain, act.op_type, act.outputs) == ("Conv", "", activation, ["y"])
+    assert act.inputs[0] == conv.outputs[0] and act.attrs == attrs
+    assert [float(graph.values[name].const) for name in act.inputs[1:]] == bounds

@@ -6,6 +6,7 @@ by name.  Operator semantics follow the latest ONNX version of each operator
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -163,6 +164,15 @@ class Graph:
 
     def weight_bytes(self) -> int:
         return sum(int(v.const.nbytes) for v in self.values.values() if v.const is not None)
+
+    def copy(self) -> Graph:
+        """A copy whose nodes and values can be rewritten without touching this graph (constant arrays and
+        subgraph attributes are shared: a rewrite replaces them, never modifies them)."""
+        return Graph(
+            nodes=[dataclasses.replace(n, inputs=list(n.inputs), outputs=list(n.outputs), attrs=dict(n.attrs))
+                   for n in self.nodes],
+            inputs=list(self.inputs), outputs=list(self.outputs),
+            values={k: dataclasses.replace(v) for k, v in self.values.items()}, name=self.name)
 
     def unique_name(self, base: str) -> str:
         name, i = base, 0

@@ -1,8 +1,9 @@
-"""Operator fusion: BatchNorm folded into Conv/Gemm, activations fused.
+"""Operator fusion: BatchNorm folded into Conv/Gemm, activations fused; and :func:`unfuse`, the way back.
 
 Fused operators use onnxruntime's contrib names (``com.microsoft`` FusedConv
 and FusedGemm), so an optimised model written back to ONNX still runs in
-onnxruntime.
+onnxruntime.  A writer of a format that has no such operators (``.ms``)
+splits them back into ONNX ones with :func:`unfuse`.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..activations import fusable
+from ..activations import ACTIVATIONS, fusable
+from ..errors import UnsupportedOperatorError
 from ..ir import DType, Graph, Model, Node, Value
 from .base import Pass, PassContext, PassResult, const_of, has_op, read_by_subgraph, single_consumer
 
@@ -188,3 +190,59 @@ def _same_shape(graph: Graph, a: str, b: str) -> bool:
     if va is None or vb is None or va.shape is None or vb.shape is None or va.dtype != vb.dtype:
         return False
     return tuple(va.shape) == tuple(vb.shape) and all(d is not None for d in va.shape)
+
+
+#: the fused operators :func:`unfuse` splits, by op_type (domain ``com.microsoft``)
+_FUSED = ("FusedConv", "FusedGemm", "FusedMatMul")
+
+
+def unfuse(graph: Graph) -> None:
+    """com.microsoft FusedConv / FusedGemm / FusedMatMul (litert's own fusions) back to ONNX operators, in place:
+    the product, FusedConv's residual Add, then the standalone activation (Clip's bounds as constant inputs)."""
+    nodes: list[Node] = []
+    for node in graph.nodes:
+        if node.domain != CONTRIB or node.op_type not in _FUSED:
+            nodes.append(node)
+            continue
+        base = node.op_type[len("Fused"):]
+        attrs = dict(node.attrs)
+        act = attrs.pop("activation", None)
+        act = act.decode() if isinstance(act, bytes) else act
+        params = list(attrs.pop("activation_params", []) or [])
+        alpha = attrs.pop("activation_alpha", None)
+        if base == "MatMul":
+            alpha_mm = float(attrs.pop("alpha", 1.0))
+            if attrs.pop("transA", 0) or attrs.pop("transB", 0) or attrs.pop("transBatchA", 0) \
+                    or attrs.pop("transBatchB", 0) or alpha_mm != 1.0:
+                raise UnsupportedOperatorError(f"node {node.name!r}: FusedMatMul with transposes or alpha",
+                                               node=node.name, op_type=node.op_type, domain=node.domain)
+            attrs = {}
+        inputs = list(node.inputs)
+        residual = inputs[3] if base == "Conv" and len(inputs) > 3 and inputs[3] else None  # FusedConv's Z
+        inputs = inputs[:3] if base == "Conv" else inputs
+        while inputs and not inputs[-1]:
+            inputs.pop()
+        if act and act not in ACTIVATIONS:
+            raise UnsupportedOperatorError(f"node {node.name!r}: fused activation {act}", node=node.name,
+                                           op_type=node.op_type, domain=node.domain)
+        if not act and residual is None:
+            nodes.append(Node(base, inputs, node.outputs, attrs, node.name))
+            continue
+        inner = graph.unique_name(f"{node.outputs[0]}_preact")
+        nodes.append(Node(base, inputs, [inner], attrs, node.name))
+        if residual is not None:  # act(conv(x) + b + Z)
+            summed = graph.unique_name(f"{node.outputs[0]}_sum") if act else node.outputs[0]
+            nodes.append(Node("Add", [inner, residual], [summed], {}, f"{node.name}_residual"))
+            inner = summed
+            if not act:
+                continue
+        if act == "LeakyRelu" and not params and alpha is not None:
+            params = [alpha]  # FusedGemm keeps LeakyRelu's alpha in activation_alpha
+        act_attrs, bounds = ACTIVATIONS[act].standalone(params)
+        act_inputs = [inner]
+        for tag, bound in bounds:  # Clip's min and max, as constant inputs
+            name = graph.unique_name(f"{node.name}_{tag}")
+            graph.values[name] = Value(name, DType.FLOAT32, (), const=np.array(bound, np.float32))
+            act_inputs.append(name)
+        nodes.append(Node(act, act_inputs, [node.outputs[0]], act_attrs, f"{node.name}_{act.lower()}"))
+    graph.nodes = nodes

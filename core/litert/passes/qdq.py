@@ -14,12 +14,15 @@ pass, before folding.  A group folds only when the result is the same computatio
   to [lo, hi]: lo quantises to the lowest integer or below, hi to the highest or above, as a range
   calibrated after a ReLU6 does);
 - the intermediate float tensors have no other reader and are no graph outputs.
+
+:func:`quantised_constants` is the rewrite for a writer whose format stores a quantised weight as the integer
+tensor with its parameters (``.ms``): each constant's DequantizeLinear goes, its output becomes that tensor.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Graph, Model, Node
+from ..ir import DType, Graph, Model, Node, QuantParams, Value
 from .base import Pass, PassContext, PassResult, const_of
 
 CONTRIB = "com.microsoft"
@@ -210,3 +213,26 @@ def _drop_unread_dequantize(graph: Graph) -> None:
 
 
 _FOLDERS = ("Conv", "Gemm", "MatMul")
+
+
+def quantised_constants(graph: Graph) -> None:
+    """``DequantizeLinear`` of a constant integer tensor (constant scale and zero point, not blocked, not a graph
+    output) -> the integer tensor with its :class:`QuantParams` under the DequantizeLinear's output name, in
+    place (the axis kept only for per-channel parameters)."""
+    kept = []
+    for node in graph.nodes:
+        q, scale, zero = (graph.values.get(n) if n else None for n in (node.inputs + ["", "", ""])[:3])
+        if (node.op_type != "DequantizeLinear" or node.domain or q is None or q.const is None
+                or q.const.dtype.kind not in "iu" or scale is None or scale.const is None
+                or (zero is not None and zero.const is None) or node.outputs[0] in graph.outputs
+                or node.attrs.get("block_size")):
+            kept.append(node)
+            continue
+        scales = np.ravel(scale.const).astype(np.float32)
+        zeros = np.zeros(scales.shape, np.int32) if zero is None or zero.const is None \
+            else np.ravel(zero.const).astype(np.int32)
+        axis = int(node.attrs.get("axis", 1)) % q.const.ndim if scales.size > 1 else None
+        out = node.outputs[0]
+        graph.values[out] = Value(out, DType.from_numpy(q.const.dtype), tuple(q.const.shape), const=q.const,
+                                  quant=QuantParams(scales, zeros, axis))
+    graph.nodes = kept

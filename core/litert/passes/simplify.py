@@ -74,3 +74,30 @@ class ShapeSimplification(Pass):
             merged += 1
             result.details.append("Reshape chain merged")
         return merged
+
+
+def drop_identities(graph: Graph) -> None:
+    """Identity / Dropout removed in place, for a writer whose format has no such operator: readers read the
+    input instead, and an Identity that writes a graph output renames its input's producer's output to it (an
+    Identity of a graph input or constant stays, for the writer to report).  Unlike :class:`ShapeSimplification`
+    the graph's output names are kept."""
+    producers = {o: n for n in graph.nodes for o in n.outputs if o}
+    kept = []
+    for node in graph.nodes:
+        if node.domain or node.op_type not in _IDENTITY_LIKE or len([o for o in node.outputs if o]) != 1:
+            kept.append(node)
+            continue
+        src, out = node.inputs[0], node.outputs[0]
+        if out not in graph.outputs:
+            for n in graph.nodes:
+                n.inputs = [src if i == out else i for i in n.inputs]
+            continue
+        producer = producers.get(src)
+        if producer is not None and src not in graph.outputs and src not in graph.inputs:
+            producer.outputs = [out if o == src else o for o in producer.outputs]
+            for n in graph.nodes:
+                n.inputs = [out if i == src else i for i in n.inputs]
+            producers[out] = producer
+            continue
+        kept.append(node)
+    graph.nodes = kept

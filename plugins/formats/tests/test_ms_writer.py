@@ -229,31 +229,3 @@ def test_where_is_written_and_read_back(tmp_path):
     inputs = {"mask": rng.random((2, 5)) > 0.5, "x": rng.standard_normal((2, 5)).astype(np.float32)}
     got = litert.load(path).predict([inputs["mask"], inputs["x"]])[0]
     np.testing.assert_array_equal(got, _ort(model, inputs)[0])
-
-
-@pytest.mark.parametrize("activation, params, alpha, attrs, bounds", [
-    ("Relu", [], None, {}, []),
-    ("LeakyRelu", [0.3], None, {"alpha": pytest.approx(0.3)}, []),
-    ("LeakyRelu", [], 0.25, {"alpha": 0.25}, []),  # FusedGemm's activation_alpha
-    ("LeakyRelu", [], None, {"alpha": 0.01}, []),
-    ("HardSigmoid", [0.25, 0.4], None, {"alpha": 0.25, "beta": pytest.approx(0.4)}, []),
-    ("HardSigmoid", [], None, {"alpha": pytest.approx(0.2), "beta": 0.5}, []),
-    ("Clip", [0.0, 6.0], None, {}, [0.0, 6.0]),
-    ("Clip", [], None, {}, [-np.inf, np.inf]),  # a missing bound is no bound (litert.activations)
-])
-def test_unfused_activation_takes_the_core_table_parameters(activation, params, alpha, attrs, bounds):
-    from litert.ir import DType, Graph, Node, Value
-    from litert_formats.ms.writer import _unfuse
-
-    fused_attrs = {"activation": activation, "activation_params": params}
-    if alpha is not None:
-        fused_attrs["activation_alpha"] = alpha
-    graph = Graph(nodes=[Node("FusedConv", ["x", "w"], ["y"], fused_attrs, "conv", domain="com.microsoft")],
-                  inputs=["x"], outputs=["y"],
-                  values={"x": Value("x", DType.FLOAT32, (1, 1, 3, 3)),
-                          "w": Value("w", DType.FLOAT32, (1, 1, 1, 1), const=np.ones((1, 1, 1, 1), np.float32))})
-    _unfuse(graph)
-    conv, act = graph.nodes
-    assert (conv.op_type, conv.domain, act.op_type, act.outputs) == ("Conv", "", activation, ["y"])
-    assert act.inputs[0] == conv.outputs[0] and act.attrs == attrs
-    assert [float(graph.values[name].const) for name in act.inputs[1:]] == bounds

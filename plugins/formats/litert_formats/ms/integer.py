@@ -10,7 +10,7 @@ where an integer node meets a float one (the graph's inputs and outputs, the lay
 
 :func:`integer_products` runs on the prepared (channels-last) graph, after the constant
 ``DequantizeLinear`` of weights and biases became integer constants with their ``QuantParams``
-(:func:`.writer._quantised_constants`):
+(:func:`litert.passes.qdq.quantised_constants`):
 
 - a product whose activation comes from an activation ``DequantizeLinear`` and whose output (through an
   optional Relu / Clip(0, 6)) goes only to a ``QuantizeLinear`` becomes an integer node: it reads the

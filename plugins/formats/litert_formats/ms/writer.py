@@ -1,8 +1,9 @@
 """Write the litert IR as a ``.ms`` file MindSpore Lite 2.0.0 loads (:class:`MsSerializer`).
 
-Steps, on a copy of the graph: fused contrib operators are split back into
-ONNX ones; shapes are inferred; convolution, pooling, LRN and batch norm are
-rewritten channels-last (:mod:`.nhwc`), with 4-D model inputs NHWC unless
+Steps, on a copy of the graph: constant DequantizeLinear nodes become the
+integer weights with their parameters, fused contrib operators are split back
+into ONNX ones and Identity nodes dropped (core passes); shapes are inferred;
+convolution, pooling, LRN and batch norm are rewritten channels-last (:mod:`.nhwc`), with 4-D model inputs NHWC unless
 ``input_format="NCHW"``; a ReLU/ReLU6 after a convolution is fused into it
 (``activation_type``, as converter_lite does); every node is lowered to
 MindSpore Lite primitives (:data:`.write_ops.WRITERS`); the FlatBuffer is
@@ -13,19 +14,20 @@ MindSpore Lite does not read it) and file identifier ``MSL2``.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import flatbuffers
 import numpy as np
 
-from litert.activations import ACTIVATIONS
 from litert.atomic import write_bytes
 from litert.convert import WEIGHT_FP16_KEY
 from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorError
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, QuantParams, Value
+from litert.passes.fusion import unfuse
+from litert.passes.qdq import quantised_constants
+from litert.passes.simplify import drop_identities
 from litert.schema.inference import infer_shapes
 
 from ..flatbuf.build import Ref, build_table
@@ -122,90 +124,6 @@ class Lowering:
 # ---------------------------------------------------------------- graph preparation
 
 
-def _copy(graph: Graph) -> Graph:
-    """A copy of nodes and values (constant arrays shared, never modified)."""
-    return Graph(
-        nodes=[dataclasses.replace(n, inputs=list(n.inputs), outputs=list(n.outputs), attrs=dict(n.attrs))
-               for n in graph.nodes],
-        inputs=list(graph.inputs), outputs=list(graph.outputs),
-        values={k: dataclasses.replace(v) for k, v in graph.values.items()}, name=graph.name)
-
-
-def _unfuse(graph: Graph) -> None:
-    """com.microsoft FusedConv / FusedGemm / FusedMatMul (litert's own fusions) back to ONNX operators."""
-    nodes: list[Node] = []
-    for node in graph.nodes:
-        if node.domain != "com.microsoft" or node.op_type not in ("FusedConv", "FusedGemm", "FusedMatMul"):
-            nodes.append(node)
-            continue
-        base = node.op_type[len("Fused"):]
-        attrs = dict(node.attrs)
-        act = attrs.pop("activation", None)
-        act = act.decode() if isinstance(act, bytes) else act
-        params = list(attrs.pop("activation_params", []) or [])
-        alpha = attrs.pop("activation_alpha", None)
-        if base == "MatMul":
-            alpha_mm = float(attrs.pop("alpha", 1.0))
-            if attrs.pop("transA", 0) or attrs.pop("transB", 0) or attrs.pop("transBatchA", 0) \
-                    or attrs.pop("transBatchB", 0) or alpha_mm != 1.0:
-                raise UnsupportedOperatorError(f"node {node.name!r}: FusedMatMul with transposes or alpha",
-                                               node=node.name, op_type=node.op_type, domain=node.domain)
-            attrs = {}
-        inputs = list(node.inputs)
-        residual = inputs[3] if base == "Conv" and len(inputs) > 3 and inputs[3] else None  # FusedConv's Z
-        inputs = inputs[:3] if base == "Conv" else inputs
-        while inputs and not inputs[-1]:
-            inputs.pop()
-        if act and act not in ACTIVATIONS:
-            raise UnsupportedOperatorError(f"node {node.name!r}: fused activation {act}", node=node.name,
-                                           op_type=node.op_type, domain=node.domain)
-        if not act and residual is None:
-            nodes.append(Node(base, inputs, node.outputs, attrs, node.name))
-            continue
-        inner = graph.unique_name(f"{node.outputs[0]}_preact")
-        nodes.append(Node(base, inputs, [inner], attrs, node.name))
-        if residual is not None:  # act(conv(x) + b + Z)
-            summed = graph.unique_name(f"{node.outputs[0]}_sum") if act else node.outputs[0]
-            nodes.append(Node("Add", [inner, residual], [summed], {}, f"{node.name}_residual"))
-            inner = summed
-            if not act:
-                continue
-        if act == "LeakyRelu" and not params and alpha is not None:
-            params = [alpha]  # FusedGemm keeps LeakyRelu's alpha in activation_alpha
-        act_attrs, bounds = ACTIVATIONS[act].standalone(params)
-        act_inputs = [inner]
-        for tag, bound in bounds:  # Clip's min and max, as constant inputs
-            name = graph.unique_name(f"{node.name}_{tag}")
-            graph.values[name] = Value(name, DType.FLOAT32, (), const=np.array(bound, np.float32))
-            act_inputs.append(name)
-        nodes.append(Node(act, act_inputs, [node.outputs[0]], act_attrs, f"{node.name}_{act.lower()}"))
-    graph.nodes = nodes
-
-
-def _drop_identities(graph: Graph) -> None:
-    """Identity / Dropout: MindSpore Lite has no such primitive; rename instead."""
-    producers = {o: n for n in graph.nodes for o in n.outputs if o}
-    kept = []
-    for node in graph.nodes:
-        if node.domain or node.op_type not in ("Identity", "Dropout") or len([o for o in node.outputs if o]) != 1:
-            kept.append(node)
-            continue
-        src, out = node.inputs[0], node.outputs[0]
-        if out not in graph.outputs:
-            for n in graph.nodes:
-                n.inputs = [src if i == out else i for i in n.inputs]
-            continue
-        producer = producers.get(src)
-        if producer is not None and src not in graph.outputs and src not in graph.inputs:
-            producer.outputs = [out if o == src else o for o in producer.outputs]
-            for n in graph.nodes:
-                n.inputs = [out if i == src else i for i in n.inputs]
-            producers[out] = producer
-            continue
-        kept.append(node)  # an input or constant as output: the writer reports it
-    graph.nodes = kept
-
-
 _FUSABLE = {"Conv"}
 
 
@@ -249,18 +167,10 @@ def _fuse_activations(graph: Graph) -> None:
 
 
 def _infer(graph: Graph) -> None:
-    """The core's shape rules, then what they leave out: LSTM's output shapes, and the
-    element type of any other output taken from the node's first input."""
+    """The core's shape rules, then the element type of any output they leave out, taken from the node's
+    first input."""
     infer_shapes(graph)
     for node in graph.nodes:
-        if node.op_type == "LSTM" and not node.domain:
-            x, w = graph.values.get(node.inputs[0]), graph.values.get(node.inputs[1])
-            if x is not None and x.shape is not None and w is not None and w.const is not None:
-                seq, batch = x.shape[0], x.shape[1]
-                dirs, hidden = w.const.shape[0], int(node.attrs.get("hidden_size") or w.const.shape[1] // 4)
-                for k, shape in enumerate([(seq, dirs, batch, hidden), (dirs, batch, hidden), (dirs, batch, hidden)]):
-                    if k < len(node.outputs) and node.outputs[k] and graph.value(node.outputs[k]).shape is None:
-                        graph.values[node.outputs[k]].shape = shape
         first = graph.values.get(node.inputs[0]) if node.inputs and node.inputs[0] else None
         for out in node.outputs:
             if out and graph.value(out).dtype is None and first is not None:
@@ -268,32 +178,11 @@ def _infer(graph: Graph) -> None:
     infer_shapes(graph)
 
 
-def _quantised_constants(graph: Graph) -> None:
-    """``DequantizeLinear`` of a constant integer weight -> the integer tensor with its QuantParam, as
-    converter_lite stores weight quantisation (the reading node is then marked QUANT_WEIGHT)."""
-    kept = []
-    for node in graph.nodes:
-        q, scale, zero = (graph.values.get(n) if n else None for n in (node.inputs + ["", "", ""])[:3])
-        if (node.op_type != "DequantizeLinear" or node.domain or q is None or q.const is None
-                or q.const.dtype.kind not in "iu" or scale is None or scale.const is None
-                or (zero is not None and zero.const is None) or node.outputs[0] in graph.outputs
-                or node.attrs.get("block_size")):
-            kept.append(node)
-            continue
-        scales = np.ravel(scale.const).astype(np.float32)
-        zeros = np.zeros(scales.shape, np.int32) if zero is None or zero.const is None else np.ravel(zero.const).astype(np.int32)
-        axis = int(node.attrs.get("axis", 1)) % q.const.ndim if scales.size > 1 else None
-        out = node.outputs[0]
-        graph.values[out] = Value(out, DType.from_numpy(q.const.dtype), tuple(q.const.shape), const=q.const,
-                                  quant=QuantParams(scales, zeros, axis))
-    graph.nodes = kept
-
-
 def prepare(model: Model, input_format: str) -> Graph:
-    graph = _copy(model.graph)
-    _quantised_constants(graph)
-    _unfuse(graph)
-    _drop_identities(graph)
+    graph = model.graph.copy()
+    quantised_constants(graph)
+    unfuse(graph)
+    drop_identities(graph)
     _infer(graph)
     nhwc.to_channels_last(graph, input_format)
     _infer(graph)
