@@ -46,6 +46,16 @@ class QuantParams:
     def per_channel(self) -> bool:
         return self.axis is not None
 
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        """``scale * (q - zero_point)`` of the integers ``q`` as float32 (computed in float64), along ``axis``
+        when there is more than one scale."""
+        shape = [1] * q.ndim
+        if self.axis is not None and np.size(self.scale) > 1:
+            shape[self.axis] = -1
+        scale = np.asarray(self.scale, np.float64).reshape(shape)
+        zero = np.asarray(self.zero_point, np.float64).reshape(shape)
+        return ((q.astype(np.float64) - zero) * scale).astype(np.float32)
+
 
 @dataclass
 class Value:

@@ -16,7 +16,9 @@ pass, before folding.  A group folds only when the result is the same computatio
 - the intermediate float tensors have no other reader and are no graph outputs.
 
 :func:`quantised_constants` is the rewrite for a writer whose format stores a quantised weight as the integer
-tensor with its parameters (``.ms``): each constant's DequantizeLinear goes, its output becomes that tensor.
+tensor with its parameters (``.ms``): each constant's DequantizeLinear goes, its output becomes that tensor;
+:func:`activation_params` reads an activation's parameters off its QDQ node and :func:`quant_through_moves`
+gives them to the int8 tensors data movement makes from it, for a format whose tensors carry them.
 """
 from __future__ import annotations
 
@@ -236,3 +238,42 @@ def quantised_constants(graph: Graph) -> None:
         graph.values[out] = Value(out, DType.from_numpy(q.const.dtype), tuple(q.const.shape), const=q.const,
                                   quant=QuantParams(scales, zeros, axis))
     graph.nodes = kept
+
+
+#: the integer element types of activation tensors
+_INT8 = (np.int8, np.uint8)
+
+
+def activation_params(graph: Graph, node: Node) -> QuantParams | None:
+    """Per-tensor constant (scale, zero point) of an activation QuantizeLinear/DequantizeLinear, else None."""
+    if node.domain or node.op_type not in ("QuantizeLinear", "DequantizeLinear") or len(node.inputs) < 2:
+        return None
+    data = graph.values.get(node.inputs[0])
+    if data is None or data.const is not None:
+        return None
+    scale = graph.values.get(node.inputs[1])
+    zero = graph.values.get(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    if scale is None or scale.const is None or scale.const.size != 1:
+        return None
+    if zero is not None and (zero.const is None or zero.const.size != 1 or zero.const.dtype.type not in _INT8):
+        return None
+    zp = np.zeros(1, np.int32) if zero is None or zero.const is None else zero.const.reshape(1).astype(np.int32)
+    return QuantParams(scale.const.reshape(1).astype(np.float32), zp)
+
+
+#: ops that only move int8 values (a layout Transpose among them): their output has the input's parameters
+_MOVES = ("Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+
+def quant_through_moves(graph: Graph) -> None:
+    """The output of each data-movement op reading an int8 activation with per-tensor parameters gets them too
+    (when it has none), in place."""
+    for node in graph.nodes:  # topological order: a chain of moves is covered in one sweep
+        if node.domain or node.op_type not in _MOVES or not node.inputs or not node.outputs:
+            continue
+        source, out = graph.values.get(node.inputs[0]), graph.values.get(node.outputs[0])
+        if source is None or out is None or source.quant is None or source.const is not None \
+                or source.dtype not in (DType.INT8, DType.UINT8) or out.quant is not None:
+            continue
+        if np.size(source.quant.scale) == 1:
+            out.quant = source.quant

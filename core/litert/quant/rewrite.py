@@ -10,14 +10,15 @@
   layer, weight per channel).
 
 The CPU backend folds the QDQ groups into integer kernels (:mod:`litert.passes.qdq`); onnxruntime does
-the same with its own.
+the same with its own.  :func:`dynamic_chains` finds DYNAMIC_QUANT's chains again (onnxruntime writes the same
+ones), for a writer whose format stores each as one dynamically quantised product (``.ms``).
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -326,3 +327,75 @@ def quantize_dynamic(graph: Graph, plans: list[Plan], report: RewriteReport) -> 
         replaced[id(node)] = new
         report.layers.append((node_label(node), node.op_type, node.outputs[0], None))
     graph.nodes = [n for node in graph.nodes for n in replaced.get(id(node), [node])]
+
+
+class DynamicChain(NamedTuple):
+    """One dynamically quantised product, ``DynamicQuantizeLinear(x) -> MatMulInteger(xq, w, xz, 0) ->
+    Cast(float) -> Mul(., x_scale * w_scale) [-> Add(bias)]``: its nodes in order, the float activation, the int8
+    weight [K, N], the weight's scale per column, the float bias vector (or None) and the output."""
+
+    nodes: list[Node]
+    activation: str
+    weight: str
+    scale: np.ndarray
+    bias: str | None
+    output: str
+
+
+def dynamic_chains(graph: Graph) -> list[DynamicChain]:
+    """Every chain :func:`quantize_dynamic` writes (and onnxruntime's dynamic quantiser), in graph order, whose
+    intermediate tensors nothing else reads: a symmetric (zero point 0) int8 2-D weight, scales per tensor or
+    per column, and an Add of a constant vector as the bias."""
+    producers = graph.producers()
+    readers: dict[str, list[Node]] = {}
+    for node in graph.nodes:
+        for name in node.inputs:
+            readers.setdefault(name, []).append(node)
+    chains = []
+    for node in graph.nodes:
+        if not node.domain and node.op_type == "MatMulInteger" and len(node.inputs) >= 4:
+            chain = _dynamic_chain(graph, node, producers, readers)
+            if chain is not None:
+                chains.append(chain)
+    return chains
+
+
+def _dynamic_chain(graph: Graph, mm: Node, producers: dict[str, Node],
+                   readers: dict[str, list[Node]]) -> DynamicChain | None:
+    def only_reader(name: str) -> Node | None:
+        users = readers.get(name, [])
+        return users[0] if len(users) == 1 and name not in graph.outputs else None
+
+    dql = producers.get(mm.inputs[0])
+    weight = graph.values.get(mm.inputs[1])
+    w_zero = graph.values.get(mm.inputs[3])
+    if dql is None or dql.op_type != "DynamicQuantizeLinear" or dql.domain or len(dql.outputs) != 3 \
+            or mm.inputs[2] != dql.outputs[2] or readers.get(dql.outputs[2], []) != [mm] or weight is None \
+            or weight.const is None or weight.const.dtype != np.int8 or weight.const.ndim != 2 or w_zero is None \
+            or w_zero.const is None or np.any(w_zero.const != 0) or len(readers.get(dql.outputs[0], [])) != 1:
+        return None
+    cast = only_reader(mm.outputs[0])
+    if cast is None or cast.op_type != "Cast" or int(cast.attrs.get("to", 0)) != DType.FLOAT32.value:
+        return None
+    rescale = only_reader(cast.outputs[0])
+    if rescale is None or rescale.op_type != "Mul":
+        return None
+    scale_name = rescale.inputs[1] if rescale.inputs[0] == cast.outputs[0] else rescale.inputs[0]
+    scale_mul = producers.get(scale_name)
+    if scale_mul is None or scale_mul.op_type != "Mul" or dql.outputs[1] not in scale_mul.inputs \
+            or readers.get(dql.outputs[1], []) != [scale_mul] or len(readers.get(scale_name, [])) != 1:
+        return None
+    w_scale = graph.values.get(next(i for i in scale_mul.inputs if i != dql.outputs[1]))
+    if w_scale is None or w_scale.const is None or np.size(w_scale.const) not in (1, weight.const.shape[1]):
+        return None
+    nodes, out, bias = [dql, mm, cast, scale_mul, rescale], rescale.outputs[0], None
+    add = only_reader(out)
+    if add is not None and add.op_type == "Add" and not add.domain:
+        other = add.inputs[1] if add.inputs[0] == out else add.inputs[0]
+        value = graph.values.get(other)
+        if value is not None and value.const is not None and value.const.ndim == 1 \
+                and value.const.size == weight.const.shape[1]:
+            nodes.append(add)
+            out, bias = add.outputs[0], other
+    scale = np.broadcast_to(np.ravel(w_scale.const), (weight.const.shape[1],))
+    return DynamicChain(nodes, dql.inputs[0], weight.name, scale, bias, out)

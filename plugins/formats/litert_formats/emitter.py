@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from litert.errors import UnsupportedOperatorError
 from litert.ir import DType, Graph, Node, Value
 
 from . import transposes
@@ -40,6 +41,10 @@ class NodeEmitter(Generic[Op]):
 
     def const_value(self, op: Op, i: int) -> np.ndarray | None:
         """Input ``i`` of ``op`` when it is a constant, else None."""
+        raise NotImplementedError
+
+    def unsupported(self, op: Op, what: str) -> UnsupportedOperatorError:
+        """The error for ``what`` of ``op`` litert cannot read (naming the operator as the format does)."""
         raise NotImplementedError
 
     # -- values -------------------------------------------------------------------
@@ -77,6 +82,17 @@ class NodeEmitter(Generic[Op]):
         t = transposes.transpose_node(self.graph, name, perm)
         self.graph.nodes.append(t)
         return t.outputs[0]
+
+    def rank(self, name: str, op: Op) -> int:
+        """The rank of value ``name`` (shape inference over the graph so far when it has none yet)."""
+        value = self.shaped_value(name)
+        if value is None or value.shape is None:
+            raise self.unsupported(op, f"an input ({name!r}) of unknown rank")
+        return len(value.shape)
+
+    def swap_last(self, name: str, op: Op) -> str:
+        """``name`` with its last two axes swapped (:meth:`permuted`)."""
+        return self.permuted(name, transposes.swap_last_axes(self.rank(name, op)))
 
     def shaped_value(self, name: str) -> Value | None:
         """The value ``name``, with a shape when shape inference over the graph so far can give it one."""

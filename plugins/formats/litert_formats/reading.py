@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from litert.errors import InputError, LitertError, ModelLoadError
 from litert.formats import LoadOptions
-from litert.ir import Graph
+from litert.ir import Graph, Layout
 
 #: what an operator reader may raise on values no converter writes (a wrong-rank weight, a bad perm...)
 MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
@@ -49,6 +49,18 @@ def histogram_text(counts: Counter[str]) -> str:
 def symbolic_dims(name: str, dims: Iterable[int]) -> tuple[int | str, ...]:
     """A stored shape with each unknown (negative) dim named ``<name>_d<i>``."""
     return tuple(d if d >= 0 else f"{name}_d{i}" for i, d in enumerate(dims))
+
+
+def declare_input(graph: Graph, options: LoadOptions, name: str, dims: Iterable[int] | None, nhwc: bool) -> None:
+    """Value ``name`` becomes a graph input of the file's ``dims`` (:func:`symbolic_dims`; None: unknown), NHWC
+    when it is 4-D and the file says ``nhwc``; a shape in ``options.input_shapes`` replaces the file's."""
+    value = graph.value(name)
+    value.shape = symbolic_dims(name, dims) if dims is not None else None
+    if nhwc and value.shape is not None and len(value.shape) == 4:
+        value.layout = Layout.NHWC
+    if name in options.input_shapes:
+        value.shape = tuple(options.input_shapes[name])
+    graph.inputs.append(name)
 
 
 class _NamedTensor(Protocol):

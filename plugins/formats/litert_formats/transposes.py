@@ -8,13 +8,16 @@ in a pair of Transposes (:func:`wrap`), and :func:`optimize` then pushes each
 Transpose down through elementwise operators, Concat and single-axis
 operators, merging it with the next Transpose it meets.  Between two
 convolutions the pairs cancel, so only the Transposes the data really needs
-remain (at a channels-last graph input, before a Flatten...).
+remain (at a channels-last graph input, before a Flatten...).  :func:`to_channels_last` is the writer's
+direction: the operators a format runs channels-last become nodes of its marker domain, wrapped so.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from litert.ir import Graph, Node, Value
+from litert.ir import Graph, Layout, Node, Value
 
 from .reading import malformed_as_load_error
 
@@ -39,6 +42,11 @@ def swap_pads(pads) -> list[int]:
     missing ones are 0."""
     p = ([int(v) for v in pads] if pads is not None else []) + [0, 0, 0, 0]
     return [p[0], p[2], p[1], p[3]]
+
+
+def swap_last_axes(rank: int) -> list[int]:
+    """The perm that swaps the last two axes of a rank-``rank`` tensor (a matrix transposed, batch axes kept)."""
+    return list(range(rank - 2)) + [rank - 1, rank - 2]
 
 
 def compose(first, second) -> tuple[int, ...]:
@@ -77,6 +85,12 @@ def wrap(graph: Graph, node: Node, data_inputs: list[int], perm_in, perm_out, ou
     return nodes
 
 
+def per_tensor(graph: Graph, node: Node) -> bool:
+    """A Quantize/DequantizeLinear with one constant scale: elementwise, so Transposes move through it."""
+    scale = graph.values.get(node.inputs[1]) if len(node.inputs) > 1 else None
+    return scale is not None and scale.const is not None and np.asarray(scale.const).size == 1
+
+
 class _Optimizer:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
@@ -100,7 +114,7 @@ class _Optimizer:
             if not node.domain and not any(True for _ in node.subgraphs()):
                 if node.op_type == "Transpose":
                     new = self.merge(node, producers)
-                elif node.op_type in UNARY or (node.op_type in QUANTIZE_OPS and self._per_tensor(node)):
+                elif node.op_type in UNARY or (node.op_type in QUANTIZE_OPS and per_tensor(self.graph, node)):
                     new = self.sink(node, producers, [0])
                 elif node.op_type in BROADCAST:
                     new = self.sink(node, producers, list(range(len(node.inputs))))
@@ -115,10 +129,6 @@ class _Optimizer:
                 producers.update((o, n) for o in n.outputs if o)
         self.graph.nodes = result
         return changed
-
-    def _per_tensor(self, node: Node) -> bool:
-        scale = self.graph.values.get(node.inputs[1]) if len(node.inputs) > 1 else None
-        return scale is not None and scale.const is not None and np.asarray(scale.const).size == 1
 
     def _transpose_of(self, name: str, producers) -> tuple | None:
         node = producers.get(name)
@@ -225,7 +235,87 @@ def optimize(graph: Graph) -> int:
     return _Optimizer(graph).run()
 
 
+def hoist_above_quantize(graph: Graph) -> None:
+    """``Quantize/DequantizeLinear (per tensor) -> Transpose`` becomes ``Transpose -> Quantize/DequantizeLinear``
+    when the Transpose is its only reader (in place): a channels-last int8 input then reaches its convolution as
+    ``DequantizeLinear -> Conv``, the group the QDQ folding turns into an integer kernel."""
+    changed = True
+    while changed:
+        changed = False
+        producers = {o: n for n in graph.nodes for o in n.outputs if o}
+        readers: dict[str, int] = {}
+        for node in graph.nodes:
+            for name in node.inputs:
+                readers[name] = readers.get(name, 0) + 1
+        for node in graph.nodes:
+            if node.op_type != "Transpose" or node.domain:
+                continue
+            q = producers.get(node.inputs[0])
+            if q is None or q.domain or q.op_type not in QUANTIZE_OPS \
+                    or readers.get(q.outputs[0], 0) != 1 or q.outputs[0] in graph.outputs \
+                    or not per_tensor(graph, q):
+                continue
+            source, middle, final = q.inputs[0], q.outputs[0], node.outputs[0]
+            node.inputs[0], node.outputs[0] = source, middle  # the Transpose now moves the source's type
+            q.inputs[0], q.outputs[0] = middle, final
+            moved = graph.value(middle)
+            moved.dtype = graph.values[source].dtype if source in graph.values else None
+            moved.shape = None  # inferred again
+            graph.nodes.remove(q)
+            graph.nodes.insert(graph.nodes.index(node) + 1, q)
+            changed = True
+            break
+
+
 def optimize_loaded(graph: Graph, path: object) -> None:
     """:func:`optimize` on a graph just read from the file ``path``: a failure is the file's inconsistent layout."""
     with malformed_as_load_error(f"{path}: inconsistent layout changes"):
         optimize(graph)
+
+
+def _nhwc_shape(shape):
+    return None if shape is None or len(shape) != 4 else tuple(shape[i] for i in NCHW_TO_NHWC)
+
+
+def _rank(graph: Graph, name: str) -> int | None:
+    value = graph.values.get(name)
+    return None if value is None or value.shape is None else len(value.shape)
+
+
+def to_channels_last(graph: Graph, data_inputs: Callable[[Node, Graph], list[int] | None], domain: str,
+                     nhwc_inputs: bool) -> None:
+    """Rewrite ``graph`` (shapes inferred) in place for a format that runs some operators on NHWC data: each
+    node whose ``data_inputs`` (the positions of its data; None: not channels-last) are all 4-D becomes the same
+    node in the marker ``domain``, reading and writing NHWC between Transposes to and from NCHW; with
+    ``nhwc_inputs`` the 4-D graph inputs become NHWC too.  The Transposes are then sunk and cancelled."""
+    nodes: list[Node] = []
+    if nhwc_inputs:
+        for name in graph.inputs:
+            value = graph.values[name]
+            if value.shape is None or len(value.shape) != 4 or value.layout is Layout.NHWC:
+                continue
+            internal = graph.unique_name(f"{name}_nchw")
+            for node in graph.nodes:
+                node.inputs = [internal if i == name else i for i in node.inputs]
+            graph.outputs = [internal if o == name else o for o in graph.outputs]
+            graph.values[internal].dtype = value.dtype
+            graph.values[internal].shape = value.shape
+            value.shape = _nhwc_shape(value.shape)
+            value.layout = Layout.NHWC
+            nodes.append(transpose_node(graph, name, NHWC_TO_NCHW, internal, name=f"{name}_to_nchw"))
+    for node in graph.nodes:
+        data = data_inputs(node, graph)
+        if data is None or not all(_rank(graph, node.inputs[i]) == 4 for i in data):
+            nodes.append(node)
+            continue
+        old_shapes = [graph.values[o].shape if o in graph.values else None for o in node.outputs]
+        marker = Node(node.op_type, list(node.inputs), list(node.outputs), dict(node.attrs), name=node.name,
+                      domain=domain)
+        wrapped = wrap(graph, marker, data, NCHW_TO_NHWC, NHWC_TO_NCHW, outputs=[0])
+        for out, shape in zip(marker.outputs[:1], old_shapes[:1]):
+            graph.values[out].shape = _nhwc_shape(shape)
+            graph.values[out].dtype = graph.values[node.inputs[0]].dtype
+            graph.values[out].layout = Layout.NHWC
+        nodes.extend(wrapped)
+    graph.nodes = nodes
+    optimize(graph)

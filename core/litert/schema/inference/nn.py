@@ -9,6 +9,15 @@ from ...ir import Dim, DType, Graph, Node, Shape, Value
 from ._base import Info, Inputs, arg, dtype_of, ints, is_omitted, rule
 
 
+def same_pads(size: int, kernel: int, stride: int, dilation: int = 1, lower: bool = False) -> tuple[int, int]:
+    """(begin, end) padding of one spatial axis under ``auto_pad`` SAME_UPPER (the odd pixel at the end, as
+    TensorFlow and MindSpore pad ``same``) or, ``lower``, SAME_LOWER: the output is ``ceil(size / stride)``."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    small, big = total // 2, total - total // 2
+    return (big, small) if lower else (small, big)
+
+
 def window(node: Node, spatial: Sequence[Dim], kernel: Sequence[Dim]) -> list[Dim]:
     """Output sizes of a sliding window (conv/pool) over ``spatial`` dims,
     following ``strides``, ``dilations``, ``pads``, ``auto_pad``, ``ceil_mode``."""

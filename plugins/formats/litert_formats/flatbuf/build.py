@@ -47,6 +47,15 @@ def build_table(schema: Schema, builder: flatbuffers.Builder, table: str, values
     return Ref(builder.EndObject())
 
 
+def aligned_bytes(builder: flatbuffers.Builder, data: np.ndarray, alignment: int) -> Ref:
+    """A byte vector (``data``: uint8) whose first byte sits at a multiple of ``alignment`` in the buffer, copied
+    in at once (a model's constant data, which a runtime may map and read in place)."""
+    builder.StartVector(1, data.size, alignment)
+    builder.head -= data.size
+    builder.Bytes[builder.head:builder.head + data.size] = data.data
+    return Ref(builder.EndVector())
+
+
 def offset_vector(builder: flatbuffers.Builder, offsets: list[int]) -> Ref:
     """A vector of offsets (strings or tables already built)."""
     builder.StartVector(4, len(offsets), 4)

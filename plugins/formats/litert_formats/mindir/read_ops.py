@@ -21,6 +21,7 @@ import numpy as np
 
 from litert.ir import DType
 
+from ..transposes import swap_last_axes
 from . import elementwise
 from .context import NodeContext, Unavailable
 from .signatures import TYPE_IDS, format_name, pad_mode_name
@@ -208,14 +209,10 @@ def layer_norm(ctx: NodeContext) -> tuple:
 def matmul(ctx: NodeContext) -> str:
     a, b = ctx.tensor(0), ctx.tensor(1)
     if ctx.param("transpose_a", False):
-        a = ctx.transpose(a, _swap_last(ctx.rank(0)))
+        a = ctx.transpose(a, swap_last_axes(ctx.rank(0)))
     if ctx.param("transpose_b", False):
-        b = ctx.transpose(b, _swap_last(ctx.rank(1)))
+        b = ctx.transpose(b, swap_last_axes(ctx.rank(1)))
     return ctx.emit("MatMul", [a, b])
-
-
-def _swap_last(rank: int) -> list[int]:
-    return list(range(rank - 2)) + [rank - 1, rank - 2]
 
 
 def dense(ctx: NodeContext) -> str:

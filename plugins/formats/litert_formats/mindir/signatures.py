@@ -20,7 +20,8 @@ from typing import Any
 
 from litert.ir import DType
 
-from ..ms.types import MINDSPORE_TYPE_IDS, Format, PadMode, enum_name
+from ..mindspore import MINDSPORE_TYPE_IDS, enum_name
+from ..ms.types import Format, PadMode
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ FUNCTIONS: dict[str, Signature] = {
     "Identity": _sig("input_x"),
 }
 
-#: MindSpore TypeId <-> IR dtype (the dtype argument of Cast and friends): MindSpore's one table, in ..ms.types
+#: MindSpore TypeId <-> IR dtype (the dtype argument of Cast and friends): MindSpore's one table, in ..mindspore
 TYPE_IDS: dict[int, DType] = {code: dt for code, (_, dt) in MINDSPORE_TYPE_IDS.items() if dt is not None}
 TYPE_ID_OF = {dt: code for code, dt in TYPE_IDS.items()}
 

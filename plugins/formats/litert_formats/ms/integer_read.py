@@ -154,41 +154,4 @@ def dynamic_quant(b, node: MsNode) -> None:
     b.emit("DequantizeLinear", [q, scale, zero], [out], node)
 
 
-__all__ = ["CASTS", "hoist_transposes", "read_integer_node", "quant_dtype_cast", "dynamic_quant", "plain_params"]
-
-
-def hoist_transposes(graph) -> None:
-    """``Quantize/DequantizeLinear (per tensor) -> Transpose`` becomes ``Transpose -> Quantize/DequantizeLinear``
-    when the Transpose is its only reader: a channels-last int8 input then reaches its convolution as
-    ``DequantizeLinear -> Conv``, the group the QDQ folding turns into an integer kernel."""
-    changed = True
-    while changed:
-        changed = False
-        producers = {o: n for n in graph.nodes for o in n.outputs if o}
-        readers: dict[str, int] = {}
-        for node in graph.nodes:
-            for name in node.inputs:
-                readers[name] = readers.get(name, 0) + 1
-        for node in graph.nodes:
-            if node.op_type != "Transpose" or node.domain:
-                continue
-            q = producers.get(node.inputs[0])
-            if q is None or q.domain or q.op_type not in ("QuantizeLinear", "DequantizeLinear") \
-                    or readers.get(q.outputs[0], 0) != 1 or q.outputs[0] in graph.outputs \
-                    or not _per_tensor(graph, q):
-                continue
-            source, middle, final = q.inputs[0], q.outputs[0], node.outputs[0]
-            node.inputs[0], node.outputs[0] = source, middle  # the Transpose now moves the source's type
-            q.inputs[0], q.outputs[0] = middle, final
-            moved = graph.value(middle)
-            moved.dtype = graph.values[source].dtype if source in graph.values else None
-            moved.shape = None  # inferred again
-            graph.nodes.remove(q)
-            graph.nodes.insert(graph.nodes.index(node) + 1, q)
-            changed = True
-            break
-
-
-def _per_tensor(graph, node) -> bool:
-    scale = graph.values.get(node.inputs[1]) if len(node.inputs) > 1 else None
-    return scale is not None and scale.const is not None and scale.const.size == 1
+__all__ = ["CASTS", "read_integer_node", "quant_dtype_cast", "dynamic_quant", "plain_params"]

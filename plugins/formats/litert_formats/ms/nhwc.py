@@ -4,9 +4,9 @@ MindSpore Lite's CPU runtime runs convolution (and its transpose), pooling,
 LRN, batch norm, resize and the depth/space moves on NHWC data, as converter_lite lays them out.  Each such node is replaced
 by a node of the marker domain :data:`NHWC_DOMAIN` that reads and writes
 NHWC, between Transposes to and from NCHW; with ``input_format="NHWC"``
-(converter_lite's default) 4-D model inputs become NHWC too.  Transposes are
-then sunk and cancelled (:mod:`..transposes`), and every value is given the
-``.ms`` ``format`` converter_lite would write.
+(converter_lite's default) 4-D model inputs become NHWC too (the rewrite is
+:func:`..transposes.to_channels_last`; this module says which operators), and
+every value is given the ``.ms`` ``format`` converter_lite would write.
 """
 from __future__ import annotations
 
@@ -17,20 +17,9 @@ from ..transposes import NCHW_TO_NHWC, NHWC_TO_NCHW
 from .types import Format
 
 NHWC_DOMAIN = "litert.ms.nhwc"
-#: IR op -> the input positions that carry NHWC data once rewritten
-CHANNELS_LAST_OPS = {
-    "Conv": [0],
-    "MaxPool": [0],
-    "AveragePool": [0],
-    "GlobalAveragePool": [0],
-    "GlobalMaxPool": [0],
-    "LRN": [0],
-    "BatchNormalization": [0],
-    "ConvTranspose": [0],
-    "Resize": [0],
-    "DepthToSpace": [0],
-    "SpaceToDepth": [0],
-}
+#: IR ops MindSpore Lite runs channels-last: their data (input 0) is NHWC once rewritten
+CHANNELS_LAST_OPS = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LRN", "BatchNormalization",
+                     "ConvTranspose", "Resize", "DepthToSpace", "SpaceToDepth"}
 
 
 def _per_channel_prelu(node: Node, graph: Graph) -> bool:
@@ -46,51 +35,18 @@ def _per_channel_prelu(node: Node, graph: Graph) -> bool:
 CONDITIONAL_OPS = {"PRelu": _per_channel_prelu}
 
 
-def _nhwc_shape(shape):
-    return None if shape is None or len(shape) != 4 else tuple(shape[i] for i in NCHW_TO_NHWC)
+def _data_inputs(node: Node, graph: Graph) -> list[int] | None:
+    """The NHWC data inputs of ``node`` when MindSpore Lite runs it channels-last, else None."""
+    if node.domain != "":
+        return None
+    if node.op_type in CHANNELS_LAST_OPS or node.op_type in CONDITIONAL_OPS and CONDITIONAL_OPS[node.op_type](node, graph):
+        return [0]
+    return None
 
 
 def to_channels_last(graph: Graph, input_format: str = "NHWC") -> None:
-    """Rewrite ``graph`` in place (shapes must have been inferred)."""
-    nodes: list[Node] = []
-    if input_format == "NHWC":
-        for name in graph.inputs:
-            value = graph.values[name]
-            if value.shape is None or len(value.shape) != 4 or value.layout is Layout.NHWC:
-                continue
-            internal = graph.unique_name(f"{name}_nchw")
-            for node in graph.nodes:
-                node.inputs = [internal if i == name else i for i in node.inputs]
-            graph.outputs = [internal if o == name else o for o in graph.outputs]
-            graph.values[internal].dtype = value.dtype
-            graph.values[internal].shape = value.shape
-            value.shape = _nhwc_shape(value.shape)
-            value.layout = Layout.NHWC
-            nodes.append(transposes.transpose_node(graph, name, NHWC_TO_NCHW, internal, name=f"{name}_to_nchw"))
-    for node in graph.nodes:
-        data = CHANNELS_LAST_OPS.get(node.op_type) if node.domain == "" else None
-        if node.domain == "" and node.op_type in CONDITIONAL_OPS and CONDITIONAL_OPS[node.op_type](node, graph):
-            data = [0]
-        rank4 = data is not None and all(_rank(graph, node.inputs[i]) == 4 for i in data)
-        if not rank4:
-            nodes.append(node)
-            continue
-        old_shapes = [graph.values[o].shape if o in graph.values else None for o in node.outputs]
-        marker = Node(node.op_type, list(node.inputs), list(node.outputs), dict(node.attrs), name=node.name,
-                      domain=NHWC_DOMAIN)
-        wrapped = transposes.wrap(graph, marker, data or [], NCHW_TO_NHWC, NHWC_TO_NCHW, outputs=[0])
-        for out, shape in zip(marker.outputs[:1], old_shapes[:1]):
-            graph.values[out].shape = _nhwc_shape(shape)
-            graph.values[out].dtype = graph.values[node.inputs[0]].dtype
-            graph.values[out].layout = Layout.NHWC
-        nodes.extend(wrapped)
-    graph.nodes = nodes
-    transposes.optimize(graph)
-
-
-def _rank(graph: Graph, name: str) -> int | None:
-    value = graph.values.get(name)
-    return None if value is None or value.shape is None else len(value.shape)
+    """Rewrite ``graph`` in place (shapes must have been inferred): :func:`..transposes.to_channels_last`."""
+    transposes.to_channels_last(graph, _data_inputs, NHWC_DOMAIN, nhwc_inputs=input_format == "NHWC")
 
 
 def formats(graph: Graph) -> dict[str, int]:

@@ -39,13 +39,15 @@ def _int_flag(value: Any) -> int:
 class Attr:
     """Primitive field ``field`` <-> ONNX attribute ``onnx``.  Written: ``to_ms`` of the node's value (``default``
     when it has none; None: the attribute is required); ``onnx`` None writes ``default`` as it is and reads
-    nothing.  Read: ``to_onnx`` of the field."""
+    nothing.  Read: ``to_onnx`` of the field.  ``input``: the primitive holds the value as a constant int32 [1]
+    input at that position (named ``field``; read as ``default`` when the file leaves it out), not a field."""
 
     field: str
     onnx: str | None
     default: Any = None
     to_ms: Callable[[Any], Any] = int
     to_onnx: Callable[[Any], Any] = int
+    input: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,9 @@ _BINARY = (("AddFusion", "Add"), ("SubFusion", "Sub"), ("MulFusion", "Mul"), ("D
            ("RealDiv", "Div"), ("Maximum", "Max"), ("Minimum", "Min"), ("BiasAdd", "Add"))
 
 #: the rows; where two share an ONNX op the first is what the writer writes.  Read by hand (read_ops): Where,
-#: BroadcastTo, OneHot, TopKFusion, ArgMax/MinFusion, Range; written by hand (write_ops): Flatten, and Mod and
-#: Trilu pick their row by an attribute
+#: BroadcastTo, OneHot, TopKFusion, ArgMax/MinFusion, Range, and PowFusion, ExpFusion and MatMulFusion, whose
+#: fields the writer leaves at their defaults; written by hand (write_ops): Flatten, LayerNormalization (a
+#: missing B made zeros), Reshape (allowzero checked), and Mod and Trilu pick their row by an attribute
 TABLE: tuple[Op, ...] = (
     *(_op(primitive, onnx) for primitive, onnx in _UNARY),
     *(_op(primitive, onnx, inputs=2) for primitive, onnx in _BINARY),
@@ -124,6 +127,14 @@ TABLE: tuple[Op, ...] = (
           Attr("keep_dims", "keepdims", 1, _flag, _int_flag), Attr("out_max_value", None, False),
           only={"select_last_index": 0}) for primitive, onnx in (("ArgMaxFusion", "ArgMax"), ("ArgMinFusion", "ArgMin"))),
     _op("Range", "Range", inputs=3),
+    _op("Reshape", "Reshape", inputs=2, int64=(1,)),
+    _op("LayerNormFusion", "LayerNormalization", Attr("begin_norm_axis", "axis", -1),
+        Attr("epsilon", "epsilon", 1e-5, float, float), inputs=3, optional=1),
+    _op("Gather", "Gather", Attr("axis", "axis", 0, input=2), inputs=2),
+    _op("GatherD", "GatherElements", Attr("dim", "axis", 0, input=1), inputs=2, int64=(2,)),
+    _op("PowFusion", "Pow", Attr("scale", None, 1.0), Attr("shift", None, 0.0), inputs=2),
+    _op("ExpFusion", "Exp", Attr("base", None, -1.0), Attr("scale", None, 1.0), Attr("shift", None, 0.0)),
+    _op("MatMulFusion", "MatMul", Attr("transpose_a", None, False), Attr("transpose_b", None, False), inputs=2),
     _op("DepthToSpace", "DepthToSpace", *_BLOCK, Attr("mode", "mode", "DCR", lambda v: text(v, "DCR"),
                                                       lambda v: v or "DCR"), channels_last=True),
     _op("SpaceToDepth", "SpaceToDepth", *_BLOCK, channels_last=True),

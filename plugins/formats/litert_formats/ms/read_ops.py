@@ -21,9 +21,10 @@ import numpy as np
 from litert.errors import UnsupportedOperatorError
 
 from .. import transposes
+from ..mindspore import enum_name
 from ..transposes import NHWC_TO_NCHW, swap_pads
 from .integer_read import dynamic_quant, quant_dtype_cast
-from .ops import BY_PRIMITIVE, Op
+from .ops import BY_PRIMITIVE, Attr, Op
 from .types import (
     ONNX_ACTIVATIONS,
     ONNX_PAD_MODES,
@@ -37,7 +38,6 @@ from .types import (
     PadMode,
     ReduceMode,
     RoundMode,
-    enum_name,
 )
 
 # ---------------------------------------------------------------- activations
@@ -330,16 +330,6 @@ def prelu(b, node) -> None:
 # ---------------------------------------------------------------- normalisation and reductions
 
 
-def layer_norm(b, node) -> None:
-    a = node.attrs
-    if not b.has_input(node, 1):
-        raise b.unsupported(node, "LayerNormFusion without gamma")
-    inputs = [b.inp(node, 0), b.inp(node, 1)] + ([b.inp(node, 2)] if b.has_input(node, 2) else [])
-    outs = [b.out(node, 0)]
-    b.emit("LayerNormalization", inputs, outs, node, axis=int(a.get("begin_norm_axis", -1)),
-           epsilon=float(a.get("epsilon", 1e-5)))
-
-
 def reduce(b, node) -> None:
     a = node.attrs
     mode = int(a.get("mode", 0))
@@ -369,14 +359,6 @@ def reduce(b, node) -> None:
 # ---------------------------------------------------------------- shapes and data movement
 
 
-def reshape(b, node) -> None:
-    if b.has_input(node, 1):
-        shape = b.int64_input(node, 1)
-    else:
-        raise b.unsupported(node, "Reshape without a shape input")
-    b.emit("Reshape", [b.inp(node, 0), shape], [b.out(node, 0)], node)
-
-
 def transpose(b, node) -> None:
     perm = b.const_value(node, 1)
     if perm is None:
@@ -399,13 +381,6 @@ def _axes_op(op: str):
             inputs.append(b.int64([int(v) for v in np.ravel(axes)], "axes"))
         b.emit(op, inputs, [b.out(node, 0)], node)
     return read
-
-
-def gather(b, node) -> None:
-    axis = b.const_value(node, 2) if b.has_input(node, 2) else np.array(0)
-    if axis is None:
-        raise b.unsupported(node, "Gather with a computed axis")
-    b.emit("Gather", [b.inp(node, 0), b.inp(node, 1)], [b.out(node, 0)], node, axis=int(np.ravel(axis)[0]))
 
 
 def cast(b, node) -> None:
@@ -514,12 +489,7 @@ def argmax(b, node, op="ArgMax") -> None:
     a = node.attrs
     if a.get("out_max_value") or int(a.get("top_k", 1) or 1) != 1:
         raise b.unsupported(node, f"{node.primitive} with out_max_value or top_k > 1")
-    out = b.out(node, 0)
-    want = b.ms_dtype(node.outputs[0])
-    inner = out if want is None or want.name == "INT64" else b.fresh(f"{out}_i64")
-    b.emit(op, [b.inp(node, 0)], [inner], node, axis=int(a.get("axis", 0)), keepdims=int(bool(a.get("keep_dims"))))
-    if inner != out:
-        b.emit("Cast", [inner], [out], node, to=want.value)
+    int_outputs(b, node, op, [b.inp(node, 0)], [0], axis=int(a.get("axis", 0)), keepdims=int(bool(a.get("keep_dims"))))
 
 
 # ---------------------------------------------------------------- recurrent
@@ -644,15 +614,6 @@ def top_k(b, node) -> None:
                  sorted=int(bool(a.get("sorted", True))))
 
 
-def gather_d(b, node) -> None:
-    """GatherD (x, dim, index): ONNX's GatherElements."""
-    dim = b.const_value(node, 1)
-    if dim is None:
-        raise b.unsupported(node, "GatherD with a computed dim")
-    b.emit("GatherElements", [b.inp(node, 0), b.int64_input(node, 2)], [b.out(node, 0)], node,
-           axis=int(np.ravel(dim)[0]))
-
-
 def constant_of_shape(b, node) -> None:
     a = node.attrs
     dtype = TYPE_IDS.get(int(a.get("data_type", 43))) or b.ms_dtype(node.outputs[0])
@@ -682,14 +643,26 @@ def one_hot(b, node) -> None:
     b.emit("OneHot", [b.inp(node, 0), depth, values], [b.out(node, 0)], node, axis=int(node.attrs.get("axis", -1)))
 
 
+def _held_attr(b, node, f: Attr):
+    """An attribute the primitive holds as a constant input (:attr:`.ops.Attr.input`)."""
+    assert f.input is not None
+    data = b.const_value(node, f.input) if b.has_input(node, f.input) else np.array(f.default)
+    if data is None:
+        raise b.unsupported(node, f"{node.primitive} with a computed {f.field}")
+    return f.to_onnx(np.ravel(data)[0])
+
+
 def read_row(b, node, op: Op) -> None:
     """A primitive of :data:`.ops.TABLE` as its ONNX op."""
     a = node.attrs
     count = len(node.inputs) if op.inputs is None else op.inputs
     if op.optional:
         count = max(count - op.optional, min(count, len(node.inputs)))
-    inputs = [b.int64_input(node, i) if i in op.int64 else b.inp(node, i) for i in range(count)]
-    attrs = {**{f.onnx: f.to_onnx(a[f.field]) for f in op.attrs if f.onnx}, **op.onnx_fixed}
+    held = {f.input for f in op.attrs if f.input is not None}
+    positions = [i for i in range(count + len(held)) if i not in held]
+    inputs = [b.int64_input(node, i) if i in op.int64 else b.inp(node, i) for i in positions]
+    attrs = {**{f.onnx: f.to_onnx(a[f.field]) if f.input is None else _held_attr(b, node, f) for f in op.attrs
+                if f.onnx}, **op.onnx_fixed}
     if op.channels_last:
         placed = b.node(op.onnx, inputs, [b.out(node, 0)], node, **attrs)
         b.place(placed, a["format"] == Format.NHWC, data_inputs=[0])
@@ -721,14 +694,11 @@ READERS: dict[str, Callable] = {
     "ExpFusion": exp_fusion,
     "PowFusion": pow_fusion,
     "PReLUFusion": prelu,
-    "LayerNormFusion": layer_norm,
     "ReduceFusion": reduce,
-    "Reshape": reshape,
     "Transpose": transpose,
     "Squeeze": _axes_op("Squeeze"),
     "Unsqueeze": _axes_op("Unsqueeze"),
     "ExpandDims": _axes_op("Unsqueeze"),
-    "Gather": gather,
     "Cast": cast,
     "StridedSlice": strided_slice,
     "SliceFusion": slice_fusion,
@@ -743,7 +713,6 @@ READERS: dict[str, Callable] = {
     "Conv2dTransposeFusion": conv_transpose,
     "Resize": resize,
     "TopKFusion": top_k,
-    "GatherD": gather_d,
     "ConstantOfShape": constant_of_shape,
     "Range": range_,
     "OneHot": one_hot,

@@ -20,16 +20,17 @@ import numpy as np
 
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions
-from litert.ir import DType, Graph, Layout, Node, Value
+from litert.ir import DType, Graph, Node, Value
 
 from .. import transposes
 from ..emitter import NodeEmitter
 from ..flatbuf.model_file import FlatBufferFrontend
-from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
+from ..mindspore import enum_name
+from ..reading import check_input_shapes, declare_input, histogram_text, malformed_as_load_error, unique_tensor_names
 from . import integer_read
 from .msfile import MsFile, MsNode
 from .read_ops import read_node
-from .types import Format, QuantType, enum_name
+from .types import Format, QuantType
 
 log = logging.getLogger("litert.formats.ms")
 
@@ -114,11 +115,6 @@ class GraphBuilder(NodeEmitter[MsNode]):
         else:
             self.graph.nodes.append(node)
 
-    def swap_last(self, name: str, ms_node: MsNode) -> str:
-        rank = self.rank(name, ms_node)
-        perm = list(range(rank - 2)) + [rank - 1, rank - 2]
-        return self.permuted(name, perm)
-
     def broadcast_from(self, name: str, axis: int, rank: int) -> str:
         """A constant laid along ``axis..`` reshaped to broadcast against a rank-``rank`` tensor."""
         value = self.graph.values[name]
@@ -129,12 +125,6 @@ class GraphBuilder(NodeEmitter[MsNode]):
         if trailing <= 0:
             return name
         return self.const(value.const.reshape(value.const.shape + (1,) * trailing), f"{name}_b")
-
-    def rank(self, name: str, ms_node: MsNode) -> int:
-        value = self.shaped_value(name)
-        if value is None or value.shape is None:
-            raise self.unsupported(ms_node, f"an input ({name!r}) of unknown rank")
-        return len(value.shape)
 
     def unsupported(self, node: MsNode, what: str) -> UnsupportedOperatorError:
         return UnsupportedOperatorError(
@@ -204,14 +194,8 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
         name = b.tensor_name(index)
         if t.is_const:
             raise ModelLoadError(f"{ms.path}: input tensor {index} ({t.name!r}) is a constant")
-        value = graph.values[name]
-        value.dtype = t.dtype
-        value.shape = symbolic_dims(name, t.dims) if t.dims is not None else None
-        if t.format == Format.NHWC and value.shape is not None and len(value.shape) == 4:
-            value.layout = Layout.NHWC
-        if name in options.input_shapes:
-            value.shape = tuple(options.input_shapes[name])
-        graph.inputs.append(name)
+        graph.values[name].dtype = t.dtype
+        declare_input(graph, options, name, t.dims, nhwc=t.format == Format.NHWC)
     check_input_shapes(options, graph)
     written: set[int] = set(inputs)
     for node_id in node_ids:
@@ -236,7 +220,7 @@ def build_graph(ms: MsFile, options: LoadOptions) -> Graph:
             raise ModelLoadError(f"{ms.path}: output tensor {index} is written by no node")
         graph.outputs.append(b.tensor_name(index))
     transposes.optimize_loaded(graph, ms.path)
-    integer_read.hoist_transposes(graph)
+    transposes.hoist_above_quantize(graph)
     return graph
 
 

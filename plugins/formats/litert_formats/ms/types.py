@@ -1,7 +1,8 @@
 """MindSpore's enumerations as the ``.ms`` file stores them, and their IR counterparts.
 
 The schema's enums come from the generated :mod:`.schema` (one place each); only the
-values ms.fbs does not define (TypeId, FmkType, the v0 NodeType) are written here.
+values ms.fbs does not define (FmkType, the v0 NodeType) are written here, and MindSpore's TypeId,
+which MindIR uses too, in :mod:`litert_formats.mindspore`.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from litert import __version__
 from litert.ir import DType
 
+from ..mindspore import MINDSPORE_TYPE_IDS
 from .schema import SCHEMA
 
 #: the ``MetaGraph.version`` litert writes: who made the file.  MindSpore Lite 2.0.0 does not check it (its
@@ -18,15 +20,6 @@ from .schema import SCHEMA
 #: does not claim to be MindSpore Lite's converter.
 MS_VERSION = f"litert {__version__}"
 
-#: MindSpore ``TypeId`` (include/mindapi/base/type_id.h), for ``.ms`` tensors and MindIR's dtype arguments both:
-#: value -> its name there and the IR dtype (None: litert has none)
-MINDSPORE_TYPE_IDS: dict[int, tuple[str, DType | None]] = {
-    12: ("String", None), 30: ("Bool", DType.BOOL), 32: ("Int8", DType.INT8), 33: ("Int16", DType.INT16),
-    34: ("Int32", DType.INT32), 35: ("Int64", DType.INT64), 37: ("UInt8", DType.UINT8), 38: ("UInt16", DType.UINT16),
-    39: ("UInt32", DType.UINT32), 40: ("UInt64", DType.UINT64), 42: ("Float16", DType.FLOAT16),
-    43: ("Float32", DType.FLOAT32), 44: ("Float64", DType.FLOAT64), 45: ("BFloat16", DType.BFLOAT16),
-    51: ("Complex64", DType.COMPLEX64), 52: ("Complex128", DType.COMPLEX128),
-}
 #: what a ``.ms`` tensor may hold as far as litert reads and writes it: no bfloat16 or complex data
 _NOT_IN_MS = {DType.BFLOAT16, DType.COMPLEX64, DType.COMPLEX128}
 TYPE_IDS: dict[int, DType] = {v: dt for v, (_, dt) in MINDSPORE_TYPE_IDS.items() if dt is not None and dt not in _NOT_IN_MS}
@@ -78,14 +71,6 @@ ONNX_RESIZE = {
                                   {v: k.lower() for k, v in SCHEMA.enums["CoordinateTransformMode"].items()}),
     "nearest_mode": ("nearest_mode", {v: _ONNX_NEAREST_NAMES.get(k, k.lower()) for k, v in SCHEMA.enums["NearestMode"].items()}),
 }
-
-
-def enum_name(enum: Any, value: int) -> str:
-    """The member name of ``value``, or the number for one the schema does not know."""
-    try:
-        return enum(value).name
-    except ValueError:
-        return str(value)
 
 
 def narrowed(dtype: DType) -> DType:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from litert.schema.inference.nn import same_pads
+
 from ..registry import by_domain
 from ..transposes import swap_pads
 from .integer import DYNAMIC_DOMAIN
@@ -45,14 +47,8 @@ def _same_pads(ctx, node, kernel, strides, dilations, lower: bool) -> list[int] 
     shape = ctx.shape(node.inputs[0])
     if shape is None or not all(isinstance(d, int) for d in shape[1:3]):
         return None
-    pads_begin, pads_end = [], []
-    for size, k, s, d in zip(shape[1:3], kernel, strides, dilations):
-        out = -(-size // s)
-        total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
-        small, big = total // 2, total - total // 2
-        pads_begin.append(big if lower else small)
-        pads_end.append(small if lower else big)
-    return pads_begin + pads_end
+    pairs = [same_pads(size, k, s, d, lower) for size, k, s, d in zip(shape[1:3], kernel, strides, dilations)]
+    return [begin for begin, _ in pairs] + [end for _, end in pairs]
 
 
 def _window(ctx, node, kernel) -> tuple[int, list[int]]:
@@ -218,14 +214,6 @@ def _variadic(primitive: str):
     return write
 
 
-def power(ctx, node) -> None:
-    ctx.emit("PowFusion", {"scale": 1.0, "shift": 0.0}, node.inputs[:2], node.outputs[:1], node)
-
-
-def exp(ctx, node) -> None:
-    ctx.emit("ExpFusion", {"base": -1.0, "scale": 1.0, "shift": 0.0}, node.inputs[:1], node.outputs[:1], node)
-
-
 def prelu(ctx, node) -> None:
     """PReLUFusion takes one slope or one per channel of the last axis (NHWC)."""
     slope = ctx.const_of(node.inputs[1])
@@ -243,11 +231,6 @@ def prelu(ctx, node) -> None:
 
 
 # ---------------------------------------------------------------- matrix products
-
-
-def matmul(ctx, node) -> None:
-    ctx.emit("MatMulFusion", {"transpose_a": False, "transpose_b": False, "activation_type": _act_of(node)},
-             node.inputs[:2], node.outputs[:1], node)
 
 
 def gemm(ctx, node) -> None:
@@ -360,12 +343,6 @@ def _axes_attr(primitive: str):
     return write
 
 
-def gather(ctx, node) -> None:
-    ctx.emit("Gather", {}, [node.inputs[0], node.inputs[1],
-                            ctx.const(np.array([int(node.attrs.get("axis", 0))], np.int32), "axis")],
-             node.outputs[:1], node)
-
-
 def cast(ctx, node) -> None:
     from litert.ir import DType
 
@@ -383,8 +360,7 @@ def quantize_cast(ctx, node) -> None:
     """An activation QuantizeLinear / DequantizeLinear left between a float and an integer node ->
     QuantDTypeCast (float32 <-> int8); the parameters are the int8 tensor's (:mod:`.integer`)."""
     from litert.ir import DType
-
-    from .integer import activation_params
+    from litert.passes.qdq import activation_params
 
     params = activation_params(ctx.graph, node)
     if params is None:
@@ -556,11 +532,6 @@ def resize(ctx, node) -> None:
     ctx.emit("Resize", attrs, inputs, node.outputs[:1], node)
 
 
-def gather_elements(ctx, node) -> None:
-    ctx.emit("GatherD", {}, [node.inputs[0], ctx.const(np.array([int(node.attrs.get("axis", 0))], np.int32), "dim"),
-                             node.inputs[1]], node.outputs[:1], node)
-
-
 def constant_of_shape(ctx, node) -> None:
     from litert.ir import DType
 
@@ -588,8 +559,9 @@ def write_row(ctx, node, op: Op) -> None:
         given = node.attrs.get(name, value)
         if (text(given, "") if isinstance(given, bytes) else given) != value:
             raise ctx.unsupported(node, f"{node.op_type} with {name}={given!r} ({op.primitive} takes {value!r} only)")
-    attrs = {f.field: f.default if f.onnx is None else
-             f.to_ms(node.attrs[f.onnx] if f.default is None else node.attrs.get(f.onnx, f.default)) for f in op.attrs}
+    values = {f.field: f.default if f.onnx is None else
+              f.to_ms(node.attrs[f.onnx] if f.default is None else node.attrs.get(f.onnx, f.default)) for f in op.attrs}
+    attrs = {f.field: values[f.field] for f in op.attrs if f.input is None}
     if op.fused:
         attrs["activation_type"] = _act_of(node)
     if op.inputs is None:
@@ -598,6 +570,9 @@ def write_row(ctx, node, op: Op) -> None:
         inputs = list(node.inputs[:op.inputs])
         while inputs and not inputs[-1]:
             inputs.pop()
+    for f in op.attrs:
+        if f.input is not None:  # held as a constant input
+            inputs.insert(f.input, ctx.const(np.array([values[f.field]], np.int32), f.field))
     ctx.emit(op.primitive, attrs, inputs, node.outputs[:op.outputs], node)
 
 
@@ -638,10 +613,7 @@ WRITERS: dict[tuple[str, str], Callable] = {
             "Sum": _variadic("AddFusion"),
             "Mod": _by_attr("fmod", 0, {0: "FloorMod", 1: "Mod"}),
             "Trilu": _by_attr("upper", 1, {0: "Tril", 1: "Triu"}),
-            "Pow": power,
             "PRelu": prelu,
-            "Exp": exp,
-            "MatMul": matmul,
             "Gemm": gemm,
             "LayerNormalization": layer_norm,
             "Reshape": reshape,
@@ -649,7 +621,6 @@ WRITERS: dict[tuple[str, str], Callable] = {
             "Flatten": flatten,
             "Squeeze": _axes_attr("Squeeze"),
             "Unsqueeze": _axes_attr("Unsqueeze"),
-            "Gather": gather,
             "Cast": cast,
             "QuantizeLinear": quantize_cast,
             "DequantizeLinear": quantize_cast,
@@ -659,7 +630,6 @@ WRITERS: dict[tuple[str, str], Callable] = {
             "Identity": identity,
             "Dropout": identity,
             "LSTM": lstm,
-            "GatherElements": gather_elements,
             "ConstantOfShape": constant_of_shape,
             "NonZero": non_zero,
         },

@@ -30,11 +30,12 @@ from litert.passes.qdq import quantised_constants
 from litert.passes.simplify import drop_identities
 from litert.schema.inference import infer_shapes
 
-from ..flatbuf.build import Ref, build_table
+from ..flatbuf.build import Ref, aligned_bytes, build_table
+from ..writing import lowering_errors, write_errors
 from . import nhwc
-from .integer import dynamic_products, integer_products
+from .integer import activation_kind, dynamic_products, integer_products
 from .schema import SCHEMA
-from .types import FMK_TYPES, MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, ActivationType, Format, QuantType, narrowed
+from .types import FMK_TYPES, MS_VERSION, NODE_CNODE, NODE_VALUE, TYPE_ID_OF, Format, QuantType, narrowed
 from .write_ops import WRITERS
 
 #: the key of ``Model.metadata`` that picks the layout of 4-D inputs (``litert convert --input-format``)
@@ -124,45 +125,24 @@ class Lowering:
 # ---------------------------------------------------------------- graph preparation
 
 
-_FUSABLE = {"Conv"}
-
-
-def _clip_bounds(graph: Graph, clip: Node) -> tuple[float, float] | None:
-    """(min, max) of a Clip whose bounds are constant scalars."""
-    bounds = []
-    for k in (1, 2):
-        name = clip.inputs[k] if len(clip.inputs) > k else ""
-        value = graph.values.get(name) if name else None
-        if value is None or value.const is None or value.const.size != 1:
-            return None
-        bounds.append(float(value.const.reshape(-1)[0]))
-    return bounds[0], bounds[1]
-
-
 def _fuse_activations(graph: Graph) -> None:
-    """Conv (channels-last) + Relu / Clip(0, 6) -> activation_type, as converter_lite writes it."""
+    """Conv (channels-last) + Relu / Clip(0, 6) / Clip(0) -> activation_type (:func:`.integer.activation_kind`),
+    as converter_lite writes it."""
     users: dict[str, list[Node]] = {}
     for node in graph.nodes:
         for i in node.inputs:
             users.setdefault(i, []).append(node)
     dropped = set()
     for node in graph.nodes:
-        if node.domain != nhwc.NHWC_DOMAIN or node.op_type not in _FUSABLE or node.outputs[0] in graph.outputs:
+        if node.domain != nhwc.NHWC_DOMAIN or node.op_type != "Conv" or node.outputs[0] in graph.outputs:
             continue
         consumers = users.get(node.outputs[0], [])
-        if len(consumers) != 1 or consumers[0].domain:
-            continue
-        act = consumers[0]
-        kind = None
-        if act.op_type == "Relu":
-            kind = ActivationType.RELU
-        elif act.op_type == "Clip" and _clip_bounds(graph, act) == (0.0, 6.0):
-            kind = ActivationType.RELU6
+        kind = activation_kind(graph, consumers[0]) if len(consumers) == 1 else None
         if kind is None:
             continue
         node.attrs["ms_activation"] = kind
-        node.outputs = [act.outputs[0]]
-        dropped.add(id(act))
+        node.outputs = [consumers[0].outputs[0]]
+        dropped.add(id(consumers[0]))
     graph.nodes = [n for n in graph.nodes if id(n) not in dropped]
 
 
@@ -255,13 +235,6 @@ def _const_bytes(value: Value, fp16: bool = False) -> np.ndarray:
     return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
 
 
-def _aligned_bytes(builder: flatbuffers.Builder, data: np.ndarray) -> Ref:
-    builder.StartVector(1, data.size, DATA_ALIGNMENT)
-    builder.head -= data.size
-    builder.Bytes[builder.head:builder.head + data.size] = data.data
-    return Ref(builder.EndVector())
-
-
 class _Emitter:
     def __init__(self, ctx: Lowering, name: str, weight_fp16: bool = False) -> None:
         self.ctx = ctx
@@ -320,7 +293,7 @@ class _Emitter:
         type_id = TYPE_ID_OF.get(DType.FLOAT16 if fp16 else narrowed(dtype))
         if type_id is None:
             raise UnsupportedOperatorError(f"value {name!r} is {dtype}, which a .ms tensor cannot hold", node=name)
-        data = _aligned_bytes(builder, _const_bytes(value, fp16)) if value.is_const else None
+        data = aligned_bytes(builder, _const_bytes(value, fp16), DATA_ALIGNMENT) if value.is_const else None
         dims = _dims(value)
         return build_table(SCHEMA, builder, "Tensor", {
             "nodeType": NODE_VALUE if value.is_const else NODE_CNODE, "dataType": type_id,
@@ -384,16 +357,10 @@ class MsSerializer(Serializer):
 
     def save(self, model: Model, path: Path) -> None:
         path = Path(path)
-        try:
+        with lowering_errors(".ms"):
             data = to_bytes(model, self.input_format)
-        except LitertError:
-            raise
-        except Exception as err:  # an IR the lowering did not expect: say so, no traceback
-            raise InvalidModelError(f"cannot express the model as .ms: {type(err).__name__}: {err}") from None
-        try:
+        with write_errors(path):
             write_bytes(path, data)  # type: ignore[arg-type]  # a bytearray: written as it is, no copy
-        except OSError as err:
-            raise LitertError(f"{path}: cannot write ({err.strerror or err})") from None
 
 
 __all__ = ["MsSerializer", "to_bytes", "INPUT_FORMAT_KEY"]

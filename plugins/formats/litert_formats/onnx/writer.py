@@ -21,11 +21,12 @@ import onnx
 from onnx import GraphProto, ModelProto, NodeProto, external_data_helper, helper, numpy_helper
 
 from litert.atomic import write_bytes
-from litert.errors import InvalidModelError, LitertError
+from litert.errors import InvalidModelError
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, Value
 from litert.schema import schemas
 
+from ..writing import lowering_errors, write_errors
 from . import attributes
 from .types import value_info
 
@@ -164,15 +165,11 @@ class OnnxSerializer(Serializer):
 
     def save(self, model: Model, path: Path) -> None:
         path = Path(path)
-        try:
+        with lowering_errors("ONNX"):
             proto = to_proto(model)
-        except LitertError:
-            raise
-        except Exception as err:
-            raise InvalidModelError(f"cannot express the model as ONNX: {type(err).__name__}: {err}") from None
         external = _const_bytes(model.graph) > EXTERNAL_DATA_THRESHOLD
         checked = _domains(model.graph, set()) <= CHECKED_DOMAINS
-        try:
+        with write_errors(path):
             if external:
                 _save_external(proto, path)
                 if checked:
@@ -183,8 +180,7 @@ class OnnxSerializer(Serializer):
                 if checked:
                     _check(data, path)
                 write_bytes(path, data)
-        except OSError as err:
-            raise LitertError(f"{path}: cannot write ({err})") from None
+
 
 def _save_external(proto: ModelProto, path: Path) -> None:
     """``path`` plus its weights in ``<name>.data``, each written completely before it replaces an old file."""

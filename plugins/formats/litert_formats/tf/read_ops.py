@@ -16,6 +16,7 @@ from litert.errors import ModelLoadError
 from litert.ir import DType
 
 from ..tflite import read_ops as tfl
+from ..transposes import swap_last_axes
 from .reader import DTYPES
 
 
@@ -135,8 +136,7 @@ def batch_matmul(b, op) -> None:
 
 
 def _swap_last(b, name, op) -> list[int]:
-    rank = len(_shape(b, op, name, "an adjoint matmul operand of unknown rank"))
-    return list(range(rank - 2)) + [rank - 1, rank - 2]
+    return swap_last_axes(len(_shape(b, op, name, "an adjoint matmul operand of unknown rank")))
 
 
 def einsum(b, op) -> None:

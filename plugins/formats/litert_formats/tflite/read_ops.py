@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from litert.ir import DType
+from litert.schema.inference.nn import same_pads
 
+from ..transposes import swap_last_axes
 from .types import ACTIVATION_NAMES, MIRROR_PAD_MODES, PADDING, TENSOR_TYPES
 
 INT64_MAX = np.iinfo(np.int64).max
@@ -69,14 +71,6 @@ def fused(b, op, out: str) -> str:
 # ---------------------------------------------------------------- convolution and pooling
 
 
-def _same_pads(in_size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
-    """TFLite's SAME padding: the extra pixel goes at the end."""
-    effective = (kernel - 1) * dilation + 1
-    out = -(-in_size // stride)
-    total = max(0, (out - 1) * stride + effective - in_size)
-    return total // 2, total - total // 2
-
-
 def _window(b, op, kernel_hw, dilation_hw=(1, 1)) -> dict:
     o = op.options
     strides = [int(o.get("stride_h", 1)), int(o.get("stride_w", 1))]
@@ -86,8 +80,8 @@ def _window(b, op, kernel_hw, dilation_hw=(1, 1)) -> dict:
         if len(shape) != 4 or min(shape[1:3]) <= 0:
             attrs["auto_pad"] = "SAME_UPPER"
         else:
-            top, bottom = _same_pads(shape[1], kernel_hw[0], strides[0], dilation_hw[0])
-            left, right = _same_pads(shape[2], kernel_hw[1], strides[1], dilation_hw[1])
+            top, bottom = same_pads(shape[1], kernel_hw[0], strides[0], dilation_hw[0])
+            left, right = same_pads(shape[2], kernel_hw[1], strides[1], dilation_hw[1])
             attrs["pads"] = [top, left, bottom, right]
     return attrs
 
@@ -221,8 +215,7 @@ def batch_matmul(b, op) -> None:
     x, y = b.inp(op, 0), b.inp(op, 1)
     for flag, i in (("adj_x", 0), ("adj_y", 1)):
         if op.options.get(flag):
-            rank = len(b.shape(op, i))
-            perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+            perm = swap_last_axes(len(b.shape(op, i)))
             if i == 0:
                 x = b.permuted(x, perm)
             else:

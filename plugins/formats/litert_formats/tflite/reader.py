@@ -26,28 +26,18 @@ import numpy as np
 
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions
-from litert.ir import DType, Graph, Layout, Value
+from litert.ir import DType, Graph, Value
 
 from .. import transposes
 from ..emitter import NodeEmitter
 from ..flatbuf.model_file import FlatBufferFrontend
-from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, symbolic_dims, unique_tensor_names
+from ..reading import check_input_shapes, declare_input, histogram_text, malformed_as_load_error, unique_tensor_names
 from .read_ops import READERS
 from .tflfile import TflFile, TflOperator, TflSubGraph, TflTensor
 
 log = logging.getLogger("litert.formats.tflite")
 #: dtypes a computed tensor may carry quantisation on (float tensors' min/max stats are ignored)
 _QUANTISED = {DType.INT8, DType.UINT8, DType.INT16}
-
-
-def dequantize(data: np.ndarray, quant) -> np.ndarray:
-    """``(q - zero_point) * scale`` per tensor or along ``quant.axis``."""
-    scale, zero = quant.scale.astype(np.float64), quant.zero_point.astype(np.float64)
-    if quant.axis is not None:
-        shape = [1] * data.ndim
-        shape[quant.axis] = scale.size
-        scale, zero = scale.reshape(shape), zero.reshape(shape)
-    return ((data.astype(np.float64) - zero) * scale).astype(np.float32)
 
 
 class GraphBuilder(NodeEmitter[TflOperator]):
@@ -80,7 +70,7 @@ class GraphBuilder(NodeEmitter[TflOperator]):
     def _materialise(self, t: TflTensor) -> None:
         name = self.names[t.index]
         if t.data is not None and t.quant is not None and t.data.dtype.kind in "iu":
-            data = dequantize(t.data, t.quant)
+            data = t.quant.dequantize(t.data)
             self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=t.quant)
         elif t.data is not None:
             self.graph.values[name] = Value(name, t.dtype, tuple(t.data.shape), const=t.data)
@@ -189,17 +179,10 @@ def build_graph(tfl: TflFile, options: LoadOptions) -> Graph:
         name = b.names[index]
         if t.is_const:
             raise ModelLoadError(f"{tfl.path}: input tensor {index} ({t.name!r}) is a constant")
-        value = graph.values[name]
         if t.dtype is None:
             raise UnsupportedOperatorError(f"{tfl.path.name}: input {t.name!r} has TensorType {t.type_id}, "
                                            "which litert does not read", node=name, op_type="input", domain="tflite")
-        dims = t.signature if t.signature is not None else t.shape
-        value.shape = symbolic_dims(name, dims)
-        if len(value.shape) == 4:
-            value.layout = Layout.NHWC
-        if name in options.input_shapes:
-            value.shape = tuple(options.input_shapes[name])
-        graph.inputs.append(name)
+        declare_input(graph, options, name, t.signature if t.signature is not None else t.shape, nhwc=True)
     check_input_shapes(options, graph)
     emit_operators(b)
     for index in sub.outputs:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .reader import dequantize
-
 
 def _shared_name(op) -> str:
     o = op.options
@@ -42,7 +40,7 @@ def call_once(b, op) -> None:
                 raise b.unsupported(op, "an init subgraph assigning a computed value")
             data = tensor.data
             if tensor.quant is not None and data.dtype.kind in "iu":
-                data = dequantize(data, tensor.quant)
+                data = tensor.quant.dequantize(data)
             b.variables[handles[handle]] = np.asarray(data)
         else:
             raise b.unsupported(op, f"{init_op.op_name} in an init subgraph")
