@@ -45,11 +45,12 @@ _FIRST_LOAD = '''
 import json, sys, time
 import numpy
 import litert
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 litert.load(sys.argv[1])
-first = time.perf_counter() - started
+first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
 from litert.schema import schemas
-print(json.dumps({"first": first, "modules": sorted(sys.modules), "schemas_built": len(schemas()._ops)}))
+print(json.dumps({"first": first, "first_cpu": first_cpu, "modules": sorted(sys.modules),
+                  "schemas_built": len(schemas()._ops)}))
 '''
 
 
@@ -60,15 +61,42 @@ def _first_load(path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _one_node(tmp_path) -> Path:
+    return save(onnx_model([helper.make_node("Relu", ["x"], ["y"], name="relu")], {"x": (F, [1, 4])},
+                           {"y": (F, [1, 4])}), tmp_path / "one.onnx")
+
+
+#: CPU seconds a fresh process's first load of a one-node model may take (best of :data:`_FIRST_LOAD_TRIES`);
+#: FIRST_LOAD_BOUND_NOTE
+_FIRST_LOAD_CPU_BOUND = 0.060
+_FIRST_LOAD_TRIES = 5
+
+
+def test_first_load_is_fast_and_imports_no_onnx(tmp_path):
+    """A fresh process's first load reads the file with litert's own copy of ONNX's schema: the ``onnx``
+    package (~40 ms of import: its C++ extension and operator table) stays unimported when the model declares
+    every type, and the load (plugin discovery, protobuf, the reader, schemas, passes, lowering) is cheap.
+    Measured in CPU time, the best of a few fresh processes: a shared host's other work stretches wall time,
+    and inflates even CPU time while the suite runs, but not every try."""
+    path = _one_node(tmp_path)
+    best = float("inf")
+    for _ in range(_FIRST_LOAD_TRIES):
+        report = _first_load(path)
+        assert "onnx" not in report["modules"], "a default load imported onnx"
+        assert not [m for m in report["modules"] if m.startswith("onnx.")]
+        best = min(best, report["first_cpu"])
+        if best < _FIRST_LOAD_CPU_BOUND:
+            break
+    assert best < _FIRST_LOAD_CPU_BOUND, f"a first load took {best * 1000:.1f} ms of CPU (best of {_FIRST_LOAD_TRIES})"
+
+
 def test_first_load_imports_only_what_the_model_needs(tmp_path):
     """A fresh process's first load of a one-node model imports no kernel module but its operator's, no
     threadpoolctl (a scan of the loaded libraries: ``litert list-backends`` only), no protobuf descriptor_pb2
     (``GetOptions``), and builds the schemas of a few operators, not of all ~200."""
     from litert_cpu.kernels._index import INDEX
 
-    path = save(onnx_model([helper.make_node("Relu", ["x"], ["y"], name="relu")], {"x": (F, [1, 4])},
-                           {"y": (F, [1, 4])}), tmp_path / "one.onnx")
-    report = _first_load(path)
+    report = _first_load(_one_node(tmp_path))
     kernel_modules = {f"litert_cpu.kernels.{m}" for m in INDEX.values()} - {f"litert_cpu.kernels.{INDEX['', 'Relu']}"}
     assert not kernel_modules & set(report["modules"]), sorted(kernel_modules & set(report["modules"]))
     assert "threadpoolctl" not in report["modules"]
