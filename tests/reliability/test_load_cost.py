@@ -91,6 +91,40 @@ def test_first_load_is_fast_and_imports_no_onnx(tmp_path):
     assert best < _FIRST_LOAD_CPU_BOUND, f"a first load took {best * 1000:.1f} ms of CPU (best of {_FIRST_LOAD_TRIES})"
 
 
+_READ_TYPES = '''
+import json, sys
+from pathlib import Path
+from litert.runtime import read_model
+graph = read_model(Path(sys.argv[1])).graph
+print(json.dumps({"onnx": "onnx" in sys.modules,
+                  "types": {n: [str(v.dtype), v.shape] for n, v in graph.values.items()}}))
+'''
+
+
+def _read_types(path) -> dict:
+    result = subprocess.run([sys.executable, "-c", _READ_TYPES, str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_reader_types_values_itself_and_asks_onnx_only_for_what_it_cannot(tmp_path):
+    """Undeclared intermediate types come from litert's own inference (no ``onnx`` import), a graph output's
+    symbolic declaration gives way to the static shape the op gives; a value litert cannot type (a Reshape to
+    a target of unknown length) makes the reader read again with onnx's shape inference, which imports onnx."""
+    from onnx import TensorProto
+
+    nodes = [helper.make_node("Relu", ["x"], ["h"]), helper.make_node("Transpose", ["h"], ["y"], perm=[1, 0])]
+    own = _read_types(save(onnx_model(nodes, {"x": (F, [2, 3])}, {"y": (F, ["a", "b"])}), tmp_path / "own.onnx"))
+    assert not own["onnx"]
+    assert own["types"]["h"] == ["float32", [2, 3]] and own["types"]["y"] == ["float32", [3, 2]]
+
+    nodes = [helper.make_node("Relu", ["x"], ["h"]), helper.make_node("Reshape", ["h", "s"], ["y"])]
+    model = onnx_model(nodes, {"x": (F, [2, 3]), "s": (TensorProto.INT64, [None])}, {"y": (F, None)})
+    fallback = _read_types(save(model, tmp_path / "fallback.onnx"))
+    assert fallback["onnx"]
+    assert fallback["types"]["h"] == ["float32", [2, 3]] and fallback["types"]["y"] == ["float32", None]
+
+
 def test_first_load_imports_only_what_the_model_needs(tmp_path):
     """A fresh process's first load of a one-node model imports no kernel module but its operator's, no
     threadpoolctl (a scan of the loaded libraries: ``litert list-backends`` only), no protobuf descriptor_pb2

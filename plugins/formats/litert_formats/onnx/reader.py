@@ -1,17 +1,19 @@
 """Read an ONNX file into the litert IR (:class:`OnnxFrontend`).
 
 Steps: parse, sanity-check, inline model-local functions, load external
-data, infer shapes (on a copy without the large weights, tolerating
-failure), then convert every graph: constants (initializers, Constant
+data, then convert every graph: constants (initializers, Constant
 nodes) become constant values, nodes are checked against the schema
 registry, given the defaults of the version in force and upgraded to the
-latest operator form (:mod:`.upgrade`).
+latest operator form (:mod:`.upgrade`); values are typed by their
+declarations and litert's own shape inference.  Where that leaves a value
+a node writes without an element type or rank, the file is read again with
+onnx's shape inference first (on a copy without the large weights,
+tolerating failure), as every read did before.
 
 The file is parsed with litert's own copy of ONNX's schema (:mod:`.onnx_ml_pb2`, in a protobuf pool of its
 own), not the ``onnx`` package: importing that costs ~40 ms (its C++ extension and operator table), most of
 a process's first load.  ``onnx`` is imported only where its code runs: text encodings, model-local
-functions (the inliner), external data, and shape inference when the declared types leave something to
-infer (:func:`_needs_inference`).
+functions (the inliner), external data, and the second read above.
 """
 from __future__ import annotations
 
@@ -408,11 +410,15 @@ def _const_value(name: str, arr: np.ndarray) -> Value:
 
 
 class _Converter:
-    def __init__(self, path: Path, model: ModelProto, options: LoadOptions) -> None:
+    def __init__(self, path: Path, model: ModelProto, options: LoadOptions, onnx_inference: bool = True) -> None:
         self.path = path
         self.opsets = _opsets(model)
         self.input_shapes = {k: tuple(v) for k, v in options.input_shapes.items()}
-        self.types = _infer_types(model, set(self.input_shapes))
+        if onnx_inference:
+            self.types = _infer_types(model, set(self.input_shapes))
+        else:
+            self.types = {}
+            _collect_types(model.graph, self.types)
         self.names = Names()
         self.reserved_nodes: set[str] = set()
         self.used: set[str] = set()
@@ -570,6 +576,53 @@ class _Converter:
 # ---------------------------------------------------------------- frontend
 
 
+def _read(path: Path, options: LoadOptions, onnx_inference: bool) -> tuple[ModelProto, _Converter, Graph]:
+    """Parse and convert; ``onnx_inference`` runs onnx's shape inference (importing ``onnx``) when the
+    declared types leave something to infer, else the graph is typed by litert's own inference alone."""
+    model = _parse(path)
+    if options.input_shapes:
+        _apply_input_shapes(model, options.input_shapes)
+    converter = _Converter(path, model, options, onnx_inference)
+    graph = converter.graph(model.graph, None)
+    if not onnx_inference:
+        _infer_own(graph)
+    return model, converter, graph
+
+
+def _infer_own(graph: Graph) -> None:
+    """Type ``graph`` with litert's inference.  A graph output's declared shape is a claim the op may know
+    better (``("N", "boxes")`` where the op gives ``("N", 4032)``): it is set aside while inference runs and
+    kept only where it says more than the op's, as :func:`_collect_types` does with onnx's inferred types."""
+    from litert.schema.inference import infer_shapes
+
+    produced = {name for node in graph.nodes for name in node.outputs}
+    declared = {}
+    for name in graph.outputs:
+        value = graph.values.get(name)
+        if name in produced and value is not None and not value.is_const and value.shape is not None:
+            declared[name] = TypeInfo(value.kind, value.dtype, value.shape)
+            value.shape = None
+    infer_shapes(graph)
+    for name, info in declared.items():
+        value = graph.values[name]
+        found = TypeInfo(value.kind, value.dtype, value.shape)
+        if value.shape is None or _richer(info, found):
+            value.shape = info.shape
+
+
+def _untyped(graph: Graph) -> bool:
+    """Whether some value a node of ``graph`` (or of a subgraph) writes has no known element type or rank."""
+    for node in graph.nodes:
+        for name in node.outputs:
+            value = graph.values.get(name) if name else None
+            if value is not None and not value.is_const and (value.dtype is None or value.shape is None):
+                return True
+        if node.attrs and any(_untyped(sub) for sub in node.subgraphs()):
+            return True
+    return False
+
+
+
 def latest_default_opset() -> int:
     return schemas().latest_opset()
 
@@ -584,13 +637,13 @@ class OnnxFrontend(Frontend):
         return looks_like_model(head)
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        """Types come from the declarations and litert's own inference; only where those leave a value
+        untyped is the model read again with onnx's shape inference (:func:`_read`)."""
         path = Path(path)
         options = options or LoadOptions()
-        model = _parse(path)
-        if options.input_shapes:
-            _apply_input_shapes(model, options.input_shapes)
-        converter = _Converter(path, model, options)
-        graph = converter.graph(model.graph, None)
+        model, converter, graph = _read(path, options, onnx_inference=False)
+        if _untyped(graph):
+            model, converter, graph = _read(path, options, onnx_inference=True)
         opsets = dict(converter.opsets)
         source_opset = opsets.get("", 1)
         opsets[""] = max(latest_default_opset(), source_opset)
