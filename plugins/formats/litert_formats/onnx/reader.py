@@ -643,6 +643,7 @@ class OnnxFrontend(Frontend):
         options = options or LoadOptions()
         model, converter, graph = _read(path, options, onnx_inference=False)
         if _untyped(graph):
+            del model, converter, graph  # the first read's weights go before the second read makes its own
             model, converter, graph = _read(path, options, onnx_inference=True)
         opsets = dict(converter.opsets)
         source_opset = opsets.get("", 1)
