@@ -1,7 +1,7 @@
 """A default load is cheap: no subprocess (backend probes), a one-node model in under 20 ms once the
-process has loaded one, a first load importing only what the model needs (no time bound on it: ~65 ms on a
-shared 2-vCPU Zen 4, ~40 of them onnx's import and C++ operator table, litert's share 24-27 ms best/median
-but 50-130 ms inside a loaded test run), the memory planner scales, and so does a whole load of a long chain."""
+process has loaded one, a first load importing only what the model needs (no ``onnx``: the reader has its own
+copy of ONNX's schema; the first load took ~65 ms on a shared 2-vCPU Zen 4 when ~40 of them were onnx's import
+and C++ operator table), the memory planner scales, and so does a whole load of a long chain."""
 from __future__ import annotations
 
 import json
@@ -45,11 +45,12 @@ _FIRST_LOAD = '''
 import json, sys, time
 import numpy
 import litert
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 litert.load(sys.argv[1])
-first = time.perf_counter() - started
+first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
 from litert.schema import schemas
-print(json.dumps({"first": first, "modules": sorted(sys.modules), "schemas_built": len(schemas()._ops)}))
+print(json.dumps({"first": first, "first_cpu": first_cpu, "modules": sorted(sys.modules),
+                  "schemas_built": len(schemas()._ops)}))
 '''
 
 
@@ -60,15 +61,77 @@ def _first_load(path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _one_node(tmp_path) -> Path:
+    return save(onnx_model([helper.make_node("Relu", ["x"], ["y"], name="relu")], {"x": (F, [1, 4])},
+                           {"y": (F, [1, 4])}), tmp_path / "one.onnx")
+
+
+#: CPU seconds a fresh process's first load of a one-node model may take (best of :data:`_FIRST_LOAD_TRIES`):
+#: 34 ms best, 40 median of 20 fresh processes on a 2-vCPU Zen 4 shared with other work (load average 4; 61 and 69
+#: while the load imported onnx); the bound leaves room for a loaded CI runner and the suite's own parallel work
+_FIRST_LOAD_CPU_BOUND = 0.060
+_FIRST_LOAD_TRIES = 5
+
+
+def test_first_load_is_fast_and_imports_no_onnx(tmp_path):
+    """A fresh process's first load reads the file with litert's own copy of ONNX's schema: the ``onnx``
+    package (~40 ms of import: its C++ extension and operator table) stays unimported when the model declares
+    every type, and the load (plugin discovery, protobuf, the reader, schemas, passes, lowering) is cheap.
+    Measured in CPU time, the best of a few fresh processes: a shared host's other work stretches wall time,
+    and inflates even CPU time while the suite runs, but not every try."""
+    path = _one_node(tmp_path)
+    best = float("inf")
+    for _ in range(_FIRST_LOAD_TRIES):
+        report = _first_load(path)
+        assert "onnx" not in report["modules"], "a default load imported onnx"
+        assert not [m for m in report["modules"] if m.startswith("onnx.")]
+        best = min(best, report["first_cpu"])
+        if best < _FIRST_LOAD_CPU_BOUND:
+            break
+    assert best < _FIRST_LOAD_CPU_BOUND, f"a first load took {best * 1000:.1f} ms of CPU (best of {_FIRST_LOAD_TRIES})"
+
+
+_READ_TYPES = '''
+import json, sys
+from pathlib import Path
+from litert.runtime import read_model
+graph = read_model(Path(sys.argv[1])).graph
+print(json.dumps({"onnx": "onnx" in sys.modules,
+                  "types": {n: [str(v.dtype), v.shape] for n, v in graph.values.items()}}))
+'''
+
+
+def _read_types(path) -> dict:
+    result = subprocess.run([sys.executable, "-c", _READ_TYPES, str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_reader_types_values_itself_and_asks_onnx_only_for_what_it_cannot(tmp_path):
+    """Undeclared intermediate types come from litert's own inference (no ``onnx`` import), a graph output's
+    symbolic declaration gives way to the static shape the op gives; a value litert cannot type (a Reshape to
+    a target of unknown length) makes the reader read again with onnx's shape inference, which imports onnx."""
+    from onnx import TensorProto
+
+    nodes = [helper.make_node("Relu", ["x"], ["h"]), helper.make_node("Transpose", ["h"], ["y"], perm=[1, 0])]
+    own = _read_types(save(onnx_model(nodes, {"x": (F, [2, 3])}, {"y": (F, ["a", "b"])}), tmp_path / "own.onnx"))
+    assert not own["onnx"]
+    assert own["types"]["h"] == ["float32", [2, 3]] and own["types"]["y"] == ["float32", [3, 2]]
+
+    nodes = [helper.make_node("Relu", ["x"], ["h"]), helper.make_node("Reshape", ["h", "s"], ["y"])]
+    model = onnx_model(nodes, {"x": (F, [2, 3]), "s": (TensorProto.INT64, [None])}, {"y": (F, None)})
+    fallback = _read_types(save(model, tmp_path / "fallback.onnx"))
+    assert fallback["onnx"]
+    assert fallback["types"]["h"] == ["float32", [2, 3]] and fallback["types"]["y"] == ["float32", None]
+
+
 def test_first_load_imports_only_what_the_model_needs(tmp_path):
     """A fresh process's first load of a one-node model imports no kernel module but its operator's, no
     threadpoolctl (a scan of the loaded libraries: ``litert list-backends`` only), no protobuf descriptor_pb2
     (``GetOptions``), and builds the schemas of a few operators, not of all ~200."""
     from litert_cpu.kernels._index import INDEX
 
-    path = save(onnx_model([helper.make_node("Relu", ["x"], ["y"], name="relu")], {"x": (F, [1, 4])},
-                           {"y": (F, [1, 4])}), tmp_path / "one.onnx")
-    report = _first_load(path)
+    report = _first_load(_one_node(tmp_path))
     kernel_modules = {f"litert_cpu.kernels.{m}" for m in INDEX.values()} - {f"litert_cpu.kernels.{INDEX['', 'Relu']}"}
     assert not kernel_modules & set(report["modules"]), sorted(kernel_modules & set(report["modules"]))
     assert "threadpoolctl" not in report["modules"]

@@ -12,12 +12,12 @@ onnxruntime where the spec was silent (Resize-10 / Upsample rounding).
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto
 
 from litert.errors import InvalidModelError, UnsupportedOperatorError
 from litert.ir import DType, Node
 
 from .builder import Builder
+from .onnx_ml_pb2 import TensorProto
 
 FLT_MAX = float(np.finfo(np.float32).max)
 

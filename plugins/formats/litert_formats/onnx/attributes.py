@@ -6,6 +6,10 @@ GRAPH -> litert Graph (through a callback), GRAPHS -> list[Graph],
 TENSORS -> list[np.ndarray], TYPE_PROTO -> small dict (see :mod:`.types`).
 Writing back picks the attribute type from the operator schema when the
 Python value alone is ambiguous (empty list, int given for a float).
+
+Reading takes litert's own message classes (:mod:`.onnx_ml_pb2`) or the ``onnx`` package's alike and imports
+``onnx`` only for element types it does not decode itself (float8, 2/4/6-bit, complex, segments, external
+data); writing builds the ``onnx`` package's classes.
 """
 from __future__ import annotations
 
@@ -14,15 +18,16 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from onnx import AttributeProto, SparseTensorProto, TensorProto, helper, numpy_helper
 
-from litert.ir import Graph
+from litert.ir import DType, Graph
 from litert.limits import check_bytes, numel
 
 from . import guard
+from .onnx_ml_pb2 import AttributeProto, SparseTensorProto, TensorProto
 from .types import type_attr_from_proto, type_attr_to_proto
 
 A = AttributeProto
+T = TensorProto
 
 
 def _text(raw: bytes) -> str:
@@ -31,31 +36,64 @@ def _text(raw: bytes) -> str:
 
 #: element types whose ``raw_data`` is the array's bytes as they are (no 2-, 4- or 6-bit packing)
 _PLAIN_RAW = frozenset((
-    TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.BOOL,
-    TensorProto.INT8, TensorProto.UINT8, TensorProto.INT16, TensorProto.UINT16, TensorProto.INT32,
-    TensorProto.UINT32, TensorProto.INT64, TensorProto.UINT64,
+    T.FLOAT, T.DOUBLE, T.FLOAT16, T.BFLOAT16, T.BOOL, T.INT8, T.UINT8, T.INT16, T.UINT16, T.INT32, T.UINT32,
+    T.INT64, T.UINT64,
 ))
 
+#: element type -> (the typed field holding its values, how they are read): ``numpy_helper.to_array``'s rules
+#: for the types litert decodes without onnx.  "cast": read as the field's storage type, then cast (int32_data
+#: holds int8/uint8 values as they are); "bits16"/"bits8": the low bits of each int32 are the value's bit pattern
+_TYPED: dict[int, tuple[str, str]] = {
+    T.FLOAT: ("float_data", "cast"), T.DOUBLE: ("double_data", "cast"), T.INT32: ("int32_data", "cast"),
+    T.INT64: ("int64_data", "cast"), T.UINT32: ("uint64_data", "cast"), T.UINT64: ("uint64_data", "cast"),
+    T.INT8: ("int32_data", "cast"), T.UINT8: ("int32_data", "cast"),
+    T.FLOAT16: ("int32_data", "bits16"), T.BFLOAT16: ("int32_data", "bits16"), T.INT16: ("int32_data", "bits16"),
+    T.UINT16: ("int32_data", "bits16"), T.BOOL: ("int32_data", "bits8"),
+}
+_STORAGE = {"float_data": np.float32, "double_data": np.float64, "int32_data": np.int32, "int64_data": np.int64,
+            "uint64_data": np.uint64}
 
-def tensor_to_array(t: TensorProto) -> np.ndarray:
+
+def _typed_array(t, field: str, rule: str) -> np.ndarray:
+    dtype = DType(t.data_type).numpy
+    values = np.asarray(getattr(t, field), dtype=_STORAGE[field])
+    if rule == "cast":
+        return values.astype(dtype).reshape(t.dims)
+    narrow = np.uint16 if rule == "bits16" else np.uint8
+    return values.view(np.uint32).astype(narrow).reshape(t.dims).view(dtype)
+
+
+def _onnx_to_array(t) -> np.ndarray:
+    """``numpy_helper.to_array`` itself, for the element types and layouts litert leaves to it."""
+    import onnx
+    from onnx import numpy_helper
+
+    if not isinstance(t, onnx.TensorProto):
+        t = onnx.TensorProto.FromString(t.SerializeToString())
+    return numpy_helper.to_array(t)
+
+
+def tensor_to_array(t) -> np.ndarray:
     """``numpy_helper.to_array`` with strings as Python ``str`` (object array), after the data size check
-    (:func:`.guard.data_size_problem`).  Plain ``raw_data`` is read once: the array is a read-only view of
-    those bytes (as ``to_array``'s is), and the check uses their length."""
-    if sys.byteorder == "little" and t.data_type in _PLAIN_RAW and t.HasField("raw_data") \
-            and not t.HasField("segment"):
+    (:func:`.guard.data_size_problem`); ``t`` is a ``TensorProto`` of litert's schema copy or of ``onnx``.
+    Plain ``raw_data`` is read once: the array is a read-only view of those bytes (as ``to_array``'s is), and
+    the check uses their length."""
+    code = t.data_type
+    if sys.byteorder == "little" and code in _PLAIN_RAW and t.HasField("raw_data") and not t.HasField("segment"):
         raw = t.raw_data
         problem = guard.data_size_problem(t, len(raw))
         if problem:
             raise ValueError(problem)
-        return np.frombuffer(raw, dtype=helper.tensor_dtype_to_np_dtype(t.data_type)).reshape(t.dims)
+        return np.frombuffer(raw, dtype=DType(code).numpy).reshape(t.dims)
     problem = guard.data_size_problem(t)
     if problem:
         raise ValueError(problem)
-    arr = numpy_helper.to_array(t)
-    if t.data_type == TensorProto.STRING:
-        flat = [_text(s) if isinstance(s, bytes) else s for s in arr.reshape(-1)]
-        arr = np.array(flat, dtype=object).reshape(arr.shape)
-    return arr
+    if t.HasField("segment") or t.HasField("raw_data") or t.data_location == T.EXTERNAL:
+        return _onnx_to_array(t)  # its errors and its external-data reading, as they are
+    if code == T.STRING:
+        return np.array([s.decode("utf-8") for s in t.string_data], dtype=object).reshape(t.dims)  # strict, as there
+    typed = _TYPED.get(code)
+    return _typed_array(t, *typed) if typed is not None else _onnx_to_array(t)
 
 
 def sparse_to_array(sp: SparseTensorProto) -> np.ndarray:
@@ -68,7 +106,7 @@ def sparse_to_array(sp: SparseTensorProto) -> np.ndarray:
     check_bytes(count * values.dtype.itemsize, f"sparse tensor {sp.values.name!r} {list(dims)}")
     dense = np.zeros(count, dtype=values.dtype)
     if values.size:
-        indices = numpy_helper.to_array(sp.indices).astype(np.int64)
+        indices = tensor_to_array(sp.indices).astype(np.int64)
         if indices.ndim == 2:
             indices = np.ravel_multi_index(tuple(indices.T), dims)
         dense[indices] = values.reshape(-1)
@@ -107,7 +145,9 @@ def from_proto(attr: AttributeProto, graph_fn: Callable[[Any], Graph]) -> Any:
 _SCHEMA_TYPES = {kind + ("s" if repeated else ""): t for t, (_, repeated, kind) in _FIELDS.items()}
 
 
-def _array_to_tensor(arr: np.ndarray) -> TensorProto:
+def _array_to_tensor(arr: np.ndarray):
+    from onnx import numpy_helper
+
     arr = np.asarray(arr)
     if arr.dtype.kind in ("U", "S", "O"):
         arr = arr.astype(object)
@@ -144,8 +184,10 @@ def _guess_type(value: Any) -> int:
     return _SCHEMA_TYPES[kind]
 
 
-def to_proto(name: str, value: Any, schema_type: str | None, graph_fn: Callable[[Graph], Any]) -> AttributeProto:
-    """Build the AttributeProto of ``name = value``; ``schema_type`` is the schema's type name if known."""
+def to_proto(name: str, value: Any, schema_type: str | None, graph_fn: Callable[[Graph], Any]):
+    """Build the ``onnx`` package's AttributeProto of ``name = value``; ``schema_type`` is the schema's type
+    name if known."""
+    from onnx import AttributeProto
     kind = _SCHEMA_TYPES.get(schema_type or "") or _guess_type(value)
     if isinstance(value, np.ndarray) and kind in (A.INTS, A.FLOATS, A.STRINGS):
         value = value.reshape(-1).tolist()  # a pass may hand a list attribute over as an array

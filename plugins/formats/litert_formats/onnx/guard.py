@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from onnx import AttributeProto, GraphProto, ModelProto, TensorProto, TypeProto
-
 from litert.errors import ModelLoadError
 from litert.limits import numel
 
 from ..text_fields import first_bad_text
+from .onnx_ml_pb2 import AttributeProto, GraphProto, ModelProto, TensorProto, TypeProto
 
 A = AttributeProto
 
@@ -55,6 +54,12 @@ def _tensors(graph) -> Iterator[TensorProto]:
                 yield attr.sparse_tensor.values
             elif attr.type == A.SPARSE_TENSORS:
                 yield from (s.values for s in attr.sparse_tensors)
+
+
+def all_tensors(model: ModelProto) -> Iterator[TensorProto]:
+    """Every tensor of ``model``'s graphs and functions: initializers and node attributes, nested ones too."""
+    for body in bodies(model):
+        yield from _tensors(body)
 
 
 def check_model(model: ModelProto, path: Path) -> None:

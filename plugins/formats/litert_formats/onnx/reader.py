@@ -1,11 +1,19 @@
 """Read an ONNX file into the litert IR (:class:`OnnxFrontend`).
 
 Steps: parse, sanity-check, inline model-local functions, load external
-data, infer shapes (on a copy without the large weights, tolerating
-failure), then convert every graph: constants (initializers, Constant
+data, then convert every graph: constants (initializers, Constant
 nodes) become constant values, nodes are checked against the schema
 registry, given the defaults of the version in force and upgraded to the
-latest operator form (:mod:`.upgrade`).
+latest operator form (:mod:`.upgrade`); values are typed by their
+declarations and litert's own shape inference.  Where that leaves a value
+a node writes without an element type or rank, the file is read again with
+onnx's shape inference first (on a copy without the large weights,
+tolerating failure), as every read did before.
+
+The file is parsed with litert's own copy of ONNX's schema (:mod:`.onnx_ml_pb2`, in a protobuf pool of its
+own), not the ``onnx`` package: importing that costs ~40 ms (its C++ extension and operator table), most of
+a process's first load.  ``onnx`` is imported only where its code runs: text encodings, model-local
+functions (the inliner), external data, and the second read above.
 """
 from __future__ import annotations
 
@@ -15,11 +23,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import onnx
-import onnx.inliner
-import onnx.serialization
-import onnx.shape_inference
-from onnx import GraphProto, ModelProto, NodeProto, TensorProto, external_data_helper
 
 from litert.errors import InputError, InvalidModelError, LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
@@ -28,6 +31,7 @@ from litert.schema import OpSchema, schemas
 
 from . import attributes, guard
 from .builder import Builder, Names, Scope
+from .onnx_ml_pb2 import AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto
 from .types import TypeInfo, type_info, value_info_type
 from .upgrade import LEGACY, upgrade
 
@@ -101,14 +105,37 @@ def _parse(path: Path) -> ModelProto:
     guard.clear_negative_dims(model)
     if model.functions:
         try:
-            model = onnx.inliner.inline_local_functions(model)
+            import onnx.inliner
+
+            model = _own(onnx.inliner.inline_local_functions(_theirs(model)))
         except Exception as err:
             raise ModelLoadError(f"{path}: cannot inline model-local functions ({_one_line(err)})") from None
-    try:
-        external_data_helper.load_external_data_for_model(model, str(path.parent))
-    except Exception as err:
-        raise ModelLoadError(f"{path}: cannot load external data ({_one_line(err)})") from None
+    if any(tensor.data_location == TensorProto.EXTERNAL for tensor in guard.all_tensors(model)):
+        try:
+            from onnx import external_data_helper
+
+            theirs = _theirs(model)
+            external_data_helper.load_external_data_for_model(theirs, str(path.parent))
+            model = _own(theirs)
+        except Exception as err:
+            raise ModelLoadError(f"{path}: cannot load external data ({_one_line(err)})") from None
     return model
+
+
+def _theirs(model: ModelProto):
+    """``model`` as the ``onnx`` package's ``ModelProto``, for its helpers (imports ``onnx``)."""
+    import onnx
+
+    return onnx.ModelProto.FromString(model.SerializeToString())
+
+
+def _own(model) -> ModelProto:
+    """An ``onnx`` package ``ModelProto`` as litert's own class."""
+    return ModelProto.FromString(model.SerializeToString())
+
+
+#: file suffixes that are ONNX's binary encoding without asking onnx's serialiser registry (which imports onnx)
+_BINARY_SUFFIXES = frozenset((".onnx",))
 
 
 def _read_proto(path: Path) -> ModelProto:
@@ -119,9 +146,13 @@ def _read_proto(path: Path) -> ModelProto:
     (0.3 s of a 350 MB model).  The map lives only while protobuf parses, which copies what it
     keeps.  Text encodings (``.json``, ``.txtpb``...: onnx's serialisers by suffix) go through onnx.
     """
-    fmt = onnx.serialization.registry.get_format_from_file_extension(path.suffix)
-    if fmt not in (None, "protobuf"):
-        return onnx.load_model(str(path), load_external_data=False)
+    if path.suffix not in _BINARY_SUFFIXES:
+        import onnx
+        import onnx.serialization
+
+        fmt = onnx.serialization.registry.get_format_from_file_extension(path.suffix)
+        if fmt not in (None, "protobuf"):
+            return _own(onnx.load_model(str(path), load_external_data=False))
     model = ModelProto()
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
@@ -182,12 +213,38 @@ def _apply_input_shapes(model: ModelProto, shapes: dict) -> None:
             if not elem:
                 init = next((t for t in model.graph.initializer if t.name == vi.name), None)
                 elem = init.data_type if init is not None else TensorProto.FLOAT
-            vi.type.CopyFrom(onnx.helper.make_tensor_type_proto(elem, list(shapes[vi.name])))
+            _set_tensor_type(vi, elem, shapes[vi.name])
     # Declared shapes downstream were computed for the old input shapes: let inference redo them.
     del model.graph.value_info[:]
     for vi in model.graph.output:
         if vi.type.HasField("tensor_type"):
             vi.type.tensor_type.ClearField("shape")
+
+
+def _set_tensor_type(vi: ValueInfoProto, elem: int, dims) -> None:
+    """Make ``vi`` a tensor of element type ``elem`` and shape ``dims`` (ints, names or None), as
+    ``onnx.helper.make_tensor_value_info`` would."""
+    vi.type.Clear()
+    tensor_type = vi.type.tensor_type
+    tensor_type.elem_type = elem
+    if dims is None:
+        return
+    shape = tensor_type.shape
+    shape.SetInParent()  # a scalar has an empty shape, not none
+    for d in dims:
+        dim = shape.dim.add()
+        if isinstance(d, (int, np.integer)):
+            dim.dim_value = int(d)
+        elif isinstance(d, str):
+            dim.dim_param = d
+        elif d is not None:
+            raise InputError(f"input shape {list(dims)}: a dimension must be an int, a name or None")
+
+
+def _typed_input(name: str, elem: int, dims) -> ValueInfoProto:
+    vi = ValueInfoProto(name=name)
+    _set_tensor_type(vi, elem, list(dims))
+    return vi
 
 
 def _big_constant(node: NodeProto) -> TensorProto | None:
@@ -215,7 +272,7 @@ def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
         if big is None:
             dst.node.append(node)
         else:  # weights exported as Constant nodes: a typed input instead
-            dst.input.append(onnx.helper.make_tensor_value_info(node.output[0], big.data_type, list(big.dims)))
+            dst.input.append(_typed_input(node.output[0], big.data_type, big.dims))
     dst.output.extend(src.output)
     dst.value_info.extend(src.value_info)
     dst.sparse_initializer.extend(src.sparse_initializer)
@@ -227,7 +284,7 @@ def _inference_copy(model: ModelProto, overridden: set[str]) -> ModelProto:
         if not guard.large(init):
             dst.initializer.append(init)
         elif init.name not in inputs:
-            dst.input.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+            dst.input.append(_typed_input(init.name, init.data_type, init.dims))
     if copy.ir_version < 4 and len(dst.input) > len(src.input):
         copy.ir_version = 4
     return copy
@@ -248,7 +305,7 @@ def _collect_types(graph: GraphProto, out: dict[str, TypeInfo], seen: dict[bytes
             out[vi.name] = info
     for node in graph.node:
         for attr in node.attribute:
-            for g in ([attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)):
+            for g in ([attr.g] if attr.type == AttributeProto.GRAPH else list(attr.graphs)):
                 _collect_types(g, out, seen)
 
 
@@ -260,13 +317,38 @@ def _richer(new: TypeInfo, old: TypeInfo) -> bool:
     return score(new) > score(old)
 
 
+def _complete(info: TypeInfo) -> bool:
+    return info.kind == "tensor" and info.dtype is not None and info.shape is not None \
+        and all(isinstance(d, int) for d in info.shape)
+
+
+def _needs_inference(model: ModelProto, types: dict[str, TypeInfo]) -> bool:
+    """Whether onnx's shape inference could tell more than the declared ``types``: some node output (a
+    Constant's excepted: its value is read) lacks a declared tensor type with an element type and a static shape.
+    Where every one has one, inference would only confirm them (or fail on a contradiction, which leaves the
+    declared types in force too), so it is skipped, and with it the import of ``onnx``."""
+    for body in guard.bodies(model):
+        for node in body.node:
+            if node.op_type == "Constant" and node.domain in ONNX_DOMAINS:
+                continue
+            for out in node.output:
+                info = types.get(out)
+                if out and (info is None or not _complete(info)):
+                    return True
+    return False
+
+
 def _infer_types(model: ModelProto, overridden: set[str]) -> dict[str, TypeInfo]:
     types: dict[str, TypeInfo] = {}
     _collect_types(model.graph, types)
+    if not _needs_inference(model, types):
+        return types
     try:
+        import onnx.shape_inference
+
         copy = _inference_copy(model, overridden)
         inferred = onnx.shape_inference.infer_shapes(
-            copy, check_type=False, strict_mode=False, data_prop=guard.data_propagation_is_safe(copy)
+            copy.SerializeToString(), check_type=False, strict_mode=False, data_prop=guard.data_propagation_is_safe(copy)
         )
     except Exception as err:
         log.info("shape inference failed, using declared types only: %s", _one_line(err))
@@ -289,7 +371,7 @@ def _all_names(graph: GraphProto, values: set[str], nodes: set[str], used: set[s
         inputs.update(node.input)
         if node.attribute:
             for attr in node.attribute:
-                for g in ([attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)):
+                for g in ([attr.g] if attr.type == AttributeProto.GRAPH else list(attr.graphs)):
                     _all_names(g, values, nodes, used)
     outputs.discard("")  # an omitted optional output or input names nothing
     inputs.discard("")
@@ -328,11 +410,15 @@ def _const_value(name: str, arr: np.ndarray) -> Value:
 
 
 class _Converter:
-    def __init__(self, path: Path, model: ModelProto, options: LoadOptions) -> None:
+    def __init__(self, path: Path, model: ModelProto, options: LoadOptions, onnx_inference: bool = True) -> None:
         self.path = path
         self.opsets = _opsets(model)
         self.input_shapes = {k: tuple(v) for k, v in options.input_shapes.items()}
-        self.types = _infer_types(model, set(self.input_shapes))
+        if onnx_inference:
+            self.types = _infer_types(model, set(self.input_shapes))
+        else:
+            self.types = {}
+            _collect_types(model.graph, self.types)
         self.names = Names()
         self.reserved_nodes: set[str] = set()
         self.used: set[str] = set()
@@ -490,6 +576,53 @@ class _Converter:
 # ---------------------------------------------------------------- frontend
 
 
+def _read(path: Path, options: LoadOptions, onnx_inference: bool) -> tuple[ModelProto, _Converter, Graph]:
+    """Parse and convert; ``onnx_inference`` runs onnx's shape inference (importing ``onnx``) when the
+    declared types leave something to infer, else the graph is typed by litert's own inference alone."""
+    model = _parse(path)
+    if options.input_shapes:
+        _apply_input_shapes(model, options.input_shapes)
+    converter = _Converter(path, model, options, onnx_inference)
+    graph = converter.graph(model.graph, None)
+    if not onnx_inference:
+        _infer_own(graph)
+    return model, converter, graph
+
+
+def _infer_own(graph: Graph) -> None:
+    """Type ``graph`` with litert's inference.  A graph output's declared shape is a claim the op may know
+    better (``("N", "boxes")`` where the op gives ``("N", 4032)``): it is set aside while inference runs and
+    kept only where it says more than the op's, as :func:`_collect_types` does with onnx's inferred types."""
+    from litert.schema.inference import infer_shapes
+
+    produced = {name for node in graph.nodes for name in node.outputs}
+    declared = {}
+    for name in graph.outputs:
+        value = graph.values.get(name)
+        if name in produced and value is not None and not value.is_const and value.shape is not None:
+            declared[name] = TypeInfo(value.kind, value.dtype, value.shape)
+            value.shape = None
+    infer_shapes(graph)
+    for name, info in declared.items():
+        value = graph.values[name]
+        found = TypeInfo(value.kind, value.dtype, value.shape)
+        if value.shape is None or _richer(info, found):
+            value.shape = info.shape
+
+
+def _untyped(graph: Graph) -> bool:
+    """Whether some value a node of ``graph`` (or of a subgraph) writes has no known element type or rank."""
+    for node in graph.nodes:
+        for name in node.outputs:
+            value = graph.values.get(name) if name else None
+            if value is not None and not value.is_const and (value.dtype is None or value.shape is None):
+                return True
+        if node.attrs and any(_untyped(sub) for sub in node.subgraphs()):
+            return True
+    return False
+
+
+
 def latest_default_opset() -> int:
     return schemas().latest_opset()
 
@@ -504,13 +637,14 @@ class OnnxFrontend(Frontend):
         return looks_like_model(head)
 
     def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+        """Types come from the declarations and litert's own inference; only where those leave a value
+        untyped is the model read again with onnx's shape inference (:func:`_read`)."""
         path = Path(path)
         options = options or LoadOptions()
-        model = _parse(path)
-        if options.input_shapes:
-            _apply_input_shapes(model, options.input_shapes)
-        converter = _Converter(path, model, options)
-        graph = converter.graph(model.graph, None)
+        model, converter, graph = _read(path, options, onnx_inference=False)
+        if _untyped(graph):
+            del model, converter, graph  # the first read's weights go before the second read makes its own
+            model, converter, graph = _read(path, options, onnx_inference=True)
         opsets = dict(converter.opsets)
         source_opset = opsets.get("", 1)
         opsets[""] = max(latest_default_opset(), source_opset)

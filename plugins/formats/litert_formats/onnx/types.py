@@ -10,10 +10,12 @@ a missing shape (unknown rank) -> ``shape=None``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from onnx import TensorProto, TypeProto, ValueInfoProto, helper
+from typing import TYPE_CHECKING
 
 from litert.ir import DType, Shape, Value
+
+if TYPE_CHECKING:  # the writer's side builds onnx's own classes, and imports onnx only when it runs
+    from onnx import TypeProto, ValueInfoProto
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,16 @@ def value_info_type(vi: ValueInfoProto) -> TypeInfo | None:
 
 
 def _tensor_type_proto(dtype: DType | None, shape: Shape | None) -> TypeProto:
+    from onnx import TensorProto, helper
+
     code = dtype.value if dtype is not None else TensorProto.UNDEFINED
     return helper.make_tensor_type_proto(code, None if shape is None else list(shape))
 
 
 def type_proto(value: Value) -> TypeProto | None:
     """The TypeProto of an IR value, or None when nothing is known."""
+    from onnx import helper
+
     if value.kind == "tensor":
         if value.dtype is None and value.shape is None:
             return None
@@ -88,6 +94,8 @@ def type_proto(value: Value) -> TypeProto | None:
 
 
 def value_info(value: Value, name: str | None = None) -> ValueInfoProto:
+    from onnx import ValueInfoProto
+
     vi = ValueInfoProto(name=name or value.name)
     tp = type_proto(value)
     if tp is not None:
@@ -119,6 +127,8 @@ def type_attr_from_proto(tp: TypeProto) -> dict:
 
 
 def type_attr_to_proto(desc: dict) -> TypeProto:
+    from onnx import TypeProto, helper
+
     kind = desc.get("type")
     if kind == "tensor":
         return helper.make_tensor_type_proto(desc.get("elem_type", 0), desc.get("shape"))
