@@ -11,6 +11,7 @@ no longer matches them.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -90,9 +91,15 @@ def kernel(op_type: str, domain: str = "") -> Callable[[type[Kernel]], type[Kern
 
 
 def load_all() -> KernelTable:
-    """Import every kernel module (each family's ``_MODULES``): the whole table, for tests and the index."""
+    """Import every kernel module: the whole table, for tests and the index.
+
+    The modules are found on disk (every public module of each family package; ``_``-prefixed ones are
+    shared helpers), so a new kernel module needs no list to be entered in: a list kept by hand could
+    leave a module out of both this table and the index generated from it without any test noticing.
+    """
     for family in FAMILIES:
         package = importlib.import_module(f"{__package__}.{family}")
-        for name in package._MODULES:
-            importlib.import_module(f"{package.__name__}.{name}")
+        for info in pkgutil.iter_modules(package.__path__):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{package.__name__}.{info.name}")
     return KERNELS
