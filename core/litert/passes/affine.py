@@ -57,8 +57,7 @@ class ChannelAffineFolding(Pass):
                     continue
                 node.outputs = [user.outputs[0]]
                 removed.add(id(user))
-                result.changes += 1
-                result.details.append(f"{user.op_type} {user.name} into {node.name}")
+                result.record(f"{user.op_type} {user.name} into {node.name}")
                 changed = True
             graph.nodes = [n for n in graph.nodes if id(n) not in removed]
         return result

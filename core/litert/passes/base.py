@@ -24,9 +24,16 @@ class PassContext:
 
 @dataclass
 class PassResult:
+    """What a pass changed: how many rewrites, and a few words on each (a session keeps them in ``pass_results``)."""
+
     name: str
     changes: int = 0
     details: list[str] = field(default_factory=list)
+
+    def record(self, detail: str) -> None:
+        """Count one rewrite and say what it was."""
+        self.changes += 1
+        self.details.append(detail)
 
     def __str__(self) -> str:
         extra = f" ({', '.join(self.details[:6])}{', ...' if len(self.details) > 6 else ''})" if self.details else ""

@@ -90,8 +90,7 @@ class ConstantFolding(Pass):
                     value.const = const
                     value.dtype = DType.from_numpy(const.dtype)
                     value.shape = tuple(const.shape)
-            result.changes += 1
-            result.details.append(node.op_type)
+            result.record(node.op_type)
         graph.nodes = kept
         return result
 

@@ -44,8 +44,7 @@ class CommonSubexpressionElimination(Pass):
                 for old, new in zip(node.outputs, seen[key]):
                     if old:
                         renames.add(old, new)
-                result.changes += 1
-                result.details.append(node.op_type)
+                result.record(node.op_type)
                 continue
             seen[key] = node.outputs
             kept.append(node)

@@ -18,8 +18,7 @@ class DeadCodeElimination(Pass):
                 kept.append(node)
                 live.update(node.reads())
             else:
-                result.changes += 1
-                result.details.append(node.op_type)
+                result.record(node.op_type)
         kept.reverse()
         graph.nodes = kept
         live.update(graph.inputs)

@@ -62,8 +62,7 @@ class _AbsorbReader(Pass):
             detail = self.absorb(model, node, reader, consumers)
             if detail is not None:
                 removed.add(id(reader))
-                result.changes += 1
-                result.details.append(detail)
+                result.record(detail)
         graph.nodes = [n for n in graph.nodes if id(n) not in removed]
         return result
 
@@ -177,8 +176,7 @@ class ResidualFusion(Pass):
             node.inputs = inputs[:3] + [residual]
             removed.add(id(add))
             moved[id(add)] = node  # Z may be made after the conv: run it where the Add ran
-            result.changes += 1
-            result.details.append(detail)
+            result.record(detail)
         placed = {id(n) for n in moved.values()}
         graph.nodes = [moved.get(id(n), n) for n in graph.nodes
                        if id(n) in moved or (id(n) not in removed and id(n) not in placed)]

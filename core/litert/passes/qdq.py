@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import DType, Graph, Model, Node, QuantParams, Value
-from .base import Pass, PassContext, PassResult, const_of
+from .base import Pass, PassContext, PassResult, const_of, has_op
 
 CONTRIB = "com.microsoft"
 
@@ -49,11 +49,15 @@ def _dequantize_const_params(graph: Graph, node: Node | None) -> DequantizeParam
 
 
 class QdqFolding(Pass):
+    """Fold each foldable DequantizeLinear -> product -> QuantizeLinear group into one integer operator."""
+
     name = "qdq_folding"
 
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph
         result = PassResult(self.name)
+        if not has_op(graph, "DequantizeLinear"):
+            return result  # every group starts at one: no use maps for a float model
         producers = graph.producers()
         consumers = graph.consumers()
         removed: set[int] = set()
@@ -67,8 +71,7 @@ class QdqFolding(Pass):
             new_node, dropped = folded
             replacements[id(node)] = new_node
             removed.update(id(n) for n in dropped)
-            result.changes += 1
-            result.details.append(f"{node.op_type}->{new_node.op_type}")
+            result.record(f"{node.op_type}->{new_node.op_type}")
         if not result.changes:
             return result
         kept_outputs = {o for new in replacements.values() for o in new.outputs}

@@ -11,6 +11,8 @@ _IDENTITY_LIKE = {"Identity", "Dropout"}
 
 
 class ShapeSimplification(Pass):
+    """Drop identity-like nodes and shape ops that leave the shape as it is, then merge Reshape chains."""
+
     name = "shape_simplification"
 
     def run(self, model: Model, ctx: PassContext) -> PassResult:
@@ -27,13 +29,12 @@ class ShapeSimplification(Pass):
                 and not read_by_subgraph(consumers, node.outputs[0])
             ):
                 renames.add(node.outputs[0], node.inputs[0])
-                result.changes += 1
-                result.details.append(f"{node.op_type} removed")
+                result.record(f"{node.op_type} removed")
                 continue
             kept.append(node)
         graph.nodes = kept
         renames.apply(graph)
-        result.changes += self._merge_reshapes(graph, result)
+        self._merge_reshapes(graph, result)
         return result
 
     @staticmethod
@@ -54,13 +55,12 @@ class ShapeSimplification(Pass):
         return False
 
     @staticmethod
-    def _merge_reshapes(graph: Graph, result: PassResult) -> int:
+    def _merge_reshapes(graph: Graph, result: PassResult) -> None:
         """Reshape(Reshape(x, s1), s2) -> Reshape(x, s2) when s2 is constant and has no 0."""
         if not has_op(graph, "Reshape"):
-            return 0  # no use maps to build
+            return  # no use maps to build
         producers = graph.producers()
         consumers = graph.consumers()
-        merged = 0
         for node in graph.nodes:
             if node.op_type != "Reshape" or node.domain != "":
                 continue
@@ -71,9 +71,7 @@ class ShapeSimplification(Pass):
             if len(consumers.get(first.outputs[0], [])) != 1:
                 continue
             node.inputs[0] = first.inputs[0]
-            merged += 1
-            result.details.append("Reshape chain merged")
-        return merged
+            result.record("Reshape chain merged")
 
 
 def drop_identities(graph: Graph) -> None:
