@@ -179,6 +179,19 @@ def test_data_dependent_dims_stay_unknown():
     assert g.values["u"].shape == (None, None, None)
 
 
+def test_shaped_rules_leave_an_unknown_input_shape_unknown():
+    """The rules registered with ``shaped_rule`` (Slice, Pad, DFT, ConcatFromSequence, the reductions...) give
+    an unknown shape of the input's dtype while input 0's shape is unknown, and work with it once known."""
+    shaped = {key: fn for key, fn in RULES.items() if getattr(fn, "__wrapped__", None) is not None}
+    assert {("", "Slice"), ("", "DFT"), ("", "ConcatFromSequence"), ("", "ReduceSum")} <= set(shaped)
+    for (domain, op), fn in shaped.items():
+        node = Node(op, ["x"], ["y"], domain=domain)
+        assert fn(node, [Value("x", F32, None)], Graph()) == [(F32, None)], op
+    g = _graph([Node("ReduceSum", ["x"], ["r"], {"keepdims": 0})], {"x": (F32, (2, 6))})
+    infer_shapes(g, strict=True)
+    assert g.values["r"].shape == ()
+
+
 def _loop_body() -> Graph:
     # state grows by one element per iteration; the scan output is the state
     body = _graph([

@@ -15,6 +15,7 @@ never a guess.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,28 @@ def rule(*ops: str, domain: str = "") -> Callable[[Rule], Rule]:
         for op in ops:
             RULES[(domain, op)] = fn
         return fn
+
+    return decorate
+
+
+#: a :func:`shaped_rule`: a :data:`Rule` also given the known shape of input 0
+ShapedRule = Callable[[Node, Inputs, Graph, Shape], "list[Info]"]
+
+
+def shaped_rule(*ops: str, domain: str = "") -> Callable[[ShapedRule], Rule]:
+    """:func:`rule` for operators whose one output's shape is worked out from their first input's: while that
+    shape is unknown the output is an unknown shape of the input's dtype and ``fn`` is not called; once it
+    is known, ``fn`` gets it as its last argument."""
+
+    def decorate(fn: ShapedRule) -> Rule:
+        @functools.wraps(fn)
+        def when_shaped(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+            x = inputs[0] if inputs else None
+            if x is None or x.shape is None:
+                return [like(x)]
+            return fn(node, inputs, graph, x.shape)
+
+        return rule(*ops, domain=domain)(when_shaped)
 
     return decorate
 

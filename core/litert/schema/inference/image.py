@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ...ir import Dim, Graph, Node
-from ._base import Info, Inputs, arg, const, dtype_of, ints, is_omitted, like, norm_axis, product, rule, shape_of
+from ...ir import Dim, Graph, Node, Shape
+from ._base import Info, Inputs, arg, const, dtype_of, ints, is_omitted, like, norm_axis, product, rule, shape_of, shaped_rule
 
 
 def _scaled(size: Dim, scale: float) -> Dim:
@@ -15,25 +15,23 @@ def _scaled(size: Dim, scale: float) -> Dim:
     return size if float(scale) == 1.0 else None
 
 
-@rule("Resize")
-def _resize(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("Resize")
+def _resize(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x = inputs[0]
-    if x.shape is None:
-        return [like(x)]
-    rank = len(x.shape)
+    rank = len(shape)
     axes = [norm_axis(a, rank) for a in (node.attrs.get("axes") or range(rank))]
     sizes = None if is_omitted(node, 3) else ints(inputs, 3)
     scales = None if is_omitted(node, 2) else const(inputs, 2)
-    out = list(x.shape)
+    out = list(shape)
     if sizes:
         policy = node.attrs.get("keep_aspect_ratio_policy", "stretch")
         if policy == "stretch":
             for a, s in zip(axes, sizes):
                 out[a] = s
         else:
-            dims = [x.shape[a] for a in axes]
+            dims = [shape[a] for a in axes]
             if not all(isinstance(d, int) and d for d in dims):
-                return [(x.dtype, tuple(None if i in axes else d for i, d in enumerate(x.shape)))]
+                return [(x.dtype, tuple(None if i in axes else d for i, d in enumerate(shape)))]
             ratios = [s / d for s, d in zip(sizes, dims)]
             scale = min(ratios) if policy == "not_larger" else max(ratios)
             for a, d in zip(axes, dims):
@@ -41,19 +39,17 @@ def _resize(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
         return [(x.dtype, tuple(out))]
     if scales is not None and scales.size:
         for a, s in zip(axes, scales.reshape(-1)):
-            out[a] = _scaled(x.shape[a], s)
+            out[a] = _scaled(shape[a], s)
         return [(x.dtype, tuple(out))]
-    return [(x.dtype, tuple(None if i in axes else d for i, d in enumerate(x.shape)))]
+    return [(x.dtype, tuple(None if i in axes else d for i, d in enumerate(shape)))]
 
 
-@rule("Upsample")
-def _upsample(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("Upsample")
+def _upsample(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x, scales = inputs[0], const(inputs, 1)
-    if x.shape is None:
-        return [like(x)]
     if scales is None:
-        return [(x.dtype, (None,) * len(x.shape))]
-    return [(x.dtype, tuple(_scaled(d, s) for d, s in zip(x.shape, scales.reshape(-1))))]
+        return [(x.dtype, (None,) * len(shape))]
+    return [(x.dtype, tuple(_scaled(d, s) for d, s in zip(shape, scales.reshape(-1))))]
 
 
 def _div(d: Dim, b: int) -> Dim:
@@ -76,14 +72,12 @@ def _depth_space(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(x.dtype, (n, _mul(c, b * b), _div(h, b), _div(w, b)))]
 
 
-@rule("CenterCropPad")
-def _center_crop_pad(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("CenterCropPad")
+def _center_crop_pad(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x, target = inputs[0], ints(inputs, 1)
-    if x.shape is None:
-        return [like(x)]
-    rank = len(x.shape)
+    rank = len(shape)
     axes = [norm_axis(a, rank) for a in (node.attrs.get("axes") or range(rank))]
-    out = list(x.shape)
+    out = list(shape)
     for i, a in enumerate(axes):
         out[a] = target[i] if target is not None else None
     return [(x.dtype, tuple(out))]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...ir import Dim, DType, Graph, Node, Shape, Value
-from ._base import Info, Inputs, arg, dtype_of, ints, is_omitted, rule
+from ._base import Info, Inputs, arg, dtype_of, ints, is_omitted, rule, shaped_rule
 
 
 def same_pads(size: int, kernel: int, stride: int, dilation: int = 1, lower: bool = False) -> tuple[int, int]:
@@ -79,17 +79,15 @@ def _qlinear_conv(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return _conv(node, inputs[0], inputs[3], dtype_of(arg(inputs, 7)) or dtype_of(inputs[0]))
 
 
-@rule("ConvTranspose")
-def _conv_transpose(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("ConvTranspose")
+def _conv_transpose(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x, w = inputs[0], inputs[1]
-    if x.shape is None:
-        return [(x.dtype, None)]
-    n_spatial = len(x.shape) - 2
+    n_spatial = len(shape) - 2
     group = node.attrs.get("group", 1)
     channels = w.shape[1] * group if w.shape is not None and isinstance(w.shape[1], int) else None
     explicit = node.attrs.get("output_shape")
     if explicit:
-        return [(x.dtype, (x.shape[0], channels, *explicit[-n_spatial:]))]
+        return [(x.dtype, (shape[0], channels, *explicit[-n_spatial:]))]
     kernel = node.attrs.get("kernel_shape") or (list(w.shape[2:]) if w.shape is not None else [None] * n_spatial)
     strides = node.attrs.get("strides") or [1] * n_spatial
     dilations = node.attrs.get("dilations") or [1] * n_spatial
@@ -97,7 +95,7 @@ def _conv_transpose(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     pads = node.attrs.get("pads") or [0] * (2 * n_spatial)
     auto_pad = node.attrs.get("auto_pad", "NOTSET")
     out: list[Dim] = []
-    for i, size in enumerate(x.shape[2:]):
+    for i, size in enumerate(shape[2:]):
         if not isinstance(size, int):
             out.append(None)
         elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
@@ -107,7 +105,7 @@ def _conv_transpose(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
         else:
             total_pad = 0 if auto_pad == "VALID" else pads[i] + pads[i + n_spatial]
             out.append(strides[i] * (size - 1) + out_pad[i] + (kernel[i] - 1) * dilations[i] + 1 - total_pad)
-    return [(x.dtype, (x.shape[0], channels, *out))]
+    return [(x.dtype, (shape[0], channels, *out))]
 
 
 @rule("MaxPool", "AveragePool", "LpPool")
@@ -120,12 +118,10 @@ def _pool(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(x.dtype, shape), (DType.INT64, shape)][: len(node.outputs)]
 
 
-@rule("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool")
-def _global_pool(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool")
+def _global_pool(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x = inputs[0]
-    if x.shape is None:
-        return [(x.dtype, None)]
-    return [(x.dtype, (*x.shape[:2], *[1] * (len(x.shape) - 2)))]
+    return [(x.dtype, (*shape[:2], *[1] * (len(shape) - 2)))]
 
 
 @rule("MaxUnpool")

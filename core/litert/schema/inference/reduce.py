@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ...ir import DType, Graph, Node, Shape, Value
-from ._base import Info, Inputs, arg, dtype_of, ints, is_omitted, norm_axis, rule, shape_of
+from ._base import Info, Inputs, arg, dtype_of, ints, is_omitted, norm_axis, rule, shape_of, shaped_rule
 
 REDUCE_OPS = ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
               "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")
@@ -16,22 +16,20 @@ def reduced(shape: Shape, axes: Iterable[int], keepdims: bool) -> Shape:
     return tuple(1 if i in chosen else d for i, d in enumerate(shape) if keepdims or i not in chosen)
 
 
-@rule(*REDUCE_OPS)
-def _reduce(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule(*REDUCE_OPS)
+def _reduce(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x = inputs[0]
     keep = node.attrs.get("keepdims", 1)
-    if x.shape is None:
-        return [(x.dtype, None)]
     axes: list[int] | None = []
     if not is_omitted(node, 1):
         axes = ints(inputs, 1)
         if axes is None:  # which axes is data: with keepdims the rank is still known
-            return [(x.dtype, tuple(1 if d == 1 else None for d in x.shape) if keep else None)]
+            return [(x.dtype, tuple(1 if d == 1 else None for d in shape) if keep else None)]
     if not axes:
         if node.attrs.get("noop_with_empty_axes", 0):
-            return [(x.dtype, x.shape)]
-        axes = list(range(len(x.shape)))
-    return [(x.dtype, reduced(x.shape, axes, keep))]
+            return [(x.dtype, shape)]
+        axes = list(range(len(shape)))
+    return [(x.dtype, reduced(shape, axes, keep))]
 
 
 @rule("ArgMax", "ArgMin")

@@ -4,8 +4,8 @@ element shape merges the shapes of all elements (dims that differ are
 unknown).  How many elements a sequence holds is not part of its type."""
 from __future__ import annotations
 
-from ...ir import DType, Graph, Node
-from ._base import UNKNOWN, Info, Inputs, arg, attr_dtype, const, is_omitted, merge_shape, norm_axis, rule, scalar_rule
+from ...ir import DType, Graph, Node, Shape
+from ._base import UNKNOWN, Info, Inputs, arg, attr_dtype, const, is_omitted, merge_shape, norm_axis, rule, scalar_rule, shaped_rule
 
 SEQ, OPT = "sequence", "optional"
 
@@ -74,17 +74,15 @@ def _split_to_sequence(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(x.dtype, (*x.shape[:axis], part, *x.shape[axis + 1:]), SEQ)]
 
 
-@rule("ConcatFromSequence")
-def _concat_from_sequence(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("ConcatFromSequence")
+def _concat_from_sequence(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     seq = inputs[0]
-    if seq.shape is None:
-        return [(seq.dtype, None)]
-    shape = list(seq.shape)
+    out = list(shape)
     if node.attrs.get("new_axis", 0):
-        shape.insert(norm_axis(node.attrs["axis"], len(shape) + 1), None)
+        out.insert(norm_axis(node.attrs["axis"], len(out) + 1), None)
     else:
-        shape[norm_axis(node.attrs["axis"], len(shape))] = None
-    return [(seq.dtype, tuple(shape))]
+        out[norm_axis(node.attrs["axis"], len(out))] = None
+    return [(seq.dtype, tuple(out))]
 
 
 @rule("Optional")

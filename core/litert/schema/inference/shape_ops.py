@@ -25,6 +25,7 @@ from ._base import (
     scalar_rule,
     shape_data,
     shape_of,
+    shaped_rule,
 )
 
 #: Slice ends at or beyond this take the whole axis (ONNX writes INT64_MAX or INT32_MAX)
@@ -103,22 +104,20 @@ def _transpose(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(x.dtype, tuple(x.shape[p] for p in perm))]
 
 
-@rule("Squeeze")
-def _squeeze(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("Squeeze")
+def _squeeze(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x = inputs[0]
-    if x.shape is None:
-        return [(x.dtype, None)]
     if is_omitted(node, 1):
-        if not all(isinstance(d, int) for d in x.shape):
+        if not all(isinstance(d, int) for d in shape):
             return [(x.dtype, None)]  # which unknown dims are 1 is data
-        return [(x.dtype, tuple(d for d in x.shape if d != 1))]
+        return [(x.dtype, tuple(d for d in shape if d != 1))]
     axes = ints(inputs, 1)
-    rank = len(x.shape)
+    rank = len(shape)
     if axes is None:  # which axes is data; how many may be known
         n = shape_of(arg(inputs, 1))
         return [(x.dtype, _unknown_rank(rank - n[0] if n and isinstance(n[0], int) else None))]
     drop = {norm_axis(a, rank) for a in axes}
-    return [(x.dtype, tuple(d for i, d in enumerate(x.shape) if i not in drop))]
+    return [(x.dtype, tuple(d for i, d in enumerate(shape) if i not in drop))]
 
 
 @rule("Unsqueeze")
@@ -178,26 +177,24 @@ def _split(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(x.dtype, (*x.shape[:axis], s, *x.shape[axis + 1:])) for s in sizes]
 
 
-@rule("Slice")
-def _slice(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("Slice")
+def _slice(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x = inputs[0]
-    if x.shape is None:
-        return [(x.dtype, None)]
     starts, ends = ints(inputs, 1), ints(inputs, 2)
     axes = None if is_omitted(node, 3) else ints(inputs, 3)
     steps = None if is_omitted(node, 4) else ints(inputs, 4)
-    rank = len(x.shape)
+    rank = len(shape)
     if starts is None or ends is None or (axes is None and not is_omitted(node, 3)) or (
             steps is None and not is_omitted(node, 4)):
         if axes is not None:  # the sliced axes are known: every other dim stays
             touched = {norm_axis(a, rank) for a in axes}
-            return [(x.dtype, tuple(None if i in touched else d for i, d in enumerate(x.shape)))]
+            return [(x.dtype, tuple(None if i in touched else d for i, d in enumerate(shape)))]
         return [(x.dtype, _unknown_rank(rank))]
     axes = [norm_axis(a, rank) for a in (axes if axes is not None else range(len(starts)))]
     steps = steps if steps is not None else [1] * len(starts)
-    out = list(x.shape)
+    out = list(shape)
     for a, s, e, st in zip(axes, starts, ends, steps):
-        size = x.shape[a]
+        size = shape[a]
         if isinstance(size, int):
             out[a] = len(range(*slice(s, e, st).indices(size)))
         elif st == 1 and s == 0 and e >= _WHOLE:
@@ -207,17 +204,15 @@ def _slice(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(x.dtype, tuple(out))]
 
 
-@rule("Pad")
-def _pad(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("Pad")
+def _pad(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x, pads = inputs[0], ints(inputs, 1)
-    if x.shape is None:
-        return [(x.dtype, None)]
-    rank = len(x.shape)
+    rank = len(shape)
     axes = list(range(rank)) if is_omitted(node, 3) else ints(inputs, 3)
     if pads is None or axes is None:
         return [(x.dtype, _unknown_rank(rank))]
     axes = [norm_axis(a, rank) for a in axes]
-    out = list(x.shape)
+    out = list(shape)
     for i, a in enumerate(axes):
         extra = pads[i] + pads[i + len(axes)]
         out[a] = out[a] + extra if isinstance(out[a], int) else (out[a] if extra == 0 else None)
@@ -235,15 +230,13 @@ def _expand(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
     return [(x.dtype, broadcast(x.shape, tuple(target)))]
 
 
-@rule("Tile")
-def _tile(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("Tile")
+def _tile(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x, repeats = inputs[0], ints(inputs, 1)
-    if x.shape is None:
-        return [(x.dtype, None)]
     if repeats is None:
-        return [(x.dtype, _unknown_rank(len(x.shape)))]
+        return [(x.dtype, _unknown_rank(len(shape)))]
     return [(x.dtype, tuple(d * r if isinstance(d, int) else (d if r == 1 else None)
-                            for d, r in zip(x.shape, repeats)))]
+                            for d, r in zip(shape, repeats)))]
 
 
 @rule("Shape")

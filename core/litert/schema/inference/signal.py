@@ -1,36 +1,35 @@
 """Signal processing: DFT, STFT, window functions, MelWeightMatrix."""
 from __future__ import annotations
 
-from ...ir import Dim, DType, Graph, Node
-from ._base import Info, Inputs, arg, attr_dtype, is_omitted, norm_axis, rule, scalar
+from ...ir import Dim, DType, Graph, Node, Shape
+from ._base import Info, Inputs, arg, attr_dtype, is_omitted, norm_axis, rule, scalar, shaped_rule
 
 
 def _half(n: Dim | float) -> Dim:
     return n // 2 + 1 if isinstance(n, int) else None
 
 
-@rule("DFT")
-def _dft(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
+@shaped_rule("DFT")
+def _dft(node: Node, inputs: Inputs, graph: Graph, shape: Shape) -> list[Info]:
     x = inputs[0]
-    if x.shape is None:
-        return [(x.dtype, None)]
-    rank = len(x.shape)
+    rank = len(shape)
     given = -2 if is_omitted(node, 2) else scalar(inputs, 2)
     if not isinstance(given, int):
         return [(x.dtype, (None,) * rank)]
     axis = norm_axis(given, rank)
     inverse, onesided = node.attrs.get("inverse", 0), node.attrs.get("onesided", 0)
-    size = x.shape[axis]
+    size = shape[axis]
+    n: Dim | float
     if is_omitted(node, 1):
         n = (2 * (size - 1) if isinstance(size, int) else None) if onesided and inverse else size
     else:
         n = scalar(inputs, 1)
-    shape = list(x.shape)
+    out: list[Dim | float] = list(shape)
     if onesided and not inverse:
-        shape[axis], shape[-1] = _half(n), 2
+        out[axis], out[-1] = _half(n), 2
     else:
-        shape[axis], shape[-1] = n, (1 if onesided else 2)
-    return [(x.dtype, tuple(shape))]
+        out[axis], out[-1] = n, (1 if onesided else 2)
+    return [(x.dtype, tuple(out))]
 
 
 @rule("STFT")
