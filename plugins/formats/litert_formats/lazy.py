@@ -46,7 +46,7 @@ class LazyFrontend(_Lazy, Frontend):
     def sniff(self, head: bytes) -> bool:
         return bool(self.real().sniff(head))
 
-    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+    def load(self, path: Path, options: LoadOptions) -> Model:
         model: Model = self.real().load(path, options)
         return model
 

@@ -4,7 +4,12 @@ A reader turns a file's operators into IR nodes one by one; around that loop
 each of them checks the same things the same way: the names given in
 ``input_shapes`` are model inputs, an operator reader's Python error on
 values no converter writes is a :class:`~litert.errors.ModelLoadError` saying
-where, a protobuf file that does not parse is one too.
+where, a protobuf file that does not parse is one too; and the model it
+returns is a graph in litert's operator set (:func:`translated_model`).
+
+A frontend's ``load`` gets a :class:`~pathlib.Path` and a
+:class:`~litert.formats.LoadOptions` (``litert.runtime.loading.read_model``
+makes them from what the caller gave): the frontends do not convert them again.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from typing import Any, Protocol, TypeVar
 
 from litert.errors import InputError, LitertError, ModelLoadError
 from litert.formats import LoadOptions
-from litert.ir import Graph, Layout
+from litert.ir import Graph, Layout, Model
+from litert.schema import schemas
 
 #: what an operator reader may raise on values no converter writes (a wrong-rank weight, a bad perm...)
 MALFORMED = (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
@@ -32,6 +38,13 @@ def malformed_as_load_error(where: str) -> Iterator[None]:
         raise
     except MALFORMED as err:
         raise ModelLoadError(f"{where} ({type(err).__name__}: {err})") from None
+
+
+def translated_model(graph: Graph, source_format: str, producer: str, metadata: dict[str, str]) -> Model:
+    """The model a frontend read from a format with its own operator set: its graph has been translated into
+    litert's, the latest ONNX default opset, whatever the source's own versioning (ONNX keeps its models')."""
+    return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=producer, source_format=source_format,
+                 metadata=metadata)
 
 
 def check_input_shapes(options: LoadOptions, graph: Graph) -> None:

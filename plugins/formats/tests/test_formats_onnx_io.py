@@ -12,6 +12,7 @@ from onnx import TensorProto as T
 from onnx import helper, numpy_helper
 
 from litert.errors import InputError, ModelLoadError, UnsupportedOperatorError
+from litert.formats import LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
 from litert_formats.onnx import OnnxFrontend, OnnxSerializer
 from litert_formats.onnx import writer as writer_mod
@@ -33,7 +34,7 @@ def test_truncated_file(tmp_path):
     path = tmp_path / "cut.onnx"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelLoadError) as info:
-        OnnxFrontend().load(path, None)
+        OnnxFrontend().load(path, LoadOptions())
     assert "cut.onnx" in str(info.value) and "\n" not in str(info.value)
 
 
@@ -42,16 +43,16 @@ def test_random_bytes(tmp_path, seed):
     path = tmp_path / "noise.onnx"
     path.write_bytes(np.random.default_rng(seed).integers(0, 256, 4096, dtype=np.uint8).tobytes())
     with pytest.raises(ModelLoadError, match="noise.onnx"):
-        OnnxFrontend().load(path, None)
+        OnnxFrontend().load(path, LoadOptions())
 
 
 def test_empty_and_missing_file(tmp_path):
     empty = tmp_path / "empty.onnx"
     empty.write_bytes(b"")
     with pytest.raises(ModelLoadError, match="empty.onnx"):
-        OnnxFrontend().load(empty, None)
+        OnnxFrontend().load(empty, LoadOptions())
     with pytest.raises(ModelLoadError, match="absent.onnx"):
-        OnnxFrontend().load(tmp_path / "absent.onnx", None)
+        OnnxFrontend().load(tmp_path / "absent.onnx", LoadOptions())
 
 
 def test_binary_and_text_encodings_read_the_same_weights(tmp_path):
@@ -64,7 +65,7 @@ def test_binary_and_text_encodings_read_the_same_weights(tmp_path):
         onnx.save_model(model, str(path), format="textproto" if path.suffix == ".txtpb" else None)
     assert not paths[2].read_bytes().startswith(paths[0].read_bytes()[:8])  # really text
     for path in paths:
-        loaded = OnnxFrontend().load(path, None)
+        loaded = OnnxFrontend().load(path, LoadOptions())
         np.testing.assert_array_equal(loaded.graph.values["w"].const, expected)
 
 
@@ -73,14 +74,14 @@ def test_trailing_bytes_after_the_model_are_refused(tmp_path):
     path = tmp_path / "tail.onnx"
     path.write_bytes(small_model().SerializeToString() + b"\x00")
     with pytest.raises(ModelLoadError, match="tail.onnx"):
-        OnnxFrontend().load(path, None)
+        OnnxFrontend().load(path, LoadOptions())
 
 
 def test_not_a_model_proto(tmp_path):
     path = tmp_path / "tensor.onnx"
     path.write_bytes(numpy_helper.from_array(rand(10, 10)).SerializeToString())
     with pytest.raises(ModelLoadError, match="tensor.onnx"):
-        OnnxFrontend().load(path, None)
+        OnnxFrontend().load(path, LoadOptions())
 
 
 def _external_model(tmp_path):
@@ -95,7 +96,7 @@ def _external_model(tmp_path):
 def test_external_data_loads(tmp_path):
     model, path = _external_model(tmp_path)
     assert (tmp_path / "ext.weights").exists()
-    ir = OnnxFrontend().load(path, None)
+    ir = OnnxFrontend().load(path, LoadOptions())
     np.testing.assert_array_equal(ir.graph.values["w"].const, rand(4, 3, seed=5))
     x = rand(2, 4)
     out = tmp_path / "back.onnx"
@@ -107,7 +108,7 @@ def test_missing_external_data(tmp_path):
     _, path = _external_model(tmp_path)
     os.remove(tmp_path / "ext.weights")
     with pytest.raises(ModelLoadError, match="ext.onnx"):
-        OnnxFrontend().load(path, None)
+        OnnxFrontend().load(path, LoadOptions())
 
 
 def test_truncated_external_data(tmp_path):
@@ -115,7 +116,7 @@ def test_truncated_external_data(tmp_path):
     weights = tmp_path / "ext.weights"
     weights.write_bytes(weights.read_bytes()[:10])
     with pytest.raises(ModelLoadError, match="ext.onnx"):
-        OnnxFrontend().load(path, None)
+        OnnxFrontend().load(path, LoadOptions())
 
 
 def test_cut_after_graph(tmp_path):
@@ -125,7 +126,7 @@ def test_cut_after_graph(tmp_path):
     path = tmp_path / "cut.onnx"
     path.write_bytes(model.SerializeToString())
     with pytest.raises(ModelLoadError, match="opset_import"):
-        OnnxFrontend().load(path, None)
+        OnnxFrontend().load(path, LoadOptions())
 
 
 # ---------------------------------------------------------------- operators
@@ -405,7 +406,7 @@ def test_writer_external_data_when_large(tmp_path, monkeypatch):
     assert (tmp_path / "big.onnx.data").stat().st_size == 4 * 3 * 4
     x = rand(2, 4)
     np.testing.assert_allclose(run_ort(out, {"x": x})[0], run_ort(model, {"x": x})[0])
-    again = OnnxFrontend().load(out, None)
+    again = OnnxFrontend().load(out, LoadOptions())
     np.testing.assert_array_equal(again.graph.values["w"].const, ir.graph.values["w"].const)
 
 

@@ -12,6 +12,7 @@ import pytest
 from formats_testlib import load, onnx_data_dir, roundtrip, run_ort, run_written
 from onnx import numpy_helper
 
+from litert.formats import LoadOptions
 from litert_formats.onnx import OnnxFrontend
 
 LIGHT = sorted((onnx_data_dir() / "light").glob("light_*.onnx"))
@@ -46,7 +47,7 @@ def test_light_zoo_present():
 def test_light_model_roundtrips(path, tmp_path):
     ir, out = roundtrip(path, tmp_path)
     assert ir.metadata["source_opset"] == "9" and len(ir.graph.inputs) == 1
-    again = OnnxFrontend().load(out, None)
+    again = OnnxFrontend().load(out, LoadOptions())
     assert [n.op_type for n in again.graph.nodes] == [n.op_type for n in ir.graph.nodes]
     assert again.graph.inputs == ir.graph.inputs and again.graph.outputs == ir.graph.outputs
     for name, value in ir.graph.constants().items():

@@ -21,9 +21,8 @@ from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
 from litert.limits import numel
-from litert.schema import schemas
 
-from ..reading import check_input_shapes, histogram_text, malformed_as_load_error
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, translated_model
 from . import caffe_pb2
 from .files import read_net, read_weights, weight_file_for
 
@@ -235,14 +234,11 @@ class CaffeFrontend(Frontend):
     name = "caffe"
     extensions = (".prototxt",)
 
-    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
-        path = Path(path)
-        options = options or LoadOptions()
+    def load(self, path: Path, options: LoadOptions) -> Model:
         net = read_net(path)
         weight_path = weight_file_for(path, options.weight_file)
         weights = read_weights(weight_path)
         graph = build_graph(path, net, weights, options)
         metadata = {"caffe.weight_file": str(weight_path),
                     "caffe.layers": histogram_text(Counter(layer.type for layer in net.layer))}
-        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer="Caffe", source_format="caffe",
-                     metadata=metadata)
+        return translated_model(graph, self.name, "Caffe", metadata)

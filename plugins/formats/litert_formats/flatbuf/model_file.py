@@ -13,8 +13,8 @@ import numpy as np
 from litert.errors import ModelLoadError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, QuantParams
-from litert.schema import schemas
 
+from ..reading import translated_model
 from .read import read_table
 from .schema import Schema
 from .verify import VerifyError, verify
@@ -106,11 +106,10 @@ class FlatBufferFrontend(Frontend):
     def sniff(self, head: bytes) -> bool:
         return len(head) >= 8 and head[4:8] == self.file_class.FORMAT.schema.file_identifier
 
-    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
-        model_file = self.file_class(Path(path))
-        graph = self.build_graph(model_file, options or LoadOptions())
-        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer=model_file.producer,
-                     source_format=self.name, metadata=self.metadata(model_file))
+    def load(self, path: Path, options: LoadOptions) -> Model:
+        model_file = self.file_class(path)
+        return translated_model(self.build_graph(model_file, options), self.name, model_file.producer,
+                                self.metadata(model_file))
 
     def metadata(self, model_file: Any) -> dict[str, str]:
         """What ``litert info`` shows of the file, keys prefixed by the format's name."""

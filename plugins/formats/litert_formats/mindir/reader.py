@@ -24,8 +24,8 @@ from google.protobuf.message import DecodeError
 from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
-from litert.schema import schemas
 
+from ..reading import translated_model
 from ..text_fields import first_bad_text
 from . import output_names, tensors
 from .context import Const, NodeContext, Unavailable
@@ -47,10 +47,6 @@ MAX_CALL_DEPTH = 64
 def _one_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
-
-
-def latest_default_opset() -> int:
-    return schemas().latest_opset()
 
 
 # ---------------------------------------------------------------- parsing
@@ -414,14 +410,12 @@ class MindirFrontend(Frontend):
     def sniff(self, head: bytes) -> bool:
         return looks_like_mindir(head)
 
-    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
-        path = Path(path)
+    def load(self, path: Path, options: LoadOptions) -> Model:
         proto = parse(path)
-        graph = GraphReader(proto, path, options or LoadOptions()).read()
+        graph = GraphReader(proto, path, options).read()
         output_names.restore(graph, {e.key: e.value for e in proto.user_info})
         _infer_types(graph, path)
         metadata = {"mindir_version": str(proto.mind_ir_version), "mindspore_version": proto.model_version}
         metadata.update({e.key: e.value for e in proto.user_info})
-        return Model(graph=graph, opsets={"": latest_default_opset()}, producer=proto.producer_name,
-                     source_format="mindir", metadata=metadata)
+        return translated_model(graph, self.name, proto.producer_name, metadata)
 

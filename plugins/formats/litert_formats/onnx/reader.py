@@ -622,11 +622,6 @@ def _untyped(graph: Graph) -> bool:
     return False
 
 
-
-def latest_default_opset() -> int:
-    return schemas().latest_opset()
-
-
 class OnnxFrontend(Frontend):
     """ONNX ``.onnx`` files (ModelProto), any opset the schema registry covers."""
 
@@ -636,18 +631,16 @@ class OnnxFrontend(Frontend):
     def sniff(self, head: bytes) -> bool:
         return looks_like_model(head)
 
-    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+    def load(self, path: Path, options: LoadOptions) -> Model:
         """Types come from the declarations and litert's own inference; only where those leave a value
         untyped is the model read again with onnx's shape inference (:func:`_read`)."""
-        path = Path(path)
-        options = options or LoadOptions()
         model, converter, graph = _read(path, options, onnx_inference=False)
         if _untyped(graph):
             del model, converter, graph  # the first read's weights go before the second read makes its own
             model, converter, graph = _read(path, options, onnx_inference=True)
         opsets = dict(converter.opsets)
         source_opset = opsets.get("", 1)
-        opsets[""] = max(latest_default_opset(), source_opset)
+        opsets[""] = max(schemas().latest_opset(), source_opset)
         metadata = {p.key: p.value for p in model.metadata_props}
         metadata["source_opset"] = str(source_opset)
         return Model(

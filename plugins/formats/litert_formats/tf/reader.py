@@ -27,11 +27,10 @@ from google.protobuf.message import DecodeError
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Layout, Model, Node, Value
-from litert.schema import schemas
 
 from .. import transposes
 from ..emitter import NodeEmitter
-from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, read_message, symbolic_dims
+from ..reading import check_input_shapes, histogram_text, malformed_as_load_error, read_message, symbolic_dims, translated_model
 from . import graph_pb2
 from .cond import BranchTags
 
@@ -279,11 +278,9 @@ class TfFrontend(Frontend):
     name = "tf"
     extensions = (".pb",)
 
-    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+    def load(self, path: Path, options: LoadOptions) -> Model:
         from .saved_model import flatten, is_saved_model
 
-        path = Path(path)
-        options = options or LoadOptions()
         saved_model = path.is_file() and is_saved_model(path, path.open("rb").read(1))
         graph_def = flatten(path) if saved_model else read_graph_def(path)
         graph = build_graph(path, graph_def, options)
@@ -291,5 +288,4 @@ class TfFrontend(Frontend):
                     "tf.ops": histogram_text(Counter(n.op for n in graph_def.node))}
         if saved_model:
             metadata["tf.saved_model"] = "serving signature, calls inlined, variables from variables/"
-        return Model(graph=graph, opsets={"": schemas().latest_opset()}, producer="TensorFlow", source_format="tf",
-                     metadata=metadata)
+        return translated_model(graph, self.name, "TensorFlow", metadata)
