@@ -345,12 +345,15 @@ def test_a_job_of_more_tasks_than_a_claim_word_counts_runs_every_task():
     _assert_requantised_close(got["y"], want["y"])
 
 
+@pytest.mark.parametrize("window", [(2, 1), (1, 2)], ids=["stride2", "dilated"])  # (stride, dilation), pads 1
 @pytest.mark.parametrize("same_params", [True, False], ids=["same-params", "table"])
 @pytest.mark.parametrize("between_convs", [True, False], ids=["nhwc", "nchw"])
-def test_qdq_max_pool_is_one_step_with_the_same_bytes(same_params, between_convs):
+def test_qdq_max_pool_is_one_step_with_the_same_bytes(same_params, between_convs, window):
     """DQ -> MaxPool -> Q over uint8 becomes one QMAXPOOL step (the window's max, through a Q(DQ(v)) table
     when the two sides' parameters differ), byte for byte the unfused steps' result; channels-last between
-    int8 convolutions, NCHW when its input comes from outside the segment."""
+    int8 convolutions, NCHW when its input comes from outside the segment; strided, and dilated so that
+    windows reach past both borders."""
+    stride, dilation = window
     rng = np.random.default_rng(RNG_SEED + 11)
     c, h, w = 20, 13, 11
     consts = {"s": np.float32(0.04), "z": np.uint8(9), "s2": np.float32(0.04 if same_params else 0.057),
@@ -360,12 +363,12 @@ def test_qdq_max_pool_is_one_step_with_the_same_bytes(same_params, between_convs
     nodes = ([Node("QLinearConv", ["x", "s", "z", "w", "ws", "wz", "s", "z"], ["a"], {}, name="c1")]
              if between_convs else [])
     nodes += [Node("DequantizeLinear", [pool_in, "s", "z"], ["f"], name="dq"),
-              Node("MaxPool", ["f"], ["p"], {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]},
-                   name="pool"),
+              Node("MaxPool", ["f"], ["p"], {"kernel_shape": [3, 3], "strides": [stride] * 2, "pads": [1, 1, 1, 1],
+                                             "dilations": [dilation] * 2}, name="pool"),
               Node("QuantizeLinear", ["p", "s2", "z2"], ["q"], name="q"),
               Node("QLinearConv", ["q", "s2", "z2", "w", "ws", "wz", "s", "z"], ["y"], {}, name="c2")]
     x = _random_q(rng, (1, c, h, w), np.uint8)
-    oh, ow = (h - 1) // 2 + 1, (w - 1) // 2 + 1
+    oh, ow = ((d + 2 - 2 * dilation - 1) // stride + 1 for d in (h, w))
     graph = _graph(nodes, {"x": x}, consts, {"y": ((1, c, oh, ow), np.uint8)})
     u8, f32 = DType.from_numpy(np.dtype(np.uint8)), DType.from_numpy(np.dtype(np.float32))
     graph.values["a"] = Value("a", u8, (1, c, h, w))

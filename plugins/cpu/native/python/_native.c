@@ -17,6 +17,22 @@
 #include "litert_kernels.h"
 #include "litert_program.h"
 
+#define MODULE_NAME "litert_cpu._native"
+
+/* A class of this module: its object struct and its slots (init, dealloc, methods, doc...); instances are
+   made by CPython's generic tp_new, and the class is named inside the module. */
+#define NATIVE_CLASS(name, object, ...)                                                                   \
+    {                                                                                                     \
+        PyVarObject_HEAD_INIT(NULL, 0).tp_name = MODULE_NAME "." name, .tp_basicsize = sizeof(object),   \
+        .tp_flags = Py_TPFLAGS_DEFAULT, .tp_new = PyType_GenericNew, __VA_ARGS__                          \
+    }
+
+/* A module function without arguments answering yes or no: bool(fn()) (a CPU feature, a registration) */
+#define FLAG_FUNCTION(name, fn)                                   \
+    static PyObject *name(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(unused)) { \
+        return PyBool_FromLong(fn());                                           \
+    }
+
 static PyObject *KernelError;
 
 /* ------------------------------------------------------------------ Pool */
@@ -58,8 +74,7 @@ static void Pool_dealloc(PoolObject *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static PyObject *Pool_threads(PoolObject *self, void *closure) {
-    (void)closure;
+static PyObject *Pool_threads(PoolObject *self, void *Py_UNUSED(closure)) {
     return PyLong_FromLong(lk_pool_threads(self->pool));
 }
 
@@ -68,16 +83,9 @@ static PyGetSetDef Pool_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject PoolType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "litert_cpu._native.Pool",
-    .tp_basicsize = sizeof(PoolObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Pool_init,
-    .tp_dealloc = (destructor)Pool_dealloc,
-    .tp_getset = Pool_getset,
-    .tp_doc = "Pool(threads): the kernel library's thread pool",
-};
+static PyTypeObject PoolType = NATIVE_CLASS("Pool", PoolObject, .tp_init = (initproc)Pool_init,
+                                            .tp_dealloc = (destructor)Pool_dealloc, .tp_getset = Pool_getset,
+                                            .tp_doc = "Pool(threads): the kernel library's thread pool");
 
 /* --------------------------------------------------------------- Program */
 
@@ -620,8 +628,7 @@ done:
     return result;
 }
 
-static PyObject *Program_len(ProgramObject *self, PyObject *unused) {
-    (void)unused;
+static PyObject *Program_len(ProgramObject *self, PyObject *Py_UNUSED(unused)) {
     return PyLong_FromLong(lk_program_steps(self->program));
 }
 
@@ -637,26 +644,18 @@ static PyMethodDef Program_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject ProgramType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "litert_cpu._native.Program",
-    .tp_basicsize = sizeof(ProgramObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Program_init,
-    .tp_dealloc = (destructor)Program_dealloc,
-    .tp_methods = Program_methods,
-    .tp_doc = "Program(slot_bytes): a static plan of kernel steps over sized slots",
-};
+static PyTypeObject ProgramType =
+    NATIVE_CLASS("Program", ProgramObject, .tp_init = (initproc)Program_init,
+                 .tp_dealloc = (destructor)Program_dealloc, .tp_methods = Program_methods,
+                 .tp_doc = "Program(slot_bytes): a static plan of kernel steps over sized slots");
 
 /* ---------------------------------------------------------------- module */
 
-static PyObject *mod_isa(PyObject *m, PyObject *unused) {
-    (void)m, (void)unused;
+static PyObject *mod_isa(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(unused)) {
     return PyUnicode_FromString(lk_isa_name(lk_cpu_isa()));
 }
 
-static PyObject *mod_set_blas_sgemm(PyObject *m, PyObject *arg) {
-    (void)m;
+static PyObject *mod_set_blas_sgemm(PyObject *Py_UNUSED(m), PyObject *arg) {
     if (arg == Py_None) {
         lk_set_blas_sgemm(NULL);
         Py_RETURN_NONE;
@@ -667,10 +666,9 @@ static PyObject *mod_set_blas_sgemm(PyObject *m, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
-static PyObject *mod_has_blas(PyObject *m, PyObject *unused) {
-    (void)m, (void)unused;
-    return PyBool_FromLong(lk_has_blas());
-}
+FLAG_FUNCTION(mod_has_blas, lk_has_blas)
+FLAG_FUNCTION(mod_conv_packed_available, lk_conv_packed_available)
+FLAG_FUNCTION(mod_bf16_available, lk_bf16_available)
 
 /* The packers write into a caller-owned buffer (the plugin allocates it 64-byte aligned), checked to hold
    exactly the packed layout's size: the packed weights are never copied again. */
@@ -694,129 +692,127 @@ static int float_weights(PyObject *obj, Py_ssize_t values, Py_buffer *view) {
     return 0;
 }
 
-/* packed conv weights: float32 values, or bf16 pairs (4 bytes each as well) */
-static size_t conv_packed_units(int rows, int k, int groups, int bf16) {
-    return bf16 ? lk_conv_packed_bf16_pairs(rows, k, groups) : lk_conv_packed_floats(rows, k, groups);
-}
+/* The geometry of a weight as the packing entry points parse it; each layout reads its own fields
+   (conv: rows, k, groups; Winograd: rows, k = channels, groups, unit, kernel; GEMM B: k, n, trans_b). */
+typedef struct {
+    int rows, k, n, groups, trans_b, unit, kernel, bf16;
+} weight_geometry;
 
-static size_t gemm_packed_units(int k, int n, int bf16) {
-    return bf16 ? lk_gemm_packed_b_bf16_pairs(k, n) : lk_gemm_packed_b_floats(k, n);
-}
+/* A packed weight layout: float32 values, or bf16 pairs (4 bytes each as well) */
+typedef struct {
+    size_t (*units)(const weight_geometry *g);                        /* 4-byte units; 0: geometry refused */
+    Py_ssize_t (*values)(const weight_geometry *g);                   /* the float32 weights it packs */
+    int (*pack)(const weight_geometry *g, const float *w, void *out); /* LK_OK, or LK_E_NOMEM */
+} packed_layout;
 
-/* The bytes a packed weight of `floats` 4-byte units takes, as a Python int; ValueError for a geometry the
-   packer refuses (0 units). */
-static PyObject *packed_bytes(size_t floats) {
-    if (floats == 0) return PyErr_Format(PyExc_ValueError, "bad weight geometry");
-    return PyLong_FromSize_t(floats * sizeof(float));
+static size_t conv_units(const weight_geometry *g) {
+    return g->bf16 ? lk_conv_packed_bf16_pairs(g->rows, g->k, g->groups) : lk_conv_packed_floats(g->rows, g->k, g->groups);
 }
-
-/* A packer's source (`values` float32 weights) and destination (`floats` units) buffers, both held on
-   success (release with release_packing); -1 with the error set and nothing held otherwise. */
-static int packing_buffers(PyObject *obj, Py_ssize_t values, PyObject *out, size_t floats, Py_buffer *view,
-                           Py_buffer *dest) {
-    if (floats == 0) {
-        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
-        return -1;
-    }
-    if (float_weights(obj, values, view) < 0) return -1;
-    if (packed_output(out, floats, dest) < 0) {
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
-
-static void release_packing(Py_buffer *view, Py_buffer *dest) {
-    PyBuffer_Release(dest);
-    PyBuffer_Release(view);
-}
-
-static PyObject *mod_conv_packed_bytes(PyObject *m, PyObject *args) {
-    (void)m;
-    int rows, k, groups, bf16 = 0;
-    if (!PyArg_ParseTuple(args, "iii|p", &rows, &k, &groups, &bf16)) return NULL;
-    return packed_bytes(conv_packed_units(rows, k, groups, bf16));
-}
-
-static PyObject *mod_pack_conv_weights(PyObject *m, PyObject *args) {
-    (void)m;
-    PyObject *obj, *out;
-    int rows, k, groups, bf16 = 0;
-    if (!PyArg_ParseTuple(args, "OiiiO|p", &obj, &rows, &k, &groups, &out, &bf16)) return NULL;
-    Py_buffer view, dest;
-    size_t floats = conv_packed_units(rows, k, groups, bf16);
-    if (packing_buffers(obj, (Py_ssize_t)rows * k, out, floats, &view, &dest) < 0) return NULL;
-    if (bf16)
-        lk_conv_pack_weights_bf16(view.buf, rows, k, groups, (uint32_t *)dest.buf);
+static Py_ssize_t conv_values(const weight_geometry *g) { return (Py_ssize_t)g->rows * g->k; }
+static int conv_pack(const weight_geometry *g, const float *w, void *out) {
+    if (g->bf16)
+        lk_conv_pack_weights_bf16(w, g->rows, g->k, g->groups, out);
     else
-        lk_conv_pack_weights(view.buf, rows, k, groups, (float *)dest.buf);
-    release_packing(&view, &dest);
-    Py_RETURN_NONE;
+        lk_conv_pack_weights(w, g->rows, g->k, g->groups, out);
+    return LK_OK;
 }
 
-/* the packed size for F(unit x unit, kernel x kernel); bf16 only for F(2x2, 3x3) ungrouped; 0 for a variant
- * the library does not have */
-static size_t winograd_packed_units(int rows, int channels, int bf16, int unit, int kernel, int groups) {
-    if (bf16) return unit == 2 && kernel == 3 && groups == 1 ? lk_winograd_packed_bf16_pairs(rows, channels) : 0;
-    return lk_winograd_packed_floats(unit, kernel, rows, channels, groups);
+/* F(unit x unit, kernel x kernel); bf16 only for F(2x2, 3x3) ungrouped; 0 units for a variant the library
+ * does not have */
+static size_t winograd_units(const weight_geometry *g) {
+    if (g->bf16)
+        return g->unit == 2 && g->kernel == 3 && g->groups == 1 ? lk_winograd_packed_bf16_pairs(g->rows, g->k) : 0;
+    return lk_winograd_packed_floats(g->unit, g->kernel, g->rows, g->k, g->groups);
+}
+static Py_ssize_t winograd_values(const weight_geometry *g) {
+    return (Py_ssize_t)g->rows * (g->k / g->groups) * g->kernel * g->kernel;
+}
+static int winograd_pack(const weight_geometry *g, const float *w, void *out) {
+    if (g->bf16) return lk_winograd_pack_weights_bf16(w, g->rows, g->k, out);
+    lk_winograd_pack_weights(g->unit, g->kernel, w, g->rows, g->k, g->groups, out);
+    return LK_OK;
 }
 
-static PyObject *mod_winograd_packed_bytes(PyObject *m, PyObject *args) {
-    (void)m;
-    int rows, channels, bf16 = 0, unit = 2, kernel = 3, groups = 1;
-    if (!PyArg_ParseTuple(args, "ii|piii", &rows, &channels, &bf16, &unit, &kernel, &groups)) return NULL;
-    return packed_bytes(winograd_packed_units(rows, channels, bf16, unit, kernel, groups));
+static size_t gemm_units(const weight_geometry *g) {
+    return g->bf16 ? lk_gemm_packed_b_bf16_pairs(g->k, g->n) : lk_gemm_packed_b_floats(g->k, g->n);
 }
-
-static PyObject *mod_pack_winograd_weights(PyObject *m, PyObject *args) {
-    (void)m;
-    PyObject *obj, *out;
-    int rows, channels, bf16 = 0, unit = 2, kernel = 3, groups = 1;
-    if (!PyArg_ParseTuple(args, "OiiO|piii", &obj, &rows, &channels, &out, &bf16, &unit, &kernel, &groups)) return NULL;
-    Py_buffer view, dest;
-    size_t floats = winograd_packed_units(rows, channels, bf16, unit, kernel, groups);
-    Py_ssize_t values = floats ? (Py_ssize_t)rows * (channels / groups) * kernel * kernel : 0;
-    if (packing_buffers(obj, values, out, floats, &view, &dest) < 0) return NULL;
-    int status = LK_OK;
-    if (bf16)
-        status = lk_winograd_pack_weights_bf16(view.buf, rows, channels, (uint32_t *)dest.buf);
+static Py_ssize_t gemm_values(const weight_geometry *g) { return (Py_ssize_t)g->k * g->n; }
+static int gemm_pack(const weight_geometry *g, const float *w, void *out) {
+    if (g->bf16)
+        lk_gemm_pack_b_bf16(w, g->k, g->n, g->trans_b, out);
     else
-        lk_winograd_pack_weights(unit, kernel, view.buf, rows, channels, groups, (float *)dest.buf);
-    release_packing(&view, &dest);
+        lk_gemm_pack_b(w, g->k, g->n, g->trans_b, out);
+    return LK_OK;
+}
+
+static const packed_layout CONV = {conv_units, conv_values, conv_pack},
+                           WINOGRAD = {winograd_units, winograd_values, winograd_pack},
+                           GEMM_B = {gemm_units, gemm_values, gemm_pack};
+
+/* The bytes `layout` takes for `g`, as a Python int; ValueError for a geometry it refuses (0 units) */
+static PyObject *packed_bytes(const packed_layout *layout, const weight_geometry *g) {
+    size_t units = layout->units(g);
+    if (units == 0) return PyErr_Format(PyExc_ValueError, "bad weight geometry");
+    return PyLong_FromSize_t(units * sizeof(float));
+}
+
+/* Packs the float32 weights `w` into `out` (both checked against the layout's sizes for `g`); None, or NULL
+   with the error set. */
+static PyObject *pack_weights(const packed_layout *layout, const weight_geometry *g, PyObject *w, PyObject *out) {
+    size_t units = layout->units(g);
+    if (units == 0) return PyErr_Format(PyExc_ValueError, "bad weight geometry");
+    Py_buffer view, dest;
+    if (float_weights(w, layout->values(g), &view) < 0) return NULL;
+    if (packed_output(out, units, &dest) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    int status = layout->pack(g, view.buf, dest.buf);
+    PyBuffer_Release(&dest);
+    PyBuffer_Release(&view);
     if (status != LK_OK) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 
-static PyObject *mod_gemm_packed_b_bytes(PyObject *m, PyObject *args) {
-    (void)m;
-    int k, n, bf16 = 0;
-    if (!PyArg_ParseTuple(args, "ii|p", &k, &n, &bf16)) return NULL;
-    return packed_bytes(gemm_packed_units(k, n, bf16));
+/* The entry points only parse their arguments into a geometry (Python's signatures, see module_methods) */
+static PyObject *mod_conv_packed_bytes(PyObject *Py_UNUSED(m), PyObject *args) {
+    weight_geometry g = {.bf16 = 0};
+    if (!PyArg_ParseTuple(args, "iii|p", &g.rows, &g.k, &g.groups, &g.bf16)) return NULL;
+    return packed_bytes(&CONV, &g);
 }
 
-static PyObject *mod_pack_gemm_b(PyObject *m, PyObject *args) {
-    (void)m;
-    PyObject *obj, *out;
-    int k, n, trans_b, bf16 = 0;
-    if (!PyArg_ParseTuple(args, "OiipO|p", &obj, &k, &n, &trans_b, &out, &bf16)) return NULL;
-    Py_buffer view, dest;
-    if (packing_buffers(obj, (Py_ssize_t)k * n, out, gemm_packed_units(k, n, bf16), &view, &dest) < 0) return NULL;
-    if (bf16)
-        lk_gemm_pack_b_bf16(view.buf, k, n, trans_b, (uint32_t *)dest.buf);
-    else
-        lk_gemm_pack_b(view.buf, k, n, trans_b, (float *)dest.buf);
-    release_packing(&view, &dest);
-    Py_RETURN_NONE;
+static PyObject *mod_pack_conv_weights(PyObject *Py_UNUSED(m), PyObject *args) {
+    weight_geometry g = {.bf16 = 0};
+    PyObject *w, *out;
+    if (!PyArg_ParseTuple(args, "OiiiO|p", &w, &g.rows, &g.k, &g.groups, &out, &g.bf16)) return NULL;
+    return pack_weights(&CONV, &g, w, out);
 }
 
-static PyObject *mod_conv_packed_available(PyObject *m, PyObject *unused) {
-    (void)m, (void)unused;
-    return PyBool_FromLong(lk_conv_packed_available());
+static PyObject *mod_winograd_packed_bytes(PyObject *Py_UNUSED(m), PyObject *args) {
+    weight_geometry g = {.unit = 2, .kernel = 3, .groups = 1};
+    if (!PyArg_ParseTuple(args, "ii|piii", &g.rows, &g.k, &g.bf16, &g.unit, &g.kernel, &g.groups)) return NULL;
+    return packed_bytes(&WINOGRAD, &g);
 }
 
-static PyObject *mod_bf16_available(PyObject *m, PyObject *unused) {
-    (void)m, (void)unused;
-    return PyBool_FromLong(lk_bf16_available());
+static PyObject *mod_pack_winograd_weights(PyObject *Py_UNUSED(m), PyObject *args) {
+    weight_geometry g = {.unit = 2, .kernel = 3, .groups = 1};
+    PyObject *w, *out;
+    if (!PyArg_ParseTuple(args, "OiiO|piii", &w, &g.rows, &g.k, &out, &g.bf16, &g.unit, &g.kernel, &g.groups))
+        return NULL;
+    return pack_weights(&WINOGRAD, &g, w, out);
+}
+
+static PyObject *mod_gemm_packed_b_bytes(PyObject *Py_UNUSED(m), PyObject *args) {
+    weight_geometry g = {.bf16 = 0};
+    if (!PyArg_ParseTuple(args, "ii|p", &g.k, &g.n, &g.bf16)) return NULL;
+    return packed_bytes(&GEMM_B, &g);
+}
+
+static PyObject *mod_pack_gemm_b(PyObject *Py_UNUSED(m), PyObject *args) {
+    weight_geometry g = {.bf16 = 0};
+    PyObject *w, *out;
+    if (!PyArg_ParseTuple(args, "OiipO|p", &w, &g.k, &g.n, &g.trans_b, &out, &g.bf16)) return NULL;
+    return pack_weights(&GEMM_B, &g, w, out);
 }
 
 static PyMethodDef module_methods[] = {
@@ -841,7 +837,7 @@ static PyMethodDef module_methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "litert_cpu._native", "litert's compiled CPU kernels", -1, module_methods,
+    PyModuleDef_HEAD_INIT, MODULE_NAME, "litert's compiled CPU kernels", -1, module_methods,
     NULL, NULL, NULL, NULL,
 };
 
@@ -882,7 +878,7 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&PoolType) < 0 || PyType_Ready(&ProgramType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (!m) return NULL;
-    KernelError = PyErr_NewException("litert_cpu._native.KernelError", PyExc_RuntimeError, NULL);
+    KernelError = PyErr_NewException(MODULE_NAME ".KernelError", PyExc_RuntimeError, NULL);
     if (!KernelError || PyModule_AddObjectRef(m, "KernelError", KernelError) < 0 ||
         PyModule_AddObjectRef(m, "Pool", (PyObject *)&PoolType) < 0 ||
         PyModule_AddObjectRef(m, "Program", (PyObject *)&ProgramType) < 0 ||
@@ -918,8 +914,7 @@ static int q_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t byt
     return 0;
 }
 
-static PyObject *mod_qgemm_u8s8(PyObject *mod, PyObject *args) {
-    (void)mod;
+static PyObject *mod_qgemm_u8s8(PyObject *Py_UNUSED(mod), PyObject *args) {
     PyObject *a_obj, *b_obj, *c_obj, *zero_obj;
     int m, n, k, a_zero, portable;
     if (!PyArg_ParseTuple(args, "OOOiiiiOp", &a_obj, &b_obj, &c_obj, &m, &n, &k, &a_zero, &zero_obj, &portable))
@@ -952,27 +947,29 @@ release_a:
     return NULL;
 }
 
-static PyObject *mod_qgemm_vnni_available(PyObject *mod, PyObject *unused) {
-    (void)mod, (void)unused;
-    return PyBool_FromLong(lk_qgemm_vnni_available());
+FLAG_FUNCTION(mod_qgemm_vnni_available, lk_qgemm_vnni_available)
+
+/* Whether the int8 conv weights' geometry (m, c, kh, kw) is positive and at most 2^40 values; if not, a
+   ValueError naming the entry point `what` is set. */
+static int qconv_geometry_ok(int m, int c, int kh, int kw, const char *what) {
+    if (m >= 1 && c >= 1 && kh >= 1 && kw >= 1 && (long long)m * c * kh * kw <= (1LL << 40)) return 1;
+    PyErr_Format(PyExc_ValueError, "%s: sizes out of range", what);
+    return 0;
 }
 
-static PyObject *mod_qconv_packed_bytes(PyObject *mod, PyObject *args) {
-    (void)mod;
+static PyObject *mod_qconv_packed_bytes(PyObject *Py_UNUSED(mod), PyObject *args) {
     int m, c, kh, kw;
-    if (!PyArg_ParseTuple(args, "iiii", &m, &c, &kh, &kw)) return NULL;
-    if (m < 1 || c < 1 || kh < 1 || kw < 1 || (long long)m * c * kh * kw > (1LL << 40))
-        return PyErr_Format(PyExc_ValueError, "qconv_packed_bytes: sizes out of range");
+    if (!PyArg_ParseTuple(args, "iiii", &m, &c, &kh, &kw) || !qconv_geometry_ok(m, c, kh, kw, "qconv_packed_bytes"))
+        return NULL;
     return PyLong_FromSize_t(lk_qconv_packed_bytes(m, c, kh, kw));
 }
 
-static PyObject *mod_pack_qconv_weights(PyObject *mod, PyObject *args) {
-    (void)mod;
+static PyObject *mod_pack_qconv_weights(PyObject *Py_UNUSED(mod), PyObject *args) {
     PyObject *w_obj, *out_obj;
     int m, c, kh, kw;
-    if (!PyArg_ParseTuple(args, "OiiiiO", &w_obj, &m, &c, &kh, &kw, &out_obj)) return NULL;
-    if (m < 1 || c < 1 || kh < 1 || kw < 1 || (long long)m * c * kh * kw > (1LL << 40))
-        return PyErr_Format(PyExc_ValueError, "pack_qconv_weights: sizes out of range");
+    if (!PyArg_ParseTuple(args, "OiiiiO", &w_obj, &m, &c, &kh, &kw, &out_obj) ||
+        !qconv_geometry_ok(m, c, kh, kw, "pack_qconv_weights"))
+        return NULL;
     Py_buffer w, out;
     if (q_buffer(w_obj, &w, 0, (Py_ssize_t)m * c * kh * kw, "pack_qconv_weights: w") < 0) return NULL;
     if (q_buffer(out_obj, &out, 1, (Py_ssize_t)lk_qconv_packed_bytes(m, c, kh, kw), "pack_qconv_weights: out") < 0) {
@@ -985,8 +982,7 @@ static PyObject *mod_pack_qconv_weights(PyObject *mod, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static PyObject *mod_qconv_force_portable(PyObject *mod, PyObject *arg) {
-    (void)mod;
+static PyObject *mod_qconv_force_portable(PyObject *Py_UNUSED(mod), PyObject *arg) {
     int on = PyObject_IsTrue(arg);
     if (on < 0) return NULL;
     lk_qconv_force_portable(on);

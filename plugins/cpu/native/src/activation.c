@@ -19,92 +19,63 @@ static inline float erf_approx(float x) {
 #define sigmoid lk_sigmoidf
 #define tanh_approx lk_tanhf
 
+/* v clamped to [lo, hi]; a NaN stays NaN, as in onnxruntime's Clip (both comparisons are false for it) */
+static inline float clamp(float v, float lo, float hi) {
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+static inline float gelu_tanh(float v) {
+    return 0.5f * v * (1.0f + tanh_approx(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+}
+
+/* exp with its full range: overflow to inf, underflow to 0 (lk_expf covers the normal range) */
+static inline float exp_full_range(float v) {
+    return v > 88.72f ? INFINITY : (v < -103.9f ? 0.0f : (v < -87.3f ? expf(v) : lk_expf(v)));
+}
+
+/* log(1 + e^v) without overflow */
+static inline float softplus(float v) {
+    return (v > 0 ? v : 0.0f) + log1pf(lk_expf(-fabsf(v)));
+}
+
+/* One pass of y[i] = expr over the n floats, the element read as v (y may be x); every kind is one such
+   loop, which the compiler vectorises. */
+#define EACH(expr)                          \
+    for (size_t i = 0; i < n; i++) {       \
+        float v = x[i];                     \
+        y[i] = (expr);                      \
+    }
+
 LK_HOT void lk_activate_to(const float *x, float *y, size_t n, const lk_activation *act) {
     int kind = act ? act->kind : LK_ACT_NONE;
     float p0 = act ? act->p0 : 0.0f, p1 = act ? act->p1 : 0.0f;
-    size_t i;
     switch (kind) {
-    case LK_ACT_RELU:
-        for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    case LK_ACT_CLIP:
-        for (i = 0; i < n; i++) {
-            float v = x[i] < p0 ? p0 : x[i];
-            y[i] = v > p1 ? p1 : v;
-        }
-        /* NaN propagates as in onnxruntime's Clip: comparisons keep it */
-        break;
-    case LK_ACT_SIGMOID:
-        for (i = 0; i < n; i++) y[i] = sigmoid(x[i]);
-        break;
-    case LK_ACT_TANH:
-        for (i = 0; i < n; i++) y[i] = tanh_approx(x[i]);
-        break;
-    case LK_ACT_LEAKY_RELU:
-        for (i = 0; i < n; i++) y[i] = x[i] < 0.0f ? x[i] * p0 : x[i];
-        break;
-    case LK_ACT_HARD_SIGMOID:
-        for (i = 0; i < n; i++) {
-            float v = x[i] * p0 + p1;
-            v = v < 0.0f ? 0.0f : v;
-            y[i] = v > 1.0f ? 1.0f : v;
-        }
-        break;
-    case LK_ACT_HARD_SWISH:
-        for (i = 0; i < n; i++) {
-            float v = x[i] * (1.0f / 6.0f) + 0.5f;
-            v = v < 0.0f ? 0.0f : v;
-            v = v > 1.0f ? 1.0f : v;
-            y[i] = x[i] * v;
-        }
-        break;
-    case LK_ACT_GELU:
-        for (i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
-        break;
-    case LK_ACT_GELU_TANH:
-        for (i = 0; i < n; i++) {
-            float v = x[i];
-            y[i] = 0.5f * v * (1.0f + tanh_approx(0.79788456080286536f * (v + 0.044715f * v * v * v)));
-        }
-        break;
-    case LK_ACT_SILU:
-        for (i = 0; i < n; i++) y[i] = x[i] * sigmoid(x[i]);
-        break;
-    case LK_ACT_ERF:
-        for (i = 0; i < n; i++) y[i] = erf_approx(x[i]);
-        break;
-    case LK_ACT_EXP:
-        /* exp keeps its full range semantics: overflow to inf, underflow to 0 */
-        for (i = 0; i < n; i++) y[i] = x[i] > 88.72f ? INFINITY : (x[i] < -103.9f ? 0.0f : (x[i] < -87.3f ? expf(x[i]) : lk_expf(x[i])));
-        break;
-    case LK_ACT_NEG:
-        for (i = 0; i < n; i++) y[i] = -x[i];
-        break;
-    case LK_ACT_ABS:
-        for (i = 0; i < n; i++) y[i] = fabsf(x[i]);
-        break;
-    case LK_ACT_SQRT:
-        for (i = 0; i < n; i++) y[i] = sqrtf(x[i]);
-        break;
-    case LK_ACT_RECIPROCAL:
-        for (i = 0; i < n; i++) y[i] = 1.0f / x[i];
-        break;
-    case LK_ACT_ELU:
-        for (i = 0; i < n; i++) y[i] = x[i] < 0.0f ? p0 * (lk_expf(x[i]) - 1.0f) : x[i];
-        break;
-    case LK_ACT_SOFTPLUS:
-        for (i = 0; i < n; i++) {
-            float v = x[i];
-            float a = v > 0 ? v : -v;
-            y[i] = (v > 0 ? v : 0.0f) + log1pf(lk_expf(-a));
-        }
-        break;
+    case LK_ACT_RELU: EACH(v > 0.0f ? v : 0.0f) break;
+    case LK_ACT_CLIP: EACH(clamp(v, p0, p1)) break;
+    case LK_ACT_SIGMOID: EACH(sigmoid(v)) break;
+    case LK_ACT_TANH: EACH(tanh_approx(v)) break;
+    case LK_ACT_LEAKY_RELU: EACH(v < 0.0f ? v * p0 : v) break;
+    case LK_ACT_HARD_SIGMOID: EACH(clamp(v * p0 + p1, 0.0f, 1.0f)) break;
+    case LK_ACT_HARD_SWISH: EACH(v * clamp(v * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f)) break;
+    case LK_ACT_GELU: EACH(0.5f * v * (1.0f + erf_approx(v * 0.70710678118654752f))) break;
+    case LK_ACT_GELU_TANH: EACH(gelu_tanh(v)) break;
+    case LK_ACT_SILU: EACH(v * sigmoid(v)) break;
+    case LK_ACT_ERF: EACH(erf_approx(v)) break;
+    case LK_ACT_EXP: EACH(exp_full_range(v)) break;
+    case LK_ACT_NEG: EACH(-v) break;
+    case LK_ACT_ABS: EACH(fabsf(v)) break;
+    case LK_ACT_SQRT: EACH(sqrtf(v)) break;
+    case LK_ACT_RECIPROCAL: EACH(1.0f / v) break;
+    case LK_ACT_ELU: EACH(v < 0.0f ? p0 * (lk_expf(v) - 1.0f) : v) break;
+    case LK_ACT_SOFTPLUS: EACH(softplus(v)) break;
     default:
-        if (x != y)
-            for (i = 0; i < n; i++) y[i] = x[i];
+        if (x != y) EACH(v)
         break;
     }
 }
+
+#undef EACH
 
 void lk_activate(float *x, size_t n, const lk_activation *act) {
     if (act && act->kind != LK_ACT_NONE) lk_activate_to(x, x, n, act);

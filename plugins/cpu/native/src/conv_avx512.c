@@ -24,25 +24,46 @@
 #define KC 384
 #define TILE_PANELS 8 /* B panels packed per task: 256 output positions */
 
-size_t lk_conv_packed_floats(int m, int k, int groups) {
+/* The packed weight layout, float32 or bf16: per group, panels of MR rows (the last one zero-padded), each laid
+ * out [k_units][MR] with k_units = k (float32) or ceil(k / 2) (bf16 pairs, an odd k's last pair zero-padded).
+ * Both sizes and both packers follow this one walk. */
+static size_t packed_units(int m, int k, int groups, int pairs) {
     if (m <= 0 || k <= 0 || groups <= 0 || m % groups) return 0;
-    size_t mg = (size_t)(m / groups);
-    size_t panels = (mg + MR - 1) / MR;
-    return (size_t)groups * panels * MR * (size_t)k;
+    size_t panels = (size_t)(m / groups + MR - 1) / MR;
+    return (size_t)groups * panels * MR * (size_t)(pairs ? (k + 1) / 2 : k);
 }
 
-void lk_conv_pack_weights(const float *w, int m, int k, int groups, float *out) {
-    int mg = m / groups;
-    int panels = (mg + MR - 1) / MR;
+/* w[g][row][kk] of the [groups][m / groups][k] weights, 0 where the layout pads past them */
+static inline float weight_or_pad(const float *w, int g, int mg, int row, int k, int kk) {
+    return row < mg && kk < k ? w[((size_t)g * mg + row) * k + kk] : 0.0f;
+}
+
+static void pack_panels(const float *w, int m, int k, int groups, int pairs, void *out) {
+    int mg = m / groups, panels = (mg + MR - 1) / MR, units = pairs ? (k + 1) / 2 : k;
     for (int g = 0; g < groups; g++)
         for (int pnl = 0; pnl < panels; pnl++) {
-            float *dst = out + ((size_t)g * panels + pnl) * MR * k;
-            for (int kk = 0; kk < k; kk++)
+            size_t panel = ((size_t)g * panels + pnl) * MR * units;
+            for (int u = 0; u < units; u++)
                 for (int r = 0; r < MR; r++) {
                     int row = pnl * MR + r;
-                    dst[(size_t)kk * MR + r] = row < mg ? w[((size_t)g * mg + row) * k + kk] : 0.0f;
+                    size_t at = panel + (size_t)u * MR + r;
+                    if (pairs)
+                        ((uint32_t *)out)[at] = lk_bf16_pair(weight_or_pad(w, g, mg, row, k, 2 * u),
+                                                             weight_or_pad(w, g, mg, row, k, 2 * u + 1));
+                    else
+                        ((float *)out)[at] = weight_or_pad(w, g, mg, row, k, u);
                 }
         }
+}
+
+size_t lk_conv_packed_floats(int m, int k, int groups) { return packed_units(m, k, groups, 0); }
+
+void lk_conv_pack_weights(const float *w, int m, int k, int groups, float *out) { pack_panels(w, m, k, groups, 0, out); }
+
+size_t lk_conv_packed_bf16_pairs(int m, int k, int groups) { return packed_units(m, k, groups, 1); }
+
+void lk_conv_pack_weights_bf16(const float *w, int m, int k, int groups, uint32_t *out) {
+    pack_panels(w, m, k, groups, 1, out);
 }
 
 /* What the micro-kernel applies to a finished tile: per-row bias, a residual
@@ -408,29 +429,6 @@ static void pack_a_f32(int mr, int k, const float *src, size_t lda, float *panel
     (void)mr, (void)k, (void)src, (void)lda, (void)panel;
 }
 #endif
-
-
-size_t lk_conv_packed_bf16_pairs(int m, int k, int groups) {
-    if (m <= 0 || k <= 0 || groups <= 0 || m % groups) return 0;
-    size_t panels = (size_t)(m / groups + MR - 1) / MR;
-    return (size_t)groups * panels * MR * (size_t)((k + 1) / 2);
-}
-
-/* lk_conv_pack_weights' panels with k in pairs: [ceil(k/2)][12] */
-void lk_conv_pack_weights_bf16(const float *w, int m, int k, int groups, uint32_t *out) {
-    int mg = m / groups, panels = (mg + MR - 1) / MR, kp = (k + 1) / 2;
-    for (int g = 0; g < groups; g++)
-        for (int pnl = 0; pnl < panels; pnl++) {
-            uint32_t *dst = out + ((size_t)g * panels + pnl) * MR * kp;
-            for (int p = 0; p < kp; p++)
-                for (int r = 0; r < MR; r++) {
-                    int row = pnl * MR + r;
-                    const float *src = w + ((size_t)g * mg + row) * k;
-                    dst[(size_t)p * MR + r] =
-                        row < mg ? lk_bf16_pair(src[2 * p], 2 * p + 1 < k ? src[2 * p + 1] : 0.0f) : 0u;
-                }
-        }
-}
 
 void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc) {
     tile_epilogue e = {NULL, NULL, 0, -INFINITY, INFINITY, 0};

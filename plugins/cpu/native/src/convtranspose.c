@@ -44,17 +44,15 @@ static void ct_task(void *arg, size_t t) {
     for (int iy = 0; iy < p->h; iy++)
         for (int ix = 0; ix < p->w; ix++) {
             const float *src = cols + ((size_t)iy * p->w + ix) * cols_n;
+            int oy0 = iy * p->sh - p->pad_top, ox0 = ix * p->sw - p->pad_left, ky0, ky1, kx0, kx1;
+            lk_taps_inside(oy0, p->dh, p->kh, p->oh, &ky0, &ky1);
+            lk_taps_inside(ox0, p->dw, p->kw, p->ow, &kx0, &kx1);
             for (int m = 0; m < mg; m++) {
                 float *plane = y + (size_t)m * p->oh * p->ow;
-                for (int ky = 0; ky < p->kh; ky++) {
-                    int oy = iy * p->sh - p->pad_top + ky * p->dh;
-                    if (oy < 0 || oy >= p->oh) continue;
-                    for (int kx = 0; kx < p->kw; kx++) {
-                        int ox = ix * p->sw - p->pad_left + kx * p->dw;
-                        if (ox < 0 || ox >= p->ow) continue;
-                        plane[(size_t)oy * p->ow + ox] += src[(size_t)m * kk + ky * p->kw + kx];
-                    }
-                }
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++)
+                        plane[(size_t)(oy0 + ky * p->dh) * p->ow + ox0 + kx * p->dw] +=
+                            src[(size_t)m * kk + ky * p->kw + kx];
             }
         }
     if (p->act.kind != LK_ACT_NONE)

@@ -143,15 +143,31 @@ int lk_gemm_prepacked_rows(int rows, int cols, int k, const void *ap, const floa
  * `min_work` units and every thread gets a few tasks. */
 size_t lk_task_count(const lk_pool *pool, size_t units, size_t min_units_per_task);
 
-/* Rows (or columns) of a zero/fill-bordered copy of an image that the
- * windows of a sliding-window op read: at least the image plus its begin pad. */
 /* The input channels of group g of image b of a convolution's NCHW input x. */
 static inline const float *lk_group_input(const lk_conv2d *p, const float *x, size_t b, size_t g) {
     return x + (b * (size_t)p->c + g * (size_t)(p->c / p->groups)) * p->h * p->w;
 }
 
+/* Rows (or columns) of a zero/fill-bordered copy of an image that the
+ * windows of a sliding-window op read: at least the image plus its begin pad. */
 static inline int lk_padded_extent(int out, int stride, int kernel, int dilation, int pad_begin, int in) {
     return LK_MAX((out - 1) * stride + (kernel - 1) * dilation + 1, pad_begin + in);
+}
+
+/* The taps [*first, *end) of a window of `kernel` taps, tap k at coordinate start + k * dilation (start =
+ * out * stride - pad_begin), that fall inside [0, size): the others read (or, for a transposed convolution,
+ * write) padding, which the kernels skip.  dilation >= 1. */
+static inline void lk_taps_inside(int start, int dilation, int kernel, int size, int *first, int *end) {
+    int lo, hi;
+    if (dilation == 1) { /* the usual case, without the divisions (this runs once per output position) */
+        lo = start < 0 ? -start : 0;
+        hi = size - start;
+    } else {
+        lo = start < 0 ? (-start + dilation - 1) / dilation : 0;
+        hi = start < size ? (size - start + dilation - 1) / dilation : 0;
+    }
+    *first = LK_MIN(lo, kernel);
+    *end = LK_MAX(*first, LK_MIN(hi, kernel));
 }
 
 /* Items per task when `items` units of `work_per_item` each are cut for the

@@ -30,15 +30,16 @@ int lk_qmaxpool_valid(const lk_pool2d *p, int layout) {
 LK_HOT static void row_nhwc(const qpool_job *j, const uint8_t *restrict image, int oy, uint8_t *restrict out) {
     const lk_pool2d *p = j->p;
     int c = p->c;
+    int iy0 = oy * p->sh - p->pad_top, ky0, ky1;
+    lk_taps_inside(iy0, p->dh, p->kh, p->h, &ky0, &ky1);
     for (int ox = 0; ox < p->ow; ox++) {
         uint8_t *restrict o = out + (size_t)ox * c;
-        int any = 0;
-        for (int ky = 0; ky < p->kh; ky++) {
-            int iy = oy * p->sh - p->pad_top + ky * p->dh;
-            if (iy < 0 || iy >= p->h) continue;
-            for (int kx = 0; kx < p->kw; kx++) {
-                int ix = ox * p->sw - p->pad_left + kx * p->dw;
-                if (ix < 0 || ix >= p->w) continue;
+        int any = 0, ix0 = ox * p->sw - p->pad_left, kx0, kx1;
+        lk_taps_inside(ix0, p->dw, p->kw, p->w, &kx0, &kx1);
+        for (int ky = ky0; ky < ky1; ky++) {
+            int iy = iy0 + ky * p->dh;
+            for (int kx = kx0; kx < kx1; kx++) {
+                int ix = ix0 + kx * p->dw;
                 const uint8_t *restrict s = image + ((size_t)iy * p->w + ix) * c;
                 if (!any)
                     memcpy(o, s, (size_t)c);
@@ -57,15 +58,15 @@ LK_HOT static void row_nhwc(const qpool_job *j, const uint8_t *restrict image, i
 /* one output row of one channel plane, NCHW */
 static void row_nchw(const qpool_job *j, const uint8_t *plane, int oy, uint8_t *out) {
     const lk_pool2d *p = j->p;
+    int iy0 = oy * p->sh - p->pad_top, ky0, ky1;
+    lk_taps_inside(iy0, p->dh, p->kh, p->h, &ky0, &ky1);
     for (int ox = 0; ox < p->ow; ox++) {
-        int best = -1;
-        for (int ky = 0; ky < p->kh; ky++) {
-            int iy = oy * p->sh - p->pad_top + ky * p->dh;
-            if (iy < 0 || iy >= p->h) continue;
-            for (int kx = 0; kx < p->kw; kx++) {
-                int ix = ox * p->sw - p->pad_left + kx * p->dw;
-                if (ix >= 0 && ix < p->w && plane[(size_t)iy * p->w + ix] > best) best = plane[(size_t)iy * p->w + ix];
-            }
+        int best = -1, ix0 = ox * p->sw - p->pad_left, kx0, kx1;
+        lk_taps_inside(ix0, p->dw, p->kw, p->w, &kx0, &kx1);
+        for (int ky = ky0; ky < ky1; ky++) {
+            const uint8_t *row = plane + (size_t)(iy0 + ky * p->dh) * p->w;
+            for (int kx = kx0; kx < kx1; kx++)
+                if (row[ix0 + kx * p->dw] > best) best = row[ix0 + kx * p->dw];
         }
         out[ox] = best < 0 ? 0 : (j->table ? j->table[best] : (uint8_t)best);
     }
