@@ -3,15 +3,16 @@
  *
  * It exposes three things: the run-time facts (isa, BLAS registration), a
  * thread pool object, and Program, a static plan of kernel steps.  Steps are
- * described from Python as (kind, slots, ints, floats); STEP_PARSERS below
+ * described from Python as (kind, slots, ints, floats); STEP_FIELDS below
  * says, per kind, which integer and float fields those tuples hold, in order
- * (litert_cpu/native/steps.py is the one Python writer of those tuples).
+ * (the lowerings in litert_cpu/native write those tuples; segment.py hands them to Program.add).
  * Every step is validated against the slot sizes by lk_program_add, and every
  * buffer bound at run time against its slot size, before any kernel runs;
  * kernels then run with the GIL released.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "litert_kernels.h"
@@ -249,39 +250,119 @@ static int read_floats(PyObject *t, float *out, Py_ssize_t n) {
 /* an int parameter that must fit the kernel's int fields */
 #define I(k) ((int)(v[k] > INT32_MAX ? -1 : v[k]))
 
-static int parse_conv(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[17];
-    float f[2];
-    if (!read_ints(ints, v, 17) || !read_floats(floats, f, 2)) return 0;
-    lk_conv2d *p = &s->u.conv;
-    p->n = I(0), p->c = I(1), p->h = I(2), p->w = I(3), p->m = I(4), p->oh = I(5), p->ow = I(6);
-    p->kh = I(7), p->kw = I(8), p->sh = I(9), p->sw = I(10), p->dh = I(11), p->dw = I(12);
-    p->pad_top = I(13), p->pad_left = I(14), p->groups = I(15), p->act.kind = I(16);
-    p->act.p0 = f[0], p->act.p1 = f[1];
+/* A fixed-size step is described by its fields, in the order its ints and then its floats come: where each
+ * goes in lk_step and what it is.  An int lands in an int field (-1 when it does not fit, which the library
+ * refuses) or an int64_t one, by the field's size; a float in a float field. */
+enum { FIELD_END, FIELD_INT, FIELD_FLOAT };
+
+typedef struct {
+    size_t offset, size;
+    int type;
+} step_field;
+
+#define FIELD(member, type) {offsetof(lk_step, u.member), sizeof(((lk_step *)0)->u.member), type}
+#define INT(member) FIELD(member, FIELD_INT)
+#define FLT(member) FIELD(member, FIELD_FLOAT)
+#define ACT(step) INT(step.act.kind)
+#define ACT_PARAMS(step) FLT(step.act.p0), FLT(step.act.p1)
+#define END {0, 0, FIELD_END}
+/* lk_pool2d's ints: n c h w oh ow kh kw sh sw dh dw pad_top pad_left pad_bottom pad_right kind */
+#define POOL2D(p)                                                                                          \
+    INT(p.n), INT(p.c), INT(p.h), INT(p.w), INT(p.oh), INT(p.ow), INT(p.kh), INT(p.kw), INT(p.sh), INT(p.sw), \
+        INT(p.dh), INT(p.dw), INT(p.pad_top), INT(p.pad_left), INT(p.pad_bottom), INT(p.pad_right), INT(p.kind)
+
+#define MAX_STEP_INTS 32
+#define MAX_STEP_FLOATS 8
+
+static const step_field CONV_FIELDS[] = {
+    INT(conv.n), INT(conv.c), INT(conv.h), INT(conv.w), INT(conv.m), INT(conv.oh), INT(conv.ow), INT(conv.kh),
+    INT(conv.kw), INT(conv.sh), INT(conv.sw), INT(conv.dh), INT(conv.dw), INT(conv.pad_top), INT(conv.pad_left),
+    INT(conv.groups), ACT(conv), ACT_PARAMS(conv), END};
+static const step_field POOL_FIELDS[] = {POOL2D(pool), END};
+static const step_field GPOOL_FIELDS[] = {INT(gpool.rows), INT(gpool.inner), INT(gpool.kind), END};
+static const step_field UNARY_FIELDS[] = {ACT(unary), INT(unary.n), ACT_PARAMS(unary), END};
+static const step_field AFFINE_FIELDS[] = {INT(affine.outer), INT(affine.channels), INT(affine.inner), ACT(affine),
+                                           ACT_PARAMS(affine), END};
+static const step_field SOFTMAX_FIELDS[] = {INT(softmax.outer), INT(softmax.axis), INT(softmax.inner),
+                                            INT(softmax.log), END};
+static const step_field LAYERNORM_FIELDS[] = {INT(layernorm.rows), INT(layernorm.size), FLT(layernorm.epsilon), END};
+static const step_field INSTANCENORM_FIELDS[] = {INT(instancenorm.n), INT(instancenorm.c), INT(instancenorm.inner),
+                                                 FLT(instancenorm.epsilon), END};
+static const step_field LRN_FIELDS[] = {INT(lrn.n), INT(lrn.c), INT(lrn.inner), INT(lrn.size), FLT(lrn.alpha),
+                                        FLT(lrn.beta), FLT(lrn.bias), END};
+static const step_field LSTM_FIELDS[] = {INT(lstm.seq), INT(lstm.batch), INT(lstm.input), INT(lstm.hidden),
+                                         INT(lstm.direction), END};
+static const step_field RESIZE_FIELDS[] = {INT(resize.planes), INT(resize.h), INT(resize.w), INT(resize.oh),
+                                           INT(resize.ow), INT(resize.ty), INT(resize.tx), END};
+/* trans_a stays 0: the lowering transposes A itself */
+static const step_field MATMUL_FIELDS[] = {
+    INT(matmul.batch), INT(matmul.m), INT(matmul.n), INT(matmul.k), INT(matmul.a_bs), INT(matmul.b_bs),
+    INT(matmul.trans_b), INT(matmul.bias_kind), ACT(matmul), FLT(matmul.alpha), FLT(matmul.beta), ACT_PARAMS(matmul),
+    END};
+static const step_field COPY_FIELDS[] = {INT(copy.rows), INT(copy.bytes), INT(copy.src_offset), INT(copy.src_stride),
+                                         INT(copy.dst_offset), INT(copy.dst_stride), END};
+/* int8 steps (litert_qkernels.h) */
+static const step_field QCONV_FIELDS[] = {
+    INT(qconv.n), INT(qconv.c), INT(qconv.h), INT(qconv.w), INT(qconv.m), INT(qconv.oh), INT(qconv.ow),
+    INT(qconv.kh), INT(qconv.kw), INT(qconv.sh), INT(qconv.sw), INT(qconv.dh), INT(qconv.dw), INT(qconv.pad_top),
+    INT(qconv.pad_left), INT(qconv.groups), INT(qconv.x_zero), INT(qconv.x_signed), INT(qconv.y_zero),
+    INT(qconv.y_lo), INT(qconv.y_hi), INT(qconv.layout), END};
+static const step_field QCONVERT_FIELDS[] = {INT(qconvert.count), INT(qconvert.zero), INT(qconvert.lo),
+                                             INT(qconvert.hi), INT(qconvert.x_signed), FLT(qconvert.scale), END};
+static const step_field QADD_FIELDS[] = {
+    INT(qadd.count), INT(qadd.a_zero), INT(qadd.b_zero), INT(qadd.a_signed), INT(qadd.b_signed), INT(qadd.y_zero),
+    INT(qadd.y_lo), INT(qadd.y_hi), ACT(qadd), FLT(qadd.a_scale), FLT(qadd.b_scale), FLT(qadd.y_scale),
+    ACT_PARAMS(qadd), END};
+static const step_field QMAXPOOL_FIELDS[] = {POOL2D(qpool.pool), INT(qpool.layout), END};
+
+static const step_field *const STEP_FIELDS[LK_STEP_KIND_COUNT] = {
+    [LK_STEP_CONV2D] = CONV_FIELDS, [LK_STEP_DWCONV2D] = CONV_FIELDS, [LK_STEP_CONV2D_PACKED] = CONV_FIELDS,
+    [LK_STEP_CONVTRANSPOSE2D] = CONV_FIELDS, [LK_STEP_CONV2D_WINOGRAD] = CONV_FIELDS,
+    [LK_STEP_CONV2D_WINOGRAD4] = CONV_FIELDS, [LK_STEP_CONV2D_PACKED_BF16] = CONV_FIELDS,
+    [LK_STEP_CONV2D_WINOGRAD_BF16] = CONV_FIELDS,
+    [LK_STEP_POOL2D] = POOL_FIELDS, [LK_STEP_GLOBAL_POOL] = GPOOL_FIELDS, [LK_STEP_UNARY] = UNARY_FIELDS,
+    [LK_STEP_AFFINE] = AFFINE_FIELDS, [LK_STEP_SOFTMAX] = SOFTMAX_FIELDS, [LK_STEP_LAYERNORM] = LAYERNORM_FIELDS,
+    [LK_STEP_INSTANCENORM] = INSTANCENORM_FIELDS, [LK_STEP_LRN] = LRN_FIELDS, [LK_STEP_LSTM] = LSTM_FIELDS,
+    [LK_STEP_RESIZE2D] = RESIZE_FIELDS, [LK_STEP_COPY] = COPY_FIELDS,
+    [LK_STEP_MATMUL] = MATMUL_FIELDS, [LK_STEP_MATMUL_PACKED] = MATMUL_FIELDS,
+    [LK_STEP_MATMUL_PACKED_BF16] = MATMUL_FIELDS, [LK_STEP_MATMUL_BF16] = MATMUL_FIELDS,
+    [LK_STEP_QCONV2D] = QCONV_FIELDS, [LK_STEP_QDWCONV2D] = QCONV_FIELDS, [LK_STEP_QDWCONV2D_NHWC] = QCONV_FIELDS,
+    [LK_STEP_QUANTIZE] = QCONVERT_FIELDS, [LK_STEP_DEQUANTIZE] = QCONVERT_FIELDS, [LK_STEP_QADD] = QADD_FIELDS,
+    [LK_STEP_QMAXPOOL] = QMAXPOOL_FIELDS,
+};
+
+/* Fill `fields` of a step from its int and float tuples (each of exactly the fields' length) */
+static int parse_fields(lk_step *s, const step_field *fields, PyObject *ints, PyObject *floats) {
+    long long v[MAX_STEP_INTS];
+    float f[MAX_STEP_FLOATS];
+    Py_ssize_t ni = 0, nf = 0;
+    for (const step_field *p = fields; p->type != FIELD_END; p++) p->type == FIELD_INT ? ni++ : nf++;
+    if (ni > MAX_STEP_INTS || nf > MAX_STEP_FLOATS) {
+        PyErr_SetString(PyExc_SystemError, "a step's field table outgrew MAX_STEP_INTS/MAX_STEP_FLOATS");
+        return 0;
+    }
+    if (!read_ints(ints, v, ni) || !read_floats(floats, f, nf)) return 0;
+    ni = nf = 0;
+    for (const step_field *p = fields; p->type != FIELD_END; p++) {
+        char *at = (char *)s + p->offset;
+        if (p->type == FIELD_FLOAT && p->size == sizeof(float)) {
+            memcpy(at, &f[nf++], sizeof(float));
+        } else if (p->type == FIELD_INT && p->size == sizeof(int64_t)) {
+            int64_t x = v[ni++];
+            memcpy(at, &x, sizeof x);
+        } else if (p->type == FIELD_INT && p->size == sizeof(int)) {
+            int x = I(ni);
+            ni++;
+            memcpy(at, &x, sizeof x);
+        } else {
+            PyErr_SetString(PyExc_SystemError, "a step field of a size the parser does not store");
+            return 0;
+        }
+    }
     return 1;
 }
 
-/* n c h w oh ow kh kw sh sw dh dw pad_top pad_left pad_bottom pad_right kind */
-static void pool_fields(lk_pool2d *p, const long long *v) {
-    p->n = I(0), p->c = I(1), p->h = I(2), p->w = I(3), p->oh = I(4), p->ow = I(5), p->kh = I(6), p->kw = I(7);
-    p->sh = I(8), p->sw = I(9), p->dh = I(10), p->dw = I(11), p->pad_top = I(12), p->pad_left = I(13);
-    p->pad_bottom = I(14), p->pad_right = I(15), p->kind = I(16);
-}
-
-static int parse_pool(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[17];
-    if (!read_ints(ints, v, 17) || !read_floats(floats, NULL, 0)) return 0;
-    pool_fields(&s->u.pool, v);
-    return 1;
-}
-
-static int parse_gpool(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[3];
-    if (!read_ints(ints, v, 3) || !read_floats(floats, NULL, 0)) return 0;
-    s->u.gpool.rows = I(0), s->u.gpool.inner = I(1), s->u.gpool.kind = I(2);
-    return 1;
-}
-
+/* The steps whose int tuple has a rank-dependent length parse themselves */
 static int parse_binary(lk_step *s, PyObject *ints, PyObject *floats) {
     /* op, act, rank, then rank x (shape, a_stride, b_stride) */
     long long head[3];
@@ -311,83 +392,6 @@ static int parse_binary(lk_step *s, PyObject *ints, PyObject *floats) {
     return 1;
 }
 
-static int parse_unary(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[2];
-    float f[2];
-    if (!read_ints(ints, v, 2) || !read_floats(floats, f, 2)) return 0;
-    s->u.unary.act.kind = I(0), s->u.unary.n = v[1], s->u.unary.act.p0 = f[0], s->u.unary.act.p1 = f[1];
-    return 1;
-}
-
-static int parse_affine(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[4];
-    float f[2];
-    if (!read_ints(ints, v, 4) || !read_floats(floats, f, 2)) return 0;
-    s->u.affine.outer = I(0), s->u.affine.channels = I(1), s->u.affine.inner = I(2), s->u.affine.act.kind = I(3);
-    s->u.affine.act.p0 = f[0], s->u.affine.act.p1 = f[1];
-    return 1;
-}
-
-static int parse_softmax(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[4];
-    if (!read_ints(ints, v, 4) || !read_floats(floats, NULL, 0)) return 0;
-    s->u.softmax.outer = I(0), s->u.softmax.axis = I(1), s->u.softmax.inner = I(2), s->u.softmax.log = I(3);
-    return 1;
-}
-
-static int parse_layernorm(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[2];
-    float f[1];
-    if (!read_ints(ints, v, 2) || !read_floats(floats, f, 1)) return 0;
-    s->u.layernorm.rows = I(0), s->u.layernorm.size = I(1), s->u.layernorm.epsilon = f[0];
-    return 1;
-}
-
-static int parse_instancenorm(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[3];
-    float f[1];
-    if (!read_ints(ints, v, 3) || !read_floats(floats, f, 1)) return 0;
-    s->u.instancenorm.n = I(0), s->u.instancenorm.c = I(1), s->u.instancenorm.inner = I(2);
-    s->u.instancenorm.epsilon = f[0];
-    return 1;
-}
-
-static int parse_lrn(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[4];
-    float f[3];
-    if (!read_ints(ints, v, 4) || !read_floats(floats, f, 3)) return 0;
-    s->u.lrn.n = I(0), s->u.lrn.c = I(1), s->u.lrn.inner = I(2), s->u.lrn.size = I(3);
-    s->u.lrn.alpha = f[0], s->u.lrn.beta = f[1], s->u.lrn.bias = f[2];
-    return 1;
-}
-
-static int parse_lstm(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[5];
-    if (!read_ints(ints, v, 5) || !read_floats(floats, NULL, 0)) return 0;
-    s->u.lstm.seq = I(0), s->u.lstm.batch = I(1), s->u.lstm.input = I(2), s->u.lstm.hidden = I(3);
-    s->u.lstm.direction = I(4);
-    return 1;
-}
-
-static int parse_resize(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[7];
-    if (!read_ints(ints, v, 7) || !read_floats(floats, NULL, 0)) return 0;
-    lk_resize2d *p = &s->u.resize;
-    p->planes = I(0), p->h = I(1), p->w = I(2), p->oh = I(3), p->ow = I(4), p->ty = I(5), p->tx = I(6);
-    return 1;
-}
-
-static int parse_matmul(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[9];
-    float f[4];
-    if (!read_ints(ints, v, 9) || !read_floats(floats, f, 4)) return 0;
-    lk_matmul *p = &s->u.matmul;
-    p->batch = I(0), p->m = I(1), p->n = I(2), p->k = I(3), p->a_bs = v[4], p->b_bs = v[5];
-    p->trans_b = I(6), p->bias_kind = I(7), p->act.kind = I(8), p->trans_a = 0;
-    p->alpha = f[0], p->beta = f[1], p->act.p0 = f[2], p->act.p1 = f[3];
-    return 1;
-}
-
 static int parse_transpose(lk_step *s, PyObject *ints, PyObject *floats) {
     /* elem, rank, shape..., perm... */
     if (!PyTuple_Check(ints) || PyTuple_GET_SIZE(ints) < 2 || !read_floats(floats, NULL, 0)) {
@@ -410,76 +414,18 @@ static int parse_transpose(lk_step *s, PyObject *ints, PyObject *floats) {
     return 1;
 }
 
-static int parse_copy(lk_step *s, PyObject *ints, PyObject *floats) {
-    long long v[6];
-    if (!read_ints(ints, v, 6) || !read_floats(floats, NULL, 0)) return 0;
-    s->u.copy.rows = v[0], s->u.copy.bytes = v[1], s->u.copy.src_offset = v[2];
-    s->u.copy.src_stride = v[3], s->u.copy.dst_offset = v[4], s->u.copy.dst_stride = v[5];
-    return 1;
-}
-
-/* int8 steps (litert_qkernels.h) */
-static int parse_qconv(lk_step *s, PyObject *ints, PyObject *floats) {
-    /* n c h w m oh ow kh kw sh sw dh dw pad_top pad_left groups x_zero x_signed y_zero y_lo y_hi layout */
-    long long v[22];
-    if (!read_ints(ints, v, 22) || !read_floats(floats, NULL, 0)) return 0;
-    lk_qconv2d *p = &s->u.qconv;
-    int *fields[22] = {&p->n, &p->c, &p->h, &p->w, &p->m, &p->oh, &p->ow, &p->kh, &p->kw, &p->sh, &p->sw,
-                       &p->dh, &p->dw, &p->pad_top, &p->pad_left, &p->groups, &p->x_zero, &p->x_signed,
-                       &p->y_zero, &p->y_lo, &p->y_hi, &p->layout};
-    for (int k = 0; k < 22; k++) *fields[k] = I(k);
-    return 1;
-}
-
-static int parse_qconvert(lk_step *s, PyObject *ints, PyObject *floats) {
-    /* count zero lo hi x_signed; scale */
-    long long v[5];
-    float f[1];
-    if (!read_ints(ints, v, 5) || !read_floats(floats, f, 1)) return 0;
-    s->u.qconvert.count = v[0], s->u.qconvert.zero = I(1), s->u.qconvert.lo = I(2), s->u.qconvert.hi = I(3);
-    s->u.qconvert.x_signed = I(4), s->u.qconvert.scale = f[0];
-    return 1;
-}
-
-static int parse_qadd(lk_step *s, PyObject *ints, PyObject *floats) {
-    /* count a_zero b_zero a_signed b_signed y_zero y_lo y_hi act; a_scale b_scale y_scale act_p0 act_p1 */
-    long long v[9];
-    float f[5];
-    if (!read_ints(ints, v, 9) || !read_floats(floats, f, 5)) return 0;
-    lk_qadd *p = &s->u.qadd;
-    p->count = v[0], p->a_zero = I(1), p->b_zero = I(2), p->a_signed = I(3), p->b_signed = I(4);
-    p->y_zero = I(5), p->y_lo = I(6), p->y_hi = I(7), p->act.kind = I(8);
-    p->a_scale = f[0], p->b_scale = f[1], p->y_scale = f[2], p->act.p0 = f[3], p->act.p1 = f[4];
-    return 1;
-}
-
-static int parse_qmaxpool(lk_step *s, PyObject *ints, PyObject *floats) {
-    /* the 17 pooling ints of parse_pool, then layout */
-    long long v[18];
-    if (!read_ints(ints, v, 18) || !read_floats(floats, NULL, 0)) return 0;
-    pool_fields(&s->u.qpool.pool, v);
-    s->u.qpool.layout = I(17);
-    return 1;
-}
-
-static int (*const STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyObject *) = {
-    [LK_STEP_CONV2D] = parse_conv,        [LK_STEP_DWCONV2D] = parse_conv,
-    [LK_STEP_POOL2D] = parse_pool,        [LK_STEP_GLOBAL_POOL] = parse_gpool,
-    [LK_STEP_BINARY] = parse_binary,      [LK_STEP_UNARY] = parse_unary,
-    [LK_STEP_AFFINE] = parse_affine,      [LK_STEP_SOFTMAX] = parse_softmax,
-    [LK_STEP_LAYERNORM] = parse_layernorm, [LK_STEP_INSTANCENORM] = parse_instancenorm,
-    [LK_STEP_MATMUL] = parse_matmul,      [LK_STEP_TRANSPOSE] = parse_transpose,
-    [LK_STEP_COPY] = parse_copy,          [LK_STEP_CONV2D_PACKED] = parse_conv,
-    [LK_STEP_LRN] = parse_lrn,            [LK_STEP_LSTM] = parse_lstm,
-    [LK_STEP_RESIZE2D] = parse_resize,    [LK_STEP_CONVTRANSPOSE2D] = parse_conv,
-    [LK_STEP_CONV2D_WINOGRAD] = parse_conv, [LK_STEP_CONV2D_WINOGRAD4] = parse_conv, [LK_STEP_MATMUL_PACKED] = parse_matmul,
-    [LK_STEP_QCONV2D] = parse_qconv,      [LK_STEP_QDWCONV2D] = parse_qconv,
-    [LK_STEP_QUANTIZE] = parse_qconvert,  [LK_STEP_DEQUANTIZE] = parse_qconvert,
-    [LK_STEP_CONV2D_PACKED_BF16] = parse_conv, [LK_STEP_MATMUL_PACKED_BF16] = parse_matmul,
-    [LK_STEP_CONV2D_WINOGRAD_BF16] = parse_conv, [LK_STEP_MATMUL_BF16] = parse_matmul,
-    [LK_STEP_QDWCONV2D_NHWC] = parse_qconv, [LK_STEP_QADD] = parse_qadd,
-    [LK_STEP_QMAXPOOL] = parse_qmaxpool,
+static int (*const VARIABLE_STEP_PARSERS[LK_STEP_KIND_COUNT])(lk_step *, PyObject *, PyObject *) = {
+    [LK_STEP_BINARY] = parse_binary,
+    [LK_STEP_TRANSPOSE] = parse_transpose,
 };
+
+/* Fill step `s` of its kind from the (ints, floats) tuples: 0 with the error set when they do not fit */
+static int parse_step(lk_step *s, PyObject *ints, PyObject *floats) {
+    if (VARIABLE_STEP_PARSERS[s->kind]) return VARIABLE_STEP_PARSERS[s->kind](s, ints, floats);
+    if (STEP_FIELDS[s->kind]) return parse_fields(s, STEP_FIELDS[s->kind], ints, floats);
+    PyErr_Format(PyExc_ValueError, "step kind %d has no parameter layout", s->kind);
+    return 0;
+}
 
 static PyObject *Program_add(ProgramObject *self, PyObject *args) {
     int kind;
@@ -510,7 +456,7 @@ static PyObject *Program_add(ProgramObject *self, PyObject *args) {
         }
         step.slots[i] = (int)v;
     }
-    if (!STEP_PARSERS[kind](&step, ints, floats)) return NULL;
+    if (!parse_step(&step, ints, floats)) return NULL;
     int status = lk_program_add(self->program, &step);
     if (status != LK_OK) {
         PyErr_Format(PyExc_ValueError, "step of kind %d refused by the kernel library (shape or size check, code %d)",
