@@ -43,7 +43,7 @@ class ToyFrontend(Frontend):
     def sniff(self, head: bytes) -> bool:
         return head.lstrip().startswith(b'{"format": "toy"')
 
-    def load(self, path: Path, options: LoadOptions | None = None) -> Model:
+    def load(self, path: Path, options: LoadOptions) -> Model:
         doc = _read(path)
         values = {n: Value(n, DType.FLOAT32, tuple(shape)) for n, shape in doc["inputs"].items()}
         nodes = [Node(op, list(ins), list(outs), {}, f"{op.lower()}_{i}") for i, (op, ins, outs) in enumerate(doc["nodes"])]

@@ -30,16 +30,17 @@ int lk_qmaxpool_valid(const lk_pool2d *p, int layout) {
 LK_HOT static void row_nhwc(const qpool_job *j, const uint8_t *restrict image, int oy, uint8_t *restrict out) {
     const lk_pool2d *p = j->p;
     int c = p->c;
-    int iy0 = oy * p->sh - p->pad_top, ky0, ky1;
-    lk_taps_inside(iy0, p->dh, p->kh, p->h, &ky0, &ky1);
+    /* the taps checked one by one: lk_taps_inside's ranges measured 3% slower here (50.7 -> 52.4 us, a 64 x 56
+       x 56 3x3/2 pool), where a tap is a whole channel vector */
     for (int ox = 0; ox < p->ow; ox++) {
         uint8_t *restrict o = out + (size_t)ox * c;
-        int any = 0, ix0 = ox * p->sw - p->pad_left, kx0, kx1;
-        lk_taps_inside(ix0, p->dw, p->kw, p->w, &kx0, &kx1);
-        for (int ky = ky0; ky < ky1; ky++) {
-            int iy = iy0 + ky * p->dh;
-            for (int kx = kx0; kx < kx1; kx++) {
-                int ix = ix0 + kx * p->dw;
+        int any = 0;
+        for (int ky = 0; ky < p->kh; ky++) {
+            int iy = oy * p->sh - p->pad_top + ky * p->dh;
+            if (iy < 0 || iy >= p->h) continue;
+            for (int kx = 0; kx < p->kw; kx++) {
+                int ix = ox * p->sw - p->pad_left + kx * p->dw;
+                if (ix < 0 || ix >= p->w) continue;
                 const uint8_t *restrict s = image + ((size_t)iy * p->w + ix) * c;
                 if (!any)
                     memcpy(o, s, (size_t)c);
