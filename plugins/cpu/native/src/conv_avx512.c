@@ -33,9 +33,9 @@ static size_t packed_units(int m, int k, int groups, int pairs) {
     return (size_t)groups * panels * MR * (size_t)(pairs ? (k + 1) / 2 : k);
 }
 
-/* w[g][row][kk] of the [groups][m / groups][k] weights, 0 where the layout pads past them */
+/* w[g][row][kk] of the [groups][m / groups][k] weights, 0 for the rows that pad the last panel */
 static inline float weight_or_pad(const float *w, int g, int mg, int row, int k, int kk) {
-    return row < mg && kk < k ? w[((size_t)g * mg + row) * k + kk] : 0.0f;
+    return row < mg ? w[((size_t)g * mg + row) * k + kk] : 0.0f;
 }
 
 static void pack_panels(const float *w, int m, int k, int groups, int pairs, void *out) {
@@ -48,8 +48,9 @@ static void pack_panels(const float *w, int m, int k, int groups, int pairs, voi
                     int row = pnl * MR + r;
                     size_t at = panel + (size_t)u * MR + r;
                     if (pairs)
-                        ((uint32_t *)out)[at] = lk_bf16_pair(weight_or_pad(w, g, mg, row, k, 2 * u),
-                                                             weight_or_pad(w, g, mg, row, k, 2 * u + 1));
+                        ((uint32_t *)out)[at] =
+                            lk_bf16_pair(weight_or_pad(w, g, mg, row, k, 2 * u),
+                                         2 * u + 1 < k ? weight_or_pad(w, g, mg, row, k, 2 * u + 1) : 0.0f);
                     else
                         ((float *)out)[at] = weight_or_pad(w, g, mg, row, k, u);
                 }
