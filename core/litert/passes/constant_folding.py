@@ -98,10 +98,12 @@ class ConstantFolding(Pass):
         if node.op_type in ("Shape", "Size") and node.domain == "":
             array = _static_shape_value(node, graph)
             return None if array is None else [array]
-        if ctx.evaluator is None or node.op_type in _NONDETERMINISTIC or any(True for _ in node.subgraphs()):
+        if ctx.evaluator is None or node.op_type in _NONDETERMINISTIC:
             return None
         names = [n for n in node.inputs if n]
         if not names or not all(graph.values.get(n) is not None and graph.values[n].is_const for n in names):
+            return None  # first: most nodes read a computed value, and this is the cheapest test
+        if node.attrs and any(True for _ in node.subgraphs()):
             return None
         if any(graph.values.get(o) is not None and graph.values[o].kind != "tensor" for o in node.outputs if o):
             return None

@@ -5,7 +5,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from ..ir import Graph, Model
+from ..ir import Graph, Model, Node
 from .base import Pass, PassContext, PassResult, Renames, read_by_subgraph
 
 _NONDETERMINISTIC = {"RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike", "Bernoulli", "Multinomial"}
@@ -30,17 +30,20 @@ class CommonSubexpressionElimination(Pass):
         graph = model.graph
         result = PassResult(self.name)
         seen: dict[tuple[Hashable, ...], list[str]] = {}
-        consumers = graph.consumers()
+        consumers: dict[str, list[Node]] | None = None  # built when the first duplicate is found
         kept = []
         renames = Renames()  # readers of a duplicate's outputs read the first one's
         for node in graph.nodes:
             renames.resolve(node)
-            if node.op_type in _NONDETERMINISTIC or any(True for _ in node.subgraphs()):
+            if node.op_type in _NONDETERMINISTIC or (node.attrs and any(True for _ in node.subgraphs())):
                 kept.append(node)
                 continue
             key = (node.domain, node.op_type, tuple(node.inputs), len(node.outputs),
-                   tuple(sorted((k, _freeze(v)) for k, v in node.attrs.items())))
-            if key in seen and not any(o in graph.outputs or read_by_subgraph(consumers, o) for o in node.outputs):
+                   tuple(sorted((k, _freeze(v)) for k, v in node.attrs.items())) if node.attrs else ())
+            if key in seen and consumers is None:
+                consumers = graph.consumers()
+            if key in seen and consumers is not None and not any(
+                    o in graph.outputs or read_by_subgraph(consumers, o) for o in node.outputs):
                 for old, new in zip(node.outputs, seen[key]):
                     if old:
                         renames.add(old, new)

@@ -12,9 +12,10 @@ class DeadCodeElimination(Pass):
         graph = model.graph
         result = PassResult(self.name)
         live = set(graph.outputs)
+        live.discard("")  # an omitted output names nothing (nor does anything in ``live`` after this)
         kept = []
         for node in reversed(graph.nodes):
-            if any(o in live for o in node.outputs if o):
+            if not live.isdisjoint(node.outputs):
                 kept.append(node)
                 live.update(node.reads())
             else:

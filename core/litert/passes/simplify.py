@@ -8,6 +8,10 @@ from .base import Pass, PassContext, PassResult, Renames, const_of, has_op, read
 
 #: ops that are the identity at inference time (Dropout's mask output unused)
 _IDENTITY_LIKE = {"Identity", "Dropout"}
+#: ops that are no-ops when their output has their input's shape
+_RESHAPES = ("Reshape", "Squeeze", "Unsqueeze", "Flatten", "Expand")
+#: every op :meth:`ShapeSimplification._is_noop` may remove: a graph without any is left as it is, without use maps
+_REMOVABLE = (*_IDENTITY_LIKE, *_RESHAPES, "Transpose", "Cast")
 
 
 class ShapeSimplification(Pass):
@@ -18,6 +22,9 @@ class ShapeSimplification(Pass):
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph
         result = PassResult(self.name)
+        if not has_op(graph, *_REMOVABLE):
+            result.changes += self._merge_reshapes(graph, result)
+            return result
         consumers = graph.consumers()
         kept = []
         renames = Renames()  # every reader of a removed node's output reads its input instead
@@ -45,7 +52,7 @@ class ShapeSimplification(Pass):
             extra_used = any(consumers.get(o) or o in graph.outputs for o in node.outputs[1:] if o)
             return not extra_used and graph.values.get(node.inputs[0]) is not None and graph.values[node.inputs[0]].kind == "tensor"
         source, target = graph.values.get(node.inputs[0]), graph.values.get(node.outputs[0])
-        if node.op_type in ("Reshape", "Squeeze", "Unsqueeze", "Flatten", "Expand") and source and target:
+        if node.op_type in _RESHAPES and source and target:
             return bool(source.is_static and target.is_static and source.shape == target.shape)
         if node.op_type == "Transpose":
             perm = node.attrs.get("perm")

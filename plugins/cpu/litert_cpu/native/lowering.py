@@ -27,6 +27,7 @@ from . import module
 from .buffers import aligned_empty
 
 F32 = np.dtype(np.float32)
+_UNSEEN = object()
 
 
 @dataclass
@@ -69,6 +70,11 @@ class LowerContext:
         # asked several times per node (~9 for an elementwise op) and fixed while a partition is planned: memoised
         self._shapes: dict[str, tuple[int, ...] | None] = {}
         self._dtypes: dict[str, np.dtype | None] = {}
+        #: per name, why it is not a float32 tensor of static shape (None when it is): :meth:`float_tensors`
+        self._not_float: dict[str, str | None] = {}
+        #: (shape a, shape b) -> broadcast output shape and merged dims (:func:`_broadcast`), or why not: a graph
+        #: has few distinct pairs, and ``np.broadcast_shapes`` alone costs microseconds per node
+        self.broadcasts: dict[tuple, tuple | str] = {}
         #: :func:`act_fields` and :func:`fold_activation`'s kinds, made once per partition, not once per node
         self.act_fields: dict[int, tuple[int, int]] | None = None
         self.foldable_acts: frozenset[int] | None = None
@@ -106,7 +112,9 @@ class LowerContext:
         graph's declared shape disagrees with the op, e.g. a wrong declared
         output: the numpy kernel, which does not trust it, runs instead)."""
         got = self.shape(name)
-        if got is None or tuple(got) != tuple(int(d) for d in expected):
+        if got == expected:  # the common case, without converting ``expected``
+            return None
+        if got is None or got != tuple(int(d) for d in expected):
             return f"{name!r} is declared {got}, the op makes {tuple(expected)}"
         return None
 
@@ -119,13 +127,17 @@ class LowerContext:
 
     def float_tensors(self, node: Node, names) -> str | None:
         """None when every named tensor is float32 with a static shape, else why not."""
+        known = self._not_float
         for name in names:
             if not name:
                 continue
-            if self.dtype(name) != F32:
-                return f"{name!r} is {self.dtype(name)}, native kernels are float32"
-            if self.shape(name) is None:
-                return f"{name!r} has no static shape"
+            why = known.get(name, _UNSEEN)
+            if why is _UNSEEN:
+                why = known[name] = (f"{name!r} is {self.dtype(name)}, native kernels are float32"
+                                     if self.dtype(name) != F32 else
+                                     f"{name!r} has no static shape" if self.shape(name) is None else None)
+            if why is not None:
+                return why
         return None
 
 
@@ -512,22 +524,38 @@ def _binary(node: Node, ctx: LowerContext):
     why = ctx.float_tensors(node, [a, b, y])
     if why:
         return why
+    shapes = ctx.shape(a), ctx.shape(b)
+    plan = ctx.broadcasts.get(shapes)
+    if plan is None:
+        plan = ctx.broadcasts[shapes] = _binary_plan(*shapes, ctx.native.MAX_DIMS)
+    if isinstance(plan, str):
+        return plan
+    out_shape, dims = plan
+    if ctx.mismatch(y, out_shape) or dims is None:
+        return ctx.mismatch(y, out_shape) or "empty"
+    ints = (getattr(ctx.native, _BINARY[node.op_type]), 0, *dims)
+    return Lowered([Step(ctx.native.STEP_BINARY, (a, b, y), ints, (0.0, 0.0), y)])
+
+
+def _binary_plan(shape_a, shape_b, max_dims: int) -> "tuple[tuple[int, ...], tuple[int, ...] | None] | str":
+    """The output shape of a binary op over ``shape_a`` and ``shape_b`` and its step's dims (rank, then
+    (extent, stride a, stride b) per merged dim; None for an empty output), or why it does not lower."""
     try:
-        out_shape = np.broadcast_shapes(ctx.shape(a), ctx.shape(b))
+        out_shape = tuple(int(d) for d in np.broadcast_shapes(shape_a, shape_b))
     except ValueError:
         return "shapes do not broadcast"
-    if ctx.mismatch(y, out_shape) or 0 in out_shape:
-        return ctx.mismatch(y, out_shape) or "empty"
-    merged = _broadcast(ctx.shape(a), ctx.shape(b), out_shape)
+    if 0 in out_shape:
+        return out_shape, None
+    merged = _broadcast(shape_a, shape_b, out_shape)
     if merged is None:
         return "broadcast pattern"
     shape, sa, sb = merged
-    if len(shape) > ctx.native.MAX_DIMS:
+    if len(shape) > max_dims:
         return "rank"
-    ints = [getattr(ctx.native, _BINARY[node.op_type]), 0, len(shape)]
+    dims = [len(shape)]
     for d in range(len(shape)):
-        ints += [shape[d], sa[d], sb[d]]
-    return Lowered([Step(ctx.native.STEP_BINARY, (a, b, y), tuple(ints), (0.0, 0.0), y)])
+        dims += [shape[d], sa[d], sb[d]]
+    return out_shape, tuple(dims)
 
 
 _UNARY = {"Relu": "ACT_RELU", "Sigmoid": "ACT_SIGMOID", "Tanh": "ACT_TANH", "HardSwish": "ACT_HARD_SWISH",
@@ -561,9 +589,10 @@ def _unary(node: Node, ctx: LowerContext):
     params = _unary_params(node, ctx)
     if isinstance(params, str):
         return params
-    if ctx.mismatch(y, ctx.shape(x)):
-        return ctx.mismatch(y, ctx.shape(x))
-    n = math.prod(ctx.shape(x))
+    xs = ctx.shape(x)
+    if ctx.mismatch(y, xs):
+        return ctx.mismatch(y, xs)
+    n = math.prod(xs)
     return Lowered([Step(ctx.native.STEP_UNARY, (x, y), (kind, n), params, y)])
 
 
@@ -849,13 +878,15 @@ def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
     return True
 
 
-def fold_activation(producer: Step, node: Node, ctx: LowerContext) -> bool:
+def fold_activation(producer: Step, node: Node, ctx: LowerContext, lowered: "Lowered | str | None" = None) -> bool:
     """Fuse activation ``node`` into ``producer`` (which writes its input) when
-    the producer has a fused-activation field that is still empty."""
+    the producer has a fused-activation field that is still empty.  ``lowered`` is the node's own lowering
+    when the caller has it (not lowered twice then)."""
     fields = act_fields(ctx).get(producer.kind)
     if fields is None or node.op_type not in _UNARY or node.domain:
         return False
-    lowered = _unary(node, ctx)
+    if not isinstance(lowered, Lowered) or len(lowered.steps) != 1 or lowered.steps[0].kind != ctx.native.STEP_UNARY:
+        lowered = _unary(node, ctx)
     if isinstance(lowered, str):
         return False
     kind, params = lowered.steps[0].ints[0], lowered.steps[0].floats

@@ -136,7 +136,7 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
                 x = node.inputs[-1]  # a bias Add may name the MatMul's output second
             if folded.get(x, x) == producer.output and (x == producer.output or run_lowered[-1].alias) \
                     and readers.get(x) == 1 and x not in graph.outputs \
-                    and (fold_activation(producer, node, ctx) or fold_bias(producer, node, ctx)):
+                    and (fold_activation(producer, node, ctx, result) or fold_bias(producer, node, ctx)):
                 result = Lowered(alias=(node.outputs[0], x))
                 folded[node.outputs[0]] = producer.output
                 hidden.add(x)

@@ -93,10 +93,6 @@ class NativeSegment:
         #: 4-D values the arena holds NHWC (:mod:`.layout`): hooks get them as NCHW views
         self._channels_last = channels_last
         self.nodes = nodes
-        bf16_kinds = (native.STEP_CONV2D_PACKED_BF16, native.STEP_CONV2D_WINOGRAD_BF16, native.STEP_MATMUL_PACKED_BF16,
-                      native.STEP_MATMUL_BF16)
-        #: how many of the nodes compute in bf16 arithmetic (``precision="bf16"``)
-        self.bf16_nodes = sum(any(st.kind in bf16_kinds for st in low.steps) for low in lowered)
         values = graph.values
         const = segment_const(lowered, graph)
 
@@ -111,7 +107,7 @@ class NativeSegment:
                 found = tuple(c.shape), c.dtype
             else:
                 v = values[name]
-                found = tuple(int(d) for d in v.shape), v.dtype.numpy
+                found = tuple(map(int, v.shape)), v.dtype.numpy
             metas[name] = found
             return found
 
@@ -136,9 +132,14 @@ class NativeSegment:
                 else:
                     root[y] = base
             steps += [(index, st) for st in low.steps]
+        bf16_kinds = {native.STEP_CONV2D_PACKED_BF16, native.STEP_CONV2D_WINOGRAD_BF16, native.STEP_MATMUL_PACKED_BF16,
+                      native.STEP_MATMUL_BF16}
+        #: how many of the nodes compute in bf16 arithmetic (``precision="bf16"``)
+        self.bf16_nodes = len({index for index, st in steps if st.kind in bf16_kinds})
         steps, placed = _concat_in_place(steps, root, live_after, const, nbytes, native.STEP_COPY)
         produced_set = set(produced)
-        reads = [root.get(n, n) for _, st in steps for n in st.operands if n and n not in st.writes]
+        reads = [root.get(n, n) for _, st in steps for writes in (st.writes,) for n in st.operands
+                 if n and n not in writes]
         inputs = [n for n in dict.fromkeys(reads) if n not in produced_set and const(n) is None]
 
         # slots: one per distinct storage
@@ -165,10 +166,11 @@ class NativeSegment:
         first: dict[str, int] = {}
         last: dict[str, int] = {}
         for position, (_, st) in enumerate(steps):
+            writes = st.writes
             for name in st.operands:
                 if name:
                     base = root.get(name, name)
-                    if name in st.writes:
+                    if name in writes:
                         first.setdefault(base, position)
                     last[base] = position
         for src, (y, _) in placed.items():  # a Concat's output holds its placed inputs from their writes on
@@ -205,11 +207,11 @@ class NativeSegment:
         #: the library step kind of every step, in run order (for tests and tools)
         self.step_kinds: list[int] = [st.kind for _, st in steps]
         node_steps: list[list[int]] = [[] for _ in nodes]
+        add = self.program.add
         for index, st in steps:
-            slots = tuple(slot_of[n] if n else -1 for n in st.operands)
+            slots = tuple([slot_of[n] if n else -1 for n in st.operands])
             try:
-                position = self.program.add(st.kind, slots, tuple(int(v) for v in st.ints),
-                                            tuple(float(v) for v in st.floats))
+                position = add(st.kind, slots, tuple(map(int, st.ints)), tuple(map(float, st.floats)))
             except (ValueError, IndexError, OverflowError) as err:  # a lowering bug: say which node
                 sizes = [slot_bytes[i] if i >= 0 else None for i in slots]
                 raise ExecutionError(f"node {nodes[index].name!r} ({nodes[index].qualified_op}): native step "
