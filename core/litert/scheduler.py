@@ -10,6 +10,7 @@ recorded.
 """
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -83,8 +84,9 @@ def place(graph: Graph, backends: list[Backend], declined: dict[int, dict[str, s
     """The first backend that accepts each node; ``declined`` (node index -> backend -> why)
     holds the backends that gave up a partition holding the node."""
     placements = []
+    declined = declined or {}
     for index, node in enumerate(graph.nodes):
-        refused: dict[str, str] = dict((declined or {}).get(index, {}))
+        refused: dict[str, str] = dict(declined[index]) if index in declined else {}
         chosen = None
         for backend in backends:
             if backend.name in refused:
@@ -105,32 +107,40 @@ def place(graph: Graph, backends: list[Backend], declined: dict[int, dict[str, s
 
 
 def _group(graph: Graph, owner: list[str], reads: list[list[str]]) -> list[tuple[str, list[int]]]:
-    """Topological walk preferring the current backend: maximal partitions (``reads``: each node's reads)."""
+    """Topological walk preferring the current backend: maximal partitions (``reads``: each node's reads).
+
+    Among the ready nodes, the lowest-numbered one of the current backend runs next; when the current backend
+    has none, the lowest-numbered ready node opens a partition of its backend.  The ready nodes are kept in one
+    heap per backend, so a wide graph (thousands ready at once) costs O(n log n), not a scan per node."""
     producers = {out: i for i, node in enumerate(graph.nodes) for out in node.outputs if out}
-    deps: list[set[int]] = []
-    for names in reads:
-        deps.append({producers[n] for n in names if n in producers})
-    users: dict[int, list[int]] = {i: [] for i in range(len(graph.nodes))}
-    for i, d in enumerate(deps):
-        for j in d:
+    users: list[list[int]] = [[] for _ in graph.nodes]
+    pending = [0] * len(graph.nodes)
+    for i, names in enumerate(reads):
+        deps = {producers[n] for n in names if n in producers}
+        pending[i] = len(deps)
+        for j in deps:
             users[j].append(i)
-    pending = [len(d) for d in deps]
-    ready = [i for i, n in enumerate(pending) if n == 0]
+    ready: dict[str, list[int]] = {}  # backend -> heap of its ready nodes
+    for i, n in enumerate(pending):
+        if n == 0:
+            heapq.heappush(ready.setdefault(owner[i], []), i)
+    waiting = sum(map(len, ready.values()))
     groups: list[tuple[str, list[int]]] = []
     current: str | None = None
-    while ready:
-        same = [i for i in ready if owner[i] == current]
-        if not same:
-            current = owner[min(ready)]
+    while waiting:
+        heap = ready.get(current) if current is not None else None
+        if not heap:
+            current = owner[min(h[0] for h in ready.values() if h)]
             groups.append((current, []))
-            same = [i for i in ready if owner[i] == current]
-        index = min(same)
-        ready.remove(index)
+            heap = ready[current]
+        index = heapq.heappop(heap)
+        waiting -= 1
         groups[-1][1].append(index)
         for user in users[index]:
             pending[user] -= 1
             if pending[user] == 0:
-                ready.append(user)
+                heapq.heappush(ready.setdefault(owner[user], []), user)
+                waiting += 1
     return groups
 
 
@@ -147,13 +157,15 @@ def schedule(graph: Graph, backends: list[Backend]) -> Schedule:
     while True:
         placements = place(graph, backends, declined)
         result = _connect(graph, placements)
-        position = {id(node): i for i, node in enumerate(graph.nodes)}
+        position: dict[int, int] | None = None  # built when a backend declines something
         again = False
         for name, backend in by_name.items():
             mine = [p for p in result.partitions if p.backend == name]
             if name == HOST or not mine:
                 continue  # the host backend is the fallback: it keeps everything
             for which, reason in backend.decline_partitions([p.graph for p in mine]).items():
+                if position is None:
+                    position = {id(node): i for i, node in enumerate(graph.nodes)}
                 for node in mine[which].graph.nodes:
                     declined.setdefault(position[id(node)], {})[name] = f"partition declined: {reason}"
                 again = True
@@ -173,6 +185,7 @@ def _connect(graph: Graph, placements: list[NodePlacement]) -> Schedule:
     partitions: list[Partition] = []
     copies: list[DeviceCopy] = []
     graph_outputs = set(graph.outputs)
+    values = graph.values
     for number, (backend, indices) in enumerate(_group(graph, owner, reads)):
         members = set(indices)
         nodes = [graph.nodes[i] for i in indices]
@@ -180,18 +193,23 @@ def _connect(graph: Graph, placements: list[NodePlacement]) -> Schedule:
         needed: dict[str, None] = {}  # ordered, and a set
         for i in indices:
             for name in reads[i]:
-                value = graph.values.get(name)
-                if name not in produced and not (value is not None and value.is_const) and name not in needed:
+                if name in produced or name in needed:
+                    continue
+                value = values.get(name)
+                if value is None or not value.is_const:
                     needed[name] = None
         outputs = [
             name for node in nodes for name in node.outputs
             if name and (name in graph_outputs or not consumers.get(name, members) <= members)
         ]
         sub = Graph(nodes=nodes, inputs=list(needed), outputs=outputs, name=f"{backend}_{number}")
+        sub_values = sub.values
         for i, node in zip(indices, nodes):
-            for name in [*reads[i], *node.outputs]:
-                if name and name in graph.values:
-                    sub.values[name] = graph.values[name]
+            for names in (reads[i], node.outputs):
+                for name in names:
+                    value = values.get(name) if name else None
+                    if value is not None:
+                        sub_values[name] = value
         for name in needed:
             source = where.get(name, HOST)  # model inputs are host arrays
             if source != backend:

@@ -105,9 +105,9 @@ def _check(graph: Graph, outer: frozenset[str], where: str) -> None:
 def _topological(nodes: list[Node], producers: dict[str, int], prefix: str, reads: list[list[str]]) -> list[Node]:
     """``nodes`` in a topological order (unchanged when already one); a cycle is an error.
     ``reads``: each node's :meth:`~Node.reads`."""
-    deps = [{producers[n] for n in names if n in producers} for names in reads]
-    if all(j < i for i, d in enumerate(deps) for j in d):
+    if _in_order(producers, reads):
         return nodes
+    deps = [{producers[n] for n in names if n in producers} for names in reads]
     users: list[list[int]] = [[] for _ in nodes]
     pending = [0] * len(nodes)
     for i, d in enumerate(deps):
@@ -127,3 +127,13 @@ def _topological(nodes: list[Node], producers: dict[str, int], prefix: str, read
         stuck = next(i for i, n in enumerate(pending) if n)
         raise ModelLoadError(f"{prefix}the graph has a cycle through {_label(nodes[stuck])}")
     return [nodes[i] for i in order]
+
+
+def _in_order(producers: dict[str, int], reads: list[list[str]]) -> bool:
+    """Whether every node reads only what nodes before it make (the common case: one pass, no sets)."""
+    get = producers.get
+    for i, names in enumerate(reads):
+        for name in names:
+            if get(name, -1) >= i:
+                return False
+    return True

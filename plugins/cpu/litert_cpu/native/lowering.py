@@ -30,7 +30,7 @@ F32 = np.dtype(np.float32)
 _UNSEEN = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """One library call: ``operands`` are value names per slot position
     (``None`` for an absent optional operand); ``output`` is the value it
@@ -48,7 +48,7 @@ class Step:
         return (self.output, *self.also_writes)
 
 
-@dataclass
+@dataclass(slots=True)
 class Lowered:
     steps: list[Step] = field(default_factory=list)
     #: output name -> input name it is a reinterpretation of (Reshape & co.)
@@ -70,6 +70,8 @@ class LowerContext:
         # asked several times per node (~9 for an elementwise op) and fixed while a partition is planned: memoised
         self._shapes: dict[str, tuple[int, ...] | None] = {}
         self._dtypes: dict[str, np.dtype | None] = {}
+        #: declared shape -> itself when every dim is an int, else None
+        self._static: dict[tuple, tuple[int, ...] | None] = {}
         #: per name, why it is not a float32 tensor of static shape (None when it is): :meth:`float_tensors`
         self._not_float: dict[str, str | None] = {}
         #: (shape a, shape b) -> broadcast output shape and merged dims (:func:`_broadcast`), or why not: a graph
@@ -83,10 +85,13 @@ class LowerContext:
         if name in self._shapes:
             return self._shapes[name]
         value = self.graph.values.get(name)
-        if value is None or value.kind != "tensor" or not value.is_static:
-            shape = None  # unknown, dynamic, or a sequence/optional value
+        if value is None or value.kind != "tensor" or value.shape is None:
+            shape = None  # unknown, or a sequence/optional value
         else:
-            shape = tuple(int(d) for d in value.shape)
+            declared = tuple(value.shape)
+            shape = self._static.get(declared, _UNSEEN)  # a graph has few distinct shapes
+            if shape is _UNSEEN:
+                shape = self._static[declared] = tuple(int(d) for d in declared) if value.is_static else None
         self._shapes[name] = shape
         return shape
 

@@ -83,8 +83,20 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
     run_lowered: list[Lowered] = []
     hidden: set[str] = set()
     folded: dict[str, str] = {}  # output of a folded node -> the step output it aliases
+    # the last of run_lowered with steps: the step an activation may fuse into (kept, not searched for: a long
+    # run of views would make the search quadratic)
+    maker: Lowered | None = None
+
+    def push(node: Node, lowered: Lowered) -> None:
+        nonlocal maker
+        run_nodes.append(node)
+        run_lowered.append(lowered)
+        if lowered.steps:
+            maker = lowered
 
     def close(end: int) -> None:
+        nonlocal maker
+        maker = None
         if run_nodes:
             produced = {o for n in run_nodes for o in n.outputs if o}
             live = {name for name in produced if last_read.get(name, -1) >= end}
@@ -100,15 +112,13 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
     chain: list[Lowered] = []  # what the nodes after a fused GELU chain's first lower to
     for index, node in enumerate(nodes):
         if chain:
-            run_nodes.append(node)
-            run_lowered.append(chain.pop(0))
+            push(node, chain.pop(0))
             continue
         gelu = gelu_chain(nodes, index, ctx, readers, graph.outputs) if fuse else None
         lowered_gelu = lower(gelu, ctx) if gelu is not None else "no chain"
         if not isinstance(lowered_gelu, str):
             # the chain's five nodes: four make nothing, the last the Gelu step
             x = gelu.inputs[0]
-            maker = next((lw for lw in reversed(run_lowered) if lw.steps), None)
             if maker is not None and len(maker.steps) == 1 and folded.get(x, x) == maker.steps[0].output \
                     and (x == maker.steps[0].output or run_lowered[-1].alias) and readers.get(x) == 2 \
                     and x not in graph.outputs and fold_activation(maker.steps[0], gelu, ctx):
@@ -116,8 +126,7 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
                 folded[gelu.outputs[0]] = maker.steps[0].output
                 hidden.add(x)
             hidden.update(n.outputs[0] for n in nodes[index:index + 4])
-            run_nodes.append(node)
-            run_lowered.append(Lowered())
+            push(node, Lowered())
             chain = [Lowered(), Lowered(), Lowered(), lowered_gelu]
             continue
         result = lower(node, ctx)
@@ -128,7 +137,6 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
             continue
         # fuse an activation (or a bias Add) into the step that makes its input:
         # the last node's step, or the step an earlier fold left it an alias of
-        maker = next((lw for lw in reversed(run_lowered) if lw.steps), None)
         if fuse and maker is not None and len(maker.steps) == 1 and len(node.inputs) >= 1 and node.inputs[0]:
             producer = maker.steps[0]
             x = node.inputs[0]
@@ -140,7 +148,6 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
                 result = Lowered(alias=(node.outputs[0], x))
                 folded[node.outputs[0]] = producer.output
                 hidden.add(x)
-        run_nodes.append(node)
-        run_lowered.append(result)
+        push(node, result)
     close(len(nodes))
     return items, declined

@@ -33,7 +33,7 @@ from . import attributes, guard
 from .builder import Builder, Names, Scope
 from .onnx_ml_pb2 import AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto
 from .types import TypeInfo, type_info, value_info_type
-from .upgrade import LEGACY, upgrade
+from .upgrade import LEGACY, Adapter, upgrade
 
 log = logging.getLogger("litert.formats.onnx")
 
@@ -426,6 +426,8 @@ class _Converter:
         self.counter = 0
         #: (domain, op_type, opset or None for the latest) -> schema: the registry is fixed while a model is read
         self._schemas: dict[tuple[str, str, int | None], OpSchema] = {}
+        #: (domain, op_type, opset) -> the legacy adapter or None (:meth:`_legacy`)
+        self._legacies: dict[tuple[str, str, int | None], Adapter | None] = {}
 
     def _schema(self, domain: str, op: str, opset: int | None) -> OpSchema:
         key = (domain, op, opset)
@@ -436,15 +438,16 @@ class _Converter:
 
     # -- names --------------------------------------------------------------
 
-    def _node_name(self, proto: NodeProto) -> str:
+    def _node_name(self, proto: NodeProto, op_type: str) -> str:
         index = self.counter
         self.counter += 1
-        if proto.name and proto.name not in self.names.nodes:
-            self.names.nodes.add(proto.name)
-            return proto.name
-        base = proto.name or f"{proto.op_type}_{index}"
+        given = proto.name
+        if given and given not in self.names.nodes:
+            self.names.nodes.add(given)
+            return given
+        base = given or f"{op_type}_{index}"
         name = base
-        while name in self.names.nodes or (not proto.name and name in self.reserved_nodes):
+        while name in self.names.nodes or (not given and name in self.reserved_nodes):
             name = f"{base}_{len(self.names.nodes)}"
         self.names.nodes.add(name)
         return name
@@ -481,7 +484,7 @@ class _Converter:
             graph.inputs.append(vi.name)
         for proto_node in proto.node:
             if proto_node.op_type == "Constant" and proto_node.domain in ONNX_DOMAINS:
-                name = self._node_name(proto_node)
+                name = self._node_name(proto_node, "Constant")
                 arr = self._guard(name, lambda n=proto_node: _constant_array(n))
                 graph.values[proto_node.output[0]] = _const_value(proto_node.output[0], arr)
                 continue
@@ -510,36 +513,53 @@ class _Converter:
 
     # -- nodes --------------------------------------------------------------
 
+    def _legacy(self, domain: str, op: str, opset: int | None) -> Adapter | None:
+        """The legacy adapter of an operator (None: the schema registry has it); UnsupportedOperatorError
+        (without the node's name: the caller adds it) when neither has it.  Asked once per operator."""
+        key = (domain, op, opset)
+        if key in self._legacies:
+            return self._legacies[key]
+        reg = schemas()
+        legacy = LEGACY.get(op) if domain == "" else None
+        if legacy is not None and reg.has(domain, op) and reg.versions(domain, op)[0].since <= (opset or 10**6):
+            legacy = None  # an experimental operator that later became standard, used at a standard opset
+        if legacy is None and not reg.has(domain, op):
+            raise UnsupportedOperatorError("is not supported", op_type=op, domain=domain)
+        self._legacies[key] = legacy
+        return legacy
+
     def node(self, proto: NodeProto, scope: Scope) -> list[Node]:
-        domain = "" if proto.domain in ONNX_DOMAINS else proto.domain
+        proto_domain = proto.domain
+        domain = "" if proto_domain in ONNX_DOMAINS else proto_domain
         op = proto.op_type
-        name = self._node_name(proto)
+        name = self._node_name(proto, op)
         opset = self.opsets.get(domain)
         reg = schemas()
 
         def where() -> str:  # for errors only: not formatted for every node of a long graph
             return f"{self.path.name}: node {name!r}: operator {op} (domain {domain or 'ai.onnx'}, opset {opset})"
 
-        legacy = LEGACY.get(op) if domain == "" else None
-        if legacy is not None and reg.has(domain, op) and reg.versions(domain, op)[0].since <= (opset or 10**6):
-            legacy = None  # an experimental operator that later became standard, used at a standard opset
-        if legacy is None and not reg.has(domain, op):
-            raise UnsupportedOperatorError(f"{where()} is not supported", node=name, op_type=op, domain=domain)
+        try:
+            legacy = self._legacy(domain, op, opset)
+        except UnsupportedOperatorError:
+            raise UnsupportedOperatorError(f"{where()} is not supported", node=name, op_type=op, domain=domain) from None
+
         def subgraph(g: GraphProto) -> Graph:
             return self.graph(g, scope)
 
+        attributes_ = proto.attribute
         attrs = {
             attr.name: self._guard(f"{name}.{attr.name}", lambda at=attr: attributes.from_proto(at, subgraph))
-            for attr in proto.attribute
-        }
+            for attr in attributes_
+        } if attributes_ else {}
         node = Node(op, list(proto.input), list(proto.output), attrs, name=name, domain=domain)
+        values = scope.graph.values
         for out in node.outputs:
             if out:
-                scope.graph.values[out] = self._typed(out)
-        builder = Builder(self.names, scope, self.used, node)
+                values[out] = self._typed(out)
         try:
             if legacy is not None:
-                nodes = legacy(builder, node) or [node]
+                nodes = legacy(Builder(self.names, scope, self.used, node), node) or [node]
             else:
                 schema = self._schema(domain, op, opset)
                 for key, spec in schema.attrs.items():
@@ -548,7 +568,7 @@ class _Converter:
                     if key not in node.attrs and spec.default is not None:
                         node.attrs[key] = spec.default.copy() if hasattr(spec.default, "copy") else spec.default
                 if domain == "" and (schema.deprecated or schema is not self._schema(domain, op, None)):
-                    nodes = upgrade(builder, node, schema.since)
+                    nodes = upgrade(Builder(self.names, scope, self.used, node), node, schema.since)
                 else:  # already the latest form: no adapter applies (what upgrade() would find, without the search)
                     nodes = [node]
             for n in nodes:
