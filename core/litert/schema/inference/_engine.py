@@ -51,17 +51,20 @@ def infer_shapes(graph: Graph, strict: bool = False) -> None:
 def _infer(graph: Graph, scope: _Scope) -> None:
     graph_outputs = set(graph.outputs)
     for node in graph.nodes:
-        inputs = [_input(name, scope) if name else None for name in node.inputs]
         outputs = [graph.value(n) if n else None for n in node.outputs]
         declares_output = any(n in graph_outputs for n in node.outputs)
-        if declares_output or not all(v is None or (v.dtype is not None and v.shape is not None) for v in outputs):
+        apply = declares_output or not all(v is None or (v.dtype is not None and v.shape is not None) for v in outputs)
+        data_fn = DATA_RULES.get((node.domain, node.op_type))
+        if not apply and data_fn is None:
+            continue  # typed already (the reader's inference), no content to carry: the inputs are not needed
+        inputs = [_input(name, scope) if name else None for name in node.inputs]
+        if apply:
             infos = _apply(node, inputs, graph, scope)
             for value, info in zip(outputs, infos or []):
                 if value is not None and info is not None:
                     if value.name in graph_outputs:
                         _overrule_declared(value, info)
                     _fill(value, info)
-        data_fn = DATA_RULES.get((node.domain, node.op_type))
         if data_fn is not None:
             try:
                 produced = data_fn(node, inputs, outputs)

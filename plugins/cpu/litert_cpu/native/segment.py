@@ -117,30 +117,52 @@ class NativeSegment:
 
         # which name each name is a view of (Reshape & co.), and what the segment makes
         produced: list[str] = []
-        for low in lowered:
-            produced += [low.alias[0]] if low.alias else [name for st in low.steps for name in st.writes]
-        outputs = [n for n in dict.fromkeys(produced) if n in live_after]
         root: dict[str, str] = {}
         steps: list[tuple[int, Step]] = []  # (node index, step), in run order
         for index, low in enumerate(lowered):
             if low.alias is not None:
                 y, x = low.alias
+                produced.append(y)
                 base = root.get(x, x)
                 if y in live_after:  # leaves the segment: a copy of its own, never a view
                     size = nbytes(y)
                     steps.append((index, Step(native.STEP_COPY, (base, y), (1, size, 0, size, 0, size), (), y)))
                 else:
                     root[y] = base
-            steps += [(index, st) for st in low.steps]
+            for st in low.steps:
+                if low.alias is None:
+                    produced += st.writes
+                steps.append((index, st))
+        outputs = [n for n in dict.fromkeys(produced) if n in live_after]
         bf16_kinds = {native.STEP_CONV2D_PACKED_BF16, native.STEP_CONV2D_WINOGRAD_BF16, native.STEP_MATMUL_PACKED_BF16,
                       native.STEP_MATMUL_BF16}
         #: how many of the nodes compute in bf16 arithmetic (``precision="bf16"``)
         self.bf16_nodes = len({index for index, st in steps if st.kind in bf16_kinds})
         steps, placed = _concat_in_place(steps, root, live_after, const, nbytes, native.STEP_COPY)
+        # one walk over the operands: what the steps read (views resolved), and every storage's live interval
+        # (arena values: from their first write to their last read, views included)
+        reads: list[str] = []
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for position, (_, st) in enumerate(steps):
+            writes = st.writes
+            for name in st.operands:
+                if name:
+                    base = root.get(name, name)
+                    if name in writes:
+                        first.setdefault(base, position)
+                    else:
+                        reads.append(base)
+                    last[base] = position
         produced_set = set(produced)
-        reads = [root.get(n, n) for _, st in steps for writes in (st.writes,) for n in st.operands
-                 if n and n not in writes]
-        inputs = [n for n in dict.fromkeys(reads) if n not in produced_set and const(n) is None]
+        inputs: list[str] = []
+        read_consts: dict[str, np.ndarray] = {}
+        for name in dict.fromkeys(reads):
+            array = const(name)
+            if array is not None:
+                read_consts[name] = array
+            elif name not in produced_set:
+                inputs.append(name)
 
         # slots: one per distinct storage
         slot_of: dict[str, int] = {}
@@ -158,21 +180,10 @@ class NativeSegment:
             new_slot(t.name, nbytes(t.name), ("extern", i, False))
         for j, t in enumerate(self._outputs):
             new_slot(t.name, nbytes(t.name), ("extern", len(inputs) + j, True))
-        for name in dict.fromkeys(reads):
-            if name not in slot_of and const(name) is not None:
-                array = aligned(const(name))
+        for name, array in read_consts.items():
+            if name not in slot_of:
+                array = aligned(array)
                 new_slot(name, array.nbytes, ("const", array))
-        # internal values: arena, live from their first write to their last read (views included)
-        first: dict[str, int] = {}
-        last: dict[str, int] = {}
-        for position, (_, st) in enumerate(steps):
-            writes = st.writes
-            for name in st.operands:
-                if name:
-                    base = root.get(name, name)
-                    if name in writes:
-                        first.setdefault(base, position)
-                    last[base] = position
         for src, (y, _) in placed.items():  # a Concat's output holds its placed inputs from their writes on
             first[y] = min(first.get(y, last.get(y, first[src])), first[src])
             last[y] = max(last.get(y, last[src]), last[src])
