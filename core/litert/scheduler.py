@@ -177,17 +177,19 @@ def _connect(graph: Graph, placements: list[NodePlacement]) -> Schedule:
     """Cut the placed graph into partitions and record the device copies between them."""
     owner = [p.backend for p in placements]
     reads = [node.reads() for node in graph.nodes]  # once: walks control-flow bodies
+    groups = _group(graph, owner, reads)
     consumers: dict[str, set[int]] = {}
-    for index, names in enumerate(reads):
-        for name in names:
-            consumers.setdefault(name, set()).add(index)
+    if len(groups) > 1:  # one partition holds every reader: only graph outputs leave it
+        for index, names in enumerate(reads):
+            for name in names:
+                consumers.setdefault(name, set()).add(index)
     where: dict[str, str] = {}  # value -> backend that produces it
     partitions: list[Partition] = []
     copies: list[DeviceCopy] = []
     graph_outputs = set(graph.outputs)
     values = graph.values
-    for number, (backend, indices) in enumerate(_group(graph, owner, reads)):
-        members = set(indices)
+    for number, (backend, indices) in enumerate(groups):
+        members = set(indices) if len(groups) > 1 else set()
         nodes = [graph.nodes[i] for i in indices]
         produced = {o for n in nodes for o in n.outputs if o}
         needed: dict[str, None] = {}  # ordered, and a set

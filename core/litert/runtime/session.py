@@ -108,8 +108,9 @@ class Session:
         infer_shapes(self.model.graph)
         t1 = time.perf_counter()
         self.schedule: Schedule = schedule(self.model.graph, self.backends)
-        for placement in self.schedule.placements:  # every backend's word on every node
-            placement.refused = {**self.backend_notes, **placement.refused}
+        if self.backend_notes:
+            for placement in self.schedule.placements:  # every backend's word on every node
+                placement.refused = {**self.backend_notes, **placement.refused}
         t2 = time.perf_counter()
         #: per partition, the inputs the scheduler found on another device
         self._copy_in = {p.index: {c.value for c in self.schedule.copies if c.partition == p.index}

@@ -182,6 +182,8 @@ def broadcast(*shapes: Shape | None) -> Shape | None:
     known = [s for s in shapes if s is not None]
     if not known or len(known) != len(shapes):
         return None
+    if all(s == known[0] for s in known):  # the common case (an Add of two like tensors): itself, dim by dim
+        return tuple(known[0])
     rank = max(len(s) for s in known)
     out: list[Dim] = []
     for axis in range(rank):

@@ -49,22 +49,38 @@ def infer_shapes(graph: Graph, strict: bool = False) -> None:
 
 
 def _infer(graph: Graph, scope: _Scope) -> None:
+    """Infer ``graph``'s nodes in ``scope``, which the rules see (:func:`infer_subgraph`) while they run: set
+    once per graph, not once per node."""
+    token = _CURRENT.set(scope)
+    try:
+        _walk(graph, scope)
+    finally:
+        _CURRENT.reset(token)
+
+
+def _walk(graph: Graph, scope: _Scope) -> None:
     graph_outputs = set(graph.outputs)
+    value = graph.value
     for node in graph.nodes:
-        outputs = [graph.value(n) if n else None for n in node.outputs]
-        declares_output = any(n in graph_outputs for n in node.outputs)
-        apply = declares_output or not all(v is None or (v.dtype is not None and v.shape is not None) for v in outputs)
+        outputs = [value(n) if n else None for n in node.outputs]
+        declares_output = not graph_outputs.isdisjoint(node.outputs)
+        apply = declares_output
+        if not apply:
+            for v in outputs:
+                if v is not None and (v.dtype is None or v.shape is None):
+                    apply = True
+                    break
         data_fn = DATA_RULES.get((node.domain, node.op_type))
         if not apply and data_fn is None:
             continue  # typed already (the reader's inference), no content to carry: the inputs are not needed
         inputs = [_input(name, scope) if name else None for name in node.inputs]
         if apply:
             infos = _apply(node, inputs, graph, scope)
-            for value, info in zip(outputs, infos or []):
-                if value is not None and info is not None:
-                    if value.name in graph_outputs:
-                        _overrule_declared(value, info)
-                    _fill(value, info)
+            for out, info in zip(outputs, infos or []):
+                if out is not None and info is not None:
+                    if declares_output and out.name in graph_outputs:
+                        _overrule_declared(out, info)
+                    _fill(out, info)
         if data_fn is not None:
             try:
                 produced = data_fn(node, inputs, outputs)
@@ -81,15 +97,12 @@ def _apply(node: Node, inputs: list[Value | None], graph: Graph, scope: _Scope) 
     fn = RULES.get((node.domain, node.op_type))
     if fn is None:
         return None
-    token = _CURRENT.set(scope)
     try:
-        return fn(node, inputs, graph)
+        return fn(node, inputs, graph)  # in the scope :func:`_infer` set
     except _RULE_ERRORS:
         if scope.strict:
             raise
         return None  # an unexpected form: leave the outputs unknown
-    finally:
-        _CURRENT.reset(token)
 
 
 def _input(name: str, scope: _Scope) -> Value:

@@ -18,6 +18,10 @@ from .qfuse import fuse_quantised_adds
 from .segment import NativeSegment, segment_const
 
 
+#: the ops a GELU written out opens with (:func:`gelu_chain`)
+_GELU_OPENERS = ("Div", "Mul")
+
+
 def gelu_chain(nodes: list[Node], index: int, ctx: LowerContext, readers: dict[str, int],
                outputs: list[str]) -> Node | None:
     """A Gelu node standing for ``nodes[index:index + 5]`` when they compute
@@ -26,7 +30,7 @@ def gelu_chain(nodes: list[Node], index: int, ctx: LowerContext, readers: dict[s
     ``Mul(x, .)``, ``Mul(., 0.5)``, the values between them read by nothing
     else; else None.  Five passes over the tensor become one step (or the
     epilogue of the MatMul before it)."""
-    if index + 5 > len(nodes) or nodes[index].op_type not in ("Div", "Mul"):  # the chain opens with a Div or Mul
+    if index + 5 > len(nodes) or nodes[index].op_type not in _GELU_OPENERS:
         return None
     scale, erf, add, mul, half = nodes[index:index + 5]
     if any(n.domain or len(n.outputs) != 1 for n in (scale, erf, add, mul, half)):
@@ -114,7 +118,7 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
         if chain:
             push(node, chain.pop(0))
             continue
-        gelu = gelu_chain(nodes, index, ctx, readers, graph.outputs) if fuse else None
+        gelu = gelu_chain(nodes, index, ctx, readers, graph.outputs) if fuse and node.op_type in _GELU_OPENERS else None
         lowered_gelu = lower(gelu, ctx) if gelu is not None else "no chain"
         if not isinstance(lowered_gelu, str):
             # the chain's five nodes: four make nothing, the last the Gelu step
