@@ -405,6 +405,10 @@ def _constant_array(node: NodeProto) -> np.ndarray:
     raise InvalidModelError(f"Constant node {node.name!r} has no value attribute")
 
 
+#: the type of a value nothing declares (TypeInfo is frozen: one for all)
+_UNTYPED = TypeInfo()
+
+
 def _const_value(name: str, arr: np.ndarray) -> Value:
     return Value(name, DType.from_numpy(arr.dtype), tuple(arr.shape), const=arr)
 
@@ -453,7 +457,7 @@ class _Converter:
         return name
 
     def _typed(self, name: str) -> Value:
-        info = self.types.get(name) or TypeInfo()
+        info = self.types.get(name) or _UNTYPED
         return Value(name, info.dtype, info.shape, kind=info.kind)
 
     # -- graphs -------------------------------------------------------------
