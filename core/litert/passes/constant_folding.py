@@ -100,9 +100,14 @@ class ConstantFolding(Pass):
             return None if array is None else [array]
         if ctx.evaluator is None or node.op_type in _NONDETERMINISTIC:
             return None
+        values = graph.values
         names = [n for n in node.inputs if n]
-        if not names or not all(graph.values.get(n) is not None and graph.values[n].is_const for n in names):
-            return None  # first: most nodes read a computed value, and this is the cheapest test
+        if not names:
+            return None
+        for name in names:  # first: most nodes read a computed value, and this is the cheapest test
+            value = values.get(name)
+            if value is None or not value.is_const:
+                return None
         if node.attrs and any(True for _ in node.subgraphs()):
             return None
         if any(graph.values.get(o) is not None and graph.values[o].kind != "tensor" for o in node.outputs if o):

@@ -133,7 +133,7 @@ def _fill(value: Value, info: Info) -> None:
         value.dtype = dtype
     if value.shape is None and shape is not None:
         value.shape = tuple(shape)
-    kind = kind_of(info)
+    kind = info[2] if len(info) > 2 else None  # kind_of(info), inline: this runs per inferred value
     if kind is not None and value.kind == "tensor":
         value.kind = kind
 

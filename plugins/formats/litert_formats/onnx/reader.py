@@ -532,6 +532,14 @@ class _Converter:
         self._legacies[key] = legacy
         return legacy
 
+    def _attributes(self, name: str, protos, scope: Scope) -> dict:
+        """A node's attributes, decoded (bodies read as subgraphs of ``scope``)."""
+        def subgraph(g: GraphProto) -> Graph:
+            return self.graph(g, scope)
+
+        return {attr.name: self._guard(f"{name}.{attr.name}", lambda at=attr: attributes.from_proto(at, subgraph))
+                for attr in protos}
+
     def node(self, proto: NodeProto, scope: Scope) -> list[Node]:
         proto_domain = proto.domain
         domain = "" if proto_domain in ONNX_DOMAINS else proto_domain
@@ -548,14 +556,8 @@ class _Converter:
         except UnsupportedOperatorError:
             raise UnsupportedOperatorError(f"{where()} is not supported", node=name, op_type=op, domain=domain) from None
 
-        def subgraph(g: GraphProto) -> Graph:
-            return self.graph(g, scope)
-
         attributes_ = proto.attribute
-        attrs = {
-            attr.name: self._guard(f"{name}.{attr.name}", lambda at=attr: attributes.from_proto(at, subgraph))
-            for attr in attributes_
-        } if attributes_ else {}
+        attrs = self._attributes(name, attributes_, scope) if attributes_ else {}
         node = Node(op, list(proto.input), list(proto.output), attrs, name=name, domain=domain)
         values = scope.graph.values
         for out in node.outputs:
