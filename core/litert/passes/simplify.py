@@ -23,7 +23,7 @@ class ShapeSimplification(Pass):
         graph = model.graph
         result = PassResult(self.name)
         if not has_op(graph, *_REMOVABLE):
-            result.changes += self._merge_reshapes(graph, result)
+            self._merge_reshapes(graph, result)
             return result
         consumers = graph.consumers()
         kept = []
