@@ -282,8 +282,8 @@ def test_passes_removing_many_nodes_stay_linear(tmp_path):
 #: test run: the bound is scaled from the 100k figure)
 _LONG_CHAIN = 30_000
 #: CPU seconds a load of the :data:`_LONG_CHAIN`-node chain may take (best of four loads in one process, of up
-#: to three processes): 5 s for 100k nodes scaled to 30k is 1.5 s; measured 1.50 s (1.34 with h33's reader) on a
-#: host with load average ~3, where main took 2.16 s
+#: to three processes): 5 s for 100k nodes scaled to 30k is 1.5 s; measured 1.28 s on a quiet host and 1.34-1.50 s
+#: at load average ~3, where main (f0b0605) took 1.88 s quiet and 2.03-2.16 s loaded
 _LONG_CHAIN_CPU_BOUND = 1.8
 
 
@@ -292,11 +292,10 @@ def test_a_100k_node_chain_loads_in_under_5_s(tmp_path):
     process that has already loaded a 2-node model (imports, plugin discovery and the native library are not
     the chain's cost), on a 30k-node chain.
 
-    Figures, 2-vCPU AMD EPYC Zen 4 KVM guest shared with other work (load average 3-4), ``litert.load`` after a
-    2-node load, best of several loads in interleaved processes: 100k nodes 5.6 s of CPU (5.8 s wall; 4.9 s CPU
-    with h33's reader, which no longer runs onnx's shape inference), was 7.7 s; 30k nodes 1.50 s of CPU (1.34
-    with h33's reader), was 2.16.  Per stage at 100k (wall, s): read 3.1 -> 2.9, optimize 0.97 -> 0.35,
-    shape inference 0.20 -> 0.13, schedule 0.69 -> 0.46, compile 2.6 -> 1.7."""
+    Figures, 2-vCPU AMD EPYC Zen 4 KVM guest, quiet (load average 0.2), ``litert.load`` after a 2-node load,
+    best of 6 loads in 3 interleaved processes: 100k nodes 4.61 s wall and CPU, main (f0b0605) 6.73 s; per stage
+    (s) read 2.46 -> 2.11, optimize 0.78 -> 0.27, shape inference 0.20 -> 0.13, schedule 0.62 -> 0.43, compile
+    2.40 -> 1.48.  30k nodes: 1.28 s of CPU, main 1.88 s."""
     one = save(_chain(2), tmp_path / "one.onnx")
     path = save(_chain(_LONG_CHAIN), tmp_path / "long.onnx")
     best = float("inf")
