@@ -71,6 +71,15 @@ def test_unknown_operator_names_node_and_op(tmp_path):
     assert result.returncode == 1 and "mystery_node" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_load_takes_a_path(relu_model):
+    """Anything but a path (bytes, an onnx.ModelProto, None, a number) is one ModelLoadError saying what load
+    takes, not Python's TypeError from pathlib."""
+    proto = onnx.load(str(relu_model))
+    for not_a_path in (proto, proto.SerializeToString(), None, 3):
+        with pytest.raises(ModelLoadError, match="give its path"):
+            litert.load(not_a_path)  # type: ignore[arg-type]
+
+
 def test_wrong_inputs(relu_model):
     session = litert.load(relu_model)
     with pytest.raises(InputError, match="dimension 1 must be 4"):

@@ -1,6 +1,7 @@
 """Pick the frontend for a model file and read it into the IR."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import ModelLoadError, typed_errors
@@ -27,6 +28,10 @@ def find_frontend(path: Path, fmk: str | None = None) -> Frontend:
 
 
 def read_model(path: str | Path, fmk: str | None = None, options: LoadOptions | None = None) -> Model:
+    if not isinstance(path, (str, os.PathLike)):
+        # an in-memory model (bytes, an onnx.ModelProto) or anything else: one line saying what load takes
+        raise ModelLoadError(f"a model is loaded from a file: give its path (str or os.PathLike), not a "
+                             f"{type(path).__name__} (save an in-memory model to a file first)")
     path = Path(path)
     if not path.exists():
         raise ModelLoadError(f"{path}: no such file")
