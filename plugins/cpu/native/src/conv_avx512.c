@@ -445,12 +445,15 @@ void lk_gemm_panel16(int k, const float *a, const float *b, size_t ldb, float *c
         kernel_12x16(LK_MIN(KC, k - k0), a + (size_t)k0 * MR, b + (size_t)k0 * ldb, ldb, c, ldc, k0 > 0);
 }
 
-/* FMAs per k step of a narrow last panel of `cols` < TAIL_COLS positions (narrow_panel's cost; a whole
- * 12 x 32 tile takes 24) */
-static int narrow_fmas(int cols) { return cols >= 16 ? 12 + (cols - 16) : cols; }
-
 /* Columns of a narrow last panel that run as one 12 x 16 tile: 16 when it has that many, else none. */
 static int narrow_wide(int cols) { return cols >= 16 ? 16 : 0; }
+
+/* FMAs per k step of a narrow last panel of `cols` < TAIL_COLS positions (narrow_panel's cost: 12 for its
+ * 12 x 16 tile, one per remaining column; a whole 12 x 32 tile takes 24) */
+static int narrow_fmas(int cols) {
+    int wide = narrow_wide(cols);
+    return (wide ? 12 : 0) + cols - wide;
+}
 
 /* A narrow last panel over all k into edge[12][32]: its first narrow_wide(cols) columns as one 12 x 16 tile,
  * the rest one FMA per column (a 7x7 image: 49 = 32 + 17 positions, 37 FMAs per k instead of 48, where
