@@ -408,9 +408,13 @@ def test_program_refuses_winograd_variants_it_does_not_have():
     native = module()
     n, c, h, w, m = 1, 32, 12, 12, 32
     ints = (n, c, h, w, m, h, w, 5, 5, 1, 1, 1, 1, 2, 2, 1, native.ACT_NONE)
-    packed = native.winograd_packed_bytes(m, c, False, 2, 5, 1)
+    packed = native.packed_bytes("winograd", rows=m, k=c, unit=2, kernel=5)
     with pytest.raises(ValueError, match="geometry"):
-        native.winograd_packed_bytes(m, c, False, 4, 5, 1)
+        native.packed_bytes("winograd", rows=m, k=c, unit=4, kernel=5)
+    with pytest.raises(ValueError, match="no packed weight layout"):
+        native.packed_bytes("winograd4", rows=m, k=c)
+    with pytest.raises(TypeError):
+        native.packed_bytes("conv", rows=m, k=c, depth=3)
     program = native.Program([n * c * h * w * 4, packed, n * m * h * w * 4])
     program.add(native.STEP_CONV2D_WINOGRAD, (0, 1, -1, -1, 2), ints, (0.0, 0.0))
     with pytest.raises(ValueError, match="refused"):

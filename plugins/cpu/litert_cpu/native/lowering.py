@@ -258,9 +258,7 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
         packed_name = f"{node.name}/winograd_weights"
         # bf16 GEMMs only in F(2x2, 3x3) of an ungrouped conv; F(4x4, 3x3) and F(2x2, 5x5) run in float32
         bf16 = ctx.bf16 and (unit, kh, group) == (2, 3, 1)
-        packed = aligned_empty(ctx.native.winograd_packed_bytes(m, c, bf16, unit, kh, group) // 4,
-                               np.uint32 if bf16 else np.float32)
-        ctx.native.pack_winograd_weights(np.ascontiguousarray(weights, np.float32), m, c, packed, bf16, unit, kh, group)
+        packed = packed_weights(ctx, "winograd", weights, bf16, rows=m, k=c, groups=group, unit=unit, kernel=kh)
         kind = (ctx.native.STEP_CONV2D_WINOGRAD_BF16 if bf16 else
                 ctx.native.STEP_CONV2D_WINOGRAD4 if unit == 4 else ctx.native.STEP_CONV2D_WINOGRAD)
         return Lowered([Step(kind, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)], consts={packed_name: packed})
@@ -269,11 +267,18 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
         packed_name = f"{node.name}/packed_weights"
         k = (c // group) * kh * kw
         bf16 = ctx.bf16 and _bf16_conv_pays(kh * kw, m // group, oh * ow)
-        packed = aligned_empty(ctx.native.conv_packed_bytes(m, k, group, bf16) // 4, np.uint32 if bf16 else np.float32)
-        ctx.native.pack_conv_weights(np.ascontiguousarray(weights, np.float32), m, k, group, packed, bf16)
+        packed = packed_weights(ctx, "conv", weights, bf16, rows=m, k=k, groups=group)
         kind = ctx.native.STEP_CONV2D_PACKED_BF16 if bf16 else ctx.native.STEP_CONV2D_PACKED
         return Lowered([Step(kind, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)], consts={packed_name: packed})
     return Lowered([Step(ctx.native.STEP_CONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])
+
+
+def packed_weights(ctx: LowerContext, layout: str, weights: np.ndarray, bf16: bool, **geometry: int) -> np.ndarray:
+    """``weights`` packed once by the library into ``layout`` ("conv", "winograd", "gemm_b"; the geometry
+    keywords are the library's ``packed_bytes``), 64-byte aligned: float32 values, or bf16 pairs as uint32."""
+    packed = aligned_empty(ctx.native.packed_bytes(layout, bf16=bf16, **geometry) // 4, np.uint32 if bf16 else np.float32)
+    ctx.native.pack_weights(layout, np.ascontiguousarray(weights, np.float32).reshape(-1), packed, bf16=bf16, **geometry)
+    return packed
 
 
 def _bf16_conv_pays(taps: int, out_channels: int, positions: int) -> bool:
@@ -692,8 +697,7 @@ def _packed_b(node: Node, ctx: LowerContext, b: str, k: int, n: int, trans_b: bo
     if weights is None or k < 1 or n < 1 or not ctx.native.conv_packed_available():
         return None
     name = f"{node.name}/packed_b"
-    packed = aligned_empty(ctx.native.gemm_packed_b_bytes(k, n, ctx.bf16) // 4, np.uint32 if ctx.bf16 else np.float32)
-    ctx.native.pack_gemm_b(np.ascontiguousarray(weights, np.float32).reshape(-1), k, n, trans_b, packed, ctx.bf16)
+    packed = packed_weights(ctx, "gemm_b", weights, ctx.bf16, k=k, n=n, trans_b=trans_b)
     kind = ctx.native.STEP_MATMUL_PACKED_BF16 if ctx.bf16 else ctx.native.STEP_MATMUL_PACKED
     return name, {name: packed}, kind
 

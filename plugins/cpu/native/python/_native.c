@@ -644,138 +644,126 @@ typedef struct {
     int rows, k, n, groups, trans_b, unit, kernel, bf16;
 } weight_geometry;
 
-/* A packed weight layout: float32 values, or bf16 pairs (4 bytes each as well) */
+/* A packed weight layout in one precision: float32 values, or bf16 pairs (4 bytes each as well) */
 typedef struct {
     size_t (*units)(const weight_geometry *g);                        /* 4-byte units; 0: geometry refused */
     Py_ssize_t (*values)(const weight_geometry *g);                   /* the float32 weights it packs */
     int (*pack)(const weight_geometry *g, const float *w, void *out); /* LK_OK, or LK_E_NOMEM */
 } packed_layout;
 
-static size_t conv_units(const weight_geometry *g) {
-    return g->bf16 ? lk_conv_packed_bf16_pairs(g->rows, g->k, g->groups) : lk_conv_packed_floats(g->rows, g->k, g->groups);
-}
 static Py_ssize_t conv_values(const weight_geometry *g) { return (Py_ssize_t)g->rows * g->k; }
-static int conv_pack(const weight_geometry *g, const float *w, void *out) {
-    if (g->bf16)
-        lk_conv_pack_weights_bf16(w, g->rows, g->k, g->groups, out);
-    else
-        lk_conv_pack_weights(w, g->rows, g->k, g->groups, out);
-    return LK_OK;
+static size_t conv_floats(const weight_geometry *g) { return lk_conv_packed_floats(g->rows, g->k, g->groups); }
+static size_t conv_pairs(const weight_geometry *g) { return lk_conv_packed_bf16_pairs(g->rows, g->k, g->groups); }
+static int conv_pack_f32(const weight_geometry *g, const float *w, void *out) {
+    return lk_conv_pack_weights(w, g->rows, g->k, g->groups, out), LK_OK;
+}
+static int conv_pack_bf16(const weight_geometry *g, const float *w, void *out) {
+    return lk_conv_pack_weights_bf16(w, g->rows, g->k, g->groups, out), LK_OK;
 }
 
 /* F(unit x unit, kernel x kernel); bf16 only for F(2x2, 3x3) ungrouped; 0 units for a variant the library
  * does not have */
-static size_t winograd_units(const weight_geometry *g) {
-    if (g->bf16)
-        return g->unit == 2 && g->kernel == 3 && g->groups == 1 ? lk_winograd_packed_bf16_pairs(g->rows, g->k) : 0;
-    return lk_winograd_packed_floats(g->unit, g->kernel, g->rows, g->k, g->groups);
-}
 static Py_ssize_t winograd_values(const weight_geometry *g) {
     return (Py_ssize_t)g->rows * (g->k / g->groups) * g->kernel * g->kernel;
 }
-static int winograd_pack(const weight_geometry *g, const float *w, void *out) {
-    if (g->bf16) return lk_winograd_pack_weights_bf16(w, g->rows, g->k, out);
-    lk_winograd_pack_weights(g->unit, g->kernel, w, g->rows, g->k, g->groups, out);
-    return LK_OK;
+static size_t winograd_floats(const weight_geometry *g) {
+    return lk_winograd_packed_floats(g->unit, g->kernel, g->rows, g->k, g->groups);
+}
+static size_t winograd_pairs(const weight_geometry *g) {
+    return g->unit == 2 && g->kernel == 3 && g->groups == 1 ? lk_winograd_packed_bf16_pairs(g->rows, g->k) : 0;
+}
+static int winograd_pack_f32(const weight_geometry *g, const float *w, void *out) {
+    return lk_winograd_pack_weights(g->unit, g->kernel, w, g->rows, g->k, g->groups, out), LK_OK;
+}
+static int winograd_pack_bf16(const weight_geometry *g, const float *w, void *out) {
+    return lk_winograd_pack_weights_bf16(w, g->rows, g->k, out);
 }
 
-static size_t gemm_units(const weight_geometry *g) {
-    return g->bf16 ? lk_gemm_packed_b_bf16_pairs(g->k, g->n) : lk_gemm_packed_b_floats(g->k, g->n);
-}
 static Py_ssize_t gemm_values(const weight_geometry *g) { return (Py_ssize_t)g->k * g->n; }
-static int gemm_pack(const weight_geometry *g, const float *w, void *out) {
-    if (g->bf16)
-        lk_gemm_pack_b_bf16(w, g->k, g->n, g->trans_b, out);
-    else
-        lk_gemm_pack_b(w, g->k, g->n, g->trans_b, out);
-    return LK_OK;
+static size_t gemm_floats(const weight_geometry *g) { return lk_gemm_packed_b_floats(g->k, g->n); }
+static size_t gemm_pairs(const weight_geometry *g) { return lk_gemm_packed_b_bf16_pairs(g->k, g->n); }
+static int gemm_pack_f32(const weight_geometry *g, const float *w, void *out) {
+    return lk_gemm_pack_b(w, g->k, g->n, g->trans_b, out), LK_OK;
+}
+static int gemm_pack_bf16(const weight_geometry *g, const float *w, void *out) {
+    return lk_gemm_pack_b_bf16(w, g->k, g->n, g->trans_b, out), LK_OK;
 }
 
-static const packed_layout CONV = {conv_units, conv_values, conv_pack},
-                           WINOGRAD = {winograd_units, winograd_values, winograd_pack},
-                           GEMM_B = {gemm_units, gemm_values, gemm_pack};
+/* The layouts by the name Python gives them and their precision: one table, so a new layout is a row each */
+static const struct {
+    const char *name;
+    int bf16;
+    packed_layout layout;
+} LAYOUTS[] = {
+    {"conv", 0, {conv_floats, conv_values, conv_pack_f32}},
+    {"conv", 1, {conv_pairs, conv_values, conv_pack_bf16}},
+    {"winograd", 0, {winograd_floats, winograd_values, winograd_pack_f32}},
+    {"winograd", 1, {winograd_pairs, winograd_values, winograd_pack_bf16}},
+    {"gemm_b", 0, {gemm_floats, gemm_values, gemm_pack_f32}},
+    {"gemm_b", 1, {gemm_pairs, gemm_values, gemm_pack_bf16}},
+};
 
-/* The bytes `layout` takes for `g`, as a Python int; ValueError for a geometry it refuses (0 units) */
-static PyObject *packed_bytes(const packed_layout *layout, const weight_geometry *g) {
-    size_t units = layout->units(g);
-    if (units == 0) return PyErr_Format(PyExc_ValueError, "bad weight geometry");
-    return PyLong_FromSize_t(units * sizeof(float));
+/* The layout called `name` and its geometry from the keywords (unit=2, kernel=3, groups=1 by default; the
+   rest 0), or NULL with the error set (an unknown layout or keyword, a geometry the layout refuses). */
+static const packed_layout *parse_geometry(const char *name, PyObject *kwargs, weight_geometry *g) {
+    static char *keywords[] = {"rows", "k", "n", "groups", "trans_b", "unit", "kernel", "bf16", NULL};
+    *g = (weight_geometry){.groups = 1, .unit = 2, .kernel = 3};
+    PyObject *none = PyTuple_New(0);
+    if (!none) return NULL;
+    int parsed = PyArg_ParseTupleAndKeywords(none, kwargs, "|$iiiipiip", keywords, &g->rows, &g->k, &g->n,
+                                             &g->groups, &g->trans_b, &g->unit, &g->kernel, &g->bf16);
+    Py_DECREF(none);
+    if (!parsed) return NULL;
+    for (size_t i = 0; i < sizeof(LAYOUTS) / sizeof(LAYOUTS[0]); i++) {
+        if (strcmp(LAYOUTS[i].name, name) != 0 || LAYOUTS[i].bf16 != g->bf16) continue;
+        if (LAYOUTS[i].layout.units(g) != 0) return &LAYOUTS[i].layout;
+        PyErr_SetString(PyExc_ValueError, "bad weight geometry");
+        return NULL;
+    }
+    PyErr_Format(PyExc_ValueError, "no packed weight layout %s", name);
+    return NULL;
 }
 
-/* Packs the float32 weights `w` into `out` (both checked against the layout's sizes for `g`); None, or NULL
-   with the error set. */
-static PyObject *pack_weights(const packed_layout *layout, const weight_geometry *g, PyObject *w, PyObject *out) {
-    size_t units = layout->units(g);
-    if (units == 0) return PyErr_Format(PyExc_ValueError, "bad weight geometry");
+static PyObject *mod_packed_bytes(PyObject *Py_UNUSED(m), PyObject *args, PyObject *kwargs) {
+    const char *name;
+    weight_geometry g;
+    if (!PyArg_ParseTuple(args, "s", &name)) return NULL;
+    const packed_layout *layout = parse_geometry(name, kwargs, &g);
+    return layout ? PyLong_FromSize_t(layout->units(&g) * sizeof(float)) : NULL;
+}
+
+/* Packs the float32 weights `w` into `out` (both checked against the layout's sizes); None, or NULL with the
+   error set */
+static PyObject *mod_pack_weights(PyObject *Py_UNUSED(m), PyObject *args, PyObject *kwargs) {
+    const char *name;
+    PyObject *w, *out;
+    weight_geometry g;
+    if (!PyArg_ParseTuple(args, "sOO", &name, &w, &out)) return NULL;
+    const packed_layout *layout = parse_geometry(name, kwargs, &g);
+    if (!layout) return NULL;
     Py_buffer view, dest;
-    if (float_weights(w, layout->values(g), &view) < 0) return NULL;
-    if (packed_output(out, units, &dest) < 0) {
+    if (float_weights(w, layout->values(&g), &view) < 0) return NULL;
+    if (packed_output(out, layout->units(&g), &dest) < 0) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    int status = layout->pack(g, view.buf, dest.buf);
+    int status = layout->pack(&g, view.buf, dest.buf);
     PyBuffer_Release(&dest);
     PyBuffer_Release(&view);
     if (status != LK_OK) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 
-/* The entry points only parse their arguments into a geometry (Python's signatures, see module_methods) */
-static PyObject *mod_conv_packed_bytes(PyObject *Py_UNUSED(m), PyObject *args) {
-    weight_geometry g = {.bf16 = 0};
-    if (!PyArg_ParseTuple(args, "iii|p", &g.rows, &g.k, &g.groups, &g.bf16)) return NULL;
-    return packed_bytes(&CONV, &g);
-}
-
-static PyObject *mod_pack_conv_weights(PyObject *Py_UNUSED(m), PyObject *args) {
-    weight_geometry g = {.bf16 = 0};
-    PyObject *w, *out;
-    if (!PyArg_ParseTuple(args, "OiiiO|p", &w, &g.rows, &g.k, &g.groups, &out, &g.bf16)) return NULL;
-    return pack_weights(&CONV, &g, w, out);
-}
-
-static PyObject *mod_winograd_packed_bytes(PyObject *Py_UNUSED(m), PyObject *args) {
-    weight_geometry g = {.unit = 2, .kernel = 3, .groups = 1};
-    if (!PyArg_ParseTuple(args, "ii|piii", &g.rows, &g.k, &g.bf16, &g.unit, &g.kernel, &g.groups)) return NULL;
-    return packed_bytes(&WINOGRAD, &g);
-}
-
-static PyObject *mod_pack_winograd_weights(PyObject *Py_UNUSED(m), PyObject *args) {
-    weight_geometry g = {.unit = 2, .kernel = 3, .groups = 1};
-    PyObject *w, *out;
-    if (!PyArg_ParseTuple(args, "OiiO|piii", &w, &g.rows, &g.k, &out, &g.bf16, &g.unit, &g.kernel, &g.groups))
-        return NULL;
-    return pack_weights(&WINOGRAD, &g, w, out);
-}
-
-static PyObject *mod_gemm_packed_b_bytes(PyObject *Py_UNUSED(m), PyObject *args) {
-    weight_geometry g = {.bf16 = 0};
-    if (!PyArg_ParseTuple(args, "ii|p", &g.k, &g.n, &g.bf16)) return NULL;
-    return packed_bytes(&GEMM_B, &g);
-}
-
-static PyObject *mod_pack_gemm_b(PyObject *Py_UNUSED(m), PyObject *args) {
-    weight_geometry g = {.bf16 = 0};
-    PyObject *w, *out;
-    if (!PyArg_ParseTuple(args, "OiipO|p", &w, &g.k, &g.n, &g.trans_b, &out, &g.bf16)) return NULL;
-    return pack_weights(&GEMM_B, &g, w, out);
-}
-
 static PyMethodDef module_methods[] = {
-    {"conv_packed_bytes", mod_conv_packed_bytes, METH_VARARGS,
-     "conv_packed_bytes(m, k, groups, bf16=False) -> int: size of the packed-conv weight layout"},
-    {"pack_conv_weights", mod_pack_conv_weights, METH_VARARGS,
-     "pack_conv_weights(w, m, k, groups, out, bf16=False): weights into the packed-conv layout, in out"},
-    {"winograd_packed_bytes", mod_winograd_packed_bytes, METH_VARARGS,
-     "winograd_packed_bytes(m, c, bf16=False, unit=2, kernel=3, groups=1) -> int: size of the packed Winograd weights"},
+    {"packed_bytes", (PyCFunction)(void (*)(void))mod_packed_bytes, METH_VARARGS | METH_KEYWORDS,
+     "packed_bytes(layout, *, rows=0, k=0, n=0, groups=1, trans_b=False, unit=2, kernel=3, bf16=False) -> int: "
+     "size of a packed weight layout ('conv': rows, k, groups; 'winograd': rows, k = channels, groups, unit, "
+     "kernel; 'gemm_b': k, n)"},
+    {"pack_weights", (PyCFunction)(void (*)(void))mod_pack_weights, METH_VARARGS | METH_KEYWORDS,
+     "pack_weights(layout, w, out, **geometry): float32 weights w packed into out, which holds exactly "
+     "packed_bytes(layout, **geometry) bytes; 'gemm_b' packs B [k, n], or [n, k] when trans_b"},
     {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
     {"bf16_available", mod_bf16_available, METH_NOARGS, "whether this CPU runs the bf16 steps (AVX512_BF16)"},
-    {"gemm_packed_b_bytes", mod_gemm_packed_b_bytes, METH_VARARGS,
-     "gemm_packed_b_bytes(k, n, bf16=False) -> int: size of a MatMul/Gemm constant B in the packed layout"},
-    {"pack_gemm_b", mod_pack_gemm_b, METH_VARARGS,
-     "pack_gemm_b(b, k, n, trans_b, out, bf16=False): a constant B ([k, n], or [n, k] when trans_b) packed into out"},
-    {"pack_winograd_weights", mod_pack_winograd_weights, METH_VARARGS,
-     "pack_winograd_weights(w, m, c, out, bf16=False, unit=2, kernel=3, groups=1): weights transformed and packed for F(unit, kernel), in out"},
     {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
     {"set_blas_sgemm", mod_set_blas_sgemm, METH_O, "register a cblas_sgemm address (int) or None"},
     {"has_blas", mod_has_blas, METH_NOARGS, "whether an external BLAS is registered"},

@@ -407,8 +407,7 @@ class MindirFrontend(Frontend):
     name = "mindir"
     extensions = (".mindir",)
 
-    def sniff(self, head: bytes) -> bool:
-        return looks_like_mindir(head)
+    sniff = staticmethod(looks_like_mindir)
 
     def load(self, path: Path, options: LoadOptions) -> Model:
         proto = parse(path)

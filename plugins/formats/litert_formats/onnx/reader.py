@@ -654,8 +654,7 @@ class OnnxFrontend(Frontend):
     name = "onnx"
     extensions = (".onnx",)
 
-    def sniff(self, head: bytes) -> bool:
-        return looks_like_model(head)
+    sniff = staticmethod(looks_like_model)
 
     def load(self, path: Path, options: LoadOptions) -> Model:
         """Types come from the declarations and litert's own inference; only where those leave a value
