@@ -688,6 +688,25 @@ def test_packed_conv_tiles_shared_by_tasks_match_numpy(n, c, m, size, kernel, st
     assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("kernel,stride,dilation,threads", [
+    ((3, 3), (2, 2), (1, 1), 1), ((3, 3), (2, 2), (2, 2), 2), ((5, 3), (1, 2), (1, 2), 1), ((9, 9), (2, 2), (1, 1), 2),
+    ((11, 7), (3, 2), (1, 1), 1), ((9, 9), (1, 1), (2, 1), 1)])
+def test_packed_conv_im2col_matches_numpy(kernel, stride, dilation, threads):
+    """Convs whose packed panels im2col the input (stride 2 and up, dilation in either axis, pads on every side):
+    a run of outputs along an output row works out each tap's source once for all channels, in a table of up to
+    64 taps; larger kernels (9x9: 81, 11x7: 77) take one tap at a time.  Image widths that leave runs of 1-31
+    outputs inside a 32-wide panel, batch 2, a residual and an activation."""
+    rng = np.random.default_rng(RNG_SEED + 1700 + kernel[0] * 10 + stride[1] + dilation[0])
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    # 100 output channels and a narrow output (7-8 columns): packing costs less than flat rows' dropped columns
+    n, c, m, h, w = 2, 7, 100, 23, 15
+    pads = [kh // 2, kw // 2 + 1, kh // 2 + 1, kw // 2]
+    node, inputs, consts, out_shape = random_conv(rng, 3, (n, c, h, w), m, (kh, kw), (sh, sw), (dh, dw), 1, pads)
+    graph = build([node], inputs, consts, {"y": out_shape})
+    got, want = run_both(graph, inputs, threads=threads)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("width,height,threads", [(27, 27, 1), (40, 9, 2), (54, 31, 2), (109, 5, 1), (21, 21, 2)])
 @pytest.mark.parametrize("pad", [0, 1])
 def test_max_pool_3x3_stride2_vector_columns(width, height, threads, pad):
@@ -806,6 +825,30 @@ def test_winograd_4x4_tiles_on_large_maps(case):
     assert module().STEP_CONV2D_WINOGRAD4 in part.native_segments[0].step_kinds
     got = run_both(graph, inputs)[0]["y"]
     want = _conv_float64(x, wt, b, pads, z, lo, hi)
+    assert np.linalg.norm(got - want) <= 3e-6 * np.linalg.norm(want), np.linalg.norm(got - want) / np.linalg.norm(want)
+    assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+
+
+@pytest.mark.parametrize("kernel,c,m,size,threads,step", [
+    (3, 64, 64, 28, 1, "STEP_CONV2D_WINOGRAD4"),  # 49 tiles of 4x4: 32 + 16 + 1
+    (3, 40, 20, 20, 1, "STEP_CONV2D_WINOGRAD4"),  # 25 tiles: 16 + 9; 20 channels: a partial 12-row panel
+    (3, 96, 130, 27, 2, "STEP_CONV2D_WINOGRAD4"),
+    (5, 48, 64, 13, 1, "STEP_CONV2D_WINOGRAD")])  # F(2x2, 5x5): 49 tiles of 2x2
+def test_winograd_narrow_last_panel(kernel, c, m, size, threads, step):
+    """A block whose last 32-tile panel has 17-25 valid tiles runs them as one 12 x 16 tile and single
+    columns (the rest of the panel is zeros the output transform never uses): against a float64 direct conv."""
+    rng = np.random.default_rng(RNG_SEED + 1390 + size + m)
+    pad = kernel // 2
+    x = np.maximum(rng.standard_normal((1, c, size, size)), 0).astype(np.float32)
+    wt = (rng.standard_normal((m, c, kernel, kernel)) * np.sqrt(2 / (kernel * kernel * c))).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    attrs = {"pads": [pad] * 4, "kernel_shape": [kernel, kernel]}
+    graph = build([Node("Conv", ["x", "w", "b"], ["y"], attrs, name="c")], {"x": x}, {"w": wt, "b": b},
+                  {"y": (1, m, size, size)})
+    part = CpuPartition(graph, CompileContext(threads=threads, opsets={"": 21}), native=True)
+    assert getattr(module(), step) in part.native_segments[0].step_kinds
+    got = run_both(graph, {"x": x}, threads=threads)[0]["y"]
+    want = _conv_float64(x, wt, b, [pad] * 4)
     assert np.linalg.norm(got - want) <= 3e-6 * np.linalg.norm(want), np.linalg.norm(got - want) / np.linalg.norm(want)
     assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
 

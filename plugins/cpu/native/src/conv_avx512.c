@@ -201,7 +201,7 @@ static void f32_tile(int rows, int kc, const float *a, const float *b, size_t ld
  * stay in registers) go to edge[row][32] for the edge tiles' store.  From 16
  * columns on, the first 16 are one 12 x 16 tile (12 FMAs per k, every lane
  * used): see narrow_panel. */
-#define TAIL_COLS 26
+#define TAIL_COLS LK_GEMM_NARROW
 __attribute__((target("avx512f"), always_inline)) static inline void tail_chunk(const int n, int k, const float *a,
                                                                                 const float *b, size_t ldb, int j0,
                                                                                 float *edge) {
@@ -395,6 +395,12 @@ __attribute__((target("avx512f"))) static void pack_a_f32(int mr, int k, const f
         }
     }
 }
+
+/* the first n <= 16 columns of edge[12][32] into 12 rows of c (row stride ldc), without a library call per row */
+__attribute__((target("avx512f"))) static void edge_to_rows(const float *edge, int n, float *c, size_t ldc) {
+    __mmask16 columns = (__mmask16)((1u << n) - 1u);
+    for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc, columns, _mm512_loadu_ps(edge + (size_t)r * NR));
+}
 #else
 int lk_conv_packed_available(void) { return 0; }
 static void kernel_12x32_rows_at(int kc, const float *a, const float *b, const int *off, float *c, size_t ldc,
@@ -429,14 +435,15 @@ static void row_to_bf16_pairs(const float *src, int k, uint32_t *dst) { (void)sr
 static void pack_a_f32(int mr, int k, const float *src, size_t lda, float *panel) {
     (void)mr, (void)k, (void)src, (void)lda, (void)panel;
 }
+static void edge_to_rows(const float *edge, int n, float *c, size_t ldc) { (void)edge, (void)n, (void)c, (void)ldc; }
 #endif
 
-void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc) {
+void lk_gemm_panel(int rows, int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc) {
     tile_epilogue e = {NULL, NULL, 0, -INFINITY, INFINITY, 0};
     for (int k0 = 0; k0 < k; k0 += KC) {
         int kc = LK_MIN(KC, k - k0);
         e.final = k0 + kc >= k;
-        f32_tile(MR, kc, a + (size_t)k0 * MR, b + (size_t)k0 * ldb, ldb, c, ldc, k0 > 0, &e);
+        f32_tile(rows, kc, a + (size_t)k0 * MR, b + (size_t)k0 * ldb, ldb, c, ldc, k0 > 0, &e);
     }
 }
 
@@ -465,6 +472,17 @@ static void narrow_panel(int k, const float *a, const float *b, int cols, float 
     int wide = narrow_wide(cols);
     if (wide) lk_gemm_panel16(k, a, b, (size_t)wide, edge, NR);
     tail_columns(k, a, b + (size_t)k * wide, (size_t)(cols - wide), cols - wide, edge + wide);
+}
+
+/* narrow_panel on an unpacked B (row stride ldb; Winograd's V), its columns copied out of the edge buffer into
+ * C, zeros from `cols` to `width` */
+void lk_gemm_panel_narrow(int k, const float *a, const float *b, size_t ldb, int cols, int width, float *c,
+                          size_t ldc) {
+    float edge[MR * NR] = {0};
+    int wide = narrow_wide(cols);
+    if (wide) lk_gemm_panel16(k, a, b, ldb, c, ldc);
+    tail_columns(k, a, b + wide, ldb, cols - wide, edge);
+    edge_to_rows(edge, width - wide, c + wide, ldc);
 }
 
 void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc) {

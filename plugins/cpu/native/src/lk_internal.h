@@ -94,12 +94,19 @@ static inline void lk_copy_rows(float *restrict dst, size_t dst_pitch, const flo
     }
 }
 
-/* C[12][32] = A x B over all of k: A is a weight panel laid out [k][12]
- * (lk_conv_pack_weights), B has row stride ldb; the library's AVX-512 tile,
- * only where lk_conv_packed_available(). */
-void lk_gemm_panel(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc);
+/* C[rows][32] = A x B over all of k: A is a weight panel laid out [k][12]
+ * (lk_conv_pack_weights) of which the first `rows` (1-12) are wanted, B has
+ * row stride ldb; the library's AVX-512 tile (4, 8 or 12 rows), only where
+ * lk_conv_packed_available(). */
+void lk_gemm_panel(int rows, int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc);
 /* C[12][16] = A x B: lk_gemm_panel for a last panel of at most 16 columns */
 void lk_gemm_panel16(int k, const float *a, const float *b, size_t ldb, float *c, size_t ldc);
+/* C[12][width] = A x B for a last panel of `cols` valid columns (16 < cols < LK_GEMM_NARROW, width <= 32):
+ * 16 of them as one 12 x 16 tile, the rest one FMA per column and k instead of a whole 12 x 32 tile's 24;
+ * columns [cols, width) of C are zeros. */
+#define LK_GEMM_NARROW 26
+void lk_gemm_panel_narrow(int k, const float *a, const float *b, size_t ldb, int cols, int width, float *c,
+                          size_t ldc);
 /* The same in bf16 arithmetic: A a pair panel [kp][12], B a pair panel
  * [kp][32] (lk_rows_to_bf16_pairs); only where lk_bf16_available(). */
 void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, size_t ldc);
