@@ -67,3 +67,42 @@ def test_a_part_that_starts_unaligned_is_copied():
     assert segment.step_kinds.count(module().STEP_COPY) == 1
     got, want = native.run({"x": x}), CpuPartition(graph, ctx, native=False).run({"x": x})
     np.testing.assert_allclose(got["y"], want["y"], rtol=1e-5, atol=1e-5)
+
+
+def _dense_block(layers: int, growth: int = 4, h: int = 8, w: int = 8) -> tuple[Graph, dict[str, np.ndarray]]:
+    """DenseNet's block: layer i reads Relu(the block so far) through a 1x1 conv into `growth` channels, and
+    Concat(the block so far, that) is the block after it; every Concat's output is read by the next layer and
+    by the next Concat."""
+    rng = np.random.default_rng(11)
+    values = {"x": Value("x", F32, (1, 8, h, w))}
+    nodes: list[Node] = []
+    block, channels = "x", 8
+    for i in range(layers):
+        weight = rng.standard_normal((growth, channels, 1, 1)).astype(np.float32)
+        values[f"w{i}"] = Value(f"w{i}", F32, weight.shape, const=weight)
+        nodes += [Node("Relu", [block], [f"r{i}"], name=f"relu{i}"),
+                  Node("Conv", [f"r{i}", f"w{i}"], [f"c{i}"], {}, name=f"conv{i}"),
+                  Node("Concat", [block, f"c{i}"], [f"cat{i}"], {"axis": 1}, name=f"concat{i}")]
+        values[f"r{i}"] = Value(f"r{i}", F32, (1, channels, h, w))
+        values[f"c{i}"] = Value(f"c{i}", F32, (1, growth, h, w))
+        channels += growth
+        values[f"cat{i}"] = Value(f"cat{i}", F32, (1, channels, h, w))
+        block = f"cat{i}"
+    nodes.append(Node("Relu", [block], ["y"], name="out"))
+    values["y"] = Value("y", F32, (1, channels, h, w))
+    graph = Graph(nodes=nodes, inputs=["x"], outputs=["y"], values=values, name="dense")
+    return graph, {"x": rng.standard_normal((1, 8, h, w)).astype(np.float32)}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_dense_block_lives_in_its_last_concat(threads):
+    """Each layer's Concat output is placed in the next layer's, so only the block's input is copied (it is
+    the segment's input, not a step's output): every conv writes its channels straight into the last Concat's
+    storage, and the arena holds that storage once instead of every Concat's copy."""
+    graph, inputs = _dense_block(4)
+    ctx = CompileContext(threads=threads, opsets={"": 21})
+    native = CpuPartition(graph, ctx, native=True)
+    (segment,) = native.native_segments
+    assert segment.step_kinds.count(module().STEP_COPY) == 1  # x into the first Concat
+    got, want = native.run(inputs), CpuPartition(graph, ctx, native=False).run(inputs)
+    np.testing.assert_allclose(got["y"], want["y"], rtol=1e-5, atol=1e-5)

@@ -50,11 +50,14 @@ def _concat_in_place(steps: list[tuple[int, Step]], root: dict[str, str], live_a
                      const: Callable[[str], np.ndarray | None], nbytes: Callable[[str], int],
                      copy_kind: int) -> tuple[list[tuple[int, Step]], dict[str, tuple[str, int]]]:
     """Concat inputs written straight into their part of the output, instead of copied there: an input
-    that one step of the segment makes, that is a contiguous block of the output (outer size 1, as a
-    channel Concat of one image is) starting 64-byte aligned, and that neither leaves the segment nor is
-    a view.  SqueezeNet's fire
-    modules and Inception's branches then copy nothing.  Returns the steps without those copies and, per
-    placed input, (the Concat's output, byte offset); neither side of a placement is placed again."""
+    that one step of the segment makes (or that is itself a Concat's output), that is a contiguous block of
+    the output (outer size 1, as a channel Concat of one image is) starting 64-byte aligned, and that neither
+    leaves the segment nor is a view.  SqueezeNet's fire modules and Inception's branches then copy nothing,
+    and neither do DenseNet's blocks, where each layer's Concat holds the one before it: the whole block
+    lives in its last Concat's storage, each layer writing only its own channels (the copies were 3% of a
+    DenseNet-121 run, and grew with the square of a block's depth).  Returns the steps without those copies
+    and, per placed input, (the storage that finally holds it, byte offset): a Concat output placed in a
+    later one passes its own placed inputs on."""
     writers: dict[str, int] = {}
     for _, st in steps:
         for name in st.writes:
@@ -66,15 +69,23 @@ def _concat_in_place(steps: list[tuple[int, Step]], root: dict[str, str], live_a
     for index, st in steps:
         if st.kind == copy_kind and len(st.operands) == 2 and st.ints[0] == 1 and st.ints[2] == 0:
             src, y = st.operands
-            if src and y and src not in placed and src not in outputs and y not in placed \
-                    and writers.get(src) == 1 and src not in views and y not in root \
+            if src and y and src not in placed and y not in placed \
+                    and (writers.get(src) == 1 or src in outputs) and src not in views and y not in root \
                     and src not in live_after and y not in live_after and const(src) is None \
                     and nbytes(src) == st.ints[1] and st.ints[4] % 64 == 0:  # arena slots start 64-aligned
                 placed[src] = (y, int(st.ints[4]))
                 outputs.add(y)
                 continue
         kept.append((index, st))
-    return kept, placed
+
+    def holder(name: str) -> tuple[str, int]:
+        y, offset = placed[name]
+        while y in placed:
+            y, more = placed[y]
+            offset += more
+        return y, offset
+
+    return kept, {src: holder(src) for src in placed}
 
 
 @dataclass
@@ -185,9 +196,12 @@ class NativeSegment:
                 array = aligned(array)
                 new_slot(name, array.nbytes, ("const", array))
         for src, (y, _) in placed.items():  # a Concat's output holds its placed inputs from their writes on
-            first[y] = min(first.get(y, last.get(y, first[src])), first[src])
-            last[y] = max(last.get(y, last[src]), last[src])
-            del first[src], last[src]
+            if src not in last:  # a Concat output read only by the Concat that holds it, its inputs all placed
+                continue
+            end = last.pop(src)
+            start = first.pop(src, end)  # a Concat output whose inputs are all placed is never written itself
+            first[y] = min(first.get(y, last.get(y, start)), start)
+            last[y] = max(last.get(y, end), end)
         intervals = [Interval(name, align(nbytes(name)), first.get(name, last[name]), last[name])
                      for name in last if name not in slot_of]
         self.arena_bytes = pack(intervals)
