@@ -890,3 +890,68 @@ def test_gather_one_index_matches_numpy(axis, index):
     graph = build([Node("Gather", ["x", "i"], ["y"], {"axis": axis}, name="g")], {"x": x}, {"i": idx}, {"y": out})
     got, want = run_both(graph, {"x": x})
     assert_close(got, want, rtol=0, atol=0)
+
+
+def _preact_block(rng, n, c, m, h, w, extra_reader=False, kernel=1):
+    """BatchNormalization -> Relu -> Conv (DenseNet's pre-activation layer); with ``extra_reader`` the ReLU's
+    output is a graph output too."""
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    consts = {"gamma": rng.uniform(0.5, 1.5, c), "beta": rng.standard_normal(c), "mean": rng.standard_normal(c),
+              "var": rng.uniform(0.5, 2.0, c), "w": rng.standard_normal((m, c, kernel, kernel)) / np.sqrt(c),
+              "b": rng.standard_normal(m)}
+    consts = {k: np.asarray(v, np.float32) for k, v in consts.items()}
+    pad = kernel // 2
+    nodes = [Node("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], ["bn"], {"epsilon": 1e-5}, name="bn"),
+             Node("Relu", ["bn"], ["r"], name="relu"),
+             Node("Conv", ["r", "w", "b"], ["y"], {"kernel_shape": [kernel, kernel], "pads": [pad] * 4}, name="conv")]
+    outputs = {"y": (n, m, h, w), **({"r": (n, c, h, w)} if extra_reader else {})}
+    graph = build(nodes, {"x": x}, consts, outputs)
+    for name in ("bn", "r"):
+        graph.values.setdefault(name, Value(name, DType.FLOAT32, (n, c, h, w)))
+    return graph, {"x": x}
+
+
+@pytest.mark.parametrize("n,c,m,size,threads", [(1, 37, 20, (7, 7), 1), (2, 64, 130, (9, 11), 2),
+                                                (1, 200, 128, (14, 14), 2), (1, 13, 8, (5, 21), 1)])
+def test_preactivation_folds_into_the_1x1_conv(n, c, m, size, threads):
+    """BatchNorm + ReLU before a 1x1 conv become the conv's packing of its input (max(x * scale + shift, 0) per
+    channel): no affine step runs, and the result matches numpy's three nodes; odd channel counts, partial
+    weight panels, narrow last panels (7x7: 49 = 32 + 17), two images, two threads."""
+    rng = np.random.default_rng(RNG_SEED + 1800 + c)
+    graph, inputs = _preact_block(rng, n, c, m, *size)
+    part = CpuPartition(graph, CompileContext(threads=threads, opsets={"": 21}), native=True)
+    kinds = part.native_segments[0].step_kinds
+    assert kinds == [module().STEP_CONV2D_PACKED_PREACT], kinds
+    got, want = run_both(graph, inputs, threads=threads)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("extra_reader,kernel", [(True, 1), (False, 3)])
+def test_preactivation_stays_a_step_where_it_cannot_fold(extra_reader, kernel):
+    """The ReLU's output read by anything else (here: a graph output), or a conv that is not 1x1: the affine
+    keeps its own step."""
+    rng = np.random.default_rng(RNG_SEED + 1850 + kernel)
+    graph, inputs = _preact_block(rng, 1, 16, 24, 8, 8, extra_reader, kernel)
+    part = CpuPartition(graph, CompileContext(threads=2, opsets={"": 21}), native=True)
+    kinds = part.native_segments[0].step_kinds
+    assert module().STEP_AFFINE in kinds and module().STEP_CONV2D_PACKED_PREACT not in kinds, kinds
+    got, want = run_both(graph, inputs)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_program_refuses_a_preactivation_conv_that_is_not_1x1():
+    """The library takes the pre-activation only on a 1x1, stride-1, unpadded, ungrouped conv, with a scale and
+    a shift of one float per input channel."""
+    native = module()
+    n, c, h, w, m = 1, 8, 6, 6, 12
+    packed = native.packed_bytes("conv", rows=m, k=c, groups=1)
+    sizes = [n * c * h * w * 4, packed, m * 4, 0, n * m * h * w * 4, c * 4, c * 4]
+    program = native.Program(sizes)
+    ints = (n, c, h, w, m, h, w, 1, 1, 1, 1, 1, 1, 0, 0, 1, native.ACT_NONE)
+    program.add(native.STEP_CONV2D_PACKED_PREACT, (0, 1, 2, -1, 4, 5, 6), ints, (0.0, 0.0))
+    with pytest.raises(ValueError, match="refused"):
+        program.add(native.STEP_CONV2D_PACKED_PREACT, (0, 1, 2, -1, 4, 5, 6),
+                    (n, c, h, w, m, h, w, 1, 1, 2, 2, 1, 1, 0, 0, 1, native.ACT_NONE), (0.0, 0.0))
+    short = native.Program(sizes[:5] + [c * 4 - 4, c * 4])
+    with pytest.raises(ValueError, match="refused"):
+        short.add(native.STEP_CONV2D_PACKED_PREACT, (0, 1, 2, -1, 4, 5, 6), ints, (0.0, 0.0))

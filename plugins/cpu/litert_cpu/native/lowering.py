@@ -887,6 +887,32 @@ def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
     return True
 
 
+def fold_preactivation(producer: Lowered, consumer: Lowered, name: str, ctx: LowerContext) -> bool:
+    """Fuse ``producer``, a per-channel scale and shift with a ReLU (a pre-activation block's BatchNorm and ReLU,
+    one ``STEP_AFFINE``), into ``consumer``, the packed 1x1 conv that alone reads its output: the conv packs
+    max(x * scale + shift, 0) straight from the affine's input (``STEP_CONV2D_PACKED_PREACT``), and the pass
+    over the whole input goes (DenseNet-121 runs 120 of them over its growing Concats, 4% of its time).  The
+    conv reads it as ``name`` (the ReLU folded into the affine is an alias of its output); the caller checks that
+    nothing else reads it.  ``producer`` is left without steps."""
+    n = ctx.native
+    if len(producer.steps) != 1 or len(consumer.steps) != 1:
+        return False
+    affine, conv = producer.steps[0], consumer.steps[0]
+    if affine.kind != n.STEP_AFFINE or affine.ints[3] != n.ACT_RELU or conv.kind != n.STEP_CONV2D_PACKED \
+            or conv.operands[0] != name:
+        return False
+    batch, c, h, w, _, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, group, _ = conv.ints
+    if (kh, kw, sh, sw, dh, dw, pt, pl, group) != (1, 1, 1, 1, 1, 1, 0, 0, 1) or (oh, ow) != (h, w) \
+            or tuple(affine.ints[:3]) != (batch, c, h * w):
+        return False
+    x, scale, shift = affine.operands[:3]
+    consumer.steps[0] = Step(n.STEP_CONV2D_PACKED_PREACT, (x, *conv.operands[1:5], scale, shift), conv.ints,
+                             conv.floats, conv.output)
+    consumer.consts.update(producer.consts)
+    producer.steps.clear()
+    return True
+
+
 def fold_activation(producer: Step, node: Node, ctx: LowerContext, lowered: "Lowered | str | None" = None) -> bool:
     """Fuse activation ``node`` into ``producer`` (which writes its input) when
     the producer has a fused-activation field that is still empty.  ``lowered`` is the node's own lowering

@@ -13,7 +13,7 @@ import math
 from litert.ir import Graph, Node
 
 from .layout import assign_layouts
-from .lowering import LowerContext, Lowered, fold_activation, fold_bias, lower
+from .lowering import LowerContext, Lowered, fold_activation, fold_bias, fold_preactivation, lower
 from .qfuse import fuse_quantised_adds
 from .segment import NativeSegment, segment_const
 
@@ -151,6 +151,11 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
                     and (fold_activation(producer, node, ctx, result) or fold_bias(producer, node, ctx)):
                 result = Lowered(alias=(node.outputs[0], x))
                 folded[node.outputs[0]] = producer.output
+                hidden.add(x)
+            # or the BatchNorm + ReLU before a 1x1 conv into the conv's packing of its input
+            elif not result.alias and folded.get(x, x) == producer.output \
+                    and (x == producer.output or run_lowered[-1].alias) and readers.get(x) == 1 \
+                    and x not in graph.outputs and fold_preactivation(maker, result, x, ctx):
                 hidden.add(x)
         push(node, result)
     close(len(nodes))

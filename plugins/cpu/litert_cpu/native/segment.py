@@ -218,7 +218,8 @@ class NativeSegment:
         for src, (y, offset) in placed.items():
             new_slot(src, nbytes(src), ("arena", binds[slot_of[y]][1] + offset))
         for name, base in root.items():
-            slot_of[name] = slot_of[base]
+            if base in slot_of:  # else no step stores it (a pre-activation folded into the conv that read it)
+                slot_of[name] = slot_of[base]
 
         self.program = native.Program(slot_bytes)
         for slot, bind in enumerate(binds):

@@ -138,6 +138,11 @@ size_t lk_conv_packed_floats(int m, int k, int groups);
 void lk_conv_pack_weights(const float *w, int m, int k, int groups, float *out);
 int lk_conv2d_packed_f32(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias,
                          const float *z, float *y, lk_pool *pool);
+/* The same 1x1 convolution (stride 1, no pads, one group) of max(x * scale + shift, 0), scale and shift per
+ * input channel: a pre-activation block's BatchNorm and ReLU (DenseNet's) applied as the input is packed,
+ * instead of in a pass of their own over the whole input. LK_E_ARG for any other geometry. */
+int lk_conv2d_packed_preact_f32(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias,
+                                const float *z, float *y, const float *scale, const float *shift, lk_pool *pool);
 
 /* bfloat16 arithmetic (float32 in and out): the packed convolution with
  * weights rounded to bf16 and packed by lk_conv_pack_weights_bf16 into

@@ -76,6 +76,9 @@ void lk_restore_denormals(unsigned state);
 /* im2col of output positions [first, first + count) of one group of a conv:
  * dst[kk * ld + j] is the input value kernel tap kk = (channel, ki, kj) reads
  * for position first + j (0 in the padding). */
+/* whether the pre-activation conv (lk_conv2d_packed_preact_f32) takes this geometry: 1x1, stride 1, no pads,
+ * one group, the output the input's size */
+int lk_conv_preact_geometry(const lk_conv2d *p);
 void lk_im2col(const lk_conv2d *p, const float *x, int first, int count, float *dst, size_t ld);
 
 /* Writes an h x w image into a padded plane split into its even and odd

@@ -13,6 +13,9 @@ typedef struct {
     int status;
 } mm_job;
 
+/* the rows of the packed GEMM's weight-panel tile (lk_gemm_packed_a_bytes counts in them) */
+#define MM_ROW_PANEL 12
+
 LK_HOT static void mm_epilogue(const lk_matmul *p, float *c, int rows, int cols, int m0, int n0,
                                const float *bias) {
     for (int r = 0; r < rows; r++) {
@@ -144,26 +147,29 @@ static void mm_packed_task(void *arg, size_t t) {
     const lk_matmul *p = j->p;
     int m0 = (int)(t / (size_t)j->n_blocks) * j->m_block, n0 = (int)(t % (size_t)j->n_blocks) * j->n_block;
     int rows = LK_MIN(j->m_block, p->m - m0), cols = LK_MIN(j->n_block, p->n - n0);
-    float *c = j->c + (size_t)m0 * p->n + n0;
-    /* n_block is a multiple of the 32-column panels the packing made */
-    const float *a = j->a + (size_t)m0 * p->k;
-    int status;
-    if (j->a_packed) {
-        /* m_block is a whole number of the packing's 12-row panels */
-        const char *ap = (const char *)j->a_packed + lk_gemm_packed_a_bytes(m0, p->k, j->b_bf16 != NULL);
-        status = lk_gemm_prepacked_rows(rows, cols, p->k, ap, j->b_bf16 ? NULL : j->b_packed + (size_t)n0 * p->k,
-                                        j->b_bf16 ? j->b_bf16 + (size_t)n0 * ((p->k + 1) / 2) : NULL, c, (size_t)p->n);
-    } else {
-        status = j->b_bf16 ? lk_gemm_packed_b_rows_bf16(rows, cols, p->k, a, (size_t)p->k,
-                                                        j->b_bf16 + (size_t)n0 * ((p->k + 1) / 2), c, (size_t)p->n)
-                           : lk_gemm_packed_b_rows(rows, cols, p->k, a, (size_t)p->k, j->b_packed + (size_t)n0 * p->k,
-                                                   c, (size_t)p->n);
+    /* n_block is a multiple of the 32-column panels the packing made, m_block of the 12-row ones.  One row
+     * panel at a time, its bias and activation applied while it is in L1 (after the whole block, the GELU of
+     * a ViT's MLP read its 197 x 384 block back from L2) */
+    const float *b32 = j->b_bf16 ? NULL : j->b_packed + (size_t)n0 * p->k;
+    const uint32_t *b16 = j->b_bf16 ? j->b_bf16 + (size_t)n0 * ((p->k + 1) / 2) : NULL;
+    for (int r0 = 0; r0 < rows; r0 += MM_ROW_PANEL) {
+        int panel_rows = LK_MIN(MM_ROW_PANEL, rows - r0), m = m0 + r0;
+        float *c = j->c + (size_t)m * p->n + n0;
+        const float *a = j->a + (size_t)m * p->k;
+        int status;
+        if (j->a_packed) {
+            const char *ap = (const char *)j->a_packed + lk_gemm_packed_a_bytes(m, p->k, b16 != NULL);
+            status = lk_gemm_prepacked_rows(panel_rows, cols, p->k, ap, b32, b16, c, (size_t)p->n);
+        } else {
+            status = b16 ? lk_gemm_packed_b_rows_bf16(panel_rows, cols, p->k, a, (size_t)p->k, b16, c, (size_t)p->n)
+                         : lk_gemm_packed_b_rows(panel_rows, cols, p->k, a, (size_t)p->k, b32, c, (size_t)p->n);
+        }
+        if (status != LK_OK) {
+            j->status = status;
+            return;
+        }
+        mm_epilogue(p, c, panel_rows, cols, m, n0, j->bias);
     }
-    if (status != LK_OK) {
-        j->status = status;
-        return;
-    }
-    mm_epilogue(p, c, rows, cols, m0, n0, j->bias);
 }
 
 typedef struct {
@@ -190,7 +196,7 @@ static int matmul_packed(const lk_matmul *p, const float *a, const float *b_pack
         p->trans_b || p->bias_kind < 0 || p->bias_kind > 3 || (p->bias_kind && !bias))
         return LK_E_ARG;
     if (p->m == 0 || p->n == 0) return LK_OK;
-    const int panel = 32, rows_panel = 12;
+    const int panel = 32, rows_panel = MM_ROW_PANEL;
     mm_packed_job j = {p, a, b_packed, bias, b_bf16, c, p->m, p->n, 1, NULL, LK_OK};
     int threads = lk_pool_threads(pool);
     if (threads > 1 && 2.0 * p->m * p->n * (double)p->k > 2e5) {

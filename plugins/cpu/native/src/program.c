@@ -51,7 +51,8 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
         p->groups < 1 || p->c % p->groups || p->m % p->groups || !valid_act(&p->act))
         return 0;
     if (s->kind == LK_STEP_DWCONV2D && (p->groups != p->c || p->m != p->c)) return 0;
-    if (s->kind == LK_STEP_CONV2D_PACKED && !lk_conv_packed_available()) return 0;
+    if ((s->kind == LK_STEP_CONV2D_PACKED || s->kind == LK_STEP_CONV2D_PACKED_PREACT) && !lk_conv_packed_available())
+        return 0;
     if (s->kind == LK_STEP_CONV2D_PACKED_BF16 && !lk_bf16_available()) return 0;
     int wino_unit = s->kind == LK_STEP_CONV2D_WINOGRAD ? 2 : s->kind == LK_STEP_CONV2D_WINOGRAD4 ? 4 : 0;
     if ((wino_unit || s->kind == LK_STEP_CONV2D_WINOGRAD_BF16) && !lk_winograd_available(p)) return 0;
@@ -66,7 +67,7 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
     int64_t out = f32(prod4(p->n, p->m, p->oh, p->ow));
     return need(pr, s->slots[0], f32(prod4(p->n, p->c, p->h, p->w)), 0) &&
            need(pr, s->slots[1],
-                s->kind == LK_STEP_CONV2D_PACKED
+                s->kind == LK_STEP_CONV2D_PACKED || s->kind == LK_STEP_CONV2D_PACKED_PREACT
                     ? f32((int64_t)lk_conv_packed_floats(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
                 : s->kind == LK_STEP_CONV2D_PACKED_BF16
                     ? f32((int64_t)lk_conv_packed_bf16_pairs(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
@@ -75,6 +76,13 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
                                                      : f32(prod4(p->m, p->c / p->groups, p->kh, p->kw)),
                 0) &&
            need(pr, s->slots[2], f32(p->m), 1) && need(pr, s->slots[3], out, 1) && need(pr, s->slots[4], out, 0);
+}
+
+/* the pre-activation conv: a 1x1 packed conv's geometry, and a scale and a shift per input channel */
+static int check_conv_preact(const lk_program *pr, const lk_step *s) {
+    const lk_conv2d *p = &s->u.conv;
+    return check_conv(pr, s) && lk_conv_preact_geometry(p) && need(pr, s->slots[5], f32(p->c), 0) &&
+           need(pr, s->slots[6], f32(p->c), 0);
 }
 
 static int check_pool(const lk_program *pr, const lk_step *s) {
@@ -368,6 +376,10 @@ static int run_matmul_packed(const lk_step *s, void *const *slots, lk_pool *pool
     return lk_matmul_packed_f32(&s->u.matmul, SLOT(0), SLOT(1), SLOT(2), SLOT(3), pool);
 }
 
+static int run_conv_packed_preact(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_conv2d_packed_preact_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), SLOT(5), SLOT(6), pool);
+}
+
 static int run_conv_packed_bf16(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_conv2d_packed_bf16(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
 }
@@ -449,6 +461,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_QADD] = {check_qadd, run_qadd},
     [LK_STEP_QMAXPOOL] = {check_qmaxpool, run_qmaxpool},
     [LK_STEP_CONV2D_WINOGRAD4] = {check_conv, run_conv_winograd4},
+    [LK_STEP_CONV2D_PACKED_PREACT] = {check_conv_preact, run_conv_packed_preact},
 };
 
 /* ------------------------------------------------------------- programs */
