@@ -3,17 +3,26 @@
 
 #include "lk_internal.h"
 
-/* erf(x) by Abramowitz-Stegun 7.1.26 refined: |error| < 1.5e-7 absolute */
+/* erf(x) = x P(x^2) / Q(x^2) on [-4, 4] (erf is +-1 beyond in float32): the rational approximation Eigen and
+ * XLA use for float32, a few ulps everywhere, tiny |x| included.  The numpy kernels use the same coefficients
+ * (litert_cpu/kernels/math/_common.py).  It replaced Abramowitz-Stegun 7.1.26 (an exp and a division, 1.5e-7
+ * absolute), twice its cost: a ViT's GELU epilogues were 0.12 ms of each 0.64 ms MLP product at one thread. */
 static inline float erf_approx(float x) {
-    float ax = x < 0 ? -x : x;
-    float t = 1.0f / (1.0f + 0.3275911f * ax);
-    float y = 1.061405429f;
-    y = y * t - 1.453152027f;
-    y = y * t + 1.421413741f;
-    y = y * t - 0.284496736f;
-    y = y * t + 0.254829592f;
-    y = 1.0f - y * t * lk_expf(-ax * ax);
-    return x < 0 ? -y : y;
+    float xc = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x); /* a NaN stays NaN */
+    float x2 = xc * xc;
+    float p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 - 2.10102402082508e-06f;
+    p = p * x2 - 5.69250639462346e-05f;
+    p = p * x2 - 7.34990630326855e-04f;
+    p = p * x2 - 2.95459980854025e-03f;
+    p = p * x2 - 1.60960333262415e-02f;
+    float q = -1.45660718464996e-05f;
+    q = q * x2 - 2.13374055278905e-04f;
+    q = q * x2 - 1.68282697438203e-03f;
+    q = q * x2 - 7.37332916720468e-03f;
+    q = q * x2 - 1.42647390514189e-02f;
+    return xc * p / q;
 }
 
 #define sigmoid lk_sigmoidf
