@@ -210,12 +210,16 @@ def test_named_intermediates_locate_the_perturbation(squeezenet):
     feeds = {squeezenet["input"]: squeezenet["x"]}
     reference, _ = run_onnxruntime(squeezenet["good"], feeds, 1)
     wanted = {name: reference[name] for name in ("r26", "r29", squeezenet["output"])}  # r26 -> Conv n29 -> r29
+    # 5%, not MindSpore Lite's default 0.5%: this random-weight model's output holds values down to 5e-7, where the
+    # metric (absolute tolerance 1e-8, then the mean relative error of the elements over it) makes a 1.4e-8
+    # difference of float32 summation order a 2.6% error of one element and a 0.66% mean; the perturbation
+    # gives r29 24% and the output 246%
     good = litert.benchmark(squeezenet["good"], inputs=feeds, benchmark_data=wanted, optimize="none", loop_count=1,
-                            warmup_loop_count=0)
+                            warmup_loop_count=0, accuracy_threshold=5.0)
     assert good.passed and {t.name: t.is_output for t in good.accuracy.tensors} == {
         "r26": False, "r29": False, squeezenet["output"]: True}
     bad = litert.benchmark(squeezenet["bad"], inputs=feeds, benchmark_data=wanted, optimize="none", loop_count=1,
-                           warmup_loop_count=0)
+                           warmup_loop_count=0, accuracy_threshold=5.0)
     assert not bad.passed
     assert [t.name for t in bad.accuracy.failures] == ["r29", squeezenet["output"]]
     # r29 is fused into a FusedConv by the optimiser: the error says how to keep it
