@@ -281,6 +281,29 @@ def test_matmul_bias_add_and_activation_fold_into_one_step(bias_first):
     assert lib.STEP_BINARY not in kinds and lib.STEP_UNARY not in kinds, kinds
 
 
+@pytest.mark.parametrize("order", ["scale_second", "scale_first", "after_bias"])
+def test_attention_scale_after_matmul_folds_into_its_alpha(order):
+    """Q.K^T then Mul by a constant scalar (either operand order), then Softmax: the Mul becomes the MatMul's
+    alpha; after a bias Add the scale would scale the bias too, so it stays a step of its own there."""
+    rng = np.random.default_rng(RNG_SEED + 575 + len(order))
+    q = rng.standard_normal((3, 17, 16)).astype(np.float32)
+    k_t = rng.standard_normal((3, 16, 17)).astype(np.float32)
+    consts = {"k": k_t, "scale": np.array(0.25, np.float32), "bias": rng.standard_normal(17).astype(np.float32)}
+    first = "s" if order == "after_bias" else "mm"
+    mul = ["scale", first] if order == "scale_first" else [first, "scale"]
+    nodes = [Node("MatMul", ["q", "k"], ["mm"], {}, name="mm")]
+    if order == "after_bias":
+        nodes.append(Node("Add", ["mm", "bias"], ["s"], {}, name="bias"))
+    nodes += [Node("Mul", mul, ["scaled"], {}, name="scale"), Node("Softmax", ["scaled"], ["y"], {"axis": -1}, name="sm")]
+    graph = build(nodes, {"q": q}, consts, {"y": (3, 17, 17)})
+    for name in ("mm", "s", "scaled"):
+        graph.values[name] = Value(name, DType.FLOAT32, (3, 17, 17))
+    got, want = run_both(graph, {"q": q})
+    assert_close(got, want, rtol=1e-5, atol=1e-6)
+    (kinds,) = [seg.step_kinds for seg in CpuPartition(graph, CompileContext(threads=1), native=True).native_segments]
+    assert (module().STEP_BINARY in kinds) == (order == "after_bias"), kinds
+
+
 @pytest.mark.parametrize("form", ["div", "mul", "kept"])
 def test_written_out_gelu_after_matmul_folds_into_its_epilogue(form):
     """MatMul + bias, then GELU as exporters write it before opset 20

@@ -887,6 +887,24 @@ def fold_bias(producer: Step, node: Node, ctx: LowerContext) -> bool:
     return True
 
 
+def fold_scale(producer: Step, node: Node, ctx: LowerContext) -> bool:
+    """Fuse ``node``, a Mul of the output of MatMul step ``producer`` by a constant scalar (attention's
+    1/sqrt(d) after Q.K^T), into that step's alpha, when it has no bias or activation yet (alpha scales the
+    product before either)."""
+    n = ctx.native
+    if producer.kind not in (n.STEP_MATMUL, n.STEP_MATMUL_PACKED, n.STEP_MATMUL_PACKED_BF16, n.STEP_MATMUL_BF16) \
+            or node.op_type != "Mul" or node.domain or len(node.inputs) != 2 or producer.ints[7] != 0 \
+            or producer.ints[8] != n.ACT_NONE or producer.floats[0] != 1.0:
+        return False
+    others = [name for name in node.inputs if name != producer.output]
+    scale = ctx.const(others[0]) if len(others) == 1 else None
+    if scale is None or scale.dtype != np.float32 or scale.size != 1 \
+            or ctx.shape(node.outputs[0]) != ctx.shape(producer.output):
+        return False
+    producer.floats = (float(scale.reshape(())), *producer.floats[1:])
+    return True
+
+
 def fold_preactivation(producer: Lowered, consumer: Lowered, name: str, ctx: LowerContext) -> bool:
     """Fuse ``producer``, a per-channel scale and shift with a ReLU (a pre-activation block's BatchNorm and ReLU,
     one ``STEP_AFFINE``), into ``consumer``, the packed 1x1 conv that alone reads its output: the conv packs

@@ -13,7 +13,7 @@ import math
 from litert.ir import Graph, Node
 
 from .layout import assign_layouts
-from .lowering import LowerContext, Lowered, fold_activation, fold_bias, fold_preactivation, lower
+from .lowering import LowerContext, Lowered, fold_activation, fold_bias, fold_preactivation, fold_scale, lower
 from .qfuse import fuse_quantised_adds
 from .segment import NativeSegment, segment_const
 
@@ -144,11 +144,12 @@ def plan_partition(graph: Graph, opsets: dict[str, int], threads: int, outer: tu
         if fuse and maker is not None and len(maker.steps) == 1 and len(node.inputs) >= 1 and node.inputs[0]:
             producer = maker.steps[0]
             x = node.inputs[0]
-            if node.op_type == "Add" and folded.get(node.inputs[-1], node.inputs[-1]) == producer.output:
-                x = node.inputs[-1]  # a bias Add may name the MatMul's output second
+            if node.op_type in ("Add", "Mul") and folded.get(node.inputs[-1], node.inputs[-1]) == producer.output:
+                x = node.inputs[-1]  # a bias Add (a scale Mul) may name the MatMul's output second
             if folded.get(x, x) == producer.output and (x == producer.output or run_lowered[-1].alias) \
                     and readers.get(x) == 1 and x not in graph.outputs \
-                    and (fold_activation(producer, node, ctx, result) or fold_bias(producer, node, ctx)):
+                    and (fold_activation(producer, node, ctx, result) or fold_bias(producer, node, ctx)
+                         or fold_scale(producer, node, ctx)):
                 result = Lowered(alias=(node.outputs[0], x))
                 folded[node.outputs[0]] = producer.output
                 hidden.add(x)
