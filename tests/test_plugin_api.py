@@ -99,3 +99,102 @@ def test_plugin_distributions_are_named_as_importlib_metadata_names_them():
         assert _name_and_version(dist) == (dist.name or "", dist.version or "")
     loaded = {info.name: info for info in host().loaded}
     assert loaded["cpu"].distribution == "litert-cpu" and loaded["cpu"].version == md.version("litert-cpu")
+
+
+def test_entry_points_are_those_importlib_metadata_finds():
+    """Discovery lists the metadata folders of ``sys.path`` itself; every group's entry points (not just
+    litert's) come out as ``importlib.metadata.entry_points`` gives them, in its order."""
+    import importlib.metadata as md
+
+    from litert.entry_points import entry_points
+
+    installed = md.entry_points()
+    groups = installed.groups
+    assert {"litert.backends", "litert.formats", "console_scripts"} <= groups
+    ours = entry_points(groups)
+    for group in groups:
+        theirs = [(e.name, e.value, e.dist.name if e.dist else None) for e in installed.select(group=group)]
+        assert [(e.name, e.value, _name_and_version(e.dist)[0] if e.dist else None) for e in ours[group]] == theirs
+
+
+def _name_and_version(dist):
+    from litert.plugins import _name_and_version
+
+    return _name_and_version(dist)
+
+
+_PLUGIN_MODULE = '''
+from litert.backend import Availability, Backend
+from litert.hookspecs import hookimpl
+
+
+class Probe(Backend):
+    name = "entry_point_probe"
+
+    def probe(self):
+        return Availability(False, "a test plugin")
+
+    def supported_ops(self):
+        return set()
+
+    def compile(self, subgraph, ctx):
+        raise AssertionError
+
+
+@hookimpl
+def litert_register_backends(register):
+    register(Probe())
+'''
+
+
+def _install(site, name: str, entry: str) -> None:
+    """A distribution as pip leaves it: the module, and its ``.dist-info`` with METADATA and entry points."""
+    (site / f"{name}.py").write_text(_PLUGIN_MODULE)
+    info = site / f"{name}-2.5.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 2.5\n\nA test plugin.\n")
+    (info / "entry_points.txt").write_text(f"[litert.backends]\n{entry} = {name}\n")
+
+
+def test_installed_and_removed_plugins_are_seen_by_the_next_discovery(tmp_path, monkeypatch):
+    """No cache stands between discovery and the installed packages: a plugin installed after a discovery
+    is loaded by the next one (name and version from its metadata), one removed is gone."""
+    import shutil
+
+    import litert.plugins
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("LITERT_PLUGINS", "litert-cpu,litert_ep_probe")
+    litert.plugins.reset()
+    try:
+        assert "entry_point_probe" not in litert.plugins.host().backends
+        _install(tmp_path, "litert_ep_probe", "ep_probe")
+        litert.plugins.reset()
+        found = litert.plugins.host()
+        assert "entry_point_probe" in found.backends and "cpu" in found.backends
+        [info] = [i for i in found.loaded if i.name == "ep_probe"]
+        assert (info.group, info.distribution, info.version) == ("litert.backends", "litert_ep_probe", "2.5")
+        shutil.rmtree(tmp_path / "litert_ep_probe-2.5.dist-info")
+        litert.plugins.reset()
+        assert "entry_point_probe" not in litert.plugins.host().backends
+    finally:
+        litert.plugins.reset()
+
+
+def test_a_layout_discovery_does_not_read_itself_goes_to_importlib_metadata(tmp_path, monkeypatch):
+    """A zip on ``sys.path`` (zipimport) holds distributions only ``importlib.metadata`` reads: its entry
+    points are found, through it, with the directories' ones, in its order."""
+    import importlib.metadata as md
+    import zipfile
+
+    from litert.entry_points import entry_points
+
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("litert_zipped-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: litert_zipped\nVersion: 1.0\n")
+        z.writestr("litert_zipped-1.0.dist-info/entry_points.txt", "[litert.passes]\nzipped = litert_zipped:hooks\n")
+    monkeypatch.syspath_prepend(str(archive))
+    found = entry_points(["litert.passes", "litert.backends"])
+    assert [(e.name, e.value) for e in found["litert.passes"]][:1] == [("zipped", "litert_zipped:hooks")]
+    for group in ("litert.passes", "litert.backends"):
+        assert [(e.name, e.value) for e in found[group]] == [(e.name, e.value) for e in md.entry_points(group=group)]

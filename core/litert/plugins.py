@@ -1,4 +1,4 @@
-"""Plugin discovery (``importlib.metadata`` entry points) and registration (pluggy).
+"""Plugin discovery (entry points, :mod:`litert.entry_points`) and registration (pluggy).
 
 Nothing here runs at import: :func:`host` loads the plugins the first time
 something asks for a backend, a format or a pass.  Each entry point is
@@ -18,7 +18,6 @@ Environment switches:
 """
 from __future__ import annotations
 
-import importlib.metadata as md
 import logging
 import os
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from . import hookspecs
+from .entry_points import Distribution, EntryPointLike, entry_points
 from .errors import PluginError
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _allowed(ep: md.EntryPoint, allow: set[str] | None, dist: str) -> bool:
+def _allowed(ep: EntryPointLike, allow: set[str] | None, dist: str) -> bool:
     if allow is None:
         return True
     return ep.name in allow or dist in allow or dist.replace("_", "-") in allow
@@ -170,9 +170,9 @@ class _Distributions:
     """
 
     def __init__(self) -> None:
-        self._known: dict[int, tuple[md.Distribution, str, str]] = {}
+        self._known: dict[int, tuple[Distribution, str, str]] = {}
 
-    def __call__(self, ep: md.EntryPoint) -> tuple[str, str]:
+    def __call__(self, ep: EntryPointLike) -> tuple[str, str]:
         dist = ep.dist
         if dist is None:
             return "", ""
@@ -184,7 +184,7 @@ class _Distributions:
         return known[1], known[2]
 
 
-def _name_and_version(dist: md.Distribution) -> tuple[str, str]:
+def _name_and_version(dist: Distribution) -> tuple[str, str]:
     """The ``Name`` and ``Version`` headers of a distribution's core metadata (``METADATA``, or an
     egg's ``PKG-INFO``); the headers end at the first empty line."""
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
@@ -198,7 +198,7 @@ def _name_and_version(dist: md.Distribution) -> tuple[str, str]:
     return fields.get("Name", ""), fields.get("Version", "")
 
 
-def _load_group(host: PluginHost, group: str, points: Iterable[md.EntryPoint], allow: set[str] | None,
+def _load_group(host: PluginHost, group: str, points: Iterable[EntryPointLike], allow: set[str] | None,
                 distributions: _Distributions) -> None:
     """Load and register each of ``points`` (the entry points of ``group``) on its own, in name order.
 
@@ -231,12 +231,11 @@ def host() -> PluginHost:
         if not _flag("LITERT_DISABLE_PLUGIN_AUTOLOAD"):
             raw = os.environ.get("LITERT_PLUGINS")
             allow = {p.strip() for p in raw.split(",") if p.strip()} if raw is not None else None
-            # one scan of the installed distributions for the three groups (each scan reads every
-            # distribution's entry_points.txt)
-            installed = md.entry_points()  # all groups (``select`` of it scans no more: Python 3.10-3.13)
+            # one scan of the installed distributions for the three groups
+            installed = entry_points(ENTRY_POINT_GROUPS)
             distributions = _Distributions()
             for group in ENTRY_POINT_GROUPS:
-                _load_group(new, group, installed.select(group=group), allow, distributions)
+                _load_group(new, group, installed[group], allow, distributions)
         _HOST = new
     return _HOST
 
