@@ -1,4 +1,4 @@
-"""Regenerate ``core/litert/schema/onnx_ops.json`` from the installed ``onnx``.
+"""Regenerate ``core/litert/schema/onnx_ops.tsv`` from the installed ``onnx``.
 
 The core must not import ``onnx`` at run time, yet its operator schemas follow
 ONNX: attribute names, types, defaults and arities of every version of every
@@ -8,13 +8,14 @@ operator.  This development-time script extracts them into a committed table.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import onnx
 from onnx import defs, helper, numpy_helper
 
-OUT = Path(__file__).resolve().parents[1] / "core" / "litert" / "schema" / "onnx_ops.json"
+from litert.schema.registry import write_table
+
+OUT = Path(__file__).resolve().parents[1] / "core" / "litert" / "schema" / "onnx_ops.tsv"
 _ATTR_TYPES = {v: k.lower() for k, v in onnx.AttributeProto.AttributeType.items()}
 _OPTION = {
     defs.OpSchema.FormalParameterOption.Single: "single",
@@ -58,15 +59,13 @@ def _schema(s: defs.OpSchema) -> dict:
 
 
 def main() -> None:
-    table: dict[str, dict[str, list]] = {}
+    table: dict[tuple[str, str], list] = {}
     for s in defs.get_all_schemas_with_history():
-        table.setdefault(s.domain or "", {}).setdefault(s.name, []).append(_schema(s))
-    for ops in table.values():
-        for versions in ops.values():
-            versions.sort(key=lambda v: v["since"])
-    payload = {"onnx_version": onnx.__version__, "domains": table}
-    OUT.write_text(json.dumps(payload, separators=(",", ":"), sort_keys=True))
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes, {sum(len(o) for o in table.values())} operators)")
+        table.setdefault((s.domain or "", s.name), []).append(_schema(s))
+    for versions in table.values():
+        versions.sort(key=lambda v: v["since"])
+    write_table(OUT, onnx.__version__, table)
+    print(f"wrote {OUT} ({OUT.stat().st_size} bytes, {len(table)} operators)")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """One registry of operator schemas: attributes, defaults, arity, inference.
 
-The ONNX operators come from ``onnx_ops.json`` (generated from the ``onnx``
+The ONNX operators come from ``onnx_ops.tsv`` (generated from the ``onnx``
 package by ``tools/gen_onnx_schemas.py``, so the core needs no ``onnx`` at run
-time).  Plugins add operators of their own (fused ops, vendor ops) through
+time; :func:`write_table` and :func:`read_table` own its layout).  Plugins add operators of their own (fused ops, vendor ops) through
 the ``litert_register_schemas`` hook.  Type and shape inference functions are
 attached per operator in :mod:`litert.schema.inference`.
 """
@@ -24,8 +24,33 @@ from ..errors import InvalidModelError, UnsupportedOperatorError
 if TYPE_CHECKING:
     from ..ir import Node
 
-_TABLE = Path(__file__).with_name("onnx_ops.json")
+_TABLE = Path(__file__).with_name("onnx_ops.tsv")
 ONNX_DOMAINS = ("", "ai.onnx")
+
+
+def write_table(path: Path, onnx_version: str, table: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
+    """Write the operator table: a first line ``onnx_version``, then one operator a line, tab-separated:
+    domain, op type, its newest version, and its versions (ascending) as compact JSON.
+
+    One JSON document (what this was) took ~4.5 ms of every process's first load to parse, for the few
+    operators a model uses; a line per operator is parsed when its operator is first asked for, and the
+    newest versions (:meth:`SchemaRegistry.latest_opset`, asked by every ONNX load) need no parse at all."""
+    lines = [onnx_version]
+    for (domain, op_type), versions in sorted(table.items()):
+        since = max(int(v["since"]) for v in versions)
+        lines.append(f"{domain}\t{op_type}\t{since}\t{json.dumps(versions, separators=(',', ':'), sort_keys=True)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_table(text: str) -> tuple[str, dict[tuple[str, str], tuple[int, str]]]:
+    """``onnx_version`` and, per ``(domain, op_type)``, its newest version and its versions' JSON text
+    (:func:`write_table`'s layout)."""
+    version, *rows = text.splitlines()
+    ops: dict[tuple[str, str], tuple[int, str]] = {}
+    for row in rows:
+        domain, op_type, since, versions = row.split("\t", 3)
+        ops[domain, op_type] = (int(since), versions)
+    return version, ops
 
 
 @dataclass(frozen=True)
@@ -86,19 +111,18 @@ def _from_json(domain: str, op_type: str, raw: dict[str, Any]) -> OpSchema:
 class SchemaRegistry:
     """``(domain, op_type) -> [OpSchema by ascending since version]``.
 
-    An operator's entries of ``onnx_ops.json`` become :class:`OpSchema` objects the first time it is
+    An operator's line of ``onnx_ops.tsv`` becomes :class:`OpSchema` objects the first time it is
     asked for: building every version of every operator took ~5 ms of a process's first load (2-vCPU
     Zen 4), and a model uses a few dozen operators.
     """
 
     def __init__(self) -> None:
         self._ops: dict[tuple[str, str], list[OpSchema]] = {}
-        raw = json.loads(_TABLE.read_text())
-        self.onnx_version: str = raw["onnx_version"]
-        #: the table's operators as read (built into ``_ops`` on first use; kept, so a reader racing a builder
-        #: in another thread still finds the operator)
-        self._raw: dict[tuple[str, str], list[dict[str, Any]]] = {
-            (domain, op_type): versions for domain, ops in raw["domains"].items() for op_type, versions in ops.items()}
+        self.onnx_version: str
+        #: the table's operators as read: newest version and versions' JSON (built into ``_ops`` on first use;
+        #: kept, so a reader racing a builder in another thread still finds the operator)
+        self._raw: dict[tuple[str, str], tuple[int, str]]
+        self.onnx_version, self._raw = read_table(_TABLE.read_text(encoding="utf-8"))
         from .contrib import register_contrib
         from .contrib_quant import register_quant_contrib
 
@@ -112,7 +136,7 @@ class SchemaRegistry:
     def _built(self, key: tuple[str, str]) -> list[OpSchema] | None:
         versions = self._ops.get(key)
         if versions is None and key in self._raw:
-            versions = self._ops.setdefault(key, [_from_json(key[0], key[1], v) for v in self._raw[key]])
+            versions = self._ops.setdefault(key, [_from_json(key[0], key[1], v) for v in json.loads(self._raw[key][1])])
         return versions
 
     def register(self, schema: OpSchema) -> None:
@@ -157,7 +181,7 @@ class SchemaRegistry:
     def latest_opset(self, domain: str = "") -> int:
         """The newest operator-set version of ``domain`` the table knows (what frontends give their models)."""
         built = (s.since for (d, _), versions in self._ops.items() if d == domain for s in versions)
-        pending = (int(v["since"]) for (d, _), versions in self._raw.items() if d == domain for v in versions)
+        pending = (since for (d, _), (since, _) in self._raw.items() if d == domain)
         return max(itertools.chain(built, pending))
 
     def complete_attrs(self, node: Node, schema: OpSchema | None = None) -> None:
