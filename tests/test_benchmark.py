@@ -307,3 +307,17 @@ def test_calibration_file_roundtrip(tmp_path):
     assert list(back) == ["a", "b"]
     np.testing.assert_array_equal(back["a"], tensors["a"])
     assert back["b"].shape == (1, 1)
+
+
+def test_benchmark_package_exports_resolve_lazily():
+    """``litert.benchmark``'s names other than the function are imported on first use: each of ``__all__``
+    is its module's object, and the lazy table names no more than ``__all__``."""
+    import importlib
+
+    package = importlib.import_module("litert.benchmark")  # the package: ``litert.benchmark`` is the function
+
+    lazy = package._LAZY
+    assert set(lazy) | {"benchmark"} == set(package.__all__)
+    for name, module in lazy.items():
+        assert getattr(package, name) is getattr(importlib.import_module(module, package.__name__), name)
+    assert callable(litert.benchmark) and litert.benchmark is package.benchmark

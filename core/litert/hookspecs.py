@@ -24,7 +24,7 @@ import pluggy
 
 if TYPE_CHECKING:  # imported for annotations only: the spec imports nothing heavy
     from .backend import Backend
-    from .benchmark.comparison import ReferenceEngine
+    from .benchmark.engines import ReferenceEngine
     from .formats import Frontend, Serializer
     from .passes.base import Pass
     from .schema import OpSchema

@@ -32,7 +32,7 @@ from .errors import PluginError
 
 if TYPE_CHECKING:
     from .backend import Backend
-    from .benchmark.comparison import ReferenceEngine
+    from .benchmark.engines import ReferenceEngine
     from .formats import Frontend, Serializer
     from .passes.base import Pass
 

@@ -16,21 +16,42 @@
 function, which hides this subpackage's attribute; import the modules with
 ``from litert.benchmark import ...`` or ``from litert.benchmark.accuracy import ...``.
 """
-from .accuracy import read_calibration_file, read_reference, write_calibration_file, write_npz
-from .comparison import compare
-from .result import (
-                     AccuracyReport,
-                     BenchmarkResult,
-                     Comparison,
-                     LatencyStats,
-                     MemoryStats,
-                     OpTiming,
-                     OpTypeTiming,
-                     Profile,
-                     TensorAccuracy,
-                     TensorDiff,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .runner import benchmark
+
+if TYPE_CHECKING:
+    from .accuracy import read_calibration_file, read_reference, write_calibration_file, write_npz
+    from .comparison import compare
+    from .result import (
+                         AccuracyReport,
+                         BenchmarkResult,
+                         Comparison,
+                         LatencyStats,
+                         MemoryStats,
+                         OpTiming,
+                         OpTypeTiming,
+                         Profile,
+                         TensorAccuracy,
+                         TensorDiff,
+    )
+
+#: the rest of :data:`__all__`, imported from its module on first use (PEP 562): ``import litert`` imports
+#: this package for :func:`benchmark`, and loading a model needs none of these
+_LAZY = {
+    **dict.fromkeys(["read_calibration_file", "read_reference", "write_calibration_file", "write_npz"], ".accuracy"),
+    "compare": ".comparison",
+    **dict.fromkeys(["AccuracyReport", "BenchmarkResult", "Comparison", "LatencyStats", "MemoryStats", "OpTiming",
+                     "OpTypeTiming", "Profile", "TensorAccuracy", "TensorDiff"], ".result"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_LAZY[name], __name__), name)
+
 
 __all__ = [
     "AccuracyReport", "BenchmarkResult", "Comparison", "LatencyStats", "MemoryStats", "OpTiming", "OpTypeTiming",

@@ -22,8 +22,7 @@ Dropout's mask, say) is reported but does not count as a divergence.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,34 +33,10 @@ from ..errors import InputError, PluginError
 from ..runtime.loading import read_model
 from .accuracy import cosine_similarity, max_abs_error, mean_bias, write_npz
 from .capture import TensorCapture, to_host
+from .engines import ReferenceEngine, match_feeds
 from .inputs import resolve_inputs
 from .matching import counterparts, has_nhwc_inputs, in_reference_layout, origin_inputs, reference_feeds
 from .result import Comparison, TensorDiff
-
-#: (model path, feeds by the model's input names, threads) -> (every tensor it computed by name, its output names)
-RunReference = Callable[[Path, Mapping[str, np.ndarray], int], tuple[dict[str, np.ndarray], list[str]]]
-
-
-@dataclass(frozen=True)
-class ReferenceEngine:
-    """An engine ``litert compare`` runs a reference model with."""
-
-    name: str
-    run: RunReference
-    #: file suffixes ``auto`` picks this engine for
-    suffixes: tuple[str, ...] = ()
-    #: why it cannot run here (a package not installed), or None when it can
-    missing: Callable[[], str | None] = lambda: None
-
-
-def match_feeds(feeds: Mapping[str, np.ndarray], names: Sequence[str]) -> dict[str, np.ndarray]:
-    """Feeds renamed for the reference: by name when it has every one of them, else by position."""
-    if set(feeds) <= set(names):
-        return dict(feeds)
-    if len(names) != len(feeds):
-        raise InputError(f"the reference takes {len(names)} input(s) ({', '.join(names)}) but the model takes "
-                         f"{len(feeds)} ({', '.join(feeds)})")
-    return dict(zip(names, feeds.values()))
 
 
 def run_litert(path: Path, feeds: Mapping[str, np.ndarray], threads: int) -> tuple[dict[str, np.ndarray], list[str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from litert.benchmark.comparison import ReferenceEngine, match_feeds
+from litert.benchmark.engines import ReferenceEngine, match_feeds
 from litert.errors import InputError, PluginError
 
 
