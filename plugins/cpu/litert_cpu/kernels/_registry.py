@@ -11,7 +11,6 @@ no longer matches them.
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -97,6 +96,8 @@ def load_all() -> KernelTable:
     shared helpers), so a new kernel module needs no list to be entered in: a list kept by hand could
     leave a module out of both this table and the index generated from it without any test noticing.
     """
+    import pkgutil  # here: only the full table walks the packages (a load imports its operators' modules)
+
     for family in FAMILIES:
         package = importlib.import_module(f"{__package__}.{family}")
         for info in pkgutil.iter_modules(package.__path__):
