@@ -52,10 +52,12 @@ import ctypes
 import functools
 import itertools
 import os
-import queue
 import sys
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    import queue
 
 
 def cpu_count() -> int:
@@ -133,6 +135,8 @@ class _Pool:
     def workers(self, count: int) -> list[queue.SimpleQueue]:
         with self.lock:
             while len(self.queues) < count:
+                import queue  # here: a load imports this module, the first parallel run makes the workers
+
                 q: queue.SimpleQueue = queue.SimpleQueue()
                 t = threading.Thread(target=self._loop, args=(q,), name=f"litert-cpu-{len(self.queues)}", daemon=True)
                 t.start()

@@ -14,16 +14,16 @@ import ctypes
 import importlib.util
 import os
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
+from typing import NamedTuple
 
 ENV_SWITCH = "LITERT_CPU_NATIVE"
 
 
-@dataclass(frozen=True)
-class NativeStatus:
-    """Whether the native kernels run, and a line saying what they run on or why not."""
+class NativeStatus(NamedTuple):
+    """Whether the native kernels run, and a line saying what they run on or why not (a NamedTuple: every
+    load's probe defines it, and a frozen dataclass took ~0.45 ms to define)."""
 
     active: bool
     detail: str
