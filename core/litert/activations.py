@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,18 +25,17 @@ from .ir import Node
 from .schema.registry import AttrSpec
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One parameter of a fused activation: read from an attribute of the
-    standalone operator, or (Clip) from one of its inputs."""
+    standalone operator, or (Clip) from one of its inputs.  (Immutable records of ``import litert`` are
+    NamedTuples: a frozen dataclass took ~0.45 ms to define, a NamedTuple ~0.07.)"""
 
     name: str
     default: float
     input: int | None = None  # the standalone operator's input holding it (Clip's min and max)
 
 
-@dataclass(frozen=True)
-class FusedActivation:
+class FusedActivation(NamedTuple):
     op_type: str
     params: tuple[Param, ...] = ()
 

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -27,8 +27,7 @@ from .passes.base import Evaluator
 HOST = "cpu"
 
 
-@dataclass(frozen=True)
-class Availability:
+class Availability(NamedTuple):
     """Result of :meth:`Backend.probe`: whether the device can be used, and why."""
 
     available: bool

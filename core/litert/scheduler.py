@@ -14,6 +14,7 @@ import heapq
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .backend import HOST, Backend
 from .errors import UnsupportedOperatorError
@@ -45,8 +46,7 @@ class Partition:
     index: int
 
 
-@dataclass(frozen=True)
-class DeviceCopy:
+class DeviceCopy(NamedTuple):
     """``value`` moves from ``source``'s memory to ``target``'s before partition
     ``partition`` reads it (-1: a model output going back to the host)."""
 

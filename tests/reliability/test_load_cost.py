@@ -133,15 +133,26 @@ def test_reader_types_values_itself_and_asks_onnx_only_for_what_it_cannot(tmp_pa
 def test_first_load_imports_only_what_the_model_needs(tmp_path):
     """A fresh process's first load of a one-node model imports no kernel module but its operator's, no
     threadpoolctl (a scan of the loaded libraries: ``litert list-backends`` only), no protobuf descriptor_pb2
-    (``GetOptions``), and builds the schemas of a few operators, not of all ~200."""
+    (``GetOptions``), and builds the schemas of a few operators, not of all ~200.  Nor, each once a few ms of
+    it: ``importlib.metadata`` (plugin discovery reads the metadata folders itself, :mod:`litert.entry_points`;
+    it would take a zip on ``sys.path``), protobuf's pure-Python message implementation (the ONNX schema is
+    built on the upb extension, :mod:`litert_formats.proto_modules`), or the comparison and result classes of
+    ``litert.benchmark`` (the onnxruntime reference engine registers through :mod:`litert.benchmark.engines`)."""
+    from google.protobuf.internal import api_implementation
+
     from litert_cpu.kernels._index import INDEX
 
     report = _first_load(_one_node(tmp_path))
+    modules = set(report["modules"])
     kernel_modules = {f"litert_cpu.kernels.{m}" for m in INDEX.values()} - {f"litert_cpu.kernels.{INDEX['', 'Relu']}"}
-    assert not kernel_modules & set(report["modules"]), sorted(kernel_modules & set(report["modules"]))
-    assert "threadpoolctl" not in report["modules"]
-    assert "google.protobuf.descriptor_pb2" not in report["modules"]
+    assert not kernel_modules & modules, sorted(kernel_modules & modules)
+    assert "threadpoolctl" not in modules
+    assert "google.protobuf.descriptor_pb2" not in modules
     assert report["schemas_built"] < 30, report["schemas_built"]
+    assert "importlib.metadata" not in modules and "email" not in modules
+    if api_implementation.Type() == "upb":
+        assert not {"google.protobuf.internal.python_message", "google.protobuf.text_format"} & modules
+    assert not {"litert.benchmark.comparison", "litert.benchmark.result", "litert.benchmark.accuracy"} & modules
 
 
 def _pack_seconds(n: int) -> float:
