@@ -198,3 +198,29 @@ def test_a_layout_discovery_does_not_read_itself_goes_to_importlib_metadata(tmp_
     assert [(e.name, e.value) for e in found["litert.passes"]][:1] == [("zipped", "litert_zipped:hooks")]
     for group in ("litert.passes", "litert.backends"):
         assert [(e.name, e.value) for e in found[group]] == [(e.name, e.value) for e in md.entry_points(group=group)]
+
+
+@pytest.mark.parametrize("name", ["litert_cpu", "Litert-Formats", "a..b__c", "x_-._Y", "zope.interface"])
+def test_distribution_names_normalise_as_importlib_metadata_does(name):
+    import importlib.metadata as md
+
+    from litert.entry_points import _normalize
+
+    assert _normalize(name) == md.Prepared.normalize(name)
+
+
+@pytest.mark.parametrize("value", ["os.path:join", "os.path", "os : path.join", "json:decoder.JSONDecoder [speedups]"])
+def test_entry_point_values_load_what_importlib_metadata_loads(value):
+    import importlib.metadata as md
+
+    from litert.entry_points import EntryPoint
+
+    assert EntryPoint("x", value, "g").load() is md.EntryPoint("x", value, "g").load()
+
+
+@pytest.mark.parametrize("value", ["os:", ":join", "os-path", "os: 1a", "os [extra"])
+def test_a_malformed_entry_point_value_is_a_value_error(value):
+    from litert.entry_points import EntryPoint
+
+    with pytest.raises(ValueError, match="is not module"):
+        EntryPoint("x", value, "g").load()
