@@ -100,13 +100,14 @@ def _normalize(name: str) -> str:
 
 def _own_layout() -> bool:
     """Whether every distribution ``importlib.metadata`` would find is a metadata folder in a ``sys.path``
-    directory: its only distribution finder is the standard path finder, and no entry is a file (a zip) or
-    an ``.egg`` folder."""
+    directory: its only distribution finder is the standard path finder, and every entry is a ``str`` naming
+    neither a file (a zip) nor an ``.egg`` folder."""
     from importlib.machinery import PathFinder
 
     if any(hasattr(finder, "find_distributions") and finder is not PathFinder for finder in sys.meta_path):
         return False
-    return not any(entry.lower().endswith(".egg") or os.path.isfile(entry) for entry in sys.path)
+    return all(isinstance(entry, str) and not entry.lower().endswith(".egg") and not os.path.isfile(entry)
+               for entry in sys.path)
 
 
 def _metadata_dirs() -> Iterable[tuple[str, str]]:
