@@ -30,7 +30,6 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,17 +57,27 @@ FRESH_OUTPUT = frozenset({
     ("", "GlobalAveragePool"), ("", "Conv"),
 })
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
-@dataclass
 class _Step:
-    node: Node
-    kernel: Kernel | None  # None for a native segment
-    inputs: tuple[int, ...]  # slot per input, -1 for an omitted input
-    outputs: tuple[int, ...]  # slot per output, -1 for an unused output
-    release: tuple[int, ...]  # slots whose last reader is this step
-    donate: tuple[int, ...] = ()  # input positions offered as ``out=`` when they die here
-    post: Callable | None = None  # a folded activation, applied in place to output 0
-    folded: Node | None = None  # the activation node that ``post`` stands for
-    segment: NativeSegment | None = None  # a native segment (``kernel`` is None then)
+    """One step of a compiled partition.  A plain class with slots, not a dataclass: every process's first load
+    defines it, and a dataclass took ~0.45 ms to define (its generated methods are compiled then)."""
+
+    __slots__ = ("node", "kernel", "inputs", "outputs", "release", "donate", "post", "folded", "segment")
+
+    def __init__(self, node: Node, kernel: Kernel | None, inputs: tuple[int, ...], outputs: tuple[int, ...],
+                 release: tuple[int, ...], donate: tuple[int, ...] = (), post: Callable | None = None,
+                 folded: Node | None = None, segment: NativeSegment | None = None):
+        self.node = node
+        self.kernel = kernel  # None for a native segment
+        self.inputs = inputs  # slot per input, -1 for an omitted input
+        self.outputs = outputs  # slot per output, -1 for an unused output
+        self.release = release  # slots whose last reader is this step
+        self.donate = donate  # input positions offered as ``out=`` when they die here
+        self.post = post  # a folded activation, applied in place to output 0
+        self.folded = folded  # the activation node that ``post`` stands for
+        self.segment = segment  # a native segment (``kernel`` is None then)
+
+    def __repr__(self) -> str:
+        return f"_Step({self.node.name or self.node.op_type!r}, inputs={self.inputs}, outputs={self.outputs})"
 
 
 class CpuPartition(CompiledPartition):

@@ -8,33 +8,41 @@ parsing attributes, pre-packing constant weights, choosing an algorithm.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 
-@dataclass
 class KernelContext:
     """What a kernel may know about its node at compile time.
 
     ``consts[i]`` is the value of input ``i`` when it is a constant (weights,
     shape tensors), else ``None``.  Shapes and dtypes are ``None`` where the
     graph does not know them statically; a shape may hold ``None`` or a string
-    for a symbolic dimension.
+    for a symbolic dimension.  ``run_subgraph`` runs a control-flow subgraph
+    (a litert Graph) with the given inputs, outer-scope values resolved by the
+    executor, which sets it.
+
+    A plain class, not a dataclass: every process's first load defines it, and
+    a dataclass took ~0.5 ms to define (its generated methods are compiled then).
     """
 
-    op_type: str
-    domain: str = ""
-    opset: int = 0
-    consts: Sequence[np.ndarray | None] = ()
-    input_shapes: Sequence[tuple | None] = ()
-    input_dtypes: Sequence[np.dtype | None] = ()
-    num_outputs: int = 1
-    node_name: str = ""
-    # Runs a control-flow subgraph (a litert Graph) with the given inputs;
-    # outer-scope values are resolved by the executor.  Set by the executor.
-    run_subgraph: Callable[..., list[np.ndarray]] | None = None
+    def __init__(self, op_type: str, domain: str = "", opset: int = 0, consts: Sequence[np.ndarray | None] = (),
+                 input_shapes: Sequence[tuple | None] = (), input_dtypes: Sequence[np.dtype | None] = (),
+                 num_outputs: int = 1, node_name: str = "",
+                 run_subgraph: Callable[..., list[np.ndarray]] | None = None):
+        self.op_type = op_type
+        self.domain = domain
+        self.opset = opset
+        self.consts = consts
+        self.input_shapes = input_shapes
+        self.input_dtypes = input_dtypes
+        self.num_outputs = num_outputs
+        self.node_name = node_name
+        self.run_subgraph = run_subgraph
+
+    def __repr__(self) -> str:
+        return f"KernelContext({self.op_type!r}, domain={self.domain!r}, opset={self.opset}, node={self.node_name!r})"
 
     def const(self, index: int) -> np.ndarray | None:
         """The constant value of input ``index``, or ``None``."""
