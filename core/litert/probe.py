@@ -27,11 +27,10 @@ def _multiarch() -> str:
     return str(arch or "")
 
 
-def _standard_dirs() -> tuple[Path, ...]:
+def _standard_dirs() -> tuple[str, ...]:
     arch = _multiarch()
     roots = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib")
-    dirs = [Path(r) / arch for r in roots if arch] + [Path(r) for r in roots]
-    return tuple(dirs)
+    return tuple([os.path.join(r, arch) for r in roots if arch] + list(roots))
 
 
 @lru_cache(maxsize=1)
@@ -60,25 +59,27 @@ def _in_ld_cache(name: str) -> Path | None:
     return None
 
 
+def _first_file(directories: list[str] | tuple[str, ...], names: tuple[str, ...]) -> Path | None:
+    """The first ``directory/name`` that is a file (``os.path`` on strings: a probe checks some forty
+    candidates, and a ``Path`` object each made that a noticeable part of a first load)."""
+    for directory in directories:
+        for name in names:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                return Path(candidate)
+    return None
+
+
 @lru_cache(maxsize=64)
 def _find(names: tuple[str, ...], env_roots: tuple[str, ...], subdirs: tuple[str, ...], ld_path: str) -> Path | None:
-    candidates: list[Path] = []
+    candidates: list[str] = []
     for root in env_roots:
-        candidates += [Path(root)] + [Path(root) / s for s in subdirs]
-    candidates += [Path(p) for p in ld_path.split(os.pathsep) if p]
-    for directory in candidates:
-        for name in names:
-            if (directory / name).is_file():
-                return directory / name
+        candidates += [root] + [os.path.join(root, s) for s in subdirs]
+    candidates += [p for p in ld_path.split(os.pathsep) if p]
+    found = _first_file(candidates, names)
     for name in names:
-        found = _in_ld_cache(name)
-        if found is not None:
-            return found
-    for directory in _standard_dirs():
-        for name in names:
-            if (directory / name).is_file():
-                return directory / name
-    return None
+        found = found or _in_ld_cache(name)
+    return found or _first_file(_standard_dirs(), names)
 
 
 def find_library(names: tuple[str, ...], env_dirs: tuple[str, ...] = (), subdirs: tuple[str, ...] = ("lib64", "lib")) -> Path | None:
