@@ -13,7 +13,6 @@ before the program runs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -30,31 +29,64 @@ F32 = np.dtype(np.float32)
 _UNSEEN = object()
 
 
-@dataclass(slots=True)
+# Step and Lowered are written-out slotted classes with a dataclass's __init__, __eq__ and __repr__: every
+# process's first load defines them, and ``@dataclass(slots=True)`` took ~0.4 ms each to (its methods
+# compiled from source at class creation, then the class made again with slots).
+
+
 class Step:
     """One library call: ``operands`` are value names per slot position
     (``None`` for an absent optional operand); ``output`` is the value it
     writes, ``also_writes`` any others (LSTM's Y_h, Y_c)."""
 
-    kind: int
-    operands: tuple[str | None, ...]
-    ints: tuple[int, ...]
-    floats: tuple[float, ...]
-    output: str
-    also_writes: tuple[str, ...] = ()
+    __slots__ = ("kind", "operands", "ints", "floats", "output", "also_writes")
+
+    def __init__(self, kind: int, operands: tuple[str | None, ...], ints: tuple[int, ...], floats: tuple[float, ...],
+                 output: str, also_writes: tuple[str, ...] = ()):
+        self.kind = kind
+        self.operands = operands
+        self.ints = ints
+        self.floats = floats
+        self.output = output
+        self.also_writes = also_writes
+
+    def _fields(self) -> tuple:
+        return (self.kind, self.operands, self.ints, self.floats, self.output, self.also_writes)
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if type(other) is Step else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return (f"Step(kind={self.kind!r}, operands={self.operands!r}, ints={self.ints!r}, floats={self.floats!r}, "
+                f"output={self.output!r}, also_writes={self.also_writes!r})")
 
     @property
     def writes(self) -> tuple[str, ...]:
         return (self.output, *self.also_writes)
 
 
-@dataclass(slots=True)
 class Lowered:
-    steps: list[Step] = field(default_factory=list)
-    #: output name -> input name it is a reinterpretation of (Reshape & co.)
-    alias: tuple[str, str] | None = None
-    #: constants the steps need that the graph does not hold (e.g. folded BatchNorm)
-    consts: dict[str, np.ndarray] = field(default_factory=dict)
+    __slots__ = ("steps", "alias", "consts")
+
+    def __init__(self, steps: list[Step] | None = None, alias: tuple[str, str] | None = None,
+                 consts: dict[str, np.ndarray] | None = None):
+        self.steps: list[Step] = [] if steps is None else steps
+        #: output name -> input name it is a reinterpretation of (Reshape & co.)
+        self.alias = alias
+        #: constants the steps need that the graph does not hold (e.g. folded BatchNorm)
+        self.consts: dict[str, np.ndarray] = {} if consts is None else consts
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Lowered:
+            return NotImplemented
+        return (self.steps, self.alias, self.consts) == (other.steps, other.alias, other.consts)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Lowered(steps={self.steps!r}, alias={self.alias!r}, consts={self.consts!r})"
 
 
 class LowerContext:
