@@ -31,15 +31,9 @@ class KernelContext:
                  input_shapes: Sequence[tuple | None] = (), input_dtypes: Sequence[np.dtype | None] = (),
                  num_outputs: int = 1, node_name: str = "",
                  run_subgraph: Callable[..., list[np.ndarray]] | None = None):
-        self.op_type = op_type
-        self.domain = domain
-        self.opset = opset
-        self.consts = consts
-        self.input_shapes = input_shapes
-        self.input_dtypes = input_dtypes
-        self.num_outputs = num_outputs
-        self.node_name = node_name
-        self.run_subgraph = run_subgraph
+        self.op_type, self.domain, self.opset, self.node_name = op_type, domain, opset, node_name
+        self.consts, self.input_shapes, self.input_dtypes = consts, input_shapes, input_dtypes
+        self.num_outputs, self.run_subgraph = num_outputs, run_subgraph
 
     def __repr__(self) -> str:
         return f"KernelContext({self.op_type!r}, domain={self.domain!r}, opset={self.opset}, node={self.node_name!r})"

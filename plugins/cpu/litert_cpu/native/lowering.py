@@ -43,12 +43,8 @@ class Step:
 
     def __init__(self, kind: int, operands: tuple[str | None, ...], ints: tuple[int, ...], floats: tuple[float, ...],
                  output: str, also_writes: tuple[str, ...] = ()):
-        self.kind = kind
-        self.operands = operands
-        self.ints = ints
-        self.floats = floats
-        self.output = output
-        self.also_writes = also_writes
+        self.kind, self.operands, self.ints, self.floats = kind, operands, ints, floats
+        self.output, self.also_writes = output, also_writes
 
     def _fields(self) -> tuple:
         return (self.kind, self.operands, self.ints, self.floats, self.output, self.also_writes)

@@ -58,13 +58,8 @@ class NodeContext:
 
     def __init__(self, reader: GraphReader, node_name: str, op: str, args: list, attrs: dict[str, Any],
                  signature: Signature | None, abstract: Any) -> None:
-        self.reader = reader
-        self.name = node_name
-        self.op = op
-        self.args = args
-        self.attrs = attrs
-        self.signature = signature
-        self.abstract = abstract
+        self.reader, self.name, self.op, self.args = reader, node_name, op, args
+        self.attrs, self.signature, self.abstract = attrs, signature, abstract
 
     # -- errors ---------------------------------------------------------------
 
