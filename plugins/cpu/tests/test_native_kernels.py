@@ -217,6 +217,23 @@ def test_matmul_gemm_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("m,k,n,threads", [(197, 192, 100, 1), (12, 768, 64, 2), (8, 1000, 45, 1), (20, 1024, 96, 2),
+                                            (4, 3, 33, 1), (29, 512, 256, 2), (17, 800, 31, 1)])
+def test_constant_b_matmul_reads_a_in_place(m, k, n, threads):
+    """Products with a constant B read A's rows in place (no packing) in 12-, 8- and 4-row panels, k in 384-deep
+    slices (800, 1,000: three), a partial last column panel over all of k; the rest of the rows (5 of 197, 9 of
+    29) and strides whose 12 rows share L1 sets (k = 512, 1,024) are packed first as before."""
+    rng = np.random.default_rng(RNG_SEED + 590 + m + k)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+    graph = build([Node("MatMul", ["a", "b"], ["y"], {}, name="mm")], {"a": a}, {"b": b}, {"y": (m, n)})
+    kinds = CpuPartition(graph, CompileContext(threads=threads, opsets={"": 21}), native=True).native_segments[0].step_kinds
+    assert module().STEP_MATMUL_PACKED in kinds
+    got = run_both(graph, {"a": a}, threads=threads)[0]["y"]
+    # against float64 numpy: the numpy kernel's own product may call the library for some shapes
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("heads, m, k, n", [(3, 197, 64, 197), (3, 197, 197, 64), (5, 37, 19, 45), (3, 25, 8, 9)])
 def test_attention_products_cut_heads_for_two_threads(heads, m, k, n):
     """Q x K^T and P x V of two activations, with a head count the threads do not divide: each head is cut

@@ -125,13 +125,14 @@ __attribute__((target("avx512f"), always_inline)) static inline void store_tile(
     }
 }
 
-/* c[rows][32] (row stride ldc) = (accumulate ? c : 0) + a[kc][12] x b[kc][32]
- * for the first `rows` of the 12-row weight panel, then the epilogue when
- * e->final.  `rows` is a compile-time constant in each caller below, so the
- * loops unroll and the 2*rows accumulators live in zmm registers. */
+/* c[rows][32] (row stride ldc) = (accumulate ? c : 0) + A x b[kc][32] for `rows` rows of A, then the epilogue
+ * when e->final.  A is a packed weight panel a[kc][12] (lda 1, astep 12) or rows read in place (lda their
+ * stride, astep 1: a matrix product's activations, which then need no packing).  `rows`, lda's and astep's
+ * kinds are compile-time constants in each caller below, so the loops unroll and the 2*rows accumulators live
+ * in zmm registers. */
 __attribute__((target("avx512f"), always_inline)) static inline void kernel_rows(
-    const int rows, int kc, const float *a, const float *b, size_t ldb, const int *off, float *c, size_t ldc,
-    int accumulate, const tile_epilogue *e) {
+    const int rows, int kc, const float *a, const size_t lda, const size_t astep, const float *b, size_t ldb,
+    const int *off, float *c, size_t ldc, int accumulate, const tile_epilogue *e) {
     __m512 acc0[MR], acc1[MR];
 #pragma GCC unroll 12
     for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
@@ -141,11 +142,11 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel_rows
         __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < rows; i++) {
-            __m512 av = _mm512_set1_ps(a[i]);
+            __m512 av = _mm512_set1_ps(a[i * lda]);
             acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
             acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
         }
-        a += MR;
+        a += astep;
         if (!off) b += ldb;
     }
     store_tile(rows, acc0, acc1, c, ldc, accumulate, e);
@@ -155,12 +156,17 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel_rows
     __attribute__((target("avx512f"))) static void kernel_##ROWS##x32(int kc, const float *a, const float *b,  \
                                                                      size_t ldb, float *c, size_t ldc,         \
                                                                      int accumulate, const tile_epilogue *e) { \
-        kernel_rows(ROWS, kc, a, b, ldb, NULL, c, ldc, accumulate, e);                                         \
+        kernel_rows(ROWS, kc, a, 1, MR, b, ldb, NULL, c, ldc, accumulate, e);                                  \
     }                                                                                                          \
     __attribute__((target("avx512f"))) static void kernel_##ROWS##x32_rows_at(                                 \
         int kc, const float *a, const float *b, const int *off, float *c, size_t ldc, int accumulate) {        \
         static const tile_epilogue none = {NULL, NULL, 0, -INFINITY, INFINITY, 0};                             \
-        kernel_rows(ROWS, kc, a, b, 0, off, c, ldc, accumulate, &none);                                        \
+        kernel_rows(ROWS, kc, a, 1, MR, b, 0, off, c, ldc, accumulate, &none);                                 \
+    }                                                                                                          \
+    __attribute__((target("avx512f"))) static void kernel_##ROWS##x32_a_in_place(                              \
+        int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int accumulate) {            \
+        static const tile_epilogue none = {NULL, NULL, 0, -INFINITY, INFINITY, 0};                             \
+        kernel_rows(ROWS, kc, a, lda, 1, b, NR, NULL, c, ldc, accumulate, &none);                              \
     }
 LK_KERNEL(12)
 LK_KERNEL(8)
@@ -186,6 +192,17 @@ __attribute__((target("avx512f"))) static void kernel_12x16(int kc, const float 
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++)
         _mm512_storeu_ps(c + i * ldc, accumulate ? _mm512_add_ps(acc[i], _mm512_loadu_ps(c + i * ldc)) : acc[i]);
+}
+
+/* the fp32 micro-kernel over exactly `rows` (4, 8 or 12) rows of A read in place, B a packed panel [kc][32] */
+static void f32_tile_a_in_place(int rows, int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                int accumulate) {
+    if (rows == 4)
+        kernel_4x32_a_in_place(kc, a, lda, b, c, ldc, accumulate);
+    else if (rows == 8)
+        kernel_8x32_a_in_place(kc, a, lda, b, c, ldc, accumulate);
+    else
+        kernel_12x32_a_in_place(kc, a, lda, b, c, ldc, accumulate);
 }
 
 /* the fp32 micro-kernel with the fewest rows covering `rows` (4, 8 or 12) */
@@ -459,6 +476,10 @@ static void pack_a_f32(int mr, int k, const float *src, size_t lda, float *panel
     (void)mr, (void)k, (void)src, (void)lda, (void)panel;
 }
 static void edge_to_rows(const float *edge, int n, float *c, size_t ldc) { (void)edge, (void)n, (void)c, (void)ldc; }
+static void f32_tile_a_in_place(int rows, int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                int accumulate) {
+    (void)rows, (void)kc, (void)a, (void)lda, (void)b, (void)c, (void)ldc, (void)accumulate;
+}
 static void preact_rows(const lk_conv2d *p, const float *x, const preact *pre, int first, int count, float *dst,
                         size_t ld) {
     (void)p, (void)x, (void)pre, (void)first, (void)count, (void)dst, (void)ld;
@@ -668,10 +689,59 @@ int lk_gemm_prepacked_rows(int rows, int cols, int k, const void *ap, const floa
     return LK_OK;
 }
 
-/* A's rows packed into this thread's scratch, then multiplied */
+/* float32 rows x cols of C = A x packed B with A's rows read in place: no packing of the activations (it was 6%
+ * of a ViT's run on two threads: the 12 x 16 transposes of every product's A, Q, K and V each packing the same
+ * LayerNorm output).  A last panel of other than 4, 8 or 12 rows is packed, as the kernels read whole panels. */
+static int gemm_rows_a_in_place(int rows, int cols, int k, const float *a, size_t lda, const float *b, float *c,
+                                size_t ldc) {
+    float *tile = lk_scratch(1, (size_t)MR * NR * sizeof(float));
+    if (!tile) return LK_E_NOMEM;
+    int rest = rows % MR, in_place = rows - (rest == 8 || rest == 4 ? 0 : rest);
+    /* whole column panels: k in KC slices, outermost, so a row panel's slice of A (12 rows x KC) stays in L1
+     * across the column panels (over all of k at once, 12 rows of 1,024 did not: BERT's second MLP product 5%
+     * slower than packing them) */
+    int whole = cols / NR * NR;
+    for (int k0 = 0; k0 < k; k0 += KC) {
+        int kc = LK_MIN(KC, k - k0);
+        for (int m0 = 0; m0 < in_place; m0 += MR)
+            for (int n0 = 0; n0 < whole; n0 += NR)
+                f32_tile_a_in_place(LK_MIN(MR, in_place - m0), kc, a + (size_t)m0 * lda + k0, lda,
+                                    b + ((size_t)(n0 / NR) * k + k0) * NR, c + (size_t)m0 * ldc + n0, ldc, k0 > 0);
+    }
+    /* a partial last column panel (B is zero-padded to 32 columns): all of k into the tile, then its columns */
+    for (int m0 = 0; m0 < in_place && whole < cols; m0 += MR) {
+        int mr = LK_MIN(MR, in_place - m0);
+        f32_tile_a_in_place(mr, k, a + (size_t)m0 * lda, lda, b + (size_t)(whole / NR) * k * NR, tile, NR, 0);
+        for (int r = 0; r < mr; r++)
+            memcpy(c + (size_t)(m0 + r) * ldc + whole, tile + (size_t)r * NR, (size_t)(cols - whole) * sizeof(float));
+    }
+    if (in_place == rows) return LK_OK;
+    void *ap = lk_scratch(0, lk_gemm_packed_a_bytes(rows - in_place, k, 0));
+    if (!ap) return LK_E_NOMEM;
+    lk_gemm_pack_a_panels(0, 1, rows - in_place, k, a + (size_t)in_place * lda, lda, 0, ap);
+    return lk_gemm_prepacked_rows(rows - in_place, cols, k, ap, b, NULL, c + (size_t)in_place * ldc, ldc);
+}
+
+/* Whether 12 rows `lda` floats apart share L1 sets so much that reading them in place thrashes it: a 4 KB
+ * stride (k = 1,024) puts all 12 in one set of the 8-way, 64-set L1 (BERT's second MLP product 6% slower than
+ * packing its rows); 3 KB (768) spreads them 3 to a set. */
+static int rows_share_sets(size_t lda) {
+    int per_set[64] = {0}, most = 0;
+    for (size_t r = 0; r < MR; r++) {
+        int set = (int)((r * lda * sizeof(float) / 64) % 64);
+        per_set[set]++;
+        most = LK_MAX(most, per_set[set]);
+    }
+    return most > 3;
+}
+
+/* A's rows packed into this thread's scratch, then multiplied (bf16: rounded into pairs as they are packed), or
+ * float32 rows read in place where their stride lets them */
 static int gemm_packed_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b32,
                             const uint32_t *b16, float *c, size_t ldc) {
     if (rows <= 0 || cols <= 0) return LK_OK;
+    if (!b16 && lk_conv_packed_available() && !rows_share_sets(lda))
+        return gemm_rows_a_in_place(rows, cols, k, a, lda, b32, c, ldc);
     void *ap = lk_scratch(0, lk_gemm_packed_a_bytes(rows, k, b16 != NULL));
     if (!ap) return LK_E_NOMEM;
     int status = lk_gemm_pack_a_panels(0, (rows + MR - 1) / MR, rows, k, a, lda, b16 != NULL, ap);

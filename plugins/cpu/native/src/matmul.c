@@ -220,9 +220,10 @@ static int matmul_packed(const lk_matmul *p, const float *a, const float *b_pack
     }
     j.n_blocks = (p->n + j.n_block - 1) / j.n_block;
     int m_blocks = (p->m + j.m_block - 1) / j.m_block;
-    if (j.n_blocks > 1) {
-        /* several tasks multiply the same rows: A is packed once, by all threads, instead of by each task
-         * (a ViT's 197 x 768 A packed twice on 2 threads took ~7% of its MLP's second product) */
+    if (j.n_blocks > 1 && b_bf16) {
+        /* several tasks multiply the same rows: A is rounded and packed once, by all threads, instead of by each
+         * task (a ViT's 197 x 768 A packed twice on 2 threads took ~7% of its MLP's second product); float32
+         * products read A in place (lk_gemm_packed_b_rows) */
         int bf16 = b_bf16 != NULL, panels = (p->m + rows_panel - 1) / rows_panel;
         pack_a_job pack = {p, a, bf16, NULL, (int)lk_task_count(pool, (size_t)panels, 2), panels, LK_OK};
         if (!(pack.ap = lk_scratch(4, lk_gemm_packed_a_bytes(p->m, p->k, bf16)))) return LK_E_NOMEM;
