@@ -687,12 +687,13 @@ def test_flat_rows_conv_matches_numpy(case):
 @pytest.mark.parametrize("c,m,size,kernel,threads", [(400, 30, 7, 1, 1), (400, 30, 7, 1, 2), (96, 13, 7, 1, 2),
                                                      (50, 25, 7, 3, 1), (64, 40, 14, 1, 2), (24, 12, 3, 3, 2),
                                                      (130, 7, 5, 3, 2), (64, 20, 11, 1, 2), (450, 20, 12, 1, 1),
-                                                     (40, 17, 5, 1, 1)])
+                                                     (40, 17, 5, 1, 1), (256, 96, 7, 1, 2)])
 def test_packed_conv_narrow_last_panel_matches_numpy(c, m, size, kernel, threads):
     """A last panel of fewer than 26 positions runs over all of k at once, 16 of its columns as one 12 x 16 tile
     when it has that many and the rest one column per position (7x7: 49 = 32 + 16 + 1; 11x11: 121 = 3 x 32 +
     16 + 9; 12x12: 144 = 4 x 32 + 16; 5x5: 25 = 16 + 9; 14x14: 196 = 6 x 32 + 4): with two k slices
-    (k > 384), partial weight panels, a residual, an activation, 1 and 2 threads."""
+    (k > 384), partial weight panels, a residual, an activation, 1 and 2 threads (a 7x7 image's one tile with
+    its weight panels in two chunks, costed by FMAs: 96 channels from 256)."""
     rng = np.random.default_rng(RNG_SEED + 1500 + c + m + size)
     x = rng.standard_normal((1, c, size, size)).astype(np.float32)
     z = rng.standard_normal((1, m, size, size)).astype(np.float32)
@@ -708,7 +709,7 @@ def test_packed_conv_narrow_last_panel_matches_numpy(c, m, size, kernel, threads
 
 @pytest.mark.parametrize("n,c,m,size,kernel,stride,group,threads", [
     (1, 512, 64, 5, 3, 1, 1, 2), (2, 256, 96, 5, 3, 1, 1, 4), (1, 512, 96, 5, 3, 1, 2, 3),
-    (1, 64, 96, 5, 3, 1, 1, 2), (1, 32, 200, 10, 1, 2, 1, 2), (2, 48, 96, 7, 3, 1, 2, 2)])
+    (1, 64, 96, 5, 3, 1, 1, 2), (1, 32, 200, 10, 1, 2, 1, 2), (2, 48, 96, 7, 3, 1, 2, 2), (1, 256, 96, 14, 3, 2, 1, 2)])
 def test_packed_conv_tiles_shared_by_tasks_match_numpy(n, c, m, size, kernel, stride, group, threads):
     """Threads over few small images split a tile's weight panels among tasks: where the tile's im2col panels are
     large (the first three: k of 2,304-4,608) the tasks read them from one buffer packed beforehand (batch and

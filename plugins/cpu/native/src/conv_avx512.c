@@ -1083,15 +1083,25 @@ static int conv_tile(int positions, size_t images, int threads) {
     return tile;
 }
 
+/* FMAs per k step of a tile of `cols` positions: 24 per whole 32-wide panel (a 12 x 32 tile), a last panel
+ * under `tail_cols` positions at narrow_panel's cost, any other last panel as a whole one. */
+static int tile_fmas(int cols, int tail_cols) {
+    int tail = cols % NR;
+    return cols / NR * 24 + (tail == 0 ? 0 : tail < tail_cols ? narrow_fmas(tail) : 24);
+}
+
 /* Tiles and weight-panel chunks for the packed-weight path, chosen by makespan: with tasks claimed as
- * threads free up, a run takes about ceil(tasks / threads) times its largest task, in units of 12 x 32
- * output panels.  A small image (14x14: 196 positions) cut into 32-wide tiles leaves a 4-position tail
- * and 7 tasks for 2 threads; one whole tile with its weight panels split in 2-4 chunks is even.  Tiles
- * narrower than TILE_PANELS panels are tried only while the wider ones give fewer than four tasks per
- * thread (each tile streams all the weights).  Ties go to fewer chunks (each packs the tile's input
- * again), then to more tasks, up to four per thread. */
-static void packed_partition(int positions, size_t images, int panels_m, int threads, int *tile, int *chunks,
-                             int *chunk_panels) {
+ * threads free up, a run takes about ceil(tasks / threads) times its largest task, the FMAs per k of its
+ * tile (tile_fmas) times its weight panels.  A small image (14x14: 196 positions) cut into 32-wide tiles
+ * leaves a 4-position tail and 7 tasks for 2 threads; one whole tile with its weight panels split in 2-4
+ * chunks is even.  Costed in whole panels instead of FMAs, a 7x7 image's 49 = 32 + 17 positions cut into
+ * two 32-wide tiles looked even too, but gave one thread 24 FMAs per k and the other 13 (512 -> 2048 1x1
+ * at 7x7, 2 threads: 1.57x the one-thread speed); whole, with its weight panels in two chunks, each thread
+ * runs 37 on half the panels.  Tiles narrower than TILE_PANELS panels are tried only while the wider ones
+ * give fewer than four tasks per thread (each tile streams all the weights).  Ties go to fewer chunks
+ * (each packs the tile's input again), then to more tasks, up to four per thread. */
+static void packed_partition(int positions, size_t images, int panels_m, int threads, int tail_cols, int *tile,
+                             int *chunks, int *chunk_panels) {
     int whole = (positions + NR - 1) / NR * NR; /* the image as one tile */
     *tile = LK_MIN(TILE_PANELS * NR, whole);
     *chunks = 1;
@@ -1103,8 +1113,7 @@ static void packed_partition(int positions, size_t images, int panels_m, int thr
         if (t < LK_MIN(TILE_PANELS * NR, whole) &&
             images * (size_t)((positions + 2 * t - 1) / (2 * t)) >= 4 * (size_t)threads)
             break;
-        int tiles = (positions + t - 1) / t, last_panels = ((positions - (tiles - 1) * t) + NR - 1) / NR;
-        int widest = tiles > 1 ? t / NR : last_panels;
+        int tiles = (positions + t - 1) / t, widest = tile_fmas(tiles > 1 ? t : positions, tail_cols);
         for (int c = 1; c <= LK_MIN(panels_m, 4 * threads); c++) {
             int per = (panels_m + c - 1) / c, used = (panels_m + per - 1) / per;
             if (used != c) continue;
@@ -1208,7 +1217,9 @@ static int conv_packed(const lk_conv2d *p, const float *x, const float *w_packed
                   p->pad_left == 0 && p->oh == p->h && p->ow == p->w && j.panels_m <= 8;
     lk_split_activation(&p->act, &j.lo, &j.hi, &j.after);
     size_t images = (size_t)p->n * p->groups;
-    packed_partition(positions, images, j.panels_m, lk_pool_threads(pool), &j.tile, &j.chunks, &j.chunk_panels);
+    /* bf16 tiles have no narrow last panel */
+    packed_partition(positions, images, j.panels_m, lk_pool_threads(pool), w_bf16 ? 0 : TAIL_COLS, &j.tile,
+                     &j.chunks, &j.chunk_panels);
     j.tiles = (positions + j.tile - 1) / j.tile;
     int tile_panels = (j.tile + NR - 1) / NR;
     size_t tile_floats = (size_t)tile_panels * j.k * NR;
