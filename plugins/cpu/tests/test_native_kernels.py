@@ -246,14 +246,16 @@ def test_attention_products_cut_heads_for_two_threads(heads, m, k, n):
     assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("case", range(7))
 def test_packed_weight_gemm_matches_numpy(case):
     """Constant-B MatMul/Gemm run on weights packed at load into 32-column
     panels: rows off the 12-row panels, columns off the 32-column ones, long
     k, every bias form and a fused activation, one and two threads (rows and
-    column panels split among tasks)."""
+    column panels split among tasks); one row reads eight panels side by side
+    (300 columns: 8 + 2 panels, the last partial)."""
     rng = np.random.default_rng(RNG_SEED + 550 + case)
-    m, k, n = [(1, 37, 70), (197, 192, 77), (13, 301, 32), (50, 64, 200), (3, 768, 33), (25, 5, 1000)][case]
+    m, k, n = [(1, 37, 70), (197, 192, 77), (13, 301, 32), (50, 64, 200), (3, 768, 33), (25, 5, 1000),
+                (1, 301, 300)][case]
     batch = (2,) if case % 2 else ()
     a = rng.standard_normal((*batch, m, k)).astype(np.float32)
     b = rng.standard_normal((k, n)).astype(np.float32)
