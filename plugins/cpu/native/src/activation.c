@@ -25,6 +25,58 @@ static inline float erf_approx(float x) {
     return xc * p / q;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* erf_approx on 16 lanes with fused multiply-adds (the C loop above compiles to separate multiplies and adds:
+ * C11 forbids contracting them), for Erf and GELU (gelu: 0.5 v (1 + erf(v / sqrt 2))).  The clamp keeps a NaN
+ * (max/min return their second operand when either is NaN).  A ViT's 197 x 768 GELU epilogue: ~2x faster. */
+__attribute__((target("avx512f"))) static void erf_avx512(const float *x, float *y, size_t n, int gelu) {
+    const __m512 lo = _mm512_set1_ps(-4.0f), hi = _mm512_set1_ps(4.0f), half = _mm512_set1_ps(0.5f);
+    const __m512 scale = _mm512_set1_ps(gelu ? 0.70710678118654752f : 1.0f);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        __m512 xc = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_mul_ps(v, scale)));
+        __m512 x2 = _mm512_mul_ps(xc, xc);
+        __m512 p = _mm512_set1_ps(-2.72614225801306e-10f);
+        p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.77068142495902e-08f));
+        p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.10102402082508e-06f));
+        p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-5.69250639462346e-05f));
+        p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-7.34990630326855e-04f));
+        p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.95459980854025e-03f));
+        p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-1.60960333262415e-02f));
+        __m512 q = _mm512_set1_ps(-1.45660718464996e-05f);
+        q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-2.13374055278905e-04f));
+        q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.68282697438203e-03f));
+        q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-7.37332916720468e-03f));
+        q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.42647390514189e-02f));
+        /* 1 / q: the 14-bit reciprocal and one Newton step (about 1 ulp), where a division's latency bound
+         * the loop (q lies in [-2.4, -0.0142] over the clamped range, never near 0) */
+        __m512 r = _mm512_rcp14_ps(q);
+        r = _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, _mm512_set1_ps(2.0f)));
+        __m512 e = _mm512_mul_ps(_mm512_mul_ps(xc, p), r);
+        if (gelu) {
+            __m512 hv = _mm512_mul_ps(half, v);
+            e = _mm512_fmadd_ps(hv, e, hv);
+        }
+        _mm512_mask_storeu_ps(y + i, m, e);
+    }
+}
+#endif
+
+/* Erf or GELU over n floats on the AVX-512 path; 0 where this CPU or build has none. */
+static int erf_vector(const float *x, float *y, size_t n, int gelu) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (lk_conv_packed_available()) {
+        erf_avx512(x, y, n, gelu);
+        return 1;
+    }
+#endif
+    (void)x, (void)y, (void)n, (void)gelu;
+    return 0;
+}
+
 #define sigmoid lk_sigmoidf
 #define tanh_approx lk_tanhf
 
@@ -67,10 +119,14 @@ LK_HOT void lk_activate_to(const float *x, float *y, size_t n, const lk_activati
     case LK_ACT_LEAKY_RELU: EACH(v < 0.0f ? v * p0 : v) break;
     case LK_ACT_HARD_SIGMOID: EACH(clamp(v * p0 + p1, 0.0f, 1.0f)) break;
     case LK_ACT_HARD_SWISH: EACH(v * clamp(v * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f)) break;
-    case LK_ACT_GELU: EACH(0.5f * v * (1.0f + erf_approx(v * 0.70710678118654752f))) break;
+    case LK_ACT_GELU:
+        if (!erf_vector(x, y, n, 1)) EACH(0.5f * v * (1.0f + erf_approx(v * 0.70710678118654752f)))
+        break;
     case LK_ACT_GELU_TANH: EACH(gelu_tanh(v)) break;
     case LK_ACT_SILU: EACH(v * sigmoid(v)) break;
-    case LK_ACT_ERF: EACH(erf_approx(v)) break;
+    case LK_ACT_ERF:
+        if (!erf_vector(x, y, n, 0)) EACH(erf_approx(v))
+        break;
     case LK_ACT_EXP: EACH(exp_full_range(v)) break;
     case LK_ACT_NEG: EACH(-v) break;
     case LK_ACT_ABS: EACH(fabsf(v)) break;
