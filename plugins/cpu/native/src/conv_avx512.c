@@ -1199,7 +1199,11 @@ static int panel_chunks(int panels_m, size_t tile_tasks, int threads, int *chunk
  * times instead.  Flat rows are worth it while the dropped columns are under a quarter and the micro-kernel
  * columns they run (rounded up to whole NR panels) cost less than packed panels plus their packing: on a small
  * image (8x8: 80 flat positions, three panels, against two) packing wins once there are enough output channels
- * to share it.  Phases a 1x1 kernel skips are not copied. */
+ * to share it.  Phases a 1x1 kernel skips are not copied.  Every flat tile is also scattered into the output
+ * rows through an edge buffer (store_run), about FLAT_STORE_K steps of k per output: next to a short k that
+ * is what decides (SqueezeNet's 3 -> 64 3x3/2 stem, k = 27: flat 0.60 ms, packed 0.52; a 7x7/2 stem, k =
+ * 147: flat 2.35, packed 2.57; Zen 4, one thread). */
+#define FLAT_STORE_K 8
 static int flat_pays(const lk_conv2d *p) {
     int wq = p->ow + (p->kw - 1) * p->dw / p->sw;
     if (p->sh > 4 || p->sw > 4 || 4 * (wq - p->ow) > wq) return 0;
@@ -1209,7 +1213,8 @@ static int flat_pays(const lk_conv2d *p) {
     int64_t positions = (int64_t)p->oh * p->ow, tail = positions % NR;
     int64_t narrow = tail < TAIL_COLS ? (narrow_fmas((int)tail) * NR + 23) / 24 : NR;
     int64_t packed_cols = positions / NR * NR + (tail == 0 ? 0 : narrow);
-    return flat_cols * rows <= packed_cols * (rows + PACK_ROWS);
+    int64_t k = (int64_t)(p->c / p->groups) * p->kh * p->kw;
+    return flat_cols * rows * (k + FLAT_STORE_K) <= packed_cols * (rows + PACK_ROWS) * k;
 }
 
 static int conv_flat(const lk_conv2d *p, const float *x, const float *w_packed, const float *bias, const float *z,
