@@ -32,35 +32,50 @@ static int overlap(int start, int extent, int dil, int lo, int hi) {
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define LK_POOL_AVX512 1
-/* The column pass of a 3-wide, stride-2 max window whose every window lies
- * inside `row` (the image row, with -inf pad columns around it where the
- * pool has pads: see pool_plane): 16 outputs per step from two
- * vectors of the row-reduced values, their even and odd lanes and the even
- * lanes two values on (the third tap), instead of three strided passes of a
- * dozen values (SqueezeNet's 13-wide pools were loop overhead).  The same
- * comparisons as the scalar pass (MAXPS returns its second operand on NaN,
- * as `v > o ? v : o` does).  Reads up to 34 floats past 2*ow: the row
- * buffer has that slack. */
-__attribute__((target("avx512f"))) static void max3_stride2_columns(const float *row, int ow, float *out) {
+/* Most rows a window reads that max3_stride2_row takes (taller windows take the row buffer). */
+#define POOL_VECTOR_ROWS 8
+
+/* The padded, row-reduced values P[j0 .. j0 + 16) of one output row: P[j] is the max over the window's `rows`
+ * input rows (in order, as the row pass takes them: MAXPS(next, so far)) of image column j - pad, and -inf in
+ * the pad columns and past them (masked loads, which do not fault on the lanes they skip). */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 padded_max16(const float *const *rows,
+                                                                                   int nrows, int w, int pad,
+                                                                                   int j0) {
+    int first = LK_MAX(0, pad - j0), end = LK_MIN(16, w + pad - j0); /* lanes inside the image */
+    __mmask16 m = end <= first ? 0 : (__mmask16)((((1u << end) - 1u) >> first) << first);
+    const __m512 fill = _mm512_set1_ps(-INFINITY);
+    __m512 v = _mm512_mask_loadu_ps(fill, m, rows[0] + j0 - pad);
+    for (int r = 1; r < nrows; r++) v = _mm512_max_ps(_mm512_mask_loadu_ps(fill, m, rows[r] + j0 - pad), v);
+    return v;
+}
+
+/* One output row of a 3-wide, stride-2 max window whose every window lies inside the padded row (at most one
+ * pad column each side: ResNet's, Inception's and SqueezeNet's 3x3/2 pools), all in registers: the rows'
+ * maxima 48 columns at a time, then per 16 outputs the even and odd lanes and the even lanes two columns on
+ * (the third tap).  Through a row buffer instead, each short row (111 values) was read back right after its
+ * masked stores, which do not forward to loads: SqueezeNet's pools took 2.7-4.6x onnxruntime's time.  The
+ * same comparisons in the same order as the scalar passes (o = -inf, then MAXPS(tap, o) per tap). */
+__attribute__((target("avx512f"))) static void max3_stride2_row(const float *const *rows, int nrows, int w, int pad,
+                                                                int ow, float *out) {
     static const int even[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
     static const int odd[16] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
     const __m512i ie = _mm512_loadu_si512(even), io = _mm512_loadu_si512(odd);
     const __m512 fill = _mm512_set1_ps(-INFINITY);
+    __m512 a = padded_max16(rows, nrows, w, pad, 0);
     for (int ox = 0; ox < ow; ox += 16) {
-        const float *v = row + 2 * (size_t)ox;
-        __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
-        __m512 s0 = _mm512_loadu_ps(v + 2), s1 = _mm512_loadu_ps(v + 18);
-        __m512 o = _mm512_max_ps(_mm512_permutex2var_ps(v0, ie, v1), fill);
-        o = _mm512_max_ps(_mm512_permutex2var_ps(v0, io, v1), o);
+        int j = 2 * ox;
+        __m512 b = padded_max16(rows, nrows, w, pad, j + 16), c = padded_max16(rows, nrows, w, pad, j + 32);
+        __m512 s0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(a), 2));
+        __m512 s1 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(b), 2));
+        __m512 o = _mm512_max_ps(_mm512_permutex2var_ps(a, ie, b), fill);
+        o = _mm512_max_ps(_mm512_permutex2var_ps(a, io, b), o);
         o = _mm512_max_ps(_mm512_permutex2var_ps(s0, ie, s1), o);
         __mmask16 m = ow - ox >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - ox)) - 1u);
         _mm512_mask_storeu_ps(out + ox, m, o);
+        a = c;
     }
 }
 #endif
-
-/* floats of slack past a row that max3_stride2_columns may read */
-#define POOL_ROW_SLACK 48
 
 /* Separable pooling: a window's max (or sum) is the max over its rows of
  * each row's max over its columns.  Per output row, the kh input rows are
@@ -76,25 +91,34 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, floa
     const float fill = is_max ? -INFINITY : 0.0f;
     const int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
     const int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
-    int base = 0; /* where the row pass writes in `row` */
 #ifdef LK_POOL_AVX512
-    /* 3-wide stride-2 max windows on vectors, also with one pad column on each side (ResNet's and
-     * Inception's 3x3/2 pools): the row reduced at row + 1, -inf in the pad columns around it */
+    /* 3-wide stride-2 max windows of up to POOL_VECTOR_ROWS rows in registers (max3_stride2_row), also with
+     * one pad column on each side (ResNet's and Inception's 3x3/2 pools) */
     const int vector_columns = is_max && p->kw == 3 && p->sw == 2 && p->dw == 1 && p->pad_left <= 1 &&
-                               2 * ow + 1 <= w + 2 * p->pad_left && lk_conv_packed_available();
-    if (vector_columns) {
-        base = p->pad_left;
-        row[0] = -INFINITY;
-        row[base + w] = -INFINITY;
-    }
+                               2 * ow + 1 <= w + 2 * p->pad_left && p->kh <= POOL_VECTOR_ROWS &&
+                               lk_conv_packed_available();
 #endif
     for (int oy = 0; oy < p->oh; oy++) {
         int y0 = oy * p->sh - p->pad_top, taken = 0;
+#ifdef LK_POOL_AVX512
+        if (vector_columns) {
+            const float *rows[POOL_VECTOR_ROWS];
+            int nrows = 0;
+            for (int ki = 0; ki < p->kh && nrows < POOL_VECTOR_ROWS; ki++) {
+                int r = y0 + ki * p->dh;
+                if (r >= 0 && r < p->h) rows[nrows++] = x + (size_t)r * w;
+            }
+            if (nrows > 0) {
+                max3_stride2_row(rows, nrows, w, p->pad_left, ow, y + (size_t)oy * ow);
+                continue;
+            }
+        }
+#endif
         for (int ki = 0; ki < p->kh; ki++) {
             int r = y0 + ki * p->dh;
             if (r < 0 || r >= p->h) continue;
             const float *restrict src = x + (size_t)r * w;
-            float *restrict v = row + base;
+            float *restrict v = row;
             if (!taken)
                 for (int i = 0; i < w; i++) v[i] = src[i];
             else if (is_max)
@@ -104,12 +128,6 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, floa
             taken = 1;
         }
         float *restrict out = y + (size_t)oy * ow;
-#ifdef LK_POOL_AVX512
-        if (taken && vector_columns) {
-            max3_stride2_columns(row, ow, out);
-            continue;
-        }
-#endif
         for (int ox = 0; ox < ow; ox++) out[ox] = fill;
         if (taken)
             for (int kj = 0; kj < p->kw; kj++) {
@@ -305,7 +323,7 @@ LK_HOT static void pool_lanes(const lk_pool2d *p, const float *x, float *y, size
 static void pool_task(void *arg, size_t t) {
     pool_job *j = arg;
     const lk_pool2d *p = j->p;
-    float *row = lk_scratch(1, ((size_t)p->w + 1 + POOL_ROW_SLACK) * sizeof(float));
+    float *row = lk_scratch(1, (size_t)p->w * sizeof(float));
     /* average: the window's overlap with the image (or declared pads) per output column */
     int *cols = lk_scratch(2, (size_t)p->ow * sizeof(int));
     if (!row || !cols) {
