@@ -49,8 +49,8 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 padded_ma
     return v;
 }
 
-/* One output row of a 3-wide, stride-2 max window whose every window lies inside the padded row (at most one
- * pad column each side: ResNet's, Inception's and SqueezeNet's 3x3/2 pools), all in registers: the rows'
+/* One output row of a 3-wide, stride-2 max window (ResNet's, Inception's and SqueezeNet's 3x3/2 pools; pad
+ * columns and columns past them are -inf, so a window may reach past the image), all in registers: the rows'
  * maxima 48 columns at a time, then per 16 outputs the even and odd lanes and the even lanes two columns on
  * (the third tap).  Through a row buffer instead, each short row (111 values) was read back right after its
  * masked stores, which do not forward to loads: SqueezeNet's pools took 2.7-4.6x onnxruntime's time.  The
@@ -92,10 +92,9 @@ LK_HOT static void pool_plane(const lk_pool2d *p, const float *x, float *y, floa
     const int lo_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? -p->pad_top : 0;
     const int hi_y = p->kind == LK_POOL_AVG_INCLUDE_PAD ? p->h + p->pad_bottom : p->h;
 #ifdef LK_POOL_AVX512
-    /* 3-wide stride-2 max windows of up to POOL_VECTOR_ROWS rows in registers (max3_stride2_row), also with
-     * one pad column on each side (ResNet's and Inception's 3x3/2 pools) */
-    const int vector_columns = is_max && p->kw == 3 && p->sw == 2 && p->dw == 1 && p->pad_left <= 1 &&
-                               2 * ow + 1 <= w + 2 * p->pad_left && p->kh <= POOL_VECTOR_ROWS &&
+    /* 3-wide stride-2 max windows of up to POOL_VECTOR_ROWS rows in registers (max3_stride2_row), padded or
+     * not (ResNet's 3x3/2 pools pad one column each side, Inception-v2's only on the right) */
+    const int vector_columns = is_max && p->kw == 3 && p->sw == 2 && p->dw == 1 && p->kh <= POOL_VECTOR_ROWS &&
                                lk_conv_packed_available();
 #endif
     for (int oy = 0; oy < p->oh; oy++) {
