@@ -769,10 +769,10 @@ def test_max_pool_3x3_stride2_vector_columns(width, height, threads, pad):
                                           (8, 2, 1, [0, 0, 0, 0]), (9, 2, 1, [1, 1, 1, 1]), (3, 2, 1, [0, 0, 1, 1]),
                                           (3, 2, 1, [2, 2, 2, 2])])
 def test_max_pool_stride2_columns_any_rows(kh, sh, dh, pads):
-    """The vector column pass under windows of 2-8 rows (more take the row buffer), row strides and dilations,
-    asymmetric pads (Inception-v2's: right and bottom only), pads of 2, with infinities and signed zeros among the values: bit-identical to the numpy kernel.
-    (NaN is left out: which tap's NaN wins differs between the native and numpy kernels, as it does among
-    engines; ONNX does not define it.)"""
+    """The register-resident 3-wide stride-2 pass under windows of 2-8 rows (more take the row buffer), row
+    strides and dilations, asymmetric pads (Inception-v2's: right and bottom only), pads of 2, with infinities
+    and signed zeros among the values: bit-identical to the numpy kernel.  (NaN is left out: which tap's NaN
+    wins differs between the native and numpy kernels, as it does among engines; ONNX does not define it.)"""
     rng = np.random.default_rng(RNG_SEED + 1700 + kh)
     x = rng.standard_normal((1, 5, 23, 37)).astype(np.float32)
     flat = x.reshape(-1)
