@@ -32,11 +32,26 @@ LK_Q_AVX512 static inline lk_requant16 lk_requant16_make(int zero, int lo, int h
     return r;
 }
 
+/* the 16 output values of acc scaled, as int32 inside the output type's range */
+LK_Q_AVX512 static inline __m512i lk_requant16_int32(const lk_requant16 *r, __m512i acc, __m512 scale) {
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
+    f = _mm512_min_ps(_mm512_max_ps(f, r->lo), r->hi);
+    return _mm512_add_epi32(_mm512_cvtps_epi32(f), r->zero);
+}
+
 /* the 16 output bytes (uint8 or int8 two's complement) of acc + bias scaled */
 LK_Q_AVX512 static inline __m128i lk_requant16_apply(const lk_requant16 *r, __m512i acc, __m512i bias, __m512 scale) {
-    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, bias)), scale);
-    f = _mm512_min_ps(_mm512_max_ps(f, r->lo), r->hi);
-    return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), r->zero));
+    return _mm512_cvtepi32_epi8(lk_requant16_int32(r, _mm512_add_epi32(acc, bias), scale));
+}
+
+/* four vectors of in-range int32 outputs (lk_requant16_int32) as 64 bytes in their order: two saturating packs
+ * (exact: the values are inside the output type) and one dword permute to undo the packs' 128-bit lanes.
+ * `is_signed`: int8 output, else uint8. */
+LK_Q_AVX512 static inline __m512i lk_requant_pack64(__m512i a, __m512i b, __m512i c, __m512i d, int is_signed) {
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    __m512i ab = _mm512_packs_epi32(a, b), cd = _mm512_packs_epi32(c, d);
+    __m512i bytes = is_signed ? _mm512_packs_epi16(ab, cd) : _mm512_packus_epi16(ab, cd);
+    return _mm512_permutexvar_epi32(order, bytes);
 }
 #endif
 
