@@ -105,6 +105,59 @@ __attribute__((target("avx512f"))) static void dw3x3_s2_rows_avx512(const float 
         }
     }
 }
+
+/* 16 values of an image row seen with pad_left zero columns before it, from padded column j0 (zeros outside
+ * the row, and for a row outside the image: NULL); masked loads do not fault on the lanes they skip */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 padded16(const float *row, int w, int pad_left,
+                                                                               int j0) {
+    if (!row) return _mm512_setzero_ps();
+    int first = LK_MAX(0, pad_left - j0), end = LK_MIN(16, w + pad_left - j0);
+    __mmask16 m = end <= first ? 0 : (__mmask16)((((1u << end) - 1u) >> first) << first);
+    return _mm512_maskz_loadu_ps(m, row + j0 - pad_left);
+}
+
+/* 3x3, stride 2 straight from the image: per 16 outputs each input row's 48 padded columns are loaded and
+ * split into the taps' even, odd and next-even columns by permutes (as dw3x3_s2_rows_avx512 reads them from
+ * a split plane), so no plane is split or padded first (that pass was half of MobileNetV2's stride-2
+ * depthwise convs).  The same multiply-adds in the same order as dw3x3_s2_rows_avx512: the same results. */
+__attribute__((target("avx512f"))) static void dw3x3_s2_direct_avx512(const lk_conv2d *p, const float *x,
+                                                                      const float *w, float bias, const float *z,
+                                                                      float lo, float hi, float *y) {
+    static const int even[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+    static const int odd[16] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+    const __m512i ie = _mm512_loadu_si512(even), io = _mm512_loadu_si512(odd);
+    __m512 wv[9];
+    for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(w[k]);
+    const __m512 bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+    const int ow = p->ow, iw = p->w, pad = p->pad_left;
+    for (int oy = 0; oy < p->oh; oy++) {
+        const float *rows[3];
+        for (int k = 0; k < 3; k++) {
+            int iy = 2 * oy - p->pad_top + k;
+            rows[k] = iy >= 0 && iy < p->h ? x + (size_t)iy * iw : NULL;
+        }
+        float *out = y + (size_t)oy * ow;
+        const float *zr = z ? z + (size_t)oy * ow : NULL;
+        __m512 a[3];
+        for (int k = 0; k < 3; k++) a[k] = padded16(rows[k], iw, pad, 0);
+        for (int i = 0; i < ow; i += 16) {
+            __mmask16 m = ow - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - i)) - 1u);
+            __m512 a0 = bv, a1 = _mm512_setzero_ps();
+            for (int k = 0; k < 3; k++) {
+                __m512 b = padded16(rows[k], iw, pad, 2 * i + 16), c = padded16(rows[k], iw, pad, 2 * i + 32);
+                __m512 s0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(a[k]), 2));
+                __m512 s1 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(b), 2));
+                a0 = _mm512_fmadd_ps(wv[3 * k], _mm512_permutex2var_ps(a[k], ie, b), a0);
+                a1 = _mm512_fmadd_ps(wv[3 * k + 1], _mm512_permutex2var_ps(a[k], io, b), a1);
+                a0 = _mm512_fmadd_ps(wv[3 * k + 2], _mm512_permutex2var_ps(s0, ie, s1), a0);
+                a[k] = c;
+            }
+            __m512 v = _mm512_add_ps(a0, a1);
+            if (zr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, zr + i));
+            _mm512_mask_storeu_ps(out + i, m, _mm512_min_ps(_mm512_max_ps(v, lov), hiv));
+        }
+    }
+}
 #endif
 
 /* 3x3, stride 1, dilation 1, over the padded plane read as one flat row:
@@ -250,6 +303,17 @@ static void dw_task(void *arg, size_t t) {
         const float *w = j->w + (size_t)c * p->kh * p->kw;
         float bias = j->bias ? j->bias[c] : 0.0f;
         const float *z = j->z ? j->z + plane * ohw : NULL;
+#ifdef LK_DW_AVX512
+        if (split && vector_copy) {
+            float lo, hi;
+            lk_activation after;
+            lk_split_activation(&p->act, &lo, &hi, &after);
+            float *out = j->y + plane * ohw;
+            dw3x3_s2_direct_avx512(p, src, w, bias, z, lo, hi, out);
+            if (after.kind != LK_ACT_NONE) lk_activate(out, ohw, &after);
+            continue;
+        }
+#endif
         if (split) {
             /* stride 2: the image goes straight into even and odd padded columns */
             lk_split_columns(src, p->h, p->w, p->pad_top, p->pad_left, half, even, odd);
