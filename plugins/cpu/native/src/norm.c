@@ -62,7 +62,73 @@ LK_HOT static float max16(const float *x, int n) {
     return m;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* lk_expf on 16 lanes with fused multiply-adds (the same range reduction and polynomial) */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 exp16(__m512 x) {
+    __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_set1_ps(88.7f), _mm512_max_ps(_mm512_set1_ps(-87.3f), x)); /* a NaN stays NaN */
+    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(12582912.0f));
+    __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(12582912.0f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512i scale = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mul_ps((__mmask16)~underflow, p, _mm512_castsi512_ps(scale));
+}
+
+/* softmax_row on 16 lanes with masked tails (a 197-wide attention row left 5 scalar exps per pass to the C
+ * loop): the max with NaNs skipped, the exps and their 16 partial sums in one pass, then the scaling */
+__attribute__((target("avx512f"))) static void softmax_row_avx512(int n, int log, const float *x, float *y) {
+    __m512 acc = _mm512_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        acc = _mm512_mask_max_ps(acc, k, _mm512_maskz_loadu_ps(k, x + i), acc); /* MAXPS keeps acc on NaN */
+    }
+    float m = _mm512_reduce_max_ps(acc);
+    if (m == -INFINITY || m != m) m = 0.0f;
+    const __m512 mv = _mm512_set1_ps(m);
+    __m512 sum = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), mv));
+        sum = _mm512_mask_add_ps(sum, k, sum, e);
+        if (!log) _mm512_mask_storeu_ps(y + i, k, e);
+    }
+    float lanes[16];
+    _mm512_storeu_ps(lanes, sum);
+    double s = 0.0;
+    for (int l = 0; l < 16; l++) s += lanes[l];
+    if (log) {
+        const __m512 ls = _mm512_set1_ps((float)logf((float)s));
+        for (int i = 0; i < n; i += 16) {
+            __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+            _mm512_mask_storeu_ps(y + i, k, _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), mv), ls));
+        }
+        return;
+    }
+    const __m512 inv = _mm512_set1_ps((float)(1.0 / s));
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, y + i), inv));
+    }
+}
+#endif
+
 LK_HOT static void softmax_row(int n, int log, const float *x, float *y) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (lk_conv_packed_available()) {
+        softmax_row_avx512(n, log, x, y);
+        return;
+    }
+#endif
     float m = max16(x, n);
     if (m == -INFINITY || m != m) m = 0.0f;
     for (int i = 0; i < n; i++) y[i] = lk_expf(x[i] - m);
