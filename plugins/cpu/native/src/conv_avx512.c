@@ -1146,6 +1146,10 @@ static int conv_tile(int positions, size_t images, int threads) {
     return tile;
 }
 
+/* Packing a column of K rows costs about as much as PACK_ROWS weight rows' FMAs over it (strided gathers and
+ * stores against broadcast FMAs in the micro-kernel). */
+#define PACK_ROWS 8
+
 /* FMAs per k step of a tile of `cols` positions: 24 per whole 32-wide panel (a 12 x 32 tile), a last panel
  * under `tail_cols` positions at narrow_panel's cost, any other last panel as a whole one. */
 static int tile_fmas(int cols, int tail_cols) {
@@ -1160,11 +1164,14 @@ static int tile_fmas(int cols, int tail_cols) {
  * chunks is even.  Costed in whole panels instead of FMAs, a 7x7 image's 49 = 32 + 17 positions cut into
  * two 32-wide tiles looked even too, but gave one thread 24 FMAs per k and the other 13 (512 -> 2048 1x1
  * at 7x7, 2 threads: 1.57x the one-thread speed); whole, with its weight panels in two chunks, each thread
- * runs 37 on half the panels.  Tiles narrower than TILE_PANELS panels are tried only while the wider ones
+ * runs 37 on half the panels.  Every task also packs its tile's input, so splitting a tile's weight panels
+ * packs it again per chunk: that is counted as pack_rows more weight rows per task (a 3 -> 32 3x3/2 stem, k = 27
+ * and three weight panels, had its 49 tiles each packed three times on two threads: 0.255 ms, 0.183 flat).
+ * Tiles narrower than TILE_PANELS panels are tried only while the wider ones
  * give fewer than four tasks per thread (each tile streams all the weights).  Ties go to fewer chunks
  * (each packs the tile's input again), then to more tasks, up to four per thread. */
-static void packed_partition(int positions, size_t images, int panels_m, int threads, int tail_cols, int *tile,
-                             int *chunks, int *chunk_panels) {
+static void packed_partition(int positions, size_t images, int panels_m, int threads, int tail_cols, int pack_rows,
+                             int *tile, int *chunks, int *chunk_panels) {
     int whole = (positions + NR - 1) / NR * NR; /* the image as one tile */
     *tile = LK_MIN(TILE_PANELS * NR, whole);
     *chunks = 1;
@@ -1181,7 +1188,8 @@ static void packed_partition(int positions, size_t images, int panels_m, int thr
             int per = (panels_m + c - 1) / c, used = (panels_m + per - 1) / per;
             if (used != c) continue;
             size_t tasks = images * (size_t)tiles * (size_t)c;
-            int64_t span = (int64_t)((tasks + (size_t)threads - 1) / (size_t)threads) * widest * per;
+            /* each task packs its tile's input (pack_rows weight rows' worth) besides its `per` 12-row panels */
+            int64_t span = (int64_t)((tasks + (size_t)threads - 1) / (size_t)threads) * widest * (per * MR + pack_rows);
             int better = best < 0 || span < best ||
                          (span == best && c == *chunks && tasks > best_tasks && best_tasks < 4 * (size_t)threads);
             if (better) {
@@ -1203,9 +1211,6 @@ static int panel_chunks(int panels_m, size_t tile_tasks, int threads, int *chunk
     return (panels_m + *chunk_panels - 1) / *chunk_panels;
 }
 
-/* Packing a column of K rows costs about as much as PACK_ROWS weight rows' FMAs over it (strided gathers and
- * stores against broadcast FMAs in the micro-kernel). */
-#define PACK_ROWS 8
 
 /* Flat rows compute the wq - ow columns past each output row and drop them; im2col packs the input kh*kw/(sh*sw)
  * times instead.  Flat rows are worth it while the dropped columns are under a quarter and the micro-kernel
@@ -1286,8 +1291,8 @@ static int conv_packed(const lk_conv2d *p, const float *x, const float *w_packed
     lk_split_activation(&p->act, &j.lo, &j.hi, &j.after);
     size_t images = (size_t)p->n * p->groups;
     /* bf16 tiles have no narrow last panel */
-    packed_partition(positions, images, j.panels_m, lk_pool_threads(pool), w_bf16 ? 0 : TAIL_COLS, &j.tile,
-                     &j.chunks, &j.chunk_panels);
+    packed_partition(positions, images, j.panels_m, lk_pool_threads(pool), w_bf16 ? 0 : TAIL_COLS,
+                     j.pointwise ? 0 : PACK_ROWS, &j.tile, &j.chunks, &j.chunk_panels);
     j.tiles = (positions + j.tile - 1) / j.tile;
     int tile_panels = (j.tile + NR - 1) / NR;
     size_t tile_floats = (size_t)tile_panels * j.k * NR;
