@@ -506,6 +506,26 @@ def test_depthwise_3x3_stride_2_edges_match_numpy(size, pads, activation):
     assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("size", [(7, 7), (8, 8), (3, 5), (1, 1), (9, 8)])
+@pytest.mark.parametrize("activation", [("Clip", [0.0, 6.0]), ("HardSigmoid", [0.2, 0.5])])
+def test_depthwise_3x3_narrow_maps_match_numpy(size, activation):
+    """Stride-1 maps of at most 8 columns run over the padded plane as one flat row (7x7: 4 vectors instead of
+    7 rows of 7 lanes), the residual and the clamp added as the rows are copied out, an activation that is not
+    a clamp after them."""
+    rng = np.random.default_rng(RNG_SEED + 740 + size[0] * 10 + size[1])
+    c, (h, w) = 5, size
+    x = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    z = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    attrs = {"group": c, "pads": [1, 1, 1, 1], "kernel_shape": [3, 3], "activation": activation[0],
+             "activation_params": activation[1]}
+    node = Node("FusedConv", ["x", "w", "b", "z"], ["y"], attrs, name="dw", domain="com.microsoft")
+    graph = build([node], {"x": x, "z": z}, {"w": wt, "b": b}, {"y": (2, c, h, w)})
+    got, want = run_both(graph, {"x": x, "z": z}, threads=2)
+    assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_model_same_on_both_paths(tmp_path, monkeypatch):
     """A whole MobileNetV2 (symbolic batch: specialised per binding) on the
     native segments and on the numpy kernels."""

@@ -59,6 +59,40 @@ __attribute__((target("avx512f"))) static void dw3x3_rows_avx512(const float *pa
     }
 }
 
+/* 3x3, stride 1 on maps of at most 8 columns (7x7: MobileNetV2's and ShuffleNet's last stages), over the padded
+ * plane read as one flat row: flat position i = oy * pw + ox, so a 7x7 map is 61 positions in 4 vectors where
+ * the row kernel runs 7 vectors with 7 of 16 lanes used; the pw - ow positions past each row are computed and
+ * dropped when the rows are copied out (residual and clamp there).  The multiply-adds of dw3x3_rows_avx512 in
+ * its order: the same results.  Reads up to 17 floats past the plane (the scratch's slack). */
+__attribute__((target("avx512f"))) static void dw3x3_flat_avx512(const float *padded, size_t pw, int oh, int ow,
+                                                                 const float *w, float bias, const float *z,
+                                                                 float lo, float hi, float *flat, float *y) {
+    __m512 wv[9];
+    for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(w[k]);
+    const __m512 bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+    const float *r0 = padded, *r1 = r0 + pw, *r2 = r1 + pw;
+    size_t n = (size_t)(oh - 1) * pw + (size_t)ow;
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 a0 = _mm512_fmadd_ps(wv[0], _mm512_loadu_ps(r0 + i), bv);
+        __m512 a1 = _mm512_mul_ps(wv[1], _mm512_loadu_ps(r0 + i + 1));
+        a0 = _mm512_fmadd_ps(wv[2], _mm512_loadu_ps(r0 + i + 2), a0);
+        a1 = _mm512_fmadd_ps(wv[3], _mm512_loadu_ps(r1 + i), a1);
+        a0 = _mm512_fmadd_ps(wv[4], _mm512_loadu_ps(r1 + i + 1), a0);
+        a1 = _mm512_fmadd_ps(wv[5], _mm512_loadu_ps(r1 + i + 2), a1);
+        a0 = _mm512_fmadd_ps(wv[6], _mm512_loadu_ps(r2 + i), a0);
+        a1 = _mm512_fmadd_ps(wv[7], _mm512_loadu_ps(r2 + i + 1), a1);
+        a0 = _mm512_fmadd_ps(wv[8], _mm512_loadu_ps(r2 + i + 2), a0);
+        _mm512_mask_storeu_ps(flat + i, m, _mm512_add_ps(a0, a1));
+    }
+    __mmask16 row = (__mmask16)((1u << ow) - 1u);
+    for (int oy = 0; oy < oh; oy++) {
+        __m512 v = _mm512_maskz_loadu_ps(row, flat + (size_t)oy * pw);
+        if (z) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(row, z + (size_t)oy * ow));
+        _mm512_mask_storeu_ps(y + (size_t)oy * ow, row, _mm512_min_ps(_mm512_max_ps(v, lov), hiv));
+    }
+}
+
 /* A plane into its padded copy, 16 floats per masked load and store: a
  * plane's rows are short (7 to 112 floats), where a memcpy call per row costs
  * more than the copy (7x7: 40% of the kernel's time went to memmove). */
@@ -178,7 +212,10 @@ LK_HOT static void dw3x3_s1(const lk_conv2d *p, const float *padded, int pw, con
         float lo, hi;
         lk_activation after;
         lk_split_activation(&p->act, &lo, &hi, &after);
-        dw3x3_rows_avx512(padded, (size_t)pw, p->oh, ow, w, bias, z, lo, hi, y);
+        if (ow <= 8)
+            dw3x3_flat_avx512(padded, (size_t)pw, p->oh, ow, w, bias, z, lo, hi, flat, y);
+        else
+            dw3x3_rows_avx512(padded, (size_t)pw, p->oh, ow, w, bias, z, lo, hi, y);
         if (after.kind != LK_ACT_NONE) lk_activate(y, (size_t)p->oh * ow, &after);
         return;
     }
