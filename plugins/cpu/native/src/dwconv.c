@@ -25,6 +25,23 @@ typedef struct {
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define LK_DW_AVX512 1
+/* bias + the 3x3 taps of 16 consecutive outputs whose three input rows start at r0, r1, r2: two chains of
+ * multiply-adds (the taps alternate between them), added at the end */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 taps3x3(const __m512 wv[9], __m512 bv,
+                                                                               const float *r0, const float *r1,
+                                                                               const float *r2) {
+    __m512 a0 = _mm512_fmadd_ps(wv[0], _mm512_loadu_ps(r0), bv);
+    __m512 a1 = _mm512_mul_ps(wv[1], _mm512_loadu_ps(r0 + 1));
+    a0 = _mm512_fmadd_ps(wv[2], _mm512_loadu_ps(r0 + 2), a0);
+    a1 = _mm512_fmadd_ps(wv[3], _mm512_loadu_ps(r1), a1);
+    a0 = _mm512_fmadd_ps(wv[4], _mm512_loadu_ps(r1 + 1), a0);
+    a1 = _mm512_fmadd_ps(wv[5], _mm512_loadu_ps(r1 + 2), a1);
+    a0 = _mm512_fmadd_ps(wv[6], _mm512_loadu_ps(r2), a0);
+    a1 = _mm512_fmadd_ps(wv[7], _mm512_loadu_ps(r2 + 1), a1);
+    a0 = _mm512_fmadd_ps(wv[8], _mm512_loadu_ps(r2 + 2), a0);
+    return _mm512_add_ps(a0, a1);
+}
+
 /* 3x3, stride 1, written straight into the output rows: 16 outputs of a row
  * per step (masked at the row's end) from the three padded input rows, plus
  * bias, the residual row and the clamp (ReLU, ReLU6, Clip: lo/hi) before the
@@ -43,16 +60,7 @@ __attribute__((target("avx512f"))) static void dw3x3_rows_avx512(const float *pa
         const float *zr = z ? z + (size_t)oy * ow : NULL;
         for (int i = 0; i < ow; i += 16) {
             __mmask16 m = ow - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - i)) - 1u);
-            __m512 a0 = _mm512_fmadd_ps(wv[0], _mm512_loadu_ps(r0 + i), bv);
-            __m512 a1 = _mm512_mul_ps(wv[1], _mm512_loadu_ps(r0 + i + 1));
-            a0 = _mm512_fmadd_ps(wv[2], _mm512_loadu_ps(r0 + i + 2), a0);
-            a1 = _mm512_fmadd_ps(wv[3], _mm512_loadu_ps(r1 + i), a1);
-            a0 = _mm512_fmadd_ps(wv[4], _mm512_loadu_ps(r1 + i + 1), a0);
-            a1 = _mm512_fmadd_ps(wv[5], _mm512_loadu_ps(r1 + i + 2), a1);
-            a0 = _mm512_fmadd_ps(wv[6], _mm512_loadu_ps(r2 + i), a0);
-            a1 = _mm512_fmadd_ps(wv[7], _mm512_loadu_ps(r2 + i + 1), a1);
-            a0 = _mm512_fmadd_ps(wv[8], _mm512_loadu_ps(r2 + i + 2), a0);
-            __m512 v = _mm512_add_ps(a0, a1);
+            __m512 v = taps3x3(wv, bv, r0 + i, r1 + i, r2 + i);
             if (zr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, zr + i));
             _mm512_mask_storeu_ps(out + i, m, _mm512_min_ps(_mm512_max_ps(v, lov), hiv));
         }
@@ -74,16 +82,7 @@ __attribute__((target("avx512f"))) static void dw3x3_flat_avx512(const float *pa
     size_t n = (size_t)(oh - 1) * pw + (size_t)ow;
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
-        __m512 a0 = _mm512_fmadd_ps(wv[0], _mm512_loadu_ps(r0 + i), bv);
-        __m512 a1 = _mm512_mul_ps(wv[1], _mm512_loadu_ps(r0 + i + 1));
-        a0 = _mm512_fmadd_ps(wv[2], _mm512_loadu_ps(r0 + i + 2), a0);
-        a1 = _mm512_fmadd_ps(wv[3], _mm512_loadu_ps(r1 + i), a1);
-        a0 = _mm512_fmadd_ps(wv[4], _mm512_loadu_ps(r1 + i + 1), a0);
-        a1 = _mm512_fmadd_ps(wv[5], _mm512_loadu_ps(r1 + i + 2), a1);
-        a0 = _mm512_fmadd_ps(wv[6], _mm512_loadu_ps(r2 + i), a0);
-        a1 = _mm512_fmadd_ps(wv[7], _mm512_loadu_ps(r2 + i + 1), a1);
-        a0 = _mm512_fmadd_ps(wv[8], _mm512_loadu_ps(r2 + i + 2), a0);
-        _mm512_mask_storeu_ps(flat + i, m, _mm512_add_ps(a0, a1));
+        _mm512_mask_storeu_ps(flat + i, m, taps3x3(wv, bv, r0 + i, r1 + i, r2 + i));
     }
     __mmask16 row = (__mmask16)((1u << ow) - 1u);
     for (int oy = 0; oy < oh; oy++) {
