@@ -367,6 +367,9 @@ def _zeros(session) -> list | None:
     for info in session.inputs:
         if info.shape is None or info.dtype is None or not all(isinstance(d, int) for d in info.shape):
             return None
+        # every dim too: numpy refuses (0, 2**40, 2**40) although it holds nothing, and a negative dim outright
+        if any(d < 0 or d > 1 << 16 for d in info.shape):
+            return None
         count = math.prod(info.shape)  # exact: an int64 product of hostile dims wraps
         total += count
         if total > 1 << 16 or info.dtype.numpy is None:
