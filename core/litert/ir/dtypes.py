@@ -2,14 +2,14 @@
 
 The IR names types by ONNX's TensorProto enum names in lower case, which is
 also the vocabulary of the ``.ms`` and MindIR mappings.  Extension types
-(bfloat16, float8, int4) come from ``ml_dtypes``.
+(bfloat16, float8, int4) come from ``ml_dtypes``, imported the first time one is
+asked for: most models never need them, and the import costs ~4 ms of every process's first load.
 """
 from __future__ import annotations
 
+import functools
 from enum import Enum
-from typing import Any
 
-import ml_dtypes
 import numpy as np
 import numpy.typing as npt
 
@@ -46,11 +46,14 @@ class DType(Enum):
 
     @property
     def numpy(self) -> np.dtype:
-        return _TO_NUMPY[self]
+        found = _TO_NUMPY.get(self)
+        if found is None:
+            found = _extension_types()[self]
+        return found
 
     @property
     def itemsize(self) -> int:
-        return 0 if self is DType.STRING else _TO_NUMPY[self].itemsize
+        return 0 if self is DType.STRING else self.numpy.itemsize
 
     @property
     def is_float(self) -> bool:
@@ -61,17 +64,15 @@ class DType(Enum):
         dtype = np.dtype(dtype)
         if dtype.kind in ("O", "U", "S"):
             return cls.STRING
-        try:
-            return _FROM_NUMPY[dtype]
-        except KeyError:
-            raise TypeError(f"numpy dtype {dtype} has no litert counterpart") from None
+        found: DType | None = _FROM_NUMPY.get(dtype)
+        if found is None:  # an ml_dtypes type (whose module is then imported already) or none of litert's
+            found = _FROM_EXTENSION.get(dtype) if _extension_types() else None
+        if found is None:
+            raise TypeError(f"numpy dtype {dtype} has no litert counterpart")
+        return found
 
     def __str__(self) -> str:
         return self.name.lower()
-
-
-def _optional(name: str) -> np.dtype[Any] | None:
-    return np.dtype(getattr(ml_dtypes, name)) if hasattr(ml_dtypes, name) else None
 
 
 _TO_NUMPY: dict[DType, np.dtype] = {
@@ -90,20 +91,36 @@ _TO_NUMPY: dict[DType, np.dtype] = {
     DType.UINT64: np.dtype(np.uint64),
     DType.COMPLEX64: np.dtype(np.complex64),
     DType.COMPLEX128: np.dtype(np.complex128),
-    DType.BFLOAT16: np.dtype(ml_dtypes.bfloat16),
-    DType.FLOAT8E4M3FN: np.dtype(ml_dtypes.float8_e4m3fn),
-    DType.FLOAT8E4M3FNUZ: np.dtype(ml_dtypes.float8_e4m3fnuz),
-    DType.FLOAT8E5M2: np.dtype(ml_dtypes.float8_e5m2),
-    DType.FLOAT8E5M2FNUZ: np.dtype(ml_dtypes.float8_e5m2fnuz),
-    DType.UINT4: np.dtype(ml_dtypes.uint4),
-    DType.INT4: np.dtype(ml_dtypes.int4),
 }
-for _dt, _name in ((DType.FLOAT4E2M1, "float4_e2m1fn"), (DType.FLOAT8E8M0, "float8_e8m0fnu"),
-                   (DType.UINT2, "uint2"), (DType.INT2, "int2")):
-    _found = _optional(_name)
-    if _found is not None:
-        _TO_NUMPY[_dt] = _found
-
 _FROM_NUMPY = {v: k for k, v in _TO_NUMPY.items() if k is not DType.STRING}
+
+#: The extension types by their ``ml_dtypes`` names; a type the installed ml_dtypes lacks has no numpy form.
+_EXTENSION_NAMES = {
+    DType.BFLOAT16: "bfloat16", DType.FLOAT8E4M3FN: "float8_e4m3fn", DType.FLOAT8E4M3FNUZ: "float8_e4m3fnuz",
+    DType.FLOAT8E5M2: "float8_e5m2", DType.FLOAT8E5M2FNUZ: "float8_e5m2fnuz", DType.UINT4: "uint4",
+    DType.INT4: "int4", DType.FLOAT4E2M1: "float4_e2m1fn", DType.FLOAT8E8M0: "float8_e8m0fnu",
+    DType.UINT2: "uint2", DType.INT2: "int2",
+}
+_FROM_EXTENSION: dict[np.dtype, DType] = {}
+
+
+@functools.cache
+def _extension_types() -> dict[DType, np.dtype]:
+    import ml_dtypes
+
+    found = {dt: np.dtype(getattr(ml_dtypes, name)) for dt, name in _EXTENSION_NAMES.items()
+             if hasattr(ml_dtypes, name)}
+    _FROM_EXTENSION.update({v: k for k, v in found.items()})
+    return found
+
+
 _FLOATS = {DType.FLOAT32, DType.FLOAT16, DType.FLOAT64, DType.BFLOAT16, DType.FLOAT8E4M3FN,
            DType.FLOAT8E4M3FNUZ, DType.FLOAT8E5M2, DType.FLOAT8E5M2FNUZ, DType.FLOAT4E2M1, DType.FLOAT8E8M0}
+
+
+def numpy_dtype(code: int) -> np.dtype:
+    """The numpy dtype of an ONNX ``TensorProto.DataType`` code (as attributes such as Cast's ``to`` carry it).
+
+    Raises ValueError for a code ONNX does not define and KeyError for a type the installed ``ml_dtypes``
+    has no numpy form of."""
+    return DType(int(code)).numpy

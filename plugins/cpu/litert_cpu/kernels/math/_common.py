@@ -1,43 +1,10 @@
 """Helpers shared by the math kernels: ONNX dtype codes, axes handling, erf."""
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
-# ONNX TensorProto.DataType code -> numpy dtype (None where numpy has no type).
-ONNX_DTYPES: dict[int, np.dtype | None] = {
-    1: np.dtype(np.float32),
-    2: np.dtype(np.uint8),
-    3: np.dtype(np.int8),
-    4: np.dtype(np.uint16),
-    5: np.dtype(np.int16),
-    6: np.dtype(np.int32),
-    7: np.dtype(np.int64),
-    8: np.dtype(object),  # STRING
-    9: np.dtype(np.bool_),
-    10: np.dtype(np.float16),
-    11: np.dtype(np.float64),
-    12: np.dtype(np.uint32),
-    13: np.dtype(np.uint64),
-    14: np.dtype(np.complex64),
-    15: np.dtype(np.complex128),
-    16: np.dtype(ml_dtypes.bfloat16),
-    17: np.dtype(ml_dtypes.float8_e4m3fn),
-    18: np.dtype(ml_dtypes.float8_e4m3fnuz),
-    19: np.dtype(ml_dtypes.float8_e5m2),
-    20: np.dtype(ml_dtypes.float8_e5m2fnuz),
-    21: np.dtype(ml_dtypes.uint4),
-    22: np.dtype(ml_dtypes.int4),
-    23: np.dtype(ml_dtypes.float4_e2m1fn),
-    24: np.dtype(ml_dtypes.float8_e8m0fnu),
-    25: np.dtype(ml_dtypes.uint2) if hasattr(ml_dtypes, "uint2") else None,
-    26: np.dtype(ml_dtypes.int2) if hasattr(ml_dtypes, "int2") else None,
-}
+from litert.ir.dtypes import numpy_dtype
 
-# The float8 types whose Cast honours ``saturate``.
-FLOAT8_SATURATING = frozenset(ONNX_DTYPES[c] for c in (17, 18, 19, 20))
-# Narrow ml_dtypes integer types (numpy does not see them as np.integer).
-NARROW_INTS = frozenset(d for d in (ONNX_DTYPES[21], ONNX_DTYPES[22], ONNX_DTYPES[25], ONNX_DTYPES[26]) if d is not None)
 # TensorProto.DataType names, for Cast-1..5 whose ``to`` is a string.
 ONNX_DTYPE_NAMES = {
     "FLOAT": 1, "UINT8": 2, "INT8": 3, "UINT16": 4, "INT16": 5, "INT32": 6, "INT64": 7, "STRING": 8,
@@ -52,10 +19,10 @@ def onnx_dtype(code: int | str) -> np.dtype:
     """The numpy dtype of an ONNX ``TensorProto.DataType`` code (or its name)."""
     if isinstance(code, (str, bytes)):
         code = ONNX_DTYPE_NAMES[code.decode() if isinstance(code, bytes) else code.upper()]
-    dt = ONNX_DTYPES.get(int(code))
-    if dt is None:
-        raise NotImplementedError(f"ONNX data type {code} is not supported")
-    return dt
+    try:
+        return numpy_dtype(code)
+    except (ValueError, KeyError):
+        raise NotImplementedError(f"ONNX data type {code} is not supported") from None
 
 
 def axes_tuple(axes, ndim: int) -> tuple[int, ...] | None:

@@ -23,9 +23,14 @@ import numpy as np
 
 from .._base import Kernel
 from .._registry import kernel
-from ._common import FLOAT8_SATURATING, NARROW_INTS, onnx_dtype
+from ._common import onnx_dtype
 
 _E8M0 = np.dtype(ml_dtypes.float8_e8m0fnu)
+# The float8 types whose Cast honours ``saturate``.
+FLOAT8_SATURATING = frozenset(np.dtype(t) for t in (ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e4m3fnuz,
+                                                    ml_dtypes.float8_e5m2, ml_dtypes.float8_e5m2fnuz))
+# Narrow ml_dtypes integer types (numpy does not see them as np.integer).
+NARROW_INTS = frozenset(np.dtype(getattr(ml_dtypes, n)) for n in ("uint4", "int4", "uint2", "int2") if hasattr(ml_dtypes, n))
 _STRING = np.dtype(object)
 
 

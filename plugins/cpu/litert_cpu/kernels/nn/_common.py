@@ -7,7 +7,6 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-import ml_dtypes
 import numpy as np
 
 from litert.activations import ACTIVATIONS as FUSED_ACTIVATIONS
@@ -78,19 +77,21 @@ def activation(name: str | None, params: Sequence[float] = ()) -> Callable[[np.n
 
 
 # ---------------------------------------------------------------- dtypes
-_WIDEN = {np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)}
+def _widens(dtype: np.dtype) -> bool:
+    """float16 and bfloat16 (told by name: an ``ml_dtypes`` import only for this would cost every load ~4 ms)."""
+    return dtype == np.float16 or dtype.name == "bfloat16"
 
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:
     """The dtype BLAS-backed work is done in: float16/bfloat16 widen to float32."""
     dtype = np.dtype(dtype)
-    return np.dtype(np.float32) if dtype in _WIDEN else dtype
+    return np.dtype(np.float32) if _widens(dtype) else dtype
 
 
 def lowest(dtype: np.dtype):
     """The fill value that never wins a max."""
     dtype = np.dtype(dtype)
-    if dtype.kind == "f" or dtype in _WIDEN:
+    if dtype.kind == "f" or _widens(dtype):
         return -np.inf
     return np.iinfo(dtype).min
 
@@ -338,17 +339,3 @@ def scatter_add_taps(cols: np.ndarray, out: np.ndarray, kernel, strides, dilatio
     for taps in np.ndindex(*kernel):
         sl = tuple(axis_slice(offset[i] + taps[i] * dilations[i], blocks[i], strides[i]) for i in range(nd))
         out[lead + sl] += cols[lead + taps]
-
-
-# ONNX TensorProto.DataType codes -> numpy dtypes (for output_dtype / precision attributes)
-ONNX_DTYPES: dict[int, np.dtype] = {
-    1: np.dtype(np.float32), 2: np.dtype(np.uint8), 3: np.dtype(np.int8), 4: np.dtype(np.uint16),
-    5: np.dtype(np.int16), 6: np.dtype(np.int32), 7: np.dtype(np.int64), 9: np.dtype(np.bool_),
-    10: np.dtype(np.float16), 11: np.dtype(np.float64), 12: np.dtype(np.uint32), 13: np.dtype(np.uint64),
-    16: np.dtype(ml_dtypes.bfloat16), 17: np.dtype(ml_dtypes.float8_e4m3fn),
-    18: np.dtype(ml_dtypes.float8_e4m3fnuz), 19: np.dtype(ml_dtypes.float8_e5m2),
-    20: np.dtype(ml_dtypes.float8_e5m2fnuz), 21: np.dtype(ml_dtypes.uint4), 22: np.dtype(ml_dtypes.int4),
-    23: np.dtype(ml_dtypes.float4_e2m1fn), 24: np.dtype(ml_dtypes.float8_e8m0fnu),
-    25: np.dtype(ml_dtypes.uint2), 26: np.dtype(ml_dtypes.int2),
-    27: np.dtype(ml_dtypes.float6_e2m3fn), 28: np.dtype(ml_dtypes.float6_e3m2fn),
-}

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from litert.ir.dtypes import numpy_dtype
+
 from .._base import Kernel
 from .._registry import kernel
-from ._common import ONNX_DTYPES, compute_dtype
+from ._common import compute_dtype
 
 
 def _split_heads(x: np.ndarray, heads: int) -> np.ndarray:
@@ -100,8 +102,8 @@ class Attention(Kernel):
         if mode == 2:
             qk_out = scores
         prec = a.get("softmax_precision")
-        if prec is not None and np.dtype(ONNX_DTYPES[int(prec)]) != scores.dtype:
-            probs = _masked_softmax(scores.astype(ONNX_DTYPES[int(prec)]))
+        if prec is not None and numpy_dtype(prec) != scores.dtype:
+            probs = _masked_softmax(scores.astype(numpy_dtype(prec)))
         else:
             probs = _masked_softmax(scores)
         if bias is not None:
