@@ -18,7 +18,6 @@ Environment switches:
 """
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import pluggy
 from . import hookspecs
 from .entry_points import Distribution, EntryPointLike, entry_points
 from .errors import PluginError
+from .logs import Log
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .formats import Frontend, Serializer
     from .passes.base import Pass
 
-log = logging.getLogger("litert.plugins")
+log = Log("litert.plugins")
 
 ENTRY_POINT_GROUPS = ("litert.backends", "litert.formats", "litert.passes")
 

@@ -11,7 +11,6 @@ recorded.
 from __future__ import annotations
 
 import heapq
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -19,8 +18,6 @@ from typing import NamedTuple
 from .backend import HOST, Backend
 from .errors import UnsupportedOperatorError
 from .ir import Graph
-
-log = logging.getLogger("litert.scheduler")
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """A loaded model, ready to run: the object ``litert.load`` returns."""
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from ..backend import HOST, Backend, CompileContext, CompiledPartition, NodeHook
 from ..errors import BackendUnavailableError, ExecutionError, InputError, InvalidModelError, PluginError, typed_errors
 from ..ir import DType, Model, Shape
 from ..limits import check_bytes, check_deadline, time_limit
+from ..logs import INFO, WARNING, Log
 from ..memory import MemoryPlan, plan, specialize
 from ..passes import PassResult
 from ..plugins import host
@@ -22,7 +22,7 @@ from ..schema.inference import infer_shapes
 from .layouts import check_layout, layout_mismatch, to_input_layout
 from .locks import SharedExclusiveLock
 
-log = logging.getLogger("litert")
+log = Log("litert")
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,10 @@ class Session:
                             memory_plan=time.perf_counter() - t3)
         # fallback is never silent: when a non-CPU backend left nodes to others, say so
         fell_back = any(p.refused for p in self.schedule.placements) and len(self.backends) > 1
-        for line in self.summary_lines():
-            log.log(logging.WARNING if fell_back else logging.INFO, line)
+        level = WARNING if fell_back else INFO
+        if log.enabled(level):
+            for line in self.summary_lines():
+                log.log(level, line)
         if self.requested_precision != "fp32" and not any(
                 compiled.precision.startswith(self.requested_precision) for _, _, compiled in self._compiled):
             log.warning("litert: precision %s requested, computing in %s", self.requested_precision, self.precision)

@@ -11,14 +11,14 @@ outputs those names back, through an Identity each.
 from __future__ import annotations
 
 import json
-import logging
 
 from litert.ir import Graph, Node
+from litert.logs import Log
 
 #: the ``ModelProto.user_info`` key holding the JSON list of output names
 OUTPUT_NAMES_KEY = "litert.output_names"
 
-log = logging.getLogger("litert.formats.mindir")
+log = Log("litert.formats.mindir")
 
 
 def record(user_info, graph: Graph) -> None:

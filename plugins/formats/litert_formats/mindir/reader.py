@@ -14,7 +14,6 @@ a primitive not in it is reported with the node that uses it.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from google.protobuf.message import DecodeError
 from litert.errors import InputError, LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
+from litert.logs import Log
 
 from ..reading import translated_model
 from ..text_fields import first_bad_text
@@ -34,7 +34,7 @@ from .read_ops import CONVERTERS
 from .signatures import FUNCTIONS
 from .values import MONAD, Abstract, UndecodableValue, decode, decode_abstract
 
-log = logging.getLogger("litert.formats.mindir")
+log = Log("litert.formats.mindir")
 
 REF = "REF::"
 #: nodes of these primitives only route values (side-effect ordering, tuples)

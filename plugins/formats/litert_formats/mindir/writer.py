@@ -14,7 +14,6 @@ bytes; then they go, as MindSpore splits large models, to
 """
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -25,12 +24,13 @@ from litert.atomic import atomic_write, write_bytes
 from litert.errors import InvalidModelError, LitertError, UnsupportedOperatorError
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, Value
+from litert.logs import Log
 
 from . import output_names, tensors, values
 from .mind_ir_pb2 import AttributeProto, ModelProto, PrimitiveProto
 from .signatures import FUNCTIONS
 
-log = logging.getLogger("litert.formats.mindir")
+log = Log("litert.formats.mindir")
 
 MIND_IR_VERSION = 3  # primitive functions with arguments as inputs
 IR_VERSION = "1.1"

@@ -12,7 +12,6 @@ NHWC images, as it does in MindSpore Lite.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions
 from litert.ir import DType, Graph, Node, Value
+from litert.logs import Log
 
 from .. import transposes
 from ..emitter import NodeEmitter
@@ -32,7 +32,7 @@ from .msfile import MsFile, MsNode
 from .read_ops import read_node
 from .types import Format, QuantType
 
-log = logging.getLogger("litert.formats.ms")
+log = Log("litert.formats.ms")
 
 
 class GraphBuilder(NodeEmitter[MsNode]):

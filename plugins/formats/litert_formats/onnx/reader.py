@@ -17,7 +17,6 @@ functions (the inliner), external data, and the second read above.
 """
 from __future__ import annotations
 
-import logging
 import mmap
 import os
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from litert.errors import InputError, InvalidModelError, LitertError, ModelLoadError, UnsupportedOperatorError
 from litert.formats import Frontend, LoadOptions
 from litert.ir import DType, Graph, Model, Node, Value
+from litert.logs import Log
 from litert.schema import OpSchema, schemas
 
 from . import attributes, guard
@@ -35,7 +35,7 @@ from .onnx_ml_pb2 import AttributeProto, GraphProto, ModelProto, NodeProto, Tens
 from .types import TypeInfo, type_info, value_info_type
 from .upgrade import LEGACY, Adapter, upgrade
 
-log = logging.getLogger("litert.formats.onnx")
+log = Log("litert.formats.onnx")
 
 ONNX_DOMAINS = ("", "ai.onnx")
 

@@ -9,7 +9,6 @@ onnxruntime's FusedConv/FusedGemm/FusedMatMul).  Models whose weights pass
 """
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
@@ -24,13 +23,14 @@ from litert.atomic import write_bytes
 from litert.errors import InvalidModelError
 from litert.formats import Serializer
 from litert.ir import DType, Graph, Model, Node, Value
+from litert.logs import Log
 from litert.schema import schemas
 
 from ..writing import lowering_errors, write_errors
 from . import attributes
 from .types import value_info
 
-log = logging.getLogger("litert.formats.onnx")
+log = Log("litert.formats.onnx")
 
 #: domains onnx's checker knows; a model using any other is not checked
 CHECKED_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview", "ai.onnx.preview.training"}

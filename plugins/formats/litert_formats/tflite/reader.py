@@ -18,7 +18,6 @@ within one quantisation step.
 """
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 from litert.errors import ModelLoadError, UnsupportedOperatorError
 from litert.formats import LoadOptions
 from litert.ir import DType, Graph, Value
+from litert.logs import Log
 
 from .. import transposes
 from ..emitter import NodeEmitter
@@ -35,7 +35,7 @@ from ..reading import check_input_shapes, declare_input, histogram_text, malform
 from .read_ops import READERS
 from .tflfile import TflFile, TflOperator, TflSubGraph, TflTensor
 
-log = logging.getLogger("litert.formats.tflite")
+log = Log("litert.formats.tflite")
 #: dtypes a computed tensor may carry quantisation on (float tensors' min/max stats are ignored)
 _QUANTISED = {DType.INT8, DType.UINT8, DType.INT16}
 
