@@ -1,6 +1,9 @@
 """Plugin API 2 details not tied to the vendor package: pass levels, probe isolation."""
 from __future__ import annotations
 
+import types
+
+import pluggy
 import pytest
 from helpers.graphs import make_model
 
@@ -224,3 +227,40 @@ def test_a_malformed_entry_point_value_is_a_value_error(value):
 
     with pytest.raises(ValueError, match="is not module"):
         EntryPoint("x", value, "g").load()
+
+
+def _module_plugin(**attrs) -> types.ModuleType:
+    module = types.ModuleType("litert_test_plugin")
+    module.__dict__.update(attrs)
+    return module
+
+
+def test_module_plugins_register_functions_and_bound_methods_and_refuse_unknown_hooks():
+    """litert's manager skips a module plugin's non-function attributes before pluggy looks at them; what
+    pluggy would find it still finds, and a marked function naming no hook is still refused."""
+    from litert.hookspecs import hookimpl
+    from litert.plugins import PluginHost
+
+    class Hooks:
+        @hookimpl
+        def litert_register_passes(self, register):
+            register(Tagging("general"))
+
+    @hookimpl
+    def litert_register_reference_engines(register):
+        pass
+
+    plugin_host = PluginHost()
+    plugin_host.register(_module_plugin(litert_register_passes=Hooks().litert_register_passes,
+                                        litert_register_reference_engines=litert_register_reference_engines,
+                                        hookimpl=hookimpl, CONSTANT=3), "module-hooks")
+    assert "tag_general" in plugin_host.passes
+    assert {c.name for c in plugin_host.pm.get_hookcallers(plugin_host.pm.get_plugin("module-hooks"))} == {
+        "litert_register_passes", "litert_register_reference_engines"}
+
+    @hookimpl
+    def litert_register_widgets(register):
+        pass
+
+    with pytest.raises(pluggy.PluginValidationError, match="litert_register_widgets"):
+        PluginHost().register(_module_plugin(litert_register_widgets=litert_register_widgets), "typo")
