@@ -76,7 +76,9 @@ class ChannelAffineFolding(Pass):
                 return False
             b64 = np.zeros(w.shape[0]) if b is None else b.astype(np.float64)
             if op == "Mul":
-                w = w.astype(np.float64) * v.reshape((-1,) + (1,) * (w.ndim - 1))
+                # in float32: the product of two float32 is exact in float64, so rounding it once gives what
+                # the float64 product rounded to float32 gave, bit for bit, at half the memory traffic
+                w = w * v.astype(np.float32).reshape((-1,) + (1,) * (w.ndim - 1))
                 _set_const(graph, node, 1, w, "scaled")
                 b64 = b64 * v
             else:
@@ -108,7 +110,7 @@ def _set_const(graph: Graph, node: Node, index: int, value: np.ndarray, tag: str
     """Give ``node`` input ``index`` a new float32 constant (the old one may be shared)."""
     base = node.inputs[index] if index < len(node.inputs) and node.inputs[index] else f"{node.name}_in{index}"
     name = graph.unique_name(f"{base}_{tag}")
-    graph.values[name] = Value(name, DType.FLOAT32, tuple(value.shape), const=value.astype(np.float32))
+    graph.values[name] = Value(name, DType.FLOAT32, tuple(value.shape), const=value.astype(np.float32, copy=False))
     while len(node.inputs) <= index:
         node.inputs.append("")
     node.inputs[index] = name

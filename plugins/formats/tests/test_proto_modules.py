@@ -55,3 +55,15 @@ def test_direct_build_messages_parse_and_write_as_the_builders(monkeypatch):
     assert ours.graph.input[0].type.tensor_type.shape.dim[0].WhichOneof("value") == "dim_param"
     assert isinstance(ours.graph.input[0].type, direct["TypeProto"])
     assert isinstance(ours.graph.input[0].type.tensor_type, direct["TypeProto"].Tensor)
+
+
+def test_onnx_schema_refuses_strings_that_are_not_utf8_while_parsing():
+    """The reader skips its Python walk over every string of a model because this parser checks them."""
+    from google.protobuf.message import DecodeError
+
+    model = onnx_ml_pb2.ModelProto()
+    model.graph.node.add(op_type="Relu", name="abcd")
+    data = model.SerializeToString()
+    assert onnx_ml_pb2.ModelProto.FromString(data).graph.node[0].name == "abcd"
+    with pytest.raises(DecodeError):
+        onnx_ml_pb2.ModelProto.FromString(data.replace(b"abcd", b"ab\xed\xa0"))

@@ -13,10 +13,13 @@ tolerating failure), as every read did before.
 The file is parsed with litert's own copy of ONNX's schema (:mod:`.onnx_ml_pb2`, in a protobuf pool of its
 own), not the ``onnx`` package: importing that costs ~40 ms (its C++ extension and operator table), most of
 a process's first load.  ``onnx`` is imported only where its code runs: text encodings, model-local
-functions (the inliner), external data, and the second read above.
+functions (the inliner), external data, and the second read above.  That copy verifies every ``string``
+field as UTF-8 while parsing; a file it refuses is parsed again as proto2 would, so that the error names the
+bad string (:func:`_unverified_model_class`).
 """
 from __future__ import annotations
 
+import functools
 import mmap
 import os
 from pathlib import Path
@@ -98,8 +101,11 @@ def _parse(path: Path) -> ModelProto:
         raise ModelLoadError(f"{path}: no such model file")
     try:
         model = _read_proto(path)
-    except Exception as err:  # protobuf DecodeError and friends
-        raise ModelLoadError(f"{path}: not a readable ONNX model ({_one_line(err)})") from None
+    except Exception:  # protobuf DecodeError and friends; perhaps only a string that is not UTF-8
+        try:
+            model = _read_proto(path, _unverified_model_class())  # guard.check_model then names that string
+        except Exception as err:
+            raise ModelLoadError(f"{path}: not a readable ONNX model ({_one_line(err)})") from None
     _sanity(model, path)
     guard.check_model(model, path)  # before any onnx C++ helper sees the model: they may abort
     guard.clear_negative_dims(model)
@@ -129,17 +135,36 @@ def _theirs(model: ModelProto):
     return onnx.ModelProto.FromString(model.SerializeToString())
 
 
-def _own(model) -> ModelProto:
-    """An ``onnx`` package ``ModelProto`` as litert's own class."""
-    return ModelProto.FromString(model.SerializeToString())
+def _own(model, cls: type[ModelProto] = ModelProto) -> ModelProto:
+    """An ``onnx`` package ``ModelProto`` as litert's own class (or ``cls``)."""
+    return cls.FromString(model.SerializeToString())
+
+
+@functools.cache
+def _unverified_model_class() -> type[ModelProto]:
+    """``ModelProto`` of ONNX's schema as it is, proto2, whose parser takes strings that are not UTF-8: for a file
+    litert's own (UTF-8-verifying) schema refuses, so that the error names the bad string, or says what else is
+    wrong, as when every file was parsed so.  Built on that refusal only (it imports ``descriptor_pb2``)."""
+    from google.protobuf import descriptor_pb2
+
+    from .. import proto_modules
+    from . import onnx_ml_pb2
+
+    file = descriptor_pb2.FileDescriptorProto.FromString(onnx_ml_pb2.DESCRIPTOR.serialized_pb)
+    file.syntax = "proto2"
+    file.ClearField("edition")
+    file.options.ClearField("features")
+    namespace: dict = {"__name__": "litert_formats.onnx.onnx_ml_unverified_pb2"}
+    proto_modules.build_module(namespace, file.SerializeToString(), private=True)
+    return namespace["ModelProto"]
 
 
 #: file suffixes that are ONNX's binary encoding without asking onnx's serialiser registry (which imports onnx)
 _BINARY_SUFFIXES = frozenset((".onnx",))
 
 
-def _read_proto(path: Path) -> ModelProto:
-    """The file's ``ModelProto`` without its external data.
+def _read_proto(path: Path, cls: type[ModelProto] = ModelProto) -> ModelProto:
+    """The file's ``ModelProto`` (of class ``cls``) without its external data.
 
     A binary file is parsed from a read-only memory map of it: ``onnx.load_model`` reads the whole
     file into a ``bytes`` first, a copy of every weight that costs as much as the parse itself
@@ -152,8 +177,8 @@ def _read_proto(path: Path) -> ModelProto:
 
         fmt = onnx.serialization.registry.get_format_from_file_extension(path.suffix)
         if fmt not in (None, "protobuf"):
-            return _own(onnx.load_model(str(path), load_external_data=False))
-    model = ModelProto()
+            return _own(onnx.load_model(str(path), load_external_data=False), cls)
+    model = cls()
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
