@@ -132,6 +132,36 @@ typedef void (*columns_fn)(const qdwn_job *, const float *const *, int, int, int
 static const columns_fn COLUMNS[OXB + 1] = {NULL, columns_1, columns_2, columns_3, columns_4,
                                             columns_5, columns_6, columns_7, columns_8};
 
+/* convert_row with 16 channels a vector: a pixel is cn / 16 zero-extending loads, conversions and stores, the
+ * padding columns plain stores (the compiler's version of convert_row went through scalar and half-vector
+ * tails at every pixel: int8 MobileNetV2's 17 depthwise steps 1.245 -> 1.165 ms on one Zen 4 thread) */
+AVX512_TARGET static void convert_row_avx512(const qdwn_job *j, const uint8_t *image, int iy, int c0, int cn,
+                                             float *restrict dst) {
+    const lk_qconv2d *p = j->p;
+    int stride = (cn + 15) & ~15;
+    __m512i flip = _mm512_set1_epi32(p->x_signed ? 0x80 : 0);
+    int inside = iy >= 0 && iy < p->h;
+    int first = inside ? LK_MIN(p->pad_left, j->wp) : j->wp, last = inside ? LK_MIN(p->pad_left + p->w, j->wp) : j->wp;
+    /* the padding columns: the zero point in the channels, 0 past cn */
+    for (int v = 0; v < stride; v += 16) {
+        __mmask16 mask = (__mmask16)(cn - v >= 16 ? 0xffffu : (1u << (cn - v)) - 1u);
+        __m512 zero = _mm512_maskz_mov_ps(mask, _mm512_set1_ps((float)p->x_zero));
+        for (int px = 0; px < first; px++) _mm512_storeu_ps(dst + (size_t)px * stride + v, zero);
+        for (int px = last; px < j->wp; px++) _mm512_storeu_ps(dst + (size_t)px * stride + v, zero);
+    }
+    if (first >= last) return;
+    const uint8_t *src = image + ((size_t)iy * p->w + (first - p->pad_left)) * p->c + c0;
+    for (int px = first; px < last; px++, src += p->c) {
+        float *d = dst + (size_t)px * stride;
+        for (int v = 0; v < stride; v += 16) {
+            __mmask16 mask = (__mmask16)(cn - v >= 16 ? 0xffffu : (1u << (cn - v)) - 1u);
+            __m512i q = _mm512_mask_xor_epi32(_mm512_setzero_si512(), mask,
+                                              _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, src + v)), flip);
+            _mm512_storeu_ps(d + v, _mm512_cvtepi32_ps(q));
+        }
+    }
+}
+
 AVX512_TARGET static void row_avx512(const qdwn_job *j, const float *const *rows, int c0, int cn, uint8_t *out) {
     const lk_qconv2d *p = j->p;
     requant_v r;
@@ -147,6 +177,9 @@ AVX512_TARGET static void row_avx512(const qdwn_job *j, const float *const *rows
 }
 #else
 static int avx512_available(void) { return 0; }
+static void convert_row_avx512(const qdwn_job *j, const uint8_t *image, int iy, int c0, int cn, float *dst) {
+    (void)j, (void)image, (void)iy, (void)c0, (void)cn, (void)dst;
+}
 static void row_avx512(const qdwn_job *j, const float *const *rows, int c0, int cn, uint8_t *out) {
     (void)j, (void)rows, (void)c0, (void)cn, (void)out;
 }
@@ -178,8 +211,13 @@ static void block_task(void *ctx, size_t index) {
     for (int oy = block * j->rows; oy < oy_end; oy++) {
         int top = oy * p->sh - p->pad_top, bottom = top + (j->span - 1);
         /* rows top..bottom fill the span slots of the ring; a row converted earlier is still there */
-        for (int iy = LK_MAX(next, top); iy <= bottom; iy++)
-            convert_row(j, x, iy, c0, cn, ring + (size_t)ring_slot(iy, j->span) * row_floats);
+        for (int iy = LK_MAX(next, top); iy <= bottom; iy++) {
+            float *slot = ring + (size_t)ring_slot(iy, j->span) * row_floats;
+            if (j->avx512)
+                convert_row_avx512(j, x, iy, c0, cn, slot);
+            else
+                convert_row(j, x, iy, c0, cn, slot);
+        }
         next = bottom + 1;
         for (int ky = 0; ky < p->kh; ky++) rows[ky] = ring + (size_t)ring_slot(top + ky * p->dh, j->span) * row_floats;
         uint8_t *out = y + (size_t)oy * p->ow * p->c;
