@@ -200,6 +200,30 @@ def test_channels_last_int8_chain_vector_and_portable_paths_give_the_same_bytes(
     np.testing.assert_array_equal(fast["y"], portable["y"])
 
 
+@pytest.mark.parametrize("y_scale, bias", [(2.0, 0), (0.02, 0), (0.02, 2**30), (1e-7, 0), (1e-45, 0)],
+                         ids=["in-range", "saturating", "huge-bias", "huge-scale", "infinite-scale"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_int8_conv_epilogues_give_the_portable_bytes(y_scale, bias, dtype):
+    """The conv epilogue skips its float clamp only where the scaled sums provably stay inside int32 (the packs'
+    saturation then clamps); huge or infinite scales and biases take the clamping one: the same bytes as the
+    portable C either way, saturated where they overflow."""
+    rng = np.random.default_rng(RNG_SEED + 7)
+    c, m = 20, 72  # a 64-channel tile and a 16-channel one
+    consts = {"xs": np.float32(0.05), "z": _random_q(rng, (), dtype), "ys": np.float32(y_scale),
+              "ws": rng.uniform(0.001, 0.01, m).astype(np.float32), "wz": np.zeros(m, np.int8),
+              "w": rng.integers(-127, 128, (m, c, 1, 1)).astype(np.int8),
+              "b": (rng.integers(-1000, 1000, m) + bias).astype(np.int32)}
+    nodes = [Node("QLinearConv", ["x", "xs", "z", "w", "ws", "wz", "ys", "z", "b"], ["y"], {}, name="c")]
+    x = _random_q(rng, (1, c, 7, 9), dtype)
+    graph = _graph(nodes, {"x": x}, consts, {"y": ((1, m, 7, 9), dtype)})
+    fast, _ = _run(graph, {"x": x}, portable=False, threads=1)
+    portable, _ = _run(graph, {"x": x}, portable=True, threads=1)
+    np.testing.assert_array_equal(fast["y"], portable["y"])
+    info = np.iinfo(dtype)
+    saturated = np.isin(fast["y"], [info.min, info.max]).mean()
+    assert saturated < 0.01 if y_scale > 1 else saturated > 0.5
+
+
 @pytest.mark.parametrize("case", range(8))
 def test_qlinear_matmul_and_qgemm_match_numpy(case):
     rng = np.random.default_rng(RNG_SEED + 100 + case)

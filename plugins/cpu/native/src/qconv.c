@@ -73,6 +73,7 @@ typedef struct {
     int hp, wp, c4;
     int positions, chunks, chunk_tiles, mblocks;
     int group;              /* QB-channel blocks per task: all of them unless that leaves threads idle */
+    int bounded;            /* lk_requant_bounded: the epilogue skips its float clamp */
 } qconv_job;
 
 /* one row of the padded channels-last image */
@@ -216,7 +217,11 @@ static int vnni_available(void) {
         for (int r = 0; r < rows; r++) {                                                                       \
             __m512i q[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),            \
                             _mm512_setzero_si512()};                                                           \
-            for (int v = 0; v < NV; v++) q[v] = lk_requant16_int32(&rq, acc[r][v], scale[v]);                 \
+            if (j->bounded) { /* the packs saturate to the type's range: no float clamp per vector */          \
+                for (int v = 0; v < NV; v++) q[v] = lk_requant16_int32_bounded(&rq, acc[r][v], scale[v]);      \
+            } else {                                                                                           \
+                for (int v = 0; v < NV; v++) q[v] = lk_requant16_int32(&rq, acc[r][v], scale[v]);              \
+            }                                                                                                  \
             _mm512_mask_storeu_epi8(dst + r * ld, bytes, lk_requant_pack64(q[0], q[1], q[2], q[3], is_signed));  \
         }                                                                                                      \
     }
@@ -338,6 +343,12 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
     j.c4 = round4(p->c);
     j.positions = p->oh * p->ow;
     j.mblocks = (p->m + QB - 1) / QB;
+    /* an epilogue of four operations per 16 outputs instead of six where the packs' saturation is the clamp (the
+     * output type's whole range, as the lowering asks) and the sums cannot leave int32 once scaled: thin 1x1
+     * convs (16-24 input channels) are half epilogue.  int8 MobileNetV2's 35 convs 2.22-2.29 -> 2.07-2.12 ms
+     * (per-step minima, one Zen 4 thread) */
+    int whole_range = (p->y_lo == 0 && p->y_hi == 255) || (p->y_lo == -128 && p->y_hi == 127);
+    j.bounded = whole_range && lk_requant_bounded(bias, scale, p->m, (int64_t)p->kh * p->kw * round4(p->c));
     /* position chunks of up to QCHUNK tiles, smaller when that gives each thread about eight */
     int threads = lk_pool_threads(pool), tiles = (j.positions + QR - 1) / QR;
     j.chunk_tiles = threads > 1 ? LK_MAX(1, LK_MIN(QCHUNK, tiles / (8 * threads))) : QCHUNK;
