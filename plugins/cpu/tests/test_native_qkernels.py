@@ -264,6 +264,29 @@ def test_quantize_dequantize_match_numpy_exactly(dtype, zero):
     np.testing.assert_array_equal(got["y"], want["y"])
 
 
+@pytest.mark.parametrize("dtype, zero", [(np.uint8, 131), (np.int8, -7)])
+@pytest.mark.parametrize("size", [1, 15, 16, 1155, 40_001])
+def test_quantize_dequantize_vector_and_portable_paths_give_the_same_values(dtype, zero, size):
+    """The AVX-512 conversions against the portable C on any length (whole vectors, tails, one task or
+    several) and on what a hostile input holds: NaN (the zero point), infinities and huge values (saturated)."""
+    rng = np.random.default_rng(RNG_SEED + 201)
+    x = (rng.standard_normal(size) * 4).astype(np.float32)
+    x[:6] = [np.nan, np.inf, -np.inf, 1e30, -0.025, 0.075][:min(6, size)]
+    consts = {"s": np.float32(0.05), "z": np.array(zero, dtype)}
+    nodes = [Node("QuantizeLinear", ["x", "s", "z"], ["q"], name="quant"),
+             Node("DequantizeLinear", ["q", "s", "z"], ["y"], name="dequant")]
+    graph = _graph(nodes, {"x": x}, consts, {"y": (x.shape, np.float32)})
+    graph.values["q"] = Value("q", DType.from_numpy(np.dtype(dtype)), x.shape)
+    graph.outputs.append("q")
+    fast, _ = _run(graph, {"x": x}, portable=False, threads=2)
+    portable, _ = _run(graph, {"x": x}, portable=True, threads=2)
+    np.testing.assert_array_equal(fast["q"], portable["q"])
+    np.testing.assert_array_equal(fast["y"], portable["y"])
+    if size > 1:
+        info = np.iinfo(dtype)
+        assert list(fast["q"][1:3]) == [info.max, info.min]
+
+
 def test_program_refuses_out_of_range_int8_steps():
     native = module()
     # n c h w m oh ow kh kw sh sw dh dw pt pl groups x_zero x_signed y_zero y_lo y_hi channels_last
@@ -362,6 +385,12 @@ def test_qdq_residual_add_is_one_step_with_the_same_bytes(relu, dtype):
     (plain,) = unfused.native_segments
     assert module().STEP_QADD not in plain.step_kinds
     np.testing.assert_array_equal(fused.run({"x": x})["y"], unfused.run({"x": x})["y"])
+    module().qconv_force_portable(True)
+    try:
+        portable = fused.run({"x": x})["y"]
+    finally:
+        module().qconv_force_portable(False)
+    np.testing.assert_array_equal(fused.run({"x": x})["y"], portable)  # the vector and portable paths alike
     # and the fused step's operands are the channels-last activations of the convolutions around it
     assert {"t", "a", "q"} <= segment._channels_last
 
