@@ -248,6 +248,34 @@ def test_qlinear_matmul_and_qgemm_match_numpy(case):
     _assert_requantised_close(got["y"], want["y"])
 
 
+@pytest.mark.parametrize("cols", [1, 16, 37, 64, 100, 1000])
+@pytest.mark.parametrize("op", ["QGemm", "QLinearConv"])
+def test_single_position_int8_products_match_numpy_and_the_portable_bytes(op, cols):
+    """One row (a classifier's QGemm at batch 1) or one output pixel (a conv over a 1x1 map, NCHW out) takes
+    the one-position tiles: every channel count's last tile reads only its own weight panels."""
+    rng = np.random.default_rng(RNG_SEED + 300 + cols)
+    k = 75
+    a = _random_q(rng, (1, k), np.uint8)
+    w = rng.integers(-127, 128, (cols, k)).astype(np.int8)
+    consts = {"as": np.float32(0.02), "az": np.uint8(7), "bs": rng.uniform(0.002, 0.01, cols).astype(np.float32),
+              "bz": np.zeros(cols, np.int8), "c": rng.integers(-3000, 3000, cols).astype(np.int32),
+              "ys": np.float32(0.3), "yz": np.uint8(120)}
+    if op == "QGemm":
+        consts["b"] = w
+        node = Node("QGemm", ["a", "as", "az", "b", "bs", "bz", "c", "ys", "yz"], ["y"], {"transB": 1},
+                    name="qgemm", domain="com.microsoft")
+        x, y_shape = a, (1, cols)
+    else:
+        consts["b"] = w.reshape(cols, k, 1, 1)
+        node = Node("QLinearConv", ["a", "as", "az", "b", "bs", "bz", "ys", "yz", "c"], ["y"], {}, name="qconv")
+        x, y_shape = a.reshape(1, k, 1, 1), (1, cols, 1, 1)
+    graph = _graph([node], {"a": x}, consts, {"y": (y_shape, np.uint8)})
+    got, want = _run(graph, {"a": x}, threads=2)
+    _assert_requantised_close(got["y"], want["y"])
+    portable, _ = _run(graph, {"a": x}, portable=True)
+    np.testing.assert_array_equal(got["y"], portable["y"])
+
+
 @pytest.mark.parametrize("dtype, zero", [(np.uint8, 131), (np.int8, -7)])
 def test_quantize_dequantize_match_numpy_exactly(dtype, zero):
     rng = np.random.default_rng(RNG_SEED + 200)

@@ -173,17 +173,18 @@ static int vnni_available(void) {
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 
-/* QR positions x (16 * NV) channels over all taps and channels, requantised: the first `rows` positions'
- * bytes to dst, position r at dst + r * ld (the output's own rows when it is channels-last, else a tile
- * the NCHW store transposes) */
-#define DEFINE_VNNI_TILE(NV)                                                                                   \
-    VNNI_TARGET static void vnni_tile_##NV(const qconv_job *j, const size_t *offsets, int m0, int rows,        \
-                                           uint8_t *dst, size_t ld) {                                          \
+/* R positions (QR, or 1 for a single-position product: a classifier's QGemm at batch 1, whose QR-row tiles
+ * made six times the multiply-adds of its one row) x (16 * NV) channels over all taps and channels,
+ * requantised: the first `rows` positions' bytes to dst, position r at dst + r * ld (the output's own rows
+ * when it is channels-last, else a tile the NCHW store transposes) */
+#define DEFINE_VNNI_TILE(NV, R)                                                                                \
+    VNNI_TARGET static void vnni_tile_##NV##_##R(const qconv_job *j, const size_t *offsets, int m0, int rows,  \
+                                                 uint8_t *dst, size_t ld) {                                    \
         const lk_qconv2d *p = j->p;                                                                            \
         int taps = p->kh * p->kw, quads = j->c4 / 4;                                                           \
         size_t panel = (size_t)taps * quads * 64;                                                              \
         const int8_t *w0 = j->packed + (size_t)(m0 / 16) * panel;                                              \
-        __m512i acc[QR][NV], bias[NV];                                                                         \
+        __m512i acc[R][NV], bias[NV];                                                                            \
         __m512 scale[NV];                                                                                      \
         /* the bias starts the sums (one add per vector fewer in the epilogue: the same int32 sums) */         \
         for (int v = 0; v < NV; v++) {                                                                         \
@@ -192,7 +193,7 @@ static int vnni_available(void) {
             bias[v] = _mm512_maskz_loadu_epi32(mask, j->bias + m0 + 16 * v);                                   \
             scale[v] = _mm512_maskz_loadu_ps(mask, j->scale + m0 + 16 * v);                                    \
         }                                                                                                      \
-        for (int r = 0; r < QR; r++)                                                                           \
+        for (int r = 0; r < R; r++)                                                                            \
             for (int v = 0; v < NV; v++) acc[r][v] = bias[v];                                                  \
         for (int t = 0; t < taps; t++) {                                                                       \
             int ky = t / p->kw, kx = t % p->kw;                                                                \
@@ -201,7 +202,7 @@ static int vnni_available(void) {
             for (int q = 0; q < quads; q++) {                                                                  \
                 __m512i b[NV];                                                                                 \
                 for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_si512((const void *)(wt + v * panel + (size_t)q * 64)); \
-                for (int r = 0; r < QR; r++) {                                                                 \
+                for (int r = 0; r < R; r++) {                                                                  \
                     int32_t four;                                                                              \
                     memcpy(&four, tap + offsets[r] + (size_t)q * 4, 4);                                        \
                     __m512i a = _mm512_set1_epi32(four);                                                       \
@@ -226,10 +227,19 @@ static int vnni_available(void) {
         }                                                                                                      \
     }
 
-DEFINE_VNNI_TILE(1)
-DEFINE_VNNI_TILE(2)
-DEFINE_VNNI_TILE(3)
-DEFINE_VNNI_TILE(4)
+DEFINE_VNNI_TILE(1, QR)
+DEFINE_VNNI_TILE(2, QR)
+DEFINE_VNNI_TILE(3, QR)
+DEFINE_VNNI_TILE(4, QR)
+DEFINE_VNNI_TILE(1, 1)
+DEFINE_VNNI_TILE(2, 1)
+DEFINE_VNNI_TILE(3, 1)
+DEFINE_VNNI_TILE(4, 1)
+
+typedef void (*vnni_tile_fn)(const qconv_job *, const size_t *, int, int, uint8_t *, size_t);
+/* [single position][vectors of 16 channels - 1]: a tile reads only the weight panels its channels have */
+static const vnni_tile_fn VNNI_TILES[2][4] = {{vnni_tile_1_QR, vnni_tile_2_QR, vnni_tile_3_QR, vnni_tile_4_QR},
+                                              {vnni_tile_1_1, vnni_tile_2_1, vnni_tile_3_1, vnni_tile_4_1}};
 
 /* 16 x 16 bytes transposed in registers: four rounds of interleaving row i with row i + 8 */
 VNNI_TARGET static void transpose16(__m128i r[16]) {
@@ -315,15 +325,8 @@ static void vnni_task(void *ctx, size_t index) {
             int nhwc = (p->layout & LK_Q_Y_NHWC) != 0;
             uint8_t *dst = nhwc ? j->y + (size_t)t0 * p->m + m0 : tile;
             size_t ld = nhwc ? (size_t)p->m : QB;
-            int n = nhwc ? rows : QR;
-            if (cols > 48)
-                vnni_tile_4(j, offsets, m0, n, dst, ld);
-            else if (cols > 32)
-                vnni_tile_3(j, offsets, m0, n, dst, ld);
-            else if (cols > 16)
-                vnni_tile_2(j, offsets, m0, n, dst, ld);
-            else
-                vnni_tile_1(j, offsets, m0, n, dst, ld);
+            int single = j->positions == 1, n = single ? 1 : nhwc ? rows : QR;
+            VNNI_TILES[single][(cols - 1) / 16](j, offsets, m0, n, dst, ld);
             if (!nhwc) vnni_store_nchw(j, t0, rows, m0, cols, tile);
         }
     }
