@@ -753,12 +753,13 @@ def test_packed_conv_tiles_shared_by_tasks_match_numpy(n, c, m, size, kernel, st
 
 @pytest.mark.parametrize("kernel,stride,dilation,threads", [
     ((3, 3), (2, 2), (1, 1), 1), ((3, 3), (2, 2), (2, 2), 2), ((5, 3), (1, 2), (1, 2), 1), ((9, 9), (2, 2), (1, 1), 2),
-    ((11, 7), (3, 2), (1, 1), 1), ((9, 9), (1, 1), (2, 1), 1)])
+    ((11, 7), (3, 2), (1, 1), 1), ((9, 9), (1, 1), (2, 1), 1), ((16, 16), (16, 16), (1, 1), 1),
+    ((17, 17), (2, 2), (1, 1), 2)])
 def test_packed_conv_im2col_matches_numpy(kernel, stride, dilation, threads):
     """Convs whose packed panels im2col the input (stride 2 and up, dilation in either axis, pads on every side):
     a run of outputs along an output row works out each tap's source once for all channels, in a table of up to
-    64 taps; larger kernels (9x9: 81, 11x7: 77) take one tap at a time.  Image widths that leave runs of 1-31
-    outputs inside a 32-wide panel, batch 2, a residual and an activation."""
+    256 taps (a ViT's 16x16 patches); larger kernels (17x17: 289) take one tap at a time.  Image widths that
+    leave runs of 1-31 outputs inside a 32-wide panel, batch 2, a residual and an activation."""
     rng = np.random.default_rng(RNG_SEED + 1700 + kernel[0] * 10 + stride[1] + dilation[0])
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     # 100 output channels and a narrow output (7-8 columns): packing costs less than flat rows' dropped columns
