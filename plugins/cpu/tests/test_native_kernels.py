@@ -616,6 +616,33 @@ def test_lstm_matches_numpy(direction, variant, seq, batch, inp, hid):
     assert_close(got, want, rtol=2e-5, atol=2e-5)
 
 
+@pytest.mark.parametrize("direction", ["forward", "bidirectional"])
+@pytest.mark.parametrize("batch,hid", [(1, 128), (3, 100), (2, 64), (1, 200)])
+def test_lstm_steps_shared_among_threads_match_numpy_and_one_thread(direction, batch, hid):
+    """From hidden 64 up, each step's units are shared among the pool's threads (whole vectors of 16 units a task:
+    100 as 64 + 36, 200 on three threads as 80 + 80 + 40), every task reading the previous state and writing the
+    next into another buffer: the same bits as one thread, and numpy's values."""
+    rng = np.random.default_rng(RNG_SEED + 950 + hid + batch)
+    dirs = 2 if direction == "bidirectional" else 1
+    seq, inp = 6, 24
+    x = rng.standard_normal((seq, batch, inp)).astype(np.float32)
+    consts = {"w": (rng.standard_normal((dirs, 4 * hid, inp)) * 0.3).astype(np.float32),
+              "r": (rng.standard_normal((dirs, 4 * hid, hid)) * 0.3).astype(np.float32),
+              "b": rng.standard_normal((dirs, 8 * hid)).astype(np.float32)}
+    inputs = {"x": x, "h0": rng.standard_normal((dirs, batch, hid)).astype(np.float32),
+              "c0": rng.standard_normal((dirs, batch, hid)).astype(np.float32)}
+    node = Node("LSTM", ["x", "w", "r", "b", "", "h0", "c0"], ["y", "yh", "yc"],
+                {"hidden_size": hid, "direction": direction}, name="lstm")
+    outputs = {"y": (seq, dirs, batch, hid), "yh": (dirs, batch, hid), "yc": (dirs, batch, hid)}
+    graph = build([node], inputs, consts, outputs)
+    one, want = run_both(graph, inputs, threads=1)
+    assert_close(one, want, rtol=2e-5, atol=2e-5)
+    for threads in (2, 3):
+        shared, _ = run_both(graph, inputs, threads=threads)
+        for name in outputs:
+            np.testing.assert_array_equal(shared[name], one[name])
+
+
 RESIZES = [
     {"mode": "nearest"}, {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"},
     {"mode": "linear"}, {"mode": "linear", "coordinate_transformation_mode": "align_corners"},

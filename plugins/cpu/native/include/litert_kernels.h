@@ -296,13 +296,14 @@ int lk_resize2d_f32(const lk_resize2d *p, const float *x, const int32_t *iy, con
  * peepholes, full-length sequences: x [seq, batch, input], w_t [dirs, input, 4h]
  * and r_t [dirs, h, 4h] (ONNX's W and R transposed per direction), b [dirs, 8h] or NULL, h0/c0 [dirs, batch, h] or NULL;
  * outputs y [seq, dirs, batch, h], yh/yc [dirs, batch, h], each may be NULL.
- * direction: 0 forward, 1 reverse, 2 bidirectional. */
+ * direction: 0 forward, 1 reverse, 2 bidirectional.  With a pool of several threads, each step's units are
+ * shared among them (hidden 64 and up). */
 typedef struct lk_lstm {
     int seq, batch, input, hidden, direction;
 } lk_lstm;
 
 int lk_lstm_f32(const lk_lstm *p, const float *x, const float *w_t, const float *r_t, const float *b, const float *h0,
-                const float *c0, float *y, float *yh, float *yc);
+                const float *c0, float *y, float *yh, float *yc, lk_pool *pool);
 
 /* ---------------------------------------------------------- data movement */
 

@@ -360,8 +360,8 @@ static int run_lrn(const lk_step *s, void *const *slots, lk_pool *pool) {
                       s->u.lrn.bias, SLOT(0), SLOT(1), pool);
 }
 static int run_lstm(const lk_step *s, void *const *slots, lk_pool *pool) {
-    (void)pool;
-    return lk_lstm_f32(&s->u.lstm, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), SLOT(5), SLOT(6), SLOT(7), SLOT(8));
+    return lk_lstm_f32(&s->u.lstm, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), SLOT(5), SLOT(6), SLOT(7), SLOT(8),
+                       pool);
 }
 static int run_resize(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_resize2d_f32(&s->u.resize, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), SLOT(5), pool);
