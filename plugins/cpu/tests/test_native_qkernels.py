@@ -277,17 +277,23 @@ def test_single_position_int8_products_match_numpy_and_the_portable_bytes(op, co
     np.testing.assert_array_equal(got["y"], portable["y"])
 
 
-@pytest.mark.parametrize("dtype, zero", [(np.uint8, 131), (np.int8, -7)])
-def test_quantize_dequantize_match_numpy_exactly(dtype, zero):
-    rng = np.random.default_rng(RNG_SEED + 200)
-    x = (rng.standard_normal((3, 5, 7, 11)) * 4).astype(np.float32)
-    x.flat[:4] = [0.025, -0.025, 0.075, 1e5]  # halves round to even; far out of range saturates
+def _quantize_round_trip(x: np.ndarray, dtype, zero: int) -> Graph:
+    """QuantizeLinear (scale 0.05, ``zero`` of ``dtype``) then DequantizeLinear of ``x``; outputs y and q."""
     consts = {"s": np.float32(0.05), "z": np.array(zero, dtype)}
     nodes = [Node("QuantizeLinear", ["x", "s", "z"], ["q"], name="quant"),
              Node("DequantizeLinear", ["q", "s", "z"], ["y"], name="dequant")]
     graph = _graph(nodes, {"x": x}, consts, {"y": (x.shape, np.float32)})
     graph.values["q"] = Value("q", DType.from_numpy(np.dtype(dtype)), x.shape)
     graph.outputs.append("q")
+    return graph
+
+
+@pytest.mark.parametrize("dtype, zero", [(np.uint8, 131), (np.int8, -7)])
+def test_quantize_dequantize_match_numpy_exactly(dtype, zero):
+    rng = np.random.default_rng(RNG_SEED + 200)
+    x = (rng.standard_normal((3, 5, 7, 11)) * 4).astype(np.float32)
+    x.flat[:4] = [0.025, -0.025, 0.075, 1e5]  # halves round to even; far out of range saturates
+    graph = _quantize_round_trip(x, dtype, zero)
     got, want = _run(graph, {"x": x})
     np.testing.assert_array_equal(got["q"], want["q"])
     np.testing.assert_array_equal(got["y"], want["y"])
@@ -301,12 +307,7 @@ def test_quantize_dequantize_vector_and_portable_paths_give_the_same_values(dtyp
     rng = np.random.default_rng(RNG_SEED + 201)
     x = (rng.standard_normal(size) * 4).astype(np.float32)
     x[:6] = [np.nan, np.inf, -np.inf, 1e30, -0.025, 0.075][:min(6, size)]
-    consts = {"s": np.float32(0.05), "z": np.array(zero, dtype)}
-    nodes = [Node("QuantizeLinear", ["x", "s", "z"], ["q"], name="quant"),
-             Node("DequantizeLinear", ["q", "s", "z"], ["y"], name="dequant")]
-    graph = _graph(nodes, {"x": x}, consts, {"y": (x.shape, np.float32)})
-    graph.values["q"] = Value("q", DType.from_numpy(np.dtype(dtype)), x.shape)
-    graph.outputs.append("q")
+    graph = _quantize_round_trip(x, dtype, zero)
     fast, _ = _run(graph, {"x": x}, portable=False, threads=2)
     portable, _ = _run(graph, {"x": x}, portable=True, threads=2)
     np.testing.assert_array_equal(fast["q"], portable["q"])
