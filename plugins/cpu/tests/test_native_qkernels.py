@@ -288,6 +288,25 @@ def _quantize_round_trip(x: np.ndarray, dtype, zero: int) -> Graph:
     return graph
 
 
+@pytest.mark.parametrize("size,kernel,threads", [(7, 1, 1), (7, 3, 2), (5, 1, 2), (13, 3, 1)])
+def test_a_last_lone_position_takes_the_one_position_tile(size, kernel, threads):
+    """Maps whose positions leave one over after the six-position tiles (7x7: 49, 5x5: 25, 13x13: 169) end on a
+    one-position tile: numpy's values and the portable C's bytes, NCHW output, 1..80 channels."""
+    rng = np.random.default_rng(RNG_SEED + 400 + size * 10 + kernel)
+    c, m = 24, 80
+    consts = {"xs": np.float32(0.02), "z": np.uint8(9), "ws": rng.uniform(0.002, 0.01, m).astype(np.float32),
+              "wz": np.zeros(m, np.int8), "w": rng.integers(-127, 128, (m, c, kernel, kernel)).astype(np.int8),
+              "ys": np.float32(0.2), "yz": np.uint8(100), "b": rng.integers(-2000, 2000, m).astype(np.int32)}
+    node = Node("QLinearConv", ["x", "xs", "z", "w", "ws", "wz", "ys", "yz", "b"], ["y"],
+                {"pads": [kernel // 2] * 4}, name="qconv")
+    x = _random_q(rng, (1, c, size, size), np.uint8)
+    graph = _graph([node], {"x": x}, consts, {"y": ((1, m, size, size), np.uint8)})
+    got, want = _run(graph, {"x": x}, threads=threads)
+    _assert_requantised_close(got["y"], want["y"])
+    portable, _ = _run(graph, {"x": x}, portable=True, threads=threads)
+    np.testing.assert_array_equal(got["y"], portable["y"])
+
+
 @pytest.mark.parametrize("dtype, zero", [(np.uint8, 131), (np.int8, -7)])
 def test_quantize_dequantize_match_numpy_exactly(dtype, zero):
     rng = np.random.default_rng(RNG_SEED + 200)

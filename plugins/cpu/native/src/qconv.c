@@ -173,8 +173,8 @@ static int vnni_available(void) {
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 
-/* R positions (QR, or 1 for a single-position product: a classifier's QGemm at batch 1, whose QR-row tiles
- * made six times the multiply-adds of its one row) x (16 * NV) channels over all taps and channels,
+/* R positions (QR, or 1 for a tile of one position: a classifier's QGemm at batch 1, whose QR-row tiles made six
+ * times the multiply-adds of its one row, or a 7x7 map's 49th) x (16 * NV) channels over all taps and channels,
  * requantised: the first `rows` positions' bytes to dst, position r at dst + r * ld (the output's own rows
  * when it is channels-last, else a tile the NCHW store transposes) */
 #define DEFINE_VNNI_TILE(NV, R)                                                                                \
@@ -325,7 +325,8 @@ static void vnni_task(void *ctx, size_t index) {
             int nhwc = (p->layout & LK_Q_Y_NHWC) != 0;
             uint8_t *dst = nhwc ? j->y + (size_t)t0 * p->m + m0 : tile;
             size_t ld = nhwc ? (size_t)p->m : QB;
-            int single = j->positions == 1, n = single ? 1 : nhwc ? rows : QR;
+            /* one position (a batch-1 product, or the last of a 7x7 map's 49) takes the one-position tile */
+            int single = rows == 1, n = single ? 1 : nhwc ? rows : QR;
             VNNI_TILES[single][(cols - 1) / 16](j, offsets, m0, n, dst, ld);
             if (!nhwc) vnni_store_nchw(j, t0, rows, m0, cols, tile);
         }
