@@ -9,6 +9,9 @@ output's scale), and a wrong pairing, panel offset or k-slice would be off by fa
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 import ml_dtypes
 import numpy as np
@@ -25,6 +28,10 @@ from litert_cpu.native import module, status
 lib = module()
 pytestmark = pytest.mark.skipif(lib is None, reason=f"native kernels inactive: {status().detail}")
 needs_bf16 = pytest.mark.skipif(lib is None or not lib.bf16_available(), reason="this CPU has no AVX512_BF16")
+#: the bf16 convolutions and constant-B products run on AMX tiles here (another kernel, layout and lowering
+#: policy: 3x3 convs take the direct bf16 conv, not Winograd); test_avx512_bf16_path_where_amx_is_declined runs
+#: this file again with AMX declined, so an AMX machine checks both paths
+amx = lib is not None and lib.bf16_amx()
 
 RNG_SEED = 20261205
 
@@ -94,6 +101,10 @@ def test_bf16_winograd_conv_stays_within_bf16_rounding(case):
     out = size + 2 * pad - 2
     node = Node("Conv", ["x", "w", "b"], ["y"], attrs, name="conv")
     got, direct_bf16, partition = bf16_against_rounded(node, {"x": x}, {"w": wt, "b": b}, (1, m, out, out), {"x"}, 1)
+    if amx:  # no Winograd on AMX tiles: the direct bf16 conv, exact up to the order of additions
+        assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_CONV2D_PACKED_BF16]]
+        np.testing.assert_allclose(got, direct_bf16, rtol=1e-5, atol=1e-5 * float(np.abs(direct_bf16).max()))
+        return
     assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_CONV2D_WINOGRAD_BF16]]
     want = CpuPartition(graph_of(node, {"x": x}, {"w": wt, "b": b}, (1, m, out, out)), CompileContext(threads=1),
                         native=False).run({"x": x})["y"]
@@ -169,7 +180,7 @@ def conv_model(path):
 def test_small_kxk_convs_stay_float32_where_bf16_does_not_pay():
     """A 3x3 conv with 12 output channels (too few for Winograd) on a 14x14 image runs the float32 step under
     precision="bf16" (its input panels would be rounded for too few weight rows); a 1x1 conv of the same size
-    runs bf16."""
+    runs bf16.  On AMX tiles both run bf16."""
     rng = np.random.default_rng(RNG_SEED + 500)
     x = rng.standard_normal((1, 48, 14, 14)).astype(np.float32)
     ctx = CompileContext(threads=1, opsets={"": 21}, precision="bf16")
@@ -180,13 +191,15 @@ def test_small_kxk_convs_stay_float32_where_bf16_does_not_pay():
         partition = CpuPartition(graph_of(node, {"x": x}, {"w": wt}, (1, 12, 14, 14)), ctx)
         kinds += [kind for seg in partition.native_segments for kind in seg.step_kinds]
     bf16 = lib.bf16_available()
-    assert kinds == [lib.STEP_CONV2D_PACKED, lib.STEP_CONV2D_PACKED_BF16 if bf16 else lib.STEP_CONV2D_PACKED]
+    first = lib.STEP_CONV2D_PACKED_BF16 if amx else lib.STEP_CONV2D_PACKED
+    assert kinds == [first, lib.STEP_CONV2D_PACKED_BF16 if bf16 else lib.STEP_CONV2D_PACKED]
 
 
 def test_bf16_precision_keeps_4x4_winograd_in_float32():
     """Under precision="bf16" a conv F(4x4, 3x3) takes runs it in float32, the same step and the same bytes as
     a float32 partition: bf16 operands would add their rounding to transforms that amplify it, and float32
-    F(4x4) is faster than bf16's direct conv (a bf16 DenseNet-121 ran 0.93x its float32 time with it)."""
+    F(4x4) is faster than bf16's direct conv (a bf16 DenseNet-121 ran 0.93x its float32 time with it).  On AMX
+    tiles the direct bf16 conv outruns it and takes the conv."""
     rng = np.random.default_rng(RNG_SEED + 520)
     x = rng.standard_normal((1, 48, 28, 28)).astype(np.float32)
     wt = rng.standard_normal((64, 48, 3, 3)).astype(np.float32)
@@ -195,9 +208,13 @@ def test_bf16_precision_keeps_4x4_winograd_in_float32():
     runs = {}
     for precision in ("fp32", "bf16"):
         partition = CpuPartition(graph, CompileContext(threads=1, opsets={"": 21}, precision=precision))
-        assert [seg.step_kinds for seg in partition.native_segments] == [[lib.STEP_CONV2D_WINOGRAD4]]
+        kind = lib.STEP_CONV2D_PACKED_BF16 if amx and precision == "bf16" else lib.STEP_CONV2D_WINOGRAD4
+        assert [seg.step_kinds for seg in partition.native_segments] == [[kind]]
         runs[precision] = partition.run({"x": x})["y"]
-    np.testing.assert_array_equal(runs["bf16"], runs["fp32"])
+    if amx:
+        assert np.linalg.norm(runs["bf16"] - runs["fp32"]) < 0.01 * np.linalg.norm(runs["fp32"])
+    else:
+        np.testing.assert_array_equal(runs["bf16"], runs["fp32"])
 
 
 @needs_bf16
@@ -261,3 +278,17 @@ def test_resnet18_in_bf16_stays_within_one_percent_of_float32(tmp_path):
     error = float(np.linalg.norm(bf16 - fp32) / np.linalg.norm(fp32))
     assert 0 < error < 1e-2, error
     assert bf16.argmax() == fp32.argmax()
+
+
+@pytest.mark.skipif(not amx, reason="no AMX tiles here: the tests above ran the AVX512_BF16 kernels already")
+def test_avx512_bf16_path_where_amx_is_declined():
+    """LITERT_CPU_AMX=0 declines AMX for the process: this file's tests then run the AVX512_BF16 kernels, their
+    layout and their lowering policy, so a machine with AMX checks both bf16 paths."""
+    env = {**os.environ, "LITERT_CPU_AMX": "0"}
+    probe = subprocess.run([sys.executable, "-c", "from litert_cpu.native import module; print(module().bf16_amx())"],
+                           env=env, capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "False"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "not declined"],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "skipped" not in run.stdout.splitlines()[-1]

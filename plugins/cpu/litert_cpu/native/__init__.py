@@ -104,7 +104,8 @@ def _load() -> tuple[ModuleType | None, NativeStatus]:
         return None, NativeStatus(False, f"native kernels not built ({err}); numpy kernels only (reinstall litert-cpu with a C compiler)")
     gemm = _load_blas(_native)
     # what precision="bf16" gets on this CPU, said where users look (litert list-backends)
-    bf16 = "bf16 (AVX512_BF16)" if _native.bf16_available() else "no bf16 (bf16 requests run fp32)"
+    bf16 = ("bf16 (AMX tiles)" if _native.bf16_amx() else "bf16 (AVX512_BF16)") if _native.bf16_available() \
+        else "no bf16 (bf16 requests run fp32)"
     return _native, NativeStatus(True, f"native kernels {_native.isa()}, {bf16}, GEMM: {gemm}")
 
 

@@ -95,6 +95,8 @@ class LowerContext:
         self.native = module()
         #: convolutions and constant-B MatMul/Gemm in bf16 arithmetic (asked for, and this CPU has AVX512_BF16)
         self.bf16 = precision == "bf16" and self.native.bf16_available()
+        #: ... and its convolutions and constant-B products run on AMX tiles (:func:`_bf16_conv_pays`)
+        self.amx = self.bf16 and self.native.bf16_amx()
         # asked several times per node (~9 for an elementwise op) and fixed while a partition is planned: memoised
         self._shapes: dict[str, tuple[int, ...] | None] = {}
         self._dtypes: dict[str, np.dtype | None] = {}
@@ -281,7 +283,8 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
     weights = ctx.const(w)
     if depthwise:
         return Lowered([Step(ctx.native.STEP_DWCONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])
-    unit = _winograd_unit(ints, act, ctx) if weights is not None else None
+    # on AMX tiles the direct bf16 conv outruns every Winograd variant (float32 F(4x4) included)
+    unit = _winograd_unit(ints, act, ctx) if weights is not None and not ctx.amx else None
     if unit is not None:
         packed_name = f"{node.name}/winograd_weights"
         # bf16 GEMMs only in F(2x2, 3x3) of an ungrouped conv; F(4x4, 3x3) and F(2x2, 5x5) run in float32
@@ -294,7 +297,7 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
         # the library's own GEMM over weights packed once, here (float32 values or bf16 pairs, 4 bytes each)
         packed_name = f"{node.name}/packed_weights"
         k = (c // group) * kh * kw
-        bf16 = ctx.bf16 and _bf16_conv_pays(kh * kw, m // group, oh * ow)
+        bf16 = ctx.bf16 and (ctx.amx or _bf16_conv_pays(kh * kw, m // group, oh * ow))
         packed = packed_weights(ctx, "conv", weights, bf16, rows=m, k=k, groups=group)
         kind = ctx.native.STEP_CONV2D_PACKED_BF16 if bf16 else ctx.native.STEP_CONV2D_PACKED
         return Lowered([Step(kind, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)], consts={packed_name: packed})

@@ -615,6 +615,7 @@ static PyObject *mod_set_blas_sgemm(PyObject *Py_UNUSED(m), PyObject *arg) {
 FLAG_FUNCTION(mod_has_blas, lk_has_blas)
 FLAG_FUNCTION(mod_conv_packed_available, lk_conv_packed_available)
 FLAG_FUNCTION(mod_bf16_available, lk_bf16_available)
+FLAG_FUNCTION(mod_bf16_amx, lk_bf16_amx)
 
 /* The packers write into a caller-owned buffer (the plugin allocates it 64-byte aligned), checked to hold
    exactly the packed layout's size: the packed weights are never copied again. */
@@ -764,6 +765,8 @@ static PyMethodDef module_methods[] = {
      "packed_bytes(layout, **geometry) bytes; 'gemm_b' packs B [k, n], or [n, k] when trans_b"},
     {"conv_packed_available", mod_conv_packed_available, METH_NOARGS, "whether this CPU runs the packed conv"},
     {"bf16_available", mod_bf16_available, METH_NOARGS, "whether this CPU runs the bf16 steps (AVX512_BF16)"},
+    {"bf16_amx", mod_bf16_amx, METH_NOARGS,
+     "whether the bf16 convolutions and constant-B products run on AMX tiles (LITERT_CPU_AMX=0 declines)"},
     {"isa", mod_isa, METH_NOARGS, "instruction set the hot loops use on this CPU"},
     {"set_blas_sgemm", mod_set_blas_sgemm, METH_O, "register a cblas_sgemm address (int) or None"},
     {"has_blas", mod_has_blas, METH_NOARGS, "whether an external BLAS is registered"},

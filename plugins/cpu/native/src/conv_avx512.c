@@ -61,10 +61,16 @@ size_t lk_conv_packed_floats(int m, int k, int groups) { return packed_units(m, 
 
 void lk_conv_pack_weights(const float *w, int m, int k, int groups, float *out) { pack_panels(w, m, k, groups, 0, out); }
 
-size_t lk_conv_packed_bf16_pairs(int m, int k, int groups) { return packed_units(m, k, groups, 1); }
+/* bf16: AMX's tile layout where the library uses AMX (conv_amx.c), else the pair panels */
+size_t lk_conv_packed_bf16_pairs(int m, int k, int groups) {
+    return lk_bf16_amx() ? lk_conv_packed_amx_pairs(m, k, groups) : packed_units(m, k, groups, 1);
+}
 
 void lk_conv_pack_weights_bf16(const float *w, int m, int k, int groups, uint32_t *out) {
-    pack_panels(w, m, k, groups, 1, out);
+    if (lk_bf16_amx())
+        lk_conv_pack_weights_amx(w, m, k, groups, out);
+    else
+        pack_panels(w, m, k, groups, 1, out);
 }
 
 /* What the micro-kernel applies to a finished tile: per-row bias, a residual
@@ -414,7 +420,7 @@ __attribute__((target(BF16_TARGET))) void lk_rows_to_bf16_pairs(const float *src
 
 /* one float32 row of k values -> ceil(k/2) bf16 pairs in place order: the
  * conversion of 32 consecutive values already is 16 pairs (k even low) */
-__attribute__((target(BF16_TARGET))) static void row_to_bf16_pairs(const float *src, int k, uint32_t *dst) {
+__attribute__((target(BF16_TARGET))) void lk_row_to_bf16_pairs(const float *src, int k, uint32_t *dst) {
     for (int i = 0; i < k; i += 32) {
         int n = LK_MIN(32, k - i);
         __mmask16 lo = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
@@ -429,7 +435,7 @@ __attribute__((target(BF16_TARGET))) static void row_to_bf16_pairs(const float *
  * any length: the epilogue of a tile whose columns are not a whole, in-place
  * 32-wide panel (flat-rows runs, edge tiles), in masked 16-wide steps so a
  * run of 27 costs two vector steps instead of 16 + 11 scalar ones. */
-__attribute__((target("avx512f"))) static void store_run(float *out, const float *acc, int n, float bias,
+__attribute__((target("avx512f"))) void lk_store_run(float *out, const float *acc, int n, float bias,
                                                          const float *z, float lo, float hi) {
     const __m512 b = _mm512_set1_ps(bias), l = _mm512_set1_ps(lo), h = _mm512_set1_ps(hi);
     for (int t = 0; t < n; t += 16) {
@@ -505,7 +511,7 @@ static void kernel_12x32_rows_at(int kc, const float *a, const float *b, const i
 }
 #define kernel_8x32_rows_at kernel_12x32_rows_at
 #define kernel_4x32_rows_at kernel_12x32_rows_at
-static void store_run(float *out, const float *acc, int n, float bias, const float *z, float lo, float hi) {
+void lk_store_run(float *out, const float *acc, int n, float bias, const float *z, float lo, float hi) {
     (void)out, (void)acc, (void)n, (void)bias, (void)z, (void)lo, (void)hi;
 }
 int lk_bf16_available(void) { return 0; }
@@ -527,7 +533,7 @@ static void kernel_12x16(int kc, const float *a, const float *b, size_t ldb, flo
 void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst) {
     (void)src, (void)ld, (void)k, (void)dst;
 }
-static void row_to_bf16_pairs(const float *src, int k, uint32_t *dst) { (void)src, (void)k, (void)dst; }
+void lk_row_to_bf16_pairs(const float *src, int k, uint32_t *dst) { (void)src, (void)k, (void)dst; }
 static void pack_a_f32(int mr, int k, const float *src, size_t lda, float *panel) {
     (void)mr, (void)k, (void)src, (void)lda, (void)panel;
 }
@@ -613,9 +619,13 @@ size_t lk_gemm_packed_b_floats(int k, int n) {
     return (size_t)((n + NR - 1) / NR) * (size_t)k * NR;
 }
 
+/* pair rows per 32-column panel of a packed bf16 B: ceil(k / 2), padded to whole AMX tiles where the library
+ * uses AMX */
+static int b_panel_pairs(int k) { return lk_bf16_amx() ? lk_gemm_amx_pairs(k) : (k + 1) / 2; }
+
 size_t lk_gemm_packed_b_bf16_pairs(int k, int n) {
     if (k < 1 || n < 1) return 0;
-    return (size_t)((n + NR - 1) / NR) * (size_t)((k + 1) / 2) * NR;
+    return (size_t)((n + NR - 1) / NR) * (size_t)b_panel_pairs(k) * NR;
 }
 
 /* Packing visits B in the order it is stored: [k, n] row by row (a panel's
@@ -650,20 +660,22 @@ void lk_gemm_pack_b(const float *b, int k, int n, int trans_b, float *out) {
  * `vector` (the CPU has AVX512_BF16) */
 static void round_pairs(const float *src, int count, uint32_t *dst, int vector) {
     if (vector) {
-        row_to_bf16_pairs(src, count, dst);
+        lk_row_to_bf16_pairs(src, count, dst);
         return;
     }
     for (int q = 0; 2 * q < count; q++) dst[q] = lk_bf16_pair(src[2 * q], 2 * q + 1 < count ? src[2 * q + 1] : 0.0f);
 }
 
-void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out) {
+/* B as 32-column bf16 pair panels of panel_pairs rows each (rows past ceil(k / 2) zero) */
+static void pack_b_bf16_panels(const float *b, int k, int n, size_t ldb, int trans_b, int panel_pairs, uint32_t *out) {
     int kp = (k + 1) / 2;
     uint32_t pairs[PACK_BLOCK / 2];
     const int vector = lk_bf16_available(); /* asked once: attention packs B on every call */
     for (int j0 = 0; j0 < n; j0 += NR) {
-        uint32_t *panel = out + (size_t)(j0 / NR) * kp * NR;
+        uint32_t *panel = out + (size_t)(j0 / NR) * panel_pairs * NR;
         int nr = LK_MIN(NR, n - j0);
         if (nr < NR) memset(panel, 0, (size_t)kp * NR * sizeof(uint32_t));
+        if (panel_pairs > kp) memset(panel + (size_t)kp * NR, 0, (size_t)(panel_pairs - kp) * NR * sizeof(uint32_t));
         if (!trans_b && nr == NR && vector) {
             lk_rows_to_bf16_pairs(b + j0, ldb, k, panel); /* [k, n]: a panel is k rows of 32 */
             continue;
@@ -686,8 +698,13 @@ void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_
     }
 }
 
+void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out) {
+    pack_b_bf16_panels(b, k, n, ldb, trans_b, (k + 1) / 2, out);
+}
+
+/* the constant B of a MatMul/Gemm: on AMX, in the AMX panels (lk_gemm_amx_rows) */
 void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *out) {
-    lk_gemm_pack_b_bf16_ld(b, k, n, trans_b ? (size_t)k : (size_t)n, trans_b, out);
+    pack_b_bf16_panels(b, k, n, trans_b ? (size_t)k : (size_t)n, trans_b, b_panel_pairs(k), out);
 }
 
 /* rows x cols of C = A x B for either packed B (exactly one of b32, b16) */
@@ -708,7 +725,7 @@ int lk_gemm_pack_a_panels(int first, int count, int rows, int k, const float *a,
         /* k outer: the panel is written front to back, the rows read side by side */
         if (bf16) {
             /* each row rounded to pairs in one vector pass, then gathered into the panel as the float32 path is */
-            for (int r = 0; r < mr; r++) row_to_bf16_pairs(src + (size_t)r * lda, k, rows16 + (size_t)r * steps);
+            for (int r = 0; r < mr; r++) lk_row_to_bf16_pairs(src + (size_t)r * lda, k, rows16 + (size_t)r * steps);
             uint32_t *panel = (uint32_t *)ap + (size_t)pm * steps * MR;
             for (int p = 0; p < steps; p++)
                 for (int r = 0; r < MR; r++) panel[(size_t)p * MR + r] = r < mr ? rows16[(size_t)r * steps + p] : 0u;
@@ -859,15 +876,16 @@ static void pack_input(const lk_conv2d *p, const float *x, const preact *pre, in
  * count, so no pair straddles two calls (only the last may end odd) */
 static int bf16_chunk_channels(const lk_conv2d *p) { return LK_MAX(2, 64 / (p->kh * p->kw) & ~1); }
 
-/* pack_input into bf16 pair panels [ceil(k/2)][NR], through `rows`
- * (bf16_chunk_channels * kh * kw * NR floats) */
-static void pack_input_bf16(const lk_conv2d *p, const float *x, int first, int count, uint32_t *out, float *rows) {
+size_t lk_conv_pack_bf16_rows_floats(const lk_conv2d *p) { return (size_t)bf16_chunk_channels(p) * p->kh * p->kw * NR; }
+
+void lk_conv_pack_input_bf16(const lk_conv2d *p, const float *x, int first, int count, int panel_pairs, uint32_t *out,
+                             float *rows) {
     int cg = p->c / p->groups, taps = p->kh * p->kw, kp = (cg * taps + 1) / 2, chunk = bf16_chunk_channels(p);
     lk_conv2d q = *p;
     q.groups = 1;
     for (int base = 0; base < count; base += NR) {
         int n = LK_MIN(NR, count - base);
-        uint32_t *panel = out + (size_t)(base / NR) * kp * NR;
+        uint32_t *panel = out + (size_t)(base / NR) * panel_pairs * NR;
         for (int c0 = 0; c0 < cg; c0 += chunk) {
             q.c = LK_MIN(chunk, cg - c0);
             int k = q.c * taps;
@@ -876,6 +894,7 @@ static void pack_input_bf16(const lk_conv2d *p, const float *x, int first, int c
                 for (int r = 0; r < k; r++) memset(rows + (size_t)r * NR + n, 0, (size_t)(NR - n) * sizeof(float));
             lk_rows_to_bf16_pairs(rows, NR, k, panel + (size_t)(c0 * taps / 2) * NR);
         }
+        if (panel_pairs > kp) memset(panel + (size_t)kp * NR, 0, (size_t)(panel_pairs - kp) * NR * sizeof(uint32_t));
     }
 }
 
@@ -963,7 +982,7 @@ static void pconv_task(void *arg, size_t t) {
      * GEMM operand is input channel k); only a partial last panel is packed */
     int direct = j->pointwise ? count / NR : 0;
     if (j->w_bf16) {
-        pack_input_bf16(p, xg, first, count, packed_bf16, packed);
+        lk_conv_pack_input_bf16(p, xg, first, count, kp, packed_bf16, packed);
     } else if (j->shared) {
         /* packed by the packing pass */
     } else if (direct < panels_n) {
@@ -1014,7 +1033,7 @@ static void pconv_task(void *arg, size_t t) {
                 }
                 for (int r = 0; r < rows; r++) {
                     float *row = y + (size_t)r * positions;
-                    store_run(row, edge + (size_t)r * NR, cols, j->bias ? j->bias[oc + r] : 0.0f,
+                    lk_store_run(row, edge + (size_t)r * NR, cols, j->bias ? j->bias[oc + r] : 0.0f,
                               zt ? zt + (size_t)r * positions : NULL, j->lo, j->hi);
                     if (j->after.kind != LK_ACT_NONE) lk_activate(row, (size_t)cols, &j->after);
                 }
@@ -1090,7 +1109,7 @@ static void flat_store(const flat_job *j, const float *tile, size_t ld, int rows
         int valid = LK_MAX(0, LK_MIN(run, p->ow - ox));
         for (int r = 0; r < rows && valid; r++) {
             size_t at = ((size_t)b * p->m + oc + r) * positions + (size_t)oy * p->ow + ox;
-            store_run(j->y + at, tile + (size_t)r * ld + c, valid, j->bias ? j->bias[oc + r] : 0.0f,
+            lk_store_run(j->y + at, tile + (size_t)r * ld + c, valid, j->bias ? j->bias[oc + r] : 0.0f,
                       j->z ? j->z + at : NULL, j->lo, j->hi);
             if (j->after.kind != LK_ACT_NONE) lk_activate(j->y + at, (size_t)valid, &j->after);
         }
@@ -1326,5 +1345,6 @@ int lk_conv2d_packed_preact_f32(const lk_conv2d *p, const float *x, const float 
 int lk_conv2d_packed_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
                           const float *z, float *y, lk_pool *pool) {
     if (!lk_bf16_available()) return LK_E_ARG;
+    if (lk_bf16_amx()) return lk_conv2d_amx_bf16(p, x, w_packed, bias, z, y, pool);
     return conv_packed(p, x, NULL, w_packed, bias, z, y, (preact){NULL, NULL}, pool);
 }

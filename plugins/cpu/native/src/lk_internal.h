@@ -129,6 +129,29 @@ uint32_t lk_bf16_pair(float lo, float hi);
 /* k float32 rows of 32 values (row stride ld) rounded to bf16 pairs [ceil(k/2)][32] */
 void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst);
 
+/* out[0:n] = min(max(acc[0:n] + bias + z[0:n], lo), hi) (z may be NULL): a finished tile's row written out with
+ * its epilogue, in masked 16-wide steps (AVX-512F) */
+void lk_store_run(float *out, const float *acc, int n, float bias, const float *z, float lo, float hi);
+
+/* The bf16 convolution's input packing: positions [first, first + count) of one group's image im2col'd and
+ * rounded into 32-position pair panels [panel_pairs][32] (rows past ceil(k / 2) zero), through `rows`, a
+ * buffer of lk_conv_pack_bf16_rows_floats(p) floats */
+size_t lk_conv_pack_bf16_rows_floats(const lk_conv2d *p);
+void lk_conv_pack_input_bf16(const lk_conv2d *p, const float *x, int first, int count, int panel_pairs, uint32_t *out,
+                             float *rows);
+
+/* The AMX bf16 convolution (conv_amx.c): weights in 16 x 16-pair tiles, lk_conv_packed_amx_pairs of them */
+size_t lk_conv_packed_amx_pairs(int m, int k, int groups);
+void lk_conv_pack_weights_amx(const float *w, int m, int k, int groups, uint32_t *out);
+int lk_conv2d_amx_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
+                       const float *z, float *y, lk_pool *pool);
+/* ... and its constant-B product: B packed by lk_gemm_pack_b_bf16 in 32-column panels of lk_gemm_amx_pairs(k)
+ * pair rows each (k's pairs padded to whole tiles), b at the first panel of the columns; C[rows][cols] = A x B */
+int lk_gemm_amx_pairs(int k);
+int lk_gemm_amx_rows(int rows, int cols, int k, const float *a, size_t lda, const uint32_t *b, float *c, size_t ldc);
+/* one float32 row of k values as ceil(k / 2) bf16 pairs (AVX512_BF16) */
+void lk_row_to_bf16_pairs(const float *src, int k, uint32_t *dst);
+
 /* C[rows][cols] (row stride ldc) = A[rows][k] (row stride lda) x B[k][cols],
  * B packed by lk_gemm_pack_b and b_packed at its first panel; only where
  * lk_conv_packed_available().  LK_E_NOMEM when scratch is short. */

@@ -151,7 +151,21 @@ static void mm_packed_task(void *arg, size_t t) {
      * panel at a time, its bias and activation applied while it is in L1 (after the whole block, the GELU of
      * a ViT's MLP read its 197 x 384 block back from L2) */
     const float *b32 = j->b_bf16 ? NULL : j->b_packed + (size_t)n0 * p->k;
-    const uint32_t *b16 = j->b_bf16 ? j->b_bf16 + (size_t)n0 * ((p->k + 1) / 2) : NULL;
+    const int amx = j->b_bf16 && lk_bf16_amx();
+    const uint32_t *b16 = j->b_bf16 ? j->b_bf16 + (size_t)n0 * (amx ? lk_gemm_amx_pairs(p->k) : (p->k + 1) / 2) : NULL;
+    if (amx) { /* AMX tiles: blocks of 32 rows, each rounded into pairs as it is multiplied */
+        for (int r0 = 0; r0 < rows; r0 += 32) {
+            int block_rows = LK_MIN(32, rows - r0), m = m0 + r0;
+            float *c = j->c + (size_t)m * p->n + n0;
+            int status = lk_gemm_amx_rows(block_rows, cols, p->k, j->a + (size_t)m * p->k, (size_t)p->k, b16, c, (size_t)p->n);
+            if (status != LK_OK) {
+                j->status = status;
+                return;
+            }
+            mm_epilogue(p, c, block_rows, cols, m, n0, j->bias);
+        }
+        return;
+    }
     for (int r0 = 0; r0 < rows; r0 += MM_ROW_PANEL) {
         int panel_rows = LK_MIN(MM_ROW_PANEL, rows - r0), m = m0 + r0;
         float *c = j->c + (size_t)m * p->n + n0;
@@ -220,7 +234,7 @@ static int matmul_packed(const lk_matmul *p, const float *a, const float *b_pack
     }
     j.n_blocks = (p->n + j.n_block - 1) / j.n_block;
     int m_blocks = (p->m + j.m_block - 1) / j.m_block;
-    if (j.n_blocks > 1 && b_bf16) {
+    if (j.n_blocks > 1 && b_bf16 && !lk_bf16_amx()) {
         /* several tasks multiply the same rows: A is rounded and packed once, by all threads, instead of by each
          * task (a ViT's 197 x 768 A packed twice on 2 threads took ~7% of its MLP's second product); float32
          * products read A in place (lk_gemm_packed_b_rows) */
