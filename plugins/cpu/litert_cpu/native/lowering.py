@@ -298,7 +298,7 @@ def _conv_steps(node: Node, ctx: LowerContext, act) -> "Lowered | str":
         packed_name = f"{node.name}/packed_weights"
         k = (c // group) * kh * kw
         bf16 = ctx.bf16 and (ctx.amx or _bf16_conv_pays(kh * kw, m // group, oh * ow))
-        packed = packed_weights(ctx, "conv", weights, bf16, rows=m, k=k, groups=group)
+        packed = packed_weights(ctx, "conv", weights, bf16, rows=m, k=k, groups=group, taps=kh * kw)
         kind = ctx.native.STEP_CONV2D_PACKED_BF16 if bf16 else ctx.native.STEP_CONV2D_PACKED
         return Lowered([Step(kind, (x, packed_name, b, z, y), ints, (act[1], act[2]), y)], consts={packed_name: packed})
     return Lowered([Step(ctx.native.STEP_CONV2D, (x, w, b, z, y), ints, (act[1], act[2]), y)])

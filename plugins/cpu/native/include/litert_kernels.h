@@ -152,14 +152,15 @@ int lk_conv2d_packed_preact_f32(const lk_conv2d *p, const float *x, const float 
  * elsewhere.  Results differ from float32 by bf16's rounding (8-bit
  * significand) of both operands.  Where lk_bf16_amx() the packed layout is
  * AMX's tiles and the products run on them: the layout is the library's
- * own, fixed for the process; pack and run in the same one. */
+ * own, fixed for the process; pack and run in the same one.  taps = kh * kw
+ * (k = c / groups * taps): the AMX layout orders k by tap. */
 int lk_bf16_available(void);
 /* Whether the bf16 convolutions and constant-B products run on AMX tiles
  * (AMX-BF16, the tile state granted by the OS; LITERT_CPU_AMX=0 in the
  * environment declines it).  Asked once, fixed for the process. */
 int lk_bf16_amx(void);
-size_t lk_conv_packed_bf16_pairs(int m, int k, int groups);
-void lk_conv_pack_weights_bf16(const float *w, int m, int k, int groups, uint32_t *out);
+size_t lk_conv_packed_bf16_pairs(int m, int k, int taps, int groups);
+void lk_conv_pack_weights_bf16(const float *w, int m, int k, int taps, int groups, uint32_t *out);
 int lk_conv2d_packed_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
                           const float *z, float *y, lk_pool *pool);
 

@@ -640,9 +640,9 @@ static int float_weights(PyObject *obj, Py_ssize_t values, Py_buffer *view) {
 }
 
 /* The geometry of a weight as the packing entry points parse it; each layout reads its own fields
-   (conv: rows, k, groups; Winograd: rows, k = channels, groups, unit, kernel; GEMM B: k, n, trans_b). */
+   (conv: rows, k, groups, taps = kh * kw; Winograd: rows, k = channels, groups, unit, kernel; GEMM B: k, n, trans_b). */
 typedef struct {
-    int rows, k, n, groups, trans_b, unit, kernel, bf16;
+    int rows, k, n, groups, trans_b, unit, kernel, taps, bf16;
 } weight_geometry;
 
 /* A packed weight layout in one precision: float32 values, or bf16 pairs (4 bytes each as well) */
@@ -654,12 +654,14 @@ typedef struct {
 
 static Py_ssize_t conv_values(const weight_geometry *g) { return (Py_ssize_t)g->rows * g->k; }
 static size_t conv_floats(const weight_geometry *g) { return lk_conv_packed_floats(g->rows, g->k, g->groups); }
-static size_t conv_pairs(const weight_geometry *g) { return lk_conv_packed_bf16_pairs(g->rows, g->k, g->groups); }
+static size_t conv_pairs(const weight_geometry *g) {
+    return lk_conv_packed_bf16_pairs(g->rows, g->k, g->taps, g->groups);
+}
 static int conv_pack_f32(const weight_geometry *g, const float *w, void *out) {
     return lk_conv_pack_weights(w, g->rows, g->k, g->groups, out), LK_OK;
 }
 static int conv_pack_bf16(const weight_geometry *g, const float *w, void *out) {
-    return lk_conv_pack_weights_bf16(w, g->rows, g->k, g->groups, out), LK_OK;
+    return lk_conv_pack_weights_bf16(w, g->rows, g->k, g->taps, g->groups, out), LK_OK;
 }
 
 /* F(unit x unit, kernel x kernel); bf16 only for F(2x2, 3x3) ungrouped; 0 units for a variant the library
@@ -704,15 +706,15 @@ static const struct {
     {"gemm_b", 1, {gemm_pairs, gemm_values, gemm_pack_bf16}},
 };
 
-/* The layout called `name` and its geometry from the keywords (unit=2, kernel=3, groups=1 by default; the
+/* The layout called `name` and its geometry from the keywords (unit=2, kernel=3, groups=1, taps=1 by default; the
    rest 0), or NULL with the error set (an unknown layout or keyword, a geometry the layout refuses). */
 static const packed_layout *parse_geometry(const char *name, PyObject *kwargs, weight_geometry *g) {
-    static char *keywords[] = {"rows", "k", "n", "groups", "trans_b", "unit", "kernel", "bf16", NULL};
-    *g = (weight_geometry){.groups = 1, .unit = 2, .kernel = 3};
+    static char *keywords[] = {"rows", "k", "n", "groups", "trans_b", "unit", "kernel", "taps", "bf16", NULL};
+    *g = (weight_geometry){.groups = 1, .unit = 2, .kernel = 3, .taps = 1};
     PyObject *none = PyTuple_New(0);
     if (!none) return NULL;
-    int parsed = PyArg_ParseTupleAndKeywords(none, kwargs, "|$iiiipiip", keywords, &g->rows, &g->k, &g->n,
-                                             &g->groups, &g->trans_b, &g->unit, &g->kernel, &g->bf16);
+    int parsed = PyArg_ParseTupleAndKeywords(none, kwargs, "|$iiiipiiip", keywords, &g->rows, &g->k, &g->n,
+                                             &g->groups, &g->trans_b, &g->unit, &g->kernel, &g->taps, &g->bf16);
     Py_DECREF(none);
     if (!parsed) return NULL;
     for (size_t i = 0; i < sizeof(LAYOUTS) / sizeof(LAYOUTS[0]); i++) {
@@ -757,7 +759,7 @@ static PyObject *mod_pack_weights(PyObject *Py_UNUSED(m), PyObject *args, PyObje
 
 static PyMethodDef module_methods[] = {
     {"packed_bytes", (PyCFunction)(void (*)(void))mod_packed_bytes, METH_VARARGS | METH_KEYWORDS,
-     "packed_bytes(layout, *, rows=0, k=0, n=0, groups=1, trans_b=False, unit=2, kernel=3, bf16=False) -> int: "
+     "packed_bytes(layout, *, rows=0, k=0, n=0, groups=1, trans_b=False, unit=2, kernel=3, taps=1, bf16=False) -> int: "
      "size of a packed weight layout ('conv': rows, k, groups; 'winograd': rows, k = channels, groups, unit, "
      "kernel; 'gemm_b': k, n)"},
     {"pack_weights", (PyCFunction)(void (*)(void))mod_pack_weights, METH_VARARGS | METH_KEYWORDS,

@@ -42,27 +42,60 @@
 /* k in pairs, rounded up to whole tiles */
 static int pairs_padded(int k) { return ((k + 1) / 2 + TILE_PAIRS - 1) / TILE_PAIRS * TILE_PAIRS; }
 
-size_t lk_conv_packed_amx_pairs(int m, int k, int groups) {
-    if (m <= 0 || k <= 0 || groups <= 0 || m % groups) return 0;
+/* Convolutions of at least this many input channels per group read their input straight from the image
+ * (conv_direct below), fewer (a 3-channel stem) im2col it into panels: the direct form multiplies each tap's
+ * channel pairs as tiles of their own, which few channels would leave mostly empty. */
+#define DIRECT_CHANNELS 16
+#define MAX_TAPS 64
+
+static int direct_form(int cg, int taps) { return cg >= DIRECT_CHANNELS && taps <= MAX_TAPS; }
+
+/* the direct form's channel pairs per tap: ceil(cg / 2), in whole tiles of 16 beyond one tile */
+static int channel_pairs(int cg) {
+    int cp = (cg + 1) / 2;
+    return cp <= TILE_PAIRS ? cp : (cp + TILE_PAIRS - 1) / TILE_PAIRS * TILE_PAIRS;
+}
+
+/* pairs of k per tile: 16, or all of a direct conv's channel pairs when they are fewer */
+static int tile_k(int cg, int taps) { return direct_form(cg, taps) ? LK_MIN(TILE_PAIRS, channel_pairs(cg)) : TILE_PAIRS; }
+
+/* pairs of one weight row in the layout: taps x channel pairs (direct), or k's pairs padded to whole tiles */
+static int row_pairs(int cg, int taps) { return direct_form(cg, taps) ? taps * channel_pairs(cg) : pairs_padded(cg * taps); }
+
+size_t lk_conv_packed_amx_pairs(int m, int k, int taps, int groups) {
+    if (m <= 0 || k <= 0 || taps <= 0 || k % taps || groups <= 0 || m % groups) return 0;
     size_t panels = (size_t)(m / groups + TILE_ROWS - 1) / TILE_ROWS;
-    return (size_t)groups * panels * (size_t)pairs_padded(k) * TILE_ROWS;
+    return (size_t)groups * panels * (size_t)row_pairs(k / taps, taps) * TILE_ROWS;
 }
 
-/* the bf16 pair (w[row][2q], w[row][2q + 1]) of group g's [mg][k] weights, zero past the rows or k */
-static uint32_t weight_pair(const float *w, int g, int mg, int row, int k, int q) {
-    if (row >= mg || 2 * q >= k) return 0;
+/* the bf16 pair (w[row][kk], w[row][kk + step]) of group g's [mg][k] weights, zero past the rows or k; the
+ * second value zero when `second` is false (an odd count's last pair) */
+static uint32_t weight_pair(const float *w, int g, int mg, int row, int k, int kk, int step, int second) {
+    if (row >= mg || kk >= k) return 0;
     const float *r = w + ((size_t)g * mg + row) * k;
-    return lk_bf16_pair(r[2 * q], 2 * q + 1 < k ? r[2 * q + 1] : 0.0f);
+    return lk_bf16_pair(r[kk], second ? r[kk + step] : 0.0f);
 }
 
-void lk_conv_pack_weights_amx(const float *w, int m, int k, int groups, uint32_t *out) {
-    int mg = m / groups, panels = (mg + TILE_ROWS - 1) / TILE_ROWS, kblocks = pairs_padded(k) / TILE_PAIRS;
+/* Per group, per 16-row panel, tiles of 16 rows x tile_k pairs, row-major, in the order the kernels read them:
+ * direct, per tap per block of channel pairs (pair = channels 2c and 2c + 1 at that tap); else per 16 pairs of
+ * k (k = channel x tap, as im2col lays it out). */
+void lk_conv_pack_weights_amx(const float *w, int m, int k, int taps, int groups, uint32_t *out) {
+    int mg = m / groups, panels = (mg + TILE_ROWS - 1) / TILE_ROWS, cg = k / taps, kt = tile_k(cg, taps);
+    int direct = direct_form(cg, taps), cp = channel_pairs(cg), blocks = direct ? cp / kt : pairs_padded(k) / kt;
     for (int g = 0; g < groups; g++)
         for (int pm = 0; pm < panels; pm++)
-            for (int kb = 0; kb < kblocks; kb++)
-                for (int r = 0; r < TILE_ROWS; r++)
-                    for (int q = 0; q < TILE_PAIRS; q++)
-                        *out++ = weight_pair(w, g, mg, pm * TILE_ROWS + r, k, kb * TILE_PAIRS + q);
+            for (int tap = 0; tap < (direct ? taps : 1); tap++)
+                for (int blk = 0; blk < blocks; blk++)
+                    for (int r = 0; r < TILE_ROWS; r++)
+                        for (int q = 0; q < kt; q++) {
+                            int row = pm * TILE_ROWS + r, pair = blk * kt + q;
+                            if (direct) /* channels 2 * pair and 2 * pair + 1 at this tap */
+                                *out++ = 2 * pair < cg ? weight_pair(w, g, mg, row, k, 2 * pair * taps + tap, taps,
+                                                                     2 * pair + 1 < cg)
+                                                       : 0u;
+                            else
+                                *out++ = weight_pair(w, g, mg, row, k, 2 * pair, 1, 2 * pair + 1 < k);
+                        }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -103,17 +136,31 @@ typedef struct {
     uint8_t rows[16];
 } tile_config;
 
-/* every tile 16 rows of 64 bytes (the tile state is per thread: each task configures its own) */
-__attribute__((target(AMX_TARGET))) static void configure_tiles(void) {
+/* C tiles (tmm0-3) 16 x 16 floats; A tiles (tmm4-5) 16 rows of kt pairs, B tiles (tmm6-7) kt rows of 16 pairs
+ * (the tile state is per thread: each task configures its own) */
+__attribute__((target(AMX_TARGET))) static void configure_tiles(int kt) {
     tile_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 8; t++) cfg.colsb[t] = 64, cfg.rows[t] = TILE_ROWS;
+    cfg.colsb[4] = cfg.colsb[5] = (uint16_t)(kt * 4);
+    cfg.rows[6] = cfg.rows[7] = (uint8_t)kt;
     /* not GCC 12's _tile_loadconfig: its asm names only the first 8 bytes as read, and the stores above went */
     __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
 }
 
 __attribute__((target(AMX_TARGET))) static void release_tiles(void) { _tile_release(); }
+
+/* AddressSanitizer does not see inside the tile loads and stores (inline assembly): in a sanitized build every
+ * tile's rows are touched first, their first and last bytes, by plain reads it checks. */
+#if defined(__SANITIZE_ADDRESS__)
+static void touch_tile(const void *base, int rows, int row_bytes, size_t stride) {
+    const volatile unsigned char *b = base;
+    for (int r = 0; r < rows; r++) (void)b[(size_t)r * stride], (void)b[(size_t)r * stride + (size_t)row_bytes - 1];
+}
+#else
+#define touch_tile(base, rows, row_bytes, stride) ((void)0)
+#endif
 
 /* ct[32][32] = the 32 x 32 block A x B over kb tiles of 16 pairs: A tiles of 16 rows `lda` bytes apart, the
  * second (rows 16-31) a_next words after the first, both a_step words further per 16 pairs; B a panel
@@ -127,6 +174,8 @@ __attribute__((target(AMX_TARGET), always_inline)) static inline void block_kern
     if (two_a) _tile_zero(2);
     if (two_a && two_b) _tile_zero(3);
     for (int q = 0; q < kb; q++) {
+        touch_tile(a, TILE_ROWS, 64, lda);
+        touch_tile(b, TILE_PAIRS, two_b ? 128 : 64, BLOCK * 4);
         _tile_loadd(4, a, lda);
         _tile_loadd(6, b, BLOCK * 4);
         _tile_dpbf16ps(0, 4, 6);
@@ -135,6 +184,7 @@ __attribute__((target(AMX_TARGET), always_inline)) static inline void block_kern
             _tile_dpbf16ps(1, 4, 7);
         }
         if (two_a) {
+            touch_tile(a + a_next, TILE_ROWS, 64, lda);
             _tile_loadd(5, a + a_next, lda);
             _tile_dpbf16ps(2, 5, 6);
             if (two_b) _tile_dpbf16ps(3, 5, 7);
@@ -142,6 +192,7 @@ __attribute__((target(AMX_TARGET), always_inline)) static inline void block_kern
         a += a_step;
         b += (size_t)TILE_PAIRS * BLOCK;
     }
+    touch_tile(ct, BLOCK, BLOCK * 4, BLOCK * 4);
     _tile_stored(0, ct, BLOCK * 4);
     if (two_b) _tile_stored(1, ct + TILE_ROWS, BLOCK * 4);
     if (two_a) _tile_stored(2, ct + TILE_ROWS * BLOCK, BLOCK * 4);
@@ -167,9 +218,94 @@ static void amx_block(int rows, int cols, int kb, const uint32_t *a, size_t lda,
     else
         (cols > TILE_ROWS ? block_16x32 : block_16x16)(kb, a, lda, a_next, a_step, b, ct);
 }
+/* ct[32][32] = a 32 x 32 block of the direct convolution: per tap, per block of kt channel pairs, A the next
+ * 16 x kt weight tile (a_tile words on; rows 16-31 a_next words after), B kt channel-pair rows of the pair
+ * planes, `ldb` bytes apart, at the tap's offset from b (the block's first position). */
+__attribute__((target(AMX_TARGET), always_inline)) static inline void direct_kernel(
+    const int two_a, const int two_b, int taps, int cp_blocks, const uint32_t *a, size_t a_tile, size_t a_next,
+    size_t lda, const uint32_t *b, size_t ldb, size_t cp_step, const int *tap_off, float *ct) {
+    _tile_zero(0);
+    if (two_b) _tile_zero(1);
+    if (two_a) _tile_zero(2);
+    if (two_a && two_b) _tile_zero(3);
+    for (int tap = 0; tap < taps; tap++) {
+        const uint32_t *bt = b + tap_off[tap];
+        for (int c = 0; c < cp_blocks; c++) {
+            touch_tile(a, TILE_ROWS, (int)lda, lda);
+            touch_tile(bt, (int)lda / 4, two_b ? 128 : 64, ldb);
+            _tile_loadd(4, a, lda);
+            _tile_loadd(6, bt, ldb);
+            _tile_dpbf16ps(0, 4, 6);
+            if (two_b) {
+                _tile_loadd(7, bt + TILE_ROWS, ldb);
+                _tile_dpbf16ps(1, 4, 7);
+            }
+            if (two_a) {
+                touch_tile(a + a_next, TILE_ROWS, (int)lda, lda);
+                _tile_loadd(5, a + a_next, lda);
+                _tile_dpbf16ps(2, 5, 6);
+                if (two_b) _tile_dpbf16ps(3, 5, 7);
+            }
+            a += a_tile;
+            bt += cp_step;
+        }
+    }
+    touch_tile(ct, BLOCK, BLOCK * 4, BLOCK * 4);
+    _tile_stored(0, ct, BLOCK * 4);
+    if (two_b) _tile_stored(1, ct + TILE_ROWS, BLOCK * 4);
+    if (two_a) _tile_stored(2, ct + TILE_ROWS * BLOCK, BLOCK * 4);
+    if (two_a && two_b) _tile_stored(3, ct + TILE_ROWS * BLOCK + TILE_ROWS, BLOCK * 4);
+}
+
+#define LK_AMX_DIRECT(NAME, TWO_A, TWO_B)                                                                       \
+    __attribute__((target(AMX_TARGET))) static void NAME(int taps, int cp_blocks, const uint32_t *a,           \
+                                                         size_t a_tile, size_t a_next, size_t lda,             \
+                                                         const uint32_t *b, size_t ldb, size_t cp_step,        \
+                                                         const int *tap_off, float *ct) {                      \
+        direct_kernel(TWO_A, TWO_B, taps, cp_blocks, a, a_tile, a_next, lda, b, ldb, cp_step, tap_off, ct);   \
+    }
+LK_AMX_DIRECT(direct_32x32, 1, 1)
+LK_AMX_DIRECT(direct_32x16, 1, 0)
+LK_AMX_DIRECT(direct_16x32, 0, 1)
+LK_AMX_DIRECT(direct_16x16, 0, 0)
+#undef LK_AMX_DIRECT
+
+static void direct_block(int rows, int cols, int taps, int cp_blocks, const uint32_t *a, size_t a_tile,
+                         size_t a_next, size_t lda, const uint32_t *b, size_t ldb, size_t cp_step, const int *tap_off,
+                         float *ct) {
+    if (rows > TILE_ROWS)
+        (cols > TILE_ROWS ? direct_32x32 : direct_32x16)(taps, cp_blocks, a, a_tile, a_next, lda, b, ldb, cp_step,
+                                                         tap_off, ct);
+    else
+        (cols > TILE_ROWS ? direct_16x32 : direct_16x16)(taps, cp_blocks, a, a_tile, a_next, lda, b, ldb, cp_step,
+                                                         tap_off, ct);
+}
+
+/* dst[0:n] = the bf16 pairs (r0[i], r1[i]) (r1 NULL: zero high halves), rounded to nearest even */
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pair_rows(const float *r0, const float *r1, int n,
+                                                                             uint32_t *dst) {
+    static const uint16_t order[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+                                       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    const __m512i idx = _mm512_loadu_si512(order);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 lo = _mm512_maskz_loadu_ps(m, r0 + i), hi = r1 ? _mm512_maskz_loadu_ps(m, r1 + i) : _mm512_setzero_ps();
+        __m512i v = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        _mm512_mask_storeu_epi32(dst + i, m, v);
+    }
+}
 #else
+static void direct_block(int rows, int cols, int taps, int cp_blocks, const uint32_t *a, size_t a_tile,
+                         size_t a_next, size_t lda, const uint32_t *b, size_t ldb, size_t cp_step, const int *tap_off,
+                         float *ct) {
+    (void)rows, (void)cols, (void)taps, (void)cp_blocks, (void)a, (void)a_tile, (void)a_next, (void)lda, (void)b;
+    (void)ldb, (void)cp_step, (void)tap_off, (void)ct;
+}
+static void pair_rows(const float *r0, const float *r1, int n, uint32_t *dst) {
+    (void)r0, (void)r1, (void)n, (void)dst;
+}
 int lk_bf16_amx(void) { return 0; }
-static void configure_tiles(void) {}
+static void configure_tiles(int kt) { (void)kt; }
 static void release_tiles(void) {}
 static void amx_block(int rows, int cols, int kb, const uint32_t *a, size_t lda, size_t a_next, size_t a_step,
                       const uint32_t *b, float *ct) {
@@ -238,7 +374,7 @@ static void amx_conv_task(void *arg, size_t t) {
     }
     if (!j->shared)
         lk_conv_pack_input_bf16(p, lk_group_input(p, j->x, (size_t)b, (size_t)g), first, count, j->kp, packed, rows);
-    configure_tiles();
+    configure_tiles(TILE_PAIRS);
     const uint32_t *wg = j->w + (size_t)g * j->panels * j->kp * TILE_ROWS;
     for (int blk = blk0; blk < blk1; blk++) {
         int m0 = blk * BLOCK, valid = LK_MIN(BLOCK, j->mg - m0), oc = g * j->mg + m0;
@@ -266,7 +402,7 @@ int lk_gemm_amx_rows(int rows, int cols, int k, const float *a, size_t lda, cons
     uint32_t *ap = lk_scratch(2, (size_t)padded_rows * kp * sizeof(uint32_t));
     float *ct = lk_scratch(1, (size_t)BLOCK * BLOCK * sizeof(float));
     if (!ap || !ct) return LK_E_NOMEM;
-    configure_tiles();
+    configure_tiles(TILE_PAIRS);
     for (int m0 = 0; m0 < rows; m0 += BLOCK) {
         /* this block's rows as pairs, kp apart; the pairs past k and the rows past `rows` zero (a tile reads them) */
         int valid = LK_MIN(BLOCK, rows - m0), in_tiles = (valid + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
@@ -287,12 +423,186 @@ int lk_gemm_amx_rows(int rows, int cols, int k, const float *a, size_t lda, cons
     return LK_OK;
 }
 
+/* Tiles of whole 32-position panels over `positions` per image, narrower while there are fewer than three per
+ * thread; then, for a small image (7x7: two panels), each tile's 32-row blocks split among several tasks. */
+static void partition(int positions, size_t images, int blocks, int threads, int *tile, int *tiles, int *chunks,
+                      int *chunk_blocks) {
+    int whole = (positions + BLOCK - 1) / BLOCK * BLOCK;
+    *tile = LK_MIN(TILE_POSITIONS, whole);
+    while (*tile > BLOCK && threads > 1 && images * (size_t)((positions + *tile - 1) / *tile) < (size_t)threads * 3)
+        *tile = *tile / 2 / BLOCK * BLOCK;
+    *tiles = (positions + *tile - 1) / *tile;
+    size_t tile_tasks = images * (size_t)*tiles;
+    *chunks = 1;
+    if (threads > 1 && tile_tasks < (size_t)threads * 4)
+        *chunks = (int)LK_MIN((size_t)blocks, ((size_t)threads * 4 + tile_tasks - 1) / tile_tasks);
+    *chunk_blocks = (blocks + *chunks - 1) / *chunks;
+    *chunks = (blocks + *chunk_blocks - 1) / *chunk_blocks;
+}
+
+/* ------------------------------------------------------------------------
+ * The direct form: no im2col.  The zero-padded input of an image and group is rounded once into pair planes,
+ * one per (channel pair, phase), phase (a, b) holding padded rows sh*i + a and columns sw*j + b (the flat-rows
+ * scheme of conv_avx512.c): tap (ki, kj) reads phase (ki*dh % sh, kj*dw % sw) at row oy + ki*dh/sh and column
+ * ox + kj*dw/sw, so output (oy, ox) is flat position q = oy*wq + ox of a plane wq = ow + (kw-1)*dw/sw wide,
+ * and for one tap, kt channel pairs and 16 consecutive positions the B tile is kt plane rows, one plane apart,
+ * loaded where they lie.  The wq - ow columns past each output row are computed and dropped.
+ */
+typedef struct {
+    const lk_conv2d *p;
+    const float *x, *bias, *z;
+    const uint32_t *w;
+    float *y;
+    int mg, blocks, row_words, cp, kt, taps, phases, wq, hq, flat;
+    size_t plane;        /* words per (channel pair, phase) plane, slack included */
+    uint32_t *planes;    /* [images][cp][phases][plane] */
+    size_t image0;       /* the first image (batch x groups) in planes */
+    int tile, tiles, chunks, chunk_blocks;
+    int tap_off[MAX_TAPS]; /* words from a channel pair's first plane to the tap's first read */
+    float lo, hi;
+    lk_activation after;
+    int status;
+} direct_job;
+
+/* Task t of the rounding pass: channel pair t % cp of image image0 + t / cp into its phase planes. */
+static void direct_pairs_task(void *arg, size_t t) {
+    direct_job *j = arg;
+    const lk_conv2d *p = j->p;
+    int cp = (int)(t % (size_t)j->cp), cg = p->c / p->groups;
+    size_t image = j->image0 + t / (size_t)j->cp;
+    uint32_t *out = j->planes + (t * (size_t)j->phases) * j->plane;
+    if (2 * cp >= cg) { /* a pair past the channels: zeros, which the weights' zero pairs multiply */
+        memset(out, 0, (size_t)j->phases * j->plane * sizeof(uint32_t));
+        return;
+    }
+    size_t hw = (size_t)p->h * p->w;
+    const float *x0 = lk_group_input(p, j->x, image / (size_t)p->groups, image % (size_t)p->groups) + 2 * cp * hw;
+    const float *x1 = 2 * cp + 1 < cg ? x0 + hw : NULL;
+    float *gathered = NULL;
+    if (p->sw > 1 && !(gathered = lk_scratch(0, 2 * (size_t)j->wq * sizeof(float)))) {
+        j->status = LK_E_NOMEM;
+        return;
+    }
+    for (int a = 0; a < p->sh; a++)
+        for (int b = 0; b < p->sw; b++) {
+            uint32_t *plane = out + (size_t)(a * p->sw + b) * j->plane;
+            /* padded column sw*jq + b is image column sw*jq + b - pad_left: those in [0, w) */
+            int j0 = 0, j1 = j->wq;
+            while (j0 < j->wq && p->sw * j0 + b - p->pad_left < 0) j0++;
+            while (j1 > j0 && p->sw * (j1 - 1) + b - p->pad_left >= p->w) j1--;
+            for (int i = 0; i < j->hq; i++) {
+                uint32_t *row = plane + (size_t)i * j->wq;
+                int r = p->sh * i + a - p->pad_top;
+                if (r < 0 || r >= p->h || j0 >= j1) {
+                    memset(row, 0, (size_t)j->wq * sizeof(uint32_t));
+                    continue;
+                }
+                memset(row, 0, (size_t)j0 * sizeof(uint32_t));
+                memset(row + j1, 0, (size_t)(j->wq - j1) * sizeof(uint32_t));
+                int c0 = p->sw * j0 + b - p->pad_left, n = j1 - j0;
+                const float *s0 = x0 + (size_t)r * p->w + c0, *s1 = x1 ? x1 + (size_t)r * p->w + c0 : NULL;
+                if (gathered) {
+                    lk_gather(gathered, s0, n, p->sw);
+                    if (s1) lk_gather(gathered + j->wq, s1, n, p->sw);
+                    s0 = gathered, s1 = s1 ? gathered + j->wq : NULL;
+                }
+                pair_rows(s0, s1, n, row + j0);
+            }
+            memset(plane + (size_t)j->hq * j->wq, 0, (j->plane - (size_t)j->hq * j->wq) * sizeof(uint32_t));
+        }
+}
+
+/* Task t: one tile of flat positions of one image, times one chunk of the 32-row blocks. */
+static void direct_task(void *arg, size_t t) {
+    direct_job *j = arg;
+    const lk_conv2d *p = j->p;
+    int chunk = (int)(t % (size_t)j->chunks);
+    t /= (size_t)j->chunks;
+    int tile = (int)(t % (size_t)j->tiles);
+    size_t local = t / (size_t)j->tiles, image = j->image0 + local;
+    int b = (int)(image / (size_t)p->groups), g = (int)(image % (size_t)p->groups);
+    int first = tile * j->tile, count = LK_MIN(j->tile, j->flat - first);
+    int blk0 = chunk * j->chunk_blocks, blk1 = LK_MIN(j->blocks, blk0 + j->chunk_blocks);
+    if (count <= 0 || blk0 >= blk1) return;
+    float *ct = lk_scratch(1, (size_t)BLOCK * BLOCK * sizeof(float));
+    if (!ct) {
+        j->status = LK_E_NOMEM;
+        return;
+    }
+    configure_tiles(j->kt);
+    int positions = p->oh * p->ow;
+    const uint32_t *wg = j->w + (size_t)g * ((j->mg + TILE_ROWS - 1) / TILE_ROWS) * j->row_words;
+    const uint32_t *img = j->planes + local * (size_t)j->cp * j->phases * j->plane;
+    size_t cp_stride = (size_t)j->phases * j->plane; /* words between channel pairs */
+    for (int blk = blk0; blk < blk1; blk++) {
+        int m0 = blk * BLOCK, valid = LK_MIN(BLOCK, j->mg - m0), oc = g * j->mg + m0;
+        const uint32_t *a = wg + (size_t)(2 * blk) * j->row_words;
+        for (int c0 = 0; c0 < count; c0 += BLOCK) {
+            int q0 = first + c0, cols = LK_MIN(BLOCK, count - c0);
+            direct_block(valid, cols, j->taps, j->cp / j->kt, a, (size_t)TILE_ROWS * j->kt, (size_t)j->row_words,
+                         (size_t)j->kt * 4, img + q0, cp_stride * 4, cp_stride * j->kt, j->tap_off, ct);
+            /* flat positions [q0, q0 + cols): runs of one output row each, columns past ow dropped */
+            for (int q = q0; q < q0 + cols;) {
+                int oy = q / j->wq, ox = q % j->wq, run = LK_MIN(j->wq - ox, q0 + cols - q);
+                int keep = LK_MIN(run, p->ow - ox);
+                for (int r = 0; r < valid && keep > 0; r++) {
+                    size_t at = ((size_t)b * p->m + oc + r) * positions + (size_t)oy * p->ow + ox;
+                    lk_store_run(j->y + at, ct + (size_t)r * BLOCK + (q - q0), keep, j->bias ? j->bias[oc + r] : 0.0f,
+                                 j->z ? j->z + at : NULL, j->lo, j->hi);
+                    if (j->after.kind != LK_ACT_NONE) lk_activate(j->y + at, (size_t)keep, &j->after);
+                }
+                q += run;
+            }
+        }
+    }
+    release_tiles();
+}
+
+static int conv_direct(const lk_conv2d *p, const float *x, const uint32_t *w, const float *bias, const float *z,
+                       float *y, lk_pool *pool) {
+    direct_job j = {.p = p, .x = x, .bias = bias, .z = z, .w = w, .y = y};
+    int cg = p->c / p->groups;
+    j.taps = p->kh * p->kw;
+    j.cp = channel_pairs(cg);
+    j.kt = tile_k(cg, j.taps);
+    j.row_words = row_pairs(cg, j.taps) * TILE_ROWS;
+    j.mg = p->m / p->groups;
+    j.blocks = (j.mg + BLOCK - 1) / BLOCK;
+    j.phases = p->sh * p->sw;
+    j.wq = p->ow + (p->kw - 1) * p->dw / p->sw;
+    j.hq = p->oh + (p->kh - 1) * p->dh / p->sh;
+    j.flat = p->oh * j.wq;
+    /* a block's last panel reads up to 31 positions past the flat ones, plus the farthest tap's offset */
+    j.plane = ((size_t)j.hq * j.wq + BLOCK + j.wq + 15) / 16 * 16;
+    if ((double)j.phases * j.plane * j.cp > (double)(1 << 30)) return LK_E_ARG;
+    for (int ki = 0, t = 0; ki < p->kh; ki++)
+        for (int kj = 0; kj < p->kw; kj++, t++) {
+            int phase = (ki * p->dh % p->sh) * p->sw + kj * p->dw % p->sw;
+            j.tap_off[t] = (int)((size_t)phase * j.plane) + ki * p->dh / p->sh * j.wq + kj * p->dw / p->sw;
+        }
+    lk_split_activation(&p->act, &j.lo, &j.hi, &j.after);
+    size_t images = (size_t)p->n * p->groups, per_image = (size_t)j.cp * j.phases * j.plane;
+    /* the pair planes of as many images as SHARED_WORDS holds (at least one), then their tiles */
+    size_t batch = LK_MAX((size_t)1, LK_MIN(images, SHARED_WORDS / per_image));
+    for (j.image0 = 0; j.image0 < images; j.image0 += batch) {
+        size_t count = LK_MIN(batch, images - j.image0);
+        if (!(j.planes = lk_scratch(4, count * per_image * sizeof(uint32_t)))) return LK_E_NOMEM;
+        lk_parallel_for(pool, count * (size_t)j.cp, direct_pairs_task, &j);
+        if (j.status != LK_OK) return j.status;
+        partition(j.flat, count, j.blocks, lk_pool_threads(pool), &j.tile, &j.tiles, &j.chunks, &j.chunk_blocks);
+        lk_parallel_for(pool, count * (size_t)j.tiles * j.chunks, direct_task, &j);
+        if (j.status != LK_OK) return j.status;
+    }
+    return LK_OK;
+}
+
 int lk_conv2d_amx_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
                        const float *z, float *y, lk_pool *pool) {
     if (!lk_bf16_amx()) return LK_E_ARG;
     if (!p || p->groups < 1 || p->c % p->groups || p->m % p->groups) return LK_E_ARG;
     int positions = p->oh * p->ow;
     if (p->n == 0 || positions == 0) return LK_OK;
+    if (direct_form(p->c / p->groups, p->kh * p->kw)) return conv_direct(p, x, w_packed, bias, z, y, pool);
     amx_conv_job j = {.p = p, .x = x, .bias = bias, .z = z, .w = w_packed, .y = y};
     j.kp = pairs_padded(p->c / p->groups * p->kh * p->kw);
     j.kblocks = j.kp / TILE_PAIRS;
@@ -300,22 +610,9 @@ int lk_conv2d_amx_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_pac
     j.panels = (j.mg + TILE_ROWS - 1) / TILE_ROWS;
     j.blocks = (j.mg + BLOCK - 1) / BLOCK;
     lk_split_activation(&p->act, &j.lo, &j.hi, &j.after);
-    /* tiles of whole 32-position panels, narrower while there are fewer than three per thread; then, for a
-     * small image (7x7: two panels), each tile's blocks of output channels split among several tasks, each
-     * packing the tile's input itself */
-    int threads = lk_pool_threads(pool);
     size_t images = (size_t)p->n * p->groups;
-    int whole = (positions + BLOCK - 1) / BLOCK * BLOCK;
-    j.tile = LK_MIN(TILE_POSITIONS, whole);
-    while (j.tile > BLOCK && threads > 1 && images * (size_t)((positions + j.tile - 1) / j.tile) < (size_t)threads * 3)
-        j.tile = j.tile / 2 / BLOCK * BLOCK;
-    j.tiles = (positions + j.tile - 1) / j.tile;
+    partition(positions, images, j.blocks, lk_pool_threads(pool), &j.tile, &j.tiles, &j.chunks, &j.chunk_blocks);
     size_t tile_tasks = images * (size_t)j.tiles;
-    j.chunks = 1;
-    if (threads > 1 && tile_tasks < (size_t)threads * 4)
-        j.chunks = (int)LK_MIN((size_t)j.blocks, ((size_t)threads * 4 + tile_tasks - 1) / tile_tasks);
-    j.chunk_blocks = (j.blocks + j.chunks - 1) / j.chunks;
-    j.chunks = (j.blocks + j.chunk_blocks - 1) / j.chunk_blocks;
     size_t shared_words = tile_tasks * (size_t)j.tile * j.kp;
     if (j.chunks > 1 && shared_words <= SHARED_WORDS) {
         /* the tasks of a tile share its packed input, packed once by all threads, instead of once per task

@@ -62,13 +62,14 @@ size_t lk_conv_packed_floats(int m, int k, int groups) { return packed_units(m, 
 void lk_conv_pack_weights(const float *w, int m, int k, int groups, float *out) { pack_panels(w, m, k, groups, 0, out); }
 
 /* bf16: AMX's tile layout where the library uses AMX (conv_amx.c), else the pair panels */
-size_t lk_conv_packed_bf16_pairs(int m, int k, int groups) {
-    return lk_bf16_amx() ? lk_conv_packed_amx_pairs(m, k, groups) : packed_units(m, k, groups, 1);
+size_t lk_conv_packed_bf16_pairs(int m, int k, int taps, int groups) {
+    if (taps <= 0 || k % taps) return 0;
+    return lk_bf16_amx() ? lk_conv_packed_amx_pairs(m, k, taps, groups) : packed_units(m, k, groups, 1);
 }
 
-void lk_conv_pack_weights_bf16(const float *w, int m, int k, int groups, uint32_t *out) {
+void lk_conv_pack_weights_bf16(const float *w, int m, int k, int taps, int groups, uint32_t *out) {
     if (lk_bf16_amx())
-        lk_conv_pack_weights_amx(w, m, k, groups, out);
+        lk_conv_pack_weights_amx(w, m, k, taps, groups, out);
     else
         pack_panels(w, m, k, groups, 1, out);
 }
@@ -881,12 +882,15 @@ size_t lk_conv_pack_bf16_rows_floats(const lk_conv2d *p) { return (size_t)bf16_c
 void lk_conv_pack_input_bf16(const lk_conv2d *p, const float *x, int first, int count, int panel_pairs, uint32_t *out,
                              float *rows) {
     int cg = p->c / p->groups, taps = p->kh * p->kw, kp = (cg * taps + 1) / 2, chunk = bf16_chunk_channels(p);
+    /* a 1x1 conv over the whole image: a whole panel's rows are the input channels' own, rounded where they are */
+    int pointwise = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+                    p->oh == p->h && p->ow == p->w;
     lk_conv2d q = *p;
     q.groups = 1;
     for (int base = 0; base < count; base += NR) {
         int n = LK_MIN(NR, count - base);
         uint32_t *panel = out + (size_t)(base / NR) * panel_pairs * NR;
-        for (int c0 = 0; c0 < cg; c0 += chunk) {
+        for (int c0 = 0; c0 < cg && !(pointwise && n == NR); c0 += chunk) {
             q.c = LK_MIN(chunk, cg - c0);
             int k = q.c * taps;
             lk_im2col(&q, x + (size_t)c0 * p->h * p->w, first + base, n, rows, NR);
@@ -894,6 +898,7 @@ void lk_conv_pack_input_bf16(const lk_conv2d *p, const float *x, int first, int 
                 for (int r = 0; r < k; r++) memset(rows + (size_t)r * NR + n, 0, (size_t)(NR - n) * sizeof(float));
             lk_rows_to_bf16_pairs(rows, NR, k, panel + (size_t)(c0 * taps / 2) * NR);
         }
+        if (pointwise && n == NR) lk_rows_to_bf16_pairs(x + first + base, (size_t)p->h * p->w, cg, panel);
         if (panel_pairs > kp) memset(panel + (size_t)kp * NR, 0, (size_t)(panel_pairs - kp) * NR * sizeof(uint32_t));
     }
 }

@@ -141,8 +141,8 @@ void lk_conv_pack_input_bf16(const lk_conv2d *p, const float *x, int first, int 
                              float *rows);
 
 /* The AMX bf16 convolution (conv_amx.c): weights in 16 x 16-pair tiles, lk_conv_packed_amx_pairs of them */
-size_t lk_conv_packed_amx_pairs(int m, int k, int groups);
-void lk_conv_pack_weights_amx(const float *w, int m, int k, int groups, uint32_t *out);
+size_t lk_conv_packed_amx_pairs(int m, int k, int taps, int groups);
+void lk_conv_pack_weights_amx(const float *w, int m, int k, int taps, int groups, uint32_t *out);
 int lk_conv2d_amx_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
                        const float *z, float *y, lk_pool *pool);
 /* ... and its constant-B product: B packed by lk_gemm_pack_b_bf16 in 32-column panels of lk_gemm_amx_pairs(k)

@@ -70,7 +70,7 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
                 s->kind == LK_STEP_CONV2D_PACKED || s->kind == LK_STEP_CONV2D_PACKED_PREACT
                     ? f32((int64_t)lk_conv_packed_floats(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
                 : s->kind == LK_STEP_CONV2D_PACKED_BF16
-                    ? f32((int64_t)lk_conv_packed_bf16_pairs(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
+                    ? f32((int64_t)lk_conv_packed_bf16_pairs(p->m, p->c / p->groups * p->kh * p->kw, p->kh * p->kw, p->groups))
                 : wino_unit ? f32((int64_t)lk_winograd_packed_floats(wino_unit, p->kh, p->m, p->c, p->groups))
                 : s->kind == LK_STEP_CONV2D_WINOGRAD_BF16 ? f32((int64_t)lk_winograd_packed_bf16_pairs(p->m, p->c))
                                                      : f32(prod4(p->m, p->c / p->groups, p->kh, p->kw)),
