@@ -38,6 +38,7 @@
 #define TILE_WORDS (TILE_ROWS * TILE_PAIRS)
 #define TILE_POSITIONS 256 /* input positions a task packs, at most */
 #define SHARED_WORDS ((size_t)1 << 24) /* packed input shared among tasks: at most 64 MB */
+#define ROUND_WORDS 4096 /* pair-plane words a rounding task writes, at least */
 
 /* k in pairs, rounded up to whole tiles */
 static int pairs_padded(int k) { return ((k + 1) / 2 + TILE_PAIRS - 1) / TILE_PAIRS * TILE_PAIRS; }
@@ -50,14 +51,19 @@ static int pairs_padded(int k) { return ((k + 1) / 2 + TILE_PAIRS - 1) / TILE_PA
 
 static int direct_form(int cg, int taps) { return cg >= DIRECT_CHANNELS && taps <= MAX_TAPS; }
 
-/* the direct form's channel pairs per tap: ceil(cg / 2), in whole tiles of 16 beyond one tile */
-static int channel_pairs(int cg) {
-    int cp = (cg + 1) / 2;
-    return cp <= TILE_PAIRS ? cp : (cp + TILE_PAIRS - 1) / TILE_PAIRS * TILE_PAIRS;
+/* The direct form's channel pairs per tap, ceil(cg / 2), are multiplied in ceil(pairs / 16) tiles of tile_k
+ * pairs each, as even as they go (34 channels: two tiles of 9 pairs, one zero pair, where tiles of 16 would
+ * round and read 15 zero planes); channel_pairs counts the pairs with that padding. */
+static int tile_k(int cg, int taps) {
+    if (!direct_form(cg, taps)) return TILE_PAIRS;
+    int cp = (cg + 1) / 2, tiles = (cp + TILE_PAIRS - 1) / TILE_PAIRS;
+    return (cp + tiles - 1) / tiles;
 }
 
-/* pairs of k per tile: 16, or all of a direct conv's channel pairs when they are fewer */
-static int tile_k(int cg, int taps) { return direct_form(cg, taps) ? LK_MIN(TILE_PAIRS, channel_pairs(cg)) : TILE_PAIRS; }
+static int channel_pairs(int cg) {
+    int cp = (cg + 1) / 2, tiles = (cp + TILE_PAIRS - 1) / TILE_PAIRS;
+    return tiles * ((cp + tiles - 1) / tiles);
+}
 
 /* pairs of one weight row in the layout: taps x channel pairs (direct), or k's pairs padded to whole tiles */
 static int row_pairs(int cg, int taps) { return direct_form(cg, taps) ? taps * channel_pairs(cg) : pairs_padded(cg * taps); }
@@ -294,7 +300,28 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pair_rows(con
         _mm512_mask_storeu_epi32(dst + i, m, v);
     }
 }
+/* The 32 columns of a finished row of C (the flat positions of one block) to the output: the columns that are
+ * output positions (mask bits: ox < ow) are consecutive output positions, so bias, residual and clamp run on
+ * the whole row and the kept lanes are compressed into place (one call per row, where a store per output-row
+ * run took 5 per row on a 7x7 map) */
+__attribute__((target("avx512f"))) static void store_compressed(float *out, const float *acc, const uint16_t keep[2],
+                                                                 float bias, const float *z, float lo, float hi) {
+    const __m512 b = _mm512_set1_ps(bias), l = _mm512_set1_ps(lo), h = _mm512_set1_ps(hi);
+    for (int half = 0; half < 2; half++) {
+        if (!keep[half]) continue;
+        __m512 v = _mm512_add_ps(_mm512_loadu_ps(acc + 16 * half), b);
+        if (z) v = _mm512_add_ps(v, _mm512_maskz_expandloadu_ps(keep[half], z));
+        _mm512_mask_compressstoreu_ps(out, keep[half], _mm512_min_ps(_mm512_max_ps(v, l), h));
+        int n = __builtin_popcount(keep[half]);
+        out += n;
+        if (z) z += n;
+    }
+}
 #else
+static void store_compressed(float *out, const float *acc, const uint16_t keep[2], float bias, const float *z,
+                             float lo, float hi) {
+    (void)out, (void)acc, (void)keep, (void)bias, (void)z, (void)lo, (void)hi;
+}
 static void direct_block(int rows, int cols, int taps, int cp_blocks, const uint32_t *a, size_t a_tile,
                          size_t a_next, size_t lda, const uint32_t *b, size_t ldb, size_t cp_step, const int *tap_off,
                          float *ct) {
@@ -457,6 +484,7 @@ typedef struct {
     size_t plane;        /* words per (channel pair, phase) plane, slack included */
     uint32_t *planes;    /* [images][cp][phases][plane] */
     size_t image0;       /* the first image (batch x groups) in planes */
+    size_t pairs_total, pairs_per_task; /* (image, channel pair) planes to round, per task of the rounding pass */
     int tile, tiles, chunks, chunk_blocks;
     int tap_off[MAX_TAPS]; /* words from a channel pair's first plane to the tap's first read */
     float lo, hi;
@@ -464,9 +492,8 @@ typedef struct {
     int status;
 } direct_job;
 
-/* Task t of the rounding pass: channel pair t % cp of image image0 + t / cp into its phase planes. */
-static void direct_pairs_task(void *arg, size_t t) {
-    direct_job *j = arg;
+/* channel pair t % cp of image image0 + t / cp into its phase planes */
+static void round_pair_planes(direct_job *j, size_t t) {
     const lk_conv2d *p = j->p;
     int cp = (int)(t % (size_t)j->cp), cg = p->c / p->groups;
     size_t image = j->image0 + t / (size_t)j->cp;
@@ -490,6 +517,15 @@ static void direct_pairs_task(void *arg, size_t t) {
             int j0 = 0, j1 = j->wq;
             while (j0 < j->wq && p->sw * j0 + b - p->pad_left < 0) j0++;
             while (j1 > j0 && p->sw * (j1 - 1) + b - p->pad_left >= p->w) j1--;
+            if (p->sh == 1 && p->sw == 1 && j0 == 0 && j1 == j->wq && j->wq == p->w) {
+                /* no column padding: the plane's rows inside the image are one run of the channels' rows */
+                int i0 = LK_MAX(0, p->pad_top), i1 = LK_MIN(j->hq, p->h + p->pad_top);
+                memset(plane, 0, (size_t)i0 * j->wq * sizeof(uint32_t));
+                const float *s0 = x0 + (size_t)(i0 - p->pad_top) * p->w;
+                pair_rows(s0, x1 ? s0 + hw : NULL, (i1 - i0) * j->wq, plane + (size_t)i0 * j->wq);
+                memset(plane + (size_t)i1 * j->wq, 0, (j->plane - (size_t)i1 * j->wq) * sizeof(uint32_t));
+                continue;
+            }
             for (int i = 0; i < j->hq; i++) {
                 uint32_t *row = plane + (size_t)i * j->wq;
                 int r = p->sh * i + a - p->pad_top;
@@ -510,6 +546,14 @@ static void direct_pairs_task(void *arg, size_t t) {
             }
             memset(plane + (size_t)j->hq * j->wq, 0, (j->plane - (size_t)j->hq * j->wq) * sizeof(uint32_t));
         }
+}
+
+/* Task t of the rounding pass: channel pairs [t * pairs_per_task, ...) of all the images in planes (a 7x7
+ * plane is 49 pairs: one task each would cost more in hand-offs than in rounding) */
+static void direct_pairs_task(void *arg, size_t t) {
+    direct_job *j = arg;
+    for (size_t i = t * j->pairs_per_task; i < LK_MIN(j->pairs_total, (t + 1) * j->pairs_per_task); i++)
+        round_pair_planes(j, i);
 }
 
 /* Task t: one tile of flat positions of one image, times one chunk of the 32-row blocks. */
@@ -541,17 +585,23 @@ static void direct_task(void *arg, size_t t) {
             int q0 = first + c0, cols = LK_MIN(BLOCK, count - c0);
             direct_block(valid, cols, j->taps, j->cp / j->kt, a, (size_t)TILE_ROWS * j->kt, (size_t)j->row_words,
                          (size_t)j->kt * 4, img + q0, cp_stride * 4, cp_stride * j->kt, j->tap_off, ct);
-            /* flat positions [q0, q0 + cols): runs of one output row each, columns past ow dropped */
-            for (int q = q0; q < q0 + cols;) {
-                int oy = q / j->wq, ox = q % j->wq, run = LK_MIN(j->wq - ox, q0 + cols - q);
-                int keep = LK_MIN(run, p->ow - ox);
-                for (int r = 0; r < valid && keep > 0; r++) {
-                    size_t at = ((size_t)b * p->m + oc + r) * positions + (size_t)oy * p->ow + ox;
-                    lk_store_run(j->y + at, ct + (size_t)r * BLOCK + (q - q0), keep, j->bias ? j->bias[oc + r] : 0.0f,
+            /* flat positions [q0, q0 + cols): those with ox < ow are the output positions from the first one's on */
+            uint32_t kept = 0;
+            int start = -1, n = 0, oy = q0 / j->wq, ox = q0 % j->wq;
+            for (int i = 0; i < cols; i++, ox++) {
+                if (ox == j->wq) ox = 0, oy++;
+                if (ox >= p->ow) continue;
+                kept |= 1u << i;
+                if (start < 0) start = oy * p->ow + ox;
+                n++;
+            }
+            if (!n) continue;
+            const uint16_t keep[2] = {(uint16_t)(kept & 0xffffu), (uint16_t)(kept >> 16)};
+            for (int r = 0; r < valid; r++) {
+                size_t at = ((size_t)b * p->m + oc + r) * positions + (size_t)start;
+                store_compressed(j->y + at, ct + (size_t)r * BLOCK, keep, j->bias ? j->bias[oc + r] : 0.0f,
                                  j->z ? j->z + at : NULL, j->lo, j->hi);
-                    if (j->after.kind != LK_ACT_NONE) lk_activate(j->y + at, (size_t)keep, &j->after);
-                }
-                q += run;
+                if (j->after.kind != LK_ACT_NONE) lk_activate(j->y + at, (size_t)n, &j->after);
             }
         }
     }
@@ -587,7 +637,12 @@ static int conv_direct(const lk_conv2d *p, const float *x, const uint32_t *w, co
     for (j.image0 = 0; j.image0 < images; j.image0 += batch) {
         size_t count = LK_MIN(batch, images - j.image0);
         if (!(j.planes = lk_scratch(4, count * per_image * sizeof(uint32_t)))) return LK_E_NOMEM;
-        lk_parallel_for(pool, count * (size_t)j.cp, direct_pairs_task, &j);
+        /* rounding tasks of at least ROUND_WORDS words each, up to four per thread */
+        j.pairs_total = count * (size_t)j.cp;
+        size_t tasks = LK_MIN((size_t)lk_pool_threads(pool) * 4, j.pairs_total * j.phases * j.plane / ROUND_WORDS);
+        tasks = LK_MAX((size_t)1, LK_MIN(tasks, j.pairs_total));
+        j.pairs_per_task = (j.pairs_total + tasks - 1) / tasks;
+        lk_parallel_for(pool, (j.pairs_total + j.pairs_per_task - 1) / j.pairs_per_task, direct_pairs_task, &j);
         if (j.status != LK_OK) return j.status;
         partition(j.flat, count, j.blocks, lk_pool_threads(pool), &j.tile, &j.tiles, &j.chunks, &j.chunk_blocks);
         lk_parallel_for(pool, count * (size_t)j.tiles * j.chunks, direct_task, &j);
