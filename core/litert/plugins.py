@@ -71,7 +71,7 @@ class PluginHost:
     frontends: dict[str, Frontend] = field(default_factory=dict)
     serializers: dict[str, Serializer] = field(default_factory=dict)
     passes: dict[str, Pass] = field(default_factory=dict)
-    reference_engines: dict[str, ReferenceEngine] = field(default_factory=dict)
+    _engines: dict[str, ReferenceEngine] | None = field(default=None, repr=False)
     kernels: dict[str, dict[tuple[str, str], object]] = field(default_factory=dict)
     loaded: list[PluginInfo] = field(default_factory=list)
     failures: list[PluginFailure] = field(default_factory=list)
@@ -123,19 +123,35 @@ class PluginHost:
             ("litert_register_serializers", lambda: lambda s: self.serializers.__setitem__(s.name, s)),
             ("litert_register_passes", lambda: lambda p: self.passes.__setitem__(p.name, p)),
             ("litert_register_kernels", lambda: add_kernel),
-            ("litert_register_reference_engines", lambda: lambda e: self.reference_engines.__setitem__(e.name, e)),
         ]
+        self._engines = None  # collected again when next asked for
         for name, register in registrations:
             if name in implemented:
                 self.pm.subset_hook_caller(name, others)(register=register())
 
     def _rebuild(self) -> None:
-        for table in (self.backends, self.frontends, self.serializers, self.passes, self.kernels,
-                      self.reference_engines):
+        for table in (self.backends, self.frontends, self.serializers, self.passes, self.kernels):
             table.clear()
+        self._engines = None
         dist = {i.name: i.distribution for i in self.loaded}
         for name, plugin in self.pm.list_name_plugin():
             self._collect(plugin, dist.get(name, ""))
+
+    @property
+    def reference_engines(self) -> dict[str, ReferenceEngine]:
+        """The engines ``litert compare`` may check against, collected when first asked for: registering one
+        imports its module (onnxruntime's wrapper and the comparison machinery), which no load needs (~0.6 ms
+        of a first load)."""
+        if self._engines is None:
+            engines: dict[str, ReferenceEngine] = {}
+            for plugin in self.pm.get_plugins():
+                implemented = {caller.name for caller in self.pm.get_hookcallers(plugin) or ()}
+                if "litert_register_reference_engines" in implemented:
+                    others = [p for p in self.pm.get_plugins() if p is not plugin]
+                    self.pm.subset_hook_caller("litert_register_reference_engines", others)(
+                        register=lambda e: engines.__setitem__(e.name, e))
+            self._engines = engines
+        return self._engines
 
     # -- lookup -------------------------------------------------------------
 
