@@ -16,7 +16,7 @@ import sys
 import ml_dtypes
 import numpy as np
 import pytest
-from helpers.conv_cases import random_conv
+from helpers.conv_cases import preact_block, random_conv
 
 import litert
 from litert.backend import CompileContext
@@ -283,12 +283,37 @@ def test_resnet18_in_bf16_stays_within_one_percent_of_float32(tmp_path):
 @pytest.mark.skipif(not amx, reason="no AMX tiles here: the tests above ran the AVX512_BF16 kernels already")
 def test_avx512_bf16_path_where_amx_is_declined():
     """LITERT_CPU_AMX=0 declines AMX for the process: this file's tests then run the AVX512_BF16 kernels, their
-    layout and their lowering policy, so a machine with AMX checks both bf16 paths."""
+    layout and their lowering policy, so a machine with AMX checks both bf16 paths (the AMX-only tests, named so,
+    are left out)."""
     env = {**os.environ, "LITERT_CPU_AMX": "0"}
     probe = subprocess.run([sys.executable, "-c", "from litert_cpu.native import module; print(module().bf16_amx())"],
                            env=env, capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "False"
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "not declined"],
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "not declined and not amx"],
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and "skipped" not in run.stdout.splitlines()[-1]
+
+
+@pytest.mark.skipif(not amx, reason="the bf16 pre-activation runs on AMX tiles only")
+@pytest.mark.parametrize("n,c,m,size,threads", [(1, 37, 20, (7, 7), 1), (2, 64, 130, (9, 11), 2),
+                                                (1, 200, 96, (14, 14), 2)])
+def test_bf16_preactivation_folds_into_the_amx_1x1_conv(n, c, m, size, threads):
+    """BatchNorm + ReLU before a 1x1 conv of 16+ channels: on AMX tiles the bf16 conv applies them as it rounds
+    its input (no affine step), and gives what the same block gives with the affine as a step of its own (the
+    ReLU's output also a graph output, so it cannot fold) up to a rare different rounding of one bf16 operand."""
+    rng = np.random.default_rng(RNG_SEED + 700 + c)
+    ctx = CompileContext(threads=threads, opsets={"": 21}, precision="bf16")
+    graph, inputs = preact_block(rng, n, c, m, *size)
+    fused = CpuPartition(graph, ctx)
+    assert fused.native_segments[0].step_kinds == [lib.STEP_CONV2D_PACKED_PREACT_BF16]
+    rng = np.random.default_rng(RNG_SEED + 700 + c)
+    apart_graph, _ = preact_block(rng, n, c, m, *size, extra_reader=True)
+    apart = CpuPartition(apart_graph, ctx)
+    kinds = apart.native_segments[0].step_kinds
+    assert lib.STEP_AFFINE in kinds and lib.STEP_CONV2D_PACKED_BF16 in kinds, kinds
+    got, want = fused.run(inputs)["y"], apart.run(inputs)["y"]
+    scale = float(np.abs(want).max())
+    assert np.abs(got - want).max() < 1e-2 * scale and np.abs(got - want).mean() < 1e-4 * scale
+    exact = CpuPartition(graph, CompileContext(threads=1, opsets={"": 21}), native=False).run(inputs)["y"]
+    assert np.linalg.norm(got - exact) < 1e-2 * np.linalg.norm(exact)

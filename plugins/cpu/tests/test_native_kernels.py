@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers.conv_cases import conv_out, random_conv
+from helpers.conv_cases import build, conv_out, preact_block, random_conv
 
 from litert.backend import CompileContext
 from litert.ir import DType, Graph, Node, Value
@@ -21,18 +21,6 @@ from litert_cpu.native import module, status
 pytestmark = pytest.mark.skipif(module() is None, reason=f"native kernels inactive: {status().detail}")
 
 RNG_SEED = 20261204
-
-
-def build(nodes: list[Node], inputs: dict[str, np.ndarray], consts: dict[str, np.ndarray],
-          outputs: dict[str, tuple[int, ...]]) -> Graph:
-    values = {}
-    for name, array in inputs.items():
-        values[name] = Value(name, DType.FLOAT32, tuple(array.shape))
-    for name, array in consts.items():
-        values[name] = Value(name, DType.from_numpy(array.dtype), tuple(array.shape), const=array)
-    for name, shape in outputs.items():
-        values[name] = Value(name, DType.FLOAT32, tuple(shape))
-    return Graph(nodes=nodes, inputs=list(inputs), outputs=list(outputs), values=values, name="case")
 
 
 def run_both(graph: Graph, inputs: dict[str, np.ndarray], threads: int = 2, opset: int = 21):
@@ -1009,25 +997,6 @@ def test_gather_one_index_matches_numpy(axis, index):
     assert_close(got, want, rtol=0, atol=0)
 
 
-def _preact_block(rng, n, c, m, h, w, extra_reader=False, kernel=1):
-    """BatchNormalization -> Relu -> Conv (DenseNet's pre-activation layer); with ``extra_reader`` the ReLU's
-    output is a graph output too."""
-    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
-    consts = {"gamma": rng.uniform(0.5, 1.5, c), "beta": rng.standard_normal(c), "mean": rng.standard_normal(c),
-              "var": rng.uniform(0.5, 2.0, c), "w": rng.standard_normal((m, c, kernel, kernel)) / np.sqrt(c),
-              "b": rng.standard_normal(m)}
-    consts = {k: np.asarray(v, np.float32) for k, v in consts.items()}
-    pad = kernel // 2
-    nodes = [Node("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], ["bn"], {"epsilon": 1e-5}, name="bn"),
-             Node("Relu", ["bn"], ["r"], name="relu"),
-             Node("Conv", ["r", "w", "b"], ["y"], {"kernel_shape": [kernel, kernel], "pads": [pad] * 4}, name="conv")]
-    outputs = {"y": (n, m, h, w), **({"r": (n, c, h, w)} if extra_reader else {})}
-    graph = build(nodes, {"x": x}, consts, outputs)
-    for name in ("bn", "r"):
-        graph.values.setdefault(name, Value(name, DType.FLOAT32, (n, c, h, w)))
-    return graph, {"x": x}
-
-
 @pytest.mark.parametrize("n,c,m,size,threads", [(1, 37, 20, (7, 7), 1), (2, 64, 130, (9, 11), 2),
                                                 (1, 200, 128, (14, 14), 2), (1, 13, 8, (5, 21), 1)])
 def test_preactivation_folds_into_the_1x1_conv(n, c, m, size, threads):
@@ -1035,7 +1004,7 @@ def test_preactivation_folds_into_the_1x1_conv(n, c, m, size, threads):
     channel): no affine step runs, and the result matches numpy's three nodes; odd channel counts, partial
     weight panels, narrow last panels (7x7: 49 = 32 + 17), two images, two threads."""
     rng = np.random.default_rng(RNG_SEED + 1800 + c)
-    graph, inputs = _preact_block(rng, n, c, m, *size)
+    graph, inputs = preact_block(rng, n, c, m, *size)
     part = CpuPartition(graph, CompileContext(threads=threads, opsets={"": 21}), native=True)
     kinds = part.native_segments[0].step_kinds
     assert kinds == [module().STEP_CONV2D_PACKED_PREACT], kinds
@@ -1048,7 +1017,7 @@ def test_preactivation_stays_a_step_where_it_cannot_fold(extra_reader, kernel):
     """The ReLU's output read by anything else (here: a graph output), or a conv that is not 1x1: the affine
     keeps its own step."""
     rng = np.random.default_rng(RNG_SEED + 1850 + kernel)
-    graph, inputs = _preact_block(rng, 1, 16, 24, 8, 8, extra_reader, kernel)
+    graph, inputs = preact_block(rng, 1, 16, 24, 8, 8, extra_reader, kernel)
     part = CpuPartition(graph, CompileContext(threads=2, opsets={"": 21}), native=True)
     kinds = part.native_segments[0].step_kinds
     assert module().STEP_AFFINE in kinds and module().STEP_CONV2D_PACKED_PREACT not in kinds, kinds

@@ -940,14 +940,19 @@ def fold_preactivation(producer: Lowered, consumer: Lowered, name: str, ctx: Low
     """Fuse ``producer``, a per-channel scale and shift with a ReLU (a pre-activation block's BatchNorm and ReLU,
     one ``STEP_AFFINE``), into ``consumer``, the packed 1x1 conv that alone reads its output: the conv packs
     max(x * scale + shift, 0) straight from the affine's input (``STEP_CONV2D_PACKED_PREACT``), and the pass
-    over the whole input goes (DenseNet-121 runs 120 of them over its growing Concats, 4% of its time).  The
+    over the whole input goes (DenseNet-121 runs 120 of them over its growing Concats, 4% of its time); a bf16
+    conv on AMX tiles of ``PREACT_BF16_CHANNELS`` or more input channels applies it as it rounds its input
+    (``STEP_CONV2D_PACKED_PREACT_BF16``).  The
     conv reads it as ``name`` (the ReLU folded into the affine is an alias of its output); the caller checks that
     nothing else reads it.  ``producer`` is left without steps."""
     n = ctx.native
     if len(producer.steps) != 1 or len(consumer.steps) != 1:
         return False
     affine, conv = producer.steps[0], consumer.steps[0]
-    if affine.kind != n.STEP_AFFINE or affine.ints[3] != n.ACT_RELU or conv.kind != n.STEP_CONV2D_PACKED \
+    preact = {n.STEP_CONV2D_PACKED: n.STEP_CONV2D_PACKED_PREACT}
+    if ctx.amx and conv.ints[1] >= n.PREACT_BF16_CHANNELS:
+        preact[n.STEP_CONV2D_PACKED_BF16] = n.STEP_CONV2D_PACKED_PREACT_BF16
+    if affine.kind != n.STEP_AFFINE or affine.ints[3] != n.ACT_RELU or conv.kind not in preact \
             or conv.operands[0] != name:
         return False
     batch, c, h, w, _, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, group, _ = conv.ints
@@ -955,7 +960,7 @@ def fold_preactivation(producer: Lowered, consumer: Lowered, name: str, ctx: Low
             or tuple(affine.ints[:3]) != (batch, c, h * w):
         return False
     x, scale, shift = affine.operands[:3]
-    consumer.steps[0] = Step(n.STEP_CONV2D_PACKED_PREACT, (x, *conv.operands[1:5], scale, shift), conv.ints,
+    consumer.steps[0] = Step(preact[conv.kind], (x, *conv.operands[1:5], scale, shift), conv.ints,
                              conv.floats, conv.output)
     consumer.consts.update(producer.consts)
     producer.steps.clear()

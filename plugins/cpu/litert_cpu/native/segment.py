@@ -146,7 +146,7 @@ class NativeSegment:
                 steps.append((index, st))
         outputs = [n for n in dict.fromkeys(produced) if n in live_after]
         bf16_kinds = {native.STEP_CONV2D_PACKED_BF16, native.STEP_CONV2D_WINOGRAD_BF16, native.STEP_MATMUL_PACKED_BF16,
-                      native.STEP_MATMUL_BF16}
+                      native.STEP_MATMUL_BF16, native.STEP_CONV2D_PACKED_PREACT_BF16}
         #: how many of the nodes compute in bf16 arithmetic (``precision="bf16"``)
         self.bf16_nodes = len({index for index, st in steps if st.kind in bf16_kinds})
         steps, placed = _concat_in_place(steps, root, live_after, const, nbytes, native.STEP_COPY)

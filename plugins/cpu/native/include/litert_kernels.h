@@ -159,6 +159,12 @@ int lk_bf16_available(void);
  * (AMX-BF16, the tile state granted by the OS; LITERT_CPU_AMX=0 in the
  * environment declines it).  Asked once, fixed for the process. */
 int lk_bf16_amx(void);
+/* lk_conv2d_packed_preact_f32's pre-activation with bf16 weights, on AMX tiles only: the 1x1 conv of at least
+ * lk_conv_preact_bf16_channels() input channels, max(x * scale + shift, 0) applied as the input is rounded to
+ * bf16.  LK_E_ARG without AMX or for any other geometry. */
+int lk_conv_preact_bf16_channels(void);
+int lk_conv2d_packed_preact_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
+                                 const float *z, float *y, const float *scale, const float *shift, lk_pool *pool);
 size_t lk_conv_packed_bf16_pairs(int m, int k, int taps, int groups);
 void lk_conv_pack_weights_bf16(const float *w, int m, int k, int taps, int groups, uint32_t *out);
 int lk_conv2d_packed_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,

@@ -56,6 +56,7 @@ enum lk_step_kind {
     LK_STEP_QMAXPOOL,       /* slots: x (u8), table? (u8[256]), y (u8) (lk_qmaxpool_u8) */
     LK_STEP_CONV2D_WINOGRAD4, /* slots: x, F(4x4, 3x3) transformed w, bias?, z?, y (lk_conv2d_winograd_f32, unit 4) */
     LK_STEP_CONV2D_PACKED_PREACT, /* slots: x, packed w, bias?, z?, y, scale, shift (lk_conv2d_packed_preact_f32) */
+    LK_STEP_CONV2D_PACKED_PREACT_BF16, /* slots: x, bf16 packed w, bias?, z?, y, scale, shift (..._preact_bf16) */
     LK_STEP_KIND_COUNT
 };
 

@@ -329,6 +329,7 @@ static const step_field *const STEP_FIELDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_QCONV2D] = QCONV_FIELDS, [LK_STEP_QDWCONV2D] = QCONV_FIELDS, [LK_STEP_QDWCONV2D_NHWC] = QCONV_FIELDS,
     [LK_STEP_QUANTIZE] = QCONVERT_FIELDS, [LK_STEP_DEQUANTIZE] = QCONVERT_FIELDS, [LK_STEP_QADD] = QADD_FIELDS,
     [LK_STEP_QMAXPOOL] = QMAXPOOL_FIELDS, [LK_STEP_CONV2D_PACKED_PREACT] = CONV_FIELDS,
+    [LK_STEP_CONV2D_PACKED_PREACT_BF16] = CONV_FIELDS,
 };
 
 /* Fill `fields` of a step from its int and float tuples (each of exactly the fields' length) */
@@ -791,6 +792,7 @@ static const struct { const char *name; int value; } CONSTANTS[] = {
     {"STEP_LSTM", LK_STEP_LSTM}, {"STEP_RESIZE2D", LK_STEP_RESIZE2D},
     {"STEP_CONVTRANSPOSE2D", LK_STEP_CONVTRANSPOSE2D}, {"STEP_CONV2D_WINOGRAD", LK_STEP_CONV2D_WINOGRAD},
     {"STEP_CONV2D_WINOGRAD4", LK_STEP_CONV2D_WINOGRAD4}, {"STEP_CONV2D_PACKED_PREACT", LK_STEP_CONV2D_PACKED_PREACT},
+    {"STEP_CONV2D_PACKED_PREACT_BF16", LK_STEP_CONV2D_PACKED_PREACT_BF16},
     {"STEP_MATMUL_PACKED", LK_STEP_MATMUL_PACKED},
     {"STEP_QCONV2D", LK_STEP_QCONV2D}, {"STEP_QDWCONV2D", LK_STEP_QDWCONV2D}, {"STEP_QUANTIZE", LK_STEP_QUANTIZE},
     {"STEP_DEQUANTIZE", LK_STEP_DEQUANTIZE},
@@ -821,7 +823,8 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (!KernelError || PyModule_AddObjectRef(m, "KernelError", KernelError) < 0 ||
         PyModule_AddObjectRef(m, "Pool", (PyObject *)&PoolType) < 0 ||
         PyModule_AddObjectRef(m, "Program", (PyObject *)&ProgramType) < 0 ||
-        PyModule_AddIntConstant(m, "API_VERSION", LK_API_VERSION) < 0) {
+        PyModule_AddIntConstant(m, "API_VERSION", LK_API_VERSION) < 0 ||
+        PyModule_AddIntConstant(m, "PREACT_BF16_CHANNELS", lk_conv_preact_bf16_channels()) < 0) {
         Py_DECREF(m);
         return NULL;
     }

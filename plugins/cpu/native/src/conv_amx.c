@@ -287,15 +287,21 @@ static void direct_block(int rows, int cols, int taps, int cp_blocks, const uint
                                                          tap_off, ct);
 }
 
-/* dst[0:n] = the bf16 pairs (r0[i], r1[i]) (r1 NULL: zero high halves), rounded to nearest even */
+/* dst[0:n] = the bf16 pairs (r0[i], r1[i]) (r1 NULL: zero high halves), rounded to nearest even; with `pre`
+ * (scale and shift of r0, then of r1) each value first through max(x * scale + shift, 0) */
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pair_rows(const float *r0, const float *r1, int n,
-                                                                             uint32_t *dst) {
+                                                                             const float *pre, uint32_t *dst) {
     static const uint16_t order[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
     const __m512i idx = _mm512_loadu_si512(order);
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
         __m512 lo = _mm512_maskz_loadu_ps(m, r0 + i), hi = r1 ? _mm512_maskz_loadu_ps(m, r1 + i) : _mm512_setzero_ps();
+        if (pre) {
+            const __m512 zero = _mm512_setzero_ps();
+            lo = _mm512_max_ps(_mm512_fmadd_ps(lo, _mm512_set1_ps(pre[0]), _mm512_set1_ps(pre[1])), zero);
+            hi = r1 ? _mm512_max_ps(_mm512_fmadd_ps(hi, _mm512_set1_ps(pre[2]), _mm512_set1_ps(pre[3])), zero) : zero;
+        }
         __m512i v = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
         _mm512_mask_storeu_epi32(dst + i, m, v);
     }
@@ -328,8 +334,8 @@ static void direct_block(int rows, int cols, int taps, int cp_blocks, const uint
     (void)rows, (void)cols, (void)taps, (void)cp_blocks, (void)a, (void)a_tile, (void)a_next, (void)lda, (void)b;
     (void)ldb, (void)cp_step, (void)tap_off, (void)ct;
 }
-static void pair_rows(const float *r0, const float *r1, int n, uint32_t *dst) {
-    (void)r0, (void)r1, (void)n, (void)dst;
+static void pair_rows(const float *r0, const float *r1, int n, const float *pre, uint32_t *dst) {
+    (void)r0, (void)r1, (void)n, (void)pre, (void)dst;
 }
 int lk_bf16_amx(void) { return 0; }
 static void configure_tiles(int kt) { (void)kt; }
@@ -487,6 +493,7 @@ typedef struct {
     size_t pairs_total, pairs_per_task; /* (image, channel pair) planes to round, per task of the rounding pass */
     int tile, tiles, chunks, chunk_blocks;
     int tap_off[MAX_TAPS]; /* words from a channel pair's first plane to the tap's first read */
+    const float *scale, *shift; /* a pre-activation max(x * scale + shift, 0) per input channel, or NULL */
     float lo, hi;
     lk_activation after;
     int status;
@@ -522,7 +529,12 @@ static void round_pair_planes(direct_job *j, size_t t) {
                 int i0 = LK_MAX(0, p->pad_top), i1 = LK_MIN(j->hq, p->h + p->pad_top);
                 memset(plane, 0, (size_t)i0 * j->wq * sizeof(uint32_t));
                 const float *s0 = x0 + (size_t)(i0 - p->pad_top) * p->w;
-                pair_rows(s0, x1 ? s0 + hw : NULL, (i1 - i0) * j->wq, plane + (size_t)i0 * j->wq);
+                float pre[4];
+                if (j->scale) {
+                    pre[0] = j->scale[2 * cp], pre[1] = j->shift[2 * cp];
+                    pre[2] = x1 ? j->scale[2 * cp + 1] : 0.0f, pre[3] = x1 ? j->shift[2 * cp + 1] : 0.0f;
+                }
+                pair_rows(s0, x1 ? s0 + hw : NULL, (i1 - i0) * j->wq, j->scale ? pre : NULL, plane + (size_t)i0 * j->wq);
                 memset(plane + (size_t)i1 * j->wq, 0, (j->plane - (size_t)i1 * j->wq) * sizeof(uint32_t));
                 continue;
             }
@@ -542,7 +554,7 @@ static void round_pair_planes(direct_job *j, size_t t) {
                     if (s1) lk_gather(gathered + j->wq, s1, n, p->sw);
                     s0 = gathered, s1 = s1 ? gathered + j->wq : NULL;
                 }
-                pair_rows(s0, s1, n, row + j0);
+                pair_rows(s0, s1, n, NULL, row + j0);
             }
             memset(plane + (size_t)j->hq * j->wq, 0, (j->plane - (size_t)j->hq * j->wq) * sizeof(uint32_t));
         }
@@ -609,8 +621,8 @@ static void direct_task(void *arg, size_t t) {
 }
 
 static int conv_direct(const lk_conv2d *p, const float *x, const uint32_t *w, const float *bias, const float *z,
-                       float *y, lk_pool *pool) {
-    direct_job j = {.p = p, .x = x, .bias = bias, .z = z, .w = w, .y = y};
+                       float *y, const float *scale, const float *shift, lk_pool *pool) {
+    direct_job j = {.p = p, .x = x, .bias = bias, .z = z, .w = w, .y = y, .scale = scale, .shift = shift};
     int cg = p->c / p->groups;
     j.taps = p->kh * p->kw;
     j.cp = channel_pairs(cg);
@@ -657,7 +669,7 @@ int lk_conv2d_amx_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_pac
     if (!p || p->groups < 1 || p->c % p->groups || p->m % p->groups) return LK_E_ARG;
     int positions = p->oh * p->ow;
     if (p->n == 0 || positions == 0) return LK_OK;
-    if (direct_form(p->c / p->groups, p->kh * p->kw)) return conv_direct(p, x, w_packed, bias, z, y, pool);
+    if (direct_form(p->c / p->groups, p->kh * p->kw)) return conv_direct(p, x, w_packed, bias, z, y, NULL, NULL, pool);
     amx_conv_job j = {.p = p, .x = x, .bias = bias, .z = z, .w = w_packed, .y = y};
     j.kp = pairs_padded(p->c / p->groups * p->kh * p->kw);
     j.kblocks = j.kp / TILE_PAIRS;
@@ -678,4 +690,15 @@ int lk_conv2d_amx_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_pac
     }
     lk_parallel_for(pool, tile_tasks * (size_t)j.chunks, amx_conv_task, &j);
     return j.status;
+}
+
+int lk_conv_preact_bf16_channels(void) { return DIRECT_CHANNELS; }
+
+/* The pre-activation's geometry (1x1, stride 1, no pads, one group) keeps the planes' rows in the fast path of
+ * round_pair_planes, which applies it as it rounds: no pass of its own over the input. */
+int lk_conv2d_packed_preact_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_packed, const float *bias,
+                                 const float *z, float *y, const float *scale, const float *shift, lk_pool *pool) {
+    if (!lk_bf16_amx() || !scale || !shift || !lk_conv_preact_geometry(p) || !direct_form(p->c, 1)) return LK_E_ARG;
+    if (p->n == 0 || p->oh * p->ow == 0) return LK_OK;
+    return conv_direct(p, x, w_packed, bias, z, y, scale, shift, pool);
 }

@@ -69,7 +69,7 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
            need(pr, s->slots[1],
                 s->kind == LK_STEP_CONV2D_PACKED || s->kind == LK_STEP_CONV2D_PACKED_PREACT
                     ? f32((int64_t)lk_conv_packed_floats(p->m, p->c / p->groups * p->kh * p->kw, p->groups))
-                : s->kind == LK_STEP_CONV2D_PACKED_BF16
+                : s->kind == LK_STEP_CONV2D_PACKED_BF16 || s->kind == LK_STEP_CONV2D_PACKED_PREACT_BF16
                     ? f32((int64_t)lk_conv_packed_bf16_pairs(p->m, p->c / p->groups * p->kh * p->kw, p->kh * p->kw, p->groups))
                 : wino_unit ? f32((int64_t)lk_winograd_packed_floats(wino_unit, p->kh, p->m, p->c, p->groups))
                 : s->kind == LK_STEP_CONV2D_WINOGRAD_BF16 ? f32((int64_t)lk_winograd_packed_bf16_pairs(p->m, p->c))
@@ -81,6 +81,8 @@ static int check_conv(const lk_program *pr, const lk_step *s) {
 /* the pre-activation conv: a 1x1 packed conv's geometry, and a scale and a shift per input channel */
 static int check_conv_preact(const lk_program *pr, const lk_step *s) {
     const lk_conv2d *p = &s->u.conv;
+    if (s->kind == LK_STEP_CONV2D_PACKED_PREACT_BF16 && (!lk_bf16_amx() || p->c < lk_conv_preact_bf16_channels()))
+        return 0;
     return check_conv(pr, s) && lk_conv_preact_geometry(p) && need(pr, s->slots[5], f32(p->c), 0) &&
            need(pr, s->slots[6], f32(p->c), 0);
 }
@@ -380,6 +382,11 @@ static int run_conv_packed_preact(const lk_step *s, void *const *slots, lk_pool 
     return lk_conv2d_packed_preact_f32(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), SLOT(5), SLOT(6), pool);
 }
 
+static int run_conv_packed_preact_bf16(const lk_step *s, void *const *slots, lk_pool *pool) {
+    return lk_conv2d_packed_preact_bf16(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), SLOT(5), SLOT(6),
+                                        pool);
+}
+
 static int run_conv_packed_bf16(const lk_step *s, void *const *slots, lk_pool *pool) {
     return lk_conv2d_packed_bf16(&s->u.conv, SLOT(0), SLOT(1), SLOT(2), SLOT(3), SLOT(4), pool);
 }
@@ -462,6 +469,7 @@ static const step_kind KINDS[LK_STEP_KIND_COUNT] = {
     [LK_STEP_QMAXPOOL] = {check_qmaxpool, run_qmaxpool},
     [LK_STEP_CONV2D_WINOGRAD4] = {check_conv, run_conv_winograd4},
     [LK_STEP_CONV2D_PACKED_PREACT] = {check_conv_preact, run_conv_packed_preact},
+    [LK_STEP_CONV2D_PACKED_PREACT_BF16] = {check_conv_preact, run_conv_packed_preact_bf16},
 };
 
 /* ------------------------------------------------------------- programs */
