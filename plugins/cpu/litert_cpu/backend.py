@@ -1,6 +1,7 @@
 """The CPU backend: accepts every operator it has a kernel for."""
 from __future__ import annotations
 
+import os
 import platform
 
 from litert.backend import Availability, Backend, CompileContext, CompiledPartition
@@ -23,12 +24,15 @@ class CpuBackend(Backend):
         return Availability(True, f"{platform.machine()}, {cpu_count()} cores, {status().detail}")
 
     def details(self) -> str:
-        """numpy's BLAS, as threadpoolctl finds it: a scan of the loaded libraries (5-8 ms with threadpoolctl's
-        import) that every load paid while it was part of :meth:`probe`."""
+        """The BLAS libraries loaded (numpy's own, and the one the native GEMM registered), as threadpoolctl finds
+        them: a scan of the loaded libraries (5-8 ms with threadpoolctl's import) that every load paid while it
+        was part of :meth:`probe`.  Each is named by its file, so numpy's and litert's are told apart."""
         from .threads import blas_info
 
-        blas = [f"{i.get('internal_api')} {i.get('architecture', '')}".strip() for i in blas_info() if i.get("user_api") == "blas"]
-        return f"numpy BLAS: {', '.join(blas) or 'unknown'}"
+        blas = [f"{os.path.basename(i.get('filepath', '')).split('.')[0]} ({i.get('internal_api')} "
+                f"{i.get('architecture', '')})".replace(" )", ")")
+                for i in blas_info() if i.get("user_api") == "blas"]
+        return f"BLAS loaded: {', '.join(blas) or 'unknown'}"
 
     def supported_ops(self) -> set[tuple[str, str]]:
         return set(KERNELS)
