@@ -699,11 +699,11 @@ static void pack_b_bf16_panels(const float *b, int k, int n, size_t ldb, int tra
     }
 }
 
+/* on AMX, in the AMX panels (lk_gemm_amx_rows) */
 void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out) {
-    pack_b_bf16_panels(b, k, n, ldb, trans_b, (k + 1) / 2, out);
+    pack_b_bf16_panels(b, k, n, ldb, trans_b, b_panel_pairs(k), out);
 }
 
-/* the constant B of a MatMul/Gemm: on AMX, in the AMX panels (lk_gemm_amx_rows) */
 void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *out) {
     pack_b_bf16_panels(b, k, n, trans_b ? (size_t)k : (size_t)n, trans_b, b_panel_pairs(k), out);
 }
@@ -836,6 +836,7 @@ int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda,
 
 int lk_gemm_packed_b_rows_bf16(int rows, int cols, int k, const float *a, size_t lda, const uint32_t *b_packed,
                                float *c, size_t ldc) {
+    if (lk_bf16_amx()) return lk_gemm_amx_rows(rows, cols, k, a, lda, b_packed, c, ldc);
     return gemm_packed_rows(rows, cols, k, a, lda, NULL, b_packed, c, ldc);
 }
 

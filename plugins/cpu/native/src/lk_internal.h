@@ -117,7 +117,8 @@ void lk_gemm_panel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, 
  * an [n, k] one) */
 void lk_gemm_pack_b_ld(const float *b, int k, int n, size_t ldb, int trans_b, float *out);
 /* lk_gemm_pack_b_bf16 of a B whose rows are ldb floats apart (a column block
- * of a wider [k, n] B, or rows of an [n, k] one) */
+ * of a wider [k, n] B, or rows of an [n, k] one); on AMX in AMX's panels, as
+ * lk_gemm_packed_b_rows_bf16 then reads them */
 void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out);
 /* An activation as the clamp a kernel's store applies (ReLU, Clip; none:
  * -inf..inf) and, for any other kind, the activation to run after the store
