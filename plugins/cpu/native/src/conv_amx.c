@@ -104,6 +104,19 @@ void lk_conv_pack_weights_amx(const float *w, int m, int k, int taps, int groups
                         }
 }
 
+/* the operands of one block_kernel call (the kernel, below) */
+typedef struct {
+    int taps, steps, kt;
+    const uint32_t *a;
+    size_t a_step, a_next, lda;
+    const uint32_t *b;
+    size_t ldb, b_step;
+    const int *tap_off;
+} block_operands;
+
+/* the one tap of a product over plain k */
+static const int ONE_TAP[1] = {0};
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
 #include <immintrin.h>
@@ -168,77 +181,24 @@ static void touch_tile(const void *base, int rows, int row_bytes, size_t stride)
 #define touch_tile(base, rows, row_bytes, stride) ((void)0)
 #endif
 
-/* ct[32][32] = the 32 x 32 block A x B over kb tiles of 16 pairs: A tiles of 16 rows `lda` bytes apart, the
- * second (rows 16-31) a_next words after the first, both a_step words further per 16 pairs; B a panel
- * [kb * 16][32] (128-byte rows).  two_a / two_b (compile-time constants in the callers) drop the tiles of a
- * block with only 16 rows or columns. */
+/* ct[32][32] = a 32 x 32 block of C: per tap, per step of kt pairs of k, A the next 16 x kt tile (rows `lda`
+ * bytes apart; a_step words on per step; rows 16-31 a_next words after), B kt rows of 16 pairs `ldb` bytes apart
+ * at the tap's offset from b, b_step words on per step.  The direct convolution's taps and channel pairs (B rows:
+ * the pair planes, one plane apart), or one tap over k (the im2col conv and the GEMM: B a [kp][32] panel).
+ * two_a / two_b (compile-time constants in the callers) drop the tiles of a block with only 16 rows or columns. */
 __attribute__((target(AMX_TARGET), always_inline)) static inline void block_kernel(
-    const int two_a, const int two_b, int kb, const uint32_t *a, size_t lda, size_t a_next, size_t a_step,
-    const uint32_t *b, float *ct) {
-    _tile_zero(0);
-    if (two_b) _tile_zero(1);
-    if (two_a) _tile_zero(2);
-    if (two_a && two_b) _tile_zero(3);
-    for (int q = 0; q < kb; q++) {
-        touch_tile(a, TILE_ROWS, 64, lda);
-        touch_tile(b, TILE_PAIRS, two_b ? 128 : 64, BLOCK * 4);
-        _tile_loadd(4, a, lda);
-        _tile_loadd(6, b, BLOCK * 4);
-        _tile_dpbf16ps(0, 4, 6);
-        if (two_b) {
-            _tile_loadd(7, b + TILE_ROWS, BLOCK * 4);
-            _tile_dpbf16ps(1, 4, 7);
-        }
-        if (two_a) {
-            touch_tile(a + a_next, TILE_ROWS, 64, lda);
-            _tile_loadd(5, a + a_next, lda);
-            _tile_dpbf16ps(2, 5, 6);
-            if (two_b) _tile_dpbf16ps(3, 5, 7);
-        }
-        a += a_step;
-        b += (size_t)TILE_PAIRS * BLOCK;
-    }
-    touch_tile(ct, BLOCK, BLOCK * 4, BLOCK * 4);
-    _tile_stored(0, ct, BLOCK * 4);
-    if (two_b) _tile_stored(1, ct + TILE_ROWS, BLOCK * 4);
-    if (two_a) _tile_stored(2, ct + TILE_ROWS * BLOCK, BLOCK * 4);
-    if (two_a && two_b) _tile_stored(3, ct + TILE_ROWS * BLOCK + TILE_ROWS, BLOCK * 4);
-}
-
-#define LK_AMX_BLOCK(NAME, TWO_A, TWO_B)                                                                        \
-    __attribute__((target(AMX_TARGET))) static void NAME(int kb, const uint32_t *a, size_t lda, size_t a_next, \
-                                                         size_t a_step, const uint32_t *b, float *ct) {        \
-        block_kernel(TWO_A, TWO_B, kb, a, lda, a_next, a_step, b, ct);                                         \
-    }
-LK_AMX_BLOCK(block_32x32, 1, 1)
-LK_AMX_BLOCK(block_32x16, 1, 0)
-LK_AMX_BLOCK(block_16x32, 0, 1)
-LK_AMX_BLOCK(block_16x16, 0, 0)
-#undef LK_AMX_BLOCK
-
-/* the block kernel for `rows` x `cols` (each at most 32) valid values: tiles wholly past them are skipped */
-static void amx_block(int rows, int cols, int kb, const uint32_t *a, size_t lda, size_t a_next, size_t a_step,
-                      const uint32_t *b, float *ct) {
-    if (rows > TILE_ROWS)
-        (cols > TILE_ROWS ? block_32x32 : block_32x16)(kb, a, lda, a_next, a_step, b, ct);
-    else
-        (cols > TILE_ROWS ? block_16x32 : block_16x16)(kb, a, lda, a_next, a_step, b, ct);
-}
-/* ct[32][32] = a 32 x 32 block of the direct convolution: per tap, per block of kt channel pairs, A the next
- * 16 x kt weight tile (a_tile words on; rows 16-31 a_next words after), B kt channel-pair rows of the pair
- * planes, `ldb` bytes apart, at the tap's offset from b (the block's first position). */
-__attribute__((target(AMX_TARGET), always_inline)) static inline void direct_kernel(
-    const int two_a, const int two_b, int taps, int cp_blocks, const uint32_t *a, size_t a_tile, size_t a_next,
-    size_t lda, const uint32_t *b, size_t ldb, size_t cp_step, const int *tap_off, float *ct) {
+    const int two_a, const int two_b, int taps, int steps, int kt, const uint32_t *a, size_t a_step, size_t a_next,
+    size_t lda, const uint32_t *b, size_t ldb, size_t b_step, const int *tap_off, float *ct) {
+    (void)kt; /* the tiles' shape is configured (configure_tiles); only the sanitized build's touches read it */
     _tile_zero(0);
     if (two_b) _tile_zero(1);
     if (two_a) _tile_zero(2);
     if (two_a && two_b) _tile_zero(3);
     for (int tap = 0; tap < taps; tap++) {
         const uint32_t *bt = b + tap_off[tap];
-        for (int c = 0; c < cp_blocks; c++) {
-            touch_tile(a, TILE_ROWS, (int)lda, lda);
-            touch_tile(bt, (int)lda / 4, two_b ? 128 : 64, ldb);
+        for (int c = 0; c < steps; c++) {
+            touch_tile(a, TILE_ROWS, kt * 4, lda);
+            touch_tile(bt, kt, two_b ? 128 : 64, ldb);
             _tile_loadd(4, a, lda);
             _tile_loadd(6, bt, ldb);
             _tile_dpbf16ps(0, 4, 6);
@@ -247,13 +207,13 @@ __attribute__((target(AMX_TARGET), always_inline)) static inline void direct_ker
                 _tile_dpbf16ps(1, 4, 7);
             }
             if (two_a) {
-                touch_tile(a + a_next, TILE_ROWS, (int)lda, lda);
+                touch_tile(a + a_next, TILE_ROWS, kt * 4, lda);
                 _tile_loadd(5, a + a_next, lda);
                 _tile_dpbf16ps(2, 5, 6);
                 if (two_b) _tile_dpbf16ps(3, 5, 7);
             }
-            a += a_tile;
-            bt += cp_step;
+            a += a_step;
+            bt += b_step;
         }
     }
     touch_tile(ct, BLOCK, BLOCK * 4, BLOCK * 4);
@@ -263,28 +223,24 @@ __attribute__((target(AMX_TARGET), always_inline)) static inline void direct_ker
     if (two_a && two_b) _tile_stored(3, ct + TILE_ROWS * BLOCK + TILE_ROWS, BLOCK * 4);
 }
 
-#define LK_AMX_DIRECT(NAME, TWO_A, TWO_B)                                                                       \
-    __attribute__((target(AMX_TARGET))) static void NAME(int taps, int cp_blocks, const uint32_t *a,           \
-                                                         size_t a_tile, size_t a_next, size_t lda,             \
-                                                         const uint32_t *b, size_t ldb, size_t cp_step,        \
-                                                         const int *tap_off, float *ct) {                      \
-        direct_kernel(TWO_A, TWO_B, taps, cp_blocks, a, a_tile, a_next, lda, b, ldb, cp_step, tap_off, ct);   \
-    }
-LK_AMX_DIRECT(direct_32x32, 1, 1)
-LK_AMX_DIRECT(direct_32x16, 1, 0)
-LK_AMX_DIRECT(direct_16x32, 0, 1)
-LK_AMX_DIRECT(direct_16x16, 0, 0)
-#undef LK_AMX_DIRECT
 
-static void direct_block(int rows, int cols, int taps, int cp_blocks, const uint32_t *a, size_t a_tile,
-                         size_t a_next, size_t lda, const uint32_t *b, size_t ldb, size_t cp_step, const int *tap_off,
-                         float *ct) {
+#define LK_AMX_BLOCK(NAME, TWO_A, TWO_B)                                                                      \
+    __attribute__((target(AMX_TARGET))) static void NAME(const block_operands *o, float *ct) {              \
+        block_kernel(TWO_A, TWO_B, o->taps, o->steps, o->kt, o->a, o->a_step, o->a_next, o->lda, o->b, o->ldb, \
+                     o->b_step, o->tap_off, ct);                                                               \
+    }
+LK_AMX_BLOCK(block_32x32, 1, 1)
+LK_AMX_BLOCK(block_32x16, 1, 0)
+LK_AMX_BLOCK(block_16x32, 0, 1)
+LK_AMX_BLOCK(block_16x16, 0, 0)
+#undef LK_AMX_BLOCK
+
+/* the block kernel for `rows` x `cols` (each at most 32) valid values: tiles wholly past them are skipped */
+static void amx_block(int rows, int cols, const block_operands *o, float *ct) {
     if (rows > TILE_ROWS)
-        (cols > TILE_ROWS ? direct_32x32 : direct_32x16)(taps, cp_blocks, a, a_tile, a_next, lda, b, ldb, cp_step,
-                                                         tap_off, ct);
+        (cols > TILE_ROWS ? block_32x32 : block_32x16)(o, ct);
     else
-        (cols > TILE_ROWS ? direct_16x32 : direct_16x16)(taps, cp_blocks, a, a_tile, a_next, lda, b, ldb, cp_step,
-                                                         tap_off, ct);
+        (cols > TILE_ROWS ? block_16x32 : block_16x16)(o, ct);
 }
 
 /* dst[0:n] = the bf16 pairs (r0[i], r1[i]) (r1 NULL: zero high halves), rounded to nearest even; with `pre`
@@ -328,22 +284,13 @@ static void store_compressed(float *out, const float *acc, const uint16_t keep[2
                              float lo, float hi) {
     (void)out, (void)acc, (void)keep, (void)bias, (void)z, (void)lo, (void)hi;
 }
-static void direct_block(int rows, int cols, int taps, int cp_blocks, const uint32_t *a, size_t a_tile,
-                         size_t a_next, size_t lda, const uint32_t *b, size_t ldb, size_t cp_step, const int *tap_off,
-                         float *ct) {
-    (void)rows, (void)cols, (void)taps, (void)cp_blocks, (void)a, (void)a_tile, (void)a_next, (void)lda, (void)b;
-    (void)ldb, (void)cp_step, (void)tap_off, (void)ct;
-}
 static void pair_rows(const float *r0, const float *r1, int n, const float *pre, uint32_t *dst) {
     (void)r0, (void)r1, (void)n, (void)pre, (void)dst;
 }
 int lk_bf16_amx(void) { return 0; }
 static void configure_tiles(int kt) { (void)kt; }
 static void release_tiles(void) {}
-static void amx_block(int rows, int cols, int kb, const uint32_t *a, size_t lda, size_t a_next, size_t a_step,
-                      const uint32_t *b, float *ct) {
-    (void)rows, (void)cols, (void)kb, (void)a, (void)lda, (void)a_next, (void)a_step, (void)b, (void)ct;
-}
+static void amx_block(int rows, int cols, const block_operands *o, float *ct) { (void)rows, (void)cols, (void)o, (void)ct; }
 #endif
 
 typedef struct {
@@ -414,8 +361,10 @@ static void amx_conv_task(void *arg, size_t t) {
         const uint32_t *a = wg + (size_t)(2 * blk) * j->kp * TILE_ROWS;
         for (int pn = 0; pn < panels_n; pn++) {
             int c0 = pn * BLOCK, cols = LK_MIN(BLOCK, count - c0);
-            amx_block(valid, cols, j->kblocks, a, TILE_PAIRS * 4, (size_t)j->kp * TILE_ROWS, TILE_WORDS,
-                      packed + (size_t)pn * j->kp * BLOCK, ct);
+            const block_operands o = {1, j->kblocks, TILE_PAIRS, a, TILE_WORDS, (size_t)j->kp * TILE_ROWS,
+                                      TILE_PAIRS * 4, packed + (size_t)pn * j->kp * BLOCK, BLOCK * 4,
+                                      (size_t)TILE_PAIRS * BLOCK, ONE_TAP};
+            amx_block(valid, cols, &o, ct);
             for (int r = 0; r < valid; r++) {
                 size_t at = ((size_t)b * p->m + oc + r) * positions + first + c0;
                 lk_store_run(j->y + at, ct + (size_t)r * BLOCK, cols, j->bias ? j->bias[oc + r] : 0.0f,
@@ -447,7 +396,9 @@ int lk_gemm_amx_rows(int rows, int cols, int k, const float *a, size_t lda, cons
         }
         for (int n0 = 0; n0 < cols; n0 += BLOCK) {
             int nc = LK_MIN(BLOCK, cols - n0);
-            amx_block(valid, nc, kb, ap, (size_t)kp * 4, (size_t)TILE_ROWS * kp, TILE_PAIRS, b + (size_t)n0 * kp, ct);
+            const block_operands o = {1, kb, TILE_PAIRS, ap, TILE_PAIRS, (size_t)TILE_ROWS * kp, (size_t)kp * 4,
+                                      b + (size_t)n0 * kp, BLOCK * 4, (size_t)TILE_PAIRS * BLOCK, ONE_TAP};
+            amx_block(valid, nc, &o, ct);
             for (int r = 0; r < valid; r++)
                 memcpy(c + (size_t)(m0 + r) * ldc + n0, ct + (size_t)r * BLOCK, (size_t)nc * sizeof(float));
         }
@@ -600,8 +551,10 @@ static void direct_task(void *arg, size_t t) {
         const uint32_t *a = wg + (size_t)(2 * blk) * j->row_words;
         for (int c0 = 0; c0 < count; c0 += BLOCK) {
             int q0 = first + c0, cols = LK_MIN(BLOCK, count - c0);
-            direct_block(valid, cols, j->taps, j->cp / j->kt, a, (size_t)TILE_ROWS * j->kt, (size_t)j->row_words,
-                         (size_t)j->kt * 4, img + q0, cp_stride * 4, cp_stride * j->kt, j->tap_off, ct);
+            const block_operands o = {j->taps, j->cp / j->kt, j->kt, a, (size_t)TILE_ROWS * j->kt,
+                                      (size_t)j->row_words, (size_t)j->kt * 4, img + q0, cp_stride * 4,
+                                      cp_stride * j->kt, j->tap_off};
+            amx_block(valid, cols, &o, ct);
             /* flat positions [q0, q0 + cols): those with ox < ow are the output positions from the first one's on */
             uint32_t kept = 0;
             int start = -1, n = 0, oy = q0 / j->wq, ox = q0 % j->wq;
