@@ -676,6 +676,25 @@ def test_conv_transpose_matches_numpy(case):
     assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("group,k,s", [(1, 3, 2), (2, 2, 2), (1, 4, 1)])
+def test_conv_transpose_in_chunks_matches_numpy(group, k, s):
+    """Enough input positions and output channels for several GEMM and col2im tasks on two threads, with taps of
+    neighbouring positions overlapping (kernel wider than the stride) and without (2x2 stride 2)."""
+    rng = np.random.default_rng(RNG_SEED + 1150 + 10 * k + s)
+    c, mg, h, w = 16 * group, 11, 19, 23
+    attrs = {"group": group, "strides": [s, s], "pads": [1, 0, 0, 1], "kernel_shape": [k, k]}
+    x = rng.standard_normal((1, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((c, mg, k, k)).astype(np.float32)
+    b = rng.standard_normal(mg * group).astype(np.float32)
+    from litert_cpu.kernels.nn.convtranspose import transpose_geometry
+
+    out, _, _, _ = transpose_geometry(attrs, x.shape[2:], [k, k])
+    node = Node("ConvTranspose", ["x", "w", "b"], ["y"], attrs, name="ct")
+    graph = build([node], {"x": x}, {"w": wt, "b": b}, {"y": (1, mg * group, *out)})
+    got, want = run_both(graph, {"x": x}, threads=2)
+    assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("m", [4, 8, 12, 16, 20, 24, 28])
 @pytest.mark.parametrize("kernel,pad", [(1, 0), (3, 1)])
 def test_conv_row_panels_match_numpy(m, kernel, pad):
