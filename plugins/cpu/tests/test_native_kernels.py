@@ -664,16 +664,23 @@ def test_conv_transpose_matches_numpy(case):
         attrs["output_padding"] = [s - 1, 0]
     if case % 4 == 2:  # taps that land in the cropped border on both sides
         attrs["dilations"] = [2, 3]
-    x = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    _check_conv_transpose(rng, (2, c, h, w), mg, k, attrs, atol=1e-5)
+
+
+def _check_conv_transpose(rng, x_shape, mg, k, attrs, atol):
+    """A random ConvTranspose of an ``x_shape`` input into ``mg`` channels per group: native against numpy, two
+    threads."""
+    n, c, group = x_shape[0], x_shape[1], attrs["group"]
+    x = rng.standard_normal(x_shape).astype(np.float32)
     wt = rng.standard_normal((c, mg, k, k)).astype(np.float32)
     b = rng.standard_normal(mg * group).astype(np.float32)
     from litert_cpu.kernels.nn.convtranspose import transpose_geometry
 
     out, _, _, _ = transpose_geometry(attrs, x.shape[2:], [k, k])
     node = Node("ConvTranspose", ["x", "w", "b"], ["y"], attrs, name="ct")
-    graph = build([node], {"x": x}, {"w": wt, "b": b}, {"y": (2, mg * group, *out)})
-    got, want = run_both(graph, {"x": x})
-    assert_close(got, want, rtol=1e-4, atol=1e-5)
+    graph = build([node], {"x": x}, {"w": wt, "b": b}, {"y": (n, mg * group, *out)})
+    got, want = run_both(graph, {"x": x}, threads=2)
+    assert_close(got, want, rtol=1e-4, atol=atol)
 
 
 @pytest.mark.parametrize("group,k,s", [(1, 3, 2), (2, 2, 2), (1, 4, 1)])
@@ -683,16 +690,7 @@ def test_conv_transpose_in_chunks_matches_numpy(group, k, s):
     rng = np.random.default_rng(RNG_SEED + 1150 + 10 * k + s)
     c, mg, h, w = 16 * group, 11, 19, 23
     attrs = {"group": group, "strides": [s, s], "pads": [1, 0, 0, 1], "kernel_shape": [k, k]}
-    x = rng.standard_normal((1, c, h, w)).astype(np.float32)
-    wt = rng.standard_normal((c, mg, k, k)).astype(np.float32)
-    b = rng.standard_normal(mg * group).astype(np.float32)
-    from litert_cpu.kernels.nn.convtranspose import transpose_geometry
-
-    out, _, _, _ = transpose_geometry(attrs, x.shape[2:], [k, k])
-    node = Node("ConvTranspose", ["x", "w", "b"], ["y"], attrs, name="ct")
-    graph = build([node], {"x": x}, {"w": wt, "b": b}, {"y": (1, mg * group, *out)})
-    got, want = run_both(graph, {"x": x}, threads=2)
-    assert_close(got, want, rtol=1e-4, atol=1e-4)
+    _check_conv_transpose(rng, (1, c, h, w), mg, k, attrs, atol=1e-4)
 
 
 @pytest.mark.parametrize("m", [4, 8, 12, 16, 20, 24, 28])
