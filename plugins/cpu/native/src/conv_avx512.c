@@ -622,11 +622,11 @@ size_t lk_gemm_packed_b_floats(int k, int n) {
 
 /* pair rows per 32-column panel of a packed bf16 B: ceil(k / 2), padded to whole AMX tiles where the library
  * uses AMX */
-static int b_panel_pairs(int k) { return lk_bf16_amx() ? lk_gemm_amx_pairs(k) : (k + 1) / 2; }
+int lk_gemm_b_panel_pairs(int k) { return lk_bf16_amx() ? lk_gemm_amx_pairs(k) : (k + 1) / 2; }
 
 size_t lk_gemm_packed_b_bf16_pairs(int k, int n) {
     if (k < 1 || n < 1) return 0;
-    return (size_t)((n + NR - 1) / NR) * (size_t)b_panel_pairs(k) * NR;
+    return (size_t)((n + NR - 1) / NR) * (size_t)lk_gemm_b_panel_pairs(k) * NR;
 }
 
 /* Packing visits B in the order it is stored: [k, n] row by row (a panel's
@@ -701,11 +701,11 @@ static void pack_b_bf16_panels(const float *b, int k, int n, size_t ldb, int tra
 
 /* on AMX, in the AMX panels (lk_gemm_amx_rows) */
 void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out) {
-    pack_b_bf16_panels(b, k, n, ldb, trans_b, b_panel_pairs(k), out);
+    pack_b_bf16_panels(b, k, n, ldb, trans_b, lk_gemm_b_panel_pairs(k), out);
 }
 
 void lk_gemm_pack_b_bf16(const float *b, int k, int n, int trans_b, uint32_t *out) {
-    pack_b_bf16_panels(b, k, n, trans_b ? (size_t)k : (size_t)n, trans_b, b_panel_pairs(k), out);
+    pack_b_bf16_panels(b, k, n, trans_b ? (size_t)k : (size_t)n, trans_b, lk_gemm_b_panel_pairs(k), out);
 }
 
 /* rows x cols of C = A x B for either packed B (exactly one of b32, b16) */

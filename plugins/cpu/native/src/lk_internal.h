@@ -120,6 +120,8 @@ void lk_gemm_pack_b_ld(const float *b, int k, int n, size_t ldb, int trans_b, fl
  * of a wider [k, n] B, or rows of an [n, k] one); on AMX in AMX's panels, as
  * lk_gemm_packed_b_rows_bf16 then reads them */
 void lk_gemm_pack_b_bf16_ld(const float *b, int k, int n, size_t ldb, int trans_b, uint32_t *out);
+/* pair rows per 32-column panel of a bf16 B packed by either packer: ceil(k / 2), in whole AMX tiles on AMX */
+int lk_gemm_b_panel_pairs(int k);
 /* An activation as the clamp a kernel's store applies (ReLU, Clip; none:
  * -inf..inf) and, for any other kind, the activation to run after the store
  * (`after`, LK_ACT_NONE when the clamp covers it). */

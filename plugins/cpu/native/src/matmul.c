@@ -151,23 +151,11 @@ static void mm_packed_task(void *arg, size_t t) {
      * panel at a time, its bias and activation applied while it is in L1 (after the whole block, the GELU of
      * a ViT's MLP read its 197 x 384 block back from L2) */
     const float *b32 = j->b_bf16 ? NULL : j->b_packed + (size_t)n0 * p->k;
-    const int amx = j->b_bf16 && lk_bf16_amx();
-    const uint32_t *b16 = j->b_bf16 ? j->b_bf16 + (size_t)n0 * (amx ? lk_gemm_amx_pairs(p->k) : (p->k + 1) / 2) : NULL;
-    if (amx) { /* AMX tiles: blocks of 32 rows, each rounded into pairs as it is multiplied */
-        for (int r0 = 0; r0 < rows; r0 += 32) {
-            int block_rows = LK_MIN(32, rows - r0), m = m0 + r0;
-            float *c = j->c + (size_t)m * p->n + n0;
-            int status = lk_gemm_amx_rows(block_rows, cols, p->k, j->a + (size_t)m * p->k, (size_t)p->k, b16, c, (size_t)p->n);
-            if (status != LK_OK) {
-                j->status = status;
-                return;
-            }
-            mm_epilogue(p, c, block_rows, cols, m, n0, j->bias);
-        }
-        return;
-    }
-    for (int r0 = 0; r0 < rows; r0 += MM_ROW_PANEL) {
-        int panel_rows = LK_MIN(MM_ROW_PANEL, rows - r0), m = m0 + r0;
+    const uint32_t *b16 = j->b_bf16 ? j->b_bf16 + (size_t)n0 * lk_gemm_b_panel_pairs(p->k) : NULL;
+    /* on AMX tiles (lk_gemm_packed_b_rows_bf16 runs them) a row panel is two 16-row tiles */
+    const int row_panel = b16 && lk_bf16_amx() ? 32 : MM_ROW_PANEL;
+    for (int r0 = 0; r0 < rows; r0 += row_panel) {
+        int panel_rows = LK_MIN(row_panel, rows - r0), m = m0 + r0;
         float *c = j->c + (size_t)m * p->n + n0;
         const float *a = j->a + (size_t)m * p->k;
         int status;
