@@ -243,25 +243,6 @@ static void amx_block(int rows, int cols, const block_operands *o, float *ct) {
         (cols > TILE_ROWS ? block_16x32 : block_16x16)(o, ct);
 }
 
-/* dst[0:n] = the bf16 pairs (r0[i], r1[i]) (r1 NULL: zero high halves), rounded to nearest even; with `pre`
- * (scale and shift of r0, then of r1) each value first through max(x * scale + shift, 0) */
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pair_rows(const float *r0, const float *r1, int n,
-                                                                             const float *pre, uint32_t *dst) {
-    static const uint16_t order[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
-                                       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-    const __m512i idx = _mm512_loadu_si512(order);
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
-        __m512 lo = _mm512_maskz_loadu_ps(m, r0 + i), hi = r1 ? _mm512_maskz_loadu_ps(m, r1 + i) : _mm512_setzero_ps();
-        if (pre) {
-            const __m512 zero = _mm512_setzero_ps();
-            lo = _mm512_max_ps(_mm512_fmadd_ps(lo, _mm512_set1_ps(pre[0]), _mm512_set1_ps(pre[1])), zero);
-            hi = r1 ? _mm512_max_ps(_mm512_fmadd_ps(hi, _mm512_set1_ps(pre[2]), _mm512_set1_ps(pre[3])), zero) : zero;
-        }
-        __m512i v = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-        _mm512_mask_storeu_epi32(dst + i, m, v);
-    }
-}
 /* The 32 columns of a finished row of C (the flat positions of one block) to the output: the columns that are
  * output positions (mask bits: ox < ow) are consecutive output positions, so bias, residual and clamp run on
  * the whole row and the kept lanes are compressed into place (one call per row, where a store per output-row
@@ -283,9 +264,6 @@ __attribute__((target("avx512f"))) static void store_compressed(float *out, cons
 static void store_compressed(float *out, const float *acc, const uint16_t keep[2], float bias, const float *z,
                              float lo, float hi) {
     (void)out, (void)acc, (void)keep, (void)bias, (void)z, (void)lo, (void)hi;
-}
-static void pair_rows(const float *r0, const float *r1, int n, const float *pre, uint32_t *dst) {
-    (void)r0, (void)r1, (void)n, (void)pre, (void)dst;
 }
 int lk_bf16_amx(void) { return 0; }
 static void configure_tiles(int kt) { (void)kt; }
@@ -490,7 +468,7 @@ static void round_pair_planes(direct_job *j, size_t t) {
                     pre[0] = j->scale[2 * cp], pre[1] = j->shift[2 * cp];
                     pre[2] = x1 ? j->scale[2 * cp + 1] : 0.0f, pre[3] = x1 ? j->shift[2 * cp + 1] : 0.0f;
                 }
-                pair_rows(s0, x1 ? s0 + hw : NULL, (i1 - i0) * j->wq, j->scale ? pre : NULL, plane + (size_t)i0 * j->wq);
+                lk_pair_rows_bf16(s0, x1 ? s0 + hw : NULL, (i1 - i0) * j->wq, j->scale ? pre : NULL, plane + (size_t)i0 * j->wq);
                 memset(plane + (size_t)i1 * j->wq, 0, (j->plane - (size_t)i1 * j->wq) * sizeof(uint32_t));
                 continue;
             }
@@ -510,7 +488,7 @@ static void round_pair_planes(direct_job *j, size_t t) {
                     if (s1) lk_gather(gathered + j->wq, s1, n, p->sw);
                     s0 = gathered, s1 = s1 ? gathered + j->wq : NULL;
                 }
-                pair_rows(s0, s1, n, NULL, row + j0);
+                lk_pair_rows_bf16(s0, s1, n, NULL, row + j0);
             }
             memset(plane + (size_t)j->hq * j->wq, 0, (j->plane - (size_t)j->hq * j->wq) * sizeof(uint32_t));
         }

@@ -403,20 +403,38 @@ static void bf16_tile(int rows, int kp, const uint32_t *a, const uint32_t *b, fl
         kernel_bf16_12x32(kp, a, b, c, ldc, accumulate, e);
 }
 
-/* k float32 rows of 32 (row stride ld) -> a bf16 pair panel [ceil(k/2)][32],
- * rounded to nearest even (an odd k's last pair has a zero high half) */
-__attribute__((target(BF16_TARGET))) void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst) {
-    /* lanes 0-15 hold row 2p, 16-31 row 2p+1 after the conversion: interleave them */
+/* dst[0:n] = the bf16 pairs (r0[i], r1[i]) (r1 NULL: zero high halves), rounded to nearest even; with `pre`
+ * (scale and shift of r0, then of r1) each value first through max(x * scale + shift, 0) */
+__attribute__((target(BF16_TARGET), always_inline)) static inline void pair_rows(const float *r0, const float *r1,
+                                                                                 int n, const float *pre,
+                                                                                 uint32_t *dst) {
+    /* lanes 0-15 hold r0, 16-31 r1 after the conversion: interleave them */
     static const uint16_t order[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
     const __m512i idx = _mm512_loadu_si512(order);
-    for (int p = 0; p < k; p += 2)
-        for (int h = 0; h < NR; h += 16) {
-            __m512 r0 = _mm512_loadu_ps(src + (size_t)p * ld + h);
-            __m512 r1 = p + 1 < k ? _mm512_loadu_ps(src + (size_t)(p + 1) * ld + h) : _mm512_setzero_ps();
-            __m512i v = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);
-            _mm512_storeu_si512(dst + (size_t)(p / 2) * NR + h, _mm512_permutexvar_epi16(idx, v));
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 lo = _mm512_maskz_loadu_ps(m, r0 + i), hi = r1 ? _mm512_maskz_loadu_ps(m, r1 + i) : _mm512_setzero_ps();
+        if (pre) {
+            const __m512 zero = _mm512_setzero_ps();
+            lo = _mm512_max_ps(_mm512_fmadd_ps(lo, _mm512_set1_ps(pre[0]), _mm512_set1_ps(pre[1])), zero);
+            hi = r1 ? _mm512_max_ps(_mm512_fmadd_ps(hi, _mm512_set1_ps(pre[2]), _mm512_set1_ps(pre[3])), zero) : zero;
         }
+        __m512i v = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        _mm512_mask_storeu_epi32(dst + i, m, v);
+    }
+}
+
+__attribute__((target(BF16_TARGET))) void lk_pair_rows_bf16(const float *r0, const float *r1, int n, const float *pre,
+                                                            uint32_t *dst) {
+    pair_rows(r0, r1, n, pre, dst);
+}
+
+/* k float32 rows of 32 (row stride ld) -> a bf16 pair panel [ceil(k/2)][32],
+ * rounded to nearest even (an odd k's last pair has a zero high half) */
+__attribute__((target(BF16_TARGET))) void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst) {
+    for (int p = 0; p < k; p += 2)
+        pair_rows(src + (size_t)p * ld, p + 1 < k ? src + (size_t)(p + 1) * ld : NULL, NR, NULL, dst + (size_t)(p / 2) * NR);
 }
 
 /* one float32 row of k values -> ceil(k/2) bf16 pairs in place order: the
@@ -533,6 +551,9 @@ static void kernel_12x16(int kc, const float *a, const float *b, size_t ldb, flo
 }
 void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst) {
     (void)src, (void)ld, (void)k, (void)dst;
+}
+void lk_pair_rows_bf16(const float *r0, const float *r1, int n, const float *pre, uint32_t *dst) {
+    (void)r0, (void)r1, (void)n, (void)pre, (void)dst;
 }
 void lk_row_to_bf16_pairs(const float *src, int k, uint32_t *dst) { (void)src, (void)k, (void)dst; }
 static void pack_a_f32(int mr, int k, const float *src, size_t lda, float *panel) {

@@ -131,6 +131,9 @@ void lk_split_activation(const lk_activation *act, float *lo, float *hi, lk_acti
 uint32_t lk_bf16_pair(float lo, float hi);
 /* k float32 rows of 32 values (row stride ld) rounded to bf16 pairs [ceil(k/2)][32] */
 void lk_rows_to_bf16_pairs(const float *src, size_t ld, int k, uint32_t *dst);
+/* dst[0:n] = the bf16 pairs (r0[i], r1[i]) (r1 NULL: zero high halves), rounded as lk_rows_to_bf16_pairs
+ * rounds; with `pre` (scale and shift of r0, then of r1) each value first through max(x * scale + shift, 0) */
+void lk_pair_rows_bf16(const float *r0, const float *r1, int n, const float *pre, uint32_t *dst);
 
 /* out[0:n] = min(max(acc[0:n] + bias + z[0:n], lo), hi) (z may be NULL): a finished tile's row written out with
  * its epilogue, in masked 16-wide steps (AVX-512F) */
