@@ -105,7 +105,7 @@ class PluginHost:
         # pluggy's hook caller restricted to this one plugin, so what it registers is attributed to its
         # distribution; only the hooks the plugin implements are called (a plugin implements one or two of
         # the seven: calling all of them for every plugin was ~1 ms of a first load)
-        implemented = {caller.name for caller in self.pm.get_hookcallers(plugin) or ()}
+        implemented = self._implemented(plugin)
         others = [p for p in self.pm.get_plugins() if p is not plugin]
 
         def add_backend(backend: Backend) -> None:
@@ -129,6 +129,10 @@ class PluginHost:
             if name in implemented:
                 self.pm.subset_hook_caller(name, others)(register=register())
 
+    def _implemented(self, plugin: object) -> set[str]:
+        """The hooks ``plugin`` implements."""
+        return {caller.name for caller in self.pm.get_hookcallers(plugin) or ()}
+
     def _rebuild(self) -> None:
         for table in (self.backends, self.frontends, self.serializers, self.passes, self.kernels):
             table.clear()
@@ -144,9 +148,10 @@ class PluginHost:
         of a first load)."""
         if self._engines is None:
             engines: dict[str, ReferenceEngine] = {}
-            for plugin in self.pm.get_plugins():
-                implemented = {caller.name for caller in self.pm.get_hookcallers(plugin) or ()}
-                if "litert_register_reference_engines" in implemented:
+            # one plugin at a time, in the order they were registered: a later plugin's engine of the same name
+            # wins, as every other table's does
+            for _, plugin in self.pm.list_name_plugin():
+                if "litert_register_reference_engines" in self._implemented(plugin):
                     others = [p for p in self.pm.get_plugins() if p is not plugin]
                     self.pm.subset_hook_caller("litert_register_reference_engines", others)(
                         register=lambda e: engines.__setitem__(e.name, e))
