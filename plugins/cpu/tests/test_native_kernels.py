@@ -206,11 +206,14 @@ def test_matmul_gemm_matches_numpy(case):
 
 
 @pytest.mark.parametrize("m,k,n,threads", [(197, 192, 100, 1), (12, 768, 64, 2), (8, 1000, 45, 1), (20, 1024, 96, 2),
-                                            (4, 3, 33, 1), (29, 512, 256, 2), (17, 800, 31, 1)])
+                                            (4, 3, 33, 1), (29, 512, 256, 2), (17, 800, 31, 1), (29, 800, 1400, 1),
+                                            (20, 1024, 700, 2), (44, 1536, 2100, 1)])
 def test_constant_b_matmul_reads_a_in_place(m, k, n, threads):
     """Products with a constant B read A's rows in place (no packing) in 12-, 8- and 4-row panels, k in 384-deep
-    slices (800, 1,000: three), a partial last column panel over all of k; the rest of the rows (5 of 197, 9 of
-    29) and strides whose 12 rows share L1 sets (k = 512, 1,024) are packed first as before."""
+    slices (800, 1,000: three), in passes of columns that fill half of L2 (1,400 and 2,100 columns: several
+    passes on any L2 up to 2 MB), a partial last column panel over all of k; the rest of the rows (5 of 197, 9 of
+    29) are packed first, and strides whose 12 rows share L1 sets (k = 512, 1,024, 1,536) copied a slice at a
+    time."""
     rng = np.random.default_rng(RNG_SEED + 590 + m + k)
     a = rng.standard_normal((m, k)).astype(np.float32)
     b = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
@@ -263,6 +266,26 @@ def test_packed_weight_gemm_matches_numpy(case):
                   {"a": a2}, {"w": wt, "c": bias}, {"y": (m, n)})
     got, want = run_both(graph, {"a": a2}, threads=2 - case % 2)
     assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("m,k,n,bias_shape,threads", [(29, 1024, 1400, (29, 1400), 1), (44, 800, 2100, (2100,), 2),
+                                                     (13, 1536, 730, (1,), 1)])
+def test_blocked_products_finish_each_region_once(m, k, n, bias_shape, threads):
+    """A deep, wide product runs in passes of columns and slices of k, its epilogue (alpha, beta times the bias
+    of every form, the activation) applied once to each region of C when that region is final: a region finished
+    twice, or before its last slice, or at another region's offset, gives other values."""
+    rng = np.random.default_rng(RNG_SEED + 600 + m)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+    bias = rng.standard_normal(bias_shape).astype(np.float32)
+    attrs = {"alpha": 0.75, "beta": 1.25, "activation": "Relu"}
+    graph = build([Node("FusedGemm", ["a", "w", "c"], ["y"], attrs, name="gemm", domain="com.microsoft")],
+                  {"a": a}, {"w": w, "c": bias}, {"y": (m, n)})
+    kinds = CpuPartition(graph, CompileContext(threads=threads, opsets={"": 21}), native=True).native_segments[0].step_kinds
+    assert module().STEP_MATMUL_PACKED in kinds
+    got = run_both(graph, {"a": a}, threads=threads)[0]["y"]
+    want = np.maximum(0.75 * (a.astype(np.float64) @ w.astype(np.float64)) + 1.25 * bias, 0)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("bias_first", [False, True])

@@ -1,8 +1,10 @@
 /* Per-thread scratch memory and CPU feature reporting. */
 #define _POSIX_C_SOURCE 200112L
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lk_internal.h"
 
@@ -25,6 +27,19 @@ void *lk_scratch(int slot, size_t bytes) {
     scratch[slot].ptr = p;
     scratch[slot].size = size;
     return p;
+}
+
+long lk_l2_bytes(void) {
+    static _Atomic long cached = 0;
+    long bytes = atomic_load(&cached);
+    if (bytes == 0) {
+#ifdef _SC_LEVEL2_CACHE_SIZE
+        bytes = sysconf(_SC_LEVEL2_CACHE_SIZE); /* glibc: from CPUID; 0 or -1 where unknown */
+#endif
+        if (bytes <= 0) bytes = 1L << 20;
+        atomic_store(&cached, bytes);
+    }
+    return bytes;
 }
 
 enum lk_isa lk_cpu_isa(void) {

@@ -787,39 +787,6 @@ int lk_gemm_prepacked_rows(int rows, int cols, int k, const void *ap, const floa
     return LK_OK;
 }
 
-/* float32 rows x cols of C = A x packed B with A's rows read in place: no packing of the activations (it was 6%
- * of a ViT's run on two threads: the 12 x 16 transposes of every product's A, Q, K and V each packing the same
- * LayerNorm output).  A last panel of other than 4, 8 or 12 rows is packed, as the kernels read whole panels. */
-static int gemm_rows_a_in_place(int rows, int cols, int k, const float *a, size_t lda, const float *b, float *c,
-                                size_t ldc) {
-    float *tile = lk_scratch(1, (size_t)MR * NR * sizeof(float));
-    if (!tile) return LK_E_NOMEM;
-    int rest = rows % MR, in_place = rows - (rest == 8 || rest == 4 ? 0 : rest);
-    /* whole column panels: k in KC slices, outermost, so a row panel's slice of A (12 rows x KC) stays in L1
-     * across the column panels (over all of k at once, 12 rows of 1,024 did not: BERT's second MLP product 5%
-     * slower than packing them) */
-    int whole = cols / NR * NR;
-    for (int k0 = 0; k0 < k; k0 += KC) {
-        int kc = LK_MIN(KC, k - k0);
-        for (int m0 = 0; m0 < in_place; m0 += MR)
-            for (int n0 = 0; n0 < whole; n0 += NR)
-                f32_tile_a_in_place(LK_MIN(MR, in_place - m0), kc, a + (size_t)m0 * lda + k0, lda,
-                                    b + ((size_t)(n0 / NR) * k + k0) * NR, c + (size_t)m0 * ldc + n0, ldc, k0 > 0);
-    }
-    /* a partial last column panel (B is zero-padded to 32 columns): all of k into the tile, then its columns */
-    for (int m0 = 0; m0 < in_place && whole < cols; m0 += MR) {
-        int mr = LK_MIN(MR, in_place - m0);
-        f32_tile_a_in_place(mr, k, a + (size_t)m0 * lda, lda, b + (size_t)(whole / NR) * k * NR, tile, NR, 0);
-        for (int r = 0; r < mr; r++)
-            memcpy(c + (size_t)(m0 + r) * ldc + whole, tile + (size_t)r * NR, (size_t)(cols - whole) * sizeof(float));
-    }
-    if (in_place == rows) return LK_OK;
-    void *ap = lk_scratch(0, lk_gemm_packed_a_bytes(rows - in_place, k, 0));
-    if (!ap) return LK_E_NOMEM;
-    lk_gemm_pack_a_panels(0, 1, rows - in_place, k, a + (size_t)in_place * lda, lda, 0, ap);
-    return lk_gemm_prepacked_rows(rows - in_place, cols, k, ap, b, NULL, c + (size_t)in_place * ldc, ldc);
-}
-
 /* Whether 12 rows `lda` floats apart share L1 sets so much that reading them in place thrashes it: a 4 KB
  * stride (k = 1,024) puts all 12 in one set of the 8-way, 64-set L1 (BERT's second MLP product 6% slower than
  * packing its rows); 3 KB (768) spreads them 3 to a set. */
@@ -833,32 +800,93 @@ static int rows_share_sets(size_t lda) {
     return most > 3;
 }
 
-/* A's rows packed into this thread's scratch, then multiplied (bf16: rounded into pairs as they are packed), or
- * float32 rows read in place where their stride lets them */
-static int gemm_packed_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b32,
-                            const uint32_t *b16, float *c, size_t ldc) {
+/* Columns of packed B per pass of gemm_rows_blocked: a KC slice of that many columns fills half of L2 (the rest
+ * for A's rows and C) */
+static int pass_columns(void) { return LK_MAX(NR, (int)(lk_l2_bytes() / 2 / (KC * sizeof(float))) / NR * NR); }
+
+static void finish_region(const lk_gemm_finish *finish, int m0, int rows, int n0, int cols) {
+    if (finish) finish->fn(finish->ctx, m0, rows, n0, cols);
+}
+
+/* float32 C[rows][cols] = A x packed B in GotoBLAS order: passes of columns whose KC slice of B stays in L2,
+ * within a pass k in KC slices, within a slice 12-row panels whose slice of A (12 x KC) stays in L1 across the
+ * pass's 32-column panels.  A's rows are read in place, no packing of the activations (it was 6% of a ViT's run
+ * on two threads), but copied a slice at a time where their stride puts them in few L1 sets (a 4 KB stride, k =
+ * 1,024, puts all 12 in one set of the 8-way 64-set L1).  Over all of k and all columns at once, a wide or deep
+ * B was read from L3 again for every 12-row panel (197 x 384 x 1536 at 140 GFLOP/s against onnxruntime's 197
+ * on one core of a Xeon with 2 MB of L2; 197 x 3072 x 768 at 118).  A region of C is handed to `finish` once
+ * final (the matrix product's bias and activation, applied while it is in cache).  A last panel of other than
+ * 4, 8 or 12 rows, and a last one of fewer than 32 columns, take all of k at once. */
+static int gemm_rows_blocked(int rows, int cols, int k, const float *a, size_t lda, const float *b, float *c,
+                             size_t ldc, const lk_gemm_finish *finish) {
+    float *tile = lk_scratch(1, (size_t)MR * NR * sizeof(float));
+    const int copy_rows = rows_share_sets(lda);
+    float *slice = copy_rows ? lk_scratch(2, (size_t)MR * KC * sizeof(float)) : NULL;
+    if (!tile || (copy_rows && !slice)) return LK_E_NOMEM;
+    const int rest = rows % MR, blocked = rows - (rest == 8 || rest == 4 ? 0 : rest), whole = cols / NR * NR;
+    const int pass = pass_columns();
+    for (int p0 = 0; p0 < whole; p0 += pass) {
+        const int p1 = LK_MIN(whole, p0 + pass);
+        for (int k0 = 0; k0 < k; k0 += KC) {
+            const int kc = LK_MIN(KC, k - k0);
+            for (int m0 = 0; m0 < blocked; m0 += MR) {
+                const int mr = LK_MIN(MR, blocked - m0);
+                const float *as = a + (size_t)m0 * lda + k0;
+                size_t ld = lda;
+                if (copy_rows) {
+                    for (int r = 0; r < mr; r++) memcpy(slice + (size_t)r * KC, as + (size_t)r * lda, (size_t)kc * sizeof(float));
+                    as = slice, ld = KC;
+                }
+                for (int n0 = p0; n0 < p1; n0 += NR)
+                    f32_tile_a_in_place(mr, kc, as, ld, b + ((size_t)(n0 / NR) * k + k0) * NR, c + (size_t)m0 * ldc + n0,
+                                        ldc, k0 > 0);
+                if (k0 + kc == k) finish_region(finish, m0, mr, p0, p1 - p0);
+            }
+        }
+    }
+    /* a partial last column panel (B is zero-padded to 32 columns): all of k into the tile, then its columns */
+    for (int m0 = 0; m0 < blocked && whole < cols; m0 += MR) {
+        int mr = LK_MIN(MR, blocked - m0);
+        f32_tile_a_in_place(mr, k, a + (size_t)m0 * lda, lda, b + (size_t)(whole / NR) * k * NR, tile, NR, 0);
+        for (int r = 0; r < mr; r++)
+            memcpy(c + (size_t)(m0 + r) * ldc + whole, tile + (size_t)r * NR, (size_t)(cols - whole) * sizeof(float));
+        finish_region(finish, m0, mr, whole, cols - whole);
+    }
+    if (blocked == rows) return LK_OK;
+    void *ap = lk_scratch(0, lk_gemm_packed_a_bytes(rows - blocked, k, 0));
+    if (!ap) return LK_E_NOMEM;
+    lk_gemm_pack_a_panels(0, 1, rows - blocked, k, a + (size_t)blocked * lda, lda, 0, ap);
+    int status = lk_gemm_prepacked_rows(rows - blocked, cols, k, ap, b, NULL, c + (size_t)blocked * ldc, ldc);
+    if (status == LK_OK) finish_region(finish, blocked, rows - blocked, 0, cols);
+    return status;
+}
+
+int lk_gemm_packed_b_rows_finish(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed,
+                                 float *c, size_t ldc, const lk_gemm_finish *finish) {
     if (rows <= 0 || cols <= 0) return LK_OK;
-    if (rows == 1 && !b16 && lk_conv_packed_available()) {
-        gemv_packed(cols, k, a, b32, c);
+    if (rows == 1 && lk_conv_packed_available()) {
+        gemv_packed(cols, k, a, b_packed, c);
+        finish_region(finish, 0, 1, 0, cols);
         return LK_OK;
     }
-    if (!b16 && lk_conv_packed_available() && !rows_share_sets(lda))
-        return gemm_rows_a_in_place(rows, cols, k, a, lda, b32, c, ldc);
-    void *ap = lk_scratch(0, lk_gemm_packed_a_bytes(rows, k, b16 != NULL));
-    if (!ap) return LK_E_NOMEM;
-    int status = lk_gemm_pack_a_panels(0, (rows + MR - 1) / MR, rows, k, a, lda, b16 != NULL, ap);
-    return status != LK_OK ? status : lk_gemm_prepacked_rows(rows, cols, k, ap, b32, b16, c, ldc);
+    if (!lk_conv_packed_available()) return LK_E_ARG;
+    return gemm_rows_blocked(rows, cols, k, a, lda, b_packed, c, ldc, finish);
 }
 
 int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed, float *c,
                           size_t ldc) {
-    return gemm_packed_rows(rows, cols, k, a, lda, b_packed, NULL, c, ldc);
+    return lk_gemm_packed_b_rows_finish(rows, cols, k, a, lda, b_packed, c, ldc, NULL);
 }
 
 int lk_gemm_packed_b_rows_bf16(int rows, int cols, int k, const float *a, size_t lda, const uint32_t *b_packed,
                                float *c, size_t ldc) {
+    if (rows <= 0 || cols <= 0) return LK_OK;
     if (lk_bf16_amx()) return lk_gemm_amx_rows(rows, cols, k, a, lda, b_packed, c, ldc);
-    return gemm_packed_rows(rows, cols, k, a, lda, NULL, b_packed, c, ldc);
+    /* A's rows rounded into pairs as they are packed into this thread's scratch, then multiplied */
+    void *ap = lk_scratch(0, lk_gemm_packed_a_bytes(rows, k, 1));
+    if (!ap) return LK_E_NOMEM;
+    int status = lk_gemm_pack_a_panels(0, (rows + MR - 1) / MR, rows, k, a, lda, 1, ap);
+    return status != LK_OK ? status : lk_gemm_prepacked_rows(rows, cols, k, ap, NULL, b_packed, c, ldc);
 }
 
 int lk_conv_preact_geometry(const lk_conv2d *p) {

@@ -163,6 +163,17 @@ void lk_row_to_bf16_pairs(const float *src, int k, uint32_t *dst);
  * lk_conv_packed_available().  LK_E_NOMEM when scratch is short. */
 int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed, float *c,
                           size_t ldc);
+/* A region of C made final by a blocked product (rows [m0, m0 + rows), columns [n0, n0 + cols) of its C), for
+ * the caller's epilogue while the region is in cache */
+typedef struct {
+    void (*fn)(void *ctx, int m0, int rows, int n0, int cols);
+    void *ctx;
+} lk_gemm_finish;
+/* lk_gemm_packed_b_rows handing each region of C to `finish` (may be NULL) once it is final */
+int lk_gemm_packed_b_rows_finish(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed,
+                                 float *c, size_t ldc, const lk_gemm_finish *finish);
+/* This CPU's L2 cache per core in bytes (sysconf where the C library knows it, else 1 MB), asked once */
+long lk_l2_bytes(void);
 /* The same with B packed by lk_gemm_pack_b_bf16 (A rounded to bf16 as it is
  * packed); only where lk_bf16_available(). */
 int lk_gemm_packed_b_rows_bf16(int rows, int cols, int k, const float *a, size_t lda, const uint32_t *b_packed,

@@ -142,11 +142,34 @@ typedef struct {
     int status;
 } mm_packed_job;
 
+/* mm_epilogue on a final region of a task's block (lk_gemm_finish: rows and columns relative to the block) */
+typedef struct {
+    const mm_packed_job *j;
+    float *c;
+    int m0, n0;
+} block_finish;
+
+static void finish_block_region(void *arg, int m0, int rows, int n0, int cols) {
+    const block_finish *f = arg;
+    const lk_matmul *p = f->j->p;
+    mm_epilogue(p, f->c + (size_t)m0 * p->n + n0, rows, cols, f->m0 + m0, f->n0 + n0, f->j->bias);
+}
+
 static void mm_packed_task(void *arg, size_t t) {
     mm_packed_job *j = arg;
     const lk_matmul *p = j->p;
     int m0 = (int)(t / (size_t)j->n_blocks) * j->m_block, n0 = (int)(t % (size_t)j->n_blocks) * j->n_block;
     int rows = LK_MIN(j->m_block, p->m - m0), cols = LK_MIN(j->n_block, p->n - n0);
+    if (!j->b_bf16 && !j->a_packed) {
+        /* float32 over the whole block, blocked for the caches; each region's epilogue once it is final */
+        float *c = j->c + (size_t)m0 * p->n + n0;
+        block_finish f = {j, c, m0, n0};
+        const lk_gemm_finish finish = {finish_block_region, &f};
+        int status = lk_gemm_packed_b_rows_finish(rows, cols, p->k, j->a + (size_t)m0 * p->k, (size_t)p->k,
+                                                  j->b_packed + (size_t)n0 * p->k, c, (size_t)p->n, &finish);
+        if (status != LK_OK) j->status = status;
+        return;
+    }
     /* n_block is a multiple of the 32-column panels the packing made, m_block of the 12-row ones.  One row
      * panel at a time, its bias and activation applied while it is in L1 (after the whole block, the GELU of
      * a ViT's MLP read its 197 x 384 block back from L2) */
