@@ -377,8 +377,7 @@ int lk_gemm_amx_rows(int rows, int cols, int k, const float *a, size_t lda, cons
             const block_operands o = {1, kb, TILE_PAIRS, ap, TILE_PAIRS, (size_t)TILE_ROWS * kp, (size_t)kp * 4,
                                       b + (size_t)n0 * kp, BLOCK * 4, (size_t)TILE_PAIRS * BLOCK, ONE_TAP};
             amx_block(valid, nc, &o, ct);
-            for (int r = 0; r < valid; r++)
-                memcpy(c + (size_t)(m0 + r) * ldc + n0, ct + (size_t)r * BLOCK, (size_t)nc * sizeof(float));
+            lk_copy_short_rows(c + (size_t)m0 * ldc + n0, ldc, ct, BLOCK, valid, nc);
         }
     }
     release_tiles();

@@ -522,6 +522,20 @@ __attribute__((target("avx512f"))) static void edge_to_rows(const float *edge, i
     __mmask16 columns = (__mmask16)((1u << n) - 1u);
     for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc, columns, _mm512_loadu_ps(edge + (size_t)r * NR));
 }
+/* rows x n floats (n <= 32) from src (row stride lds) to dst (row stride ldd) by masked vector moves: a memcpy of
+ * a run-time length compiles to `rep movsq`, whose start-up cost dominated short copies (a sixth of a ViT's
+ * attention products: the 5 columns past 192 of a 197-wide C, B's 32-float panel rows) */
+__attribute__((target("avx512f"))) void lk_copy_short_rows(float *dst, size_t ldd, const float *src, size_t lds,
+                                                               int rows, int n) {
+    __mmask16 lo = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+    __mmask16 hi = (__mmask16)(n >= 32 ? 0xFFFFu : n > 16 ? (1u << (n - 16)) - 1u : 0u);
+    for (int r = 0; r < rows; r++) {
+        const float *from = src + (size_t)r * lds;
+        float *to = dst + (size_t)r * ldd;
+        _mm512_mask_storeu_ps(to, lo, _mm512_maskz_loadu_ps(lo, from));
+        if (hi) _mm512_mask_storeu_ps(to + 16, hi, _mm512_maskz_loadu_ps(hi, from + 16));
+    }
+}
 #else
 int lk_conv_packed_available(void) { return 0; }
 static void kernel_12x32_rows_at(int kc, const float *a, const float *b, const int *off, float *c, size_t ldc,
@@ -570,6 +584,9 @@ static void preact_rows(const lk_conv2d *p, const float *x, const preact *pre, i
 }
 static void gemv_packed(int cols, int k, const float *a, const float *b, float *c) {
     (void)cols, (void)k, (void)a, (void)b, (void)c;
+}
+void lk_copy_short_rows(float *dst, size_t ldd, const float *src, size_t lds, int rows, int n) {
+    for (int r = 0; r < rows; r++) memcpy(dst + (size_t)r * ldd, src + (size_t)r * lds, (size_t)n * sizeof(float));
 }
 #endif
 
@@ -663,7 +680,10 @@ void lk_gemm_pack_b_ld(const float *b, int k, int n, size_t ldb, int trans_b, fl
         int nr = LK_MIN(NR, n - j0);
         if (nr < NR) memset(panel, 0, (size_t)k * NR * sizeof(float));
         if (!trans_b) {
-            for (int p = 0; p < k; p++) memcpy(panel + (size_t)p * NR, b + (size_t)p * ldb + j0, (size_t)nr * sizeof(float));
+            if (nr == NR)
+                for (int p = 0; p < k; p++) memcpy(panel + (size_t)p * NR, b + (size_t)p * ldb + j0, NR * sizeof(float));
+            else
+                lk_copy_short_rows(panel, NR, b + j0, ldb, k, nr);
             continue;
         }
         for (int p0 = 0; p0 < k; p0 += PACK_BLOCK)
@@ -781,7 +801,7 @@ int lk_gemm_prepacked_rows(int rows, int cols, int k, const void *ap, const floa
             else
                 f32_tile(mr, k, (const float *)ap + a_at, b32 + b_at_panel, NR, out, ld, 0, &none);
             if (!full)
-                for (int r = 0; r < mr; r++) memcpy(dst + (size_t)r * ldc, tile + (size_t)r * NR, (size_t)nc * sizeof(float));
+                lk_copy_short_rows(dst, ldc, tile, NR, mr, nc);
         }
     }
     return LK_OK;
@@ -848,8 +868,7 @@ static int gemm_rows_blocked(int rows, int cols, int k, const float *a, size_t l
     for (int m0 = 0; m0 < blocked && whole < cols; m0 += MR) {
         int mr = LK_MIN(MR, blocked - m0);
         f32_tile_a_in_place(mr, k, a + (size_t)m0 * lda, lda, b + (size_t)(whole / NR) * k * NR, tile, NR, 0);
-        for (int r = 0; r < mr; r++)
-            memcpy(c + (size_t)(m0 + r) * ldc + whole, tile + (size_t)r * NR, (size_t)(cols - whole) * sizeof(float));
+        lk_copy_short_rows(c + (size_t)m0 * ldc + whole, ldc, tile, NR, mr, cols - whole);
         finish_region(finish, m0, mr, whole, cols - whole);
     }
     if (blocked == rows) return LK_OK;

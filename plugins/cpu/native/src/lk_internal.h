@@ -163,6 +163,9 @@ void lk_row_to_bf16_pairs(const float *src, int k, uint32_t *dst);
  * lk_conv_packed_available().  LK_E_NOMEM when scratch is short. */
 int lk_gemm_packed_b_rows(int rows, int cols, int k, const float *a, size_t lda, const float *b_packed, float *c,
                           size_t ldc);
+/* rows x n floats, n <= 32, from src (row stride lds) to dst (row stride ldd): masked vector moves where the
+ * library has AVX-512 (a run-time-length memcpy is `rep movsq`, slow to start), else memcpy per row */
+void lk_copy_short_rows(float *dst, size_t ldd, const float *src, size_t lds, int rows, int n);
 /* A region of C made final by a blocked product (rows [m0, m0 + rows), columns [n0, n0 + cols) of its C), for
  * the caller's epilogue while the region is in cache */
 typedef struct {
