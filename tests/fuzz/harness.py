@@ -1,15 +1,15 @@
-"""Fuzz harnesses of litert's model loaders (``.onnx``, ``.mindir``, ``.ms``, ``.tflite``, TensorFlow ``.pb``),
-driven by atheris.
+"""Fuzz harnesses of litert's model loaders (``.onnx``, ``.mindir``, ``.ms``, ``.tflite``, TensorFlow ``.pb``,
+Caffe ``.prototxt`` + ``.caffemodel``), driven by atheris.
 
-Each execution takes one seed model (the project's fixtures and a few
-hand-made ONNX graphs), mutates it and hands the result to ``litert.load``;
-when that succeeds, the model is also run once on zeros (small inputs only,
-with a timeout).  The only outcomes allowed are success or an exception
+Each execution takes one seed model (the project's fixtures, a few
+hand-made ONNX graphs and GraphDefs, the Caffe frontend's test nets),
+mutates it and hands the result to ``litert.load``; when that succeeds, the
+model is also run once on zeros (small inputs only, with a timeout).  The only outcomes allowed are success or an exception
 from :mod:`litert.errors`.  Anything else is a finding: another exception
 type (atheris reports it with its traceback), a crash or abort of the
 process, a run longer than ``-timeout``, or memory beyond ``-rss_limit_mb``.
 
-Mutations are *structural* for the protobuf formats (ONNX, MindIR, GraphDef): most
+Mutations are *structural* for the protobuf formats (ONNX, MindIR, GraphDef, Caffe): most
 byte-level mutants never get past the protobuf parser, so a fuzzed-data
 provider picks fields of the parsed model (dims, names, attribute values,
 edges, node order, repeated entries, the values of message maps such as a
@@ -17,9 +17,28 @@ GraphDef node's attributes) and rewrites them, optionally followed by a byte
 flip or a truncation.  ``.ms`` and ``.tflite`` (FlatBuffers, no parser gate)
 get byte mutations: flips, overwrites with interesting integers, truncation.
 
+A Caffe model is two files, so a Caffe input (seed, mutant, committed
+regression case) is one bytes string holding both: the prototxt's length as
+8 bytes little-endian, the prototxt (text-format ``NetParameter``, no
+weights), then the caffemodel (binary ``NetParameter`` with the weight blobs)
+to the end (:func:`caffe_pair`, :func:`caffe_split`).  The seeds are the nets
+of ``plugins/formats/tests/caffe_testlib.py``.  A mutant is made from the
+seed's caffemodel (the whole net): structural mutations of the net, then the
+prototxt is its text format with the blobs cleared and the caffemodel the
+mutated net serialized, so both files describe the same mutated net;
+sometimes the prototxt text (a number replaced by an interesting integer,
+or byte mutations) or the caffemodel bytes (byte mutations) are mutated too.
+``check`` writes ``case.prototxt`` and ``case.caffemodel`` side by side and
+loads the prototxt (the reader finds the weights beside it).
+
 Run one loader (libFuzzer flags after the loader name)::
 
     python tests/fuzz/harness.py onnx -runs=100000 -timeout=20 -rss_limit_mb=3072
+
+Replay an artifact with ``python tests/fuzz/harness.py <loader> <artifact>``.  An artifact is the
+fuzzer's data, which picks the seed and the mutations; the model it makes,
+``Target(loader).mutant(data)``, is what a committed case in
+``tests/fuzz/regressions/<loader>/`` holds (``Target.check`` replays it).
 
 See ``docs/security.md`` for the long-run command and the recorded counts.
 """
@@ -27,21 +46,21 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import struct
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-FORMATS = ("onnx", "mindir", "ms", "tflite", "tf")
+FORMATS = ("onnx", "mindir", "ms", "tflite", "tf", "caffe")
 #: the file name extension litert dispatches each loader on
-EXTENSIONS = {"onnx": "onnx", "mindir": "mindir", "ms": "ms", "tflite": "tflite", "tf": "pb"}
-#: formats mutated byte-wise (FlatBuffers); the others structurally (protobuf)
-BYTE_FORMATS = ("ms", "tflite")
+EXTENSIONS = {"onnx": "onnx", "mindir": "mindir", "ms": "ms", "tflite": "tflite", "tf": "pb", "caffe": "prototxt"}
 
 INTERESTING_INTS = (0, 1, -1, 2, 3, -2, 7, 255, 2**15, 2**31 - 1, -(2**31), 2**32, 2**32 + 1, 2**56, 2**62,
                     2**63 - 1, -(2**63), 10**6, 10**12)
@@ -166,28 +185,84 @@ def _tf_seeds() -> list[bytes]:
     return [g.SerializeToString() for g in (conv, shapes, pooled)]
 
 
-def seeds(fmt: str) -> list[bytes]:
-    if fmt == "onnx":
-        return _onnx_seeds()
-    if fmt == "tf":
-        return _tf_seeds()
+def caffe_pair(prototxt: bytes, caffemodel: bytes) -> bytes:
+    """One Caffe input: the prototxt's length (8 bytes, little-endian), the prototxt, the caffemodel."""
+    return struct.pack("<Q", len(prototxt)) + prototxt + caffemodel
+
+
+def caffe_split(data: bytes) -> tuple[bytes, bytes]:
+    """``(prototxt, caffemodel)`` of :func:`caffe_pair`'s encoding; a length past the end leaves the caffemodel
+    empty (so any bytes are an input)."""
+    size = struct.unpack("<Q", data[:8].ljust(8, b"\0"))[0]
+    return data[8 : 8 + size], data[8 + size :]
+
+
+def _caffe_files(net) -> bytes:
+    """``net`` as its pair of files: the prototxt without the weight blobs, the caffemodel with them."""
+    from google.protobuf import text_format
+
+    structure = type(net)()
+    structure.CopyFrom(net)
+    for layer in [*structure.layer, *structure.layers]:
+        del layer.blobs[:]
+    return caffe_pair(text_format.MessageToString(structure).encode(), net.SerializeToString())
+
+
+def _caffe_seeds() -> list[bytes]:
+    """The Caffe frontend's test nets (LeNet, VGG and ResNet blocks, SqueezeNet, MobileNet, a mix of the rest)."""
+    sys.path.insert(0, str(ROOT / "plugins" / "formats" / "tests"))
+    import caffe_testlib
+
+    return [_caffe_files(build().net) for build in caffe_testlib.NETS.values()]
+
+
+def _file_seeds(fmt: str) -> list[bytes]:
+    """The fixtures in tests/data/<format>/ under 300 kB."""
     paths = sorted((DATA / fmt).glob(f"*.{EXTENSIONS[fmt]}"), key=lambda p: p.stat().st_size)
     return [p.read_bytes() for p in paths if p.stat().st_size < 300_000]
+
+
+#: each format's seeds (the fixtures in tests/data/<format>/ for the others)
+SEEDS = {"onnx": _onnx_seeds, "tf": _tf_seeds, "caffe": _caffe_seeds}
+
+
+def seeds(fmt: str) -> list[bytes]:
+    return SEEDS[fmt]() if fmt in SEEDS else _file_seeds(fmt)
 
 
 # ---------------------------------------------------------------- mutations
 
 
-def _proto_class(fmt: str):
-    if fmt == "onnx":
-        from onnx import ModelProto
-    elif fmt == "tf":
-        from litert_formats.tf.graph_pb2 import GraphDef
+def _onnx_model():
+    from onnx import ModelProto
 
-        return GraphDef
-    else:
-        from litert_formats.mindir.mind_ir_pb2 import ModelProto
     return ModelProto
+
+
+def _mindir_model():
+    from litert_formats.mindir.mind_ir_pb2 import ModelProto
+
+    return ModelProto
+
+
+def _tf_graph():
+    from litert_formats.tf.graph_pb2 import GraphDef
+
+    return GraphDef
+
+
+def _caffe_net():
+    from litert_formats.caffe.caffe_pb2 import NetParameter
+
+    return NetParameter
+
+
+#: the top-level protobuf message of each structurally mutated format
+PROTO_CLASSES = {"onnx": _onnx_model, "mindir": _mindir_model, "tf": _tf_graph, "caffe": _caffe_net}
+
+
+def _proto_class(fmt: str):
+    return PROTO_CLASSES[fmt]()
 
 
 def _slots(message, out: list, strings: list) -> None:
@@ -266,9 +341,8 @@ def _mutate_list(fdp, message, field) -> None:
         message.ClearField(field.name)
 
 
-def mutate_proto(fmt: str, seed: bytes, fdp) -> bytes:
-    proto = _proto_class(fmt)()
-    proto.ParseFromString(seed)
+def mutate_message(proto, fdp) -> None:
+    """One to four structural mutations of the parsed message ``proto``, in place."""
     for _ in range(fdp.ConsumeIntInRange(1, 4)):
         slots: list = []
         strings: list = []
@@ -288,10 +362,42 @@ def mutate_proto(fmt: str, seed: bytes, fdp) -> bytes:
                 setattr(message, field.name, _new_value(fdp, field, getattr(message, field.name), strings))
         except (ValueError, TypeError, IndexError):
             pass  # a value out of the field's range: try another mutation
+
+
+def mutate_proto(fmt: str, seed: bytes, fdp) -> bytes:
+    """A protobuf model: structural mutations, then sometimes byte mutations of the serialized mutant."""
+    proto = _proto_class(fmt)()
+    proto.ParseFromString(seed)
+    mutate_message(proto, fdp)
     data = proto.SerializeToString()
     if fdp.ConsumeIntInRange(0, 7) == 0:
         data = mutate_bytes(data, fdp)
     return data
+
+
+def mutate_caffe(seed: bytes, fdp) -> bytes:
+    """A Caffe pair: the seed's net (its caffemodel) mutated structurally and written as both files; then
+    sometimes the prototxt text or the caffemodel bytes mutated byte-wise."""
+    net = _caffe_net()()
+    net.ParseFromString(caffe_split(seed)[1])
+    mutate_message(net, fdp)
+    prototxt, caffemodel = caffe_split(_caffe_files(net))
+    which = fdp.ConsumeIntInRange(0, 7)
+    if which == 0:
+        prototxt = mutate_text(prototxt, fdp)
+    elif which == 1:
+        caffemodel = mutate_bytes(caffemodel, fdp)
+    return caffe_pair(prototxt, caffemodel)
+
+
+def mutate_text(text: bytes, fdp) -> bytes:
+    """A text file: a number in it replaced by an interesting integer (in decimal), else byte mutations."""
+    numbers = list(re.finditer(rb"-?\d+", text))
+    if numbers and fdp.ConsumeBool():
+        match = numbers[fdp.ConsumeIntInRange(0, len(numbers) - 1)]
+        value = INTERESTING_INTS[fdp.ConsumeIntInRange(0, len(INTERESTING_INTS) - 1)]
+        return text[: match.start()] + str(value).encode() + text[match.end() :]
+    return mutate_bytes(text, fdp)
 
 
 def mutate_bytes(data: bytes, fdp) -> bytes:
@@ -312,6 +418,11 @@ def mutate_bytes(data: bytes, fdp) -> bytes:
         else:
             del buf[pos:]
     return bytes(buf)
+
+
+#: how each format's seed becomes a mutant, ``mutator(seed, fdp)``: protobuf structurally, FlatBuffers byte-wise
+MUTATORS = {"onnx": partial(mutate_proto, "onnx"), "mindir": partial(mutate_proto, "mindir"),
+            "tf": partial(mutate_proto, "tf"), "caffe": mutate_caffe, "ms": mutate_bytes, "tflite": mutate_bytes}
 
 
 # ---------------------------------------------------------------- the target
@@ -335,6 +446,7 @@ class Target:
             shutil.copytree(DATA / "mindir" / "lenet5_split_variables", self.dir / "lenet5_split_variables",
                             dirs_exist_ok=True)
         self.path = self.dir / f"case.{EXTENSIONS[fmt]}"
+        self.write = WRITERS.get(fmt, _write_file)
         set_memory_limit(512 * 2**20)  # hostile sizes must be refused, not attempted
 
     def mutant(self, data: bytes) -> bytes:
@@ -342,13 +454,11 @@ class Target:
 
         fdp = atheris.FuzzedDataProvider(data)
         seed = self.seeds[fdp.ConsumeIntInRange(0, len(self.seeds) - 1)]
-        if self.fmt in BYTE_FORMATS:
-            return mutate_bytes(seed, fdp)
-        return mutate_proto(self.fmt, seed, fdp)
+        return MUTATORS[self.fmt](seed, fdp)
 
     def check(self, model_bytes: bytes) -> None:
         """Load (and run once, small inputs only) ``model_bytes``; only litert errors may escape."""
-        self.path.write_bytes(model_bytes)
+        self.write(self.path, model_bytes)
         try:
             session = self.litert.load(self.path)
             feeds = _zeros(session)
@@ -359,6 +469,21 @@ class Target:
 
     def __call__(self, data: bytes) -> None:
         self.check(self.mutant(data))
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+def _write_caffe(path: Path, data: bytes) -> None:
+    """The pair's prototxt to ``path`` (``case.prototxt``), its caffemodel beside it (``case.caffemodel``)."""
+    prototxt, caffemodel = caffe_split(data)
+    path.write_bytes(prototxt)
+    path.with_suffix(".caffemodel").write_bytes(caffemodel)
+
+
+#: how an input becomes the model file(s) litert.load reads (one file as it is, unless listed)
+WRITERS = {"caffe": _write_caffe}
 
 
 def _zeros(session) -> list | None:

@@ -41,6 +41,8 @@ import threading
 import time
 from pathlib import Path
 
+from harness import FORMATS  # this script's folder is on sys.path when it runs
+
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).resolve().parent / "harness.py"
 
@@ -101,7 +103,7 @@ class _Pauser(threading.Thread):
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("loader", choices=("onnx", "mindir", "ms", "tflite", "tf"))
+    parser.add_argument("loader", choices=FORMATS)
     parser.add_argument("--target", type=int, default=100_000, help="executions to reach (default 100000)")
     parser.add_argument("--chunk", type=int, default=300, help="seconds per chunk (default 300)")
     parser.add_argument("--dir", type=Path, default=Path("/dev/shm/fz"), help="corpus, artifacts and the record")
