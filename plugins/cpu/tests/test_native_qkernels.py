@@ -7,6 +7,10 @@ within float32 rounding of a half, which the tests bound.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -305,6 +309,64 @@ def test_a_last_lone_position_takes_the_one_position_tile(size, kernel, threads)
     _assert_requantised_close(got["y"], want["y"])
     portable, _ = _run(graph, {"x": x}, portable=True, threads=threads)
     np.testing.assert_array_equal(got["y"], portable["y"])
+
+
+def _tile_chain(case: int, channels: int, m: int, size: tuple[int, int], kernel: int, dilation: int, n: int):
+    """1x1 conv (5 -> ``channels``, NHWC out) -> ``kernel`` x ``kernel`` conv, stride 1, ``dilation``, same
+    padding (``channels`` -> ``m``, NHWC in and out) -> 1x1 conv (m -> 7, NCHW out): the middle one is what the
+    AMX path takes (channels in whole 64s, stride 1, channels-last output)."""
+    rng = np.random.default_rng(RNG_SEED + 700 + case)
+    dtype = (np.uint8, np.int8)[case % 2]
+    h, w = size
+    consts = {"s": np.float32(0.03), "z": _random_q(rng, (), dtype), "b2": rng.integers(-20000, 20000, m).astype(np.int32),
+              "w1": rng.integers(-127, 128, (channels, 5, 1, 1)).astype(np.int8),
+              "w2": rng.integers(-127, 128, (m, channels, kernel, kernel)).astype(np.int8),
+              "w3": rng.integers(-127, 128, (7, m, 1, 1)).astype(np.int8)}
+    for name, count in (("1", channels), ("2", m), ("3", 7)):
+        consts["ws" + name] = rng.uniform(0.001, 0.01, count).astype(np.float32)
+        consts["wz" + name] = np.zeros(count, np.int8)
+    pad = dilation * (kernel // 2)
+    nodes = [Node("QLinearConv", ["x", "s", "z", "w1", "ws1", "wz1", "s", "z"], ["a"], {}, name="c1"),
+             Node("QLinearConv", ["a", "s", "z", "w2", "ws2", "wz2", "s", "z", "b2"], ["b"],
+                  {"pads": [pad] * 4, "dilations": [dilation] * 2}, name="c2"),
+             Node("QLinearConv", ["b", "s", "z", "w3", "ws3", "wz3", "s", "z"], ["y"], {}, name="c3")]
+    x = _random_q(rng, (n, 5, h, w), dtype)
+    graph = _graph(nodes, {"x": x}, consts, {"y": ((n, 7, h, w), dtype)})
+    graph.values["a"] = Value("a", DType.from_numpy(np.dtype(dtype)), (n, channels, h, w))
+    graph.values["b"] = Value("b", DType.from_numpy(np.dtype(dtype)), (n, m, h, w))
+    return graph, x
+
+
+@pytest.mark.parametrize("case, channels, m, size, kernel, dilation, n", [
+    (0, 64, 64, (7, 7), 3, 1, 1), (1, 64, 40, (13, 11), 3, 1, 2), (2, 128, 100, (5, 9), 1, 1, 1),
+    (3, 64, 17, (20, 3), 3, 2, 1), (4, 192, 33, (1, 1), 3, 1, 1), (5, 64, 16, (6, 6), 5, 1, 1),
+    (6, 128, 96, (14, 14), 3, 1, 1)])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_int8_tile_convolutions_give_the_portable_bytes(case, channels, m, size, kernel, dilation, n, threads):
+    """Stride-1 convolutions over whole 64-channel steps with channels-last output run on AMX tiles where the
+    CPU has AMX-INT8 (blocks of 32 flat positions of the padded image, the padding columns computed and
+    dropped, the last block's rows past the image reading the buffer's slack; 32-channel blocks, 16 or fewer
+    valid in the last): the same integer sums as the portable C, so the same bytes, and numpy's values.
+    Elsewhere the VNNI tiles run them, to the same bytes."""
+    graph, x = _tile_chain(case, channels, m, size, kernel, dilation, n)
+    got, want = _run(graph, {"x": x}, threads=threads)
+    _assert_requantised_close(got["y"], want["y"])
+    portable, _ = _run(graph, {"x": x}, portable=True, threads=threads)
+    np.testing.assert_array_equal(got["y"], portable["y"])
+
+
+@pytest.mark.skipif(module() is None or not module().int8_amx(), reason="no AMX-INT8 here: the VNNI tiles ran above")
+def test_vnni_tiles_where_amx_is_declined():
+    """LITERT_CPU_AMX=0 declines AMX for the process: the tile-shaped convolutions above then run on the VNNI
+    tiles, so a machine with AMX checks both int8 paths against the portable bytes."""
+    env = {**os.environ, "LITERT_CPU_AMX": "0"}
+    probe = subprocess.run([sys.executable, "-c", "from litert_cpu.native import module; print(module().int8_amx())"],
+                           env=env, capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "False"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k",
+                          "tile_convolutions"], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "skipped" not in run.stdout.splitlines()[-1]
 
 
 @pytest.mark.parametrize("dtype, zero", [(np.uint8, 131), (np.int8, -7)])

@@ -106,7 +106,9 @@ def _load() -> tuple[ModuleType | None, NativeStatus]:
     # what precision="bf16" gets on this CPU, said where users look (litert list-backends)
     bf16 = ("bf16 (AMX tiles)" if _native.bf16_amx() else "bf16 (AVX512_BF16)") if _native.bf16_available() \
         else "no bf16 (bf16 requests run fp32)"
-    return _native, NativeStatus(True, f"native kernels {_native.isa()}, {bf16}, GEMM: {gemm}")
+    int8 = "int8 (AMX tiles, VNNI)" if _native.int8_amx() else "int8 (AVX512-VNNI)" if _native.qgemm_vnni_available() \
+        else "int8 (portable C)"
+    return _native, NativeStatus(True, f"native kernels {_native.isa()}, {bf16}, {int8}, GEMM: {gemm}")
 
 
 def module() -> ModuleType | None:

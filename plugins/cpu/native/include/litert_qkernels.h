@@ -29,6 +29,8 @@ void lk_qgemm_u8s8_portable(int m, int n, int k, const uint8_t *a, int a_zero, c
 
 /* Whether this CPU runs the AVX512-VNNI path. */
 int lk_qgemm_vnni_available(void);
+/* Whether int8 convolutions run on AMX tiles (AMX-INT8 and the OS's tile state; LITERT_CPU_AMX=0 declines). */
+int lk_int8_amx(void);
 
 /* ------------------------------------------------------------ quantised convolution (src/qconv.c, qdwconv.c)
  *
@@ -59,7 +61,8 @@ size_t lk_qconv_packed_bytes(int m, int c, int kh, int kw);
 void lk_qconv_pack_weights(const int8_t *w, int m, int c, int kh, int kw, int8_t *packed);
 /* Parameters a quantised convolution can run with (sizes positive, zero points and clamp in range). */
 int lk_qconv_valid(const lk_qconv2d *p);
-/* Ungrouped convolution on packed weights; AVX512-VNNI where the CPU has it, else portable C. Returns LK_OK,
+/* Ungrouped convolution on packed weights; AVX512-VNNI where the CPU has it, else portable C; on AMX tiles
+ * (lk_int8_amx) the stride-1 convolutions of whole 64-channel steps with channels-last output. Returns LK_OK,
  * LK_E_ARG (parameters lk_qconv_valid refuses) or LK_E_NOMEM. */
 int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, const int32_t *bias,
                     const float *scale, void *y, lk_pool *pool);

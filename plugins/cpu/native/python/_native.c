@@ -890,6 +890,7 @@ release_a:
 }
 
 FLAG_FUNCTION(mod_qgemm_vnni_available, lk_qgemm_vnni_available)
+FLAG_FUNCTION(mod_int8_amx, lk_int8_amx)
 
 /* Whether the int8 conv weights' geometry (m, c, kh, kw) is positive and at most 2^40 values; if not, a
    ValueError naming the entry point `what` is set. */
@@ -935,6 +936,8 @@ static PyMethodDef QUANTISED_METHODS[] = {
     {"qgemm_u8s8", mod_qgemm_u8s8, METH_VARARGS,
      "qgemm_u8s8(a, b, c, m, n, k, a_zero, b_zero, portable): int32 c = (a - a_zero) x (b - b_zero)"},
     {"qgemm_vnni_available", mod_qgemm_vnni_available, METH_NOARGS, "whether this CPU runs the VNNI int8 GEMM"},
+    {"int8_amx", mod_int8_amx, METH_NOARGS,
+     "whether int8 convolutions (stride 1, channels in 64s, channels-last output) run on AMX tiles"},
     {"qconv_packed_bytes", mod_qconv_packed_bytes, METH_VARARGS,
      "qconv_packed_bytes(m, c, kh, kw) -> int: size of the int8 conv's packed weights"},
     {"pack_qconv_weights", mod_pack_qconv_weights, METH_VARARGS,

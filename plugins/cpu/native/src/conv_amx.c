@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "litert_qkernels.h"
 #include "lk_internal.h"
 
 #define TILE_PAIRS 16 /* pairs of k per tile row: 64 bytes */
@@ -127,7 +128,7 @@ static const int ONE_TAP[1] = {0};
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
 
-static int amx_usable;
+static int amx_usable, amx_int8_usable;
 static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
 
 /* CPUID says AMX-TILE and AMX-BF16, the OS has enabled the tile state in XCR0, and Linux grants it to us */
@@ -141,6 +142,12 @@ static void amx_probe(void) {
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     if ((lo & (3u << 17)) != (3u << 17)) return; /* XTILECFG and XTILEDATA */
     amx_usable = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) amx_int8_usable = amx_usable && (d & (1u << 25)); /* AMX-INT8 */
+}
+
+int lk_int8_amx(void) {
+    pthread_once(&amx_once, amx_probe);
+    return amx_int8_usable;
 }
 
 int lk_bf16_amx(void) {
@@ -243,6 +250,70 @@ static void amx_block(int rows, int cols, const block_operands *o, float *ct) {
         (cols > TILE_ROWS ? block_16x32 : block_16x16)(o, ct);
 }
 
+/* The int8 block: int32 ct[32][32] (row = position, column = output channel) = the sum over taps and 64-byte
+ * steps of k of A (uint8: 16 positions, rows lda bytes apart, the second 16 rows a_next bytes on) times B
+ * (int8: 16 quads x 16 channels x 4, rows 64 bytes apart; channels 16-31 b_next bytes on) by TDPBUSD.  The
+ * tile shapes are the bf16 kernel's (16 rows of 64 bytes everywhere): configure_tiles(TILE_PAIRS). */
+#define AMX_INT8_TARGET "amx-tile,amx-int8,avx512f"
+
+__attribute__((target(AMX_INT8_TARGET), always_inline)) static inline void int8_block_kernel(
+    const int two_a, const int two_b, const lk_amx_int8_operands *o, int32_t *ct) {
+    _tile_zero(0);
+    if (two_b) _tile_zero(1);
+    if (two_a) _tile_zero(2);
+    if (two_a && two_b) _tile_zero(3);
+    for (int tap = 0; tap < o->taps; tap++) {
+        const uint8_t *a = o->a + o->tap_off[tap];
+        const int8_t *b = o->b + (size_t)tap * o->b_tap;
+        for (int s = 0; s < o->steps; s++) {
+            touch_tile(a, TILE_ROWS, 64, o->lda);
+            touch_tile(b, TILE_ROWS, 64, 64);
+            _tile_loadd(4, a, o->lda);
+            _tile_loadd(6, b, 64);
+            _tile_dpbusd(0, 4, 6);
+            if (two_b) {
+                touch_tile(b + o->b_next, TILE_ROWS, 64, 64);
+                _tile_loadd(7, b + o->b_next, 64);
+                _tile_dpbusd(1, 4, 7);
+            }
+            if (two_a) {
+                touch_tile(a + o->a_next, TILE_ROWS, 64, o->lda);
+                _tile_loadd(5, a + o->a_next, o->lda);
+                _tile_dpbusd(2, 5, 6);
+                if (two_b) _tile_dpbusd(3, 5, 7);
+            }
+            a += 64;
+            b += TILE_ROWS * 64;
+        }
+    }
+    touch_tile(ct, BLOCK, BLOCK * 4, BLOCK * 4);
+    _tile_stored(0, ct, BLOCK * 4);
+    if (two_b) _tile_stored(1, ct + TILE_ROWS, BLOCK * 4);
+    if (two_a) _tile_stored(2, ct + TILE_ROWS * BLOCK, BLOCK * 4);
+    if (two_a && two_b) _tile_stored(3, ct + TILE_ROWS * BLOCK + TILE_ROWS, BLOCK * 4);
+}
+
+#define LK_AMX_INT8_BLOCK(NAME, TWO_A, TWO_B)                                                                   \
+    __attribute__((target(AMX_INT8_TARGET))) static void NAME(const lk_amx_int8_operands *o, int32_t *ct) {     \
+        int8_block_kernel(TWO_A, TWO_B, o, ct);                                                                 \
+    }
+LK_AMX_INT8_BLOCK(int8_block_32x32, 1, 1)
+LK_AMX_INT8_BLOCK(int8_block_32x16, 1, 0)
+LK_AMX_INT8_BLOCK(int8_block_16x32, 0, 1)
+LK_AMX_INT8_BLOCK(int8_block_16x16, 0, 0)
+#undef LK_AMX_INT8_BLOCK
+
+void lk_amx_int8_block(int rows, int cols, const lk_amx_int8_operands *o, int32_t *ct) {
+    if (rows > TILE_ROWS)
+        (cols > TILE_ROWS ? int8_block_32x32 : int8_block_32x16)(o, ct);
+    else
+        (cols > TILE_ROWS ? int8_block_16x32 : int8_block_16x16)(o, ct);
+}
+
+void lk_amx_int8_begin(void) { configure_tiles(TILE_PAIRS); }
+
+void lk_amx_int8_end(void) { release_tiles(); }
+
 /* The 32 columns of a finished row of C (the flat positions of one block) to the output: the columns that are
  * output positions (mask bits: ox < ow) are consecutive output positions, so bias, residual and clamp run on
  * the whole row and the kept lanes are compressed into place (one call per row, where a store per output-row
@@ -266,6 +337,12 @@ static void store_compressed(float *out, const float *acc, const uint16_t keep[2
     (void)out, (void)acc, (void)keep, (void)bias, (void)z, (void)lo, (void)hi;
 }
 int lk_bf16_amx(void) { return 0; }
+int lk_int8_amx(void) { return 0; }
+void lk_amx_int8_block(int rows, int cols, const lk_amx_int8_operands *o, int32_t *ct) {
+    (void)rows, (void)cols, (void)o, (void)ct;
+}
+void lk_amx_int8_begin(void) {}
+void lk_amx_int8_end(void) {}
 static void configure_tiles(int kt) { (void)kt; }
 static void release_tiles(void) {}
 static void amx_block(int rows, int cols, const block_operands *o, float *ct) { (void)rows, (void)cols, (void)o, (void)ct; }

@@ -155,6 +155,23 @@ int lk_conv2d_amx_bf16(const lk_conv2d *p, const float *x, const uint32_t *w_pac
  * pair rows each (k's pairs padded to whole tiles), b at the first panel of the columns; C[rows][cols] = A x B */
 int lk_gemm_amx_pairs(int k);
 int lk_gemm_amx_rows(int rows, int cols, int k, const float *a, size_t lda, const uint32_t *b, float *c, size_t ldc);
+/* int8 products on AMX tiles (AMX-INT8; declined with the bf16 ones by LITERT_CPU_AMX=0): lk_amx_int8_block
+ * writes int32 ct[32][32] (row = position, column = channel; rows x cols of them valid, each at most 32) as the
+ * sum over `taps` taps (A at tap_off[tap] bytes from a, B tap * b_tap bytes on) and `steps` 64-byte steps of
+ * k of A (uint8: rows lda bytes apart, rows 16-31 a_next bytes after rows 0-15) times B (int8 [16 quads][16
+ * channels][4] per step, 1 KB, channels 16-31 b_next bytes on), between lk_amx_int8_begin and _end on the
+ * calling thread. */
+typedef struct {
+    int taps, steps;
+    const uint8_t *a;
+    size_t lda, a_next;
+    const size_t *tap_off;
+    const int8_t *b;
+    size_t b_tap, b_next;
+} lk_amx_int8_operands;
+void lk_amx_int8_begin(void);
+void lk_amx_int8_end(void);
+void lk_amx_int8_block(int rows, int cols, const lk_amx_int8_operands *o, int32_t *ct);
 /* one float32 row of k values as ceil(k / 2) bf16 pairs (AVX512_BF16) */
 void lk_row_to_bf16_pairs(const float *src, int k, uint32_t *dst);
 

@@ -21,6 +21,8 @@
 #define QR 6        /* output positions per tile */
 #define QB 64       /* output channels per tile, at most (4 vectors of 16) */
 #define QCHUNK 8    /* tiles per task, at most */
+#define AMX_ROWS 32 /* positions per AMX block (two tiles of 16) */
+#define AMX_MAX_TAPS 64
 
 static int force_portable;
 
@@ -332,11 +334,79 @@ static void vnni_task(void *ctx, size_t index) {
         }
     }
 }
+/* ------------------------------------------------------------------ AMX path (lk_int8_amx) */
+
+/* A block's finished int32 rows (flat positions f0 + r; those with ox >= ow are padding and dropped), requantised
+ * to the channels-last output: `cols` channels from m0, as the VNNI tile's epilogue does */
+VNNI_TARGET static void amx_store(const qconv_job *j, int f0, int rows, int m0, int cols, const int32_t *ct) {
+    const lk_qconv2d *p = j->p;
+    __m512i bias[2];
+    __m512 scale[2];
+    for (int v = 0; v < 2; v++) {
+        int n = LK_MAX(0, LK_MIN(16, cols - 16 * v));
+        __mmask16 mask = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+        bias[v] = _mm512_maskz_loadu_epi32(mask, j->bias + m0 + 16 * v);
+        scale[v] = _mm512_maskz_loadu_ps(mask, j->scale + m0 + 16 * v);
+    }
+    lk_requant16 rq = lk_requant16_make(p->y_zero, p->y_lo, p->y_hi);
+    __mmask64 bytes = ((__mmask64)1 << cols) - 1;
+    const __m512i zero = _mm512_setzero_si512();
+    int oy = f0 / j->wp, ox = f0 % j->wp, is_signed = p->y_lo < 0;
+    for (int r = 0; r < rows; r++, ox++) {
+        if (ox == j->wp) ox = 0, oy++;
+        if (ox >= p->ow) continue;
+        __m512i q[2];
+        for (int v = 0; v < 2; v++) {
+            __m512i acc = _mm512_add_epi32(_mm512_loadu_si512((const void *)(ct + r * 32 + 16 * v)), bias[v]);
+            q[v] = j->bounded ? lk_requant16_int32_bounded(&rq, acc, scale[v]) : lk_requant16_int32(&rq, acc, scale[v]);
+        }
+        _mm512_mask_storeu_epi8(j->y + ((size_t)oy * p->ow + ox) * p->m + m0, bytes,
+                                lk_requant_pack64(q[0], q[1], zero, zero, is_signed));
+    }
+}
+
+/* Task of the AMX path: a chunk of 32-position blocks of flat positions (f = oy * wp + ox over the padded
+ * width: 32 consecutive ones are 32 pixels one c4 apart, so each tap of a block is a tile load of stride c4)
+ * times a group of 32-channel blocks */
+static void amx_task(void *ctx, size_t index) {
+    const qconv_job *j = ctx;
+    const lk_qconv2d *p = j->p;
+    int groups = (j->mblocks + j->group - 1) / j->group;
+    int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
+    int mb_end = LK_MIN(mb0 + j->group, j->mblocks), flat = (p->oh - 1) * j->wp + p->ow;
+    int first = chunk * j->chunk_tiles * AMX_ROWS, last = LK_MIN(first + j->chunk_tiles * AMX_ROWS, flat);
+    int taps = p->kh * p->kw, quads = j->c4 / 4;
+    size_t panel = (size_t)taps * quads * 64, tap_off[AMX_MAX_TAPS];
+    for (int t = 0; t < taps; t++)
+        tap_off[t] = ((size_t)(t / p->kw) * p->dh * j->wp + (size_t)(t % p->kw) * p->dw) * j->c4;
+    _Alignas(64) int32_t ct[AMX_ROWS * 32];
+    lk_amx_int8_begin();
+    for (int f0 = first; f0 < last; f0 += AMX_ROWS) {
+        int rows = LK_MIN(AMX_ROWS, last - f0);
+        for (int mb = mb0; mb < mb_end; mb++) {
+            int m0 = mb * 32, cols = LK_MIN(32, p->m - m0);
+            const lk_amx_int8_operands o = {taps, j->c4 / 64, j->xp + (size_t)f0 * j->c4, (size_t)j->c4,
+                                            (size_t)16 * j->c4, tap_off, j->packed + (size_t)(m0 / 16) * panel,
+                                            (size_t)quads * 64, panel};
+            lk_amx_int8_block(rows, cols, &o, ct);
+            amx_store(j, f0, rows, m0, cols, ct);
+        }
+    }
+    lk_amx_int8_end();
+}
 #else
 static int vnni_available(void) { return 0; }
 static void vnni_task(void *ctx, size_t index) { portable_task(ctx, index); }
 static void vnni_pad_row(void *ctx, size_t row) { pad_row(ctx, row); }
+static void amx_task(void *ctx, size_t index) { portable_task(ctx, index); }
 #endif
+
+/* Whether the AMX path takes this convolution: stride 1 (its flat rows), whole 64-channel steps (a tile row),
+ * channels-last output (its blocks' rows are output positions), at most AMX_MAX_TAPS taps */
+static int amx_takes(const lk_qconv2d *p) {
+    return !force_portable && lk_int8_amx() && p->groups == 1 && p->sh == 1 && p->sw == 1 && p->c % 64 == 0 &&
+           (p->layout & LK_Q_Y_NHWC) && p->kh * p->kw <= AMX_MAX_TAPS;
+}
 
 int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, const int32_t *bias,
                     const float *scale, void *y, lk_pool *pool) {
@@ -354,7 +424,13 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
     int whole_range = (p->y_lo == 0 && p->y_hi == 255) || (p->y_lo == -128 && p->y_hi == 127);
     j.bounded = whole_range && lk_requant_bounded(bias, scale, p->m, (int64_t)p->kh * p->kw * round4(p->c));
     /* position chunks of up to QCHUNK tiles, smaller when that gives each thread about eight */
-    int threads = lk_pool_threads(pool), tiles = (j.positions + QR - 1) / QR;
+    const int amx = amx_takes(p);
+    if (amx) { /* blocks of 32 flat positions and 32 channels */
+        j.positions = (p->oh - 1) * j.wp + p->ow;
+        j.mblocks = (p->m + 31) / 32;
+    }
+    const int rows_per_tile = amx ? AMX_ROWS : QR;
+    int threads = lk_pool_threads(pool), tiles = (j.positions + rows_per_tile - 1) / rows_per_tile;
     j.chunk_tiles = threads > 1 ? LK_MAX(1, LK_MIN(QCHUNK, tiles / (8 * threads))) : QCHUNK;
     j.chunks = (tiles + j.chunk_tiles - 1) / j.chunk_tiles;
     /* a task computes all output channels of its positions, so that two threads never write bytes of one
@@ -363,15 +439,18 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
     int wanted = 4 * threads;
     j.group = j.chunks >= wanted ? j.mblocks : LK_MAX(1, j.mblocks / ((wanted + j.chunks - 1) / j.chunks));
     /* channels-last uint8 rows with 4-aligned channels and no padding are read where they are */
-    int in_place = (p->layout & LK_Q_X_NHWC) && !p->x_signed && p->c % 4 == 0 && p->pad_top == 0 && p->pad_left == 0 &&
-                   j.wp == p->w && j.hp <= p->h;
+    int in_place = !amx && (p->layout & LK_Q_X_NHWC) && !p->x_signed && p->c % 4 == 0 && p->pad_top == 0 &&
+                   p->pad_left == 0 && j.wp == p->w && j.hp <= p->h;
     /* the caller's scratch, shared with the workers for this call (the tasks use no scratch of their own):
      * a malloc per call of a few hundred kB was a fresh mmap each time, its pages faulted in by both
      * threads at once under the process's memory-map lock (measured: MobileNetV2 int8 slower on 2 threads
      * than on 1) */
     uint8_t *padded = NULL;
-    if (!in_place && !(padded = lk_scratch(3, (size_t)j.hp * j.wp * j.c4))) return LK_E_NOMEM;
-    lk_task_fn task = !force_portable && vnni_available() ? vnni_task : portable_task;
+    /* the AMX blocks' last rows may run past the last position: a block's worth of slack (x_zero) */
+    size_t image_bytes = (size_t)j.hp * j.wp * j.c4, slack = amx ? (size_t)AMX_ROWS * j.c4 : 0;
+    if (!in_place && !(padded = lk_scratch(3, image_bytes + slack))) return LK_E_NOMEM;
+    if (slack) memset(padded + image_bytes, p->x_zero, slack);
+    lk_task_fn task = amx ? amx_task : !force_portable && vnni_available() ? vnni_task : portable_task;
     size_t in_image = (size_t)p->c * p->h * p->w, out_image = (size_t)p->m * p->oh * p->ow;
     for (int image = 0; image < p->n; image++) {
         j.x = (const uint8_t *)x + image * in_image;
