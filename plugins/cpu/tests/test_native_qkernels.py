@@ -311,10 +311,11 @@ def test_a_last_lone_position_takes_the_one_position_tile(size, kernel, threads)
     np.testing.assert_array_equal(got["y"], portable["y"])
 
 
-def _tile_chain(case: int, channels: int, m: int, size: tuple[int, int], kernel: int, dilation: int, n: int):
-    """1x1 conv (5 -> ``channels``, NHWC out) -> ``kernel`` x ``kernel`` conv, stride 1, ``dilation``, same
+def _tile_chain(case: int, channels: int, m: int, size: tuple[int, int], kernel: int, dilation: int, n: int,
+                stride: int = 1):
+    """1x1 conv (5 -> ``channels``, NHWC out) -> ``kernel`` x ``kernel`` conv, ``stride``, ``dilation``, same
     padding (``channels`` -> ``m``, NHWC in and out) -> 1x1 conv (m -> 7, NCHW out): the middle one is what the
-    AMX path takes (channels in whole 64s, stride 1, channels-last output)."""
+    AMX path takes (channels in whole 64s, stride 1 or 2, channels-last output)."""
     rng = np.random.default_rng(RNG_SEED + 700 + case)
     dtype = (np.uint8, np.int8)[case % 2]
     h, w = size
@@ -328,27 +329,30 @@ def _tile_chain(case: int, channels: int, m: int, size: tuple[int, int], kernel:
     pad = dilation * (kernel // 2)
     nodes = [Node("QLinearConv", ["x", "s", "z", "w1", "ws1", "wz1", "s", "z"], ["a"], {}, name="c1"),
              Node("QLinearConv", ["a", "s", "z", "w2", "ws2", "wz2", "s", "z", "b2"], ["b"],
-                  {"pads": [pad] * 4, "dilations": [dilation] * 2}, name="c2"),
+                  {"pads": [pad] * 4, "dilations": [dilation] * 2, "strides": [stride] * 2}, name="c2"),
              Node("QLinearConv", ["b", "s", "z", "w3", "ws3", "wz3", "s", "z"], ["y"], {}, name="c3")]
     x = _random_q(rng, (n, 5, h, w), dtype)
-    graph = _graph(nodes, {"x": x}, consts, {"y": ((n, 7, h, w), dtype)})
+    oh, ow = (h - 1) // stride + 1, (w - 1) // stride + 1
+    graph = _graph(nodes, {"x": x}, consts, {"y": ((n, 7, oh, ow), dtype)})
     graph.values["a"] = Value("a", DType.from_numpy(np.dtype(dtype)), (n, channels, h, w))
-    graph.values["b"] = Value("b", DType.from_numpy(np.dtype(dtype)), (n, m, h, w))
+    graph.values["b"] = Value("b", DType.from_numpy(np.dtype(dtype)), (n, m, oh, ow))
     return graph, x
 
 
-@pytest.mark.parametrize("case, channels, m, size, kernel, dilation, n", [
-    (0, 64, 64, (7, 7), 3, 1, 1), (1, 64, 40, (13, 11), 3, 1, 2), (2, 128, 100, (5, 9), 1, 1, 1),
-    (3, 64, 17, (20, 3), 3, 2, 1), (4, 192, 33, (1, 1), 3, 1, 1), (5, 64, 16, (6, 6), 5, 1, 1),
-    (6, 128, 96, (14, 14), 3, 1, 1)])
+@pytest.mark.parametrize("case, channels, m, size, kernel, dilation, n, stride", [
+    (0, 64, 64, (7, 7), 3, 1, 1, 1), (1, 64, 40, (13, 11), 3, 1, 2, 1), (2, 128, 100, (5, 9), 1, 1, 1, 1),
+    (3, 64, 17, (20, 3), 3, 2, 1, 1), (4, 192, 33, (1, 1), 3, 1, 1, 1), (5, 64, 16, (6, 6), 5, 1, 1, 1),
+    (6, 128, 96, (14, 14), 3, 1, 1, 1), (7, 64, 64, (14, 14), 3, 1, 1, 2), (8, 128, 50, (13, 9), 3, 1, 2, 2),
+    (9, 64, 32, (8, 11), 1, 1, 1, 2), (10, 64, 20, (15, 15), 5, 2, 1, 2), (11, 64, 64, (2, 3), 3, 1, 1, 2)])
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_int8_tile_convolutions_give_the_portable_bytes(case, channels, m, size, kernel, dilation, n, threads):
-    """Stride-1 convolutions over whole 64-channel steps with channels-last output run on AMX tiles where the
-    CPU has AMX-INT8 (blocks of 32 flat positions of the padded image, the padding columns computed and
-    dropped, the last block's rows past the image reading the buffer's slack; 32-channel blocks, 16 or fewer
-    valid in the last): the same integer sums as the portable C, so the same bytes, and numpy's values.
-    Elsewhere the VNNI tiles run them, to the same bytes."""
-    graph, x = _tile_chain(case, channels, m, size, kernel, dilation, n)
+def test_int8_tile_convolutions_give_the_portable_bytes(case, channels, m, size, kernel, dilation, n, stride,
+                                                         threads):
+    """Convolutions of stride 1 or 2 over whole 64-channel steps with channels-last output run on AMX tiles
+    where the CPU has AMX-INT8 (blocks of 32 flat positions of the padded image or, strided, of its phase
+    planes; the padding columns computed and dropped, the last block's rows past the input reading the buffer's
+    slack; 32-channel blocks, 16 or fewer valid in the last): the same integer sums as the portable C, so the
+    same bytes, and numpy's values.  Elsewhere the VNNI tiles run them, to the same bytes."""
+    graph, x = _tile_chain(case, channels, m, size, kernel, dilation, n, stride)
     got, want = _run(graph, {"x": x}, threads=threads)
     _assert_requantised_close(got["y"], want["y"])
     portable, _ = _run(graph, {"x": x}, portable=True, threads=threads)

@@ -76,6 +76,11 @@ typedef struct {
     int positions, chunks, chunk_tiles, mblocks;
     int group;              /* QB-channel blocks per task: all of them unless that leaves threads idle */
     int bounded;            /* lk_requant_bounded: the epilogue skips its float clamp */
+    /* the AMX path's input: the padded image (stride 1: hq = hp, wq = wp), or for stride 2 its four phase
+     * planes [row parity][column parity][hq][wq] (xp at the first), which make a strided conv's taps flat rows
+     * again */
+    const uint8_t *planes;
+    int hq, wq;
 } qconv_job;
 
 /* one row of the padded channels-last image */
@@ -126,6 +131,22 @@ static void store_tile(const qconv_job *j, int first, int rows, int m0, int cols
     for (int col = 0; col < cols; col++) {
         uint8_t *dst = j->y + (size_t)(m0 + col) * plane + first;
         for (int r = 0; r < rows; r++) dst[r] = tile[(size_t)r * ld + col];
+    }
+}
+
+/* One row of one phase plane (index: plane * hq + row) of the AMX path's strided input, from the padded image:
+ * plane (py, px) row i is padded row i * s + py, every s-th pixel from px; past the image, x_zero */
+static void phase_row(void *ctx, size_t index) {
+    const qconv_job *j = ctx;
+    int s = j->p->sh, plane = (int)(index / (size_t)j->hq), i = (int)(index % (size_t)j->hq);
+    int py = plane / s, px = plane % s, row = i * s + py;
+    uint8_t *dst = (uint8_t *)j->planes + ((size_t)plane * j->hq + i) * j->wq * j->c4;
+    for (int col = 0; col < j->wq; col++) {
+        int x = col * s + px;
+        if (row < j->hp && x < j->wp)
+            memcpy(dst + (size_t)col * j->c4, j->xp + ((size_t)row * j->wp + x) * j->c4, (size_t)j->c4);
+        else
+            memset(dst + (size_t)col * j->c4, j->p->x_zero, (size_t)j->c4);
     }
 }
 
@@ -351,9 +372,9 @@ VNNI_TARGET static void amx_store(const qconv_job *j, int f0, int rows, int m0, 
     lk_requant16 rq = lk_requant16_make(p->y_zero, p->y_lo, p->y_hi);
     __mmask64 bytes = ((__mmask64)1 << cols) - 1;
     const __m512i zero = _mm512_setzero_si512();
-    int oy = f0 / j->wp, ox = f0 % j->wp, is_signed = p->y_lo < 0;
+    int oy = f0 / j->wq, ox = f0 % j->wq, is_signed = p->y_lo < 0;
     for (int r = 0; r < rows; r++, ox++) {
-        if (ox == j->wp) ox = 0, oy++;
+        if (ox == j->wq) ox = 0, oy++;
         if (ox >= p->ow) continue;
         __m512i q[2];
         for (int v = 0; v < 2; v++) {
@@ -365,27 +386,30 @@ VNNI_TARGET static void amx_store(const qconv_job *j, int f0, int rows, int m0, 
     }
 }
 
-/* Task of the AMX path: a chunk of 32-position blocks of flat positions (f = oy * wp + ox over the padded
+/* Task of the AMX path: a chunk of 32-position blocks of flat positions (f = oy * wq + ox over the plane's
  * width: 32 consecutive ones are 32 pixels one c4 apart, so each tap of a block is a tile load of stride c4)
- * times a group of 32-channel blocks */
+ * times a group of 32-channel blocks.  Tap (ky, kx) of output (oy, ox) reads input row oy * s + ky * dh, i.e.
+ * row oy + ky * dh / s of the plane of row parity ky * dh % s (likewise columns). */
 static void amx_task(void *ctx, size_t index) {
     const qconv_job *j = ctx;
     const lk_qconv2d *p = j->p;
     int groups = (j->mblocks + j->group - 1) / j->group;
     int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
-    int mb_end = LK_MIN(mb0 + j->group, j->mblocks), flat = (p->oh - 1) * j->wp + p->ow;
+    int mb_end = LK_MIN(mb0 + j->group, j->mblocks), flat = (p->oh - 1) * j->wq + p->ow;
     int first = chunk * j->chunk_tiles * AMX_ROWS, last = LK_MIN(first + j->chunk_tiles * AMX_ROWS, flat);
-    int taps = p->kh * p->kw, quads = j->c4 / 4;
-    size_t panel = (size_t)taps * quads * 64, tap_off[AMX_MAX_TAPS];
-    for (int t = 0; t < taps; t++)
-        tap_off[t] = ((size_t)(t / p->kw) * p->dh * j->wp + (size_t)(t % p->kw) * p->dw) * j->c4;
+    int taps = p->kh * p->kw, quads = j->c4 / 4, s = p->sh;
+    size_t panel = (size_t)taps * quads * 64, tap_off[AMX_MAX_TAPS], plane = (size_t)j->hq * j->wq * j->c4;
+    for (int t = 0; t < taps; t++) {
+        int dy = t / p->kw * p->dh, dx = t % p->kw * p->dw;
+        tap_off[t] = (size_t)(dy % s * s + dx % s) * plane + ((size_t)(dy / s) * j->wq + (size_t)(dx / s)) * j->c4;
+    }
     _Alignas(64) int32_t ct[AMX_ROWS * 32];
     lk_amx_int8_begin();
     for (int f0 = first; f0 < last; f0 += AMX_ROWS) {
         int rows = LK_MIN(AMX_ROWS, last - f0);
         for (int mb = mb0; mb < mb_end; mb++) {
             int m0 = mb * 32, cols = LK_MIN(32, p->m - m0);
-            const lk_amx_int8_operands o = {taps, j->c4 / 64, j->xp + (size_t)f0 * j->c4, (size_t)j->c4,
+            const lk_amx_int8_operands o = {taps, j->c4 / 64, j->planes + (size_t)f0 * j->c4, (size_t)j->c4,
                                             (size_t)16 * j->c4, tap_off, j->packed + (size_t)(m0 / 16) * panel,
                                             (size_t)quads * 64, panel};
             lk_amx_int8_block(rows, cols, &o, ct);
@@ -401,11 +425,12 @@ static void vnni_pad_row(void *ctx, size_t row) { pad_row(ctx, row); }
 static void amx_task(void *ctx, size_t index) { portable_task(ctx, index); }
 #endif
 
-/* Whether the AMX path takes this convolution: stride 1 (its flat rows), whole 64-channel steps (a tile row),
- * channels-last output (its blocks' rows are output positions), at most AMX_MAX_TAPS taps */
+/* Whether the AMX path takes this convolution: stride 1 or 2 both ways (flat rows of the image or of its phase
+ * planes), whole 64-channel steps (a tile row), channels-last output (its blocks' rows are output positions),
+ * at most AMX_MAX_TAPS taps */
 static int amx_takes(const lk_qconv2d *p) {
-    return !force_portable && lk_int8_amx() && p->groups == 1 && p->sh == 1 && p->sw == 1 && p->c % 64 == 0 &&
-           (p->layout & LK_Q_Y_NHWC) && p->kh * p->kw <= AMX_MAX_TAPS;
+    return !force_portable && lk_int8_amx() && p->groups == 1 && p->sh == p->sw && (p->sh == 1 || p->sh == 2) &&
+           p->c % 64 == 0 && (p->layout & LK_Q_Y_NHWC) && p->kh * p->kw <= AMX_MAX_TAPS;
 }
 
 int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, const int32_t *bias,
@@ -425,8 +450,9 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
     j.bounded = whole_range && lk_requant_bounded(bias, scale, p->m, (int64_t)p->kh * p->kw * round4(p->c));
     /* position chunks of up to QCHUNK tiles, smaller when that gives each thread about eight */
     const int amx = amx_takes(p);
+    j.hq = (j.hp + p->sh - 1) / p->sh, j.wq = (j.wp + p->sw - 1) / p->sw;
     if (amx) { /* blocks of 32 flat positions and 32 channels */
-        j.positions = (p->oh - 1) * j.wp + p->ow;
+        j.positions = (p->oh - 1) * j.wq + p->ow;
         j.mblocks = (p->m + 31) / 32;
     }
     const int rows_per_tile = amx ? AMX_ROWS : QR;
@@ -445,11 +471,15 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
      * a malloc per call of a few hundred kB was a fresh mmap each time, its pages faulted in by both
      * threads at once under the process's memory-map lock (measured: MobileNetV2 int8 slower on 2 threads
      * than on 1) */
-    uint8_t *padded = NULL;
-    /* the AMX blocks' last rows may run past the last position: a block's worth of slack (x_zero) */
+    uint8_t *padded = NULL, *planes = NULL;
+    /* the AMX blocks' last rows may run past the last position: a block's worth of slack (x_zero) after the
+     * image, or after its phase planes */
     size_t image_bytes = (size_t)j.hp * j.wp * j.c4, slack = amx ? (size_t)AMX_ROWS * j.c4 : 0;
-    if (!in_place && !(padded = lk_scratch(3, image_bytes + slack))) return LK_E_NOMEM;
-    if (slack) memset(padded + image_bytes, p->x_zero, slack);
+    size_t plane_bytes = (size_t)p->sh * p->sw * j.hq * j.wq * j.c4;
+    if (!in_place && !(padded = lk_scratch(3, image_bytes + (p->sh == 1 ? slack : 0)))) return LK_E_NOMEM;
+    if (amx && p->sh > 1 && !(planes = lk_scratch(4, plane_bytes + slack))) return LK_E_NOMEM;
+    if (slack) memset(planes ? planes + plane_bytes : padded + image_bytes, p->x_zero, slack);
+    j.planes = planes ? planes : padded;
     lk_task_fn task = amx ? amx_task : !force_portable && vnni_available() ? vnni_task : portable_task;
     size_t in_image = (size_t)p->c * p->h * p->w, out_image = (size_t)p->m * p->oh * p->ow;
     for (int image = 0; image < p->n; image++) {
@@ -461,6 +491,7 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
             j.xp = padded;
             lk_parallel_for(pool, (size_t)j.hp, task == portable_task ? pad_row : vnni_pad_row, &j);
         }
+        if (planes) lk_parallel_for(pool, (size_t)p->sh * p->sw * j.hq, phase_row, &j);
         lk_parallel_for(pool, (size_t)j.chunks * ((j.mblocks + j.group - 1) / j.group), task, &j);
     }
     return LK_OK;
