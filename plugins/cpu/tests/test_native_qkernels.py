@@ -343,15 +343,19 @@ def _tile_chain(case: int, channels: int, m: int, size: tuple[int, int], kernel:
     (0, 64, 64, (7, 7), 3, 1, 1, 1), (1, 64, 40, (13, 11), 3, 1, 2, 1), (2, 128, 100, (5, 9), 1, 1, 1, 1),
     (3, 64, 17, (20, 3), 3, 2, 1, 1), (4, 192, 33, (1, 1), 3, 1, 1, 1), (5, 64, 16, (6, 6), 5, 1, 1, 1),
     (6, 128, 96, (14, 14), 3, 1, 1, 1), (7, 64, 64, (14, 14), 3, 1, 1, 2), (8, 128, 50, (13, 9), 3, 1, 2, 2),
-    (9, 64, 32, (8, 11), 1, 1, 1, 2), (10, 64, 20, (15, 15), 5, 2, 1, 2), (11, 64, 64, (2, 3), 3, 1, 1, 2)])
+    (9, 64, 32, (8, 11), 1, 1, 1, 2), (10, 64, 20, (15, 15), 5, 2, 1, 2), (11, 64, 64, (2, 3), 3, 1, 1, 2),
+    (12, 96, 40, (9, 9), 3, 1, 1, 1), (13, 100, 33, (7, 5), 1, 1, 1, 2), (14, 48, 64, (6, 13), 3, 1, 2, 1),
+    (15, 160, 17, (5, 5), 3, 1, 1, 2)])
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_int8_tile_convolutions_give_the_portable_bytes(case, channels, m, size, kernel, dilation, n, stride,
                                                          threads):
-    """Convolutions of stride 1 or 2 over whole 64-channel steps with channels-last output run on AMX tiles
-    where the CPU has AMX-INT8 (blocks of 32 flat positions of the padded image or, strided, of its phase
-    planes; the padding columns computed and dropped, the last block's rows past the input reading the buffer's
-    slack; 32-channel blocks, 16 or fewer valid in the last): the same integer sums as the portable C, so the
-    same bytes, and numpy's values.  Elsewhere the VNNI tiles run them, to the same bytes."""
+    """Convolutions of stride 1 or 2 over 48 channels or more with channels-last output run on AMX tiles where
+    the CPU has AMX-INT8 (weights in whole 64-channel tiles, zero past the channels, a pixel's last step reading
+    into the next pixel's bytes: 48, 96, 100, 160 channels; blocks of 32 flat positions of the padded image or,
+    strided, of its phase planes; the padding columns computed and dropped, the last block's rows past the
+    input reading the buffer's slack; 32-channel blocks, 16 or fewer valid in the last): the same integer sums
+    as the portable C, so the same bytes, and numpy's values.  Elsewhere the VNNI tiles run them, to the same
+    bytes."""
     graph, x = _tile_chain(case, channels, m, size, kernel, dilation, n, stride)
     got, want = _run(graph, {"x": x}, threads=threads)
     _assert_requantised_close(got["y"], want["y"])

@@ -32,12 +32,21 @@ int lk_qconv_portable_forced(void) { return force_portable; }
 
 static int round4(int c) { return (c + 3) & ~3; }
 
+/* Whether this process's packed weights for c input channels are laid out for the AMX tiles: whole tiles of
+ * 16 quads (64 channels) per tap, the quads past c zero, from 48 channels (a third of zeros at most; fewer
+ * channels stay on the VNNI tiles, and a 3-channel stem's weights 16 times their size).  Fixed for the
+ * process, as lk_int8_amx() is. */
+static int amx_layout(int c) { return lk_int8_amx() && c >= 48; }
+
+/* quads (4 channels) per tap in the packed weights: the channels' own, or whole tiles of 16 (amx_layout) */
+static int packed_quads(int c) { return amx_layout(c) ? (round4(c) / 4 + 15) / 16 * 16 : round4(c) / 4; }
+
 size_t lk_qconv_packed_bytes(int m, int c, int kh, int kw) {
-    return (size_t)((m + 15) / 16) * 16 * (size_t)kh * (size_t)kw * (size_t)round4(c);
+    return (size_t)((m + 15) / 16) * 16 * (size_t)kh * (size_t)kw * (size_t)packed_quads(c) * 4;
 }
 
 void lk_qconv_pack_weights(const int8_t *w, int m, int c, int kh, int kw, int8_t *packed) {
-    int taps = kh * kw, quads = round4(c) / 4, blocks = (m + 15) / 16;
+    int taps = kh * kw, quads = packed_quads(c), blocks = (m + 15) / 16;
     for (int b = 0; b < blocks; b++)
         for (int t = 0; t < taps; t++)
             for (int q = 0; q < quads; q++)
@@ -73,6 +82,7 @@ typedef struct {
     const float *scale;
     uint8_t *y;             /* this image's output */
     int hp, wp, c4;
+    int quads;              /* quads per tap in the packed weights (packed_quads) */
     int positions, chunks, chunk_tiles, mblocks;
     int group;              /* QB-channel blocks per task: all of them unless that leaves threads idle */
     int bounded;            /* lk_requant_bounded: the epilogue skips its float clamp */
@@ -157,7 +167,7 @@ static void portable_task(void *ctx, size_t index) {
     const lk_qconv2d *p = j->p;
     int groups = (j->mblocks + j->group - 1) / j->group;
     int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
-    int mb_end = LK_MIN(mb0 + j->group, j->mblocks), taps = p->kh * p->kw, quads = j->c4 / 4;
+    int mb_end = LK_MIN(mb0 + j->group, j->mblocks), taps = p->kh * p->kw, quads = j->c4 / 4, stride = j->quads;
     int first = chunk * j->chunk_tiles * QR, last = LK_MIN(first + j->chunk_tiles * QR, j->positions);
     uint8_t tile[QR * QB];
     for (int t0 = first; t0 < last; t0 += QR) {
@@ -168,12 +178,12 @@ static void portable_task(void *ctx, size_t index) {
                 const uint8_t *base = j->xp + position_offset(j, t0 + r);
                 for (int col = 0; col < cols; col++) {
                     int mm = m0 + col;
-                    const int8_t *wb = j->packed + (size_t)(mm / 16) * taps * quads * 64 + (mm % 16) * 4;
+                    const int8_t *wb = j->packed + (size_t)(mm / 16) * taps * stride * 64 + (mm % 16) * 4;
                     int32_t acc = j->bias[mm];
                     for (int t = 0; t < taps; t++) {
                         int ky = t / p->kw, kx = t % p->kw;
                         const uint8_t *a = base + ((size_t)ky * p->dh * j->wp + (size_t)kx * p->dw) * j->c4;
-                        const int8_t *wt = wb + (size_t)t * quads * 64;
+                        const int8_t *wt = wb + (size_t)t * stride * 64;
                         for (int q = 0; q < quads; q++)
                             for (int e = 0; e < 4; e++) acc += (int32_t)a[q * 4 + e] * wt[(size_t)q * 64 + e];
                     }
@@ -205,7 +215,7 @@ static int vnni_available(void) {
                                                  uint8_t *dst, size_t ld) {                                    \
         const lk_qconv2d *p = j->p;                                                                            \
         int taps = p->kh * p->kw, quads = j->c4 / 4;                                                           \
-        size_t panel = (size_t)taps * quads * 64;                                                              \
+        size_t panel = (size_t)taps * j->quads * 64;                                                           \
         const int8_t *w0 = j->packed + (size_t)(m0 / 16) * panel;                                              \
         __m512i acc[R][NV], bias[NV];                                                                            \
         __m512 scale[NV];                                                                                      \
@@ -221,7 +231,7 @@ static int vnni_available(void) {
         for (int t = 0; t < taps; t++) {                                                                       \
             int ky = t / p->kw, kx = t % p->kw;                                                                \
             const uint8_t *tap = j->xp + ((size_t)ky * p->dh * j->wp + (size_t)kx * p->dw) * j->c4;            \
-            const int8_t *wt = w0 + (size_t)t * quads * 64;                                                    \
+            const int8_t *wt = w0 + (size_t)t * j->quads * 64;                                                 \
             for (int q = 0; q < quads; q++) {                                                                  \
                 __m512i b[NV];                                                                                 \
                 for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_si512((const void *)(wt + v * panel + (size_t)q * 64)); \
@@ -397,7 +407,7 @@ static void amx_task(void *ctx, size_t index) {
     int chunk = (int)(index / (size_t)groups), mb0 = (int)(index % (size_t)groups) * j->group;
     int mb_end = LK_MIN(mb0 + j->group, j->mblocks), flat = (p->oh - 1) * j->wq + p->ow;
     int first = chunk * j->chunk_tiles * AMX_ROWS, last = LK_MIN(first + j->chunk_tiles * AMX_ROWS, flat);
-    int taps = p->kh * p->kw, quads = j->c4 / 4, s = p->sh;
+    int taps = p->kh * p->kw, quads = j->quads, s = p->sh;
     size_t panel = (size_t)taps * quads * 64, tap_off[AMX_MAX_TAPS], plane = (size_t)j->hq * j->wq * j->c4;
     for (int t = 0; t < taps; t++) {
         int dy = t / p->kw * p->dh, dx = t % p->kw * p->dw;
@@ -409,7 +419,7 @@ static void amx_task(void *ctx, size_t index) {
         int rows = LK_MIN(AMX_ROWS, last - f0);
         for (int mb = mb0; mb < mb_end; mb++) {
             int m0 = mb * 32, cols = LK_MIN(32, p->m - m0);
-            const lk_amx_int8_operands o = {taps, j->c4 / 64, j->planes + (size_t)f0 * j->c4, (size_t)j->c4,
+            const lk_amx_int8_operands o = {taps, quads / 16, j->planes + (size_t)f0 * j->c4, (size_t)j->c4,
                                             (size_t)16 * j->c4, tap_off, j->packed + (size_t)(m0 / 16) * panel,
                                             (size_t)quads * 64, panel};
             lk_amx_int8_block(rows, cols, &o, ct);
@@ -425,12 +435,13 @@ static void vnni_pad_row(void *ctx, size_t row) { pad_row(ctx, row); }
 static void amx_task(void *ctx, size_t index) { portable_task(ctx, index); }
 #endif
 
-/* Whether the AMX path takes this convolution: stride 1 or 2 both ways (flat rows of the image or of its phase
- * planes), whole 64-channel steps (a tile row), channels-last output (its blocks' rows are output positions),
- * at most AMX_MAX_TAPS taps */
+/* Whether the AMX path takes this convolution: weights in whole tiles of 64 channels (amx_layout; a pixel's
+ * last step reads into the next pixel's bytes, which meet zero weights), stride 1 or 2 both ways (flat rows of
+ * the image or of its phase planes), channels-last output (its blocks' rows are output positions), at most
+ * AMX_MAX_TAPS taps */
 static int amx_takes(const lk_qconv2d *p) {
-    return !force_portable && lk_int8_amx() && p->groups == 1 && p->sh == p->sw && (p->sh == 1 || p->sh == 2) &&
-           p->c % 64 == 0 && (p->layout & LK_Q_Y_NHWC) && p->kh * p->kw <= AMX_MAX_TAPS;
+    return !force_portable && amx_layout(p->c) && p->groups == 1 && p->sh == p->sw && (p->sh == 1 || p->sh == 2) &&
+           (p->layout & LK_Q_Y_NHWC) && p->kh * p->kw <= AMX_MAX_TAPS;
 }
 
 int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, const int32_t *bias,
@@ -440,6 +451,7 @@ int lk_qconv2d_u8s8(const lk_qconv2d *p, const void *x, const int8_t *packed, co
     j.hp = (int)lk_qconv_span(p->oh, p->sh, p->kh, p->dh);
     j.wp = (int)lk_qconv_span(p->ow, p->sw, p->kw, p->dw);
     j.c4 = round4(p->c);
+    j.quads = packed_quads(p->c);
     j.positions = p->oh * p->ow;
     j.mblocks = (p->m + QB - 1) / QB;
     /* an epilogue of four operations per 16 outputs instead of six where the packs' saturation is the clamp (the
