@@ -12,10 +12,13 @@ ALIGN = 64
 
 
 #: buffers from this size up are mapped from the kernel directly (an anonymous map, the kernel's default page
-#: policy, as a C allocator's large blocks are): numpy advises huge pages for its arrays of 4 MB and up, and
-#: with transparent huge pages' default ``defrag=madvise`` every first touch of such an array may compact
-#: memory synchronously, which dominated the load of models with large weights.
-_MAPPED_FROM = 1 << 22
+#: policy, as a C allocator's large blocks are) instead of numpy's arrays, which numpy advises into transparent
+#: huge pages: with THP's default ``defrag=madvise`` the first touch of such memory may compact memory
+#: synchronously, which made VGG-19's load (411 MB and 67 MB classifier weights) 1.6-3.0 s, 1.1-1.2 s without.
+#: Smaller buffers keep the huge pages: convolution weights are read again and again from cache, where 4 KB
+#: pages' TLB misses cost ResNet-50 4-5% of its run (its largest, a Winograd-transformed 512 x 512 3x3, is
+#: 38 MB); a classifier's weights stream through once per run (ZFNet's 151 MB: ~3% slower on 4 KB pages).
+_MAPPED_FROM = 64 << 20
 
 
 def aligned_empty(count: int, dtype=np.float32) -> np.ndarray:
