@@ -188,6 +188,26 @@ static void touch_tile(const void *base, int rows, int row_bytes, size_t stride)
 #define touch_tile(base, rows, row_bytes, stride) ((void)0)
 #endif
 
+/* The C tiles of a 32 x 32 block (tmm0: rows 0-15 x columns 0-15, tmm1: columns 16-31, tmm2 and tmm3: rows
+ * 16-31), zeroed, and stored into ct[32][32] (4-byte values, float32 or int32); two_a / two_b say whether the
+ * block has a second row / column half (compile-time constants in the callers) */
+__attribute__((target("amx-tile"), always_inline)) static inline void zero_c_tiles(const int two_a, const int two_b) {
+    _tile_zero(0);
+    if (two_b) _tile_zero(1);
+    if (two_a) _tile_zero(2);
+    if (two_a && two_b) _tile_zero(3);
+}
+
+__attribute__((target("amx-tile"), always_inline)) static inline void store_c_tiles(const int two_a, const int two_b,
+                                                                                   void *ct) {
+    char *c = ct;
+    touch_tile(c, BLOCK, BLOCK * 4, BLOCK * 4);
+    _tile_stored(0, c, BLOCK * 4);
+    if (two_b) _tile_stored(1, c + TILE_ROWS * 4, BLOCK * 4);
+    if (two_a) _tile_stored(2, c + TILE_ROWS * BLOCK * 4, BLOCK * 4);
+    if (two_a && two_b) _tile_stored(3, c + (TILE_ROWS * BLOCK + TILE_ROWS) * 4, BLOCK * 4);
+}
+
 /* ct[32][32] = a 32 x 32 block of C: per tap, per step of kt pairs of k, A the next 16 x kt tile (rows `lda`
  * bytes apart; a_step words on per step; rows 16-31 a_next words after), B kt rows of 16 pairs `ldb` bytes apart
  * at the tap's offset from b, b_step words on per step.  The direct convolution's taps and channel pairs (B rows:
@@ -197,10 +217,7 @@ __attribute__((target(AMX_TARGET), always_inline)) static inline void block_kern
     const int two_a, const int two_b, int taps, int steps, int kt, const uint32_t *a, size_t a_step, size_t a_next,
     size_t lda, const uint32_t *b, size_t ldb, size_t b_step, const int *tap_off, float *ct) {
     (void)kt; /* the tiles' shape is configured (configure_tiles); only the sanitized build's touches read it */
-    _tile_zero(0);
-    if (two_b) _tile_zero(1);
-    if (two_a) _tile_zero(2);
-    if (two_a && two_b) _tile_zero(3);
+    zero_c_tiles(two_a, two_b);
     for (int tap = 0; tap < taps; tap++) {
         const uint32_t *bt = b + tap_off[tap];
         for (int c = 0; c < steps; c++) {
@@ -223,11 +240,7 @@ __attribute__((target(AMX_TARGET), always_inline)) static inline void block_kern
             bt += b_step;
         }
     }
-    touch_tile(ct, BLOCK, BLOCK * 4, BLOCK * 4);
-    _tile_stored(0, ct, BLOCK * 4);
-    if (two_b) _tile_stored(1, ct + TILE_ROWS, BLOCK * 4);
-    if (two_a) _tile_stored(2, ct + TILE_ROWS * BLOCK, BLOCK * 4);
-    if (two_a && two_b) _tile_stored(3, ct + TILE_ROWS * BLOCK + TILE_ROWS, BLOCK * 4);
+    store_c_tiles(two_a, two_b, ct);
 }
 
 
@@ -258,10 +271,7 @@ static void amx_block(int rows, int cols, const block_operands *o, float *ct) {
 
 __attribute__((target(AMX_INT8_TARGET), always_inline)) static inline void int8_block_kernel(
     const int two_a, const int two_b, const lk_amx_int8_operands *o, int32_t *ct) {
-    _tile_zero(0);
-    if (two_b) _tile_zero(1);
-    if (two_a) _tile_zero(2);
-    if (two_a && two_b) _tile_zero(3);
+    zero_c_tiles(two_a, two_b);
     for (int tap = 0; tap < o->taps; tap++) {
         const uint8_t *a = o->a + o->tap_off[tap];
         const int8_t *b = o->b + (size_t)tap * o->b_tap;
@@ -286,11 +296,7 @@ __attribute__((target(AMX_INT8_TARGET), always_inline)) static inline void int8_
             b += TILE_ROWS * 64;
         }
     }
-    touch_tile(ct, BLOCK, BLOCK * 4, BLOCK * 4);
-    _tile_stored(0, ct, BLOCK * 4);
-    if (two_b) _tile_stored(1, ct + TILE_ROWS, BLOCK * 4);
-    if (two_a) _tile_stored(2, ct + TILE_ROWS * BLOCK, BLOCK * 4);
-    if (two_a && two_b) _tile_stored(3, ct + TILE_ROWS * BLOCK + TILE_ROWS, BLOCK * 4);
+    store_c_tiles(two_a, two_b, ct);
 }
 
 #define LK_AMX_INT8_BLOCK(NAME, TWO_A, TWO_B)                                                                   \
