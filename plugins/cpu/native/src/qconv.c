@@ -206,6 +206,17 @@ static int vnni_available(void) {
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 
+/* the bias and scale of output channels [m0 + 16 v, m0 + 16 v + 16) for v < nv as vectors, zero past the last
+ * channel (the VNNI and AMX epilogues') */
+VNNI_TARGET static inline void channel_params(const qconv_job *j, int m0, int nv, __m512i *bias, __m512 *scale) {
+    for (int v = 0; v < nv; v++) {
+        int n = LK_MAX(0, LK_MIN(16, j->p->m - m0 - 16 * v));
+        __mmask16 mask = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+        bias[v] = _mm512_maskz_loadu_epi32(mask, j->bias + m0 + 16 * v);
+        scale[v] = _mm512_maskz_loadu_ps(mask, j->scale + m0 + 16 * v);
+    }
+}
+
 /* R positions (QR, or 1 for a tile of one position: a classifier's QGemm at batch 1, whose QR-row tiles made six
  * times the multiply-adds of its one row, or a 7x7 map's 49th) x (16 * NV) channels over all taps and channels,
  * requantised: the first `rows` positions' bytes to dst, position r at dst + r * ld (the output's own rows
@@ -220,12 +231,7 @@ static int vnni_available(void) {
         __m512i acc[R][NV], bias[NV];                                                                            \
         __m512 scale[NV];                                                                                      \
         /* the bias starts the sums (one add per vector fewer in the epilogue: the same int32 sums) */         \
-        for (int v = 0; v < NV; v++) {                                                                         \
-            int cols = LK_MIN(16, p->m - m0 - 16 * v);                                                         \
-            __mmask16 mask = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);                            \
-            bias[v] = _mm512_maskz_loadu_epi32(mask, j->bias + m0 + 16 * v);                                   \
-            scale[v] = _mm512_maskz_loadu_ps(mask, j->scale + m0 + 16 * v);                                    \
-        }                                                                                                      \
+        channel_params(j, m0, NV, bias, scale);                                                                \
         for (int r = 0; r < R; r++)                                                                            \
             for (int v = 0; v < NV; v++) acc[r][v] = bias[v];                                                  \
         for (int t = 0; t < taps; t++) {                                                                       \
@@ -373,12 +379,7 @@ VNNI_TARGET static void amx_store(const qconv_job *j, int f0, int rows, int m0, 
     const lk_qconv2d *p = j->p;
     __m512i bias[2];
     __m512 scale[2];
-    for (int v = 0; v < 2; v++) {
-        int n = LK_MAX(0, LK_MIN(16, cols - 16 * v));
-        __mmask16 mask = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
-        bias[v] = _mm512_maskz_loadu_epi32(mask, j->bias + m0 + 16 * v);
-        scale[v] = _mm512_maskz_loadu_ps(mask, j->scale + m0 + 16 * v);
-    }
+    channel_params(j, m0, 2, bias, scale);
     lk_requant16 rq = lk_requant16_make(p->y_zero, p->y_lo, p->y_hi);
     __mmask64 bytes = ((__mmask64)1 << cols) - 1;
     const __m512i zero = _mm512_setzero_si512();
