@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -83,20 +82,24 @@ class NodeHooks(Protocol):
     def after_node(self, node: Node, backend: str, outputs: list[Any]) -> None: ...
 
 
-@dataclass
 class CompileContext:
     """Everything a backend gets when compiling a subgraph.
 
     One object, so that the contract can grow without changing signatures.
     """
 
-    threads: int = 1
-    opsets: Mapping[str, int] = field(default_factory=dict)
-    #: kernels other plugins registered for this backend: ``(domain, op) -> kernel``
-    custom_kernels: Mapping[tuple[str, str], object] = field(default_factory=dict)
-    #: the arithmetic the session asks for (:data:`litert.precision.PRECISIONS`); a backend that cannot
-    #: honour it computes in float32 and says so in :attr:`CompiledPartition.precision`
-    precision: str = "fp32"
+    def __init__(self, threads: int = 1, opsets: Mapping[str, int] | None = None,
+                 custom_kernels: Mapping[tuple[str, str], object] | None = None, precision: str = "fp32") -> None:
+        self.threads = threads
+        self.opsets: Mapping[str, int] = {} if opsets is None else opsets
+        #: kernels other plugins registered for this backend: ``(domain, op) -> kernel``
+        self.custom_kernels: Mapping[tuple[str, str], object] = {} if custom_kernels is None else custom_kernels
+        #: the arithmetic the session asks for (:data:`litert.precision.PRECISIONS`); a backend that cannot
+        #: honour it computes in float32 and says so in :attr:`CompiledPartition.precision`
+        self.precision = precision
+
+    def __repr__(self) -> str:
+        return f"CompileContext(threads={self.threads}, precision={self.precision!r}, opsets={dict(self.opsets)!r})"
 
 
 class CompiledPartition(ABC):

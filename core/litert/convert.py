@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, PluginError, UnsupportedOperatorError
@@ -12,6 +11,7 @@ from .limits import fold_limit, human_bytes
 from .passes import PassContext, PassResult, run_pipeline
 from .passes.constant_folding import left_unfolded_by_limit
 from .plugins import host
+from .record import Record
 from .runtime.loading import read_model
 
 #: ``Model.metadata`` key the ``.ms`` reader fills and the ``.ms`` writer reads: the layout of 4-D inputs
@@ -21,13 +21,18 @@ INPUT_FORMAT_KEY = "ms.input_format"
 WEIGHT_FP16_KEY = "ms.weight_fp16"
 
 
-@dataclass
-class ConversionReport:
-    source: str
-    output: str
-    nodes_before: int
-    nodes_after: int
-    passes: list[PassResult] = field(default_factory=list)
+class ConversionReport(Record):
+    """What :func:`convert` did: the files, the node counts before and after, each pass's changes."""
+
+    FIELDS = ("source", "output", "nodes_before", "nodes_after", "passes")
+
+    def __init__(self, source: str, output: str, nodes_before: int, nodes_after: int,
+                 passes: list[PassResult] | None = None) -> None:
+        self.source = source
+        self.output = output
+        self.nodes_before = nodes_before
+        self.nodes_after = nodes_after
+        self.passes: list[PassResult] = [] if passes is None else passes
 
     def lines(self) -> list[str]:
         return [f"{self.source} -> {self.output}: {self.nodes_before} nodes -> {self.nodes_after}"] + [

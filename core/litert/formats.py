@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -11,7 +10,6 @@ from .errors import PluginError
 from .ir import Model, Shape
 
 
-@dataclass
 class LoadOptions:
     """What a user may tell a frontend; ``input_shapes`` overrides declared dims.
 
@@ -19,8 +17,12 @@ class LoadOptions:
     net (Caffe's ``.caffemodel``, MindSpore Lite's ``--weightFile``).
     """
 
-    input_shapes: dict[str, Shape] = field(default_factory=dict)
-    weight_file: Path | None = None
+    def __init__(self, input_shapes: dict[str, Shape] | None = None, weight_file: Path | None = None) -> None:
+        self.input_shapes: dict[str, Shape] = {} if input_shapes is None else input_shapes
+        self.weight_file = weight_file
+
+    def __repr__(self) -> str:
+        return f"LoadOptions(input_shapes={self.input_shapes!r}, weight_file={self.weight_file!r})"
 
 
 class Frontend(ABC):

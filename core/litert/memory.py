@@ -9,31 +9,44 @@ the largest set of simultaneously live tensors for inference graphs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .ir import Graph
 
 ALIGNMENT = 64
 
 
-@dataclass
 class Interval:
-    name: str
-    size: int
-    first: int
-    last: int
-    offset: int = -1
+    """One activation's bytes and the steps it lives over; ``offset`` is set by the placement (-1: not yet)."""
+
+    __slots__ = ("name", "size", "first", "last", "offset")
+
+    def __init__(self, name: str, size: int, first: int, last: int, offset: int = -1) -> None:
+        self.name = name
+        self.size = size
+        self.first = first
+        self.last = last
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"Interval({self.name!r}, size={self.size}, steps {self.first}-{self.last}, offset={self.offset})"
 
 
-@dataclass
 class MemoryPlan:
-    """The plan of one arena (one per backend partition, summed per model)."""
+    """The plan of one arena (one per backend partition, summed per model).
 
-    peak_bytes: int = 0
-    naive_bytes: int = 0
-    offsets: dict[str, tuple[int, int]] = field(default_factory=dict)
-    #: activations whose size is not known until inputs are given
-    unknown: list[str] = field(default_factory=list)
+    (A plain class, as the IR's are: see :mod:`litert.ir.graph` on dataclasses and import time.)
+    """
+
+    def __init__(self, peak_bytes: int = 0, naive_bytes: int = 0, offsets: dict[str, tuple[int, int]] | None = None,
+                 unknown: list[str] | None = None) -> None:
+        self.peak_bytes = peak_bytes
+        self.naive_bytes = naive_bytes
+        self.offsets: dict[str, tuple[int, int]] = {} if offsets is None else offsets
+        #: activations whose size is not known until inputs are given
+        self.unknown: list[str] = [] if unknown is None else unknown
+
+    def __repr__(self) -> str:
+        return (f"MemoryPlan(peak_bytes={self.peak_bytes}, naive_bytes={self.naive_bytes}, "
+                f"{len(self.offsets)} offsets, unknown={self.unknown!r})")
 
     @property
     def complete(self) -> bool:
@@ -98,8 +111,6 @@ def lifetimes(graph: Graph) -> tuple[list[Interval], list[str]]:
 def specialize(graph: Graph, bindings: dict[str, int]) -> Graph:
     """A copy of ``graph`` whose symbolic dims are replaced by ``bindings``
     (nodes shared, values copied), with shapes re-inferred where missing."""
-    from dataclasses import replace
-
     from .schema.inference import infer_shapes
 
     values = {}
@@ -109,7 +120,7 @@ def specialize(graph: Graph, bindings: dict[str, int]) -> Graph:
             shape = tuple(bindings.get(d, d) if isinstance(d, str) else d for d in shape)
             if any(isinstance(d, str) for d in shape) and name not in graph.inputs:
                 shape = None  # an unbound symbol inside: let inference redo it
-        values[name] = replace(value, shape=shape)
+        values[name] = value.replace(shape=shape)
     copy = Graph(nodes=graph.nodes, inputs=graph.inputs, outputs=graph.outputs, values=values, name=graph.name)
     infer_shapes(copy)
     return copy

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from types import FunctionType, MethodType, ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -62,19 +61,22 @@ class PluginFailure(NamedTuple):
     error: str
 
 
-@dataclass
 class PluginHost:
-    """The tables the core reads: filled by the plugins' ``register`` hooks."""
+    """The tables the core reads: filled by the plugins' ``register`` hooks.
 
-    pm: pluggy.PluginManager = field(default_factory=lambda: _new_manager())
-    backends: dict[str, Backend] = field(default_factory=dict)
-    frontends: dict[str, Frontend] = field(default_factory=dict)
-    serializers: dict[str, Serializer] = field(default_factory=dict)
-    passes: dict[str, Pass] = field(default_factory=dict)
-    _engines: dict[str, ReferenceEngine] | None = field(default=None, repr=False)
-    kernels: dict[str, dict[tuple[str, str], object]] = field(default_factory=dict)
-    loaded: list[PluginInfo] = field(default_factory=list)
-    failures: list[PluginFailure] = field(default_factory=list)
+    (A plain class, as the IR's are: see :mod:`litert.ir.graph` on dataclasses and import time.)
+    """
+
+    def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
+        self.pm = _new_manager() if pm is None else pm
+        self.backends: dict[str, Backend] = {}
+        self.frontends: dict[str, Frontend] = {}
+        self.serializers: dict[str, Serializer] = {}
+        self.passes: dict[str, Pass] = {}
+        self._engines: dict[str, ReferenceEngine] | None = None
+        self.kernels: dict[str, dict[tuple[str, str], object]] = {}
+        self.loaded: list[PluginInfo] = []
+        self.failures: list[PluginFailure] = []
 
     # -- registration -------------------------------------------------------
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .backend import HOST, Backend
@@ -20,27 +19,36 @@ from .errors import UnsupportedOperatorError
 from .ir import Graph
 
 
-@dataclass
 class NodePlacement:
-    """Where one node runs, and why each earlier backend refused it."""
+    """Where one node runs, and why each earlier backend refused it.
 
-    node: str
-    op_type: str
-    backend: str
-    refused: dict[str, str] = field(default_factory=dict)
+    (Plain classes here, as the IR's are: see :mod:`litert.ir.graph` on dataclasses and import time.)
+    """
+
+    def __init__(self, node: str, op_type: str, backend: str, refused: dict[str, str] | None = None) -> None:
+        self.node = node
+        self.op_type = op_type
+        self.backend = backend
+        self.refused: dict[str, str] = {} if refused is None else refused
+
+    def __repr__(self) -> str:
+        return f"NodePlacement({self.node!r}, {self.op_type!r}, {self.backend!r}, refused={self.refused!r})"
 
     def __str__(self) -> str:
         why = "; ".join(f"{b}: {r}" for b, r in self.refused.items())
         return f"{self.node} ({self.op_type}) -> {self.backend}" + (f"  [refused by {why}]" if why else "")
 
 
-@dataclass
 class Partition:
     """A maximal run of nodes on one backend, as a standalone subgraph."""
 
-    backend: str
-    graph: Graph
-    index: int
+    def __init__(self, backend: str, graph: Graph, index: int) -> None:
+        self.backend = backend
+        self.graph = graph
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"Partition({self.backend!r}, {len(self.graph.nodes)} nodes, index={self.index})"
 
 
 class DeviceCopy(NamedTuple):
@@ -53,11 +61,13 @@ class DeviceCopy(NamedTuple):
     partition: int = -1
 
 
-@dataclass
 class Schedule:
-    placements: list[NodePlacement]
-    partitions: list[Partition]
-    copies: list[DeviceCopy]
+    """Every node's placement, the partitions they form and the device copies between them."""
+
+    def __init__(self, placements: list[NodePlacement], partitions: list[Partition], copies: list[DeviceCopy]) -> None:
+        self.placements = placements
+        self.partitions = partitions
+        self.copies = copies
 
     def summary_lines(self, backend_order: list[str]) -> list[str]:
         """One line per backend: nodes taken, partitions, ops it left to others."""

@@ -3,18 +3,20 @@
 Values are named (as in ONNX) and owned by their graph; nodes refer to values
 by name.  Operator semantics follow the latest ONNX version of each operator
 (see :mod:`litert.schema`); frontends upgrade older forms when they import.
+
+The classes are written out, not dataclasses (:mod:`litert.record` says why); equality is identity (a
+value's arrays have no single truth value to compare by).
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 import numpy as np
 
+from ..record import Record
 from .dtypes import DType
 
 #: A dimension: a fixed size, a symbolic name ("batch"), or None when unknown.
@@ -30,17 +32,32 @@ class Layout(Enum):
     NHWC = "NHWC"
 
 
-@dataclass(frozen=True)
-class QuantParams:
+class QuantParams(Record):
     """Affine quantisation of a value: ``real = scale * (q - zero_point)``.
 
     Per-tensor when ``axis`` is None (scale and zero_point have one element),
-    per-channel along ``axis`` otherwise.
+    per-channel along ``axis`` otherwise.  Immutable.
     """
 
+    __slots__ = ("scale", "zero_point", "axis")
+    FIELDS = __slots__
     scale: np.ndarray
     zero_point: np.ndarray
-    axis: int | None = None
+    axis: int | None
+
+    def __init__(self, scale: np.ndarray, zero_point: np.ndarray, axis: int | None = None) -> None:
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "zero_point", zero_point)
+        object.__setattr__(self, "axis", axis)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"QuantParams is immutable: use replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("QuantParams is immutable")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copies and pickles go through the constructor, not setattr
+        return QuantParams, (self.scale, self.zero_point, self.axis)
 
     @property
     def per_channel(self) -> bool:
@@ -57,18 +74,25 @@ class QuantParams:
         return ((q.astype(np.float64) - zero) * scale).astype(np.float32)
 
 
-@dataclass
-class Value:
-    """A tensor flowing through a graph: graph input, constant or node output."""
+class Value(Record):
+    """A tensor flowing through a graph: graph input, constant or node output.
 
-    name: str
-    dtype: DType | None = None
-    shape: Shape | None = None
-    const: np.ndarray | None = None
-    quant: QuantParams | None = None
-    layout: Layout = Layout.ANY
-    # Sequence/optional values (ONNX sequence and optional types) carry a kind.
-    kind: str = "tensor"
+    Sequence/optional values (ONNX sequence and optional types) carry a ``kind``.
+    """
+
+    __slots__ = ("name", "dtype", "shape", "const", "quant", "layout", "kind")
+    FIELDS: tuple[str, ...] = __slots__
+
+    def __init__(self, name: str, dtype: DType | None = None, shape: Shape | None = None,
+                 const: np.ndarray | None = None, quant: QuantParams | None = None, layout: Layout = Layout.ANY,
+                 kind: str = "tensor") -> None:
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.const = const
+        self.quant = quant
+        self.layout = layout
+        self.kind = kind
 
     @property
     def is_const(self) -> bool:
@@ -94,16 +118,20 @@ class Value:
         return math.prod(dims) * self.dtype.itemsize  # exact: int64 would wrap on hostile dims
 
 
-@dataclass
-class Node:
+class Node(Record):
     """One operator application.  An empty input name is an omitted optional input."""
 
-    op_type: str
-    inputs: list[str]
-    outputs: list[str]
-    attrs: dict[str, Any] = field(default_factory=dict)
-    name: str = ""
-    domain: str = ""
+    __slots__ = ("op_type", "inputs", "outputs", "attrs", "name", "domain")
+    FIELDS = __slots__
+
+    def __init__(self, op_type: str, inputs: list[str], outputs: list[str], attrs: dict[str, Any] | None = None,
+                 name: str = "", domain: str = "") -> None:
+        self.op_type = op_type
+        self.inputs = inputs
+        self.outputs = outputs
+        self.attrs = {} if attrs is None else attrs
+        self.name = name
+        self.domain = domain
 
     @property
     def qualified_op(self) -> str:
@@ -126,19 +154,23 @@ class Node:
                 yield from value
 
 
-@dataclass
-class Graph:
+class Graph(Record):
     """A computation: nodes in topological order over named values.
 
     A subgraph (the body of If/Loop/Scan) may read values of enclosing graphs
     by name; those names appear in no ``values`` entry of the subgraph.
     """
 
-    nodes: list[Node] = field(default_factory=list)
-    inputs: list[str] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-    values: dict[str, Value] = field(default_factory=dict)
-    name: str = "main"
+    __slots__ = ("nodes", "inputs", "outputs", "values", "name")
+    FIELDS = __slots__
+
+    def __init__(self, nodes: list[Node] | None = None, inputs: list[str] | None = None,
+                 outputs: list[str] | None = None, values: dict[str, Value] | None = None, name: str = "main") -> None:
+        self.nodes = [] if nodes is None else nodes
+        self.inputs = [] if inputs is None else inputs
+        self.outputs = [] if outputs is None else outputs
+        self.values = {} if values is None else values
+        self.name = name
 
     def value(self, name: str) -> Value:
         """The value called ``name``, created empty on first use."""
@@ -179,10 +211,9 @@ class Graph:
         """A copy whose nodes and values can be rewritten without touching this graph (constant arrays and
         subgraph attributes are shared: a rewrite replaces them, never modifies them)."""
         return Graph(
-            nodes=[dataclasses.replace(n, inputs=list(n.inputs), outputs=list(n.outputs), attrs=dict(n.attrs))
-                   for n in self.nodes],
+            nodes=[n.replace(inputs=list(n.inputs), outputs=list(n.outputs), attrs=dict(n.attrs)) for n in self.nodes],
             inputs=list(self.inputs), outputs=list(self.outputs),
-            values={k: dataclasses.replace(v) for k, v in self.values.items()}, name=self.name)
+            values={k: v.replace() for k, v in self.values.items()}, name=self.name)
 
     def unique_name(self, base: str) -> str:
         name, i = base, 0
@@ -193,13 +224,18 @@ class Graph:
         return name
 
 
-@dataclass
-class Model:
+class Model(Record):
     """A graph plus the metadata a serialiser needs to write it back."""
 
-    graph: Graph
-    opsets: dict[str, int] = field(default_factory=dict)
-    producer: str = ""
-    source_format: str = ""
-    metadata: dict[str, str] = field(default_factory=dict)
-    ir_version: int | None = None
+    __slots__ = ("graph", "opsets", "producer", "source_format", "metadata", "ir_version")
+    FIELDS = __slots__
+
+    def __init__(self, graph: Graph, opsets: dict[str, int] | None = None, producer: str = "",
+                 source_format: str = "", metadata: dict[str, str] | None = None,
+                 ir_version: int | None = None) -> None:
+        self.graph = graph
+        self.opsets = {} if opsets is None else opsets
+        self.producer = producer
+        self.source_format = source_format
+        self.metadata = {} if metadata is None else metadata
+        self.ir_version = ir_version

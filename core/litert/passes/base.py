@@ -3,33 +3,40 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from ..ir import Graph, Model, Node
-from ..limits import fold_limit
+from ..limits import fold_limit as _fold_limit
 
 #: evaluates one node on host arrays; provided by a backend (the CPU's)
 Evaluator = Callable[[Node, list[Any], Graph], list[Any]]
 
 
-@dataclass
 class PassContext:
-    evaluator: Evaluator | None = None
-    #: constants larger than this are not produced by folding (bytes; ``LITERT_FOLD_LIMIT``)
-    fold_limit: int = field(default_factory=fold_limit)
+    """What passes may use: an evaluator to fold constants with, and the folding limit.
+
+    (Plain classes here, as the IR's are: see :mod:`litert.ir.graph` on dataclasses and import time.)
+    """
+
+    def __init__(self, evaluator: Evaluator | None = None, fold_limit: int | None = None) -> None:
+        self.evaluator = evaluator
+        #: constants larger than this are not produced by folding (bytes; ``LITERT_FOLD_LIMIT``)
+        self.fold_limit = _fold_limit() if fold_limit is None else fold_limit
 
 
-@dataclass
 class PassResult:
     """What a pass changed: how many rewrites, and a few words on each (a session keeps them in ``pass_results``)."""
 
-    name: str
-    changes: int = 0
-    details: list[str] = field(default_factory=list)
+    def __init__(self, name: str, changes: int = 0, details: list[str] | None = None) -> None:
+        self.name = name
+        self.changes = changes
+        self.details: list[str] = [] if details is None else details
+
+    def __repr__(self) -> str:
+        return f"PassResult({self.name!r}, changes={self.changes}, details={self.details!r})"
 
     def record(self, detail: str) -> None:
         """Count one rewrite and say what it was."""

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,8 +24,7 @@ from .locks import SharedExclusiveLock
 log = Log("litert")
 
 
-@dataclass(frozen=True)
-class TensorInfo:
+class TensorInfo(NamedTuple):
     """Name, shape (ints, symbolic names or None) and dtype of a model input or output."""
 
     name: str

@@ -12,7 +12,6 @@ import copy
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from ..errors import InvalidModelError, UnsupportedOperatorError
+from ..record import Record
 
 if TYPE_CHECKING:
     from ..ir import Node
@@ -62,22 +62,28 @@ class AttrSpec(NamedTuple):
     default: Any = None
 
 
-@dataclass
-class OpSchema:
-    """One version of one operator."""
+class OpSchema(Record):
+    """One version of one operator (``replace`` makes a variant: see :mod:`.contrib`)."""
 
-    domain: str
-    op_type: str
-    since: int
-    attrs: dict[str, AttrSpec] = field(default_factory=dict)
-    inputs: list[tuple[str, str]] = field(default_factory=list)
-    outputs: list[tuple[str, str]] = field(default_factory=list)
-    min_inputs: int = 0
-    max_inputs: int = 2**31 - 1
-    min_outputs: int = 1
-    max_outputs: int = 2**31 - 1
-    deprecated: bool = False
-    has_function: bool = False
+    FIELDS = ("domain", "op_type", "since", "attrs", "inputs", "outputs", "min_inputs", "max_inputs", "min_outputs",
+              "max_outputs", "deprecated", "has_function")
+
+    def __init__(self, domain: str, op_type: str, since: int, attrs: dict[str, AttrSpec] | None = None,
+                 inputs: list[tuple[str, str]] | None = None, outputs: list[tuple[str, str]] | None = None,
+                 min_inputs: int = 0, max_inputs: int = 2**31 - 1, min_outputs: int = 1,
+                 max_outputs: int = 2**31 - 1, deprecated: bool = False, has_function: bool = False) -> None:
+        self.domain = domain
+        self.op_type = op_type
+        self.since = since
+        self.attrs: dict[str, AttrSpec] = {} if attrs is None else attrs
+        self.inputs: list[tuple[str, str]] = [] if inputs is None else inputs
+        self.outputs: list[tuple[str, str]] = [] if outputs is None else outputs
+        self.min_inputs = min_inputs
+        self.max_inputs = max_inputs
+        self.min_outputs = min_outputs
+        self.max_outputs = max_outputs
+        self.deprecated = deprecated
+        self.has_function = has_function
 
     def defaults(self) -> dict[str, Any]:
         return {n: a.default for n, a in self.attrs.items() if a.default is not None}

@@ -8,7 +8,6 @@ constants, fresh names and nodes.  Nodes are named after the source operator
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
@@ -76,7 +75,7 @@ class NodeEmitter(Generic[Op]):
             new = self.fresh(f"{name}_{''.join(map(str, perm))}")
             quant = value.quant
             if quant is not None and quant.axis is not None:  # the channel axis moves with the data
-                quant = dataclasses.replace(quant, axis=list(perm).index(quant.axis))
+                quant = quant.replace(axis=list(perm).index(quant.axis))
             self.graph.values[new] = Value(new, value.dtype, tuple(moved.shape), const=moved, quant=quant)
             return new
         t = transposes.transpose_node(self.graph, name, perm)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -76,12 +75,16 @@ def scalar_rule(*ops: str, dtype: DType) -> None:
     rule(*ops)(scalar_of)
 
 
-@dataclass
 class Known(Value):
     """An input whose content inference derived: a 1-D integer tensor whose
     entries may be symbolic (``("N", 3)``), e.g. a ``Shape`` output."""
 
-    data: tuple[Dim, ...] | None = None
+    __slots__ = ("data",)
+    FIELDS = (*Value.FIELDS, "data")
+
+    def __init__(self, *args: Any, data: tuple[Dim, ...] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.data = data
 
 
 # ---------------------------------------------------------------- reading inputs

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,8 +28,7 @@ from .data_prop import DATA_RULES, Data
 _RULE_ERRORS = (TypeError, ValueError, IndexError, KeyError, AttributeError, ZeroDivisionError, OverflowError)
 
 
-@dataclass
-class _Scope:
+class _Scope(NamedTuple):
     values: Mapping[str, Value]
     data: MutableMapping[str, Data]
     strict: bool
@@ -111,7 +110,7 @@ def _input(name: str, scope: _Scope) -> Value:
     if data is None or value.is_const:
         return value
     if isinstance(data, np.ndarray):
-        return replace(value, const=data)
+        return value.replace(const=data)
     return Known(value.name, value.dtype, value.shape, value.const, value.quant, value.layout, value.kind, data=data)
 
 
@@ -188,6 +187,6 @@ def _scratch(graph: Graph) -> Graph:
         if v.is_const:
             values[name] = v
         elif name in inputs:
-            values[name] = replace(v)
+            values[name] = v.replace()
     return Graph(nodes=graph.nodes, inputs=list(graph.inputs), outputs=list(graph.outputs), values=values,
                  name=graph.name)

@@ -24,8 +24,6 @@ where an integer node meets a float one (the graph's inputs and outputs, the lay
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from litert.ir import DType, Graph, Node, QuantParams
@@ -159,7 +157,7 @@ def dynamic_products(graph: Graph) -> None:
         w = graph.values[chain.weight]
         assert w.const is not None
         name = graph.unique_name(f"{chain.weight}_dynamic")
-        graph.values[name] = dataclasses.replace(w, name=name, quant=QuantParams(
+        graph.values[name] = w.replace(name=name, quant=QuantParams(
             np.ravel(chain.scale).astype(np.float32), np.zeros(np.size(chain.scale), np.int32), axis=w.const.ndim - 1))
         inputs = [chain.activation, name] + ([chain.bias] if chain.bias else [])
         fused = Node("MatMul", inputs, [chain.output], {}, name=chain.nodes[1].name, domain=DYNAMIC_DOMAIN)

@@ -11,7 +11,6 @@ NHWC images, as it does in MindSpore Lite.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -65,7 +64,7 @@ class GraphBuilder(NodeEmitter[MsNode]):
         name = self.names[index]
         t = self.ms.tensors[index]
         axis = self.channel_axes.get(index)
-        quant = t.quant if t.quant is None or axis is None else dataclasses.replace(t.quant, axis=axis)
+        quant = t.quant if t.quant is None or axis is None else t.quant.replace(axis=axis)
         if index in self.weight_quant and t.data is not None and t.quant_raw and t.data.dtype.kind in "iu":
             data = dequantize(t.data, t.quant_raw, axis)
             self.graph.values[name] = Value(name, DType.FLOAT32, tuple(data.shape), const=data, quant=quant)

@@ -20,7 +20,8 @@ it just wrote, while that block is still in cache (the "epilogue").
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -56,8 +57,7 @@ def _epilogue(dst, src=None, bias=None, z=None, act=None) -> None:
         act(dst)
 
 
-@dataclass
-class _DepthwisePlan:
+class _DepthwisePlan(NamedTuple):
     """Geometry of one depthwise conv for one input shape (see ``_depthwise``).
 
     Every tap reads its source at a row shift: ``taps[t] = (source, shift)``.
@@ -81,8 +81,8 @@ class _DepthwisePlan:
     crop: tuple
     blocks: list          # (images, first channel, end channel) per task
     front: int = 0
-    valid: list = field(default_factory=list)
-    specs: list = field(default_factory=list)
+    valid: Sequence = ()
+    specs: Sequence = ()
     extra_rows: int = 0
 
 
