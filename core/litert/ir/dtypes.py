@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:  # numpy.typing: ~0.4 ms of import for one annotation
+    import numpy.typing as npt
 
 
 class DType(Enum):
