@@ -198,7 +198,9 @@ def _int32_bias(graph: Graph, node: Node | None, x_scale: np.ndarray, w_scale: n
     if values is None or values.dtype != np.int32 or values.ndim != 1 or np.any(zero != 0):
         return None
     expected = np.float32(x_scale.reshape(())) * w_scale.astype(np.float32).reshape(-1)
-    if not np.allclose(np.broadcast_to(scale.reshape(-1), expected.shape), expected, rtol=1e-5, atol=0):
+    # allclose(rtol=1e-5, atol=0) without its generality: ~50 us a call, a fifth of an int8 model's optimisation
+    # (a non-finite scale compares False here and the group stays unfolded)
+    if not (np.abs(scale.reshape(-1) - expected) <= 1e-5 * np.abs(expected)).all():
         return None
     return q
 

@@ -4,7 +4,8 @@ DynamicQuantizeLinear.  Arithmetic mirrors the ONNX reference: divide in the
 input precision, round half to even, add the zero point, saturate."""
 from __future__ import annotations
 
-import ml_dtypes
+import functools
+
 import numpy as np
 
 from litert.ir.dtypes import numpy_dtype
@@ -12,18 +13,37 @@ from litert.ir.dtypes import numpy_dtype
 from .._base import Kernel
 from .._registry import kernel
 
-_FLOAT8 = {np.dtype(t) for t in (ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e4m3fnuz,
-                                 ml_dtypes.float8_e5m2, ml_dtypes.float8_e5m2fnuz)}
-_SMALL_FLOAT = {np.dtype(t) for t in (ml_dtypes.float4_e2m1fn, ml_dtypes.float6_e2m3fn, ml_dtypes.float6_e3m2fn)}
-_SUBBYTE_INT = {np.dtype(t) for t in (ml_dtypes.int4, ml_dtypes.uint4, ml_dtypes.int2, ml_dtypes.uint2)}
 #: ONNX's float6 codes, which the IR has no element type for (yet): only quantisation produces them
-_FLOAT6_CODES = {27: np.dtype(ml_dtypes.float6_e2m3fn), 28: np.dtype(ml_dtypes.float6_e3m2fn)}
+_FLOAT6_CODES = {27: "float6_e2m3fn", 28: "float6_e3m2fn"}
+
+
+@functools.cache
+def _ml_dtypes_kinds() -> dict[np.dtype, str]:
+    import ml_dtypes  # ~6 ms: imported once a model has such a type (see _kind)
+
+    kinds = {np.dtype(getattr(ml_dtypes, name)): kind for kind, names in (
+        ("float8", ("float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz")),
+        ("small_float", ("float4_e2m1fn", "float6_e2m3fn", "float6_e3m2fn")),
+        ("subbyte_int", ("int4", "uint4", "int2", "uint2"))) for name in names}
+    return kinds
+
+
+def _kind(dtype: np.dtype) -> str:
+    """``"float8"``, ``"small_float"`` or ``"subbyte_int"`` for those types of ml_dtypes, ``""`` for others.
+
+    ml_dtypes registers its types with numpy as user-defined dtypes, numbered from ``NPY_USERDEF`` (256) up:
+    numpy's own dtypes answer without importing it (its import was ~6 ms of an int8 model's first load)."""
+    return _ml_dtypes_kinds().get(dtype, "") if dtype.num >= 256 else ""
 
 
 def onnx_dtype(code) -> np.dtype:
     """The numpy dtype of an ``output_dtype`` / ``precision`` attribute (an ONNX ``TensorProto.DataType``)."""
     code = int(code)
-    return _FLOAT6_CODES[code] if code in _FLOAT6_CODES else numpy_dtype(code)
+    if code in _FLOAT6_CODES:
+        import ml_dtypes
+
+        return np.dtype(getattr(ml_dtypes, _FLOAT6_CODES[code]))
+    return numpy_dtype(code)
 
 
 def broadcast_param(value: np.ndarray, shape, axis: int, block_size: int = 0) -> np.ndarray:
@@ -45,7 +65,12 @@ def broadcast_param(value: np.ndarray, shape, axis: int, block_size: int = 0) ->
 
 
 def int_range(dtype: np.dtype):
-    info = ml_dtypes.iinfo(dtype) if dtype in _SUBBYTE_INT else np.iinfo(dtype)
+    if _kind(dtype) == "subbyte_int":
+        import ml_dtypes
+
+        info = ml_dtypes.iinfo(dtype)
+    else:
+        info = np.iinfo(dtype)
     return int(info.min), int(info.max)
 
 
@@ -75,12 +100,15 @@ class QuantizeLinear(_LinearQuantization):
             q = x.astype(pdt) / scale.astype(pdt)
         else:
             q = x / scale
-        if out_dt in _FLOAT8:
+        kind = _kind(out_dt)
+        if kind == "float8":
             if a.get("saturate", 1):
+                import ml_dtypes
+
                 info = ml_dtypes.finfo(out_dt)
                 q = np.clip(q, float(info.min), float(info.max))
             return (q.astype(out_dt),)
-        if out_dt in _SMALL_FLOAT:
+        if kind == "small_float":
             if zp is not None:
                 q = q + zp.astype(np.float32)
             return (q.astype(out_dt),)
@@ -95,7 +123,7 @@ class QuantizeLinear(_LinearQuantization):
 class DequantizeLinear(_LinearQuantization):
     def run(self, x, x_scale, x_zero_point=None):
         a = self.attrs
-        floaty = x.dtype in _FLOAT8 or x.dtype in _SMALL_FLOAT
+        floaty = _kind(x.dtype) in ("float8", "small_float")
         dx = x.astype(np.float32)
         if x_zero_point is not None and not floaty:
             dx = dx - self.along_axis(x_zero_point, x.shape).astype(np.float32)
