@@ -64,13 +64,13 @@ def broadcast_param(value: np.ndarray, shape, axis: int, block_size: int = 0) ->
     return value
 
 
-def int_range(dtype: np.dtype):
+def int_range(dtype: np.dtype) -> tuple[int, int]:
     if _kind(dtype) == "subbyte_int":
         import ml_dtypes
 
-        info = ml_dtypes.iinfo(dtype)
-    else:
-        info = np.iinfo(dtype)
+        sub = ml_dtypes.iinfo(dtype)
+        return int(sub.min), int(sub.max)
+    info = np.iinfo(dtype)
     return int(info.min), int(info.max)
 
 
