@@ -17,27 +17,35 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 import numpy as np
 
 from .ir import Node
+from .record import Record
 from .schema.registry import AttrSpec
 
 
-class Param(NamedTuple):
+class Param(Record):
     """One parameter of a fused activation: read from an attribute of the
-    standalone operator, or (Clip) from one of its inputs.  (Immutable records of ``import litert`` are
-    NamedTuples: a frozen dataclass took ~0.45 ms to define, a NamedTuple ~0.07.)"""
+    standalone operator, or (Clip) from one of its inputs.  (A plain class: :mod:`litert.record` says why.)"""
 
-    name: str
-    default: float
-    input: int | None = None  # the standalone operator's input holding it (Clip's min and max)
+    __slots__ = FIELDS = ("name", "default", "input")
+
+    def __init__(self, name: str, default: float, input: int | None = None) -> None:
+        self.name = name
+        self.default = default
+        #: the standalone operator's input holding it (Clip's min and max)
+        self.input = input
 
 
-class FusedActivation(NamedTuple):
-    op_type: str
-    params: tuple[Param, ...] = ()
+class FusedActivation(Record):
+    """An activation a producer can apply to what it writes, and its parameters (``activation_params``)."""
+
+    __slots__ = FIELDS = ("op_type", "params")
+
+    def __init__(self, op_type: str, params: tuple[Param, ...] = ()) -> None:
+        self.op_type = op_type
+        self.params = params
 
     def complete(self, given: Sequence[float] | None) -> list[float]:
         """Every parameter, the defaults filling what ``activation_params`` leaves out."""

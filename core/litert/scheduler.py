@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from typing import NamedTuple
 
 from .backend import HOST, Backend
 from .errors import UnsupportedOperatorError
 from .ir import Graph
+from .record import Record
 
 
 class NodePlacement:
@@ -51,14 +51,17 @@ class Partition:
         return f"Partition({self.backend!r}, {len(self.graph.nodes)} nodes, index={self.index})"
 
 
-class DeviceCopy(NamedTuple):
+class DeviceCopy(Record):
     """``value`` moves from ``source``'s memory to ``target``'s before partition
     ``partition`` reads it (-1: a model output going back to the host)."""
 
-    value: str
-    source: str
-    target: str
-    partition: int = -1
+    __slots__ = FIELDS = ("value", "source", "target", "partition")
+
+    def __init__(self, value: str, source: str, target: str, partition: int = -1) -> None:
+        self.value = value
+        self.source = source
+        self.target = target
+        self.partition = partition
 
 
 class Schedule:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
-from typing import NamedTuple
 
 import numpy as np
 
@@ -28,10 +27,15 @@ from .data_prop import DATA_RULES, Data
 _RULE_ERRORS = (TypeError, ValueError, IndexError, KeyError, AttributeError, ZeroDivisionError, OverflowError)
 
 
-class _Scope(NamedTuple):
-    values: Mapping[str, Value]
-    data: MutableMapping[str, Data]
-    strict: bool
+class _Scope:
+    """The values a walk resolves names in, the contents it derived, and whether rule errors propagate."""
+
+    __slots__ = ("values", "data", "strict")
+
+    def __init__(self, values: Mapping[str, Value], data: MutableMapping[str, Data], strict: bool) -> None:
+        self.values = values
+        self.data = data
+        self.strict = strict
 
 
 _CURRENT: ContextVar[_Scope | None] = ContextVar("litert_inference_scope", default=None)
