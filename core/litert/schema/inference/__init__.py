@@ -8,29 +8,12 @@ its foresight for those tensors.
 Rules follow ONNX's inference semantics and live one operator family per
 module; :data:`RULES` maps ``(domain, op_type)`` to the rule (see
 :mod:`._base` for the rule contract) and :func:`infer_shapes` applies them.
+A rule's module is imported the first time :data:`RULES` is asked for one of
+its rules (the generated ``_index.py`` says which module that is), so this
+package's import does not import every family.
 """
 from __future__ import annotations
 
-from . import (  # noqa: F401  (each module registers its rules)
-    attention,
-    contrib_quant,
-    control_flow,
-    elementwise,
-    image,
-    indexing,
-    linalg,
-    ml,
-    nn,
-    quantization,
-    random,
-    recurrent,
-    reduce,
-    sequence,
-    shape_ops,
-    signal,
-    strings,
-    training,
-)
 from ._base import RULES, Info, Known, Rule, rule
 from ._engine import infer_shapes, infer_subgraph
 

@@ -12,6 +12,13 @@ content in ``const`` (or, for a 1-D shape holding symbolic dims, in the
 An ``Info`` is ``(dtype, shape)`` or ``(dtype, shape, kind)``; ``None`` means
 unknown.  A dim that depends on tensor data inference cannot see is ``None``,
 never a guess.
+
+:data:`RULES` is a :class:`litert.lazy_table.LazyTable`: it knows from
+:data:`._index.INDEX` which module's ``@rule`` registers each operator and
+imports that module the first time the rule is asked for, so a load imports
+the rule modules of its model's operators, not all of them.  ``_index.py`` is
+generated from the decorators (``python tools/gen_kernel_index.py``);
+``tests/test_inference_index.py`` fails when it no longer matches them.
 """
 from __future__ import annotations
 
@@ -22,24 +29,26 @@ from typing import Any
 import numpy as np
 
 from ...ir import Dim, DType, Graph, Node, Shape, Value
+from ...lazy_table import LazyTable
+from ._index import INDEX
 
 Info = tuple[Any, ...]  # (DType | None, Shape | None) or (DType | None, Shape | None, kind)
 #: a rule's view of a node's inputs: None for an omitted optional one
 Inputs = list["Value | None"]
 Rule = Callable[[Node, Inputs, Graph], "list[Info]"]
 
-#: (domain, op_type) -> rule; the ONNX default domain is "".
-RULES: dict[tuple[str, str], Rule] = {}
+#: (domain, op_type) -> rule; the ONNX default domain is "".  A rule's module is imported on first lookup.
+RULES: LazyTable[tuple[str, str], Rule] = LazyTable(__name__.rpartition(".")[0], INDEX, what="shape rule")
 
 UNKNOWN: Info = (None, None)
 
 
 def rule(*ops: str, domain: str = "") -> Callable[[Rule], Rule]:
-    """Register ``fn`` as the rule of every operator in ``ops`` (one domain)."""
+    """Register ``fn`` as the rule of every operator in ``ops`` (one domain); a second rule for one is a ValueError."""
 
     def decorate(fn: Rule) -> Rule:
         for op in ops:
-            RULES[(domain, op)] = fn
+            RULES.register((domain, op), fn)
         return fn
 
     return decorate
