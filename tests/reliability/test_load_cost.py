@@ -190,12 +190,16 @@ def test_first_load_imports_only_what_the_model_needs(tmp_path):
     or a dataclass (:mod:`litert.record`: twenty of them were ~6 ms of CPU)."""
     from google.protobuf.internal import api_implementation
 
+    from litert.schema.inference._index import INDEX as RULE_INDEX
     from litert_cpu.kernels._index import INDEX
 
     report = _first_load(_one_node(tmp_path))
     modules = set(report["modules"])
     kernel_modules = {f"litert_cpu.kernels.{m}" for m in INDEX.values()} - {f"litert_cpu.kernels.{INDEX['', 'Relu']}"}
     assert not kernel_modules & modules, sorted(kernel_modules & modules)
+    rules = "litert.schema.inference"
+    rule_modules = {f"{rules}.{m}" for m in RULE_INDEX.values()} - {f"{rules}.{RULE_INDEX['', 'Relu']}"}
+    assert not rule_modules & modules, sorted(rule_modules & modules)  # nor shape rules but its operator's
     assert "threadpoolctl" not in modules
     assert "google.protobuf.descriptor_pb2" not in modules
     assert report["schemas_built"] < 30, report["schemas_built"]

@@ -99,6 +99,24 @@ class Known(Value):
 # ---------------------------------------------------------------- reading inputs
 
 
+def constant_value(node: Node) -> np.ndarray | None:
+    """The tensor a Constant node holds (whichever ``value*`` attribute is set)."""
+    attrs = node.attrs
+    for key in ("value", "sparse_value"):
+        if attrs.get(key) is not None:
+            return np.asarray(attrs[key])
+    for key, np_type in (("value_float", np.float32), ("value_floats", np.float32),
+                         ("value_int", np.int64), ("value_ints", np.int64)):
+        if attrs.get(key) is not None:
+            return np.array(attrs[key], dtype=np_type)
+    for key in ("value_string", "value_strings"):
+        if attrs.get(key) is not None:
+            return np.array(attrs[key], dtype=object)
+    return None
+
+
+
+
 def arg(inputs: Sequence[Value | None], index: int) -> Value | None:
     """Input ``index``, or None when omitted or beyond the given inputs."""
     return inputs[index] if index < len(inputs) else None

@@ -18,8 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ...ir import Dim, DType, Node, Value
-from ._base import arg, ints
-from .shape_ops import constant_value
+from ._base import arg, constant_value, ints
 
 Data = np.ndarray | tuple[Dim, ...]
 #: ``fn(node, input values, output values) -> one Data (or None) per output``

@@ -14,6 +14,7 @@ from ._base import (
     Inputs,
     arg,
     broadcast,
+    constant_value,
     dtype_of,
     ints,
     is_omitted,
@@ -249,22 +250,6 @@ def _shape(node: Node, inputs: Inputs, graph: Graph) -> list[Info]:
 
 
 scalar_rule("Size", dtype=DType.INT64)
-
-
-def constant_value(node: Node) -> np.ndarray | None:
-    """The tensor a Constant node holds (whichever ``value*`` attribute is set)."""
-    attrs = node.attrs
-    for key in ("value", "sparse_value"):
-        if attrs.get(key) is not None:
-            return np.asarray(attrs[key])
-    for key, np_type in (("value_float", np.float32), ("value_floats", np.float32),
-                         ("value_int", np.int64), ("value_ints", np.int64)):
-        if attrs.get(key) is not None:
-            return np.array(attrs[key], dtype=np_type)
-    for key in ("value_string", "value_strings"):
-        if attrs.get(key) is not None:
-            return np.array(attrs[key], dtype=object)
-    return None
 
 
 @rule("Constant")
