@@ -240,6 +240,74 @@ def test_extension_dtype_initializers_survive(tmp_path, dtype):
     np.testing.assert_array_equal(numpy_helper.to_array(back).astype(np.float32), arr.astype(np.float32))
 
 
+#: the element types litert decodes from the typed fields itself (the rest go through onnx's ``to_array``)
+_TYPED_CODES = [T.FLOAT, T.DOUBLE, T.INT32, T.INT64, T.UINT32, T.UINT64, T.INT8, T.UINT8, T.FLOAT16, T.BFLOAT16,
+                T.INT16, T.UINT16, T.BOOL, T.STRING, T.COMPLEX64, T.FLOAT8E4M3FN, T.INT4]
+
+
+def _sample(code: int, count: int) -> np.ndarray:
+    dtype = helper.tensor_dtype_to_np_dtype(code)
+    rng = np.random.default_rng(code * 100 + count)
+    if code == T.STRING:
+        return np.array([f"s{i}é" for i in range(count)], dtype=object)
+    if code == T.BOOL:
+        return rng.integers(0, 2, count) == 1
+    if np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max, count, dtype=dtype, endpoint=True)
+    if code == T.COMPLEX64:
+        return (rng.standard_normal(count) + 1j * rng.standard_normal(count)).astype(dtype)
+    return rng.standard_normal(count).astype(np.float32).astype(dtype)
+
+
+@pytest.mark.parametrize("code", _TYPED_CODES, ids=[T.DataType.Name(c) for c in _TYPED_CODES])
+def test_typed_field_tensors_read_as_numpy_helper_does(code):
+    """0-D, short and long tensors in the typed fields (and in raw_data), of litert's schema and of onnx's, read
+    as ``numpy_helper.to_array`` reads them: values, bits, dtype, shape, writability (strings as ``str``)."""
+    from litert_formats.onnx.attributes import tensor_to_array
+    from litert_formats.onnx.onnx_ml_pb2 import TensorProto as OwnTensor
+
+    for dims in [(), (1,), (3,), (16,), (17,), (40,), (2, 3), (0,)]:
+        arr = _sample(code, int(np.prod(dims))).reshape(dims)
+        tensors = [numpy_helper.from_array(arr, "t")]
+        if code not in (T.STRING, T.INT4):
+            tensors.append(helper.make_tensor("t", code, dims, arr.reshape(-1)))  # the typed field
+        for theirs in tensors:
+            want = numpy_helper.to_array(theirs)
+            if code == T.STRING:
+                want = np.array([v.decode() if isinstance(v, bytes) else v for v in want.reshape(-1)],
+                                dtype=object).reshape(want.shape)  # bytes in some onnx versions
+            for tensor in (theirs, OwnTensor.FromString(theirs.SerializeToString())):
+                got = tensor_to_array(tensor)
+                assert got.dtype == want.dtype and got.shape == want.shape, (dims, got.dtype, got.shape)
+                assert got.flags.writeable == want.flags.writeable, dims
+                if code == T.STRING:
+                    assert got.tolist() == want.tolist()
+                else:
+                    assert got.tobytes() == want.tobytes(), dims
+
+
+def test_float_data_keeps_nan_bits():
+    """A signalling NaN (and a NaN's payload) in float_data reads bit for bit, as numpy_helper reads it."""
+    from litert_formats.onnx.attributes import tensor_to_array
+    from litert_formats.onnx.onnx_ml_pb2 import TensorProto as OwnTensor
+
+    bits = np.array([0x7F800001, 0x7FC00123, 0x3F800000], np.uint32)
+    payload = bits.tobytes()
+    data = T(dims=[3], data_type=F).SerializeToString() + bytes([0x22, len(payload)]) + payload  # packed float_data
+    for tensor in (T.FromString(data), OwnTensor.FromString(data)):
+        assert tensor_to_array(tensor).view(np.uint32).tolist() == bits.tolist()
+
+
+def test_data_size_counts_the_field_that_is_read(tmp_path):
+    """The data size check counts the entries of the field the element type is read from, not another's."""
+    wrong = T(name="w", data_type=F, dims=[1000], int32_data=list(range(1000)))  # a float's values in int32_data
+    model = make_model([helper.make_node("Add", ["x", "w"], ["y"])], [("x", F, [1000])], [("y", F, [1000])], 13,
+                       initializers=[wrong])
+    with pytest.raises(ModelLoadError, match="holds data for at most 0"):
+        load(model, tmp_path)
+
+
 def test_shapes_dtypes_and_symbolic_dims(tmp_path):
     ir = load(small_model(), tmp_path)
     g = ir.graph
