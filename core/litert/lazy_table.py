@@ -51,7 +51,23 @@ class LazyTable(Mapping[K, V]):
             value = self.loaded.get(key)
             if value is None:  # the index is stale: its test says how to regenerate it
                 raise LookupError(f"{self.what} index: importing {module} registered no {self.what} for {key}")
+        else:
+            self._await_import(key)
         return value
+
+    def _await_import(self, key: K) -> None:
+        """Wait until the module that registered ``key`` has finished importing.
+
+        A decorator registers its entry while its module is still being executed: another thread that
+        finds the entry then could use it before the module has defined what the entry needs (a helper
+        further down: a NameError on a concurrent first load).  importlib marks a module in the middle of
+        its import (``__spec__._initializing``, which its own ``import`` statement checks), and importing
+        such a module waits for its import lock, which the importing thread holds until it is done (its
+        own thread re-enters the lock and goes on)."""
+        name = self.registered_by.get(key, "")
+        module = sys.modules.get(f"{self.package}.{name}") or sys.modules.get(name)
+        if getattr(getattr(module, "__spec__", None), "_initializing", False):
+            importlib.import_module(module.__name__)  # type: ignore[union-attr]
 
     @overload
     def get(self, key: K) -> V | None: ...
@@ -61,6 +77,7 @@ class LazyTable(Mapping[K, V]):
     def get(self, key: K, default: object = None) -> object:  # asked once per node (executor, inference, folding)
         value = self.loaded.get(key)
         if value is not None:
+            self._await_import(key)
             return value
         return self[key] if key in self._index else default
 
