@@ -4,8 +4,6 @@ The kernels' vector loads of weights then never split a cache line (measured: th
 16-byte offset ran 1.9x slower, in whichever process the allocator placed them so). numpy aligns to 16 bytes.
 """
 
-import mmap
-
 import numpy as np
 
 ALIGN = 64
@@ -25,6 +23,8 @@ def aligned_empty(count: int, dtype=np.float32) -> np.ndarray:
     """An uninitialised 1-D array of ``count`` items starting on a 64-byte boundary."""
     itemsize = np.dtype(dtype).itemsize
     if count * itemsize >= _MAPPED_FROM:
+        import mmap  # here: only a classifier's weights are this large (~0.25 ms of a first load's imports)
+
         return np.frombuffer(mmap.mmap(-1, count * itemsize), dtype)  # page-aligned
     raw = np.empty(count * itemsize + ALIGN, np.uint8)
     start = (-raw.ctypes.data) % ALIGN
