@@ -5,31 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from litert_cpu.kernels import _registry
 from litert_cpu.kernels._index import INDEX
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def test_index_matches_the_decorators():
-    """Every registered kernel is indexed under the module that registers it, and nothing else is indexed:
-    after adding, moving or removing a kernel, ``python tools/gen_kernel_index.py`` regenerates the index."""
-    stale = _registry.load_all().stale()
-    assert not stale, f"run `python tools/gen_kernel_index.py`: (index, decorators) differ for {sorted(stale.items())[:10]}"
-
-
-def test_generator_writes_the_committed_index():
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import gen_kernel_index
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
-    out, text = gen_kernel_index.generate(_registry.__name__)
-    assert out == Path(_registry.__file__).with_name("_index.py")
-    assert text == out.read_text()
-
 
 _LAZY = """
 import json, sys
