@@ -308,6 +308,22 @@ def test_data_size_counts_the_field_that_is_read(tmp_path):
         load(model, tmp_path)
 
 
+def test_two_bit_tensors_pack_four_values_per_entry():
+    """INT2/UINT2 pack four values per byte of raw_data or per int32 (onnx's own writers): nine values in three
+    entries are whole, thirteen declared values are more than three entries hold."""
+    from litert_formats.onnx.attributes import tensor_to_array
+
+    values = [1, -1, 0, 1, -2, 1, 0, -1, 1]
+    for tensor in (helper.make_tensor("a", T.INT2, [9], values),
+                   numpy_helper.from_array(np.array(values, dtype=ml_dtypes.int2), "r"),
+                   helper.make_tensor("u", T.UINT2, [3, 3], [v % 4 for v in values])):
+        assert np.array_equal(tensor_to_array(tensor).astype(np.int8), numpy_helper.to_array(tensor).astype(np.int8))
+    packed = helper.make_tensor("a", T.INT2, [9], values)
+    packed.dims[:] = [13]
+    with pytest.raises(ValueError, match="holds data for at most 12"):
+        tensor_to_array(packed)
+
+
 def test_shapes_dtypes_and_symbolic_dims(tmp_path):
     ir = load(small_model(), tmp_path)
     g = ir.graph

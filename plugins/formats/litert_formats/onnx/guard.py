@@ -154,25 +154,31 @@ def _entries(tensor: TensorProto) -> int:
     return max(len(getattr(tensor, f)) for f in _TYPED_FIELDS)
 
 
+#: element type -> the most elements one entry (a byte of ``raw_data``, a value of the typed field) holds, where
+#: it is more than one: 2-bit types pack four per byte or per int32, everything else at most two (4-bit types)
+_PER_ENTRY = {TensorProto.INT2: 4, TensorProto.UINT2: 4}
+
+
 def data_size_problem(tensor: TensorProto, entries: int | None = None) -> str | None:
     """Why ``tensor``'s dims promise far more elements than its data holds, else None.
 
     Converting one (``numpy_helper.to_array``) would allocate what the dims
     say before noticing, gigabytes for a few bytes of file.  An entry holds
-    at most two elements (4-bit types pack two per byte or per int32), so
-    more than twice the entries is impossible.  Tensors in external files
-    are checked when their data is read.  ``entries``: the length of the
-    field the caller decodes (``raw_data`` or the typed field), when it
-    has it (reading ``raw_data`` copies it); else :func:`_entries`."""
+    at most :data:`_PER_ENTRY` elements (two for the other types: 4-bit
+    ones pack two per byte or per int32), so more is impossible.  Tensors in
+    external files are checked when their data is read.  ``entries``: the
+    length of the field the caller decodes (``raw_data`` or the typed field),
+    when it has it (reading ``raw_data`` copies it); else :func:`_entries`."""
     if tensor.data_location == TensorProto.EXTERNAL:
         return None
     dims = tensor.dims
     elements = math.prod(dims)  # exact: the dims of a proto are Python ints
     if entries is None:
         entries = _entries(tensor)
-    if elements > 2 * entries:
+    most = _PER_ENTRY.get(tensor.data_type, 2) * entries
+    if elements > most:
         return (f"tensor {tensor.name!r} declares dims {list(dims)} "
-                f"({elements} elements) but holds data for at most {2 * entries}")
+                f"({elements} elements) but holds data for at most {most}")
     return None
 
 
