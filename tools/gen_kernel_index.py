@@ -5,8 +5,8 @@
 
 Each table (a :class:`litert.lazy_table.LazyTable`) imports an entry's module only when a model needs
 the entry; its index tells it which module that is without importing them all.  The decorators stay
-the owners: run this after adding, moving or removing one (``plugins/cpu/tests/test_kernel_index.py``
-and ``tests/test_inference_index.py`` fail until then).
+the owners: run this after adding, moving or removing one (``tests/test_table_indexes.py``
+fails until then).
 
     python tools/gen_kernel_index.py
 """

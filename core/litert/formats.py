@@ -8,21 +8,21 @@ from typing import TypeVar
 
 from .errors import PluginError
 from .ir import Model, Shape
+from .record import Record
 
 
-class LoadOptions:
+class LoadOptions(Record):
     """What a user may tell a frontend; ``input_shapes`` overrides declared dims.
 
     ``weight_file`` is the weights of a format that keeps them apart from the
     net (Caffe's ``.caffemodel``, MindSpore Lite's ``--weightFile``).
     """
 
+    FIELDS = ("input_shapes", "weight_file")
+
     def __init__(self, input_shapes: dict[str, Shape] | None = None, weight_file: Path | None = None) -> None:
         self.input_shapes: dict[str, Shape] = {} if input_shapes is None else input_shapes
         self.weight_file = weight_file
-
-    def __repr__(self) -> str:
-        return f"LoadOptions(input_shapes={self.input_shapes!r}, weight_file={self.weight_file!r})"
 
 
 class Frontend(ABC):

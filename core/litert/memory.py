@@ -33,7 +33,7 @@ class Interval:
 class MemoryPlan:
     """The plan of one arena (one per backend partition, summed per model).
 
-    (A plain class, as the IR's are: see :mod:`litert.ir.graph` on dataclasses and import time.)
+    (A plain class, not a dataclass: :mod:`litert.record` says why.)
     """
 
     def __init__(self, peak_bytes: int = 0, naive_bytes: int = 0, offsets: dict[str, tuple[int, int]] | None = None,

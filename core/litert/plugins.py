@@ -64,7 +64,7 @@ class PluginFailure(NamedTuple):
 class PluginHost:
     """The tables the core reads: filled by the plugins' ``register`` hooks.
 
-    (A plain class, as the IR's are: see :mod:`litert.ir.graph` on dataclasses and import time.)
+    (A plain class, not a dataclass: :mod:`litert.record` says why.)
     """
 
     def __init__(self, pm: pluggy.PluginManager | None = None) -> None:

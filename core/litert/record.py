@@ -3,8 +3,8 @@
 The IR and the tables every model load builds are plain classes rather than
 :func:`dataclasses.dataclass`: a dataclass compiles its methods from source text when its module is
 imported, 0.25-0.6 ms a class on Python 3.11, and twenty of them were ~6 ms of each process's first
-``litert.load`` (``tests/reliability/test_load_cost.py`` keeps ``dataclasses`` out of a first load).  A subclass lists its fields
-in ``FIELDS``, in its constructor's order.
+``litert.load`` (``tests/reliability/test_load_cost.py`` keeps ``dataclasses`` out of a first load).
+A subclass lists its fields in ``FIELDS``, in its constructor's order.
 """
 from __future__ import annotations
 

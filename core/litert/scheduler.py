@@ -19,20 +19,19 @@ from .ir import Graph
 from .record import Record
 
 
-class NodePlacement:
+class NodePlacement(Record):
     """Where one node runs, and why each earlier backend refused it.
 
-    (Plain classes here, as the IR's are: see :mod:`litert.ir.graph` on dataclasses and import time.)
+    (Plain classes here, not dataclasses: :mod:`litert.record` says why.)
     """
+
+    FIELDS = ("node", "op_type", "backend", "refused")
 
     def __init__(self, node: str, op_type: str, backend: str, refused: dict[str, str] | None = None) -> None:
         self.node = node
         self.op_type = op_type
         self.backend = backend
         self.refused: dict[str, str] = {} if refused is None else refused
-
-    def __repr__(self) -> str:
-        return f"NodePlacement({self.node!r}, {self.op_type!r}, {self.backend!r}, refused={self.refused!r})"
 
     def __str__(self) -> str:
         why = "; ".join(f"{b}: {r}" for b, r in self.refused.items())

@@ -108,7 +108,6 @@ def test_first_load_is_fast_and_imports_no_onnx(tmp_path):
     assert best < _FIRST_LOAD_CPU_BOUND, f"a first load took {best * 1000:.1f} ms of CPU (best of {_FIRST_LOAD_TRIES})"
 
 
-
 def test_an_int8_load_imports_no_ml_dtypes(tmp_path):
     """The DequantizeLinear kernel (here folding a constant int8 weight, as in onnxruntime's QDQ files) knows
     numpy's integer types without ``ml_dtypes`` (~6 ms of import), which only float8/float4/int4 types need."""

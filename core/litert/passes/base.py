@@ -10,6 +10,7 @@ import numpy as np
 
 from ..ir import Graph, Model, Node
 from ..limits import fold_limit as _fold_limit
+from ..record import Record
 
 #: evaluates one node on host arrays; provided by a backend (the CPU's)
 Evaluator = Callable[[Node, list[Any], Graph], list[Any]]
@@ -18,7 +19,7 @@ Evaluator = Callable[[Node, list[Any], Graph], list[Any]]
 class PassContext:
     """What passes may use: an evaluator to fold constants with, and the folding limit.
 
-    (Plain classes here, as the IR's are: see :mod:`litert.ir.graph` on dataclasses and import time.)
+    (Plain classes here, not dataclasses: :mod:`litert.record` says why.)
     """
 
     def __init__(self, evaluator: Evaluator | None = None, fold_limit: int | None = None) -> None:
@@ -27,16 +28,15 @@ class PassContext:
         self.fold_limit = _fold_limit() if fold_limit is None else fold_limit
 
 
-class PassResult:
+class PassResult(Record):
     """What a pass changed: how many rewrites, and a few words on each (a session keeps them in ``pass_results``)."""
+
+    FIELDS = ("name", "changes", "details")
 
     def __init__(self, name: str, changes: int = 0, details: list[str] | None = None) -> None:
         self.name = name
         self.changes = changes
         self.details: list[str] = [] if details is None else details
-
-    def __repr__(self) -> str:
-        return f"PassResult({self.name!r}, changes={self.changes}, details={self.details!r})"
 
     def record(self, detail: str) -> None:
         """Count one rewrite and say what it was."""

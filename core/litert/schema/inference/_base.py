@@ -18,7 +18,7 @@ never a guess.
 imports that module the first time the rule is asked for, so a load imports
 the rule modules of its model's operators, not all of them.  ``_index.py`` is
 generated from the decorators (``python tools/gen_kernel_index.py``);
-``tests/test_inference_index.py`` fails when it no longer matches them.
+``tests/test_table_indexes.py`` fails when it no longer matches them.
 """
 from __future__ import annotations
 
@@ -113,8 +113,6 @@ def constant_value(node: Node) -> np.ndarray | None:
         if attrs.get(key) is not None:
             return np.array(attrs[key], dtype=object)
     return None
-
-
 
 
 def arg(inputs: Sequence[Value | None], index: int) -> Value | None:

@@ -5,7 +5,7 @@ those modules took 15-19 ms of a process's first load while a model needs a hand
 :data:`KERNELS` is a :class:`litert.lazy_table.LazyTable`: it answers "is there a kernel for this
 operator" from :data:`._index.INDEX` (operator -> the module whose import registers it) and imports
 that module the first time the kernel class is asked for.  ``_index.py`` is generated from the
-decorators (``python tools/gen_kernel_index.py``); ``plugins/cpu/tests/test_kernel_index.py`` fails
+decorators (``python tools/gen_kernel_index.py``); ``tests/test_table_indexes.py`` fails
 when it no longer matches them.
 """
 from __future__ import annotations
