@@ -85,3 +85,28 @@ def test_unknown_device_is_a_clear_error():
     model, _ = mixed_model()
     with pytest.raises(PluginError, match="no backend named 'tpu'"):
         Session(model, devices=["tpu"])
+
+
+def test_one_backend_keeps_file_order_and_orders_nodes_out_of_it():
+    """On one backend a graph in order is one partition in file order (the walk's result, without its heaps); a
+    graph out of order still gets a topological order."""
+    cpu = host().backend("cpu")
+    nodes = [Node("Relu", ["x"], ["a"]), Node("Add", ["a", "x"], ["b"]), Node("Relu", ["b"], ["y"])]
+    in_order = schedule(make_model(nodes, {"x": (2,)}, ["y"]).graph, [cpu])
+    assert [[n.outputs[0] for n in p.graph.nodes] for p in in_order.partitions] == [["a", "b", "y"]]
+    shuffled = make_model(nodes, {"x": (2,)}, ["y"]).graph
+    shuffled.nodes = [shuffled.nodes[2], shuffled.nodes[0], shuffled.nodes[1]]
+    result = schedule(shuffled, [cpu])
+    assert [[n.outputs[0] for n in p.graph.nodes] for p in result.partitions] == [["a", "b", "y"]]
+
+
+def test_attribute_defaults_are_each_nodes_own():
+    """A node's list default is its own copy: a kernel editing it edits neither the registry nor another node."""
+    from litert.schema import schemas
+
+    first, second = Node("MeanVarianceNormalization", ["x"], ["y"]), Node("MeanVarianceNormalization", ["y"], ["z"])
+    for node in (first, second):
+        schemas().complete_attrs(node)
+    first.attrs["axes"].append(7)
+    assert second.attrs["axes"] == [0, 2, 3]
+    assert schemas().latest("", "MeanVarianceNormalization").attrs["axes"].default == [0, 2, 3]

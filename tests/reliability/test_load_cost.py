@@ -186,7 +186,8 @@ def test_first_load_imports_only_what_the_model_needs(tmp_path):
     it would take a zip on ``sys.path``), protobuf's pure-Python message implementation (the ONNX schema is
     built on the upb extension, :mod:`litert_formats.proto_modules`), or the comparison and result classes of
     ``litert.benchmark`` (the onnxruntime reference engine registers through :mod:`litert.benchmark.engines`),
-    or a dataclass (:mod:`litert.record`: twenty of them were ~6 ms of CPU)."""
+    or a dataclass (:mod:`litert.record`: twenty of them were ~6 ms of CPU), or ``heapq`` and ``copy`` (a
+    graph in order on one backend needs no heap; attribute defaults are copied without ``copy``)."""
     from google.protobuf.internal import api_implementation
 
     from litert.schema.inference._index import INDEX as RULE_INDEX
@@ -207,6 +208,7 @@ def test_first_load_imports_only_what_the_model_needs(tmp_path):
         assert not {"google.protobuf.internal.python_message", "google.protobuf.text_format"} & modules
     assert not {"litert.benchmark.comparison", "litert.benchmark.result", "litert.benchmark.accuracy"} & modules
     assert "dataclasses" not in modules, "a first load defined a dataclass (litert.record says why not)"
+    assert not {"heapq", "copy"} & modules, sorted({"heapq", "copy"} & modules)
 
 
 def _pack_seconds(n: int) -> float:
