@@ -10,7 +10,6 @@ value's arrays have no single truth value to compare by).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
@@ -146,12 +145,16 @@ class Node(Record):
                 names.extend(sorted(sub.outer_references()))
         return names
 
-    def subgraphs(self) -> Iterator[Graph]:
+    def subgraphs(self) -> list[Graph]:
+        """The bodies among the attributes (a graph, or a list of them), as a list: every pass asks every node,
+        most of which have attributes and no body, and a generator's set-up was half of each ask."""
+        bodies: list[Graph] = []
         for value in self.attrs.values():
             if isinstance(value, Graph):
-                yield value
+                bodies.append(value)
             elif isinstance(value, list) and value and isinstance(value[0], Graph):
-                yield from value
+                bodies.extend(value)
+        return bodies
 
 
 class Graph(Record):

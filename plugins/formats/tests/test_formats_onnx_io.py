@@ -365,6 +365,28 @@ def test_initializer_listed_as_input_old_ir(tmp_path):
     check_roundtrip(model, {"x": x}, tmp_path)
 
 
+def test_initializers_nothing_reads_are_left_out(tmp_path):
+    """An initializer no node, body or output reads is dropped unread, as onnxruntime drops it (old exporters list
+    one ``..._SHAPE`` per weight: 243 of ShuffleNet's 524), also where it is listed as an input (old IR).  The
+    input list and the results stay as they were; one the caller sizes is an input still; a malformed one is
+    still refused (the file's checks come first)."""
+    model = small_model(opset=9)
+    model.ir_version = 3
+    model.graph.input.append(helper.make_tensor_value_info("w", F, [4, 3]))
+    model.graph.initializer.append(numpy_helper.from_array(np.array([4, 3], np.int64), "w__SHAPE"))
+    model.graph.input.append(helper.make_tensor_value_info("w__SHAPE", T.INT64, [2]))
+    ir = load(model, tmp_path)
+    assert ir.graph.inputs == ["x"] and ir.graph.values["w"].is_const and "w__SHAPE" not in ir.graph.values
+    sized = load(model, tmp_path, input_shapes={"w__SHAPE": (2,)})
+    assert sized.graph.inputs == ["x", "w__SHAPE"]
+    check_roundtrip(model, {"x": rand(2, 4)}, tmp_path)
+    broken = helper.make_tensor("broken", T.FLOAT, [1], [1.0])
+    broken.dims[0] = 1000  # claims 1000 values, holds one
+    model.graph.initializer.append(broken)
+    with pytest.raises(ModelLoadError, match="broken"):
+        load(model, tmp_path)
+
+
 def test_sequence_and_optional_kinds(tmp_path):
     nodes = [
         helper.make_node("SequenceConstruct", ["x", "x"], ["seq"]),

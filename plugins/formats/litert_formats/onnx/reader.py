@@ -494,14 +494,22 @@ class _Converter:
         main = parent is None
         graph = Graph(name=proto.name or ("main" if main else "subgraph"))
         scope = Scope(graph, parent)
+        unread: set[str] = set()
         for init in proto.initializer:
             name = init.name
+            if name not in self.used and name not in self.input_shapes:
+                unread.add(name)  # read by no node, no body and no output: dropped unread, as onnxruntime drops it
+                continue
             graph.values[name] = _const_value(name, self._guard(name, attributes.tensor_to_array, init))
             init.ClearField("raw_data")  # the array owns the weights now: halve peak memory on big models
+        if unread:
+            log.info("%s: %d initializers that nothing reads left out", graph.name, len(unread))
         for sp in proto.sparse_initializer:
             name = sp.values.name
             graph.values[name] = _const_value(name, self._guard(name, attributes.sparse_to_array, sp))
         for vi in proto.input:
+            if vi.name in unread:
+                continue  # an initializer listed as input (old IR) that nothing reads: neither input nor constant
             override = self.input_shapes.get(vi.name) if main else None
             existing = graph.values.get(vi.name)
             if existing is not None and existing.is_const:
