@@ -4,8 +4,12 @@ Every engine runs every model in its own subprocess (so peak RSS is its own),
 on the same model file, the same inputs and the same thread count. Latency is
 measured over warm runs; ratios use the minimum of the warm runs, the figure
 least disturbed by a shared, noisy machine.  Engines take turns over
-``--rounds`` fresh processes each (default 3), so a noisy stretch of the
-machine is shared between them rather than falling on one.
+``--rounds`` fresh processes each (default 5), so a noisy stretch of the
+machine is shared between them rather than falling on one.  The load column is
+the fastest of those fresh processes: on the shared 2-vCPU guests we measure on,
+about one process in five loads up to 2x slower in every phase (reading,
+optimising, packing) whichever engine it runs, and with three rounds such a
+stretch could take all three of one engine's.
 
     python benchmarks/compare.py                       # all models, 2 threads
     python benchmarks/compare.py --models squeezenet,bert --iterations 5 --json out.json
@@ -396,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", help=f"default: {','.join(ENGINES)}, plus {MSL_ENGINE} where its venv exists")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=10, help="timed runs per round")
-    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per engine, taken in turns")
+    parser.add_argument("--rounds", type=int, default=5, help="fresh processes per engine, taken in turns")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--json", help="write all measurements here")
     parser.add_argument("--cache", default=str(ROOT / "benchmarks" / ".cache"))
