@@ -131,3 +131,37 @@ def test_unfuse_gives_the_standalone_activation_of_the_core_table(activation, pa
     assert (conv.op_type, conv.domain, act.op_type, act.outputs) == ("Conv", "", activation, ["y"])
     assert act.inputs[0] == conv.outputs[0] and act.attrs == attrs
     assert [float(graph.values[name].const) for name in act.inputs[1:]] == bounds
+
+
+def test_shape_simplification_removes_no_ops_and_merges_reshape_chains(tmp_path):
+    """Identity, Dropout (mask unused), a Reshape to its own shape, an identity Transpose and a Cast to the same
+    type go; a Reshape of a Reshape reads the first one's input; a real Transpose and Reshape stay."""
+    shape = numpy_helper.from_array(np.array([1, 4, 6, 6], np.int64), "same")
+    flat = numpy_helper.from_array(np.array([1, 144], np.int64), "flat")
+    back = numpy_helper.from_array(np.array([1, 4, 6, 6], np.int64), "back")
+    nodes = [
+        helper.make_node("Identity", ["x"], ["a"]),
+        helper.make_node("Dropout", ["a"], ["b"]),
+        helper.make_node("Reshape", ["b", "same"], ["c"]),
+        helper.make_node("Transpose", ["c"], ["d"], perm=[0, 1, 2, 3]),
+        helper.make_node("Cast", ["d"], ["e"], to=TensorProto.FLOAT),
+        helper.make_node("Transpose", ["e"], ["f"], perm=[0, 1, 3, 2]),
+        helper.make_node("Reshape", ["f", "flat"], ["g"]),
+        helper.make_node("Reshape", ["g", "back"], ["y"]),
+    ]
+    session = _check(_save(tmp_path, nodes, [shape, flat, back], [1, 4, 6, 6]), {"shape_simplification": 6})
+    kept = [(n.op_type, n.inputs[0]) for n in session.model.graph.nodes]
+    assert kept == [("Transpose", "x"), ("Reshape", "f")], kept
+
+
+def test_shape_simplification_leaves_real_shape_ops_alone(tmp_path):
+    """A channel shuffle (Reshape, Transpose, Reshape, none a no-op, no chain) is left as it is."""
+    split = numpy_helper.from_array(np.array([1, 2, 2, 6, 6], np.int64), "split")
+    join = numpy_helper.from_array(np.array([1, 4, 6, 6], np.int64), "join")
+    nodes = [
+        helper.make_node("Reshape", ["x", "split"], ["a"]),
+        helper.make_node("Transpose", ["a"], ["b"], perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Reshape", ["b", "join"], ["y"]),
+    ]
+    session = _check(_save(tmp_path, nodes, [split, join], [1, 4, 6, 6]), {"shape_simplification": 0})
+    assert [n.op_type for n in session.model.graph.nodes] == ["Reshape", "Transpose", "Reshape"]

@@ -30,6 +30,19 @@ def _channel_vector(k: np.ndarray, rank: int, channels: int) -> np.ndarray | Non
     return np.broadcast_to(k.reshape(-1).astype(np.float64), (channels,))
 
 
+def _has_constant_mul_or_add(graph: Graph) -> bool:
+    """Whether some Mul or Add reads a constant: the only nodes that fold, which most graphs lack (their Adds
+    are residual sums); without one the pass builds no use map."""
+    values = graph.values
+    for node in graph.nodes:
+        if node.op_type in ("Mul", "Add") and node.domain == "":
+            for name in node.inputs:
+                value = values.get(name)
+                if value is not None and value.const is not None:
+                    return True
+    return False
+
+
 class ChannelAffineFolding(Pass):
     """Conv/BatchNormalization followed by Mul/Add with a per-channel constant."""
 
@@ -38,7 +51,7 @@ class ChannelAffineFolding(Pass):
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph
         result = PassResult(self.name)
-        changed = has_op(graph, "Conv", "BatchNormalization")
+        changed = has_op(graph, "Conv", "BatchNormalization") and _has_constant_mul_or_add(graph)
         while changed:
             changed = False
             consumers = graph.consumers()

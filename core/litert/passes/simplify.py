@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Model, Node
-from .base import Pass, PassContext, PassResult, Renames, const_of, has_op, read_by_subgraph
+from .base import Pass, PassContext, PassResult, Renames, const_of, read_by_subgraph
 
 #: ops that are the identity at inference time (Dropout's mask output unused)
 _IDENTITY_LIKE = {"Identity", "Dropout"}
@@ -22,7 +22,7 @@ class ShapeSimplification(Pass):
     def run(self, model: Model, ctx: PassContext) -> PassResult:
         graph = model.graph
         result = PassResult(self.name)
-        if not has_op(graph, *_REMOVABLE):
+        if not any(self._is_noop(node, graph, None) for node in graph.nodes):  # no use maps to build
             self._merge_reshapes(graph, result)
             return result
         consumers = graph.consumers()
@@ -45,10 +45,14 @@ class ShapeSimplification(Pass):
         return result
 
     @staticmethod
-    def _is_noop(node: Node, graph: Graph, consumers: dict[str, list[Node]]) -> bool:
-        if node.domain != "" or not node.inputs or not node.inputs[0]:
+    def _is_noop(node: Node, graph: Graph, consumers: dict[str, list[Node]] | None) -> bool:
+        """Whether ``node`` does nothing; without ``consumers``, whether it may (its extra outputs' readers,
+        which only the use map knows, aside): the pass builds that map only when some node may."""
+        if node.op_type not in _REMOVABLE or node.domain != "" or not node.inputs or not node.inputs[0]:
             return False
         if node.op_type in _IDENTITY_LIKE:
+            if consumers is None:
+                return True
             extra_used = any(consumers.get(o) or o in graph.outputs for o in node.outputs[1:] if o)
             return not extra_used and graph.values.get(node.inputs[0]) is not None and graph.values[node.inputs[0]].kind == "tensor"
         source, target = graph.values.get(node.inputs[0]), graph.values.get(node.outputs[0])
@@ -64,8 +68,9 @@ class ShapeSimplification(Pass):
     @staticmethod
     def _merge_reshapes(graph: Graph, result: PassResult) -> None:
         """Reshape(Reshape(x, s1), s2) -> Reshape(x, s2) when s2 is constant and has no 0."""
-        if not has_op(graph, "Reshape"):
-            return  # no use maps to build
+        reshaped = {node.outputs[0] for node in graph.nodes if node.op_type == "Reshape" and node.domain == ""}
+        if not any(node.op_type == "Reshape" and node.inputs[0] in reshaped for node in graph.nodes):
+            return  # no chain (ShuffleNet's Reshapes each follow a Conv or a Transpose): no use maps to build
         producers = graph.producers()
         consumers = graph.consumers()
         for node in graph.nodes:
