@@ -64,7 +64,8 @@ def load(
     started = time.perf_counter()
     with collector_paused():
         model = read_model(path, fmk, LoadOptions(input_shapes=dict(input_shapes or {}),
-                                                  weight_file=Path(weight_file) if weight_file else None))
+                                                  weight_file=Path(weight_file) if weight_file else None,
+                                                  borrow_file=True))  # the session detaches what it keeps
         read_seconds = time.perf_counter() - started
         session = Session(model, devices=devices, threads=threads, optimize_level=optimize, cpu_fallback=cpu_fallback,
                           precision=precision)

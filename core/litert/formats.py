@@ -16,13 +16,20 @@ class LoadOptions(Record):
 
     ``weight_file`` is the weights of a format that keeps them apart from the
     net (Caffe's ``.caffemodel``, MindSpore Lite's ``--weightFile``).
+
+    ``borrow_file``: the caller copies what it keeps of the model's constants before the load returns
+    (:meth:`litert.ir.Model.detach_file`; a session does, after its passes), so a frontend may leave large
+    weights as read-only views of the mapped file (``Model.mapped_file``) instead of copying each first:
+    most of them are rewritten by the passes (BatchNormalization folding) and never copied at all.
     """
 
-    FIELDS = ("input_shapes", "weight_file")
+    FIELDS = ("input_shapes", "weight_file", "borrow_file")
 
-    def __init__(self, input_shapes: dict[str, Shape] | None = None, weight_file: Path | None = None) -> None:
+    def __init__(self, input_shapes: dict[str, Shape] | None = None, weight_file: Path | None = None,
+                 borrow_file: bool = False) -> None:
         self.input_shapes: dict[str, Shape] = {} if input_shapes is None else input_shapes
         self.weight_file = weight_file
+        self.borrow_file = borrow_file
 
 
 class Frontend(ABC):

@@ -9,6 +9,7 @@ value's arrays have no single truth value to compare by).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from enum import Enum
 from typing import Any
@@ -157,6 +158,16 @@ class Node(Record):
         return bodies
 
 
+def _views(array: np.ndarray, buffer: object) -> bool:
+    """Whether ``array``'s memory is ``buffer``'s (a view of a view of ... of it, as numpy records them)."""
+    base: object = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview):
+        base = base.obj
+    return base is buffer
+
+
 class Graph(Record):
     """A computation: nodes in topological order over named values.
 
@@ -228,10 +239,14 @@ class Graph(Record):
 
 
 class Model(Record):
-    """A graph plus the metadata a serialiser needs to write it back."""
+    """A graph plus the metadata a serialiser needs to write it back.
 
-    __slots__ = ("graph", "opsets", "producer", "source_format", "metadata", "ir_version")
-    FIELDS = __slots__
+    ``mapped_file``: the model file's read-only map while some constants are views of it (a frontend's
+    answer to ``LoadOptions.borrow_file``), until :meth:`detach_file`.
+    """
+
+    FIELDS = ("graph", "opsets", "producer", "source_format", "metadata", "ir_version")
+    __slots__ = (*FIELDS, "mapped_file")
 
     def __init__(self, graph: Graph, opsets: dict[str, int] | None = None, producer: str = "",
                  source_format: str = "", metadata: dict[str, str] | None = None,
@@ -242,3 +257,18 @@ class Model(Record):
         self.source_format = source_format
         self.metadata = {} if metadata is None else metadata
         self.ir_version = ir_version
+        self.mapped_file: Any = None
+
+    def detach_file(self) -> None:
+        """Copy the main graph's constants that are still views of :attr:`mapped_file` and close the map:
+        once the load has returned nothing may read a file that another process could rewrite or truncate
+        (a truncated map faults).  Where a view survives elsewhere (the map refuses to close while it is
+        exported), the map stays open, so that view stays valid."""
+        mapped, self.mapped_file = self.mapped_file, None
+        if mapped is None:
+            return
+        for value in self.graph.values.values():
+            if value.const is not None and _views(value.const, mapped):
+                value.const = value.const.copy()
+        with contextlib.suppress(BufferError):  # a view the walk above did not reach: the map lives while it does
+            mapped.close()

@@ -92,6 +92,8 @@ class Session:
 
         with typed_errors(InvalidModelError, "optimising the model failed"):
             self.pass_results = optimize_model(model, optimize_level)
+        # weights the passes left as views of the model file are copied now, before any kernel holds them
+        model.detach_file()
         t1 = time.perf_counter()
         self.timings["optimize"] = t1 - t0
         with typed_errors(InvalidModelError, "compiling the model failed"):

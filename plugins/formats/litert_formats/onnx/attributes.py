@@ -134,6 +134,18 @@ def tensor_to_array(t) -> np.ndarray:
     return _typed_array(values, field, code, tuple(t.dims))
 
 
+def borrowed_array(t, buffer, start: int, stop: int) -> np.ndarray | None:
+    """``t``'s plain ``raw_data`` as a read-only view of ``buffer[start:stop]`` (where :mod:`.wire` found it in
+    the file the message was parsed from), after the data size check; None for a tensor :func:`tensor_to_array`
+    must decode (another layout, a segment, no raw data), which the caller then asks."""
+    code = t.data_type
+    if code not in _PLAIN_RAW or not t.HasField("raw_data") or t.HasField("segment"):
+        return None
+    _checked(t, stop - start)
+    return np.frombuffer(buffer, dtype=_numpy(code), count=(stop - start) // _numpy(code).itemsize,
+                         offset=start).reshape(t.dims)
+
+
 def sparse_to_array(sp: SparseTensorProto) -> np.ndarray:
     """Densify a sparse tensor (linear or coordinate indices)."""
     values = tensor_to_array(sp.values)

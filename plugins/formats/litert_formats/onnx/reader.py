@@ -32,7 +32,7 @@ from litert.ir import DType, Graph, Model, Node, Value
 from litert.logs import Log
 from litert.schema import OpSchema, schemas
 
-from . import attributes, guard
+from . import attributes, guard, wire
 from .builder import Builder, Names, Scope
 from .onnx_ml_pb2 import GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto
 from .types import TypeInfo, type_info, value_info_type
@@ -94,18 +94,34 @@ def looks_like_model(head: bytes) -> bool:
 # ---------------------------------------------------------------- parsing
 
 
-def _parse(path: Path) -> ModelProto:
+def _parse(path: Path, borrow: bool = False) -> tuple[ModelProto, mmap.mmap | None]:
     """Parse, sanity-check, inline local functions, then load external data (in that order:
-    the inliner serialises the model, which must stay under protobuf's 2 GB)."""
+    the inliner serialises the model, which must stay under protobuf's 2 GB).  With ``borrow``, the
+    file's map of a large model comes back too, for its weights to borrow (:data:`_BORROW_FROM`);
+    it is closed here when the message no longer is the file's bytes (inlined, or external data)."""
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     try:
-        model = _read_proto(path)
+        model, mapped = _read_proto(path, keep_map=borrow and path.stat().st_size >= _BORROW_FROM)
     except Exception:  # protobuf DecodeError and friends; perhaps only a string that is not UTF-8
         try:
-            model = _read_proto(path, _unverified_model_class())  # guard.check_model then names that string
+            model, mapped = _read_proto(path, _unverified_model_class())  # guard.check_model names that string
         except Exception as err:
             raise ModelLoadError(f"{path}: not a readable ONNX model ({_one_line(err)})") from None
+    try:
+        completed = _checked_and_completed(model, path)
+    except BaseException:
+        if mapped is not None:
+            mapped.close()
+        raise
+    if mapped is not None and completed is not model:
+        mapped.close()  # the message is no longer the file's bytes (inlined, or external data): nothing to borrow
+        mapped = None
+    return completed, mapped
+
+
+def _checked_and_completed(model: ModelProto, path: Path) -> ModelProto:
+    """:func:`_parse`'s checks, function inlining and external data."""
     _sanity(model, path)
     contents = guard.Contents(model)
     guard.check_model(contents, path)  # before any onnx C++ helper sees the model: they may abort
@@ -163,15 +179,24 @@ def _unverified_model_class() -> type[ModelProto]:
 
 #: file suffixes that are ONNX's binary encoding without asking onnx's serialiser registry (which imports onnx)
 _BINARY_SUFFIXES = frozenset((".onnx",))
+#: with ``LoadOptions.borrow_file``, a file from this size up lends its weights to the arrays instead of
+#: protobuf's copy of them (:mod:`.wire`: the walk that finds them costs about what copying a smaller file's
+#: weights does); a tensor under :data:`_BORROWED_FROM` bytes is copied all the same (shapes, scales: they may
+#: end up anywhere, where :meth:`litert.ir.Model.detach_file` would not look)
+_BORROW_FROM = 16 << 20
+_BORROWED_FROM = 64 << 10
 
 
-def _read_proto(path: Path, cls: type[ModelProto] = ModelProto) -> ModelProto:
-    """The file's ``ModelProto`` (of class ``cls``) without its external data.
+def _read_proto(path: Path, cls: type[ModelProto] = ModelProto, keep_map: bool = False
+                ) -> tuple[ModelProto, mmap.mmap | None]:
+    """The file's ``ModelProto`` (of class ``cls``) without its external data, and the file's map when
+    ``keep_map`` asks for it (else None).
 
     A binary file is parsed from a read-only memory map of it: ``onnx.load_model`` reads the whole
     file into a ``bytes`` first, a copy of every weight that costs as much as the parse itself
     (0.3 s of a 350 MB model).  The map lives only while protobuf parses, which copies what it
-    keeps.  Text encodings (``.json``, ``.txtpb``...: onnx's serialisers by suffix) go through onnx.
+    keeps, unless the caller keeps it for weights to borrow (:data:`_BORROW_FROM`).  Text encodings
+    (``.json``, ``.txtpb``...: onnx's serialisers by suffix) go through onnx.
     """
     if path.suffix not in _BINARY_SUFFIXES:
         import onnx
@@ -179,8 +204,9 @@ def _read_proto(path: Path, cls: type[ModelProto] = ModelProto) -> ModelProto:
 
         fmt = onnx.serialization.registry.get_format_from_file_extension(path.suffix)
         if fmt not in (None, "protobuf"):
-            return _own(onnx.load_model(str(path), load_external_data=False), cls)
+            return _own(onnx.load_model(str(path), load_external_data=False), cls), None
     model = cls()
+    kept = None
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
@@ -190,12 +216,16 @@ def _read_proto(path: Path, cls: type[ModelProto] = ModelProto) -> ModelProto:
         try:
             with memoryview(data) as view:
                 decoded = model.ParseFromString(view)
+            if keep_map and isinstance(data, mmap.mmap):
+                kept = data
         finally:
-            if isinstance(data, mmap.mmap):
+            if isinstance(data, mmap.mmap) and kept is None:
                 data.close()
     if decoded is not None and decoded != size:  # what onnx's own loader checks
+        if kept is not None:
+            kept.close()
         raise ValueError(f"protobuf decoding consumed {decoded} of {size} bytes")
-    return model
+    return model, kept
 
 
 def _sanity(model: ModelProto, path: Path) -> None:
@@ -442,8 +472,13 @@ def _const_value(name: str, arr: np.ndarray) -> Value:
 
 
 class _Converter:
-    def __init__(self, path: Path, model: ModelProto, options: LoadOptions, onnx_inference: bool = True) -> None:
+    def __init__(self, path: Path, model: ModelProto, options: LoadOptions, onnx_inference: bool = True,
+                 mapped: mmap.mmap | None = None) -> None:
         self.path = path
+        #: the file's map, which the main graph's large weights borrow (:data:`_BORROW_FROM`), and whether
+        #: any does
+        self.mapped = mapped
+        self.borrowed = False
         self.opsets = _opsets(model)
         self.input_shapes = {k: tuple(v) for k, v in options.input_shapes.items()}
         if onnx_inference:
@@ -495,12 +530,18 @@ class _Converter:
         graph = Graph(name=proto.name or ("main" if main else "subgraph"))
         scope = Scope(graph, parent)
         unread: set[str] = set()
-        for init in proto.initializer:
+        spans = self._spans(proto) if main else None
+        for index, init in enumerate(proto.initializer):
             name = init.name
             if name not in self.used and name not in self.input_shapes:
                 unread.add(name)  # read by no node, no body and no output: dropped unread, as onnxruntime drops it
                 continue
-            graph.values[name] = _const_value(name, self._guard(name, attributes.tensor_to_array, init))
+            array = None
+            if spans is not None:
+                array = self._borrowed(init, spans[index])
+            if array is None:
+                array = self._guard(name, attributes.tensor_to_array, init)
+            graph.values[name] = _const_value(name, array)
             init.ClearField("raw_data")  # the array owns the weights now: halve peak memory on big models
         if unread:
             log.info("%s: %d initializers that nothing reads left out", graph.name, len(unread))
@@ -540,6 +581,23 @@ class _Converter:
                 if output_value.shape is None:
                     output_value.shape = output_type.shape
         return graph
+
+    def _spans(self, proto: GraphProto) -> list[wire.Span] | None:
+        """Where the main graph's initializers lie in the mapped file, when there is one and the walk's
+        tensors are the parsed message's (as many; names checked one by one in :meth:`_borrowed`)."""
+        if self.mapped is None:
+            return None
+        spans = wire.initializer_spans(memoryview(self.mapped))
+        return spans if spans is not None and len(spans) == len(proto.initializer) else None
+
+    def _borrowed(self, init: TensorProto, span: wire.Span) -> np.ndarray | None:
+        """``init``'s weights as a view of the mapped file, when they are large and plainly stored there."""
+        name, start, stop = span
+        if stop - start < _BORROWED_FROM or name != init.name.encode():
+            return None
+        array = self._guard(init.name, lambda t: attributes.borrowed_array(t, self.mapped, start, stop), init)
+        self.borrowed = self.borrowed or array is not None
+        return array
 
     def _guard(self, what: str, fn, proto):
         """``fn(proto)``, its errors but litert's own as a ModelLoadError naming ``what``."""
@@ -651,11 +709,16 @@ class _Converter:
 def _read(path: Path, options: LoadOptions, onnx_inference: bool) -> tuple[ModelProto, _Converter, Graph]:
     """Parse and convert; ``onnx_inference`` runs onnx's shape inference (importing ``onnx``) when the
     declared types leave something to infer, else the graph is typed by litert's own inference alone."""
-    model = _parse(path)
+    model, mapped = _parse(path, borrow=options.borrow_file)
     if options.input_shapes:
         _apply_input_shapes(model, options.input_shapes)
-    converter = _Converter(path, model, options, onnx_inference)
-    graph = converter.graph(model.graph, None)
+    converter = _Converter(path, model, options, onnx_inference, mapped)
+    try:
+        graph = converter.graph(model.graph, None)
+    finally:
+        if mapped is not None and not converter.borrowed:
+            mapped.close()
+            converter.mapped = None
     if not onnx_inference:
         _infer_own(graph)
     return model, converter, graph
@@ -714,7 +777,7 @@ class OnnxFrontend(Frontend):
         opsets[""] = max(schemas().latest_opset(), source_opset)
         metadata = {p.key: p.value for p in model.metadata_props}
         metadata["source_opset"] = str(source_opset)
-        return Model(
+        result = Model(
             graph=graph,
             opsets=opsets,
             producer=model.producer_name,
@@ -722,3 +785,5 @@ class OnnxFrontend(Frontend):
             metadata=metadata,
             ir_version=model.ir_version,
         )
+        result.mapped_file = converter.mapped  # what the weights borrow, until the caller detaches them
+        return result
