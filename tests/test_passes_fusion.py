@@ -165,3 +165,33 @@ def test_shape_simplification_leaves_real_shape_ops_alone(tmp_path):
     ]
     session = _check(_save(tmp_path, nodes, [split, join], [1, 4, 6, 6]), {"shape_simplification": 0})
     assert [n.op_type for n in session.model.graph.nodes] == ["Reshape", "Transpose", "Reshape"]
+
+
+def test_folded_weights_in_memory_of_their_own(tmp_path, monkeypatch):
+    """Conv -> BatchNormalization -> Mul folds into one Conv whose weights are written into
+    :func:`litert.ir.constant_array` (here every one in an anonymous map, as from 4 MB up), results as before."""
+    import mmap
+
+    from litert.ir import constant_array
+    from litert.ir import graph as graph_module
+
+    monkeypatch.setattr(graph_module, "_MAPPED_FROM", 0)
+    def owner(array):
+        while isinstance(array, np.ndarray):
+            array = array.base
+        return array.obj if isinstance(array, memoryview) else array
+
+    mapped = constant_array((3, 5), np.float32)
+    assert mapped.flags.writeable and mapped.flags.c_contiguous and isinstance(owner(mapped), mmap.mmap)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "g", "beta", "mean", "var"], ["n"]),
+        helper.make_node("Mul", ["n", "s"], ["y"]),
+    ]
+    inits = [_const("w", RNG.standard_normal((5, 4, 3, 3))), _const("g", RNG.uniform(0.5, 2, 5)),
+             _const("beta", RNG.standard_normal(5)), _const("mean", RNG.standard_normal(5)),
+             _const("var", RNG.uniform(0.5, 2, 5)), _const("s", RNG.uniform(0.5, 2, (5, 1, 1)))]
+    session = _check(_save(tmp_path, nodes, inits, [1, 5, 6, 6]),
+                     {"channel_affine_folding": 1, "batchnorm_folding": 1})
+    [conv] = session.model.graph.nodes
+    assert isinstance(owner(session.model.graph.values[conv.inputs[1]].const), mmap.mmap)

@@ -1,5 +1,5 @@
 """The litert IR: see :mod:`litert.ir.graph` and :mod:`litert.ir.dtypes`."""
 from .dtypes import DType
-from .graph import Dim, Graph, Layout, Model, Node, QuantParams, Shape, Value
+from .graph import Dim, Graph, Layout, Model, Node, QuantParams, Shape, Value, constant_array
 
-__all__ = ["DType", "Dim", "Graph", "Layout", "Model", "Node", "QuantParams", "Shape", "Value"]
+__all__ = ["DType", "Dim", "Graph", "Layout", "Model", "Node", "QuantParams", "Shape", "Value", "constant_array"]

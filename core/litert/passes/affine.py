@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import DType, Graph, Model, Node, Value
+from ..ir import DType, Graph, Model, Node, Value, constant_array
 from .base import Pass, PassContext, PassResult, const_of, has_op, read_by_subgraph, single_consumer
 
 
@@ -91,7 +91,8 @@ class ChannelAffineFolding(Pass):
             if op == "Mul":
                 # in float32: the product of two float32 is exact in float64, so rounding it once gives what
                 # the float64 product rounded to float32 gave, bit for bit, at half the memory traffic
-                w = w * v.astype(np.float32).reshape((-1,) + (1,) * (w.ndim - 1))
+                w = np.multiply(w, v.astype(np.float32).reshape((-1,) + (1,) * (w.ndim - 1)),
+                                out=constant_array(w.shape, np.float32))
                 _set_const(graph, node, 1, w, "scaled")
                 b64 = b64 * v
             else:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..activations import ACTIVATIONS, fusable
 from ..errors import UnsupportedOperatorError
-from ..ir import DType, Graph, Model, Node, Value
+from ..ir import DType, Graph, Model, Node, Value, constant_array
 from .base import Pass, PassContext, PassResult, const_of, has_op, read_by_subgraph, single_consumer
 
 CONTRIB = "com.microsoft"
@@ -91,11 +91,12 @@ class BatchNormFolding(_AbsorbReader):
         # float64 copy of every weight: that copy was most of a ResNet-50's load time in this pass
         w_factor = factor.astype(np.float32)
         if node.op_type == "Conv":
-            new_w = weight * w_factor.reshape(-1, *([1] * (weight.ndim - 1)))
+            per_row = w_factor.reshape(-1, *([1] * (weight.ndim - 1)))
         elif node.attrs.get("transB", 0):
-            new_w = weight * w_factor[:, None]
+            per_row = w_factor[:, None]
         else:
-            new_w = weight * w_factor[None, :]
+            per_row = w_factor[None, :]
+        new_w = np.multiply(weight, per_row, out=constant_array(weight.shape, np.float32))
         beta = node.attrs.get("beta", 1.0) if node.op_type == "Gemm" else 1.0
         new_b = (0.0 if bias is None else bias.astype(np.float64) * beta) - mean
         new_b = new_b * factor + offset
