@@ -12,6 +12,8 @@ the name, the length its type and dims need) and copies as before on any differe
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 #: (name, start, end): a tensor's name and the span of its ``raw_data`` (start == end == 0: none)
 Span = tuple[bytes, int, int]
 
@@ -32,16 +34,15 @@ def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
             raise ValueError("varint longer than 10 bytes")
 
 
-def _length_delimited(buf: memoryview, pos: int, end: int, wanted: int) -> list[tuple[int, int]]:
-    """``(start, end)`` of each occurrence of length-delimited field ``wanted`` in the message at ``pos:end``."""
-    found = []
+def _length_delimited(buf: memoryview, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """``(field number, start, end)`` of each length-delimited field of the message at ``pos:end``, the others
+    skipped (the one place that knows the wire types)."""
     while pos < end:
         key, pos = _varint(buf, pos)
         wire = key & 7
         if wire == _LEN:
             length, pos = _varint(buf, pos)
-            if key >> 3 == wanted:
-                found.append((pos, pos + length))
+            yield key >> 3, pos, pos + length
             pos += length
         elif wire == _VARINT:
             _, pos = _varint(buf, pos)
@@ -53,32 +54,15 @@ def _length_delimited(buf: memoryview, pos: int, end: int, wanted: int) -> list[
             raise ValueError(f"wire type {wire}")
     if pos != end:
         raise ValueError("a field runs past its message")
-    return found
 
 
 def _tensor(buf: memoryview, pos: int, end: int) -> Span:
     name, start, stop = b"", 0, 0
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        wire = key & 7
-        if wire == _LEN:
-            length, pos = _varint(buf, pos)
-            number = key >> 3
-            if number == _TENSOR_NAME:
-                name = bytes(buf[pos:pos + length])
-            elif number == _TENSOR_RAW_DATA:
-                start, stop = pos, pos + length
-            pos += length
-        elif wire == _VARINT:
-            _, pos = _varint(buf, pos)
-        elif wire == _I64:
-            pos += 8
-        elif wire == _I32:
-            pos += 4
-        else:
-            raise ValueError(f"wire type {wire}")
-    if pos != end:
-        raise ValueError("a field runs past its message")
+    for number, first, last in _length_delimited(buf, pos, end):
+        if number == _TENSOR_NAME:
+            name = bytes(buf[first:last])
+        elif number == _TENSOR_RAW_DATA:
+            start, stop = first, last
     return name, start, stop
 
 
@@ -87,9 +71,11 @@ def initializer_spans(buf: memoryview) -> list[Span] | None:
     bytes this walk cannot follow (the reader then copies every tensor, as protobuf gives it)."""
     try:
         spans = []
-        for graph_start, graph_end in _length_delimited(buf, 0, len(buf), _MODEL_GRAPH):
-            for start, end in _length_delimited(buf, graph_start, graph_end, _GRAPH_INITIALIZER):
-                spans.append(_tensor(buf, start, end))
+        for field, graph_start, graph_end in _length_delimited(buf, 0, len(buf)):
+            if field == _MODEL_GRAPH:
+                for number, start, end in _length_delimited(buf, graph_start, graph_end):
+                    if number == _GRAPH_INITIALIZER:
+                        spans.append(_tensor(buf, start, end))
         return spans
     except (ValueError, IndexError):
         return None
