@@ -170,7 +170,7 @@ def constant_array(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """An uninitialised, writable C-contiguous array for a constant the IR keeps (a pass's rewritten weights)."""
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes < _MAPPED_FROM:
+    if nbytes < _MAPPED_FROM or dtype.hasobject:  # objects (strings) are references numpy must own
         return np.empty(shape, dtype)
     import mmap
 
