@@ -117,9 +117,9 @@ def tensor_to_array(t) -> np.ndarray:
     if t.HasField("raw_data"):
         raw = t.raw_data
         _checked(t, len(raw))
-        if code not in _PLAIN_RAW or t.HasField("segment"):
+        if not _plain_raw(t):
             return _onnx_to_array(t)  # its errors, its byte swapping and packed types, as they are
-        return np.frombuffer(raw, dtype=_numpy(code)).reshape(t.dims)
+        return _raw_view(t, raw, 0, len(raw))
     if t.HasField("segment") or t.data_location == T.EXTERNAL:
         _checked(t)
         return _onnx_to_array(t)  # its errors and its external-data reading, as they are
@@ -134,16 +134,25 @@ def tensor_to_array(t) -> np.ndarray:
     return _typed_array(values, field, code, tuple(t.dims))
 
 
+def _plain_raw(t) -> bool:
+    """Whether ``t``'s ``raw_data`` is its array's bytes as they are (:data:`_PLAIN_RAW`, not a segment)."""
+    return t.data_type in _PLAIN_RAW and not t.HasField("segment")
+
+
+def _raw_view(t, buffer, start: int, stop: int) -> np.ndarray:
+    """``t``'s array as a view of its plain ``raw_data``, which is ``buffer[start:stop]``."""
+    dtype = _numpy(t.data_type)
+    return np.frombuffer(buffer, dtype=dtype, count=(stop - start) // dtype.itemsize, offset=start).reshape(t.dims)
+
+
 def borrowed_array(t, buffer, start: int, stop: int) -> np.ndarray | None:
     """``t``'s plain ``raw_data`` as a read-only view of ``buffer[start:stop]`` (where :mod:`.wire` found it in
     the file the message was parsed from), after the data size check; None for a tensor :func:`tensor_to_array`
     must decode (another layout, a segment, no raw data), which the caller then asks."""
-    code = t.data_type
-    if code not in _PLAIN_RAW or not t.HasField("raw_data") or t.HasField("segment"):
+    if not t.HasField("raw_data") or not _plain_raw(t):
         return None
     _checked(t, stop - start)
-    return np.frombuffer(buffer, dtype=_numpy(code), count=(stop - start) // _numpy(code).itemsize,
-                         offset=start).reshape(t.dims)
+    return _raw_view(t, buffer, start, stop)
 
 
 def sparse_to_array(sp: SparseTensorProto) -> np.ndarray:

@@ -102,7 +102,7 @@ def _parse(path: Path, borrow: bool = False) -> tuple[ModelProto, mmap.mmap | No
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     try:
-        model, mapped = _read_proto(path, keep_map=borrow and path.stat().st_size >= _BORROW_FROM)
+        model, mapped = _read_proto(path, keep_map=borrow)
     except Exception:  # protobuf DecodeError and friends; perhaps only a string that is not UTF-8
         try:
             model, mapped = _read_proto(path, _unverified_model_class())  # guard.check_model names that string
@@ -190,7 +190,7 @@ _BORROWED_FROM = 64 << 10
 def _read_proto(path: Path, cls: type[ModelProto] = ModelProto, keep_map: bool = False
                 ) -> tuple[ModelProto, mmap.mmap | None]:
     """The file's ``ModelProto`` (of class ``cls``) without its external data, and the file's map when
-    ``keep_map`` asks for it (else None).
+    ``keep_map`` asks for it and the file is large enough to lend its weights (:data:`_BORROW_FROM`; else None).
 
     A binary file is parsed from a read-only memory map of it: ``onnx.load_model`` reads the whole
     file into a ``bytes`` first, a copy of every weight that costs as much as the parse itself
@@ -216,7 +216,7 @@ def _read_proto(path: Path, cls: type[ModelProto] = ModelProto, keep_map: bool =
         try:
             with memoryview(data) as view:
                 decoded = model.ParseFromString(view)
-            if keep_map and isinstance(data, mmap.mmap):
+            if keep_map and size >= _BORROW_FROM and isinstance(data, mmap.mmap):
                 kept = data
         finally:
             if isinstance(data, mmap.mmap) and kept is None:
