@@ -24,15 +24,17 @@ class CpuBackend(Backend):
         return Availability(True, f"{platform.machine()}, {cpu_count()} cores, {status().detail}")
 
     def details(self) -> str:
-        """The BLAS libraries loaded (numpy's own, and the one the native GEMM registered), as threadpoolctl finds
-        them: a scan of the loaded libraries (5-8 ms with threadpoolctl's import) that every load paid while it
+        """The native GEMM, and the BLAS libraries loaded (numpy's own, and the one the native GEMM registered), as
+        threadpoolctl finds them: a scan of the loaded libraries (5-8 ms with threadpoolctl's import) that every load paid while it
         was part of :meth:`probe`.  Each is named by its file, so numpy's and litert's are told apart."""
+        from .native import load_blas
         from .threads import blas_info
 
+        gemm = load_blas()  # what the GEMM is (a load opens OpenBLAS only for a plan that calls it)
         blas = [f"{os.path.basename(i.get('filepath', '')).split('.')[0]} ({i.get('internal_api')} "
                 f"{i.get('architecture', '')})".replace(" )", ")")
                 for i in blas_info() if i.get("user_api") == "blas"]
-        return f"BLAS loaded: {', '.join(blas) or 'unknown'}"
+        return f"GEMM: {gemm}; BLAS loaded: {', '.join(blas) or 'unknown'}"
 
     def supported_ops(self) -> set[tuple[str, str]]:
         return set(KERNELS)

@@ -3,7 +3,8 @@
 ``litert_cpu._native`` is built from ``plugins/cpu/native`` when litert-cpu is
 installed (see ``setup.py``).  This module says whether it is active and why
 not, registers OpenBLAS's ``cblas_sgemm`` (from the ``scipy-openblas32`` wheel)
-as the library's GEMM, and hands out one thread pool per thread count.
+as the library's GEMM once a plan needs it (:func:`load_blas`), and hands out
+one thread pool per thread count.
 
 ``LITERT_CPU_NATIVE=0`` turns the native kernels off: every node then runs its
 numpy kernel (the tests keep both paths covered).
@@ -106,13 +107,12 @@ def _load() -> tuple[ModuleType | None, NativeStatus]:
         from .. import _native
     except ImportError as err:
         return None, NativeStatus(False, f"native kernels not built ({err}); numpy kernels only (reinstall litert-cpu with a C compiler)")
-    gemm = _load_blas(_native)
     # what precision="bf16" gets on this CPU, said where users look (litert list-backends)
     bf16 = ("bf16 (AMX tiles)" if _native.bf16_amx() else "bf16 (AVX512_BF16)") if _native.bf16_available() \
         else "no bf16 (bf16 requests run fp32)"
     int8 = "int8 (AMX tiles, VNNI)" if _native.int8_amx() else "int8 (AVX512-VNNI)" if _native.qgemm_vnni_available() \
         else "int8 (portable C)"
-    return _native, NativeStatus(True, f"native kernels {_native.isa()}, {bf16}, {int8}, GEMM: {gemm}")
+    return _native, NativeStatus(True, f"native kernels {_native.isa()}, {bf16}, {int8}")
 
 
 def module() -> ModuleType | None:
@@ -121,7 +121,30 @@ def module() -> ModuleType | None:
 
 
 def status() -> NativeStatus:
-    return _load()[1]
+    """What runs (the GEMM too, once :func:`load_blas` has chosen it)."""
+    found = _load()[1]
+    return NativeStatus(True, f"{found.detail}, GEMM: {_gemm}") if found.active and _gemm else found
+
+
+#: the library steps whose kernels call its GEMM (``lk_sgemm``: conv.c's im2col path, convtranspose.c,
+#: matmul.c's unpacked operands): a plan holding one has :func:`load_blas` register OpenBLAS first
+GEMM_STEPS = ("STEP_CONV2D", "STEP_CONVTRANSPOSE2D", "STEP_MATMUL")
+
+_gemm: str | None = None  # what load_blas registered
+_gemm_lock = threading.Lock()
+
+
+def load_blas() -> str:
+    """Register OpenBLAS as the library's GEMM, once per process (the library's own GEMM where it is missing or
+    unusable); returns which it is.  Asked by the plans that call the GEMM (:data:`GEMM_STEPS`), not by every
+    load: opening OpenBLAS (a 30 MB library, relocated) was 1.2-1.8 ms of every process's first load, and most
+    convolutions run the library's packed kernels, which do not call it."""
+    global _gemm
+    with _gemm_lock:
+        if _gemm is None:
+            native = module()
+            _gemm = _load_blas(native) if native is not None else "numpy's (native kernels off)"
+        return _gemm
 
 
 _pools: dict[tuple[int, int], object] = {}

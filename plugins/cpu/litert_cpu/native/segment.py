@@ -24,7 +24,7 @@ from litert.errors import ExecutionError
 from litert.ir import Graph, Node
 from litert.memory import Interval, MemoryPlan, align, pack
 
-from . import module, pool
+from . import GEMM_STEPS, load_blas, module, pool
 from .buffers import aligned, aligned_empty
 from .lowering import Lowered, Step
 
@@ -235,6 +235,8 @@ class NativeSegment:
         self._step_nodes: list[int] = []
         #: the library step kind of every step, in run order (for tests and tools)
         self.step_kinds: list[int] = [st.kind for _, st in steps]
+        if not {getattr(native, kind) for kind in GEMM_STEPS}.isdisjoint(self.step_kinds):
+            load_blas()  # before the first run calls the GEMM
         node_steps: list[list[int]] = [[] for _ in nodes]
         add = self.program.add
         for index, st in steps:

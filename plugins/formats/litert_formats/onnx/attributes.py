@@ -145,14 +145,18 @@ def _raw_view(t, buffer, start: int, stop: int) -> np.ndarray:
     return np.frombuffer(buffer, dtype=dtype, count=(stop - start) // dtype.itemsize, offset=start).reshape(t.dims)
 
 
-def borrowed_array(t, buffer, start: int, stop: int) -> np.ndarray | None:
-    """``t``'s plain ``raw_data`` as a read-only view of ``buffer[start:stop]`` (where :mod:`.wire` found it in
-    the file the message was parsed from), after the data size check; None for a tensor :func:`tensor_to_array`
-    must decode (another layout, a segment, no raw data), which the caller then asks."""
-    if not t.HasField("raw_data") or not _plain_raw(t):
-        return None
+def held_array(t, buffer, start: int, stop: int, borrow: bool) -> np.ndarray:
+    """``t``'s array where ``t`` was parsed without its ``raw_data``, which is ``buffer[start:stop]`` (the mapped
+    file: :mod:`.wire`), checked as :func:`tensor_to_array` checks it: plain ``raw_data`` as a read-only view of
+    those bytes with ``borrow``, else in memory of its own."""
+    if not _plain_raw(t):  # a segment or a packed type: decoded as it is, from a message that holds its bytes
+        whole = type(t)()
+        whole.CopyFrom(t)
+        whole.raw_data = bytes(buffer[start:stop])
+        return tensor_to_array(whole)
     _checked(t, stop - start)
-    return _raw_view(t, buffer, start, stop)
+    view = _raw_view(t, buffer, start, stop)
+    return view if borrow else view.copy()
 
 
 def sparse_to_array(sp: SparseTensorProto) -> np.ndarray:

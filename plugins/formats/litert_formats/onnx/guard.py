@@ -113,8 +113,9 @@ def check_model(contents: Contents, path: Path) -> None:
             raise ModelLoadError(f"{path}: tensor {tensor.name!r} has negative dimensions {list(dims)}")
         if position < deferred and large(tensor):
             # shape inference gets a copy without these (typed inputs instead), and their one conversion
-            # (``attributes.tensor_to_array``) checks the size on the bytes it reads anyway: checking
-            # here would copy every weight of the model once more
+            # (``attributes.tensor_to_array``, ``held_array``) checks the size on the bytes it reads anyway:
+            # checking here would copy every weight of the model once more (or, for ``litert.load``, find
+            # none: their raw_data stays in the file)
             continue
         problem = data_size_problem(tensor)
         if problem:
@@ -127,8 +128,14 @@ INFERENCE_STRIP_ELEMENTS = 4096
 
 
 def large(tensor: TensorProto) -> bool:
-    """Whether the reader leaves ``tensor`` (an initializer or a Constant's value) out of shape inference."""
-    return math.prod(tensor.dims) > INFERENCE_STRIP_ELEMENTS  # exact: the dims of a proto are Python ints
+    """Whether the reader leaves ``tensor`` (an initializer or a Constant's value) out of shape inference, and
+    a main-graph initializer's ``raw_data`` out of the message ``litert.load`` parses (:mod:`.wire`)."""
+    return large_dims(tensor.dims)
+
+
+def large_dims(dims) -> bool:
+    """:func:`large` of a tensor of these dims."""
+    return math.prod(dims) > INFERENCE_STRIP_ELEMENTS  # exact: the dims of a proto are Python ints
 
 
 _NOT_INT32 = {

@@ -94,38 +94,55 @@ def looks_like_model(head: bytes) -> bool:
 # ---------------------------------------------------------------- parsing
 
 
-def _parse(path: Path, borrow: bool = False) -> tuple[ModelProto, mmap.mmap | None]:
+class HeldWeights:
+    """The mapped model file and, per main-graph initializer, where its ``raw_data`` lies in it when the parsed
+    message was given the file without it (:func:`.wire.without_weights`; None: the message holds it)."""
+
+    def __init__(self, file: mmap.mmap, spans: list[wire.Span | None]) -> None:
+        self.file = file
+        self.spans = spans
+
+
+def _parse(path: Path, borrow: bool = False) -> tuple[ModelProto, HeldWeights | None]:
     """Parse, sanity-check, inline local functions, then load external data (in that order:
     the inliner serialises the model, which must stay under protobuf's 2 GB).  With ``borrow``, the
-    file's map of a large model comes back too, for its weights to borrow (:data:`_BORROW_FROM`);
-    it is closed here when the message no longer is the file's bytes (inlined, or external data)."""
+    large weights of the main graph stay out of the message and in the file's map, which comes back too
+    (:func:`_read_proto`); not for a model with local functions or external data, which is read whole again:
+    inlining and loading external data serialise the message, weights and all."""
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     try:
-        model, mapped = _read_proto(path, keep_map=borrow)
+        model, held = _read_proto(path, keep_map=borrow)
     except Exception:  # protobuf DecodeError and friends; perhaps only a string that is not UTF-8
         try:
-            model, mapped = _read_proto(path, _unverified_model_class())  # guard.check_model names that string
+            model, held = _read_proto(path, _unverified_model_class())  # guard.check_model names that string
         except Exception as err:
             raise ModelLoadError(f"{path}: not a readable ONNX model ({_one_line(err)})") from None
     try:
-        completed = _checked_and_completed(model, path)
+        contents = _checked(model, path)
+        if held is not None and (model.functions or contents.external_data()):
+            held.file.close()
+            held = None
+            model, _ = _read_proto(path)
+            contents = _checked(model, path)
+        return _completed(model, contents, path), held
     except BaseException:
-        if mapped is not None:
-            mapped.close()
+        if held is not None:
+            held.file.close()
         raise
-    if mapped is not None and completed is not model:
-        mapped.close()  # the message is no longer the file's bytes (inlined, or external data): nothing to borrow
-        mapped = None
-    return completed, mapped
 
 
-def _checked_and_completed(model: ModelProto, path: Path) -> ModelProto:
-    """:func:`_parse`'s checks, function inlining and external data."""
+def _checked(model: ModelProto, path: Path) -> guard.Contents:
+    """:func:`_parse`'s checks (negative declared dims made unknown); what they looked at."""
     _sanity(model, path)
     contents = guard.Contents(model)
     guard.check_model(contents, path)  # before any onnx C++ helper sees the model: they may abort
     guard.clear_negative_dims(contents)
+    return contents
+
+
+def _completed(model: ModelProto, contents: guard.Contents, path: Path) -> ModelProto:
+    """``model`` with its local functions inlined and its external data loaded (itself when it has neither)."""
     if model.functions:
         try:
             import onnx.inliner
@@ -179,23 +196,22 @@ def _unverified_model_class() -> type[ModelProto]:
 
 #: file suffixes that are ONNX's binary encoding without asking onnx's serialiser registry (which imports onnx)
 _BINARY_SUFFIXES = frozenset((".onnx",))
-#: with ``LoadOptions.borrow_file``, a file from this size up lends its weights to the arrays instead of
-#: protobuf's copy of them (:mod:`.wire`: the walk that finds them costs about what copying a smaller file's
-#: weights does); a tensor under :data:`_BORROWED_FROM` bytes is copied all the same (shapes, scales: they may
-#: end up anywhere, where :meth:`litert.ir.Model.detach_file` would not look)
-_BORROW_FROM = 16 << 20
+#: of the weights a load leaves in the file (:class:`HeldWeights`), those from this size up are numpy views of
+#: the map until :meth:`litert.ir.Model.detach_file` (the passes read them, and rewrite many, without a copy
+#: first); smaller ones are copied out at once (shapes, scales: they may end up anywhere, where
+#: ``detach_file`` would not look)
 _BORROWED_FROM = 64 << 10
 
 
 def _read_proto(path: Path, cls: type[ModelProto] = ModelProto, keep_map: bool = False
-                ) -> tuple[ModelProto, mmap.mmap | None]:
-    """The file's ``ModelProto`` (of class ``cls``) without its external data, and the file's map when
-    ``keep_map`` asks for it and the file is large enough to lend its weights (:data:`_BORROW_FROM`; else None).
+                ) -> tuple[ModelProto, HeldWeights | None]:
+    """The file's ``ModelProto`` (of class ``cls``) without its external data; with ``keep_map``, without the
+    ``raw_data`` of the main graph's large initializers either (:func:`.guard.large`), which stay in the
+    file's map, returned with where they lie (None when nothing is left out).
 
     A binary file is parsed from a read-only memory map of it: ``onnx.load_model`` reads the whole
     file into a ``bytes`` first, a copy of every weight that costs as much as the parse itself
-    (0.3 s of a 350 MB model).  The map lives only while protobuf parses, which copies what it
-    keeps, unless the caller keeps it for weights to borrow (:data:`_BORROW_FROM`).  Text encodings
+    (0.3 s of a 350 MB model), and protobuf copies what it keeps again.  Text encodings
     (``.json``, ``.txtpb``...: onnx's serialisers by suffix) go through onnx.
     """
     if path.suffix not in _BINARY_SUFFIXES:
@@ -206,26 +222,25 @@ def _read_proto(path: Path, cls: type[ModelProto] = ModelProto, keep_map: bool =
         if fmt not in (None, "protobuf"):
             return _own(onnx.load_model(str(path), load_external_data=False), cls), None
     model = cls()
-    kept = None
+    held = None
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            data: bytes | mmap.mmap = b""
-        else:
-            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        data: bytes | mmap.mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         try:
             with memoryview(data) as view:
-                decoded = model.ParseFromString(view)
-            if keep_map and size >= _BORROW_FROM and isinstance(data, mmap.mmap):
-                kept = data
+                found = wire.without_weights(view, guard.large_dims) if keep_map and size else None
+                if found is None or not any(found[1]):
+                    decoded = model.ParseFromString(view)
+                else:
+                    model.ParseFromString(found[0])
+                    decoded = size  # the walk followed every field to the end of the file
+                    held = HeldWeights(data, found[1])  # type: ignore[arg-type]  # a map: size > 0
         finally:
-            if isinstance(data, mmap.mmap) and kept is None:
+            if isinstance(data, mmap.mmap) and held is None:
                 data.close()
     if decoded is not None and decoded != size:  # what onnx's own loader checks
-        if kept is not None:
-            kept.close()
         raise ValueError(f"protobuf decoding consumed {decoded} of {size} bytes")
-    return model, kept
+    return model, held
 
 
 def _sanity(model: ModelProto, path: Path) -> None:
@@ -473,11 +488,11 @@ def _const_value(name: str, arr: np.ndarray) -> Value:
 
 class _Converter:
     def __init__(self, path: Path, model: ModelProto, options: LoadOptions, onnx_inference: bool = True,
-                 mapped: mmap.mmap | None = None) -> None:
+                 held: HeldWeights | None = None) -> None:
         self.path = path
-        #: the file's map, which the main graph's large weights borrow (:data:`_BORROW_FROM`), and whether
-        #: any does
-        self.mapped = mapped
+        #: the main graph's weights the message was parsed without, and whether any is borrowed (a view of
+        #: the map: :data:`_BORROWED_FROM`)
+        self.held = held
         self.borrowed = False
         self.opsets = _opsets(model)
         self.input_shapes = {k: tuple(v) for k, v in options.input_shapes.items()}
@@ -530,17 +545,19 @@ class _Converter:
         graph = Graph(name=proto.name or ("main" if main else "subgraph"))
         scope = Scope(graph, parent)
         unread: set[str] = set()
-        spans = self._spans(proto) if main else None
+        spans = self.held.spans if main and self.held is not None else None
+        if spans is not None and len(spans) != len(proto.initializer):
+            raise ModelLoadError(f"{self.path}: {len(proto.initializer)} initializers parsed, {len(spans)} walked")
         for index, init in enumerate(proto.initializer):
             name = init.name
             if name not in self.used and name not in self.input_shapes:
                 unread.add(name)  # read by no node, no body and no output: dropped unread, as onnxruntime drops it
                 continue
-            array = None
-            if spans is not None:
-                array = self._borrowed(init, spans[index])
-            if array is None:
+            span = spans[index] if spans is not None else None
+            if span is None:
                 array = self._guard(name, attributes.tensor_to_array, init)
+            else:
+                array = self._guard(name, lambda t, span=span: self._held_array(t, *span), init)
             graph.values[name] = _const_value(name, array)
             init.ClearField("raw_data")  # the array owns the weights now: halve peak memory on big models
         if unread:
@@ -582,22 +599,13 @@ class _Converter:
                     output_value.shape = output_type.shape
         return graph
 
-    def _spans(self, proto: GraphProto) -> list[wire.Span] | None:
-        """Where the main graph's initializers lie in the mapped file, when there is one and the walk's
-        tensors are the parsed message's (as many; names checked one by one in :meth:`_borrowed`)."""
-        if self.mapped is None:
-            return None
-        spans = wire.initializer_spans(memoryview(self.mapped))
-        return spans if spans is not None and len(spans) == len(proto.initializer) else None
-
-    def _borrowed(self, init: TensorProto, span: wire.Span) -> np.ndarray | None:
-        """``init``'s weights as a view of the mapped file, when they are large and plainly stored there."""
-        name, start, stop = span
-        if stop - start < _BORROWED_FROM or name != init.name.encode():
-            return None
-        array = self._guard(init.name, lambda t: attributes.borrowed_array(t, self.mapped, start, stop), init)
-        self.borrowed = self.borrowed or array is not None
-        return array
+    def _held_array(self, init: TensorProto, start: int, stop: int) -> np.ndarray:
+        """``init``'s array from its ``raw_data`` left in the map at ``start:stop``: borrowed from this size up
+        (:data:`_BORROWED_FROM`), else copied."""
+        assert self.held is not None
+        borrow = stop - start >= _BORROWED_FROM
+        self.borrowed = self.borrowed or borrow
+        return attributes.held_array(init, self.held.file, start, stop, borrow)
 
     def _guard(self, what: str, fn, proto):
         """``fn(proto)``, its errors but litert's own as a ModelLoadError naming ``what``."""
@@ -709,16 +717,18 @@ class _Converter:
 def _read(path: Path, options: LoadOptions, onnx_inference: bool) -> tuple[ModelProto, _Converter, Graph]:
     """Parse and convert; ``onnx_inference`` runs onnx's shape inference (importing ``onnx``) when the
     declared types leave something to infer, else the graph is typed by litert's own inference alone."""
-    model, mapped = _parse(path, borrow=options.borrow_file)
-    if options.input_shapes:
-        _apply_input_shapes(model, options.input_shapes)
-    converter = _Converter(path, model, options, onnx_inference, mapped)
+    model, held = _parse(path, borrow=options.borrow_file)
+    converter = None
     try:
+        if options.input_shapes:
+            _apply_input_shapes(model, options.input_shapes)
+        converter = _Converter(path, model, options, onnx_inference, held)
         graph = converter.graph(model.graph, None)
-    finally:
-        if mapped is not None and not converter.borrowed:
-            mapped.close()
-            converter.mapped = None
+    finally:  # a map that lends nothing closes now (one that does, once the caller detaches the weights)
+        if held is not None and (converter is None or not converter.borrowed):
+            held.file.close()
+            if converter is not None:
+                converter.held = None
     if not onnx_inference:
         _infer_own(graph)
     return model, converter, graph
@@ -785,5 +795,6 @@ class OnnxFrontend(Frontend):
             metadata=metadata,
             ir_version=model.ir_version,
         )
-        result.mapped_file = converter.mapped  # what the weights borrow, until the caller detaches them
+        # what the weights borrow, until the caller detaches them
+        result.mapped_file = converter.held.file if converter.held is not None else None
         return result
