@@ -95,14 +95,18 @@ def _tensor(buf: memoryview, start: int, end: int) -> tuple[list[int], list[tupl
     return dims, raws
 
 
-def _graph(buf: memoryview, start: int, end: int, leave_out: Callable[[list[int]], bool],
+def _graph(buf: memoryview, start: int, end: int, leave_out: Callable[[list[int]], bool], smallest: int,
            held: list[Span | None]) -> list | None:
     """The pieces of the GraphProto at ``start:end`` without the raw_data ``leave_out`` picks (by the tensor's
-    dims), or None when it keeps all; appends each initializer's left-out span (None: kept) to ``held``."""
+    dims) of tensors of ``smallest`` bytes or more, or None when it keeps all; appends each initializer's
+    left-out span (None: kept) to ``held``."""
     pieces: list = []
     cursor = start
     for number, wire, _, key_end, first, last in _fields(buf, start, end):
         if number != _GRAPH_INITIALIZER or wire != _LEN:
+            continue
+        if last - first < smallest:  # not worth a look: kept as it is
+            held.append(None)
             continue
         dims, raws = _tensor(buf, first, last)
         if not raws or not leave_out(dims):
@@ -122,10 +126,10 @@ def _graph(buf: memoryview, start: int, end: int, leave_out: Callable[[list[int]
     return pieces
 
 
-def without_weights(buf: memoryview, leave_out: Callable[[list[int]], bool]
+def without_weights(buf: memoryview, leave_out: Callable[[list[int]], bool], smallest: int = 0
                     ) -> tuple[bytes | memoryview, list[Span | None]] | None:
-    """The ModelProto ``buf`` without the ``raw_data`` of each main-graph initializer whose dims ``leave_out``
-    picks, and per initializer, in the order protobuf parses them, where its left-out ``raw_data`` lies in
+    """The ModelProto ``buf`` without the ``raw_data`` of each main-graph initializer of ``smallest`` bytes or
+    more whose dims ``leave_out`` picks, and per initializer, in the order protobuf parses them, where its left-out ``raw_data`` lies in
     ``buf`` (None: kept in).  ``buf`` itself when nothing is left out; None for bytes this walk cannot follow
     (the reader then parses them as they are)."""
     try:
@@ -135,7 +139,7 @@ def without_weights(buf: memoryview, leave_out: Callable[[list[int]], bool]
         for number, wire, _, key_end, first, last in _fields(buf, 0, len(buf)):
             if number != _MODEL_GRAPH or wire != _LEN:
                 continue
-            graph = _graph(buf, first, last, leave_out, held)
+            graph = _graph(buf, first, last, leave_out, smallest, held)
             if graph is not None:
                 pieces += [buf[cursor:key_end], _encoded(sum(map(len, graph))), *graph]
                 cursor = last
