@@ -2,7 +2,7 @@
 
 The ONNX operators come from ``onnx_ops.tsv`` (generated from the ``onnx``
 package by ``tools/gen_onnx_schemas.py``, so the core needs no ``onnx`` at run
-time; :func:`write_table` and :func:`read_table` own its layout).  Plugins add operators of their own (fused ops, vendor ops) through
+time; :func:`write_table` and :class:`Table` own its layout).  Plugins add operators of their own (fused ops, vendor ops) through
 the ``litert_register_schemas`` hook.  Type and shape inference functions are
 attached per operator in :mod:`litert.schema.inference`.
 """
@@ -28,28 +28,52 @@ ONNX_DOMAINS = ("", "ai.onnx")
 
 
 def write_table(path: Path, onnx_version: str, table: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
-    """Write the operator table: a first line ``onnx_version``, then one operator a line, tab-separated:
-    domain, op type, its newest version, and its versions (ascending) as compact JSON.
+    """Write the operator table: a first line ``onnx_version`` and, tab-separated, ``domain=newest version`` of
+    each domain; then one operator a line, tab-separated: domain, op type, its newest version, and its versions
+    (ascending) as compact JSON (:class:`Table` reads it).
 
-    One JSON document (what this was) took ~4.5 ms of every process's first load to parse, for the few
-    operators a model uses; a line per operator is parsed when its operator is first asked for, and the
-    newest versions (:meth:`SchemaRegistry.latest_opset`, asked by every ONNX load) need no parse at all."""
-    lines = [onnx_version]
+    One JSON document (what this was) took ~4.5 ms of every process's first load to parse, and splitting every
+    line ~0.8 ms, for the few operators a model uses: an operator's line is found when it is first asked for,
+    and the newest versions (:meth:`SchemaRegistry.latest_opset`, asked by every ONNX load) are in the first
+    line."""
+    newest: dict[str, int] = {}
+    lines = []
     for (domain, op_type), versions in sorted(table.items()):
         since = max(int(v["since"]) for v in versions)
+        newest[domain] = max(newest.get(domain, since), since)
         lines.append(f"{domain}\t{op_type}\t{since}\t{json.dumps(versions, separators=(',', ':'), sort_keys=True)}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    header = "\t".join([onnx_version, *(f"{domain}={since}" for domain, since in sorted(newest.items()))])
+    from ..atomic import write_text
+
+    write_text(path, "\n".join([header, *lines]) + "\n")
 
 
-def read_table(text: str) -> tuple[str, dict[tuple[str, str], tuple[int, str]]]:
-    """``onnx_version`` and, per ``(domain, op_type)``, its newest version and its versions' JSON text
-    (:func:`write_table`'s layout)."""
-    version, *rows = text.splitlines()
-    ops: dict[tuple[str, str], tuple[int, str]] = {}
-    for row in rows:
-        domain, op_type, since, versions = row.split("\t", 3)
-        ops[domain, op_type] = (int(since), versions)
-    return version, ops
+class Table:
+    """``onnx_ops.tsv`` (:func:`write_table`'s layout) as read: its bytes, an operator's line found and split
+    when it is first asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        header, _, _ = data.partition(b"\n")
+        version, *newest = header.decode("utf-8").split("\t")
+        self.onnx_version = version
+        #: domain -> its newest operator-set version
+        self.newest = {domain: int(since) for domain, _, since in (pair.rpartition("=") for pair in newest)}
+        self._data = data
+
+    def row(self, domain: str, op_type: str) -> tuple[int, str] | None:
+        """``op_type``'s newest version and its versions' JSON text, or None when the table has no such operator."""
+        key = f"\n{domain}\t{op_type}\t".encode()
+        start = self._data.find(key)
+        if start < 0:
+            return None
+        end = self._data.find(b"\n", start + len(key))
+        since, _, versions = self._data[start + len(key):end].decode("utf-8").partition("\t")
+        return int(since), versions
+
+    def keys(self) -> list[tuple[str, str]]:
+        """Every ``(domain, op_type)`` of the table."""
+        rows = self._data.decode("utf-8").splitlines()[1:]
+        return [(domain, op_type) for domain, op_type, _ in (row.split("\t", 2) for row in rows)]
 
 
 class AttrSpec(NamedTuple):
@@ -123,11 +147,10 @@ class SchemaRegistry:
 
     def __init__(self) -> None:
         self._ops: dict[tuple[str, str], list[OpSchema]] = {}
-        self.onnx_version: str
-        #: the table's operators as read: newest version and versions' JSON (built into ``_ops`` on first use;
-        #: kept, so a reader racing a builder in another thread still finds the operator)
-        self._raw: dict[tuple[str, str], tuple[int, str]]
-        self.onnx_version, self._raw = read_table(_TABLE.read_text(encoding="utf-8"))
+        #: the table's operators, built into ``_ops`` on first use (kept, so a reader racing a builder in another
+        #: thread still finds the operator)
+        self._table = Table(_TABLE.read_bytes())
+        self.onnx_version = self._table.onnx_version
         from .contrib import register_contrib
         from .contrib_quant import register_quant_contrib
 
@@ -140,8 +163,10 @@ class SchemaRegistry:
 
     def _built(self, key: tuple[str, str]) -> list[OpSchema] | None:
         versions = self._ops.get(key)
-        if versions is None and key in self._raw:
-            versions = self._ops.setdefault(key, [_from_json(key[0], key[1], v) for v in json.loads(self._raw[key][1])])
+        if versions is None:
+            row = self._table.row(*key)
+            if row is not None:
+                versions = self._ops.setdefault(key, [_from_json(key[0], key[1], v) for v in json.loads(row[1])])
         return versions
 
     def register(self, schema: OpSchema) -> None:
@@ -154,7 +179,7 @@ class SchemaRegistry:
 
     def has(self, domain: str, op_type: str) -> bool:
         key = self._key(domain, op_type)
-        return key in self._ops or key in self._raw
+        return key in self._ops or self._table.row(*key) is not None
 
     def versions(self, domain: str, op_type: str) -> list[OpSchema]:
         return self._built(self._key(domain, op_type)) or []
@@ -181,13 +206,14 @@ class SchemaRegistry:
         return self.get(domain, op_type)
 
     def ops(self) -> list[tuple[str, str]]:
-        return sorted({*self._ops, *self._raw})
+        return sorted({*self._ops, *self._table.keys()})
 
     def latest_opset(self, domain: str = "") -> int:
-        """The newest operator-set version of ``domain`` the table knows (what frontends give their models)."""
+        """The newest operator-set version of ``domain`` the table or a plugin's schema knows (what frontends give
+        their models)."""
         built = (s.since for (d, _), versions in self._ops.items() if d == domain for s in versions)
-        pending = (since for (d, _), (since, _) in self._raw.items() if d == domain)
-        return max(itertools.chain(built, pending))
+        tabled = [self._table.newest[domain]] if domain in self._table.newest else []
+        return max(itertools.chain(built, tabled))
 
     def complete_attrs(self, node: Node, schema: OpSchema | None = None) -> None:
         """Fill defaults into ``node.attrs`` and check required and unknown ones."""
