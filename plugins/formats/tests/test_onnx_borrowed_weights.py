@@ -146,6 +146,64 @@ def test_the_walk_matches_protobuf_on_random_models(seed):
     _check_walk(b"".join(parts), lambda dims: int(np.prod(dims)) > limit)
 
 
+def test_mutated_bytes_parse_as_the_walk_says():
+    """Bytes flipped, overwritten or cut anywhere in a model: where protobuf parses them, what the walk gives
+    parses to the same message (less the left-out raw_data, which its spans hold); where protobuf refuses them,
+    it refuses what the walk gives too, or the walk gives up."""
+    from google.protobuf.message import DecodeError
+
+    data = _model().SerializeToString()
+    rng = np.random.default_rng(11)
+    outcomes = set()
+    for _ in range(400):
+        mutant = bytearray(data)
+        for _ in range(int(rng.integers(1, 4))):
+            at = int(rng.integers(len(mutant)))
+            kind = rng.integers(3)
+            if kind == 0:
+                mutant[at] ^= 1 << int(rng.integers(8))
+            elif kind == 1:
+                mutant[at] = int(rng.choice([0, 1, 0x7F, 0x80, 0xFF, 0x0A, 0x12, 0x2A, 0x3A, 0x4A]))
+            else:
+                del mutant[at:at + int(rng.integers(1, 64))]
+        mutant = bytes(mutant)
+        found = wire.without_weights(memoryview(mutant), lambda dims: True)
+        try:
+            whole = onnx.ModelProto.FromString(mutant)
+        except DecodeError:
+            whole = None
+        if found is None:
+            outcomes.add("gave up")
+            continue
+        cut, held = found
+        if whole is None:
+            with pytest.raises(DecodeError):
+                onnx.ModelProto.FromString(bytes(cut))
+            outcomes.add("both refused")
+            continue
+        parsed = onnx.ModelProto.FromString(bytes(cut))
+        assert len(held) == len(whole.graph.initializer)
+        for tensor, span in zip(whole.graph.initializer, held):
+            if span is not None:
+                assert 0 <= span[0] <= span[1] <= len(mutant) and mutant[span[0]:span[1]] == tensor.raw_data
+                tensor.ClearField("raw_data")
+        assert parsed == whole
+        outcomes.add("same message")
+    assert outcomes == {"gave up", "both refused", "same message"}
+
+
+def test_a_message_shorter_than_its_last_field_is_refused():
+    """A graph whose length ends inside its last initializer: protobuf refuses the file, and the walk gives up
+    rather than write a consistent graph around that initializer."""
+    from google.protobuf.message import DecodeError
+
+    initializer = _field(5, numpy_helper.from_array(np.ones(5000, np.float32), "t").SerializeToString())
+    data = _varint(7 << 3 | 2) + _varint(len(initializer) - 8) + initializer
+    with pytest.raises(DecodeError):
+        onnx.ModelProto.FromString(data)
+    assert wire.without_weights(memoryview(data), lambda dims: True) is None
+
+
 @pytest.mark.parametrize("data", [b"\x3a\xff\xff\xff\xff\x0f", b"\x3a\x05\x2a\x10\x0a", b"\x3b\x00",
                                   b"\x3a\x02\xff\xff", b"\xff" * 12, b"\x3a\x08\x2a\x06\x0a\x01\x80\x4a\x01\x00"])
 def test_the_walk_gives_up_on_bytes_it_cannot_follow(data):
