@@ -112,7 +112,7 @@ def _parse(path: Path, borrow: bool = False) -> tuple[ModelProto, HeldWeights | 
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     try:
-        model, held = _read_proto(path, keep_map=borrow)
+        model, held = _read_proto(path, hold_weights=borrow)
     except Exception:  # protobuf DecodeError and friends; perhaps only a string that is not UTF-8
         try:
             model, held = _read_proto(path, _unverified_model_class())  # guard.check_model names that string
@@ -207,9 +207,9 @@ _BORROWED_FROM = 64 << 10
 _LEAVE_OUT_FROM = 16 << 10
 
 
-def _read_proto(path: Path, cls: type[ModelProto] = ModelProto, keep_map: bool = False
+def _read_proto(path: Path, cls: type[ModelProto] = ModelProto, hold_weights: bool = False
                 ) -> tuple[ModelProto, HeldWeights | None]:
-    """The file's ``ModelProto`` (of class ``cls``) without its external data; with ``keep_map``, without the
+    """The file's ``ModelProto`` (of class ``cls``) without its external data; with ``hold_weights``, without the
     ``raw_data`` of the main graph's large initializers either (:func:`.guard.large`), which stay in the
     file's map, returned with where they lie (None when nothing is left out).
 
@@ -232,7 +232,7 @@ def _read_proto(path: Path, cls: type[ModelProto] = ModelProto, keep_map: bool =
         data: bytes | mmap.mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         try:
             with memoryview(data) as view:
-                found = wire.without_weights(view, guard.large_dims, _LEAVE_OUT_FROM) if keep_map and size else None
+                found = wire.without_weights(view, guard.large_dims, _LEAVE_OUT_FROM) if hold_weights and size else None
                 if found is None or not any(found[1]):
                     decoded = model.ParseFromString(view)
                 else:

@@ -95,6 +95,12 @@ def _tensor(buf: memoryview, start: int, end: int) -> tuple[list[int], list[tupl
     return dims, raws
 
 
+def _rewritten(before: memoryview, content: list) -> list:
+    """The bytes ``before`` a length-delimited field's length (ending with its key), its new length, and the
+    ``content`` it now holds, as pieces."""
+    return [before, _encoded(sum(map(len, content))), *content]
+
+
 def _graph(buf: memoryview, start: int, end: int, leave_out: Callable[[list[int]], bool], smallest: int,
            held: list[Span | None]) -> list | None:
     """The pieces of the GraphProto at ``start:end`` without the raw_data ``leave_out`` picks (by the tensor's
@@ -117,7 +123,7 @@ def _graph(buf: memoryview, start: int, end: int, leave_out: Callable[[list[int]
             kept.append(buf[at:field_start])
             at = field_end
         kept.append(buf[at:last])
-        pieces += [buf[cursor:key_end], _encoded(sum(map(len, kept))), *kept]
+        pieces += _rewritten(buf[cursor:key_end], kept)
         cursor = last
         held.append(raws[-1][1:])
     if cursor == start:
@@ -129,9 +135,9 @@ def _graph(buf: memoryview, start: int, end: int, leave_out: Callable[[list[int]
 def without_weights(buf: memoryview, leave_out: Callable[[list[int]], bool], smallest: int = 0
                     ) -> tuple[bytes | memoryview, list[Span | None]] | None:
     """The ModelProto ``buf`` without the ``raw_data`` of each main-graph initializer of ``smallest`` bytes or
-    more whose dims ``leave_out`` picks, and per initializer, in the order protobuf parses them, where its left-out ``raw_data`` lies in
-    ``buf`` (None: kept in).  ``buf`` itself when nothing is left out; None for bytes this walk cannot follow
-    (the reader then parses them as they are)."""
+    more whose dims ``leave_out`` picks, and per initializer, in the order protobuf parses them, where its
+    left-out ``raw_data`` lies in ``buf`` (None: kept in).  ``buf`` itself when nothing is left out; None for
+    bytes this walk cannot follow (the reader then parses them as they are)."""
     try:
         held: list[Span | None] = []
         pieces: list = []
@@ -141,7 +147,7 @@ def without_weights(buf: memoryview, leave_out: Callable[[list[int]], bool], sma
                 continue
             graph = _graph(buf, first, last, leave_out, smallest, held)
             if graph is not None:
-                pieces += [buf[cursor:key_end], _encoded(sum(map(len, graph))), *graph]
+                pieces += _rewritten(buf[cursor:key_end], graph)
                 cursor = last
         if not pieces:
             return buf, held
