@@ -2,8 +2,8 @@
 
 The ONNX operators come from ``onnx_ops.tsv`` (generated from the ``onnx``
 package by ``tools/gen_onnx_schemas.py``, so the core needs no ``onnx`` at run
-time; :func:`write_table` and :class:`Table` own its layout).  Plugins add operators of their own (fused ops, vendor ops) through
-the ``litert_register_schemas`` hook.  Type and shape inference functions are
+time; :func:`write_table` and :class:`Table` own its layout).  Plugins add operators of their own (fused ops,
+vendor ops) through the ``litert_register_schemas`` hook.  Type and shape inference functions are
 attached per operator in :mod:`litert.schema.inference`.
 """
 from __future__ import annotations
@@ -72,7 +72,8 @@ class Table:
 
     def keys(self) -> list[tuple[str, str]]:
         """Every ``(domain, op_type)`` of the table."""
-        return [(domain, op_type) for domain, _, op_type in (key.decode("utf-8").partition("\t") for key in self._lines)]
+        keys = (key.decode("utf-8").partition("\t") for key in self._lines)
+        return [(domain, op_type) for domain, _, op_type in keys]
 
 
 class AttrSpec(NamedTuple):

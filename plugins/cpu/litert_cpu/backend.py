@@ -25,8 +25,9 @@ class CpuBackend(Backend):
 
     def details(self) -> str:
         """The native GEMM, and the BLAS libraries loaded (numpy's own, and the one the native GEMM registered), as
-        threadpoolctl finds them: a scan of the loaded libraries (5-8 ms with threadpoolctl's import) that every load paid while it
-        was part of :meth:`probe`.  Each is named by its file, so numpy's and litert's are told apart."""
+        threadpoolctl finds them: a scan of the loaded libraries (5-8 ms with threadpoolctl's import) that every
+        load paid while it was part of :meth:`probe`.  Each is named by its file, so numpy's and litert's are told
+        apart."""
         from .native import load_blas
         from .threads import blas_info
 

@@ -114,7 +114,8 @@ def test_the_gemm_steps_are_the_steps_whose_kernels_call_the_gemm():
                "lk_matmul_f32": "STEP_MATMUL"}
     program = sources["program.c"]
     for kernel, step in kernels.items():
-        users = {name for name, code in sources.items() if re.search(rf"\b{kernel}\b", code.replace(f"int {kernel}(", ""))}
+        users = {name for name, code in sources.items()
+                 if re.search(rf"\b{kernel}\b", code.replace(f"int {kernel}(", ""))}
         assert users == {"program.c"}, kernel
         run = re.search(rf"static int (\w+)\(const lk_step \*s[^{{]*{{\s*return {kernel}\(", program) or \
             re.search(rf"RUN_CONV\((\w+), {kernel},", program)
