@@ -51,20 +51,6 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while pos < len(data):
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-        if shift > 63:
-            break
-    raise ValueError("bad varint")
-
-
 def looks_like_model(head: bytes) -> bool:
     """True when ``head`` starts like a serialised ``ModelProto``.
 
@@ -74,20 +60,20 @@ def looks_like_model(head: bytes) -> bool:
     pos, seen = 0, set()
     try:
         while pos < len(head):
-            tag, pos = _read_varint(head, pos)
-            field, wire = tag >> 3, tag & 7
-            if _MODEL_FIELDS.get(field) != wire:
+            tag, pos = wire.read_varint(head, pos)
+            field, wire_type = tag >> 3, tag & 7
+            if _MODEL_FIELDS.get(field) != wire_type:
                 return False
             seen.add(field)
-            if wire == 0:
-                value, pos = _read_varint(head, pos)
+            if wire_type == 0:
+                value, pos = wire.read_varint(head, pos)
                 if field == 1 and not 1 <= value <= 64:
                     return False
             else:
-                length, pos = _read_varint(head, pos)
+                length, pos = wire.read_varint(head, pos)
                 pos += length
-    except ValueError:
-        pass  # the head ends inside a field
+    except (ValueError, IndexError):
+        pass  # the head ends inside a field, or a varint runs past 10 bytes
     return bool(seen & {1, 7})
 
 
@@ -204,7 +190,7 @@ _BORROWED_FROM = 64 << 10
 #: a tensor of fewer bytes is left in the message without a look at its dims (it cannot hold the 4096 float32
 #: values a weight needs to be left out: ``guard.large``), which keeps the walk to a tenth of its time on a
 #: model of many small tensors (ShuffleNet: 490 of 524)
-_LEAVE_OUT_FROM = 16 << 10
+_LEAVE_OUT_FROM = guard.INFERENCE_STRIP_ELEMENTS * 4  # float32
 
 
 def _read_proto(path: Path, cls: type[ModelProto] = ModelProto, hold_weights: bool = False

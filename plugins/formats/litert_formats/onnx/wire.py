@@ -24,7 +24,9 @@ _MODEL_GRAPH, _GRAPH_INITIALIZER, _TENSOR_DIMS, _TENSOR_RAW_DATA = 7, 5, 1, 9
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
 
 
-def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+    """The varint at ``pos`` and the position after it: IndexError where ``buf`` ends inside it, ValueError for
+    one longer than 10 bytes."""
     result = shift = 0
     while True:
         byte = buf[pos]
@@ -52,15 +54,15 @@ def _fields(buf: memoryview, pos: int, end: int) -> Iterator[tuple[int, int, int
     length, which starts at the key's end."""
     while pos < end:
         key_start = pos
-        key, pos = _varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         key_end = pos
         wire = key & 7
         if wire == _LEN:
-            length, pos = _varint(buf, pos)
+            length, pos = read_varint(buf, pos)
             yield key >> 3, wire, key_start, key_end, pos, pos + length
             pos += length
         elif wire == _VARINT:
-            _, pos = _varint(buf, pos)
+            _, pos = read_varint(buf, pos)
             yield key >> 3, wire, key_start, key_end, key_end, pos
         elif wire in (_I64, _I32):
             pos += 8 if wire == _I64 else 4
@@ -82,11 +84,11 @@ def _tensor(buf: memoryview, start: int, end: int) -> tuple[list[int], list[tupl
     for number, wire, key, _, first, last in _fields(buf, start, end):
         if number == _TENSOR_DIMS:
             if wire == _VARINT:
-                dims.append(_int64(_varint(buf, first)[0]))
+                dims.append(_int64(read_varint(buf, first)[0]))
             elif wire == _LEN:  # packed
                 pos = first
                 while pos < last:
-                    value, pos = _varint(buf, pos)
+                    value, pos = read_varint(buf, pos)
                     dims.append(_int64(value))
                 if pos != last:
                     raise ValueError("packed dims run past their field")
