@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from litert.formats import Frontend, LoadOptions, Serializer
-from litert.hookspecs import hookimpl
 from litert.ir import Model
 
 
@@ -56,26 +55,22 @@ class LazySerializer(_Lazy, Serializer):
         self.real().save(model, path)
 
 
-class FormatHooks:
-    """The hooks of one format's entry point: its reader and/or writer (``"module:Class"``), registered as lazy
-    entries under the format's one name and suffixes.  The plugin module binds the two hooks by their names::
+class Format:
+    """One format's entry in the plugin's table (:data:`litert_formats.plugin.FORMATS`): its name, its file
+    suffixes and where its reader and writer classes live (``"module:Class"``; either may be None)."""
 
-        _hooks = FormatHooks("ms", (".ms",), reader="litert_formats.ms.reader:MsFrontend", writer=...)
-        litert_register_frontends = _hooks.litert_register_frontends
-    """
+    __slots__ = ("name", "extensions", "reader", "writer")
 
     def __init__(self, name: str, extensions: tuple[str, ...], reader: str | None = None, writer: str | None = None):
         self.name, self.extensions, self.reader, self.writer = name, extensions, reader, writer
 
-    @hookimpl
-    def litert_register_frontends(self, register: Callable[[Frontend], None]) -> None:
-        if self.reader:
-            register(LazyFrontend(self.name, self.extensions, self.reader))
+    def frontend(self) -> LazyFrontend | None:
+        """The reader, as a lazy entry (None when the format has none)."""
+        return LazyFrontend(self.name, self.extensions, self.reader) if self.reader else None
 
-    @hookimpl
-    def litert_register_serializers(self, register: Callable[[Serializer], None]) -> None:
-        if self.writer:
-            register(LazySerializer(self.name, self.extensions, self.writer))
+    def serializer(self) -> LazySerializer | None:
+        """The writer, as a lazy entry (None when the format has none)."""
+        return LazySerializer(self.name, self.extensions, self.writer) if self.writer else None
 
 
 def lazy_exports(package: str, modules: dict[str, str]) -> Callable[[str], Any]:

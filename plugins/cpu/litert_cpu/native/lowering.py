@@ -1052,7 +1052,7 @@ def _lstm(node: Node, ctx: LowerContext):
     ints = (seq, batch, inp, hid, {"forward": 0, "reverse": 1, "bidirectional": 2}[direction])
     operands = (x, w_t, r_t, b or None, h0 or None, c0 or None, *(o or None for o in outputs))
     step = Step(ctx.native.STEP_LSTM, operands, ints, (), written[0], tuple(written[1:]))
-    return Lowered([step], consts={name: np.ascontiguousarray(const.astype(np.float32).transpose(0, 2, 1))
+    return Lowered([step], consts={name: np.ascontiguousarray(const.astype(np.float32, copy=False).transpose(0, 2, 1))
                                    for name, const in ((w_t, w_const), (r_t, r_const))})
 
 
