@@ -6,10 +6,12 @@ measured over warm runs; ratios use the minimum of the warm runs, the figure
 least disturbed by a shared, noisy machine.  Engines take turns over
 ``--rounds`` fresh processes each (default 5), so a noisy stretch of the
 machine is shared between them rather than falling on one.  The load column is
-the fastest of those fresh processes: on the shared 2-vCPU guests we measure on,
-about one process in five loads up to 2x slower in every phase (reading,
-optimising, packing) whichever engine it runs, and with three rounds such a
-stretch could take all three of one engine's.
+the fastest of those fresh processes and of ``--load-rounds`` more (default 10)
+in which litert and onnxruntime, in turns, only import and load the model: on
+the shared 2-vCPU guests we measure on, about one process in five loads up to
+2x slower in every phase (reading, optimising, packing) whichever engine it
+runs, and a small model's fastest load out of five still moved by ~10% from
+one run of this script to the next (onnxruntime's LSTM: 26.2-31.0 ms in a day).
 
     python benchmarks/compare.py                       # all models, 2 threads
     python benchmarks/compare.py --models squeezenet,bert --iterations 5 --json out.json
@@ -185,6 +187,8 @@ def _measure(engine: str, model: str, inputs: str, threads: int, warmup: int, it
         evaluator = ReferenceEvaluator(model)
         run = lambda: evaluator.run(None, feeds)  # noqa: E731
     load = time.perf_counter() - start
+    if iterations == 0:  # a load-only process (--load-rounds)
+        return {"load_s": load}
     for _ in range(warmup):
         run()
     times = []
@@ -259,6 +263,13 @@ def _merge(old: dict | None, new: dict) -> dict:
         return old
     return {**old, "times_ms": old["times_ms"] + new["times_ms"], "load_s": min(old["load_s"], new["load_s"]),
             "peak_rss_mb": max(old["peak_rss_mb"], new["peak_rss_mb"])}
+
+
+def _merge_load(old: dict | None, new: dict) -> dict | None:
+    """A load-only process's load into an engine's rounds: the fastest load counts (one that failed adds nothing)."""
+    if old is None or "error" in old or "error" in new:
+        return old
+    return {**old, "load_s": min(old["load_s"], new["load_s"])}
 
 
 # ---------------------------------------------------------------- report
@@ -401,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=10, help="timed runs per round")
     parser.add_argument("--rounds", type=int, default=5, help="fresh processes per engine, taken in turns")
+    parser.add_argument("--load-rounds", type=int, default=10,
+                        help="more fresh processes in which litert and onnxruntime, in turns, only load the model")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--json", help="write all measurements here")
     parser.add_argument("--cache", default=str(ROOT / "benchmarks" / ".cache"))
@@ -408,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bf16", action="store_true", help=f"add the engines {', '.join(BF16_ENGINES)} and their table")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.models, args.warmup, args.iterations, args.rounds = "squeezenet", 1, 2, 1
+        args.models, args.warmup, args.iterations, args.rounds, args.load_rounds = "squeezenet", 1, 2, 1, 1
     models = build_models(Path(args.cache), args.models.split(","))
     engines = args.engines.split(",") if args.engines else list(ENGINES) + ([MSL_ENGINE] if _mslite_oracle().available()[0] else [])
     if args.bf16:
@@ -427,6 +440,14 @@ def main(argv: list[str] | None = None) -> int:
                 result = measure(engine, model, inputs, args.threads, warmup, iterations, args.timeout)
                 results[name][engine] = _merge(results[name].get(engine), result)
                 print(f"  measured {name:<16} {engine:<15} {_cell(result, 'min'):>8} ms", file=sys.stderr, flush=True)
+        loaders = [e for e in ("litert", "onnxruntime") if e in engines]
+        for _ in range(args.load_rounds):
+            for engine in loaders:
+                results[name][engine] = _merge_load(results[name].get(engine),
+                                                    measure(engine, model, inputs, args.threads, 0, 0, args.timeout))
+        if loaders and args.load_rounds:
+            loads = "  ".join(f"{e} {results[name][e]['load_s'] * 1e3:.1f} ms" for e in loaders if "error" not in results[name][e])
+            print(f"  loaded   {name:<16} fastest of {args.rounds + args.load_rounds}: {loads}", file=sys.stderr, flush=True)
     lines, summary = report(results, args.threads)
     lines += report_int8(results)
     lines += report_bf16(results, models)

@@ -21,6 +21,8 @@ def test_compare_smoke(tmp_path):
     data = json.loads(out.read_text())
     litert_run, ort_run = data["results"]["squeezenet"]["litert"], data["results"]["squeezenet"]["onnxruntime"]
     assert len(litert_run["times_ms"]) == 2 and litert_run["peak_rss_mb"] > 0
+    # the load column: the fastest of the timed round's process and a load-only one, for both engines
+    assert "fastest of 2: litert" in result.stderr and litert_run["load_s"] > 0 and ort_run["load_s"] > 0
     # same model, same inputs: the engines agree on the output
     assert abs(litert_run["output_checksum"] - ort_run["output_checksum"]) <= 1e-3 * ort_run["output_scale"] * 1000
 
