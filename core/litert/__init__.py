@@ -11,14 +11,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import errors
-from .convert import ConversionReport, convert
-from .formats import LoadOptions
-from .hookspecs import hookimpl
-from .ir import Shape
-from .precision import check_precision
-from .runtime import Session, TensorInfo, read_model
-from .runtime.gc_pause import collector_paused
+from .gc_pause import collector_paused
+
+with collector_paused():  # the import's objects live as long as the process: no collection walks them meanwhile
+    from . import errors
+
+    # the function: ``litert.benchmark`` names it, not its subpackage (bound to the name while it is imported)
+    from .benchmark import benchmark
+    from .convert import ConversionReport, convert
+    from .formats import LoadOptions
+    from .hookspecs import hookimpl
+    from .ir import Shape
+    from .precision import check_precision
+    from .runtime import Session, TensorInfo, read_model
 
 if TYPE_CHECKING:
     from .quant import quantize
@@ -75,8 +80,6 @@ def load(
 
 Model = Session
 
-# Imported last: the function ``benchmark`` then stands for the subpackage of the same name.
-from .benchmark import benchmark  # noqa: E402
 
 __all__ = ["ConversionReport", "Model", "Session", "TensorInfo", "benchmark", "convert", "errors", "hookimpl", "load",
            "quantize", "read_model", "__version__"]
