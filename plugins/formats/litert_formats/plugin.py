@@ -8,6 +8,7 @@ reader and writer is a lazy entry (:mod:`litert_formats.lazy`): its module is im
 sniffs, loads or saves.
 """
 from collections.abc import Callable
+from typing import Any
 
 from litert.formats import Frontend, Serializer
 from litert.hookspecs import hookimpl
@@ -31,18 +32,21 @@ FORMATS = (
 
 @hookimpl
 def litert_register_frontends(register: Callable[[Frontend], None]) -> None:
-    for fmt in FORMATS:
-        frontend = fmt.frontend()
-        if frontend is not None:
-            register(frontend)
+    _register_each(Format.frontend, register)
 
 
 @hookimpl
 def litert_register_serializers(register: Callable[[Serializer], None]) -> None:
+    _register_each(Format.serializer, register)
+
+
+def _register_each(entry: Callable[[Format], Any], register: Callable[[Any], None]) -> None:
+    """``register`` each format's reader or writer (``entry``: :meth:`Format.frontend` or :meth:`Format.serializer`),
+    in the table's order; formats without one are skipped."""
     for fmt in FORMATS:
-        serializer = fmt.serializer()
-        if serializer is not None:
-            register(serializer)
+        made = entry(fmt)
+        if made is not None:
+            register(made)
 
 
 @hookimpl
