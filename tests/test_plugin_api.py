@@ -264,3 +264,24 @@ def test_module_plugins_register_functions_and_bound_methods_and_refuse_unknown_
 
     with pytest.raises(pluggy.PluginValidationError, match="litert_register_widgets"):
         PluginHost().register(_module_plugin(litert_register_widgets=litert_register_widgets), "typo")
+
+
+def test_plugin_names_that_match_nothing_installed_are_named_in_one_warning():
+    """``LITERT_PLUGINS`` listing a name no entry point or distribution has (a misspelling, or ``onnx`` from before
+    litert-formats registered its formats from one entry point) says so; names that match say nothing."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from litert.plugins import host; print(sorted(host().frontends))"
+
+    def run(allow: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "LITERT_PLUGINS": allow}
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+
+    stale = run("onnx,cpu,litert-nosuch")
+    assert stale.stdout.strip() == "[]"
+    [line] = [line for line in stale.stderr.splitlines() if "LITERT_PLUGINS" in line]
+    assert "names litert-nosuch, onnx:" in line and "formats" in line
+    fine = run("formats,litert-cpu")
+    assert "onnx" in fine.stdout and "LITERT_PLUGINS" not in fine.stderr

@@ -199,10 +199,23 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
+def _names(ep: EntryPointLike, dist: str) -> set[str]:
+    """What ``LITERT_PLUGINS`` may call an entry point by: its name or its distribution's."""
+    return {ep.name, dist, dist.replace("_", "-")}
+
+
 def _allowed(ep: EntryPointLike, allow: set[str] | None, dist: str) -> bool:
-    if allow is None:
-        return True
-    return ep.name in allow or dist in allow or dist.replace("_", "-") in allow
+    return allow is None or not allow.isdisjoint(_names(ep, dist))
+
+
+def _warn_unmatched(allow: set[str], installed: dict[str, list[EntryPointLike]], distributions: _Distributions) -> None:
+    """One warning naming what ``LITERT_PLUGINS`` lists but no installed entry point or distribution is called
+    (a misspelling, or a name from before litert-formats' six entry points became one, ``formats``)."""
+    known = set().union(*(_names(ep, distributions(ep)[0]) for points in installed.values() for ep in points))
+    unmatched = sorted(allow - known)
+    if unmatched:
+        log.warning("LITERT_PLUGINS names %s: no installed entry point or distribution is called that (entry points: %s)",
+                    ", ".join(unmatched), ", ".join(sorted({ep.name for points in installed.values() for ep in points})))
 
 
 class _Distributions:
@@ -282,6 +295,8 @@ def host() -> PluginHost:
             distributions = _Distributions()
             for group in ENTRY_POINT_GROUPS:
                 _load_group(new, group, installed[group], allow, distributions)
+            if allow is not None:
+                _warn_unmatched(allow, installed, distributions)
         _HOST = new
     return _HOST
 
