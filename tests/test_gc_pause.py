@@ -7,8 +7,7 @@ import sys
 import threading
 
 import numpy as np
-import onnx
-from onnx import helper
+from helpers.hostile import relu_chain, save
 
 from litert.gc_pause import collector_paused
 
@@ -34,10 +33,7 @@ def test_importing_litert_runs_at_most_one_collection_and_leaves_the_collector_o
 
 
 def test_a_collector_the_user_turned_off_stays_off_after_import_and_load(tmp_path):
-    path = tmp_path / "relu.onnx"
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", 1, [2])], [helper.make_tensor_value_info("y", 1, [2])])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    path = save(relu_chain(1), tmp_path / "relu.onnx")
     out = _fresh(
         "import gc; gc.disable()\n"
         "import litert\n"
@@ -79,10 +75,7 @@ def test_a_load_hands_the_collector_back(tmp_path):
 
     import litert
 
-    path = tmp_path / "relu.onnx"
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", 1, [2])], [helper.make_tensor_value_info("y", 1, [2])])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    session = litert.load(path, devices=["cpu"])
+    session = litert.load(save(relu_chain(1), tmp_path / "relu.onnx"), devices=["cpu"])
     assert gc.isenabled()
-    assert session.predict([np.array([-1.0, 2.0], np.float32)])[0].tolist() == [0.0, 2.0]
+    x = np.array([[-1.0, 2.0, 0.5], [3.0, -4.0, 0.0]], np.float32)
+    assert session.predict([x])[0].tolist() == [[0.0, 2.0, 0.5], [3.0, 0.0, 0.0]]
