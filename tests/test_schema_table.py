@@ -20,10 +20,13 @@ def test_each_operator_is_found_by_its_exact_name():
     for (domain, op_type), (since, versions) in scanned.items():
         row = table.row(domain, op_type)
         assert row is not None and row[0] == since and json.loads(row[1]) == versions
+        assert (domain, op_type) in table
     # a name that begins another's (Conv, ConvInteger, ConvTranspose) or another domain's operator
     assert table.row("", "Conv")[0] == scanned["", "Conv"][0] != scanned["", "ConvInteger"][0]
     assert table.row("", "Nope") is None and table.row("ai.onnx", "Conv") is None
     assert table.row("", "LabelEncoder") is None and table.row("ai.onnx.ml", "LabelEncoder") is not None
+    assert ("", "Nope") not in table and ("ai.onnx", "Conv") not in table and ("", "Conv") in table
+    assert ("", "LabelEncoder") not in table and ("ai.onnx.ml", "LabelEncoder") in table
 
 
 def test_the_first_line_holds_the_newest_version_of_each_domain():

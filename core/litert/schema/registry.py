@@ -61,9 +61,17 @@ class Table:
         #: ~35 us for each operator the table lacks, and the contrib schemas ask for a dozen)
         self._lines = {line[:line.find(b"\t", line.find(b"\t") + 1)]: line for line in lines if line}
 
+    @staticmethod
+    def _line_key(domain: str, op_type: str) -> bytes:
+        return f"{domain}\t{op_type}".encode()
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        """Whether the table has the operator ``(domain, op_type)`` (its line is not decoded)."""
+        return self._line_key(*key) in self._lines
+
     def row(self, domain: str, op_type: str) -> tuple[int, str] | None:
         """``op_type``'s newest version and its versions' JSON text, or None when the table has no such operator."""
-        key = f"{domain}\t{op_type}".encode()
+        key = self._line_key(domain, op_type)
         line = self._lines.get(key)
         if line is None:
             return None
@@ -179,7 +187,7 @@ class SchemaRegistry:
 
     def has(self, domain: str, op_type: str) -> bool:
         key = self._key(domain, op_type)
-        return key in self._ops or self._table.row(*key) is not None
+        return key in self._ops or key in self._table
 
     def versions(self, domain: str, op_type: str) -> list[OpSchema]:
         return self._built(self._key(domain, op_type)) or []
