@@ -211,11 +211,11 @@ def _allowed(ep: EntryPointLike, allow: set[str] | None, dist: str) -> bool:
 def _warn_unmatched(allow: set[str], installed: dict[str, list[EntryPointLike]], distributions: _Distributions) -> None:
     """One warning naming what ``LITERT_PLUGINS`` lists but no installed entry point or distribution is called
     (a misspelling, or a name from before litert-formats' six entry points became one, ``formats``)."""
-    known = set().union(*(_names(ep, distributions(ep)[0]) for points in installed.values() for ep in points))
-    unmatched = sorted(allow - known)
+    points = [ep for group in installed.values() for ep in group]
+    unmatched = sorted(allow - set().union(*(_names(ep, distributions(ep)[0]) for ep in points)))
     if unmatched:
         log.warning("LITERT_PLUGINS names %s: no installed entry point or distribution is called that (entry points: %s)",
-                    ", ".join(unmatched), ", ".join(sorted({ep.name for points in installed.values() for ep in points})))
+                    ", ".join(unmatched), ", ".join(sorted({ep.name for ep in points})))
 
 
 class _Distributions:
